@@ -1,0 +1,355 @@
+/* siglip.h — public C API of libsiglip: SigLIP image–text models on OpenCL devices. */
+#ifndef SIGLIP_H
+#define SIGLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "siglip_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SIGLIP_BUILDING_LIBRARY) && defined(__GNUC__)
+#define SIGLIP_API __attribute__((visibility("default")))
+#else
+#define SIGLIP_API
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+ * Conventions
+ *
+ * Status codes. Every function that can fail returns an int: 0 (SIGLIP_OK) on success, a negative
+ * errno-style SIGLIP_E* code on failure. After a failure, siglip_context_error() on the context the
+ * call was made through returns one readable line saying what went wrong (for a kernel that failed
+ * to build it is followed by the OpenCL build log). The message stays until the next failing call.
+ *
+ * Ownership. Handles are opaque. Each *_create / *_load / *_open has a matching free/close that takes
+ * a pointer to the handle and sets it to NULL; passing NULL or a pointer to NULL is a no-op. Buffers
+ * that the caller passes in stay the caller's; output arrays are caller-allocated with the sizes
+ * stated per function (query them with siglip_model_info()). Strings returned as `const char *` are
+ * borrowed from the handle that returned them and live as long as that handle.
+ *
+ * Threads. A SiglipContext, and every handle created through it, must be used by one thread at a
+ * time. Distinct contexts share nothing and may be used from different threads at once. The library
+ * has no global mutable state and never prints, exits or aborts.
+ *
+ * Shapes are written row-major, e.g. [N, 3, H, W] for pixel values.
+ * --------------------------------------------------------------------------------------------- */
+
+enum {
+    SIGLIP_OK = 0,
+    SIGLIP_ENOENT = -2,          /* a file or directory does not exist */
+    SIGLIP_EIO = -5,             /* reading a file failed */
+    SIGLIP_E2BIG = -7,           /* input exceeds a documented limit (pixels, batch, text length) */
+    SIGLIP_ENOMEM = -12,         /* host or device memory exhausted */
+    SIGLIP_ENODEV = -19,         /* no OpenCL platform, or no device matches the spec */
+    SIGLIP_EINVAL = -22,         /* invalid argument (NULL pointer, zero batch, bad option) */
+    SIGLIP_EBADMSG = -74,        /* malformed input file: JSON, safetensors, spiece.model, image */
+    SIGLIP_ENOTSUP = -95,        /* well-formed but unsupported (dtype, model type, image format) */
+    SIGLIP_EDEVICE = -1000,      /* an OpenCL or CLBlast call failed */
+    SIGLIP_EBUILD = -1001,       /* an OpenCL kernel failed to build; the message holds the log */
+    SIGLIP_ESHAPE = -1002,       /* a tensor's shape disagrees with the config, or a tensor is missing */
+};
+
+/* A static description of a status code ("invalid argument", ...). Never NULL. */
+SIGLIP_API const char *siglip_strerror(int status);
+
+/* Version of the library actually linked, as SIGLIP_VERSION_MAJOR << 16 | MINOR << 8 | PATCH. */
+SIGLIP_API unsigned siglip_version(void);
+SIGLIP_API const char *siglip_version_string(void);
+
+/* ------------------------------------------------------------------------------------------------
+ * Context
+ * --------------------------------------------------------------------------------------------- */
+
+/* How the text tower treats padding. HF transformers' processor and pipeline pass the tokenizer's
+ * attention mask, so padding keys are masked out (the default). big_vision and open_clip, which
+ * trained the published checkpoints, attend to the padding tokens (ids equal to eos). */
+typedef enum SiglipTextMask {
+    SIGLIP_TEXT_MASK_HF = 0,   /* honour the attention mask when one is given (transformers) */
+    SIGLIP_TEXT_MASK_NONE = 1, /* ignore any attention mask (big_vision / open_clip) */
+} SiglipTextMask;
+
+typedef struct SiglipSettings {
+    /* OpenCL device, as a spec: "auto" (a GPU if there is one, else a CPU), "gpu", "cpu", a vendor
+     * ("nvidia", "amd", "intel", "pocl"), "P:D" platform and device indices as listed by
+     * siglip_devices_list(), or a case-insensitive substring of the device name. NULL = "auto". */
+    const char *device;
+    /* Directory in which compiled OpenCL program binaries are cached, or NULL for no cache. */
+    const char *program_cache_dir;
+    /* Text mask semantics; see SiglipTextMask. Default SIGLIP_TEXT_MASK_HF. */
+    SiglipTextMask text_mask;
+    /* Largest decoded image accepted, in pixels (width × height), against decompression bombs.
+     * Default 100,000,000 (about 100 megapixels). */
+    uint64_t max_image_pixels;
+    /* Host threads used for image decoding and resizing; 0 = number of online CPUs. */
+    int n_threads;
+    /* File of GEMM tuning parameters overriding the built-in table, or NULL. */
+    const char *tuning_file;
+    uint8_t reserved[64]; /* must be zero (siglip_default_settings() does it) */
+} SiglipSettings;
+
+/* Fills *s with the defaults described above. */
+SIGLIP_API void siglip_default_settings(SiglipSettings *s);
+
+typedef struct SiglipContext SiglipContext;
+
+/* Creates a context with the given settings (NULL = defaults). Host-side only: no OpenCL call is
+ * made until a device is needed, so a context without any OpenCL device can still tokenize and
+ * preprocess. On success *out owns a new context to be released with siglip_context_close().
+ * Fails with SIGLIP_ENOMEM or SIGLIP_EINVAL only; *out is then NULL. The settings' strings are
+ * copied. */
+SIGLIP_API int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
+
+/* Releases the context and every model, tokenizer and image processor still made through it is
+ * invalid afterwards (free them first). Sets *ctx to NULL. */
+SIGLIP_API void siglip_context_close(SiglipContext **ctx);
+
+/* The message of the last failure on this context, or "" if none. Borrowed from the context. */
+SIGLIP_API const char *siglip_context_error(const SiglipContext *ctx);
+
+/* Opens the OpenCL device named by the settings (if not already open) and builds the kernels.
+ * Called implicitly by siglip_model_load(); call it yourself to fail early or to time it. */
+SIGLIP_API int siglip_context_open_device(SiglipContext *ctx);
+
+/* ------------------------------------------------------------------------------------------------
+ * Devices
+ * --------------------------------------------------------------------------------------------- */
+
+typedef enum SiglipDeviceType {
+    SIGLIP_DEVICE_OTHER = 0,
+    SIGLIP_DEVICE_CPU = 1,
+    SIGLIP_DEVICE_GPU = 2,
+    SIGLIP_DEVICE_ACCELERATOR = 3,
+} SiglipDeviceType;
+
+typedef struct SiglipDeviceInfo {
+    int platform_index;            /* P of the "P:D" spec */
+    int device_index;              /* D of the "P:D" spec */
+    SiglipDeviceType type;
+    char platform_name[128];
+    char name[128];
+    char vendor[128];
+    char version[128];             /* CL_DEVICE_VERSION */
+    char driver_version[64];
+    uint32_t compute_units;
+    uint32_t max_clock_mhz;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    uint64_t local_mem_bytes;
+    size_t max_work_group_size;
+    int has_fp16;                  /* cl_khr_fp16 */
+    int has_fp64;                  /* cl_khr_fp64 */
+    int has_subgroups;             /* cl_khr_subgroups or cl_intel_subgroups */
+    int is_selected;               /* this is the device the context's spec picks */
+    uint8_t reserved[32];
+} SiglipDeviceInfo;
+
+/* Lists every device of every OpenCL platform. On success *out is an array of *n entries owned by
+ * the caller, to be released with siglip_devices_free(). The entry the context's device spec would
+ * pick has is_selected set. No platform at all is SIGLIP_ENODEV. */
+SIGLIP_API int siglip_devices_list(SiglipContext *ctx, SiglipDeviceInfo **out, size_t *n);
+SIGLIP_API void siglip_devices_free(SiglipDeviceInfo **list);
+
+/* The device the context has opened; SIGLIP_EINVAL if none is open yet. *out is a copy. */
+SIGLIP_API int siglip_context_device(SiglipContext *ctx, SiglipDeviceInfo *out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Models
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct SiglipModel SiglipModel;
+
+typedef enum SiglipArchitecture {
+    SIGLIP_ARCH_MODEL = 0,                    /* SiglipModel: both towers and the logit head */
+    SIGLIP_ARCH_IMAGE_CLASSIFICATION = 1,     /* SiglipForImageClassification: vision + classifier */
+} SiglipArchitecture;
+
+typedef struct SiglipModelInfo {
+    SiglipArchitecture architecture;
+    /* text tower (zero when the model has none) */
+    int text_hidden_size;        /* D */
+    int text_layers;
+    int text_heads;
+    int text_intermediate_size;
+    int text_max_positions;      /* T: the sequence length input_ids must have */
+    int vocab_size;
+    int projection_size;         /* Dp: size of text pooler output and text embeds */
+    /* vision tower */
+    int vision_hidden_size;      /* size of image pooler output and image embeds */
+    int vision_layers;
+    int vision_heads;
+    int vision_intermediate_size;
+    int image_size;              /* H = W expected in pixel_values */
+    int patch_size;
+    int num_channels;
+    int num_patches;             /* (image_size / patch_size)² */
+    /* classification head (SIGLIP_ARCH_IMAGE_CLASSIFICATION) */
+    int num_labels;
+    float logit_scale;           /* exp() already applied */
+    float logit_bias;
+    int has_tokenizer;           /* spiece.model was in the directory */
+    int has_image_processor;     /* a preprocessor/processor config was in the directory */
+    uint8_t reserved[64];
+} SiglipModelInfo;
+
+/* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
+ * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present,
+ * spiece.model + tokenizer_config.json and preprocessor_config.json / processor_config.json.
+ * Weights are converted to float32 on the device. Opens the context's device if needed.
+ * On success *out owns the model; release it with siglip_model_free() before closing ctx. */
+SIGLIP_API int siglip_model_load(SiglipContext *ctx, const char *dir, SiglipModel **out);
+
+/* Creates a model from config.json text alone with random weights (seeded, uniform in ±0.02 with
+ * LayerNorm weights near 1): for benchmarks of any SigLIP shape without a checkpoint. It has no
+ * tokenizer and the default image processor sized to the config. *out as siglip_model_load(). */
+SIGLIP_API int siglip_model_create_random(SiglipContext *ctx, const char *config_json,
+                                          uint64_t seed, SiglipModel **out);
+SIGLIP_API void siglip_model_free(SiglipModel **model);
+
+/* Copies the model's dimensions into *out. */
+SIGLIP_API void siglip_model_info(const SiglipModel *model, SiglipModelInfo *out);
+
+/* Name of class `index` of an image-classification model (config id2label), or NULL when the
+ * index is out of range. Borrowed from the model. */
+SIGLIP_API const char *siglip_model_label(const SiglipModel *model, int index);
+
+/* Outputs of the text tower for a batch of B texts. Each pointer is caller-allocated or NULL when
+ * that output is not wanted. Dp = projection_size, D = text_hidden_size, T = text_max_positions. */
+typedef struct SiglipTextOutput {
+    float *pooler_output;        /* [B, Dp] head(last_hidden_state[:, -1]) = get_text_features */
+    float *embeds;               /* [B, Dp] pooler_output / ||pooler_output||₂ = text_embeds */
+    float *last_hidden_state;    /* [B, T, D] after final_layer_norm */
+} SiglipTextOutput;
+
+/* Runs the text tower. input_ids: [B, T] token ids with T = text_max_positions (pad them, e.g. with
+ * siglip_tokenize()). attention_mask: [B, T] of 1 (attend) / 0 (padding), or NULL for none; it is
+ * honoured only when the context's text_mask is SIGLIP_TEXT_MASK_HF. Every id must be in
+ * [0, vocab_size), else SIGLIP_EINVAL. */
+SIGLIP_API int siglip_encode_text(SiglipModel *model, const int32_t *input_ids,
+                                  const int32_t *attention_mask, int batch,
+                                  const SiglipTextOutput *out);
+
+/* Outputs of the vision tower for a batch of B images; D = vision_hidden_size, N = num_patches. */
+typedef struct SiglipImageOutput {
+    float *pooler_output;        /* [B, D] attention-pooling head = get_image_features */
+    float *embeds;               /* [B, D] pooler_output / ||pooler_output||₂ = image_embeds */
+    float *last_hidden_state;    /* [B, N, D] after post_layernorm */
+} SiglipImageOutput;
+
+/* Runs the vision tower on pixel_values [B, C, H, W] (H = W = image_size, as produced by
+ * siglip_preprocess_*()). A model without the vision head (image classification) can't produce
+ * pooler_output or embeds: asking for them is SIGLIP_EINVAL. */
+SIGLIP_API int siglip_encode_image(SiglipModel *model, const float *pixel_values, int batch,
+                                   const SiglipImageOutput *out);
+
+/* logits_per_text[t][i] = text_embeds[t] · image_embeds[i] · exp(logit_scale) + logit_bias, and
+ * logits_per_image = its transpose. Inputs are normalized embeds ([n_text, Dp], [n_image, Dp]);
+ * outputs are caller-allocated [n_image, n_text] and [n_text, n_image], each may be NULL.
+ * Computed on the host in double precision. */
+SIGLIP_API int siglip_logits(const SiglipModel *model, const float *text_embeds, int n_text,
+                             const float *image_embeds, int n_image, float *logits_per_image,
+                             float *logits_per_text);
+
+/* SiglipForImageClassification: logits [B, num_labels] = mean over patches of the vision
+ * last_hidden_state · classifierᵀ + bias. SIGLIP_EINVAL for a model without a classifier. */
+SIGLIP_API int siglip_classify_logits(SiglipModel *model, const float *pixel_values, int batch,
+                                      float *logits);
+
+/* ------------------------------------------------------------------------------------------------
+ * Tokenizer (CPU): SentencePiece unigram + SiglipTokenizer rules
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct SiglipTokenizer SiglipTokenizer;
+
+/* Loads spiece.model and tokenizer_config.json (optional; defaults of SiglipTokenizer otherwise)
+ * from a model directory. No OpenCL device is needed. *out owns the tokenizer; release it with
+ * siglip_tokenizer_free(). */
+SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
+SIGLIP_API void siglip_tokenizer_free(SiglipTokenizer **tok);
+
+/* The tokenizer loaded with a model (NULL when its directory had no spiece.model). Borrowed. */
+SIGLIP_API SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
+
+/* model_max_length of tokenizer_config.json (64 by default). */
+SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
+
+/* Tokenizes n UTF-8 texts as SiglipTokenizer(text, padding="max_length", truncation=True,
+ * max_length=max_length): ids and mask are caller-allocated [n, max_length]; max_length <= 0 means
+ * the tokenizer's model_max_length. Invalid UTF-8 bytes are each replaced by U+FFFD (as Python's
+ * errors="replace"); texts end at their NUL. mask may be NULL. */
+SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n,
+                               int max_length, int32_t *ids, int32_t *mask);
+
+/* Encodes one text without padding or truncation, eos included. *ids receives a malloc'ed array
+ * of *n_ids ids that the caller frees with free(). */
+SIGLIP_API int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids,
+                                   size_t *n_ids);
+
+/* Decodes ids back to text (special tokens skipped, '▁' → space, leading space stripped).
+ * *text receives a malloc'ed NUL-terminated string that the caller frees with free(). */
+SIGLIP_API int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids,
+                                 char **text);
+
+/* ------------------------------------------------------------------------------------------------
+ * Image processor (CPU): decode, EXIF transpose, RGB, Pillow bicubic resize, rescale, normalize
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct SiglipImageProcessor SiglipImageProcessor;
+
+/* Loads preprocessor_config.json (flat) or processor_config.json ({"image_processor": {...}}) from
+ * dir; dir may be NULL for the reference defaults (224×224). *out owns the processor; release it
+ * with siglip_image_processor_free(). */
+SIGLIP_API int siglip_image_processor_load(SiglipContext *ctx, const char *dir,
+                                           SiglipImageProcessor **out);
+SIGLIP_API void siglip_image_processor_free(SiglipImageProcessor **proc);
+
+/* The image processor loaded with a model (the defaults, sized to the model, when its directory
+ * had no processor config). Borrowed. */
+SIGLIP_API SiglipImageProcessor *siglip_model_image_processor(SiglipModel *model);
+
+/* Output size of the processor: pixel_values of one image are [3, *height, *width]. */
+SIGLIP_API void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height,
+                                            int *width);
+
+/* Decodes and preprocesses n image files into pixel_values [n, 3, H, W] (caller-allocated), using
+ * the context's n_threads. Fails on the first bad image, naming it. */
+SIGLIP_API int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths,
+                                       int n, float *pixel_values);
+
+/* The same for one encoded image held in memory (JPEG, PNG, WebP, BMP, GIF, TGA, PNM). */
+SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
+                                        size_t size, float *pixel_values);
+
+/* ------------------------------------------------------------------------------------------------
+ * Pipelines
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct SiglipScore {
+    int label;       /* index into the labels (zero-shot) or class index (classification) */
+    float score;     /* sigmoid(logit) for zero-shot, softmax for classification */
+} SiglipScore;
+
+/* Zero-shot image classification as transformers' pipeline("zero-shot-image-classification"):
+ * each label becomes template with "{}" replaced by the label (NULL template = "This is a photo of
+ * {}."), texts are tokenized with padding to max length and the mask is passed (subject to the
+ * context's text_mask), score = sigmoid(logits_per_image). Labels are encoded once per call.
+ * scores: caller-allocated [n_images, n_labels]; row i holds image i's labels sorted by score,
+ * highest first. The model must have a tokenizer and an image processor. */
+SIGLIP_API int siglip_zero_shot(SiglipModel *model, const char *const *image_paths, int n_images,
+                                const char *const *labels, int n_labels, const char *template_,
+                                SiglipScore *scores);
+
+/* Image classification with a SiglipForImageClassification model: softmax over its classes, the
+ * top `top_k` (all when top_k <= 0 or > num_labels) per image, highest first, in scores
+ * [n_images, k] (caller-allocated with k = min(top_k, num_labels)). */
+SIGLIP_API int siglip_classify(SiglipModel *model, const char *const *image_paths, int n_images,
+                               int top_k, SiglipScore *scores);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIGLIP_H */

@@ -1,0 +1,28 @@
+/* fileio.h — reading and memory-mapping files, joining paths; failures reported through SgError. */
+#ifndef SG_COMMON_FILEIO_H
+#define SG_COMMON_FILEIO_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+
+/* Reads a whole file into a malloc'ed buffer with a NUL byte appended (not counted in *size).
+ * The caller frees *data. Missing file: SIGLIP_ENOENT; larger than max_size: SIGLIP_E2BIG. */
+int sg_read_file(const char *path, size_t max_size, char **data, size_t *size, SgError *err);
+
+/* A read-only memory mapping of a whole file. */
+typedef struct SgMappedFile {
+    const unsigned char *data;
+    size_t size;
+} SgMappedFile;
+
+int sg_map_file(const char *path, SgMappedFile *out, SgError *err);
+void sg_unmap_file(SgMappedFile *f);
+
+/* 1 when path names an existing regular file, else 0. */
+int sg_file_exists(const char *path);
+
+/* dir + "/" + name into a malloc'ed string (NULL when out of memory). */
+char *sg_path_join(const char *dir, const char *name);
+
+#endif /* SG_COMMON_FILEIO_H */

@@ -1,0 +1,92 @@
+/* context.c — SiglipContext creation and teardown, settings defaults and version queries. */
+#include "context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocl/device.h"
+
+void siglip_default_settings(SiglipSettings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->device = NULL;
+    s->program_cache_dir = NULL;
+    s->text_mask = SIGLIP_TEXT_MASK_HF;
+    s->max_image_pixels = 100000000ull;
+    s->n_threads = 0;
+    s->tuning_file = NULL;
+}
+
+static int dup_opt(const char *in, char **out)
+{
+    *out = NULL;
+    if (!in)
+        return 0;
+    *out = strdup(in);
+    return *out ? 0 : -1;
+}
+
+int siglip_context_create(SiglipContext **out, const SiglipSettings *s)
+{
+    if (!out)
+        return SIGLIP_EINVAL;
+    *out = NULL;
+    SiglipSettings defaults;
+    siglip_default_settings(&defaults);
+    if (!s)
+        s = &defaults;
+    for (size_t i = 0; i < sizeof s->reserved; i++)
+        if (s->reserved[i])
+            return SIGLIP_EINVAL;
+    if ((s->text_mask != SIGLIP_TEXT_MASK_HF && s->text_mask != SIGLIP_TEXT_MASK_NONE) ||
+        s->n_threads < 0 || s->max_image_pixels == 0)
+        return SIGLIP_EINVAL;
+
+    SiglipContext *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return SIGLIP_ENOMEM;
+    ctx->settings = *s;
+    if (dup_opt(s->device ? s->device : "auto", &ctx->device_spec) ||
+        dup_opt(s->program_cache_dir, &ctx->program_cache_dir) ||
+        dup_opt(s->tuning_file, &ctx->tuning_file)) {
+        siglip_context_close(&ctx);
+        return SIGLIP_ENOMEM;
+    }
+    ctx->settings.device = ctx->device_spec;
+    ctx->settings.program_cache_dir = ctx->program_cache_dir;
+    ctx->settings.tuning_file = ctx->tuning_file;
+    *out = ctx;
+    return SIGLIP_OK;
+}
+
+void siglip_context_close(SiglipContext **pctx)
+{
+    if (!pctx || !*pctx)
+        return;
+    SiglipContext *ctx = *pctx;
+    sg_device_close(&ctx->device);
+    free(ctx->device_spec);
+    free(ctx->program_cache_dir);
+    free(ctx->tuning_file);
+    free(ctx);
+    *pctx = NULL;
+}
+
+const char *siglip_context_error(const SiglipContext *ctx)
+{
+    return ctx ? ctx->err.message : "";
+}
+
+unsigned siglip_version(void)
+{
+    return (unsigned)SIGLIP_VERSION_MAJOR << 16 | (unsigned)SIGLIP_VERSION_MINOR << 8 |
+           (unsigned)SIGLIP_VERSION_PATCH;
+}
+
+#define SG_STR2(x) #x
+#define SG_STR(x) SG_STR2(x)
+const char *siglip_version_string(void)
+{
+    return SG_STR(SIGLIP_VERSION_MAJOR) "." SG_STR(SIGLIP_VERSION_MINOR) "." SG_STR(
+        SIGLIP_VERSION_PATCH);
+}

@@ -1,0 +1,86 @@
+/* image.h — internal image API: decoding to RGB8, EXIF orientation, Pillow-exact bicubic resize and
+ * the SiglipImageProcessor (settings + preprocessing) the model loader and pipelines use. */
+#ifndef SG_IMAGE_IMAGE_H
+#define SG_IMAGE_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "siglip.h"
+#include "common/error.h"
+
+/* A decoded image: 8-bit RGB, row-major, no padding. */
+typedef struct SgImage {
+    int width;
+    int height;
+    uint8_t *rgb; /* [height, width, 3], malloc'ed */
+} SgImage;
+
+void sg_image_free(SgImage *img);
+
+/* Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF first frame, TGA, PNM; format found by its
+ * magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose +
+ * convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
+ * A header claiming more than max_pixels pixels is SIGLIP_E2BIG before any pixel is decoded;
+ * corrupt, truncated or zero-sized images are SIGLIP_EBADMSG; unknown formats SIGLIP_ENOTSUP. */
+int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
+                         SgImage *out, SgError *err);
+
+/* sg_image_decode_rgb8 on the contents of a file. */
+int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err);
+
+/* Resizes RGB8 [in_h, in_w, 3] to [out_h, out_w, 3] as Pillow's Image.resize((out_w, out_h),
+ * Image.BICUBIC) on an RGB image. Returns 0 or SIGLIP_ENOMEM / SIGLIP_EINVAL. */
+int sg_resize_bicubic_rgb8(const uint8_t *in, int in_w, int in_h, uint8_t *out, int out_w,
+                           int out_h, SgError *err);
+
+/* Settings of transformers' SiglipImageProcessor (preprocessor_config.json). */
+typedef struct SgImageSettings {
+    int do_resize;
+    int height, width;      /* size {height, width} */
+    int resample;           /* PIL filter id; only 3 (bicubic) is supported */
+    int do_rescale;
+    float rescale_factor;   /* stored as float32, as numpy does for a float32 image */
+    int do_normalize;
+    float image_mean[3];
+    float image_std[3];
+    int do_convert_rgb;
+} SgImageSettings;
+
+struct SiglipImageProcessor {
+    SgError *err;           /* where public calls record failures: the context's error record */
+    SgImageSettings settings;
+    uint64_t max_pixels;
+    int n_threads;          /* 0 = online CPUs */
+};
+
+/* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json
+ * ({"image_processor": {...}}); dir NULL, or a dir with neither file, gives the reference
+ * defaults (224×224). Later failures of public calls on it are recorded in *err, which must
+ * outlive the processor (the context's error record). Free with siglip_image_processor_free(). */
+int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
+                            int n_threads, SgError *err);
+
+/* 1 when dir holds preprocessor_config.json or processor_config.json. */
+int sg_image_processor_config_exists(const char *dir);
+
+void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width);
+
+/* Parses processor settings from JSON text (flat, or nested under "image_processor"). */
+int sg_image_settings_parse(const char *json, const char *name, SgImageSettings *s, SgError *err);
+
+/* The reference defaults (224×224 bicubic, rescale 1/255, mean = std = 0.5). */
+void sg_image_settings_default(SgImageSettings *s);
+
+/* Turns a decoded image into pixel_values [3, H, W] with the processor's settings. */
+int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
+                       SgError *err);
+
+/* Decode + preprocess n files on the processor's threads; the first failing file is named. */
+int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
+                        float *pixel_values, SgError *err);
+
+int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
+                         float *pixel_values, SgError *err);
+
+#endif /* SG_IMAGE_IMAGE_H */

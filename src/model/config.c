@@ -1,0 +1,470 @@
+/* config.c — config.json → SgConfig: SiglipConfig's defaults, architecture, labels, range checks. */
+#include "model/config.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "ocl/ops.h"
+
+/* Larger config.json files are not configs. */
+#define CONFIG_MAX_BYTES (16u << 20)
+/* Largest element count accepted for any one weight, so that device code may index with int. */
+#define CONFIG_MAX_ELEMENTS INT32_MAX
+#define CONFIG_MAX_LABELS (1 << 20)
+
+/* One integer key of a tower config: where it goes, its transformers default and its sane range. */
+typedef struct IntKey {
+    const char *key;
+    size_t offset; /* of the int in SgTowerConfig */
+    int fallback;
+    int min, max;
+} IntKey;
+
+#define TOWER_INT(field) #field, offsetof(SgTowerConfig, field)
+
+/* SiglipTextConfig defaults; the limits keep every size product far from overflow. */
+static const IntKey text_keys[] = {
+    {TOWER_INT(vocab_size), 32000, 1, 1 << 24},
+    {TOWER_INT(hidden_size), 768, 1, 1 << 16},
+    {TOWER_INT(intermediate_size), 3072, 1, 1 << 18},
+    {TOWER_INT(num_hidden_layers), 12, 1, 1 << 10},
+    {TOWER_INT(num_attention_heads), 12, 1, 1 << 16},
+    {TOWER_INT(max_position_embeddings), 64, 1, 1 << 16},
+    {TOWER_INT(pad_token_id), 1, 0, 1 << 24},
+};
+
+/* SiglipVisionConfig defaults. */
+static const IntKey vision_keys[] = {
+    {TOWER_INT(hidden_size), 768, 1, 1 << 16},
+    {TOWER_INT(intermediate_size), 3072, 1, 1 << 18},
+    {TOWER_INT(num_hidden_layers), 12, 1, 1 << 10},
+    {TOWER_INT(num_attention_heads), 12, 1, 1 << 16},
+    {TOWER_INT(num_channels), 3, 1, 1 << 10},
+    {TOWER_INT(image_size), 224, 1, 1 << 15},
+    {TOWER_INT(patch_size), 16, 1, 1 << 15},
+};
+
+#define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The key's value, or NULL when it is absent or JSON null (transformers treats both as "use the
+ * default"). */
+static const cJSON *get_present(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static const char *json_kind(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsObject(v))
+        return "an object";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    return "null";
+}
+
+/* Reads an integer in [min, max] into *out; `where` is the key path used in messages. */
+static int read_int(const cJSON *v, const char *where, int min, int max, int *out, SgError *err)
+{
+    if (!cJSON_IsNumber(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: expected an integer, got %s", where,
+                       json_kind(v));
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s = %.17g: must be an integer", where, d);
+    if (d < min) {
+        if (min == 1)
+            return sg_fail(err, SIGLIP_EBADMSG, "%s = %.17g: must be positive", where, d);
+        return sg_fail(err, SIGLIP_EBADMSG, "%s = %.17g: must be at least %d", where, d, min);
+    }
+    if (d > max)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s = %.17g: larger than the supported %d", where, d,
+                       max);
+    *out = (int)d;
+    return SIGLIP_OK;
+}
+
+static int read_int_keys(const cJSON *obj, const char *section, const IntKey *keys, size_t n,
+                         SgTowerConfig *tower, SgError *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int *dst = (int *)((char *)tower + keys[i].offset);
+        *dst = keys[i].fallback;
+        const cJSON *v = get_present(obj, keys[i].key);
+        if (!v)
+            continue;
+        char where[128];
+        snprintf(where, sizeof where, "%s.%s", section, keys[i].key);
+        int rc = read_int(v, where, keys[i].min, keys[i].max, dst, err);
+        if (rc)
+            return rc;
+    }
+    return SIGLIP_OK;
+}
+
+/* hidden_act → SgActivation. The three tanh names are the same function in transformers. */
+static int read_activation(const cJSON *obj, const char *section, int *act, SgError *err)
+{
+    *act = SG_ACT_GELU_TANH;
+    const cJSON *v = get_present(obj, "hidden_act");
+    if (!v)
+        return SIGLIP_OK;
+    if (!cJSON_IsString(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s.hidden_act: expected a string, got %s", section,
+                       json_kind(v));
+    static const char *const tanh_names[] = {"gelu_pytorch_tanh", "gelu_new", "gelu_fast"};
+    for (size_t i = 0; i < N_KEYS(tanh_names); i++)
+        if (strcmp(v->valuestring, tanh_names[i]) == 0)
+            return SIGLIP_OK;
+    if (strcmp(v->valuestring, "gelu") == 0) {
+        *act = SG_ACT_GELU_ERF;
+        return SIGLIP_OK;
+    }
+    return sg_fail(err, SIGLIP_ENOTSUP,
+                   "%s.hidden_act = \"%s\" is not supported (gelu_pytorch_tanh, gelu_new, "
+                   "gelu_fast or gelu)",
+                   section, v->valuestring);
+}
+
+static int read_eps(const cJSON *obj, const char *section, float *eps, SgError *err)
+{
+    *eps = 1e-6f;
+    const cJSON *v = get_present(obj, "layer_norm_eps");
+    if (!v)
+        return SIGLIP_OK;
+    if (!cJSON_IsNumber(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s.layer_norm_eps: expected a number, got %s",
+                       section, json_kind(v));
+    double d = v->valuedouble;
+    if (!(d > 0 && d <= 1))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s.layer_norm_eps = %g: must be in (0, 1]", section,
+                       d);
+    *eps = (float)d;
+    return SIGLIP_OK;
+}
+
+/* a × b elements must fit CONFIG_MAX_ELEMENTS (each factor is already bounded, so no overflow). */
+static int check_elements(const char *section, const char *what, int64_t a, int64_t b,
+                          SgError *err)
+{
+    if (a * b <= CONFIG_MAX_ELEMENTS)
+        return SIGLIP_OK;
+    return sg_fail(err, SIGLIP_EBADMSG, "%s: %s = %lld elements, more than the supported %d",
+                   section, what, (long long)(a * b), CONFIG_MAX_ELEMENTS);
+}
+
+static int check_divides(const char *section, const char *num_key, int num, const char *den_key,
+                         int den, SgError *err)
+{
+    if (num % den == 0)
+        return SIGLIP_OK;
+    return sg_fail(err, SIGLIP_EBADMSG, "%s.%s = %d is not divisible by %s.%s = %d", section,
+                   num_key, num, section, den_key, den);
+}
+
+/* Fetches text_config / vision_config: absent or null means all defaults (obj = NULL). */
+static int get_section(const cJSON *root, const char *section, const cJSON **obj, SgError *err)
+{
+    *obj = get_present(root, section);
+    if (*obj && !cJSON_IsObject(*obj))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: expected an object, got %s", section,
+                       json_kind(*obj));
+    return SIGLIP_OK;
+}
+
+static int parse_tower_common(const cJSON *obj, const char *section, const IntKey *keys, size_t n,
+                              SgTowerConfig *t, SgError *err)
+{
+    int rc = read_int_keys(obj, section, keys, n, t, err);
+    if (!rc)
+        rc = read_activation(obj, section, &t->hidden_act, err);
+    if (!rc)
+        rc = read_eps(obj, section, &t->layer_norm_eps, err);
+    if (!rc)
+        rc = check_divides(section, "hidden_size", t->hidden_size, "num_attention_heads",
+                           t->num_attention_heads, err);
+    if (!rc)
+        rc = check_elements(section, "intermediate_size × hidden_size", t->intermediate_size,
+                            t->hidden_size, err);
+    if (!rc) /* the vision head's in_proj [3D, D] is the largest square-ish weight */
+        rc = check_elements(section, "3·hidden_size × hidden_size", 3 * (int64_t)t->hidden_size,
+                            t->hidden_size, err);
+    return rc;
+}
+
+static int parse_text(const cJSON *root, SgTowerConfig *t, SgError *err)
+{
+    static const char section[] = "text_config";
+    const cJSON *obj;
+    int rc = get_section(root, section, &obj, err);
+    if (!rc)
+        rc = parse_tower_common(obj, section, text_keys, N_KEYS(text_keys), t, err);
+    if (rc)
+        return rc;
+    t->projection_size = t->hidden_size;
+    const cJSON *v = get_present(obj, "projection_size");
+    if (v && (rc = read_int(v, "text_config.projection_size", 1, 1 << 16, &t->projection_size,
+                            err)))
+        return rc;
+    rc = check_elements(section, "vocab_size × hidden_size", t->vocab_size, t->hidden_size, err);
+    if (!rc)
+        rc = check_elements(section, "projection_size × hidden_size", t->projection_size,
+                            t->hidden_size, err);
+    return rc;
+}
+
+static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
+{
+    static const char section[] = "vision_config";
+    const cJSON *obj;
+    int rc = get_section(root, section, &obj, err);
+    if (!rc)
+        rc = parse_tower_common(obj, section, vision_keys, N_KEYS(vision_keys), t, err);
+    if (!rc)
+        rc = check_divides(section, "image_size", t->image_size, "patch_size", t->patch_size,
+                           err);
+    if (rc)
+        return rc;
+    int64_t side = t->image_size / t->patch_size;
+    int64_t patch_elements = (int64_t)t->num_channels * t->patch_size * t->patch_size;
+    rc = check_elements(section, "num_patches × hidden_size", side * side, t->hidden_size, err);
+    if (!rc)
+        rc = check_elements(section, "num_channels × patch_size² × hidden_size", patch_elements,
+                            t->hidden_size, err);
+    return rc;
+}
+
+/* model_type must be "siglip" when given; single-tower configs and later families are refused. */
+static int check_model_type(const cJSON *root, SgError *err)
+{
+    const cJSON *v = get_present(root, "model_type");
+    if (!v)
+        return SIGLIP_OK;
+    if (!cJSON_IsString(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "model_type: expected a string, got %s",
+                       json_kind(v));
+    if (strcmp(v->valuestring, "siglip") == 0)
+        return SIGLIP_OK;
+    return sg_fail(err, SIGLIP_ENOTSUP, "model_type \"%s\" is not supported (expected \"siglip\")",
+                   v->valuestring);
+}
+
+/* SiglipForImageClassification → classification. SiglipModel, SiglipTextModel and
+ * SiglipVisionModel (a SiglipConfig checkpoint whose tensors carry the tower prefixes) are
+ * SiglipModel-shaped: the weight loader then finds which towers are present. Anything else is
+ * another model family. No `architectures` at all means SiglipModel. */
+static int read_architecture(const cJSON *root, SiglipArchitecture *arch, SgError *err)
+{
+    *arch = SIGLIP_ARCH_MODEL;
+    const cJSON *list = get_present(root, "architectures");
+    if (!list)
+        return SIGLIP_OK;
+    if (!cJSON_IsArray(list))
+        return sg_fail(err, SIGLIP_EBADMSG, "architectures: expected an array, got %s",
+                       json_kind(list));
+    static const char *const model_shaped[] = {"SiglipModel", "SiglipTextModel",
+                                               "SiglipVisionModel"};
+    int i = 0;
+    for (const cJSON *v = list->child; v; v = v->next, i++) {
+        if (!cJSON_IsString(v))
+            return sg_fail(err, SIGLIP_EBADMSG, "architectures[%d]: expected a string, got %s", i,
+                           json_kind(v));
+        if (strcmp(v->valuestring, "SiglipForImageClassification") == 0) {
+            *arch = SIGLIP_ARCH_IMAGE_CLASSIFICATION;
+            continue;
+        }
+        int known = 0;
+        for (size_t k = 0; k < N_KEYS(model_shaped); k++)
+            known |= strcmp(v->valuestring, model_shaped[k]) == 0;
+        if (!known)
+            return sg_fail(err, SIGLIP_ENOTSUP,
+                           "architectures[%d] = \"%s\" is not supported (SiglipModel or "
+                           "SiglipForImageClassification)",
+                           i, v->valuestring);
+    }
+    return SIGLIP_OK;
+}
+
+/* "17" → 17 when it is a decimal index below n (as Python int() reads it), else -1. */
+static long label_index(const char *key, int n)
+{
+    if (!key[0] || strlen(key) > 9)
+        return -1;
+    long idx = 0;
+    for (const char *p = key; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        idx = idx * 10 + (*p - '0');
+    }
+    return idx < n ? idx : -1;
+}
+
+static int read_id2label(const cJSON *map, SgConfig *cfg, SgError *err)
+{
+    if (!cJSON_IsObject(map))
+        return sg_fail(err, SIGLIP_EBADMSG, "id2label: expected an object, got %s",
+                       json_kind(map));
+    int n = cJSON_GetArraySize(map);
+    if (n <= 0 || n > CONFIG_MAX_LABELS)
+        return sg_fail(err, SIGLIP_EBADMSG, "id2label has %d entries: expected 1 to %d", n,
+                       CONFIG_MAX_LABELS);
+    cfg->id2label = calloc((size_t)n, sizeof *cfg->id2label);
+    if (!cfg->id2label)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory for %d labels", n);
+    cfg->num_labels = n;
+    for (const cJSON *v = map->child; v; v = v->next) {
+        long idx = label_index(v->string, n);
+        if (idx < 0)
+            return sg_fail(err, SIGLIP_EBADMSG, "id2label key \"%s\" is not an index in 0..%d",
+                           v->string, n - 1);
+        if (cfg->id2label[idx])
+            return sg_fail(err, SIGLIP_EBADMSG, "id2label key \"%s\" appears twice", v->string);
+        if (!cJSON_IsString(v))
+            return sg_fail(err, SIGLIP_EBADMSG, "id2label[\"%s\"]: expected a string, got %s",
+                           v->string, json_kind(v));
+        cfg->id2label[idx] = strdup(v->valuestring);
+        if (!cfg->id2label[idx])
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory for label %ld", idx);
+    }
+    return SIGLIP_OK;
+}
+
+/* Labels "LABEL_i", as PretrainedConfig makes them when only num_labels is known. */
+static int default_labels(int n, SgConfig *cfg, SgError *err)
+{
+    cfg->id2label = calloc((size_t)n, sizeof *cfg->id2label);
+    if (!cfg->id2label)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory for %d labels", n);
+    cfg->num_labels = n;
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "LABEL_%d", i);
+        if (!(cfg->id2label[i] = strdup(name)))
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory for label %d", i);
+    }
+    return SIGLIP_OK;
+}
+
+/* Classification labels: id2label wins over num_labels (as in PretrainedConfig); with neither,
+ * transformers' default of two labels. */
+static int read_labels(const cJSON *root, SgConfig *cfg, SgError *err)
+{
+    const cJSON *map = get_present(root, "id2label");
+    if (map)
+        return read_id2label(map, cfg, err);
+    int n = 2;
+    const cJSON *v = get_present(root, "num_labels");
+    int rc = v ? read_int(v, "num_labels", 1, CONFIG_MAX_LABELS, &n, err) : SIGLIP_OK;
+    return rc ? rc : default_labels(n, cfg, err);
+}
+
+static int parse_root(const cJSON *root, SgConfig *cfg, SgError *err)
+{
+    if (!cJSON_IsObject(root))
+        return sg_fail(err, SIGLIP_EBADMSG, "config is %s, not a JSON object", json_kind(root));
+    int rc = check_model_type(root, err);
+    if (!rc)
+        rc = read_architecture(root, &cfg->architecture, err);
+    if (!rc)
+        rc = parse_text(root, &cfg->text, err);
+    if (!rc)
+        rc = parse_vision(root, &cfg->vision, err);
+    if (rc || cfg->architecture != SIGLIP_ARCH_IMAGE_CLASSIFICATION)
+        return rc;
+    rc = read_labels(root, cfg, err);
+    if (!rc)
+        rc = check_elements("config", "num_labels × vision_config.hidden_size", cfg->num_labels,
+                            cfg->vision.hidden_size, err);
+    return rc;
+}
+
+/* A parse failure with its line and column, from the position cJSON stopped at. */
+static int json_syntax_error(const char *json, size_t len, const char *stop, SgError *err)
+{
+    size_t at = stop && stop >= json && stop <= json + len ? (size_t)(stop - json) : len;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (json[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    return sg_fail(err, SIGLIP_EBADMSG, "config is not valid JSON (line %zu, column %zu)", line,
+                   col);
+}
+
+static int only_whitespace(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0')
+            return 0;
+    return 1;
+}
+
+int sg_config_parse(const char *json, size_t len, SgConfig *out, SgError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json)
+        return sg_fail(err, SIGLIP_EINVAL, "config text is NULL");
+    const char *stop = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &stop, 0);
+    if (!root)
+        return json_syntax_error(json, len, stop, err);
+    if (stop && !only_whitespace(stop, json + len)) {
+        cJSON_Delete(root);
+        return json_syntax_error(json, len, stop, err);
+    }
+    SgConfig cfg = {0};
+    int rc = parse_root(root, &cfg, err);
+    cJSON_Delete(root);
+    if (rc) {
+        sg_config_free(&cfg);
+        return rc;
+    }
+    *out = cfg;
+    return SIGLIP_OK;
+}
+
+int sg_config_load(const char *dir, SgConfig *out, SgError *err)
+{
+    memset(out, 0, sizeof *out);
+    char *path = sg_path_join(dir, "config.json");
+    if (!path)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
+    char *text = NULL;
+    size_t size = 0;
+    int rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, err);
+    if (!rc) {
+        rc = sg_config_parse(text, size, out, err);
+        if (rc)
+            sg_error_prefix(err, "%s: ", path);
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+void sg_config_free(SgConfig *cfg)
+{
+    if (!cfg)
+        return;
+    if (cfg->id2label)
+        for (int i = 0; i < cfg->num_labels; i++)
+            free(cfg->id2label[i]);
+    free(cfg->id2label);
+    memset(cfg, 0, sizeof *cfg);
+}

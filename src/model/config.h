@@ -1,0 +1,49 @@
+/* config.h — a SigLIP config.json parsed with every default of transformers' SiglipConfig. */
+#ifndef SG_MODEL_CONFIG_H
+#define SG_MODEL_CONFIG_H
+
+#include <stddef.h>
+
+#include "siglip.h"
+#include "common/error.h"
+
+typedef struct SgTowerConfig {
+    int hidden_size;             /* D */
+    int intermediate_size;       /* F */
+    int num_hidden_layers;       /* L */
+    int num_attention_heads;     /* H; D % H == 0 */
+    float layer_norm_eps;
+    int hidden_act;              /* SgActivation (ocl/ops.h): gelu_pytorch_tanh / gelu_new → GELU_TANH,
+                                  * gelu → GELU_ERF */
+    /* text only */
+    int vocab_size;              /* V */
+    int max_position_embeddings; /* T */
+    int pad_token_id;
+    int projection_size;         /* Dp (= hidden_size by default) */
+    /* vision only */
+    int num_channels;            /* C */
+    int image_size;              /* H = W */
+    int patch_size;              /* p; image_size % p == 0 */
+} SgTowerConfig;
+
+typedef struct SgConfig {
+    SiglipArchitecture architecture;
+    SgTowerConfig text;
+    SgTowerConfig vision;
+    int num_labels;              /* classification: entries of id2label */
+    char **id2label;             /* [num_labels] owned strings, or NULL */
+} SgConfig;
+
+/* Parses config.json text. Missing keys take SiglipConfig's defaults; the minimal
+ * {"model_type": "siglip", "text_config": {}, "vision_config": {}} is base-patch16-224.
+ * a hidden_act other than gelu_pytorch_tanh, gelu_new, gelu_fast or gelu is SIGLIP_ENOTSUP;
+ * impossible values (non-positive sizes, D % H != 0, image_size % patch_size != 0) are
+ * SIGLIP_EBADMSG naming the key. */
+int sg_config_parse(const char *json, size_t len, SgConfig *out, SgError *err);
+
+/* Reads and parses dir/config.json. */
+int sg_config_load(const char *dir, SgConfig *out, SgError *err);
+
+void sg_config_free(SgConfig *cfg);
+
+#endif /* SG_MODEL_CONFIG_H */

@@ -1,0 +1,168 @@
+/* encode.c — the public forward entry points: argument checks, batch chunking, normalized embeds
+ * and the logit head. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+
+/* x[rows, n] /= ||x[r]||₂ per row, in double. A zero row stays zero (no division by zero). */
+static void l2_normalize_rows(const float *in, float *out, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++)
+            ss += (double)in[r * n + i] * in[r * n + i];
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
+        for (size_t i = 0; i < n; i++)
+            out[r * n + i] = (float)(in[r * n + i] * inv);
+    }
+}
+
+static int check_model(SiglipModel *m)
+{
+    return m && m->ctx && m->dev;
+}
+
+int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *attention_mask,
+                       int batch, const SiglipTextOutput *out)
+{
+    if (!check_model(m))
+        return SIGLIP_EINVAL;
+    SgError *err = sg_ctx_err(m->ctx);
+    if (!m->has_text)
+        return sg_fail(err, SIGLIP_EINVAL, "this model (image classification) has no text tower");
+    if (!input_ids || !out || batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "siglip_encode_text: input_ids and out must be set and batch > 0 (got %d)",
+                       batch);
+    const SgTowerConfig *c = &m->cfg.text;
+    size_t T = (size_t)c->max_position_embeddings, D = (size_t)c->hidden_size,
+           Dp = (size_t)c->projection_size;
+    for (size_t i = 0; i < (size_t)batch * T; i++)
+        if (input_ids[i] < 0 || input_ids[i] >= c->vocab_size)
+            return sg_fail(err, SIGLIP_EINVAL,
+                           "input_ids[%zu][%zu] = %d is outside the vocabulary [0, %d)", i / T,
+                           i % T, input_ids[i], c->vocab_size);
+    if (m->ctx->settings.text_mask == SIGLIP_TEXT_MASK_NONE)
+        attention_mask = NULL;
+
+    float *pooler = out->pooler_output;
+    float *scratch = NULL;
+    if (!pooler && out->embeds) {
+        scratch = malloc((size_t)batch * Dp * sizeof *scratch);
+        if (!scratch)
+            return sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
+        pooler = scratch;
+    }
+    int rc = SIGLIP_OK;
+    for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
+        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        rc = sg_text_forward(m, input_ids + at * T, attention_mask ? attention_mask + at * T : NULL,
+                             n, pooler ? pooler + at * Dp : NULL,
+                             out->last_hidden_state ? out->last_hidden_state + at * T * D : NULL,
+                             err);
+    }
+    if (rc == SIGLIP_OK && out->embeds)
+        l2_normalize_rows(pooler, out->embeds, (size_t)batch, Dp);
+    free(scratch);
+    return rc;
+}
+
+int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
+                        const SiglipImageOutput *out)
+{
+    if (!check_model(m))
+        return SIGLIP_EINVAL;
+    SgError *err = sg_ctx_err(m->ctx);
+    if (!pixel_values || !out || batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "siglip_encode_image: pixel_values and out must be set and batch > 0 "
+                       "(got %d)", batch);
+    if ((out->pooler_output || out->embeds) && !m->vision.has_head)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "this checkpoint has no vision pooling head (vision_model.head.*): only "
+                       "last_hidden_state is available");
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t S = (size_t)c->image_size, N = (S / (size_t)c->patch_size) * (S / (size_t)c->patch_size);
+    size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * S * S;
+    for (size_t i = 0; i < (size_t)batch * per_image; i++)
+        if (!isfinite(pixel_values[i]))
+            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+
+    float *pooler = out->pooler_output;
+    float *scratch = NULL;
+    if (!pooler && out->embeds) {
+        scratch = malloc((size_t)batch * D * sizeof *scratch);
+        if (!scratch)
+            return sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
+        pooler = scratch;
+    }
+    int rc = SIGLIP_OK;
+    for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
+        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        rc = sg_vision_forward(m, pixel_values + at * per_image, n,
+                               pooler ? pooler + at * D : NULL,
+                               out->last_hidden_state ? out->last_hidden_state + at * N * D : NULL,
+                               NULL, err);
+    }
+    if (rc == SIGLIP_OK && out->embeds)
+        l2_normalize_rows(pooler, out->embeds, (size_t)batch, D);
+    free(scratch);
+    return rc;
+}
+
+int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch, float *logits)
+{
+    if (!check_model(m))
+        return SIGLIP_EINVAL;
+    SgError *err = sg_ctx_err(m->ctx);
+    if (!m->has_classifier)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "this model has no classifier (it is not SiglipForImageClassification)");
+    if (!pixel_values || !logits || batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "siglip_classify_logits: pixel_values and logits must be set and batch > 0");
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t per_image = (size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size;
+    size_t L = (size_t)m->cfg.num_labels;
+    int rc = SIGLIP_OK;
+    for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
+        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        rc = sg_vision_forward(m, pixel_values + at * per_image, n, NULL, NULL, logits + at * L,
+                               err);
+    }
+    return rc;
+}
+
+int siglip_logits(const SiglipModel *m, const float *text_embeds, int n_text,
+                  const float *image_embeds, int n_image, float *logits_per_image,
+                  float *logits_per_text)
+{
+    if (!m || !m->ctx)
+        return SIGLIP_EINVAL;
+    SgError *err = &m->ctx->err;
+    if (!m->has_text)
+        return sg_fail(err, SIGLIP_EINVAL, "this model (image classification) has no logit head");
+    if (!text_embeds || !image_embeds || n_text <= 0 || n_image <= 0)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "siglip_logits: embeds must be set and n_text, n_image > 0");
+    size_t D = (size_t)m->cfg.text.projection_size;
+    if ((int)D != m->cfg.vision.hidden_size)
+        return sg_fail(err, SIGLIP_ESHAPE,
+                       "text projection_size %zu differs from the vision hidden_size %d",
+                       D, m->cfg.vision.hidden_size);
+    double scale = exp((double)m->logit_scale), bias = m->logit_bias;
+    for (int t = 0; t < n_text; t++)
+        for (int i = 0; i < n_image; i++) {
+            double dot = 0;
+            for (size_t k = 0; k < D; k++)
+                dot += (double)text_embeds[(size_t)t * D + k] * image_embeds[(size_t)i * D + k];
+            float logit = (float)(dot * scale + bias);
+            if (logits_per_text)
+                logits_per_text[(size_t)t * n_image + i] = logit;
+            if (logits_per_image)
+                logits_per_image[(size_t)i * n_text + t] = logit;
+        }
+    return SIGLIP_OK;
+}

@@ -1,0 +1,61 @@
+/* safetensors.h — memory-mapped safetensors archives: one file, or a model.safetensors.index.json
+ * with its shards, validated on open (header JSON, dtypes, offsets inside the file, no overlap). */
+#ifndef SG_MODEL_SAFETENSORS_H
+#define SG_MODEL_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define SG_ST_MAX_DIMS 8
+
+typedef enum SgDtype {
+    SG_DTYPE_F32, SG_DTYPE_F16, SG_DTYPE_BF16, SG_DTYPE_F64,
+    SG_DTYPE_I64, SG_DTYPE_I32, SG_DTYPE_I16, SG_DTYPE_I8, SG_DTYPE_U8, SG_DTYPE_BOOL,
+} SgDtype;
+
+typedef struct SgTensor {
+    const char *name;            /* owned by the archive */
+    SgDtype dtype;
+    int ndim;
+    int64_t shape[SG_ST_MAX_DIMS];
+    const void *data;            /* into the mapping; not necessarily aligned */
+    size_t nbytes;
+    size_t numel;
+} SgTensor;
+
+typedef struct SgSafetensors SgSafetensors;
+
+/* Opens `path`: a .safetensors file, a .safetensors.index.json, or a directory holding
+ * model.safetensors or model.safetensors.index.json. Every shard is mapped read-only. */
+int sg_st_open(SgSafetensors **out, const char *path, SgError *err);
+
+/* Parses one safetensors file already in memory (not copied: it must outlive the archive). */
+int sg_st_open_memory(SgSafetensors **out, const void *data, size_t size, SgError *err);
+
+void sg_st_close(SgSafetensors **st);
+
+size_t sg_st_count(const SgSafetensors *st);
+const SgTensor *sg_st_at(const SgSafetensors *st, size_t i);
+/* NULL when absent. */
+const SgTensor *sg_st_find(const SgSafetensors *st, const char *name);
+
+const char *sg_dtype_name(SgDtype dt);
+size_t sg_dtype_size(SgDtype dt);
+
+/* Converts any float dtype (F32, F16, BF16, F64) to float32 into dst[numel]; other dtypes are
+ * SIGLIP_ENOTSUP. */
+int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err);
+
+/* Writer: a safetensors file with F32/I64 tensors (used by the CLI and tests). */
+typedef struct SgStWriteTensor {
+    const char *name;
+    SgDtype dtype;              /* SG_DTYPE_F32, SG_DTYPE_I64 or SG_DTYPE_I32 */
+    int ndim;
+    int64_t shape[SG_ST_MAX_DIMS];
+    const void *data;
+} SgStWriteTensor;
+int sg_st_write(const char *path, const SgStWriteTensor *tensors, size_t n, SgError *err);
+
+#endif /* SG_MODEL_SAFETENSORS_H */

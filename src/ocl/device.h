@@ -1,0 +1,57 @@
+/* device.h — one opened OpenCL device: platform/device discovery, selection by spec, the command
+ * queue, the kernels built from cl/ once per context, and CLBlast. */
+#ifndef SG_OCL_DEVICE_H
+#define SG_OCL_DEVICE_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+
+#include "siglip.h"
+#include "common/error.h"
+
+typedef struct SgKernels SgKernels; /* ocl/kernels.h: every cl_kernel the ops use */
+
+typedef struct SgDevice {
+    SiglipDeviceInfo info;       /* what was selected (is_selected = 1) */
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;      /* in-order */
+    SgKernels *kernels;          /* built by sg_device_open() */
+    double build_seconds;        /* wall time spent building (or loading cached) programs */
+    int program_from_cache;      /* 1 when the programs came from the binary cache */
+    size_t bytes_allocated;      /* device memory currently held through sg_buffer_* */
+    size_t peak_bytes_allocated;
+    char *cache_dir;             /* owned copy of the program binary cache dir, or NULL */
+    cl_uint mem_base_align;      /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (sub-buffer origins) */
+    char platform_version[128];  /* CL_PLATFORM_VERSION, part of the program cache key */
+} SgDevice;
+
+/* Lists all devices of all platforms (malloc'ed array, caller frees with free()); marks the one
+ * `spec` selects with is_selected. No platform: SIGLIP_ENODEV. */
+int sg_device_list(const char *spec, SiglipDeviceInfo **out, size_t *n, SgError *err);
+
+/* Opens the device `spec` selects (see SiglipSettings.device), creates context + queue and builds
+ * every kernel (using cache_dir for program binaries when not NULL). */
+int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir, SgError *err);
+void sg_device_close(SgDevice **dev);
+
+/* Device buffers with accounting (bytes_allocated / peak) and a clear message on failure. */
+int sg_buffer_create(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err);
+int sg_buffer_upload(SgDevice *dev, size_t bytes, const void *host, cl_mem *out, SgError *err);
+void sg_buffer_release(SgDevice *dev, cl_mem *mem, size_t bytes);
+int sg_buffer_write(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, const void *host,
+                    SgError *err);
+int sg_buffer_read(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, void *host,
+                   SgError *err);
+
+/* Waits for all queued work (clFinish). */
+int sg_device_finish(SgDevice *dev, SgError *err);
+
+/* Describes an OpenCL status code ("CL_OUT_OF_RESOURCES"). */
+const char *sg_cl_strerror(cl_int status);
+
+/* Records a failed OpenCL call: SIGLIP_ENOMEM for allocation failures, SIGLIP_EDEVICE otherwise. */
+int sg_cl_fail(SgError *err, cl_int status, const char *what);
+
+#endif /* SG_OCL_DEVICE_H */

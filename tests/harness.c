@@ -1,0 +1,88 @@
+/* harness.c — implementation of the shared test helpers in harness.h. */
+#include "harness.h"
+
+#include <sys/stat.h>
+
+int sg_test_failures;
+int sg_test_checks;
+
+int sg_test_finish(const char *name)
+{
+    fprintf(stderr, "%s: %d checks, %d failed\n", name, sg_test_checks, sg_test_failures);
+    return sg_test_failures ? 1 : 0;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+const char *sg_test_data_dir(void) { return env_or("SIGLIP_TEST_DATA", "tests/data"); }
+const char *sg_test_device(void) { return env_or("SIGLIP_TEST_DEVICE", "auto"); }
+const char *sg_test_cache_dir(void) { return env_or("SIGLIP_TEST_CACHE", NULL); }
+
+const char *sg_test_medium_dir(void)
+{
+    const char *d = env_or("SIGLIP_MEDIUM_FIXTURES", NULL);
+    if (!d)
+        return NULL;
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/medium-bf16/config.json", d);
+    struct stat st;
+    return stat(probe, &st) == 0 ? d : NULL;
+}
+
+char *sg_test_path(const char *rel)
+{
+    const char *d = sg_test_data_dir();
+    size_t n = strlen(d) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", d, rel);
+    return p;
+}
+
+void sg_rng_fill(SgRng *r, float *x, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = sg_rng_uniform(r, lo, hi);
+}
+
+double sg_max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d)
+            m = d != d ? INFINITY : d;
+    }
+    return m;
+}
+
+size_t sg_count_mismatches(const char *what, const float *got, const float *ref, size_t n,
+                           double atol, double rtol)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (!(d <= atol + rtol * fabs((double)ref[i]))) {
+            if (bad < 5)
+                fprintf(stderr, "  %s[%zu]: got %.9g, expected %.9g (diff %.3g)\n", what, i,
+                        got[i], ref[i], d);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+double sg_cosine(const float *a, const float *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return ab / (sqrt(aa) * sqrt(bb));
+}

@@ -1,0 +1,405 @@
+/* test_model_shapes.c — any SigLIP shape from its config alone: the test writes model directories
+ * of unusual shapes with random weights (patch 14 and 16, image sizes 224–512, 16 text positions,
+ * projection_size ≠ hidden_size, odd head dims) and compares the library's towers with a plain-C
+ * double-precision forward written here from the reference equations (siglip-reference.md §3).
+ * Tolerance: |got − ref| ≤ 2e-4 + 2e-4·|ref| per element. */
+#include <math.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "model/safetensors.h"
+#include "siglip.h"
+
+#define MAX_TENSORS 256
+
+typedef struct Shape {
+    int tD, tH, tL, tF, tT, V, Dp;    /* text */
+    int vD, vH, vL, vF, S, p;         /* vision */
+    const char *act;                  /* hidden_act */
+} Shape;
+
+/* The weights the test invents, by name, kept on the host for the reference. */
+typedef struct Weights {
+    SgStWriteTensor t[MAX_TENSORS];
+    float *data[MAX_TENSORS];
+    size_t n;
+    SgRng rng;
+} Weights;
+
+static float *add(Weights *w, const char *name, int ndim, const int64_t *shape, float lo, float hi)
+{
+    size_t numel = 1;
+    for (int i = 0; i < ndim; i++)
+        numel *= (size_t)shape[i];
+    float *d = malloc(numel * sizeof *d);
+    sg_rng_fill(&w->rng, d, numel, lo, hi);
+    SgStWriteTensor *t = &w->t[w->n];
+    t->name = strdup(name);
+    t->dtype = SG_DTYPE_F32;
+    t->ndim = ndim;
+    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    t->data = d;
+    w->data[w->n++] = d;
+    return d;
+}
+
+static const float *get(const Weights *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const float *get(const Weights *w, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->t[i].name, name))
+            return w->data[i];
+    fprintf(stderr, "test bug: no weight %s\n", name);
+    exit(2);
+}
+
+static void add_linear(Weights *w, const char *prefix, int out, int in)
+{
+    char name[256];
+    float bound = 1.0f / sqrtf((float)in);
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add(w, name, 2, (int64_t[]){out, in}, -bound, bound);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add(w, name, 1, (int64_t[]){out}, -0.1f, 0.1f);
+}
+
+static void add_ln(Weights *w, const char *prefix, int n)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add(w, name, 1, (int64_t[]){n}, 0.5f, 1.5f);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add(w, name, 1, (int64_t[]){n}, -0.2f, 0.2f);
+}
+
+static void add_encoder(Weights *w, const char *tower, int L, int D, int F)
+{
+    static const char *const proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+    char p[256];
+    for (int i = 0; i < L; i++) {
+        snprintf(p, sizeof p, "%s.encoder.layers.%d.layer_norm1", tower, i);
+        add_ln(w, p, D);
+        snprintf(p, sizeof p, "%s.encoder.layers.%d.layer_norm2", tower, i);
+        add_ln(w, p, D);
+        for (int j = 0; j < 4; j++) {
+            snprintf(p, sizeof p, "%s.encoder.layers.%d.self_attn.%s", tower, i, proj[j]);
+            add_linear(w, p, D, D);
+        }
+        snprintf(p, sizeof p, "%s.encoder.layers.%d.mlp.fc1", tower, i);
+        add_linear(w, p, F, D);
+        snprintf(p, sizeof p, "%s.encoder.layers.%d.mlp.fc2", tower, i);
+        add_linear(w, p, D, F);
+    }
+}
+
+static void make_weights(Weights *w, const Shape *s)
+{
+    int N = (s->S / s->p) * (s->S / s->p);
+    add(w, "logit_scale", 1, (int64_t[]){1}, 2.0f, 2.5f);
+    add(w, "logit_bias", 1, (int64_t[]){1}, -5.0f, -4.0f);
+    add(w, "text_model.embeddings.token_embedding.weight", 2, (int64_t[]){s->V, s->tD}, -1, 1);
+    add(w, "text_model.embeddings.position_embedding.weight", 2, (int64_t[]){s->tT, s->tD}, -1, 1);
+    add_encoder(w, "text_model", s->tL, s->tD, s->tF);
+    add_ln(w, "text_model.final_layer_norm", s->tD);
+    add_linear(w, "text_model.head", s->Dp, s->tD);
+    float pb = 1.0f / sqrtf(3.0f * s->p * s->p);
+    add(w, "vision_model.embeddings.patch_embedding.weight", 4,
+        (int64_t[]){s->vD, 3, s->p, s->p}, -pb, pb);
+    add(w, "vision_model.embeddings.patch_embedding.bias", 1, (int64_t[]){s->vD}, -0.1f, 0.1f);
+    add(w, "vision_model.embeddings.position_embedding.weight", 2, (int64_t[]){N, s->vD}, -1, 1);
+    add_encoder(w, "vision_model", s->vL, s->vD, s->vF);
+    add_ln(w, "vision_model.post_layernorm", s->vD);
+    add(w, "vision_model.head.probe", 3, (int64_t[]){1, 1, s->vD}, -1, 1);
+    float ib = 1.0f / sqrtf((float)s->vD);
+    add(w, "vision_model.head.attention.in_proj_weight", 2, (int64_t[]){3 * s->vD, s->vD}, -ib, ib);
+    add(w, "vision_model.head.attention.in_proj_bias", 1, (int64_t[]){3 * s->vD}, -0.1f, 0.1f);
+    add_linear(w, "vision_model.head.attention.out_proj", s->vD, s->vD);
+    add_ln(w, "vision_model.head.layernorm", s->vD);
+    add_linear(w, "vision_model.head.mlp.fc1", s->vF, s->vD);
+    add_linear(w, "vision_model.head.mlp.fc2", s->vD, s->vF);
+}
+
+/* ---- the reference forward, in double ---- */
+
+static double act(const char *name, double x)
+{
+    if (!strcmp(name, "gelu"))
+        return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+}
+
+/* y[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
+static void ref_linear(const double *x, const float *w, const float *b, double *y, int M, int N,
+                       int K)
+{
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double acc = b ? b[n] : 0;
+            for (int k = 0; k < K; k++)
+                acc += x[(size_t)m * K + k] * w[(size_t)n * K + k];
+            y[(size_t)m * N + n] = acc;
+        }
+}
+
+static void ref_layernorm(const double *x, double *y, const float *g, const float *b, int rows,
+                          int D)
+{
+    for (int r = 0; r < rows; r++) {
+        const double *xr = x + (size_t)r * D;
+        double mean = 0, var = 0;
+        for (int i = 0; i < D; i++)
+            mean += xr[i];
+        mean /= D;
+        for (int i = 0; i < D; i++)
+            var += (xr[i] - mean) * (xr[i] - mean);
+        var /= D;
+        for (int i = 0; i < D; i++)
+            y[(size_t)r * D + i] = (xr[i] - mean) / sqrt(var + 1e-6) * g[i] + b[i];
+    }
+}
+
+/* out[Tq, D] = softmax(q kᵀ / √dh) v per head; q [Tq, D], k, v [Tk, D]. */
+static void ref_attention(const double *q, const double *k, const double *v, double *out, int Tq,
+                          int Tk, int D, int H)
+{
+    int dh = D / H;
+    double *s = malloc((size_t)Tk * sizeof *s);
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < Tq; i++) {
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j < Tk; j++) {
+                double d = 0;
+                for (int c = 0; c < dh; c++)
+                    d += q[(size_t)i * D + h * dh + c] * k[(size_t)j * D + h * dh + c];
+                s[j] = d / sqrt((double)dh);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int j = 0; j < Tk; j++)
+                sum += (s[j] = exp(s[j] - mx));
+            for (int c = 0; c < dh; c++) {
+                double acc = 0;
+                for (int j = 0; j < Tk; j++)
+                    acc += s[j] * v[(size_t)j * D + h * dh + c];
+                out[(size_t)i * D + h * dh + c] = acc / sum;
+            }
+        }
+    free(s);
+}
+
+/* One item's encoder over x[T, D] in place. */
+static void ref_encoder(const Weights *w, const char *tower, double *x, int T, int D, int H, int F,
+                        int L, const char *actname)
+{
+    size_t td = (size_t)T * D;
+    double *h = malloc(td * 8), *q = malloc(td * 8), *k = malloc(td * 8), *v = malloc(td * 8),
+           *a = malloc(td * 8), *o = malloc(td * 8), *m = malloc((size_t)T * F * 8);
+    for (int l = 0; l < L; l++) {
+#define P(s) get(w, "%s.encoder.layers.%d." s, tower, l)
+        ref_layernorm(x, h, P("layer_norm1.weight"), P("layer_norm1.bias"), T, D);
+        ref_linear(h, P("self_attn.q_proj.weight"), P("self_attn.q_proj.bias"), q, T, D, D);
+        ref_linear(h, P("self_attn.k_proj.weight"), P("self_attn.k_proj.bias"), k, T, D, D);
+        ref_linear(h, P("self_attn.v_proj.weight"), P("self_attn.v_proj.bias"), v, T, D, D);
+        ref_attention(q, k, v, a, T, T, D, H);
+        ref_linear(a, P("self_attn.out_proj.weight"), P("self_attn.out_proj.bias"), o, T, D, D);
+        for (size_t i = 0; i < td; i++)
+            x[i] += o[i];
+        ref_layernorm(x, h, P("layer_norm2.weight"), P("layer_norm2.bias"), T, D);
+        ref_linear(h, P("mlp.fc1.weight"), P("mlp.fc1.bias"), m, T, F, D);
+        for (size_t i = 0; i < (size_t)T * F; i++)
+            m[i] = act(actname, m[i]);
+        ref_linear(m, P("mlp.fc2.weight"), P("mlp.fc2.bias"), o, T, D, F);
+        for (size_t i = 0; i < td; i++)
+            x[i] += o[i];
+#undef P
+    }
+    free(h), free(q), free(k), free(v), free(a), free(o), free(m);
+}
+
+/* pooler [Dp] of one text. */
+static void ref_text(const Weights *w, const Shape *s, const int32_t *ids, double *pooler)
+{
+    int T = s->tT, D = s->tD;
+    double *x = malloc((size_t)T * D * 8), *h = malloc((size_t)T * D * 8);
+    const float *tok = get(w, "text_model.embeddings.token_embedding.weight");
+    const float *pos = get(w, "text_model.embeddings.position_embedding.weight");
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < D; i++)
+            x[t * D + i] = (double)tok[(size_t)ids[t] * D + i] + pos[t * D + i];
+    ref_encoder(w, "text_model", x, T, D, s->tH, s->tF, s->tL, s->act);
+    ref_layernorm(x, h, get(w, "text_model.final_layer_norm.weight"),
+                  get(w, "text_model.final_layer_norm.bias"), T, D);
+    ref_linear(h + (size_t)(T - 1) * D, get(w, "text_model.head.weight"),
+               get(w, "text_model.head.bias"), pooler, 1, s->Dp, D);
+    free(x), free(h);
+}
+
+/* pooler [vD] of one image [3, S, S]. */
+static void ref_vision(const Weights *w, const Shape *s, const float *img, double *pooler)
+{
+    int side = s->S / s->p, N = side * side, D = s->vD, p = s->p, K = 3 * p * p, F = s->vF;
+    double *patch = malloc((size_t)N * K * 8), *x = malloc((size_t)N * D * 8),
+           *h = malloc((size_t)N * D * 8), *kk = malloc((size_t)N * D * 8),
+           *vv = malloc((size_t)N * D * 8);
+    for (int py = 0; py < side; py++)
+        for (int px = 0; px < side; px++)
+            for (int c = 0; c < 3; c++)
+                for (int ky = 0; ky < p; ky++)
+                    for (int kx = 0; kx < p; kx++)
+                        patch[(size_t)(py * side + px) * K + (c * p + ky) * p + kx] =
+                            img[((size_t)c * s->S + py * p + ky) * s->S + px * p + kx];
+    ref_linear(patch, get(w, "vision_model.embeddings.patch_embedding.weight"),
+               get(w, "vision_model.embeddings.patch_embedding.bias"), x, N, D, K);
+    const float *pos = get(w, "vision_model.embeddings.position_embedding.weight");
+    for (size_t i = 0; i < (size_t)N * D; i++)
+        x[i] += pos[i];
+    ref_encoder(w, "vision_model", x, N, D, s->vH, F, s->vL, s->act);
+    ref_layernorm(x, h, get(w, "vision_model.post_layernorm.weight"),
+                  get(w, "vision_model.post_layernorm.bias"), N, D);
+    /* MAP head: in_proj's three row blocks give q (from the probe), k and v. */
+    const float *inw = get(w, "vision_model.head.attention.in_proj_weight");
+    const float *inb = get(w, "vision_model.head.attention.in_proj_bias");
+    double probe[4096], q[4096], a[4096], o[4096], ln[4096], m[8192];
+    const float *pr = get(w, "vision_model.head.probe");
+    for (int i = 0; i < D; i++)
+        probe[i] = pr[i];
+    ref_linear(probe, inw, inb, q, 1, D, D);
+    ref_linear(h, inw + (size_t)D * D, inb + D, kk, N, D, D);
+    ref_linear(h, inw + (size_t)2 * D * D, inb + 2 * D, vv, N, D, D);
+    ref_attention(q, kk, vv, a, 1, N, D, s->vH);
+    ref_linear(a, get(w, "vision_model.head.attention.out_proj.weight"),
+               get(w, "vision_model.head.attention.out_proj.bias"), o, 1, D, D);
+    ref_layernorm(o, ln, get(w, "vision_model.head.layernorm.weight"),
+                  get(w, "vision_model.head.layernorm.bias"), 1, D);
+    ref_linear(ln, get(w, "vision_model.head.mlp.fc1.weight"),
+               get(w, "vision_model.head.mlp.fc1.bias"), m, 1, F, D);
+    for (int i = 0; i < F; i++)
+        m[i] = act(s->act, m[i]);
+    ref_linear(m, get(w, "vision_model.head.mlp.fc2.weight"),
+               get(w, "vision_model.head.mlp.fc2.bias"), pooler, 1, D, F);
+    for (int i = 0; i < D; i++)
+        pooler[i] += o[i];
+    free(patch), free(x), free(h), free(kk), free(vv);
+}
+
+/* ---- the test ---- */
+
+static void write_model(const char *dir, const Shape *s, Weights *w)
+{
+    mkdir(dir, 0755);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "{\"model_type\": \"siglip\", \"architectures\": [\"SiglipModel\"],\n"
+            " \"text_config\": {\"hidden_size\": %d, \"num_attention_heads\": %d,"
+            " \"num_hidden_layers\": %d, \"intermediate_size\": %d,"
+            " \"max_position_embeddings\": %d, \"vocab_size\": %d, \"projection_size\": %d,"
+            " \"hidden_act\": \"%s\"},\n"
+            " \"vision_config\": {\"hidden_size\": %d, \"num_attention_heads\": %d,"
+            " \"num_hidden_layers\": %d, \"intermediate_size\": %d, \"image_size\": %d,"
+            " \"patch_size\": %d, \"hidden_act\": \"%s\"}}\n",
+            s->tD, s->tH, s->tL, s->tF, s->tT, s->V, s->Dp, s->act, s->vD, s->vH, s->vL, s->vF,
+            s->S, s->p, s->act);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    SgError err = {0};
+    int rc = sg_st_write(path, w->t, w->n, &err);
+    CHECK(rc == 0, "writing %s: %s", path, err.message);
+}
+
+static void compare(const char *what, const float *got, const double *ref, size_t n)
+{
+    size_t bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(got[i] - ref[i]);
+        worst = d > worst ? d : worst;
+        if (!(d <= 2e-4 + 2e-4 * fabs(ref[i])))
+            bad++;
+    }
+    fprintf(stderr, "  %-28s max abs error %.3g\n", what, worst);
+    CHECK(bad == 0, "%s: %zu of %zu elements outside 2e-4 + 2e-4·|ref|", what, bad, n);
+}
+
+static void run_shape(SiglipContext *ctx, const Shape *s, const char *root, int index)
+{
+    enum { B_TEXT = 3, B_IMG = 2 };
+    Weights *w = calloc(1, sizeof *w);
+    w->rng.s = 0x5167ull + (uint64_t)index;
+    make_weights(w, s);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/shape%d", root, index);
+    write_model(dir, s, w);
+    fprintf(stderr, "shape %d: text %d/%d heads/%d layers/F %d/T %d/Dp %d, vision %d/%d heads/"
+                    "%d layers/F %d/%dpx patch %d, %s\n", index, s->tD, s->tH, s->tL, s->tF,
+            s->tT, s->Dp, s->vD, s->vH, s->vL, s->vF, s->S, s->p, s->act);
+
+    SiglipModel *m = NULL;
+    int rc = siglip_model_load(ctx, dir, &m);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    if (m) {
+        int32_t *ids = malloc((size_t)B_TEXT * s->tT * sizeof *ids);
+        for (int i = 0; i < B_TEXT * s->tT; i++)
+            ids[i] = (int32_t)(sg_rng_next(&w->rng) % (uint64_t)s->V);
+        size_t img = (size_t)3 * s->S * s->S;
+        float *pixels = malloc(B_IMG * img * sizeof *pixels);
+        sg_rng_fill(&w->rng, pixels, B_IMG * img, -1, 1);
+        float *tp = malloc((size_t)B_TEXT * s->Dp * 4), *vp = malloc((size_t)B_IMG * s->vD * 4);
+        double *rt = malloc((size_t)B_TEXT * s->Dp * 8), *rv = malloc((size_t)B_IMG * s->vD * 8);
+        SiglipTextOutput to = {.pooler_output = tp};
+        rc = siglip_encode_text(m, ids, NULL, B_TEXT, &to);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        SiglipImageOutput io = {.pooler_output = vp};
+        rc = siglip_encode_image(m, pixels, B_IMG, &io);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        for (int b = 0; b < B_TEXT; b++)
+            ref_text(w, s, ids + (size_t)b * s->tT, rt + (size_t)b * s->Dp);
+        for (int b = 0; b < B_IMG; b++)
+            ref_vision(w, s, pixels + b * img, rv + (size_t)b * s->vD);
+        compare("text pooler_output", tp, rt, (size_t)B_TEXT * s->Dp);
+        compare("vision pooler_output", vp, rv, (size_t)B_IMG * s->vD);
+        free(ids), free(pixels), free(tp), free(vp), free(rt), free(rv);
+    }
+    siglip_model_free(&m);
+    for (size_t i = 0; i < w->n; i++) {
+        free((void *)w->t[i].name);
+        free(w->data[i]);
+    }
+    free(w);
+}
+
+int main(void)
+{
+    static const Shape shapes[] = {
+        /* so400m-like geometry: patch 14 at 224 (256 patches), 16 text positions, Dp ≠ text D,
+         * head dims 8 (text) and 12 (vision) */
+        {40, 5, 2, 70, 16, 97, 36, 36, 3, 1, 50, 224, 14, "gelu_pytorch_tanh"},
+        /* 384 with patch 16 (576 patches), head dim 72 as so400m's, erf GELU */
+        {72, 1, 1, 40, 64, 50, 72, 72, 1, 1, 30, 384, 16, "gelu"},
+        /* 512 with patch 16 (1024 patches) */
+        {16, 2, 1, 24, 64, 20, 16, 16, 2, 1, 24, 512, 16, "gelu_pytorch_tanh"},
+    };
+    char root[] = "/tmp/siglip-shapes-XXXXXX";
+    if (!mkdtemp(root))
+        return 1;
+    SiglipSettings st;
+    siglip_default_settings(&st);
+    st.device = sg_test_device();
+    st.program_cache_dir = sg_test_cache_dir();
+    SiglipContext *ctx = NULL;
+    CHECK(siglip_context_create(&ctx, &st) == SIGLIP_OK, "context");
+    for (size_t i = 0; ctx && i < sizeof shapes / sizeof shapes[0]; i++)
+        run_shape(ctx, &shapes[i], root, (int)i);
+    siglip_context_close(&ctx);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "cleanup");
+    return sg_test_finish("test_model_shapes");
+}

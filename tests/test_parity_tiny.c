@@ -1,0 +1,170 @@
+/* test_parity_tiny.c — the tiny and tiny-cls models against transformers' float64 forward:
+ * every output of both towers, the logits with and without the text mask, the classifier logits.
+ * Tolerance: max abs error ≤ 1e-4 against the f64 tensors (issue 2). */
+#include "harness.h"
+#include "fixtures.h"
+#include "siglip.h"
+
+#define TOL 1e-4
+
+enum { N_TEXTS = 15, N_IMAGES = 11, T = 64, D = 32, S = 40, N_PATCHES = 25, N_LABELS = 5 };
+
+static void expect_close(const SgSafetensors *ex, const char *name, const float *got, size_t n)
+{
+    float *ref = fx_f32(ex, name, n);
+    CHECK(ref != NULL, "fixture %s", name);
+    if (!ref)
+        return;
+    double e = sg_max_abs_diff(got, ref, n);
+    fprintf(stderr, "  %-40s max abs error %.3g\n", name, e);
+    CHECK(e <= TOL, "%s: max abs error %.3g > %.1g", name, e, TOL);
+    free(ref);
+}
+
+static SiglipContext *open_context(SiglipTextMask mask)
+{
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    s.device = sg_test_device();
+    s.program_cache_dir = sg_test_cache_dir();
+    s.text_mask = mask;
+    SiglipContext *ctx = NULL;
+    int rc = siglip_context_create(&ctx, &s);
+    CHECK(rc == SIGLIP_OK, "context create: %d", rc);
+    return ctx;
+}
+
+static SiglipModel *load(SiglipContext *ctx, const char *rel)
+{
+    char *dir = sg_test_path(rel);
+    SiglipModel *m = NULL;
+    int rc = siglip_model_load(ctx, dir, &m);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    free(dir);
+    return m;
+}
+
+/* Both towers without mask: hidden states, poolers, embeds, logits (both directions). */
+static void check_unmasked(SiglipModel *m, const SgSafetensors *ex, const int32_t *ids,
+                           const float *pixels)
+{
+    static float t_hidden[N_TEXTS * T * D], t_pool[N_TEXTS * D], t_emb[N_TEXTS * D];
+    static float v_hidden[N_IMAGES * N_PATCHES * D], v_pool[N_IMAGES * D], v_emb[N_IMAGES * D];
+    static float lpi[N_IMAGES * N_TEXTS], lpt[N_TEXTS * N_IMAGES];
+    SiglipTextOutput to = {.pooler_output = t_pool, .embeds = t_emb, .last_hidden_state = t_hidden};
+    int rc = siglip_encode_text(m, ids, NULL, N_TEXTS, &to);
+    CHECK_STATUS(rc, SIGLIP_OK, "encode_text");
+    SiglipImageOutput io = {.pooler_output = v_pool, .embeds = v_emb, .last_hidden_state = v_hidden};
+    rc = siglip_encode_image(m, pixels, N_IMAGES, &io);
+    CHECK_STATUS(rc, SIGLIP_OK, "encode_image");
+    rc = siglip_logits(m, t_emb, N_TEXTS, v_emb, N_IMAGES, lpi, lpt);
+    CHECK_STATUS(rc, SIGLIP_OK, "logits");
+    expect_close(ex, "public.f64.text.last_hidden_state", t_hidden, sizeof t_hidden / 4);
+    expect_close(ex, "public.f64.text.pooler_output", t_pool, sizeof t_pool / 4);
+    expect_close(ex, "public.f64.text_embeds", t_emb, sizeof t_emb / 4);
+    expect_close(ex, "public.f64.vision.last_hidden_state", v_hidden, sizeof v_hidden / 4);
+    expect_close(ex, "public.f64.vision.pooler_output", v_pool, sizeof v_pool / 4);
+    expect_close(ex, "public.f64.image_embeds", v_emb, sizeof v_emb / 4);
+    expect_close(ex, "public.f64.logits_per_image", lpi, sizeof lpi / 4);
+    expect_close(ex, "public.f64.logits_per_text", lpt, sizeof lpt / 4);
+
+    /* Only embeds requested: the pooler is computed internally and must give the same embeds. */
+    static float t_emb2[N_TEXTS * D];
+    SiglipTextOutput only = {.embeds = t_emb2};
+    rc = siglip_encode_text(m, ids, NULL, N_TEXTS, &only);
+    CHECK_STATUS(rc, SIGLIP_OK, "encode_text embeds only");
+    CHECK(sg_max_abs_diff(t_emb, t_emb2, N_TEXTS * D) == 0, "embeds differ between calls");
+}
+
+/* logits_per_image with the attention mask, as HF's processor passes it. */
+static void masked_logits(SiglipModel *m, const int32_t *ids, const int32_t *mask,
+                          const float *pixels, float *lpi)
+{
+    static float t_emb[N_TEXTS * D], v_emb[N_IMAGES * D];
+    SiglipTextOutput to = {.embeds = t_emb};
+    CHECK(siglip_encode_text(m, ids, mask, N_TEXTS, &to) == SIGLIP_OK, "masked encode_text");
+    SiglipImageOutput io = {.embeds = v_emb};
+    CHECK(siglip_encode_image(m, pixels, N_IMAGES, &io) == SIGLIP_OK, "encode_image");
+    CHECK(siglip_logits(m, t_emb, N_TEXTS, v_emb, N_IMAGES, lpi, NULL) == SIGLIP_OK, "logits");
+}
+
+static void check_masked(SiglipModel *m, const SgSafetensors *ex, const int32_t *ids,
+                         const int32_t *mask, const float *pixels)
+{
+    static float lpi[N_IMAGES * N_TEXTS];
+    masked_logits(m, ids, mask, pixels, lpi);
+    /* There is no f64 masked tensor; the f32 one is within 2e-6 of f64 elsewhere. */
+    expect_close(ex, "public.f32.masked.logits_per_image", lpi, sizeof lpi / 4);
+}
+
+/* SIGLIP_TEXT_MASK_NONE ignores a given mask: the result is the unmasked forward. */
+static void check_mask_none(const SgSafetensors *ex, const int32_t *ids, const int32_t *mask,
+                            const float *pixels)
+{
+    SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_NONE);
+    SiglipModel *m = ctx ? load(ctx, "tiny") : NULL;
+    if (m) {
+        static float lpi[N_IMAGES * N_TEXTS];
+        masked_logits(m, ids, mask, pixels, lpi);
+        expect_close(ex, "public.f64.logits_per_image", lpi, sizeof lpi / 4);
+    }
+    siglip_model_free(&m);
+    siglip_context_close(&ctx);
+}
+
+static void check_classifier(SiglipContext *ctx, const SgSafetensors *ex, const float *pixels)
+{
+    SiglipModel *m = load(ctx, "tiny-cls");
+    if (!m)
+        return;
+    SiglipModelInfo info;
+    siglip_model_info(m, &info);
+    CHECK(info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION, "architecture %d",
+          info.architecture);
+    CHECK(info.num_labels == N_LABELS, "num_labels %d", info.num_labels);
+    CHECK(siglip_model_label(m, 3) && !strcmp(siglip_model_label(m, 3), "class_3"), "label 3");
+    CHECK(siglip_model_label(m, N_LABELS) == NULL, "label out of range");
+    static float logits[N_IMAGES * N_LABELS];
+    int rc = siglip_classify_logits(m, pixels, N_IMAGES, logits);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    expect_close(ex, "public.cls.f64.logits", logits, sizeof logits / 4);
+    /* The classification model has no text tower. */
+    int32_t ids[T] = {0};
+    SiglipTextOutput to = {0};
+    rc = siglip_encode_text(m, ids, NULL, 1, &to);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_model_free(&m);
+}
+
+int main(void)
+{
+    SgSafetensors *ex = fx_open(sg_test_data_dir(), "tiny-expected.safetensors");
+    int32_t *ids = fx_i32(ex, "public.input_ids", N_TEXTS * T);
+    int32_t *mask = fx_i32(ex, "public.attention_mask", N_TEXTS * T);
+    float *pixels = fx_f32(ex, "public.pixel_values.SiglipImageProcessorPil", N_IMAGES * 3 * S * S);
+    if (!ex || !ids || !mask || !pixels)
+        return 1;
+
+    SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_HF);
+    SiglipModel *m = ctx ? load(ctx, "tiny") : NULL;
+    if (m) {
+        SiglipModelInfo info;
+        siglip_model_info(m, &info);
+        CHECK(info.text_hidden_size == D && info.text_max_positions == T && info.vocab_size == 1000
+                  && info.image_size == S && info.patch_size == 8 && info.num_patches == N_PATCHES,
+              "model info");
+        check_unmasked(m, ex, ids, pixels);
+        check_masked(m, ex, ids, mask, pixels);
+    }
+    siglip_model_free(&m);
+    if (ctx)
+        check_classifier(ctx, ex, pixels);
+    siglip_context_close(&ctx);
+    check_mask_none(ex, ids, mask, pixels);
+
+    free(ids);
+    free(mask);
+    free(pixels);
+    sg_st_close(&ex);
+    return sg_test_finish("test_parity_tiny");
+}

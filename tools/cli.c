@@ -1,0 +1,326 @@
+/* cli.c — helpers shared by the siglip subcommands: common options, error lines, lists, progress. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char cli_common_help[] =
+    "Common options:\n"
+    "  --device SPEC     OpenCL device: auto (default), gpu, cpu, a vendor (nvidia, amd, intel,\n"
+    "                    pocl), P:D indices from 'siglip devices', or part of the device name.\n"
+    "                    The SIGLIP_DEVICE environment variable sets it too; the option wins.\n"
+    "  --batch N         items per device call (default 32)\n"
+    "  --no-text-mask    ignore the text attention mask (big_vision / open_clip semantics)\n"
+    "  --threads N       host threads for image decoding (default: all CPUs)\n"
+    "  --cache-dir DIR   cache of compiled OpenCL programs (default: $XDG_CACHE_HOME/siglip,\n"
+    "                    else ~/.cache/siglip)\n"
+    "  --no-cache        compile the OpenCL programs without a cache\n"
+    "  --version         print the version and exit\n"
+    "  --help            print this help and exit\n";
+
+void cli_common_init(CliCommon *c, const char *cmd)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    const char *env = getenv("SIGLIP_DEVICE");
+    c->device = env && *env ? env : NULL;
+    c->batch = CLI_DEFAULT_BATCH;
+    c->text_mask = SIGLIP_TEXT_MASK_HF;
+}
+
+int cli_common_option(CliCommon *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_DEVICE:
+        c->device = arg;
+        return 1;
+    case OPT_BATCH:
+        c->batch_given = 1;
+        return cli_parse_int(c->cmd, "--batch", arg, 1, 1 << 20, &c->batch) ? CLI_USAGE : 1;
+    case OPT_NO_TEXT_MASK:
+        c->text_mask = SIGLIP_TEXT_MASK_NONE;
+        return 1;
+    case OPT_THREADS:
+        return cli_parse_int(c->cmd, "--threads", arg, 0, 4096, &c->threads) ? CLI_USAGE : 1;
+    case OPT_CACHE_DIR:
+        c->cache_dir = arg;
+        return 1;
+    case OPT_NO_CACHE:
+        c->no_cache = 1;
+        return 1;
+    case OPT_VERSION:
+        c->version = 1;
+        return 1;
+    case OPT_HELP:
+    case 'h':
+        c->help = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_help_or_version(const CliCommon *c, const char *usage)
+{
+    if (c->help) {
+        printf("%s\n%s", usage, cli_common_help);
+        return CLI_OK;
+    }
+    if (c->version) {
+        cli_print_version();
+        return CLI_OK;
+    }
+    return -1;
+}
+
+static void print_line(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+    /* Built in one buffer and written with one call so parallel writers don't interleave. */
+    char line[2048];
+    int n = snprintf(line, sizeof line, "siglip: %s", prefix);
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    fprintf(stderr, "%s%s\n", line, suffix);
+}
+
+int cli_getopt_error(const char *cmd, int opt, char *const argv[])
+{
+    const char *word = optind > 0 ? argv[optind - 1] : "?";
+    char name[64];
+    if (optopt > 0 && optopt < 256)
+        snprintf(name, sizeof name, "-%c", optopt);
+    else
+        snprintf(name, sizeof name, "%s", word);
+    if (opt == ':')
+        return cli_usage_error(cmd, "option '%s' needs an argument", name);
+    return cli_usage_error(cmd, "unknown option '%s'", name);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char prefix[64], suffix[96];
+    snprintf(prefix, sizeof prefix, "%s: ", cmd);
+    snprintf(suffix, sizeof suffix, " (see 'siglip %s --help')", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(prefix, fmt, ap, suffix);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+{
+    const char *msg = ctx ? siglip_context_error(ctx) : "";
+    if (!msg || !*msg)
+        msg = siglip_strerror(status);
+    /* The first line is the error; a kernel build log may follow, and is worth showing. */
+    const char *nl = strchr(msg, '\n');
+    int first_len = nl ? (int)(nl - msg) : (int)strlen(msg);
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "siglip: %s: %.*s\n", what, first_len, msg);
+    if (nl && status == SIGLIP_EBUILD)
+        fprintf(stderr, "%s\n", nl + 1);
+    return CLI_ERROR;
+}
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line("", fmt, ap, "");
+    va_end(ap);
+    return CLI_ERROR;
+}
+
+int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s wants an integer in [%d, %d], got '%s'", option, lo, hi, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+void cli_print_version(void)
+{
+    printf("siglip %d.%d.%d (libsiglip %s)\n", SIGLIP_VERSION_MAJOR, SIGLIP_VERSION_MINOR,
+           SIGLIP_VERSION_PATCH, siglip_version_string());
+}
+
+/* mkdir -p: creates every missing component of path. 0 on success. */
+static int make_dirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0755);
+        *p = '/';
+        if (r && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+char *cli_cache_dir(const CliCommon *c)
+{
+    if (c->no_cache)
+        return NULL;
+    char path[PATH_MAX];
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (c->cache_dir && *c->cache_dir)
+        snprintf(path, sizeof path, "%s", c->cache_dir);
+    else if (xdg && *xdg == '/')
+        snprintf(path, sizeof path, "%s/siglip", xdg);
+    else if (home && *home)
+        snprintf(path, sizeof path, "%s/.cache/siglip", home);
+    else
+        return NULL;
+    /* A cache that can't be created only costs build time: run without one. */
+    if (make_dirs(path))
+        return NULL;
+    return strdup(path);
+}
+
+int cli_open_context(const CliCommon *c, SiglipContext **ctx)
+{
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    char *cache = cli_cache_dir(c);
+    s.device = c->device;
+    s.program_cache_dir = cache;
+    s.text_mask = c->text_mask;
+    s.n_threads = c->threads;
+    int st = siglip_context_create(ctx, &s);
+    free(cache);
+    if (st)
+        return cli_lib_error(NULL, st, "%s: creating a context", c->cmd);
+    return CLI_OK;
+}
+
+int cli_load_model(SiglipContext *ctx, const char *dir, SiglipModel **model)
+{
+    int st = siglip_model_load(ctx, dir, model);
+    if (st)
+        return cli_lib_error(ctx, st, "loading model %s", dir);
+    return CLI_OK;
+}
+
+int cli_list_push(CliList *l, char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (!items)
+            return -1;
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = s;
+    return 0;
+}
+
+void cli_list_free(CliList *l)
+{
+    if (l->owns)
+        for (int i = 0; i < l->n; i++)
+            free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static void strip_line_end(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+int cli_list_read_lines(CliList *l, const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f)
+        return cli_error("reading %s: %s", path, strerror(errno));
+    l->owns = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = CLI_OK;
+    while (getline(&line, &cap, f) >= 0) {
+        strip_line_end(line);
+        if (!*line)
+            continue;
+        char *copy = strdup(line);
+        if (!copy || cli_list_push(l, copy)) {
+            free(copy);
+            rc = cli_error("reading %s: out of memory", path);
+            break;
+        }
+    }
+    if (rc == CLI_OK && ferror(f))
+        rc = cli_error("reading %s: %s", path, strerror(errno));
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+size_t cli_array_size(size_t a, size_t b)
+{
+    if (a && b > SIZE_MAX / sizeof(float) / a)
+        return 0;
+    return a * b;
+}
+
+void cli_progress_start(CliProgress *p, long total, const char *unit)
+{
+    p->enabled = isatty(STDERR_FILENO) && total > 0;
+    p->total = total;
+    p->start = cli_now();
+    p->unit = unit;
+    cli_progress_update(p, 0);
+}
+
+void cli_progress_update(CliProgress *p, long done)
+{
+    if (!p->enabled)
+        return;
+    enum { WIDTH = 30 };
+    int filled = (int)(WIDTH * done / p->total);
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double elapsed = cli_now() - p->start;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0;
+    fprintf(stderr, "\r[%s] %ld/%ld %s  %.1f %s/s ", bar, done, p->total, p->unit, rate, p->unit);
+    fflush(stderr);
+}
+
+void cli_progress_end(CliProgress *p)
+{
+    if (p->enabled)
+        fputc('\n', stderr);
+}

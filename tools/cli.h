@@ -1,0 +1,138 @@
+/* cli.h — what the siglip subcommands share: exit codes, common options, lists, error lines. */
+#ifndef SIGLIP_CLI_H
+#define SIGLIP_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "siglip.h"
+
+/* Exit statuses of every subcommand. */
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+/* Long-only option codes shared by every subcommand (short options use their letter). */
+enum {
+    OPT_DEVICE = 256,
+    OPT_BATCH,
+    OPT_NO_TEXT_MASK,
+    OPT_THREADS,
+    OPT_CACHE_DIR,
+    OPT_NO_CACHE,
+    OPT_VERSION,
+    OPT_HELP,
+    OPT_FIRST_COMMAND_OPTION, /* subcommands number their own long-only options from here */
+};
+
+/* Entries of every subcommand's getopt_long table. */
+#define CLI_COMMON_LONG_OPTIONS                                                                  \
+    {"device", required_argument, NULL, OPT_DEVICE},                                             \
+    {"batch", required_argument, NULL, OPT_BATCH},                                               \
+    {"no-text-mask", no_argument, NULL, OPT_NO_TEXT_MASK},                                       \
+    {"threads", required_argument, NULL, OPT_THREADS},                                           \
+    {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},                                       \
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},                                               \
+    {"version", no_argument, NULL, OPT_VERSION},                                                 \
+    {"help", no_argument, NULL, OPT_HELP}
+
+/* Help text of the common options, appended to each subcommand's --help. */
+extern const char cli_common_help[];
+
+#define CLI_DEFAULT_BATCH 32
+
+/* Settings every subcommand accepts. */
+typedef struct CliCommon {
+    const char *cmd;        /* subcommand name, for messages */
+    const char *device;     /* --device, else $SIGLIP_DEVICE, else NULL (= "auto") */
+    const char *cache_dir;  /* --cache-dir, else the default (see cli_cache_dir()); NULL = none */
+    int no_cache;           /* --no-cache */
+    int batch;              /* --batch N, items per device call */
+    int batch_given;        /* --batch appeared (bench treats it as a list) */
+    SiglipTextMask text_mask;
+    int threads;            /* --threads N; 0 = all CPUs */
+    int help;               /* --help seen: print usage and exit 0 */
+    int version;            /* --version seen */
+} CliCommon;
+
+void cli_common_init(CliCommon *c, const char *cmd);
+
+/* Handles one common option. Returns 1 when it was one, 0 when it was not, CLI_USAGE (after
+ * printing the error) when its argument is bad. */
+int cli_common_option(CliCommon *c, int opt, const char *arg);
+
+/* After option parsing: prints the help (usage + common options) or the version when asked and
+ * returns CLI_OK; returns -1 when the subcommand should go on. */
+int cli_help_or_version(const CliCommon *c, const char *usage);
+
+/* Prints the error line of a getopt_long failure ('?' or ':') and returns CLI_USAGE. */
+int cli_getopt_error(const char *cmd, int opt, char *const argv[]);
+
+/* Prints "siglip: <cmd>: <message>; see 'siglip <cmd> --help'" and returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "siglip: <what>: <library message>" (the status text when the context has none) and
+ * returns CLI_ERROR. ctx may be NULL. */
+int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prints "siglip: <message>" and returns CLI_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
+int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
+
+/* Prints "siglip <version> (libsiglip <version>)" on stdout. */
+void cli_print_version(void);
+
+/* The program binary cache directory: --cache-dir, else $XDG_CACHE_HOME/siglip, else
+ * $HOME/.cache/siglip, created when missing. NULL (no cache) with --no-cache, or when it can't be
+ * created. Returns a malloc'ed path the caller frees. */
+char *cli_cache_dir(const CliCommon *c);
+
+/* Creates a context from the common options. Prints the error itself and returns CLI_ERROR on
+ * failure. */
+int cli_open_context(const CliCommon *c, SiglipContext **ctx);
+
+/* Loads a model directory, printing "siglip: loading model DIR: ..." on failure. */
+int cli_load_model(SiglipContext *ctx, const char *dir, SiglipModel **model);
+
+/* A growable list of borrowed or owned strings (repeatable options, lines of a file). */
+typedef struct CliList {
+    char **items;
+    int n;
+    int cap;
+    int owns;  /* 1 when the strings are malloc'ed and freed with the list */
+} CliList;
+
+int cli_list_push(CliList *l, char *s);        /* 0, or -1 when out of memory */
+void cli_list_free(CliList *l);
+/* Appends every non-empty line of `path` ("-" = stdin) as an owned string. */
+int cli_list_read_lines(CliList *l, const char *path);
+
+/* A one-line progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct CliProgress {
+    int enabled;
+    long total;
+    double start;
+    const char *unit;
+} CliProgress;
+
+void cli_progress_start(CliProgress *p, long total, const char *unit);
+void cli_progress_update(CliProgress *p, long done);
+void cli_progress_end(CliProgress *p);
+
+/* Monotonic wall clock in seconds. */
+double cli_now(void);
+
+/* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
+size_t cli_array_size(size_t a, size_t b);
+
+/* The subcommands: each takes argc/argv with argv[0] = the subcommand name. */
+int cmd_devices(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_preprocess(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif /* SIGLIP_CLI_H */

@@ -1,0 +1,119 @@
+/* cmd_tokenize.c — `siglip tokenize`: input_ids and attention_mask of texts, padded as the model
+ * sees them. */
+#include <stdlib.h>
+
+#include "cli.h"
+#include "json_out.h"
+
+static const char usage[] =
+    "Usage: siglip tokenize -m MODEL_DIR [--json] [--max-length N] TEXT...\n\n"
+    "Tokenizes each TEXT as SiglipTokenizer(padding=\"max_length\", truncation=True). Needs only\n"
+    "spiece.model (and tokenizer_config.json) in MODEL_DIR; no OpenCL device.\n\n"
+    "  -m, --model DIR   model directory\n"
+    "  --json            print {\"input_ids\": [[...]], \"attention_mask\": [[...]]}\n"
+    "  --max-length N    pad/truncate to N tokens (default: the tokenizer's model_max_length)\n";
+
+enum { OPT_JSON = OPT_FIRST_COMMAND_OPTION, OPT_MAX_LENGTH };
+
+static void print_json(const int32_t *ids, const int32_t *mask, int n, int len)
+{
+    printf("{\"input_ids\": [");
+    for (int i = 0; i < n; i++) {
+        printf(i ? ",\n  " : "\n  ");
+        json_int_array(stdout, ids + (size_t)i * len, len);
+    }
+    printf("],\n\"attention_mask\": [");
+    for (int i = 0; i < n; i++) {
+        printf(i ? ",\n  " : "\n  ");
+        json_int_array(stdout, mask + (size_t)i * len, len);
+    }
+    printf("]}\n");
+}
+
+/* Per text: the text, then its unpadded ids and the count. */
+static void print_human(char *const *texts, const int32_t *ids, const int32_t *mask, int n, int len)
+{
+    for (int i = 0; i < n; i++) {
+        const int32_t *row = ids + (size_t)i * len, *mrow = mask + (size_t)i * len;
+        int used = 0;
+        while (used < len && mrow[used])
+            used++;
+        printf("%s\n ", texts[i]);
+        for (int j = 0; j < used; j++)
+            printf(" %d", (int)row[j]);
+        printf("\n  (%d tokens, padded to %d)\n", used, len);
+    }
+}
+
+static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, int max_length,
+                              int json, SiglipContext *ctx)
+{
+    int len = max_length > 0 ? max_length : siglip_tokenizer_max_length(tok);
+    size_t count = cli_array_size((size_t)n, (size_t)len);
+    int32_t *ids = count ? malloc(count * sizeof *ids) : NULL;
+    int32_t *mask = count ? malloc(count * sizeof *mask) : NULL;
+    int rc = CLI_OK;
+    if (!ids || !mask) {
+        rc = cli_error("tokenize: out of memory");
+    } else {
+        int st = siglip_tokenize(tok, (const char *const *)texts, n, len, ids, mask);
+        if (st)
+            rc = cli_lib_error(ctx, st, "tokenize");
+        else if (json)
+            print_json(ids, mask, n, len);
+        else
+            print_human(texts, ids, mask, n, len);
+    }
+    free(ids);
+    free(mask);
+    return rc;
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"model", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+        {0, 0, 0, 0},
+    };
+    CliCommon c;
+    cli_common_init(&c, "tokenize");
+    const char *model_dir = NULL;
+    int json = 0, max_length = 0, opt, r;
+    while ((opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
+        if ((r = cli_common_option(&c, opt, optarg)) == CLI_USAGE)
+            return CLI_USAGE;
+        if (r)
+            continue;
+        if (opt == 'm')
+            model_dir = optarg;
+        else if (opt == OPT_JSON)
+            json = 1;
+        else if (opt == OPT_MAX_LENGTH) {
+            if (cli_parse_int(c.cmd, "--max-length", optarg, 1, 1 << 16, &max_length))
+                return CLI_USAGE;
+        } else
+            return cli_getopt_error(c.cmd, opt, argv);
+    }
+    if ((r = cli_help_or_version(&c, usage)) >= 0)
+        return r;
+    if (!model_dir)
+        return cli_usage_error(c.cmd, "-m MODEL_DIR is required");
+    if (optind >= argc)
+        return cli_usage_error(c.cmd, "no TEXT given");
+
+    SiglipContext *ctx = NULL;
+    if (cli_open_context(&c, &ctx))
+        return CLI_ERROR;
+    SiglipTokenizer *tok = NULL;
+    int st = siglip_tokenizer_load(ctx, model_dir, &tok);
+    if (st)
+        r = cli_lib_error(ctx, st, "loading the tokenizer of %s", model_dir);
+    else
+        r = tokenize_and_print(tok, argv + optind, argc - optind, max_length, json, ctx);
+    siglip_tokenizer_free(&tok);
+    siglip_context_close(&ctx);
+    return r;
+}

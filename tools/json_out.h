@@ -1,0 +1,22 @@
+/* json_out.h — writing JSON values to a stream: escaped strings and numbers that round-trip. */
+#ifndef SIGLIP_JSON_OUT_H
+#define SIGLIP_JSON_OUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* A quoted JSON string; control characters escaped, invalid UTF-8 bytes written as \ufffd so the
+ * output always parses. */
+void json_string(FILE *f, const char *s);
+
+/* A float with 9 significant digits (enough to read back the same float32), or null when it is not
+ * finite. */
+void json_float(FILE *f, double v);
+
+/* A number with `digits` significant digits, or null when it is not finite. */
+void json_number(FILE *f, double v, int digits);
+
+/* "[a, b, ...]" of n int32 values. */
+void json_int_array(FILE *f, const int32_t *v, int n);
+
+#endif /* SIGLIP_JSON_OUT_H */

@@ -1,0 +1,131 @@
+/* st_writer.c — the safetensors writer: JSON header built in memory, data streamed after it. */
+#include "st_writer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_out.h"
+
+static size_t dtype_size(const char *dtype)
+{
+    if (!strcmp(dtype, "F32") || !strcmp(dtype, "I32"))
+        return 4;
+    if (!strcmp(dtype, "I64"))
+        return 8;
+    return 0;
+}
+
+static size_t tensor_bytes(const StTensor *t)
+{
+    size_t n = dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++)
+        n *= (size_t)t->shape[d];
+    return n;
+}
+
+/* The header JSON, padded with spaces to a multiple of 8 bytes; malloc'ed into *out. */
+static int build_header(const StTensor *tensors, int n, char **out, size_t *len)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return -1;
+    fputs("{\"__metadata__\":{\"format\":\"pt\"}", f);
+    size_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        const StTensor *t = &tensors[i];
+        fputc(',', f);
+        json_string(f, t->name);
+        fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", t->dtype);
+        for (int d = 0; d < t->ndim; d++)
+            fprintf(f, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        size_t bytes = tensor_bytes(t);
+        fprintf(f, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+        offset += bytes;
+    }
+    fputc('}', f);
+    while ((size_t)ftell(f) % 8)
+        fputc(' ', f);
+    if (fclose(f)) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = size;
+    return 0;
+}
+
+static int validate(const StTensor *tensors, int n, char *errbuf, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        const StTensor *t = &tensors[i];
+        if (!dtype_size(t->dtype) || t->ndim < 0 || t->ndim > ST_MAX_DIMS) {
+            snprintf(errbuf, errlen, "tensor %s: unsupported dtype or rank", t->name);
+            return -1;
+        }
+        for (int d = 0; d < t->ndim; d++)
+            if (t->shape[d] < 0) {
+                snprintf(errbuf, errlen, "tensor %s: negative dimension", t->name);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+static int write_all(FILE *f, const StTensor *tensors, int n, const char *header, size_t hlen)
+{
+    unsigned char len_le[8];
+    for (int i = 0; i < 8; i++)
+        len_le[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    if (fwrite(len_le, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen)
+        return -1;
+    /* Data is written in host order: the format is little-endian, as is every supported host. */
+    for (int i = 0; i < n; i++) {
+        size_t bytes = tensor_bytes(&tensors[i]);
+        if (bytes && fwrite(tensors[i].data, 1, bytes, f) != bytes)
+            return -1;
+    }
+    return 0;
+}
+
+int st_write(const char *path, const StTensor *tensors, int n, char *errbuf, size_t errlen)
+{
+    if (validate(tensors, n, errbuf, errlen))
+        return -1;
+    char *header = NULL;
+    size_t hlen = 0;
+    if (build_header(tensors, n, &header, &hlen)) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    size_t tlen = strlen(path) + 16;
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        free(header);
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(tmp, tlen, "%s.tmp", path);
+    int rc = -1;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(errbuf, errlen, "%s", strerror(errno));
+    } else {
+        int werr = write_all(f, tensors, n, header, hlen);
+        int saved = errno;
+        if (fclose(f) || werr)
+            snprintf(errbuf, errlen, "%s", strerror(werr ? saved : errno));
+        else if (rename(tmp, path))
+            snprintf(errbuf, errlen, "%s", strerror(errno));
+        else
+            rc = 0;
+        if (rc)
+            remove(tmp);
+    }
+    free(tmp);
+    free(header);
+    return rc;
+}
