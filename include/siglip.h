@@ -114,6 +114,14 @@ SIGLIP_API const char *siglip_context_error(const SiglipContext *ctx);
  * Called implicitly by siglip_model_load(); call it yourself to fail early or to time it. */
 SIGLIP_API int siglip_context_open_device(SiglipContext *ctx);
 
+/* Device memory held by the library's buffers on this context's device, in bytes: *current now,
+ * *peak the most held at once since the device was opened or since the last
+ * siglip_context_reset_peak_memory(). Either pointer may be NULL. SIGLIP_EINVAL when no device is
+ * open. (Memory that CLBlast or the OpenCL driver allocate internally is not counted.) */
+SIGLIP_API int siglip_context_memory(SiglipContext *ctx, uint64_t *current, uint64_t *peak);
+/* Restarts the peak of siglip_context_memory() from the current amount (no-op without a device). */
+SIGLIP_API void siglip_context_reset_peak_memory(SiglipContext *ctx);
+
 /* ------------------------------------------------------------------------------------------------
  * Devices
  * --------------------------------------------------------------------------------------------- */

@@ -90,3 +90,23 @@ const char *siglip_version_string(void)
     return SG_STR(SIGLIP_VERSION_MAJOR) "." SG_STR(SIGLIP_VERSION_MINOR) "." SG_STR(
         SIGLIP_VERSION_PATCH);
 }
+
+int siglip_context_memory(SiglipContext *ctx, uint64_t *current, uint64_t *peak)
+{
+    if (!ctx)
+        return SIGLIP_EINVAL;
+    if (!ctx->device)
+        return sg_fail(sg_ctx_err(ctx), SIGLIP_EINVAL,
+                       "siglip_context_memory: no device is open yet");
+    if (current)
+        *current = ctx->device->bytes_allocated;
+    if (peak)
+        *peak = ctx->device->peak_bytes_allocated;
+    return SIGLIP_OK;
+}
+
+void siglip_context_reset_peak_memory(SiglipContext *ctx)
+{
+    if (ctx && ctx->device)
+        ctx->device->peak_bytes_allocated = ctx->device->bytes_allocated;
+}

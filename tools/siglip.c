@@ -40,7 +40,7 @@ static const Command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        print_usage(stderr);
+        fprintf(stderr, "siglip: no command given (see 'siglip --help')\n");
         return CLI_USAGE;
     }
     const char *name = argv[1];

@@ -20,7 +20,9 @@ typedef struct SgDecodeInput {
 int sg_decode_jpeg(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 int sg_decode_webp(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err);
-/* PNG, BMP, TGA and PNM through stb_image, with Pillow's conversions where stb's differ. */
+/* Binary PGM/PPM (P5, P6). */
+int sg_decode_pnm(const SgDecodeInput *in, SgImage *out, SgError *err);
+/* PNG, BMP and TGA through stb_image, with Pillow's conversion where stb's differs. */
 int sg_decode_stb(const SgDecodeInput *in, SgImage *out, SgError *err);
 /* The Orientation of a PNG's eXIf chunk (1 when none). */
 int sg_png_exif_orientation(const uint8_t *data, size_t size);

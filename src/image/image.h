@@ -40,7 +40,7 @@ typedef struct SgImageSettings {
     int height, width;      /* size {height, width} */
     int resample;           /* PIL filter id; only 3 (bicubic) is supported */
     int do_rescale;
-    float rescale_factor;   /* stored as float32, as numpy does for a float32 image */
+    double rescale_factor;  /* applied in float64, then rounded to float32 (transformers) */
     int do_normalize;
     float image_mean[3];
     float image_std[3];
@@ -60,9 +60,6 @@ struct SiglipImageProcessor {
  * outlive the processor (the context's error record). Free with siglip_image_processor_free(). */
 int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
                             int n_threads, SgError *err);
-
-/* 1 when dir holds preprocessor_config.json or processor_config.json. */
-int sg_image_processor_config_exists(const char *dir);
 
 void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width);
 

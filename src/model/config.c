@@ -407,12 +407,12 @@ static int json_syntax_error(const char *json, size_t len, const char *stop, SgE
                    col);
 }
 
-static int only_whitespace(const char *p, const char *end)
+/* The first byte at or after p that is neither JSON whitespace nor a terminating NUL. */
+static const char *skip_whitespace(const char *p, const char *end)
 {
-    for (; p < end; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0')
-            return 0;
-    return 1;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\0'))
+        p++;
+    return p;
 }
 
 int sg_config_parse(const char *json, size_t len, SgConfig *out, SgError *err)
@@ -424,9 +424,10 @@ int sg_config_parse(const char *json, size_t len, SgConfig *out, SgError *err)
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &stop, 0);
     if (!root)
         return json_syntax_error(json, len, stop, err);
-    if (stop && !only_whitespace(stop, json + len)) {
+    const char *trailing = stop ? skip_whitespace(stop, json + len) : json + len;
+    if (trailing < json + len) {
         cJSON_Delete(root);
-        return json_syntax_error(json, len, stop, err);
+        return json_syntax_error(json, len, trailing, err);
     }
     SgConfig cfg = {0};
     int rc = parse_root(root, &cfg, err);

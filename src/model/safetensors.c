@@ -108,10 +108,16 @@ static int cmp_by_offset(const void *a, const void *b)
     return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
+static void sort_by_name(TensorList *l)
+{
+    if (l->n > 1)
+        qsort(l->items, l->n, sizeof *l->items, cmp_by_name);
+}
+
 static const SgTensor *find_sorted(const SgTensor *items, size_t n, const char *name)
 {
     SgTensor key = {.name = name};
-    return bsearch(&key, items, n, sizeof *items, cmp_by_name);
+    return n ? bsearch(&key, items, n, sizeof *items, cmp_by_name) : NULL;
 }
 
 static int check_unique_names(const TensorList *l, SgError *err)
@@ -168,7 +174,7 @@ static int parse_shape(const cJSON *entry, const char *name, SgTensor *t, SgErro
         return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": %d dimensions, more than the %d "
                        "supported", name, ndim, SG_ST_MAX_DIMS);
     t->ndim = ndim;
-    uint64_t numel = 1;
+    size_t numel = 1;
     int i = 0;
     for (const cJSON *d = v->child; d; d = d->next, i++) {
         double dim = json_uint(d);
@@ -176,11 +182,11 @@ static int parse_shape(const cJSON *entry, const char *name, SgTensor *t, SgErro
             return sg_fail(err, SIGLIP_EBADMSG,
                            "tensor \"%s\": shape[%d] is not a non-negative integer", name, i);
         t->shape[i] = (int64_t)dim;
-        if (__builtin_mul_overflow(numel, (uint64_t)dim, &numel) || numel > SIZE_MAX)
+        if (__builtin_mul_overflow(numel, (size_t)dim, &numel))
             return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": the element count of its shape "
                            "overflows", name);
     }
-    t->numel = (size_t)numel;
+    t->numel = numel;
     if (__builtin_mul_overflow(t->numel, sg_dtype_size(t->dtype), &t->nbytes))
         return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": the byte size of its shape overflows",
                        name);
@@ -234,21 +240,19 @@ static int parse_entry(const cJSON *entry, const unsigned char *section, size_t 
     return rc;
 }
 
-/* Sorts items[0..n) by offset and refuses any two that share a byte. */
+/* Sorts items[0..n) by offset and refuses any two that share a byte. Sorted by start, a tensor
+ * that clears its predecessor's end clears every earlier one too, so neighbours suffice. */
 static int check_no_overlap(SgTensor *items, size_t n, const unsigned char *section, SgError *err)
 {
     qsort(items, n, sizeof *items, cmp_by_offset);
-    size_t prev = 0;
     for (size_t i = 1; i < n; i++) {
-        const SgTensor *a = &items[prev], *b = &items[i];
-        size_t a_end = (size_t)((const unsigned char *)a->data - section) + a->nbytes;
+        const SgTensor *a = &items[i - 1], *b = &items[i];
+        size_t a_begin = (size_t)((const unsigned char *)a->data - section);
         size_t b_begin = (size_t)((const unsigned char *)b->data - section);
-        if (b_begin < a_end)
+        if (b_begin < a_begin + a->nbytes)
             return sg_fail(err, SIGLIP_EBADMSG, "tensors \"%s\" [%zu, %zu) and \"%s\" [%zu, %zu) "
-                           "overlap", a->name, a_end - a->nbytes, a_end, b->name, b_begin,
+                           "overlap", a->name, a_begin, a_begin + a->nbytes, b->name, b_begin,
                            b_begin + b->nbytes);
-        if (b_begin + b->nbytes >= a_end)
-            prev = i; /* keep the tensor reaching furthest */
     }
     return SIGLIP_OK;
 }
@@ -285,10 +289,11 @@ static int parse_header_json(const unsigned char *text, size_t n, cJSON **root, 
     return rc;
 }
 
-static uint64_t load_le64(const unsigned char *p)
+/* A little-endian unsigned integer of `bytes` bytes (1 to 8) at any alignment. */
+static uint64_t load_le(const unsigned char *p, int bytes)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
+    for (int i = bytes - 1; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
 }
@@ -299,7 +304,7 @@ static int header_length(const unsigned char *data, size_t size, size_t *n, SgEr
     if (size < 8)
         return sg_fail(err, SIGLIP_EBADMSG, "file is %zu bytes: too short for a safetensors "
                        "header length", size);
-    uint64_t len = load_le64(data);
+    uint64_t len = load_le(data, 8);
     if (len > ST_MAX_HEADER)
         return sg_fail(err, SIGLIP_EBADMSG, "header length %llu is absurd (more than %llu)",
                        (unsigned long long)len, ST_MAX_HEADER);
@@ -313,7 +318,7 @@ static int header_length(const unsigned char *data, size_t size, size_t *n, SgEr
 /* Appends every tensor of one safetensors file (in memory) to out, validated. */
 static int parse_file(const unsigned char *data, size_t size, TensorList *out, SgError *err)
 {
-    size_t header_len;
+    size_t header_len = 0;
     int rc = header_length(data, size, &header_len, err);
     cJSON *root = NULL;
     if (!rc)
@@ -330,7 +335,7 @@ static int parse_file(const unsigned char *data, size_t size, TensorList *out, S
             rc = sg_fail(err, SIGLIP_EBADMSG, "\"__metadata__\" is not an object");
     }
     cJSON_Delete(root);
-    if (!rc)
+    if (!rc && out->n > first)
         rc = check_no_overlap(out->items + first, out->n - first, section, err);
     return rc;
 }
@@ -340,7 +345,7 @@ static int parse_file(const unsigned char *data, size_t size, TensorList *out, S
 /* Takes the tensors of `list` (sorted by name, unique) into a new archive. */
 static int archive_finish(SgSafetensors *st, TensorList *list, SgError *err)
 {
-    qsort(list->items, list->n, sizeof *list->items, cmp_by_name);
+    sort_by_name(list);
     int rc = check_unique_names(list, err);
     if (rc)
         return rc;
@@ -348,6 +353,17 @@ static int archive_finish(SgSafetensors *st, TensorList *list, SgError *err)
     st->n_tensors = list->n;
     memset(list, 0, sizeof *list);
     return SIGLIP_OK;
+}
+
+/* Fills st with the tensors of one safetensors file in memory. */
+static int archive_fill(SgSafetensors *st, const unsigned char *data, size_t size, SgError *err)
+{
+    TensorList list = {0};
+    int rc = parse_file(data, size, &list, err);
+    if (!rc)
+        rc = archive_finish(st, &list, err);
+    list_free(&list);
+    return rc;
 }
 
 static SgSafetensors *archive_new(size_t n_maps, SgError *err)
@@ -386,11 +402,7 @@ int sg_st_open_memory(SgSafetensors **out, const void *data, size_t size, SgErro
     SgSafetensors *st = archive_new(0, err);
     if (!st)
         return SIGLIP_ENOMEM;
-    TensorList list = {0};
-    int rc = parse_file(data, size, &list, err);
-    if (!rc)
-        rc = archive_finish(st, &list, err);
-    list_free(&list);
+    int rc = archive_fill(st, data, size, err);
     if (rc)
         sg_st_close(&st);
     *out = st;
@@ -402,16 +414,9 @@ static int open_single(SgSafetensors **out, const char *path, SgError *err)
     SgSafetensors *st = archive_new(1, err);
     if (!st)
         return SIGLIP_ENOMEM;
-    TensorList list = {0};
     int rc = sg_map_file(path, &st->maps[0], err);
-    if (!rc) {
-        rc = parse_file(st->maps[0].data, st->maps[0].size, &list, err);
-        if (!rc)
-            rc = archive_finish(st, &list, err);
-        if (rc)
-            sg_error_prefix(err, "%s: ", path);
-    }
-    list_free(&list);
+    if (!rc && (rc = archive_fill(st, st->maps[0].data, st->maps[0].size, err)))
+        sg_error_prefix(err, "%s: ", path);
     if (rc)
         sg_st_close(&st);
     *out = st;
@@ -472,25 +477,35 @@ static int collect_shards(const cJSON *root, ShardSet *s, SgError *err)
     return SIGLIP_OK;
 }
 
-/* Maps and parses every shard into st->maps[i] / s->tensors[i]. */
+/* Maps and parses one shard; its tensors end up sorted by name. */
+static int load_shard(SgMappedFile *map, const char *dir, const char *name, TensorList *list,
+                      SgError *err)
+{
+    char *path = sg_path_join(dir, name);
+    if (!path)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
+    int rc = sg_map_file(path, map, err);
+    if (rc) {
+        sg_error_prefix(err, "weight_map names shard \"%s\": ", name);
+    } else {
+        rc = parse_file(map->data, map->size, list, err);
+        if (!rc) {
+            sort_by_name(list);
+            rc = check_unique_names(list, err);
+        }
+        if (rc)
+            sg_error_prefix(err, "%s: ", path);
+    }
+    free(path);
+    return rc;
+}
+
 static int load_shards(SgSafetensors *st, const char *dir, ShardSet *s, SgError *err)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        char *path = sg_path_join(dir, s->names[i]);
-        if (!path)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
-        int rc = sg_map_file(path, &st->maps[i], err);
-        if (rc) {
-            sg_error_prefix(err, "shard \"%s\" named in the weight_map: ", s->names[i]);
-        } else if ((rc = parse_file(st->maps[i].data, st->maps[i].size, &s->tensors[i], err))) {
-            sg_error_prefix(err, "%s: ", path);
-        }
-        free(path);
-        if (rc)
-            return rc;
-        qsort(s->tensors[i].items, s->tensors[i].n, sizeof(SgTensor), cmp_by_name);
-    }
-    return SIGLIP_OK;
+    int rc = SIGLIP_OK;
+    for (size_t i = 0; i < s->n && !rc; i++)
+        rc = load_shard(&st->maps[i], dir, s->names[i], &s->tensors[i], err);
+    return rc;
 }
 
 /* The archive's tensors: each weight_map entry, taken from the shard it names. */
@@ -579,7 +594,7 @@ static int open_index(SgSafetensors **out, const char *path, SgError *err)
         rc = select_mapped(&shards, &list, err);
     if (!rc)
         rc = archive_finish(st, &list, err);
-    if (rc && rc != SIGLIP_ENOMEM)
+    if (rc)
         sg_error_prefix(err, "%s: ", path);
     list_free(&list);
     shards_free(&shards);
@@ -605,11 +620,11 @@ static int open_dir(SgSafetensors **out, const char *dir, SgError *err)
         char *path = sg_path_join(dir, names[i]);
         if (!path)
             return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
-        int rc = SIGLIP_ENOENT;
-        if (sg_file_exists(path))
+        int found = sg_file_exists(path), rc = SIGLIP_OK;
+        if (found)
             rc = i == 0 ? open_single(out, path, err) : open_index(out, path, err);
         free(path);
-        if (rc != SIGLIP_ENOENT || *out)
+        if (found)
             return rc;
     }
     return sg_fail(err, SIGLIP_ENOENT, "%s holds neither model.safetensors nor "
@@ -649,14 +664,6 @@ const SgTensor *sg_st_find(const SgSafetensors *st, const char *name)
 
 /* ---- conversion to float32 ------------------------------------------------------------------- */
 
-static uint32_t load_le(const unsigned char *p, int bytes)
-{
-    uint32_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static float f32_from_bits(uint32_t bits)
 {
     float f;
@@ -686,7 +693,7 @@ static void f16_to_f32(const unsigned char *src, float *dst, size_t n)
 static void bf16_to_f32(const unsigned char *src, float *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        dst[i] = f32_from_bits(load_le(src + 2 * i, 2) << 16);
+        dst[i] = f32_from_bits((uint32_t)load_le(src + 2 * i, 2) << 16);
 }
 
 static void f32_to_f32(const unsigned char *src, float *dst, size_t n)
@@ -695,14 +702,14 @@ static void f32_to_f32(const unsigned char *src, float *dst, size_t n)
     memcpy(dst, src, n * sizeof *dst);
 #else
     for (size_t i = 0; i < n; i++)
-        dst[i] = f32_from_bits(load_le(src + 4 * i, 4));
+        dst[i] = f32_from_bits((uint32_t)load_le(src + 4 * i, 4));
 #endif
 }
 
 static void f64_to_f32(const unsigned char *src, float *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t bits = load_le64(src + 8 * i);
+        uint64_t bits = load_le(src + 8 * i, 8);
         double d;
         memcpy(&d, &bits, sizeof d);
         dst[i] = (float)d;
@@ -713,6 +720,8 @@ int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err)
 {
     if (!t || (!dst && t->numel))
         return sg_fail(err, SIGLIP_EINVAL, "sg_tensor_to_f32: NULL argument");
+    if (t->numel == 0)
+        return SIGLIP_OK;
     const unsigned char *src = t->data;
     switch (t->dtype) {
     case SG_DTYPE_F32: f32_to_f32(src, dst, t->numel); return SIGLIP_OK;
@@ -834,10 +843,9 @@ static int write_all(FILE *f, const StrBuf *header, const SgStWriteTensor *tenso
         len[i] = (unsigned char)((uint64_t)header->len >> (8 * i));
     int ok = fwrite(len, 1, 8, f) == 8 && fwrite(header->s, 1, header->len, f) == header->len;
     for (size_t i = 0; ok && i < n; i++) {
-        size_t nbytes = sg_dtype_size(tensors[i].dtype);
-        for (int d = 0; d < tensors[i].ndim; d++)
-            nbytes *= (size_t)tensors[i].shape[d];
-        ok = fwrite(tensors[i].data, 1, nbytes, f) == nbytes;
+        size_t nbytes = 0;
+        check_write_tensor(&tensors[i], &nbytes, NULL); /* already passed in build_header */
+        ok = !nbytes || fwrite(tensors[i].data, 1, nbytes, f) == nbytes;
     }
     return ok;
 }

@@ -52,4 +52,39 @@ void sg_kernels_free(SgKernels **k);
 int sg_program_build(SgDevice *dev, const char *name, const char *source, size_t length,
                      const char *options, cl_program *out, int *from_cache, SgError *err);
 
+/* One kernel argument: a value of `size` bytes at `value`, or local memory of `size` bytes when
+ * value is NULL. */
+typedef struct SgArg {
+    size_t size;
+    const void *value;
+} SgArg;
+#define SG_ARG(x) ((SgArg){sizeof(x), &(x)})
+#define SG_LOCAL(bytes) ((SgArg){(bytes), NULL})
+
+/* Sets the arguments of kernel `id` and enqueues it over `global` (local = NULL lets the driver
+ * choose; otherwise global is rounded up to a multiple of local). */
+int sg_launch(SgDevice *dev, SgKernelId id, const SgArg *args, size_t n_args, cl_uint dims,
+              const size_t *global, const size_t *local, SgError *err);
+
+/* The largest power of two <= v (1 for v = 0). */
+static inline size_t sg_pow2_floor(size_t v)
+{
+    size_t p = 1;
+    while (p * 2 <= v)
+        p *= 2;
+    return p;
+}
+
+/* Elements a strided block [rows, cols] with row stride ld starting at off reaches: the size a
+ * buffer needs to hold it. */
+static inline size_t sg_span(size_t off, size_t rows, size_t ld, size_t cols)
+{
+    return rows && cols ? off + (rows - 1) * ld + cols : off;
+}
+
+/* Fails with SIGLIP_EINVAL unless `mem` holds at least `count` elements of `elem_size` bytes and
+ * count fits the kernels' 32-bit indices; `op` and `name` go into the message. */
+int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
+                    SgError *err);
+
 #endif /* SG_OCL_KERNELS_H */

@@ -1,0 +1,111 @@
+/* attention.cl — multi-head scaled dot-product attention with a streaming (online) softmax: keys
+ * and values pass through local memory in tiles, and scores never leave private memory, so the
+ * [Tq, Tk] score matrix is never written. */
+
+/* Keys per tile held in local memory (the host picks it from the device's local memory size). */
+#ifndef SG_ATTN_TILE_K
+#define SG_ATTN_TILE_K 32
+#endif
+/* Largest head dimension: the length of each work-item's query and accumulator arrays. */
+#ifndef SG_ATTN_MAX_DH
+#define SG_ATTN_MAX_DH 128
+#endif
+
+/* Loads keys [j0, j0 + n) of head h, batch row range kv_row0.. into the tiles ([n, dh] each) and
+ * whether each may be attended to into key_ok. */
+void load_tile(__global const float *k, uint k_off, __global const float *v, uint v_off,
+               uint ldkv, uint kv_row0, uint j0, uint n, uint hd0, uint dh,
+               __global const int *mask, int use_mask, __local float *k_tile,
+               __local float *v_tile, __local int *key_ok)
+{
+    const uint lid = get_local_id(0), lsize = get_local_size(0);
+    for (uint i = lid; i < n * dh; i += lsize) {
+        const uint r = i / dh, c = i - r * dh;
+        const uint at = (kv_row0 + j0 + r) * ldkv + hd0 + c;
+        k_tile[i] = k[k_off + at];
+        v_tile[i] = v[v_off + at];
+    }
+    for (uint r = lid; r < n; r += lsize)
+        key_ok[r] = !use_mask || mask[kv_row0 + j0 + r] != 0;
+}
+
+/* One work-group per (block of queries, head h, batch item b); one work-item per query.
+ *   q: query t of item b, head h at q[q_off + b·q_bstride + t·ldq + h·dh ..]
+ *   k, v: key j at k[k_off + (b·Tk + j)·ldkv + h·dh ..] (v likewise with v_off)
+ *   mask: [B, Tk], 0 = masked (read only when has_mask)
+ *   out: out[o_off + (b·Tq + t)·ldo + h·dh ..]
+ *   k_tile, v_tile: local [SG_ATTN_TILE_K, dh] each
+ * Global size (ceil(Tq / local) · local, H, B). */
+__kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bstride,
+                        __global const float *k, uint k_off, __global const float *v, uint v_off,
+                        uint ldkv, __global const int *mask, int has_mask, __global float *out,
+                        uint o_off, uint ldo, uint Tq, uint Tk, uint dh, float scale,
+                        __local float *k_tile, __local float *v_tile)
+{
+    __local int key_ok[SG_ATTN_TILE_K];
+    __local int any_key;
+    const uint lid = get_local_id(0), lsize = get_local_size(0);
+    const uint t = get_group_id(0) * lsize + lid;
+    const uint h = get_group_id(1), b = get_group_id(2);
+    const uint hd0 = h * dh, kv_row0 = b * Tk;
+    const int active = t < Tq;
+
+    float qr[SG_ATTN_MAX_DH], acc[SG_ATTN_MAX_DH];
+    __global const float *qp = q + q_off + b * q_bstride + t * ldq + hd0;
+    for (uint c = 0; c < dh; c++) {
+        qr[c] = active ? qp[c] : 0.0f;
+        acc[c] = 0.0f;
+    }
+
+    if (lid == 0)
+        any_key = !has_mask;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (has_mask)
+        for (uint j = lid; j < Tk; j += lsize)
+            if (mask[kv_row0 + j] != 0)
+                any_key = 1;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* With every key masked, HF adds the same huge negative bias to every score, which makes the
+     * softmax uniform: attend to all keys with equal weight. */
+    const int use_mask = has_mask && any_key;
+    const int uniform = has_mask && !any_key;
+
+    float m = -INFINITY, l = 0.0f; /* running max and sum of exp(score − m) */
+    for (uint j0 = 0; j0 < Tk; j0 += SG_ATTN_TILE_K) {
+        const uint n = min((uint)SG_ATTN_TILE_K, Tk - j0);
+        barrier(CLK_LOCAL_MEM_FENCE); /* everyone is done with the previous tile */
+        load_tile(k, k_off, v, v_off, ldkv, kv_row0, j0, n, hd0, dh, mask, use_mask, k_tile,
+                  v_tile, key_ok);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (active) {
+            float s[SG_ATTN_TILE_K];
+            float tile_max = -INFINITY;
+            for (uint r = 0; r < n; r++) {
+                float dot = 0.0f;
+                for (uint c = 0; c < dh; c++)
+                    dot += qr[c] * k_tile[r * dh + c];
+                s[r] = !key_ok[r] ? -INFINITY : uniform ? 0.0f : dot * scale;
+                tile_max = fmax(tile_max, s[r]);
+            }
+            if (tile_max > -INFINITY) {
+                const float m_new = fmax(m, tile_max);
+                const float correction = exp(m - m_new);
+                l *= correction;
+                for (uint c = 0; c < dh; c++)
+                    acc[c] *= correction;
+                for (uint r = 0; r < n; r++) {
+                    const float p = exp(s[r] - m_new);
+                    l += p;
+                    for (uint c = 0; c < dh; c++)
+                        acc[c] += p * v_tile[r * dh + c];
+                }
+                m = m_new;
+            }
+        }
+    }
+    if (active) {
+        __global float *op = out + o_off + (b * Tq + t) * ldo + hd0;
+        for (uint c = 0; c < dh; c++)
+            op[c] = acc[c] / l;
+    }
+}

@@ -1,0 +1,32 @@
+/* embedding.cl — the towers' inputs: token + position embeddings, and patch extraction (im2col). */
+
+/* out[bt, d] = tok_emb[ids[bt], d] + pos_emb[bt mod T, d] for bt < B·T.
+ * ids: [B, T], tok_emb: [V, D], pos_emb: [>= T, D], out: [B·T, D]. Global size (D, B·T). */
+__kernel void embed_tokens(__global const int *ids, __global const float *tok_emb,
+                           __global const float *pos_emb, __global float *out, uint T, uint D,
+                           uint BT)
+{
+    const uint d = get_global_id(0), bt = get_global_id(1);
+    if (d >= D || bt >= BT)
+        return;
+    const uint id = (uint)ids[bt];
+    out[bt * D + d] = tok_emb[id * D + d] + pos_emb[(bt % T) * D + d];
+}
+
+/* patches[row, col] for row = (b, py, px) row-major over the grid of patches and
+ * col = (c, ky, kx): the pixel pixels[b, c, py·p + ky, px·p + kx].
+ * pixels: [B, C, H, W], patches: [B·gh·gw, C·p·p] with gh = H / p, gw = W / p.
+ * Global size (C·p·p, B·gh·gw). */
+__kernel void im2col(__global const float *pixels, __global float *patches, uint C, uint H,
+                     uint W, uint p, uint n_rows)
+{
+    const uint col = get_global_id(0), row = get_global_id(1);
+    const uint cols = C * p * p;
+    if (col >= cols || row >= n_rows)
+        return;
+    const uint gw = W / p, per_image = (H / p) * gw;
+    const uint b = row / per_image, patch = row % per_image;
+    const uint py = patch / gw, px = patch % gw;
+    const uint c = col / (p * p), ky = (col / p) % p, kx = col % p;
+    patches[row * cols + col] = pixels[((b * C + c) * H + py * p + ky) * W + px * p + kx];
+}

@@ -1,0 +1,289 @@
+/* processor.c — SiglipImageProcessor: loading, decode → resize → rescale → normalize into
+ * pixel_values [N, 3, H, W], batches on several threads, and the public siglip_* entry points. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "context.h"
+#include "image/image.h"
+
+#define SG_CONFIG_MAX_BYTES ((size_t)1 << 20)
+
+static const char *const config_names[] = {"preprocessor_config.json", "processor_config.json"};
+
+/* The first config file present in dir (malloc'ed path), or NULL with *rc set on ENOMEM. */
+static char *find_config(const char *dir, int *rc)
+{
+    *rc = 0;
+    for (size_t i = 0; i < sizeof config_names / sizeof *config_names; i++) {
+        char *path = sg_path_join(dir, config_names[i]);
+        if (!path) {
+            *rc = SIGLIP_ENOMEM;
+            return NULL;
+        }
+        if (sg_file_exists(path))
+            return path;
+        free(path);
+    }
+    return NULL;
+}
+
+static int load_settings(const char *dir, SgImageSettings *s, SgError *err)
+{
+    sg_image_settings_default(s);
+    if (!dir)
+        return 0;
+    int rc;
+    char *path = find_config(dir, &rc);
+    if (!path)
+        return rc ? sg_fail(err, rc, "out of memory") : 0;
+    char *text;
+    size_t size;
+    rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
+    if (rc == 0) {
+        rc = sg_image_settings_parse(text, path, s, err);
+        free(text);
+    }
+    free(path);
+    return rc;
+}
+
+int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
+                            int n_threads, SgError *err)
+{
+    *out = NULL;
+    SiglipImageProcessor *p = calloc(1, sizeof *p);
+    if (!p)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
+    int rc = load_settings(dir, &p->settings, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->err = err;
+    p->max_pixels = max_pixels;
+    p->n_threads = n_threads;
+    *out = p;
+    return 0;
+}
+
+void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width)
+{
+    p->settings.height = height;
+    p->settings.width = width;
+}
+
+/* ((float32(v · rescale_factor in float64)) − mean) / std in float32, as transformers' rescale
+ * (float64 product, cast to float32) then normalize (float32) compute it. */
+static void to_float_planes(const SgImageSettings *s, const uint8_t *rgb, size_t n_pixels,
+                            float *pixels)
+{
+    for (int c = 0; c < 3; c++) {
+        float *plane = pixels + (size_t)c * n_pixels;
+        float mean = s->image_mean[c], std = s->image_std[c];
+        float lut[256]; /* one value per 8-bit level: the same arithmetic, done once */
+        for (int v = 0; v < 256; v++) {
+            float x = s->do_rescale ? (float)((double)v * s->rescale_factor) : (float)v;
+            lut[v] = s->do_normalize ? (x - mean) / std : x;
+        }
+        for (size_t i = 0; i < n_pixels; i++)
+            plane[i] = lut[rgb[i * 3 + c]];
+    }
+}
+
+int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
+                       SgError *err)
+{
+    const SgImageSettings *s = &p->settings;
+    int h = s->height, w = s->width;
+    const uint8_t *rgb = img->rgb;
+    uint8_t *resized = NULL;
+    if (img->width != w || img->height != h) {
+        if (!s->do_resize)
+            return sg_fail(err, SIGLIP_EINVAL,
+                           "image is %dx%d but do_resize is false and the output is %dx%d",
+                           img->width, img->height, w, h);
+        resized = malloc((size_t)w * h * 3);
+        if (!resized)
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory for resize");
+        int rc = sg_resize_bicubic_rgb8(img->rgb, img->width, img->height, resized, w, h, err);
+        if (rc) {
+            free(resized);
+            return rc;
+        }
+        rgb = resized;
+    }
+    to_float_planes(s, rgb, (size_t)w * h, pixels);
+    free(resized);
+    return 0;
+}
+
+int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
+                         float *pixel_values, SgError *err)
+{
+    SgImage img;
+    int rc = sg_image_decode_rgb8(data, size, NULL, p->max_pixels, &img, err);
+    if (rc == 0) {
+        rc = sg_image_to_pixels(p, &img, pixel_values, err);
+        sg_image_free(&img);
+    }
+    return rc;
+}
+
+static int preprocess_file(const SiglipImageProcessor *p, const char *path, float *pixels,
+                           SgError *err)
+{
+    SgImage img;
+    int rc = sg_image_load_file_rgb8(path, p->max_pixels, &img, err);
+    if (rc == 0) {
+        rc = sg_image_to_pixels(p, &img, pixels, err);
+        sg_image_free(&img);
+        if (rc)
+            sg_error_prefix(err, "%s: ", path);
+    }
+    return rc;
+}
+
+/* Work shared by the threads of one batch: images are claimed in index order, so when image i
+ * fails every image before it has been claimed and the lowest failing index is the first bad
+ * image of the batch. */
+typedef struct Batch {
+    const SiglipImageProcessor *p;
+    const char *const *paths;
+    int n;
+    float *pixel_values;
+    size_t image_floats;
+    atomic_int next;
+    atomic_int failed;
+} Batch;
+
+typedef struct Worker {
+    Batch *batch;
+    pthread_t thread;
+    int first_failure; /* index, or batch->n when none */
+    SgError err;
+} Worker;
+
+static void *worker_main(void *arg)
+{
+    Worker *w = arg;
+    Batch *b = w->batch;
+    w->first_failure = b->n;
+    while (!atomic_load(&b->failed)) {
+        int i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n)
+            break;
+        if (preprocess_file(b->p, b->paths[i], b->pixel_values + (size_t)i * b->image_floats,
+                            &w->err)) {
+            w->first_failure = i;
+            atomic_store(&b->failed, 1);
+        }
+    }
+    return NULL;
+}
+
+static int thread_count(const SiglipImageProcessor *p, int n)
+{
+    long t = p->n_threads > 0 ? p->n_threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (t < 1)
+        t = 1;
+    return t < n ? (int)t : n;
+}
+
+int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
+                        float *pixel_values, SgError *err)
+{
+    size_t image_floats = (size_t)3 * p->settings.height * p->settings.width;
+    int n_workers = thread_count(p, n);
+    if (n_workers <= 1) {
+        for (int i = 0; i < n; i++) {
+            int rc = preprocess_file(p, paths[i], pixel_values + (size_t)i * image_floats, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    Batch b = {.p = p, .paths = paths, .n = n, .pixel_values = pixel_values,
+               .image_floats = image_floats};
+    atomic_init(&b.next, 0);
+    atomic_init(&b.failed, 0);
+    Worker *workers = calloc((size_t)n_workers, sizeof *workers);
+    if (!workers)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory for image threads");
+    int started = 0;
+    for (; started < n_workers; started++) {
+        workers[started].batch = &b;
+        if (started > 0 && pthread_create(&workers[started].thread, NULL, worker_main,
+                                           &workers[started]))
+            break;
+    }
+    worker_main(&workers[0]); /* the calling thread works too */
+    for (int t = 1; t < started; t++)
+        pthread_join(workers[t].thread, NULL);
+    const Worker *bad = NULL;
+    for (int t = 0; t < started; t++)
+        if (workers[t].first_failure < n && (!bad || workers[t].first_failure < bad->first_failure))
+            bad = &workers[t];
+    int rc = 0;
+    if (bad)
+        rc = sg_fail(err, bad->err.code, "%s", bad->err.message);
+    free(workers);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------- public API */
+
+int siglip_image_processor_load(SiglipContext *ctx, const char *dir, SiglipImageProcessor **out)
+{
+    if (!ctx)
+        return SIGLIP_EINVAL;
+    if (!out)
+        return sg_fail(sg_ctx_err(ctx), SIGLIP_EINVAL, "siglip_image_processor_load: out is NULL");
+    return sg_image_processor_load(out, dir, ctx->settings.max_image_pixels,
+                                   ctx->settings.n_threads, sg_ctx_err(ctx));
+}
+
+void siglip_image_processor_free(SiglipImageProcessor **proc)
+{
+    if (!proc || !*proc)
+        return;
+    free(*proc);
+    *proc = NULL;
+}
+
+void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height, int *width)
+{
+    if (height)
+        *height = proc ? proc->settings.height : 0;
+    if (width)
+        *width = proc ? proc->settings.width : 0;
+}
+
+int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths, int n,
+                            float *pixel_values)
+{
+    if (!proc)
+        return SIGLIP_EINVAL;
+    if (!paths || n <= 0 || !pixel_values)
+        return sg_fail(proc->err, SIGLIP_EINVAL,
+                       "siglip_preprocess_files: need paths, n > 0 and pixel_values");
+    for (int i = 0; i < n; i++)
+        if (!paths[i])
+            return sg_fail(proc->err, SIGLIP_EINVAL, "siglip_preprocess_files: path %d is NULL",
+                           i);
+    return sg_preprocess_files(proc, paths, n, pixel_values, proc->err);
+}
+
+int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
+                             float *pixel_values)
+{
+    if (!proc)
+        return SIGLIP_EINVAL;
+    if (!data || !pixel_values)
+        return sg_fail(proc->err, SIGLIP_EINVAL,
+                       "siglip_preprocess_memory: data and pixel_values must not be NULL");
+    return sg_preprocess_memory(proc, data, size, pixel_values, proc->err);
+}

@@ -1,0 +1,145 @@
+/* settings.c — SiglipImageProcessor settings: the reference defaults and parsing of
+ * preprocessor_config.json (flat) / processor_config.json ({"image_processor": {...}}). */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "image/image.h"
+
+void sg_image_settings_default(SgImageSettings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->do_resize = 1;
+    s->height = s->width = 224;
+    s->resample = 3;
+    s->do_rescale = 1;
+    s->rescale_factor = 1.0 / 255.0;
+    s->do_normalize = 1;
+    for (int c = 0; c < 3; c++)
+        s->image_mean[c] = s->image_std[c] = 0.5f;
+    s->do_convert_rgb = 1;
+}
+
+/* A key that is absent or null keeps its default. */
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static int get_bool(const cJSON *obj, const char *key, int *dst, const char *name, SgError *err)
+{
+    const cJSON *v = get(obj, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsBool(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: \"%s\" is not a boolean", name, key);
+    *dst = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_positive_int(const cJSON *v, const char *key, int *dst, const char *name,
+                            SgError *err)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 65535 ||
+        v->valuedouble != (double)(int)v->valuedouble)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: \"%s\" is not an integer in 1..65535", name, key);
+    *dst = (int)v->valuedouble;
+    return 0;
+}
+
+/* image_mean / image_std: three numbers, or one number for all channels. */
+static int get_triple(const cJSON *obj, const char *key, float dst[3], const char *name,
+                      SgError *err)
+{
+    const cJSON *v = get(obj, key);
+    if (!v)
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        dst[0] = dst[1] = dst[2] = (float)v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 3)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: \"%s\" must hold 3 numbers", name, key);
+    for (int c = 0; c < 3; c++) {
+        const cJSON *e = cJSON_GetArrayItem(v, c);
+        if (!cJSON_IsNumber(e))
+            return sg_fail(err, SIGLIP_EBADMSG, "%s: \"%s\" must hold 3 numbers", name, key);
+        dst[c] = (float)e->valuedouble;
+    }
+    return 0;
+}
+
+/* size: {"height": h, "width": w}, or a bare integer for a square. SigLIP resizes to a fixed
+ * size; transformers' SiglipImageProcessor has no shortest_edge mode, so it is refused. */
+static int get_size(const cJSON *obj, SgImageSettings *s, const char *name, SgError *err)
+{
+    const cJSON *v = get(obj, "size");
+    if (!v)
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        int rc = get_positive_int(v, "size", &s->height, name, err);
+        s->width = s->height;
+        return rc;
+    }
+    if (!cJSON_IsObject(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: \"size\" is not an object", name);
+    const cJSON *h = get(v, "height"), *w = get(v, "width");
+    if (!h || !w)
+        return sg_fail(err, SIGLIP_ENOTSUP,
+                       "%s: \"size\" must give height and width (shortest_edge / longest_edge "
+                       "resizing is not part of SigLIP's image processor)", name);
+    int rc = get_positive_int(h, "size.height", &s->height, name, err);
+    return rc ? rc : get_positive_int(w, "size.width", &s->width, name, err);
+}
+
+static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, SgError *err)
+{
+    int rc;
+    if ((rc = get_bool(o, "do_resize", &s->do_resize, name, err)) ||
+        (rc = get_bool(o, "do_rescale", &s->do_rescale, name, err)) ||
+        (rc = get_bool(o, "do_normalize", &s->do_normalize, name, err)) ||
+        (rc = get_bool(o, "do_convert_rgb", &s->do_convert_rgb, name, err)) ||
+        (rc = get_size(o, s, name, err)) ||
+        (rc = get_triple(o, "image_mean", s->image_mean, name, err)) ||
+        (rc = get_triple(o, "image_std", s->image_std, name, err)))
+        return rc;
+    const cJSON *v = get(o, "rescale_factor");
+    if (v) {
+        if (!cJSON_IsNumber(v))
+            return sg_fail(err, SIGLIP_EBADMSG, "%s: \"rescale_factor\" is not a number", name);
+        s->rescale_factor = v->valuedouble;
+    }
+    if ((v = get(o, "resample"))) {
+        if (!cJSON_IsNumber(v))
+            return sg_fail(err, SIGLIP_EBADMSG, "%s: \"resample\" is not a number", name);
+        s->resample = (int)v->valuedouble;
+        if (s->resample != 3)
+            return sg_fail(err, SIGLIP_ENOTSUP,
+                           "%s: resample %d is not supported (only 3, bicubic)", name,
+                           s->resample);
+    }
+    for (int c = 0; c < 3; c++)
+        if (s->do_normalize && s->image_std[c] == 0.0f)
+            return sg_fail(err, SIGLIP_EBADMSG, "%s: image_std has a zero", name);
+    return 0;
+}
+
+int sg_image_settings_parse(const char *json, const char *name, SgImageSettings *s, SgError *err)
+{
+    sg_image_settings_default(s);
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: invalid JSON", name);
+    int rc;
+    const cJSON *o = root;
+    const cJSON *nested = cJSON_GetObjectItemCaseSensitive(root, "image_processor");
+    if (nested && cJSON_IsObject(nested))
+        o = nested;
+    if (!cJSON_IsObject(o))
+        rc = sg_fail(err, SIGLIP_EBADMSG, "%s: not a JSON object", name);
+    else
+        rc = parse_object(o, name, s, err);
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,170 @@
+/* kernels.c — the kernel table, tunables chosen from the device's limits, building every program of
+ * cl/ once per device, and launching kernels with checked arguments. */
+#include "ocl/kernels.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ocl/cl_sources.h"
+
+/* Which file (program) and function each kernel id is. */
+typedef struct SgKernelEntry {
+    const char *program;
+    const char *function;
+} SgKernelEntry;
+
+static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
+    [SG_K_BIAS_ACT] = {"elementwise", "bias_act"},
+    [SG_K_ADD_BROADCAST] = {"elementwise", "add_broadcast"},
+    [SG_K_COPY_ROWS] = {"elementwise", "copy_rows"},
+    [SG_K_EMBED_TOKENS] = {"embedding", "embed_tokens"},
+    [SG_K_IM2COL] = {"embedding", "im2col"},
+    [SG_K_MEAN_TOKENS] = {"reduce", "mean_tokens"},
+    [SG_K_LAYERNORM] = {"layernorm", "layernorm"},
+    [SG_K_ATTENTION] = {"attention", "attention"},
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void choose_tunables(const SiglipDeviceInfo *info, SgTunables *t)
+{
+    size_t wg = info->max_work_group_size ? info->max_work_group_size : 1;
+    t->layernorm_wg = sg_pow2_floor(wg < 256 ? wg : 256);
+    t->attn_wg = wg < 64 ? wg : 64;
+    /* The K and V tiles (tile_k × dh floats each, dh up to SG_ATTN_MAX_DH) plus the tile's mask
+     * must leave a quarter of the local memory free; the scores of a tile live in private
+     * memory, so tiles stay small. */
+    t->attn_tile_k = 32;
+    while (t->attn_tile_k > 1 &&
+           (2 * t->attn_tile_k * SG_ATTN_MAX_DH + t->attn_tile_k) * sizeof(float) >
+               info->local_mem_bytes / 4 * 3)
+        t->attn_tile_k /= 2;
+}
+
+void sg_kernels_free(SgKernels **pk)
+{
+    if (!pk || !*pk)
+        return;
+    SgKernels *k = *pk;
+    for (int i = 0; i < SG_K_COUNT; i++)
+        if (k->kernel[i])
+            clReleaseKernel(k->kernel[i]);
+    for (size_t i = 0; i < k->n_programs; i++)
+        if (k->programs[i])
+            clReleaseProgram(k->programs[i]);
+    free(k->programs);
+    free(k);
+    *pk = NULL;
+}
+
+static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *err)
+{
+    const SgKernelEntry *e = &sg_kernel_table[id];
+    for (size_t i = 0; i < k->n_programs; i++) {
+        if (strcmp(sg_cl_sources[i].name, e->program) != 0)
+            continue;
+        cl_int st;
+        k->kernel[id] = clCreateKernel(k->programs[i], e->function, &st);
+        if (st != CL_SUCCESS) {
+            int rc = sg_cl_fail(err, st, "clCreateKernel");
+            sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
+            return rc;
+        }
+        size_t wg = 0;
+        st = clGetKernelWorkGroupInfo(k->kernel[id], dev->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                      sizeof wg, &wg, NULL);
+        k->max_wg[id] = st == CL_SUCCESS && wg > 0 ? wg : 1;
+        return SIGLIP_OK;
+    }
+    return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
+                   e->function, e->program);
+}
+
+int sg_kernels_build(SgDevice *dev, SgError *err)
+{
+    SgKernels *k = calloc(1, sizeof *k);
+    if (k)
+        k->programs = calloc(sg_cl_source_count + 1, sizeof *k->programs);
+    if (!k || !k->programs) {
+        sg_kernels_free(&k);
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
+    }
+    choose_tunables(&dev->info, &k->tune);
+    snprintf(k->options, sizeof k->options,
+             "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d", k->tune.layernorm_wg,
+             k->tune.attn_tile_k, SG_ATTN_MAX_DH);
+
+    double start = now_seconds();
+    int all_cached = 1, rc = SIGLIP_OK;
+    for (size_t i = 0; i < sg_cl_source_count && rc == SIGLIP_OK; i++) {
+        const SgClSource *src = &sg_cl_sources[i];
+        int cached = 0;
+        rc = sg_program_build(dev, src->name, src->source, src->length, k->options,
+                              &k->programs[i], &cached, err);
+        k->n_programs = i + 1;
+        all_cached &= cached;
+    }
+    for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
+        rc = create_kernel(dev, k, (SgKernelId)id, err);
+    if (rc != SIGLIP_OK) {
+        sg_kernels_free(&k);
+        return rc;
+    }
+    dev->kernels = k;
+    dev->build_seconds = now_seconds() - start;
+    dev->program_from_cache = all_cached;
+    return SIGLIP_OK;
+}
+
+int sg_launch(SgDevice *dev, SgKernelId id, const SgArg *args, size_t n_args, cl_uint dims,
+              const size_t *global, const size_t *local, SgError *err)
+{
+    cl_kernel kernel = dev->kernels->kernel[id];
+    const char *fn = sg_kernel_table[id].function;
+    for (size_t i = 0; i < n_args; i++) {
+        cl_int st = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
+        if (st != CL_SUCCESS) {
+            int rc = sg_cl_fail(err, st, "clSetKernelArg");
+            sg_error_prefix(err, "kernel %s, argument %zu: ", fn, i);
+            return rc;
+        }
+    }
+    size_t rounded[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] == 0)
+            return SIGLIP_OK; /* nothing to do */
+        rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
+    }
+    cl_int st = clEnqueueNDRangeKernel(dev->queue, kernel, dims, NULL, rounded, local, 0, NULL,
+                                       NULL);
+    if (st != CL_SUCCESS) {
+        int rc = sg_cl_fail(err, st, "clEnqueueNDRangeKernel");
+        sg_error_prefix(err, "kernel %s: ", fn);
+        return rc;
+    }
+    return SIGLIP_OK;
+}
+
+int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
+                    SgError *err)
+{
+    size_t bytes = 0;
+    if (!mem || clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: %s is not a valid device buffer", op, name);
+    if (count > UINT32_MAX)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "%s: %s spans %zu elements, more than the kernels' 32-bit indices reach",
+                       op, name, count);
+    if (bytes / elem_size < count)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: %s holds %zu elements but %zu are needed", op,
+                       name, bytes / elem_size, count);
+    return SIGLIP_OK;
+}

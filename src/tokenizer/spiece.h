@@ -1,0 +1,110 @@
+/* spiece.h — a SentencePiece model (spiece.model, protobuf ModelProto): pieces, a byte trie over
+ * them, the normalizer, and unigram encoding with SentencePiece's exact results. */
+#ifndef SG_TOKENIZER_SPIECE_H
+#define SG_TOKENIZER_SPIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "tokenizer/normalizer.h"
+#include "tokenizer/text.h"
+
+typedef enum SgPieceType {
+    SG_PIECE_NORMAL = 1,
+    SG_PIECE_UNKNOWN = 2,
+    SG_PIECE_CONTROL = 3,
+    SG_PIECE_USER_DEFINED = 4,
+    SG_PIECE_UNUSED = 5,
+    SG_PIECE_BYTE = 6,
+} SgPieceType;
+
+typedef enum SgModelType {
+    SG_MODEL_UNIGRAM = 1,
+    SG_MODEL_BPE = 2,
+    SG_MODEL_WORD = 3,
+    SG_MODEL_CHAR = 4,
+} SgModelType;
+
+typedef struct SgPiece {
+    uint32_t offset; /* piece text = model->blob + offset, `len` bytes, not NUL-terminated */
+    uint32_t len;
+    float score;
+    uint8_t type;    /* SgPieceType */
+} SgPiece;
+
+/* A byte trie over piece strings; children are found through one hash table of edges. */
+typedef struct SgPieceTrie {
+    int32_t *vocab_id;    /* [n_nodes] NORMAL / USER_DEFINED / UNUSED piece ending here, or -1 */
+    int32_t *reserved_id; /* [n_nodes] CONTROL / UNKNOWN / BYTE piece ending here, or -1 */
+    size_t n_nodes;
+    uint64_t *edge_key;   /* [edge_mask + 1] (parent << 8 | byte) + 1; 0 = empty slot */
+    int32_t *edge_child;  /* [edge_mask + 1] */
+    size_t edge_mask;
+} SgPieceTrie;
+
+static inline size_t sg_trie_slot(const SgPieceTrie *t, uint64_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & t->edge_mask;
+}
+
+/* The child of `node` along `byte`, or -1. */
+static inline int32_t sg_trie_child(const SgPieceTrie *t, int32_t node, unsigned char byte)
+{
+    uint64_t key = (((uint64_t)node << 8) | byte) + 1;
+    for (size_t s = sg_trie_slot(t, key);; s = (s + 1) & t->edge_mask) {
+        if (t->edge_key[s] == key)
+            return t->edge_child[s];
+        if (t->edge_key[s] == 0)
+            return -1;
+    }
+}
+
+typedef struct SgSpModel {
+    unsigned char *blob;  /* the serialized model (owned); pieces point into it */
+    size_t blob_size;
+    SgPiece *pieces;      /* [n_pieces] */
+    int n_pieces;
+    int model_type;       /* SgModelType */
+    int unk_id;           /* the UNKNOWN piece */
+    int bos_id, eos_id, pad_id; /* trainer_spec (may be -1) */
+    int byte_fallback;
+    int byte_ids[256];    /* id of "<0xNN>" (unk_id when absent) */
+    float min_score;      /* over NORMAL pieces, as the unigram model computes them */
+    float max_score;
+    SgNormalizer normalizer;
+    SgPieceTrie trie;
+} SgSpModel;
+
+/* Parses a serialized ModelProto (copied). Malformed protobuf or an inconsistent model:
+ * SIGLIP_EBADMSG; a model type other than unigram: SIGLIP_ENOTSUP. */
+int sg_sp_load(SgSpModel **out, const unsigned char *data, size_t size, SgError *err);
+void sg_sp_free(SgSpModel **model);
+
+/* SentencePiece's PieceToId: reserved pieces first, then the others; unk_id when absent. */
+int sg_sp_piece_to_id(const SgSpModel *m, const unsigned char *s, size_t len);
+
+/* The text of piece `id` (not NUL-terminated). */
+static inline const unsigned char *sg_sp_piece_text(const SgSpModel *m, int id, size_t *len)
+{
+    *len = m->pieces[id].len;
+    return m->blob + m->pieces[id].offset;
+}
+
+/* Reusable buffers for sg_sp_encode (no allocation per call once they have grown). */
+typedef struct SgSpScratch {
+    SgBuf normalized;
+    SgBuf lattice;  /* best path nodes, one per normalized byte + 1 */
+    SgBuf path;     /* the best path's pieces, last first */
+    SgBuf ids;      /* int32 result */
+} SgSpScratch;
+
+void sg_sp_scratch_free(SgSpScratch *s);
+
+/* Encodes s[0..n) as SentencePieceProcessor::Encode does: normalize, unigram Viterbi, merge runs
+ * of unknown pieces into one, expand unknown pieces to byte pieces under byte_fallback.
+ * On success *ids points into scr->ids (valid until the next call) and *n_ids is its length. */
+int sg_sp_encode(const SgSpModel *m, const unsigned char *s, size_t n, SgSpScratch *scr,
+                 const int32_t **ids, size_t *n_ids);
+
+#endif /* SG_TOKENIZER_SPIECE_H */

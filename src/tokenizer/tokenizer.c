@@ -1,0 +1,544 @@
+/* tokenizer.c — SiglipTokenizer as transformers runs it: special-token splitting, the "▁" prefix,
+ * lowercasing, punctuation removal, whitespace collapsing, the "<unk>"-prefix trick, eos,
+ * truncation and padding; loading spiece.model + tokenizer_config.json; the public API. */
+#include "tokenizer/tokenizer.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/fileio.h"
+#include "context.h"
+
+#define SPIECE_MAX_BYTES (256u << 20)
+#define CONFIG_MAX_BYTES (16u << 20)
+
+/* ---------------------------------------------------------------- encoding one text */
+
+/* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as SiglipTokenizer.tokenize() sees
+ * it: every '▁' turned into a space, then one '▁' put in front. */
+static int decode_text(SiglipTokenizer *tok, const char *text, size_t len)
+{
+    SgBuf *b = &tok->cps;
+    b->len = 0;
+    if (sg_buf_reserve(b, (len + 1) * sizeof(uint32_t)) != 0)
+        return SIGLIP_ENOMEM;
+    uint32_t *cps = (uint32_t *)(void *)b->data;
+    size_t n = 0;
+    cps[n++] = SG_SPIECE_UNDERLINE;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = sg_utf8_next((const unsigned char *)text, len, &i);
+        cps[n++] = cp == SG_SPIECE_UNDERLINE ? ' ' : cp;
+    }
+    b->len = n * sizeof(uint32_t);
+    return 0;
+}
+
+static int push_utf8(SgBuf *b, uint32_t cp)
+{
+    if (sg_buf_reserve(b, 4) != 0)
+        return SIGLIP_ENOMEM;
+    b->len += (size_t)sg_utf8_put(cp, b->data + b->len);
+    return 0;
+}
+
+/* tok->segment = unk_token + canonicalize(lower(segment)): ASCII punctuation removed, each run
+ * of whitespace one space, both ends stripped. */
+static int canonicalize(SiglipTokenizer *tok, const uint32_t *seg, size_t n)
+{
+    SgBuf *out = &tok->segment;
+    size_t unk_len = strlen(tok->unk_token);
+    out->len = 0;
+    if (sg_buf_reserve(out, unk_len) != 0)
+        return SIGLIP_ENOMEM;
+    memcpy(out->data, tok->unk_token, unk_len);
+    out->len = unk_len;
+    int pending_space = 0, emitted = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t lowered[2] = {seg[i], 0};
+        int n_lowered = tok->do_lower_case ? sg_py_lower_at(seg, n, i, lowered) : 1;
+        for (int k = 0; k < n_lowered; k++) {
+            uint32_t cp = lowered[k];
+            if (sg_is_ascii_punct(cp))
+                continue;
+            if (sg_py_isspace(cp)) {
+                pending_space = emitted;
+                continue;
+            }
+            if ((pending_space && push_utf8(out, ' ') != 0) || push_utf8(out, cp) != 0)
+                return SIGLIP_ENOMEM;
+            pending_space = 0;
+            emitted = 1;
+        }
+    }
+    return 0;
+}
+
+static int push_id(SgBuf *b, int32_t id)
+{
+    if (sg_buf_reserve(b, sizeof id) != 0)
+        return SIGLIP_ENOMEM;
+    memcpy(b->data + b->len, &id, sizeof id);
+    b->len += sizeof id;
+    return 0;
+}
+
+/* SiglipTokenizer._tokenize of one segment between special tokens: encode unk_token + segment
+ * and drop the pieces unk_token alone gives. Returns the number of ids appended, or < 0. */
+static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, size_t *n_added)
+{
+    *n_added = 0;
+    int rc = canonicalize(tok, seg, n);
+    const int32_t *ids;
+    size_t n_ids;
+    if (rc == 0)
+        rc = sg_sp_encode(tok->sp, tok->segment.data, tok->segment.len, &tok->sp_scratch, &ids,
+                          &n_ids);
+    if (rc != 0)
+        return rc;
+    size_t skip = n_ids >= (size_t)tok->unk_prefix_pieces ? (size_t)tok->unk_prefix_pieces : 0;
+    if (sg_buf_reserve(&tok->ids, (n_ids - skip) * sizeof(int32_t)) != 0)
+        return SIGLIP_ENOMEM;
+    memcpy(tok->ids.data + tok->ids.len, ids + skip, (n_ids - skip) * sizeof(int32_t));
+    tok->ids.len += (n_ids - skip) * sizeof(int32_t);
+    *n_added = n_ids - skip;
+    return 0;
+}
+
+/* The longest special token starting at cps[i] (NULL when none), as transformers' Trie.split. */
+static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32_t *cps,
+                                        size_t n, size_t i)
+{
+    const SgSpecialToken *best = NULL;
+    for (int k = 0; k < tok->n_specials; k++) {
+        const SgSpecialToken *s = &tok->specials[k];
+        if (s->n_cps <= n - i && cps[i] == s->cps[0] &&
+            memcmp(cps + i, s->cps, s->n_cps * sizeof *cps) == 0 &&
+            (!best || s->n_cps > best->n_cps))
+            best = s;
+    }
+    return best;
+}
+
+int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
+{
+    tok->ids.len = 0;
+    if (len > SG_TOKENIZER_MAX_TEXT_BYTES)
+        return sg_fail(tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
+                       SG_TOKENIZER_MAX_TEXT_BYTES);
+    if (decode_text(tok, text, len) != 0)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+    const uint32_t *cps = (const uint32_t *)(const void *)tok->cps.data;
+    size_t n = tok->cps.len / sizeof *cps;
+    size_t seg_start = 0, first_segment_ids = SIZE_MAX;
+    for (size_t i = 0; i <= n;) {
+        const SgSpecialToken *special = i < n ? special_at(tok, cps, n, i) : NULL;
+        if (!special && i < n) {
+            i++;
+            continue;
+        }
+        int rc = 0;
+        if (i > seg_start) {
+            size_t added;
+            rc = encode_segment(tok, cps + seg_start, i - seg_start, &added);
+            if (seg_start == 0)
+                first_segment_ids = added;
+        }
+        if (rc == 0 && special)
+            rc = push_id(&tok->ids, special->id);
+        if (rc == SIGLIP_E2BIG)
+            return sg_fail(tok->err, rc, "text too long to tokenize");
+        if (rc != 0)
+            return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        if (!special)
+            break;
+        i += special->n_cps;
+        seg_start = i;
+    }
+    /* SiglipTokenizer.tokenize drops a lone leading "▁" piece that precedes a special token. */
+    int32_t *ids = (int32_t *)(void *)tok->ids.data;
+    size_t n_ids = tok->ids.len / sizeof *ids;
+    if (first_segment_ids == 1 && n_ids > 1 && ids[0] == tok->underline_id) {
+        memmove(ids, ids + 1, (n_ids - 1) * sizeof *ids);
+        tok->ids.len -= sizeof *ids;
+    }
+    return 0;
+}
+
+/* Appends eos unless the ids already end with it (transformers' _add_eos_if_not_present). */
+static size_t finish_ids(const SiglipTokenizer *tok, int32_t *ids, size_t n)
+{
+    if (n == 0 || ids[n - 1] != tok->eos_id)
+        ids[n++] = tok->eos_id;
+    return n;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* A token setting: a string, or an AddedToken object {"content": ...}. */
+static const char *token_text(const cJSON *item)
+{
+    if (cJSON_IsString(item))
+        return item->valuestring;
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(item, "content");
+    return cJSON_IsString(content) ? content->valuestring : NULL;
+}
+
+static int set_string(char **dst, const char *src)
+{
+    char *copy = strdup(src);
+    if (!copy)
+        return SIGLIP_ENOMEM;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+typedef struct TokenNames {
+    char *eos, *unk, *pad;
+    const cJSON *added; /* added_tokens_decoder, or NULL */
+    const cJSON *extra[2]; /* additional_special_tokens, extra_special_tokens */
+} TokenNames;
+
+/* An added token's id: added_tokens_decoder first, then the SentencePiece vocabulary. */
+static int32_t token_id(const SiglipTokenizer *tok, const cJSON *added, const char *text)
+{
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, added)
+    {
+        const char *content = token_text(entry);
+        char *end;
+        long id = strtol(entry->string ? entry->string : "", &end, 10);
+        if (content && strcmp(content, text) == 0 && *end == '\0' && id >= 0 && id <= INT32_MAX)
+            return (int32_t)id;
+    }
+    return sg_sp_piece_to_id(tok->sp, (const unsigned char *)text, strlen(text));
+}
+
+static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *text)
+{
+    if (!text || !*text)
+        return 0;
+    size_t len = strlen(text);
+    for (int k = 0; k < tok->n_specials; k++) { /* already there? */
+        const SgSpecialToken *s = &tok->specials[k];
+        size_t i = 0, j = 0;
+        while (i < len && j < s->n_cps && sg_utf8_next((const unsigned char *)text, len, &i) == s->cps[j])
+            j++;
+        if (i == len && j == s->n_cps)
+            return 0;
+    }
+    if (tok->n_specials == SG_TOKENIZER_MAX_SPECIALS)
+        return sg_fail(tok->err, SIGLIP_ENOTSUP, "more than %d special tokens",
+                       SG_TOKENIZER_MAX_SPECIALS);
+    SgSpecialToken *s = &tok->specials[tok->n_specials];
+    s->cps = malloc(len * sizeof *s->cps);
+    if (!s->cps)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    s->n_cps = 0;
+    for (size_t i = 0; i < len;)
+        s->cps[s->n_cps++] = sg_utf8_next((const unsigned char *)text, len, &i);
+    s->id = token_id(tok, added, text);
+    tok->n_specials++;
+    return 0;
+}
+
+static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, "model_max_length");
+    /* Absent, or transformers' "very large integer" placeholder: keep SiglipTokenizer's 64. */
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 1e6)
+        tok->max_length = (int)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");
+    if (cJSON_IsBool(v))
+        tok->do_lower_case = cJSON_IsTrue(v);
+    struct { const char *key; char **dst; } keys[] = {
+        {"eos_token", &names->eos}, {"unk_token", &names->unk}, {"pad_token", &names->pad}};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *text = token_text(cJSON_GetObjectItemCaseSensitive(cfg, keys[k].key));
+        if (text && *text && set_string(keys[k].dst, text) != 0)
+            return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    }
+    names->added = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
+    names->extra[0] = cJSON_GetObjectItemCaseSensitive(cfg, "additional_special_tokens");
+    names->extra[1] = cJSON_GetObjectItemCaseSensitive(cfg, "extra_special_tokens");
+    return 0;
+}
+
+static int load_config(SiglipTokenizer *tok, const char *dir, TokenNames *names, cJSON **cfg)
+{
+    char *path = sg_path_join(dir, "tokenizer_config.json");
+    if (!path)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+    int rc = 0;
+    if (sg_file_exists(path)) {
+        char *text;
+        size_t size;
+        rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, tok->err);
+        if (rc == 0) {
+            *cfg = cJSON_ParseWithLength(text, size);
+            free(text);
+            if (!*cfg || !cJSON_IsObject(*cfg))
+                rc = sg_fail(tok->err, SIGLIP_EBADMSG, "%s is not a JSON object", path);
+            else
+                rc = read_config(tok, *cfg, names);
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* Special tokens and ids, the unk-prefix length, the "▁" piece. */
+static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
+{
+    int rc = set_string(&tok->unk_token, names->unk);
+    if (rc != 0)
+        return sg_fail(tok->err, rc, "out of memory loading the tokenizer");
+    const char *core[] = {names->eos, names->unk, names->pad};
+    for (size_t k = 0; k < 3 && rc == 0; k++)
+        rc = add_special(tok, names->added, core[k]);
+    for (int e = 0; e < 2 && rc == 0; e++) {
+        const cJSON *item;
+        cJSON_ArrayForEach(item, names->extra[e])
+        {
+            if (rc == 0)
+                rc = add_special(tok, names->added, token_text(item));
+        }
+    }
+    const cJSON *entry; /* every added token is split out, special or not */
+    cJSON_ArrayForEach(entry, names->added)
+    {
+        if (rc == 0)
+            rc = add_special(tok, names->added, token_text(entry));
+    }
+    if (rc != 0)
+        return rc;
+    tok->eos_id = token_id(tok, names->added, names->eos);
+    tok->unk_id = token_id(tok, names->added, names->unk);
+    tok->pad_id = token_id(tok, names->added, names->pad);
+    const int32_t *ids;
+    size_t n_ids;
+    rc = sg_sp_encode(tok->sp, (const unsigned char *)tok->unk_token, strlen(tok->unk_token),
+                      &tok->sp_scratch, &ids, &n_ids);
+    if (rc != 0)
+        return sg_fail(tok->err, rc, "out of memory loading the tokenizer");
+    tok->unk_prefix_pieces = (int)n_ids;
+    int32_t underline = sg_sp_piece_to_id(tok->sp, (const unsigned char *)"\xE2\x96\x81", 3);
+    tok->underline_id = underline == tok->sp->unk_id ? -1 : underline;
+    return 0;
+}
+
+static int load_spiece(SiglipTokenizer *tok, const char *dir)
+{
+    char *path = sg_path_join(dir, "spiece.model");
+    if (!path)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+    char *data = NULL;
+    size_t size = 0;
+    int rc = sg_read_file(path, SPIECE_MAX_BYTES, &data, &size, tok->err);
+    if (rc == 0) {
+        rc = sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
+        if (rc != 0)
+            sg_error_prefix(tok->err, "loading %s: ", path);
+    }
+    free(data);
+    free(path);
+    if (rc == 0)
+        tok->sp->normalizer.add_dummy_prefix = 0; /* SiglipTokenizer.get_spm_processor */
+    return rc;
+}
+
+int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
+{
+    *out = NULL;
+    SiglipTokenizer *tok = calloc(1, sizeof *tok);
+    if (!tok)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    tok->err = err;
+    tok->max_length = 64;
+    tok->do_lower_case = 1;
+    TokenNames names = {0};
+    cJSON *cfg = NULL;
+    int rc = load_spiece(tok, dir);
+    if (rc == 0 && (set_string(&names.eos, "</s>") != 0 || set_string(&names.unk, "<unk>") != 0 ||
+                    set_string(&names.pad, "</s>") != 0))
+        rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    if (rc == 0)
+        rc = load_config(tok, dir, &names, &cfg);
+    if (rc == 0)
+        rc = resolve_tokens(tok, &names);
+    cJSON_Delete(cfg);
+    free(names.eos);
+    free(names.unk);
+    free(names.pad);
+    if (rc != 0) {
+        siglip_tokenizer_free(&tok);
+        return rc;
+    }
+    *out = tok;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return SIGLIP_EINVAL;
+    if (!dir || !out)
+        return sg_fail(sg_ctx_err(ctx), SIGLIP_EINVAL, "siglip_tokenizer_load: NULL argument");
+    return sg_tokenizer_load(dir, sg_ctx_err(ctx), out);
+}
+
+void siglip_tokenizer_free(SiglipTokenizer **tok)
+{
+    if (!tok || !*tok)
+        return;
+    SiglipTokenizer *t = *tok;
+    sg_sp_free(&t->sp);
+    free(t->unk_token);
+    for (int k = 0; k < t->n_specials; k++)
+        free(t->specials[k].cps);
+    sg_buf_free(&t->cps);
+    sg_buf_free(&t->segment);
+    sg_buf_free(&t->ids);
+    sg_sp_scratch_free(&t->sp_scratch);
+    free(t);
+    *tok = NULL;
+}
+
+int siglip_tokenizer_max_length(const SiglipTokenizer *tok)
+{
+    return tok ? tok->max_length : 0;
+}
+
+int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int max_length,
+                    int32_t *ids, int32_t *mask)
+{
+    if (!tok)
+        return SIGLIP_EINVAL;
+    if (!texts || !ids || n <= 0)
+        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize: %s",
+                       n <= 0 ? "batch must be at least 1" : "NULL argument");
+    size_t len_max = max_length > 0 ? (size_t)max_length : (size_t)tok->max_length;
+    for (int t = 0; t < n; t++) {
+        if (!texts[t])
+            return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize: text %d is NULL", t);
+        int rc = sg_tokenizer_encode_text(tok, texts[t], strlen(texts[t]));
+        if (rc != 0)
+            return rc;
+        const int32_t *enc = (const int32_t *)(const void *)tok->ids.data;
+        size_t n_enc = tok->ids.len / sizeof *enc;
+        if (n_enc + 1 > len_max) /* truncation leaves room for eos */
+            n_enc = len_max - 1;
+        int32_t *row = ids + (size_t)t * len_max;
+        memcpy(row, enc, n_enc * sizeof *row);
+        size_t n_row = finish_ids(tok, row, n_enc);
+        for (size_t k = 0; k < len_max; k++) {
+            if (k >= n_row)
+                row[k] = tok->pad_id;
+            if (mask)
+                mask[(size_t)t * len_max + k] = k < n_row;
+        }
+    }
+    return 0;
+}
+
+int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, size_t *n_ids)
+{
+    if (!tok)
+        return SIGLIP_EINVAL;
+    if (!text || !ids || !n_ids)
+        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize_one: NULL argument");
+    *ids = NULL;
+    *n_ids = 0;
+    int rc = sg_tokenizer_encode_text(tok, text, strlen(text));
+    if (rc != 0)
+        return rc;
+    size_t n = tok->ids.len / sizeof(int32_t);
+    int32_t *out = malloc((n + 1) * sizeof *out);
+    if (!out)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+    if (n)
+        memcpy(out, tok->ids.data, n * sizeof *out);
+    *n_ids = finish_ids(tok, out, n);
+    *ids = out;
+    return 0;
+}
+
+/* Whether decoding skips this id: the special tokens, control and unknown pieces. */
+static int is_skipped(const SiglipTokenizer *tok, int32_t id)
+{
+    if (id == tok->eos_id || id == tok->unk_id || id == tok->pad_id)
+        return 1;
+    for (int k = 0; k < tok->n_specials; k++)
+        if (id == tok->specials[k].id)
+            return 1;
+    int type = tok->sp->pieces[id].type;
+    return type == SG_PIECE_CONTROL || type == SG_PIECE_UNKNOWN;
+}
+
+/* Appends piece `id` as text: byte pieces as their byte, '▁' as a space. */
+static int append_piece(const SiglipTokenizer *tok, int32_t id, SgBuf *out)
+{
+    size_t len;
+    const unsigned char *p = sg_sp_piece_text(tok->sp, id, &len);
+    if (sg_buf_reserve(out, len + 1) != 0)
+        return SIGLIP_ENOMEM;
+    if (tok->sp->pieces[id].type == SG_PIECE_BYTE && len == 6) {
+        out->data[out->len++] = (unsigned char)strtol((const char *)p + 3, NULL, 16);
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (i + 2 < len && p[i] == 0xE2 && p[i + 1] == 0x96 && p[i + 2] == 0x81) {
+            out->data[out->len++] = ' ';
+            i += 2;
+        } else {
+            out->data[out->len++] = p[i];
+        }
+    }
+    return 0;
+}
+
+int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, char **text)
+{
+    if (!tok)
+        return SIGLIP_EINVAL;
+    if (!text || (!ids && n_ids))
+        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_detokenize: NULL argument");
+    *text = NULL;
+    SgBuf raw = {0};
+    int rc = 0;
+    for (size_t k = 0; k < n_ids && rc == 0; k++) {
+        if (ids[k] < 0 || ids[k] >= tok->sp->n_pieces)
+            rc = sg_fail(tok->err, SIGLIP_EINVAL, "siglip_detokenize: id %d at %zu is outside the "
+                         "vocabulary of %d", (int)ids[k], k, tok->sp->n_pieces);
+        else if (!is_skipped(tok, ids[k]) && append_piece(tok, ids[k], &raw) != 0)
+            rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+    }
+    /* strip spaces at both ends; byte pieces that do not form UTF-8 become U+FFFD */
+    size_t begin = 0, end = raw.len;
+    while (begin < end && raw.data[begin] == ' ')
+        begin++;
+    while (end > begin && raw.data[end - 1] == ' ')
+        end--;
+    SgBuf clean = {0};
+    if (rc == 0 && sg_buf_reserve(&clean, (end - begin) * 3 + 1) != 0)
+        rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+    for (size_t i = begin; rc == 0 && i < end;) {
+        uint32_t cp = sg_utf8_next(raw.data, end, &i);
+        clean.len += (size_t)sg_utf8_put(cp, clean.data + clean.len);
+    }
+    sg_buf_free(&raw);
+    if (rc != 0) {
+        sg_buf_free(&clean);
+        return rc;
+    }
+    clean.data[clean.len] = '\0';
+    *text = (char *)clean.data;
+    return 0;
+}

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""test_cli.py — end-to-end tests of the siglip command-line tool against the transformers fixtures.
+
+Usage: test_cli.py SIGLIP_EXECUTABLE CASE   (CASE: see CASES at the bottom; exit 77 = skipped)
+
+Standard library only (the test runner may be a Python without numpy): the .safetensors files are
+read with struct/array, and the files the CLI writes are checked against the format's rules.
+"""
+import array
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+DATA = os.environ.get("SIGLIP_TEST_DATA") or os.path.join(os.path.dirname(__file__), "data")
+TINY = os.path.join(DATA, "tiny")
+TINY_CLS = os.path.join(DATA, "tiny-cls")
+IMAGES = os.path.join(DATA, "images")
+
+failures = 0
+checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print("FAIL:", what, file=sys.stderr)
+    return cond
+
+
+class Skip(Exception):
+    pass
+
+
+# ---- safetensors (read with the standard library) ----
+
+DTYPES = {"F32": ("f", 4), "I64": ("q", 8), "I32": ("i", 4), "F64": ("d", 8)}
+
+
+def read_safetensors(path, strict=False):
+    """Returns {name: (dtype, shape, array)}. strict: also enforce what the safetensors package
+    requires of a writer (8-byte aligned header, contiguous data covering the whole file)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        raise ValueError("file shorter than 8 bytes")
+    (hlen,) = struct.unpack("<Q", blob[:8])
+    if 8 + hlen > len(blob):
+        raise ValueError("header length %d past the end of the file" % hlen)
+    header = json.loads(blob[8:8 + hlen].decode("utf-8"))
+    data = blob[8 + hlen:]
+    if strict:
+        if hlen % 8:
+            raise ValueError("header length %d is not a multiple of 8" % hlen)
+        if "__metadata__" in header and not all(
+                isinstance(v, str) for v in header["__metadata__"].values()):
+            raise ValueError("__metadata__ values must be strings")
+    tensors, spans = {}, []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        code, size = DTYPES[info["dtype"]]
+        shape = info["shape"]
+        begin, end = info["data_offsets"]
+        count = math.prod(shape)
+        if end - begin != count * size:
+            raise ValueError("%s: data_offsets span %d bytes, shape needs %d"
+                             % (name, end - begin, count * size))
+        values = array.array(code)
+        values.frombytes(data[begin:end])
+        if sys.byteorder != "little":
+            values.byteswap()
+        tensors[name] = (info["dtype"], shape, values)
+        spans.append((begin, end))
+    if strict:
+        spans.sort()
+        at = 0
+        for begin, end in spans:
+            if begin != at:
+                raise ValueError("data is not contiguous at byte %d" % at)
+            at = end
+        if at != len(data):
+            raise ValueError("data region has %d bytes, tensors cover %d" % (len(data), at))
+    return tensors
+
+
+def max_abs_diff(a, b):
+    if len(a) != len(b):
+        return math.inf
+    return max((abs(x - y) for x, y in zip(a, b)), default=0.0)
+
+
+def compare(what, got_tensors, name, ref, atol):
+    """Checks tensor `name` of the CLI output against the fixture array `ref` (dtype, shape, values)."""
+    if not check(name in got_tensors, "%s: output has no tensor %s" % (what, name)):
+        return
+    dtype, shape, values = got_tensors[name]
+    check(dtype == "F32", "%s: %s dtype %s, expected F32" % (what, name, dtype))
+    if not check(shape == ref[1], "%s: %s shape %s, expected %s" % (what, name, shape, ref[1])):
+        return
+    diff = max_abs_diff(values, ref[2])
+    print("%s: %s max |diff| %.3g (tolerance %g)" % (what, name, diff, atol))
+    check(diff <= atol, "%s: %s max |diff| %.3g > %g" % (what, name, diff, atol))
+
+
+# ---- running the tool ----
+
+def device_args():
+    args = []
+    dev = os.environ.get("SIGLIP_TEST_DEVICE")
+    if dev:
+        args += ["--device", dev]
+    cache = os.environ.get("SIGLIP_TEST_CACHE")
+    args += ["--cache-dir", cache] if cache else ["--no-cache"]
+    return args
+
+
+def run(exe, args, stdin=None):
+    p = subprocess.run([exe] + args, input=stdin, capture_output=True, timeout=600)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def run_ok(exe, args, what):
+    rc, out, err = run(exe, args)
+    if rc != 0:
+        sys.stderr.write(err)
+        raise AssertionError("%s: siglip %s exited %d" % (what, " ".join(args[:2]), rc))
+    return out
+
+
+def medium_dir():
+    root = os.environ.get("SIGLIP_MEDIUM_FIXTURES")
+    if not root or not os.path.isfile(os.path.join(root, "medium-bf16", "config.json")):
+        raise Skip("medium fixtures absent (SIGLIP_MEDIUM_FIXTURES)")
+    return root
+
+
+def fixture(prefix):
+    """(cases json, expected tensors, model dir) of the tiny ("public") or medium fixtures."""
+    if prefix == "public":
+        return (json.load(open(os.path.join(DATA, "tiny-cases.json"), encoding="utf-8")),
+                read_safetensors(os.path.join(DATA, "tiny-expected.safetensors")), TINY)
+    root = medium_dir()
+    return (json.load(open(os.path.join(root, "medium-cases.json"), encoding="utf-8")),
+            read_safetensors(os.path.join(root, "medium-expected.safetensors")),
+            os.path.join(root, "medium-bf16"))
+
+
+def image_paths(cases, prefix):
+    return [os.path.join(IMAGES, name) for name in cases[prefix + ".images"]]
+
+
+# ---- cases ----
+
+def case_usage(exe):
+    """Argument errors: exit 2, nothing on stdout, exactly one line on stderr."""
+    img = os.path.join(IMAGES, "rgb_40x40.png")
+    bad = [
+        [], ["nosuchcommand"], ["help", "nosuchcommand"],
+        ["classify"], ["classify", "-m", TINY], ["classify", "--bogus", "-m", TINY, img],
+        ["classify", "-m"], ["classify", "-m", TINY, "-l", "x", "--top", "x", img],
+        ["classify", "-m", TINY, "-l", "x", "--top", "0", img],
+        ["classify", "-m", TINY, "-l", "x", "--batch", "-1", img],
+        ["classify", "-m", TINY, "-l", "x", "--threads", "many", img],
+        ["embed", "-m", TINY], ["embed", "-m", TINY, "-o", "/tmp/x.safetensors"],
+        ["embed", "-m", TINY, "-o", "/tmp/x.safetensors", "-t", "a", "stray"],
+        ["tokenize", "-m", TINY], ["tokenize", "hello"],
+        ["tokenize", "-m", TINY, "--max-length", "0", "hi"],
+        ["preprocess", "-m", TINY, img], ["preprocess", "-o", "/tmp/x.safetensors", img],
+        ["preprocess", "-m", TINY, "-o", "/tmp/x.safetensors"],
+        ["devices", "extra"], ["devices", "-x"],
+        ["bench", "--tower", "both2"], ["bench", "--model", "nosuch"], ["bench", "--batch", "0"],
+        ["bench", "--iters", "0"], ["bench", "stray"],
+    ]
+    for args in bad:
+        rc, out, err = run(exe, args)
+        lines = err.splitlines()
+        check(rc == 2, "siglip %s: exit %d, expected 2" % (args, rc))
+        check(len(lines) == 1 and lines[0].startswith("siglip: "),
+              "siglip %s: stderr should be one 'siglip: ...' line, got %r" % (args, err))
+        check(out == "", "siglip %s: stdout should be empty, got %r" % (args, out[:200]))
+
+
+def case_help(exe):
+    """--help of every subcommand (stdout, exit 0), siglip --help, help CMD, --version."""
+    for cmd in ["classify", "embed", "tokenize", "preprocess", "devices", "bench"]:
+        for args in ([cmd, "--help"], [cmd, "-h"], ["help", cmd]):
+            rc, out, err = run(exe, args)
+            check(rc == 0 and ("Usage: siglip " + cmd) in out and "--device" in out and err == "",
+                  "siglip %s: rc %d, stdout %r, stderr %r" % (args, rc, out[:80], err))
+    rc, out, err = run(exe, ["--help"])
+    check(rc == 0 and all(c in out for c in ["classify", "embed", "bench"]), "siglip --help")
+    for args in (["--version"], ["classify", "--version"]):
+        rc, out, err = run(exe, args)
+        check(rc == 0 and out.startswith("siglip ") and "libsiglip" in out,
+              "siglip %s: rc %d, %r" % (args, rc, out))
+
+
+def case_errors(exe):
+    """Runtime errors: exit 1 with one 'siglip: <what>: <message>' line on stderr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = os.path.join(tmp, "out.safetensors")
+        runs = [
+            ["tokenize", "-m", os.path.join(tmp, "missing"), "hello"],
+            ["preprocess", "-m", TINY, "-o", out_file, os.path.join(tmp, "missing.png")],
+            ["preprocess", "-m", TINY, "-o", out_file, os.path.join(DATA, "tiny", "config.json")],
+            ["embed", "-m", TINY, "-o", out_file, "--images-from", os.path.join(tmp, "no-list")],
+            ["preprocess", "-m", TINY, "-o", os.path.join(tmp, "no", "dir", "x.safetensors"),
+             os.path.join(IMAGES, "rgb_40x40.png")],
+        ]
+        for args in runs:
+            rc, out, err = run(exe, args)
+            lines = err.splitlines()
+            check(rc == 1, "siglip %s: exit %d, expected 1 (stderr %r)" % (args, rc, err))
+            check(len(lines) == 1 and lines[0].startswith("siglip: ") and len(lines[0]) > 12,
+                  "siglip %s: stderr should be one line, got %r" % (args, err))
+        check(not os.path.exists(out_file), "a failed run left %s behind" % out_file)
+
+
+def case_devices(exe):
+    rc, out, err = run(exe, ["devices", "--json"] + device_args()[:2])
+    if rc == 1 and "no OpenCL platform" in err:
+        raise Skip("no OpenCL platform")
+    check(rc == 0, "devices --json exited %d: %s" % (rc, err))
+    doc = json.loads(out)
+    devices = doc["devices"]
+    check(len(devices) >= 1, "no device listed")
+    keys = {"spec", "platform", "name", "type", "vendor", "compute_units", "global_mem_bytes",
+            "max_alloc_bytes", "fp16", "fp64", "selected"}
+    for d in devices:
+        check(keys <= set(d), "device entry lacks %s" % (keys - set(d)))
+        check(d["type"] in ("cpu", "gpu", "accelerator", "other"), "type %r" % d["type"])
+        check(d["compute_units"] >= 1 and d["global_mem_bytes"] > 0, "device %s sizes" % d["spec"])
+    selected = [d["spec"] for d in devices if d["selected"]]
+    check(len(selected) == 1 and doc["selected"] == selected[0],
+          "exactly one device should be selected, got %s / %s" % (selected, doc["selected"]))
+    # Selecting by "P:D" picks that very device.
+    last = devices[-1]["spec"]
+    rc, out, err = run(exe, ["devices", "--json", "--device", last])
+    check(rc == 0 and json.loads(out)["selected"] == last, "--device %s not selected" % last)
+    env = dict(os.environ, SIGLIP_DEVICE=last)
+    p = subprocess.run([exe, "devices", "--json"], capture_output=True, env=env, timeout=120)
+    check(p.returncode == 0 and json.loads(p.stdout)["selected"] == last,
+          "SIGLIP_DEVICE=%s not honoured" % last)
+    rc, out, err = run(exe, ["devices"])
+    check(rc == 0 and "selects" in out, "devices (human) exited %d" % rc)
+
+
+def case_tokenize(exe):
+    cases, expected, model = fixture("public")
+    texts = cases["public.texts"]
+    out = run_ok(exe, ["tokenize", "-m", model, "--json", "--"] + texts, "tokenize")
+    doc = json.loads(out)
+    for key in ("input_ids", "attention_mask"):
+        dtype, shape, ref = expected["public." + key]
+        got = doc[key]
+        check(len(got) == shape[0] and all(len(row) == shape[1] for row in got),
+              "%s: shape %dx%s, expected %s" % (key, len(got), len(got[0]) if got else 0, shape))
+        flat = [v for row in got for v in row]
+        bad = [i for i, (a, b) in enumerate(zip(flat, ref)) if a != b]
+        check(not bad and len(flat) == len(ref),
+              "%s differs at %d places, first at text %s" % (key, len(bad),
+                                                            bad[0] // shape[1] if bad else "-"))
+    out = run_ok(exe, ["tokenize", "-m", model, texts[0]], "tokenize (human)")
+    check(texts[0] in out, "human tokenize output lacks the text")
+
+
+def case_preprocess(exe):
+    cases, expected, model = fixture("public")
+    paths = image_paths(cases, "public")
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = os.path.join(tmp, "pixels.safetensors")
+        run_ok(exe, ["preprocess", "-m", model, "-o", out_file, "--batch", "4"] + paths,
+               "preprocess")
+        got = read_safetensors(out_file, strict=True)
+    compare("preprocess", got, "pixel_values",
+            expected["public.pixel_values.SiglipImageProcessorPil"], 1e-6)
+
+
+def check_pipeline(what, doc, paths, ref_results, atol):
+    """doc: the classify --json array; ref_results: the fixture's per-image sorted results."""
+    if not check(isinstance(doc, list) and len(doc) == len(paths),
+                 "%s: expected %d entries" % (what, len(paths))):
+        return
+    worst = 0.0
+    for entry, path, ref in zip(doc, paths, ref_results):
+        check(entry["image"] == path, "%s: image %r, expected %r" % (what, entry["image"], path))
+        got = entry["results"]
+        ref_score = {r["label"]: r["score"] for r in ref}
+        if not check(len(got) == len(ref) and {g["label"] for g in got} == set(ref_score),
+                     "%s: %s labels %s" % (what, path, [g["label"] for g in got])):
+            continue
+        for i, g in enumerate(got):
+            diff = abs(g["score"] - ref_score[g["label"]])
+            worst = max(worst, diff)
+            check(diff <= atol, "%s: %s %r score %.9g, expected %.9g"
+                  % (what, path, g["label"], g["score"], ref_score[g["label"]]))
+            # Order: the same label at each rank, unless the two are tied within the tolerance.
+            check(g["label"] == ref[i]["label"] or
+                  abs(ref_score[g["label"]] - ref[i]["score"]) <= atol,
+                  "%s: %s rank %d is %r, expected %r" % (what, path, i, g["label"], ref[i]["label"]))
+    print("%s: max |score diff| %.3g over %d images (tolerance %g)" % (what, worst, len(paths), atol))
+
+
+def classify_case(exe, prefix, atol):
+    cases, expected, model = fixture(prefix)
+    paths = image_paths(cases, prefix)
+    pipe = cases[prefix + ".pipeline"]
+    args = ["classify", "-m", model, "--json", "--batch", "4"] + device_args()
+    for label in pipe["labels"]:
+        args += ["-l", label]
+    doc = json.loads(run_ok(exe, args + paths, "classify"))
+    check_pipeline("classify " + prefix, doc, paths, pipe["results"], atol)
+    # --top 2 keeps the two best, in the same order.
+    doc2 = json.loads(run_ok(exe, args + ["--top", "2"] + paths[:1], "classify --top"))
+    check(len(doc2) == 1 and [r["label"] for r in doc2[0]["results"]] ==
+          [r["label"] for r in doc[0]["results"][:2]], "classify --top 2")
+
+
+def case_classify_tiny(exe):
+    classify_case(exe, "public", 1e-5)
+
+
+def case_classify_medium(exe):
+    classify_case(exe, "medium", 1e-4)
+
+
+def case_classify_tiny_cls(exe):
+    """An image-classification model without labels: softmax over its own classes."""
+    cases, expected, _ = fixture("public")
+    paths = image_paths(cases, "public")
+    _, shape, logits = expected["public.cls.f64.logits"]
+    names = json.load(open(os.path.join(TINY_CLS, "config.json")))["id2label"]
+    refs = []
+    for i in range(shape[0]):
+        row = logits[i * shape[1]:(i + 1) * shape[1]]
+        m = max(row)
+        e = [math.exp(v - m) for v in row]
+        scores = [v / sum(e) for v in e]
+        order = sorted(range(shape[1]), key=lambda j: -scores[j])
+        refs.append([{"label": names[str(j)], "score": scores[j]} for j in order])
+    args = ["classify", "-m", TINY_CLS, "--json", "--batch", "5"] + device_args()
+    doc = json.loads(run_ok(exe, args + paths, "classify tiny-cls"))
+    check_pipeline("classify tiny-cls", doc, paths, refs, 1e-5)
+    doc = json.loads(run_ok(exe, args + ["--top", "3"] + paths, "classify tiny-cls --top 3"))
+    check_pipeline("classify tiny-cls --top 3", doc, paths, [r[:3] for r in refs], 1e-5)
+    rc, _, err = run(exe, ["classify", "-m", TINY_CLS, "-l", "cat"] + device_args() + paths[:1])
+    check(rc == 2 and len(err.splitlines()) == 1, "labels with a classifier model: exit %d" % rc)
+
+
+def embed_case(exe, prefix, atol, logit_atol):
+    cases, expected, model = fixture(prefix)
+    paths = image_paths(cases, prefix)
+    texts = cases[prefix + ".texts"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # The first image by -i, the rest from a list file: both paths into the same output.
+        listing = os.path.join(tmp, "images.txt")
+        with open(listing, "w") as f:
+            f.write("\n".join(paths[1:]) + "\n")
+        args = ["embed", "-m", model, "--batch", "4", "-i", paths[0], "--images-from", listing]
+        for t in texts:
+            args += ["-t", t]
+        args += device_args()
+        out_unmasked = os.path.join(tmp, "unmasked.safetensors")
+        out_masked = os.path.join(tmp, "masked.safetensors")
+        run_ok(exe, args + ["--no-text-mask", "-o", out_unmasked], "embed --no-text-mask")
+        run_ok(exe, args + ["-o", out_masked], "embed")
+        unmasked = read_safetensors(out_unmasked, strict=True)
+        masked = read_safetensors(out_masked, strict=True)
+        # Texts only, images only: just their tensors.
+        only_text = os.path.join(tmp, "text.safetensors")
+        run_ok(exe, ["embed", "-m", model, "-t", texts[0], "-o", only_text] + device_args(),
+               "embed -t")
+        check(set(read_safetensors(only_text, strict=True)) == {"text_embeds", "text_features"},
+              "embed with texts only should write text_embeds and text_features")
+    what = "embed " + prefix
+    f32 = prefix + ".f32."
+    # The fixture's f32.* forward has no attention mask: compare the unmasked run to it.
+    compare(what + " (no mask)", unmasked, "text_embeds", expected[f32 + "text_embeds"], atol)
+    compare(what + " (no mask)", unmasked, "text_features", expected[f32 + "text_features"], atol)
+    compare(what, unmasked, "image_embeds", expected[f32 + "image_embeds"], atol)
+    compare(what, unmasked, "image_features", expected[f32 + "image_features"], atol)
+    compare(what + " (no mask)", unmasked, "logits_per_image", expected[f32 + "logits_per_image"],
+            logit_atol)
+    compare(what + " (mask)", masked, "logits_per_image",
+            expected[f32 + "masked.logits_per_image"], logit_atol)
+    compare(what + " (mask)", masked, "image_embeds", expected[f32 + "image_embeds"], atol)
+
+
+def case_embed_tiny(exe):
+    embed_case(exe, "public", 1e-4, 1e-4)
+
+
+def case_embed_medium(exe):
+    embed_case(exe, "medium", 1e-4, 1e-4)
+
+
+def case_bench(exe):
+    """bench --list-models: the analytic FLOP count of ViT-B/16 at 224 is the published 17.6 GMACs
+    (35.1 GFLOP) plus the attention-pooling head; a short tiny run prints consistent records."""
+    out = run_ok(exe, ["bench", "--list-models"], "bench --list-models")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
+    check({"base-patch16-224", "large-patch16-384", "so400m-patch14-384"} <= set(rows),
+          "bench --list-models lacks the published shapes")
+    gflop_image = float(rows["base-patch16-224"][-2])
+    check(35.0 <= gflop_image <= 36.0, "base-patch16-224 GFLOP/image %.3f" % gflop_image)
+    args = ["bench", "--model", "tiny", "--batch", "1", "--batch", "3", "--warmup", "1",
+            "--iters", "2", "--json"] + device_args()
+    if "--device" not in args:
+        args += ["--device", "auto"]
+    records = json.loads(run_ok(exe, args, "bench --model tiny"))
+    check(len(records) == 4, "expected 4 records (2 towers x 2 batches), got %d" % len(records))
+    for r in records:
+        check({"device", "model", "tower", "batch", "items_per_s", "ms_per_batch", "gflops",
+               "load_s", "build_cold_s", "device_peak_mib", "host_rss_peak_mib"} <= set(r),
+              "record fields: %s" % sorted(r))
+        check("error" not in r, "bench record has an error: %s" % r.get("error"))
+        if "error" in r:
+            continue
+        check(r["model"] == "tiny" and r["tower"] in ("image", "text"), "record %s" % r)
+        check(abs(r["items_per_s"] * r["ms_per_batch"] / 1000 - r["batch"]) < 1e-3 * r["batch"],
+              "items_per_s and ms_per_batch disagree: %s" % r)
+        check(r["gflops"] > 0 and r["ms_min"] <= r["ms_per_batch"] <= r["ms_max"], "timings %s" % r)
+    towers = sorted((r["tower"], r["batch"]) for r in records)
+    check(towers == [("image", 1), ("image", 3), ("text", 1), ("text", 3)], "runs %s" % towers)
+
+
+CASES = {
+    "usage": case_usage,
+    "help": case_help,
+    "errors": case_errors,
+    "devices": case_devices,
+    "tokenize": case_tokenize,
+    "preprocess": case_preprocess,
+    "classify-tiny": case_classify_tiny,
+    "classify-tiny-cls": case_classify_tiny_cls,
+    "classify-medium": case_classify_medium,
+    "embed-tiny": case_embed_tiny,
+    "embed-medium": case_embed_medium,
+    "bench": case_bench,
+}
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+        print("usage: test_cli.py SIGLIP_EXECUTABLE {%s}" % ",".join(CASES), file=sys.stderr)
+        return 2
+    exe, case = sys.argv[1], sys.argv[2]
+    try:
+        CASES[case](exe)
+    except Skip as e:
+        print("skipped:", e, file=sys.stderr)
+        return SKIP
+    except (AssertionError, ValueError, KeyError, json.JSONDecodeError) as e:
+        check(False, "%s: %s" % (type(e).__name__, e))
+    print("cli-%s: %d checks, %d failed" % (case, checks, failures), file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

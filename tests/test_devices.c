@@ -1,0 +1,451 @@
+/* test_devices.c — device discovery and selection by spec, the no-platform and no-match errors,
+ * the program binary cache, the build-failure path and device buffers with accounting. */
+#include <CL/cl.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "context.h"
+#include "harness.h"
+#include "ocl/device.h"
+#include "ocl/kernels.h"
+
+/* ---- helpers ---- */
+
+static SiglipContext *context_with(const char *spec, const char *cache_dir)
+{
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    s.device = spec;
+    s.program_cache_dir = cache_dir;
+    SiglipContext *ctx = NULL;
+    int rc = siglip_context_create(&ctx, &s);
+    if (rc != SIGLIP_OK) {
+        fprintf(stderr, "siglip_context_create: %s\n", siglip_strerror(rc));
+        exit(1);
+    }
+    return ctx;
+}
+
+static int icontains(const char *hay, const char *needle)
+{
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (needle[i] && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (!needle[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* Index of the entry siglip_devices_list marks for `spec`, -1 when none, -2 when several. */
+static long selected_for(const char *spec, int *status, char *message, size_t cap)
+{
+    SiglipContext *ctx = context_with(spec, NULL);
+    SiglipDeviceInfo *list = NULL;
+    size_t n = 0;
+    *status = siglip_devices_list(ctx, &list, &n);
+    snprintf(message, cap, "%s", siglip_context_error(ctx));
+    long sel = -1;
+    for (size_t i = 0; i < n; i++)
+        if (list[i].is_selected)
+            sel = sel == -1 ? (long)i : -2;
+    siglip_devices_free(&list);
+    CHECK(list == NULL, "siglip_devices_free must clear the pointer");
+    siglip_context_close(&ctx);
+    return sel;
+}
+
+/* First entry of `type`, or -1. */
+static long first_of_type(const SiglipDeviceInfo *list, size_t n, SiglipDeviceType type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].type == type)
+            return (long)i;
+    return -1;
+}
+
+/* ---- no platform at all (in a child process with an empty ICD directory) ---- */
+
+static void test_no_platform(void)
+{
+    char dir[] = "/tmp/sg-no-icd-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp failed");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* ocl-icd reads its vendor list from here: an empty directory means no platform. */
+        setenv("OCL_ICD_VENDORS", dir, 1);
+        SiglipContext *ctx = context_with("auto", NULL);
+        SiglipDeviceInfo *list = NULL;
+        size_t n = 0;
+        int rc1 = siglip_devices_list(ctx, &list, &n);
+        int msg1 = strstr(siglip_context_error(ctx), "no OpenCL platform") != NULL;
+        int rc2 = siglip_context_open_device(ctx);
+        int msg2 = strstr(siglip_context_error(ctx), "pocl-opencl-icd") != NULL;
+        fprintf(stderr, "no platform: %d / %d: %s\n", rc1, rc2, siglip_context_error(ctx));
+        siglip_context_close(&ctx);
+        _exit(rc1 == SIGLIP_ENODEV && rc2 == SIGLIP_ENODEV && msg1 && msg2 && !list && n == 0
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    rmdir(dir);
+    CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "without a platform, listing and opening must fail with SIGLIP_ENODEV and say so");
+}
+
+/* ---- listing ---- */
+
+static void test_listing(const SiglipDeviceInfo *list, size_t n)
+{
+    CHECK(n >= 1, "no device listed");
+    for (size_t i = 0; i < n; i++) {
+        const SiglipDeviceInfo *d = &list[i];
+        printf("device %d:%d %s | %s | %s | %s | %u CUs | %u MHz | %.0f MiB (max alloc %.0f MiB) "
+               "| local %.0f KiB | WG %zu | fp16 %d fp64 %d subgroups %d%s\n",
+               d->platform_index, d->device_index, d->name, d->platform_name, d->vendor,
+               d->version, d->compute_units, d->max_clock_mhz,
+               (double)d->global_mem_bytes / 1048576.0, (double)d->max_alloc_bytes / 1048576.0,
+               (double)d->local_mem_bytes / 1024.0, d->max_work_group_size, d->has_fp16,
+               d->has_fp64, d->has_subgroups, d->is_selected ? " [selected]" : "");
+        CHECK(d->name[0] && d->platform_name[0] && d->version[0], "device %zu lacks names", i);
+        CHECK(d->compute_units > 0 && d->global_mem_bytes > 0 && d->max_alloc_bytes > 0 &&
+                  d->max_alloc_bytes <= d->global_mem_bytes && d->max_work_group_size > 0 &&
+                  d->local_mem_bytes > 0,
+              "device %zu has implausible limits", i);
+        CHECK(d->type >= SIGLIP_DEVICE_OTHER && d->type <= SIGLIP_DEVICE_ACCELERATOR,
+              "device %zu type %d", i, (int)d->type);
+        int expect_index = i > 0 && list[i - 1].platform_index == d->platform_index
+                               ? list[i - 1].device_index + 1
+                               : 0;
+        CHECK(d->device_index == expect_index, "device %zu has index %d, expected %d", i,
+              d->device_index, expect_index);
+    }
+}
+
+/* ---- selection by spec ---- */
+
+static void expect_selects(const char *spec, long want)
+{
+    int status;
+    char msg[512];
+    long got = selected_for(spec, &status, msg, sizeof msg);
+    CHECK_STATUS(status, SIGLIP_OK, msg);
+    CHECK(got == want, "spec \"%s\" selects entry %ld, expected %ld", spec, got, want);
+}
+
+/* A spec that matches nothing: listing works with nothing selected, opening is SIGLIP_ENODEV
+ * with a message naming the spec and listing the devices there are. */
+static void expect_no_match(const char *spec, const SiglipDeviceInfo *list)
+{
+    expect_selects(spec, -1);
+    SiglipContext *ctx = context_with(spec, NULL);
+    int rc = siglip_context_open_device(ctx);
+    const char *msg = siglip_context_error(ctx);
+    CHECK_STATUS(rc, SIGLIP_ENODEV, msg);
+    CHECK(strstr(msg, spec) && strstr(msg, list[0].name) && strstr(msg, "0:0"),
+          "spec \"%s\": message should name it and list the devices: %s", spec, msg);
+    SiglipDeviceInfo info;
+    CHECK_STATUS(siglip_context_device(ctx, &info), SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+}
+
+static void test_specs(const SiglipDeviceInfo *list, size_t n)
+{
+    long gpu = first_of_type(list, n, SIGLIP_DEVICE_GPU);
+    long cpu = first_of_type(list, n, SIGLIP_DEVICE_CPU);
+    long preferred = gpu >= 0 ? gpu : cpu >= 0 ? cpu : 0;
+    expect_selects("auto", preferred);
+    expect_selects("AUTO", preferred);
+    expect_selects("0:0", 0);
+    expect_selects(NULL, preferred);
+    if (cpu >= 0)
+        expect_selects("cpu", cpu);
+    if (gpu >= 0)
+        expect_selects("gpu", gpu);
+    else
+        expect_no_match("gpu", list);
+
+    /* A name substring, in another case than the device reports it. */
+    const char *name = list[n - 1].name;
+    char sub[16] = {0};
+    size_t len = strlen(name);
+    size_t from = len > 12 ? len / 2 - 4 : 0;
+    for (size_t i = 0; i < 8 && name[from + i]; i++)
+        sub[i] = (char)toupper((unsigned char)name[from + i]);
+    long first_named = -1;
+    for (size_t i = 0; i < n && first_named < 0; i++)
+        if (icontains(list[i].name, sub))
+            first_named = (long)i;
+    int vendor_clash = 0; /* the substring might also be in some platform or vendor name */
+    for (size_t i = 0; i < n; i++)
+        vendor_clash |= icontains(list[i].platform_name, sub) || icontains(list[i].vendor, sub);
+    if (!vendor_clash)
+        expect_selects(sub, first_named);
+
+    /* Vendors: pocl where the PoCL platform is there; nvidia selects or fails cleanly. */
+    long pocl = -1, nvidia = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (pocl < 0 && strstr(list[i].platform_name, "Portable Computing Language"))
+            pocl = (long)i;
+        if (nvidia < 0 && (icontains(list[i].platform_name, "nvidia") ||
+                           icontains(list[i].vendor, "nvidia") || icontains(list[i].name, "nvidia")))
+            nvidia = (long)i;
+    }
+    if (pocl >= 0) {
+        int status;
+        char msg[512];
+        long got = selected_for("pocl", &status, msg, sizeof msg);
+        CHECK(got >= 0 && strstr(list[got].platform_name, "Portable Computing Language"),
+              "\"pocl\" selects %ld", got);
+    }
+    if (nvidia < 0)
+        expect_no_match("nvidia", list);
+    expect_no_match("9:9", list);
+    expect_no_match("no-such-device-xyz", list);
+}
+
+/* Opening through the public API: the reported device is the listed one; opening twice keeps it. */
+static void test_open(const SiglipDeviceInfo *list, size_t n)
+{
+    SiglipContext *ctx = context_with("0:0", sg_test_cache_dir());
+    SiglipDeviceInfo info;
+    CHECK_STATUS(siglip_context_device(ctx, &info), SIGLIP_EINVAL, siglip_context_error(ctx));
+    int rc = siglip_context_open_device(ctx);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    if (rc != SIGLIP_OK) {
+        siglip_context_close(&ctx);
+        return;
+    }
+    SgDevice *first = ctx->device;
+    CHECK_STATUS(siglip_context_open_device(ctx), SIGLIP_OK, siglip_context_error(ctx));
+    CHECK(ctx->device == first, "a second open must keep the device");
+    CHECK_STATUS(siglip_context_device(ctx, &info), SIGLIP_OK, siglip_context_error(ctx));
+    CHECK(info.platform_index == 0 && info.device_index == 0 && info.is_selected &&
+              strcmp(info.name, list[0].name) == 0,
+          "opened %d:%d %s", info.platform_index, info.device_index, info.name);
+
+    /* The extension flags agree with the raw extension string. */
+    char ext[8192] = {0};
+    clGetDeviceInfo(first->device, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL);
+    CHECK(info.has_fp64 == (strstr(ext, "cl_khr_fp64") != NULL), "has_fp64 %d", info.has_fp64);
+    CHECK(info.has_fp16 == (strstr(ext, "cl_khr_fp16") != NULL), "has_fp16 %d", info.has_fp16);
+    siglip_context_close(&ctx);
+    CHECK(ctx == NULL, "siglip_context_close must clear the pointer");
+    (void)n;
+}
+
+/* ---- the program binary cache ---- */
+
+static int for_each_cache_file(const char *dir, int (*fn)(const char *path))
+{
+    DIR *d = opendir(dir);
+    int count = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        count += fn(path);
+    }
+    closedir(d);
+    return count;
+}
+
+static int corrupt_file(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        return 0;
+    fseek(f, 24, SEEK_SET); /* past the header: only the checksum can notice */
+    fputs("garbage", f);
+    fclose(f);
+    return 1;
+}
+
+static int remove_file(const char *path)
+{
+    return unlink(path) == 0;
+}
+
+static int count_file(const char *path)
+{
+    return strstr(path, ".tmp") == NULL;
+}
+
+static SgDevice *open_with_cache(const char *dir, SgError *err)
+{
+    SgDevice *dev = NULL;
+    int rc = sg_device_open(&dev, sg_test_device(), dir, err);
+    CHECK_STATUS(rc, SIGLIP_OK, err->message);
+    return dev;
+}
+
+static void test_cache(SgError *err)
+{
+    char dir[] = "/tmp/sg-cache-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp failed");
+        return;
+    }
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s/a/b", dir); /* created on first save */
+    SgDevice *dev = open_with_cache(sub, err);
+    if (!dev)
+        return;
+    double cold = dev->build_seconds;
+    CHECK(dev->program_from_cache == 0, "a fresh cache dir can't hold programs");
+    sg_device_close(&dev);
+    int files = for_each_cache_file(sub, count_file);
+    CHECK(files >= 5, "%d cache files written", files);
+
+    dev = open_with_cache(sub, err);
+    if (!dev)
+        return;
+    printf("kernel build: %.3f s cold, %.3f s from cache\n", cold, dev->build_seconds);
+    CHECK(dev->program_from_cache == 1, "the second open must load from the cache");
+    sg_device_close(&dev);
+
+    /* Damaged files are rebuilt, not trusted. */
+    CHECK(for_each_cache_file(sub, corrupt_file) == files, "corrupting the cache files");
+    dev = open_with_cache(sub, err);
+    if (dev)
+        CHECK(dev->program_from_cache == 0, "corrupted cache files must not be loaded");
+    sg_device_close(&dev);
+    dev = open_with_cache(sub, err);
+    if (dev)
+        CHECK(dev->program_from_cache == 1, "rebuilt programs must be cached again");
+
+    /* The key covers the options: another define is another binary. */
+    static const char src[] = "__kernel void f(__global float *x) { x[0] = VALUE; }";
+    cl_program p = NULL;
+    int cached = -1;
+    if (dev) {
+        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=1", &p, &cached,
+                                      err),
+                     SIGLIP_OK, err->message);
+        CHECK(cached == 0, "first build of probe");
+        clReleaseProgram(p);
+        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=1", &p, &cached,
+                                      err),
+                     SIGLIP_OK, err->message);
+        CHECK(cached == 1, "same source and options: from the cache");
+        clReleaseProgram(p);
+        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=2", &p, &cached,
+                                      err),
+                     SIGLIP_OK, err->message);
+        CHECK(cached == 0, "other options: not from the cache");
+        clReleaseProgram(p);
+    }
+    sg_device_close(&dev);
+    for_each_cache_file(sub, remove_file);
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/a", dir);
+    rmdir(sub);
+    CHECK(rmdir(dir) == 0, "cache dir left files behind");
+}
+
+/* ---- a kernel that does not compile ---- */
+
+static void test_build_failure(SgDevice *dev, SgError *err)
+{
+    static const char src[] =
+        "__kernel void broken(__global float *x) { x[0] = not_declared_anywhere; }";
+    cl_program p = NULL;
+    int cached = -1;
+    int rc = sg_program_build(dev, "broken", src, strlen(src), "", &p, &cached, err);
+    CHECK_STATUS(rc, SIGLIP_EBUILD, err->message);
+    CHECK(p == NULL, "no program on failure");
+    CHECK(strstr(err->message, "cl/broken.cl") != NULL, "message names the file: %s",
+          err->message);
+    CHECK(strstr(err->message, "build log") && strstr(err->message, "not_declared_anywhere"),
+          "message carries the compiler's log: %s", err->message);
+}
+
+/* ---- buffers ---- */
+
+static void test_buffers(SgDevice *dev, SgError *err)
+{
+    size_t before = dev->bytes_allocated;
+    cl_mem a = NULL, b = NULL;
+    float data[100], back[100];
+    for (int i = 0; i < 100; i++)
+        data[i] = (float)i * 0.5f;
+    CHECK_STATUS(sg_buffer_upload(dev, sizeof data, data, &a, err), SIGLIP_OK, err->message);
+    CHECK_STATUS(sg_buffer_create(dev, 4096, &b, err), SIGLIP_OK, err->message);
+    CHECK(dev->bytes_allocated == before + sizeof data + 4096, "accounting: %zu",
+          dev->bytes_allocated);
+    CHECK(dev->peak_bytes_allocated >= dev->bytes_allocated, "peak below current");
+    CHECK_STATUS(sg_buffer_read(dev, a, 40, 200, back, err), SIGLIP_OK, err->message);
+    CHECK(memcmp(back, data + 10, 200) == 0, "read back differs");
+    CHECK_STATUS(sg_buffer_write(dev, b, 100, 400, data, err), SIGLIP_OK, err->message);
+    CHECK_STATUS(sg_buffer_read(dev, b, 100, 400, back, err), SIGLIP_OK, err->message);
+    CHECK(memcmp(back, data, 400) == 0, "write/read round trip differs");
+    size_t peak = dev->peak_bytes_allocated;
+    sg_buffer_release(dev, &a, sizeof data);
+    sg_buffer_release(dev, &b, 4096);
+    CHECK(a == NULL && b == NULL, "release clears the handle");
+    CHECK(dev->bytes_allocated == before && dev->peak_bytes_allocated == peak,
+          "accounting after release: %zu, peak %zu", dev->bytes_allocated,
+          dev->peak_bytes_allocated);
+
+    int rc = sg_buffer_create(dev, (size_t)dev->info.max_alloc_bytes + 1, &a, err);
+    CHECK_STATUS(rc, SIGLIP_ENOMEM, err->message);
+    CHECK(a == NULL && strstr(err->message, "MiB"), "message: %s", err->message);
+    CHECK_STATUS(sg_buffer_create(dev, 0, &a, err), SIGLIP_EINVAL, err->message);
+    CHECK(dev->bytes_allocated == before, "failed allocations must not count");
+}
+
+int main(void)
+{
+    test_no_platform();
+
+    SiglipContext *ctx = context_with(sg_test_device(), NULL);
+    SiglipDeviceInfo *list = NULL;
+    size_t n = 0;
+    int rc = siglip_devices_list(ctx, &list, &n);
+    if (rc == SIGLIP_ENODEV) {
+        fprintf(stderr, "skipped: %s\n", siglip_context_error(ctx));
+        siglip_context_close(&ctx);
+        return SG_TEST_SKIP;
+    }
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    size_t n_selected = 0;
+    for (size_t i = 0; i < n; i++)
+        n_selected += list[i].is_selected != 0;
+    CHECK(n_selected == 1, "%zu devices marked selected for \"%s\"", n_selected,
+          sg_test_device());
+    CHECK_STATUS(siglip_devices_list(ctx, NULL, &n), SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+    if (n > 0) {
+        test_listing(list, n);
+        test_specs(list, n);
+        test_open(list, n);
+    }
+    siglip_devices_free(&list);
+
+    SgError err = {0};
+    test_cache(&err);
+    SgDevice *dev = NULL;
+    rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    if (dev) {
+        test_build_failure(dev, &err);
+        test_buffers(dev, &err);
+    }
+    sg_device_close(&dev);
+    fflush(stdout);
+    return sg_test_finish("test_devices");
+}

@@ -1,0 +1,257 @@
+/* test_image_extra.c — decoding and resizing against Pillow on the generated cases of
+ * tests/data/images-extra (every format and mode, EXIF orientations, odd sizes; made by gen.py
+ * with python3-pil), the float output of whole pipelines, bad inputs, and processor settings. */
+#include <stb_image.h>
+
+#include "harness.h"
+#include "siglip.h"
+#include "image/image.h"
+
+/* images-extra/in/<name>, or images-extra/expect/<name>.png, or .../<name>.<w>x<h>.png. */
+static char *extra_path(const char *sub, const char *name, int w, int h)
+{
+    char rel[600];
+    if (strcmp(sub, "in") == 0)
+        snprintf(rel, sizeof rel, "images-extra/in/%s", name);
+    else if (w > 0)
+        snprintf(rel, sizeof rel, "images-extra/expect/%s.%dx%d.png", name, w, h);
+    else
+        snprintf(rel, sizeof rel, "images-extra/expect/%s.png", name);
+    return sg_test_path(rel);
+}
+
+/* Loads a Pillow-made expectation PNG as RGB8 with stb (its PNG reader is exact). */
+static uint8_t *load_expected(const char *path, int *w, int *h)
+{
+    int c;
+    uint8_t *px = stbi_load(path, w, h, &c, 3);
+    CHECK(px != NULL, "cannot read %s", path);
+    return px;
+}
+
+static int compare_rgb(const char *what, const uint8_t *got, int gw, int gh, const uint8_t *want,
+                       int ww, int wh)
+{
+    if (gw != ww || gh != wh) {
+        CHECK(0, "%s: size %dx%d, Pillow %dx%d", what, gw, gh, ww, wh);
+        return 999;
+    }
+    int max = 0;
+    size_t n = (size_t)gw * gh * 3;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)got[i] - (int)want[i]);
+        if (d > max)
+            max = d;
+    }
+    CHECK(max == 0, "%s: max abs difference %d levels from Pillow", what, max);
+    return max;
+}
+
+/* Whole pipeline on one case: pixel_values from siglip_preprocess_memory versus the float
+ * formula applied here to Pillow's resized bytes. */
+static double check_pixels(SiglipImageProcessor *proc, const char *in_path, const uint8_t *want,
+                           int w, int h)
+{
+    FILE *f = fopen(in_path, "rb");
+    if (!f)
+        return INFINITY;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)size);
+    size_t got_bytes = fread(data, 1, (size_t)size, f);
+    fclose(f);
+    sg_image_processor_set_size(proc, h, w);
+    float *px = malloc((size_t)3 * w * h * sizeof *px);
+    float *ref = malloc((size_t)3 * w * h * sizeof *ref);
+    int rc = siglip_preprocess_memory(proc, data, got_bytes, px);
+    CHECK(rc == 0, "preprocess_memory %s: %d", in_path, rc);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < w * h; i++)
+            ref[(size_t)c * w * h + i] =
+                ((float)((double)want[(size_t)i * 3 + c] * (1.0 / 255.0)) - 0.5f) / 0.5f;
+    double e = rc == 0 ? sg_max_abs_diff(px, ref, (size_t)3 * w * h) : INFINITY;
+    CHECK(e <= 1e-6, "%s %dx%d: pixel_values max abs error %g", in_path, w, h, e);
+    free(data);
+    free(px);
+    free(ref);
+    return e;
+}
+
+static void check_cases(SiglipImageProcessor *proc)
+{
+    char *list = sg_test_path("images-extra/cases.txt");
+    FILE *f = fopen(list, "r");
+    CHECK(f != NULL, "cannot open %s", list);
+    char line[512], name[256], decoded_name[256] = "";
+    int n_cases = 0, worst = 0;
+    double worst_px = 0;
+    SgImage img = {0};
+    while (f && fgets(line, sizeof line, f)) {
+        int w, h;
+        if (line[0] == '#' || sscanf(line, "%255s %d %d", name, &w, &h) != 3)
+            continue;
+        char *in = extra_path("in", name, 0, 0);
+        if (strcmp(name, decoded_name) != 0) { /* decode each input once */
+            sg_image_free(&img);
+            SgError err;
+            int rc = sg_image_load_file_rgb8(in, 100000000ull, &img, &err);
+            CHECK(rc == 0, "%s: %s", name, err.message);
+            char *exp = extra_path("expect", name, 0, 0);
+            int ew, eh;
+            uint8_t *want = load_expected(exp, &ew, &eh);
+            if (rc == 0 && want) {
+                int d = compare_rgb(name, img.rgb, img.width, img.height, want, ew, eh);
+                worst = d > worst ? d : worst;
+            }
+            stbi_image_free(want);
+            free(exp);
+            snprintf(decoded_name, sizeof decoded_name, "%s", name);
+        }
+        if (w > 0 && img.rgb) {
+            char *exp = extra_path("expect", name, w, h);
+            int ew, eh;
+            uint8_t *want = load_expected(exp, &ew, &eh);
+            uint8_t *got = malloc((size_t)w * h * 3);
+            SgError err;
+            int rc = sg_resize_bicubic_rgb8(img.rgb, img.width, img.height, got, w, h, &err);
+            CHECK(rc == 0, "resize %s: %s", name, err.message);
+            if (rc == 0 && want) {
+                char what[300];
+                snprintf(what, sizeof what, "%s -> %dx%d", name, w, h);
+                int d = compare_rgb(what, got, w, h, want, ew, eh);
+                worst = d > worst ? d : worst;
+                double e = check_pixels(proc, in, want, w, h);
+                worst_px = e > worst_px ? e : worst_px;
+            }
+            free(got);
+            stbi_image_free(want);
+            free(exp);
+            n_cases++;
+        }
+        free(in);
+    }
+    sg_image_free(&img);
+    if (f)
+        fclose(f);
+    free(list);
+    CHECK(n_cases > 50, "only %d resize cases ran", n_cases);
+    fprintf(stderr, "extra cases: %d resizes, max difference from Pillow %d levels, "
+                    "pixel_values max abs error %.3g\n", n_cases, worst, worst_px);
+}
+
+static int status_of(const char *name)
+{
+    static const struct { const char *name; int code; } codes[] = {
+        {"SIGLIP_EBADMSG", SIGLIP_EBADMSG}, {"SIGLIP_ENOTSUP", SIGLIP_ENOTSUP},
+        {"SIGLIP_E2BIG", SIGLIP_E2BIG},
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (strcmp(codes[i].name, name) == 0)
+            return codes[i].code;
+    return 1;
+}
+
+/* Each bad input fails with its status and a message naming the file, from a path and from
+ * memory; none crashes (ASan/valgrind runs of this test also check for leaks). */
+static void check_bad_inputs(SiglipContext *ctx, SiglipImageProcessor *proc)
+{
+    sg_image_processor_set_size(proc, 40, 40);
+    char *list = sg_test_path("images-extra/bad.txt");
+    FILE *f = fopen(list, "r");
+    CHECK(f != NULL, "cannot open %s", list);
+    char line[512], name[256], status[64];
+    int n = 0;
+    float *px = malloc(3 * 40 * 40 * sizeof *px);
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %63s", name, status) != 2)
+            continue;
+        char *path = extra_path("in", name, 0, 0);
+        const char *paths[1] = {path};
+        int rc = siglip_preprocess_files(proc, paths, 1, px);
+        const char *msg = siglip_context_error(ctx);
+        fprintf(stderr, "  %-20s -> %d: %s\n", name, rc, msg);
+        CHECK_STATUS(rc, status_of(status), msg);
+        CHECK(strstr(msg, name) != NULL, "message must name %s: %s", name, msg);
+        n++;
+        free(path);
+    }
+    CHECK(n >= 10, "only %d bad inputs", n);
+    /* from memory: a pixel bomb and garbage */
+    static const uint8_t garbage[] = "GIF89a\x01";
+    CHECK_STATUS(siglip_preprocess_memory(proc, garbage, sizeof garbage - 1, px),
+                 SIGLIP_EBADMSG, siglip_context_error(ctx));
+    CHECK_STATUS(siglip_preprocess_memory(proc, garbage, 0, px), SIGLIP_EBADMSG,
+                 siglip_context_error(ctx));
+    const char *missing[1] = {"/nonexistent/image.png"};
+    CHECK_STATUS(siglip_preprocess_files(proc, missing, 1, px), SIGLIP_ENOENT,
+                 siglip_context_error(ctx));
+    CHECK_STATUS(siglip_preprocess_files(proc, missing, 0, px), SIGLIP_EINVAL,
+                 siglip_context_error(ctx));
+    free(px);
+    if (f)
+        fclose(f);
+    free(list);
+}
+
+/* A configurable pixel limit: the 320×240 JPEG passes at 76800 pixels and fails at 76799. */
+static void check_pixel_limit(void)
+{
+    char *path = sg_test_path("images-extra/in/jpeg_320x240.jpg");
+    SgImage img;
+    SgError err;
+    CHECK(sg_image_load_file_rgb8(path, 76800, &img, &err) == 0, "%s", err.message);
+    sg_image_free(&img);
+    CHECK(sg_image_load_file_rgb8(path, 76799, &img, &err) == SIGLIP_E2BIG, "limit not applied");
+    CHECK(img.rgb == NULL, "output must be empty on failure");
+    free(path);
+}
+
+static void check_settings(void)
+{
+    SgImageSettings s;
+    SgError err;
+    CHECK(sg_image_settings_parse("{\"size\": {\"height\": 384, \"width\": 256}, \"image_mean\": "
+                                  "[0.1, 0.2, 0.3], \"do_rescale\": false}", "flat", &s, &err) == 0,
+          "%s", err.message);
+    CHECK(s.height == 384 && s.width == 256 && !s.do_rescale && s.image_mean[2] == 0.3f &&
+          s.image_std[0] == 0.5f && s.resample == 3, "flat settings");
+    CHECK(sg_image_settings_parse("{\"image_processor\": {\"size\": {\"height\": 40, \"width\": "
+                                  "40}, \"rescale_factor\": 0.5}}", "nested", &s, &err) == 0,
+          "%s", err.message);
+    CHECK(s.height == 40 && s.rescale_factor == 0.5, "nested settings");
+    CHECK(sg_image_settings_parse("{\"size\": {\"shortest_edge\": 224}}", "se", &s, &err) ==
+              SIGLIP_ENOTSUP, "shortest_edge must be refused");
+    CHECK(strstr(err.message, "shortest_edge") != NULL, "message: %s", err.message);
+    CHECK(sg_image_settings_parse("{\"resample\": 2}", "bilinear", &s, &err) == SIGLIP_ENOTSUP,
+          "resample 2 must be refused");
+    CHECK(sg_image_settings_parse("{\"image_std\": [1, 2]}", "std", &s, &err) == SIGLIP_EBADMSG,
+          "2-element std must be refused");
+    CHECK(sg_image_settings_parse("{", "bad", &s, &err) == SIGLIP_EBADMSG, "bad JSON");
+
+    SiglipImageProcessor *p = NULL;
+    CHECK(sg_image_processor_load(&p, NULL, 100, 0, &err) == 0, "defaults");
+    int h, w;
+    siglip_image_processor_size(p, &h, &w);
+    CHECK(h == 224 && w == 224 && p->settings.rescale_factor == 1.0 / 255.0, "default size");
+    sg_image_processor_set_size(p, 384, 384);
+    siglip_image_processor_size(p, &h, &w);
+    CHECK(h == 384 && w == 384, "set_size");
+    siglip_image_processor_free(&p);
+}
+
+int main(void)
+{
+    SiglipContext *ctx = NULL;
+    CHECK(siglip_context_create(&ctx, NULL) == 0, "context");
+    SiglipImageProcessor *proc = NULL;
+    CHECK_STATUS(siglip_image_processor_load(ctx, NULL, &proc), SIGLIP_OK,
+                 siglip_context_error(ctx));
+    check_cases(proc);
+    check_bad_inputs(ctx, proc);
+    check_pixel_limit();
+    check_settings();
+    siglip_image_processor_free(&proc);
+    siglip_context_close(&ctx);
+    return sg_test_finish("test_image_extra");
+}

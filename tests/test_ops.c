@@ -1,0 +1,570 @@
+/* test_ops.c — every device op of src/ocl/ops.h against its plain-C reference (ref_ops.c) on
+ * random inputs at awkward sizes. Every buffer sits between guard regions filled with a sentinel
+ * (and strided outputs have sentinel gaps) that must come back untouched. */
+#include <CL/cl.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "ocl/device.h"
+#include "ocl/kernels.h"
+#include "ocl/ops.h"
+#include "ref_ops.h"
+
+#define SENTINEL 0xDEADBEEFu
+
+static SgDevice *dev;
+static SgError err;
+static SgRng rng = {0x5eed5eed1234ull};
+
+/* ---- buffers with guard regions ---- */
+
+/* A device buffer of n 4-byte elements (view, a sub-buffer) inside a larger one (parent) whose
+ * `guard` elements before and after hold SENTINEL. */
+typedef struct GBuf {
+    cl_mem parent, view;
+    size_t n, guard;
+} GBuf;
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of host memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void fill_sentinel(void *p, size_t n)
+{
+    uint32_t *u = p;
+    for (size_t i = 0; i < n; i++)
+        u[i] = SENTINEL;
+}
+
+/* init: n elements to put inside, or NULL for all sentinel. */
+static GBuf gbuf(const void *init, size_t n)
+{
+    GBuf g = {.n = n, .guard = dev->mem_base_align / 4 > 64 ? dev->mem_base_align / 4 : 64};
+    size_t total = n + 2 * g.guard;
+    uint32_t *host = xmalloc(total * 4);
+    fill_sentinel(host, total);
+    if (init)
+        memcpy(host + g.guard, init, n * 4);
+    cl_int st;
+    g.parent = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 4,
+                              host, &st);
+    free(host);
+    if (st != CL_SUCCESS) {
+        fprintf(stderr, "clCreateBuffer: %s\n", sg_cl_strerror(st));
+        exit(1);
+    }
+    cl_buffer_region region = {g.guard * 4, n * 4};
+    g.view = clCreateSubBuffer(g.parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region,
+                               &st);
+    if (st != CL_SUCCESS) {
+        fprintf(stderr, "clCreateSubBuffer: %s\n", sg_cl_strerror(st));
+        exit(1);
+    }
+    return g;
+}
+
+/* Reads the inside into host and checks that both guards still hold the sentinel. */
+static void gbuf_read(const GBuf *g, void *host, const char *what)
+{
+    size_t total = g->n + 2 * g->guard;
+    uint32_t *all = xmalloc(total * 4);
+    cl_int st = clEnqueueReadBuffer(dev->queue, g->parent, CL_TRUE, 0, total * 4, all, 0, NULL,
+                                    NULL);
+    CHECK(st == CL_SUCCESS, "%s: read failed: %s", what, sg_cl_strerror(st));
+    size_t touched = 0;
+    for (size_t i = 0; i < g->guard; i++)
+        touched += (all[i] != SENTINEL) + (all[g->guard + g->n + i] != SENTINEL);
+    CHECK(touched == 0, "%s: %zu guard elements overwritten", what, touched);
+    if (host)
+        memcpy(host, all + g->guard, g->n * 4);
+    free(all);
+}
+
+static void gbuf_free(GBuf *g)
+{
+    clReleaseMemObject(g->view);
+    clReleaseMemObject(g->parent);
+}
+
+/* ---- comparing and reporting ---- */
+
+/* Where the meaningful elements of an output are: rows × cols at off with row stride ld; every
+ * other element must equal the reference bit for bit (sentinel gaps, untouched). */
+typedef struct Layout {
+    size_t off, rows, ld, cols;
+} Layout;
+
+static Layout dense(size_t n)
+{
+    return (Layout){0, 1, n, n};
+}
+
+static int in_layout(Layout L, size_t i)
+{
+    if (i < L.off)
+        return 0;
+    size_t r = (i - L.off) / L.ld, c = (i - L.off) % L.ld;
+    return r < L.rows && c < L.cols;
+}
+
+typedef struct OpStats {
+    const char *op;
+    int cases, failed;
+    double max_abs, max_nmse;
+} OpStats;
+
+static OpStats stats[16];
+static size_t n_stats;
+
+static OpStats *op_stats(const char *op)
+{
+    for (size_t i = 0; i < n_stats; i++)
+        if (strcmp(stats[i].op, op) == 0)
+            return &stats[i];
+    stats[n_stats] = (OpStats){.op = op};
+    return &stats[n_stats++];
+}
+
+/* Compares n elements: those in L within atol + rtol·|ref| and NMSE ≤ nmse_max, the rest
+ * bitwise. Prints one line and records the op's worst errors. */
+static void compare(const char *op, const char *label, const float *got, const float *ref,
+                    size_t n, Layout L, double atol, double rtol, double nmse_max)
+{
+    double max_abs = 0, err2 = 0, ref2 = 0;
+    size_t bad = 0, gaps_changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_layout(L, i)) {
+            gaps_changed += memcmp(&got[i], &ref[i], 4) != 0;
+            continue;
+        }
+        double d = fabs((double)got[i] - ref[i]);
+        if (!(d <= atol + rtol * fabs((double)ref[i]))) {
+            if (bad < 3)
+                fprintf(stderr, "  %s %s [%zu]: got %.9g, expected %.9g\n", op, label, i, got[i],
+                        ref[i]);
+            bad++;
+        }
+        max_abs = d > max_abs || d != d ? d : max_abs;
+        err2 += d * d;
+        ref2 += (double)ref[i] * ref[i];
+    }
+    double nmse = ref2 > 0 ? err2 / ref2 : err2;
+    int ok = bad == 0 && gaps_changed == 0 && nmse <= nmse_max;
+    printf("%-13s %-46s max_abs %.2e  nmse %.2e  %s\n", op, label, max_abs, nmse,
+           ok ? "pass" : "FAIL");
+    CHECK(bad == 0, "%s %s: %zu elements outside tolerance", op, label, bad);
+    CHECK(gaps_changed == 0, "%s %s: %zu elements outside the output changed", op, label,
+          gaps_changed);
+    CHECK(nmse <= nmse_max, "%s %s: nmse %.3g > %.3g", op, label, nmse, nmse_max);
+    OpStats *s = op_stats(op);
+    s->cases++;
+    s->failed += !ok;
+    s->max_abs = max_abs > s->max_abs ? max_abs : s->max_abs;
+    s->max_nmse = nmse > s->max_nmse ? nmse : s->max_nmse;
+}
+
+static float *random_floats(size_t n, float lo, float hi)
+{
+    float *x = xmalloc(n * sizeof *x);
+    sg_rng_fill(&rng, x, n, lo, hi);
+    return x;
+}
+
+static void check_op(int rc, const char *what)
+{
+    if (rc == SIGLIP_OK)
+        rc = sg_device_finish(dev, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    (void)what;
+}
+
+/* ---- linear ---- */
+
+typedef struct LinearCase {
+    size_t M, N, K, x_pad, y_pad, x_off, y_off;
+    SgActivation act;
+    int bias, accumulate;
+} LinearCase;
+
+static void test_linear_case(const LinearCase *c)
+{
+    size_t ldx = c->K + c->x_pad, ldy = c->N + c->y_pad;
+    size_t nx = sg_span(c->x_off, c->M, ldx, c->K), ny = sg_span(c->y_off, c->M, ldy, c->N);
+    float *x = random_floats(nx, -1, 1), *w = random_floats(c->N * c->K, -0.5f, 0.5f);
+    float *b = random_floats(c->N, -1, 1), *y = xmalloc(ny * 4), *got = xmalloc(ny * 4);
+    Layout L = {c->y_off, c->M, ldy, c->N};
+    /* Outside the output: sentinel. Inside: prior values to accumulate onto, or NaN, which a
+     * GEMM with beta = 0 must not read. */
+    fill_sentinel(y, ny);
+    for (size_t i = 0; i < ny; i++)
+        if (in_layout(L, i))
+            y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
+    GBuf gx = gbuf(x, nx), gw = gbuf(w, c->N * c->K), gb = gbuf(b, c->N), gy = gbuf(y, ny);
+    int rc = sg_op_linear(dev, gx.view, c->x_off, ldx, gw.view, c->bias ? gb.view : NULL, gy.view,
+                          c->y_off, ldy, c->M, c->N, c->K, c->act, c->accumulate, &err);
+    check_op(rc, "linear");
+    gbuf_read(&gx, NULL, "linear x");
+    gbuf_read(&gw, NULL, "linear w");
+    gbuf_read(&gb, NULL, "linear b");
+    gbuf_read(&gy, got, "linear y");
+    ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
+               c->act, c->accumulate);
+    char label[128];
+    snprintf(label, sizeof label, "M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu", c->M,
+             c->N, c->K, (int)c->act, c->bias, c->accumulate, c->x_pad, c->y_pad);
+    compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
+    gbuf_free(&gx), gbuf_free(&gw), gbuf_free(&gb), gbuf_free(&gy);
+    free(x), free(w), free(b), free(y), free(got);
+}
+
+static void test_linear(void)
+{
+    static const LinearCase cases[] = {
+        {1, 1, 1, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
+        {7, 13, 50, 3, 5, 2, 7, SG_ACT_GELU_TANH, 1, 0},
+        {50, 197, 13, 0, 1, 0, 3, SG_ACT_GELU_ERF, 1, 0},
+        {13, 7, 197, 1, 0, 5, 0, SG_ACT_NONE, 0, 0},
+        {197, 100, 768, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
+        {1, 768, 33, 0, 0, 0, 0, SG_ACT_GELU_ERF, 0, 0},
+        {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
+        {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
+        {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        test_linear_case(&cases[i]);
+}
+
+/* ---- layernorm ---- */
+
+static void test_layernorm_case(size_t rows, size_t cols, int in_place, float eps)
+{
+    size_t n = rows * cols;
+    /* An offset mean checks that the variance doesn't lose precision to it. */
+    float *x = random_floats(n, 4, 6), *gamma = random_floats(cols, 0.5f, 1.5f);
+    float *beta = random_floats(cols, -0.5f, 0.5f), *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
+    GBuf gx = gbuf(x, n), gg = gbuf(gamma, cols), gbt = gbuf(beta, cols);
+    GBuf gy = in_place ? gx : gbuf(NULL, n);
+    int rc = sg_op_layernorm(dev, gx.view, gy.view, gg.view, gbt.view, rows, cols, eps, &err);
+    check_op(rc, "layernorm");
+    gbuf_read(&gg, NULL, "layernorm gamma");
+    gbuf_read(&gbt, NULL, "layernorm beta");
+    if (!in_place)
+        gbuf_read(&gx, NULL, "layernorm x");
+    gbuf_read(&gy, got, "layernorm y");
+    ref_layernorm(x, ref, gamma, beta, rows, cols, eps);
+    char label[96];
+    snprintf(label, sizeof label, "rows=%zu cols=%zu eps=%g%s", rows, cols, eps,
+             in_place ? " in place" : "");
+    compare("layernorm", label, got, ref, n, dense(n), 1e-4, 1e-4, 1e-10);
+    gbuf_free(&gx), gbuf_free(&gg), gbuf_free(&gbt);
+    if (!in_place)
+        gbuf_free(&gy);
+    free(x), free(gamma), free(beta), free(ref), free(got);
+}
+
+static void test_layernorm(void)
+{
+    test_layernorm_case(1, 1, 0, 1e-6f);
+    test_layernorm_case(7, 33, 0, 1e-6f);
+    test_layernorm_case(50, 100, 1, 1e-5f);
+    test_layernorm_case(3, 768, 0, 1e-6f);
+    test_layernorm_case(197, 768, 1, 1e-6f);
+    test_layernorm_case(2, 4097, 1, 1e-6f);
+}
+
+/* ---- attention ---- */
+
+enum { QKV_PACKED, QKV_SEPARATE, Q_BROADCAST };
+enum { MASK_NONE, MASK_RANDOM, MASK_ONE_ROW_EMPTY };
+
+typedef struct AttnCase {
+    size_t B, Tq, Tk, H, dh;
+    int layout, mask;
+    float amplitude; /* inputs in ±amplitude: large values test the max subtraction */
+} AttnCase;
+
+/* The q, k, v layout of a case: one buffer each (the same one when packed). */
+typedef struct AttnLayout {
+    size_t nq, nkv, q_off, k_off, v_off, ldq, ldkv, q_bstride;
+} AttnLayout;
+
+static AttnLayout attn_layout(const AttnCase *c)
+{
+    size_t W = c->H * c->dh;
+    AttnLayout a = {0};
+    if (c->layout == QKV_PACKED) { /* [B, T, 3W] as a fused QKV projection writes it */
+        a.ldq = a.ldkv = 3 * W;
+        a.k_off = W;
+        a.v_off = 2 * W;
+        a.nq = a.nkv = c->B * c->Tk * 3 * W;
+        a.q_bstride = c->Tq * a.ldq;
+    } else { /* q [B or 1, Tq, W + 3] at offset 2, k and v [B, Tk, W + 5] at offsets 1 and 4 */
+        a.ldq = W + 3;
+        a.ldkv = W + 5;
+        a.q_off = 2;
+        a.k_off = 1;
+        a.v_off = 4;
+        size_t q_items = c->layout == Q_BROADCAST ? 1 : c->B;
+        a.q_bstride = c->layout == Q_BROADCAST ? 0 : c->Tq * a.ldq;
+        a.nq = a.q_off + q_items * c->Tq * a.ldq;
+        a.nkv = a.v_off + c->B * c->Tk * a.ldkv;
+    }
+    return a;
+}
+
+static int32_t *attn_mask(const AttnCase *c)
+{
+    if (c->mask == MASK_NONE)
+        return NULL;
+    int32_t *mask = xmalloc(c->B * c->Tk * sizeof *mask);
+    for (size_t i = 0; i < c->B * c->Tk; i++)
+        mask[i] = sg_rng_uniform(&rng, 0, 1) < 0.7f;
+    mask[0] = 1; /* at least one key of item 0 */
+    if (c->mask == MASK_ONE_ROW_EMPTY)
+        for (size_t j = 0; j < c->Tk; j++)
+            mask[(c->B - 1) * c->Tk + j] = 0;
+    return mask;
+}
+
+static void test_attention_case(const AttnCase *c)
+{
+    AttnLayout a = attn_layout(c);
+    size_t W = c->H * c->dh, ldo = W + 2, o_off = 1;
+    size_t no = o_off + c->B * c->Tq * ldo;
+    float amp = c->amplitude;
+    int packed = c->layout == QKV_PACKED;
+    float *q = random_floats(a.nq, -amp, amp);
+    float *kv = packed ? q : random_floats(a.nkv, -amp, amp);
+    float *v2 = packed ? q : random_floats(a.nkv, -amp, amp);
+    int32_t *mask = attn_mask(c);
+    float *ref = xmalloc(no * 4), *got = xmalloc(no * 4);
+    fill_sentinel(ref, no);
+    GBuf gq = gbuf(q, a.nq), gk = packed ? gq : gbuf(kv, a.nkv), gv = packed ? gq : gbuf(v2, a.nkv);
+    GBuf gm = gbuf(mask, mask ? c->B * c->Tk : 1), go = gbuf(NULL, no);
+    float scale = 1.0f / sqrtf((float)c->dh);
+    int rc = sg_op_attention(dev, gq.view, a.q_off, a.ldq, a.q_bstride, gk.view, a.k_off, gv.view,
+                             a.v_off, a.ldkv, mask ? gm.view : NULL, go.view, o_off, ldo, c->B,
+                             c->Tq, c->Tk, c->H, c->dh, scale, &err);
+    check_op(rc, "attention");
+    gbuf_read(&gq, NULL, "attention q");
+    if (!packed) {
+        gbuf_read(&gk, NULL, "attention k");
+        gbuf_read(&gv, NULL, "attention v");
+    }
+    gbuf_read(&gm, NULL, "attention mask");
+    gbuf_read(&go, got, "attention out");
+    ref_attention(q + a.q_off, a.ldq, a.q_bstride, kv + a.k_off, v2 + a.v_off, a.ldkv, mask,
+                  ref + o_off, ldo, c->B, c->Tq, c->Tk, c->H, c->dh, scale);
+    static const char *layouts[] = {"packed", "separate", "q broadcast"};
+    static const char *masks[] = {"", " mask", " mask+empty row"};
+    char label[128];
+    snprintf(label, sizeof label, "B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g", c->B, c->Tq,
+             c->Tk, c->H, c->dh, layouts[c->layout], masks[c->mask], (double)amp);
+    compare("attention", label, got, ref, no, (Layout){o_off, c->B * c->Tq, ldo, W},
+            1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
+    gbuf_free(&gq), gbuf_free(&gm), gbuf_free(&go);
+    if (!packed)
+        gbuf_free(&gk), gbuf_free(&gv), free(kv), free(v2);
+    free(q), free(mask), free(ref), free(got);
+}
+
+static void test_attention(void)
+{
+    static const AttnCase cases[] = {
+        {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
+        {3, 7, 7, 2, 8, QKV_PACKED, MASK_RANDOM, 1},
+        {3, 7, 7, 3, 8, QKV_PACKED, MASK_ONE_ROW_EMPTY, 1},
+        {1, 50, 50, 3, 72, QKV_PACKED, MASK_NONE, 2},
+        {3, 50, 50, 2, 64, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1},
+        {1, 196, 196, 2, 64, QKV_PACKED, MASK_NONE, 1},
+        {1, 729, 729, 1, 72, QKV_PACKED, MASK_NONE, 1},
+        {3, 1, 729, 4, 72, Q_BROADCAST, MASK_NONE, 1},
+        {2, 1, 196, 12, 64, Q_BROADCAST, MASK_RANDOM, 1},
+        {1, 13, 37, 2, 128, QKV_SEPARATE, MASK_RANDOM, 1},
+        {1, 5, 9, 1, 32, QKV_SEPARATE, MASK_NONE, 1},
+        {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
+        {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
+        {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
+        {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        test_attention_case(&cases[i]);
+}
+
+/* ---- embeddings, patches, broadcast add, mean, copies ---- */
+
+static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
+{
+    size_t n = B * T * D, pos_rows = T + 3;
+    int32_t *ids = xmalloc(B * T * sizeof *ids);
+    for (size_t i = 0; i < B * T; i++)
+        ids[i] = (int32_t)(sg_rng_next(&rng) % V);
+    ids[B * T - 1] = (int32_t)(V - 1);
+    float *tok = random_floats(V * D, -1, 1), *pos = random_floats(pos_rows * D, -1, 1);
+    float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
+    GBuf gi = gbuf(ids, B * T), gt = gbuf(tok, V * D), gp = gbuf(pos, pos_rows * D);
+    GBuf go = gbuf(NULL, n);
+    check_op(sg_op_embed_tokens(dev, gi.view, gt.view, gp.view, go.view, B, T, D, &err),
+             "embed_tokens");
+    gbuf_read(&gi, NULL, "embed ids");
+    gbuf_read(&gt, NULL, "embed tok");
+    gbuf_read(&gp, NULL, "embed pos");
+    gbuf_read(&go, got, "embed out");
+    ref_embed_tokens(ids, tok, pos, ref, B, T, D);
+    char label[64];
+    snprintf(label, sizeof label, "B=%zu T=%zu D=%zu V=%zu", B, T, D, V);
+    compare("embed_tokens", label, got, ref, n, dense(n), 0, 0, 0);
+    gbuf_free(&gi), gbuf_free(&gt), gbuf_free(&gp), gbuf_free(&go);
+    free(ids), free(tok), free(pos), free(ref), free(got);
+}
+
+static void test_im2col_case(size_t B, size_t C, size_t H, size_t W, size_t p)
+{
+    size_t npix = B * C * H * W, n = B * (H / p) * (W / p) * C * p * p;
+    float *pix = random_floats(npix, -1, 1), *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
+    GBuf gpix = gbuf(pix, npix), go = gbuf(NULL, n);
+    check_op(sg_op_im2col(dev, gpix.view, go.view, B, C, H, W, p, &err), "im2col");
+    gbuf_read(&gpix, NULL, "im2col pixels");
+    gbuf_read(&go, got, "im2col patches");
+    ref_im2col(pix, ref, B, C, H, W, p);
+    char label[64];
+    snprintf(label, sizeof label, "B=%zu C=%zu H=%zu W=%zu p=%zu", B, C, H, W, p);
+    compare("im2col", label, got, ref, n, dense(n), 0, 0, 0);
+    gbuf_free(&gpix), gbuf_free(&go);
+    free(pix), free(ref), free(got);
+}
+
+static void test_add_broadcast_case(size_t B, size_t N, size_t D)
+{
+    size_t n = B * N * D;
+    float *x = random_floats(n, -1, 1), *v = random_floats(N * D, -1, 1), *got = xmalloc(n * 4);
+    GBuf gx = gbuf(x, n), gv = gbuf(v, N * D);
+    check_op(sg_op_add_broadcast(dev, gx.view, gv.view, B, N, D, &err), "add_broadcast");
+    gbuf_read(&gv, NULL, "add_broadcast v");
+    gbuf_read(&gx, got, "add_broadcast x");
+    ref_add_broadcast(x, v, B, N, D);
+    char label[64];
+    snprintf(label, sizeof label, "B=%zu N=%zu D=%zu", B, N, D);
+    compare("add_broadcast", label, got, x, n, dense(n), 0, 0, 0);
+    gbuf_free(&gx), gbuf_free(&gv);
+    free(x), free(v), free(got);
+}
+
+static void test_mean_tokens_case(size_t B, size_t N, size_t D)
+{
+    size_t n = B * N * D;
+    float *x = random_floats(n, 2, 4), *ref = xmalloc(B * D * 4), *got = xmalloc(B * D * 4);
+    GBuf gx = gbuf(x, n), go = gbuf(NULL, B * D);
+    check_op(sg_op_mean_tokens(dev, gx.view, go.view, B, N, D, &err), "mean_tokens");
+    gbuf_read(&gx, NULL, "mean_tokens x");
+    gbuf_read(&go, got, "mean_tokens out");
+    ref_mean_tokens(x, ref, B, N, D);
+    char label[64];
+    snprintf(label, sizeof label, "B=%zu N=%zu D=%zu", B, N, D);
+    compare("mean_tokens", label, got, ref, B * D, dense(B * D), 1e-6, 1e-6, 1e-13);
+    gbuf_free(&gx), gbuf_free(&go);
+    free(x), free(ref), free(got);
+}
+
+static void test_copy_rows_case(size_t rows, size_t cols, size_t src_off, size_t ld_src,
+                                size_t dst_off, size_t ld_dst)
+{
+    size_t ns = sg_span(src_off, rows, ld_src, cols), nd = sg_span(dst_off, rows, ld_dst, cols);
+    float *src = random_floats(ns, -1, 1), *ref = xmalloc(nd * 4), *got = xmalloc(nd * 4);
+    fill_sentinel(ref, nd);
+    GBuf gs = gbuf(src, ns), gd = gbuf(NULL, nd);
+    check_op(sg_op_copy_rows(dev, gs.view, src_off, ld_src, gd.view, dst_off, ld_dst, rows, cols,
+                             &err),
+             "copy_rows");
+    gbuf_read(&gs, NULL, "copy_rows src");
+    gbuf_read(&gd, got, "copy_rows dst");
+    ref_copy_rows(src + src_off, ld_src, ref + dst_off, ld_dst, rows, cols);
+    char label[96];
+    snprintf(label, sizeof label, "rows=%zu cols=%zu src %zu+r*%zu dst %zu+r*%zu", rows, cols,
+             src_off, ld_src, dst_off, ld_dst);
+    compare("copy_rows", label, got, ref, nd, (Layout){dst_off, rows, ld_dst, cols}, 0, 0, 0);
+    gbuf_free(&gs), gbuf_free(&gd);
+    free(src), free(ref), free(got);
+}
+
+static void test_small_ops(void)
+{
+    test_embed_tokens_case(1, 1, 33, 5);
+    test_embed_tokens_case(3, 7, 100, 50);
+    test_embed_tokens_case(2, 64, 768, 300);
+    test_im2col_case(1, 3, 16, 16, 4);
+    test_im2col_case(3, 3, 28, 28, 14);
+    test_im2col_case(2, 3, 32, 48, 16);
+    test_im2col_case(1, 3, 13, 10, 4); /* sizes not multiples of p: the rest is dropped */
+    test_im2col_case(1, 3, 224, 224, 16);
+    test_add_broadcast_case(1, 1, 33);
+    test_add_broadcast_case(3, 7, 100);
+    test_add_broadcast_case(3, 196, 768);
+    test_mean_tokens_case(1, 1, 33);
+    test_mean_tokens_case(3, 7, 100);
+    test_mean_tokens_case(2, 729, 768);
+    test_copy_rows_case(1, 1, 0, 1, 0, 1);
+    test_copy_rows_case(7, 33, 5, 40, 3, 50);
+    test_copy_rows_case(50, 100, 100, 300, 0, 100);
+}
+
+/* ---- bad arguments: clear statuses, nothing enqueued ---- */
+
+static void test_bad_arguments(void)
+{
+    GBuf a = gbuf(NULL, 64), b = gbuf(NULL, 64);
+    int rc = sg_op_linear(dev, a.view, 0, 4, a.view, NULL, b.view, 0, 8, 2, 8, 8, SG_ACT_NONE, 0,
+                          &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* ldx < K */
+    rc = sg_op_linear(dev, a.view, 0, 8, a.view, NULL, b.view, 0, 8, 2, 8, 8, SG_ACT_GELU_TANH, 1,
+                      &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* accumulate with an activation */
+    rc = sg_op_linear(dev, a.view, 0, 8, a.view, NULL, b.view, 0, 8, 16, 8, 8, SG_ACT_NONE, 0,
+                      &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* x holds 64 < 128 elements */
+    CHECK(strstr(err.message, "holds 64 elements") != NULL, "message: %s", err.message);
+    rc = sg_op_attention(dev, a.view, 0, 200, 0, a.view, 0, a.view, 0, 200, NULL, b.view, 0, 200,
+                         1, 1, 1, 1, SG_ATTN_MAX_DH + 8, 1.0f, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    CHECK(strstr(err.message, "head dim") != NULL, "message: %s", err.message);
+    rc = sg_op_im2col(dev, a.view, b.view, 1, 1, 4, 4, 5, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    rc = sg_op_copy_rows(dev, a.view, 0, 4, b.view, 0, 8, 2, 8, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    gbuf_read(&b, NULL, "untouched output");
+    gbuf_free(&a), gbuf_free(&b);
+}
+
+int main(void)
+{
+    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), &err);
+    if (rc == SIGLIP_ENODEV) {
+        fprintf(stderr, "skipped: %s\n", err.message);
+        return SG_TEST_SKIP;
+    }
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    if (rc != SIGLIP_OK)
+        return sg_test_finish("test_ops");
+    printf("device: %s (%s), kernels %s in %.2f s\n", dev->info.name, dev->info.platform_name,
+           dev->program_from_cache ? "loaded from cache" : "built", dev->build_seconds);
+
+    test_linear();
+    test_layernorm();
+    test_attention();
+    test_small_ops();
+    test_bad_arguments();
+
+    printf("\n%-14s %6s %7s %10s %10s\n", "op", "cases", "failed", "max_abs", "max_nmse");
+    for (size_t i = 0; i < n_stats; i++)
+        printf("%-14s %6d %7d %10.2e %10.2e\n", stats[i].op, stats[i].cases, stats[i].failed,
+               stats[i].max_abs, stats[i].max_nmse);
+    sg_device_close(&dev);
+    fflush(stdout);
+    return sg_test_finish("test_ops");
+}

@@ -1,0 +1,119 @@
+/* test_safetensors_medium.c — the sharded BF16 medium-bf16 fixture: every tensor of the index is
+ * found in its shard, and BF16 → F32 conversion matches values read independently with numpy.
+ * Skipped (exit 77) when the medium fixtures are absent. */
+#include <math.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/fileio.h"
+#include "harness.h"
+#include "model/safetensors.h"
+
+/* Read from ../shared/fixtures/medium-bf16 with /usr/bin/python3 + numpy, parsing each shard by
+ * hand (struct.unpack('<Q') header length, json.loads header, np.frombuffer(raw, '<u2') widened
+ * to float32 by << 16): first two and last elements, the element at numel/2, and the float64 sum
+ * of all elements (numpy's pairwise sum). Shards 1, 2 and 3 are all represented. */
+typedef struct Expected {
+    const char *name;
+    int ndim;
+    int64_t shape[4];
+    double first[2], last, mid, sum;
+} Expected;
+
+static const Expected medium_expected[] = {
+    {"logit_scale", 1, {1}, {2.296875, 2.296875}, 2.296875, 2.296875, 2.296875},
+    {"logit_bias", 1, {1}, {-2.5, -2.5}, -2.5, -2.5, -2.5},
+    {"text_model.embeddings.token_embedding.weight", 2, {1000, 768},
+     {-0.0184326171875, 0.037109375}, -0.01470947265625, 0.06689453125, 22.71860330636264},
+    {"vision_model.embeddings.patch_embedding.weight", 4, {768, 3, 16, 16},
+     {-3.0279159545898438e-05, 0.01953125}, -0.0038909912109375, -0.0228271484375,
+     10.985027408925816},
+    {"vision_model.head.attention.in_proj_weight", 2, {2304, 768},
+     {0.0279541015625, -0.044189453125}, 0.019287109375, -0.010009765625, 39.693547005415894},
+    {"vision_model.post_layernorm.weight", 1, {768}, {1.015625, 1.0859375}, 0.99609375,
+     1.0546875, 770.62109375},
+    {"vision_model.head.mlp.fc1.bias", 1, {3072}, {0.001373291015625, 0.0146484375},
+     0.01123046875, -0.10009765625, 2.802163541316986},
+    {"vision_model.head.mlp.fc1.weight", 2, {3072, 768}, {-0.0281982421875, 0.037109375},
+     -0.0240478515625, 0.0002956390380859375, 5.382040249824058},
+};
+
+static void check_values(const SgTensor *t, const Expected *e)
+{
+    int shape_ok = t->ndim == e->ndim;
+    for (int i = 0; shape_ok && i < e->ndim; i++)
+        shape_ok = t->shape[i] == e->shape[i];
+    CHECK(shape_ok && t->dtype == SG_DTYPE_BF16, "%s: shape or dtype", e->name);
+    float *v = malloc(t->numel * sizeof *v);
+    SgError err = {0};
+    int rc = v ? sg_tensor_to_f32(t, v, &err) : SIGLIP_ENOMEM;
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    if (!rc && t->numel > 1) {
+        double sum = 0;
+        for (size_t i = 0; i < t->numel; i++)
+            sum += v[i];
+        CHECK(v[0] == (float)e->first[0] && v[1] == (float)e->first[1], "%s first %.9g %.9g",
+              e->name, v[0], v[1]);
+        CHECK(v[t->numel - 1] == (float)e->last && v[t->numel / 2] == (float)e->mid,
+              "%s last %.9g mid %.9g", e->name, v[t->numel - 1], v[t->numel / 2]);
+        CHECK(fabs(sum - e->sum) <= 1e-9 * (1 + fabs(e->sum)), "%s sum %.17g, expected %.17g",
+              e->name, sum, e->sum);
+    } else if (!rc) {
+        CHECK(v[0] == (float)e->first[0], "%s = %.9g", e->name, v[0]);
+    }
+    free(v);
+}
+
+/* Every weight_map entry (read here with cJSON) is in the archive, as BF16. */
+static void check_index_complete(const SgSafetensors *st, const char *index_path)
+{
+    char *text = NULL;
+    size_t size = 0;
+    SgError err = {0};
+    int rc = sg_read_file(index_path, 1 << 20, &text, &size, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    cJSON *root = rc ? NULL : cJSON_ParseWithLength(text, size);
+    const cJSON *map = cJSON_GetObjectItem(root, "weight_map");
+    CHECK(cJSON_IsObject(map), "index has a weight_map");
+    size_t n = 0;
+    for (const cJSON *e = map ? map->child : NULL; e; e = e->next, n++) {
+        const SgTensor *t = sg_st_find(st, e->string);
+        CHECK(t && t->dtype == SG_DTYPE_BF16, "%s (shard %s) missing or not BF16", e->string,
+              e->valuestring);
+    }
+    CHECK(n == 56 && sg_st_count(st) == n, "%zu weight_map entries, %zu tensors", n,
+          sg_st_count(st));
+    cJSON_Delete(root);
+    free(text);
+}
+
+int main(void)
+{
+    const char *medium = sg_test_medium_dir();
+    if (!medium) {
+        fprintf(stderr, "medium fixtures absent: skipped\n");
+        return SG_TEST_SKIP;
+    }
+    char dir[4096], index[4200];
+    snprintf(dir, sizeof dir, "%s/medium-bf16", medium);
+    snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);
+    const char *paths[] = {dir, index}; /* the directory falls back to the index */
+    for (int p = 0; p < 2; p++) {
+        SgSafetensors *st = NULL;
+        SgError err = {0};
+        int rc = sg_st_open(&st, paths[p], &err);
+        CHECK_STATUS(rc, SIGLIP_OK, err.message);
+        if (rc)
+            continue;
+        check_index_complete(st, index);
+        for (size_t i = 0; i < sizeof medium_expected / sizeof medium_expected[0]; i++) {
+            const SgTensor *t = sg_st_find(st, medium_expected[i].name);
+            CHECK(t != NULL, "%s missing", medium_expected[i].name);
+            if (t)
+                check_values(t, &medium_expected[i]);
+        }
+        sg_st_close(&st);
+    }
+    return sg_test_finish("test_safetensors_medium");
+}

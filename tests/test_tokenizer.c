@@ -1,0 +1,307 @@
+/* test_tokenizer.c — SiglipTokenizer against the transformers fixtures (tiny-cases.json texts →
+ * tiny-expected.safetensors input_ids / attention_mask), and its behaviour on bad input: invalid
+ * UTF-8, empty text, NUL, truncated / garbage / unsupported spiece.model, missing files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "model/safetensors.h"
+#include "siglip.h"
+
+#define T 64
+
+static char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *size = (size_t)n;
+    }
+    return buf;
+}
+
+static int write_all(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = size ? fwrite(data, 1, size, f) : 0;
+    fclose(f);
+    return w == size ? 0 : -1;
+}
+
+/* The 15 public fixture texts give exactly transformers' ids and mask. */
+static void test_fixtures(SiglipContext *ctx, SiglipTokenizer *tok)
+{
+    char *cases_path = sg_test_path("tiny-cases.json");
+    char *st_path = sg_test_path("tiny-expected.safetensors");
+    size_t size = 0;
+    char *json = read_all(cases_path, &size);
+    CHECK(json != NULL, "cannot read %s", cases_path);
+    cJSON *cases = json ? cJSON_Parse(json) : NULL;
+    const cJSON *texts = cJSON_GetObjectItemCaseSensitive(cases, "public.texts");
+    int n = cJSON_GetArraySize(texts);
+    CHECK(n == 15, "expected 15 fixture texts, got %d", n);
+    SgError err = {0};
+    SgSafetensors *st = NULL;
+    int rc = sg_st_open(&st, st_path, &err);
+    CHECK_STATUS(rc, 0, err.message);
+    const SgTensor *want_ids = st ? sg_st_find(st, "public.input_ids") : NULL;
+    const SgTensor *want_mask = st ? sg_st_find(st, "public.attention_mask") : NULL;
+    CHECK(want_ids && want_mask && want_ids->dtype == SG_DTYPE_I64 && want_ids->shape[0] == n &&
+              want_ids->shape[1] == T && want_mask->shape[1] == T,
+          "fixture tensors missing or of unexpected shape");
+    if (n > 0 && want_ids && want_mask) {
+        const char **ptrs = calloc((size_t)n, sizeof *ptrs);
+        int32_t *ids = calloc((size_t)n * T, sizeof *ids);
+        int32_t *mask = calloc((size_t)n * T, sizeof *mask);
+        for (int i = 0; i < n; i++)
+            ptrs[i] = cJSON_GetArrayItem(texts, i)->valuestring;
+        rc = siglip_tokenize(tok, ptrs, n, 0, ids, mask);
+        CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+        int rows_ok = 0;
+        for (int i = 0; i < n; i++) {
+            int row_ok = 1;
+            for (int k = 0; k < T; k++) {
+                int64_t wi, wm;
+                memcpy(&wi, (const char *)want_ids->data + ((size_t)i * T + k) * 8, 8);
+                memcpy(&wm, (const char *)want_mask->data + ((size_t)i * T + k) * 8, 8);
+                row_ok &= ids[i * T + k] == wi && mask[i * T + k] == wm;
+            }
+            CHECK(row_ok, "fixture text %d (\"%s\") differs from transformers", i, ptrs[i]);
+            rows_ok += row_ok;
+        }
+        fprintf(stderr, "fixture texts identical to transformers: %d / %d\n", rows_ok, n);
+        free(ptrs);
+        free(ids);
+        free(mask);
+    }
+    sg_st_close(&st);
+    cJSON_Delete(cases);
+    free(json);
+    free(cases_path);
+    free(st_path);
+}
+
+/* Encodes text with siglip_tokenize_one and compares with want[0..n_want). */
+static void check_one(SiglipTokenizer *tok, const char *what, const char *text, const int32_t *want,
+                      size_t n_want)
+{
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = siglip_tokenize_one(tok, text, &ids, &n);
+    CHECK(rc == 0, "%s: status %d", what, rc);
+    int same = rc == 0 && n == n_want && (n == 0 || memcmp(ids, want, n * sizeof *ids) == 0);
+    CHECK(same, "%s: got %zu ids, expected %zu", what, n, n_want);
+    free(ids);
+}
+
+static void test_edge_texts(SiglipContext *ctx, SiglipTokenizer *tok)
+{
+    static const int32_t eos_only[] = {1};
+    check_one(tok, "empty text", "", eos_only, 1);
+    check_one(tok, "only punctuation and spaces", " !?  .. \t", eos_only, 1);
+    /* A NUL ends the text: "a photo\0 of" is "a photo" (ids from the generator's 'a photo'). */
+    int32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    CHECK(siglip_tokenize_one(tok, "a photo\0 of 2 cats", &a, &na) == 0 &&
+              siglip_tokenize_one(tok, "a photo", &b, &nb) == 0,
+          "tokenize_one failed: %s", siglip_context_error(ctx));
+    CHECK(a && b && na == nb && memcmp(a, b, na * sizeof *a) == 0, "text must end at its NUL");
+    free(a);
+    free(b);
+    /* Invalid UTF-8: each bad sequence becomes one U+FFFD, which this model's nmt_nfkc charsmap
+     * deletes (expectations from gen_cases.py; more in cases.json "invalid_utf8"). */
+    check_one(tok, "lone 0xFF", "\xff", eos_only, 1);
+    check_one(tok, "truncated 3-byte sequence", "\xe2\x82", eos_only, 1);
+    /* Every byte value as a one-byte text: no crash, eos last. */
+    for (int c = 1; c < 256; c++) {
+        char text[2] = {(char)c, 0};
+        int32_t *ids = NULL;
+        size_t n = 0;
+        int rc = siglip_tokenize_one(tok, text, &ids, &n);
+        CHECK(rc == 0 && n >= 1 && ids[n - 1] == 1, "byte 0x%02x: status %d", c, rc);
+        free(ids);
+    }
+    /* Truncation keeps eos last; padding uses pad id 1 with mask 0. */
+    const char *long_text = "the quick brown fox jumps over the lazy dog again and again";
+    int32_t ids[8], mask[8];
+    CHECK(siglip_tokenize(tok, &long_text, 1, 8, ids, mask) == 0, "tokenize failed");
+    CHECK(ids[7] == 1 && mask[7] == 1 && mask[0] == 1, "truncated row must end with eos");
+    const char *short_text = "a";
+    CHECK(siglip_tokenize(tok, &short_text, 1, 8, ids, mask) == 0, "tokenize failed");
+    CHECK(ids[0] == 70 && ids[1] == 1 && ids[2] == 1 && mask[1] == 1 && mask[2] == 0 &&
+              ids[7] == 1 && mask[7] == 0,
+          "padding: ids %d %d %d mask %d %d", ids[0], ids[1], ids[2], mask[1], mask[2]);
+    CHECK(siglip_tokenizer_max_length(tok) == 64, "model_max_length %d",
+          siglip_tokenizer_max_length(tok));
+}
+
+static void test_api_errors(SiglipContext *ctx, SiglipTokenizer *tok)
+{
+    int32_t ids[T];
+    const char *null_text = NULL;
+    CHECK_STATUS(siglip_tokenize(tok, &null_text, 1, T, ids, NULL), SIGLIP_EINVAL,
+                 siglip_context_error(ctx));
+    CHECK(strstr(siglip_context_error(ctx), "NULL") != NULL, "message: %s",
+          siglip_context_error(ctx));
+    const char *text = "x";
+    CHECK_STATUS(siglip_tokenize(tok, &text, 0, T, ids, NULL), SIGLIP_EINVAL,
+                 siglip_context_error(ctx));
+    CHECK_STATUS(siglip_tokenize(NULL, &text, 1, T, ids, NULL), SIGLIP_EINVAL, "");
+    int32_t bad_id = 5000;
+    char *out = NULL;
+    CHECK_STATUS(siglip_detokenize(tok, &bad_id, 1, &out), SIGLIP_EINVAL,
+                 siglip_context_error(ctx));
+    CHECK(out == NULL, "no text on failure");
+    /* Decoding: specials skipped, '▁' → space, ends stripped. */
+    const char *sentence = "A photo of 2 cats </s> here";
+    int32_t *enc = NULL;
+    size_t n = 0;
+    CHECK(siglip_tokenize_one(tok, sentence, &enc, &n) == 0, "tokenize_one failed");
+    CHECK(siglip_detokenize(tok, enc, n, &out) == 0, "detokenize failed: %s",
+          siglip_context_error(ctx));
+    CHECK(out && strcmp(out, "a photo of 2 catshere") == 0 , "decoded \"%s\"", out ? out : "");
+    free(out);
+    free(enc);
+    SiglipTokenizer *none = NULL;
+    CHECK_STATUS(siglip_tokenizer_load(ctx, NULL, &none), SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_tokenizer_free(NULL);
+    siglip_tokenizer_free(&none);
+}
+
+/* Writes data as <dir>/spiece.model and loads that directory. */
+static int load_blob(SiglipContext *ctx, const char *dir, const void *data, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    if (write_all(path, data, size) != 0)
+        return -9999;
+    SiglipTokenizer *tok = NULL;
+    int rc = siglip_tokenizer_load(ctx, dir, &tok);
+    if (rc == 0) { /* a model that loads must also tokenize */
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK(siglip_tokenize_one(tok, "Hello wörld ①", &ids, &n) == 0, "loaded model fails");
+        free(ids);
+    }
+    siglip_tokenizer_free(&tok);
+    unlink(path);
+    return rc;
+}
+
+static void test_bad_models(SiglipContext *ctx)
+{
+    char dir[] = "/tmp/sg-tok-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    SiglipTokenizer *tok = NULL;
+    int rc = siglip_tokenizer_load(ctx, dir, &tok);
+    CHECK_STATUS(rc, SIGLIP_ENOENT, siglip_context_error(ctx));
+    CHECK(strstr(siglip_context_error(ctx), "spiece.model") != NULL, "message: %s",
+          siglip_context_error(ctx));
+    CHECK(tok == NULL, "no tokenizer on failure");
+
+    char *model_path = sg_test_path("tiny/spiece.model");
+    size_t size = 0;
+    unsigned char *model = (unsigned char *)read_all(model_path, &size);
+    CHECK(model && size > 1000, "cannot read %s", model_path);
+    if (!model)
+        return;
+    CHECK_STATUS(load_blob(ctx, dir, model, 0), SIGLIP_EBADMSG, siglip_context_error(ctx));
+    /* Cut points the real SentencePiece rejects (gen_cases.py "truncated" lists them all). */
+    const size_t cuts[] = {1, 2, 3, 5, 8, 13, 100, 1000, 4097, size / 3, size / 2, size - 100,
+                           size - 10, size - 2, size - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        rc = load_blob(ctx, dir, model, cuts[k]);
+        CHECK(rc == SIGLIP_EBADMSG, "cut at %zu: status %d (%s)", cuts[k], rc,
+              siglip_context_error(ctx));
+        CHECK(strstr(siglip_context_error(ctx), "spiece.model") != NULL, "message: %s",
+              siglip_context_error(ctx));
+    }
+    const char text[] = "this is not a sentencepiece model\n";
+    CHECK_STATUS(load_blob(ctx, dir, text, sizeof text - 1), SIGLIP_EBADMSG,
+                 siglip_context_error(ctx));
+    SgRng rng = {0x1234567};
+    unsigned char garbage[4096];
+    for (int trial = 0; trial < 50; trial++) {
+        size_t n = 1 + sg_rng_next(&rng) % sizeof garbage;
+        for (size_t i = 0; i < n; i++)
+            garbage[i] = (unsigned char)sg_rng_next(&rng);
+        rc = load_blob(ctx, dir, garbage, n);
+        CHECK(rc == SIGLIP_EBADMSG, "garbage trial %d: status %d", trial, rc);
+    }
+    /* Random byte flips inside the real model: any status, never a crash. */
+    for (int trial = 0; trial < 20; trial++) {
+        unsigned char *copy = malloc(size);
+        memcpy(copy, model, size);
+        for (int f = 0; f < 8; f++)
+            copy[sg_rng_next(&rng) % size] = (unsigned char)sg_rng_next(&rng);
+        load_blob(ctx, dir, copy, size);
+        free(copy);
+    }
+    /* trainer_spec { model_type: BPE } appended (merged into the spec): unsupported. */
+    unsigned char *bpe = malloc(size + 4);
+    memcpy(bpe, model, size);
+    memcpy(bpe + size, "\x12\x02\x18\x02", 4);
+    rc = load_blob(ctx, dir, bpe, size + 4);
+    CHECK_STATUS(rc, SIGLIP_ENOTSUP, siglip_context_error(ctx));
+    CHECK(strstr(siglip_context_error(ctx), "BPE") != NULL, "message: %s",
+          siglip_context_error(ctx));
+    free(bpe);
+    /* A malformed tokenizer_config.json next to a good model. */
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s/tokenizer_config.json", dir);
+    write_all(cfg, "{\"model_max_length\": ", 21);
+    CHECK_STATUS(load_blob(ctx, dir, model, size), SIGLIP_EBADMSG, siglip_context_error(ctx));
+    write_all(cfg, "{\"model_max_length\": 16, \"do_lower_case\": false}", 48);
+    char spath[4096];
+    snprintf(spath, sizeof spath, "%s/spiece.model", dir);
+    write_all(spath, model, size);
+    rc = siglip_tokenizer_load(ctx, dir, &tok);
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    CHECK(tok && siglip_tokenizer_max_length(tok) == 16, "model_max_length from the config");
+    siglip_tokenizer_free(&tok);
+    unlink(cfg);
+    unlink(spath);
+    rmdir(dir);
+    free(model);
+    free(model_path);
+}
+
+int main(void)
+{
+    SiglipContext *ctx = NULL;
+    if (siglip_context_create(&ctx, NULL) != 0)
+        return 1;
+    char *dir = sg_test_path("tiny");
+    SiglipTokenizer *tok = NULL;
+    int rc = siglip_tokenizer_load(ctx, dir, &tok);
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    if (tok) {
+        test_fixtures(ctx, tok);
+        test_edge_texts(ctx, tok);
+        test_api_errors(ctx, tok);
+    }
+    test_bad_models(ctx);
+    siglip_tokenizer_free(&tok);
+    CHECK(tok == NULL, "free sets the handle to NULL");
+    free(dir);
+    siglip_context_close(&ctx);
+    return sg_test_finish("test_tokenizer");
+}

@@ -1,0 +1,339 @@
+/* test_tokenizer_cases.c — the tokenizer against expectations made by the real SentencePiece and
+ * Python (tests/data/tokenizer/cases.json, written by gen_cases.py): SiglipTokenizer ids for
+ * many scripts and edge cases, padding/truncation, invalid UTF-8, raw SentencePiece encoding
+ * (normalizer + Viterbi alone), a byte-fallback + user-defined model, truncated files, and
+ * Python's str.lower() / str.isspace() over all of Unicode. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "siglip.h"
+#include "tokenizer/spiece.h"
+#include "tokenizer/text.h"
+#include "tokenizer/tokenizer.h"
+
+static char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *size = (size_t)n;
+    }
+    return buf;
+}
+
+/* got[0..n) equals the JSON int array `want`. */
+static int same_ids(const int32_t *got, size_t n, const cJSON *want)
+{
+    if ((size_t)cJSON_GetArraySize(want) != n)
+        return 0;
+    size_t k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, want)
+    {
+        if (got[k++] != (int32_t)v->valuedouble)
+            return 0;
+    }
+    return 1;
+}
+
+static const char *text_of(const cJSON *c)
+{
+    return cJSON_GetObjectItemCaseSensitive(c, "text")->valuestring;
+}
+
+static void test_siglip(SiglipContext *ctx, SiglipTokenizer *tok, const cJSON *cases)
+{
+    int passed = 0, total = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        int rc = siglip_tokenize_one(tok, text_of(c), &ids, &n);
+        int ok = rc == 0 && same_ids(ids, n, cJSON_GetObjectItemCaseSensitive(c, "ids"));
+        CHECK(ok, "siglip case %d (\"%.60s\"): status %d, %zu ids (%s)", total, text_of(c), rc, n,
+              siglip_context_error(ctx));
+        passed += ok;
+        total++;
+        free(ids);
+    }
+    fprintf(stderr, "SiglipTokenizer cases identical: %d / %d\n", passed, total);
+}
+
+static void test_padded(SiglipTokenizer *tok, const cJSON *cases)
+{
+    int passed = 0, total = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        int max_length = (int)cJSON_GetObjectItemCaseSensitive(c, "max_length")->valuedouble;
+        int32_t ids[64], mask[64];
+        const char *text = text_of(c);
+        int rc = siglip_tokenize(tok, &text, 1, max_length, ids, mask);
+        int ok = rc == 0 && same_ids(ids, (size_t)max_length, cJSON_GetObjectItemCaseSensitive(c, "ids")) &&
+                 same_ids(mask, (size_t)max_length, cJSON_GetObjectItemCaseSensitive(c, "mask"));
+        CHECK(ok, "padded case %d (max_length %d, \"%.40s\")", total, max_length, text);
+        passed += ok;
+        total++;
+    }
+    fprintf(stderr, "padded/truncated cases identical: %d / %d\n", passed, total);
+}
+
+static void test_invalid_utf8(SiglipTokenizer *tok, const cJSON *cases)
+{
+    const cJSON *c;
+    int k = 0;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *hex = cJSON_GetObjectItemCaseSensitive(c, "hex")->valuestring;
+        size_t len = strlen(hex) / 2;
+        char *bytes = calloc(len + 1, 1);
+        for (size_t i = 0; i < len; i++)
+            sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&bytes[i]);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        int rc = siglip_tokenize_one(tok, bytes, &ids, &n);
+        CHECK(rc == 0 && same_ids(ids, n, cJSON_GetObjectItemCaseSensitive(c, "ids")),
+              "invalid UTF-8 case %d (%s)", k, hex);
+        free(ids);
+        free(bytes);
+        k++;
+    }
+}
+
+/* Raw SentencePiece encoding (no SigLIP rules) with the model's add_dummy_prefix and without. */
+static void test_raw(SgSpModel *m, const cJSON *cases, const char *ids_key, int add_dummy_prefix,
+                     const char *what)
+{
+    SgSpScratch scratch = {0};
+    int saved = m->normalizer.add_dummy_prefix;
+    m->normalizer.add_dummy_prefix = add_dummy_prefix;
+    int passed = 0, total = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *text = text_of(c);
+        const int32_t *ids;
+        size_t n;
+        int rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n);
+        int ok = rc == 0 && same_ids(ids, n, cJSON_GetObjectItemCaseSensitive(c, ids_key));
+        CHECK(ok, "%s case %d (\"%.60s\")", what, total, text);
+        passed += ok;
+        total++;
+    }
+    m->normalizer.add_dummy_prefix = saved;
+    sg_sp_scratch_free(&scratch);
+    fprintf(stderr, "%s identical to sentencepiece: %d / %d\n", what, passed, total);
+}
+
+static size_t put_varint(unsigned char *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n] = (unsigned char)(v & 0x7F) | (v >= 0x80 ? 0x80 : 0);
+        n++;
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* A ModelProto `pieces` field {piece, score 0, type}. */
+static size_t put_piece(unsigned char *out, const char *text, int type)
+{
+    unsigned char body[64];
+    size_t len = strlen(text), n = 0;
+    body[n++] = 0x0A;
+    n += put_varint(body + n, len);
+    memcpy(body + n, text, len);
+    n += len;
+    body[n++] = 0x15;
+    memset(body + n, 0, 4); /* score 0.0f */
+    n += 4;
+    body[n++] = 0x18;
+    n += put_varint(body + n, (uint64_t)type);
+    size_t k = 0;
+    out[k++] = 0x0A;
+    k += put_varint(out + k, n);
+    memcpy(out + k, body, n);
+    return k + n;
+}
+
+/* The tiny model + 256 BYTE pieces + 4 USER_DEFINED pieces + byte_fallback, as gen_cases.py. */
+static void test_augmented(const unsigned char *model, size_t size, const cJSON *data)
+{
+    static const char *user[] = {"xyz", "cat!", "\xEF\xBC\xA1\xEF\xBC\xA2", "\xE2\x96\x81\xE2\x96\x81"};
+    unsigned char *blob = malloc(size + 256 * 24 + 4 * 32 + 8);
+    memcpy(blob, model, size);
+    size_t n = size;
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        n += put_piece(blob + n, name, SG_PIECE_BYTE);
+    }
+    for (int u = 0; u < 4; u++)
+        n += put_piece(blob + n, user[u], SG_PIECE_USER_DEFINED);
+    memcpy(blob + n, "\x12\x03\x98\x02\x01", 5);
+    n += 5;
+    CHECK(n == (size_t)cJSON_GetObjectItemCaseSensitive(data, "augmented_size")->valuedouble,
+          "augmented model is %zu bytes, the generator's is different", n);
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    int rc = sg_sp_load(&m, blob, n, &err);
+    CHECK_STATUS(rc, 0, err.message);
+    if (m) {
+        CHECK(m->byte_fallback && m->byte_ids[0x41] == 1000 + 0x41, "byte piece ids");
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "augmented"), "ids", 1,
+                 "byte-fallback + user-defined model");
+    }
+    sg_sp_free(&m);
+    free(blob);
+}
+
+static void test_truncated(const unsigned char *model, const cJSON *cases)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        size_t cut = (size_t)cJSON_GetObjectItemCaseSensitive(c, "cut")->valuedouble;
+        int loads = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "loads"));
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        int rc = sg_sp_load(&m, model, cut, &err);
+        CHECK(loads ? rc == 0 : rc == SIGLIP_EBADMSG, "cut at %zu: status %d (%s), sentencepiece %s",
+              cut, rc, err.message, loads ? "loads it" : "rejects it");
+        sg_sp_free(&m);
+    }
+}
+
+static void test_lower(const cJSON *table, const cJSON *context)
+{
+    /* every code point: mapped ones as listed, all others unchanged */
+    unsigned char *mapped = calloc(0x110000, 1);
+    int bad = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, table)
+    {
+        uint32_t cp = (uint32_t)cJSON_GetArrayItem(row, 0)->valuedouble;
+        uint32_t out[2];
+        int n = sg_py_lower_at(&cp, 1, 0, out);
+        int want_n = cJSON_GetArraySize(row) - 1;
+        int ok = n == want_n;
+        for (int k = 0; ok && k < n; k++)
+            ok = out[k] == (uint32_t)cJSON_GetArrayItem(row, k + 1)->valuedouble;
+        if (!ok && bad++ < 10)
+            fprintf(stderr, "lower(U+%04X) differs from Python\n", cp);
+        mapped[cp] = 1;
+    }
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        if (mapped[cp] || (cp >= 0xD800 && cp <= 0xDFFF))
+            continue;
+        uint32_t out[2];
+        int n = sg_py_lower_at(&cp, 1, 0, out);
+        if ((n != 1 || out[0] != cp) && bad++ < 10)
+            fprintf(stderr, "lower(U+%04X) should be unchanged\n", cp);
+    }
+    CHECK(bad == 0, "%d code points lowercase differently from Python's str.lower()", bad);
+    free(mapped);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, context)
+    {
+        const char *text = text_of(c);
+        const char *want = cJSON_GetObjectItemCaseSensitive(c, "lower")->valuestring;
+        uint32_t cps[64];
+        size_t n = 0, len = strlen(text);
+        for (size_t i = 0; i < len && n < 64;)
+            cps[n++] = sg_utf8_next((const unsigned char *)text, len, &i);
+        unsigned char got[256];
+        size_t g = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t out[2];
+            int k = sg_py_lower_at(cps, n, i, out);
+            for (int j = 0; j < k; j++)
+                g += (size_t)sg_utf8_put(out[j], got + g);
+        }
+        got[g] = 0;
+        CHECK(strcmp((const char *)got, want) == 0, "lower(\"%s\") = \"%s\", Python \"%s\"", text,
+              got, want);
+    }
+}
+
+static void test_isspace(const cJSON *list)
+{
+    unsigned char *space = calloc(0x110000, 1);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list)
+    {
+        space[(uint32_t)v->valuedouble] = 1;
+    }
+    int bad = 0;
+    for (uint32_t cp = 0; cp < 0x110000; cp++)
+        bad += (sg_py_isspace(cp) != 0) != space[cp];
+    CHECK(bad == 0 && cJSON_GetArraySize(list) > 20, "%d code points disagree with str.isspace()",
+          bad);
+    free(space);
+}
+
+int main(void)
+{
+    char *cases_path = sg_test_path("tokenizer/cases.json");
+    char *model_path = sg_test_path("tiny/spiece.model");
+    size_t json_size = 0, model_size = 0;
+    char *json = read_all(cases_path, &json_size);
+    unsigned char *model = (unsigned char *)read_all(model_path, &model_size);
+    cJSON *data = json ? cJSON_Parse(json) : NULL;
+    CHECK(data && model, "cannot read %s or %s", cases_path, model_path);
+    SiglipContext *ctx = NULL;
+    SiglipTokenizer *tok = NULL;
+    char *dir = sg_test_path("tiny");
+    if (data && model && siglip_context_create(&ctx, NULL) == 0) {
+        int rc = siglip_tokenizer_load(ctx, dir, &tok);
+        CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+        int k = (int)cJSON_GetObjectItemCaseSensitive(data, "unk_prefix_pieces")->valuedouble;
+        CHECK(tok && tok->unk_prefix_pieces == k, "\"<unk>\" encodes to %d pieces, Python says %d",
+              tok ? tok->unk_prefix_pieces : -1, k);
+        if (tok) {
+            test_siglip(ctx, tok, cJSON_GetObjectItemCaseSensitive(data, "siglip"));
+            test_padded(tok, cJSON_GetObjectItemCaseSensitive(data, "padded"));
+            test_invalid_utf8(tok, cJSON_GetObjectItemCaseSensitive(data, "invalid_utf8"));
+        }
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        rc = sg_sp_load(&m, model, model_size, &err);
+        CHECK_STATUS(rc, 0, err.message);
+        if (m) {
+            const cJSON *raw = cJSON_GetObjectItemCaseSensitive(data, "raw");
+            test_raw(m, raw, "ids", m->normalizer.add_dummy_prefix, "raw encode");
+            test_raw(m, raw, "ids_no_prefix", 0, "raw encode without dummy prefix");
+        }
+        sg_sp_free(&m);
+        test_augmented(model, model_size, data);
+        test_truncated(model, cJSON_GetObjectItemCaseSensitive(data, "truncated"));
+        test_lower(cJSON_GetObjectItemCaseSensitive(data, "lower"),
+                   cJSON_GetObjectItemCaseSensitive(data, "lower_context"));
+        test_isspace(cJSON_GetObjectItemCaseSensitive(data, "isspace"));
+    }
+    siglip_tokenizer_free(&tok);
+    siglip_context_close(&ctx);
+    cJSON_Delete(data);
+    free(json);
+    free(model);
+    free(dir);
+    free(cases_path);
+    free(model_path);
+    return sg_test_finish("test_tokenizer_cases");
+}

@@ -1,0 +1,614 @@
+/* cmd_bench.c — `siglip bench`: throughput of the image and text towers per device, model and
+ * batch size, with load, kernel build, device memory and host memory figures. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_shapes.h"
+#include "cli.h"
+#include "json_out.h"
+
+static const char usage[] =
+    "Usage: siglip bench [--model NAME ...] [-m MODEL_DIR ...] [--tower image|text]\n"
+    "                    [--batch N ...] [--device SPEC] [--warmup N] [--iters N] [--json]\n\n"
+    "Measures the towers on every OpenCL device (or the one --device / SIGLIP_DEVICE names) with\n"
+    "random weights of published SigLIP shapes (default: base-patch16-224, large-patch16-384,\n"
+    "so400m-patch14-384) at batch sizes 1, 8, 32, or a real checkpoint with -m.\n"
+    "GFLOP/s counts 2*M*N*K for every matrix product of the forward. Kernel build time is\n"
+    "measured cold (no program cache) and from the program cache (--cache-dir). Device memory is\n"
+    "what the library allocated, peak per run; host RSS is the process's peak (VmHWM) per run.\n\n"
+    "  --model NAME      a built-in shape (repeat for more); --list-models shows them\n"
+    "  -m, --model-dir DIR  a model directory to measure (repeat for more)\n"
+    "  --tower T         image or text (default: both)\n"
+    "  --batch N         a batch size (repeat for more; default 1, 8, 32)\n"
+    "  --warmup N        untimed runs before timing (default 1)\n"
+    "  --iters N         timed runs per measurement; the median is reported (default 3)\n"
+    "  --seed N          seed of the random weights and inputs (default 1)\n"
+    "  --json            print a JSON array of records instead of the table\n"
+    "  --list-models     print the built-in shapes and exit\n";
+
+enum {
+    OPT_MODEL_NAME = OPT_FIRST_COMMAND_OPTION,
+    OPT_TOWER,
+    OPT_WARMUP,
+    OPT_ITERS,
+    OPT_SEED,
+    OPT_JSON,
+    OPT_LIST_MODELS,
+};
+
+enum { TOWER_IMAGE = 1, TOWER_TEXT = 2 };
+#define BENCH_MAX_BATCHES 32
+#define MIB (1024.0 * 1024.0)
+
+typedef struct BenchOptions {
+    CliCommon common;
+    CliList shape_names;       /* --model */
+    CliList model_dirs;        /* -m */
+    int towers;                /* TOWER_* bits */
+    int batches[BENCH_MAX_BATCHES];
+    int n_batches;
+    int warmup, iters;
+    unsigned long long seed;
+    int json;
+} BenchOptions;
+
+/* What one device's kernel builds cost. */
+typedef struct BuildTimes {
+    double cold_s;             /* siglip_context_open_device() without a program cache */
+    double cached_s;           /* the same from a populated cache; -1 when there is no cache */
+} BuildTimes;
+
+/* One output row. */
+typedef struct BenchRecord {
+    const SiglipDeviceInfo *device;
+    const char *model;
+    const char *tower;
+    int batch;
+    double ms_median, ms_min, ms_max;
+    double gflop_per_batch;
+    double load_s;
+    BuildTimes build;
+    double dev_weights_mib, dev_peak_mib; /* -1 when unknown */
+    double host_rss_peak_mib;             /* -1 when unknown */
+    const char *error;                    /* NULL on success */
+} BenchRecord;
+
+/* ---- host memory (Linux /proc) ---- */
+
+/* Peak resident set size of this process in MiB (VmHWM), or -1. */
+static double host_rss_peak_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    double kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kib = strtod(line + 6, NULL);
+    fclose(f);
+    return kib < 0 ? -1 : kib / 1024.0;
+}
+
+/* Resets VmHWM to the current RSS, so the next reading is the peak of the next run only. */
+static void host_rss_reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+/* ---- output ---- */
+
+static const char *type_name(SiglipDeviceType t)
+{
+    return t == SIGLIP_DEVICE_CPU ? "cpu" : t == SIGLIP_DEVICE_GPU ? "gpu"
+         : t == SIGLIP_DEVICE_ACCELERATOR ? "accelerator" : "other";
+}
+
+static void print_json_field(const char *key, double v, int digits)
+{
+    printf(", \"%s\": ", key);
+    json_number(stdout, v, digits);
+}
+
+static void print_record_json(const BenchRecord *r, int first)
+{
+    double s = r->ms_median / 1000.0;
+    int ok = !r->error;
+    printf(first ? "\n  {\"device\": " : ",\n  {\"device\": ");
+    json_string(stdout, r->device->name);
+    printf(", \"device_spec\": \"%d:%d\", \"device_type\": \"%s\", \"model\": ",
+           r->device->platform_index, r->device->device_index, type_name(r->device->type));
+    json_string(stdout, r->model);
+    printf(", \"tower\": \"%s\", \"batch\": %d", r->tower, r->batch);
+    print_json_field("items_per_s", ok ? r->batch / s : NAN, 6);
+    print_json_field("ms_per_batch", ok ? r->ms_median : NAN, 6);
+    print_json_field("ms_min", ok ? r->ms_min : NAN, 6);
+    print_json_field("ms_max", ok ? r->ms_max : NAN, 6);
+    print_json_field("gflops", ok ? r->gflop_per_batch / s : NAN, 6);
+    print_json_field("gflop_per_batch", r->gflop_per_batch, 6);
+    print_json_field("load_s", r->load_s, 4);
+    print_json_field("build_cold_s", r->build.cold_s, 4);
+    print_json_field("build_cached_s", r->build.cached_s >= 0 ? r->build.cached_s : NAN, 4);
+    print_json_field("device_weights_mib", r->dev_weights_mib >= 0 ? r->dev_weights_mib : NAN, 6);
+    print_json_field("device_peak_mib", r->dev_peak_mib >= 0 ? r->dev_peak_mib : NAN, 6);
+    print_json_field("host_rss_peak_mib", r->host_rss_peak_mib >= 0 ? r->host_rss_peak_mib : NAN, 6);
+    if (r->error) {
+        printf(", \"error\": ");
+        json_string(stdout, r->error);
+    }
+    printf("}");
+    fflush(stdout);
+}
+
+static void print_table_header(void)
+{
+    printf("%-20s %-5s %5s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "batch", "ms/batch",
+           "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
+}
+
+static void print_record_human(const BenchRecord *r)
+{
+    if (r->error) {
+        /* Only the headline: a kernel build log would drown the table. */
+        int len = (int)strcspn(r->error, "\n");
+        printf("%-20s %-5s %5d  failed: %.*s\n", r->model, r->tower, r->batch, len, r->error);
+    } else {
+        double s = r->ms_median / 1000.0;
+        printf("%-20s %-5s %5d %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model, r->tower,
+               r->batch, r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
+               r->dev_peak_mib, r->host_rss_peak_mib);
+    }
+    fflush(stdout);
+}
+
+typedef struct BenchOutput {
+    int json;
+    int n_records;
+    int n_failed;
+} BenchOutput;
+
+static void emit(BenchOutput *out, const BenchRecord *r)
+{
+    if (out->json)
+        print_record_json(r, out->n_records == 0);
+    else
+        print_record_human(r);
+    out->n_records++;
+    out->n_failed += r->error != NULL;
+}
+
+/* ---- measuring ---- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Inputs and outputs of one tower at one batch size. */
+typedef struct TowerRun {
+    SiglipModel *model;
+    int tower;
+    int batch;
+    int with_head;      /* image tower: pooler output exists (SiglipModel) */
+    float *input_f;     /* [batch, 3, H, W] pixels */
+    int32_t *input_ids; /* [batch, T] */
+    float *out_a;       /* [batch, D] pooler output, or [batch, N, D] hidden states */
+    float *out_b;       /* [batch, D] embeds */
+} TowerRun;
+
+static void tower_run_free(TowerRun *t)
+{
+    free(t->input_f);
+    free(t->input_ids);
+    free(t->out_a);
+    free(t->out_b);
+}
+
+/* Allocates and fills the inputs with seeded random data (pixels in [-1, 1], ids in the vocab). */
+static int tower_run_alloc(TowerRun *t, const SiglipModelInfo *m, uint64_t seed)
+{
+    size_t b = (size_t)t->batch;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull | 1;
+    if (t->tower == TOWER_IMAGE) {
+        size_t n = b * (size_t)m->num_channels * (size_t)m->image_size * (size_t)m->image_size;
+        size_t out = t->with_head ? b * (size_t)m->vision_hidden_size
+                                  : b * (size_t)m->num_patches * (size_t)m->vision_hidden_size;
+        t->input_f = malloc(n * sizeof(float));
+        t->out_a = malloc(out * sizeof(float));
+        t->out_b = malloc(b * (size_t)m->vision_hidden_size * sizeof(float));
+        if (!t->input_f || !t->out_a || !t->out_b)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            t->input_f[i] = (float)((xorshift(&s) >> 40) * (2.0 / 16777216.0) - 1.0);
+        return 0;
+    }
+    size_t n = b * (size_t)m->text_max_positions;
+    t->input_ids = malloc(n * sizeof(int32_t));
+    t->out_a = malloc(b * (size_t)m->projection_size * sizeof(float));
+    t->out_b = malloc(b * (size_t)m->projection_size * sizeof(float));
+    if (!t->input_ids || !t->out_a || !t->out_b)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        t->input_ids[i] = (int32_t)(xorshift(&s) % (uint64_t)m->vocab_size);
+    return 0;
+}
+
+static int tower_forward(const TowerRun *t)
+{
+    if (t->tower == TOWER_TEXT) {
+        SiglipTextOutput o = {t->out_a, t->out_b, NULL};
+        return siglip_encode_text(t->model, t->input_ids, NULL, t->batch, &o);
+    }
+    SiglipImageOutput o = {NULL, NULL, NULL};
+    if (t->with_head) {
+        o.pooler_output = t->out_a;
+        o.embeds = t->out_b;
+    } else {
+        o.last_hidden_state = t->out_a;
+    }
+    return siglip_encode_image(t->model, t->input_f, t->batch, &o);
+}
+
+/* Runs warmup + timed forwards; fills the timing and memory fields of rec. */
+static int time_tower(SiglipContext *ctx, const TowerRun *t, const BenchOptions *o,
+                      BenchRecord *rec)
+{
+    double times[1024];
+    int iters = o->iters < 1024 ? o->iters : 1024;
+    siglip_context_reset_peak_memory(ctx);
+    host_rss_reset_peak();
+    for (int i = 0; i < o->warmup; i++) {
+        int st = tower_forward(t);
+        if (st)
+            return st;
+    }
+    for (int i = 0; i < iters; i++) {
+        double t0 = cli_now();
+        int st = tower_forward(t);
+        if (st)
+            return st;
+        times[i] = (cli_now() - t0) * 1000.0;
+    }
+    qsort(times, (size_t)iters, sizeof times[0], compare_double);
+    rec->ms_min = times[0];
+    rec->ms_max = times[iters - 1];
+    rec->ms_median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+    uint64_t peak = 0;
+    rec->dev_peak_mib = siglip_context_memory(ctx, NULL, &peak) ? -1 : (double)peak / MIB;
+    rec->host_rss_peak_mib = host_rss_peak_mib();
+    return SIGLIP_OK;
+}
+
+/* Measures one tower of a loaded model at every batch size; larger batches are skipped after one
+ * runs out of memory. */
+static void bench_tower(SiglipContext *ctx, SiglipModel *model, int tower, const BenchOptions *o,
+                        BenchRecord base, BenchOutput *out)
+{
+    SiglipModelInfo m;
+    siglip_model_info(model, &m);
+    int with_head = m.architecture == SIGLIP_ARCH_MODEL;
+    int out_of_memory = 0;
+    for (int i = 0; i < o->n_batches; i++) {
+        BenchRecord rec = base;
+        rec.tower = tower == TOWER_IMAGE ? "image" : "text";
+        rec.batch = o->batches[i];
+        rec.gflop_per_batch = 1e-9 * (tower == TOWER_IMAGE ? bench_image_flops(&m, rec.batch, with_head)
+                                                           : bench_text_flops(&m, rec.batch));
+        TowerRun t = {model, tower, rec.batch, with_head, NULL, NULL, NULL, NULL};
+        int st = SIGLIP_ENOMEM;
+        if (out_of_memory)
+            rec.error = "skipped: a smaller batch ran out of memory";
+        else if (tower_run_alloc(&t, &m, o->seed + (uint64_t)rec.batch))
+            rec.error = "out of host memory for the inputs";
+        else if ((st = time_tower(ctx, &t, o, &rec)) != SIGLIP_OK)
+            rec.error = *siglip_context_error(ctx) ? siglip_context_error(ctx) : siglip_strerror(st);
+        out_of_memory |= st == SIGLIP_ENOMEM && rec.error;
+        emit(out, &rec);
+        tower_run_free(&t);
+    }
+}
+
+/* Loads (or creates) one model, then measures each tower asked for. */
+static void bench_model(SiglipContext *ctx, const char *name, const BenchShape *shape,
+                        const char *dir, const BenchOptions *o, BenchRecord base, BenchOutput *out)
+{
+    base.model = name;
+    SiglipModel *model = NULL;
+    char config[2048];
+    host_rss_reset_peak();
+    double t0 = cli_now();
+    int st = shape ? siglip_model_create_random(ctx, bench_shape_config(shape, config, sizeof config),
+                                                o->seed, &model)
+                   : siglip_model_load(ctx, dir, &model);
+    base.load_s = cli_now() - t0;
+    uint64_t weights = 0;
+    base.dev_weights_mib = siglip_context_memory(ctx, &weights, NULL) ? -1 : (double)weights / MIB;
+    if (st) {
+        base.error = siglip_context_error(ctx);
+        base.tower = "-";
+        emit(out, &base);
+        return;
+    }
+    SiglipModelInfo m;
+    siglip_model_info(model, &m);
+    if ((o->towers & TOWER_IMAGE) && m.vision_layers > 0)
+        bench_tower(ctx, model, TOWER_IMAGE, o, base, out);
+    if ((o->towers & TOWER_TEXT) && m.text_layers > 0)
+        bench_tower(ctx, model, TOWER_TEXT, o, base, out);
+    siglip_model_free(&model);
+}
+
+/* Opens a context on the device `spec` with the given cache and times the device opening. */
+static int open_timed(const BenchOptions *o, const char *spec, const char *cache_dir,
+                      SiglipContext **ctx, double *seconds)
+{
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    s.device = spec;
+    s.program_cache_dir = cache_dir;
+    s.text_mask = o->common.text_mask;
+    s.n_threads = o->common.threads;
+    int st = siglip_context_create(ctx, &s);
+    if (st)
+        return st;
+    double t0 = cli_now();
+    st = siglip_context_open_device(*ctx);
+    *seconds = cli_now() - t0;
+    return st;
+}
+
+/* Times the kernel builds (cold, then from the cache, populating it first if needed) and returns
+ * the context to measure with, or NULL after reporting the failure in *error. */
+static SiglipContext *open_device(const BenchOptions *o, const char *spec, BuildTimes *b,
+                                  char *error, size_t error_size)
+{
+    char *cache = cli_cache_dir(&o->common);
+    SiglipContext *ctx = NULL;
+    double populate = 0;
+    int st = open_timed(o, spec, NULL, &ctx, &b->cold_s);
+    b->cached_s = -1;
+    if (st == SIGLIP_OK && cache) {
+        siglip_context_close(&ctx);
+        st = open_timed(o, spec, cache, &ctx, &populate);
+        siglip_context_close(&ctx);
+        if (st == SIGLIP_OK)
+            st = open_timed(o, spec, cache, &ctx, &b->cached_s);
+    }
+    if (st) {
+        snprintf(error, error_size, "%s", ctx && *siglip_context_error(ctx)
+                                              ? siglip_context_error(ctx) : siglip_strerror(st));
+        siglip_context_close(&ctx);
+    }
+    free(cache);
+    return ctx;
+}
+
+static const char *dir_basename(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *slash = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (dir[i] == '/' && i + 1 < n)
+            slash = dir + i;
+    return slash ? slash + 1 : dir;
+}
+
+static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, const char *spec,
+                         BenchOutput *out)
+{
+    BenchRecord base = {.device = dev, .tower = "-", .dev_weights_mib = -1, .dev_peak_mib = -1,
+                        .host_rss_peak_mib = -1};
+    char error[1024];
+    SiglipContext *ctx = open_device(o, spec, &base.build, error, sizeof error);
+    if (!o->json) {
+        printf("\n%d:%d %s (%s): ", dev->platform_index, dev->device_index, dev->name,
+               type_name(dev->type));
+        if (!ctx)
+            printf("could not be opened\n");
+        else if (base.build.cached_s >= 0)
+            printf("kernel build %.2f s cold, %.2f s from the cache\n", base.build.cold_s,
+                   base.build.cached_s);
+        else
+            printf("kernel build %.2f s cold (no cache)\n", base.build.cold_s);
+        print_table_header();
+    }
+    if (!ctx) {
+        base.model = "-";
+        base.error = error;
+        emit(out, &base);
+        return;
+    }
+    for (int i = 0; i < o->shape_names.n; i++)
+        bench_model(ctx, o->shape_names.items[i], bench_shape_find(o->shape_names.items[i]),
+                    NULL, o, base, out);
+    for (int i = 0; i < o->model_dirs.n; i++)
+        bench_model(ctx, dir_basename(o->model_dirs.items[i]), NULL, o->model_dirs.items[i], o,
+                    base, out);
+    siglip_context_close(&ctx);
+}
+
+/* Lists the devices and measures each one the spec allows (all of them without --device). */
+static int bench_devices(const BenchOptions *o)
+{
+    SiglipContext *ctx = NULL;
+    if (cli_open_context(&o->common, &ctx))
+        return CLI_ERROR;
+    SiglipDeviceInfo *list = NULL;
+    size_t n = 0;
+    int st = siglip_devices_list(ctx, &list, &n);
+    if (st) {
+        int r = cli_lib_error(ctx, st, "bench: listing OpenCL devices");
+        siglip_context_close(&ctx);
+        return r;
+    }
+    siglip_context_close(&ctx);
+    BenchOutput out = {o->json, 0, 0};
+    int matched = 0;
+    if (o->json)
+        printf("[");
+    for (size_t i = 0; i < n; i++) {
+        if (o->common.device && !list[i].is_selected)
+            continue;
+        char spec[32];
+        snprintf(spec, sizeof spec, "%d:%d", list[i].platform_index, list[i].device_index);
+        bench_device(o, &list[i], spec, &out);
+        matched++;
+    }
+    if (o->json)
+        printf("\n]\n");
+    siglip_devices_free(&list);
+    if (!matched)
+        return cli_error("bench: no OpenCL device matches '%s'", o->common.device);
+    return out.n_failed ? CLI_ERROR : CLI_OK;
+}
+
+/* ---- options ---- */
+
+static void list_models(void)
+{
+    size_t n;
+    const BenchShape *s = bench_shapes(&n);
+    printf("%-30s %6s %4s %-16s %-16s %5s %5s %12s %12s\n", "name", "vocab", "T", "text D/F/L/H",
+           "vision D/F/L/H", "image", "patch", "GFLOP/image", "GFLOP/text");
+    for (size_t i = 0; i < n; i++) {
+        char text[64], vision[64];
+        SiglipModelInfo m;
+        bench_shape_info(&s[i], &m);
+        snprintf(text, sizeof text, "%d/%d/%d/%d", s[i].text_hidden, s[i].text_intermediate,
+                 s[i].text_layers, s[i].text_heads);
+        snprintf(vision, sizeof vision, "%d/%d/%d/%d", s[i].vision_hidden,
+                 s[i].vision_intermediate, s[i].vision_layers, s[i].vision_heads);
+        printf("%-30s %6d %4d %-16s %-16s %5d %5d %12.4f %12.4f\n", s[i].name, s[i].vocab_size,
+               s[i].text_positions, text, vision, s[i].image_size, s[i].patch_size,
+               1e-9 * bench_image_flops(&m, 1, 1), 1e-9 * bench_text_flops(&m, 1));
+    }
+}
+
+/* Handles one bench-specific option; returns -1 to go on, else an exit status. */
+static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
+{
+    const char *cmd = o->common.cmd;
+    int v;
+    switch (opt) {
+    case OPT_BATCH:
+        if (o->n_batches == BENCH_MAX_BATCHES)
+            return cli_usage_error(cmd, "at most %d --batch values", BENCH_MAX_BATCHES);
+        if (cli_parse_int(cmd, "--batch", arg, 1, 1 << 16, &v))
+            return CLI_USAGE;
+        o->batches[o->n_batches++] = v;
+        return -1;
+    case OPT_MODEL_NAME:
+        if (!bench_shape_find(arg))
+            return cli_usage_error(cmd, "unknown model '%s' (see --list-models)", arg);
+        return cli_list_push(&o->shape_names, (char *)arg) ? cli_error("out of memory") : -1;
+    case 'm':
+        return cli_list_push(&o->model_dirs, (char *)arg) ? cli_error("out of memory") : -1;
+    case OPT_TOWER:
+        if (strcmp(arg, "image") && strcmp(arg, "text") && strcmp(arg, "both"))
+            return cli_usage_error(cmd, "--tower wants image, text or both, got '%s'", arg);
+        o->towers = !strcmp(arg, "image") ? TOWER_IMAGE : !strcmp(arg, "text") ? TOWER_TEXT
+                                                                              : TOWER_IMAGE | TOWER_TEXT;
+        return -1;
+    case OPT_WARMUP:
+        return cli_parse_int(cmd, "--warmup", arg, 0, 1000, &o->warmup) ? CLI_USAGE : -1;
+    case OPT_ITERS:
+        return cli_parse_int(cmd, "--iters", arg, 1, 1000, &o->iters) ? CLI_USAGE : -1;
+    case OPT_SEED:
+        if (cli_parse_int(cmd, "--seed", arg, 0, INT_MAX, &v))
+            return CLI_USAGE;
+        o->seed = (unsigned long long)v;
+        return -1;
+    case OPT_JSON:
+        o->json = 1;
+        return -1;
+    case OPT_LIST_MODELS:
+        *list = 1;
+        return -1;
+    default:
+        return -2;
+    }
+}
+
+static int parse_options(BenchOptions *o, int argc, char **argv, int *list)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"model", required_argument, NULL, OPT_MODEL_NAME},
+        {"model-dir", required_argument, NULL, 'm'},
+        {"tower", required_argument, NULL, OPT_TOWER},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"iters", required_argument, NULL, OPT_ITERS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+        {0, 0, 0, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
+        int r = bench_option(o, opt, optarg, list);
+        if (r == -2) {
+            r = cli_common_option(&o->common, opt, optarg);
+            r = r == CLI_USAGE ? CLI_USAGE : r ? -1 : cli_getopt_error(o->common.cmd, opt, argv);
+        }
+        if (r >= 0)
+            return r;
+    }
+    if (optind < argc)
+        return cli_usage_error(o->common.cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+/* Defaults for whatever the options left unset. */
+static int apply_defaults(BenchOptions *o)
+{
+    static const int default_batches[] = {1, 8, 32};
+    static const char *const default_models[] = {"base-patch16-224", "large-patch16-384",
+                                                 "so400m-patch14-384"};
+    if (!o->n_batches) {
+        o->n_batches = 3;
+        memcpy(o->batches, default_batches, sizeof default_batches);
+    }
+    if (!o->shape_names.n && !o->model_dirs.n)
+        for (size_t i = 0; i < 3; i++)
+            if (cli_list_push(&o->shape_names, (char *)default_models[i]))
+                return cli_error("out of memory");
+    return -1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    BenchOptions o = {.towers = TOWER_IMAGE | TOWER_TEXT, .warmup = 1, .iters = 3, .seed = 1};
+    cli_common_init(&o.common, "bench");
+    int list = 0;
+    int r = parse_options(&o, argc, argv, &list);
+    if (r < 0)
+        r = cli_help_or_version(&o.common, usage);
+    if (r < 0 && list) {
+        list_models();
+        r = CLI_OK;
+    }
+    if (r < 0)
+        r = apply_defaults(&o);
+    if (r < 0)
+        r = bench_devices(&o);
+    cli_list_free(&o.shape_names);
+    cli_list_free(&o.model_dirs);
+    return r;
+}
