@@ -286,8 +286,10 @@ SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
 
 /* Tokenizes n UTF-8 texts as SiglipTokenizer(text, padding="max_length", truncation=True,
  * max_length=max_length): ids and mask are caller-allocated [n, max_length]; max_length <= 0 means
- * the tokenizer's model_max_length. Invalid UTF-8 bytes are each replaced by U+FFFD (as Python's
- * errors="replace"); texts end at their NUL. mask may be NULL. */
+ * the tokenizer's model_max_length. Invalid UTF-8 is replaced by U+FFFD as Python's
+ * errors="replace" does it (one U+FFFD per maximal invalid subsequence: a stray byte, or a
+ * truncated multi-byte character); texts end at their NUL; a text over 64 MiB is SIGLIP_E2BIG.
+ * mask may be NULL. */
 SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n,
                                int max_length, int32_t *ids, int32_t *mask);
 

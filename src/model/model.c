@@ -416,7 +416,7 @@ static int load_companions(SiglipModel *m, const char *dir, SgError *err)
         int has = sg_file_exists(spiece);
         free(spiece);
         if (has) {
-            int rc = sg_tokenizer_load(&m->tokenizer, dir, err);
+            int rc = sg_tokenizer_load(dir, err, &m->tokenizer);
             if (rc)
                 return rc;
         }
