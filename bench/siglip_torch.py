@@ -247,9 +247,10 @@ def load_config(directory):
 
 
 def pixel_values_from_u8(rgb):
-    """[H, W, 3] uint8 → [3, H, W] float32 as the reference preprocessing (§5) without resize:
-    ((float32(x) · float32(1/255)) − 0.5) / 0.5, each step in float32."""
-    x = rgb.astype(np.float32) * np.float32(1 / 255)
+    """[H, W, 3] uint8 → [3, H, W] float32 as transformers' SiglipImageProcessorPil without
+    resize: float32(x · 1/255 in float64), then (· − 0.5) / 0.5 in float32 — identical to the
+    fixture's pixel_values (rescaling in float32 instead is off by up to 1.2e-7)."""
+    x = (rgb.astype(np.float64) * (1 / 255)).astype(np.float32)
     x = (x - np.float32(0.5)) / np.float32(0.5)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 

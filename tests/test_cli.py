@@ -240,6 +240,7 @@ def case_devices(exe):
     selected = [d["spec"] for d in devices if d["selected"]]
     check(len(selected) == 1 and doc["selected"] == selected[0],
           "exactly one device should be selected, got %s / %s" % (selected, doc["selected"]))
+    check(doc.get("auto") in [d["spec"] for d in devices], "'auto' pick %r" % doc.get("auto"))
     # Selecting by "P:D" picks that very device.
     last = devices[-1]["spec"]
     rc, out, err = run(exe, ["devices", "--json", "--device", last])

@@ -110,6 +110,7 @@ static int run(const ClassifyJob *job, int n_classes)
                      zero_shot ? (const char *const *)job->labels->items : NULL, job->model};
         for (int j = 0; j < nb && rc == CLI_OK; j++)
             print_image(&r, j, i + j == 0, job->json);
+        fflush(stdout); /* results of long runs appear chunk by chunk */
     }
     if (job->json)
         printf("\n]\n");

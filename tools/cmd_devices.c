@@ -47,19 +47,33 @@ static void print_device_json(const SiglipDeviceInfo *d)
            d->has_subgroups ? "true" : "false", d->is_selected ? "true" : "false");
 }
 
-static void print_json(const char *spec, const SiglipDeviceInfo *list, size_t n)
+/* The entry the spec of the listing context picked, or NULL. */
+static const SiglipDeviceInfo *find_selected(const SiglipDeviceInfo *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].is_selected)
+            return &list[i];
+    return NULL;
+}
+
+/* "P:D" of d as a JSON string, or null. */
+static void print_spec_json(const SiglipDeviceInfo *d)
+{
+    if (d)
+        printf("\"%d:%d\"", d->platform_index, d->device_index);
+    else
+        printf("null");
+}
+
+static void print_json(const char *spec, const SiglipDeviceInfo *list, size_t n,
+                       const SiglipDeviceInfo *auto_pick)
 {
     printf("{\"spec\": ");
     json_string(stdout, spec);
     printf(", \"selected\": ");
-    const SiglipDeviceInfo *sel = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (list[i].is_selected)
-            sel = &list[i];
-    if (sel)
-        printf("\"%d:%d\"", sel->platform_index, sel->device_index);
-    else
-        printf("null");
+    print_spec_json(find_selected(list, n));
+    printf(", \"auto\": ");
+    print_spec_json(auto_pick);
     printf(", \"devices\": [");
     for (size_t i = 0; i < n; i++) {
         printf(i ? ",\n  " : "\n  ");
@@ -68,13 +82,12 @@ static void print_json(const char *spec, const SiglipDeviceInfo *list, size_t n)
     printf("\n]}\n");
 }
 
-static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n)
+static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n,
+                        const SiglipDeviceInfo *auto_pick)
 {
-    const SiglipDeviceInfo *sel = NULL;
+    const SiglipDeviceInfo *sel = find_selected(list, n);
     for (size_t i = 0; i < n; i++) {
         const SiglipDeviceInfo *d = &list[i];
-        if (d->is_selected)
-            sel = d;
         printf("%s %d:%d  %-4s %s\n", d->is_selected ? "*" : " ", d->platform_index,
                d->device_index, type_name(d->type), d->name);
         printf("        platform %s; vendor %s; %s; driver %s\n", d->platform_name, d->vendor,
@@ -90,6 +103,30 @@ static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n
                sel->name);
     else
         printf("\n'%s' matches no device\n", spec);
+    if (auto_pick && auto_pick != sel)
+        printf("'auto' would select %d:%d (%s)\n", auto_pick->platform_index,
+               auto_pick->device_index, auto_pick->name);
+}
+
+/* The device "auto" picks, as the entry of `list` with the same indices (NULL when none): listed
+ * again through a context with the default spec. */
+static const SiglipDeviceInfo *auto_selection(const SiglipDeviceInfo *list, size_t n)
+{
+    SiglipContext *ctx = NULL;
+    SiglipDeviceInfo *again = NULL;
+    size_t m = 0;
+    const SiglipDeviceInfo *pick = NULL;
+    if (siglip_context_create(&ctx, NULL) == SIGLIP_OK &&
+        siglip_devices_list(ctx, &again, &m) == SIGLIP_OK) {
+        const SiglipDeviceInfo *a = find_selected(again, m);
+        for (size_t i = 0; a && i < n; i++)
+            if (list[i].platform_index == a->platform_index &&
+                list[i].device_index == a->device_index)
+                pick = &list[i];
+    }
+    siglip_devices_free(&again);
+    siglip_context_close(&ctx);
+    return pick;
 }
 
 int cmd_devices(int argc, char **argv)
@@ -127,10 +164,12 @@ int cmd_devices(int argc, char **argv)
         r = cli_lib_error(ctx, st, "listing OpenCL devices");
     } else {
         const char *spec = c.device ? c.device : "auto";
+        const SiglipDeviceInfo *auto_pick = c.device ? auto_selection(list, n)
+                                                     : find_selected(list, n);
         if (json)
-            print_json(spec, list, n);
+            print_json(spec, list, n, auto_pick);
         else
-            print_human(spec, list, n);
+            print_human(spec, list, n, auto_pick);
         r = CLI_OK;
     }
     siglip_devices_free(&list);

@@ -113,11 +113,13 @@ static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, Sg
     if ((v = get(o, "resample"))) {
         if (!cJSON_IsNumber(v))
             return sg_fail(err, SIGLIP_EBADMSG, "%s: \"resample\" is not a number", name);
-        s->resample = (int)v->valuedouble;
-        if (s->resample != 3)
+        /* Compared as a double: casting an out-of-range value such as 1e300 to int is undefined
+         * behaviour (found by fuzz/fuzz_image_settings). */
+        if (v->valuedouble != 3.0)
             return sg_fail(err, SIGLIP_ENOTSUP,
-                           "%s: resample %d is not supported (only 3, bicubic)", name,
-                           s->resample);
+                           "%s: resample %g is not supported (only 3, bicubic)", name,
+                           v->valuedouble);
+        s->resample = 3;
     }
     for (int c = 0; c < 3; c++)
         if (s->do_normalize && s->image_std[c] == 0.0f)

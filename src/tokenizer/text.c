@@ -10,7 +10,9 @@
 
 int sg_buf_reserve(SgBuf *b, size_t extra)
 {
-    if (b->cap - b->len >= extra)
+    /* Storage is allocated even for extra == 0, so callers may form data + len and memcpy zero
+     * bytes into it: both are undefined on a NULL pointer (found by fuzz/fuzz_tokenizer). */
+    if (b->data && b->cap - b->len >= extra)
         return 0;
     if (extra > SIZE_MAX / 2 - b->len)
         return SIGLIP_ENOMEM;
