@@ -29,6 +29,7 @@ inherited as it is.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -38,7 +39,13 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    print("compare_torch: numpy is not importable by " + sys.executable +
+          " (Debian's python3-numpy, python3-pil and python3-torch: run with /usr/bin/python3)",
+          file=sys.stderr)
+    sys.exit(77 if "--selftest" in sys.argv else 2)  # 77: skipped, as the test harness counts it
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import siglip_torch as st  # noqa: E402
@@ -72,8 +79,10 @@ class SiglipCli:
             raise StepError(f"siglip binary not found or not executable: {self.path} "
                             "(build it with `ninja -C build`, or pass --siglip PATH)")
 
-    def run(self, what, args, timeout=None):
-        """Runs `siglip ARGS`; returns stdout, or raises StepError with the tail of stderr."""
+    def run(self, what, args, timeout=None, output_on_failure=False):
+        """Runs `siglip ARGS`; returns stdout, or raises StepError with the tail of stderr
+        (unless output_on_failure and it printed something: bench exits 1 when any run failed,
+        and its JSON then says which)."""
         self.check()
         cmd = [self.path] + args
         try:
@@ -82,7 +91,7 @@ class SiglipCli:
             raise StepError(f"{what}: timed out after {timeout} s: {' '.join(cmd)}")
         except OSError as e:
             raise StepError(f"{what}: cannot run {self.path}: {e}")
-        if p.returncode != 0:
+        if p.returncode != 0 and not (output_on_failure and p.stdout.strip()):
             tail = " | ".join(p.stderr.strip().splitlines()[-3:]) or "(no message)"
             raise StepError(f"{what}: exit status {p.returncode}: {tail}")
         return p.stdout
@@ -116,7 +125,7 @@ class SiglipCli:
         for b in batches:
             args += ["--batch", str(b)]
         try:
-            records = json.loads(self.run("siglip bench", args))
+            records = json.loads(self.run("siglip bench", args, output_on_failure=True))
         except ValueError as e:
             raise StepError(f"siglip bench: unreadable JSON ({e})")
         return {r["batch"]: r for r in records if r.get("tower") == tower}
@@ -135,7 +144,8 @@ def torch_worker(job_path, result_path):
     model = st.SiglipTorch.from_dir(job["model_dir"])
     result = {"torch_version": torch.__version__, "threads": torch.get_num_threads(),
               "load_s": time.perf_counter() - t0, "blas": loaded_blas(),
-              "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "runs": []}
+              "openblas_core": openblas_core(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+              "runs": []}
     with torch.no_grad():
         agree = job.get("agreement")
         if agree:
@@ -192,6 +202,20 @@ def loaded_blas():
     return sorted(libs)
 
 
+def openblas_core():
+    """The core type OpenBLAS chose (openblas_get_corename()), or None without OpenBLAS."""
+    import ctypes
+    for path in loaded_blas():
+        if "libopenblas" in os.path.basename(path):
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                return lib.openblas_get_corename().decode()
+            except (OSError, AttributeError):
+                return None
+    return None
+
+
 def coretype_label(coretype):
     return "OPENBLAS_CORETYPE unset" if coretype is None else f"OPENBLAS_CORETYPE={coretype}"
 
@@ -217,6 +241,8 @@ def run_torch(job, work, coretype, inherit):
     with open(result_path) as f:
         result = json.load(f)
     result["config"] = coretype_label(result["openblas_coretype"])
+    if result["openblas_core"]:
+        result["config"] += f" (core {result['openblas_core']})"
     return result
 
 
@@ -402,7 +428,8 @@ def fmt(v, spec, missing="-"):
 
 def print_table(shapes, args):
     first = next((t for s in shapes for t in s.torch), {})
-    print(f"# {datetime.date.today()}  {cpu_name()}, {os.cpu_count()} CPUs; torch "
+    print(f"# {datetime.date.today()}  {cpu_name()}, {os.cpu_count()} CPUs, load average "
+          f"{args.load_before:.2f} before the run; torch "
           f"{first.get('torch_version')} ({first.get('threads')} threads, BLAS: "
           f"{', '.join(os.path.basename(os.path.dirname(b)) + '/' + os.path.basename(b) for b in first.get('blas', [])) or '?'})")
     device = next((r["device"] for s in shapes for r in s.rows() if r["device"]), None)
@@ -417,9 +444,9 @@ def print_table(shapes, args):
             print(f"{r['model']:<20} {r['tower']:<5} {r['batch']:>5} {lib:>11} "
                   f"{r['torch_items_per_s']:>9.3f} {fmt(r['ratio'], '.2f') + ('x' if r['ratio'] else ''):>7}  {err:>9} "
                   f"{fmt(r['min_cosine'], '.7f'):>10}  {r['torch_config']}")
-        if isinstance(s.preprocess, float):
-            print(f"#   {s.name}: siglip preprocess vs this script's pixel_values: "
-                  f"max |diff| {s.preprocess:.2e}")
+        if s.preprocess is not None:
+            what = f"max |diff| {s.preprocess:.2e}" if isinstance(s.preprocess, float) else s.preprocess
+            print(f"#   {s.name}: siglip preprocess vs this script's pixel_values: {what}")
     errors = [(s.name, e) for s in shapes for e in s.errors]
     for name, e in errors:
         print(f"# {name}: {e}")
@@ -442,9 +469,11 @@ def cpu_name():
 def json_report(shapes, args):
     return {
         "date": str(datetime.date.today()), "cpu": cpu_name(), "cpus": os.cpu_count(),
+        "load_average_before": args.load_before,
         "siglip": None if args.torch_only else args.siglip, "device": args.device,
         "warmup": args.warmup, "iters": args.iters,
-        "torch": [{k: t[k] for k in ("config", "torch_version", "threads", "blas", "load_s")}
+        "torch": [{k: t[k] for k in ("config", "torch_version", "threads", "blas", "openblas_core",
+                                     "load_s")}
                   for t in (shapes[0].torch if shapes else [])],
         "rows": [r for s in shapes for r in s.rows()],
         "agreement": [dict(model=s.name, tower=k, **v) for s in shapes for k, v in s.agreement.items()],
@@ -575,6 +604,10 @@ def main(argv):
     if args.torch_worker:
         torch_worker(*args.torch_worker)
         return 0
+    if (args.selftest or not args.list_models) and importlib.util.find_spec("torch") is None:
+        print("compare_torch: PyTorch is not importable by " + sys.executable +
+              " (apt-get install python3-torch; run with /usr/bin/python3)", file=sys.stderr)
+        return 77 if args.selftest else 2  # 77: skipped, as the test harness counts it
     if args.selftest:
         return selftest()
     if args.list_models:
@@ -589,7 +622,12 @@ def main(argv):
             print(f"compare_torch: {e}; --torch-only measures torch alone", file=sys.stderr)
             return 2
     configs, inherit = openblas_configs(args)
-    shapes = [run_shape(args, name, configs, inherit) for name in args.model]
+    args.load_before = os.getloadavg()[0]  # other users of the CPUs make every figure noisy
+    try:
+        shapes = [run_shape(args, name, configs, inherit) for name in args.model]
+    except RuntimeError as e:  # the torch side failed: nothing to compare against
+        print(f"compare_torch: {e}", file=sys.stderr)
+        return 2
     if args.json:
         json.dump(json_report(shapes, args), sys.stdout, indent=1)
         print()

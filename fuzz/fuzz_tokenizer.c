@@ -12,7 +12,7 @@ static SgError err; /* the tokenizer keeps a pointer to its error record */
 static SiglipTokenizer *tokenizer(void)
 {
     static SiglipTokenizer *tok;
-    if (!tok && sg_tokenizer_load(SG_FUZZ_DATA_DIR "/tiny", &err, &tok) != 0)
+    if (!tok && sg_tokenizer_load(SG_FUZZ_SOURCE_ROOT "/tests/data/tiny", &err, &tok) != 0)
         abort();
     return tok;
 }

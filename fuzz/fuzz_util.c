@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef SG_FUZZ_DATA_DIR
-#error "SG_FUZZ_DATA_DIR must name tests/data (fuzz/meson.build sets it)"
+#ifndef SG_FUZZ_SOURCE_ROOT
+#error "SG_FUZZ_SOURCE_ROOT must name the source tree (fuzz/meson.build sets it)"
 #endif
 
 static void die(const char *what, const char *arg)
@@ -86,7 +86,7 @@ char *fuzz_write_file(const char *dir, const char *name, const void *data, size_
 unsigned char *fuzz_read_data(const char *rel, size_t *size)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", SG_FUZZ_DATA_DIR, rel);
+    snprintf(path, sizeof path, "%s/%s", SG_FUZZ_SOURCE_ROOT, rel);
     FILE *f = fopen(path, "rb");
     if (!f)
         die("cannot open", path);

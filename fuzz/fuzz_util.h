@@ -19,7 +19,7 @@ const char *fuzz_scratch_dir(void);
 /* Writes dir/name (replacing it); aborts on failure. Returns the malloc'ed path. */
 char *fuzz_write_file(const char *dir, const char *name, const void *data, size_t size);
 
-/* Reads <tests/data>/rel whole; aborts when it is missing. *size receives its length. */
+/* Reads <source root>/rel whole; aborts when it is missing. *size receives its length. */
 unsigned char *fuzz_read_data(const char *rel, size_t *size);
 
 #endif /* SG_FUZZ_UTIL_H */
