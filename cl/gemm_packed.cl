@@ -7,7 +7,8 @@
  *   wp: [ceil(N/32), K, 32] panels of wᵀ; columns past N are zero
  *   b:  [N] (or has_bias = 0)
  *   y:  [M, N] with row stride ldy, starting at y_off
- * Work: global size (ceil(M/MR), ceil(N/32)), local size (1, 1). */
+ * Work: global size (ceil(M/MR), ceil(N/32)), local size (1, 1). Weights are packed on the host
+ * when they are uploaded (sg_weight_upload in src/ocl/gemm.c). */
 
 #ifndef MR
 #define MR 8 /* rows of y per work-item: 2·MR float16 accumulators must fit the vector registers */
@@ -100,14 +101,4 @@ void gemm_packed(const int M, const int N, const int K,
             out[j] = accumulate ? out[j] + v : gemm_activate(v, act);
         }
     }
-}
-
-/* Packs w [N, K] (row-major, PyTorch Linear layout) into wp [ceil(N/32), K, 32]. One work-item per
- * element of wp; global size (32, K, ceil(N/32)). */
-__kernel void gemm_pack_weights(const int N, const int K, __global const float *w,
-                                __global float *wp)
-{
-    const int j = get_global_id(0), k = get_global_id(1), panel = get_global_id(2);
-    const int n = panel * 32 + j;
-    wp[((size_t)panel * K + k) * 32 + j] = n < N ? w[(size_t)n * K + k] : 0.0f;
 }

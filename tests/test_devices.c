@@ -287,7 +287,7 @@ static int count_file(const char *path)
 static SgDevice *open_with_cache(const char *dir, SgError *err)
 {
     SgDevice *dev = NULL;
-    int rc = sg_device_open(&dev, sg_test_device(), dir, err);
+    int rc = sg_device_open(&dev, sg_test_device(), dir, NULL, err);
     CHECK_STATUS(rc, SIGLIP_OK, err->message);
     return dev;
 }
@@ -439,7 +439,7 @@ int main(void)
     SgError err = {0};
     test_cache(&err);
     SgDevice *dev = NULL;
-    rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), &err);
+    rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     if (dev) {
         test_build_failure(dev, &err);

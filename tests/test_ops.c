@@ -192,7 +192,8 @@ typedef struct LinearCase {
     int bias, accumulate;
 } LinearCase;
 
-static void test_linear_case(const LinearCase *c)
+/* Runs one case with the weight in `layout`: both GEMM paths are tested on every device. */
+static void test_linear_case(const LinearCase *c, SgGemmPath layout)
 {
     size_t ldx = c->K + c->x_pad, ldy = c->N + c->y_pad;
     size_t nx = sg_span(c->x_off, c->M, ldx, c->K), ny = sg_span(c->y_off, c->M, ldy, c->N);
@@ -205,21 +206,26 @@ static void test_linear_case(const LinearCase *c)
     for (size_t i = 0; i < ny; i++)
         if (in_layout(L, i))
             y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
-    GBuf gx = gbuf(x, nx), gw = gbuf(w, c->N * c->K), gb = gbuf(b, c->N), gy = gbuf(y, ny);
-    int rc = sg_op_linear(dev, gx.view, c->x_off, ldx, gw.view, c->bias ? gb.view : NULL, gy.view,
-                          c->y_off, ldy, c->M, c->N, c->K, c->act, c->accumulate, &err);
+    GBuf gx = gbuf(x, nx), gb = gbuf(b, c->N), gy = gbuf(y, ny);
+    SgWeight gw;
+    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, &gw, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    if (rc == SIGLIP_OK)
+        rc = sg_op_linear(dev, gx.view, c->x_off, ldx, &gw, c->bias ? gb.view : NULL, gy.view,
+                          c->y_off, ldy, c->M, c->act, c->accumulate, &err);
     check_op(rc, "linear");
     gbuf_read(&gx, NULL, "linear x");
-    gbuf_read(&gw, NULL, "linear w");
     gbuf_read(&gb, NULL, "linear b");
     gbuf_read(&gy, got, "linear y");
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu", c->M,
-             c->N, c->K, (int)c->act, c->bias, c->accumulate, c->x_pad, c->y_pad);
+    snprintf(label, sizeof label, "%s M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu",
+             sg_gemm_path_name(layout), c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
+             c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
-    gbuf_free(&gx), gbuf_free(&gw), gbuf_free(&gb), gbuf_free(&gy);
+    sg_weight_release(dev, &gw);
+    gbuf_free(&gx), gbuf_free(&gb), gbuf_free(&gy);
     free(x), free(w), free(b), free(y), free(got);
 }
 
@@ -235,9 +241,13 @@ static void test_linear(void)
         {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
         {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
         {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
+        {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
+        {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        test_linear_case(&cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_linear_case(&cases[i], SG_GEMM_CLBLAST);
+        test_linear_case(&cases[i], SG_GEMM_PANELS);
+    }
 }
 
 /* ---- layernorm ---- */
@@ -519,14 +529,12 @@ static void test_small_ops(void)
 static void test_bad_arguments(void)
 {
     GBuf a = gbuf(NULL, 64), b = gbuf(NULL, 64);
-    int rc = sg_op_linear(dev, a.view, 0, 4, a.view, NULL, b.view, 0, 8, 2, 8, 8, SG_ACT_NONE, 0,
-                          &err);
+    SgWeight w8 = {.mem = a.view, .layout = SG_GEMM_CLBLAST, .n_out = 8, .n_in = 8};
+    int rc = sg_op_linear(dev, a.view, 0, 4, &w8, NULL, b.view, 0, 8, 2, SG_ACT_NONE, 0, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* ldx < K */
-    rc = sg_op_linear(dev, a.view, 0, 8, a.view, NULL, b.view, 0, 8, 2, 8, 8, SG_ACT_GELU_TANH, 1,
-                      &err);
+    rc = sg_op_linear(dev, a.view, 0, 8, &w8, NULL, b.view, 0, 8, 2, SG_ACT_GELU_TANH, 1, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* accumulate with an activation */
-    rc = sg_op_linear(dev, a.view, 0, 8, a.view, NULL, b.view, 0, 8, 16, 8, 8, SG_ACT_NONE, 0,
-                      &err);
+    rc = sg_op_linear(dev, a.view, 0, 8, &w8, NULL, b.view, 0, 8, 16, SG_ACT_NONE, 0, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* x holds 64 < 128 elements */
     CHECK(strstr(err.message, "holds 64 elements") != NULL, "message: %s", err.message);
     rc = sg_op_attention(dev, a.view, 0, 200, 0, a.view, 0, a.view, 0, 200, NULL, b.view, 0, 200,
@@ -543,7 +551,7 @@ static void test_bad_arguments(void)
 
 int main(void)
 {
-    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), &err);
+    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
     if (rc == SIGLIP_ENODEV) {
         fprintf(stderr, "skipped: %s\n", err.message);
         return SG_TEST_SKIP;

@@ -95,15 +95,37 @@ static int load_vector(SgWeightSource *src, const char *name, int64_t n, SgInit 
     return fetch_device(src, name, 1, &n, init, out);
 }
 
+/* Host copy of a [n_out, n_in] weight, uploaded in the device's GEMM layout. */
+static int upload_weight(SgWeightSource *src, const char *name, const float *host, size_t n_out,
+                         size_t n_in, SgWeight *out)
+{
+    int rc = sg_weight_upload(src->dev, host, n_out, n_in, src->dev->tuning.gemm, out, src->err);
+    if (rc)
+        sg_error_prefix(src->err, "uploading %s: ", name);
+    return rc;
+}
+
+/* Weight `name` of `shape` (whose elements form [n_out, n_in]) into the GEMM layout. */
+static int fetch_weight(SgWeightSource *src, const char *name, int ndim, const int64_t *shape,
+                        size_t n_out, size_t n_in, SgWeight *out)
+{
+    float *host = malloc(n_out * n_in * sizeof *host);
+    if (!host)
+        return sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory for tensor %s", name);
+    int rc = fetch_host(src, name, ndim, shape, INIT_WEIGHT, host);
+    if (rc == SIGLIP_OK)
+        rc = upload_weight(src, name, host, n_out, n_in, out);
+    free(host);
+    return rc;
+}
+
 static int load_linear(SgWeightSource *src, const char *prefix, size_t n_out, size_t n_in,
                        SgLinear *lin)
 {
     char name[256];
     int64_t shape[2] = {(int64_t)n_out, (int64_t)n_in};
-    lin->n_out = n_out;
-    lin->n_in = n_in;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    int rc = fetch_device(src, name, 2, shape, INIT_WEIGHT, &lin->w);
+    int rc = fetch_weight(src, name, 2, shape, n_out, n_in, &lin->w);
     if (rc)
         return rc;
     snprintf(name, sizeof name, "%s.bias", prefix);
@@ -143,10 +165,8 @@ static int load_qkv(SgWeightSource *src, const char *prefix, size_t D, SgLinear 
             rc = fetch_host(src, name, 1, bshape, INIT_ZEROS, b + (size_t)i * D);
         }
     }
-    lin->n_out = 3 * D;
-    lin->n_in = D;
     if (rc == SIGLIP_OK)
-        rc = sg_buffer_upload(src->dev, 3 * D * D * sizeof *w, w, &lin->w, src->err);
+        rc = upload_weight(src, prefix, w, 3 * D, D, &lin->w);
     if (rc == SIGLIP_OK)
         rc = sg_buffer_upload(src->dev, 3 * D * sizeof *b, b, &lin->b, src->err);
     free(w);
@@ -249,11 +269,10 @@ static int load_head_query(SgWeightSource *src, SiglipModel *m, size_t D)
             q[i] = (float)acc;
         }
         SgLinear *kv = &m->vision.head_kv;
-        kv->n_out = 2 * D;
-        kv->n_in = D;
         rc = sg_buffer_upload(src->dev, D * sizeof *q, q, &m->vision.head_q, src->err);
         if (!rc)
-            rc = sg_buffer_upload(src->dev, 2 * D * D * sizeof *w, w + D * D, &kv->w, src->err);
+            rc = upload_weight(src, "vision_model.head.attention.in_proj_weight[D:3D]", w + D * D,
+                               2 * D, D, &kv->w);
         if (!rc)
             rc = sg_buffer_upload(src->dev, 2 * D * sizeof *b, b + D, &kv->b, src->err);
     }
@@ -276,10 +295,8 @@ static int load_vision(SgWeightSource *src, SiglipModel *m)
     int64_t D = c->hidden_size, C = c->num_channels, p = c->patch_size, F = c->intermediate_size;
     int64_t N = (int64_t)(c->image_size / c->patch_size) * (c->image_size / c->patch_size);
     SgVisionTower *v = &m->vision;
-    v->patch.n_out = (size_t)D;
-    v->patch.n_in = (size_t)(C * p * p);
-    int rc = fetch_device(src, "vision_model.embeddings.patch_embedding.weight", 4,
-                          (int64_t[]){D, C, p, p}, INIT_WEIGHT, &v->patch.w);
+    int rc = fetch_weight(src, "vision_model.embeddings.patch_embedding.weight", 4,
+                          (int64_t[]){D, C, p, p}, (size_t)D, (size_t)(C * p * p), &v->patch.w);
     if (!rc)
         rc = load_vector(src, "vision_model.embeddings.patch_embedding.bias", D, INIT_ZEROS,
                          &v->patch.b);
@@ -329,8 +346,8 @@ static int load_weights(SgWeightSource *src, SiglipModel *m)
 
 static void release_linear(SgDevice *dev, SgLinear *l)
 {
-    sg_buffer_release(dev, &l->w, l->n_out * l->n_in * sizeof(float));
-    sg_buffer_release(dev, &l->b, l->n_out * sizeof(float));
+    sg_buffer_release(dev, &l->b, l->w.n_out * sizeof(float));
+    sg_weight_release(dev, &l->w);
 }
 
 static void release_layernorm(SgDevice *dev, SgLayerNorm *ln)

@@ -9,12 +9,12 @@
 #include "context.h"
 #include "model/config.h"
 #include "ocl/device.h"
+#include "ocl/ops.h"
 
 /* A Linear layer y = x·wᵀ + b. */
 typedef struct SgLinear {
-    cl_mem w; /* [n_out, n_in] */
-    cl_mem b; /* [n_out] */
-    size_t n_out, n_in;
+    SgWeight w; /* [n_out, n_in] in the device's GEMM layout (ocl/ops.h) */
+    cl_mem b;   /* [n_out] */
 } SgLinear;
 
 typedef struct SgLayerNorm {

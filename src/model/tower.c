@@ -79,16 +79,15 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
 static int linear(SgDevice *dev, cl_mem x, const SgLinear *l, cl_mem y, size_t rows,
                   SgActivation act, SgError *err)
 {
-    return sg_op_linear(dev, x, 0, l->n_in, l->w, l->b, y, 0, l->n_out, rows, l->n_out, l->n_in,
-                        act, 0, err);
+    return sg_op_linear(dev, x, 0, l->w.n_in, &l->w, l->b, y, 0, l->w.n_out, rows, act, 0, err);
 }
 
 /* y += x·wᵀ + b: the residual add fused into the GEMM. */
 static int linear_residual(SgDevice *dev, cl_mem x, const SgLinear *l, cl_mem y, size_t rows,
                            SgError *err)
 {
-    return sg_op_linear(dev, x, 0, l->n_in, l->w, l->b, y, 0, l->n_out, rows, l->n_out, l->n_in,
-                        SG_ACT_NONE, 1, err);
+    return sg_op_linear(dev, x, 0, l->w.n_in, &l->w, l->b, y, 0, l->w.n_out, rows, SG_ACT_NONE, 1,
+                        err);
 }
 
 static int layernorm(SgDevice *dev, cl_mem x, cl_mem y, const SgLayerNorm *ln, size_t rows,
@@ -139,9 +138,9 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
     if (pooler) {
         /* head(last_hidden_state[:, -1]): rows T·D apart, starting at the last position. */
         const SgLinear *hd = &m->text.head;
-        TRY(sg_op_linear(dev, ws->h, (T - 1) * D, T * D, hd->w, hd->b, ws->pooled, 0, hd->n_out,
-                         B, hd->n_out, D, SG_ACT_NONE, 0, err));
-        TRY(sg_buffer_read(dev, ws->pooled, 0, B * hd->n_out * sizeof(float), pooler, err));
+        TRY(sg_op_linear(dev, ws->h, (T - 1) * D, T * D, &hd->w, hd->b, ws->pooled, 0,
+                         hd->w.n_out, B, SG_ACT_NONE, 0, err));
+        TRY(sg_buffer_read(dev, ws->pooled, 0, B * hd->w.n_out * sizeof(float), pooler, err));
     }
     if (last_hidden)
         TRY(sg_buffer_read(dev, ws->h, 0, B * T * D * sizeof(float), last_hidden, err));
@@ -194,7 +193,7 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
         const SgLinear *cls = &m->classifier;
         TRY(sg_op_mean_tokens(dev, ws->h, ws->pooled2, B, N, D, err));
         TRY(linear(dev, ws->pooled2, cls, ws->pooled, B, SG_ACT_NONE, err));
-        TRY(sg_buffer_read(dev, ws->pooled, 0, B * cls->n_out * sizeof(float), class_logits,
+        TRY(sg_buffer_read(dev, ws->pooled, 0, B * cls->w.n_out * sizeof(float), class_logits,
                            err));
     }
     return SIGLIP_OK;

@@ -382,7 +382,8 @@ static int new_device(const SgFoundDevice *f, const char *cache_dir, SgDevice **
     return SIGLIP_OK;
 }
 
-int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir, SgError *err)
+int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
+                   const char *tuning_file, SgError *err)
 {
     *out = NULL;
     if (!spec)
@@ -401,6 +402,8 @@ int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir, SgEr
     free(found);
     if (rc == SIGLIP_OK && (rc = create_queue(dev, err)) != SIGLIP_OK)
         sg_error_prefix(err, "opening OpenCL device \"%s\": ", dev->info.name);
+    if (rc == SIGLIP_OK)
+        rc = sg_tuning_choose(&dev->info, tuning_file, &dev->tuning, err);
     if (rc == SIGLIP_OK)
         rc = sg_kernels_build(dev, err); /* its messages name the device and the file */
     if (rc != SIGLIP_OK) {

@@ -8,6 +8,7 @@
 
 #include "siglip.h"
 #include "common/error.h"
+#include "ocl/tuning.h"
 
 typedef struct SgKernels SgKernels; /* ocl/kernels.h: every cl_kernel the ops use */
 
@@ -18,6 +19,7 @@ typedef struct SgDevice {
     cl_context context;
     cl_command_queue queue;      /* in-order */
     SgKernels *kernels;          /* built by sg_device_open() */
+    SgTuning tuning;             /* GEMM path etc., from the tuning table (ocl/tuning.h) */
     double build_seconds;        /* wall time spent building (or loading cached) programs */
     int program_from_cache;      /* 1 when the programs came from the binary cache */
     size_t bytes_allocated;      /* device memory currently held through sg_buffer_* */
@@ -31,9 +33,11 @@ typedef struct SgDevice {
  * `spec` selects with is_selected. No platform: SIGLIP_ENODEV. */
 int sg_device_list(const char *spec, SiglipDeviceInfo **out, size_t *n, SgError *err);
 
-/* Opens the device `spec` selects (see SiglipSettings.device), creates context + queue and builds
- * every kernel (using cache_dir for program binaries when not NULL). */
-int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir, SgError *err);
+/* Opens the device `spec` selects (see SiglipSettings.device), creates context + queue, picks its
+ * tuning (tuning_file may override the built-in table, NULL = none) and builds every kernel
+ * (using cache_dir for program binaries when not NULL). */
+int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
+                   const char *tuning_file, SgError *err);
 void sg_device_close(SgDevice **dev);
 
 /* Device buffers with accounting (bytes_allocated / peak) and a clear message on failure. */

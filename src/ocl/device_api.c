@@ -30,6 +30,7 @@ int siglip_context_open_device(SiglipContext *ctx)
     if (ctx->device)
         return SIGLIP_OK;
     return sg_device_open(&ctx->device, ctx->settings.device, ctx->settings.program_cache_dir,
+                          ctx->settings.tuning_file,
                           sg_ctx_err(ctx));
 }
 

@@ -22,6 +22,7 @@ typedef enum SgKernelId {
     SG_K_MEAN_TOKENS,   /* reduce.cl */
     SG_K_LAYERNORM,     /* layernorm.cl */
     SG_K_ATTENTION,     /* attention.cl */
+    SG_K_GEMM_PANELS,   /* gemm_packed.cl */
     SG_K_COUNT
 } SgKernelId;
 

@@ -16,14 +16,30 @@ typedef enum SgActivation {
     SG_ACT_GELU_ERF = 2,  /* 0.5x(1+erf(x/√2)), HF gelu */
 } SgActivation;
 
+/* A Linear layer's weight w [N, K] (PyTorch layout) on the device, in the layout the device's
+ * GEMM path reads (ocl/tuning.h): rows as given for CLBlast, or 32-column panels of wᵀ
+ * ([ceil(N/32), K, 32], zero past N) for cl/gemm_packed.cl. */
+typedef struct SgWeight {
+    cl_mem mem;
+    SgGemmPath layout;
+    size_t n_out;   /* N */
+    size_t n_in;    /* K */
+    size_t bytes;
+} SgWeight;
+
+/* Uploads host w [N, K] in `layout` (usually dev->tuning.gemm). */
+int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
+                     SgWeight *out, SgError *err);
+void sg_weight_release(SgDevice *dev, SgWeight *w);
+
 /* Linear layer, y = act(x · wᵀ + b) (accumulate = 0) or y += x · wᵀ + b (accumulate = 1, for
- * residual connections; act must be NONE then).
+ * residual connections; act must be NONE then). N and K come from w.
  *   x: [M, K] starting at x_off, row stride ldx (>= K)
- *   w: [N, K] (PyTorch Linear layout), b: [N] or NULL
+ *   b: [N] or NULL
  *   y: [M, N] starting at y_off, row stride ldy (>= N) */
-int sg_op_linear(SgDevice *dev, cl_mem x, size_t x_off, size_t ldx, cl_mem w, cl_mem b, cl_mem y,
-                 size_t y_off, size_t ldy, size_t M, size_t N, size_t K, SgActivation act,
-                 int accumulate, SgError *err);
+int sg_op_linear(SgDevice *dev, cl_mem x, size_t x_off, size_t ldx, const SgWeight *w, cl_mem b,
+                 cl_mem y, size_t y_off, size_t ldy, size_t M, SgActivation act, int accumulate,
+                 SgError *err);
 
 /* LayerNorm over the last dimension: y[r] = (x[r] − mean) / sqrt(var + eps) · gamma + beta, with
  * the biased variance. x, y: [rows, cols]; may be the same buffer. */

@@ -1,0 +1,30 @@
+/* tuning.h — per-device choices of how ops run (GEMM path and its tile), kept as data: a table of
+ * rules matched on queried device properties, most specific first, that a user-supplied JSON file
+ * can override. */
+#ifndef SG_OCL_TUNING_H
+#define SG_OCL_TUNING_H
+
+#include "siglip.h"
+#include "common/error.h"
+
+/* How Linear weights are laid out on the device, which decides the GEMM that reads them. */
+typedef enum SgGemmPath {
+    SG_GEMM_CLBLAST = 0, /* weights as in the checkpoint, [N, K]; CLBlast SGEMM + bias kernel */
+    SG_GEMM_PANELS = 1,  /* weights packed as [ceil(N/32), K, 32]; cl/gemm_packed.cl */
+} SgGemmPath;
+
+typedef struct SgTuning {
+    SgGemmPath gemm;
+    int gemm_mr;           /* MR of gemm_packed.cl: output rows per work-item (1..16) */
+    const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
+} SgTuning;
+
+/* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
+ * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8}) on top when it is not NULL.
+ * A bad override file is SIGLIP_EBADMSG naming it. */
+int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
+                     SgError *err);
+
+const char *sg_gemm_path_name(SgGemmPath p);
+
+#endif /* SG_OCL_TUNING_H */
