@@ -109,3 +109,80 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
             op[c] = acc[c] / l;
     }
 }
+
+/* ---- attention_rows: the same op for devices that run each work-item as a CPU thread ----
+ * One work-item per (block of SG_ATTN_QB queries, head, batch item), work-group size 1. Scores
+ * of the block's queries against all keys stay in private memory (SG_ATTN_QB × SG_ATTN_MAX_TK
+ * floats, a few KiB of stack on a CPU); dot products and the P·V sum run over 8-wide vectors of
+ * the head dimension, so dh must be a multiple of 8 and Tk ≤ SG_ATTN_MAX_TK (the host falls
+ * back to `attention` otherwise). Masked keys get score −FLT_MAX, as HF's additive mask gives:
+ * a fully masked row becomes the uniform average. */
+#ifndef SG_ATTN_QB
+#define SG_ATTN_QB 4
+#endif
+#ifndef SG_ATTN_MAX_TK
+#define SG_ATTN_MAX_TK 1024
+#endif
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstride,
+                    __global const float *k, uint k_off, __global const float *v, uint v_off,
+                    uint ldkv, __global const int *mask, int has_mask, __global float *out,
+                    uint o_off, uint ldo, uint Tq, uint Tk, uint dh, float scale)
+{
+    const uint t0 = get_global_id(0) * SG_ATTN_QB;
+    const uint h = get_global_id(1), b = get_global_id(2);
+    const uint hd0 = h * dh, n8 = dh / 8;
+    const uint nq = min((uint)SG_ATTN_QB, Tq - t0);
+
+    __global const float *qrow[SG_ATTN_QB];
+    for (uint i = 0; i < SG_ATTN_QB; i++)
+        qrow[i] = q + q_off + b * q_bstride + min(t0 + i, Tq - 1) * ldq + hd0;
+    __global const float *kbase = k + k_off + b * Tk * ldkv + hd0;
+    __global const float *vbase = v + v_off + b * Tk * ldkv + hd0;
+
+    float s[SG_ATTN_QB][SG_ATTN_MAX_TK];
+    float smax[SG_ATTN_QB], ssum[SG_ATTN_QB];
+    for (uint i = 0; i < SG_ATTN_QB; i++)
+        smax[i] = -INFINITY;
+    for (uint j = 0; j < Tk; j++) {
+        __global const float *krow = kbase + j * ldkv;
+        float8 acc[SG_ATTN_QB];
+        for (uint i = 0; i < SG_ATTN_QB; i++)
+            acc[i] = (float8)(0.0f);
+        for (uint c = 0; c < n8; c++) {
+            const float8 kv = vload8(c, krow);
+            for (uint i = 0; i < SG_ATTN_QB; i++)
+                acc[i] = fma(vload8(c, qrow[i]), kv, acc[i]);
+        }
+        const int keep = !has_mask || mask[b * Tk + j] != 0;
+        for (uint i = 0; i < SG_ATTN_QB; i++) {
+            const float4 a4 = acc[i].lo + acc[i].hi;
+            const float2 a2 = a4.lo + a4.hi;
+            const float sc = keep ? (a2.x + a2.y) * scale : -FLT_MAX;
+            s[i][j] = sc;
+            smax[i] = fmax(smax[i], sc);
+        }
+    }
+    for (uint i = 0; i < SG_ATTN_QB; i++) {
+        float sum = 0.0f;
+        for (uint j = 0; j < Tk; j++) {
+            const float p = exp(s[i][j] - smax[i]);
+            s[i][j] = p;
+            sum += p;
+        }
+        ssum[i] = 1.0f / sum;
+    }
+    for (uint c = 0; c < n8; c++) {
+        float8 acc[SG_ATTN_QB];
+        for (uint i = 0; i < SG_ATTN_QB; i++)
+            acc[i] = (float8)(0.0f);
+        for (uint j = 0; j < Tk; j++) {
+            const float8 vv = vload8(c, vbase + j * ldkv);
+            for (uint i = 0; i < SG_ATTN_QB; i++)
+                acc[i] = fma((float8)(s[i][j]), vv, acc[i]);
+        }
+        for (uint i = 0; i < nq; i++)
+            vstore8(acc[i] * ssum[i], c, out + o_off + (b * Tq + t0 + i) * ldo + hd0);
+    }
+}

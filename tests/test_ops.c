@@ -374,8 +374,9 @@ static void test_attention_case(const AttnCase *c)
     static const char *layouts[] = {"packed", "separate", "q broadcast"};
     static const char *masks[] = {"", " mask", " mask+empty row"};
     char label[128];
-    snprintf(label, sizeof label, "B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g", c->B, c->Tq,
-             c->Tk, c->H, c->dh, layouts[c->layout], masks[c->mask], (double)amp);
+    snprintf(label, sizeof label, "%s B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g",
+             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->B, c->Tq, c->Tk, c->H,
+             c->dh, layouts[c->layout], masks[c->mask], (double)amp);
     compare("attention", label, got, ref, no, (Layout){o_off, c->B * c->Tq, ldo, W},
             1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
     gbuf_free(&gq), gbuf_free(&gm), gbuf_free(&go);
@@ -401,10 +402,18 @@ static void test_attention(void)
         {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
         {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
         {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
-        {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3},
+        {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3}, /* rows: more keys than it keeps */
+        {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
+        {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        test_attention_case(&cases[i]);
+    /* Both kernels on every device: the tuning only decides which one a model uses. */
+    SgAttentionPath chosen = dev->tuning.attention;
+    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
+        dev->tuning.attention = (SgAttentionPath)path;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            test_attention_case(&cases[i]);
+    }
+    dev->tuning.attention = chosen;
 }
 
 /* ---- embeddings, patches, broadcast add, mean, copies ---- */

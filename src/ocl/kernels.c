@@ -26,6 +26,7 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_LAYERNORM] = {"layernorm", "layernorm"},
     [SG_K_ATTENTION] = {"attention", "attention"},
     [SG_K_GEMM_PANELS] = {"gemm_packed", "gemm_packed"},
+    [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
 };
 
 static double now_seconds(void)
@@ -100,8 +101,10 @@ int sg_kernels_build(SgDevice *dev, SgError *err)
     }
     choose_tunables(&dev->info, &k->tune);
     snprintf(k->options, sizeof k->options,
-             "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d -DMR=%d",
-             k->tune.layernorm_wg, k->tune.attn_tile_k, SG_ATTN_MAX_DH, dev->tuning.gemm_mr);
+             "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
+             "-DSG_ATTN_QB=%d -DMR=%d",
+             k->tune.layernorm_wg, k->tune.attn_tile_k, SG_ATTN_MAX_DH, SG_ATTN_MAX_TK,
+             SG_ATTN_QB, dev->tuning.gemm_mr);
 
     double start = now_seconds();
     int all_cached = 1, rc = SIGLIP_OK;

@@ -11,6 +11,10 @@
 
 /* Largest head dimension the attention kernel accepts (its private accumulators are this long). */
 #define SG_ATTN_MAX_DH 128
+/* Most keys attention_rows keeps scores for (so400m-patch14-384: 729; base-512: 1024). */
+#define SG_ATTN_MAX_TK 1024
+/* Queries per work-item of attention_rows. */
+#define SG_ATTN_QB 4
 
 /* Every kernel the ops enqueue; sg_kernel_table in kernels.c names each one's file and function. */
 typedef enum SgKernelId {
@@ -23,6 +27,7 @@ typedef enum SgKernelId {
     SG_K_LAYERNORM,     /* layernorm.cl */
     SG_K_ATTENTION,     /* attention.cl */
     SG_K_GEMM_PANELS,   /* gemm_packed.cl */
+    SG_K_ATTENTION_ROWS, /* attention.cl */
     SG_K_COUNT
 } SgKernelId;
 

@@ -89,6 +89,11 @@ int sg_op_attention(SgDevice *dev, cl_mem q, size_t q_off, size_t ldq, size_t q_
                     SG_ARG(a_o_off), SG_ARG(a_ldo),        SG_ARG(a_tq),    SG_ARG(a_tk),
                     SG_ARG(a_dh),    SG_ARG(a_scale),      SG_LOCAL(tile_bytes),
                     SG_LOCAL(tile_bytes)};
+    if (dev->tuning.attention == SG_ATTN_ROWS && dh % 8 == 0 && Tk <= SG_ATTN_MAX_TK) {
+        /* Same arguments but the two local tiles, which attention_rows does not use. */
+        size_t global[3] = {(Tq + SG_ATTN_QB - 1) / SG_ATTN_QB, H, B}, one[3] = {1, 1, 1};
+        return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args) - 2, 3, global, one, err);
+    }
     size_t local[3] = {min_size(kern->tune.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
     size_t global[3] = {Tq, H, B};
     return sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);

@@ -16,16 +16,19 @@ typedef struct SgTuningRule {
     const char *name;
     SgGemmPath gemm;
     int gemm_mr;
+    SgAttentionPath attention;
     const char *why;
 } SgTuningRule;
 
 /* Most specific first; the last rule matches every device.
  * CPU devices (PoCL, Intel's CPU runtime): CLBlast's kernels are tuned for GPUs and reach
  * 10–13 GFLOP/s under PoCL on a 2-core AVX-512 machine, where one work-item per 8×32 block of
- * the output, reading pre-packed weight panels, reaches 200–280 GFLOP/s (bench: siglip bench). */
+ * the output, reading pre-packed weight panels, reaches 200–280 GFLOP/s (bench: siglip bench).
+ * Their attention likewise runs one work-item per block of queries rather than work-groups
+ * sharing local memory, which a CPU device only emulates. */
 static const SgTuningRule rules[] = {
-    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, 8, "cpu"},
-    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, 8, "default"},
+    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, 8, SG_ATTN_ROWS, "cpu"},
+    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, 8, SG_ATTN_TILED, "default"},
 };
 
 static int contains_ci(const char *hay, const char *needle)
@@ -64,7 +67,17 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
     }
     const cJSON *gemm = cJSON_GetObjectItemCaseSensitive(root, "gemm");
     const cJSON *mr = cJSON_GetObjectItemCaseSensitive(root, "gemm_mr");
-    if (gemm) {
+    const cJSON *attn = cJSON_GetObjectItemCaseSensitive(root, "attention");
+    if (attn) {
+        if (cJSON_IsString(attn) && !strcmp(attn->valuestring, "tiled"))
+            t->attention = SG_ATTN_TILED;
+        else if (cJSON_IsString(attn) && !strcmp(attn->valuestring, "rows"))
+            t->attention = SG_ATTN_ROWS;
+        else
+            rc = sg_fail(err, SIGLIP_EBADMSG,
+                         "tuning file %s: \"attention\" must be \"tiled\" or \"rows\"", path);
+    }
+    if (!rc && gemm) {
         if (cJSON_IsString(gemm) && !strcmp(gemm->valuestring, "clblast"))
             t->gemm = SG_GEMM_CLBLAST;
         else if (cJSON_IsString(gemm) && !strcmp(gemm->valuestring, "panels"))
@@ -97,6 +110,7 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
         }
     out->gemm = r->gemm;
     out->gemm_mr = r->gemm_mr;
+    out->attention = r->attention;
     out->rule = r->why;
     return override_file ? apply_override(override_file, out, err) : SIGLIP_OK;
 }

@@ -13,14 +13,24 @@ typedef enum SgGemmPath {
     SG_GEMM_PANELS = 1,  /* weights packed as [ceil(N/32), K, 32]; cl/gemm_packed.cl */
 } SgGemmPath;
 
+/* Which attention kernel of cl/attention.cl runs. */
+typedef enum SgAttentionPath {
+    SG_ATTN_TILED = 0, /* attention: work-groups share K/V tiles in local memory (GPUs) */
+    SG_ATTN_ROWS = 1,  /* attention_rows: one work-item per block of queries, 8-wide vectors over
+                        * the head dimension (CPU devices); falls back to TILED when dh % 8 != 0
+                        * or Tk > SG_ATTN_MAX_TK */
+} SgAttentionPath;
+
 typedef struct SgTuning {
     SgGemmPath gemm;
+    SgAttentionPath attention;
     int gemm_mr;           /* MR of gemm_packed.cl: output rows per work-item (1..16) */
     const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
 } SgTuning;
 
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
- * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8}) on top when it is not NULL.
+ * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8,
+ * "attention": "tiled" | "rows"}) on top when it is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
                      SgError *err);
