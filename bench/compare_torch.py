@@ -436,14 +436,14 @@ def print_table(shapes, args):
     if not args.torch_only:
         print(f"# libsiglip: {args.siglip} on --device {args.device}" + (f" ({device})" if device else ""))
     print(f"{'shape':<20} {'tower':<5} {'batch':>5} {'libsiglip/s':>11} {'torch/s':>9} "
-          f"{'ratio':>7}  {'max|err|':>9} {'min cos':>10}  torch config")
+          f"{'ratio':>7}  {'max|err|':>9} {'1-min cos':>9}  torch config")
     for s in shapes:
         for r in s.rows():
             lib = "error" if r["libsiglip_error"] else fmt(r["libsiglip_items_per_s"], ".3f")
             err = "error" if r["agreement_error"] else fmt(r["max_abs_err"], ".2e")
             print(f"{r['model']:<20} {r['tower']:<5} {r['batch']:>5} {lib:>11} "
                   f"{r['torch_items_per_s']:>9.3f} {fmt(r['ratio'], '.2f') + ('x' if r['ratio'] else ''):>7}  {err:>9} "
-                  f"{fmt(r['min_cosine'], '.7f'):>10}  {r['torch_config']}")
+                  f"{fmt(None if r['min_cosine'] is None else 1 - r['min_cosine'], '.1e'):>9}  {r['torch_config']}")
         if s.preprocess is not None:
             what = f"max |diff| {s.preprocess:.2e}" if isinstance(s.preprocess, float) else s.preprocess
             print(f"#   {s.name}: siglip preprocess vs this script's pixel_values: {what}")
@@ -553,10 +553,10 @@ def selftest():
 # ---- main ----
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", choices=sorted(st.SHAPES),
-                    help="shape (repeatable; default base-patch16-224)")
+    ap.add_argument("--model", action="append", choices=sorted(st.SHAPES), metavar="NAME",
+                    help="shape (repeatable; default base-patch16-224; see --list-models)")
     ap.add_argument("--model-dir", help="keep the random model directories in DIR/<shape> and reuse them")
     ap.add_argument("--tower", choices=("image", "text", "both"), default="both")
     ap.add_argument("--batch", type=int, action="append", help="batch size (repeatable; default 8)")
