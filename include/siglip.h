@@ -36,7 +36,19 @@ extern "C" {
  * has no global mutable state and never prints, exits or aborts.
  *
  * Shapes are written row-major, e.g. [N, 3, H, W] for pixel values.
+ *
+ * Limits. Each is checked before any work; going past one is SIGLIP_E2BIG with a message naming
+ * the limit:
+ *   - batch: at most SIGLIP_MAX_BATCH items per call (texts, images or labels). Any batch runs on
+ *     the device in chunks of at most 256 items, so device memory does not grow past that;
+ *   - image: decoded width × height at most SiglipSettings.max_image_pixels (default 100 M),
+ *     checked from the file's header before the pixels are decoded; an image file of at most 2 GiB;
+ *   - text: at most 64 MiB of UTF-8 per text; longer token sequences are truncated to the
+ *     tokenizer's max length (64) with eos kept last, as transformers does.
  * --------------------------------------------------------------------------------------------- */
+
+/* Most items one call accepts. */
+#define SIGLIP_MAX_BATCH (1 << 20)
 
 enum {
     SIGLIP_OK = 0,

@@ -186,6 +186,21 @@ static void run_cases(SiglipContext *ctx)
     SiglipModel *m = NULL;
     int rc = siglip_model_load(ctx, tiny, &m);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    /* Limits: a batch past SIGLIP_MAX_BATCH is refused before anything is read. */
+    int32_t ids[64] = {0};
+    float pixels[1] = {0};
+    SiglipTextOutput to = {0};
+    SiglipImageOutput io = {0};
+    rc = siglip_encode_text(m, ids, NULL, SIGLIP_MAX_BATCH + 1, &to);
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
+    CHECK(strstr(siglip_context_error(ctx), "SIGLIP_MAX_BATCH") != NULL, "limit named");
+    rc = siglip_encode_image(m, pixels, SIGLIP_MAX_BATCH + 1, &io);
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
+    /* Token ids outside the vocabulary are refused. */
+    ids[5] = 1000;
+    rc = siglip_encode_text(m, ids, NULL, 1, &to);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, siglip_context_error(ctx));
+    CHECK(strstr(siglip_context_error(ctx), "vocabulary") != NULL, "message names the vocabulary");
     siglip_model_free(&m);
     CHECK(m == NULL, "free resets the pointer");
     siglip_model_free(&m); /* a second free is a no-op */

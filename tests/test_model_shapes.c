@@ -265,7 +265,8 @@ static void ref_vision(const Weights *w, const Shape *s, const float *img, doubl
     /* MAP head: in_proj's three row blocks give q (from the probe), k and v. */
     const float *inw = get(w, "vision_model.head.attention.in_proj_weight");
     const float *inb = get(w, "vision_model.head.attention.in_proj_bias");
-    double probe[4096], q[4096], a[4096], o[4096], ln[4096], m[8192];
+    double probe[4096] = {0}, q[4096] = {0}, a[4096] = {0}, o[4096] = {0}, ln[4096] = {0},
+           m[8192] = {0};
     const float *pr = get(w, "vision_model.head.probe");
     for (int i = 0; i < D; i++)
         probe[i] = pr[i];
@@ -293,7 +294,7 @@ static void ref_vision(const Weights *w, const Shape *s, const float *img, doubl
 static void write_model(const char *dir, const Shape *s, Weights *w)
 {
     mkdir(dir, 0755);
-    char path[4096];
+    char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
     fprintf(f,

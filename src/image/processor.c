@@ -270,6 +270,9 @@ int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths
     if (!paths || n <= 0 || !pixel_values)
         return sg_fail(proc->err, SIGLIP_EINVAL,
                        "siglip_preprocess_files: need paths, n > 0 and pixel_values");
+    if (n > SIGLIP_MAX_BATCH)
+        return sg_fail(proc->err, SIGLIP_E2BIG, "siglip_preprocess_files: %d images exceed "
+                       "SIGLIP_MAX_BATCH (%d)", n, SIGLIP_MAX_BATCH);
     for (int i = 0; i < n; i++)
         if (!paths[i])
             return sg_fail(proc->err, SIGLIP_EINVAL, "siglip_preprocess_files: path %d is NULL",

@@ -24,6 +24,14 @@ static int check_model(SiglipModel *m)
     return m && m->ctx && m->dev;
 }
 
+static int check_batch(SgError *err, const char *what, int batch)
+{
+    if (batch > SIGLIP_MAX_BATCH)
+        return sg_fail(err, SIGLIP_E2BIG, "%s: batch %d exceeds SIGLIP_MAX_BATCH (%d)", what, batch,
+                       SIGLIP_MAX_BATCH);
+    return SIGLIP_OK;
+}
+
 int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *attention_mask,
                        int batch, const SiglipTextOutput *out)
 {
@@ -36,6 +44,8 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_encode_text: input_ids and out must be set and batch > 0 (got %d)",
                        batch);
+    if (check_batch(err, "siglip_encode_text", batch))
+        return SIGLIP_E2BIG;
     const SgTowerConfig *c = &m->cfg.text;
     size_t T = (size_t)c->max_position_embeddings, D = (size_t)c->hidden_size,
            Dp = (size_t)c->projection_size;
@@ -83,6 +93,8 @@ int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
         return sg_fail(err, SIGLIP_EINVAL,
                        "this checkpoint has no vision pooling head (vision_model.head.*): only "
                        "last_hidden_state is available");
+    if (check_batch(err, "siglip_encode_image", batch))
+        return SIGLIP_E2BIG;
     const SgTowerConfig *c = &m->cfg.vision;
     size_t S = (size_t)c->image_size, N = (S / (size_t)c->patch_size) * (S / (size_t)c->patch_size);
     size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * S * S;
@@ -123,6 +135,8 @@ int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch,
     if (!pixel_values || !logits || batch <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_classify_logits: pixel_values and logits must be set and batch > 0");
+    if (check_batch(err, "siglip_classify_logits", batch))
+        return SIGLIP_E2BIG;
     const SgTowerConfig *c = &m->cfg.vision;
     size_t per_image = (size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size;
     size_t L = (size_t)m->cfg.num_labels;
@@ -147,6 +161,8 @@ int siglip_logits(const SiglipModel *m, const float *text_embeds, int n_text,
     if (!text_embeds || !image_embeds || n_text <= 0 || n_image <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_logits: embeds must be set and n_text, n_image > 0");
+    if (check_batch(err, "siglip_logits", n_text) || check_batch(err, "siglip_logits", n_image))
+        return SIGLIP_E2BIG;
     size_t D = (size_t)m->cfg.text.projection_size;
     if ((int)D != m->cfg.vision.hidden_size)
         return sg_fail(err, SIGLIP_ESHAPE,

@@ -122,7 +122,7 @@ static int fetch_weight(SgWeightSource *src, const char *name, int ndim, const i
 static int load_linear(SgWeightSource *src, const char *prefix, size_t n_out, size_t n_in,
                        SgLinear *lin)
 {
-    char name[256];
+    char name[320];
     int64_t shape[2] = {(int64_t)n_out, (int64_t)n_in};
     snprintf(name, sizeof name, "%s.weight", prefix);
     int rc = fetch_weight(src, name, 2, shape, n_out, n_in, &lin->w);
@@ -135,7 +135,7 @@ static int load_linear(SgWeightSource *src, const char *prefix, size_t n_out, si
 static int load_layernorm(SgWeightSource *src, const char *prefix, size_t n, float eps,
                           SgLayerNorm *ln)
 {
-    char name[256];
+    char name[320];
     ln->n = n;
     ln->eps = eps;
     snprintf(name, sizeof name, "%s.weight", prefix);
@@ -156,7 +156,7 @@ static int load_qkv(SgWeightSource *src, const char *prefix, size_t D, SgLinear 
     if (!w || !b)
         rc = sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory loading %s", prefix);
     for (int i = 0; i < 3 && rc == SIGLIP_OK; i++) {
-        char name[256];
+        char name[320];
         int64_t wshape[2] = {(int64_t)D, (int64_t)D}, bshape[1] = {(int64_t)D};
         snprintf(name, sizeof name, "%s.%s.weight", prefix, parts[i]);
         rc = fetch_host(src, name, 2, wshape, INIT_WEIGHT, w + (size_t)i * D * D);

@@ -104,6 +104,9 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
     if (!image_paths || !labels || !scores || n_images <= 0 || n_labels <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_zero_shot: images, labels and scores must be set, counts > 0");
+    if (n_images > SIGLIP_MAX_BATCH || n_labels > SIGLIP_MAX_BATCH)
+        return sg_fail(err, SIGLIP_E2BIG, "siglip_zero_shot: %d images and %d labels: at most "
+                       "SIGLIP_MAX_BATCH (%d) of each", n_images, n_labels, SIGLIP_MAX_BATCH);
     if (!m->has_text)
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
                                            "text tower; this is an image-classification model");
@@ -157,6 +160,9 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
     if (!image_paths || !scores || n_images <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_classify: images and scores must be set, n_images > 0");
+    if (n_images > SIGLIP_MAX_BATCH)
+        return sg_fail(err, SIGLIP_E2BIG, "siglip_classify: %d images exceed SIGLIP_MAX_BATCH (%d)",
+                       n_images, SIGLIP_MAX_BATCH);
     if (!m->has_classifier)
         return sg_fail(err, SIGLIP_EINVAL, "siglip_classify needs a SiglipForImageClassification "
                                            "model; use siglip_zero_shot with labels instead");

@@ -424,6 +424,9 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
     if (!texts || !ids || n <= 0)
         return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize: %s",
                        n <= 0 ? "batch must be at least 1" : "NULL argument");
+    if (n > SIGLIP_MAX_BATCH)
+        return sg_fail(tok->err, SIGLIP_E2BIG, "siglip_tokenize: %d texts exceed SIGLIP_MAX_BATCH "
+                       "(%d)", n, SIGLIP_MAX_BATCH);
     size_t len_max = max_length > 0 ? (size_t)max_length : (size_t)tok->max_length;
     for (int t = 0; t < n; t++) {
         if (!texts[t])
