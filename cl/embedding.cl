@@ -24,9 +24,11 @@ __kernel void im2col(__global const float *pixels, __global float *patches, uint
     const uint cols = C * p * p;
     if (col >= cols || row >= n_rows)
         return;
+    /* Remainders as explicit subtractions: LLVM turns a paired x / y, x % y into a form with
+     * `freeze`, an instruction oclgrind 21.10 cannot simulate. */
     const uint gw = W / p, per_image = (H / p) * gw;
-    const uint b = row / per_image, patch = row % per_image;
-    const uint py = patch / gw, px = patch % gw;
-    const uint c = col / (p * p), ky = (col / p) % p, kx = col % p;
+    const uint b = row / per_image, patch = row - b * per_image;
+    const uint py = patch / gw, px = patch - py * gw;
+    const uint c = col / (p * p), cy = col / p, ky = cy - c * p, kx = col - cy * p;
     patches[row * cols + col] = pixels[((b * C + c) * H + py * p + ky) * W + px * p + kx];
 }

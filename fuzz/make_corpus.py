@@ -92,6 +92,12 @@ def seeds_image():
             copy("image", os.path.join("images-extra", "in", name))
     for name in ["baseline_80x60.jpg", "progressive_64x64.jpg", "palette_30x30.png", "rgb_33x17.bmp"]:
         copy("image", os.path.join("images", name))
+    # the bare EXIF block (APP1 payload: "Exif\0\0" + TIFF) of a rotated JPEG, for the EXIF reader
+    with open(os.path.join(DATA, "images-extra", "in", "exif_6.jpg"), "rb") as f:
+        jpg = f.read()
+    at = jpg.index(b"Exif\0\0")
+    (length,) = struct.unpack(">H", jpg[at - 2:at])
+    put("image", "exif_block.bin", jpg[at:at - 2 + length])
 
 
 def tiny_spiece_model():
