@@ -36,10 +36,11 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void choose_tunables(const SiglipDeviceInfo *info, SgTunables *t)
+static void choose_tunables(const SiglipDeviceInfo *info, const SgTuning *tuning, SgTunables *t)
 {
     size_t wg = info->max_work_group_size ? info->max_work_group_size : 1;
-    t->layernorm_wg = sg_pow2_floor(wg < 256 ? wg : 256);
+    size_t ln_cap = tuning->layernorm_wg > 0 ? (size_t)tuning->layernorm_wg : 256;
+    t->layernorm_wg = sg_pow2_floor(wg < ln_cap ? wg : ln_cap);
     t->attn_wg = wg < 64 ? wg : 64;
     /* The K and V tiles (tile_k × dh floats each, dh up to SG_ATTN_MAX_DH) plus the tile's mask
      * must leave a quarter of the local memory free; the scores of a tile live in private
@@ -99,7 +100,7 @@ int sg_kernels_build(SgDevice *dev, SgError *err)
         sg_kernels_free(&k);
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
     }
-    choose_tunables(&dev->info, &k->tune);
+    choose_tunables(&dev->info, &dev->tuning, &k->tune);
     snprintf(k->options, sizeof k->options,
              "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
              "-DSG_ATTN_QB=%d -DMR=%d",

@@ -25,12 +25,13 @@ typedef struct SgTuning {
     SgGemmPath gemm;
     SgAttentionPath attention;
     int gemm_mr;           /* MR of gemm_packed.cl: output rows per work-item (1..16) */
+    int layernorm_wg;      /* most work-items per LayerNorm row; 0 = as many as the device allows */
     const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
 } SgTuning;
 
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
  * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8,
- * "attention": "tiled" | "rows"}) on top when it is not NULL.
+ * "attention": "tiled" | "rows", "layernorm_wg": 0}) on top when it is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
                      SgError *err);
