@@ -24,6 +24,26 @@ static int check_model(SiglipModel *m)
     return m && m->ctx && m->dev;
 }
 
+/* Where the pooler output goes: the caller's array, or a scratch one (*scratch, to be freed)
+ * when only the normalized embeds were asked for. NULL with *rc = 0 when neither is wanted. */
+static float *pooler_target(float *requested, const float *embeds, size_t floats,
+                            float **scratch, int *rc, SgError *err)
+{
+    *scratch = NULL;
+    *rc = SIGLIP_OK;
+    if (requested || !embeds)
+        return requested;
+    *scratch = malloc(floats * sizeof **scratch);
+    if (!*scratch)
+        *rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory (%zu floats)", floats);
+    return *scratch;
+}
+
+static size_t chunk_size(size_t batch, size_t at)
+{
+    return batch - at < SG_MAX_CHUNK ? batch - at : SG_MAX_CHUNK;
+}
+
 static int check_batch(SgError *err, const char *what, int batch)
 {
     if (batch > SIGLIP_MAX_BATCH)
@@ -57,17 +77,12 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
     if (m->ctx->settings.text_mask == SIGLIP_TEXT_MASK_NONE)
         attention_mask = NULL;
 
-    float *pooler = out->pooler_output;
-    float *scratch = NULL;
-    if (!pooler && out->embeds) {
-        scratch = malloc((size_t)batch * Dp * sizeof *scratch);
-        if (!scratch)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
-        pooler = scratch;
-    }
-    int rc = SIGLIP_OK;
+    float *scratch;
+    int rc;
+    float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * Dp, &scratch,
+                                  &rc, err);
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
-        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        size_t n = chunk_size((size_t)batch, at);
         rc = sg_text_forward(m, input_ids + at * T, attention_mask ? attention_mask + at * T : NULL,
                              n, pooler ? pooler + at * Dp : NULL,
                              out->last_hidden_state ? out->last_hidden_state + at * T * D : NULL,
@@ -102,17 +117,12 @@ int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
         if (!isfinite(pixel_values[i]))
             return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
 
-    float *pooler = out->pooler_output;
-    float *scratch = NULL;
-    if (!pooler && out->embeds) {
-        scratch = malloc((size_t)batch * D * sizeof *scratch);
-        if (!scratch)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
-        pooler = scratch;
-    }
-    int rc = SIGLIP_OK;
+    float *scratch;
+    int rc;
+    float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
+                                  &rc, err);
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
-        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        size_t n = chunk_size((size_t)batch, at);
         rc = sg_vision_forward(m, pixel_values + at * per_image, n,
                                pooler ? pooler + at * D : NULL,
                                out->last_hidden_state ? out->last_hidden_state + at * N * D : NULL,
@@ -142,7 +152,7 @@ int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch,
     size_t L = (size_t)m->cfg.num_labels;
     int rc = SIGLIP_OK;
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
-        size_t n = (size_t)batch - at < SG_MAX_CHUNK ? (size_t)batch - at : SG_MAX_CHUNK;
+        size_t n = chunk_size((size_t)batch, at);
         rc = sg_vision_forward(m, pixel_values + at * per_image, n, NULL, NULL, logits + at * L,
                                err);
     }
