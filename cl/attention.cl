@@ -111,59 +111,82 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
 }
 
 /* ---- attention_rows: the same op for devices that run each work-item as a CPU thread ----
- * One work-item per (block of SG_ATTN_QB queries, head, batch item), work-group size 1. Scores
- * of the block's queries against all keys stay in private memory (SG_ATTN_QB × SG_ATTN_MAX_TK
- * floats, a few KiB of stack on a CPU); dot products and the P·V sum run over 8-wide vectors of
- * the head dimension, so dh must be a multiple of 8 and Tk ≤ SG_ATTN_MAX_TK (the host falls
- * back to `attention` otherwise). Masked keys get score −FLT_MAX, as HF's additive mask gives:
- * a fully masked row becomes the uniform average. */
+ * Two kernels. attention_pack_k writes each head's keys transposed, kt [B, H, dh, Tkp] with
+ * Tkp = Tk rounded up to 16 (zeros past Tk), so that scores for 16 keys are one float16 FMA per
+ * query and head-dimension element, the access pattern of gemm_packed.cl. attention_rows then
+ * runs one work-item per (block of SG_ATTN_QB queries, head, batch item), work-group size 1:
+ * scores of its queries against all keys stay in private memory (SG_ATTN_QB × SG_ATTN_MAX_TK
+ * floats of stack on a CPU), and P·V runs over 16-wide slices of the values. dh must be a
+ * multiple of 8 and Tk ≤ SG_ATTN_MAX_TK (the host falls back to `attention` otherwise). Masked
+ * keys get score −FLT_MAX, as HF's additive mask gives: a fully masked row becomes the uniform
+ * average. */
 #ifndef SG_ATTN_QB
-#define SG_ATTN_QB 4
+#define SG_ATTN_QB 8
 #endif
 #ifndef SG_ATTN_MAX_TK
 #define SG_ATTN_MAX_TK 1024
 #endif
 
+/* kt[((b·H + h)·dh + c)·Tkp + j] = k[k_off + (b·Tk + j)·ldkv + h·dh + c], 0 for j ≥ Tk.
+ * Global size (Tkp, dh, B·H). */
+__kernel void attention_pack_k(__global const float *k, uint k_off, uint ldkv, uint Tk, uint Tkp,
+                               uint H, uint dh, __global float *kt)
+{
+    const uint j = get_global_id(0), c = get_global_id(1), bh = get_global_id(2);
+    const uint b = bh / H, h = bh - b * H;
+    kt[((size_t)bh * dh + c) * Tkp + j] =
+        j < Tk ? k[k_off + (b * Tk + j) * ldkv + h * dh + c] : 0.0f;
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstride,
-                    __global const float *k, uint k_off, __global const float *v, uint v_off,
+                    __global const float *kt, uint Tkp, __global const float *v, uint v_off,
                     uint ldkv, __global const int *mask, int has_mask, __global float *out,
-                    uint o_off, uint ldo, uint Tq, uint Tk, uint dh, float scale)
+                    uint o_off, uint ldo, uint Tq, uint Tk, uint H, uint dh, float scale)
 {
     const uint t0 = get_global_id(0) * SG_ATTN_QB;
     const uint h = get_global_id(1), b = get_global_id(2);
-    const uint hd0 = h * dh, n8 = dh / 8;
+    const uint hd0 = h * dh;
     const uint nq = min((uint)SG_ATTN_QB, Tq - t0);
 
     __global const float *qrow[SG_ATTN_QB];
+#pragma unroll
     for (uint i = 0; i < SG_ATTN_QB; i++)
         qrow[i] = q + q_off + b * q_bstride + min(t0 + i, Tq - 1) * ldq + hd0;
-    __global const float *kbase = k + k_off + b * Tk * ldkv + hd0;
+    __global const float *ktb = kt + (size_t)(b * H + h) * dh * Tkp;
     __global const float *vbase = v + v_off + b * Tk * ldkv + hd0;
+    __global const int *mrow = mask + b * Tk;
 
     float s[SG_ATTN_QB][SG_ATTN_MAX_TK];
-    float smax[SG_ATTN_QB], ssum[SG_ATTN_QB];
+    float smax[SG_ATTN_QB];
+#pragma unroll
     for (uint i = 0; i < SG_ATTN_QB; i++)
         smax[i] = -INFINITY;
-    for (uint j = 0; j < Tk; j++) {
-        __global const float *krow = kbase + j * ldkv;
-        float8 acc[SG_ATTN_QB];
+    for (uint j0 = 0; j0 < Tk; j0 += 16) {
+        float16 acc[SG_ATTN_QB];
+#pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++)
-            acc[i] = (float8)(0.0f);
-        for (uint c = 0; c < n8; c++) {
-            const float8 kv = vload8(c, krow);
+            acc[i] = (float16)(0.0f);
+        for (uint c = 0; c < dh; c++) {
+            const float16 kv = vload16(0, ktb + c * Tkp + j0);
+#pragma unroll
             for (uint i = 0; i < SG_ATTN_QB; i++)
-                acc[i] = fma(vload8(c, qrow[i]), kv, acc[i]);
+                acc[i] = fma((float16)(qrow[i][c]), kv, acc[i]);
         }
-        const int keep = !has_mask || mask[b * Tk + j] != 0;
+        const uint n = min(16u, Tk - j0);
+#pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++) {
-            const float4 a4 = acc[i].lo + acc[i].hi;
-            const float2 a2 = a4.lo + a4.hi;
-            const float sc = keep ? (a2.x + a2.y) * scale : -FLT_MAX;
-            s[i][j] = sc;
-            smax[i] = fmax(smax[i], sc);
+            float vals[16];
+            vstore16(acc[i] * scale, 0, vals);
+            for (uint r = 0; r < n; r++) {
+                const float sc = !has_mask || mrow[j0 + r] != 0 ? vals[r] : -FLT_MAX;
+                s[i][j0 + r] = sc;
+                smax[i] = fmax(smax[i], sc);
+            }
         }
     }
+    float inv_sum[SG_ATTN_QB];
+#pragma unroll
     for (uint i = 0; i < SG_ATTN_QB; i++) {
         float sum = 0.0f;
         for (uint j = 0; j < Tk; j++) {
@@ -171,18 +194,36 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
             s[i][j] = p;
             sum += p;
         }
-        ssum[i] = 1.0f / sum;
+        inv_sum[i] = 1.0f / sum;
     }
-    for (uint c = 0; c < n8; c++) {
+    /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. */
+    uint c0 = 0;
+    for (; c0 + 16 <= dh; c0 += 16) {
+        float16 acc[SG_ATTN_QB];
+#pragma unroll
+        for (uint i = 0; i < SG_ATTN_QB; i++)
+            acc[i] = (float16)(0.0f);
+        for (uint j = 0; j < Tk; j++) {
+            const float16 vv = vload16(0, vbase + j * ldkv + c0);
+#pragma unroll
+            for (uint i = 0; i < SG_ATTN_QB; i++)
+                acc[i] = fma((float16)(s[i][j]), vv, acc[i]);
+        }
+        for (uint i = 0; i < nq; i++)
+            vstore16(acc[i] * inv_sum[i], 0, out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0);
+    }
+    if (c0 < dh) {
         float8 acc[SG_ATTN_QB];
+#pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++)
             acc[i] = (float8)(0.0f);
         for (uint j = 0; j < Tk; j++) {
-            const float8 vv = vload8(c, vbase + j * ldkv);
+            const float8 vv = vload8(0, vbase + j * ldkv + c0);
+#pragma unroll
             for (uint i = 0; i < SG_ATTN_QB; i++)
                 acc[i] = fma((float8)(s[i][j]), vv, acc[i]);
         }
         for (uint i = 0; i < nq; i++)
-            vstore8(acc[i] * ssum[i], c, out + o_off + (b * Tq + t0 + i) * ldo + hd0);
+            vstore8(acc[i] * inv_sum[i], 0, out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0);
     }
 }

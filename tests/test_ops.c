@@ -184,6 +184,17 @@ static void check_op(int rc, const char *what)
     (void)what;
 }
 
+/* Largest case (multiply-adds) run; SIZE_MAX unless --quick. */
+static size_t work_limit = SIZE_MAX;
+
+static int too_big(const char *op, size_t work)
+{
+    if (work <= work_limit)
+        return 0;
+    printf("%-13s skipped in --quick mode (%zu multiply-adds)\n", op, work);
+    return 1;
+}
+
 /* ---- linear ---- */
 
 typedef struct LinearCase {
@@ -195,6 +206,8 @@ typedef struct LinearCase {
 /* Runs one case with the weight in `layout`: both GEMM paths are tested on every device. */
 static void test_linear_case(const LinearCase *c, SgGemmPath layout)
 {
+    if (too_big("linear", c->M * c->N * c->K))
+        return;
     size_t ldx = c->K + c->x_pad, ldy = c->N + c->y_pad;
     size_t nx = sg_span(c->x_off, c->M, ldx, c->K), ny = sg_span(c->y_off, c->M, ldy, c->N);
     float *x = random_floats(nx, -1, 1), *w = random_floats(c->N * c->K, -0.5f, 0.5f);
@@ -344,6 +357,8 @@ static int32_t *attn_mask(const AttnCase *c)
 
 static void test_attention_case(const AttnCase *c)
 {
+    if (too_big("attention", c->B * c->Tq * c->Tk * c->H * c->dh))
+        return;
     AttnLayout a = attn_layout(c);
     size_t W = c->H * c->dh, ldo = W + 2, o_off = 1;
     size_t no = o_off + c->B * c->Tq * ldo;
@@ -558,8 +573,12 @@ static void test_bad_arguments(void)
     gbuf_free(&a), gbuf_free(&b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --quick: only cases of modest size, for simulators (oclgrind) where every work-item is
+     * interpreted; the cases left out are listed as skipped. */
+    if (argc > 1 && !strcmp(argv[1], "--quick"))
+        work_limit = 2000000;
     int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
     if (rc == SIGLIP_ENODEV) {
         fprintf(stderr, "skipped: %s\n", err.message);

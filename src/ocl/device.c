@@ -422,6 +422,7 @@ void sg_device_close(SgDevice **pdev)
     if (dev->queue)
         clFinish(dev->queue);
     sg_kernels_free(&dev->kernels);
+    sg_buffer_release(dev, &dev->scratch, dev->scratch_bytes);
     if (dev->queue)
         clReleaseCommandQueue(dev->queue);
     if (dev->context)
@@ -429,6 +430,20 @@ void sg_device_close(SgDevice **pdev)
     free(dev->cache_dir);
     free(dev);
     *pdev = NULL;
+}
+
+int sg_device_scratch(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err)
+{
+    if (bytes > dev->scratch_bytes) {
+        sg_buffer_release(dev, &dev->scratch, dev->scratch_bytes);
+        dev->scratch_bytes = 0;
+        int rc = sg_buffer_create(dev, bytes, &dev->scratch, err);
+        if (rc != SIGLIP_OK)
+            return rc;
+        dev->scratch_bytes = bytes;
+    }
+    *out = dev->scratch;
+    return SIGLIP_OK;
 }
 
 int sg_device_finish(SgDevice *dev, SgError *err)

@@ -22,6 +22,8 @@ typedef struct SgDevice {
     SgTuning tuning;             /* GEMM path etc., from the tuning table (ocl/tuning.h) */
     double build_seconds;        /* wall time spent building (or loading cached) programs */
     int program_from_cache;      /* 1 when the programs came from the binary cache */
+    cl_mem scratch;              /* temporary buffer ops share (sg_device_scratch), grown on demand */
+    size_t scratch_bytes;
     size_t bytes_allocated;      /* device memory currently held through sg_buffer_* */
     size_t peak_bytes_allocated;
     char *cache_dir;             /* owned copy of the program binary cache dir, or NULL */
@@ -48,6 +50,10 @@ int sg_buffer_write(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, cons
                     SgError *err);
 int sg_buffer_read(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, void *host,
                    SgError *err);
+
+/* A device buffer of at least `bytes` for an op's intermediate results, owned by the device and
+ * reused by every op (the queue is in order, so one op's use ends before the next begins). */
+int sg_device_scratch(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err);
 
 /* Waits for all queued work (clFinish). */
 int sg_device_finish(SgDevice *dev, SgError *err);

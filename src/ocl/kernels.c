@@ -27,6 +27,7 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_ATTENTION] = {"attention", "attention"},
     [SG_K_GEMM_PANELS] = {"gemm_packed", "gemm_packed"},
     [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
+    [SG_K_ATTENTION_PACK_K] = {"attention", "attention_pack_k"},
 };
 
 static double now_seconds(void)

@@ -14,7 +14,7 @@
 /* Most keys attention_rows keeps scores for (so400m-patch14-384: 729; base-512: 1024). */
 #define SG_ATTN_MAX_TK 1024
 /* Queries per work-item of attention_rows. */
-#define SG_ATTN_QB 4
+#define SG_ATTN_QB 8
 
 /* Every kernel the ops enqueue; sg_kernel_table in kernels.c names each one's file and function. */
 typedef enum SgKernelId {
@@ -28,6 +28,7 @@ typedef enum SgKernelId {
     SG_K_ATTENTION,     /* attention.cl */
     SG_K_GEMM_PANELS,   /* gemm_packed.cl */
     SG_K_ATTENTION_ROWS, /* attention.cl */
+    SG_K_ATTENTION_PACK_K, /* attention.cl */
     SG_K_COUNT
 } SgKernelId;
 

@@ -64,6 +64,41 @@ static int check_attention(cl_mem q, size_t q_off, size_t ldq, size_t q_batch_st
     return rc;
 }
 
+/* attention_rows (cl/attention.cl): keys transposed into the device scratch buffer, then one
+ * work-item per block of SG_ATTN_QB queries. */
+static int attention_rows(SgDevice *dev, cl_mem q, size_t q_off, size_t ldq, size_t q_bstride,
+                          cl_mem k, size_t k_off, cl_mem v, size_t v_off, size_t ldkv, cl_mem mask,
+                          cl_mem out, size_t o_off, size_t ldo, size_t B, size_t Tq, size_t Tk,
+                          size_t H, size_t dh, float scale, SgError *err)
+{
+    size_t Tkp = (Tk + 15) / 16 * 16;
+    cl_mem kt;
+    int rc = sg_device_scratch(dev, B * H * dh * Tkp * sizeof(float), &kt, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_uint a_k_off = (cl_uint)k_off, a_ldkv = (cl_uint)ldkv, a_tk = (cl_uint)Tk,
+            a_tkp = (cl_uint)Tkp, a_h = (cl_uint)H, a_dh = (cl_uint)dh;
+    SgArg pack[] = {SG_ARG(k),   SG_ARG(a_k_off), SG_ARG(a_ldkv), SG_ARG(a_tk),
+                    SG_ARG(a_tkp), SG_ARG(a_h),   SG_ARG(a_dh),   SG_ARG(kt)};
+    size_t pack_global[3] = {Tkp, dh, B * H};
+    rc = sg_launch(dev, SG_K_ATTENTION_PACK_K, pack, N_ARGS(pack), 3, pack_global, NULL, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_uint a_q_off = (cl_uint)q_off, a_ldq = (cl_uint)ldq, a_qbs = (cl_uint)q_bstride;
+    cl_uint a_v_off = (cl_uint)v_off, a_o_off = (cl_uint)o_off, a_ldo = (cl_uint)ldo;
+    cl_uint a_tq = (cl_uint)Tq;
+    cl_int has_mask = mask != NULL;
+    cl_mem mask_arg = mask ? mask : kt; /* never read without has_mask */
+    cl_float a_scale = scale;
+    SgArg args[] = {SG_ARG(q),        SG_ARG(a_q_off), SG_ARG(a_ldq),    SG_ARG(a_qbs),
+                    SG_ARG(kt),       SG_ARG(a_tkp),   SG_ARG(v),        SG_ARG(a_v_off),
+                    SG_ARG(a_ldkv),   SG_ARG(mask_arg), SG_ARG(has_mask), SG_ARG(out),
+                    SG_ARG(a_o_off),  SG_ARG(a_ldo),   SG_ARG(a_tq),     SG_ARG(a_tk),
+                    SG_ARG(a_h),      SG_ARG(a_dh),    SG_ARG(a_scale)};
+    size_t global[3] = {(Tq + SG_ATTN_QB - 1) / SG_ATTN_QB, H, B}, one[3] = {1, 1, 1};
+    return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args), 3, global, one, err);
+}
+
 int sg_op_attention(SgDevice *dev, cl_mem q, size_t q_off, size_t ldq, size_t q_batch_stride,
                     cl_mem k, size_t k_off, cl_mem v, size_t v_off, size_t ldkv, cl_mem mask,
                     cl_mem out, size_t o_off, size_t ldo, size_t B, size_t Tq, size_t Tk,
@@ -89,11 +124,9 @@ int sg_op_attention(SgDevice *dev, cl_mem q, size_t q_off, size_t ldq, size_t q_
                     SG_ARG(a_o_off), SG_ARG(a_ldo),        SG_ARG(a_tq),    SG_ARG(a_tk),
                     SG_ARG(a_dh),    SG_ARG(a_scale),      SG_LOCAL(tile_bytes),
                     SG_LOCAL(tile_bytes)};
-    if (dev->tuning.attention == SG_ATTN_ROWS && dh % 8 == 0 && Tk <= SG_ATTN_MAX_TK) {
-        /* Same arguments but the two local tiles, which attention_rows does not use. */
-        size_t global[3] = {(Tq + SG_ATTN_QB - 1) / SG_ATTN_QB, H, B}, one[3] = {1, 1, 1};
-        return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args) - 2, 3, global, one, err);
-    }
+    if (dev->tuning.attention == SG_ATTN_ROWS && dh % 8 == 0 && Tk <= SG_ATTN_MAX_TK)
+        return attention_rows(dev, q, q_off, ldq, q_batch_stride, k, k_off, v, v_off, ldkv, mask,
+                              out, o_off, ldo, B, Tq, Tk, H, dh, scale, err);
     size_t local[3] = {min_size(kern->tune.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
     size_t global[3] = {Tq, H, B};
     return sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);
