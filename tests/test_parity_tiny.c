@@ -2,6 +2,7 @@
  * every output of both towers, the logits with and without the text mask, the classifier logits.
  * Tolerance: max abs error ≤ 1e-4 against the f64 tensors (issue 2). */
 #include "harness.h"
+#include "model/safetensors.h"
 #include "fixtures.h"
 #include "siglip.h"
 
@@ -136,6 +137,85 @@ static void check_classifier(SiglipContext *ctx, const SgSafetensors *ex, const 
     siglip_model_free(&m);
 }
 
+/* tiny's weights rewritten as F16 or BF16 (round to nearest even) into dir/model.safetensors. */
+static int write_tiny_as(const char *dir, SgDtype dtype)
+{
+    char *src_path = sg_test_path("tiny/model.safetensors"), path[4200];
+    SgSafetensors *st = NULL;
+    SgError err = {0};
+    int rc = sg_st_open(&st, src_path, &err);
+    size_t n = rc ? 0 : sg_st_count(st);
+    SgStWriteTensor *out = calloc(n + 1, sizeof *out);
+    uint16_t **bufs = calloc(n + 1, sizeof *bufs);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const SgTensor *t = sg_st_at(st, i);
+        float *f = malloc(t->numel * sizeof *f);
+        bufs[i] = malloc(t->numel * sizeof **bufs);
+        rc = sg_tensor_to_f32(t, f, &err);
+        for (size_t e = 0; e < t->numel; e++) {
+            if (dtype == SG_DTYPE_F16) {
+                _Float16 h = (_Float16)f[e];
+                memcpy(&bufs[i][e], &h, 2);
+            } else {
+                uint32_t bits;
+                memcpy(&bits, &f[e], 4);
+                bufs[i][e] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+            }
+        }
+        free(f);
+        out[i] = (SgStWriteTensor){.name = t->name, .dtype = dtype, .ndim = t->ndim,
+                                   .data = bufs[i]};
+        memcpy(out[i].shape, t->shape, sizeof t->shape);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (!rc)
+        rc = sg_st_write(path, out, n, &err);
+    CHECK(rc == 0, "writing %s: %s", path, err.message);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    free(bufs), free(out), free(src_path);
+    sg_st_close(&st);
+    return rc;
+}
+
+/* The same model stored as F16 and as BF16 loads and gives the f64 logits within the rounding
+ * of its weights (F16: 11-bit, BF16: 8-bit mantissas; logits are around −2..−5 here). */
+static void check_half_dtypes(const SgSafetensors *ex, const int32_t *ids, const float *pixels)
+{
+    static const struct { SgDtype dtype; const char *name; double tol; } kinds[] = {
+        {SG_DTYPE_F16, "F16", 5e-3}, {SG_DTYPE_BF16, "BF16", 5e-2}};
+    float *ref = fx_f32(ex, "public.f64.logits_per_image", N_IMAGES * N_TEXTS);
+    for (size_t k = 0; ref && k < 2; k++) {
+        char dir[] = "/tmp/siglip-half-XXXXXX", cmd[256];
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+        snprintf(cmd, sizeof cmd, "cp '%s/tiny/config.json' '%s/'", sg_test_data_dir(), dir);
+        CHECK(system(cmd) == 0, "copy config");
+        SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_HF);
+        SiglipModel *m = NULL;
+        if (write_tiny_as(dir, kinds[k].dtype) == 0 && ctx) {
+            int rc = siglip_model_load(ctx, dir, &m);
+            CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        }
+        if (m) {
+            static float t_emb[N_TEXTS * D], v_emb[N_IMAGES * D], lpi[N_IMAGES * N_TEXTS];
+            SiglipTextOutput to = {.embeds = t_emb};
+            SiglipImageOutput io = {.embeds = v_emb};
+            CHECK(siglip_encode_text(m, ids, NULL, N_TEXTS, &to) == SIGLIP_OK, "text");
+            CHECK(siglip_encode_image(m, pixels, N_IMAGES, &io) == SIGLIP_OK, "image");
+            CHECK(siglip_logits(m, t_emb, N_TEXTS, v_emb, N_IMAGES, lpi, NULL) == SIGLIP_OK, "l");
+            double e = sg_max_abs_diff(lpi, ref, N_IMAGES * N_TEXTS);
+            fprintf(stderr, "  %-4s weights: logits_per_image max abs error %.3g (limit %.0e)\n",
+                    kinds[k].name, e, kinds[k].tol);
+            CHECK(e <= kinds[k].tol, "%s weights: logits error %.3g", kinds[k].name, e);
+        }
+        siglip_model_free(&m);
+        siglip_context_close(&ctx);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+    free(ref);
+}
+
 int main(void)
 {
     SgSafetensors *ex = fx_open(sg_test_data_dir(), "tiny-expected.safetensors");
@@ -161,6 +241,7 @@ int main(void)
         check_classifier(ctx, ex, pixels);
     siglip_context_close(&ctx);
     check_mask_none(ex, ids, mask, pixels);
+    check_half_dtypes(ex, ids, pixels);
 
     free(ids);
     free(mask);

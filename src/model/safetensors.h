@@ -48,10 +48,11 @@ size_t sg_dtype_size(SgDtype dt);
  * SIGLIP_ENOTSUP. */
 int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err);
 
-/* Writer: a safetensors file with F32/I64 tensors (used by the CLI and tests). */
+/* Writer: a safetensors file (used by tests; the CLI has its own small writer). Each tensor's data
+ * is already in its dtype's little-endian bytes. */
 typedef struct SgStWriteTensor {
     const char *name;
-    SgDtype dtype;              /* SG_DTYPE_F32, SG_DTYPE_I64 or SG_DTYPE_I32 */
+    SgDtype dtype;
     int ndim;
     int64_t shape[SG_ST_MAX_DIMS];
     const void *data;
