@@ -170,7 +170,10 @@ int cmd_devices(int argc, char **argv)
             print_json(spec, list, n, auto_pick);
         else
             print_human(spec, list, n, auto_pick);
-        r = CLI_OK;
+        /* The list is still printed, but a --device that matches nothing is an error. */
+        r = find_selected(list, n) ? CLI_OK : CLI_ERROR;
+        if (r != CLI_OK)
+            fprintf(stderr, "siglip: devices: no OpenCL device matches \"%s\"\n", spec);
     }
     siglip_devices_free(&list);
     siglip_context_close(&ctx);
