@@ -251,6 +251,10 @@ def case_devices(exe):
           "SIGLIP_DEVICE=%s not honoured" % last)
     rc, out, err = run(exe, ["devices"])
     check(rc == 0 and "selects" in out, "devices (human) exited %d" % rc)
+    # A spec that matches nothing: the list is still shown, the exit status says it failed.
+    rc, out, err = run(exe, ["devices", "--device", "no-such-device-xyz"])
+    check(rc == 1 and "matches no device" in out and err.count("\n") == 1,
+          "devices --device no-such-device-xyz: exit %d, stderr %r" % (rc, err))
 
 
 def case_tokenize(exe):
