@@ -98,7 +98,9 @@ typedef struct SiglipSettings {
     uint64_t max_image_pixels;
     /* Host threads used for image decoding and resizing; 0 = number of online CPUs. */
     int n_threads;
-    /* File of GEMM tuning parameters overriding the built-in table, or NULL. */
+    /* JSON file overriding the built-in per-device tuning table, or NULL: {"gemm": "clblast" |
+     * "panels", "gemm_mr": 1..16, "attention": "tiled" | "rows", "layernorm_wg": 0..4096}. Any
+     * key may be left out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
     const char *tuning_file;
     uint8_t reserved[64]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;

@@ -21,6 +21,7 @@ static const char *env_or(const char *name, const char *fallback)
 const char *sg_test_data_dir(void) { return env_or("SIGLIP_TEST_DATA", "tests/data"); }
 const char *sg_test_device(void) { return env_or("SIGLIP_TEST_DEVICE", "auto"); }
 const char *sg_test_cache_dir(void) { return env_or("SIGLIP_TEST_CACHE", NULL); }
+const char *sg_test_tuning(void) { return env_or("SIGLIP_TEST_TUNING", NULL); }
 
 const char *sg_test_medium_dir(void)
 {

@@ -40,6 +40,8 @@ const char *sg_test_data_dir(void);
 const char *sg_test_medium_dir(void);
 /* Device spec for tests (SIGLIP_TEST_DEVICE, default "auto"). */
 const char *sg_test_device(void);
+/* Tuning override file for tests (SIGLIP_TEST_TUNING) or NULL. */
+const char *sg_test_tuning(void);
 /* Program binary cache dir for tests (SIGLIP_TEST_CACHE) or NULL. */
 const char *sg_test_cache_dir(void);
 /* malloc'ed "<data dir>/<rel>". */

@@ -408,8 +408,52 @@ static void test_buffers(SgDevice *dev, SgError *err)
     CHECK(dev->bytes_allocated == before, "failed allocations must not count");
 }
 
+/* The tuning table and its override file: every key applies, a bad file is a clear error. */
+static void test_tuning(void)
+{
+    SiglipDeviceInfo cpu = {.type = SIGLIP_DEVICE_CPU}, gpu = {.type = SIGLIP_DEVICE_GPU};
+    SgTuning t;
+    SgError err = {0};
+    CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
+              t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu"),
+          "cpu rule");
+    CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_CLBLAST &&
+              t.attention == SG_ATTN_TILED && t.layernorm_wg == 0, "default rule");
+    char path[] = "/tmp/siglip-tuning-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    static const struct { const char *json; int status; } files[] = {
+        {"{\"gemm\": \"clblast\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
+         "\"layernorm_wg\": 64}", SIGLIP_OK},
+        {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG},
+        {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG},
+        {"{\"attention\": 3}", SIGLIP_EBADMSG},
+        {"[1, 2]", SIGLIP_EBADMSG},
+        {"not json", SIGLIP_EBADMSG},
+    };
+    for (size_t i = 0; fd >= 0 && i < sizeof files / sizeof files[0]; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(files[i].json, f);
+        fclose(f);
+        int rc = sg_tuning_choose(&cpu, path, &t, &err);
+        CHECK_STATUS(rc, files[i].status, err.message);
+        if (rc == SIGLIP_OK)
+            CHECK(t.gemm == SG_GEMM_CLBLAST && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
+                      t.layernorm_wg == 64 && !strcmp(t.rule, "file"), "override applied");
+        else
+            CHECK(strstr(err.message, path) != NULL, "message names the file: %s", err.message);
+    }
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    CHECK(sg_tuning_choose(&cpu, "/nonexistent/tuning.json", &t, &err) == SIGLIP_ENOENT,
+          "missing file");
+}
+
 int main(void)
 {
+    test_tuning();
     test_no_platform();
 
     SiglipContext *ctx = context_with(sg_test_device(), NULL);

@@ -28,6 +28,7 @@ static SiglipContext *open_context(SiglipTextMask mask)
     siglip_default_settings(&s);
     s.device = sg_test_device();
     s.program_cache_dir = sg_test_cache_dir();
+    s.tuning_file = sg_test_tuning();
     s.text_mask = mask;
     SiglipContext *ctx = NULL;
     int rc = siglip_context_create(&ctx, &s);
@@ -216,8 +217,10 @@ static void check_half_dtypes(const SgSafetensors *ex, const int32_t *ids, const
     free(ref);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --quick (for simulators such as oclgrind): both towers unmasked and the classifier only. */
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
     SgSafetensors *ex = fx_open(sg_test_data_dir(), "tiny-expected.safetensors");
     int32_t *ids = fx_i32(ex, "public.input_ids", N_TEXTS * T);
     int32_t *mask = fx_i32(ex, "public.attention_mask", N_TEXTS * T);
@@ -234,14 +237,17 @@ int main(void)
                   && info.image_size == S && info.patch_size == 8 && info.num_patches == N_PATCHES,
               "model info");
         check_unmasked(m, ex, ids, pixels);
-        check_masked(m, ex, ids, mask, pixels);
+        if (!quick)
+            check_masked(m, ex, ids, mask, pixels);
     }
     siglip_model_free(&m);
     if (ctx)
         check_classifier(ctx, ex, pixels);
     siglip_context_close(&ctx);
-    check_mask_none(ex, ids, mask, pixels);
-    check_half_dtypes(ex, ids, pixels);
+    if (!quick) {
+        check_mask_none(ex, ids, mask, pixels);
+        check_half_dtypes(ex, ids, pixels);
+    }
 
     free(ids);
     free(mask);
