@@ -1,6 +1,7 @@
 /* test_model_shapes.c — any SigLIP shape from its config alone: the test writes model directories
  * of unusual shapes with random weights (patch 14 and 16, image sizes 224–512, 16 text positions,
- * projection_size ≠ hidden_size, odd head dims) and compares the library's towers with a plain-C
+ * projection_size ≠ hidden_size, odd head dims, an image size that is no multiple of the patch
+ * size) and compares the library's towers with a plain-C
  * double-precision forward written here from the reference equations (siglip-reference.md §3).
  * Tolerance: |got − ref| ≤ 2e-4 + 2e-4·|ref| per element. */
 #include <math.h>
@@ -386,6 +387,9 @@ int main(void)
         {72, 1, 1, 40, 64, 50, 72, 72, 1, 1, 30, 384, 16, "gelu"},
         /* 512 with patch 16 (1024 patches) */
         {16, 2, 1, 24, 64, 20, 16, 16, 2, 1, 24, 512, 16, "gelu_pytorch_tanh"},
+        /* so400m-patch14-384 geometry: 384 is no multiple of 14, 27×27 patches, the last 6
+         * pixel rows and columns unused */
+        {16, 2, 1, 24, 16, 20, 24, 24, 3, 1, 40, 384, 14, "gelu_pytorch_tanh"},
     };
     char root[] = "/tmp/siglip-shapes-XXXXXX";
     if (!mkdtemp(root))

@@ -232,9 +232,11 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
     int rc = get_section(root, section, &obj, err);
     if (!rc)
         rc = parse_tower_common(obj, section, vision_keys, N_KEYS(vision_keys), t, err);
-    if (!rc)
-        rc = check_divides(section, "image_size", t->image_size, "patch_size", t->patch_size,
-                           err);
+    /* The patch embedding is a stride-p convolution without padding: floor(image_size / p)
+     * patches per side, the remainder ignored (so400m-patch14-384: 27 × 14 = 378 of 384). */
+    if (!rc && t->patch_size > t->image_size)
+        rc = sg_fail(err, SIGLIP_EBADMSG, "%s.patch_size = %d is larger than %s.image_size = %d",
+                     section, t->patch_size, section, t->image_size);
     if (rc)
         return rc;
     int64_t side = t->image_size / t->patch_size;

@@ -37,7 +37,7 @@ typedef struct SgConfig {
 /* Parses config.json text. Missing keys take SiglipConfig's defaults; the minimal
  * {"model_type": "siglip", "text_config": {}, "vision_config": {}} is base-patch16-224.
  * a hidden_act other than gelu_pytorch_tanh, gelu_new, gelu_fast or gelu is SIGLIP_ENOTSUP;
- * impossible values (non-positive sizes, D % H != 0, image_size % patch_size != 0) are
+ * impossible values (non-positive sizes, D % H != 0, patch_size > image_size) are
  * SIGLIP_EBADMSG naming the key. */
 int sg_config_parse(const char *json, size_t len, SgConfig *out, SgError *err);
 
