@@ -355,11 +355,12 @@ static void run_shape(SiglipContext *ctx, const Shape *s, const char *root, int 
         sg_rng_fill(&w->rng, pixels, B_IMG * img, -1, 1);
         float *tp = malloc((size_t)B_TEXT * s->Dp * 4), *vp = malloc((size_t)B_IMG * s->vD * 4);
         double *rt = malloc((size_t)B_TEXT * s->Dp * 8), *rv = malloc((size_t)B_IMG * s->vD * 8);
-        SiglipTextOutput to = {.pooler_output = tp};
-        rc = siglip_encode_text(m, ids, NULL, B_TEXT, &to);
-        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        /* Images first, on a fresh workspace: sized by the image batch alone. */
         SiglipImageOutput io = {.pooler_output = vp};
         rc = siglip_encode_image(m, pixels, B_IMG, &io);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        SiglipTextOutput to = {.pooler_output = tp};
+        rc = siglip_encode_text(m, ids, NULL, B_TEXT, &to);
         CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
         for (int b = 0; b < B_TEXT; b++)
             ref_text(w, s, ids + (size_t)b * s->tT, rt + (size_t)b * s->Dp);

@@ -50,7 +50,7 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         [WS_MLP] = rows * MAX2(F, patch_len) * f,
         [WS_IDS] = MAX2(B * T, 1) * sizeof(int32_t),
         [WS_MASK] = MAX2(B * T, 1) * sizeof(int32_t),
-        [WS_PIXELS] = B * patch_len * N * f,
+        [WS_PIXELS] = B * (size_t)v->num_channels * (size_t)v->image_size * (size_t)v->image_size * f,
         [WS_POOLED] = B * MAX2(MAX2(Dp, D), (size_t)m->cfg.num_labels) * f,
         [WS_POOLED2] = B * D * f,
     };
