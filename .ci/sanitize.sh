@@ -20,7 +20,7 @@ meson test -C "$build" --print-errorlogs --num-processes "${SANITIZE_JOBS:-2}" \
   --timeout-multiplier 3 "$@" || status=$?
 python3 .ci/summarize.py "$build/meson-logs/testlog.json"
 # A report that somehow did not fail its test still fails the run.
-if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$build/meson-logs/testlog.txt"; then
+if grep -qE "ERROR: (Address|Leak)Sanitizer|\.(c|h|cpp):[0-9]+:[0-9]+: runtime error:" "$build/meson-logs/testlog.txt"; then
   echo "sanitize: sanitizer reports in $build/meson-logs/testlog.txt" >&2
   status=1
 fi

@@ -19,7 +19,8 @@ typedef struct SgError {
 /* Records a failure and returns `code`, so callers can write `return sg_fail(err, ...)`.
  * err may be NULL (the message is then dropped). */
 int sg_fail(SgError *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int sg_vfail(SgError *err, int code, const char *fmt, va_list ap);
+int sg_vfail(SgError *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Appends text to the message already recorded (e.g. a build log after its headline). */
 void sg_error_append(SgError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
