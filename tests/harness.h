@@ -47,6 +47,11 @@ const char *sg_test_cache_dir(void);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 
+/* A whole file in a malloc'ed buffer with a NUL appended (not counted in *size), or NULL. */
+char *sg_test_read(const char *path, size_t *size);
+/* Writes `size` bytes to `path`; 0 on success. */
+int sg_test_write(const char *path, const void *data, size_t size);
+
 /* Deterministic uniform floats in [lo, hi). */
 typedef struct SgRng { uint64_t s; } SgRng;
 static inline uint64_t sg_rng_next(SgRng *r)

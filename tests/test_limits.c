@@ -11,24 +11,6 @@
 /* siglip.h: "at most 64 MiB of UTF-8 per text" — the documented number, not the internal macro. */
 #define DOC_MAX_TEXT_BYTES ((size_t)64 << 20)
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = buf ? (size_t)n : 0;
-    return buf;
-}
-
 static SiglipContext *context_with_limit(uint64_t max_pixels)
 {
     SiglipSettings s;
@@ -71,7 +53,7 @@ static void check_pixel_limit_per_format(void)
         snprintf(rel, sizeof rel, "images-extra/in/%s", files[i]);
         char *path = sg_test_path(rel);
         size_t size = 0;
-        unsigned char *data = path ? read_all(path, &size) : NULL;
+        unsigned char *data = path ? (unsigned char *)sg_test_read(path, &size) : NULL;
         CHECK(data != NULL, "cannot read %s", path);
         free(path);
         if (!data)
@@ -132,7 +114,7 @@ static void check_header_bombs(void)
         snprintf(rel, sizeof rel, "images-extra/in/%s", files[i]);
         char *path = sg_test_path(rel);
         size_t size = 0;
-        unsigned char *data = path ? read_all(path, &size) : NULL;
+        unsigned char *data = path ? (unsigned char *)sg_test_read(path, &size) : NULL;
         free(path);
         CHECK(data != NULL, "cannot read %s", files[i]);
         if (!data)

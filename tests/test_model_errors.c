@@ -11,15 +11,16 @@
 
 static char root[] = "/tmp/siglip-model-errors-XXXXXX";
 
-static void write_text(const char *dir, const char *name, const char *text)
+static void write_bytes(const char *dir, const char *name, const void *data, size_t size)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    CHECK(sg_test_write(path, data, size) == 0, "writing %s", path);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    write_bytes(dir, name, text, strlen(text));
 }
 
 static char *make_dir(const char *name)
@@ -37,17 +38,6 @@ static char *read_fixture(const char *rel, size_t *size)
         fprintf(stderr, "%s\n", err.message);
     free(path);
     return data;
-}
-
-static void write_bytes(const char *dir, const char *name, const void *data, size_t size)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, size, f);
-        fclose(f);
-    }
 }
 
 /* tiny's tensors rewritten with one change: `drop` is left out, `reshape` gets a wrong shape. */

@@ -19,38 +19,6 @@
 
 /* ---------------------------------------------------------------- files */
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)(n > 0 ? n : 0) + 1);
-    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n > 0 ? n : 0] = '\0'; /* parsers of NUL-terminated text get it */
-        *size = (size_t)(n > 0 ? n : 0);
-    }
-    return buf;
-}
-
-static int write_all(const char *dir, const char *name, const void *data, size_t size)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    int ok = f && (size == 0 || fwrite(data, 1, size, f) == size);
-    if (f && fclose(f) != 0)
-        ok = 0;
-    return ok ? 0 : -1;
-}
-
 /* A fresh scratch directory with the given files copied/written in; removed by scratch_remove. */
 typedef struct Scratch {
     char dir[4096];
@@ -69,7 +37,9 @@ static int scratch_open(Scratch *s)
 static int scratch_put(Scratch *s, const char *name, const void *data, size_t size)
 {
     s->names[s->n++] = name;
-    return write_all(s->dir, name, data, size);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    return sg_test_write(path, data, size);
 }
 
 static void scratch_remove(Scratch *s)
@@ -211,7 +181,7 @@ static int run_tokenizer_config(const unsigned char *data, size_t size, SgError 
 {
     char *model_path = sg_test_path("tiny/spiece.model");
     size_t model_size = 0;
-    unsigned char *model = model_path ? read_all(model_path, &model_size) : NULL;
+    unsigned char *model = model_path ? (unsigned char *)sg_test_read(model_path, &model_size) : NULL;
     free(model_path);
     Scratch s;
     int rc = model ? 0 : sg_fail(err, SIGLIP_EIO, "cannot read tiny/spiece.model");
@@ -272,7 +242,7 @@ static int run_file(const char *target, Runner run, const char *dir, const char 
     CHECK(want <= 0, "%s/%s: the file name must start with the expected status (OK-, EBADMSG-, ...)",
           target, name);
     size_t size = 0;
-    unsigned char *data = read_all(path, &size);
+    unsigned char *data = (unsigned char *)sg_test_read(path, &size);
     CHECK(data != NULL, "cannot read %s", path);
     if (!data || want > 0) {
         free(data);

@@ -25,12 +25,7 @@ static char *scratch_path(const char *name)
 
 static void write_bytes(const char *path, const void *data, size_t size)
 {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL, "cannot create %s", path);
-    if (!f)
-        return;
-    CHECK(fwrite(data, 1, size, f) == size, "short write to %s", path);
-    fclose(f);
+    CHECK(sg_test_write(path, data, size) == 0, "cannot write %s", path);
 }
 
 static void write_text(const char *path, const char *text)

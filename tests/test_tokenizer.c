@@ -15,44 +15,13 @@
 
 #define T 64
 
-static char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *size = (size_t)n;
-    }
-    return buf;
-}
-
-static int write_all(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = size ? fwrite(data, 1, size, f) : 0;
-    fclose(f);
-    return w == size ? 0 : -1;
-}
-
 /* The 15 public fixture texts give exactly transformers' ids and mask. */
 static void test_fixtures(SiglipContext *ctx, SiglipTokenizer *tok)
 {
     char *cases_path = sg_test_path("tiny-cases.json");
     char *st_path = sg_test_path("tiny-expected.safetensors");
     size_t size = 0;
-    char *json = read_all(cases_path, &size);
+    char *json = sg_test_read(cases_path, &size);
     CHECK(json != NULL, "cannot read %s", cases_path);
     cJSON *cases = json ? cJSON_Parse(json) : NULL;
     const cJSON *texts = cJSON_GetObjectItemCaseSensitive(cases, "public.texts");
@@ -191,7 +160,7 @@ static int load_blob(SiglipContext *ctx, const char *dir, const void *data, size
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/spiece.model", dir);
-    if (write_all(path, data, size) != 0)
+    if (sg_test_write(path, data, size) != 0)
         return -9999;
     SiglipTokenizer *tok = NULL;
     int rc = siglip_tokenizer_load(ctx, dir, &tok);
@@ -219,7 +188,7 @@ static void test_bad_models(SiglipContext *ctx)
 
     char *model_path = sg_test_path("tiny/spiece.model");
     size_t size = 0;
-    unsigned char *model = (unsigned char *)read_all(model_path, &size);
+    unsigned char *model = (unsigned char *)sg_test_read(model_path, &size);
     CHECK(model && size > 1000, "cannot read %s", model_path);
     if (!model)
         return;
@@ -267,12 +236,12 @@ static void test_bad_models(SiglipContext *ctx)
     /* A malformed tokenizer_config.json next to a good model. */
     char cfg[4096];
     snprintf(cfg, sizeof cfg, "%s/tokenizer_config.json", dir);
-    write_all(cfg, "{\"model_max_length\": ", 21);
+    sg_test_write(cfg, "{\"model_max_length\": ", 21);
     CHECK_STATUS(load_blob(ctx, dir, model, size), SIGLIP_EBADMSG, siglip_context_error(ctx));
-    write_all(cfg, "{\"model_max_length\": 16, \"do_lower_case\": false}", 48);
+    sg_test_write(cfg, "{\"model_max_length\": 16, \"do_lower_case\": false}", 48);
     char spath[4096];
     snprintf(spath, sizeof spath, "%s/spiece.model", dir);
-    write_all(spath, model, size);
+    sg_test_write(spath, model, size);
     rc = siglip_tokenizer_load(ctx, dir, &tok);
     CHECK_STATUS(rc, 0, siglip_context_error(ctx));
     CHECK(tok && siglip_tokenizer_max_length(tok) == 16, "model_max_length from the config");

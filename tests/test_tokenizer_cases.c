@@ -15,27 +15,6 @@
 #include "tokenizer/text.h"
 #include "tokenizer/tokenizer.h"
 
-static char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *size = (size_t)n;
-    }
-    return buf;
-}
-
 /* got[0..n) equals the JSON int array `want`. */
 static int same_ids(const int32_t *got, size_t n, const cJSON *want)
 {
@@ -293,8 +272,8 @@ int main(void)
     char *cases_path = sg_test_path("tokenizer/cases.json");
     char *model_path = sg_test_path("tiny/spiece.model");
     size_t json_size = 0, model_size = 0;
-    char *json = read_all(cases_path, &json_size);
-    unsigned char *model = (unsigned char *)read_all(model_path, &model_size);
+    char *json = sg_test_read(cases_path, &json_size);
+    unsigned char *model = (unsigned char *)sg_test_read(model_path, &model_size);
     cJSON *data = json ? cJSON_Parse(json) : NULL;
     CHECK(data && model, "cannot read %s or %s", cases_path, model_path);
     SiglipContext *ctx = NULL;
