@@ -1,0 +1,31 @@
+/* test_header.c — the public header compiles on its own (included first, nothing before it; it
+ * brings siglip_version.h), and the settings defaults are what siglip.h documents. */
+#include "siglip.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int main(void)
+{
+    int bad = 0;
+    SiglipSettings s;
+    memset(&s, 0xff, sizeof s);
+    siglip_default_settings(&s);
+    bad |= s.device != NULL || s.program_cache_dir != NULL || s.tuning_file != NULL;
+    bad |= s.text_mask != SIGLIP_TEXT_MASK_HF || s.max_image_pixels != 100000000u;
+    bad |= s.n_threads != 0;
+    for (size_t i = 0; i < sizeof s.reserved; i++)
+        bad |= s.reserved[i] != 0;
+    bad |= siglip_version() != ((unsigned)SIGLIP_VERSION_MAJOR << 16 |
+                                (unsigned)SIGLIP_VERSION_MINOR << 8 | SIGLIP_VERSION_PATCH);
+    bad |= strcmp(siglip_strerror(SIGLIP_ENODEV), "no matching OpenCL device") != 0;
+    bad |= strcmp(siglip_strerror(12345), "unknown error") != 0;
+    /* A context with reserved bytes set is refused (room for future settings stays usable). */
+    SiglipContext *ctx = (SiglipContext *)&s;
+    s.reserved[0] = 1;
+    bad |= siglip_context_create(&ctx, &s) != SIGLIP_EINVAL || ctx != NULL;
+    siglip_context_close(&ctx); /* closing NULL is a no-op */
+    siglip_context_close(NULL);
+    printf("test_header: %s\n", bad ? "FAILED" : "ok");
+    return bad;
+}
