@@ -2,7 +2,7 @@
 # run.sh — run ON the GPU machine (device tool), from the repository root, after prepare.sh:
 # makes NVIDIA's OpenCL visible next to PoCL, runs the test suite on the GPU, then the benchmarks
 # of issue 8 (base-patch16-224 image and text at batch 256 and 1, so400m-patch14-384 image at 32),
-# each with its own timeout. Results and logs go to $OUT.
+# each with its own timeout. Results and logs go to $OUT. SPEC=pocl BENCH=0 checks the script here.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT" /tmp/icd
@@ -13,7 +13,7 @@ siglip=build-gpu/tools/siglip
 $siglip devices > "$OUT/devices.txt" 2>&1
 # The C test programs on the GPU (meson may not be installed there: run them directly with the
 # environment tests/meson.build gives them; they read SIGLIP_TEST_DEVICE).
-export SIGLIP_TEST_DEVICE=nvidia SIGLIP_TEST_DATA=$PWD/tests/data SIGLIP_TEST_CACHE=/tmp/kcache
+export SIGLIP_TEST_DEVICE=${SPEC:-nvidia} SIGLIP_TEST_DATA=$PWD/tests/data SIGLIP_TEST_CACHE=/tmp/kcache
 pass=0 fail=0 skip=0
 for t in build-gpu/tests/test_*; do
   [ -x "$t" ] && [ -f "$t" ] || continue
@@ -23,11 +23,11 @@ for t in build-gpu/tests/test_*; do
     echo "FAIL $(basename "$t") (exit $rc)" >> "$OUT/tests.txt" ;; esac
 done
 echo "$pass passed, $fail failed, $skip skipped" >> "$OUT/tests.txt"
-for args in "--model base-patch16-224 --tower image --batch 1 --batch 256" \
+[ "${BENCH:-1}" = 1 ] && for args in "--model base-patch16-224 --tower image --batch 1 --batch 256" \
             "--model base-patch16-224 --tower text --batch 256" \
             "--model so400m-patch14-384 --tower image --batch 32"; do
   # shellcheck disable=SC2086
-  timeout 150 $siglip bench --device nvidia --warmup 2 --iters 5 --json $args \
+  timeout 150 $siglip bench --device ${SPEC:-nvidia} --warmup 2 --iters 5 --json $args \
     >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
 done
 tail -3 "$OUT/tests.txt"
