@@ -94,6 +94,7 @@ static void disarm(void)
 /* ---- the workload ---- */
 
 static char *image_path; /* made before any injection: the harness's own mallocs must not fail */
+static uint64_t clean_held; /* device bytes a context holds after a clean workload (scratch) */
 
 static SiglipContext *new_context(void)
 {
@@ -166,6 +167,13 @@ static long sweep(FailKind kind, const char *what, const char *tiny, long stride
             CHECK(strlen(siglip_context_error(ctx)) > 0, "%s failure at call %ld: no message",
                   what, n);
         }
+        /* Nothing leaked on the device: with the model gone, the context holds at most what a
+         * clean run leaves (the device's shared scratch buffer). */
+        uint64_t held = 0;
+        if (siglip_context_memory(ctx, &held, NULL) == SIGLIP_OK)
+            CHECK(held <= clean_held, "%s failure at call %ld: %llu device bytes still held "
+                  "after the model was freed (a clean run leaves %llu)", what, n,
+                  (unsigned long long)held, (unsigned long long)clean_held);
         int again = workload(ctx, tiny);
         CHECK_STATUS(again, SIGLIP_OK, siglip_context_error(ctx));
         siglip_context_close(&ctx);
@@ -212,6 +220,9 @@ int main(void)
     SiglipContext *ctx = new_context();
     CHECK(ctx && workload(ctx, tiny) == SIGLIP_OK, "clean run: %s",
           ctx ? siglip_context_error(ctx) : "no context");
+    CHECK(ctx && siglip_context_memory(ctx, &clean_held, NULL) == SIGLIP_OK, "memory query");
+    fprintf(stderr, "  a clean run leaves %llu device bytes held (the shared scratch)\n",
+            (unsigned long long)clean_held);
     siglip_context_close(&ctx);
 
     CHECK(sweep(FAIL_BUILD, "clBuildProgram", tiny, 1, 1) > 0, "no build was failed");
