@@ -1,6 +1,8 @@
 /* harness.c — implementation of the shared test helpers in harness.h. */
 #include "harness.h"
 
+#include "siglip.h"
+
 #include <sys/stat.h>
 
 int sg_test_failures;
@@ -32,6 +34,14 @@ const char *sg_test_medium_dir(void)
     snprintf(probe, sizeof probe, "%s/medium-bf16/config.json", d);
     struct stat st;
     return stat(probe, &st) == 0 ? d : NULL;
+}
+
+void sg_test_settings(SiglipSettings *s)
+{
+    siglip_default_settings(s);
+    s->device = sg_test_device();
+    s->program_cache_dir = sg_test_cache_dir();
+    s->tuning_file = sg_test_tuning();
 }
 
 char *sg_test_path(const char *rel)

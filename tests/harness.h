@@ -44,6 +44,9 @@ const char *sg_test_device(void);
 const char *sg_test_tuning(void);
 /* Program binary cache dir for tests (SIGLIP_TEST_CACHE) or NULL. */
 const char *sg_test_cache_dir(void);
+/* Default settings with the test device, program cache and tuning file filled in. */
+struct SiglipSettings;
+void sg_test_settings(struct SiglipSettings *s);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 

@@ -99,9 +99,7 @@ static uint64_t clean_held; /* device bytes a context holds after a clean worklo
 static SiglipContext *new_context(void)
 {
     SiglipSettings s;
-    siglip_default_settings(&s);
-    s.device = sg_test_device();
-    s.program_cache_dir = sg_test_cache_dir();
+    sg_test_settings(&s);
     SiglipContext *ctx = NULL;
     return siglip_context_create(&ctx, &s) == SIGLIP_OK ? ctx : NULL;
 }

@@ -241,9 +241,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(root))
         return 1;
     SiglipSettings s;
-    siglip_default_settings(&s);
-    s.device = sg_test_device();
-    s.program_cache_dir = sg_test_cache_dir();
+    sg_test_settings(&s);
     SiglipContext *ctx = NULL;
     CHECK(siglip_context_create(&ctx, &s) == SIGLIP_OK, "context");
     if (ctx)

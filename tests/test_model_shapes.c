@@ -396,9 +396,7 @@ int main(void)
     if (!mkdtemp(root))
         return 1;
     SiglipSettings st;
-    siglip_default_settings(&st);
-    st.device = sg_test_device();
-    st.program_cache_dir = sg_test_cache_dir();
+    sg_test_settings(&st);
     SiglipContext *ctx = NULL;
     CHECK(siglip_context_create(&ctx, &st) == SIGLIP_OK, "context");
     for (size_t i = 0; ctx && i < sizeof shapes / sizeof shapes[0]; i++)

@@ -36,9 +36,7 @@ int main(void)
         return 1;
 
     SiglipSettings s;
-    siglip_default_settings(&s);
-    s.device = sg_test_device();
-    s.program_cache_dir = sg_test_cache_dir();
+    sg_test_settings(&s);
     SiglipContext *ctx = NULL;
     CHECK(siglip_context_create(&ctx, &s) == SIGLIP_OK, "context");
     char dir[4096];

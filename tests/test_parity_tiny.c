@@ -25,10 +25,7 @@ static void expect_close(const SgSafetensors *ex, const char *name, const float 
 static SiglipContext *open_context(SiglipTextMask mask)
 {
     SiglipSettings s;
-    siglip_default_settings(&s);
-    s.device = sg_test_device();
-    s.program_cache_dir = sg_test_cache_dir();
-    s.tuning_file = sg_test_tuning();
+    sg_test_settings(&s);
     s.text_mask = mask;
     SiglipContext *ctx = NULL;
     int rc = siglip_context_create(&ctx, &s);

@@ -24,9 +24,7 @@ static void run_job(Result *r)
 {
     memset(r, 0, sizeof *r);
     SiglipSettings s;
-    siglip_default_settings(&s);
-    s.device = sg_test_device();
-    s.program_cache_dir = sg_test_cache_dir();
+    sg_test_settings(&s);
     s.n_threads = 2;
     SiglipContext *ctx = NULL;
     SiglipModel *m = NULL;
