@@ -135,6 +135,31 @@ static void check_classifier(SiglipContext *ctx, const SgSafetensors *ex, const 
     siglip_model_free(&m);
 }
 
+/* IEEE binary16 nearest to f (ties to even), without relying on compiler support for _Float16. */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7fffffu;
+    int32_t exp = (int32_t)((x >> 23) & 0xffu) - 127 + 15;
+    if (((x >> 23) & 0xffu) == 0xffu)
+        return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+    if (exp >= 31)
+        return (uint16_t)(sign | 0x7c00u);
+    uint32_t shift = 13, base = (uint32_t)exp << 10;
+    if (exp <= 0) { /* subnormal half: shift the implicit bit in */
+        if (exp < -10)
+            return (uint16_t)sign;
+        mant |= 0x800000u;
+        shift = (uint32_t)(14 - exp);
+        base = 0;
+    }
+    uint32_t half = base + (mant >> shift), rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1u)))
+        half++; /* a carry into the exponent is the correct rounding */
+    return (uint16_t)(sign | half);
+}
+
 /* tiny's weights rewritten as F16 or BF16 (round to nearest even) into dir/model.safetensors. */
 static int write_tiny_as(const char *dir, SgDtype dtype)
 {
@@ -152,8 +177,7 @@ static int write_tiny_as(const char *dir, SgDtype dtype)
         rc = sg_tensor_to_f32(t, f, &err);
         for (size_t e = 0; e < t->numel; e++) {
             if (dtype == SG_DTYPE_F16) {
-                _Float16 h = (_Float16)f[e];
-                memcpy(&bufs[i][e], &h, 2);
+                bufs[i][e] = f32_to_f16(f[e]);
             } else {
                 uint32_t bits;
                 memcpy(&bits, &f[e], 4);
