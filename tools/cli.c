@@ -80,6 +80,8 @@ int cli_help_or_version(const CliCommon *c, const char *usage)
 }
 
 static void print_line(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+    __attribute__((format(printf, 2, 0)));
+static void print_line(const char *prefix, const char *fmt, va_list ap, const char *suffix)
 {
     /* Built in one buffer and written with one call so parallel writers don't interleave. */
     char line[2048];
