@@ -11,6 +11,18 @@
 /* siglip.h: "at most 64 MiB of UTF-8 per text" — the documented number, not the internal macro. */
 #define DOC_MAX_TEXT_BYTES ((size_t)64 << 20)
 
+/* tests/data/images-extra/in/<name>, malloc'ed (NULL after a failed CHECK when unreadable). */
+static unsigned char *read_extra_image(const char *name, size_t *size)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "images-extra/in/%s", name);
+    char *path = sg_test_path(rel);
+    unsigned char *data = path ? (unsigned char *)sg_test_read(path, size) : NULL;
+    CHECK(data != NULL, "cannot read %s", rel);
+    free(path);
+    return data;
+}
+
 static SiglipContext *context_with_limit(uint64_t max_pixels)
 {
     SiglipSettings s;
@@ -49,13 +61,8 @@ static void check_pixel_limit_per_format(void)
         "tga_rgb.tga", "tga_rgb_rle.tga", "pnm_rgb.ppm", "pnm_gray.pgm",
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "images-extra/in/%s", files[i]);
-        char *path = sg_test_path(rel);
         size_t size = 0;
-        unsigned char *data = path ? (unsigned char *)sg_test_read(path, &size) : NULL;
-        CHECK(data != NULL, "cannot read %s", path);
-        free(path);
+        unsigned char *data = read_extra_image(files[i], &size);
         if (!data)
             continue;
         SgImage img; /* its size, from the decoder with no limit to speak of */
@@ -110,13 +117,8 @@ static void check_header_bombs(void)
     static const char *const files[] = {"bad_bomb.png", "bad_bomb.jpg", "bad_bomb.gif",
                                         "bad_bomb.tga"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "images-extra/in/%s", files[i]);
-        char *path = sg_test_path(rel);
         size_t size = 0;
-        unsigned char *data = path ? (unsigned char *)sg_test_read(path, &size) : NULL;
-        free(path);
-        CHECK(data != NULL, "cannot read %s", files[i]);
+        unsigned char *data = read_extra_image(files[i], &size);
         if (!data)
             continue;
         char msg[SG_ERROR_MESSAGE_SIZE];

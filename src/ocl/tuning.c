@@ -54,6 +54,39 @@ const char *sg_gemm_path_name(SgGemmPath p)
     return p == SG_GEMM_PANELS ? "panels" : "clblast";
 }
 
+/* Key `key` of the override file as one of names[0..n): 1 with *out set, 0 when absent, a
+ * negative status (naming the file and the choices) when it is something else. */
+static int choice_key(const cJSON *root, const char *path, const char *key,
+                      const char *const *names, int n, int *out, SgError *err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!item)
+        return 0;
+    for (int i = 0; i < n && cJSON_IsString(item); i++)
+        if (!strcmp(item->valuestring, names[i])) {
+            *out = i;
+            return 1;
+        }
+    return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be \"%s\" or \"%s\"",
+                   path, key, names[0], names[1]);
+}
+
+/* Key `key` as an integer in [lo, hi]: 1 with *out set, 0 when absent, negative when invalid. */
+static int int_key(const cJSON *root, const char *path, const char *key, int lo, int hi,
+                   int *out, SgError *err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!item)
+        return 0;
+    if (cJSON_IsNumber(item) && item->valuedouble >= lo && item->valuedouble <= hi &&
+        item->valuedouble == (int)item->valuedouble) {
+        *out = (int)item->valuedouble;
+        return 1;
+    }
+    return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be an integer from %d to %d",
+                   path, key, lo, hi);
+}
+
 static int apply_override(const char *path, SgTuning *t, SgError *err)
 {
     char *text = NULL;
@@ -67,45 +100,19 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
         cJSON_Delete(root);
         return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s is not a JSON object", path);
     }
-    const cJSON *gemm = cJSON_GetObjectItemCaseSensitive(root, "gemm");
-    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(root, "gemm_mr");
-    const cJSON *attn = cJSON_GetObjectItemCaseSensitive(root, "attention");
-    const cJSON *lnwg = cJSON_GetObjectItemCaseSensitive(root, "layernorm_wg");
-    if (lnwg) {
-        if (cJSON_IsNumber(lnwg) && lnwg->valuedouble >= 0 && lnwg->valuedouble <= 4096 &&
-            lnwg->valuedouble == (int)lnwg->valuedouble)
-            t->layernorm_wg = (int)lnwg->valuedouble;
-        else
-            rc = sg_fail(err, SIGLIP_EBADMSG,
-                         "tuning file %s: \"layernorm_wg\" must be an integer from 0 to 4096",
-                         path);
-    }
-    if (!rc && attn) {
-        if (cJSON_IsString(attn) && !strcmp(attn->valuestring, "tiled"))
-            t->attention = SG_ATTN_TILED;
-        else if (cJSON_IsString(attn) && !strcmp(attn->valuestring, "rows"))
-            t->attention = SG_ATTN_ROWS;
-        else
-            rc = sg_fail(err, SIGLIP_EBADMSG,
-                         "tuning file %s: \"attention\" must be \"tiled\" or \"rows\"", path);
-    }
-    if (!rc && gemm) {
-        if (cJSON_IsString(gemm) && !strcmp(gemm->valuestring, "clblast"))
-            t->gemm = SG_GEMM_CLBLAST;
-        else if (cJSON_IsString(gemm) && !strcmp(gemm->valuestring, "panels"))
-            t->gemm = SG_GEMM_PANELS;
-        else
-            rc = sg_fail(err, SIGLIP_EBADMSG,
-                         "tuning file %s: \"gemm\" must be \"clblast\" or \"panels\"", path);
-    }
-    if (!rc && mr) {
-        if (cJSON_IsNumber(mr) && mr->valuedouble >= 1 && mr->valuedouble <= 16 &&
-            mr->valuedouble == (int)mr->valuedouble)
-            t->gemm_mr = (int)mr->valuedouble;
-        else
-            rc = sg_fail(err, SIGLIP_EBADMSG,
-                         "tuning file %s: \"gemm_mr\" must be an integer from 1 to 16", path);
-    }
+    static const char *const gemm_names[] = {[SG_GEMM_CLBLAST] = "clblast",
+                                             [SG_GEMM_PANELS] = "panels"};
+    static const char *const attn_names[] = {[SG_ATTN_TILED] = "tiled", [SG_ATTN_ROWS] = "rows"};
+    int v;
+    if ((rc = choice_key(root, path, "gemm", gemm_names, 2, &v, err)) == 1)
+        t->gemm = (SgGemmPath)v;
+    if (rc >= 0 && (rc = choice_key(root, path, "attention", attn_names, 2, &v, err)) == 1)
+        t->attention = (SgAttentionPath)v;
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_mr", 1, 16, &v, err)) == 1)
+        t->gemm_mr = v;
+    if (rc >= 0 && (rc = int_key(root, path, "layernorm_wg", 0, 4096, &v, err)) == 1)
+        t->layernorm_wg = v;
+    rc = rc < 0 ? rc : SIGLIP_OK;
     cJSON_Delete(root);
     t->rule = "file";
     return rc;
