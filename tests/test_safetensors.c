@@ -11,6 +11,7 @@
 
 #include "common/fileio.h"
 #include "harness.h"
+#include "tensor_expect.h"
 #include "model/safetensors.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -105,12 +106,6 @@ static int shape_is(const SgTensor *t, int ndim, const int64_t *shape)
  * file by hand (struct.unpack('<Q') for the header length, json.loads for the header,
  * np.frombuffer(raw, '<f4') for the data): the first two and the last element, the element at
  * numel/2, and the float64 sum of all elements (numpy's pairwise sum). */
-typedef struct Expected {
-    const char *name;
-    int ndim;
-    int64_t shape[4];
-    double first[2], last, mid, sum;
-} Expected;
 
 static const Expected tiny_expected[] = {
     {"logit_scale", 1, {1}, {2.3025851249694824, 2.3025851249694824}, 2.3025851249694824,
@@ -132,31 +127,6 @@ static const Expected tiny_expected[] = {
 };
 
 /* Converts t and compares it with e: exact elements, sum to rounding of the summation order. */
-static void check_values(const SgTensor *t, const Expected *e)
-{
-    CHECK(shape_is(t, e->ndim, e->shape), "%s: shape", e->name);
-    float *v = malloc(t->numel * sizeof *v);
-    SgError err = {0};
-    int rc = v ? sg_tensor_to_f32(t, v, &err) : SIGLIP_ENOMEM;
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (!rc && t->numel) {
-        double sum = 0;
-        for (size_t i = 0; i < t->numel; i++)
-            sum += v[i];
-        CHECK(v[0] == (float)e->first[0], "%s[0] = %.9g, expected %.9g", e->name, v[0],
-              e->first[0]);
-        CHECK(t->numel < 2 || v[1] == (float)e->first[1], "%s[1] = %.9g, expected %.9g", e->name,
-              v[1], e->first[1]);
-        CHECK(v[t->numel - 1] == (float)e->last, "%s[-1] = %.9g, expected %.9g", e->name,
-              v[t->numel - 1], e->last);
-        CHECK(v[t->numel / 2] == (float)e->mid, "%s[n/2] = %.9g, expected %.9g", e->name,
-              v[t->numel / 2], e->mid);
-        CHECK(fabs(sum - e->sum) <= 1e-9 * (1 + fabs(e->sum)), "%s sum %.17g, expected %.17g",
-              e->name, sum, e->sum);
-    }
-    free(v);
-}
-
 static void check_sorted_and_found(const SgSafetensors *st)
 {
     for (size_t i = 0; i < sg_st_count(st); i++) {
@@ -188,7 +158,7 @@ static void test_tiny(void)
             if (t) {
                 CHECK(t->dtype == SG_DTYPE_F32 && t->nbytes == 4 * t->numel, "%s dtype",
                       t->name);
-                check_values(t, &tiny_expected[i]);
+                check_values(t, &tiny_expected[i], SG_DTYPE_F32);
             }
         }
         CHECK(sg_st_find(st, "text_model.head") == NULL, "prefix found");

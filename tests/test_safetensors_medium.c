@@ -8,18 +8,13 @@
 
 #include "common/fileio.h"
 #include "harness.h"
+#include "tensor_expect.h"
 #include "model/safetensors.h"
 
 /* Read from ../shared/fixtures/medium-bf16 with /usr/bin/python3 + numpy, parsing each shard by
  * hand (struct.unpack('<Q') header length, json.loads header, np.frombuffer(raw, '<u2') widened
  * to float32 by << 16): first two and last elements, the element at numel/2, and the float64 sum
  * of all elements (numpy's pairwise sum). Shards 1, 2 and 3 are all represented. */
-typedef struct Expected {
-    const char *name;
-    int ndim;
-    int64_t shape[4];
-    double first[2], last, mid, sum;
-} Expected;
 
 static const Expected medium_expected[] = {
     {"logit_scale", 1, {1}, {2.296875, 2.296875}, 2.296875, 2.296875, 2.296875},
@@ -38,32 +33,6 @@ static const Expected medium_expected[] = {
     {"vision_model.head.mlp.fc1.weight", 2, {3072, 768}, {-0.0281982421875, 0.037109375},
      -0.0240478515625, 0.0002956390380859375, 5.382040249824058},
 };
-
-static void check_values(const SgTensor *t, const Expected *e)
-{
-    int shape_ok = t->ndim == e->ndim;
-    for (int i = 0; shape_ok && i < e->ndim; i++)
-        shape_ok = t->shape[i] == e->shape[i];
-    CHECK(shape_ok && t->dtype == SG_DTYPE_BF16, "%s: shape or dtype", e->name);
-    float *v = malloc(t->numel * sizeof *v);
-    SgError err = {0};
-    int rc = v ? sg_tensor_to_f32(t, v, &err) : SIGLIP_ENOMEM;
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (!rc && t->numel > 1) {
-        double sum = 0;
-        for (size_t i = 0; i < t->numel; i++)
-            sum += v[i];
-        CHECK(v[0] == (float)e->first[0] && v[1] == (float)e->first[1], "%s first %.9g %.9g",
-              e->name, v[0], v[1]);
-        CHECK(v[t->numel - 1] == (float)e->last && v[t->numel / 2] == (float)e->mid,
-              "%s last %.9g mid %.9g", e->name, v[t->numel - 1], v[t->numel / 2]);
-        CHECK(fabs(sum - e->sum) <= 1e-9 * (1 + fabs(e->sum)), "%s sum %.17g, expected %.17g",
-              e->name, sum, e->sum);
-    } else if (!rc) {
-        CHECK(v[0] == (float)e->first[0], "%s = %.9g", e->name, v[0]);
-    }
-    free(v);
-}
 
 /* Every weight_map entry (read here with cJSON) is in the archive, as BF16. */
 static void check_index_complete(const SgSafetensors *st, const char *index_path)
@@ -111,7 +80,7 @@ int main(void)
             const SgTensor *t = sg_st_find(st, medium_expected[i].name);
             CHECK(t != NULL, "%s missing", medium_expected[i].name);
             if (t)
-                check_values(t, &medium_expected[i]);
+                check_values(t, &medium_expected[i], SG_DTYPE_BF16);
         }
         sg_st_close(&st);
     }
