@@ -12,6 +12,7 @@ paths (shared storage). The numbers are those of SiglipModel.encode_image on the
 """
 import os
 import threading
+import uuid
 
 import dask.bag as db
 import numpy as np
@@ -66,8 +67,11 @@ def embed_partition(paths, model_dir, device=None, precision="f32", cache_dir="d
 def embed_bag(paths, model_dir, device=None, precision="f32", cache_dir="default", batch_size=32):
     """A dask.bag of image paths → a bag of embed_partition records, lazily. Write huge results
     out partition by partition (e.g. .map_partitions(save)) rather than gathering them."""
+    # Reading files is not pure: a key of its own per call, so that Dask never hands back the
+    # result of an earlier call on the same paths (the files may have changed).
     return paths.map_partitions(embed_partition, model_dir, device=device, precision=precision,
-                                cache_dir=cache_dir, batch_size=batch_size)
+                                cache_dir=cache_dir, batch_size=batch_size,
+                                token="siglip-embed-" + uuid.uuid4().hex)
 
 
 def embed_images(paths, model_dir, client=None, *, partition_size=256, batch_size=32,

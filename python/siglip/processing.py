@@ -61,6 +61,12 @@ class _Handle:
 
 # ---- tokenizer ----
 
+def _utf8(text):
+    if "\0" in text:  # the library takes NUL-terminated strings: it would end the text there
+        raise ValueError("a text contains a NUL character, which the tokenizer cannot take")
+    return text.encode("utf-8")
+
+
 class SiglipTokenizer(_Handle):
     """SiglipTokenizer (SentencePiece unigram + SigLIP's text rules), ids identical to
     transformers'. Padding is always to max_length and longer texts are truncated (eos kept last),
@@ -86,7 +92,7 @@ class SiglipTokenizer(_Handle):
         ids = np.empty((len(texts), length), dtype=np.int32)
         mask = np.empty((len(texts), length), dtype=np.int32)
         if texts:
-            encoded = [t.encode("utf-8") for t in texts]
+            encoded = [_utf8(t) for t in texts]
             self._ctx.call(lib.siglip_tokenize, self._handle, _lib.c_strings(encoded), len(texts),
                            length, _lib.ptr(ids, ctypes.c_int32), _lib.ptr(mask, ctypes.c_int32))
         return _finish(BatchFeature(input_ids=ids, attention_mask=mask), return_tensors)
@@ -95,7 +101,7 @@ class SiglipTokenizer(_Handle):
         """The ids of one text without padding or truncation, eos included (a list of int)."""
         out = ctypes.POINTER(ctypes.c_int32)()
         n = ctypes.c_size_t()
-        self._ctx.call(lib.siglip_tokenize_one, self._handle, text.encode("utf-8"),
+        self._ctx.call(lib.siglip_tokenize_one, self._handle, _utf8(text),
                        ctypes.byref(out), ctypes.byref(n))
         try:
             return out[:n.value]

@@ -2,7 +2,6 @@
 processor on every image input kind, model outputs and their shapes, the pipelines, errors, no-copy
 inputs, concurrent use. Expected values: tiny-expected.safetensors and tiny-cases.json, written by
 transformers 5.17 (tests/data/FIXTURES.md), never by this code."""
-import io
 import os
 import threading
 
@@ -190,6 +189,8 @@ def test_argument_errors(tiny_model):
         tiny_model.get_text_features(np.zeros((2, 16), np.int32))
     with pytest.raises(ValueError, match=r"pixel_values must be \[batch, 3, 40, 40\]"):
         tiny_model.get_image_features(np.zeros((1, 3, 224, 224), np.float32))
+    with pytest.raises(ValueError, match="NUL"):  # the C API takes NUL-terminated texts
+        tiny_model.get_text_features(texts=["a\0b"])
     with pytest.raises(TypeError, match="an image is a path"):
         tiny_model.get_image_features(images=[3.5])
     with pytest.raises(ValueError, match="SiglipForImageClassification"):

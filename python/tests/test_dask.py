@@ -67,6 +67,14 @@ def test_embed_images_on_two_workers(client, tiny, tmp_path):
     pids = client.run(os.getpid)
     assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
 
+    # Files are read at each call: a file rewritten since gives its new embedding, not a result
+    # Dask kept from the call before.
+    before = siglip.dask.embed_images(good, TINY, client=client, **kwargs)
+    shutil.copy(tiny.images[1], good[-1])
+    again = siglip.dask.embed_images(good, TINY, client=client, **kwargs)
+    np.testing.assert_array_equal(before.image_embeds[-1], single["image_embeds"][-1])
+    np.testing.assert_array_equal(again.image_embeds[-1], single["image_embeds"][1])
+
 
 def test_collect_with_every_file_broken(tmp_path):
     """No good file at all: empty embeddings, every path in errors (in-process, no cluster)."""
