@@ -63,7 +63,7 @@ def main():
         clusters = []
         for n in args.workers:
             cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1,
-                                               processes=True, dashboard_address=None,
+                                               processes=True, dashboard_address=":0",
                                                silence_logs=40)
             client = distributed.Client(cluster, set_as_default=False)
             clusters.append((cluster, client))

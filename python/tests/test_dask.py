@@ -21,7 +21,7 @@ import siglip.dask  # noqa: E402  (after the skips: it needs dask)
 def client():
     # Worker processes inherit the environment: SIGLIP_LIBRARY and PYTHONPATH find this build.
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
