@@ -8,17 +8,11 @@ import numpy as np
 from . import _lib
 from ._context import Context, _device_dict
 from ._lib import lib
-from .processing import SiglipImageProcessor, SiglipProcessor, SiglipTokenizer
+from .processing import BatchFeature, SiglipImageProcessor, SiglipProcessor, SiglipTokenizer
 
 
-class ModelOutput(dict):
+class ModelOutput(BatchFeature):
     """Outputs by name, readable as attributes or keys (transformers' ModelOutput)."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 _ARCHITECTURES = {_lib.ARCH_MODEL: "SiglipModel",
