@@ -38,8 +38,8 @@ class _Handle:
     """A tokenizer or image processor handle, owned by its context (freed when it closes) or
     borrowed from a model on the same context."""
 
-    def __init__(self, ctx, handle):
-        self._ctx, self._handle = ctx, handle
+    def __init__(self, ctx, handle, owns_context=False):
+        self._ctx, self._handle, self._owns_context = ctx, handle, owns_context
 
     @classmethod
     def _load(cls, loader, free, model_dir):
@@ -52,11 +52,13 @@ class _Handle:
             ctx.close()
             raise
         ctx.own(free, handle)
-        return cls(ctx, handle)
+        return cls(ctx, handle, owns_context=True)
 
     def close(self):
-        """Releases the library objects now (the context closes; also done when collected)."""
-        self._ctx.close()
+        """Releases the library objects now (also done when collected); one borrowed from a model
+        lives as long as the model."""
+        if self._owns_context:
+            self._ctx.close()
 
 
 # ---- tokenizer ----

@@ -199,6 +199,8 @@ def test_argument_errors(tiny_model):
         siglip.pipeline("text-generation", model=TINY)
     model = siglip.SiglipModel.from_pretrained(TINY, **load_kwargs())
     tokenizer = model.tokenizer
+    tokenizer.close()  # borrowed from the model: the model stays usable
+    assert model.get_text_features(texts=["still open"]).shape == (1, 32)
     model.close()
     with pytest.raises(ValueError, match="closed"):
         model.get_image_features(images=[os.path.join(IMAGES, "rgb_40x40.png")])
