@@ -91,11 +91,12 @@ class _PretrainedModel:
         self.close()
 
     def _pixel_values(self, pixel_values, images):
-        """[B, C, H, W] float32 C-contiguous: passed through without a copy when it already is."""
+        """[B, C, H, W] float32 C-contiguous, of the model's image size (the library reads that
+        much per image): passed through without a copy when it already is one."""
         if images is not None:
             if pixel_values is not None:
                 raise ValueError("give pixel_values or images, not both")
-            return self.image_processor.preprocess(images)
+            pixel_values = self.image_processor.preprocess(images)  # checked below all the same
         if pixel_values is None:
             raise ValueError("give pixel_values or images")
         pv = _lib.c_array(pixel_values, np.float32)
@@ -193,6 +194,10 @@ class SiglipModel(_PretrainedModel):
         """(logits_per_image [I, T], logits_per_text [T, I]) from normalized embeds."""
         te = _lib.c_array(text_embeds, np.float32)
         ie = _lib.c_array(image_embeds, np.float32)
+        dp = self.info["projection_size"]
+        for name, a in (("text_embeds", te), ("image_embeds", ie)):
+            if a.ndim != 2 or a.shape[1] != dp:  # the library reads dp floats per row
+                raise ValueError("%s must be [n, %d], got %s" % (name, dp, a.shape))
         per_image = np.empty((ie.shape[0], te.shape[0]), np.float32)
         per_text = np.empty((te.shape[0], ie.shape[0]), np.float32)
         if te.shape[0] and ie.shape[0]:

@@ -191,6 +191,8 @@ def test_argument_errors(tiny_model):
         tiny_model.get_image_features(np.zeros((1, 3, 224, 224), np.float32))
     with pytest.raises(ValueError, match="NUL"):  # the C API takes NUL-terminated texts
         tiny_model.get_text_features(texts=["a\0b"])
+    with pytest.raises(ValueError, match=r"image_embeds must be \[n, 32\]"):
+        tiny_model.logits(np.zeros((2, 32), np.float32), np.zeros((2, 16), np.float32))
     with pytest.raises(TypeError, match="an image is a path"):
         tiny_model.get_image_features(images=[3.5])
     with pytest.raises(ValueError, match="SiglipForImageClassification"):
