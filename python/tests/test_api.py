@@ -1,0 +1,222 @@
+"""test_api.py — the siglip package against transformers' fixtures (tests/data/tiny*): tokenizer,
+processor on every image input kind, model outputs and their shapes, the pipelines, errors, no-copy
+inputs, concurrent use. Expected values: tiny-expected.safetensors and tiny-cases.json, written by
+transformers 5.17 (tests/data/FIXTURES.md), never by this code."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import siglip
+from conftest import DATA, IMAGES, TINY, TINY_CLS, assert_close, load_kwargs
+
+
+# ---- tokenizer and processor ----
+
+def test_tokenizer_ids_match_transformers(tiny):
+    tok = siglip.SiglipTokenizer.from_pretrained(TINY)  # host only: no device needed
+    enc = tok(tiny.texts)
+    assert enc["input_ids"].dtype == np.int32 and enc.input_ids.shape == (len(tiny.texts), 64)
+    np.testing.assert_array_equal(enc["input_ids"], tiny["input_ids"])
+    np.testing.assert_array_equal(enc["attention_mask"], tiny["attention_mask"])
+    # Unpadded encode: the fixture's bare tokenizer call; decode gives the normalized text back.
+    assert tok.encode(tiny.texts[0]) == tiny.cases["public.bare_call_ids"][0]
+    assert tok.decode(tok.encode("a photo of 2 cats")) == "a photo of 2 cats"
+    assert tok("one text", return_tensors=None)["input_ids"][0][-1] == 1  # lists; padded with eos
+    with pytest.raises(ValueError, match="max_length"):
+        tok("x", padding="longest")
+
+
+def _pil_images(paths):
+    from PIL import Image
+    return [Image.open(p) for p in paths]
+
+
+@pytest.mark.parametrize("kind", ["paths", "bytes", "pil", "numpy", "mixed"])
+def test_processor_pixel_values_match_pillow_reference(tiny, kind):
+    """Every kind of image input gives the reference pixel_values (transformers' Pillow path)."""
+    proc = siglip.SiglipProcessor.from_pretrained(TINY)
+    paths = tiny.images
+    if kind == "paths":
+        images = paths
+    elif kind == "bytes":
+        images = [open(p, "rb").read() for p in paths]
+    elif kind == "pil":
+        pytest.importorskip("PIL")
+        images = _pil_images(paths)
+    elif kind == "numpy":
+        pytest.importorskip("PIL")  # to decode the fixture files into arrays
+        images = [np.asarray(im.convert("RGB")) for im in _pil_images(paths)]
+    else:
+        images = [p if i % 2 else open(p, "rb").read() for i, p in enumerate(paths)]
+    out = proc(text=tiny.texts[:2], images=images)
+    assert set(out) == {"input_ids", "attention_mask", "pixel_values"}
+    assert out.pixel_values.dtype == np.float32
+    assert_close("pixel_values (%s)" % kind, out.pixel_values,
+                 tiny["pixel_values.SiglipImageProcessorPil"], 1e-6)
+
+
+def test_grayscale_array_is_replicated(tiny):
+    """A [H, W] uint8 array is a grayscale image: every channel equals the same values."""
+    proc = siglip.SiglipImageProcessor.from_pretrained(TINY)
+    gray = (np.arange(50 * 50) % 251).astype(np.uint8).reshape(50, 50)
+    pv = proc(gray).pixel_values
+    rgb = proc(np.repeat(gray[:, :, None], 3, axis=2)).pixel_values
+    np.testing.assert_array_equal(pv, rgb)
+    assert proc.size == {"height": 40, "width": 40}
+
+
+# ---- the model ----
+
+def test_outputs_match_transformers(tiny, tiny_model):
+    """input_ids without a mask = the fixture's f32.* forward; texts (mask passed, as the
+    processor does) = its f32.masked.logits_per_image."""
+    ids = tiny["input_ids"]  # int64 as transformers returns them: converted on the way in
+    pv = tiny["pixel_values.SiglipImageProcessorPil"]
+    out = tiny_model(input_ids=ids, pixel_values=pv)
+    n_text, n_image = len(tiny.texts), len(tiny.images)
+    assert out.logits_per_image.shape == (n_image, n_text)
+    assert out.logits_per_text.shape == (n_text, n_image)
+    assert out.text_embeds.shape == (n_text, 32) and out.image_embeds.shape == (n_image, 32)
+    for name in ("logits_per_image", "logits_per_text", "text_embeds", "image_embeds"):
+        assert_close(name, out[name], tiny["f32." + name], 1e-4)
+    assert_close("text pooler_output", out.text_model_output.pooler_output,
+                 tiny["f32.text.pooler_output"], 1e-4)
+    assert_close("get_text_features", tiny_model.get_text_features(ids),
+                 tiny["f32.text_features"], 1e-4)
+    assert_close("get_image_features", tiny_model.get_image_features(pv),
+                 tiny["f32.image_features"], 1e-4)
+    masked = tiny_model(texts=tiny.texts, images=tiny.images)
+    assert_close("masked logits_per_image", masked.logits_per_image,
+                 tiny["f32.masked.logits_per_image"], 1e-4)
+    hidden = tiny_model(input_ids=ids, pixel_values=pv, output_hidden_states=True)
+    assert_close("text last_hidden_state", hidden.text_model_output.last_hidden_state,
+                 tiny["f32.text.last_hidden_state"], 1e-4)
+    assert_close("vision last_hidden_state", hidden.vision_model_output.last_hidden_state,
+                 tiny["f32.vision.last_hidden_state"], 1e-4)
+    # One side only: embeddings, no logits.
+    only = tiny_model(images=tiny.images[:2])
+    assert only.logits_per_image is None and only.image_embeds.shape == (2, 32)
+
+
+def test_inputs_in_the_library_layout_are_not_copied(tiny_model, tiny):
+    """int32 ids and float32 C-contiguous pixel_values reach the library as they are."""
+    ids = tiny["input_ids"].astype(np.int32)
+    mask = tiny["attention_mask"].astype(np.int32)
+    got_ids, got_mask = tiny_model._input_ids(ids, mask, None)
+    assert np.shares_memory(got_ids, ids) and np.shares_memory(got_mask, mask)
+    pv = tiny["pixel_values.SiglipImageProcessorPil"]  # read-only, straight from the file
+    assert np.shares_memory(tiny_model._pixel_values(pv, None), pv)
+    # Anything else is converted (here: int64 ids, a strided view).
+    assert not np.shares_memory(tiny_model._input_ids(tiny["input_ids"], None, None)[0],
+                                tiny["input_ids"])
+    assert not np.shares_memory(tiny_model._pixel_values(pv[::2], None), pv)
+
+
+def test_zero_shot_pipeline_matches_transformers(tiny, tiny_model):
+    """The fixture's results of transformers' pipeline("zero-shot-image-classification")."""
+    classifier = siglip.pipeline("zero-shot-image-classification", model=tiny_model)
+    labels = tiny.pipeline["labels"]
+    results = classifier(tiny.images, candidate_labels=labels)
+    assert len(results) == len(tiny.images)
+    for got, ref in zip(results, tiny.pipeline["results"]):
+        assert [r["label"] for r in got] == [r["label"] for r in ref]
+        assert_close("pipeline scores", [r["score"] for r in got], [r["score"] for r in ref], 1e-5)
+        assert all(set(r) == {"score", "label"} for r in got)
+    # One image in, one list of dicts out; a directory works as model= too.
+    single = siglip.pipeline("zero-shot-image-classification", model=TINY, **load_kwargs())(
+        tiny.images[0], candidate_labels=labels)
+    assert single == results[0]
+
+
+def test_image_classification_pipeline(tiny):
+    """tiny-cls: softmax of the fixture's float64 logits (transformers), top_k best first."""
+    logits = tiny["cls.f64.logits"].astype(np.float64)
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    classifier = siglip.pipeline("image-classification", model=TINY_CLS, **load_kwargs())
+    results = classifier(tiny.images, top_k=3)
+    for got, row in zip(results, probs):
+        order = np.argsort(-row)[:3]
+        assert [r["label"] for r in got] == ["class_%d" % j for j in order]
+        assert_close("classification scores", [r["score"] for r in got], row[order], 1e-5)
+    model = classifier.model
+    assert_close("cls logits", model(images=tiny.images).logits, logits, 1e-4)
+
+
+def test_concurrent_calls_on_one_model(tiny_model, tiny):
+    """The library wants one thread per context at a time; the package serializes the calls."""
+    expected = tiny_model.get_image_features(images=tiny.images)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = tiny_model.get_image_features(images=tiny.images)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+# ---- errors ----
+
+def test_errors_carry_status_and_message(tiny_model, tmp_path):
+    with pytest.raises(siglip.SiglipError) as e:
+        siglip.SiglipModel.from_pretrained(str(tmp_path / "nowhere"), **load_kwargs())
+    assert e.value.code == "SIGLIP_ENOENT" and e.value.status == -2
+    assert "nowhere" in e.value.message
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(siglip.SiglipError) as e:
+        tiny_model.get_image_features(images=[os.path.join(IMAGES, "rgb_40x40.png"), str(bad)])
+    assert e.value.code == "SIGLIP_EBADMSG" and "broken.png" in str(e.value)
+    with pytest.raises(siglip.SiglipError) as e:  # ids outside the vocabulary
+        tiny_model.get_text_features(np.full((1, 64), 5000, np.int32))
+    assert e.value.code == "SIGLIP_EINVAL"
+    with pytest.raises(siglip.SiglipError) as e:
+        siglip.SiglipModel.from_pretrained(TINY, device="no-such-device", cache_dir=None)
+    assert e.value.code == "SIGLIP_ENODEV"
+
+
+def test_argument_errors(tiny_model):
+    with pytest.raises(ValueError, match="precision 'q4' is not supported.*f32"):
+        siglip.SiglipModel.from_pretrained(TINY, precision="q4")
+    with pytest.raises(ValueError, match=r"input_ids must be integers \[batch, 64\]"):
+        tiny_model.get_text_features(np.zeros((2, 16), np.int32))
+    with pytest.raises(ValueError, match=r"pixel_values must be \[batch, 3, 40, 40\]"):
+        tiny_model.get_image_features(np.zeros((1, 3, 224, 224), np.float32))
+    with pytest.raises(ValueError, match="NUL"):  # the C API takes NUL-terminated texts
+        tiny_model.get_text_features(texts=["a\0b"])
+    with pytest.raises(ValueError, match=r"image_embeds must be \[n, 32\]"):
+        tiny_model.logits(np.zeros((2, 32), np.float32), np.zeros((2, 16), np.float32))
+    with pytest.raises(TypeError, match="an image is a path"):
+        tiny_model.get_image_features(images=[3.5])
+    with pytest.raises(ValueError, match="SiglipForImageClassification"):
+        siglip.SiglipModel.from_pretrained(TINY_CLS, **load_kwargs())
+    with pytest.raises(ValueError, match="not supported"):
+        siglip.pipeline("text-generation", model=TINY)
+    model = siglip.SiglipModel.from_pretrained(TINY, **load_kwargs())
+    tokenizer = model.tokenizer
+    tokenizer.close()  # borrowed from the model: the model stays usable
+    assert model.get_text_features(texts=["still open"]).shape == (1, 32)
+    model.close()
+    with pytest.raises(ValueError, match="closed"):
+        model.get_image_features(images=[os.path.join(IMAGES, "rgb_40x40.png")])
+    with pytest.raises(ValueError, match="closed"):
+        tokenizer("after close")
+
+
+def test_empty_batches(tiny_model):
+    assert tiny_model.get_text_features(texts=[]).shape == (0, 32)
+    assert tiny_model.get_image_features(images=[]).shape == (0, 32)
+
+
+def test_devices_and_version():
+    devices = siglip.devices()
+    assert devices and sum(d["selected"] for d in devices) == 1
+    assert siglip.library_version.count(".") == 2
+    assert os.path.isdir(DATA)
