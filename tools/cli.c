@@ -317,7 +317,9 @@ void cli_progress_update(CliProgress *p, long done)
     bar[WIDTH] = '\0';
     double elapsed = cli_now() - p->start;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    fprintf(stderr, "\r[%s] %ld/%ld %s  %.1f %s/s ", bar, done, p->total, p->unit, rate, p->unit);
+    long eta = rate > 0 ? (long)((double)(p->total - done) / rate + 0.5) : 0;
+    fprintf(stderr, "\r[%s] %ld/%ld %s  %.1f %s/s  ETA %ld:%02ld ", bar, done, p->total, p->unit,
+            rate, p->unit, eta / 60, eta % 60);
     fflush(stderr);
 }
 
