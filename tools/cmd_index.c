@@ -145,11 +145,6 @@ static int add_argument(FileSet *set, const char *arg)
     return fileset_add(set, abs, &sb);
 }
 
-static int by_path(const void *a, const void *b)
-{
-    return strcmp(((const IndexFile *)a)->path, ((const IndexFile *)b)->path);
-}
-
 /* What a run does, counted for the summary line. */
 typedef struct Tally {
     size_t embedded, unchanged, removed, failed, pending;
@@ -251,7 +246,7 @@ static int plan(FileSet *found, IndexFile *stored, size_t n_stored, int retry_er
         /* The same file named twice (a folder and a file in it) is one row. */
         if (i > 0 && !strcmp(f->path, found->items[i - 1].path))
             continue;
-        IndexFile *row = n_stored ? bsearch(f, stored, n_stored, sizeof *stored, by_path) : NULL;
+        IndexFile *row = n_stored ? bsearch(f, stored, n_stored, sizeof *stored, index_file_compare) : NULL;
         if (row)
             row->seen = 1;
         if (row && row->size == f->size && row->mtime_ns == f->mtime_ns &&
@@ -303,7 +298,7 @@ static int update_index(IndexJob *job, const CliList *args, int retry_errors, Ta
     for (int i = 0; i < args->n && rc == CLI_OK; i++)
         rc = add_argument(&found, args->items[i]);
     if (found.n)
-        qsort(found.items, found.n, sizeof *found.items, by_path);
+        qsort(found.items, found.n, sizeof *found.items, index_file_compare);
     if (rc == CLI_OK)
         rc = index_db_files(&job->db, &stored, &n_stored);
     if (rc == CLI_OK)

@@ -70,9 +70,9 @@ int index_db_open(IndexDb *d, const char *path, int writable)
     sqlite3_busy_timeout(d->db, 10000);
     /* WAL: readers never block the writer; synchronous=NORMAL still keeps every committed batch
      * through a crash of the process (only a power loss may lose the last commits). */
-    int rc = writable ? exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") : CLI_OK;
+    int rc = writable ? refuse_foreign(d) : CLI_OK;
     if (rc == CLI_OK && writable)
-        rc = refuse_foreign(d);
+        rc = exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     if (rc == CLI_OK && writable)
         rc = exec(d, schema_sql);
     if (rc == CLI_OK && writable &&
@@ -250,6 +250,11 @@ int index_db_drop(IndexDb *d, const char *path)
     return rc;
 }
 
+int index_file_compare(const void *a, const void *b)
+{
+    return strcmp(((const IndexFile *)a)->path, ((const IndexFile *)b)->path);
+}
+
 void index_files_free(IndexFile *files, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -262,7 +267,7 @@ int index_db_files(IndexDb *d, IndexFile **files, size_t *n)
     *files = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    /* Sorted here by the C library's strcmp, not SQLite's collation, so bsearch agrees. */
+    /* Sorted below by the C library's strcmp, not SQLite's collation, so bsearch agrees. */
     if (sqlite3_prepare_v2(d->db, "SELECT path, size, mtime_ns, embedding IS NULL FROM images",
                            -1, &st, NULL))
         return db_error(d, "reading the rows");
@@ -292,6 +297,8 @@ int index_db_files(IndexDb *d, IndexFile **files, size_t *n)
     if (rc == CLI_OK && step != SQLITE_DONE)
         rc = db_error(d, "reading the rows");
     sqlite3_finalize(st);
+    if (rc == CLI_OK && *n)
+        qsort(*files, *n, sizeof **files, index_file_compare);
     if (rc != CLI_OK) {
         index_files_free(*files, *n);
         *files = NULL;

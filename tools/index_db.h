@@ -67,6 +67,8 @@ int index_db_drop(IndexDb *d, const char *path);
 /* Every stored row, sorted by path (strcmp). *files is malloc'ed; free with index_files_free(). */
 int index_db_files(IndexDb *d, IndexFile **files, size_t *n);
 void index_files_free(IndexFile *files, size_t n);
+/* qsort/bsearch order of IndexFile: strcmp of the paths. */
+int index_file_compare(const void *a, const void *b);
 
 /* The searchable part of an index: rows with an embedding, as one matrix. */
 typedef struct IndexMatrix {
