@@ -192,6 +192,16 @@ def case_index(exe, tmp):
     diff = max(float(np.abs(blob_vector(got[p][3]) - ref[i]).max()) for i, p in enumerate(good))
     print("stored embeddings vs siglip embed: max |diff| %.3g (tolerance %g)" % (diff, EMBED_ATOL))
     check(diff <= EMBED_ATOL, "stored embeddings differ from siglip embed by %.3g" % diff)
+    # A model directory without a processor config: the model's own processor (sized to the
+    # model, SigLIP's defaults = tiny's config) decodes on the main thread; same embeddings.
+    bare = os.path.join(tmp, "bare")
+    shutil.copytree(TINY, bare)
+    os.remove(os.path.join(bare, "processor_config.json"))
+    db2 = os.path.join(tmp, "bare.sqlite")
+    run_ok(exe, ["index", "-m", bare, "-o", db2, photos])
+    got2 = rows(db2)
+    diff = max(float(np.abs(blob_vector(got2[p][3]) - ref[i]).max()) for i, p in enumerate(good))
+    check(diff <= EMBED_ATOL, "model without processor config: embeddings differ by %.3g" % diff)
     # A list of files (--from) indexes them whatever their names; a missing one is reported.
     listed = os.path.join(tmp, "list.txt")
     named = os.path.join(tmp, "photo.data")

@@ -1,6 +1,7 @@
 /* cmd_index.c — `siglip index`: embeds the images of folders into an SQLite index, incrementally,
  * one committed transaction per batch. */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -150,85 +151,146 @@ typedef struct Tally {
     size_t embedded, unchanged, removed, failed, pending;
 } Tally;
 
+/* One batch of files decoded to pixel values, or being decoded. */
+typedef struct Decoded {
+    IndexFile *const *files;
+    int nb;
+    int n_good;            /* images decoded, packed at the front of pixels */
+    float *pixels;         /* [batch, 3, H, W] */
+    const char **paths;    /* [batch] */
+    int *ok;               /* [batch]: 1 when the file decoded */
+    char **errors;         /* [batch]: message of each file that failed, else NULL */
+} Decoded;
+
+/* Decoding runs on its own thread, one batch ahead of the tower, with its own host-only context
+ * (a context is used by one thread at a time; this one never opens a device). */
+typedef struct Decoder {
+    SiglipContext *ctx;          /* the context proc reports its errors on */
+    SiglipImageProcessor *proc;
+    SiglipContext *own_ctx;      /* the decoder's own context and processor, when it has them */
+    SiglipImageProcessor *own_proc;
+    int serial;                  /* 1: decode on the main thread, with the model's processor */
+    size_t image_floats;         /* 3 · H · W */
+    Decoded *batch;        /* the batch the thread fills */
+    pthread_t thread;
+    int running;
+} Decoder;
+
 typedef struct IndexJob {
     SiglipContext *ctx;
     SiglipModel *model;
-    SiglipImageProcessor *proc;
     IndexDb db;
     int batch;
     int dim;
-    size_t image_floats;   /* 3 · H · W */
-    float *pixels;         /* [batch, 3, H, W] */
+    Decoder decoder;
+    Decoded decoded[2];    /* double buffer: one encoded while the other is decoded */
     float *embeds;         /* [batch, dim] */
-    const char **paths;    /* [batch] of the batch in flight */
-    int *ok;               /* [batch]: 1 when the file decoded */
-    char **errors;         /* [batch]: message of each file that failed, else NULL */
 } IndexJob;
 
 /* Decodes the batch: all at once when every file is good, else one by one so a bad file fails
- * alone. The good ones are packed at the front of pixels; returns how many. */
-static int decode_batch(IndexJob *job, IndexFile *const *files, int nb)
+ * alone. */
+static void decode_batch(const Decoder *d, Decoded *b)
 {
-    for (int i = 0; i < nb; i++) {
-        job->paths[i] = files[i]->path;
-        job->ok[i] = 1;
-        job->errors[i] = NULL;
+    for (int i = 0; i < b->nb; i++) {
+        b->paths[i] = b->files[i]->path;
+        b->ok[i] = 1;
+        b->errors[i] = NULL;
     }
-    if (siglip_preprocess_files(job->proc, job->paths, nb, job->pixels) == SIGLIP_OK)
-        return nb;
-    int n_good = 0;
-    for (int i = 0; i < nb; i++) {
-        float *slot = job->pixels + (size_t)n_good * job->image_floats;
-        job->ok[i] = siglip_preprocess_files(job->proc, &job->paths[i], 1, slot) == SIGLIP_OK;
-        if (job->ok[i])
-            n_good++;
+    b->n_good = b->nb;
+    if (siglip_preprocess_files(d->proc, b->paths, b->nb, b->pixels) == SIGLIP_OK)
+        return;
+    b->n_good = 0;
+    for (int i = 0; i < b->nb; i++) {
+        float *slot = b->pixels + (size_t)b->n_good * d->image_floats;
+        b->ok[i] = siglip_preprocess_files(d->proc, &b->paths[i], 1, slot) == SIGLIP_OK;
+        if (b->ok[i])
+            b->n_good++;
         else /* NULL when out of memory: stored as "unknown error" */
-            job->errors[i] = strdup(siglip_context_error(job->ctx));
+            b->errors[i] = strdup(siglip_context_error(d->ctx));
     }
-    return n_good;
 }
 
-/* Embeds and stores one batch of files in one transaction. */
-static int run_batch(IndexJob *job, IndexFile *const *files, int nb, Tally *t)
+static void *decoder_main(void *arg)
 {
-    int n_good = decode_batch(job, files, nb), rc = CLI_OK;
-    if (n_good) {
+    Decoder *d = arg;
+    decode_batch(d, d->batch);
+    return NULL;
+}
+
+/* Starts decoding b; without a thread it is decoded right here. */
+static void decoder_start(Decoder *d, Decoded *b)
+{
+    d->batch = b;
+    d->running = !d->serial && !pthread_create(&d->thread, NULL, decoder_main, d);
+    if (!d->running)
+        decode_batch(d, b);
+}
+
+static void decoder_wait(Decoder *d)
+{
+    if (d->running)
+        pthread_join(d->thread, NULL);
+    d->running = 0;
+}
+
+/* Embeds and stores one decoded batch in one transaction. */
+static int store_batch(IndexJob *job, Decoded *b, Tally *t)
+{
+    int rc = CLI_OK;
+    if (b->n_good) {
         SiglipImageOutput out = {NULL, job->embeds, NULL};
-        int st = siglip_encode_image(job->model, job->pixels, n_good, &out);
+        int st = siglip_encode_image(job->model, b->pixels, b->n_good, &out);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "index: embedding %s%s", files[0]->path,
-                               nb > 1 ? " ..." : "");
+            rc = cli_lib_error(job->ctx, st, "index: embedding %s%s", b->paths[0],
+                               b->nb > 1 ? " ..." : "");
     }
     if (rc == CLI_OK)
         rc = index_db_begin(&job->db);
-    for (int i = 0, good = 0; i < nb && rc == CLI_OK; i++) {
-        const float *e = job->ok[i] ? job->embeds + (size_t)good++ * job->dim : NULL;
-        if (!job->ok[i])
+    for (int i = 0, good = 0; i < b->nb && rc == CLI_OK; i++) {
+        const float *e = b->ok[i] ? job->embeds + (size_t)good++ * job->dim : NULL;
+        if (!b->ok[i])
             fprintf(stderr, "siglip: index: unreadable: %s\n",
-                    job->errors[i] ? job->errors[i] : files[i]->path);
-        *(job->ok[i] ? &t->embedded : &t->failed) += 1;
-        rc = index_db_put(&job->db, files[i], e, job->dim, job->errors[i]);
+                    b->errors[i] ? b->errors[i] : b->paths[i]);
+        *(b->ok[i] ? &t->embedded : &t->failed) += 1;
+        rc = index_db_put(&job->db, b->files[i], e, job->dim, b->errors[i]);
     }
     if (rc == CLI_OK)
         rc = index_db_commit(&job->db);
-    for (int i = 0; i < nb; i++)
-        free(job->errors[i]);
+    for (int i = 0; i < b->nb; i++) {
+        free(b->errors[i]);
+        b->errors[i] = NULL;
+    }
     return rc;
 }
 
+/* Batch i is encoded while batch i + 1 is decoded. */
 static int embed_all(IndexJob *job, IndexFile **todo, size_t n, Tally *t)
 {
     CliProgress progress;
     cli_progress_start(&progress, (long)n, "images");
-    int rc = CLI_OK;
-    size_t done = 0;
-    for (; done < n && rc == CLI_OK && !interrupted; done += (size_t)job->batch) {
-        int nb = n - done < (size_t)job->batch ? (int)(n - done) : job->batch;
-        rc = run_batch(job, todo + done, nb, t);
-        cli_progress_update(&progress, (long)(done + (size_t)nb));
+    int rc = CLI_OK, cur = 0;
+    size_t done = 0, batch = (size_t)job->batch;
+    if (n) {
+        job->decoded[0].files = todo;
+        job->decoded[0].nb = n < batch ? (int)n : job->batch;
+        decode_batch(&job->decoder, &job->decoded[0]);
+    }
+    for (; done < n && rc == CLI_OK && !interrupted; done += batch, cur ^= 1) {
+        Decoded *now = &job->decoded[cur], *next = &job->decoded[cur ^ 1];
+        if (done + batch < n) {
+            next->files = todo + done + batch;
+            next->nb = n - done - batch < batch ? (int)(n - done - batch) : job->batch;
+            decoder_start(&job->decoder, next);
+        }
+        rc = store_batch(job, now, t);
+        decoder_wait(&job->decoder);
+        cli_progress_update(&progress, (long)(done + (size_t)now->nb));
     }
     cli_progress_end(&progress);
     t->pending = done < n ? n - done : 0;
+    /* A batch decoded ahead but never stored still owns its error strings. */
+    for (int i = 0; i < job->decoded[cur].nb && done < n; i++)
+        free(job->decoded[cur].errors[i]);
     return rc;
 }
 
@@ -246,7 +308,8 @@ static int plan(FileSet *found, IndexFile *stored, size_t n_stored, int retry_er
         /* The same file named twice (a folder and a file in it) is one row. */
         if (i > 0 && !strcmp(f->path, found->items[i - 1].path))
             continue;
-        IndexFile *row = n_stored ? bsearch(f, stored, n_stored, sizeof *stored, index_file_compare) : NULL;
+        IndexFile *row =
+            n_stored ? bsearch(f, stored, n_stored, sizeof *stored, index_file_compare) : NULL;
         if (row)
             row->seen = 1;
         if (row && row->size == f->size && row->mtime_ns == f->mtime_ns &&
@@ -313,21 +376,61 @@ static int update_index(IndexJob *job, const CliList *args, int retry_errors, Ta
     return rc;
 }
 
+/* The decoder's context and image processor: its own, so that it can run on its own thread,
+ * unless the directory has no processor config (the loader's defaults are 224×224, while the
+ * model's own processor is sized to the model): then the model's, on the main thread. */
+static int prepare_decoder(IndexJob *job, const CliCommon *c, const char *model_dir,
+                           const SiglipModelInfo *info)
+{
+    Decoder *d = &job->decoder;
+    int rc = cli_open_context(c, &d->own_ctx);
+    if (rc != CLI_OK)
+        return rc;
+    int st = siglip_image_processor_load(d->own_ctx, model_dir, &d->own_proc);
+    if (st)
+        return cli_lib_error(d->own_ctx, st, "index: image processor of %s", model_dir);
+    int h = 0, w = 0;
+    siglip_image_processor_size(d->own_proc, &h, &w);
+    d->serial = h != info->image_size || w != info->image_size;
+    d->ctx = d->serial ? job->ctx : d->own_ctx;
+    d->proc = d->serial ? siglip_model_image_processor(job->model) : d->own_proc;
+    siglip_image_processor_size(d->proc, &h, &w);
+    d->image_floats = (size_t)3 * (size_t)h * (size_t)w;
+    return CLI_OK;
+}
+
+/* The two batch buffers and the embeddings of one batch. */
 static int allocate_buffers(IndexJob *job, const SiglipModelInfo *info)
 {
-    int h = 0, w = 0;
-    siglip_image_processor_size(job->proc, &h, &w);
+    size_t pixels = cli_array_size((size_t)job->batch, job->decoder.image_floats);
+    for (int b = 0; b < 2; b++) {
+        Decoded *d = &job->decoded[b];
+        d->pixels = pixels ? malloc(pixels * sizeof(float)) : NULL;
+        d->paths = calloc((size_t)job->batch, sizeof *d->paths);
+        d->ok = calloc((size_t)job->batch, sizeof *d->ok);
+        d->errors = calloc((size_t)job->batch, sizeof *d->errors);
+        if (!d->pixels || !d->paths || !d->ok || !d->errors)
+            return cli_error("index: out of memory for a batch of %d images", job->batch);
+    }
     job->dim = info->vision_hidden_size;
-    job->image_floats = (size_t)3 * (size_t)h * (size_t)w;
-    size_t pixels = cli_array_size((size_t)job->batch, job->image_floats);
-    job->pixels = pixels ? malloc(pixels * sizeof(float)) : NULL;
     job->embeds = malloc((size_t)job->batch * (size_t)job->dim * sizeof(float));
-    job->paths = calloc((size_t)job->batch, sizeof *job->paths);
-    job->ok = calloc((size_t)job->batch, sizeof *job->ok);
-    job->errors = calloc((size_t)job->batch, sizeof *job->errors);
-    if (!job->pixels || !job->embeds || !job->paths || !job->ok || !job->errors)
-        return cli_error("index: out of memory for a batch of %d images", job->batch);
-    return CLI_OK;
+    return job->embeds ? CLI_OK : cli_error("index: out of memory");
+}
+
+static void free_job(IndexJob *job)
+{
+    index_db_close(&job->db);
+    for (int b = 0; b < 2; b++) {
+        free(job->decoded[b].pixels);
+        free(job->decoded[b].paths);
+        free(job->decoded[b].ok);
+        free(job->decoded[b].errors);
+    }
+    free(job->embeds);
+    siglip_image_processor_free(&job->decoder.own_proc);
+    siglip_context_close(&job->decoder.own_ctx);
+    siglip_model_free(&job->model);
+    siglip_context_close(&job->ctx);
 }
 
 static int load_and_run(const CliCommon *c, const char *model_dir, const char *db_path,
@@ -341,14 +444,15 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
         rc = cli_load_model(job.ctx, model_dir, &job.model);
     if (rc == CLI_OK) {
         siglip_model_info(job.model, &info);
-        job.proc = siglip_model_image_processor(job.model);
-        if (info.architecture != SIGLIP_ARCH_MODEL || !job.proc)
+        if (info.architecture != SIGLIP_ARCH_MODEL)
             rc = cli_error("index: %s has no image embeddings (an image-classification model); "
                            "use a SiglipModel", model_dir);
     }
     if (rc == CLI_OK)
         rc = index_db_open(&job.db, db_path, 1);
     if (rc == CLI_OK && (rc = bind_model(&job, db_path, model_dir, &info)) == CLI_OK)
+        rc = prepare_decoder(&job, c, model_dir, &info);
+    if (rc == CLI_OK)
         rc = allocate_buffers(&job, &info);
     if (rc == CLI_OK) {
         struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
@@ -365,14 +469,7 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
                         "are saved, run the same command again to go on\n", t.pending);
         rc = 130;
     }
-    index_db_close(&job.db);
-    free(job.pixels);
-    free(job.embeds);
-    free(job.paths);
-    free(job.ok);
-    free(job.errors);
-    siglip_model_free(&job.model);
-    siglip_context_close(&job.ctx);
+    free_job(&job);
     return rc;
 }
 
