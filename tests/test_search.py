@@ -353,7 +353,8 @@ def case_search(exe, tmp):
     photos, good, bad = make_photos(tmp)
     db = os.path.join(tmp, "p.sqlite")
     run_ok(exe, ["index", "-m", TINY, "-o", db, photos])
-    texts = ["a photo of a dog on the beach", "red", "a gray square"]
+    # Five queries: one block of four in the engine and one left over.
+    texts = ["a photo of a dog on the beach", "red", "a gray square", "a cat"]
     query_image = good[5]
     ref = os.path.join(tmp, "ref.safetensors")
     args = ["embed", "-m", TINY, "-o", ref]
@@ -374,7 +375,7 @@ def case_search(exe, tmp):
                                                        "--json"])
         results = json.loads(out)
         check([r["query"] for r in results] == texts + [query_image] and
-              [r["type"] for r in results] == ["text"] * 3 + ["image"], "query order and types")
+              [r["type"] for r in results] == ["text"] * 4 + ["image"], "query order and types")
         for q, r in enumerate(results):
             want = expected_hits(list(cos[:, q]), min(k, len(good)), scale, bias)
             compare_hits("top %d of %r" % (k, r["query"]), r["results"], want, good)
