@@ -333,8 +333,8 @@ int index_db_load_matrix(IndexDb *d, int dim, IndexMatrix *out)
     out->dim = dim;
     sqlite3_stmt *st = NULL;
     sqlite3_int64 rows = 0;
-    if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM images WHERE embedding IS NOT NULL", -1,
-                           &st, NULL) ||
+    /* All rows, failed ones included: counted from the path index, without reading the blobs. */
+    if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM images", -1, &st, NULL) ||
         sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return db_error(d, "counting the embeddings");
