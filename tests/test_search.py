@@ -34,6 +34,10 @@ except ImportError:  # the test runner's python without numpy
     print("numpy not available to %s" % sys.executable)
     sys.exit(SKIP)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_cli  # noqa: E402  (the CLI tests' harness: check, Skip, running the tool)
+from test_cli import Skip, check  # noqa: E402
+
 DATA = os.environ.get("SIGLIP_TEST_DATA") or os.path.join(os.path.dirname(__file__), "data")
 TINY = os.path.join(DATA, "tiny")
 IMAGES = os.path.join(DATA, "images")
@@ -46,36 +50,10 @@ EMBED_ATOL = 1e-5
 # Scores printed with 9 significant digits (json_float) vs numpy in float64 from float32 inputs.
 SCORE_ATOL = 2e-6
 
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
-    return cond
-
-
-class Skip(Exception):
-    pass
-
-
-def device_args():
-    args = []
-    dev = os.environ.get("SIGLIP_TEST_DEVICE")
-    if dev:
-        args += ["--device", dev]
-    cache = os.environ.get("SIGLIP_TEST_CACHE")
-    args += ["--cache-dir", cache] if cache else ["--no-cache"]
-    return args
 
 
 def run(exe, args):
-    p = subprocess.run([exe] + args + device_args(), capture_output=True, timeout=300)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    return test_cli.run(exe, args + test_cli.device_args())
 
 
 def run_ok(exe, args):
@@ -258,7 +236,7 @@ def case_interrupt(exe, tmp):
         os.link(src, os.path.join(photos, "img%04d.png" % i))
     db = os.path.join(tmp, "p.sqlite")
     p = subprocess.Popen([exe, "index", "-m", TINY, "-o", db, "--batch", "1", photos] +
-                         device_args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         test_cli.device_args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     done = 0
     while time.time() < deadline and p.poll() is None:
@@ -484,8 +462,8 @@ def main():
     except Skip as e:
         print("SKIP:", e)
         return SKIP
-    print("%d checks, %d failures" % (checks, failures))
-    return 1 if failures else 0
+    print("%d checks, %d failures" % (test_cli.checks, test_cli.failures))
+    return 1 if test_cli.failures else 0
 
 
 if __name__ == "__main__":

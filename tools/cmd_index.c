@@ -1,6 +1,5 @@
 /* cmd_index.c — `siglip index`: embeds the images of folders into an SQLite index, incrementally,
  * one committed transaction per batch. */
-#include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
 #include <signal.h>
@@ -82,33 +81,21 @@ static int has_image_extension(const char *name)
     return 0;
 }
 
-static int by_name(const void *a, const void *b)
+static int is_visible(const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return name[0] != '.';
 }
 
 /* Adds the image files under dir (an absolute path), in name order so runs are reproducible.
  * A folder that can't be read is reported and skipped. */
 static int walk(FileSet *set, const char *dir)
 {
-    DIR *dp = opendir(dir);
-    if (!dp) {
-        fprintf(stderr, "siglip: index: skipping folder %s: %s\n", dir, strerror(errno));
-        return CLI_OK;
-    }
     CliList names = {.owns = 1};
-    int rc = CLI_OK;
-    struct dirent *e;
-    while (rc == CLI_OK && (e = readdir(dp))) {
-        char *copy = e->d_name[0] == '.' ? NULL : strdup(e->d_name);
-        if (e->d_name[0] != '.' && (!copy || cli_list_push(&names, copy))) {
-            free(copy);
-            rc = cli_error("index: out of memory");
-        }
-    }
-    closedir(dp);
-    if (names.n)
-        qsort(names.items, (size_t)names.n, sizeof *names.items, by_name);
+    int err = index_list_dir(dir, is_visible, &names), rc = CLI_OK;
+    if (err == ENOMEM)
+        rc = cli_error("index: out of memory");
+    else if (err)
+        fprintf(stderr, "siglip: index: skipping folder %s: %s\n", dir, strerror(err));
     for (int i = 0; i < names.n && rc == CLI_OK; i++) {
         char path[PATH_MAX];
         struct stat sb;

@@ -1,6 +1,8 @@
 /* index_db.c — the SQLite photo index: schema, model metadata, file rows, the embedding matrix. */
 #include "index_db.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,5 +379,33 @@ int index_db_load_matrix(IndexDb *d, int dim, IndexMatrix *out)
                 skipped);
     if (rc != CLI_OK)
         index_matrix_free(out);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int index_list_dir(const char *dir, int (*keep)(const char *name), CliList *names)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return errno;
+    int first = names->n, rc = 0;
+    names->owns = 1;
+    struct dirent *e;
+    while (!rc && (e = readdir(dp))) {
+        if (!keep(e->d_name))
+            continue;
+        char *copy = strdup(e->d_name);
+        if (!copy || cli_list_push(names, copy)) {
+            free(copy);
+            rc = ENOMEM;
+        }
+    }
+    closedir(dp);
+    if (names->n > first)
+        qsort(names->items + first, (size_t)(names->n - first), sizeof *names->items, by_name);
     return rc;
 }

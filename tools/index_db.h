@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli.h"
 #include "siglip.h"
 
 /* Version of the schema below; an index of another version is refused. */
@@ -82,6 +83,11 @@ typedef struct IndexMatrix {
  * warning). Prints the error and returns CLI_ERROR on failure. */
 int index_db_load_matrix(IndexDb *d, int dim, IndexMatrix *out);
 void index_matrix_free(IndexMatrix *m);
+
+/* The names in folder dir that keep() accepts, sorted by strcmp, appended to *names as owned
+ * strings (walks of photo folders and of model directories list them in a reproducible order).
+ * Returns 0, or the errno of opendir (nothing printed; out of memory is ENOMEM). */
+int index_list_dir(const char *dir, int (*keep)(const char *name), CliList *names);
 
 /* Fills *m from a loaded model: fingerprint of dir, dimensions, logit scale/bias. */
 int index_model_identify(const char *dir, const SiglipModelInfo *info, IndexModel *m);

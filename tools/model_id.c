@@ -1,5 +1,4 @@
 /* model_id.c — which model an index belongs to: a fingerprint of a model directory's files. */
-#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -83,36 +82,19 @@ static int hash_weights(uint64_t *h, const char *path)
     return rc;
 }
 
-static int by_name(const void *a, const void *b)
+static int is_weights_file(const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
+    size_t n = strlen(name), m = strlen(".safetensors");
+    return n >= m && !strcmp(name + n - m, ".safetensors");
 }
 
 /* Every *.safetensors file of dir (a single file or the shards of an index), sorted by name. */
 static int hash_all_weights(uint64_t *h, const char *dir)
 {
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return cli_error("reading %s: %s", dir, strerror(errno));
     CliList names = {.owns = 1};
-    int rc = CLI_OK;
-    struct dirent *e;
-    while (rc == CLI_OK && (e = readdir(dp))) {
-        char *copy = has_suffix(e->d_name, ".safetensors") ? strdup(e->d_name) : NULL;
-        if (has_suffix(e->d_name, ".safetensors") && (!copy || cli_list_push(&names, copy))) {
-            free(copy);
-            rc = cli_error("out of memory");
-        }
-    }
-    closedir(dp);
-    if (names.n)
-        qsort(names.items, (size_t)names.n, sizeof *names.items, by_name);
+    int err = index_list_dir(dir, is_weights_file, &names), rc = CLI_OK;
+    if (err)
+        rc = cli_error("reading %s: %s", dir, strerror(err));
     for (int i = 0; i < names.n && rc == CLI_OK; i++) {
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", dir, names.items[i]) >= (int)sizeof path)
