@@ -283,11 +283,17 @@ def case_wrong_model(exe, tmp):
     check(len(rows(db)) == n, "refused run left the index alone")
     rc, out, err = run(exe, ["search", db, "-m", other, "a photo"])
     check(rc == 1 and "built with another model" in err, "search with another model: %s" % err)
-    # The same model copied elsewhere is the same model.
+    # The same model copied elsewhere is the same model; the index remembers the last one used.
+    rc, out, err = run(exe, ["search", db, "a photo"])
+    check(rc == 0, "search with the index's own model: %s" % err)
     same = os.path.join(tmp, "same")
     shutil.copytree(TINY, same)
     out, _ = run_ok(exe, ["index", "-m", same, "-o", db, photos])
     check(summary(out)["embedded"] == 0, "a copy of the model is accepted: %s" % out)
+    shutil.rmtree(same)
+    rc, out, err = run(exe, ["search", db, "a photo"])
+    check(rc == 1 and "is gone" in err and "-m" in err, "model folder gone: %s" % err)
+    out, _ = run_ok(exe, ["search", db, "a photo", "-m", TINY])
     # Files that are not an index are refused, and left unchanged.
     foreign = os.path.join(tmp, "foreign.sqlite")
     con = sqlite3.connect(foreign)

@@ -1,6 +1,7 @@
 /* cmd_search.c — `siglip search`: the indexed images that best match texts or example images. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "index_db.h"
@@ -179,6 +180,9 @@ static int run(const CliCommon *c, const SearchOptions *o)
     if (rc == CLI_OK && !present)
         rc = cli_error("%s is an empty index", o->index_path);
     const char *dir = o->model_dir ? o->model_dir : stored.dir;
+    if (rc == CLI_OK && !o->model_dir && access(dir, F_OK))
+        rc = cli_error("%s: the index's model directory %s is gone; name the model with -m DIR",
+                       o->index_path, dir);
     if (rc == CLI_OK)
         rc = cli_open_context(c, &job.ctx);
     if (rc == CLI_OK)
