@@ -87,27 +87,58 @@ static unsigned char *decode_rgb(const unsigned char *data, size_t size, int *w,
     return stbi_load_from_memory(data, (int)size, w, h, &comp, 3);
 }
 
-/* A JPEG thumbnail of the image file at path into *jpeg (its size in *tw × *th); 0 or -1. */
-static int make_thumbnail(const char *path, Bytes *jpeg, int *tw, int *th)
+/* The APP1 Exif segment of a JPEG file (from its marker on, *len bytes), or NULL. */
+static const unsigned char *jpeg_exif_segment(const unsigned char *d, size_t n, size_t *len)
 {
-    size_t size = 0;
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
+        return NULL;
+    for (size_t pos = 2; pos + 4 <= n && d[pos] == 0xFF;) {
+        int marker = d[pos + 1];
+        size_t seg = (size_t)d[pos + 2] << 8 | d[pos + 3];
+        if (marker == 0xDA || marker == 0xD9 || seg < 2 || seg > n - pos - 2)
+            return NULL; /* image data reached, or a malformed header */
+        if (marker == 0xE1 && seg >= 8 && !memcmp(d + pos + 4, "Exif\0\0", 6)) {
+            *len = 2 + seg;
+            return d + pos;
+        }
+        pos += 2 + seg;
+    }
+    return NULL;
+}
+
+/* A JPEG thumbnail of the image file at path into *jpeg; 0 or -1. A JPEG's Exif segment is
+ * copied into its thumbnail, so the browser turns it as the camera meant (CSS
+ * image-orientation: from-image, the default). */
+static int make_thumbnail(const char *path, Bytes *jpeg)
+{
+    size_t size = 0, exif_len = 0;
     unsigned char *file = read_file(path, &size);
     int w = 0, h = 0, rc = -1;
     unsigned char *rgb = file ? decode_rgb(file, size, &w, &h) : NULL;
-    free(file);
-    if (!rgb)
+    if (!rgb) {
+        free(file);
         return -1;
+    }
     double shrink = w > h ? (double)THUMB_SIDE / w : (double)THUMB_SIDE / h;
     shrink = shrink > 1 ? 1 : shrink;
-    *tw = (int)(w * shrink + 0.5) > 0 ? (int)(w * shrink + 0.5) : 1;
-    *th = (int)(h * shrink + 0.5) > 0 ? (int)(h * shrink + 0.5) : 1;
-    unsigned char *small = malloc((size_t)*tw * (size_t)*th * 3);
-    if (small && stbir_resize_uint8(rgb, w, h, 0, small, *tw, *th, 0, 3) &&
-        stbi_write_jpg_to_func(bytes_append, jpeg, *tw, *th, 3, small, THUMB_QUALITY) &&
-        !jpeg->failed)
-        rc = 0;
+    int tw = (int)(w * shrink + 0.5) > 0 ? (int)(w * shrink + 0.5) : 1;
+    int th = (int)(h * shrink + 0.5) > 0 ? (int)(h * shrink + 0.5) : 1;
+    unsigned char *small = malloc((size_t)tw * (size_t)th * 3);
+    Bytes encoded = {0};
+    if (small && stbir_resize_uint8(rgb, w, h, 0, small, tw, th, 0, 3) &&
+        stbi_write_jpg_to_func(bytes_append, &encoded, tw, th, 3, small, THUMB_QUALITY) &&
+        !encoded.failed && encoded.n > 2) {
+        const unsigned char *exif = jpeg_exif_segment(file, size, &exif_len);
+        bytes_append(jpeg, encoded.data, 2); /* SOI */
+        if (exif)
+            bytes_append(jpeg, (void *)exif, (int)exif_len);
+        bytes_append(jpeg, encoded.data + 2, (int)(encoded.n - 2));
+        rc = jpeg->failed ? -1 : 0;
+    }
+    free(encoded.data);
     free(small);
     free(rgb); /* stb_image allocates with malloc */
+    free(file);
     return rc;
 }
 
@@ -169,12 +200,11 @@ static void write_hit(FILE *f, const SearchResults *r, int rank, const TopkHit *
 {
     const char *path = r->paths[hit->row];
     Bytes jpeg = {0};
-    int tw = 0, th = 0;
     fputs("<figure><a href=\"", f);
     write_file_url(f, path);
     fputs("\">", f);
-    if (make_thumbnail(path, &jpeg, &tw, &th) == 0) {
-        fprintf(f, "<img width=\"%d\" height=\"%d\" alt=\"", tw, th);
+    if (make_thumbnail(path, &jpeg) == 0) {
+        fputs("<img alt=\"", f);
         write_escaped(f, path);
         fputs("\" src=\"data:image/jpeg;base64,", f);
         write_base64(f, jpeg.data, jpeg.n);

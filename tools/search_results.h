@@ -32,7 +32,8 @@ static inline double search_score(const SearchResults *r, double cosine)
 }
 
 /* Writes a self-contained HTML page of the results: each hit as a JPEG thumbnail (at most 256
- * pixels a side) embedded as a data: URI, with rank, score, cosine and path linked to the file.
+ * pixels a side; a JPEG's Exif orientation kept) embedded as a data: URI, with rank, score, cosine
+ * and path linked to the file.
  * A file the page can't show gets a "no preview" box instead. Prints the error and returns
  * CLI_ERROR when the page can't be written. */
 int html_write_results(const char *path, const SearchResults *r);
