@@ -309,9 +309,9 @@ def case_wrong_model(exe, tmp):
         before = open(path, "rb").read()
         rc, out, err = run(exe, ["index", "-m", TINY, "-o", path, photos])
         check(rc == 1 and words in err, "index -o %s refused: %s" % (path, err))
-        check(open(path, "rb").read() == before, "%s unchanged" % path)
         rc, out, err = run(exe, ["search", path, "a photo"])
         check(rc == 1 and words in err, "search %s refused: %s" % (path, err))
+        check(open(path, "rb").read() == before, "%s unchanged" % path)
 
 
 def expected_hits(cos, k, scale, bias):
@@ -366,6 +366,8 @@ def case_search(exe, tmp):
             want = expected_hits(list(cos[:, q]), min(k, len(good)), scale, bias)
             compare_hits("top %d of %r" % (k, r["query"]), r["results"], want, good)
     check(results[-1]["results"][0]["path"] == query_image, "an image finds itself first")
+    check(sorted(os.listdir(tmp)) == ["p.sqlite", "photos", "ref.safetensors"],
+          "search leaves no -wal/-shm files: %s" % os.listdir(tmp))
     # The plain-text output lists the same hits.
     out, _ = run_ok(exe, ["search", db, texts[0], "--top", "3"])
     lines = [line.split() for line in out.splitlines()[1:]]
@@ -377,6 +379,8 @@ def case_search(exe, tmp):
     check(rc == 2, "--top 0 is a usage error")
     rc, out, err = run(exe, ["search", db])
     check(rc == 2 and "nothing to search" in err, "no query is a usage error")
+    rc, out, err = run(exe, ["search", os.path.join(tmp, "none.sqlite"), "x"])
+    check(rc == 1 and "No such file" in err, "a missing index: %s" % err)
     rc, out, err = run(exe, ["search", db, "--image", bad[0]])
     check(rc == 1 and bad[0] in err, "a broken query image is an error naming it: %s" % err)
 

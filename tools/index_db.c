@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -62,7 +63,13 @@ int index_db_open(IndexDb *d, const char *path, int writable)
 {
     memset(d, 0, sizeof *d);
     d->path = path;
-    int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (!writable && access(path, R_OK))
+        return cli_error("%s: %s", path, strerror(errno));
+    /* A reader opens read-write when it may (it writes nothing): the last connection to close
+     * then removes the -wal and -shm files, which a read-only one leaves behind. */
+    int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE;
+    if (!writable && access(path, W_OK))
+        flags = SQLITE_OPEN_READONLY;
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         int rc = db_error(d, "opening the index");
         index_db_close(d);

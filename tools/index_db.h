@@ -41,8 +41,9 @@ typedef struct IndexDb {
     const char *path;
 } IndexDb;
 
-/* Opens (creating when writable and missing) the index at path, in WAL mode. Prints the error and
- * returns CLI_ERROR on failure; *d is then closed. */
+/* Opens the index at path: writable (created when missing, switched to WAL mode) for the
+ * indexer, or for reading (an existing file; nothing is written). Prints the error and returns
+ * CLI_ERROR on failure; *d is then closed. */
 int index_db_open(IndexDb *d, const char *path, int writable);
 void index_db_close(IndexDb *d);
 
