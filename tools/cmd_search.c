@@ -24,7 +24,8 @@ static const char usage[] =
     "                    \"results\": [{\"path\", \"score\", \"cosine\"}]}]\n"
     "  --html FILE       also write a page of thumbnails with their scores (self-contained:\n"
     "                    the thumbnails are embedded as JPEG data URIs)\n"
-    "  --timing          print on stderr how long loading, encoding and the search took\n";
+    "  --timing          print on stderr how long loading, encoding and the search took\n\n"
+    "--threads N sets the host threads of the top-k as well as of image decoding.\n";
 
 enum { OPT_IMAGE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_HTML, OPT_TIMING };
 
@@ -43,7 +44,7 @@ typedef struct SearchJob {
     SiglipContext *ctx;
     SiglipModel *model;
     SiglipModelInfo info;
-    int batch;
+    int threads;              /* --threads: host threads of the top-k too (0 = all CPUs) */
 } SearchJob;
 
 /* Query embeddings [n_texts + n_images, dim], texts first. */
@@ -138,7 +139,7 @@ static int search_matrix(const SearchJob *job, const SearchOptions *o, const Ind
     float *q = malloc((size_t)n_queries * (size_t)m->dim * sizeof *q); /* [n_queries, dim] */
     SearchQuery *queries = calloc((size_t)n_queries, sizeof *queries);
     TopkHit *hits = malloc(((size_t)n_queries * (size_t)k + 1) * sizeof *hits);
-    TopkEngine *engine = m->n ? topk_host_create(m->embeds, m->n, m->dim, 0) : NULL;
+    TopkEngine *engine = m->n ? topk_host_create(m->embeds, m->n, m->dim, job->threads) : NULL;
     int rc = q && queries && hits && (engine || !m->n) ? CLI_OK : cli_error("search: out of memory");
     double t0 = cli_now(), t1 = t0, t2 = t0;
     if (rc == CLI_OK)
@@ -171,7 +172,7 @@ static int run(const CliCommon *c, const SearchOptions *o)
     IndexDb db;
     IndexModel stored, model;
     IndexMatrix m = {0};
-    SearchJob job = {.batch = c->batch};
+    SearchJob job = {.threads = c->threads};
     int rc = index_db_open(&db, o->index_path, 0);
     if (rc != CLI_OK)
         return rc;
