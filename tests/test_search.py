@@ -228,19 +228,12 @@ def case_incremental(exe, tmp):
     check(summary(out)["unreadable"] == 2, "--retry-errors: %s" % out)
 
 
-def case_interrupt(exe, tmp):
-    """SIGINT mid-run: the committed batches stay, the next run embeds only the rest."""
-    photos = os.path.join(tmp, "many")
-    os.makedirs(photos)
-    total = 400
-    src = os.path.join(IMAGES, "rgb_13x21.png")
-    for i in range(total):  # hard links: 400 paths, one small file
-        os.link(src, os.path.join(photos, "img%04d.png" % i))
-    db = os.path.join(tmp, "p.sqlite")
+def stop_after(exe, db, photos, at_least, sig):
+    """Runs index with batches of one and sends sig once the index holds at_least rows. Returns
+    the exit status and stderr, or None when the run finished first."""
     p = subprocess.Popen([exe, "index", "-m", TINY, "-o", db, "--batch", "1", photos] +
                          test_cli.device_args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    done = 0
     while time.time() < deadline and p.poll() is None:
         try:
             con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=1)
@@ -248,24 +241,50 @@ def case_interrupt(exe, tmp):
             con.close()
         except sqlite3.Error:
             done = 0  # not created yet
-        if done >= 5:
-            p.send_signal(signal.SIGINT)
+        if done >= at_least:
+            p.send_signal(sig)
             break
         time.sleep(0.002)
     out, err = p.communicate(timeout=120)
-    if p.returncode == 0:
-        raise Skip("the run finished before it could be interrupted")
-    check(p.returncode == 130, "interrupted run exits 130, got %d: %s" % (p.returncode, err))
-    check(b"interrupted" in err, "interrupted run says so")
+    return None if p.returncode == 0 else (p.returncode, err)
+
+
+def count_rows(db):
     con = sqlite3.connect(db)
-    kept = con.execute("SELECT count(*) FROM images").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM images").fetchone()[0]
     check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "index intact")
     con.close()
+    return n
+
+
+def case_interrupt(exe, tmp):
+    """SIGINT, then SIGKILL, mid-run: the committed batches stay, the next run embeds the rest."""
+    photos = os.path.join(tmp, "many")
+    os.makedirs(photos)
+    total = 400
+    src = os.path.join(IMAGES, "rgb_13x21.png")
+    for i in range(total):  # hard links: 400 paths, one small file
+        os.link(src, os.path.join(photos, "img%04d.png" % i))
+    db = os.path.join(tmp, "p.sqlite")
+    stopped = stop_after(exe, db, photos, 5, signal.SIGINT)
+    if stopped is None:
+        raise Skip("the run finished before it could be interrupted")
+    rc, err = stopped
+    check(rc == 130, "interrupted run exits 130, got %d: %s" % (rc, err))
+    check(b"interrupted" in err, "interrupted run says so")
+    kept = count_rows(db)
     check(5 <= kept < total, "interrupted run kept %d of %d rows" % (kept, total))
+    # Killed outright: every committed batch is still there (WAL), and nothing else.
+    stopped = stop_after(exe, db, photos, kept + 5, signal.SIGKILL)
+    if stopped is None:
+        raise Skip("the second run finished before it could be killed")
+    check(stopped[0] == -signal.SIGKILL, "killed run: status %d" % stopped[0])
+    survived = count_rows(db)
+    check(kept + 5 <= survived < total, "killed run kept %d rows (had %d)" % (survived, kept))
     out, _ = run_ok(exe, ["index", "-m", TINY, "-o", db, photos])
     counts = summary(out)
-    check(counts["embedded"] == total - kept and counts["unchanged"] == kept,
-          "resumed run %s after %d kept" % (counts, kept))
+    check(counts["embedded"] == total - survived and counts["unchanged"] == survived,
+          "resumed run %s after %d kept" % (counts, survived))
 
 
 def case_wrong_model(exe, tmp):
