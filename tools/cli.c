@@ -317,7 +317,13 @@ void cli_progress_update(CliProgress *p, long done)
     bar[WIDTH] = '\0';
     double elapsed = cli_now() - p->start;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    fprintf(stderr, "\r[%s] %ld/%ld %s  %.1f %s/s ", bar, done, p->total, p->unit, rate, p->unit);
+    char eta[32] = "--:--";
+    if (rate > 0) {
+        long left = (long)((double)(p->total - done) / rate + 0.5);
+        snprintf(eta, sizeof eta, "%ld:%02ld", left / 60, left % 60);
+    }
+    fprintf(stderr, "\r[%s] %ld/%ld %s  %.1f %s/s  ETA %s ", bar, done, p->total, p->unit, rate,
+            p->unit, eta);
     fflush(stderr);
 }
 
