@@ -1,9 +1,10 @@
-/* decode.c — format detection by magic bytes, the shared limits, the PNG eXIf orientation and
- * sg_image_decode_rgb8 / sg_image_load_file_rgb8. */
+/* decode.c — the dispatcher: format detection by magic bytes, the call to that format's decoder
+ * (decoders.h), the orientation it reports applied as exif_transpose, and file loading. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fileio.h"
+#include "image/bytes.h"
 #include "image/decoders.h"
 #include "image/exif.h"
 
@@ -13,38 +14,8 @@
 
 typedef enum SgFormat {
     SG_FMT_UNKNOWN, SG_FMT_JPEG, SG_FMT_PNG, SG_FMT_WEBP, SG_FMT_GIF, SG_FMT_BMP, SG_FMT_PNM,
-    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA,
+    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO,
 } SgFormat;
-
-void sg_image_free(SgImage *img)
-{
-    if (!img)
-        return;
-    free(img->rgb);
-    memset(img, 0, sizeof *img);
-}
-
-int sg_image_alloc(SgImage *out, int w, int h, SgError *err)
-{
-    out->rgb = malloc((size_t)w * (size_t)h * 3);
-    if (!out->rgb)
-        return sg_fail(err, SIGLIP_ENOMEM, "out of memory for a %dx%d image", w, h);
-    out->width = w;
-    out->height = h;
-    return 0;
-}
-
-int sg_check_dimensions(const SgDecodeInput *in, int64_t w, int64_t h, SgError *err)
-{
-    if (w <= 0 || h <= 0)
-        return sg_fail(err, SIGLIP_EBADMSG, "%s: image has zero size (%lldx%lld)", in->name,
-                       (long long)w, (long long)h);
-    if ((uint64_t)w * (uint64_t)h > in->max_pixels)
-        return sg_fail(err, SIGLIP_E2BIG,
-                       "%s: image of %lldx%lld pixels exceeds the limit of %llu pixels", in->name,
-                       (long long)w, (long long)h, (unsigned long long)in->max_pixels);
-    return 0;
-}
 
 /* Pillow's TgaImagePlugin accepts these header values; TGA has no magic number. */
 static int looks_like_tga(const uint8_t *d, size_t n)
@@ -52,11 +23,10 @@ static int looks_like_tga(const uint8_t *d, size_t n)
     if (n < 18)
         return 0;
     int cmap = d[1], type = d[2], depth = d[16];
-    int w = d[12] | d[13] << 8, h = d[14] | d[15] << 8;
     return cmap <= 1 && (type == 1 || type == 2 || type == 3 || type == 9 || type == 10 ||
                          type == 11) &&
-           (depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32) && w > 0 &&
-           h > 0;
+           (depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32) &&
+           sg_le16(d + 12) > 0 && sg_le16(d + 14) > 0;
 }
 
 static SgFormat detect_format(const uint8_t *d, size_t n)
@@ -72,31 +42,12 @@ static SgFormat detect_format(const uint8_t *d, size_t n)
     if (n >= 2 && d[0] == 'B' && d[1] == 'M')
         return SG_FMT_BMP;
     if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && strchr(" \t\r\n#", d[2]) && d[2])
-        return d[1] == '5' || d[1] == '6' ? SG_FMT_PNM : SG_FMT_PNM_UNSUPPORTED;
+        return d[1] == '7' ? SG_FMT_PNM_UNSUPPORTED : SG_FMT_PNM;
+    if (n >= 4 && memcmp(d, "\0\0\1\0", 4) == 0)
+        return SG_FMT_ICO;
     if (looks_like_tga(d, n))
         return SG_FMT_TGA;
     return SG_FMT_UNKNOWN;
-}
-
-static uint32_t read_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-int sg_png_exif_orientation(const uint8_t *data, size_t size)
-{
-    size_t pos = 8;
-    while (pos + 12 <= size) {
-        uint32_t len = read_be32(data + pos);
-        if (len > size - pos - 12)
-            break;
-        if (memcmp(data + pos + 4, "eXIf", 4) == 0)
-            return sg_exif_orientation(data + pos + 8, len);
-        if (memcmp(data + pos + 4, "IEND", 4) == 0)
-            break;
-        pos += 12 + (size_t)len;
-    }
-    return 1;
 }
 
 static int dispatch(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
@@ -110,29 +61,30 @@ static int dispatch(const SgDecodeInput *in, SgImage *out, int *orientation, SgE
     case SG_FMT_GIF:
         return sg_decode_gif(in, out, err);
     case SG_FMT_PNG:
-        *orientation = sg_png_exif_orientation(in->data, in->size);
-        return sg_decode_stb(in, out, err);
+        return sg_decode_png(in, out, orientation, err);
     case SG_FMT_PNM:
         return sg_decode_pnm(in, out, err);
     case SG_FMT_BMP:
+        return sg_decode_bmp(in, out, err);
     case SG_FMT_TGA:
-        return sg_decode_stb(in, out, err);
+        return sg_decode_tga(in, out, err);
+    case SG_FMT_ICO:
+        return sg_decode_ico(in, out, err);
     case SG_FMT_PNM_UNSUPPORTED:
-        return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: only binary PGM/PPM (P5, P6) images are supported, not P%c",
-                       in->name, in->data[1]);
+        return sg_fail(err, SIGLIP_ENOTSUP, "%s: PAM (P7) images are not supported", in->name);
     default:
         return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA or PNM)",
-                       in->name);
+                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM or "
+                       "ICO)", in->name);
     }
 }
 
-int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
-                         SgImage *out, SgError *err)
+int sg_image_decode(const void *data, size_t size, const char *name, const SgDecodeOptions *o,
+                    SgImage *out, SgError *err)
 {
     memset(out, 0, sizeof *out);
-    SgDecodeInput in = {data, size, name ? name : "image in memory", max_pixels};
+    SgDecodeInput in = {data, size, name ? name : "image in memory", o->max_pixels,
+                        o->allow_truncated};
     if (!data || size == 0)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: empty image data", in.name);
     int orientation;
@@ -144,7 +96,7 @@ int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64
     return rc;
 }
 
-int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err)
+int sg_image_load_file(const char *path, const SgDecodeOptions *o, SgImage *out, SgError *err)
 {
     memset(out, 0, sizeof *out);
     char *data;
@@ -152,7 +104,20 @@ int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out,
     int rc = sg_read_file(path, SG_IMAGE_MAX_FILE_BYTES, &data, &size, err);
     if (rc)
         return rc;
-    rc = sg_image_decode_rgb8(data, size, path, max_pixels, out, err);
+    rc = sg_image_decode(data, size, path, o, out, err);
     free(data);
     return rc;
+}
+
+int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
+                         SgImage *out, SgError *err)
+{
+    SgDecodeOptions o = {max_pixels, 0};
+    return sg_image_decode(data, size, name, &o, out, err);
+}
+
+int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err)
+{
+    SgDecodeOptions o = {max_pixels, 0};
+    return sg_image_load_file(path, &o, out, err);
 }

@@ -18,15 +18,27 @@ typedef struct SgImage {
 
 void sg_image_free(SgImage *img);
 
-/* Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF first frame, TGA, PNM; format found by its
- * magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose +
- * convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
+/* How to decode: the pixel limit, and whether a truncated file is decoded as far as it goes. */
+typedef struct SgDecodeOptions {
+    uint64_t max_pixels;
+    int allow_truncated;
+} SgDecodeOptions;
+
+/* Decodes an encoded image (JPEG, PNG, WebP and GIF first frame, BMP, TGA, PNM, ICO; format found
+ * by its magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose
+ * + convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
  * A header claiming more than max_pixels pixels is SIGLIP_E2BIG before any pixel is decoded;
- * corrupt, truncated or zero-sized images are SIGLIP_EBADMSG; unknown formats SIGLIP_ENOTSUP. */
+ * corrupt, zero-sized or (unless allowed) truncated images are SIGLIP_EBADMSG; unknown formats
+ * SIGLIP_ENOTSUP. */
+int sg_image_decode(const void *data, size_t size, const char *name, const SgDecodeOptions *o,
+                    SgImage *out, SgError *err);
+
+/* sg_image_decode on the contents of a file. */
+int sg_image_load_file(const char *path, const SgDecodeOptions *o, SgImage *out, SgError *err);
+
+/* The two above with truncated files refused. */
 int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
                          SgImage *out, SgError *err);
-
-/* sg_image_decode_rgb8 on the contents of a file. */
 int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err);
 
 /* Resizes RGB8 [in_h, in_w, 3] to [out_h, out_w, 3] as Pillow's Image.resize((out_w, out_h),

@@ -5,20 +5,16 @@
 
 #include <webp/decode.h>
 
+#include "image/bytes.h"
 #include "image/decoders.h"
 #include "image/exif.h"
-
-static uint32_t read_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Walks the RIFF chunks after "RIFF....WEBP" looking for "EXIF". */
 static int webp_exif_orientation(const uint8_t *data, size_t size)
 {
     size_t pos = 12;
     while (pos + 8 <= size) {
-        uint32_t len = read_le32(data + pos + 4);
+        uint32_t len = sg_le32(data + pos + 4);
         if (len > size - pos - 8)
             break;
         if (memcmp(data + pos, "EXIF", 4) == 0)
