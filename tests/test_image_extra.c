@@ -230,7 +230,7 @@ static void check_settings(void)
     CHECK(sg_image_settings_parse("{", "bad", &s, &err) == SIGLIP_EBADMSG, "bad JSON");
 
     SiglipImageProcessor *p = NULL;
-    CHECK(sg_image_processor_load(&p, NULL, 100, 0, &err) == 0, "defaults");
+    CHECK(sg_image_processor_load(&p, NULL, &(SiglipSettings){.max_image_pixels = 100}, &err) == 0, "defaults");
     int h, w;
     siglip_image_processor_size(p, &h, &w);
     CHECK(h == 224 && w == 224 && p->settings.rescale_factor == 1.0 / 255.0, "default size");

@@ -62,16 +62,17 @@ typedef struct SgImageSettings {
 struct SiglipImageProcessor {
     SgError *err;           /* where public calls record failures: the context's error record */
     SgImageSettings settings;
-    uint64_t max_pixels;
+    SgDecodeOptions decode; /* pixel limit and truncated-file policy from the context settings */
     int n_threads;          /* 0 = online CPUs */
 };
 
 /* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json
  * ({"image_processor": {...}}); dir NULL, or a dir with neither file, gives the reference
- * defaults (224×224). Later failures of public calls on it are recorded in *err, which must
- * outlive the processor (the context's error record). Free with siglip_image_processor_free(). */
-int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
-                            int n_threads, SgError *err);
+ * defaults (224×224). Pixel limit, truncated-file policy and thread count come from the context
+ * settings s. Later failures of public calls on it are recorded in *err, which must outlive the
+ * processor (the context's error record). Free with siglip_image_processor_free(). */
+int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const SiglipSettings *s,
+                            SgError *err);
 
 void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width);
 
@@ -85,9 +86,11 @@ void sg_image_settings_default(SgImageSettings *s);
 int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
                        SgError *err);
 
-/* Decode + preprocess n files on the processor's threads; the first failing file is named. */
+/* Decode + preprocess n files on the processor's threads. status NULL: the first failing file
+ * fails the call, named in err. status [n]: each file's outcome is recorded there (a failed
+ * file's pixel_values are zero) and the call succeeds. */
 int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
-                        float *pixel_values, SgError *err);
+                        float *pixel_values, SiglipItemStatus *status, SgError *err);
 
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
                          float *pixel_values, SgError *err);

@@ -20,6 +20,20 @@ static int is_png(const SgDecodeInput *in)
     return in->size >= 8 && memcmp(in->data, "\x89PNG\r\n\x1a\n", 8) == 0;
 }
 
+/* Whether the RLE packets of a TGA (types 9-11) cover all w·h pixels before the data ends. */
+static int tga_rle_complete(const SgDecodeInput *in, size_t pos, uint64_t n_pixels,
+                            unsigned pixel_bytes)
+{
+    for (uint64_t n = 0; n < n_pixels;) {
+        if (pos >= in->size)
+            return 0;
+        unsigned head = in->data[pos++], count = (head & 0x7F) + 1;
+        pos += head & 0x80 ? pixel_bytes : (size_t)count * pixel_bytes;
+        n += count;
+    }
+    return pos <= in->size;
+}
+
 /* TGA: header, id, colour map, then the pixels. stb reads past the end of uncompressed data as
  * zeros and ignores the right-hand-origin bit; Pillow refuses the former and mirrors the
  * latter. */
@@ -32,8 +46,10 @@ int sg_decode_tga(const SgDecodeInput *in, SgImage *out, SgError *err)
     if (rc)
         return rc;
     uint64_t cmap = d[1] ? (uint64_t)sg_le16(d + 5) * ((d[7] + 7) / 8) : 0;
-    if (type <= 3 && 18 + d[0] + cmap + w * h * ((bpp + 7) / 8) > in->size &&
-        (rc = sg_truncated(in, err)))
+    uint64_t start = 18 + d[0] + cmap, pixel_bytes = (bpp + 7) / 8;
+    int complete = type <= 3 ? start + w * h * pixel_bytes <= in->size
+                             : tga_rle_complete(in, start, w * h, (unsigned)pixel_bytes);
+    if (!complete && (rc = sg_truncated(in, err)))
         return rc;
     if ((rc = sg_decode_stb(in, out, err)))
         return rc;
