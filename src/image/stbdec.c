@@ -34,6 +34,24 @@ static int tga_rle_complete(const SgDecodeInput *in, size_t pos, uint64_t n_pixe
     return pos <= in->size;
 }
 
+/* A truncated TGA, allowed: stb decodes a copy padded with zeros to `size` bytes (for RLE data,
+ * each zero byte starts a one-pixel literal packet of zeros), so the missing pixels are black. */
+static int decode_padded(const SgDecodeInput *in, uint64_t size, SgImage *out, SgError *err)
+{
+    if (size > INT32_MAX)
+        return sg_fail(err, SIGLIP_E2BIG, "%s: file too large", in->name);
+    uint8_t *copy = calloc((size_t)size, 1);
+    if (!copy)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
+    memcpy(copy, in->data, in->size);
+    SgDecodeInput padded = *in;
+    padded.data = copy;
+    padded.size = (size_t)size;
+    int rc = sg_decode_stb(&padded, out, err);
+    free(copy);
+    return rc;
+}
+
 /* TGA: header, id, colour map, then the pixels. stb reads past the end of uncompressed data as
  * zeros and ignores the right-hand-origin bit; Pillow refuses the former and mirrors the
  * latter. */
@@ -49,9 +67,11 @@ int sg_decode_tga(const SgDecodeInput *in, SgImage *out, SgError *err)
     uint64_t start = 18 + d[0] + cmap, pixel_bytes = (bpp + 7) / 8;
     int complete = type <= 3 ? start + w * h * pixel_bytes <= in->size
                              : tga_rle_complete(in, start, w * h, (unsigned)pixel_bytes);
-    if (!complete && (rc = sg_truncated(in, err)))
-        return rc;
-    if ((rc = sg_decode_stb(in, out, err)))
+    if (complete)
+        rc = sg_decode_stb(in, out, err);
+    else if ((rc = sg_truncated(in, err)) == 0)
+        rc = decode_padded(in, start + w * h * (pixel_bytes + 1) + in->size, out, err);
+    if (rc)
         return rc;
     if (d[17] & 0x10)
         sg_image_flip_horizontal(out);
