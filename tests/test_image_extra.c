@@ -262,7 +262,8 @@ static void check_allow_truncated(void)
 static void check_each(SiglipContext *ctx, SiglipImageProcessor *proc)
 {
     sg_image_processor_set_size(proc, 16, 16);
-    char *good1 = extra_path("in", "png_l8.png", 0, 0), *good2 = extra_path("in", "bmp_rle8.bmp", 0, 0);
+    char *good1 = extra_path("in", "png_l8.png", 0, 0);
+    char *good2 = extra_path("in", "bmp_rle8.bmp", 0, 0);
     char *bad = extra_path("in", "bad_truncated.jpg", 0, 0);
     const char *paths[4] = {good1, "/nonexistent/x.png", bad, good2};
     const size_t per = 3 * 16 * 16;
@@ -333,7 +334,8 @@ static void check_settings(void)
     CHECK(sg_image_settings_parse("{", "bad", &s, &err) == SIGLIP_EBADMSG, "bad JSON");
 
     SiglipImageProcessor *p = NULL;
-    CHECK(sg_image_processor_load(&p, NULL, &(SiglipSettings){.max_image_pixels = 100}, &err) == 0, "defaults");
+    SiglipSettings settings = {.max_image_pixels = 100};
+    CHECK(sg_image_processor_load(&p, NULL, &settings, &err) == 0, "defaults");
     int h, w;
     siglip_image_processor_size(p, &h, &w);
     CHECK(h == 224 && w == 224 && p->settings.rescale_factor == 1.0 / 255.0, "default size");

@@ -11,8 +11,8 @@
 static const char usage[] =
     "Usage: siglip embed -m MODEL_DIR [-t TEXT ...] [-i IMAGE ...] [--images-from FILE]\n"
     "                    -o OUT.safetensors [--strict] [--resume]\n\n"
-    "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the texts,\n"
-    "image_embeds [I, D] and image_features [I, D] for the images that could be read, and\n"
+    "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the\n"
+    "texts, image_embeds [I, D] and image_features [I, D] for the images that could be read, and\n"
     "logits_per_image [I, T] when both are given. __metadata__ holds the texts, the path of\n"
     "each image row, the images that failed (with why), the model directory, precision, device\n"
     "and library version. Images go through in batches of --batch, with a progress bar when\n"

@@ -14,7 +14,7 @@
 
 typedef enum SgFormat {
     SG_FMT_UNKNOWN, SG_FMT_JPEG, SG_FMT_PNG, SG_FMT_WEBP, SG_FMT_GIF, SG_FMT_BMP, SG_FMT_PNM,
-    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO,
+    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO, SG_FMT_TIFF,
 } SgFormat;
 
 /* Pillow's TgaImagePlugin accepts these header values; TGA has no magic number. */
@@ -43,6 +43,9 @@ static SgFormat detect_format(const uint8_t *d, size_t n)
         return SG_FMT_BMP;
     if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && strchr(" \t\r\n#", d[2]) && d[2])
         return d[1] == '7' ? SG_FMT_PNM_UNSUPPORTED : SG_FMT_PNM;
+    if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 ||
+                   memcmp(d, "II+\0", 4) == 0 || memcmp(d, "MM\0+", 4) == 0))
+        return SG_FMT_TIFF;
     if (n >= 4 && memcmp(d, "\0\0\1\0", 4) == 0)
         return SG_FMT_ICO;
     if (looks_like_tga(d, n))
@@ -70,12 +73,14 @@ static int dispatch(const SgDecodeInput *in, SgImage *out, int *orientation, SgE
         return sg_decode_tga(in, out, err);
     case SG_FMT_ICO:
         return sg_decode_ico(in, out, err);
+    case SG_FMT_TIFF:
+        return sg_decode_tiff(in, out, orientation, err);
     case SG_FMT_PNM_UNSUPPORTED:
         return sg_fail(err, SIGLIP_ENOTSUP, "%s: PAM (P7) images are not supported", in->name);
     default:
         return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM or "
-                       "ICO)", in->name);
+                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO "
+                       "or TIFF)", in->name);
     }
 }
 

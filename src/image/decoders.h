@@ -55,6 +55,10 @@ int sg_truncated(const SgDecodeInput *in, SgError *err);
 /* Allocates out->rgb for w × h pixels, zero-filled (black, as Pillow's new image memory). */
 int sg_image_alloc(SgImage *out, int w, int h, SgError *err);
 
+/* One RGB channel of Pillow's cmyk2rgb: nk − c·nk/255 (rounded as Pillow's MULDIV255), with
+ * nk = 255 − k. */
+uint8_t sg_cmyk_channel(unsigned c, unsigned nk);
+
 /* Mirrors an image left to right in place. */
 void sg_image_flip_horizontal(SgImage *img);
 

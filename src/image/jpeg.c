@@ -44,12 +44,9 @@ static void on_message(j_common_ptr cinfo, int level)
 static void cmyk_inverted_to_rgb(const uint8_t *in, uint8_t *out, int width)
 {
     for (int x = 0; x < width; x++, in += 4, out += 3) {
-        int nk = 255 - (255 - in[3]);
-        for (int c = 0; c < 3; c++) {
-            int t = (255 - in[c]) * nk + 128;
-            int v = nk - (((t >> 8) + t) >> 8);
-            out[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
+        unsigned nk = 255 - (255 - in[3]);
+        for (int c = 0; c < 3; c++)
+            out[c] = sg_cmyk_channel(255u - in[c], nk);
     }
 }
 

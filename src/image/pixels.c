@@ -56,3 +56,10 @@ void sg_image_flip_horizontal(SgImage *img)
             }
     }
 }
+
+uint8_t sg_cmyk_channel(unsigned c, unsigned nk)
+{
+    unsigned t = c * nk + 128;
+    int v = (int)nk - (int)(((t >> 8) + t) >> 8);
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}

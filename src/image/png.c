@@ -25,7 +25,8 @@ static int keyword_is(const uint8_t *d, size_t n, const char *key)
     return n > k && memcmp(d, key, k) == 0 && d[k] == 0;
 }
 
-/* tEXt: keyword\0text; zTXt: keyword\0method text; iTXt: keyword\0 flag method lang\0 tkey\0 text */
+/* tEXt: keyword\0text; zTXt: keyword\0method text;
+ * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text */
 static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
 {
     static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp";

@@ -78,8 +78,10 @@ static int decode_binary(const SgDecodeInput *in, const PnmHeader *p, size_t pos
         for (long y = 0; y < p->h; y++, src += row) {
             if (avail < row * (size_t)(y + 1))
                 return sg_truncated(in, err);
-            for (long x = 0; x < p->w; x++)
-                put_sample(out, p, (size_t)y * p->w + x, (src[x >> 3] >> (7 - (x & 7)) & 1) ? 0 : 255);
+            for (long x = 0; x < p->w; x++) {
+                int black = src[x >> 3] >> (7 - (x & 7)) & 1;
+                put_sample(out, p, (size_t)y * p->w + x, black ? 0 : 255);
+            }
         }
         return 0;
     }

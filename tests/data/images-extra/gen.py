@@ -319,6 +319,132 @@ def pillow_parity_cases():
     put("ico_dib.ico", ico_dib(), ())
 
 
+class TiffWriter:
+    """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
+    save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
+    2/4-bit, Orientation, several pages."""
+    T = dict(WIDTH=256, LENGTH=257, BPS=258, COMPRESSION=259, PHOTOMETRIC=262, ORIENTATION=274,
+             SPP=277, RPS=278, PLANAR=284, TILEWIDTH=322, TILELENGTH=323, EXTRASAMPLES=338,
+             SAMPLEFORMAT=339, COLORMAP=320, YCBCRSUBSAMPLING=530, JPEGQUALITY=65537,
+             JPEGCOLORMODE=65538)
+
+    def __init__(self):
+        import ctypes
+        self.c = ctypes
+        self.lib = ctypes.CDLL("libtiff.so.6")
+        self.lib.TIFFOpen.restype = ctypes.c_void_p
+        self.lib.TIFFOpen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+
+    def write(self, path, pages):
+        """pages: list of (tags {name: value or tuple of c values}, chunks [bytes], tiled)."""
+        c, lib = self.c, self.lib
+        t = c.c_void_p(lib.TIFFOpen(path.encode(), b"w"))
+        for tags, chunks, tiled in pages:
+            for name, v in tags.items():
+                args = v if isinstance(v, tuple) else (c.c_int(v),)
+                assert lib.TIFFSetField(t, c.c_uint32(self.T[name]), *args) == 1, name
+            for i, data in enumerate(chunks):
+                fn = lib.TIFFWriteEncodedTile if tiled else lib.TIFFWriteEncodedStrip
+                buf = c.create_string_buffer(data, len(data))
+                assert fn(t, c.c_uint32(i), buf, c.c_ssize_t(len(data))) >= 0
+            assert lib.TIFFWriteDirectory(t) == 1
+        lib.TIFFClose(t)
+
+    def u16s(self, values):
+        return (self.c.c_uint16 * len(values))(*values)
+
+
+def tiff_cases():
+    """TIFF variants (issue 17), each decoded against Pillow. (Pillow 9.4 applies a TIFF's
+    Orientation twice: when loading and again in exif_transpose; the expectations are what it
+    does.)"""
+    # Pillow writes these itself
+    rgb = Image.fromarray(smooth(13, 17, 3, 600))
+    for comp in ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"):
+        save(rgb, "tiff_rgb_%s.tif" % comp, "TIFF", (), compression=comp)
+    save(Image.fromarray(smooth(13, 17, 4, 601), "RGBA"), "tiff_rgba_lzw.tif", "TIFF", (),
+         compression="tiff_lzw")
+    save(Image.fromarray(smooth(13, 17, 1, 602)), "tiff_l.tif", "TIFF", ())
+    save(Image.fromarray(smooth(13, 17, 1, 603)).convert("1"), "tiff_1bit_g4.tif", "TIFF", (),
+         compression="group4")
+    save(Image.fromarray(smooth(13, 17, 3, 604)).convert("P", palette=Image.ADAPTIVE, colors=30),
+         "tiff_p.tif", "TIFF", ())
+    save(Image.fromarray(smooth(13, 17, 3, 605)).convert("CMYK"), "tiff_cmyk.tif", "TIFF", (),
+         compression="tiff_lzw")
+    save(Image.fromarray(smooth(13, 17, 1, 606).astype(np.uint16) * 300), "tiff_gray16.tif",
+         "TIFF", ())
+    la = Image.fromarray(smooth(13, 17, 3, 607)).convert("LA")
+    save(la, "tiff_la.tif", "TIFF", (), compression="tiff_adobe_deflate")
+    # libtiff writes the rest
+    tw = TiffWriter()
+    c = tw.c
+
+    def base(w, h, spp, bps, photometric, compression=1, **extra):
+        tags = dict(WIDTH=w, LENGTH=h, SPP=spp, BPS=bps, PHOTOMETRIC=photometric,
+                    COMPRESSION=compression, PLANAR=1)
+        tags.update(extra)
+        return tags
+
+    def strips(arr, rps):
+        return [arr[i:i + rps].tobytes() for i in range(0, arr.shape[0], rps)]
+
+    def tiles(arr, th, tw_):
+        h, w = arr.shape[:2]
+        out = []
+        for y in range(0, h, th):
+            for x in range(0, w, tw_):
+                t = np.zeros((th, tw_) + arr.shape[2:], arr.dtype)
+                part = arr[y:y + th, x:x + tw_]
+                t[:part.shape[0], :part.shape[1]] = part
+                out.append(t.tobytes())
+        return out
+
+    def write(name, pages):
+        path = os.path.join(IN, name)
+        tw.write(path, pages)
+        cases.append((name, 0, 0))
+
+    a = smooth(37, 45, 3, 610)
+    write("tiff_tiled_lzw.tif", [(base(45, 37, 3, 8, 2, 5, TILEWIDTH=16, TILELENGTH=16),
+                                  tiles(a, 16, 16), True)])
+    write("tiff_planar_deflate.tif", [(base(45, 37, 3, 8, 2, 8, PLANAR=2, RPS=37),
+                                       [a[..., k].copy().tobytes() for k in range(3)], False)])
+    y = smooth(32, 48, 3, 611)
+    write("tiff_ycbcr_jpeg.tif", [(base(48, 32, 3, 8, 6, 7, RPS=16, JPEGQUALITY=90,
+                                        JPEGCOLORMODE=1,
+                                        YCBCRSUBSAMPLING=(c.c_int(2), c.c_int(2))),
+                                   strips(y, 16), False)])
+    g = smooth(11, 19, 1, 612)
+    write("tiff_miniswhite.tif", [(base(19, 11, 1, 8, 0, 32773, RPS=4), strips(g, 4), False)])
+    g4 = (smooth(11, 20, 1, 613) >> 4).astype(np.uint8)
+    write("tiff_gray4.tif", [(base(20, 11, 1, 4, 1, 5, RPS=11),
+                              [(g4[:, 0::2] << 4 | g4[:, 1::2]).tobytes()], False)])
+    rgba = smooth(9, 14, 4, 614)
+    pre = rgba.copy()
+    pre[..., :3] = (rgba[..., :3].astype(int) * rgba[..., 3:4] // 255).astype(np.uint8)
+    write("tiff_rgba_assoc.tif", [(base(14, 9, 4, 8, 2, 5, RPS=9,
+                                        EXTRASAMPLES=(c.c_int(1), tw.u16s([1]))),
+                                   [pre.tobytes()], False)])
+    r16 = smooth(9, 14, 3, 615).astype(np.uint16) * 257 + 100
+    write("tiff_rgb16.tif", [(base(14, 9, 3, 16, 2, 8, RPS=9), [r16.tobytes()], False)])
+    cmyk16 = smooth(9, 14, 4, 616).astype(np.uint16) * 256 + 77
+    write("tiff_cmyk16.tif", [(base(14, 9, 4, 16, 5, 1, RPS=9), [cmyk16.tobytes()], False)])
+    pal = (np.random.default_rng(617).integers(0, 65536, (3, 16))).astype(np.uint16)
+    p4 = np.random.default_rng(618).integers(0, 16, (7, 10)).astype(np.uint8)
+    write("tiff_p4.tif", [(base(10, 7, 1, 4, 3, 1, RPS=7,
+                                COLORMAP=tuple(tw.u16s(list(pal[k])) for k in range(3))),
+                           [(p4[:, 0::2] << 4 | p4[:, 1::2]).tobytes()], False)])
+    o = smooth(10, 16, 3, 619)
+    write("tiff_orientation6.tif", [(base(16, 10, 3, 8, 2, 5, RPS=10, ORIENTATION=6),
+                                     [o.tobytes()], False)])
+    for k in (2, 5, 8):
+        write("tiff_orientation%d.tif" % k, [(base(16, 10, 3, 8, 2, 1, RPS=10, ORIENTATION=k),
+                                              [o.tobytes()], False)])
+    write("tiff_two_pages.tif", [(base(16, 10, 3, 8, 2, 1, RPS=10), [o.tobytes()], False),
+                                 (base(8, 8, 3, 8, 2, 1, RPS=8),
+                                  [smooth(8, 8, 3, 620).tobytes()], False)])
+
+
 def ico_dib():
     """Three DIB icons: 8x8 24-bit, 12x12 8-bit palette (the largest: Pillow's pick), 12x12
     4-bit (same size, shallower). Each DIB's height counts the AND mask."""
@@ -444,6 +570,7 @@ def main():
         save(Image.fromarray(smooth(h, w, 3, 100 + w + h)), "size_%dx%d.png" % (w, h), "PNG",
              sizes)
     pillow_parity_cases()
+    tiff_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
