@@ -14,7 +14,7 @@
 
 typedef enum SgFormat {
     SG_FMT_UNKNOWN, SG_FMT_JPEG, SG_FMT_PNG, SG_FMT_WEBP, SG_FMT_GIF, SG_FMT_BMP, SG_FMT_PNM,
-    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO, SG_FMT_TIFF,
+    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO, SG_FMT_TIFF, SG_FMT_HEIF,
 } SgFormat;
 
 /* Pillow's TgaImagePlugin accepts these header values; TGA has no magic number. */
@@ -27,6 +27,23 @@ static int looks_like_tga(const uint8_t *d, size_t n)
                          type == 11) &&
            (depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32) &&
            sg_le16(d + 12) > 0 && sg_le16(d + 14) > 0;
+}
+
+/* An ISO base media file whose ftyp names a HEIF or AVIF brand (major or compatible). */
+static int looks_like_heif(const uint8_t *d, size_t n)
+{
+    static const char brands[][5] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1",
+                                      "msf1", "avif", "avis"};
+    if (n < 16 || memcmp(d + 4, "ftyp", 4) != 0)
+        return 0;
+    size_t box = sg_be32(d);
+    if (box < 16 || box > n)
+        box = n < 64 ? n : 64;
+    for (size_t at = 8; at + 4 <= box; at += at == 8 ? 8 : 4) /* major, then compatible */
+        for (size_t b = 0; b < sizeof brands / sizeof *brands; b++)
+            if (memcmp(d + at, brands[b], 4) == 0)
+                return 1;
+    return 0;
 }
 
 static SgFormat detect_format(const uint8_t *d, size_t n)
@@ -48,6 +65,8 @@ static SgFormat detect_format(const uint8_t *d, size_t n)
         return SG_FMT_TIFF;
     if (n >= 4 && memcmp(d, "\0\0\1\0", 4) == 0)
         return SG_FMT_ICO;
+    if (looks_like_heif(d, n))
+        return SG_FMT_HEIF;
     if (looks_like_tga(d, n))
         return SG_FMT_TGA;
     return SG_FMT_UNKNOWN;
@@ -75,12 +94,14 @@ static int dispatch(const SgDecodeInput *in, SgImage *out, int *orientation, SgE
         return sg_decode_ico(in, out, err);
     case SG_FMT_TIFF:
         return sg_decode_tiff(in, out, orientation, err);
+    case SG_FMT_HEIF:
+        return sg_decode_heif(in, out, err);
     case SG_FMT_PNM_UNSUPPORTED:
         return sg_fail(err, SIGLIP_ENOTSUP, "%s: PAM (P7) images are not supported", in->name);
     default:
         return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO "
-                       "or TIFF)", in->name);
+                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO, "
+                       "TIFF, HEIF or AVIF)", in->name);
     }
 }
 
