@@ -180,8 +180,11 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     return rc;
 }
 
-/* A JSON array of strings, built in memory: list items (indices NULL) or the items at indices. */
-static char *json_list(char *const *items, const int *indices, int n)
+/* A JSON array of n items, each written by `item`, built in memory (malloc'ed; NULL when out of
+ * memory). */
+typedef void JsonItem(FILE *f, int i, const void *ctx);
+
+static char *json_array(int n, JsonItem *item, const void *ctx)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -192,30 +195,38 @@ static char *json_list(char *const *items, const int *indices, int n)
     for (int i = 0; i < n; i++) {
         if (i)
             fputc(',', f);
-        json_string(f, items[indices ? indices[i] : i]);
+        item(f, i, ctx);
     }
     fputc(']', f);
     return fclose(f) ? (free(buf), NULL) : buf;
 }
 
-/* [{"path": ..., "error": ...}, ...] of the images that failed. */
-static char *json_failed(char *const *paths, const EmbedRows *r)
+static void text_item(FILE *f, int i, const void *ctx)
 {
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f)
-        return NULL;
-    fputc('[', f);
-    for (int i = 0; i < r->n_failed; i++) {
-        fputs(i ? ",{\"path\":" : "{\"path\":", f);
-        json_string(f, paths[r->failed_index[i]]);
-        fputs(",\"error\":", f);
-        json_string(f, r->failed_error[i]);
-        fputc('}', f);
-    }
-    fputc(']', f);
-    return fclose(f) ? (free(buf), NULL) : buf;
+    json_string(f, ((const CliList *)ctx)->items[i]);
+}
+
+/* What the image items need: the list and the outcomes. */
+typedef struct ImageItems {
+    const CliList *images;
+    const EmbedRows *rows;
+} ImageItems;
+
+static void row_path_item(FILE *f, int i, const void *ctx)
+{
+    const ImageItems *it = ctx;
+    json_string(f, it->images->items[it->rows->ok_index[i]]);
+}
+
+/* {"path": ..., "error": ...} of a failed image */
+static void failed_item(FILE *f, int i, const void *ctx)
+{
+    const ImageItems *it = ctx;
+    fputs("{\"path\":", f);
+    json_string(f, it->images->items[it->rows->failed_index[i]]);
+    fputs(",\"error\":", f);
+    json_string(f, it->rows->failed_error[i]);
+    fputc('}', f);
 }
 
 /* Writes whichever of the outputs exist, with the provenance of every row as __metadata__;
@@ -238,9 +249,10 @@ static int write_outputs(const EmbedJob *job, const char *path, const CliList *t
         t[n++] = (StTensor){"logits_per_image", "F32", 2, {n_img, text->n}, logits};
     SiglipDeviceInfo dev;
     const char *device = siglip_context_device(job->ctx, &dev) == SIGLIP_OK ? dev.name : "";
-    char *text_list = json_list(texts->items, NULL, texts->n);
-    char *image_list = json_list(images->items, rows->ok_index, n_img);
-    char *failed = json_failed(images->items, rows);
+    ImageItems items = {images, rows};
+    char *text_list = json_array(texts->n, text_item, texts);
+    char *image_list = json_array(n_img, row_path_item, &items);
+    char *failed = json_array(rows->n_failed, failed_item, &items);
     const char *meta[] = {"texts", text_list, "images", image_list, "failed", failed,
                           "model_dir", job->model_dir, "precision", "f32", "device", device,
                           "library_version", siglip_version_string(), NULL};

@@ -191,11 +191,8 @@ static void put_pixel(const BmpInfo *b, const uint8_t *row, int64_t x, uint8_t *
         }
         return;
     case PX_BGR:
-        p = row + 3 * x;
-        rgb[0] = p[2], rgb[1] = p[1], rgb[2] = p[0];
-        return;
     case PX_BGRX:
-        p = row + 4 * x;
+        p = row + (b->pixel == PX_BGR ? 3 : 4) * x;
         rgb[0] = p[2], rgb[1] = p[1], rgb[2] = p[0];
         return;
     case PX_XBGR:
@@ -337,7 +334,7 @@ static int decode_at(const SgDecodeInput *in, size_t hdr, size_t file_offset, in
     return rc;
 }
 
-int sg_decode_bmp(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_bmp(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     if (in->size < 18)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated BMP header", in->name);

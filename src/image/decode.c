@@ -12,11 +12,6 @@
  * limit anyway). */
 #define SG_IMAGE_MAX_FILE_BYTES ((size_t)1 << 31)
 
-typedef enum SgFormat {
-    SG_FMT_UNKNOWN, SG_FMT_JPEG, SG_FMT_PNG, SG_FMT_WEBP, SG_FMT_GIF, SG_FMT_BMP, SG_FMT_PNM,
-    SG_FMT_PNM_UNSUPPORTED, SG_FMT_TGA, SG_FMT_ICO, SG_FMT_TIFF, SG_FMT_HEIF,
-} SgFormat;
-
 /* Pillow's TgaImagePlugin accepts these header values; TGA has no magic number. */
 static int looks_like_tga(const uint8_t *d, size_t n)
 {
@@ -46,63 +41,32 @@ static int looks_like_heif(const uint8_t *d, size_t n)
     return 0;
 }
 
-static SgFormat detect_format(const uint8_t *d, size_t n)
+/* The decoder for the data's format by its magic bytes (TGA, which has none, by its header), or
+ * NULL when no decoder knows it. */
+static SgDecoder *find_decoder(const uint8_t *d, size_t n)
 {
     if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
-        return SG_FMT_JPEG;
+        return sg_decode_jpeg;
     if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
-        return SG_FMT_PNG;
+        return sg_decode_png;
     if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
-        return SG_FMT_WEBP;
+        return sg_decode_webp;
     if (n >= 6 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0))
-        return SG_FMT_GIF;
+        return sg_decode_gif;
     if (n >= 2 && d[0] == 'B' && d[1] == 'M')
-        return SG_FMT_BMP;
-    if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && strchr(" \t\r\n#", d[2]) && d[2])
-        return d[1] == '7' ? SG_FMT_PNM_UNSUPPORTED : SG_FMT_PNM;
+        return sg_decode_bmp;
+    if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' && strchr(" \t\r\n#", d[2]) && d[2])
+        return sg_decode_pnm;
     if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 ||
                    memcmp(d, "II+\0", 4) == 0 || memcmp(d, "MM\0+", 4) == 0))
-        return SG_FMT_TIFF;
+        return sg_decode_tiff;
     if (n >= 4 && memcmp(d, "\0\0\1\0", 4) == 0)
-        return SG_FMT_ICO;
+        return sg_decode_ico;
     if (looks_like_heif(d, n))
-        return SG_FMT_HEIF;
+        return sg_decode_heif;
     if (looks_like_tga(d, n))
-        return SG_FMT_TGA;
-    return SG_FMT_UNKNOWN;
-}
-
-static int dispatch(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
-{
-    *orientation = 1;
-    switch (detect_format(in->data, in->size)) {
-    case SG_FMT_JPEG:
-        return sg_decode_jpeg(in, out, orientation, err);
-    case SG_FMT_WEBP:
-        return sg_decode_webp(in, out, orientation, err);
-    case SG_FMT_GIF:
-        return sg_decode_gif(in, out, err);
-    case SG_FMT_PNG:
-        return sg_decode_png(in, out, orientation, err);
-    case SG_FMT_PNM:
-        return sg_decode_pnm(in, out, err);
-    case SG_FMT_BMP:
-        return sg_decode_bmp(in, out, err);
-    case SG_FMT_TGA:
-        return sg_decode_tga(in, out, err);
-    case SG_FMT_ICO:
-        return sg_decode_ico(in, out, err);
-    case SG_FMT_TIFF:
-        return sg_decode_tiff(in, out, orientation, err);
-    case SG_FMT_HEIF:
-        return sg_decode_heif(in, out, err);
-    case SG_FMT_PNM_UNSUPPORTED:
-        return sg_fail(err, SIGLIP_ENOTSUP, "%s: PAM (P7) images are not supported", in->name);
-    default:
-        return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: unknown image format (not JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO, "
-                       "TIFF, HEIF or AVIF)", in->name);
-    }
+        return sg_decode_tga;
+    return NULL;
 }
 
 int sg_image_decode(const void *data, size_t size, const char *name, const SgDecodeOptions *o,
@@ -113,8 +77,12 @@ int sg_image_decode(const void *data, size_t size, const char *name, const SgDec
                         o->allow_truncated};
     if (!data || size == 0)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: empty image data", in.name);
-    int orientation;
-    int rc = dispatch(&in, out, &orientation, err);
+    SgDecoder *decode = find_decoder(in.data, in.size);
+    if (!decode)
+        return sg_fail(err, SIGLIP_ENOTSUP, "%s: unknown image format (not JPEG, PNG, WebP, GIF, "
+                       "BMP, TGA, PNM, ICO, TIFF, HEIF or AVIF)", in.name);
+    int orientation = 1;
+    int rc = decode(&in, out, &orientation, err);
     if (rc == 0)
         rc = sg_exif_apply_orientation(out, orientation, err);
     if (rc)

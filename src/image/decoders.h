@@ -20,26 +20,30 @@ typedef struct SgDecodeInput {
     int allow_truncated; /* decode what a truncated file holds instead of failing */
 } SgDecodeInput;
 
+/* Every format's decoder: decodes in into out (RGB8) and sets *orientation (left at 1 by the
+ * caller) to what exif_transpose would apply. */
+typedef int SgDecoder(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
+
 int sg_decode_jpeg(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 int sg_decode_webp(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
-int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_gif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* PGM/PPM/PBM, binary (P4, P5, P6) and plain (P1, P2, P3). */
-int sg_decode_pnm(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_pnm(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* PNG through stb_image, with the orientation of its eXIf, XMP or raw-profile chunks. */
 int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* TGA through stb_image, with Pillow's handling of the right-hand origin. */
-int sg_decode_tga(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_tga(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* BMP ("BM" file) as Pillow's BmpImagePlugin. */
-int sg_decode_bmp(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_bmp(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* A DIB (BMP without its 14-byte file header) as stored in ICO files: in->data starts at the
  * header-size field; height_div is 2 for ICO (the height counts the AND mask too). */
 int sg_decode_dib(const SgDecodeInput *in, int height_div, SgImage *out, SgError *err);
 /* ICO: the largest image, PNG or DIB, as Pillow's IcoImagePlugin picks it. */
-int sg_decode_ico(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_ico(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* TIFF through libtiff: the first page. */
 int sg_decode_tiff(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* HEIF/HEIC and AVIF through libheif: the primary image, its irot/imir already applied. */
-int sg_decode_heif(const SgDecodeInput *in, SgImage *out, SgError *err);
+int sg_decode_heif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 
 /* PNG/TGA pixels through stb_image with Pillow's conversion to RGB (no header checks). */
 int sg_decode_stb(const SgDecodeInput *in, SgImage *out, SgError *err);

@@ -183,7 +183,7 @@ static void palette_to_rgb(const uint8_t *idx, size_t n, const uint8_t *pal, int
     }
 }
 
-int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_gif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     GifReader r = {in->data, in->size, 13};
     if (in->size < 13)

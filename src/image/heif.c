@@ -49,7 +49,7 @@ static int decode_primary(const SgDecodeInput *in, struct heif_image_handle *h, 
     return rc;
 }
 
-int sg_decode_heif(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_heif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     struct heif_context *ctx = heif_context_alloc();
     if (!ctx)

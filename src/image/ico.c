@@ -18,7 +18,7 @@ static double color_depth(const uint8_t *e)
     return colors ? ceil(log2(colors)) : 256;
 }
 
-int sg_decode_ico(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_ico(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     if (in->size < 6)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated ICO header", in->name);
@@ -47,8 +47,8 @@ int sg_decode_ico(const SgDecodeInput *in, SgImage *out, SgError *err)
     sub.data = in->data + offset;
     sub.size = in->size - offset;
     if (sub.size >= 8 && memcmp(sub.data, "\x89PNG\r\n\x1a\n", 8) == 0) {
-        int orientation; /* Pillow's ICO image carries no EXIF of its own */
-        return sg_decode_png(&sub, out, &orientation, err);
+        int png_orientation; /* Pillow's ICO image carries no EXIF of its own */
+        return sg_decode_png(&sub, out, &png_orientation, err);
     }
     return sg_decode_dib(&sub, 2, out, err);
 }

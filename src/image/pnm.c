@@ -133,7 +133,7 @@ static int decode_plain(const SgDecodeInput *in, const PnmHeader *p, size_t pos,
     return 0;
 }
 
-int sg_decode_pnm(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_pnm(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     PnmHeader p = {.kind = (char)in->data[1], .maxval = 1};
     p.channels = p.kind == '3' || p.kind == '6' ? 3 : 1;

@@ -55,7 +55,7 @@ static int decode_padded(const SgDecodeInput *in, uint64_t size, SgImage *out, S
 /* TGA: header, id, colour map, then the pixels. stb reads past the end of uncompressed data as
  * zeros and ignores the right-hand-origin bit; Pillow refuses the former and mirrors the
  * latter. */
-int sg_decode_tga(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_tga(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     const uint8_t *d = in->data;
     unsigned type = d[2], bpp = d[16];
