@@ -105,8 +105,8 @@ typedef struct SiglipSettings {
     /* 1: an image file that ends before its pixels do is decoded as far as it goes (the rest
      * black, or grey for JPEG, as the decoder leaves it) instead of failing with SIGLIP_EBADMSG
      * "image file is truncated" (transformers/Pillow refuse it unless ImageFile.
-     * LOAD_TRUNCATED_IMAGES is set). Honoured for JPEG, GIF, BMP, TGA, PNM; truncated PNG and
-     * WebP still fail. Default 0. */
+     * LOAD_TRUNCATED_IMAGES is set). Honoured for JPEG, GIF, BMP, TGA, PNM, TIFF; truncated PNG
+     * and WebP still fail. Default 0. */
     int allow_truncated_images;
     uint8_t reserved[60]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;
@@ -363,7 +363,8 @@ SIGLIP_API int siglip_preprocess_files_each(SiglipImageProcessor *proc, const ch
                                             int n, float *pixel_values,
                                             SiglipItemStatus *status);
 
-/* The same for one encoded image held in memory (JPEG, PNG, WebP, BMP, GIF, TGA, PNM, ICO). */
+/* The same for one encoded image held in memory (JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO, TIFF;
+ * HEIF/HEIC and AVIF as an extension beyond Pillow). */
 SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
                                         size_t size, float *pixel_values);
 

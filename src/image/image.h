@@ -24,7 +24,8 @@ typedef struct SgDecodeOptions {
     int allow_truncated;
 } SgDecodeOptions;
 
-/* Decodes an encoded image (JPEG, PNG, WebP and GIF first frame, BMP, TGA, PNM, ICO; format found
+/* Decodes an encoded image (JPEG, PNG, WebP and GIF first frame, BMP, TGA, PNM, ICO, TIFF first
+ * page, HEIF/AVIF primary image; format found
  * by its magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose
  * + convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
  * A header claiming more than max_pixels pixels is SIGLIP_E2BIG before any pixel is decoded;

@@ -166,6 +166,48 @@ static int png_orientation_tag(const uint8_t *data, size_t size)
     return tag;
 }
 
+/* Where the chunk the data ends in starts (the data ends inside a chunk, or before IEND), or 0
+ * when the file is whole. */
+static size_t cut_chunk(const uint8_t *data, size_t size)
+{
+    size_t pos = 8;
+    while (pos + 12 <= size) {
+        uint32_t len = sg_be32(data + pos);
+        if (len > size - pos - 12)
+            return pos;
+        if (memcmp(data + pos + 4, "IEND", 4) == 0)
+            return 0;
+        pos += 12 + (size_t)len;
+    }
+    return pos;
+}
+
+/* A PNG cut short is still read by Pillow when its image data decodes completely (only the end
+ * of the last IDAT chunk's CRC, later chunks or IEND are missing). stb needs whole chunks: the
+ * chunk the data ends in is closed (its length shortened, a CRC stb does not check) and IEND
+ * appended; the image data then decodes or fails exactly as far as it goes. */
+static int decode_cut_png(const SgDecodeInput *in, size_t at, SgImage *out, SgError *err)
+{
+    size_t body = in->size - at >= 8 ? in->size - at - 8 : 0, keep = body ? in->size : at;
+    uint8_t *copy = malloc(keep + 4 + 12);
+    if (!copy)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
+    memcpy(copy, in->data, keep);
+    if (body) {
+        for (int i = 0; i < 4; i++)
+            copy[at + i] = (uint8_t)(body >> (24 - 8 * i));
+        memset(copy + keep, 0, 4);
+        keep += 4;
+    }
+    memcpy(copy + keep, "\0\0\0\0IEND\xae\x42\x60\x82", 12);
+    SgDecodeInput whole = *in;
+    whole.data = copy;
+    whole.size = keep + 12;
+    int rc = sg_decode_stb(&whole, out, err);
+    free(copy);
+    return rc;
+}
+
 int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     if (in->size >= 24 && memcmp(in->data + 12, "IHDR", 4) == 0) {
@@ -174,6 +216,14 @@ int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgErr
             return rc;
     }
     int rc = sg_decode_stb(in, out, err);
+    size_t at = rc == SIGLIP_EBADMSG ? cut_chunk(in->data, in->size) : 0;
+    /* Pillow refuses a cut that falls inside the data of a chunk other than IDAT */
+    int cut_metadata = at && in->size - at >= 8 && memcmp(in->data + at + 4, "IDAT", 4) != 0 &&
+                       sg_be32(in->data + at) > in->size - at - 8;
+    if (cut_metadata && !in->allow_truncated)
+        rc = sg_truncated(in, err);
+    else if (at)
+        rc = decode_cut_png(in, at, out, err);
     if (rc == 0) {
         int tag = png_orientation_tag(in->data, in->size);
         *orientation = tag >= 1 && tag <= 8 ? tag : 1;

@@ -303,6 +303,10 @@ def pillow_parity_cases():
     put("png_rawexif_5_late.png", p[:-12] + z + p[-12:], ())
     put("png_exif1_xmp6.png", raw_png(arr, 8, 2, png_chunk(b"eXIf", exif_bytes(1)[6:]) +
                                       itxt(b"XML:com.adobe.xmp", xmp6)), ())
+    # PNG cut short after its image data: Pillow reads it (IEND cut; IDAT's CRC and IEND gone)
+    good = raw_png(smooth(9, 13, 3, 535), 8, 2)
+    put("png_cut_in_iend.png", good[:-6], ())
+    put("png_cut_idat_crc.png", good[:-14], ())
     # WebP: animated (Pillow takes the first frame), lossless and lossy
     frames = [Image.fromarray(smooth(12, 16, 3, 524 + i)) for i in range(3)]
     b = io.BytesIO()
@@ -613,6 +617,8 @@ def main():
                                          "rb").read()[:200], "SIGLIP_EBADMSG"),
         "bad_truncated.ico": (open(os.path.join(IN, "ico_dib.ico"), "rb").read()[:300],
                               "SIGLIP_EBADMSG"),
+        "bad_truncated_ztxt.png": (open(os.path.join(IN, "png_rawexif_5_late.png"),
+                                        "rb").read()[:-20], "SIGLIP_EBADMSG"),
         "bad_rle_24bit.bmp": (bmp(4, 4, 24, b"\0" * 8, comp=1), "SIGLIP_ENOTSUP"),
         "bad_bomb.tga": (struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, 65535, 65535, 24, 0),
                          "SIGLIP_E2BIG"),
