@@ -345,3 +345,8 @@ int sg_decode_dib(const SgDecodeInput *in, int height_div, SgImage *out, SgError
 {
     return decode_at(in, 0, 0, height_div, out, err);
 }
+
+int sg_decode_dib_file(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
+{
+    return decode_at(in, 0, 0, 1, out, err);
+}

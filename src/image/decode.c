@@ -60,10 +60,16 @@ static SgDecoder *find_decoder(const uint8_t *d, size_t n)
     if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 ||
                    memcmp(d, "II+\0", 4) == 0 || memcmp(d, "MM\0+", 4) == 0))
         return sg_decode_tiff;
-    if (n >= 4 && memcmp(d, "\0\0\1\0", 4) == 0)
+    /* ICO and CUR with at least one entry (an uncompressed TGA can start as a CUR does) */
+    if (n >= 6 && memcmp(d, "\0\0\1\0", 4) == 0 && sg_le16(d + 4) > 0)
         return sg_decode_ico;
+    if (n >= 6 && memcmp(d, "\0\0\2\0", 4) == 0 && sg_le16(d + 4) > 0)
+        return sg_decode_cur;
     if (looks_like_heif(d, n))
         return sg_decode_heif;
+    if (n >= 4 && (sg_le32(d) == 12 || sg_le32(d) == 40 || sg_le32(d) == 64 ||
+                   sg_le32(d) == 108 || sg_le32(d) == 124))
+        return sg_decode_dib_file; /* Pillow's DIB: a BMP info header size first */
     if (looks_like_tga(d, n))
         return sg_decode_tga;
     return NULL;
@@ -80,7 +86,7 @@ int sg_image_decode(const void *data, size_t size, const char *name, const SgDec
     SgDecoder *decode = find_decoder(in.data, in.size);
     if (!decode)
         return sg_fail(err, SIGLIP_ENOTSUP, "%s: unknown image format (not JPEG, PNG, WebP, GIF, "
-                       "BMP, TGA, PNM, ICO, TIFF, HEIF or AVIF)", in.name);
+                       "BMP/DIB, TGA, PNM, ICO/CUR, TIFF, HEIF or AVIF)", in.name);
     int orientation = 1;
     int rc = decode(&in, out, &orientation, err);
     if (rc == 0)

@@ -40,6 +40,10 @@ int sg_decode_bmp(const SgDecodeInput *in, SgImage *out, int *orientation, SgErr
 int sg_decode_dib(const SgDecodeInput *in, int height_div, SgImage *out, SgError *err);
 /* ICO: the largest image, PNG or DIB, as Pillow's IcoImagePlugin picks it. */
 int sg_decode_ico(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
+/* CUR: the cursor Pillow's CurImagePlugin picks. */
+int sg_decode_cur(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
+/* A .dib file: a DIB (info header, palette, pixels) with no file header, as Pillow's DIB. */
+int sg_decode_dib_file(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* TIFF through libtiff: the first page. */
 int sg_decode_tiff(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err);
 /* HEIF/HEIC and AVIF through libheif: the primary image, its irot/imir already applied. */

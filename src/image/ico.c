@@ -1,6 +1,8 @@
-/* ico.c — Windows icons as Pillow's IcoImagePlugin loads them: the entry with the most pixels
- * (then the deepest colour; the last such entry of the directory), a PNG or a DIB whose height
- * counts the AND mask twice. convert("RGB") drops the mask, so only the colours are decoded. */
+/* ico.c — Windows icons and cursors as Pillow's IcoImagePlugin and CurImagePlugin load them: of
+ * an icon the entry with the most pixels (then the deepest colour; the last such entry of the
+ * directory), a PNG or a DIB whose height counts the AND mask twice; of a cursor the first entry
+ * unless a later one is wider and taller, a DIB. convert("RGB") drops the mask, so only the
+ * colours are decoded. */
 #include <math.h>
 #include <string.h>
 
@@ -50,5 +52,29 @@ int sg_decode_ico(const SgDecodeInput *in, SgImage *out, int *orientation, SgErr
         int png_orientation; /* Pillow's ICO image carries no EXIF of its own */
         return sg_decode_png(&sub, out, &png_orientation, err);
     }
+    return sg_decode_dib(&sub, 2, out, err);
+}
+
+int sg_decode_cur(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
+{
+    if (in->size < 6)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated CUR header", in->name);
+    unsigned n = sg_le16(in->data + 4);
+    if (n == 0)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: CUR has no cursors", in->name);
+    if ((size_t)n * ICO_DIR_ENTRY > in->size - 6)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated CUR directory", in->name);
+    const uint8_t *best = in->data + 6;
+    for (unsigned i = 1; i < n; i++) {
+        const uint8_t *e = in->data + 6 + (size_t)i * ICO_DIR_ENTRY;
+        if (e[0] > best[0] && e[1] > best[1])
+            best = e;
+    }
+    uint32_t offset = sg_le32(best + 12);
+    if (offset >= in->size)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: CUR image offset past the end", in->name);
+    SgDecodeInput sub = *in;
+    sub.data = in->data + offset;
+    sub.size = in->size - offset;
     return sg_decode_dib(&sub, 2, out, err);
 }

@@ -1,7 +1,7 @@
 /* tiff.c — TIFF (first page) through libtiff as Pillow's TiffImagePlugin reads it: strips or
  * tiles, contiguous or separate planes, any libtiff codec (LZW, deflate, PackBits, JPEG...),
  * samples mapped to RGB as Pillow's modes convert: 1/2/4/8-bit grey (min-is-white inverted),
- * 16-bit grey clipped to 255, palettes (ColorMap >> 8), RGB(A) with 16-bit samples reduced to
+ * 12/16/32-bit integer and 32-bit float grey clipped to 0..255, palettes (ColorMap >> 8), RGB(A) with 16-bit samples reduced to
  * their high byte and associated alpha divided out, CMYK, YCbCr (JPEG through libjpeg's RGB, else
  * libtiff's RGBA conversion). The Orientation tag counts as Pillow 9.4 applies it (twice).
  * libtiff's messages go to the handle's error record, never to stderr. */
@@ -78,20 +78,51 @@ typedef struct TiffPage {
     int n_planes;
 } TiffPage;
 
-/* Sample c of pixel (x, y), 16-bit samples as stored (native order after libtiff). */
-static unsigned sample(const TiffPage *p, uint32_t x, uint32_t y, int c)
+/* Sample c of pixel (x, y): 16/32-bit samples as stored (native order after libtiff), other
+ * depths read from the bit stream, most significant bit first. */
+static uint32_t sample(const TiffPage *p, uint32_t x, uint32_t y, int c)
 {
     int plane = p->n_planes > 1 ? c : 0, per = p->n_planes > 1 ? 1 : p->spp;
     const uint8_t *row = p->planes + ((size_t)plane * p->h + y) * p->row_bytes;
     size_t i = (size_t)x * per + (p->n_planes > 1 ? 0 : (size_t)c);
-    switch (p->bps) {
-    case 16: { uint16_t v; memcpy(&v, row + 2 * i, 2); return v; }
-    case 8: return row[i];
-    default: {
-        size_t bit = i * p->bps;
-        return (row[bit >> 3] >> (8 - p->bps - (bit & 7))) & ((1u << p->bps) - 1);
+    if (p->bps == 32) {
+        uint32_t v;
+        memcpy(&v, row + 4 * i, 4);
+        return v;
     }
+    if (p->bps == 16) {
+        uint16_t v;
+        memcpy(&v, row + 2 * i, 2);
+        return v;
     }
+    if (p->bps == 8)
+        return row[i];
+    size_t bit = i * p->bps;
+    uint32_t window = 0; /* the 1–3 bytes that hold the sample (bps ≤ 12) */
+    for (size_t b = bit >> 3; b <= (bit + p->bps - 1) >> 3; b++)
+        window = window << 8 | row[b];
+    size_t end = ((bit + p->bps - 1) >> 3 << 3) + 8; /* bit after the window */
+    return window >> (end - bit - p->bps) & ((1u << p->bps) - 1);
+}
+
+/* One grey sample as convert("RGB") makes it 8-bit from Pillow's mode: L for ≤ 8 bits (scaled
+ * to 255, min-is-white inverted), else I;16 / I (clipped to 0..255, never inverted) or F (cut
+ * toward zero, then clipped; NaN is 0). */
+static uint8_t grey8(const TiffPage *p, uint32_t v)
+{
+    if (p->sample_format == SAMPLEFORMAT_IEEEFP) {
+        float f;
+        memcpy(&f, &v, 4);
+        return f > 0 ? (f >= 255 ? 255 : (uint8_t)f) : 0;
+    }
+    if (p->bps > 8) {
+        int64_t s = p->sample_format == SAMPLEFORMAT_INT
+                        ? (p->bps == 16 ? (int16_t)v : (int32_t)v)
+                        : (p->bps == 32 ? (int32_t)v : (int64_t)v); /* Pillow's I is signed */
+        return (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
+    }
+    unsigned g = p->bps == 8 ? v : v * 255 / ((1u << p->bps) - 1);
+    return (uint8_t)(p->photometric == PHOTOMETRIC_MINISWHITE ? 255 - g : g);
 }
 
 /* A sample as Pillow's 8-bit mode holds it: 16-bit → high byte, n-bit grey scaled to 255. */
@@ -111,14 +142,7 @@ static void pixel_rgb(const TiffPage *p, uint32_t x, uint32_t y, uint8_t *rgb)
     switch (p->photometric) {
     case PHOTOMETRIC_MINISWHITE:
     case PHOTOMETRIC_MINISBLACK:
-        v = sample(p, x, y, 0);
-        if (p->bps == 16) /* mode I;16, clipped by convert("RGB") */
-            v = clip8(v);
-        else
-            v = to8(p, v);
-        if (p->photometric == PHOTOMETRIC_MINISWHITE && p->bps != 16)
-            v = 255 - v;
-        rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
+        rgb[0] = rgb[1] = rgb[2] = grey8(p, sample(p, x, y, 0));
         return;
     case PHOTOMETRIC_PALETTE:
         v = sample(p, x, y, 0);
@@ -196,12 +220,17 @@ static int read_planes(TIFF *t, TiffPage *p, const SgDecodeInput *in, int *short
 
 static int supported(const TiffPage *p)
 {
-    if (p->sample_format != SAMPLEFORMAT_UINT || p->spp == 0 || p->spp > 8)
+    if (p->spp == 0 || p->spp > 8)
+        return 0;
+    if (p->photometric == PHOTOMETRIC_MINISWHITE || p->photometric == PHOTOMETRIC_MINISBLACK)
+        return p->sample_format == SAMPLEFORMAT_UINT
+                   ? p->bps == 1 || p->bps == 2 || p->bps == 4 || p->bps == 8 || p->bps == 12 ||
+                         p->bps == 16 || p->bps == 32
+                   : p->sample_format == SAMPLEFORMAT_INT ? p->bps == 16 || p->bps == 32
+                   : p->sample_format == SAMPLEFORMAT_IEEEFP && p->bps == 32;
+    if (p->sample_format != SAMPLEFORMAT_UINT)
         return 0;
     switch (p->photometric) {
-    case PHOTOMETRIC_MINISWHITE:
-    case PHOTOMETRIC_MINISBLACK:
-        return p->bps == 1 || p->bps == 2 || p->bps == 4 || p->bps == 8 || p->bps == 16;
     case PHOTOMETRIC_PALETTE:
         return p->bps <= 8 && (p->bps & (p->bps - 1)) == 0 && p->cmap[0];
     case PHOTOMETRIC_RGB:

@@ -321,6 +321,12 @@ def pillow_parity_cases():
     Image.fromarray(smooth(32, 32, 4, 540), "RGBA").save(b, "ICO", sizes=[(16, 16), (24, 24)])
     put("ico_png.ico", b.getvalue(), ())
     put("ico_dib.ico", ico_dib(), ())
+    cur = bytearray(ico_dib())
+    cur[2] = 2  # the same directory as a cursor: Pillow's CUR picks by its own rule
+    put("cur_dib.cur", bytes(cur), ())
+    save(Image.fromarray(smooth(9, 13, 3, 546)).convert("P", palette=Image.ADAPTIVE, colors=20),
+         "dib_p.dib", "DIB", ())
+    save(Image.fromarray(smooth(9, 13, 3, 547)), "dib_rgb.dib", "DIB", ())
 
 
 class TiffWriter:
@@ -441,6 +447,24 @@ def tiff_cases():
     o = smooth(10, 16, 3, 619)
     write("tiff_orientation6.tif", [(base(16, 10, 3, 8, 2, 5, RPS=10, ORIENTATION=6),
                                      [o.tobytes()], False)])
+    # deep grey: 12-bit, signed 16-bit, signed 32-bit, float (mode I;16 / I / F: clipped)
+    g12 = (smooth(6, 10, 1, 621).astype(np.uint32) * 16 + 7) % 4096
+    g12[0, :4] = [0, 255, 256, 4095]
+    bits = np.unpackbits((g12.astype(">u2") << 4).view(np.uint8).reshape(6, 10, 2),
+                         axis=2)[..., :12].reshape(6, -1)
+    write("tiff_gray12.tif", [(base(10, 6, 1, 12, 1, 1, RPS=6),
+                               [np.packbits(bits, axis=1).tobytes()], False)])
+    s16 = (smooth(6, 10, 1, 622).astype(np.int16) * 3 - 200)
+    write("tiff_int16.tif", [(base(10, 6, 1, 16, 1, 5, RPS=6, SAMPLEFORMAT=2), [s16.tobytes()],
+                              False)])
+    s32 = (smooth(6, 10, 1, 623).astype(np.int32) * 1000 - 60000)
+    s32[0, :3] = [-(2 ** 31), 2 ** 31 - 1, 128]
+    write("tiff_int32.tif", [(base(10, 6, 1, 32, 1, 1, RPS=6, SAMPLEFORMAT=2), [s32.tobytes()],
+                              False)])
+    f32 = smooth(6, 10, 1, 624).astype(np.float32) * 1.25 - 20.5
+    f32[0, :6] = [0.6, 1.5, 254.9, 255.5, -0.4, np.nan]
+    write("tiff_float32.tif", [(base(10, 6, 1, 32, 1, 8, RPS=6, SAMPLEFORMAT=3), [f32.tobytes()],
+                                False)])
     for k in (2, 5, 8):
         write("tiff_orientation%d.tif" % k, [(base(16, 10, 3, 8, 2, 1, RPS=10, ORIENTATION=k),
                                               [o.tobytes()], False)])
