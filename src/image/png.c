@@ -188,7 +188,10 @@ static size_t cut_chunk(const uint8_t *data, size_t size)
  * appended; the image data then decodes or fails exactly as far as it goes. */
 static int decode_cut_png(const SgDecodeInput *in, size_t at, SgImage *out, SgError *err)
 {
-    size_t body = in->size - at >= 8 ? in->size - at - 8 : 0, keep = body ? in->size : at;
+    size_t body = in->size - at >= 8 ? in->size - at - 8 : 0;
+    if (body > sg_be32(in->data + at)) /* only the CRC is cut */
+        body = sg_be32(in->data + at);
+    size_t keep = body ? at + 8 + body : at;
     uint8_t *copy = malloc(keep + 4 + 12);
     if (!copy)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
