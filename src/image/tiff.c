@@ -54,7 +54,9 @@ static toff_t mem_size(thandle_t h)
     return (toff_t)((TiffMem *)h)->in->size;
 }
 
-static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_error(TIFF *tif, void *user,
+                                                          const char *module, const char *fmt,
+                                                          va_list ap)
 {
     TiffMem *m = user;
     if (!m->message[0])
