@@ -189,7 +189,7 @@ static size_t cut_chunk(const uint8_t *data, size_t size)
 static int decode_cut_png(const SgDecodeInput *in, size_t at, SgImage *out, SgError *err)
 {
     size_t body = in->size - at >= 8 ? in->size - at - 8 : 0;
-    if (body > sg_be32(in->data + at)) /* only the CRC is cut */
+    if (body && body > sg_be32(in->data + at)) /* only the CRC is cut */
         body = sg_be32(in->data + at);
     size_t keep = body ? at + 8 + body : at;
     uint8_t *copy = malloc(keep + 4 + 12);
