@@ -1,6 +1,7 @@
-/* fuzz_image.c — an encoded image of any supported format (JPEG, PNG, WebP, GIF, BMP, TGA, PNM)
- * decoded from memory with its EXIF orientation applied, then preprocessed to pixel_values; the
- * EXIF readers are also run on the raw bytes. */
+/* fuzz_image.c — an encoded image of any supported format (JPEG, PNG, WebP, GIF, BMP, TGA, PNM,
+ * ICO, TIFF, HEIF/AVIF) decoded from memory with its orientation applied (a truncated one also
+ * as allowed), then preprocessed to pixel_values; the EXIF and XMP readers also run on the raw
+ * bytes. */
 #include <stdlib.h>
 
 #include "fuzz_util.h"
@@ -17,17 +18,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     SgError err;
     int o = sg_exif_orientation(data, size);
-    int po = sg_png_exif_orientation(data, size);
-    if (o < 1 || o > 8 || po < 1 || po > 8)
-        abort(); /* both promise 1..8 (1 when missing or malformed) */
+    int tag = sg_exif_orientation_tag(data, size), xmp = sg_xmp_orientation(data, size);
+    if (o < 1 || o > 8 || tag < -1 || tag > 8 || xmp < -1 || xmp > 9)
+        abort(); /* 1..8 (1 when missing or malformed); the raw tag -1..8; an XMP digit or -1 */
 
     SgImage img;
-    if (sg_image_decode_rgb8(data, size, NULL, FUZZ_MAX_PIXELS, &img, &err) != 0)
+    SgDecodeOptions truncated_ok = {FUZZ_MAX_PIXELS, 1};
+    int rc = sg_image_decode_rgb8(data, size, NULL, FUZZ_MAX_PIXELS, &img, &err);
+    if (rc == SIGLIP_EBADMSG)
+        rc = sg_image_decode(data, size, NULL, &truncated_ok, &img, &err);
+    if (rc != 0)
         return 0;
     if (img.width <= 0 || img.height <= 0 || (uint64_t)img.width * img.height > FUZZ_MAX_PIXELS ||
         !img.rgb)
         abort();
-    SiglipImageProcessor proc = {.err = &err, .max_pixels = FUZZ_MAX_PIXELS, .n_threads = 1};
+    SiglipImageProcessor proc = {.err = &err, .decode.max_pixels = FUZZ_MAX_PIXELS, .n_threads = 1};
     sg_image_settings_default(&proc.settings);
     sg_image_processor_set_size(&proc, FUZZ_OUT_SIZE, FUZZ_OUT_SIZE);
     static float pixels[3 * FUZZ_OUT_SIZE * FUZZ_OUT_SIZE]; /* [3, H, W] */

@@ -102,7 +102,13 @@ typedef struct SiglipSettings {
      * "panels", "gemm_mr": 1..16, "attention": "tiled" | "rows", "layernorm_wg": 0..4096}. Any
      * key may be left out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
     const char *tuning_file;
-    uint8_t reserved[64]; /* must be zero (siglip_default_settings() does it) */
+    /* 1: an image file that ends before its pixels do is decoded as far as it goes (the rest
+     * black, or grey for JPEG, as the decoder leaves it) instead of failing with SIGLIP_EBADMSG
+     * "image file is truncated" (transformers/Pillow refuse it unless ImageFile.
+     * LOAD_TRUNCATED_IMAGES is set). Honoured for JPEG, GIF, BMP, TGA, PNM, TIFF; truncated PNG
+     * and WebP still fail. Default 0. */
+    int allow_truncated_images;
+    uint8_t reserved[60]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;
 
 /* Fills *s with the defaults described above. */
@@ -343,7 +349,22 @@ SIGLIP_API void siglip_image_processor_size(const SiglipImageProcessor *proc, in
 SIGLIP_API int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths,
                                        int n, float *pixel_values);
 
-/* The same for one encoded image held in memory (JPEG, PNG, WebP, BMP, GIF, TGA, PNM). */
+/* The outcome of one item of a list call that goes on past bad items. */
+typedef struct SiglipItemStatus {
+    int status;          /* SIGLIP_OK, or the SIGLIP_E* code of this item's failure */
+    char message[512];   /* why it failed, naming the file ("" on success); cut to fit */
+} SiglipItemStatus;
+
+/* siglip_preprocess_files that does not stop at a bad image: status (caller-allocated [n])
+ * receives each image's outcome, and a failed image's pixel_values [3, H, W] are zero. Returns
+ * SIGLIP_OK once every image was tried (check status), or an error for bad arguments (NULL
+ * status included) or when the threads can't be set up. */
+SIGLIP_API int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *paths,
+                                            int n, float *pixel_values,
+                                            SiglipItemStatus *status);
+
+/* The same for one encoded image held in memory (JPEG, PNG, WebP, GIF, BMP, TGA, PNM, ICO, TIFF;
+ * HEIF/HEIC and AVIF as an extension beyond Pillow). */
 SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
                                         size_t size, float *pixel_values);
 

@@ -10,7 +10,9 @@ import array
 import json
 import math
 import os
+import re
 import struct
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -406,6 +408,91 @@ def case_embed_medium(exe):
     embed_case(exe, "medium", 1e-4, 1e-4)
 
 
+def read_metadata(path):
+    with open(path, "rb") as f:
+        (hlen,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(hlen).decode("utf-8")).get("__metadata__", {})
+
+
+def case_embed_list(exe):
+    """embed on a list with unreadable files: they are skipped and reported (stderr and
+    __metadata__.failed), every row's path is recorded, the rows equal those of the good images
+    embedded alone; --strict stops; --allow-truncated reads the truncated JPEG; --resume continues
+    from the journal an interrupted run left without reading the finished images again."""
+    good = [os.path.join(IMAGES, n) for n in ("rgb_40x40.png", "gray_50x50.png", "rgb_13x21.png")]
+    with tempfile.TemporaryDirectory() as tmp:
+        missing = os.path.join(tmp, "missing.png")
+        trunc = os.path.join(DATA, "images-extra", "in", "bad_truncated.jpg")
+        garbage = os.path.join(tmp, "garbage.jpg")
+        with open(garbage, "wb") as f:
+            f.write(b"not an image\n")
+        copy2 = os.path.join(tmp, "copy_of_gray.png")
+        shutil.copyfile(good[1], copy2)
+        items = [good[0], missing, trunc, copy2, garbage, good[2]]
+        listing = os.path.join(tmp, "list.txt")
+        with open(listing, "w") as f:
+            f.write("\n".join(items) + "\n")
+        base = ["embed", "-m", TINY, "-t", "a photo", "--batch", "2"] + device_args()
+        out = os.path.join(tmp, "out.safetensors")
+        rc, _, err = run(exe, base + ["--images-from", listing, "-o", out])
+        check(rc == 0, "embed with 3 bad files of 6: exit %d (%s)" % (rc, err))
+        for bad in (missing, trunc, garbage):
+            check(any(bad in line and "skipping" in line for line in err.splitlines()),
+                  "stderr must report %s: %s" % (bad, err))
+        meta = read_metadata(out)
+        rows = [good[0], copy2, good[2]]
+        check(json.loads(meta.get("images", "null")) == rows, "metadata images %s" % meta)
+        failed = json.loads(meta.get("failed", "[]"))
+        check([f["path"] for f in failed] == [missing, trunc, garbage], "failed %s" % failed)
+        check(all(f["error"] for f in failed) and "truncated" in failed[1]["error"],
+              "failed entries need their error: %s" % failed)
+        check(json.loads(meta.get("texts", "null")) == ["a photo"], "metadata texts %s" % meta)
+        check(meta.get("model_dir") == TINY and meta.get("precision") == "f32" and
+              meta.get("device") and re.fullmatch(r"\d+\.\d+\.\d+", meta.get("library_version", "")),
+              "metadata provenance %s" % meta)
+        got = read_safetensors(out, strict=True)
+        ref_out = os.path.join(tmp, "ref.safetensors")
+        run_ok(exe, base + ["-i", good[0], "-i", good[1], "-i", good[2], "-o", ref_out], "embed ref")
+        ref = read_safetensors(ref_out)
+        for name in ("image_embeds", "image_features", "logits_per_image"):
+            compare("embed list", got, name, ref[name], 1e-5)
+        check(not os.path.exists(out + ".journal"), "the journal must go once the output is written")
+        # --strict: the first bad file stops the run
+        rc, _, err = run(exe, base + ["--strict", "--images-from", listing, "-o", out + "2"])
+        check(rc == 1 and missing in err, "--strict: exit %d, %s" % (rc, err))
+        # every image bad: exit 1
+        rc, _, err = run(exe, base + ["-i", missing, "-i", garbage, "-o", out + "3"])
+        check(rc == 1, "all images bad: exit %d" % rc)
+        # --allow-truncated: the truncated JPEG becomes a row
+        out4 = os.path.join(tmp, "trunc.safetensors")
+        run_ok(exe, base + ["--allow-truncated", "-i", trunc, "-o", out4], "--allow-truncated")
+        check(read_safetensors(out4)["image_embeds"][1] == [1, 32], "truncated JPEG row")
+        # an interrupted run (its output can't be written: a directory is in the way) leaves its
+        # journal; --resume takes every finished image from it, so a file spoiled since is not
+        # read again; a torn journal resumes from its last complete record
+        blocked = os.path.join(tmp, "blocked.safetensors")
+        os.mkdir(blocked)
+        rc, _, _ = run(exe, base + ["--images-from", listing, "-o", blocked])
+        check(rc == 1 and os.path.exists(blocked + ".journal"), "interrupted run: exit %d" % rc)
+        os.rmdir(blocked)
+        shutil.copyfile(garbage, copy2)
+        rc, _, err = run(exe, base + ["--resume", "--images-from", listing, "-o", blocked])
+        check(rc == 0 and "resuming after 6 of 6" in err, "--resume: exit %d, %s" % (rc, err))
+        resumed = read_safetensors(blocked)
+        compare("embed --resume", resumed, "image_embeds", got["image_embeds"], 0)
+        os.remove(blocked)
+        shutil.copyfile(good[1], copy2)
+        os.mkdir(blocked)
+        run(exe, base + ["--images-from", listing, "-o", blocked])
+        os.rmdir(blocked)
+        with open(blocked + ".journal", "r+b") as f:
+            f.truncate(os.path.getsize(blocked + ".journal") - 10)
+        rc, _, err = run(exe, base + ["--resume", "--images-from", listing, "-o", blocked])
+        check(rc == 0 and "resuming after 5 of 6" in err, "torn journal: exit %d, %s" % (rc, err))
+        compare("embed --resume (torn)", read_safetensors(blocked), "image_embeds",
+                got["image_embeds"], 0)
+
+
 def case_bench(exe):
     """bench --list-models: the analytic FLOP count of ViT-B/16 at 224 is the published 17.6 GMACs
     (35.1 GFLOP) plus the attention-pooling head; a short tiny run prints consistent records."""
@@ -448,6 +535,7 @@ CASES = {
     "classify-medium": case_classify_medium,
     "embed-tiny": case_embed_tiny,
     "embed-medium": case_embed_medium,
+    "embed-list": case_embed_list,
     "bench": case_bench,
 }
 

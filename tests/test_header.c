@@ -13,7 +13,9 @@ int main(void)
     siglip_default_settings(&s);
     bad |= s.device != NULL || s.program_cache_dir != NULL || s.tuning_file != NULL;
     bad |= s.text_mask != SIGLIP_TEXT_MASK_HF || s.max_image_pixels != 100000000u;
-    bad |= s.n_threads != 0;
+    bad |= s.n_threads != 0 || s.allow_truncated_images != 0;
+    /* allow_truncated_images took 4 of the reserved bytes: the struct keeps its size (LP64). */
+    bad |= sizeof(void *) == 8 && sizeof s != 112;
     for (size_t i = 0; i < sizeof s.reserved; i++)
         bad |= s.reserved[i] != 0;
     bad |= siglip_version() != ((unsigned)SIGLIP_VERSION_MAJOR << 16 |

@@ -5,6 +5,7 @@
 
 #include "harness.h"
 #include "siglip.h"
+#include "image/exif.h"
 #include "image/image.h"
 
 /* images-extra/in/<name>, or images-extra/expect/<name>.png, or .../<name>.<w>x<h>.png. */
@@ -84,7 +85,7 @@ static void check_cases(SiglipImageProcessor *proc)
     FILE *f = fopen(list, "r");
     CHECK(f != NULL, "cannot open %s", list);
     char line[512], name[256], decoded_name[256] = "";
-    int n_cases = 0, worst = 0;
+    int n_cases = 0, n_decoded = 0, worst = 0;
     double worst_px = 0;
     SgImage img = {0};
     while (f && fgets(line, sizeof line, f)) {
@@ -107,6 +108,7 @@ static void check_cases(SiglipImageProcessor *proc)
             stbi_image_free(want);
             free(exp);
             snprintf(decoded_name, sizeof decoded_name, "%s", name);
+            n_decoded++;
         }
         if (w > 0 && img.rgb) {
             char *exp = extra_path("expect", name, w, h);
@@ -136,8 +138,70 @@ static void check_cases(SiglipImageProcessor *proc)
         fclose(f);
     free(list);
     CHECK(n_cases > 50, "only %d resize cases ran", n_cases);
-    fprintf(stderr, "extra cases: %d resizes, max difference from Pillow %d levels, "
-                    "pixel_values max abs error %.3g\n", n_cases, worst, worst_px);
+    CHECK(n_decoded > 85, "only %d decoded images were compared", n_decoded);
+    fprintf(stderr, "extra cases: %d decoded images and %d resizes, max difference from Pillow "
+                    "%d levels, pixel_values max abs error %.3g\n", n_decoded, n_cases, worst,
+            worst_px);
+}
+
+/* HEIC and AVIF (gen_heif.py): each decoded image against the reference decoders' own output
+ * with the tolerance heif.txt states (0 for heif-convert, 1 level for libavif's avifdec), and a
+ * rotated HEIC equal to the plain one turned by its irot/imir (same pixels, other boxes). */
+static void check_heif(void)
+{
+    char *list = sg_test_path("images-extra/heif.txt");
+    FILE *f = fopen(list, "r");
+    CHECK(f != NULL, "cannot open %s", list);
+    char line[512], name[256], ref[256];
+    int tol, n = 0, worst = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %255s %d", name, ref, &tol) != 3)
+            continue;
+        char *in = extra_path("in", name, 0, 0), rel[600];
+        snprintf(rel, sizeof rel, "images-extra/expect/%s", ref);
+        char *exp = sg_test_path(rel);
+        SgImage img;
+        SgError err;
+        int rc = sg_image_load_file_rgb8(in, 100000000ull, &img, &err), ew, eh;
+        CHECK(rc == 0, "%s: %s", name, err.message);
+        uint8_t *want = load_expected(exp, &ew, &eh);
+        CHECK(rc || (img.width == ew && img.height == eh), "%s: %dx%d, %s %dx%d", name,
+              img.width, img.height, ref, ew, eh);
+        if (rc == 0 && want && img.width == ew && img.height == eh) {
+            int max = 0;
+            for (size_t i = 0; i < (size_t)ew * eh * 3; i++) {
+                int d = abs((int)img.rgb[i] - (int)want[i]);
+                max = d > max ? d : max;
+            }
+            CHECK(max <= tol, "%s vs %s: max difference %d levels > %d", name, ref, max, tol);
+            worst = max > worst ? max : worst;
+        }
+        sg_image_free(&img);
+        stbi_image_free(want);
+        free(in);
+        free(exp);
+        n++;
+    }
+    CHECK(n >= 12, "only %d HEIF/AVIF cases", n);
+    if (f)
+        fclose(f);
+    free(list);
+    char *plain = extra_path("in", "heic_plain.heic", 0, 0);
+    char *rot = extra_path("in", "heic_rot90.heic", 0, 0);
+    SgImage a, b;
+    SgError err;
+    CHECK(sg_image_load_file_rgb8(plain, 100000000ull, &a, &err) == 0, "%s", err.message);
+    CHECK(sg_image_load_file_rgb8(rot, 100000000ull, &b, &err) == 0, "%s", err.message);
+    CHECK(sg_exif_apply_orientation(&a, 6, &err) == 0, "rotate");
+    CHECK(a.width == b.width && a.height == b.height &&
+              memcmp(a.rgb, b.rgb, (size_t)a.width * a.height * 3) == 0,
+          "heic_rot90 must be heic_plain turned 90 degrees clockwise");
+    sg_image_free(&a);
+    sg_image_free(&b);
+    free(plain);
+    free(rot);
+    fprintf(stderr, "HEIF/AVIF: %d comparisons with reference decoders, max difference %d levels\n",
+            n, worst);
 }
 
 static int status_of(const char *name)
@@ -194,6 +258,107 @@ static void check_bad_inputs(SiglipContext *ctx, SiglipImageProcessor *proc)
     free(list);
 }
 
+/* Truncated files decode when allowed: the size of the whole image, and (for the formats whose
+ * rows come in file order) every row the file still holds equal to Pillow's decoding of the
+ * complete file, the rest black. */
+static void check_allow_truncated(void)
+{
+    static const struct { const char *bad, *full; int rows_kept; } cases[] = {
+        {"bad_truncated.jpg", "jpeg_420.jpg", 0},   {"bad_truncated.gif", "gif_p.gif", 0},
+        {"bad_truncated.bmp", "bmp_rgb.bmp", -8},   {"bad_truncated.tga", "tga_rgb.tga", -8},
+        {"bad_truncated.ppm", "pnm_rgb.ppm", 8},    {"bad_truncated_rle.bmp", "bmp_rle8.bmp", 0},
+        {"bad_truncated_rle.tga", "tga_rgb_rle.tga", 0},
+        {"bad_truncated_plain.pgm", "pnm_plain.pgm", 0},
+    };
+    SgDecodeOptions opt = {100000000ull, 1};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *bad = extra_path("in", cases[i].bad, 0, 0);
+        char *exp = extra_path("expect", cases[i].full, 0, 0);
+        SgImage img;
+        SgError err;
+        int rc = sg_image_load_file(bad, &opt, &img, &err), ew = 0, eh = 0;
+        uint8_t *want = load_expected(exp, &ew, &eh);
+        CHECK(rc == 0, "allow_truncated %s: %s", cases[i].bad, err.message);
+        CHECK(rc || (img.width == ew && img.height == eh), "%s: size %dx%d, whole image %dx%d",
+              cases[i].bad, img.width, img.height, ew, eh);
+        int kept = abs(cases[i].rows_kept); /* > 0: top rows kept, < 0: bottom rows */
+        for (int k = 0; rc == 0 && want && k < kept && img.height == eh && img.width == ew; k++) {
+            int y = cases[i].rows_kept > 0 ? k : eh - 1 - k;
+            size_t at = (size_t)y * ew * 3;
+            CHECK(memcmp(img.rgb + at, want + at, (size_t)ew * 3) == 0, "%s: row %d differs "
+                  "from the complete file's", cases[i].bad, y);
+        }
+        if (rc == 0 && kept) {
+            int y = cases[i].rows_kept > 0 ? eh - 1 : 0; /* a row the file no longer holds */
+            int zero = 1;
+            for (int x = 0; x < ew * 3; x++)
+                zero &= img.rgb[(size_t)y * ew * 3 + x] == 0;
+            CHECK(zero, "%s: the missing row %d must be black", cases[i].bad, y);
+        }
+        sg_image_free(&img);
+        stbi_image_free(want);
+        free(bad);
+        free(exp);
+    }
+    /* Through the public settings too. */
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    s.allow_truncated_images = 1;
+    SiglipContext *ctx = NULL;
+    SiglipImageProcessor *proc = NULL;
+    CHECK(siglip_context_create(&ctx, &s) == 0, "context with allow_truncated_images");
+    CHECK(siglip_image_processor_load(ctx, NULL, &proc) == 0, "processor");
+    char *path = extra_path("in", "bad_truncated.jpg", 0, 0);
+    const char *paths[1] = {path};
+    float *px = malloc((size_t)3 * 224 * 224 * sizeof *px);
+    CHECK_STATUS(siglip_preprocess_files(proc, paths, 1, px), SIGLIP_OK, siglip_context_error(ctx));
+    free(px);
+    free(path);
+    siglip_image_processor_free(&proc);
+    siglip_context_close(&ctx);
+}
+
+/* siglip_preprocess_files_each: the bad files of a list get their status and message and zero
+ * pixel_values, the good ones exactly what siglip_preprocess_files gives them alone. */
+static void check_each(SiglipContext *ctx, SiglipImageProcessor *proc)
+{
+    sg_image_processor_set_size(proc, 16, 16);
+    char *good1 = extra_path("in", "png_l8.png", 0, 0);
+    char *good2 = extra_path("in", "bmp_rle8.bmp", 0, 0);
+    char *bad = extra_path("in", "bad_truncated.jpg", 0, 0);
+    const char *paths[4] = {good1, "/nonexistent/x.png", bad, good2};
+    const size_t per = 3 * 16 * 16;
+    float *px = malloc(4 * per * sizeof *px), *alone = malloc(per * sizeof *alone);
+    SiglipItemStatus st[4];
+    memset(px, 0x7f, 4 * per * sizeof *px);
+    CHECK_STATUS(siglip_preprocess_files_each(proc, paths, 4, px, st), SIGLIP_OK,
+                 siglip_context_error(ctx));
+    CHECK(st[0].status == 0 && st[3].status == 0 && st[0].message[0] == 0, "good files");
+    CHECK(st[1].status == SIGLIP_ENOENT && strstr(st[1].message, "/nonexistent/x.png"),
+          "missing file: %d %s", st[1].status, st[1].message);
+    CHECK(st[2].status == SIGLIP_EBADMSG && strstr(st[2].message, "bad_truncated.jpg") &&
+          strstr(st[2].message, "truncated"), "truncated file: %d %s", st[2].status,
+          st[2].message);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1 || i == 2) {
+            CHECK(sg_max_abs_diff(px + i * per, (float[3 * 16 * 16]){0}, per) == 0,
+                  "failed item %d must be zero", i);
+            continue;
+        }
+        const char *one[1] = {paths[i]};
+        CHECK_STATUS(siglip_preprocess_files(proc, one, 1, alone), SIGLIP_OK,
+                     siglip_context_error(ctx));
+        CHECK(memcmp(px + i * per, alone, per * sizeof *alone) == 0, "item %d differs", i);
+    }
+    CHECK_STATUS(siglip_preprocess_files_each(proc, paths, 4, px, NULL), SIGLIP_EINVAL,
+                 siglip_context_error(ctx));
+    free(px);
+    free(alone);
+    free(good1);
+    free(good2);
+    free(bad);
+}
+
 /* A configurable pixel limit: the 320×240 JPEG passes at 76800 pixels and fails at 76799. */
 static void check_pixel_limit(void)
 {
@@ -230,7 +395,8 @@ static void check_settings(void)
     CHECK(sg_image_settings_parse("{", "bad", &s, &err) == SIGLIP_EBADMSG, "bad JSON");
 
     SiglipImageProcessor *p = NULL;
-    CHECK(sg_image_processor_load(&p, NULL, 100, 0, &err) == 0, "defaults");
+    SiglipSettings settings = {.max_image_pixels = 100};
+    CHECK(sg_image_processor_load(&p, NULL, &settings, &err) == 0, "defaults");
     int h, w;
     siglip_image_processor_size(p, &h, &w);
     CHECK(h == 224 && w == 224 && p->settings.rescale_factor == 1.0 / 255.0, "default size");
@@ -248,7 +414,10 @@ int main(void)
     CHECK_STATUS(siglip_image_processor_load(ctx, NULL, &proc), SIGLIP_OK,
                  siglip_context_error(ctx));
     check_cases(proc);
+    check_heif();
     check_bad_inputs(ctx, proc);
+    check_each(ctx, proc);
+    check_allow_truncated();
     check_pixel_limit();
     check_settings();
     siglip_image_processor_free(&proc);

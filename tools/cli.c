@@ -21,6 +21,8 @@ const char cli_common_help[] =
     "  --cache-dir DIR   cache of compiled OpenCL programs (default: $XDG_CACHE_HOME/siglip,\n"
     "                    else ~/.cache/siglip)\n"
     "  --no-cache        compile the OpenCL programs without a cache\n"
+    "  --allow-truncated decode truncated image files as far as they go (default: refuse them,\n"
+    "                    as transformers/Pillow do)\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n";
 
@@ -53,6 +55,9 @@ int cli_common_option(CliCommon *c, int opt, const char *arg)
         return 1;
     case OPT_NO_CACHE:
         c->no_cache = 1;
+        return 1;
+    case OPT_ALLOW_TRUNCATED:
+        c->allow_truncated = 1;
         return 1;
     case OPT_VERSION:
         c->version = 1;
@@ -209,6 +214,7 @@ int cli_open_context(const CliCommon *c, SiglipContext **ctx)
     s.program_cache_dir = cache;
     s.text_mask = c->text_mask;
     s.n_threads = c->threads;
+    s.allow_truncated_images = c->allow_truncated;
     int st = siglip_context_create(ctx, &s);
     free(cache);
     if (st)

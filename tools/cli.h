@@ -19,6 +19,7 @@ enum {
     OPT_THREADS,
     OPT_CACHE_DIR,
     OPT_NO_CACHE,
+    OPT_ALLOW_TRUNCATED,
     OPT_VERSION,
     OPT_HELP,
     OPT_FIRST_COMMAND_OPTION, /* subcommands number their own long-only options from here */
@@ -32,6 +33,7 @@ enum {
     {"threads", required_argument, NULL, OPT_THREADS},                                           \
     {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},                                       \
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},                                               \
+    {"allow-truncated", no_argument, NULL, OPT_ALLOW_TRUNCATED},                                 \
     {"version", no_argument, NULL, OPT_VERSION},                                                 \
     {"help", no_argument, NULL, OPT_HELP}
 
@@ -46,6 +48,7 @@ typedef struct CliCommon {
     const char *device;     /* --device, else $SIGLIP_DEVICE, else NULL (= "auto") */
     const char *cache_dir;  /* --cache-dir, else the default (see cli_cache_dir()); NULL = none */
     int no_cache;           /* --no-cache */
+    int allow_truncated;    /* --allow-truncated: SiglipSettings.allow_truncated_images */
     int batch;              /* --batch N, items per device call */
     int batch_given;        /* --batch appeared (bench treats it as a list) */
     SiglipTextMask text_mask;

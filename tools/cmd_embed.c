@@ -4,22 +4,36 @@
 #include <string.h>
 
 #include "cli.h"
+#include "embed_journal.h"
+#include "json_out.h"
 #include "st_writer.h"
 
 static const char usage[] =
     "Usage: siglip embed -m MODEL_DIR [-t TEXT ...] [-i IMAGE ...] [--images-from FILE]\n"
-    "                    -o OUT.safetensors\n\n"
-    "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the texts,\n"
-    "image_embeds [I, D] and image_features [I, D] for the images, and logits_per_image [I, T]\n"
-    "when both are given. Images go through in batches of --batch, with a progress bar when\n"
-    "stderr is a terminal.\n\n"
+    "                    -o OUT.safetensors [--strict] [--resume]\n\n"
+    "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the\n"
+    "texts, image_embeds [I, D] and image_features [I, D] for the images that could be read, and\n"
+    "logits_per_image [I, T] when both are given. __metadata__ holds the texts, the path of\n"
+    "each image row, the images that failed (with why), the model directory, precision, device\n"
+    "and library version. Images go through in batches of --batch, with a progress bar when\n"
+    "stderr is a terminal. An unreadable image is reported on stderr and skipped; the exit\n"
+    "status is 0 when at least one image (or, without images, every text) was embedded.\n"
+    "Finished batches are kept in OUT.safetensors.journal until the output is written.\n\n"
     "  -m, --model DIR        model directory\n"
     "  -t, --text TEXT        a text (repeat for more)\n"
     "  -i, --image FILE       an image (repeat for more)\n"
     "  --images-from FILE     image paths, one per line (\"-\" = standard input)\n"
-    "  -o, --output FILE      output .safetensors file\n";
+    "  -o, --output FILE      output .safetensors file\n"
+    "  --strict               stop with exit status 1 at the first unreadable image\n"
+    "  --resume               continue an interrupted run from its journal\n";
 
-enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION };
+enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME };
+
+/* What the image options ask for. */
+typedef struct EmbedOptions {
+    int strict;
+    int resume;
+} EmbedOptions;
 
 /* Outputs for n items of width dim. */
 typedef struct Embeddings {
@@ -53,6 +67,8 @@ typedef struct EmbedJob {
     SiglipModel *model;
     SiglipModelInfo info;
     int batch;
+    const char *model_dir;
+    EmbedOptions opt;
 } EmbedJob;
 
 static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
@@ -80,95 +96,226 @@ static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
     return rc;
 }
 
-static int embed_images(const EmbedJob *job, char *const *paths, Embeddings *out)
+/* Moves the pixel_values of the batch's readable images to the front; returns their count and
+ * records the failures. */
+static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st, int nb,
+                         float *pixels, size_t per_image, int *rc)
+{
+    int k = 0;
+    for (int j = 0; j < nb; j++) {
+        if (st[j].status) {
+            fprintf(stderr, "siglip: embed: skipping image %d: %s\n", first + j + 1,
+                    st[j].message);
+            if ((*rc = embed_rows_fail(rows, first + j, st[j].message)))
+                return 0;
+            continue;
+        }
+        if (k != j)
+            memcpy(pixels + (size_t)k * per_image, pixels + (size_t)j * per_image,
+                   per_image * sizeof *pixels);
+        rows->ok_index[rows->n_ok + k++] = first + j;
+    }
+    return k;
+}
+
+/* One batch of images [first, first + nb): readable ones encoded into the next rows. */
+static int embed_batch(const EmbedJob *job, SiglipImageProcessor *proc, char *const *paths,
+                       int first, int nb, float *pixels, SiglipItemStatus *st, EmbedRows *rows)
+{
+    int h = 0, w = 0, rc = CLI_OK;
+    siglip_image_processor_size(proc, &h, &w);
+    size_t per_image = (size_t)3 * (size_t)h * (size_t)w;
+    const char *const *batch_paths = (const char *const *)paths + first;
+    int st_rc = job->opt.strict ? siglip_preprocess_files(proc, batch_paths, nb, pixels)
+                                : siglip_preprocess_files_each(proc, batch_paths, nb, pixels, st);
+    if (st_rc)
+        return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
+    int k = nb;
+    if (!job->opt.strict) {
+        k = keep_readable(rows, first, st, nb, pixels, per_image, &rc);
+    } else {
+        for (int j = 0; j < nb; j++)
+            rows->ok_index[rows->n_ok + j] = first + j;
+    }
+    size_t at = (size_t)rows->n_ok * (size_t)rows->dim;
+    SiglipImageOutput o = {rows->features + at, rows->embeds + at, NULL};
+    if (rc == CLI_OK && k > 0 && (st_rc = siglip_encode_image(job->model, pixels, k, &o)))
+        return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
+    rows->n_ok += k;
+    rows->n_done = first + nb;
+    return rc;
+}
+
+static int embed_images(const EmbedJob *job, char *const *paths, const char *out_path,
+                        EmbedRows *rows)
 {
     SiglipImageProcessor *proc = siglip_model_image_processor(job->model);
     if (!proc)
         return cli_error("embed: the model has no image processor");
     int h = 0, w = 0, batch = job->batch;
     siglip_image_processor_size(proc, &h, &w);
-    size_t per_image = (size_t)3 * (size_t)h * (size_t)w;
-    size_t count = cli_array_size((size_t)batch, per_image);
+    size_t count = cli_array_size((size_t)batch, (size_t)3 * (size_t)h * (size_t)w);
     float *pixels = count ? malloc(count * sizeof *pixels) : NULL; /* [batch, 3, h, w] */
-    if (!pixels)
+    SiglipItemStatus *st = malloc((size_t)batch * sizeof *st);
+    if (!pixels || !st) {
+        free(pixels);
+        free(st);
         return cli_error("embed: out of memory for a batch of %d images", batch);
+    }
+    EmbedJournal journal;
+    int rc = journal_open(&journal, out_path, job->model_dir, paths, job->opt.resume, rows);
     CliProgress progress;
-    cli_progress_start(&progress, out->n, "images");
-    int rc = CLI_OK;
-    for (int i = 0; i < out->n && rc == CLI_OK; i += batch) {
-        int nb = out->n - i < batch ? out->n - i : batch;
-        size_t at = (size_t)i * (size_t)out->dim;
-        SiglipImageOutput o = {out->features + at, out->embeds + at, NULL};
-        int st = siglip_preprocess_files(proc, (const char *const *)paths + i, nb, pixels);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_image(job->model, pixels, nb, &o);
-        if (st)
-            rc = cli_lib_error(job->ctx, st, "embed: images %d..%d", i + 1, i + nb);
-        else
-            cli_progress_update(&progress, i + nb);
+    cli_progress_start(&progress, rows->n, "images");
+    for (int i = rows->n_done; i < rows->n && rc == CLI_OK; i += batch) {
+        int nb = rows->n - i < batch ? rows->n - i : batch;
+        rc = embed_batch(job, proc, paths, i, nb, pixels, st, rows);
+        if (rc == CLI_OK)
+            rc = journal_append(&journal, rows, paths, i);
+        cli_progress_update(&progress, rows->n_done);
     }
     cli_progress_end(&progress);
+    journal_close(&journal, 0);
     free(pixels);
+    free(st);
     return rc;
 }
 
-/* Writes whichever of the outputs exist; logits [n_images, n_texts] may be NULL. */
-static int write_outputs(const char *path, const Embeddings *text, const Embeddings *image,
+/* A JSON array of n items, each written by `item`, built in memory (malloc'ed; NULL when out of
+ * memory). */
+typedef void JsonItem(FILE *f, int i, const void *ctx);
+
+static char *json_array(int n, JsonItem *item, const void *ctx)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        item(f, i, ctx);
+    }
+    fputc(']', f);
+    return fclose(f) ? (free(buf), NULL) : buf;
+}
+
+static void text_item(FILE *f, int i, const void *ctx)
+{
+    json_string(f, ((const CliList *)ctx)->items[i]);
+}
+
+/* What the image items need: the list and the outcomes. */
+typedef struct ImageItems {
+    const CliList *images;
+    const EmbedRows *rows;
+} ImageItems;
+
+static void row_path_item(FILE *f, int i, const void *ctx)
+{
+    const ImageItems *it = ctx;
+    json_string(f, it->images->items[it->rows->ok_index[i]]);
+}
+
+/* {"path": ..., "error": ...} of a failed image */
+static void failed_item(FILE *f, int i, const void *ctx)
+{
+    const ImageItems *it = ctx;
+    fputs("{\"path\":", f);
+    json_string(f, it->images->items[it->rows->failed_index[i]]);
+    fputs(",\"error\":", f);
+    json_string(f, it->rows->failed_error[i]);
+    fputc('}', f);
+}
+
+/* Writes whichever of the outputs exist, with the provenance of every row as __metadata__;
+ * logits [n_ok, n_texts] may be NULL. */
+static int write_outputs(const EmbedJob *job, const char *path, const CliList *texts,
+                         const Embeddings *text, const CliList *images, const EmbedRows *rows,
                          const float *logits)
 {
     StTensor t[5];
-    int n = 0;
+    int n = 0, n_img = rows->n_ok, d = rows->dim;
     if (text->n) {
         t[n++] = (StTensor){"text_embeds", "F32", 2, {text->n, text->dim}, text->embeds};
         t[n++] = (StTensor){"text_features", "F32", 2, {text->n, text->dim}, text->features};
     }
-    if (image->n) {
-        t[n++] = (StTensor){"image_embeds", "F32", 2, {image->n, image->dim}, image->embeds};
-        t[n++] = (StTensor){"image_features", "F32", 2, {image->n, image->dim}, image->features};
+    if (images->n) {
+        t[n++] = (StTensor){"image_embeds", "F32", 2, {n_img, d}, rows->embeds};
+        t[n++] = (StTensor){"image_features", "F32", 2, {n_img, d}, rows->features};
     }
     if (logits)
-        t[n++] = (StTensor){"logits_per_image", "F32", 2, {image->n, text->n}, logits};
+        t[n++] = (StTensor){"logits_per_image", "F32", 2, {n_img, text->n}, logits};
+    SiglipDeviceInfo dev;
+    const char *device = siglip_context_device(job->ctx, &dev) == SIGLIP_OK ? dev.name : "";
+    ImageItems items = {images, rows};
+    char *text_list = json_array(texts->n, text_item, texts);
+    char *image_list = json_array(n_img, row_path_item, &items);
+    char *failed = json_array(rows->n_failed, failed_item, &items);
+    const char *meta[] = {"texts", text_list, "images", image_list, "failed", failed,
+                          "model_dir", job->model_dir, "precision", "f32", "device", device,
+                          "library_version", siglip_version_string(), NULL};
     char msg[512];
-    if (st_write(path, t, n, msg, sizeof msg))
-        return cli_error("embed: writing %s: %s", path, msg);
-    return CLI_OK;
+    int rc = CLI_OK;
+    if (!text_list || !image_list || !failed)
+        rc = cli_error("embed: out of memory");
+    else if (st_write_with_metadata(path, t, n, meta, msg, sizeof msg))
+        rc = cli_error("embed: writing %s: %s", path, msg);
+    free(text_list);
+    free(image_list);
+    free(failed);
+    return rc;
 }
 
 static int run(const EmbedJob *job, const CliList *texts, const CliList *images, const char *path)
 {
-    Embeddings text = {0}, image = {0};
-    float *logits = NULL; /* [images, texts] */
+    Embeddings text = {0};
+    EmbedRows rows = {0};
+    float *logits = NULL; /* [images that worked, texts] */
     int rc = CLI_OK;
-    if (embeddings_alloc(&text, texts->n, job->info.projection_size) ||
-        embeddings_alloc(&image, images->n, job->info.vision_hidden_size))
+    if (embeddings_alloc(&text, texts->n, job->info.projection_size))
         rc = cli_error("embed: out of memory");
+    if (rc == CLI_OK && images->n)
+        rc = embed_rows_alloc(&rows, images->n, job->info.vision_hidden_size);
     if (rc == CLI_OK && texts->n)
         rc = embed_texts(job, texts->items, &text);
     if (rc == CLI_OK && images->n)
-        rc = embed_images(job, images->items, &image);
-    if (rc == CLI_OK && texts->n && images->n) {
-        logits = malloc((size_t)texts->n * (size_t)images->n * sizeof *logits);
-        int st = logits ? siglip_logits(job->model, text.embeds, text.n, image.embeds, image.n,
+        rc = embed_images(job, images->items, path, &rows);
+    if (rc == CLI_OK && images->n && rows.n_ok == 0)
+        rc = cli_error("embed: none of the %d images could be read", images->n);
+    if (rc == CLI_OK && texts->n && rows.n_ok) {
+        logits = malloc((size_t)texts->n * (size_t)rows.n_ok * sizeof *logits);
+        int st = logits ? siglip_logits(job->model, text.embeds, text.n, rows.embeds, rows.n_ok,
                                         logits, NULL)
                         : SIGLIP_ENOMEM;
         if (st)
             rc = cli_lib_error(job->ctx, st, "embed: logits");
     }
     if (rc == CLI_OK)
-        rc = write_outputs(path, &text, &image, logits);
+        rc = write_outputs(job, path, texts, &text, images, &rows, logits);
+    if (rc == CLI_OK && images->n) {
+        EmbedJournal j = {0};
+        if (asprintf(&j.path, "%s.journal", path) >= 0)
+            journal_close(&j, 1); /* the output holds everything now */
+        if (rows.n_failed)
+            fprintf(stderr, "siglip: embed: %d of %d images embedded, %d skipped (listed in the "
+                    "output's __metadata__.failed)\n", rows.n_ok, rows.n, rows.n_failed);
+    }
     free(logits);
     embeddings_free(&text);
-    embeddings_free(&image);
+    embed_rows_free(&rows);
     return rc;
 }
 
-static int load_and_run(const CliCommon *c, const char *model_dir, const CliList *texts,
+static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList *texts,
                         const CliList *images, const char *out_path)
 {
-    EmbedJob job = {.batch = c->batch};
+    EmbedJob job = *base;
+    job.batch = c->batch;
     int r = cli_open_context(c, &job.ctx);
     if (r == CLI_OK)
-        r = cli_load_model(job.ctx, model_dir, &job.model);
+        r = cli_load_model(job.ctx, job.model_dir, &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
         if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
@@ -190,12 +337,15 @@ int cmd_embed(int argc, char **argv)
         {"image", required_argument, NULL, 'i'},
         {"images-from", required_argument, NULL, OPT_IMAGES_FROM},
         {"output", required_argument, NULL, 'o'},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"resume", no_argument, NULL, OPT_RESUME},
         {0, 0, 0, 0},
     };
     CliCommon c;
     cli_common_init(&c, "embed");
     CliList texts = {0}, images = {0};
-    const char *model_dir = NULL, *out_path = NULL;
+    const char *out_path = NULL;
+    EmbedJob job = {0};
     int opt, r = -1;
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
     images.owns = 1;
@@ -207,7 +357,11 @@ int cmd_embed(int argc, char **argv)
         else if (common)
             continue;
         else if (opt == 'm')
-            model_dir = optarg;
+            job.model_dir = optarg;
+        else if (opt == OPT_STRICT)
+            job.opt.strict = 1;
+        else if (opt == OPT_RESUME)
+            job.opt.resume = 1;
         else if (opt == 'o')
             out_path = optarg;
         else if (opt == 't') {
@@ -226,7 +380,7 @@ int cmd_embed(int argc, char **argv)
     }
     if (r < 0)
         r = cli_help_or_version(&c, usage);
-    if (r < 0 && !model_dir)
+    if (r < 0 && !job.model_dir)
         r = cli_usage_error(c.cmd, "-m MODEL_DIR is required");
     if (r < 0 && !out_path)
         r = cli_usage_error(c.cmd, "-o OUT.safetensors is required");
@@ -236,7 +390,7 @@ int cmd_embed(int argc, char **argv)
     if (r < 0 && !texts.n && !images.n)
         r = cli_usage_error(c.cmd, "nothing to embed: give -t TEXT, -i IMAGE or --images-from");
     if (r < 0)
-        r = load_and_run(&c, model_dir, &texts, &images, out_path);
+        r = load_and_run(&c, &job, &texts, &images, out_path);
     cli_list_free(&texts);
     cli_list_free(&images);
     return r;

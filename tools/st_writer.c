@@ -26,14 +26,22 @@ static size_t tensor_bytes(const StTensor *t)
 }
 
 /* The header JSON, padded with spaces to a multiple of 8 bytes; malloc'ed into *out. */
-static int build_header(const StTensor *tensors, int n, char **out, size_t *len)
+static int build_header(const StTensor *tensors, int n, const char *const *metadata, char **out,
+                        size_t *len)
 {
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
     if (!f)
         return -1;
-    fputs("{\"__metadata__\":{\"format\":\"pt\"}", f);
+    fputs("{\"__metadata__\":{\"format\":\"pt\"", f);
+    for (int i = 0; metadata && metadata[i] && metadata[i + 1]; i += 2) {
+        fputc(',', f);
+        json_string(f, metadata[i]);
+        fputc(':', f);
+        json_string(f, metadata[i + 1]);
+    }
+    fputc('}', f);
     size_t offset = 0;
     for (int i = 0; i < n; i++) {
         const StTensor *t = &tensors[i];
@@ -93,11 +101,17 @@ static int write_all(FILE *f, const StTensor *tensors, int n, const char *header
 
 int st_write(const char *path, const StTensor *tensors, int n, char *errbuf, size_t errlen)
 {
+    return st_write_with_metadata(path, tensors, n, NULL, errbuf, errlen);
+}
+
+int st_write_with_metadata(const char *path, const StTensor *tensors, int n,
+                           const char *const *metadata, char *errbuf, size_t errlen)
+{
     if (validate(tensors, n, errbuf, errlen))
         return -1;
     char *header = NULL;
     size_t hlen = 0;
-    if (build_header(tensors, n, &header, &hlen)) {
+    if (build_header(tensors, n, metadata, &header, &hlen)) {
         snprintf(errbuf, errlen, "out of memory");
         return -1;
     }

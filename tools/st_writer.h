@@ -22,4 +22,9 @@ typedef struct StTensor {
  * so a failure never leaves a truncated file. Returns 0, or -1 with a message in errbuf. */
 int st_write(const char *path, const StTensor *tensors, int n, char *errbuf, size_t errlen);
 
+/* st_write with more __metadata__ entries after "format": metadata is a NULL-terminated list of
+ * key, value, key, value, ... strings (values are strings, as the format requires). */
+int st_write_with_metadata(const char *path, const StTensor *tensors, int n,
+                           const char *const *metadata, char *errbuf, size_t errlen);
+
 #endif /* SIGLIP_ST_WRITER_H */

@@ -3,63 +3,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/bytes.h"
 #include "image/exif.h"
 
 #define TIFF_TAG_ORIENTATION 0x0112
 #define TIFF_TYPE_SHORT 3
 #define TIFF_TYPE_LONG 4
 
-static unsigned read_u16(const uint8_t *p, int big_endian)
-{
-    return big_endian ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
-}
-
-static uint32_t read_u32(const uint8_t *p, int big_endian)
-{
-    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
-                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
 int sg_exif_orientation(const uint8_t *data, size_t size)
+{
+    int v = sg_exif_orientation_tag(data, size);
+    return v >= 1 && v <= 8 ? v : 1;
+}
+
+int sg_exif_orientation_tag(const uint8_t *data, size_t size)
 {
     if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) {
         data += 6;
         size -= 6;
     }
     if (size < 8)
-        return 1;
+        return -1;
     int be;
     if (memcmp(data, "II*\0", 4) == 0)
         be = 0;
     else if (memcmp(data, "MM\0*", 4) == 0)
         be = 1;
     else
-        return 1;
-    uint32_t ifd = read_u32(data + 4, be);
+        return -1;
+    uint32_t ifd = sg_u32(data + 4, be);
     if (ifd > size - 2)
-        return 1;
-    unsigned n_entries = read_u16(data + ifd, be);
+        return -1;
+    unsigned n_entries = sg_u16(data + ifd, be);
     const uint8_t *entry = data + ifd + 2;
     size_t room = (size - ifd - 2) / 12;
     if (n_entries > room)
         n_entries = (unsigned)room;
     for (unsigned i = 0; i < n_entries; i++, entry += 12) {
-        if (read_u16(entry, be) != TIFF_TAG_ORIENTATION)
+        if (sg_u16(entry, be) != TIFF_TAG_ORIENTATION)
             continue;
-        unsigned type = read_u16(entry + 2, be);
-        uint32_t count = read_u32(entry + 4, be);
-        if (count != 1)
-            return 1;
-        uint32_t v;
-        if (type == TIFF_TYPE_SHORT)
-            v = read_u16(entry + 8, be);
-        else if (type == TIFF_TYPE_LONG)
-            v = read_u32(entry + 8, be);
-        else
-            return 1;
-        return v >= 1 && v <= 8 ? (int)v : 1;
+        unsigned type = sg_u16(entry + 2, be);
+        uint32_t count = sg_u32(entry + 4, be);
+        uint32_t v = 0; /* present but unusable: no transposition, and XMP is not consulted */
+        if (count == 1 && type == TIFF_TYPE_SHORT)
+            v = sg_u16(entry + 8, be);
+        else if (count == 1 && type == TIFF_TYPE_LONG)
+            v = sg_u32(entry + 8, be);
+        return v <= 8 ? (int)v : 0;
     }
-    return 1;
+    return -1;
 }
 
 /* Where output pixel (x, y) of an oriented image reads its source pixel, for the transposition
@@ -102,4 +94,20 @@ int sg_exif_apply_orientation(SgImage *img, int orientation, SgError *err)
     img->width = ow;
     img->height = oh;
     return 0;
+}
+
+int sg_xmp_orientation(const uint8_t *xmp, size_t size)
+{
+    static const char key[] = "tiff:Orientation";
+    const size_t n = sizeof key - 1;
+    for (size_t i = 0; i + n + 2 <= size; i++) {
+        if (memcmp(xmp + i, key, n) != 0)
+            continue;
+        const uint8_t *p = xmp + i + n;
+        if (p[0] == '>' && p[1] >= '0' && p[1] <= '9')
+            return p[1] - '0';
+        if (p[0] == '=' && p[1] == '"' && i + n + 3 <= size && p[2] >= '0' && p[2] <= '9')
+            return p[2] - '0';
+    }
+    return -1;
 }

@@ -11,6 +11,14 @@
  * Anything missing, malformed or out of range reads as 1 (no change), as Pillow ignores it. */
 int sg_exif_orientation(const uint8_t *data, size_t size);
 
+/* The raw Orientation tag of the same block: -1 when the tag is absent (Pillow then looks for
+ * one in XMP), its value when present (0 when present but of an unusable type or count). */
+int sg_exif_orientation_tag(const uint8_t *data, size_t size);
+
+/* The orientation in an XMP packet as Pillow's getexif finds it: the first digit after
+ * `tiff:Orientation="` or `tiff:Orientation>`; -1 when there is none. */
+int sg_xmp_orientation(const uint8_t *xmp, size_t size);
+
 /* Transposes img in place for orientation 2–8 (1 and others: nothing). */
 int sg_exif_apply_orientation(SgImage *img, int orientation, SgError *err);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/bytes.h"
 #include "image/decoders.h"
 
 #define LZW_MAX_CODES 4096
@@ -22,8 +23,6 @@ typedef struct LzwBits {
     uint32_t acc;
     int n_bits;
 } LzwBits;
-
-static unsigned rd_u16(const uint8_t *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
 
 /* Next code of `width` bits, or -1 at the end of the data. */
 static int lzw_next_code(LzwBits *b, int width)
@@ -76,9 +75,10 @@ static int frame_row(const GifFrame *f, int i)
 }
 
 /* Decodes the LZW data of one frame into the index canvas [cw, ch] at the frame's offset. */
-static int lzw_decode(GifReader *r, const GifFrame *f, uint8_t *canvas, int cw, const char *name,
-                      SgError *err)
+static int lzw_decode(GifReader *r, const GifFrame *f, uint8_t *canvas, int cw,
+                      const SgDecodeInput *in, SgError *err)
 {
+    const char *name = in->name;
     if (r->pos >= r->size)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated GIF", name);
     int min_size = r->data[r->pos++];
@@ -143,7 +143,7 @@ static int lzw_decode(GifReader *r, const GifFrame *f, uint8_t *canvas, int cw, 
         prev = code;
     }
     if (rc == 0 && bits.truncated && written < n_pixels)
-        rc = sg_fail(err, SIGLIP_EBADMSG, "%s: truncated GIF data", name);
+        rc = sg_truncated(in, err);
     free(prefix), free(suffix), free(stack);
     return rc;
 }
@@ -183,12 +183,12 @@ static void palette_to_rgb(const uint8_t *idx, size_t n, const uint8_t *pal, int
     }
 }
 
-int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err)
+int sg_decode_gif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     GifReader r = {in->data, in->size, 13};
     if (in->size < 13)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated GIF header", in->name);
-    int sw = (int)rd_u16(in->data + 6), sh = (int)rd_u16(in->data + 8);
+    int sw = (int)sg_le16(in->data + 6), sh = (int)sg_le16(in->data + 8);
     const uint8_t *pal = NULL;
     int pal_entries = 0, transparent = -1;
     if (in->data[10] & 0x80) {
@@ -223,7 +223,7 @@ int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err)
     if (r.size - r.pos < 9)
         return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated GIF image descriptor", in->name);
     const uint8_t *d = in->data + r.pos;
-    GifFrame f = {(int)rd_u16(d), (int)rd_u16(d + 2), (int)rd_u16(d + 4), (int)rd_u16(d + 6),
+    GifFrame f = {(int)sg_le16(d), (int)sg_le16(d + 2), (int)sg_le16(d + 4), (int)sg_le16(d + 6),
                   (d[8] & 0x40) != 0};
     r.pos += 9;
     if (d[8] & 0x80) {
@@ -242,7 +242,7 @@ int sg_decode_gif(const SgDecodeInput *in, SgImage *out, SgError *err)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
     memset(canvas, transparent >= 0 ? transparent : 0, (size_t)cw * ch);
     if (f.w > 0 && f.h > 0)
-        rc = lzw_decode(&r, &f, canvas, cw, in->name, err);
+        rc = lzw_decode(&r, &f, canvas, cw, in, err);
     if (rc == 0)
         rc = sg_image_alloc(out, cw, ch, err);
     if (rc == 0)

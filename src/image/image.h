@@ -18,15 +18,28 @@ typedef struct SgImage {
 
 void sg_image_free(SgImage *img);
 
-/* Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF first frame, TGA, PNM; format found by its
- * magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose +
- * convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
+/* How to decode: the pixel limit, and whether a truncated file is decoded as far as it goes. */
+typedef struct SgDecodeOptions {
+    uint64_t max_pixels;
+    int allow_truncated;
+} SgDecodeOptions;
+
+/* Decodes an encoded image (JPEG, PNG, WebP and GIF first frame, BMP, TGA, PNM, ICO, TIFF first
+ * page, HEIF/AVIF primary image; format found
+ * by its magic bytes, TGA by its header) into RGB8 as PIL's Image.open + ImageOps.exif_transpose
+ * + convert("RGB"). `name` (a file name, or NULL for "image in memory") is used in messages.
  * A header claiming more than max_pixels pixels is SIGLIP_E2BIG before any pixel is decoded;
- * corrupt, truncated or zero-sized images are SIGLIP_EBADMSG; unknown formats SIGLIP_ENOTSUP. */
+ * corrupt, zero-sized or (unless allowed) truncated images are SIGLIP_EBADMSG; unknown formats
+ * SIGLIP_ENOTSUP. */
+int sg_image_decode(const void *data, size_t size, const char *name, const SgDecodeOptions *o,
+                    SgImage *out, SgError *err);
+
+/* sg_image_decode on the contents of a file. */
+int sg_image_load_file(const char *path, const SgDecodeOptions *o, SgImage *out, SgError *err);
+
+/* The two above with truncated files refused. */
 int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
                          SgImage *out, SgError *err);
-
-/* sg_image_decode_rgb8 on the contents of a file. */
 int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err);
 
 /* Resizes RGB8 [in_h, in_w, 3] to [out_h, out_w, 3] as Pillow's Image.resize((out_w, out_h),
@@ -50,16 +63,17 @@ typedef struct SgImageSettings {
 struct SiglipImageProcessor {
     SgError *err;           /* where public calls record failures: the context's error record */
     SgImageSettings settings;
-    uint64_t max_pixels;
+    SgDecodeOptions decode; /* pixel limit and truncated-file policy from the context settings */
     int n_threads;          /* 0 = online CPUs */
 };
 
 /* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json
  * ({"image_processor": {...}}); dir NULL, or a dir with neither file, gives the reference
- * defaults (224×224). Later failures of public calls on it are recorded in *err, which must
- * outlive the processor (the context's error record). Free with siglip_image_processor_free(). */
-int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
-                            int n_threads, SgError *err);
+ * defaults (224×224). Pixel limit, truncated-file policy and thread count come from the context
+ * settings s. Later failures of public calls on it are recorded in *err, which must outlive the
+ * processor (the context's error record). Free with siglip_image_processor_free(). */
+int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const SiglipSettings *s,
+                            SgError *err);
 
 void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width);
 
@@ -73,9 +87,11 @@ void sg_image_settings_default(SgImageSettings *s);
 int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
                        SgError *err);
 
-/* Decode + preprocess n files on the processor's threads; the first failing file is named. */
+/* Decode + preprocess n files on the processor's threads. status NULL: the first failing file
+ * fails the call, named in err. status [n]: each file's outcome is recorded there (a failed
+ * file's pixel_values are zero) and the call succeeds. */
 int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
-                        float *pixel_values, SgError *err);
+                        float *pixel_values, SiglipItemStatus *status, SgError *err);
 
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
                          float *pixel_values, SgError *err);

@@ -17,6 +17,8 @@ typedef struct JpegJob {
     struct jpeg_error_mgr jerr;
     jmp_buf escape;
     char message[JMSG_LENGTH_MAX];
+    int allow_truncated;
+    int truncated;        /* the data ended before the image */
     uint8_t *row; /* [width * components] scratch for gray and CMYK */
 } JpegJob;
 
@@ -28,12 +30,12 @@ static void on_error(j_common_ptr cinfo)
 }
 
 /* Warnings are ignored as Pillow ignores them, except running out of data: Pillow refuses a
- * truncated file where libjpeg would pad it with grey. */
+ * truncated file where libjpeg would pad it with grey (kept when truncated files are allowed). */
 static void on_message(j_common_ptr cinfo, int level)
 {
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
-        JpegJob *job = (JpegJob *)cinfo->client_data;
-        snprintf(job->message, sizeof job->message, "file is truncated");
+    JpegJob *job = (JpegJob *)cinfo->client_data;
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF && !job->allow_truncated) {
+        job->truncated = 1;
         longjmp(job->escape, 1);
     }
 }
@@ -42,12 +44,9 @@ static void on_message(j_common_ptr cinfo, int level)
 static void cmyk_inverted_to_rgb(const uint8_t *in, uint8_t *out, int width)
 {
     for (int x = 0; x < width; x++, in += 4, out += 3) {
-        int nk = 255 - (255 - in[3]);
-        for (int c = 0; c < 3; c++) {
-            int t = (255 - in[c]) * nk + 128;
-            int v = nk - (((t >> 8) + t) >> 8);
-            out[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
+        unsigned nk = 255 - (255 - in[3]);
+        for (int c = 0; c < 3; c++)
+            out[c] = sg_cmyk_channel(255u - in[c], nk);
     }
 }
 
@@ -117,9 +116,12 @@ int sg_decode_jpeg(const SgDecodeInput *in, SgImage *out, int *orientation, SgEr
     job->jerr.error_exit = on_error;
     job->jerr.emit_message = on_message;
     job->cinfo.client_data = job;
+    job->allow_truncated = in->allow_truncated;
     int rc;
     if (setjmp(job->escape)) {
-        rc = sg_fail(err, SIGLIP_EBADMSG, "%s: corrupt JPEG: %s", in->name, job->message);
+        rc = job->truncated ? sg_truncated(in, err)
+                            : sg_fail(err, SIGLIP_EBADMSG, "%s: corrupt JPEG: %s", in->name,
+                                      job->message);
     } else {
         jpeg_create_decompress(&job->cinfo);
         rc = decode_body(job, in, out, orientation, err);

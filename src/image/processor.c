@@ -51,8 +51,8 @@ static int load_settings(const char *dir, SgImageSettings *s, SgError *err)
     return rc;
 }
 
-int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_t max_pixels,
-                            int n_threads, SgError *err)
+int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const SiglipSettings *s,
+                            SgError *err)
 {
     *out = NULL;
     SiglipImageProcessor *p = calloc(1, sizeof *p);
@@ -64,8 +64,9 @@ int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, uint64_
         return rc;
     }
     p->err = err;
-    p->max_pixels = max_pixels;
-    p->n_threads = n_threads;
+    p->decode.max_pixels = s->max_image_pixels;
+    p->decode.allow_truncated = s->allow_truncated_images;
+    p->n_threads = s->n_threads;
     *out = p;
     return 0;
 }
@@ -125,7 +126,7 @@ int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t
                          float *pixel_values, SgError *err)
 {
     SgImage img;
-    int rc = sg_image_decode_rgb8(data, size, NULL, p->max_pixels, &img, err);
+    int rc = sg_image_decode(data, size, NULL, &p->decode, &img, err);
     if (rc == 0) {
         rc = sg_image_to_pixels(p, &img, pixel_values, err);
         sg_image_free(&img);
@@ -137,7 +138,7 @@ static int preprocess_file(const SiglipImageProcessor *p, const char *path, floa
                            SgError *err)
 {
     SgImage img;
-    int rc = sg_image_load_file_rgb8(path, p->max_pixels, &img, err);
+    int rc = sg_image_load_file(path, &p->decode, &img, err);
     if (rc == 0) {
         rc = sg_image_to_pixels(p, &img, pixels, err);
         sg_image_free(&img);
@@ -149,13 +150,14 @@ static int preprocess_file(const SiglipImageProcessor *p, const char *path, floa
 
 /* Work shared by the threads of one batch: images are claimed in index order, so when image i
  * fails every image before it has been claimed and the lowest failing index is the first bad
- * image of the batch. */
+ * image of the batch. With per-item statuses a failure is recorded and the batch goes on. */
 typedef struct Batch {
     const SiglipImageProcessor *p;
     const char *const *paths;
     int n;
     float *pixel_values;
     size_t image_floats;
+    SiglipItemStatus *status; /* [n], or NULL: stop at the first failure */
     atomic_int next;
     atomic_int failed;
 } Batch;
@@ -167,6 +169,14 @@ typedef struct Worker {
     SgError err;
 } Worker;
 
+static void record_item(SiglipItemStatus *st, int code, const char *message)
+{
+    st->status = code;
+    size_t len = strnlen(message, sizeof st->message - 1);
+    memcpy(st->message, message, len);
+    st->message[len] = '\0';
+}
+
 static void *worker_main(void *arg)
 {
     Worker *w = arg;
@@ -176,8 +186,13 @@ static void *worker_main(void *arg)
         int i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n)
             break;
-        if (preprocess_file(b->p, b->paths[i], b->pixel_values + (size_t)i * b->image_floats,
-                            &w->err)) {
+        float *pixels = b->pixel_values + (size_t)i * b->image_floats;
+        int rc = preprocess_file(b->p, b->paths[i], pixels, &w->err);
+        if (b->status) {
+            record_item(&b->status[i], rc, rc ? w->err.message : "");
+            if (rc)
+                memset(pixels, 0, b->image_floats * sizeof *pixels);
+        } else if (rc) {
             w->first_failure = i;
             atomic_store(&b->failed, 1);
         }
@@ -194,22 +209,14 @@ static int thread_count(const SiglipImageProcessor *p, int n)
 }
 
 int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
-                        float *pixel_values, SgError *err)
+                        float *pixel_values, SiglipItemStatus *status, SgError *err)
 {
-    size_t image_floats = (size_t)3 * p->settings.height * p->settings.width;
-    int n_workers = thread_count(p, n);
-    if (n_workers <= 1) {
-        for (int i = 0; i < n; i++) {
-            int rc = preprocess_file(p, paths[i], pixel_values + (size_t)i * image_floats, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
     Batch b = {.p = p, .paths = paths, .n = n, .pixel_values = pixel_values,
-               .image_floats = image_floats};
+               .image_floats = (size_t)3 * p->settings.height * p->settings.width,
+               .status = status};
     atomic_init(&b.next, 0);
     atomic_init(&b.failed, 0);
+    int n_workers = thread_count(p, n);
     Worker *workers = calloc((size_t)n_workers, sizeof *workers);
     if (!workers)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory for image threads");
@@ -242,8 +249,7 @@ int siglip_image_processor_load(SiglipContext *ctx, const char *dir, SiglipImage
         return SIGLIP_EINVAL;
     if (!out)
         return sg_fail(sg_ctx_err(ctx), SIGLIP_EINVAL, "siglip_image_processor_load: out is NULL");
-    return sg_image_processor_load(out, dir, ctx->settings.max_image_pixels,
-                                   ctx->settings.n_threads, sg_ctx_err(ctx));
+    return sg_image_processor_load(out, dir, &ctx->settings, sg_ctx_err(ctx));
 }
 
 void siglip_image_processor_free(SiglipImageProcessor **proc)
@@ -262,22 +268,39 @@ void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height, 
         *width = proc ? proc->settings.width : 0;
 }
 
+/* The checks both list entry points make before any image is read. */
+static int check_file_list(SiglipImageProcessor *proc, const char *fn, const char *const *paths,
+                           int n, const float *pixel_values)
+{
+    if (!paths || n <= 0 || !pixel_values)
+        return sg_fail(proc->err, SIGLIP_EINVAL, "%s: need paths, n > 0 and pixel_values", fn);
+    if (n > SIGLIP_MAX_BATCH)
+        return sg_fail(proc->err, SIGLIP_E2BIG, "%s: %d images exceed SIGLIP_MAX_BATCH (%d)", fn,
+                       n, SIGLIP_MAX_BATCH);
+    for (int i = 0; i < n; i++)
+        if (!paths[i])
+            return sg_fail(proc->err, SIGLIP_EINVAL, "%s: path %d is NULL", fn, i);
+    return 0;
+}
+
 int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths, int n,
                             float *pixel_values)
 {
     if (!proc)
         return SIGLIP_EINVAL;
-    if (!paths || n <= 0 || !pixel_values)
-        return sg_fail(proc->err, SIGLIP_EINVAL,
-                       "siglip_preprocess_files: need paths, n > 0 and pixel_values");
-    if (n > SIGLIP_MAX_BATCH)
-        return sg_fail(proc->err, SIGLIP_E2BIG, "siglip_preprocess_files: %d images exceed "
-                       "SIGLIP_MAX_BATCH (%d)", n, SIGLIP_MAX_BATCH);
-    for (int i = 0; i < n; i++)
-        if (!paths[i])
-            return sg_fail(proc->err, SIGLIP_EINVAL, "siglip_preprocess_files: path %d is NULL",
-                           i);
-    return sg_preprocess_files(proc, paths, n, pixel_values, proc->err);
+    int rc = check_file_list(proc, "siglip_preprocess_files", paths, n, pixel_values);
+    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, NULL, proc->err);
+}
+
+int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *paths, int n,
+                                 float *pixel_values, SiglipItemStatus *status)
+{
+    if (!proc)
+        return SIGLIP_EINVAL;
+    int rc = check_file_list(proc, "siglip_preprocess_files_each", paths, n, pixel_values);
+    if (rc == 0 && !status)
+        rc = sg_fail(proc->err, SIGLIP_EINVAL, "siglip_preprocess_files_each: status is NULL");
+    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, status, proc->err);
 }
 
 int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,

@@ -1,11 +1,12 @@
-/* stbdec.c — PNG, BMP and TGA through stb_image, plus where Pillow converts differently:
+/* stbdec.c — PNG and TGA pixels through stb_image, plus where Pillow converts differently:
  * 16-bit grey PNG is mode I in Pillow and convert("RGB") clips it to 255 (stb keeps the high
- * byte). Header sizes are checked against the pixel limit before stb sees the data. */
+ * byte). Callers check header sizes against the pixel limit before stb sees the data. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <stb_image.h>
 
+#include "image/bytes.h"
 #include "image/decoders.h"
 
 static const char *stb_reason(void)
@@ -19,65 +20,62 @@ static int is_png(const SgDecodeInput *in)
     return in->size >= 8 && memcmp(in->data, "\x89PNG\r\n\x1a\n", 8) == 0;
 }
 
-static uint32_t be32(const uint8_t *p)
+/* Whether the RLE packets of a TGA (types 9-11) cover all w·h pixels before the data ends. */
+static int tga_rle_complete(const SgDecodeInput *in, size_t pos, uint64_t n_pixels,
+                            unsigned pixel_bytes)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    for (uint64_t n = 0; n < n_pixels;) {
+        if (pos >= in->size)
+            return 0;
+        unsigned head = in->data[pos++], count = (head & 0x7F) + 1;
+        pos += head & 0x80 ? pixel_bytes : (size_t)count * pixel_bytes;
+        n += count;
+    }
+    return pos <= in->size;
 }
 
-static int32_t le32(const uint8_t *p)
+/* A truncated TGA, allowed: stb decodes a copy padded with zeros to `size` bytes (for RLE data,
+ * each zero byte starts a one-pixel literal packet of zeros), so the missing pixels are black. */
+static int decode_padded(const SgDecodeInput *in, uint64_t size, SgImage *out, SgError *err)
 {
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24);
+    if (size > INT32_MAX)
+        return sg_fail(err, SIGLIP_E2BIG, "%s: file too large", in->name);
+    uint8_t *copy = calloc((size_t)size, 1);
+    if (!copy)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
+    memcpy(copy, in->data, in->size);
+    SgDecodeInput padded = *in;
+    padded.data = copy;
+    padded.size = (size_t)size;
+    int rc = sg_decode_stb(&padded, out, err);
+    free(copy);
+    return rc;
 }
 
-/* stb reads past the end of uncompressed BMP and TGA data as zeros; Pillow refuses such a
- * truncated file, so the pixel data's extent is checked here. */
-static int check_extent(const SgDecodeInput *in, uint64_t end)
-{
-    return end > in->size ? 1 : 0;
-}
-
-/* BMP with a BITMAPINFOHEADER or later: size limit, then (BI_RGB / BI_BITFIELDS) data extent. */
-static int precheck_bmp(const SgDecodeInput *in, SgError *err)
-{
-    int64_t w = le32(in->data + 18), h = le32(in->data + 22);
-    int rc = sg_check_dimensions(in, w, h < 0 ? -h : h, err);
-    if (rc || in->size < 34)
-        return rc;
-    unsigned bpp = in->data[28] | in->data[29] << 8, compression = (unsigned)le32(in->data + 30);
-    uint64_t row = ((uint64_t)w * bpp + 31) / 32 * 4;
-    if ((compression == 0 || compression == 3) &&
-        check_extent(in, (uint32_t)le32(in->data + 10) + row * (uint64_t)(h < 0 ? -h : h)))
-        return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated BMP data", in->name);
-    return 0;
-}
-
-/* Uncompressed TGA (types 1, 2, 3): header, id, colour map, then w·h pixels. */
-static int precheck_tga(const SgDecodeInput *in, SgError *err)
+/* TGA: header, id, colour map, then the pixels. stb reads past the end of uncompressed data as
+ * zeros and ignores the right-hand-origin bit; Pillow refuses the former and mirrors the
+ * latter. */
+int sg_decode_tga(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
 {
     const uint8_t *d = in->data;
     unsigned type = d[2], bpp = d[16];
-    uint64_t w = d[12] | d[13] << 8, h = d[14] | d[15] << 8;
+    uint64_t w = sg_le16(d + 12), h = sg_le16(d + 14);
     int rc = sg_check_dimensions(in, (int64_t)w, (int64_t)h, err);
-    if (rc || type > 3)
+    if (rc)
         return rc;
-    uint64_t cmap = d[1] ? (uint64_t)(d[5] | d[6] << 8) * ((d[7] + 7) / 8) : 0;
-    if (check_extent(in, 18 + d[0] + cmap + w * h * ((bpp + 7) / 8)))
-        return sg_fail(err, SIGLIP_EBADMSG, "%s: truncated TGA data", in->name);
+    uint64_t cmap = d[1] ? (uint64_t)sg_le16(d + 5) * ((d[7] + 7) / 8) : 0;
+    uint64_t start = 18 + d[0] + cmap, pixel_bytes = (bpp + 7) / 8;
+    int complete = type <= 3 ? start + w * h * pixel_bytes <= in->size
+                             : tga_rle_complete(in, start, w * h, (unsigned)pixel_bytes);
+    if (complete)
+        rc = sg_decode_stb(in, out, err);
+    else if ((rc = sg_truncated(in, err)) == 0)
+        rc = decode_padded(in, start + w * h * (pixel_bytes + 1) + in->size, out, err);
+    if (rc)
+        return rc;
+    if (d[17] & 0x10)
+        sg_image_flip_horizontal(out);
     return 0;
-}
-
-/* Sizes from the PNG IHDR, BMP or TGA header, checked before stb parses anything (stb itself
- * reports a huge PNG only as "corrupt"). */
-static int precheck_header(const SgDecodeInput *in, SgError *err)
-{
-    if (is_png(in))
-        return in->size >= 24 && memcmp(in->data + 12, "IHDR", 4) == 0
-                   ? sg_check_dimensions(in, be32(in->data + 16), be32(in->data + 20), err)
-                   : 0;
-    if (in->data[0] == 'B' && in->data[1] == 'M')
-        return in->size >= 26 && le32(in->data + 14) >= 40 ? precheck_bmp(in, err) : 0;
-    return in->size >= 18 ? precheck_tga(in, err) : 0;
 }
 
 /* 16-bit greyscale PNG without alpha (IHDR depth byte 24, colour type byte 25). */
@@ -123,12 +121,9 @@ static int decode_gray16_png(const SgDecodeInput *in, SgImage *out, SgError *err
 
 int sg_decode_stb(const SgDecodeInput *in, SgImage *out, SgError *err)
 {
-    int w, h, channels;
+    int w, h, channels, rc;
     if (in->size > INT32_MAX)
         return sg_fail(err, SIGLIP_E2BIG, "%s: file too large", in->name);
-    int rc = precheck_header(in, err);
-    if (rc)
-        return rc;
     if (!stbi_info_from_memory(in->data, (int)in->size, &w, &h, &channels))
         return sg_fail(err, SIGLIP_EBADMSG, "%s: corrupt or truncated image (%s)", in->name,
                        stb_reason());

@@ -438,8 +438,7 @@ static int load_companions(SiglipModel *m, const char *dir, SgError *err)
                 return rc;
         }
     }
-    int rc = sg_image_processor_load(&m->processor, dir, ctx->settings.max_image_pixels,
-                                     ctx->settings.n_threads, err);
+    int rc = sg_image_processor_load(&m->processor, dir, &ctx->settings, err);
     if (rc)
         return rc;
     if (!dir || !has_processor_config(dir))

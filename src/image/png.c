@@ -1,0 +1,235 @@
+/* png.c — PNG: pixels through stb_image (stbdec.c), and the orientation Pillow's exif_transpose
+ * finds in a PNG: an eXIf chunk, else ImageMagick's "Raw profile type exif" text chunk (hex),
+ * and when neither holds the tag, `tiff:Orientation` in an XMP iTXt chunk. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image.h>
+
+#include "image/bytes.h"
+#include "image/decoders.h"
+#include "image/exif.h"
+
+#define MAX_METADATA_BYTES ((size_t)16 << 20)
+
+/* The last chunk of each kind that can carry an orientation. */
+typedef struct PngMeta {
+    const uint8_t *exif, *raw_profile, *xmp;
+    size_t exif_len, raw_profile_len, xmp_len;
+    int raw_profile_z, xmp_z; /* the text is zlib-compressed */
+} PngMeta;
+
+static int keyword_is(const uint8_t *d, size_t n, const char *key)
+{
+    size_t k = strlen(key);
+    return n > k && memcmp(d, key, k) == 0 && d[k] == 0;
+}
+
+/* tEXt: keyword\0text; zTXt: keyword\0method text;
+ * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text */
+static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
+{
+    static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp";
+    const char *key = keyword_is(d, n, raw) ? raw : keyword_is(d, n, xmp) ? xmp : NULL;
+    if (!key)
+        return;
+    size_t pos = strlen(key) + 1;
+    int z = 0;
+    if (kind == 'z') {
+        z = 1;
+        pos++;
+    } else if (kind == 'i') {
+        if (pos + 2 > n)
+            return;
+        z = d[pos] != 0;
+        pos += 2;
+        for (int skip = 0; skip < 2; skip++) { /* language tag, translated keyword */
+            const uint8_t *nul = pos < n ? memchr(d + pos, 0, n - pos) : NULL;
+            if (!nul)
+                return;
+            pos = (size_t)(nul - d) + 1;
+        }
+    }
+    if (pos > n)
+        return;
+    if (key == raw) {
+        m->raw_profile = d + pos, m->raw_profile_len = n - pos, m->raw_profile_z = z;
+    } else if (kind == 'i') { /* Pillow reads XMP from iTXt only */
+        m->xmp = d + pos, m->xmp_len = n - pos, m->xmp_z = z;
+    }
+}
+
+static void scan_chunks(const uint8_t *data, size_t size, PngMeta *m)
+{
+    memset(m, 0, sizeof *m);
+    size_t pos = 8;
+    while (pos + 12 <= size) {
+        uint32_t len = sg_be32(data + pos);
+        if (len > size - pos - 12)
+            break;
+        const uint8_t *type = data + pos + 4, *body = data + pos + 8;
+        if (memcmp(type, "eXIf", 4) == 0)
+            m->exif = body, m->exif_len = len;
+        else if (memcmp(type, "tEXt", 4) == 0)
+            note_text(m, body, len, 't');
+        else if (memcmp(type, "zTXt", 4) == 0)
+            note_text(m, body, len, 'z');
+        else if (memcmp(type, "iTXt", 4) == 0)
+            note_text(m, body, len, 'i');
+        else if (memcmp(type, "IEND", 4) == 0)
+            break;
+        pos += 12 + (size_t)len;
+    }
+}
+
+/* The text of a chunk, inflated when compressed; *owned is set when it must be freed. */
+static const uint8_t *chunk_text(const uint8_t *d, size_t n, int z, size_t *len, uint8_t **owned)
+{
+    *owned = NULL;
+    *len = n;
+    if (!z)
+        return d;
+    int out_len = 0;
+    if (n > INT32_MAX)
+        return NULL;
+    char *text = stbi_zlib_decode_malloc((const char *)d, (int)n, &out_len);
+    if (!text || (size_t)out_len > MAX_METADATA_BYTES) {
+        free(text);
+        return NULL;
+    }
+    *owned = (uint8_t *)text;
+    *len = (size_t)out_len;
+    return *owned;
+}
+
+static int hex_value(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "\nexif\n   LEN\nHEX..." as ImageMagick writes it: Pillow drops the first three lines and
+ * reads the rest as hex (whitespace ignored). -1 when there is no tag or the hex is bad. */
+static int raw_profile_orientation(const uint8_t *t, size_t n)
+{
+    size_t pos = 0;
+    for (int lines = 0; lines < 3; lines++) {
+        const uint8_t *nl = pos < n ? memchr(t + pos, '\n', n - pos) : NULL;
+        if (!nl)
+            return -1;
+        pos = (size_t)(nl - t) + 1;
+    }
+    uint8_t *bin = malloc((n - pos) / 2 + 1);
+    if (!bin)
+        return -1;
+    size_t nb = 0;
+    int hi = -1, ok = 1;
+    for (; pos < n && ok; pos++) {
+        uint8_t c = t[pos];
+        if (c == '\n' || c == ' ' || c == '\t' || c == '\r')
+            continue;
+        int v = hex_value(c);
+        ok = v >= 0;
+        if (ok && hi < 0)
+            hi = v;
+        else if (ok) {
+            bin[nb++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    int o = ok && hi < 0 ? sg_exif_orientation_tag(bin, nb) : -1;
+    free(bin);
+    return o;
+}
+
+/* The orientation tag as Pillow's getexif() reads it from a PNG (-1: none anywhere). */
+static int png_orientation_tag(const uint8_t *data, size_t size)
+{
+    PngMeta m;
+    scan_chunks(data, size, &m);
+    int tag = -1;
+    size_t len;
+    uint8_t *owned;
+    if (m.exif) {
+        tag = sg_exif_orientation_tag(m.exif, m.exif_len);
+    } else if (m.raw_profile) {
+        const uint8_t *t = chunk_text(m.raw_profile, m.raw_profile_len, m.raw_profile_z, &len,
+                                      &owned);
+        tag = t ? raw_profile_orientation(t, len) : -1;
+        free(owned);
+    }
+    if (tag < 0 && m.xmp) {
+        const uint8_t *t = chunk_text(m.xmp, m.xmp_len, m.xmp_z, &len, &owned);
+        tag = t ? sg_xmp_orientation(t, len) : -1;
+        free(owned);
+    }
+    return tag;
+}
+
+/* Where the chunk the data ends in starts (the data ends inside a chunk, or before IEND), or 0
+ * when the file is whole. */
+static size_t cut_chunk(const uint8_t *data, size_t size)
+{
+    size_t pos = 8;
+    while (pos + 12 <= size) {
+        uint32_t len = sg_be32(data + pos);
+        if (len > size - pos - 12)
+            return pos;
+        if (memcmp(data + pos + 4, "IEND", 4) == 0)
+            return 0;
+        pos += 12 + (size_t)len;
+    }
+    return pos;
+}
+
+/* A PNG cut short is still read by Pillow when its image data decodes completely (only the end
+ * of the last IDAT chunk's CRC, later chunks or IEND are missing). stb needs whole chunks: the
+ * chunk the data ends in is closed (its length shortened, a CRC stb does not check) and IEND
+ * appended; the image data then decodes or fails exactly as far as it goes. */
+static int decode_cut_png(const SgDecodeInput *in, size_t at, SgImage *out, SgError *err)
+{
+    size_t body = in->size - at >= 8 ? in->size - at - 8 : 0;
+    if (body && body > sg_be32(in->data + at)) /* only the CRC is cut */
+        body = sg_be32(in->data + at);
+    size_t keep = body ? at + 8 + body : at;
+    uint8_t *copy = malloc(keep + 4 + 12);
+    if (!copy)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
+    memcpy(copy, in->data, keep);
+    if (body) {
+        for (int i = 0; i < 4; i++)
+            copy[at + i] = (uint8_t)(body >> (24 - 8 * i));
+        memset(copy + keep, 0, 4);
+        keep += 4;
+    }
+    memcpy(copy + keep, "\0\0\0\0IEND\xae\x42\x60\x82", 12);
+    SgDecodeInput whole = *in;
+    whole.data = copy;
+    whole.size = keep + 12;
+    int rc = sg_decode_stb(&whole, out, err);
+    free(copy);
+    return rc;
+}
+
+int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
+{
+    if (in->size >= 24 && memcmp(in->data + 12, "IHDR", 4) == 0) {
+        int rc = sg_check_dimensions(in, sg_be32(in->data + 16), sg_be32(in->data + 20), err);
+        if (rc)
+            return rc;
+    }
+    int rc = sg_decode_stb(in, out, err);
+    size_t at = rc == SIGLIP_EBADMSG ? cut_chunk(in->data, in->size) : 0;
+    /* Pillow refuses a cut that falls inside the data of a chunk other than IDAT */
+    int cut_metadata = at && in->size - at >= 8 && memcmp(in->data + at + 4, "IDAT", 4) != 0 &&
+                       sg_be32(in->data + at) > in->size - at - 8;
+    if (cut_metadata && !in->allow_truncated)
+        rc = sg_truncated(in, err);
+    else if (at)
+        rc = decode_cut_png(in, at, out, err);
+    if (rc == 0) {
+        int tag = png_orientation_tag(in->data, in->size);
+        *orientation = tag >= 1 && tag <= 8 ? tag : 1;
+    }
+    return rc;
+}

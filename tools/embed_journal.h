@@ -1,0 +1,45 @@
+/* embed_journal.h — what `siglip embed` keeps of its images: the rows that worked, the files that
+ * failed, and the resume journal (every image's outcome appended and flushed batch by batch next
+ * to the output, so that --resume skips what an interrupted run finished). */
+#ifndef SIGLIP_EMBED_JOURNAL_H
+#define SIGLIP_EMBED_JOURNAL_H
+
+#include <stdio.h>
+
+/* Outcomes of a list of n images, in list order. */
+typedef struct EmbedRows {
+    int n;          /* images in the list */
+    int dim;
+    int n_done;     /* images tried so far (the list's first n_done) */
+    int n_ok;
+    float *embeds;  /* [n_ok, dim] (room for n) */
+    float *features;/* [n_ok, dim] (room for n) */
+    int *ok_index;  /* [n_ok] list index of each row */
+    int n_failed;
+    int *failed_index;   /* [n_failed] */
+    char **failed_error; /* [n_failed] malloc'ed messages */
+} EmbedRows;
+
+int embed_rows_alloc(EmbedRows *r, int n, int dim); /* CLI_OK or CLI_ERROR (printed) */
+void embed_rows_free(EmbedRows *r);
+/* Records a failure of list item `index` (the message is copied). */
+int embed_rows_fail(EmbedRows *r, int index, const char *message);
+
+typedef struct EmbedJournal {
+    FILE *f;
+    char *path; /* OUT.journal */
+} EmbedJournal;
+
+/* Opens the journal next to out_path. With resume and a journal of the same model directory,
+ * list and width, the outcomes it holds are loaded into rows (a torn last record is dropped);
+ * otherwise a new journal is started. Returns CLI_OK or CLI_ERROR (printed). */
+int journal_open(EmbedJournal *j, const char *out_path, const char *model_dir,
+                 char *const *paths, int resume, EmbedRows *rows);
+
+/* Appends the outcomes of list items [from, rows->n_done) and flushes them to disk. */
+int journal_append(EmbedJournal *j, const EmbedRows *rows, char *const *paths, int from);
+
+/* Closes the journal; removes its file when `done` (the output has been written). */
+void journal_close(EmbedJournal *j, int done);
+
+#endif /* SIGLIP_EMBED_JOURNAL_H */
