@@ -134,5 +134,6 @@ int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* tools/serve/ */
 
 #endif /* SIGLIP_CLI_H */

@@ -17,6 +17,7 @@ static const Command commands[] = {
     {"preprocess", cmd_preprocess, "pixel_values of images into a .safetensors file"},
     {"devices", cmd_devices, "list the OpenCL devices and the one that would be used"},
     {"bench", cmd_bench, "measure tower throughput on each device"},
+    {"serve", cmd_serve, "HTTP service: embeddings and classification, batched on the device"},
 };
 
 static void print_usage(FILE *f)
