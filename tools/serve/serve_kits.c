@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve.h"
 
@@ -31,7 +32,43 @@ static int has_file(const char *dir, const char *name)
     return stat(path, &st) == 0;
 }
 
-static int kit_open(Kit *k, const KitPoolConfig *cfg, char *error, size_t size)
+/* A model directory without a processor config gets the reference defaults sized to the model
+ * (as siglip_model_load() does). The public API makes a processor from a directory only, so the
+ * kits load theirs from a temporary one holding just that size. Returns the directory to load
+ * from: dir itself, or tmp (filled in) which the caller removes. */
+static const char *processor_dir(const KitPoolConfig *cfg, char *tmp, size_t size)
+{
+    if (has_file(cfg->model_dir, "preprocessor_config.json") ||
+        has_file(cfg->model_dir, "processor_config.json"))
+        return cfg->model_dir;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, size, "%s/siglip-serve-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmp))
+        return NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", tmp);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        rmdir(tmp);
+        return NULL;
+    }
+    fprintf(f, "{\"size\": {\"height\": %d, \"width\": %d}}\n", cfg->image_size, cfg->image_size);
+    fclose(f);
+    return tmp;
+}
+
+static void remove_processor_dir(const char *dir, const char *model_dir)
+{
+    if (!dir || dir == model_dir)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char *error,
+                    size_t size)
 {
     SiglipSettings s;
     siglip_default_settings(&s);
@@ -48,7 +85,7 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, char *error, size_t size)
                  siglip_context_error(k->ctx));
         return st;
     }
-    if ((st = siglip_image_processor_load(k->ctx, cfg->model_dir, &k->proc))) {
+    if ((st = siglip_image_processor_load(k->ctx, proc_dir, &k->proc))) {
         snprintf(error, size, "loading the image processor of %s: %s", cfg->model_dir,
                  siglip_context_error(k->ctx));
         return st;
@@ -75,13 +112,18 @@ int kit_pool_create(KitPool **out, const KitPoolConfig *cfg, char *error, size_t
         return SIGLIP_ENOMEM;
     }
     p->kits = kits;
-    int st = SIGLIP_OK;
+    char tmp[4096];
+    const char *proc_dir = processor_dir(cfg, tmp, sizeof tmp);
+    int st = proc_dir ? SIGLIP_OK : SIGLIP_EIO;
+    if (!proc_dir)
+        snprintf(error, size, "writing a temporary image processor config: %s", strerror(errno));
     for (int i = 0; i < cfg->n_kits && st == SIGLIP_OK; i++) {
-        st = kit_open(&kits[i], cfg, error, size);
+        st = kit_open(&kits[i], cfg, proc_dir, error, size);
         p->n = i + 1;
         kits[i].next = p->free_list;
         p->free_list = &kits[i];
     }
+    remove_processor_dir(proc_dir, cfg->model_dir);
     if (st == SIGLIP_OK && (pthread_mutex_init(&p->lock, NULL) || serve_cond_init(&p->returned))) {
         snprintf(error, size, "out of memory");
         st = SIGLIP_ENOMEM;
