@@ -146,6 +146,40 @@ static int admit(const Service *svc, int n, Reply *out)
     return r == 0;
 }
 
+/* What one request hands to the device. */
+typedef struct HostInputs {
+    const char *const *texts;
+    int n_text;
+    const Bytes *const *images;
+    int n_image;
+    UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
+} HostInputs;
+
+/* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
+ * work for other requests), then runs them as the job's units (text first). 0 when the job ran;
+ * else out holds the error reply. */
+static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Job *job,
+                           double deadline, Reply *out)
+{
+    Kit *kit = kit_acquire(svc->kits, deadline);
+    if (!kit) {
+        reply_error(out, 504, "the request's deadline passed while waiting for a host thread");
+        return -1;
+    }
+    int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
+              prepare_images(svc, kit, in->images, in->n_image, "image", w, out);
+    kit_release(svc->kits, kit);
+    if (bad)
+        return -1;
+    if (in->n_text)
+        job->units[job->n_units++] = (Unit){.kind = UNIT_TEXT, .n = in->n_text, .ids = w->ids,
+                                            .mask = w->mask, .out = w->text_out};
+    if (in->n_image)
+        job->units[job->n_units++] = (Unit){.kind = in->image_kind, .n = in->n_image,
+                                            .pixels = w->pixels, .out = w->image_out};
+    return run_job(svc, job, deadline, out);
+}
+
 /* ---- /v1/embeddings ---- */
 
 static void write_embedding(FILE *f, const float *v, int dim, int base64)
@@ -245,24 +279,13 @@ static void embed_admitted(const Service *svc, const EmbedRequest *q, double dea
     const Bytes **images = NULL;
     int nt = 0, ni = 0;
     Work w;
-    Kit *kit = NULL;
     if (split_inputs(q, &texts, &images, &nt, &ni) ||
         work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
-    } else if (!(kit = kit_acquire(svc->kits, deadline))) {
-        reply_error(out, 504, "the request's deadline passed while waiting for a host thread");
     } else {
-        int bad = prepare_texts(svc, kit, texts, nt, &w, out) ||
-                  prepare_images(svc, kit, images, ni, "image", &w, out);
-        kit_release(svc->kits, kit);
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE};
         Job job = {0};
-        if (nt)
-            job.units[job.n_units++] = (Unit){.kind = UNIT_TEXT, .n = nt, .ids = w.ids,
-                                              .mask = w.mask, .out = w.text_out};
-        if (ni)
-            job.units[job.n_units++] = (Unit){.kind = UNIT_IMAGE, .n = ni, .pixels = w.pixels,
-                                              .out = w.image_out};
-        if (!bad && !run_job(svc, &job, deadline, out))
+        if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             embeddings_answer(svc, q, &w, out);
     }
     free(texts);
@@ -431,25 +454,14 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
                                            q->labels[i]));
     for (int i = 0; images && i < n; i++)
         images[i] = &q->images[i];
-    Kit *kit = NULL;
     if (bad || !texts || !images) {
         reply_error(out, 500, "out of memory");
-    } else if (!(kit = kit_acquire(svc->kits, deadline))) {
-        reply_error(out, 504, "the request's deadline passed while waiting for a host thread");
     } else {
-        bad = prepare_texts(svc, kit, (const char *const *)texts, L, &w, out) ||
-              prepare_images(svc, kit, images, n, "image", &w, out);
-        kit_release(svc->kits, kit);
-        Job job = {0};
-        if (zero_shot) {
-            job.units[job.n_units++] = (Unit){.kind = UNIT_TEXT, .n = L, .ids = w.ids,
-                                              .mask = w.mask, .out = w.text_out};
-            job.finish = zero_shot_finish;
-            job.finish_arg = &w;
-        }
-        job.units[job.n_units++] = (Unit){.kind = zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, .n = n,
-                                          .pixels = w.pixels, .out = w.image_out};
-        if (!bad && !run_job(svc, &job, deadline, out))
+        HostInputs in = {(const char *const *)texts, L, images, n,
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY};
+        /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
+        Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
+        if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             classify_answer(svc, q, zero_shot ? w.logits : w.image_out, out);
     }
     for (int i = 0; texts && i < L; i++)
