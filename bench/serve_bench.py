@@ -2,15 +2,15 @@
 """serve_bench.py — `siglip serve` under load, next to `siglip bench` in the same invocation.
 
   python3 bench/serve_bench.py build/tools/siglip MODEL_DIR [--batch 16] [--clients 16]
-                               [--seconds 20] [--tower image|text] [--device SPEC]
+                               [--seconds 10] [--rounds 3] [--max-wait-ms 50]
+                               [--tower image|text] [--device SPEC]
 
-1. baseline: `siglip bench -m MODEL_DIR --tower T --batch B`: the tower's items/s alone, run
-   before and after the service phases; the ratio is taken against the faster of the two (on a
-   shared machine the conservative choice);
-2. `siglip serve --max-batch B` on a free loopback port, 16 closed-loop clients (each sends one
-   item per request and waits for it): served items/s, as a ratio to the baseline, and latency
-   p50/p99;
-3. open loop at twice the served rate (Poisson arrivals): how many requests are shed with 503, the
+1. `siglip bench -m MODEL_DIR --tower T --batch B`: the tower's items/s alone, alternating
+   (--rounds times) with
+2. `siglip serve --max-batch B` on a free loopback port under 16 closed-loop clients (each sends
+   one item per request and waits for it) for --seconds: served items/s; the ratio of each service
+   phase to the mean of the baselines around it, and the median of those ratios; latency p50/p99;
+3. open loop at twice the (median) served rate (Poisson arrivals): how many requests are shed with 503, the
    p50/p99 latency of the admitted ones, and that none of them is lost (every request ends in 200
    or 503).
 Holds /tmp/siglip-bench.lock for the whole run so no other timing runs at once. Standard library
@@ -84,6 +84,15 @@ class Served:
         finally:
             conn.close()
 
+    def batches(self):
+        """(device batches, items) so far, from /metrics."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        value = lambda name: int(text.split("\n" + name + " ")[1].split()[0])  # noqa: E731
+        return value("siglip_batch_size_count"), value("siglip_batch_size_sum")
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=120)
@@ -141,39 +150,55 @@ def main():
     ap.add_argument("model")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--seconds", type=float, default=10, help="each service phase")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tower", choices=["image", "text"], default="image")
-    ap.add_argument("--max-wait-ms", type=int, default=10)
+    ap.add_argument("--max-wait-ms", type=int, default=50)
     ap.add_argument("--device")
     args = ap.parse_args()
 
     lock = open("/tmp/siglip-bench.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
 
-    base_before, device = baseline(args)
+    # The machine may be shared: baseline and service alternate, each service phase compared with
+    # the mean of the baselines on either side of it, and the median of those ratios reported.
+    bases, device = [], None
+    lat, statuses, served, batches = [], [], [], [0, 0]
     srv = Served(args)
     try:
-        closed_loop(srv, args.clients, 2 * args.batch / base_before)  # warm-up
-        lat, statuses, elapsed = closed_loop(srv, args.clients, args.seconds)
-        served_rate = len(lat) / elapsed
+        closed_loop(srv, args.clients, 5)  # warm-up
+        for _ in range(args.rounds):
+            rate, device = baseline(args)
+            bases.append(rate)
+            b0 = srv.batches()
+            phase_lat, phase_statuses, elapsed = closed_loop(srv, args.clients, args.seconds)
+            b1 = srv.batches()
+            lat += phase_lat
+            statuses += phase_statuses
+            served.append(len(phase_lat) / elapsed)
+            batches = [batches[0] + b1[0] - b0[0], batches[1] + b1[1] - b0[1]]
+        bases.append(baseline(args)[0])
+        served_rate = sorted(served)[len(served) // 2]
         over = open_loop(srv, 2 * served_rate, args.seconds)
     finally:
         srv.stop()
-    base_after, _ = baseline(args)
-    base_rate = max(base_before, base_after)
+    ratios = [s / ((bases[i] + bases[i + 1]) / 2) for i, s in enumerate(served)]
+    ratio = sorted(ratios)[len(ratios) // 2]
+    base_rate = served_rate / ratio
     ok = [dt for s, dt in over if s == 200]
     shed = sum(1 for s, _ in over if s == 503)
     lost = sum(1 for s, _ in over if s not in (200, 503))
     report = {
         "device": device, "model": os.path.basename(os.path.normpath(args.model)),
         "tower": args.tower, "batch": args.batch, "clients": args.clients,
-        "bench_items_per_s": round(base_rate, 3),
-        "bench_before_after": [round(base_before, 3), round(base_after, 3)],
-        "served_items_per_s": round(served_rate, 3),
-        "ratio": round(served_rate / base_rate, 3),
+        "bench_items_per_s": [round(b, 3) for b in bases],
+        "served_items_per_s": [round(x, 3) for x in served],
+        "ratios": [round(r, 3) for r in ratios],
+        "ratio": round(ratio, 3),
         "closed_p50_ms": round(1000 * percentile(lat, 50), 1),
         "closed_p99_ms": round(1000 * percentile(lat, 99), 1),
         "closed_non_200": sum(1 for s in statuses if s != 200),
+        "closed_mean_batch": round(batches[1] / max(1, batches[0]), 2),
         "overload_rate_per_s": round(2 * served_rate, 3),
         "overload_requests": len(over), "overload_200": len(ok), "overload_503": shed,
         "overload_lost": lost,

@@ -325,6 +325,13 @@ def case_errors(exe):
             check(status == 200 and 'status="400"' in text and 'status="401"' in text and
                   'status="413"' in text and "siglip_batch_size_bucket" in text and
                   "siglip_queue_items 0" in text, "metrics:\n" + text[:400])
+    rc, out, err = cli.run(exe, ["serve", "--help"])
+    check(rc == 0 and "Usage: siglip serve" in out and "--device" in out and err == "",
+          "serve --help: %d %r" % (rc, err))
+    for args in (["--port", "70000"], ["--queue", "4", "--max-items", "8"], ["--bogus"], []):
+        rc, out, err = cli.run(exe, ["serve"] + (["-m", TINY] if args else []) + args)
+        check(rc == 2 and len(err.splitlines()) == 1 and err.startswith("siglip: serve: "),
+              "serve %s: exit %d, %r" % (args, rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--precision", "f16"])
     check(rc == 2 and "f32" in err and len(err.splitlines()) == 1, "--precision f16: %d %r" % (rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])

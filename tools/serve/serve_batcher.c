@@ -19,6 +19,7 @@ struct Batcher {
     int queued_items;
     int reserved_items;
     int stopping;
+    double device_free_at;       /* when the last batch ended */
     BatcherStats stats;
     /* device-call buffers, the worker's own */
     int32_t *ids, *mask;         /* [max_batch, T] */
@@ -208,8 +209,13 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&b->wake, &b->lock);
         if (!b->head)
             break; /* stopping with an empty queue */
-        /* Give the head's batch up to max_wait to fill up, unless it is full already. */
-        double until = b->head->queued_at + b->cfg.max_wait_s;
+        /* Give the head's batch up to max_wait to fill up, unless it is full already. The window
+         * opens when both the head and the device are there: clients whose answers the last
+         * batch just gave send their next requests in that window, so a closed loop of as many
+         * clients as --max-batch settles into full batches, not into two alternating halves. */
+        double start = b->head->queued_at > b->device_free_at ? b->head->queued_at
+                                                               : b->device_free_at;
+        double until = start + b->cfg.max_wait_s;
         while (b->head && !b->stopping &&
                queued_of_kind(b, b->head->kind) < b->cfg.max_batch && cli_now() < until) {
             struct timespec ts;
@@ -223,6 +229,7 @@ static void *worker_main(void *arg)
         run_batch(b, batch, n);
         complete_batch(b, batch, n);
         pthread_mutex_lock(&b->lock);
+        b->device_free_at = cli_now();
     }
     pthread_mutex_unlock(&b->lock);
     return NULL;
