@@ -2,7 +2,8 @@
 """serve_bench.py — `siglip serve` under load, next to `siglip bench` in the same invocation.
 
   python3 bench/serve_bench.py build/tools/siglip MODEL_DIR [--batch 16] [--clients 16]
-                               [--seconds 10] [--rounds 3] [--max-wait-ms 50]
+                               [--seconds 8] [--rounds 5] [--overload-seconds 30]
+                               [--max-wait-ms 50]
                                [--tower image|text] [--device SPEC]
 
 1. `siglip bench -m MODEL_DIR --tower T --batch B`: the tower's items/s alone, alternating
@@ -178,8 +179,10 @@ def main():
     ap.add_argument("model")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=10, help="each service phase")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=8, help="each closed-loop service phase")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--overload-seconds", type=float, default=30,
+                    help="the open-loop phase: long enough to fill the queue and shed")
     ap.add_argument("--tower", choices=["image", "text"], default="image")
     ap.add_argument("--max-wait-ms", type=int, default=50)
     ap.add_argument("--device")
@@ -209,7 +212,7 @@ def main():
         bases.append(baseline(args)[0])
         base_cpu = baseline_cpu_per_item(args)
         served_rate = sorted(served)[len(served) // 2]
-        over = open_loop(srv, 2 * served_rate, args.seconds)
+        over = open_loop(srv, 2 * served_rate, args.overload_seconds)
     finally:
         srv.stop()
     ratios = [s / ((bases[i] + bases[i + 1]) / 2) for i, s in enumerate(served)]
