@@ -328,7 +328,8 @@ def case_errors(exe):
     rc, out, err = cli.run(exe, ["serve", "--help"])
     check(rc == 0 and "Usage: siglip serve" in out and "--device" in out and err == "",
           "serve --help: %d %r" % (rc, err))
-    for args in (["--port", "70000"], ["--queue", "4", "--max-items", "8"], ["--bogus"], []):
+    for args in (["--port", "70000"], ["--queue", "4", "--max-items", "8"], ["--bogus"], [],
+                 ["--host", "example.com"]):
         rc, out, err = cli.run(exe, ["serve"] + (["-m", TINY] if args else []) + args)
         check(rc == 2 and len(err.splitlines()) == 1 and err.startswith("siglip: serve: "),
               "serve %s: exit %d, %r" % (args, rc, err))
@@ -573,12 +574,18 @@ def case_drain(exe):
     """SIGTERM with requests waiting in the queue: they are all answered, then it exits 0."""
     texts = ["drain %d" % i for i in range(6)]
     ref_text, _ = embed_reference(exe, texts, [])
-    srv = Server(exe, TINY, "--max-wait-ms", "1500", "--max-batch", "64")
+    srv = Server(exe, TINY, "--max-wait-ms", "3000", "--max-batch", "64")
     jobs = [("/v1/embeddings", {"input": [t]}) for t in texts]
     results = []
     runner = threading.Thread(target=lambda: results.extend(run_clients(srv, jobs, len(jobs))))
     runner.start()
-    time.sleep(0.5)  # all six are admitted and waiting for the 1.5 s batch window
+    # Until all six are admitted and waiting for the 3 s batch window (or 2 s passed).
+    for _ in range(40):
+        metrics = srv.request("GET", "/metrics")[2].decode()
+        if "siglip_queue_items 6" in metrics:
+            break
+        time.sleep(0.05)
+    check("siglip_queue_items 6" in metrics, "the six requests were not all queued at SIGTERM")
     srv.proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     try:  # new connections are refused once draining starts

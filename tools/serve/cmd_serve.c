@@ -1,5 +1,6 @@
 /* cmd_serve.c — `siglip serve`: options, start-up (model, host kits, device batcher, HTTP), and
  * shutdown on SIGTERM / SIGINT after the requests in flight are answered. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -296,6 +297,10 @@ int cmd_serve(int argc, char **argv)
         r = cli_usage_error(o.common.cmd, "-m MODEL_DIR is required");
     if (r < 0 && optind < argc)
         r = cli_usage_error(o.common.cmd, "unexpected argument '%s'", argv[optind]);
+    struct in6_addr addr;
+    if (r < 0 && strcmp(o.cfg.host, "localhost") && inet_pton(AF_INET, o.cfg.host, &addr) != 1 &&
+        inet_pton(AF_INET6, o.cfg.host, &addr) != 1)
+        r = cli_usage_error(o.common.cmd, "--host %s is not an IPv4 or IPv6 address", o.cfg.host);
     if (r < 0 && o.cfg.max_items > o.cfg.queue_items)
         r = cli_usage_error(o.common.cmd, "--max-items %d exceeds --queue %d", o.cfg.max_items,
                             o.cfg.queue_items);
