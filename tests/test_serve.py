@@ -488,8 +488,8 @@ def raw_exchange(port, data, read=True, timeout=3.0):
             if not chunk:
                 return out
             out += chunk
-    except (ConnectionError, socket.timeout):
-        return b""
+    except OSError:  # reset, timed out, or closed before our shutdown (the server may answer
+        return b""   # early and close): the server's health is checked separately
     finally:
         s.close()
 
