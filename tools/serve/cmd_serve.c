@@ -189,6 +189,7 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
     fflush(stderr);
     int sig = wait_for_signal(signals);
     fprintf(stderr, "siglip serve: %s: finishing the requests in flight\n", strsignal(sig));
+    batcher_flush(svc.batcher);
     server_drain_and_stop(&server, svc.lim.timeout_s + 5);
     fprintf(stderr, "siglip serve: stopped\n");
 done:

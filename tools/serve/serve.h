@@ -84,6 +84,10 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg);
 /* CLOCK_MONOTONIC condition variables, waited on with deadlines in cli_now() seconds. */
 int serve_cond_init(pthread_cond_t *c);
 void serve_timespec(double t, struct timespec *ts);
+/* From now on batches run as soon as the device is free, without waiting to fill up (shutdown). */
+void batcher_flush(Batcher *b);
+/* Whether at least one more item would be admitted now. */
+int batcher_has_room(Batcher *b);
 /* Lets the queue run empty, then joins the worker and frees the batcher. */
 void batcher_stop(Batcher **b);
 /* Admission: reserves room for n items. 0, -1 when the queue is full now, -2 when n exceeds

@@ -19,6 +19,7 @@ struct Batcher {
     int queued_items;
     int reserved_items;
     int stopping;
+    int flushing;                /* shutting down: run what is queued without waiting */
     double device_free_at;       /* when the last batch ended */
     BatcherStats stats;
     /* device-call buffers, the worker's own */
@@ -216,7 +217,7 @@ static void *worker_main(void *arg)
         double start = b->head->queued_at > b->device_free_at ? b->head->queued_at
                                                                : b->device_free_at;
         double until = start + b->cfg.max_wait_s;
-        while (b->head && !b->stopping &&
+        while (b->head && !b->stopping && !b->flushing &&
                queued_of_kind(b, b->head->kind) < b->cfg.max_batch && cli_now() < until) {
             struct timespec ts;
             serve_timespec(until, &ts);
@@ -293,6 +294,22 @@ void batcher_stop(Batcher **bp)
     free(b->out);
     free(b);
     *bp = NULL;
+}
+
+void batcher_flush(Batcher *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->flushing = 1;
+    pthread_cond_broadcast(&b->wake);
+    pthread_mutex_unlock(&b->lock);
+}
+
+int batcher_has_room(Batcher *b)
+{
+    pthread_mutex_lock(&b->lock);
+    int room = b->reserved_items < b->cfg.capacity;
+    pthread_mutex_unlock(&b->lock);
+    return room;
 }
 
 int batcher_reserve(Batcher *b, int n)

@@ -32,6 +32,7 @@ typedef struct Req {
     size_t len, cap;
     size_t dropped;            /* body bytes thrown away after the limit was passed */
     int too_large;
+    int shed;                  /* the queue was full when the headers came: 503, body dropped */
     int complete;              /* the whole body has arrived */
     int answered;
 } Req;
@@ -125,6 +126,10 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return send_error(s, c, r, 405, "method not allowed on this endpoint");
     if (r->ep != EP_HEALTH && !authorized(s, c))
         return send_error(s, c, r, 401, "missing or wrong bearer token");
+    /* A full queue sheds the request before its body costs parsing and decoding; the body is
+     * still read (and dropped) so that the client sees the 503 rather than a reset. */
+    if ((r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY) && !batcher_has_room(s->svc->batcher))
+        r->shed = 1;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
@@ -139,7 +144,7 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
 /* Appends body bytes, or drops them once the limit is passed (the answer is then 413). */
 static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
 {
-    if (r->answered || r->too_large) {
+    if (r->answered || r->too_large || r->shed) {
         r->dropped += n;
         /* A client that streams on and on after its answer is cut off. */
         return r->dropped > 4 * s->cfg.max_body + (1u << 20) ? MHD_NO : MHD_YES;
@@ -176,6 +181,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
         return send_error(s, c, r, 413, msg);
     }
+    if (r->shed)
+        return send_error(s, c, r, 503, "the queue is full; retry later");
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
