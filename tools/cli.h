@@ -139,5 +139,6 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* tools/serve/ */
 
 #endif /* SIGLIP_CLI_H */

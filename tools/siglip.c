@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"bench", cmd_bench, "measure tower throughput on each device"},
     {"index", cmd_index, "embed the images of folders into an SQLite index for search"},
     {"search", cmd_search, "the indexed images that best match a text or an image"},
+    {"serve", cmd_serve, "HTTP service: embeddings and classification, batched on the device"},
 };
 
 static void print_usage(FILE *f)

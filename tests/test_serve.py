@@ -1,0 +1,635 @@
+#!/usr/bin/env python3
+"""test_serve.py — `siglip serve` as a real service: a server on a free loopback port driven by curl,
+http.client threads and raw sockets.
+
+Usage: test_serve.py SIGLIP_EXECUTABLE CASE   (CASE: see CASES at the bottom; exit 77 = skipped)
+
+Expected values: embeddings and scores must equal what `siglip embed` / `siglip classify` print for
+the same inputs (run in the same test), and those are checked against the transformers fixtures
+(tests/data/tiny-expected.safetensors, made by tests/data/FIXTURES.md's script) with the same
+tolerances as test_cli.py. Standard library only.
+"""
+import array
+import base64
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_cli as cli  # noqa: E402  (shared helpers: check, fixtures, safetensors reader)
+
+check = cli.check
+TINY, TINY_CLS, IMAGES = cli.TINY, cli.TINY_CLS, cli.IMAGES
+
+
+class Server:
+    """A `siglip serve` process on an ephemeral loopback port (read from its first stderr line)."""
+
+    def __init__(self, exe, model, *args):
+        self.proc = subprocess.Popen([exe, "serve", "-m", model, "--port", "0"] + list(args)
+                                     + cli.device_args(), stderr=subprocess.PIPE)
+        line = self.proc.stderr.readline().decode("utf-8", "replace")
+        if "listening on" not in line:
+            self.proc.kill()
+            raise AssertionError("siglip serve did not start: %r" % line)
+        self.port = int(line.split("listening on http://127.0.0.1:")[1].split()[0])
+        self.log = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _drain_stderr(self):
+        for line in self.proc.stderr:
+            self.log.append(line.decode("utf-8", "replace"))
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """(status, headers dict, body bytes) over a fresh connection."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                headers = dict(headers or {}, **{"Content-Type": "application/json"})
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def post(self, path, doc, headers=None):
+        status, hdrs, body = self.request("POST", path, doc, headers)
+        return status, hdrs, json.loads(body) if body else None
+
+    def curl(self, *args):
+        p = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}"] + list(args),
+                           capture_output=True, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        body, _, code = out.rpartition("\n")
+        return int(code or 0), body
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        check(rc == 0, "siglip serve exited %s after SIGTERM; stderr: %s" % (rc, "".join(self.log)))
+
+
+def b64(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def max_diff(got, ref):
+    """Largest |difference| after rounding the served values (printed with 9 significant digits,
+    which read back to the very float32) to float32."""
+    if len(got) != len(ref):
+        return 1e9
+    got = array.array("f", got)
+    return max((abs(x - y) for x, y in zip(got, ref)), default=0.0)
+
+
+def embed_reference(exe, texts, paths):
+    """text_embeds and image_embeds rows from `siglip embed` for the same inputs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "e.safetensors")
+        args = ["embed", "-m", TINY, "-o", out] + cli.device_args()
+        for t in texts:
+            args += ["-t", t]
+        for p in paths:
+            args += ["-i", p]
+        cli.run_ok(exe, args, "embed")
+        t = cli.read_safetensors(out)
+    rows = {}
+    for name in ("text_embeds", "image_embeds"):
+        if name in t:
+            _, shape, values = t[name]
+            rows[name] = [list(values[i * shape[1]:(i + 1) * shape[1]]) for i in range(shape[0])]
+    return rows.get("text_embeds", []), rows.get("image_embeds", [])
+
+
+def compare_rows(what, got, ref, atol):
+    worst = max((max_diff(g, r) for g, r in zip(got, ref)), default=0.0)
+    check(len(got) == len(ref) and worst <= atol,
+          "%s: %d rows vs %d, max |diff| %.3g > %g" % (what, len(got), len(ref), worst, atol))
+    print("%s: max |diff| vs siglip embed %.3g over %d rows (tolerance %g)"
+          % (what, worst, len(got), atol))
+
+
+# Served and CLI results come from the same kernels on the same device, but in batches of other
+# sizes; a device whose GEMM picks kernels by batch size may round differently, so allow float32
+# noise. On PoCL they agree bit for bit (the printed max |diff| is 0).
+SAME = 1e-6
+
+
+# ---- cases ----
+
+def case_embeddings(exe):
+    cases, expected, _ = cli.fixture("public")
+    texts = cases["public.texts"]
+    paths = cli.image_paths(cases, "public")
+    ref_text, ref_image = embed_reference(exe, texts, paths)
+    with Server(exe, TINY) as srv:
+        # JSON, texts and base64 images mixed in one request: index follows the input order.
+        inputs = []
+        for i, t in enumerate(texts):
+            inputs.append(t)
+            if i < len(paths):
+                inputs.append({"image": b64(paths[i])})
+        inputs += [{"image": "data:image/png;base64," + b64(p)} for p in paths[len(texts):]]
+        status, _, doc = srv.post("/v1/embeddings", {"input": inputs, "model": "tiny"})
+        check(status == 200 and doc["object"] == "list", "embeddings: %s %s" % (status, doc))
+        data = sorted(doc["data"], key=lambda d: d["index"])
+        check([d["index"] for d in data] == list(range(len(inputs))), "indices")
+        got_text = [d["embedding"] for d, x in zip(data, inputs) if isinstance(x, str)]
+        got_image = [d["embedding"] for d, x in zip(data, inputs) if isinstance(x, dict)]
+        compare_rows("embeddings (JSON) texts", got_text, ref_text, SAME)
+        compare_rows("embeddings (JSON) images", got_image, ref_image, SAME)
+        # And against transformers: images have no mask question; texts here are masked (HF).
+        _, shape, values = expected["public.f32.image_embeds"]
+        fixture_rows = [list(values[i * shape[1]:(i + 1) * shape[1]]) for i in range(shape[0])]
+        compare_rows("embeddings images vs transformers", got_image, fixture_rows, 1e-4)
+        check(doc["usage"]["prompt_tokens"] > 0, "usage.prompt_tokens")
+        # A single string input; base64 output = little-endian float32 of the same values.
+        status, _, one = srv.post("/v1/embeddings", {"input": texts[0],
+                                                     "encoding_format": "base64"})
+        raw = base64.b64decode(one["data"][0]["embedding"])
+        vec = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+        compare_rows("embeddings (base64 output)", [vec], ref_text[:1], 0.0)
+        # curl, multipart/form-data: text parts and image file parts, in order.
+        form = ["-F", "input=" + texts[1]] + ["-F", "image=@" + paths[2]] + ["-F", "text=" + texts[0]]
+        code, body = srv.curl(*form, srv.url("/v1/embeddings"))
+        check(code == 200, "multipart embeddings: %d %s" % (code, body[:200]))
+        if code == 200:
+            d = json.loads(body)["data"]
+            compare_rows("embeddings (multipart)", [d[0]["embedding"], d[2]["embedding"]],
+                         [ref_text[1], ref_text[0]], SAME)
+            compare_rows("embeddings (multipart) image", [d[1]["embedding"]], [ref_image[2]], SAME)
+        code, body = srv.curl(srv.url("/health"))
+        check(code == 200 and json.loads(body)["status"] == "ok", "health: %d %s" % (code, body))
+
+
+def classify_reference(exe, model, labels, paths, extra=()):
+    args = ["classify", "-m", model, "--json"] + list(extra) + cli.device_args()
+    for label in labels:
+        args += ["-l", label]
+    return json.loads(cli.run_ok(exe, args + paths, "classify"))
+
+
+def case_classify(exe):
+    cases, _, _ = cli.fixture("public")
+    paths = cli.image_paths(cases, "public")
+    pipe = cases["public.pipeline"]
+    labels = pipe["labels"]
+    ref = classify_reference(exe, TINY, labels, paths)
+    with Server(exe, TINY) as srv:
+        # One image: the pipeline's flat [{"score", "label"}], sorted; against the fixture too.
+        status, _, doc = srv.post("/v1/classify", {"image": b64(paths[0]),
+                                                   "candidate_labels": labels})
+        check(status == 200 and isinstance(doc, list) and "score" in doc[0], "classify: %s" % doc)
+        check(doc == ref[0]["results"] or all(
+            a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SAME
+            for a, b in zip(doc, ref[0]["results"])), "classify differs from siglip classify")
+        check([d["score"] for d in doc] == sorted((d["score"] for d in doc), reverse=True),
+              "scores not sorted")
+        # All images at once: a list per image, checked against transformers' pipeline.
+        status, _, docs = srv.post("/v1/classify", {"image": [b64(p) for p in paths],
+                                                    "candidate_labels": labels})
+        served = [{"image": p, "results": r} for p, r in zip(paths, docs)]
+        cli.check_pipeline("serve classify", served, paths, pipe["results"], 1e-5)
+        worst = max(abs(a["score"] - b["score"]) for s, r in zip(docs, ref)
+                    for a, b in zip(s, r["results"]))
+        check(worst <= SAME, "classify vs siglip classify: %.3g" % worst)
+        print("classify: max |score diff| vs siglip classify %.3g" % worst)
+        # A template and top_k, and the same through curl multipart.
+        status, _, top = srv.post("/v1/classify", {"image": b64(paths[1]), "top_k": 2,
+                                                   "candidate_labels": labels,
+                                                   "hypothesis_template": "a {} here"})
+        ref_t = classify_reference(exe, TINY, labels, [paths[1]],
+                                   ["--template", "a {} here", "--top", "2"])[0]["results"]
+        check(status == 200 and [d["label"] for d in top] == [d["label"] for d in ref_t] and
+              max_diff([d["score"] for d in top], [d["score"] for d in ref_t]) <= SAME,
+              "template + top_k 2: %s vs %s" % (top, ref_t))
+        form = ["-F", "image=@" + paths[1], "-F", "hypothesis_template=a {} here", "-F", "top_k=2"]
+        for label in labels:
+            form += ["-F", "candidate_labels=" + label]
+        code, body = srv.curl(*form, srv.url("/v1/classify"))
+        check(code == 200 and json.loads(body) == top, "multipart classify %d %s" % (code, body))
+    # An image-classification model: its own classes, softmax scores as `siglip classify`.
+    ref = classify_reference(exe, TINY_CLS, [], paths[:2])
+    with Server(exe, TINY_CLS) as srv:
+        status, _, docs = srv.post("/v1/classify", {"image": [b64(p) for p in paths[:2]]})
+        check(status == 200 and [[d["label"] for d in x] for x in docs] ==
+              [[d["label"] for d in r["results"]] for r in ref], "tiny-cls labels")
+        worst = max(abs(a["score"] - b["score"]) for s, r in zip(docs, ref)
+                    for a, b in zip(s, r["results"]))
+        check(worst <= SAME, "tiny-cls vs siglip classify %.3g" % worst)
+        status, _, doc = srv.post("/v1/embeddings", {"input": "text"})
+        check(status == 400, "texts on a classifier model: %s" % status)
+
+
+def case_errors(exe):
+    img = os.path.join(IMAGES, "rgb_40x40.png")
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = os.path.join(tmp, "key")
+        with open(key_file, "w") as f:
+            f.write("s3cret-token\n")
+        with Server(exe, TINY, "--api-key-file", key_file, "--max-body", "65536",
+                    "--max-items", "8", "--queue", "16") as srv:
+            auth = {"Authorization": "Bearer s3cret-token"}
+            ok = {"input": ["hello"]}
+            status, hdrs, _ = srv.request("POST", "/v1/embeddings", ok)
+            check(status == 401 and "bearer" in hdrs.get("www-authenticate", "").lower(),
+                  "no token: %d" % status)
+            for bad in ("Bearer s3cret-tokeN", "Bearer s3cret", "Bearer s3cret-token2", "s3cret-token",
+                        "Basic czNjcmV0"):
+                status, _, _ = srv.request("POST", "/v1/embeddings", ok, {"Authorization": bad})
+                check(status == 401, "Authorization %r: %d" % (bad, status))
+            check(srv.request("GET", "/metrics")[0] == 401, "metrics without token")
+            check(srv.request("GET", "/health")[0] == 200, "health needs no token")
+            check(srv.request("POST", "/v1/embeddings", ok, auth)[0] == 200, "good token")
+            bad_bodies = [
+                (b"{\"input\": [\"a\"", "malformed JSON"),
+                (b"{\"input\": [\"a\"]} x", "data after"),
+                (b"[1, 2]", "JSON object"),
+                (b"", "empty"),
+                (json.dumps({"input": ["a"], "dimensions": 3}).encode(), "unknown field"),
+                (json.dumps({"input": []}).encode(), "empty list"),
+                (json.dumps({"input": [3]}).encode(), "input[0]"),
+                (json.dumps({"input": [{"image": "@@@"}]}).encode(), "base64"),
+                (json.dumps({"input": [{"image": base64.b64encode(b"not an image").decode()}]})
+                 .encode(), "image"),
+                (json.dumps({"input": [{"image": b64(img)[:200]}]}).encode(), "image"),
+                (json.dumps({"input": ["a"] * 9}).encode(), "at most 8"),
+                (json.dumps({"input": ["a"], "encoding_format": "int8"}).encode(), "encoding_format"),
+                (json.dumps({"input": ["a"], "model": 3}).encode(), "model"),
+            ]
+            for body, reason in bad_bodies:
+                status, _, resp = srv.request("POST", "/v1/embeddings", body,
+                                              dict(auth, **{"Content-Type": "application/json"}))
+                msg = json.loads(resp)["error"]["message"] if resp else ""
+                check(status == 400 and reason.lower() in msg.lower() and "\n" not in msg,
+                      "%r: %d %r (expected 400 mentioning %r)" % (body[:60], status, msg, reason))
+            classify_bad = [
+                ({"image": b64(img)}, "candidate_labels"),
+                ({"image": b64(img), "candidate_labels": []}, "empty"),
+                ({"image": b64(img), "candidate_labels": ["a"], "top_k": 0}, "top_k"),
+                ({"candidate_labels": ["a"]}, "image"),
+                ({"image": [], "candidate_labels": ["a"]}, "image"),
+                ({"image": b64(img), "candidate_labels": ["a"], "labels": 1}, "unknown field"),
+            ]
+            for doc, reason in classify_bad:
+                status, _, resp = srv.post("/v1/classify", doc, auth)
+                msg = resp["error"]["message"] if resp else ""
+                check(status == 400 and reason in msg, "classify %s: %d %r" % (list(doc), status, msg))
+            big = json.dumps({"input": ["x" * 70000]}).encode()
+            status, _, _ = srv.request("POST", "/v1/embeddings", big,
+                                       dict(auth, **{"Content-Type": "application/json"}))
+            check(status == 413, "oversized body: %d" % status)
+            # Chunked upload past the limit: no Content-Length to refuse it by.
+            status, _, _ = chunked_post(srv.port, "/v1/embeddings", big, auth)
+            check(status == 413, "oversized chunked body: %d" % status)
+            code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F", "bogus=1",
+                                  srv.url("/v1/embeddings"))
+            check(code == 400 and "unknown multipart field" in body, "multipart bogus: %d" % code)
+            code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F",
+                                  "image=@" + os.path.join(TINY, "config.json"), "-F",
+                                  "candidate_labels=x", srv.url("/v1/classify"))
+            check(code == 400 and "image" in body, "multipart broken image: %d %s" % (code, body))
+            check(srv.request("GET", "/nope", None, auth)[0] == 404, "404")
+            status, hdrs, _ = srv.request("GET", "/v1/embeddings", None, auth)
+            check(status == 405 and hdrs.get("allow") == "POST", "405 with Allow: POST")
+            # After all that, it still answers correctly.
+            check(srv.request("POST", "/v1/embeddings", ok, auth)[0] == 200, "still serving")
+            status, _, metrics = srv.request("GET", "/metrics", None, auth)
+            text = metrics.decode()
+            check(status == 200 and 'status="400"' in text and 'status="401"' in text and
+                  'status="413"' in text and "siglip_batch_size_bucket" in text and
+                  "siglip_queue_items 0" in text, "metrics:\n" + text[:400])
+    rc, out, err = cli.run(exe, ["serve", "--help"])
+    check(rc == 0 and "Usage: siglip serve" in out and "--device" in out and err == "",
+          "serve --help: %d %r" % (rc, err))
+    for args in (["--port", "70000"], ["--queue", "4", "--max-items", "8"], ["--bogus"], [],
+                 ["--host", "example.com"]):
+        rc, out, err = cli.run(exe, ["serve"] + (["-m", TINY] if args else []) + args)
+        check(rc == 2 and len(err.splitlines()) == 1 and err.startswith("siglip: serve: "),
+              "serve %s: exit %d, %r" % (args, rc, err))
+    rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--precision", "f16"])
+    check(rc == 2 and "f32" in err and len(err.splitlines()) == 1, "--precision f16: %d %r" % (rc, err))
+    rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])
+    check(rc == 1 and len(err.splitlines()) == 1, "missing key file: %d %r" % (rc, err))
+
+
+def chunked_post(port, path, body, headers):
+    """POST with Transfer-Encoding: chunked (no Content-Length), 4 KiB chunks."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        chunks = (body[i:i + 4096] for i in range(0, len(body), 4096))
+        conn.request("POST", path, body=chunks,
+                     headers=dict(headers, **{"Content-Type": "application/json"}),
+                     encode_chunked=True)
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    except (ConnectionError, http.client.HTTPException):
+        return 0, {}, b""
+    finally:
+        conn.close()
+
+
+def run_clients(srv, jobs, n_threads, shed=None):
+    """Runs jobs [(path, doc)] on n_threads threads; returns [(status, headers, doc)] in order.
+    With a list `shed`, a 503 is retried after a short pause (Retry-After scaled down to keep the
+    test short) and its (status, headers) appended to shed."""
+    results = [None] * len(jobs)
+    lock = threading.Lock()
+    next_job = [0]
+
+    def one(i):
+        for _ in range(500):
+            status, hdrs, body = srv.request("POST", jobs[i][0], jobs[i][1])
+            if status != 503 or shed is None:
+                break
+            with lock:
+                shed.append((status, hdrs))
+            time.sleep(0.01)
+        return status, hdrs, json.loads(body) if body else None
+
+    def worker():
+        while True:
+            with lock:
+                i = next_job[0]
+                next_job[0] += 1
+            if i >= len(jobs):
+                return
+            try:
+                results[i] = one(i)
+            except Exception as e:  # noqa: BLE001 — a lost request is what this test looks for
+                results[i] = (0, {}, repr(e))
+
+    threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def concurrent_jobs(paths, n):
+    """n embeddings requests, each different: a text naming it, and an image."""
+    jobs = []
+    for i in range(n):
+        doc = {"input": ["request number %d" % i, {"image": b64(paths[i % len(paths)])}]}
+        jobs.append(("/v1/embeddings", doc))
+    return jobs
+
+
+def case_concurrent(exe):
+    """16 clients at once: every answer is the one for its own request, and batches coalesce."""
+    cases, _, _ = cli.fixture("public")
+    paths = cli.image_paths(cases, "public")
+    jobs = concurrent_jobs(paths, 64)
+    ref_text, ref_image = embed_reference(exe, ["request number %d" % i for i in range(64)], paths)
+    with Server(exe, TINY, "--max-wait-ms", "20", "--max-batch", "16") as srv:
+        results = run_clients(srv, jobs, 16)
+        bad = [i for i, r in enumerate(results) if r[0] != 200]
+        check(not bad, "concurrent: %d requests failed, first %s" % (len(bad),
+                                                                    results[bad[0]] if bad else ""))
+        worst = 0.0
+        for i, r in enumerate(results):
+            if r[0] != 200:
+                continue
+            d = sorted(r[2]["data"], key=lambda x: x["index"])
+            worst = max(worst, max_diff(d[0]["embedding"], ref_text[i]),
+                        max_diff(d[1]["embedding"], ref_image[i % len(paths)]))
+        check(worst <= SAME, "concurrent: an answer differs from its serial reference by %.3g"
+              % worst)
+        print("concurrent: 64 requests on 16 threads, max |diff| vs siglip embed %.3g" % worst)
+        metrics = srv.request("GET", "/metrics")[2].decode()
+        batches = int(metrics.split("siglip_batch_size_count ")[1].split()[0])
+        items = int(metrics.split("siglip_batch_size_sum ")[1].split()[0])
+        check(items == 128, "items run %d, expected 128" % items)
+        check(batches < items, "no batch coalesced two requests (%d batches, %d items)"
+              % (batches, items))
+        print("concurrent: %d items in %d device batches" % (items, batches))
+
+
+def case_overload(exe):
+    """A queue of 8 items under 24 clients sending 4-item requests: requests are shed with 503 and
+    Retry-After, every admitted one is answered correctly, none is lost (clients that retry
+    their 503s get every answer)."""
+    cases, _, _ = cli.fixture("public")
+    paths = cli.image_paths(cases, "public")
+    texts = ["overload %d" % i for i in range(4)]
+    ref_text, _ = embed_reference(exe, texts, [])
+    with Server(exe, TINY, "--queue", "8", "--max-items", "4", "--max-wait-ms", "50",
+                "--max-connections", "64") as srv:
+        jobs = [("/v1/embeddings", {"input": texts})] * 48
+        shed = []
+        results = run_clients(srv, jobs, 24, shed)
+        codes = [r[0] for r in results]
+        ok = [r for r in results if r[0] == 200]
+        check(len(ok) == len(jobs), "requests without a 200 in the end: %s"
+              % sorted(c for c in codes if c != 200))
+        check(len(shed) >= 1, "nothing was shed with 24 clients on a queue of 8 items")
+        check(all(r[1].get("retry-after") == "1" for r in shed), "503 without Retry-After")
+        worst = max((max_diff(d["embedding"], ref_text[d["index"]]) for r in ok
+                     for d in r[2]["data"]), default=0.0)
+        check(worst <= SAME, "admitted answers differ by %.3g" % worst)
+        print("overload: %d admitted (max |diff| %.3g), %d shed with 503" % (len(ok), worst,
+                                                                             len(shed)))
+        metrics = srv.request("GET", "/metrics")[2].decode()
+        check("siglip_admitted_items 0" in metrics, "admitted items not released")
+        check(('status="503"} %d' % len(shed)) in metrics, "503s counted")
+    # A deadline shorter than the batch window: the queued request is withdrawn with 504, and
+    # the server goes on serving.
+    with Server(exe, TINY, "--timeout-ms", "300", "--max-wait-ms", "1000") as srv:
+        t0 = time.monotonic()
+        status, _, doc = srv.post("/v1/embeddings", {"input": texts[:1]})
+        waited = time.monotonic() - t0
+        check(status == 504 and "deadline" in doc["error"]["message"] and waited < 0.9,
+              "deadline: %d after %.2f s" % (status, waited))
+        metrics = srv.request("GET", "/metrics")[2].decode()
+        check("siglip_queue_items 0" in metrics and "siglip_admitted_items 0" in metrics,
+              "a withdrawn request left items queued")
+
+
+FUZZ_SEED = 19
+
+
+def raw_exchange(port, data, read=True, timeout=3.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if not read:
+            return b""
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    except OSError:  # reset, timed out, or closed before our shutdown (the server may answer
+        return b""   # early and close): the server's health is checked separately
+    finally:
+        s.close()
+
+
+def fuzz_inputs(rng, img):
+    """Malformed HTTP and bodies: each an exact byte string for a raw socket."""
+    valid = json.dumps({"input": ["a cat", {"image": base64.b64encode(img).decode()}]}).encode()
+    req = (b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(valid)) + valid
+    fixed = [
+        b"", b"\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x00\xff" * 100,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 100000 + b"\r\n\r\n",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"input\"",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"ffffffffffffffff\r\nab\r\n0\r\n\r\n",
+        b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+        b"boundary=XX\r\nContent-Length: 30\r\n\r\n--XX\r\nContent-Disposition: form",
+        b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+        b"boundary=\"\r\nContent-Length: 4\r\n\r\n----",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 4000\r\n\r\n" + b"[" * 4000,
+    ]
+    out = list(fixed)
+    for _ in range(150):
+        kind = rng.randrange(4)
+        if kind == 0:  # random bytes
+            out.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))))
+        elif kind == 1:  # a valid request with bytes flipped anywhere (headers or body)
+            b = bytearray(req)
+            for _ in range(rng.randrange(1, 8)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            out.append(bytes(b))
+        elif kind == 2:  # a valid request cut short
+            out.append(req[:rng.randrange(len(req))])
+        else:  # a body mutated inside consistent headers (the JSON and image parsers see it)
+            body = bytearray(valid)
+            for _ in range(rng.randrange(1, 20)):
+                body[rng.randrange(len(body))] = rng.choice(b"{}[]\",:\\0aZ=+/ \x00\xff")
+            out.append(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                       b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + bytes(body))
+    return out
+
+
+def case_fuzz(exe):
+    """Malformed HTTP and bodies on raw sockets never crash it: it keeps serving correctly."""
+    with open(os.path.join(IMAGES, "rgb_40x40.png"), "rb") as f:
+        img = f.read()
+    rng = random.Random(FUZZ_SEED)
+    ref_text, _ = embed_reference(exe, ["after fuzz"], [])
+    with Server(exe, TINY, "--idle-timeout", "2", "--timeout-ms", "5000") as srv:
+        inputs = fuzz_inputs(rng, img)
+        answered = 0
+        for data in inputs:
+            reply = raw_exchange(srv.port, data)
+            answered += reply.startswith(b"HTTP/1.")
+            if srv.proc.poll() is not None:
+                break
+        check(srv.proc.poll() is None, "the server died during the fuzz run (after %d inputs)"
+              % len(inputs))
+        # A connection that sends half a request and stalls is closed by the idle timeout.
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{")
+        t0 = time.monotonic()
+        try:
+            s.recv(100)
+        except (ConnectionError, socket.timeout):
+            pass
+        stalled = time.monotonic() - t0
+        s.close()
+        check(stalled < 8, "a stalled upload held its connection %.1f s" % stalled)
+        status, _, doc = srv.post("/v1/embeddings", {"input": ["after fuzz"]})
+        check(status == 200 and max_diff(doc["data"][0]["embedding"], ref_text[0]) <= SAME,
+              "after the fuzz run: %s" % status)
+        print("fuzz: %d malformed inputs, %d answered with an HTTP status, server alive"
+              % (len(inputs), answered))
+
+
+def case_drain(exe):
+    """SIGTERM with requests waiting in the queue: they are all answered, then it exits 0."""
+    texts = ["drain %d" % i for i in range(6)]
+    ref_text, _ = embed_reference(exe, texts, [])
+    srv = Server(exe, TINY, "--max-wait-ms", "3000", "--max-batch", "64")
+    jobs = [("/v1/embeddings", {"input": [t]}) for t in texts]
+    results = []
+    runner = threading.Thread(target=lambda: results.extend(run_clients(srv, jobs, len(jobs))))
+    runner.start()
+    # Until all six are admitted and waiting for the 3 s batch window (or 2 s passed).
+    for _ in range(40):
+        metrics = srv.request("GET", "/metrics")[2].decode()
+        if "siglip_queue_items 6" in metrics:
+            break
+        time.sleep(0.05)
+    check("siglip_queue_items 6" in metrics, "the six requests were not all queued at SIGTERM")
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    try:  # new connections are refused once draining starts
+        refused = srv.request("GET", "/health", timeout=5)[0] == 503
+    except (ConnectionError, OSError):
+        refused = True
+    runner.join()
+    rc = srv.stop()
+    check(refused, "a new request was served after SIGTERM")
+    check(rc == 0, "exit status %s after SIGTERM" % rc)
+    codes = [r[0] for r in results]
+    check(codes == [200] * len(jobs), "in-flight requests after SIGTERM: %s" % codes)
+    worst = max((max_diff(r[2]["data"][0]["embedding"], ref_text[i])
+                 for i, r in enumerate(results) if r[0] == 200), default=0.0)
+    check(worst <= SAME, "drained answers differ by %.3g" % worst)
+    check(any("finishing the requests in flight" in line for line in srv.log), "drain message")
+
+
+CASES = {
+    "embeddings": case_embeddings,
+    "classify": case_classify,
+    "errors": case_errors,
+    "concurrent": case_concurrent,
+    "overload": case_overload,
+    "fuzz": case_fuzz,
+    "drain": case_drain,
+}
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+        print("usage: test_serve.py SIGLIP_EXECUTABLE {%s}" % ",".join(CASES), file=sys.stderr)
+        return 2
+    exe, case = sys.argv[1], sys.argv[2]
+    try:
+        CASES[case](exe)
+    except cli.Skip as e:
+        print("skipped:", e, file=sys.stderr)
+        return cli.SKIP
+    except (AssertionError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        check(False, "%s: %s" % (type(e).__name__, e))
+    print("serve-%s: %d checks, %d failed" % (case, cli.checks, cli.failures), file=sys.stderr)
+    return 1 if cli.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

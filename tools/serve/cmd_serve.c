@@ -1,0 +1,325 @@
+/* cmd_serve.c — `siglip serve`: options, start-up (model, host kits, device batcher, HTTP), and
+ * shutdown on SIGTERM / SIGINT after the requests in flight are answered. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "serve.h"
+
+static const char usage[] =
+    "Usage: siglip serve -m MODEL_DIR [--host ADDR] [--port N] [--max-batch N]\n"
+    "                    [--max-wait-ms MS] [--queue N] [--api-key-file FILE] ...\n\n"
+    "An HTTP service of the model, with concurrent requests coalesced into device batches:\n"
+    "  POST /v1/embeddings  {\"input\": [\"text\", {\"image\": BASE64}, ...]} (or multipart/form-data\n"
+    "                       with \"input\" text parts and \"image\" file parts) → OpenAI's shape:\n"
+    "                       {\"object\": \"list\", \"data\": [{\"embedding\": [...], \"index\": i}]}\n"
+    "                       (normalized image_embeds / text_embeds)\n"
+    "  POST /v1/classify    {\"image\": BASE64 | [BASE64, ...], \"candidate_labels\": [...],\n"
+    "                       \"hypothesis_template\": T, \"top_k\": K} → [{\"score\", \"label\"}] sorted,\n"
+    "                       as pipeline(\"zero-shot-image-classification\"); an image-\n"
+    "                       classification model without candidate_labels uses its own classes\n"
+    "  GET  /health         {\"status\": \"ok\"} (503 while shutting down; never needs the key)\n"
+    "  GET  /metrics        Prometheus text: requests, latency, batch sizes, queue depth\n"
+    "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full\n"
+    "(with Retry-After), 504 deadline passed; each as {\"error\": {\"message\": ...}}.\n"
+    "SIGTERM or SIGINT: stop accepting, answer what is in flight, exit 0.\n\n"
+    "  -m, --model DIR        model directory\n"
+    "  --host ADDR            address to listen on (default 127.0.0.1: this machine only)\n"
+    "  --port N               TCP port (default 8080; 0 = any free port, printed on stderr)\n"
+    "  --max-batch N          items per device call (default 32; --batch is the same)\n"
+    "  --max-wait-ms MS       how long a request waits for others to join its batch (default 5)\n"
+    "  --queue N              items admitted at once; more get 503 (default 256)\n"
+    "  --max-items N          inputs, images or labels per request (default 64)\n"
+    "  --max-body BYTES       largest request body (default 33554432); more gets 413\n"
+    "  --timeout-ms MS        per-request deadline from its headers (default 30000)\n"
+    "  --max-connections N    open connections at once, a thread each (default 64)\n"
+    "  --idle-timeout S       close a connection silent this long (default 30)\n"
+    "  --max-image-pixels N   largest decoded image, width × height (default 25000000)\n"
+    "  --api-key-file FILE    require \"Authorization: Bearer KEY\", KEY the file's first line\n"
+    "  --model-name NAME      name echoed in answers (default: the directory's last component)\n"
+    "  --precision P          f32 (the only precision for now)\n"
+    "  --threads N            host threads decoding images and tokenizing (default: all CPUs)\n";
+
+enum {
+    OPT_HOST = OPT_FIRST_COMMAND_OPTION,
+    OPT_PORT,
+    OPT_MAX_BATCH,
+    OPT_MAX_WAIT,
+    OPT_QUEUE,
+    OPT_MAX_ITEMS,
+    OPT_MAX_BODY,
+    OPT_TIMEOUT,
+    OPT_MAX_CONN,
+    OPT_IDLE,
+    OPT_MAX_PIXELS,
+    OPT_API_KEY_FILE,
+    OPT_MODEL_NAME,
+    OPT_PRECISION,
+};
+
+typedef struct ServeOptions {
+    CliCommon common;
+    ServeConfig cfg;
+    const char *key_file;
+    long long max_pixels;      /* --max-image-pixels */
+} ServeOptions;
+
+/* The key file's first line, without its line end; NULL (after an error line) when unusable. */
+static char *read_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("serve: --api-key-file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n <= 0) {
+        free(line);
+        cli_error("serve: --api-key-file %s: the first line is empty", path);
+        return NULL;
+    }
+    return line;
+}
+
+static const char *base_name(const char *dir)
+{
+    static char name[256];
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    snprintf(name, sizeof name, "%.*s", (int)(n - start), dir + start);
+    return name;
+}
+
+/* The class names of an image-classification model, copied so host threads never touch it. */
+static char **copy_class_names(const SiglipModel *model, int n)
+{
+    char **names = calloc((size_t)n + 1, sizeof *names);
+    for (int i = 0; names && i < n; i++) {
+        const char *s = siglip_model_label(model, i);
+        if (!(names[i] = strdup(s ? s : "?"))) {
+            for (int k = 0; k < i; k++)
+                free(names[k]);
+            free(names);
+            return NULL;
+        }
+    }
+    return names;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig))
+        ;
+    return sig;
+}
+
+/* Everything after option parsing. Signals are blocked in every thread: main waits for them. */
+static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals)
+{
+    SiglipContext *ctx = NULL;
+    SiglipModel *model = NULL;
+    Service svc = {0};
+    Metrics *metrics = NULL;
+    Server *server = NULL;
+    char err[512] = "";
+    int rc = cli_open_context(&o->common, &ctx);
+    if (rc == CLI_OK)
+        rc = cli_load_model(ctx, model_dir, &model);
+    if (rc != CLI_OK)
+        goto done;
+    svc.model = model;
+    siglip_model_info(model, &svc.info);
+    svc.model_name = o->cfg.model_name ? o->cfg.model_name : base_name(model_dir);
+    svc.queue_capacity = o->cfg.queue_items;
+    svc.lim = (ServiceLimits){o->cfg.max_items, o->cfg.timeout_ms / 1000.0};
+    if (svc.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION &&
+        !(svc.class_names = copy_class_names(model, svc.info.num_labels))) {
+        rc = cli_error("serve: out of memory");
+        goto done;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n_kits = o->common.threads ? o->common.threads : (int)(cpus > 1 ? cpus : 1);
+    KitPoolConfig kc = {model_dir, n_kits, (uint64_t)o->max_pixels, svc.info.image_size};
+    if (kit_pool_create(&svc.kits, &kc, err, sizeof err)) {
+        rc = cli_error("serve: %s", err);
+        goto done;
+    }
+    if (!(metrics = metrics_create())) {
+        rc = cli_error("serve: out of memory");
+        goto done;
+    }
+    BatcherConfig bc = {ctx, model, o->cfg.max_batch, o->cfg.max_wait_ms / 1000.0,
+                        o->cfg.queue_items};
+    if (batcher_start(&svc.batcher, &bc)) {
+        rc = cli_error("serve: starting the device worker: out of memory");
+        goto done;
+    }
+    int port = 0;
+    if (server_start(&server, &o->cfg, &svc, metrics, &port, err, sizeof err)) {
+        rc = cli_error("serve: %s", err);
+        goto done;
+    }
+    SiglipDeviceInfo dev;
+    int have_dev = siglip_context_device(ctx, &dev) == SIGLIP_OK;
+    fprintf(stderr, "siglip serve: listening on http://%s%s%s:%d (model %s on %s, max batch %d, "
+            "max wait %d ms, queue %d)\n", strchr(o->cfg.host, ':') ? "[" : "", o->cfg.host,
+            strchr(o->cfg.host, ':') ? "]" : "", port, svc.model_name,
+            have_dev ? dev.name : "?", o->cfg.max_batch, o->cfg.max_wait_ms, o->cfg.queue_items);
+    fflush(stderr);
+    int sig = wait_for_signal(signals);
+    fprintf(stderr, "siglip serve: %s: finishing the requests in flight\n", strsignal(sig));
+    batcher_flush(svc.batcher);
+    server_drain_and_stop(&server, svc.lim.timeout_s + 5);
+    fprintf(stderr, "siglip serve: stopped\n");
+done:
+    server_drain_and_stop(&server, 0);
+    batcher_stop(&svc.batcher); /* before the model: the worker uses it */
+    metrics_free(&metrics);
+    kit_pool_free(&svc.kits);
+    free_names(svc.class_names, svc.info.num_labels);
+    siglip_model_free(&model);
+    siglip_context_close(&ctx);
+    return rc;
+}
+
+/* Handles one serve option; CLI_USAGE after an error line, 0 otherwise. */
+static int serve_option(ServeOptions *o, int opt, const char *arg, const char **model_dir)
+{
+    ServeConfig *c = &o->cfg;
+    const char *cmd = o->common.cmd;
+    int v = 0;
+    switch (opt) {
+    case 'm': *model_dir = arg; return 0;
+    case OPT_HOST: c->host = arg; return 0;
+    case OPT_API_KEY_FILE: o->key_file = arg; return 0;
+    case OPT_MODEL_NAME: c->model_name = arg; return 0;
+    case OPT_PRECISION:
+        return strcmp(arg, "f32") ? cli_usage_error(cmd, "--precision %s is not supported yet: "
+                                                    "only f32", arg) : 0;
+    case OPT_PORT: return cli_parse_int(cmd, "--port", arg, 0, 65535, &c->port) ? CLI_USAGE : 0;
+    case OPT_MAX_BATCH:
+        return cli_parse_int(cmd, "--max-batch", arg, 1, 4096, &c->max_batch) ? CLI_USAGE : 0;
+    case OPT_MAX_WAIT:
+        return cli_parse_int(cmd, "--max-wait-ms", arg, 0, 60000, &c->max_wait_ms) ? CLI_USAGE : 0;
+    case OPT_QUEUE:
+        return cli_parse_int(cmd, "--queue", arg, 1, 1 << 20, &c->queue_items) ? CLI_USAGE : 0;
+    case OPT_MAX_ITEMS:
+        return cli_parse_int(cmd, "--max-items", arg, 1, 1 << 16, &c->max_items) ? CLI_USAGE : 0;
+    case OPT_MAX_BODY:
+        if (cli_parse_int(cmd, "--max-body", arg, 1024, 1 << 30, &v))
+            return CLI_USAGE;
+        c->max_body = (size_t)v;
+        return 0;
+    case OPT_TIMEOUT:
+        return cli_parse_int(cmd, "--timeout-ms", arg, 1, 3600000, &c->timeout_ms) ? CLI_USAGE : 0;
+    case OPT_MAX_CONN:
+        return cli_parse_int(cmd, "--max-connections", arg, 1, 4096, &c->max_connections)
+                   ? CLI_USAGE : 0;
+    case OPT_IDLE:
+        return cli_parse_int(cmd, "--idle-timeout", arg, 1, 3600, &c->idle_timeout_s) ? CLI_USAGE
+                                                                                     : 0;
+    case OPT_MAX_PIXELS:
+        if (cli_parse_int(cmd, "--max-image-pixels", arg, 1, 1 << 30, &v))
+            return CLI_USAGE;
+        o->max_pixels = v;
+        return 0;
+    default: return cli_usage_error(cmd, "unknown option");
+    }
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"model", required_argument, NULL, 'm'},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
+        {"max-wait-ms", required_argument, NULL, OPT_MAX_WAIT},
+        {"queue", required_argument, NULL, OPT_QUEUE},
+        {"max-items", required_argument, NULL, OPT_MAX_ITEMS},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"max-image-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+        {"model-name", required_argument, NULL, OPT_MODEL_NAME},
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {0, 0, 0, 0},
+    };
+    ServeOptions o = {
+        .cfg = {.host = "127.0.0.1", .port = 8080, .max_batch = CLI_DEFAULT_BATCH,
+                .max_wait_ms = 5, .queue_items = 256, .max_body = 32u << 20,
+                .timeout_ms = 30000, .max_connections = 64, .max_items = 64,
+                .idle_timeout_s = 30},
+        .max_pixels = 25000000,
+    };
+    cli_common_init(&o.common, "serve");
+    const char *model_dir = NULL;
+    int opt, r = -1;
+    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
+        int common = cli_common_option(&o.common, opt, optarg);
+        if (common == CLI_USAGE)
+            r = CLI_USAGE;
+        else if (opt == OPT_BATCH)
+            o.cfg.max_batch = o.common.batch;
+        else if (common)
+            continue;
+        else if (opt == '?' || opt == ':')
+            r = cli_getopt_error(o.common.cmd, opt, argv);
+        else if (serve_option(&o, opt, optarg, &model_dir))
+            r = CLI_USAGE;
+    }
+    if (r < 0)
+        r = cli_help_or_version(&o.common, usage);
+    if (r < 0 && !model_dir)
+        r = cli_usage_error(o.common.cmd, "-m MODEL_DIR is required");
+    if (r < 0 && optind < argc)
+        r = cli_usage_error(o.common.cmd, "unexpected argument '%s'", argv[optind]);
+    struct in6_addr addr;
+    if (r < 0 && strcmp(o.cfg.host, "localhost") && inet_pton(AF_INET, o.cfg.host, &addr) != 1 &&
+        inet_pton(AF_INET6, o.cfg.host, &addr) != 1)
+        r = cli_usage_error(o.common.cmd, "--host %s is not an IPv4 or IPv6 address", o.cfg.host);
+    if (r < 0 && o.cfg.max_items > o.cfg.queue_items)
+        r = cli_usage_error(o.common.cmd, "--max-items %d exceeds --queue %d", o.cfg.max_items,
+                            o.cfg.queue_items);
+    if (r >= 0)
+        return r;
+    char *key = NULL;
+    if (o.key_file && !(key = read_key(o.key_file)))
+        return CLI_ERROR;
+    o.cfg.api_key = key;
+    /* Blocked before any thread starts, so every thread inherits the mask and only sigwait()
+     * in this thread sees them; a closed client socket must not kill the process. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    r = serve(&o, model_dir, &signals);
+    free(key);
+    return r;
+}

@@ -1,0 +1,489 @@
+/* serve_api.c — the endpoints of `siglip serve` apart from HTTP: a request body in, a JSON answer
+ * out. Inputs are prepared on the calling (host) thread with a kit, run on the device by the
+ * batcher, and the answer is written here. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli.h"
+#include "../json_out.h"
+#include "serve.h"
+
+static const char default_template[] = "This is a photo of {}.";
+
+static const char *error_type(int status)
+{
+    switch (status) {
+    case 401: return "authentication_error";
+    case 404: return "not_found_error";
+    case 503: return "overloaded_error";
+    case 504: return "timeout_error";
+    case 500: return "server_error";
+    default: return "invalid_request_error";
+    }
+}
+
+void reply_error(Reply *out, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One line: a library message may carry a kernel build log after its first line. */
+    msg[strcspn(msg, "\r\n")] = '\0';
+    FILE *f = open_memstream(&out->body, &out->len);
+    out->status = status;
+    out->type = "application/json";
+    if (!f) {
+        out->body = NULL;
+        out->len = 0;
+        return;
+    }
+    fputs("{\"error\": {\"message\": ", f);
+    json_string(f, msg);
+    fprintf(f, ", \"type\": \"%s\", \"code\": %d}}\n", error_type(status), status);
+    fclose(f);
+}
+
+/* Host-side buffers of one request's device work. */
+typedef struct Work {
+    int32_t *ids, *mask;     /* [n_text, T] */
+    float *pixels;           /* [n_image, 3, S, S] */
+    float *text_out;         /* [n_text, Dp] */
+    float *image_out;        /* [n_image, width]: embeds, or classifier logits */
+    float *logits;           /* [n_image, n_text] zero-shot logits (the finish hook's) */
+} Work;
+
+static void work_free(Work *w)
+{
+    free(w->ids);
+    free(w->mask);
+    free(w->pixels);
+    free(w->text_out);
+    free(w->image_out);
+    free(w->logits);
+    memset(w, 0, sizeof *w);
+}
+
+static int work_alloc(Work *w, const SiglipModelInfo *info, int n_text, int n_image,
+                      int image_width)
+{
+    size_t T = (size_t)info->text_max_positions, S = (size_t)info->image_size;
+    size_t nt = (size_t)n_text, ni = (size_t)n_image;
+    memset(w, 0, sizeof *w);
+    /* +1: malloc(0) may be NULL, and a request may have no texts or no images. */
+    w->ids = malloc((nt * T + 1) * sizeof *w->ids);
+    w->mask = malloc((nt * T + 1) * sizeof *w->mask);
+    w->pixels = malloc((ni * 3 * S * S + 1) * sizeof *w->pixels);
+    w->text_out = malloc((nt * (size_t)info->projection_size + 1) * sizeof(float));
+    w->image_out = malloc((ni * (size_t)image_width + 1) * sizeof(float));
+    w->logits = malloc((ni * nt + 1) * sizeof(float));
+    return w->ids && w->mask && w->pixels && w->text_out && w->image_out && w->logits ? 0 : -1;
+}
+
+/* Decodes and preprocesses the images into w->pixels with the kit. On failure, a 400 reply
+ * naming the image (what[i]). */
+static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *images, int n,
+                          const char *what, Work *w, Reply *out)
+{
+    size_t per_image = (size_t)3 * (size_t)svc->info.image_size * (size_t)svc->info.image_size;
+    for (int i = 0; i < n; i++) {
+        int st = siglip_preprocess_memory(kit->proc, images[i]->data, images[i]->size,
+                                          w->pixels + (size_t)i * per_image);
+        if (st) {
+            reply_error(out, 400, "%s[%d]: %s", what, i, siglip_context_error(kit->ctx));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int prepare_texts(const Service *svc, Kit *kit, const char *const *texts, int n, Work *w,
+                         Reply *out)
+{
+    if (!n)
+        return 0;
+    int st = siglip_tokenize(kit->tok, texts, n, svc->info.text_max_positions, w->ids, w->mask);
+    if (st) {
+        reply_error(out, 400, "tokenizing: %s", siglip_context_error(kit->ctx));
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs the job; on a deadline or a device failure fills a 504 / 500 reply. */
+static int run_job(const Service *svc, Job *job, double deadline, Reply *out)
+{
+    if (batcher_run(svc->batcher, job, deadline)) {
+        reply_error(out, 504, "the request's deadline (%.3g s) passed before the device ran it",
+                    svc->lim.timeout_s);
+        return -1;
+    }
+    for (int i = 0; i < job->n_units; i++)
+        if (job->units[i].status) {
+            reply_error(out, 500, "device: %s", job->units[i].error);
+            return -1;
+        }
+    if (job->finish_status) {
+        reply_error(out, 500, "device: %s", job->finish_error);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reserves queue room for n items: 1 when admitted, else 0 with a 503 (full now) or 413 (never
+ * fits) reply. */
+static int admit(const Service *svc, int n, Reply *out)
+{
+    int r = batcher_reserve(svc->batcher, n);
+    if (r == -2)
+        reply_error(out, 413, "the request has %d items; the queue holds at most %d", n,
+                    svc->queue_capacity);
+    else if (r)
+        reply_error(out, 503, "the queue is full; retry later");
+    return r == 0;
+}
+
+/* What one request hands to the device. */
+typedef struct HostInputs {
+    const char *const *texts;
+    int n_text;
+    const Bytes *const *images;
+    int n_image;
+    UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
+} HostInputs;
+
+/* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
+ * work for other requests), then runs them as the job's units (text first). 0 when the job ran;
+ * else out holds the error reply. */
+static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Job *job,
+                           double deadline, Reply *out)
+{
+    Kit *kit = kit_acquire(svc->kits, deadline);
+    if (!kit) {
+        reply_error(out, 504, "the request's deadline passed while waiting for a host thread");
+        return -1;
+    }
+    int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
+              prepare_images(svc, kit, in->images, in->n_image, "image", w, out);
+    kit_release(svc->kits, kit);
+    if (bad)
+        return -1;
+    if (in->n_text)
+        job->units[job->n_units++] = (Unit){.kind = UNIT_TEXT, .n = in->n_text, .ids = w->ids,
+                                            .mask = w->mask, .out = w->text_out};
+    if (in->n_image)
+        job->units[job->n_units++] = (Unit){.kind = in->image_kind, .n = in->n_image,
+                                            .pixels = w->pixels, .out = w->image_out};
+    return run_job(svc, job, deadline, out);
+}
+
+/* ---- /v1/embeddings ---- */
+
+static void write_embedding(FILE *f, const float *v, int dim, int base64)
+{
+    if (base64) {
+        fputc('"', f);
+        base64_write(f, v, (size_t)dim * sizeof *v); /* little-endian float32, as OpenAI's */
+        fputc('"', f);
+        return;
+    }
+    fputc('[', f);
+    for (int k = 0; k < dim; k++) {
+        if (k)
+            fputs(", ", f);
+        json_float(f, v[k]);
+    }
+    fputc(']', f);
+}
+
+static void embeddings_answer(const Service *svc, const EmbedRequest *q, const Work *w,
+                              Reply *out)
+{
+    FILE *f = open_memstream(&out->body, &out->len);
+    if (!f) {
+        reply_error(out, 500, "out of memory");
+        return;
+    }
+    out->status = 200;
+    out->type = "application/json";
+    size_t T = (size_t)svc->info.text_max_positions;
+    int ti = 0, ii = 0;
+    long tokens = 0;
+    fputs("{\"object\": \"list\", \"data\": [", f);
+    for (int i = 0; i < q->n; i++) {
+        const float *v;
+        int dim;
+        if (q->inputs[i].text) {
+            dim = svc->info.projection_size;
+            v = w->text_out + (size_t)ti * (size_t)dim;
+            for (size_t k = 0; k < T; k++)
+                tokens += w->mask[(size_t)ti * T + k];
+            ti++;
+        } else {
+            dim = svc->info.vision_hidden_size;
+            v = w->image_out + (size_t)ii++ * (size_t)dim;
+        }
+        fprintf(f, "%s{\"object\": \"embedding\", \"index\": %d, \"embedding\": ", i ? ", " : "",
+                i);
+        write_embedding(f, v, dim, q->base64_output);
+        fputc('}', f);
+    }
+    fputs("], \"model\": ", f);
+    json_string(f, svc->model_name);
+    fprintf(f, ", \"usage\": {\"prompt_tokens\": %ld, \"total_tokens\": %ld}}\n", tokens, tokens);
+    fclose(f);
+}
+
+/* Splits the inputs into texts and images (borrowed pointers, input order kept). */
+static int split_inputs(const EmbedRequest *q, const char ***texts, const Bytes ***images,
+                        int *n_text, int *n_image)
+{
+    *texts = malloc(((size_t)q->n + 1) * sizeof **texts);
+    *images = malloc(((size_t)q->n + 1) * sizeof **images);
+    if (!*texts || !*images)
+        return -1;
+    *n_text = *n_image = 0;
+    for (int i = 0; i < q->n; i++) {
+        if (q->inputs[i].text)
+            (*texts)[(*n_text)++] = q->inputs[i].text;
+        else
+            (*images)[(*n_image)++] = &q->inputs[i].image;
+    }
+    return 0;
+}
+
+static int check_embed_model(const Service *svc, int n_text, int n_image, Reply *out)
+{
+    if (n_text && (svc->info.architecture != SIGLIP_ARCH_MODEL || !svc->info.has_tokenizer)) {
+        reply_error(out, 400, "this model cannot embed texts (%s)",
+                    svc->info.architecture != SIGLIP_ARCH_MODEL ? "it has no text tower"
+                                                                 : "it has no tokenizer");
+        return -1;
+    }
+    if (n_image && svc->info.architecture != SIGLIP_ARCH_MODEL) {
+        reply_error(out, 400, "this image-classification model has no image embedding head; "
+                    "use /v1/classify");
+        return -1;
+    }
+    return 0;
+}
+
+/* The host half of a request once admitted: prepare with a kit, run, answer. */
+static void embed_admitted(const Service *svc, const EmbedRequest *q, double deadline,
+                           Reply *out)
+{
+    const char **texts = NULL;
+    const Bytes **images = NULL;
+    int nt = 0, ni = 0;
+    Work w;
+    if (split_inputs(q, &texts, &images, &nt, &ni) ||
+        work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
+        reply_error(out, 500, "out of memory");
+    } else {
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE};
+        Job job = {0};
+        if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
+            embeddings_answer(svc, q, &w, out);
+    }
+    free(texts);
+    free(images);
+    work_free(&w);
+}
+
+void api_embeddings(const Service *svc, const char *content_type, const unsigned char *body,
+                    size_t size, double t0, Reply *out)
+{
+    EmbedRequest q;
+    char err[512];
+    if (parse_embed_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
+        reply_error(out, 400, "%s", err);
+        embed_request_free(&q);
+        return;
+    }
+    int nt = 0;
+    for (int i = 0; i < q.n; i++)
+        nt += q.inputs[i].text != NULL;
+    if (!check_embed_model(svc, nt, q.n - nt, out)) {
+        if (admit(svc, q.n, out)) {
+            embed_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
+            batcher_release(svc->batcher, q.n);
+        }
+    }
+    embed_request_free(&q);
+}
+
+/* ---- /v1/classify ---- */
+
+/* Python's template.format(label) for templates whose only fields are "{}" ("{{" and "}}" are
+ * literal braces), as transformers' pipeline applies hypothesis_template. */
+static char *format_template(const char *tpl, const char *label)
+{
+    size_t ll = strlen(label), n = 1;
+    for (const char *p = tpl; *p; p++)
+        n += (p[0] == '{' && p[1] == '}') ? ll : 1;
+    char *s = malloc(n), *o = s;
+    for (const char *p = tpl; s && *p; p++) {
+        if (p[0] == '{' && p[1] == '}') {
+            memcpy(o, label, ll);
+            o += ll;
+            p++;
+        } else {
+            *o++ = *p;
+            if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}'))
+                p++;
+        }
+    }
+    if (s)
+        *o = '\0';
+    return s;
+}
+
+/* Zero-shot logits_per_image [n_image, n_label] from both towers' embeds; runs on the worker. */
+static int zero_shot_finish(SiglipModel *model, Job *job, char *error, size_t size)
+{
+    Work *w = job->finish_arg;
+    const Unit *text = &job->units[0], *image = &job->units[1];
+    int st = siglip_logits(model, text->out, text->n, image->out, image->n, w->logits, NULL);
+    if (st)
+        snprintf(error, size, "logits: %s", siglip_strerror(st));
+    return st;
+}
+
+typedef struct Ranked {
+    int label;
+    float score;
+} Ranked;
+
+/* Stable, highest score first: Python's sorted(key=-score) keeps ties in input order. */
+static void rank(Ranked *r, int n)
+{
+    for (int i = 1; i < n; i++) {
+        Ranked v = r[i];
+        int j = i;
+        while (j > 0 && r[j - 1].score < v.score) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = v;
+    }
+}
+
+/* Scores of one image: sigmoid of zero-shot logits, or softmax of classifier logits. */
+static void score_row(const float *z, int n, int softmax, Ranked *r)
+{
+    double zmax = z[0], sum = 0;
+    for (int l = 1; l < n; l++)
+        zmax = z[l] > zmax ? z[l] : zmax;
+    for (int l = 0; softmax && l < n; l++)
+        sum += exp((double)z[l] - zmax);
+    for (int l = 0; l < n; l++) {
+        r[l].label = l;
+        r[l].score = softmax ? (float)(exp((double)z[l] - zmax) / sum)
+                             : (float)(1.0 / (1.0 + exp(-(double)z[l])));
+    }
+    rank(r, n);
+}
+
+static void classify_answer(const Service *svc, const ClassifyRequest *q, const float *logits,
+                            Reply *out)
+{
+    int zero_shot = q->n_labels > 0;
+    int L = zero_shot ? q->n_labels : svc->info.num_labels;
+    int k = q->top_k > 0 && q->top_k < L ? q->top_k : L;
+    Ranked *r = malloc((size_t)L * sizeof *r);
+    FILE *f = r ? open_memstream(&out->body, &out->len) : NULL;
+    if (!f) {
+        free(r);
+        reply_error(out, 500, "out of memory");
+        return;
+    }
+    out->status = 200;
+    out->type = "application/json";
+    if (!q->single)
+        fputc('[', f);
+    for (int i = 0; i < q->n_images; i++) {
+        score_row(logits + (size_t)i * (size_t)L, L, !zero_shot, r);
+        fputs(i ? ", [" : "[", f);
+        for (int j = 0; j < k; j++) {
+            fputs(j ? ", {\"score\": " : "{\"score\": ", f);
+            json_float(f, r[j].score);
+            fputs(", \"label\": ", f);
+            json_string(f, zero_shot ? q->labels[r[j].label] : svc->class_names[r[j].label]);
+            fputc('}', f);
+        }
+        fputc(']', f);
+    }
+    fputs(q->single ? "\n" : "]\n", f);
+    fclose(f);
+    free(r);
+}
+
+static int check_classify_model(const Service *svc, const ClassifyRequest *q, Reply *out)
+{
+    if (q->n_labels && svc->info.architecture != SIGLIP_ARCH_MODEL) {
+        reply_error(out, 400, "this image-classification model has its own %d classes: leave "
+                    "out candidate_labels", svc->info.num_labels);
+        return -1;
+    }
+    if (q->n_labels && !svc->info.has_tokenizer) {
+        reply_error(out, 400, "this model has no tokenizer: it cannot read candidate_labels");
+        return -1;
+    }
+    if (!q->n_labels && svc->info.architecture == SIGLIP_ARCH_MODEL) {
+        reply_error(out, 400, "\"candidate_labels\" is required (the model has no classifier of "
+                    "its own)");
+        return -1;
+    }
+    return 0;
+}
+
+static void classify_admitted(const Service *svc, const ClassifyRequest *q, double deadline,
+                              Reply *out)
+{
+    int L = q->n_labels, n = q->n_images, zero_shot = L > 0;
+    char **texts = calloc((size_t)L + 1, sizeof *texts);
+    const Bytes **images = malloc(((size_t)n + 1) * sizeof *images);
+    Work w;
+    int bad = work_alloc(&w, &svc->info, L, n,
+                         zero_shot ? svc->info.vision_hidden_size : svc->info.num_labels);
+    for (int i = 0; texts && i < L && !bad; i++)
+        bad = !(texts[i] = format_template(q->template_ ? q->template_ : default_template,
+                                           q->labels[i]));
+    for (int i = 0; images && i < n; i++)
+        images[i] = &q->images[i];
+    if (bad || !texts || !images) {
+        reply_error(out, 500, "out of memory");
+    } else {
+        HostInputs in = {(const char *const *)texts, L, images, n,
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY};
+        /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
+        Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
+        if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
+            classify_answer(svc, q, zero_shot ? w.logits : w.image_out, out);
+    }
+    for (int i = 0; texts && i < L; i++)
+        free(texts[i]);
+    free(texts);
+    free(images);
+    work_free(&w);
+}
+
+void api_classify(const Service *svc, const char *content_type, const unsigned char *body,
+                  size_t size, double t0, Reply *out)
+{
+    ClassifyRequest q;
+    char err[512];
+    if (parse_classify_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
+        reply_error(out, 400, "%s", err);
+    } else if (!check_classify_model(svc, &q, out)) {
+        int items = q.n_images + q.n_labels;
+        if (admit(svc, items, out)) {
+            classify_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
+            batcher_release(svc->batcher, items);
+        }
+    }
+    classify_request_free(&q);
+}

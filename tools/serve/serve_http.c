@@ -1,0 +1,347 @@
+/* serve_http.c — the HTTP side of `siglip serve` on libmicrohttpd: routing, bearer-token checks,
+ * bounded request bodies, answers, and draining on shutdown. One thread per connection (bounded by
+ * --max-connections) so a request may block while the device works for it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "../cli.h"
+#include "serve.h"
+
+struct Server {
+    ServeConfig cfg;
+    const Service *svc;
+    Metrics *metrics;
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t lock;
+    pthread_cond_t idle;       /* in_flight dropped to 0 */
+    int in_flight;             /* requests whose headers arrived and that are not yet closed */
+    int draining;
+};
+
+/* One request's state across the handler's calls. */
+typedef struct Req {
+    double t0;
+    Endpoint ep;
+    unsigned char *body;
+    size_t len, cap;
+    size_t dropped;            /* body bytes thrown away after the limit was passed */
+    int too_large;
+    int shed;                  /* the queue was full when the headers came: 503, body dropped */
+    int complete;              /* the whole body has arrived */
+    int answered;
+} Req;
+
+static Endpoint endpoint_of(const char *url)
+{
+    if (!strcmp(url, "/v1/embeddings"))
+        return EP_EMBEDDINGS;
+    if (!strcmp(url, "/v1/classify"))
+        return EP_CLASSIFY;
+    if (!strcmp(url, "/health"))
+        return EP_HEALTH;
+    if (!strcmp(url, "/metrics"))
+        return EP_METRICS;
+    return EP_OTHER;
+}
+
+static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, Reply *rep)
+{
+    r->answered = 1;
+    metrics_request(s->metrics, r->ep, rep->status, cli_now() - r->t0);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(rep->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->type);
+    if (rep->status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (rep->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rep->status == 405)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY ? "POST"
+                                                                               : "GET, HEAD");
+    pthread_mutex_lock(&s->lock);
+    int draining = s->draining;
+    pthread_mutex_unlock(&s->lock);
+    /* An answer with the rest of its body unread, or during shutdown, ends the connection. */
+    if (draining || !r->complete)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_error(Server *s, struct MHD_Connection *c, Req *r, int status,
+                                  const char *msg)
+{
+    Reply rep;
+    reply_error(&rep, status, "%s", msg);
+    return rep.body ? send_reply(s, c, r, &rep) : MHD_NO;
+}
+
+/* Compares the whole expected token whatever the input, so the time taken tells nothing about
+ * how much of it matched. */
+static int token_matches(const char *given, const char *expected)
+{
+    size_t gl = strlen(given), el = strlen(expected);
+    volatile unsigned char diff = (unsigned char)(gl != el);
+    for (size_t i = 0; i < el; i++)
+        diff |= (unsigned char)(expected[i] ^ (i < gl ? given[i] : 0));
+    return diff == 0;
+}
+
+static int authorized(const Server *s, struct MHD_Connection *c)
+{
+    if (!s->cfg.api_key)
+        return 1;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return 0;
+    return token_matches(h + 7, s->cfg.api_key);
+}
+
+/* Checks made once the headers are in: the request may be answered before its body arrives. */
+static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method)
+{
+    pthread_mutex_lock(&s->lock);
+    int draining = s->draining;
+    pthread_mutex_unlock(&s->lock);
+    int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int is_post = !strcmp(method, "POST");
+    if (draining)
+        return send_error(s, c, r, 503, "the server is shutting down");
+    if (r->ep == EP_OTHER)
+        return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
+                                        "/health, /metrics)");
+    if ((r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY) ? !is_post : !is_get)
+        return send_error(s, c, r, 405, "method not allowed on this endpoint");
+    if (r->ep != EP_HEALTH && !authorized(s, c))
+        return send_error(s, c, r, 401, "missing or wrong bearer token");
+    /* A full queue sheds the request before its body costs parsing and decoding; the body is
+     * still read (and dropped) so that the client sees the 503 rather than a reset. */
+    if ((r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY) && !batcher_has_room(s->svc->batcher))
+        r->shed = 1;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+        r->too_large = 1;
+        char msg[128];
+        snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
+        return send_error(s, c, r, 413, msg);
+    }
+    return MHD_YES;
+}
+
+/* Appends body bytes, or drops them once the limit is passed (the answer is then 413). */
+static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
+{
+    if (r->answered || r->too_large || r->shed) {
+        r->dropped += n;
+        /* A client that streams on and on after its answer is cut off. */
+        return r->dropped > 4 * s->cfg.max_body + (1u << 20) ? MHD_NO : MHD_YES;
+    }
+    if (n > s->cfg.max_body - r->len) {
+        r->too_large = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        r->dropped = n;
+        return MHD_YES;
+    }
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap : 16384;
+        while (cap < r->len + n)
+            cap *= 2;
+        unsigned char *p = realloc(r->body, cap);
+        if (!p)
+            return MHD_NO;
+        r->body = p;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, Req *r)
+{
+    Reply rep = {0};
+    r->complete = 1;
+    if (r->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
+        return send_error(s, c, r, 413, msg);
+    }
+    if (r->shed)
+        return send_error(s, c, r, 503, "the queue is full; retry later");
+    const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (r->ep == EP_EMBEDDINGS) {
+        api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_CLASSIFY) {
+        api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else {
+        FILE *f = open_memstream(&rep.body, &rep.len);
+        if (!f)
+            return MHD_NO;
+        rep.status = 200;
+        if (r->ep == EP_HEALTH) {
+            rep.type = "application/json";
+            fputs("{\"status\": \"ok\"}\n", f);
+        } else {
+            BatcherStats bs;
+            batcher_stats(s->svc->batcher, &bs);
+            pthread_mutex_lock(&s->lock);
+            int in_flight = s->in_flight;
+            pthread_mutex_unlock(&s->lock);
+            rep.type = "text/plain; version=0.0.4; charset=utf-8";
+            metrics_write(s->metrics, f, &bs, in_flight);
+        }
+        fclose(f);
+    }
+    return rep.body ? send_reply(s, c, r, &rep) : MHD_NO;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    Server *s = cls;
+    Req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        r->t0 = cli_now();
+        r->ep = endpoint_of(url);
+        *con_cls = r;
+        pthread_mutex_lock(&s->lock);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->lock);
+        return on_headers(s, c, r, method);
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return on_body(s, r, upload_data, n);
+    }
+    if (r->answered)
+        return MHD_YES;
+    return on_complete_request(s, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    Server *s = cls;
+    Req *r = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (--s->in_flight == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The listening address: an IPv4 or IPv6 literal, or "localhost". */
+static int make_address(const char *host, int port, struct sockaddr_storage *ss, int *ipv6)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (!strcmp(host, "localhost"))
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *ipv6 = 0;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *ipv6 = 1;
+        return 0;
+    }
+    return -1;
+}
+
+int server_start(Server **out, const ServeConfig *cfg, const Service *svc, Metrics *metrics,
+                 int *port, char *error, size_t esize)
+{
+    *out = NULL;
+    struct sockaddr_storage addr;
+    int ipv6 = 0;
+    if (make_address(cfg->host, cfg->port, &addr, &ipv6)) {
+        snprintf(error, esize, "--host %s is not an IPv4 or IPv6 address", cfg->host);
+        return -1;
+    }
+    Server *s = calloc(1, sizeof *s);
+    if (!s || pthread_mutex_init(&s->lock, NULL) || serve_cond_init(&s->idle)) {
+        free(s);
+        snprintf(error, esize, "out of memory");
+        return -1;
+    }
+    s->cfg = *cfg;
+    s->svc = svc;
+    s->metrics = metrics;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(error, esize, "cannot listen on %s port %d (in use, or not an address of this "
+                 "machine?)", cfg->host, cfg->port);
+        pthread_cond_destroy(&s->idle);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : cfg->port;
+    *out = s;
+    return 0;
+}
+
+void server_drain_and_stop(Server **sp, double grace_s)
+{
+    Server *s = sp ? *sp : NULL;
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->draining = 1;
+    pthread_mutex_unlock(&s->lock);
+    /* No new connections; open ones get 503 for new requests while the admitted ones finish. */
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    struct timespec ts;
+    serve_timespec(cli_now() + grace_s, &ts);
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&s->lock);
+    MHD_stop_daemon(s->daemon);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    *sp = NULL;
+}

@@ -1,0 +1,178 @@
+/* serve_kits.c — host kits of `siglip serve`: per-thread tokenizer and image processor, each on a
+ * host-only context of its own, lent to one request at a time. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve.h"
+
+struct KitPool {
+    Kit *kits;                  /* [n] */
+    int n;
+    Kit *free_list;
+    pthread_mutex_t lock;
+    pthread_cond_t returned;
+};
+
+static void kit_close(Kit *k)
+{
+    siglip_tokenizer_free(&k->tok);
+    siglip_image_processor_free(&k->proc);
+    siglip_context_close(&k->ctx);
+}
+
+static int has_file(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* A model directory without a processor config gets the reference defaults sized to the model
+ * (as siglip_model_load() does). The public API makes a processor from a directory only, so the
+ * kits load theirs from a temporary one holding just that size. Returns the directory to load
+ * from: dir itself, or tmp (filled in) which the caller removes. */
+static const char *processor_dir(const KitPoolConfig *cfg, char *tmp, size_t size)
+{
+    if (has_file(cfg->model_dir, "preprocessor_config.json") ||
+        has_file(cfg->model_dir, "processor_config.json"))
+        return cfg->model_dir;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, size, "%s/siglip-serve-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmp))
+        return NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", tmp);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        rmdir(tmp);
+        return NULL;
+    }
+    fprintf(f, "{\"size\": {\"height\": %d, \"width\": %d}}\n", cfg->image_size, cfg->image_size);
+    fclose(f);
+    return tmp;
+}
+
+static void remove_processor_dir(const char *dir, const char *model_dir)
+{
+    if (!dir || dir == model_dir)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char *error,
+                    size_t size)
+{
+    SiglipSettings s;
+    siglip_default_settings(&s);
+    s.n_threads = 1; /* one request per kit; concurrency comes from the kits */
+    s.max_image_pixels = cfg->max_image_pixels;
+    int st = siglip_context_create(&k->ctx, &s);
+    if (st) {
+        snprintf(error, size, "creating a host context: %s", siglip_strerror(st));
+        return st;
+    }
+    if (has_file(cfg->model_dir, "spiece.model") &&
+        (st = siglip_tokenizer_load(k->ctx, cfg->model_dir, &k->tok))) {
+        snprintf(error, size, "loading the tokenizer of %s: %s", cfg->model_dir,
+                 siglip_context_error(k->ctx));
+        return st;
+    }
+    if ((st = siglip_image_processor_load(k->ctx, proc_dir, &k->proc))) {
+        snprintf(error, size, "loading the image processor of %s: %s", cfg->model_dir,
+                 siglip_context_error(k->ctx));
+        return st;
+    }
+    int h = 0, w = 0;
+    siglip_image_processor_size(k->proc, &h, &w);
+    if (h != cfg->image_size || w != cfg->image_size) {
+        snprintf(error, size, "the image processor of %s produces %d×%d images but the model "
+                 "expects %d×%d", cfg->model_dir, h, w, cfg->image_size, cfg->image_size);
+        return SIGLIP_EINVAL;
+    }
+    return SIGLIP_OK;
+}
+
+int kit_pool_create(KitPool **out, const KitPoolConfig *cfg, char *error, size_t size)
+{
+    *out = NULL;
+    KitPool *p = calloc(1, sizeof *p);
+    Kit *kits = calloc((size_t)cfg->n_kits, sizeof *kits);
+    if (!p || !kits) {
+        free(p);
+        free(kits);
+        snprintf(error, size, "out of memory");
+        return SIGLIP_ENOMEM;
+    }
+    p->kits = kits;
+    char tmp[4096];
+    const char *proc_dir = processor_dir(cfg, tmp, sizeof tmp);
+    int st = proc_dir ? SIGLIP_OK : SIGLIP_EIO;
+    if (!proc_dir)
+        snprintf(error, size, "writing a temporary image processor config: %s", strerror(errno));
+    for (int i = 0; i < cfg->n_kits && st == SIGLIP_OK; i++) {
+        st = kit_open(&kits[i], cfg, proc_dir, error, size);
+        p->n = i + 1;
+        kits[i].next = p->free_list;
+        p->free_list = &kits[i];
+    }
+    remove_processor_dir(proc_dir, cfg->model_dir);
+    if (st == SIGLIP_OK && (pthread_mutex_init(&p->lock, NULL) || serve_cond_init(&p->returned))) {
+        snprintf(error, size, "out of memory");
+        st = SIGLIP_ENOMEM;
+    }
+    if (st) {
+        for (int i = 0; i < p->n; i++)
+            kit_close(&kits[i]);
+        free(kits);
+        free(p);
+        return st;
+    }
+    *out = p;
+    return SIGLIP_OK;
+}
+
+void kit_pool_free(KitPool **pp)
+{
+    KitPool *p = pp ? *pp : NULL;
+    if (!p)
+        return;
+    for (int i = 0; i < p->n; i++)
+        kit_close(&p->kits[i]);
+    pthread_cond_destroy(&p->returned);
+    pthread_mutex_destroy(&p->lock);
+    free(p->kits);
+    free(p);
+    *pp = NULL;
+}
+
+Kit *kit_acquire(KitPool *p, double deadline)
+{
+    struct timespec ts;
+    serve_timespec(deadline, &ts);
+    pthread_mutex_lock(&p->lock);
+    int r = 0;
+    while (!p->free_list && r != ETIMEDOUT)
+        r = pthread_cond_timedwait(&p->returned, &p->lock, &ts);
+    Kit *k = p->free_list;
+    if (k)
+        p->free_list = k->next;
+    pthread_mutex_unlock(&p->lock);
+    return k;
+}
+
+void kit_release(KitPool *p, Kit *k)
+{
+    pthread_mutex_lock(&p->lock);
+    k->next = p->free_list;
+    p->free_list = k;
+    pthread_cond_signal(&p->returned);
+    pthread_mutex_unlock(&p->lock);
+}
