@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "ocl/ops.h"
+#include "common/activation.h"
 
 /* Larger config.json files are not configs. */
 #define CONFIG_MAX_BYTES (16u << 20)
@@ -115,7 +115,8 @@ static int read_int_keys(const cJSON *obj, const char *section, const IntKey *ke
 }
 
 /* hidden_act → SgActivation. The three tanh names are the same function in transformers. */
-static int read_activation(const cJSON *obj, const char *section, int *act, SgError *err)
+static int read_activation(const cJSON *obj, const char *section, SgActivation *act,
+                           SgError *err)
 {
     *act = SG_ACT_GELU_TANH;
     const cJSON *v = get_present(obj, "hidden_act");
