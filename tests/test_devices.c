@@ -413,19 +413,29 @@ static void test_tuning(void)
     CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
               t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu"),
           "cpu rule");
-    CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_CLBLAST &&
+#ifdef SG_HAVE_CLBLAST
+    const SgGemmPath gpu_gemm = SG_GEMM_CLBLAST, file_gemm = SG_GEMM_CLBLAST;
+    const int clblast_file_status = SIGLIP_OK;
+#else /* a build without CLBlast: the packed GEMM everywhere, a file asking for CLBlast fails */
+    const SgGemmPath gpu_gemm = SG_GEMM_PANELS, file_gemm = SG_GEMM_PANELS;
+    const int clblast_file_status = SIGLIP_ENOTSUP;
+#endif
+    CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == gpu_gemm &&
               t.attention == SG_ATTN_TILED && t.layernorm_wg == 0, "default rule");
     char path[] = "/tmp/siglip-tuning-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
-    static const struct { const char *json; int status; } files[] = {
+    /* gemm: what a file that applies must leave in t.gemm */
+    const struct { const char *json; int status; SgGemmPath gemm; } files[] = {
         {"{\"gemm\": \"clblast\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
-         "\"layernorm_wg\": 64}", SIGLIP_OK},
-        {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG},
-        {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG},
-        {"{\"attention\": 3}", SIGLIP_EBADMSG},
-        {"[1, 2]", SIGLIP_EBADMSG},
-        {"not json", SIGLIP_EBADMSG},
+         "\"layernorm_wg\": 64}", clblast_file_status, file_gemm},
+        {"{\"gemm\": \"panels\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
+         "\"layernorm_wg\": 64}", SIGLIP_OK, SG_GEMM_PANELS},
+        {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"{\"attention\": 3}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"[1, 2]", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"not json", SIGLIP_EBADMSG, SG_GEMM_PANELS},
     };
     for (size_t i = 0; fd >= 0 && i < sizeof files / sizeof files[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -434,7 +444,7 @@ static void test_tuning(void)
         int rc = sg_tuning_choose(&cpu, path, &t, &err);
         CHECK_STATUS(rc, files[i].status, err.message);
         if (rc == SIGLIP_OK)
-            CHECK(t.gemm == SG_GEMM_CLBLAST && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
+            CHECK(t.gemm == files[i].gemm && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
                       t.layernorm_wg == 64 && !strcmp(t.rule, "file"), "override applied");
         else
             CHECK(strstr(err.message, path) != NULL, "message names the file: %s", err.message);
