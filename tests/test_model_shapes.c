@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tools/st_writer.h"
 #include "model/safetensors.h"
 #include "siglip.h"
 
@@ -23,7 +24,7 @@ typedef struct Shape {
 
 /* The weights the test invents, by name, kept on the host for the reference. */
 typedef struct Weights {
-    SgStWriteTensor t[MAX_TENSORS];
+    StTensor t[MAX_TENSORS];
     float *data[MAX_TENSORS];
     size_t n;
     SgRng rng;
@@ -36,9 +37,9 @@ static float *add(Weights *w, const char *name, int ndim, const int64_t *shape, 
         numel *= (size_t)shape[i];
     float *d = malloc(numel * sizeof *d);
     sg_rng_fill(&w->rng, d, numel, lo, hi);
-    SgStWriteTensor *t = &w->t[w->n];
+    StTensor *t = &w->t[w->n];
     t->name = strdup(name);
-    t->dtype = SG_DTYPE_F32;
+    t->dtype = "F32";
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->data = d;
@@ -312,7 +313,7 @@ static void write_model(const char *dir, const Shape *s, Weights *w)
     fclose(f);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     SgError err = {0};
-    int rc = sg_st_write(path, w->t, w->n, &err);
+    int rc = st_write(path, w->t, (int)w->n, err.message, sizeof err.message);
     CHECK(rc == 0, "writing %s: %s", path, err.message);
 }
 
