@@ -205,13 +205,19 @@ static int parse_tower_common(const cJSON *obj, const char *section, const IntKe
     return rc;
 }
 
+/* Section `section` of root (its object in *obj) with the keys both towers have. */
+static int parse_section(const cJSON *root, const char *section, const IntKey *keys, size_t n,
+                         const cJSON **obj, SgTowerConfig *t, SgError *err)
+{
+    int rc = get_section(root, section, obj, err);
+    return rc ? rc : parse_tower_common(*obj, section, keys, n, t, err);
+}
+
 static int parse_text(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "text_config";
     const cJSON *obj;
-    int rc = get_section(root, section, &obj, err);
-    if (!rc)
-        rc = parse_tower_common(obj, section, text_keys, N_KEYS(text_keys), t, err);
+    int rc = parse_section(root, section, text_keys, N_KEYS(text_keys), &obj, t, err);
     if (rc)
         return rc;
     t->projection_size = t->hidden_size;
@@ -230,9 +236,7 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "vision_config";
     const cJSON *obj;
-    int rc = get_section(root, section, &obj, err);
-    if (!rc)
-        rc = parse_tower_common(obj, section, vision_keys, N_KEYS(vision_keys), t, err);
+    int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
     /* The patch embedding is a stride-p convolution without padding: floor(image_size / p)
      * patches per side, the remainder ignored (so400m-patch14-384: 27 × 14 = 378 of 384). */
     if (!rc && t->patch_size > t->image_size)
