@@ -13,7 +13,6 @@
 #include "common/activation.h"
 
 /* Larger config.json files are not configs. */
-#define CONFIG_MAX_BYTES (16u << 20)
 /* Largest element count accepted for any one weight, so that device code may index with int. */
 #define CONFIG_MAX_ELEMENTS INT32_MAX
 #define CONFIG_MAX_LABELS (1 << 20)
@@ -455,7 +454,7 @@ int sg_config_load(const char *dir, SgConfig *out, SgError *err)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, err);
+    int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
     if (!rc) {
         rc = sg_config_parse(text, size, out, err);
         if (rc)

@@ -410,13 +410,10 @@ void siglip_model_free(SiglipModel **pm)
 
 static int has_processor_config(const char *dir)
 {
-    static const char *const names[] = {"preprocessor_config.json", "processor_config.json"};
-    int found = 0;
-    for (size_t i = 0; i < 2 && !found; i++) {
-        char *path = sg_path_join(dir, names[i]);
-        found = path && sg_file_exists(path);
-        free(path);
-    }
+    int rc;
+    char *path = sg_image_processor_config(dir, &rc);
+    int found = path != NULL;
+    free(path);
     return found;
 }
 

@@ -18,7 +18,6 @@
 #define ST_MAX_HEADER 100000000ull
 /* Integers above 2^53 are not exact in the JSON numbers cJSON gives us. */
 #define ST_MAX_JSON_INT 9007199254740992.0
-#define ST_MAX_INDEX_BYTES (64u << 20)
 
 struct SgSafetensors {
     SgMappedFile *maps; /* [n_maps] the mapped files (none for sg_st_open_memory) */
@@ -553,7 +552,7 @@ static int read_index_json(const char *path, cJSON **root, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, ST_MAX_INDEX_BYTES, &text, &size, err);
+    int rc = sg_read_file(path, SG_ST_INDEX_MAX_BYTES, &text, &size, err);
     if (rc)
         return rc;
     const char *stop = NULL;

@@ -83,7 +83,7 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, 1 << 20, &text, &size, err);
+    int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
     if (rc)
         return rc;
     cJSON *root = cJSON_ParseWithLength(text, size);
