@@ -112,7 +112,7 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
 
 /* ---- attention_rows: the same op for devices that run each work-item as a CPU thread ----
  * Two kernels. attention_pack_k writes each head's keys transposed, kt [B, H, dh, Tkp] with
- * Tkp = Tk rounded up to 16 (zeros past Tk), so that scores for 16 keys are one float16 FMA per
+ * Tkp = Tk rounded up to 16 (zeros past Tk), so that scores for 16 keys are two float8 FMAs per
  * query and head-dimension element, the access pattern of gemm_packed.cl. attention_rows then
  * runs one work-item per (block of SG_ATTN_QB queries, head, batch item), work-group size 1:
  * scores of its queries against all keys stay in private memory (SG_ATTN_QB × SG_ATTN_MAX_TK
@@ -163,21 +163,25 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
     for (uint i = 0; i < SG_ATTN_QB; i++)
         smax[i] = -INFINITY;
     for (uint j0 = 0; j0 < Tk; j0 += 16) {
-        float16 acc[SG_ATTN_QB];
+        float8 acc_lo[SG_ATTN_QB], acc_hi[SG_ATTN_QB];
 #pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++)
-            acc[i] = (float16)(0.0f);
+            acc_lo[i] = acc_hi[i] = (float8)(0.0f);
         for (uint c = 0; c < dh; c++) {
-            const float16 kv = vload16(0, ktb + c * Tkp + j0);
+            const float8 k_lo = vload8(0, ktb + c * Tkp + j0), k_hi = vload8(1, ktb + c * Tkp + j0);
 #pragma unroll
-            for (uint i = 0; i < SG_ATTN_QB; i++)
-                acc[i] = fma((float16)(qrow[i][c]), kv, acc[i]);
+            for (uint i = 0; i < SG_ATTN_QB; i++) {
+                const float8 qc = (float8)(qrow[i][c]);
+                acc_lo[i] = fma(qc, k_lo, acc_lo[i]);
+                acc_hi[i] = fma(qc, k_hi, acc_hi[i]);
+            }
         }
         const uint n = min(16u, Tk - j0);
 #pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++) {
             float vals[16];
-            vstore16(acc[i] * scale, 0, vals);
+            vstore8(acc_lo[i] * scale, 0, vals);
+            vstore8(acc_hi[i] * scale, 1, vals);
             for (uint r = 0; r < n; r++) {
                 const float sc = !has_mask || mrow[j0 + r] != 0 ? vals[r] : -FLT_MAX;
                 s[i][j0 + r] = sc;
@@ -199,18 +203,25 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
     /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. */
     uint c0 = 0;
     for (; c0 + 16 <= dh; c0 += 16) {
-        float16 acc[SG_ATTN_QB];
+        float8 acc_lo[SG_ATTN_QB], acc_hi[SG_ATTN_QB];
 #pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++)
-            acc[i] = (float16)(0.0f);
+            acc_lo[i] = acc_hi[i] = (float8)(0.0f);
         for (uint j = 0; j < Tk; j++) {
-            const float16 vv = vload16(0, vbase + j * ldkv + c0);
+            __global const float *vrow = vbase + j * ldkv + c0;
+            const float8 v_lo = vload8(0, vrow), v_hi = vload8(1, vrow);
 #pragma unroll
-            for (uint i = 0; i < SG_ATTN_QB; i++)
-                acc[i] = fma((float16)(s[i][j]), vv, acc[i]);
+            for (uint i = 0; i < SG_ATTN_QB; i++) {
+                const float8 p = (float8)(s[i][j]);
+                acc_lo[i] = fma(p, v_lo, acc_lo[i]);
+                acc_hi[i] = fma(p, v_hi, acc_hi[i]);
+            }
         }
-        for (uint i = 0; i < nq; i++)
-            vstore16(acc[i] * inv_sum[i], 0, out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0);
+        for (uint i = 0; i < nq; i++) {
+            __global float *orow = out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0;
+            vstore8(acc_lo[i] * inv_sum[i], 0, orow);
+            vstore8(acc_hi[i] * inv_sum[i], 1, orow);
+        }
     }
     if (c0 < dh) {
         float8 acc[SG_ATTN_QB];

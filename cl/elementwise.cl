@@ -1,20 +1,6 @@
 /* elementwise.cl — bias + activation after a GEMM, broadcast adds and strided row copies. */
 
-/* Values of SgActivation (src/ocl/ops.h). */
-#define SG_ACT_NONE 0
-#define SG_ACT_GELU_TANH 1
-#define SG_ACT_GELU_ERF 2
-
-float activate(float x, int act)
-{
-    if (act == SG_ACT_GELU_TANH) {
-        const float sqrt_2_over_pi = 0.7978845608028654f;
-        return 0.5f * x * (1.0f + tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
-    }
-    if (act == SG_ACT_GELU_ERF)
-        return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));
-    return x;
-}
+#include "activation.h"
 
 /* y[r, c] = act(y[r, c] + bias[c]) over y: [M, N] at y_off with row stride ldy.
  * Global size (N, M). */
@@ -28,7 +14,7 @@ __kernel void bias_act(__global float *y, uint y_off, uint ldy, __global const f
     float v = *p;
     if (has_bias)
         v += bias[c];
-    *p = activate(v, act);
+    *p = sg_activate_float(v, act);
 }
 
 /* x[b, i] += v[i] for x: [B, n], v: [n]. Global size (n, B). */

@@ -3,10 +3,22 @@
 
 Usage: embed_kernels.py KERNEL.cl... --output cl_sources.c
 Each kernel file becomes an entry {name, source, length} of sg_cl_sources[], where name is the file
-name without .cl. Bytes are written as numbers, so any character in a kernel survives unchanged.
+name without .cl. A line `#include "NAME.h"` is replaced by cl/NAME.h (the headers shared by the
+kernels and the C code), so programs build without include paths. Bytes are written as numbers, so
+any character in a kernel survives unchanged.
 """
 import os
+import re
 import sys
+
+INCLUDE = re.compile(rb'^#include "([A-Za-z0-9_]+\.h)"[ \t]*$', re.M)
+
+
+def inline_includes(path):
+    """The file's bytes with its local #include lines replaced by the headers they name."""
+    data = open(path, "rb").read()
+    folder = os.path.dirname(path)
+    return INCLUDE.sub(lambda m: open(os.path.join(folder, m.group(1).decode()), "rb").read(), data)
 
 
 def main(argv):
@@ -24,7 +36,7 @@ def main(argv):
     entries = []
     for idx, path in enumerate(inputs):
         name = os.path.splitext(os.path.basename(path))[0]
-        data = open(path, "rb").read() + b"\0"
+        data = inline_includes(path) + b"\0"
         body = ",".join(str(b) for b in data)
         lines.append(f"static const unsigned char src_{idx}[{len(data)}] = {{{body}}};")
         entries.append(f'    {{"{name}", (const char *)src_{idx}, {len(data) - 1}}},')

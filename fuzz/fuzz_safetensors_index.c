@@ -6,6 +6,7 @@
 
 #include "fuzz_util.h"
 #include "model/safetensors.h"
+#include "tools/st_writer.h"
 
 /* The shards next to the index: model-00001-of-00002 holds "a" and "b", model-00002-of-00002
  * holds "c" and "d" (the seed corpus names them the same way). */
@@ -15,18 +16,18 @@ static void write_shards(const char *dir)
     static const float b[2] = {-1, 1};
     static const float c[3] = {0.5f, 0.25f, 0.125f};
     static const int64_t d[2] = {7, 8};
-    const SgStWriteTensor first[] = {
-        {.name = "a", .dtype = SG_DTYPE_F32, .ndim = 2, .shape = {2, 3}, .data = a},
-        {.name = "b", .dtype = SG_DTYPE_F32, .ndim = 1, .shape = {2}, .data = b},
+    const StTensor first[] = {
+        {.name = "a", .dtype = "F32", .ndim = 2, .shape = {2, 3}, .data = a},
+        {.name = "b", .dtype = "F32", .ndim = 1, .shape = {2}, .data = b},
     };
-    const SgStWriteTensor second[] = {
-        {.name = "c", .dtype = SG_DTYPE_F32, .ndim = 1, .shape = {3}, .data = c},
-        {.name = "d", .dtype = SG_DTYPE_I64, .ndim = 1, .shape = {2}, .data = d},
+    const StTensor second[] = {
+        {.name = "c", .dtype = "F32", .ndim = 1, .shape = {3}, .data = c},
+        {.name = "d", .dtype = "I64", .ndim = 1, .shape = {2}, .data = d},
     };
-    SgError err;
+    char err[256];
     char *p1 = fuzz_write_file(dir, "model-00001-of-00002.safetensors", "", 0);
     char *p2 = fuzz_write_file(dir, "model-00002-of-00002.safetensors", "", 0);
-    if (sg_st_write(p1, first, 2, &err) != 0 || sg_st_write(p2, second, 2, &err) != 0)
+    if (st_write(p1, first, 2, err, sizeof err) != 0 || st_write(p2, second, 2, err, sizeof err) != 0)
         abort();
     free(p1);
     free(p2);

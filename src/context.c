@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocl/device.h"
+#include "ocl/kernels.h"
 
 void siglip_default_settings(SiglipSettings *s)
 {

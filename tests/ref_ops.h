@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* act: 0 none, 1 gelu tanh, 2 gelu erf (SgActivation). */
+/* act: an SgActivation (common/activation.h); the one GELU of the tests, in double. */
 double ref_activation(double x, int act);
 
 /* y = act(x · wᵀ + b) or, with accumulate, y += x · wᵀ + b. x: [M, K] (ldx), w: [N, K], b: [N]

@@ -208,7 +208,7 @@ static void test_projection_size(void)
     }
 }
 
-static void check_act(const char *name, int want)
+static void check_act(const char *name, SgActivation want)
 {
     char json[256];
     snprintf(json, sizeof json,

@@ -304,8 +304,8 @@ static void test_cache(SgError *err)
     SgDevice *dev = open_with_cache(sub, err);
     if (!dev)
         return;
-    double cold = dev->build_seconds;
-    CHECK(dev->program_from_cache == 0, "a fresh cache dir can't hold programs");
+    double cold = dev->kernels->build_seconds;
+    CHECK(dev->kernels->from_cache == 0, "a fresh cache dir can't hold programs");
     sg_device_close(&dev);
     int files = for_each_cache_file(sub, count_file);
     CHECK(files >= 5, "%d cache files written", files);
@@ -313,40 +313,35 @@ static void test_cache(SgError *err)
     dev = open_with_cache(sub, err);
     if (!dev)
         return;
-    printf("kernel build: %.3f s cold, %.3f s from cache\n", cold, dev->build_seconds);
-    CHECK(dev->program_from_cache == 1, "the second open must load from the cache");
+    printf("kernel build: %.3f s cold, %.3f s from cache\n", cold, dev->kernels->build_seconds);
+    CHECK(dev->kernels->from_cache == 1, "the second open must load from the cache");
     sg_device_close(&dev);
 
     /* Damaged files are rebuilt, not trusted. */
     CHECK(for_each_cache_file(sub, corrupt_file) == files, "corrupting the cache files");
     dev = open_with_cache(sub, err);
     if (dev)
-        CHECK(dev->program_from_cache == 0, "corrupted cache files must not be loaded");
+        CHECK(dev->kernels->from_cache == 0, "corrupted cache files must not be loaded");
     sg_device_close(&dev);
     dev = open_with_cache(sub, err);
     if (dev)
-        CHECK(dev->program_from_cache == 1, "rebuilt programs must be cached again");
+        CHECK(dev->kernels->from_cache == 1, "rebuilt programs must be cached again");
 
     /* The key covers the options: another define is another binary. */
-    static const char src[] = "__kernel void f(__global float *x) { x[0] = VALUE; }";
-    cl_program p = NULL;
-    int cached = -1;
+    static const char text[] = "__kernel void f(__global float *x) { x[0] = VALUE; }";
+    SgProgramSource src = {"probe", text, strlen(text), "-DVALUE=1", sub};
+    SgProgram p;
     if (dev) {
-        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=1", &p, &cached,
-                                      err),
-                     SIGLIP_OK, err->message);
-        CHECK(cached == 0, "first build of probe");
-        clReleaseProgram(p);
-        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=1", &p, &cached,
-                                      err),
-                     SIGLIP_OK, err->message);
-        CHECK(cached == 1, "same source and options: from the cache");
-        clReleaseProgram(p);
-        CHECK_STATUS(sg_program_build(dev, "probe", src, strlen(src), "-DVALUE=2", &p, &cached,
-                                      err),
-                     SIGLIP_OK, err->message);
-        CHECK(cached == 0, "other options: not from the cache");
-        clReleaseProgram(p);
+        CHECK_STATUS(sg_program_build(dev, &src, &p, err), SIGLIP_OK, err->message);
+        CHECK(p.from_cache == 0, "first build of probe");
+        sg_program_free(&p);
+        CHECK_STATUS(sg_program_build(dev, &src, &p, err), SIGLIP_OK, err->message);
+        CHECK(p.from_cache == 1, "same source and options: from the cache");
+        sg_program_free(&p);
+        src.options = "-DVALUE=2";
+        CHECK_STATUS(sg_program_build(dev, &src, &p, err), SIGLIP_OK, err->message);
+        CHECK(p.from_cache == 0, "other options: not from the cache");
+        sg_program_free(&p);
     }
     sg_device_close(&dev);
     for_each_cache_file(sub, remove_file);
@@ -361,13 +356,13 @@ static void test_cache(SgError *err)
 
 static void test_build_failure(SgDevice *dev, SgError *err)
 {
-    static const char src[] =
+    static const char text[] =
         "__kernel void broken(__global float *x) { x[0] = not_declared_anywhere; }";
-    cl_program p = NULL;
-    int cached = -1;
-    int rc = sg_program_build(dev, "broken", src, strlen(src), "", &p, &cached, err);
+    SgProgramSource src = {"broken", text, strlen(text), "", NULL};
+    SgProgram p;
+    int rc = sg_program_build(dev, &src, &p, err);
     CHECK_STATUS(rc, SIGLIP_EBUILD, err->message);
-    CHECK(p == NULL, "no program on failure");
+    CHECK(p.program == NULL && p.log == NULL, "no program on failure");
     CHECK(strstr(err->message, "cl/broken.cl") != NULL, "message names the file: %s",
           err->message);
     CHECK(strstr(err->message, "build log") && strstr(err->message, "not_declared_anywhere"),
@@ -379,31 +374,32 @@ static void test_build_failure(SgDevice *dev, SgError *err)
 static void test_buffers(SgDevice *dev, SgError *err)
 {
     size_t before = dev->bytes_allocated;
-    cl_mem a = NULL, b = NULL;
+    SgBuffer a, b;
     float data[100], back[100];
     for (int i = 0; i < 100; i++)
         data[i] = (float)i * 0.5f;
-    CHECK_STATUS(sg_buffer_upload(dev, sizeof data, data, &a, err), SIGLIP_OK, err->message);
+    CHECK_STATUS(sg_buffer_upload(dev, data, sizeof data, &a, err), SIGLIP_OK, err->message);
     CHECK_STATUS(sg_buffer_create(dev, 4096, &b, err), SIGLIP_OK, err->message);
     CHECK(dev->bytes_allocated == before + sizeof data + 4096, "accounting: %zu",
           dev->bytes_allocated);
     CHECK(dev->peak_bytes_allocated >= dev->bytes_allocated, "peak below current");
-    CHECK_STATUS(sg_buffer_read(dev, a, 40, 200, back, err), SIGLIP_OK, err->message);
+    CHECK(a.bytes == sizeof data && b.bytes == 4096, "buffers know their sizes");
+    CHECK_STATUS(sg_buffer_read(dev, a.mem, 40, 200, back, err), SIGLIP_OK, err->message);
     CHECK(memcmp(back, data + 10, 200) == 0, "read back differs");
-    CHECK_STATUS(sg_buffer_write(dev, b, 100, 400, data, err), SIGLIP_OK, err->message);
-    CHECK_STATUS(sg_buffer_read(dev, b, 100, 400, back, err), SIGLIP_OK, err->message);
+    CHECK_STATUS(sg_buffer_write(dev, b.mem, 100, 400, data, err), SIGLIP_OK, err->message);
+    CHECK_STATUS(sg_buffer_read(dev, b.mem, 100, 400, back, err), SIGLIP_OK, err->message);
     CHECK(memcmp(back, data, 400) == 0, "write/read round trip differs");
     size_t peak = dev->peak_bytes_allocated;
-    sg_buffer_release(dev, &a, sizeof data);
-    sg_buffer_release(dev, &b, 4096);
-    CHECK(a == NULL && b == NULL, "release clears the handle");
+    sg_buffer_release(dev, &a);
+    sg_buffer_release(dev, &b);
+    CHECK(a.mem == NULL && b.mem == NULL && a.bytes == 0, "release clears the buffer");
     CHECK(dev->bytes_allocated == before && dev->peak_bytes_allocated == peak,
           "accounting after release: %zu, peak %zu", dev->bytes_allocated,
           dev->peak_bytes_allocated);
 
     int rc = sg_buffer_create(dev, (size_t)dev->info.max_alloc_bytes + 1, &a, err);
     CHECK_STATUS(rc, SIGLIP_ENOMEM, err->message);
-    CHECK(a == NULL && strstr(err->message, "MiB"), "message: %s", err->message);
+    CHECK(a.mem == NULL && strstr(err->message, "MiB"), "message: %s", err->message);
     CHECK_STATUS(sg_buffer_create(dev, 0, &a, err), SIGLIP_EINVAL, err->message);
     CHECK(dev->bytes_allocated == before, "failed allocations must not count");
 }
@@ -417,19 +413,29 @@ static void test_tuning(void)
     CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
               t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu"),
           "cpu rule");
-    CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_CLBLAST &&
+#ifdef SG_HAVE_CLBLAST
+    const SgGemmPath gpu_gemm = SG_GEMM_CLBLAST, file_gemm = SG_GEMM_CLBLAST;
+    const int clblast_file_status = SIGLIP_OK;
+#else /* a build without CLBlast: the packed GEMM everywhere, a file asking for CLBlast fails */
+    const SgGemmPath gpu_gemm = SG_GEMM_PANELS, file_gemm = SG_GEMM_PANELS;
+    const int clblast_file_status = SIGLIP_ENOTSUP;
+#endif
+    CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == gpu_gemm &&
               t.attention == SG_ATTN_TILED && t.layernorm_wg == 0, "default rule");
     char path[] = "/tmp/siglip-tuning-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
-    static const struct { const char *json; int status; } files[] = {
+    /* gemm: what a file that applies must leave in t.gemm */
+    const struct { const char *json; int status; SgGemmPath gemm; } files[] = {
         {"{\"gemm\": \"clblast\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
-         "\"layernorm_wg\": 64}", SIGLIP_OK},
-        {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG},
-        {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG},
-        {"{\"attention\": 3}", SIGLIP_EBADMSG},
-        {"[1, 2]", SIGLIP_EBADMSG},
-        {"not json", SIGLIP_EBADMSG},
+         "\"layernorm_wg\": 64}", clblast_file_status, file_gemm},
+        {"{\"gemm\": \"panels\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
+         "\"layernorm_wg\": 64}", SIGLIP_OK, SG_GEMM_PANELS},
+        {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"{\"attention\": 3}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"[1, 2]", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"not json", SIGLIP_EBADMSG, SG_GEMM_PANELS},
     };
     for (size_t i = 0; fd >= 0 && i < sizeof files / sizeof files[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -438,7 +444,7 @@ static void test_tuning(void)
         int rc = sg_tuning_choose(&cpu, path, &t, &err);
         CHECK_STATUS(rc, files[i].status, err.message);
         if (rc == SIGLIP_OK)
-            CHECK(t.gemm == SG_GEMM_CLBLAST && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
+            CHECK(t.gemm == files[i].gemm && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
                       t.layernorm_wg == 64 && !strcmp(t.rule, "file"), "override applied");
         else
             CHECK(strstr(err.message, path) != NULL, "message names the file: %s", err.message);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "tools/st_writer.h"
 #include "common/fileio.h"
 #include "model/safetensors.h"
 #include "siglip.h"
@@ -48,7 +49,7 @@ static void write_tiny_variant(const char *dir, const char *drop, const char *re
     SgError err = {0};
     CHECK(sg_st_open(&st, src, &err) == 0, "%s", err.message);
     size_t n = st ? sg_st_count(st) : 0, k = 0;
-    SgStWriteTensor *out = calloc(n + 1, sizeof *out);
+    StTensor *out = calloc(n + 1, sizeof *out);
     float **bufs = calloc(n + 1, sizeof *bufs);
     for (size_t i = 0; i < n; i++) {
         const SgTensor *t = sg_st_at(st, i);
@@ -56,8 +57,7 @@ static void write_tiny_variant(const char *dir, const char *drop, const char *re
             continue;
         bufs[k] = malloc(t->numel * sizeof(float));
         sg_tensor_to_f32(t, bufs[k], &err);
-        out[k] = (SgStWriteTensor){.name = t->name, .dtype = SG_DTYPE_F32, .ndim = t->ndim,
-                                   .data = bufs[k]};
+        out[k] = (StTensor){.name = t->name, .dtype = "F32", .ndim = t->ndim, .data = bufs[k]};
         memcpy(out[k].shape, t->shape, sizeof t->shape);
         if (reshape && !strcmp(t->name, reshape) && t->ndim == 2) {
             /* same element count, transposed shape: only the shape check can catch it */
@@ -68,7 +68,7 @@ static void write_tiny_variant(const char *dir, const char *drop, const char *re
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    CHECK(sg_st_write(path, out, k, &err) == 0, "%s", err.message);
+    CHECK(st_write(path, out, (int)k, err.message, sizeof err.message) == 0, "%s", err.message);
     for (size_t i = 0; i < k; i++)
         free(bufs[i]);
     free(bufs);

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ref_ops.h"
+#include "common/activation.h"
+#include "tools/st_writer.h"
 #include "model/safetensors.h"
 #include "siglip.h"
 
@@ -23,7 +26,7 @@ typedef struct Shape {
 
 /* The weights the test invents, by name, kept on the host for the reference. */
 typedef struct Weights {
-    SgStWriteTensor t[MAX_TENSORS];
+    StTensor t[MAX_TENSORS];
     float *data[MAX_TENSORS];
     size_t n;
     SgRng rng;
@@ -36,9 +39,9 @@ static float *add(Weights *w, const char *name, int ndim, const int64_t *shape, 
         numel *= (size_t)shape[i];
     float *d = malloc(numel * sizeof *d);
     sg_rng_fill(&w->rng, d, numel, lo, hi);
-    SgStWriteTensor *t = &w->t[w->n];
+    StTensor *t = &w->t[w->n];
     t->name = strdup(name);
-    t->dtype = SG_DTYPE_F32;
+    t->dtype = "F32";
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->data = d;
@@ -129,15 +132,15 @@ static void make_weights(Weights *w, const Shape *s)
 
 /* ---- the reference forward, in double ---- */
 
+/* hidden_act by name through the one reference activation (ref_ops.c): "gelu" is the erf form,
+ * every other name the shapes use is the tanh form. */
 static double act(const char *name, double x)
 {
-    if (!strcmp(name, "gelu"))
-        return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-    return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    return ref_activation(x, !strcmp(name, "gelu") ? SG_ACT_GELU_ERF : SG_ACT_GELU_TANH);
 }
 
 /* y[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
-static void ref_linear(const double *x, const float *w, const float *b, double *y, int M, int N,
+static void dbl_linear(const double *x, const float *w, const float *b, double *y, int M, int N,
                        int K)
 {
     for (int m = 0; m < M; m++)
@@ -149,7 +152,7 @@ static void ref_linear(const double *x, const float *w, const float *b, double *
         }
 }
 
-static void ref_layernorm(const double *x, double *y, const float *g, const float *b, int rows,
+static void dbl_layernorm(const double *x, double *y, const float *g, const float *b, int rows,
                           int D)
 {
     for (int r = 0; r < rows; r++) {
@@ -167,7 +170,7 @@ static void ref_layernorm(const double *x, double *y, const float *g, const floa
 }
 
 /* out[Tq, D] = softmax(q kᵀ / √dh) v per head; q [Tq, D], k, v [Tk, D]. */
-static void ref_attention(const double *q, const double *k, const double *v, double *out, int Tq,
+static void dbl_attention(const double *q, const double *k, const double *v, double *out, int Tq,
                           int Tk, int D, int H)
 {
     int dh = D / H;
@@ -203,19 +206,19 @@ static void ref_encoder(const Weights *w, const char *tower, double *x, int T, i
            *a = malloc(td * 8), *o = malloc(td * 8), *m = malloc((size_t)T * F * 8);
     for (int l = 0; l < L; l++) {
 #define P(s) get(w, "%s.encoder.layers.%d." s, tower, l)
-        ref_layernorm(x, h, P("layer_norm1.weight"), P("layer_norm1.bias"), T, D);
-        ref_linear(h, P("self_attn.q_proj.weight"), P("self_attn.q_proj.bias"), q, T, D, D);
-        ref_linear(h, P("self_attn.k_proj.weight"), P("self_attn.k_proj.bias"), k, T, D, D);
-        ref_linear(h, P("self_attn.v_proj.weight"), P("self_attn.v_proj.bias"), v, T, D, D);
-        ref_attention(q, k, v, a, T, T, D, H);
-        ref_linear(a, P("self_attn.out_proj.weight"), P("self_attn.out_proj.bias"), o, T, D, D);
+        dbl_layernorm(x, h, P("layer_norm1.weight"), P("layer_norm1.bias"), T, D);
+        dbl_linear(h, P("self_attn.q_proj.weight"), P("self_attn.q_proj.bias"), q, T, D, D);
+        dbl_linear(h, P("self_attn.k_proj.weight"), P("self_attn.k_proj.bias"), k, T, D, D);
+        dbl_linear(h, P("self_attn.v_proj.weight"), P("self_attn.v_proj.bias"), v, T, D, D);
+        dbl_attention(q, k, v, a, T, T, D, H);
+        dbl_linear(a, P("self_attn.out_proj.weight"), P("self_attn.out_proj.bias"), o, T, D, D);
         for (size_t i = 0; i < td; i++)
             x[i] += o[i];
-        ref_layernorm(x, h, P("layer_norm2.weight"), P("layer_norm2.bias"), T, D);
-        ref_linear(h, P("mlp.fc1.weight"), P("mlp.fc1.bias"), m, T, F, D);
+        dbl_layernorm(x, h, P("layer_norm2.weight"), P("layer_norm2.bias"), T, D);
+        dbl_linear(h, P("mlp.fc1.weight"), P("mlp.fc1.bias"), m, T, F, D);
         for (size_t i = 0; i < (size_t)T * F; i++)
             m[i] = act(actname, m[i]);
-        ref_linear(m, P("mlp.fc2.weight"), P("mlp.fc2.bias"), o, T, D, F);
+        dbl_linear(m, P("mlp.fc2.weight"), P("mlp.fc2.bias"), o, T, D, F);
         for (size_t i = 0; i < td; i++)
             x[i] += o[i];
 #undef P
@@ -234,9 +237,9 @@ static void ref_text(const Weights *w, const Shape *s, const int32_t *ids, doubl
         for (int i = 0; i < D; i++)
             x[t * D + i] = (double)tok[(size_t)ids[t] * D + i] + pos[t * D + i];
     ref_encoder(w, "text_model", x, T, D, s->tH, s->tF, s->tL, s->act);
-    ref_layernorm(x, h, get(w, "text_model.final_layer_norm.weight"),
+    dbl_layernorm(x, h, get(w, "text_model.final_layer_norm.weight"),
                   get(w, "text_model.final_layer_norm.bias"), T, D);
-    ref_linear(h + (size_t)(T - 1) * D, get(w, "text_model.head.weight"),
+    dbl_linear(h + (size_t)(T - 1) * D, get(w, "text_model.head.weight"),
                get(w, "text_model.head.bias"), pooler, 1, s->Dp, D);
     free(x), free(h);
 }
@@ -255,13 +258,13 @@ static void ref_vision(const Weights *w, const Shape *s, const float *img, doubl
                     for (int kx = 0; kx < p; kx++)
                         patch[(size_t)(py * side + px) * K + (c * p + ky) * p + kx] =
                             img[((size_t)c * s->S + py * p + ky) * s->S + px * p + kx];
-    ref_linear(patch, get(w, "vision_model.embeddings.patch_embedding.weight"),
+    dbl_linear(patch, get(w, "vision_model.embeddings.patch_embedding.weight"),
                get(w, "vision_model.embeddings.patch_embedding.bias"), x, N, D, K);
     const float *pos = get(w, "vision_model.embeddings.position_embedding.weight");
     for (size_t i = 0; i < (size_t)N * D; i++)
         x[i] += pos[i];
     ref_encoder(w, "vision_model", x, N, D, s->vH, F, s->vL, s->act);
-    ref_layernorm(x, h, get(w, "vision_model.post_layernorm.weight"),
+    dbl_layernorm(x, h, get(w, "vision_model.post_layernorm.weight"),
                   get(w, "vision_model.post_layernorm.bias"), N, D);
     /* MAP head: in_proj's three row blocks give q (from the probe), k and v. */
     const float *inw = get(w, "vision_model.head.attention.in_proj_weight");
@@ -271,19 +274,19 @@ static void ref_vision(const Weights *w, const Shape *s, const float *img, doubl
     const float *pr = get(w, "vision_model.head.probe");
     for (int i = 0; i < D; i++)
         probe[i] = pr[i];
-    ref_linear(probe, inw, inb, q, 1, D, D);
-    ref_linear(h, inw + (size_t)D * D, inb + D, kk, N, D, D);
-    ref_linear(h, inw + (size_t)2 * D * D, inb + 2 * D, vv, N, D, D);
-    ref_attention(q, kk, vv, a, 1, N, D, s->vH);
-    ref_linear(a, get(w, "vision_model.head.attention.out_proj.weight"),
+    dbl_linear(probe, inw, inb, q, 1, D, D);
+    dbl_linear(h, inw + (size_t)D * D, inb + D, kk, N, D, D);
+    dbl_linear(h, inw + (size_t)2 * D * D, inb + 2 * D, vv, N, D, D);
+    dbl_attention(q, kk, vv, a, 1, N, D, s->vH);
+    dbl_linear(a, get(w, "vision_model.head.attention.out_proj.weight"),
                get(w, "vision_model.head.attention.out_proj.bias"), o, 1, D, D);
-    ref_layernorm(o, ln, get(w, "vision_model.head.layernorm.weight"),
+    dbl_layernorm(o, ln, get(w, "vision_model.head.layernorm.weight"),
                   get(w, "vision_model.head.layernorm.bias"), 1, D);
-    ref_linear(ln, get(w, "vision_model.head.mlp.fc1.weight"),
+    dbl_linear(ln, get(w, "vision_model.head.mlp.fc1.weight"),
                get(w, "vision_model.head.mlp.fc1.bias"), m, 1, F, D);
     for (int i = 0; i < F; i++)
         m[i] = act(s->act, m[i]);
-    ref_linear(m, get(w, "vision_model.head.mlp.fc2.weight"),
+    dbl_linear(m, get(w, "vision_model.head.mlp.fc2.weight"),
                get(w, "vision_model.head.mlp.fc2.bias"), pooler, 1, D, F);
     for (int i = 0; i < D; i++)
         pooler[i] += o[i];
@@ -312,7 +315,7 @@ static void write_model(const char *dir, const Shape *s, Weights *w)
     fclose(f);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     SgError err = {0};
-    int rc = sg_st_write(path, w->t, w->n, &err);
+    int rc = st_write(path, w->t, (int)w->n, err.message, sizeof err.message);
     CHECK(rc == 0, "writing %s: %s", path, err.message);
 }
 

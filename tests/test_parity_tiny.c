@@ -2,6 +2,7 @@
  * every output of both towers, the logits with and without the text mask, the classifier logits.
  * Tolerance: max abs error ≤ 1e-4 against the f64 tensors (issue 2). */
 #include "harness.h"
+#include "tools/st_writer.h"
 #include "model/safetensors.h"
 #include "fixtures.h"
 #include "siglip.h"
@@ -168,7 +169,7 @@ static int write_tiny_as(const char *dir, SgDtype dtype)
     SgError err = {0};
     int rc = sg_st_open(&st, src_path, &err);
     size_t n = rc ? 0 : sg_st_count(st);
-    SgStWriteTensor *out = calloc(n + 1, sizeof *out);
+    StTensor *out = calloc(n + 1, sizeof *out);
     uint16_t **bufs = calloc(n + 1, sizeof *bufs);
     for (size_t i = 0; i < n && !rc; i++) {
         const SgTensor *t = sg_st_at(st, i);
@@ -185,13 +186,13 @@ static int write_tiny_as(const char *dir, SgDtype dtype)
             }
         }
         free(f);
-        out[i] = (SgStWriteTensor){.name = t->name, .dtype = dtype, .ndim = t->ndim,
-                                   .data = bufs[i]};
+        out[i] = (StTensor){.name = t->name, .dtype = sg_dtype_name(dtype), .ndim = t->ndim,
+                            .data = bufs[i]};
         memcpy(out[i].shape, t->shape, sizeof t->shape);
     }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (!rc)
-        rc = sg_st_write(path, out, n, &err);
+    if (!rc && st_write(path, out, (int)n, err.message, sizeof err.message) != 0)
+        rc = SIGLIP_EIO;
     CHECK(rc == 0, "writing %s: %s", path, err.message);
     for (size_t i = 0; i < n; i++)
         free(bufs[i]);

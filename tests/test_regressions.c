@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tools/st_writer.h"
 #include "siglip.h"
 #include "image/image.h"
 #include "model/config.h"
@@ -78,12 +79,12 @@ static int run_safetensors_index(const unsigned char *data, size_t size, SgError
 {
     static const float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 1}, c[3] = {0.5f, 0.25f, 0.125f};
     static const int64_t d[2] = {7, 8};
-    const SgStWriteTensor first[] = {
-        {.name = "a", .dtype = SG_DTYPE_F32, .ndim = 2, .shape = {2, 3}, .data = a},
-        {.name = "b", .dtype = SG_DTYPE_F32, .ndim = 1, .shape = {2}, .data = b}};
-    const SgStWriteTensor second[] = {
-        {.name = "c", .dtype = SG_DTYPE_F32, .ndim = 1, .shape = {3}, .data = c},
-        {.name = "d", .dtype = SG_DTYPE_I64, .ndim = 1, .shape = {2}, .data = d}};
+    const StTensor first[] = {
+        {.name = "a", .dtype = "F32", .ndim = 2, .shape = {2, 3}, .data = a},
+        {.name = "b", .dtype = "F32", .ndim = 1, .shape = {2}, .data = b}};
+    const StTensor second[] = {
+        {.name = "c", .dtype = "F32", .ndim = 1, .shape = {3}, .data = c},
+        {.name = "d", .dtype = "I64", .ndim = 1, .shape = {2}, .data = d}};
     Scratch s;
     if (scratch_open(&s) != 0)
         return sg_fail(err, SIGLIP_EIO, "cannot create a scratch directory");
@@ -93,9 +94,10 @@ static int run_safetensors_index(const unsigned char *data, size_t size, SgError
     snprintf(index, sizeof index, "%s/model.safetensors.index.json", s.dir);
     s.names[s.n++] = "model-00001-of-00002.safetensors";
     s.names[s.n++] = "model-00002-of-00002.safetensors";
-    int rc = sg_st_write(p1, first, 2, err);
-    if (rc == 0)
-        rc = sg_st_write(p2, second, 2, err);
+    int rc = st_write(p1, first, 2, err->message, sizeof err->message) ||
+                     st_write(p2, second, 2, err->message, sizeof err->message)
+                 ? SIGLIP_EIO
+                 : SIGLIP_OK;
     if (rc == 0 && scratch_put(&s, "model.safetensors.index.json", data, size) != 0)
         rc = sg_fail(err, SIGLIP_EIO, "cannot write the index");
     SgSafetensors *st = NULL;

@@ -11,6 +11,7 @@
 
 #include "common/fileio.h"
 #include "harness.h"
+#include "tools/st_writer.h"
 #include "tensor_expect.h"
 #include "model/safetensors.h"
 
@@ -306,7 +307,7 @@ static void test_f32_f64_and_others(void)
 /* ---- writer ---------------------------------------------------------------------------------- */
 
 /* Checks the header of a written file with cJSON: padding, order, contiguous offsets. */
-static void check_written_header(const char *path, const SgStWriteTensor *w, size_t n)
+static void check_written_header(const char *path, const StTensor *w, size_t n)
 {
     char *data = NULL;
     size_t size = 0;
@@ -327,6 +328,10 @@ static void check_written_header(const char *path, const SgStWriteTensor *w, siz
     cJSON *root = cJSON_ParseWithLength(data + 8, (size_t)hl);
     CHECK(root != NULL, "header is JSON");
     const cJSON *e = root ? root->child : NULL;
+    /* The writer puts {"format": "pt"} metadata first, as the Python package does. */
+    CHECK(e && !strcmp(e->string, "__metadata__"), "__metadata__ comes first");
+    if (e && !strcmp(e->string, "__metadata__"))
+        e = e->next;
     double offset = 0;
     for (size_t i = 0; i < n; i++, e = e ? e->next : NULL) {
         CHECK(e && strcmp(e->string, w[i].name) == 0, "entry %zu is %s", i, w[i].name);
@@ -348,17 +353,17 @@ static void test_write_roundtrip(void)
     static const int64_t ids[4] = {0, -1, INT64_MAX, 49407};
     static const int32_t scalar = -7;
     static const uint16_t half[2] = {0x3c00, 0xc000};
-    const SgStWriteTensor tensors[] = {
-        {"weight", SG_DTYPE_F32, 2, {2, 3}, w},
-        {"ids", SG_DTYPE_I64, 1, {4}, ids},
-        {"quote\"back\\slash\ttab é", SG_DTYPE_I32, 0, {0}, &scalar},
-        {"empty", SG_DTYPE_F32, 2, {0, 5}, NULL},
-        {"half", SG_DTYPE_F16, 1, {2}, half},
+    const StTensor tensors[] = {
+        {"weight", "F32", 2, {2, 3}, w},
+        {"ids", "I64", 1, {4}, ids},
+        {"quote\"back\\slash\ttab é", "I32", 0, {0}, &scalar},
+        {"empty", "F32", 2, {0, 5}, NULL},
+        {"half", "F16", 1, {2}, half},
     };
     size_t n = sizeof tensors / sizeof tensors[0];
     char *path = scratch_path("roundtrip.safetensors");
     SgError err = {0};
-    int rc = sg_st_write(path, tensors, n, &err);
+    int rc = st_write(path, tensors, (int)n, err.message, sizeof err.message) ? SIGLIP_EIO : 0;
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     check_written_header(path, tensors, n);
     SgSafetensors *st = NULL;
@@ -370,10 +375,13 @@ static void test_write_roundtrip(void)
         CHECK(t != NULL, "%s not read back", tensors[i].name);
         if (!t)
             continue;
-        size_t nbytes = sg_dtype_size(tensors[i].dtype);
+        SgDtype want = SG_DTYPE_F32;
+        while (want < SG_DTYPE_BOOL && strcmp(sg_dtype_name(want), tensors[i].dtype) != 0)
+            want++;
+        size_t nbytes = sg_dtype_size(want);
         for (int d = 0; d < tensors[i].ndim; d++)
             nbytes *= (size_t)tensors[i].shape[d];
-        CHECK(t->dtype == tensors[i].dtype && shape_is(t, tensors[i].ndim, tensors[i].shape) &&
+        CHECK(t->dtype == want && shape_is(t, tensors[i].ndim, tensors[i].shape) &&
                   t->nbytes == nbytes,
               "%s dtype/shape/size", t->name);
         CHECK(nbytes == 0 || memcmp(t->data, tensors[i].data, nbytes) == 0, "%s bytes differ",
@@ -386,15 +394,21 @@ static void test_write_roundtrip(void)
     sg_st_close(&st);
 
     /* Invalid writes. */
-    const SgStWriteTensor dup[] = {{"a", SG_DTYPE_F32, 1, {1}, w}, {"a", SG_DTYPE_F32, 1, {1}, w}};
-    CHECK_STATUS(sg_st_write(path, dup, 2, &err), SIGLIP_EINVAL, err.message);
-    CHECK(strstr(err.message, "\"a\" given twice") != NULL, "dup message: %s", err.message);
-    const SgStWriteTensor neg[] = {{"n", SG_DTYPE_F32, 1, {-1}, w}};
-    CHECK_STATUS(sg_st_write(path, neg, 1, &err), SIGLIP_EINVAL, err.message);
-    const SgStWriteTensor nodata[] = {{"n", SG_DTYPE_F32, 1, {3}, NULL}};
-    CHECK_STATUS(sg_st_write(path, nodata, 1, &err), SIGLIP_EINVAL, err.message);
-    CHECK_STATUS(sg_st_write("/nonexistent-dir/x.safetensors", tensors, 1, &err), SIGLIP_EIO,
-                 err.message);
+    char *msg = err.message;
+    size_t cap = sizeof err.message;
+    const StTensor dup[] = {{"a", "F32", 1, {1}, w}, {"a", "F32", 1, {1}, w}};
+    CHECK(st_write(path, dup, 2, msg, cap) == -1, "duplicate names written");
+    CHECK(strstr(msg, "\"a\": given twice") != NULL, "dup message: %s", msg);
+    const StTensor neg[] = {{"n", "F32", 1, {-1}, w}};
+    CHECK(st_write(path, neg, 1, msg, cap) == -1 && strstr(msg, "bad shape"), "neg: %s", msg);
+    const StTensor nodata[] = {{"n", "F32", 1, {3}, NULL}};
+    CHECK(st_write(path, nodata, 1, msg, cap) == -1 && strstr(msg, "NULL"), "nodata: %s", msg);
+    const StTensor meta[] = {{"__metadata__", "F32", 1, {1}, w}};
+    CHECK(st_write(path, meta, 1, msg, cap) == -1, "a tensor named __metadata__ written");
+    const StTensor baddt[] = {{"x", "F8", 1, {1}, w}};
+    CHECK(st_write(path, baddt, 1, msg, cap) == -1, "an unknown dtype written");
+    CHECK(st_write("/nonexistent-dir/x.safetensors", tensors, 1, msg, cap) == -1,
+          "writing into a missing directory");
     CHECK(strstr(err.message, "/nonexistent-dir/x.safetensors") != NULL, "EIO message: %s",
           err.message);
     remove(path);
@@ -616,12 +630,10 @@ static void test_bad_headers(void)
 static void write_shard(const char *name, const char *tensor_a, const char *tensor_b, float base)
 {
     float a[3] = {base, base + 1, base + 2}, b[2] = {-base, -base - 1};
-    const SgStWriteTensor t[] = {{tensor_a, SG_DTYPE_F32, 1, {3}, a},
-                                 {tensor_b, SG_DTYPE_F32, 2, {1, 2}, b}};
+    const StTensor t[] = {{tensor_a, "F32", 1, {3}, a}, {tensor_b, "F32", 2, {1, 2}, b}};
     char *path = scratch_path(name);
-    SgError err = {0};
-    int rc = sg_st_write(path, t, 2, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    char msg[256] = "";
+    CHECK(st_write(path, t, 2, msg, sizeof msg) == 0, "%s", msg);
     free(path);
 }
 
@@ -714,9 +726,9 @@ static void test_directories(void)
     char *index = sg_path_join(sub, "model.safetensors.index.json");
     char *shard = sg_path_join(sub, "model-00001-of-00001.safetensors");
     float w[2] = {1, 2};
-    const SgStWriteTensor t[] = {{"w", SG_DTYPE_F32, 1, {2}, w}};
+    const StTensor t[] = {{"w", "F32", 1, {2}, w}};
     SgError err = {0};
-    CHECK_STATUS(sg_st_write(shard, t, 1, &err), SIGLIP_OK, err.message);
+    CHECK(st_write(shard, t, 1, err.message, sizeof err.message) == 0, "%s", err.message);
     write_text(index, "{\"weight_map\": {\"w\": \"model-00001-of-00001.safetensors\"}}");
     SgSafetensors *st = NULL;
     int rc = sg_st_open(&st, sub, &err);
@@ -726,8 +738,8 @@ static void test_directories(void)
 
     /* model.safetensors wins over the index. */
     char *single = sg_path_join(sub, "model.safetensors");
-    const SgStWriteTensor t2[] = {{"w", SG_DTYPE_F32, 1, {2}, w}, {"v", SG_DTYPE_F32, 1, {1}, w}};
-    CHECK_STATUS(sg_st_write(single, t2, 2, &err), SIGLIP_OK, err.message);
+    const StTensor t2[] = {{"w", "F32", 1, {2}, w}, {"v", "F32", 1, {1}, w}};
+    CHECK(st_write(single, t2, 2, err.message, sizeof err.message) == 0, "%s", err.message);
     rc = sg_st_open(&st, sub, &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     CHECK(sg_st_count(st) == 2, "directory prefers model.safetensors");

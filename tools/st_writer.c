@@ -10,10 +10,13 @@
 
 static size_t dtype_size(const char *dtype)
 {
-    if (!strcmp(dtype, "F32") || !strcmp(dtype, "I32"))
-        return 4;
-    if (!strcmp(dtype, "I64"))
-        return 8;
+    static const struct { const char *name; size_t size; } table[] = {
+        {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I64", 8},
+        {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U8", 1},  {"BOOL", 1},
+    };
+    for (size_t i = 0; dtype && i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(dtype, table[i].name))
+            return table[i].size;
     return 0;
 }
 
@@ -66,19 +69,36 @@ static int build_header(const StTensor *tensors, int n, const char *const *metad
     return 0;
 }
 
+/* The first problem of tensor i (its name, dtype, rank, shape, data, or a name given before), or
+ * NULL. */
+static const char *problem(const StTensor *tensors, int i)
+{
+    const StTensor *t = &tensors[i];
+    if (!t->name || !strcmp(t->name, "__metadata__"))
+        return "invalid tensor name";
+    if (!dtype_size(t->dtype) || t->ndim < 0 || t->ndim > ST_MAX_DIMS)
+        return "unsupported dtype or rank";
+    size_t bytes = dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] < 0 || __builtin_mul_overflow(bytes, (uint64_t)t->shape[d], &bytes))
+            return "bad shape";
+    if (bytes && !t->data)
+        return "data is NULL";
+    for (int j = 0; j < i; j++)
+        if (!strcmp(tensors[j].name, t->name))
+            return "given twice";
+    return NULL;
+}
+
 static int validate(const StTensor *tensors, int n, char *errbuf, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
-        const StTensor *t = &tensors[i];
-        if (!dtype_size(t->dtype) || t->ndim < 0 || t->ndim > ST_MAX_DIMS) {
-            snprintf(errbuf, errlen, "tensor %s: unsupported dtype or rank", t->name);
+        const char *why = problem(tensors, i);
+        if (why) {
+            snprintf(errbuf, errlen, "tensor \"%s\": %s", tensors[i].name ? tensors[i].name : "?",
+                     why);
             return -1;
         }
-        for (int d = 0; d < t->ndim; d++)
-            if (t->shape[d] < 0) {
-                snprintf(errbuf, errlen, "tensor %s: negative dimension", t->name);
-                return -1;
-            }
     }
     return 0;
 }
@@ -126,14 +146,14 @@ int st_write_with_metadata(const char *path, const StTensor *tensors, int n,
     int rc = -1;
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        snprintf(errbuf, errlen, "%s", strerror(errno));
+        snprintf(errbuf, errlen, "cannot create %s: %s", tmp, strerror(errno));
     } else {
         int werr = write_all(f, tensors, n, header, hlen);
         int saved = errno;
         if (fclose(f) || werr)
-            snprintf(errbuf, errlen, "%s", strerror(werr ? saved : errno));
+            snprintf(errbuf, errlen, "writing %s: %s", path, strerror(werr ? saved : errno));
         else if (rename(tmp, path))
-            snprintf(errbuf, errlen, "%s", strerror(errno));
+            snprintf(errbuf, errlen, "renaming to %s: %s", path, strerror(errno));
         else
             rc = 0;
         if (rc)

@@ -17,18 +17,28 @@ static int open_error(const char *path, SgError *err)
                    "cannot open %s: %s", path, strerror(e));
 }
 
+/* Opens path for reading into *fd with its stat in *st; only regular files. */
+static int open_regular(const char *path, int *fd, struct stat *st, SgError *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return open_error(path, err);
+    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        return sg_fail(err, SIGLIP_EIO, "%s is not a regular file", path);
+    }
+    return SIGLIP_OK;
+}
+
 int sg_read_file(const char *path, size_t max_size, char **data, size_t *size, SgError *err)
 {
     *data = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return open_error(path, err);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sg_fail(err, SIGLIP_EIO, "%s is not a regular file", path);
-    }
+    int rc = open_regular(path, &fd, &st, err);
+    if (rc != SIGLIP_OK)
+        return rc;
     if ((unsigned long long)st.st_size > max_size) {
         close(fd);
         return sg_fail(err, SIGLIP_E2BIG, "%s is %lld bytes, more than the %zu accepted", path,
@@ -65,14 +75,11 @@ int sg_map_file(const char *path, SgMappedFile *out, SgError *err)
 {
     out->data = NULL;
     out->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return open_error(path, err);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sg_fail(err, SIGLIP_EIO, "%s is not a regular file", path);
-    }
+    int rc = open_regular(path, &fd, &st, err);
+    if (rc != SIGLIP_OK)
+        return rc;
     if (st.st_size == 0) { /* mmap of 0 bytes fails; an empty mapping is still a valid answer */
         close(fd);
         return SIGLIP_OK;

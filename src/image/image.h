@@ -67,6 +67,10 @@ struct SiglipImageProcessor {
     int n_threads;          /* 0 = online CPUs */
 };
 
+/* The processor config file of dir, preprocessor_config.json or else processor_config.json
+ * (malloc'ed path), or NULL when there is neither (*rc = 0) or on ENOMEM (*rc = SIGLIP_ENOMEM). */
+char *sg_image_processor_config(const char *dir, int *rc);
+
 /* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json
  * ({"image_processor": {...}}); dir NULL, or a dir with neither file, gives the reference
  * defaults (224×224). Pixel limit, truncated-file policy and thread count come from the context

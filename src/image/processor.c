@@ -10,12 +10,9 @@
 #include "context.h"
 #include "image/image.h"
 
-#define SG_CONFIG_MAX_BYTES ((size_t)1 << 20)
-
 static const char *const config_names[] = {"preprocessor_config.json", "processor_config.json"};
 
-/* The first config file present in dir (malloc'ed path), or NULL with *rc set on ENOMEM. */
-static char *find_config(const char *dir, int *rc)
+char *sg_image_processor_config(const char *dir, int *rc)
 {
     *rc = 0;
     for (size_t i = 0; i < sizeof config_names / sizeof *config_names; i++) {
@@ -37,7 +34,7 @@ static int load_settings(const char *dir, SgImageSettings *s, SgError *err)
     if (!dir)
         return 0;
     int rc;
-    char *path = find_config(dir, &rc);
+    char *path = sg_image_processor_config(dir, &rc);
     if (!path)
         return rc ? sg_fail(err, rc, "out of memory") : 0;
     char *text;

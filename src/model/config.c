@@ -10,10 +10,9 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "ocl/ops.h"
+#include "common/activation.h"
 
 /* Larger config.json files are not configs. */
-#define CONFIG_MAX_BYTES (16u << 20)
 /* Largest element count accepted for any one weight, so that device code may index with int. */
 #define CONFIG_MAX_ELEMENTS INT32_MAX
 #define CONFIG_MAX_LABELS (1 << 20)
@@ -115,7 +114,8 @@ static int read_int_keys(const cJSON *obj, const char *section, const IntKey *ke
 }
 
 /* hidden_act → SgActivation. The three tanh names are the same function in transformers. */
-static int read_activation(const cJSON *obj, const char *section, int *act, SgError *err)
+static int read_activation(const cJSON *obj, const char *section, SgActivation *act,
+                           SgError *err)
 {
     *act = SG_ACT_GELU_TANH;
     const cJSON *v = get_present(obj, "hidden_act");
@@ -204,13 +204,19 @@ static int parse_tower_common(const cJSON *obj, const char *section, const IntKe
     return rc;
 }
 
+/* Section `section` of root (its object in *obj) with the keys both towers have. */
+static int parse_section(const cJSON *root, const char *section, const IntKey *keys, size_t n,
+                         const cJSON **obj, SgTowerConfig *t, SgError *err)
+{
+    int rc = get_section(root, section, obj, err);
+    return rc ? rc : parse_tower_common(*obj, section, keys, n, t, err);
+}
+
 static int parse_text(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "text_config";
     const cJSON *obj;
-    int rc = get_section(root, section, &obj, err);
-    if (!rc)
-        rc = parse_tower_common(obj, section, text_keys, N_KEYS(text_keys), t, err);
+    int rc = parse_section(root, section, text_keys, N_KEYS(text_keys), &obj, t, err);
     if (rc)
         return rc;
     t->projection_size = t->hidden_size;
@@ -229,9 +235,7 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "vision_config";
     const cJSON *obj;
-    int rc = get_section(root, section, &obj, err);
-    if (!rc)
-        rc = parse_tower_common(obj, section, vision_keys, N_KEYS(vision_keys), t, err);
+    int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
     /* The patch embedding is a stride-p convolution without padding: floor(image_size / p)
      * patches per side, the remainder ignored (so400m-patch14-384: 27 × 14 = 378 of 384). */
     if (!rc && t->patch_size > t->image_size)
@@ -450,7 +454,7 @@ int sg_config_load(const char *dir, SgConfig *out, SgError *err)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, err);
+    int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
     if (!rc) {
         rc = sg_config_parse(text, size, out, err);
         if (rc)

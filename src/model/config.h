@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "siglip.h"
+#include "common/activation.h"
 #include "common/error.h"
 
 typedef struct SgTowerConfig {
@@ -13,8 +14,7 @@ typedef struct SgTowerConfig {
     int num_hidden_layers;       /* L */
     int num_attention_heads;     /* H; D % H == 0 */
     float layer_norm_eps;
-    int hidden_act;              /* SgActivation (ocl/ops.h): gelu_pytorch_tanh / gelu_new → GELU_TANH,
-                                  * gelu → GELU_ERF */
+    SgActivation hidden_act;     /* gelu_pytorch_tanh / gelu_new → GELU_TANH, gelu → GELU_ERF */
     /* text only */
     int vocab_size;              /* V */
     int max_position_embeddings; /* T */

@@ -74,7 +74,7 @@ static int fetch_host(SgWeightSource *src, const char *name, int ndim, const int
 
 /* Uploads tensor `name` of `shape` into a new device buffer. */
 static int fetch_device(SgWeightSource *src, const char *name, int ndim, const int64_t *shape,
-                        SgInit init, cl_mem *out)
+                        SgInit init, SgBuffer *out)
 {
     size_t numel = 1;
     for (int i = 0; i < ndim; i++)
@@ -85,12 +85,13 @@ static int fetch_device(SgWeightSource *src, const char *name, int ndim, const i
                        name, numel);
     int rc = fetch_host(src, name, ndim, shape, init, host);
     if (rc == SIGLIP_OK)
-        rc = sg_buffer_upload(src->dev, numel * sizeof *host, host, out, src->err);
+        rc = sg_buffer_upload(src->dev, host, numel * sizeof *host, out, src->err);
     free(host);
     return rc;
 }
 
-static int load_vector(SgWeightSource *src, const char *name, int64_t n, SgInit init, cl_mem *out)
+static int load_vector(SgWeightSource *src, const char *name, int64_t n, SgInit init,
+                       SgBuffer *out)
 {
     return fetch_device(src, name, 1, &n, init, out);
 }
@@ -168,7 +169,7 @@ static int load_qkv(SgWeightSource *src, const char *prefix, size_t D, SgLinear 
     if (rc == SIGLIP_OK)
         rc = upload_weight(src, prefix, w, 3 * D, D, &lin->w);
     if (rc == SIGLIP_OK)
-        rc = sg_buffer_upload(src->dev, 3 * D * sizeof *b, b, &lin->b, src->err);
+        rc = sg_buffer_upload(src->dev, b, 3 * D * sizeof *b, &lin->b, src->err);
     free(w);
     free(b);
     return rc;
@@ -269,12 +270,12 @@ static int load_head_query(SgWeightSource *src, SiglipModel *m, size_t D)
             q[i] = (float)acc;
         }
         SgLinear *kv = &m->vision.head_kv;
-        rc = sg_buffer_upload(src->dev, D * sizeof *q, q, &m->vision.head_q, src->err);
+        rc = sg_buffer_upload(src->dev, q, D * sizeof *q, &m->vision.head_q, src->err);
         if (!rc)
             rc = upload_weight(src, "vision_model.head.attention.in_proj_weight[D:3D]", w + D * D,
                                2 * D, D, &kv->w);
         if (!rc)
-            rc = sg_buffer_upload(src->dev, 2 * D * sizeof *b, b + D, &kv->b, src->err);
+            rc = sg_buffer_upload(src->dev, b + D, 2 * D * sizeof *b, &kv->b, src->err);
     }
     free(probe);
     free(w);
@@ -344,16 +345,18 @@ static int load_weights(SgWeightSource *src, SiglipModel *m)
     return rc;
 }
 
+/* Releasing walks the buffers: each knows its size, so the device's accounting returns to what it
+ * was before loading (the leak test checks that). */
 static void release_linear(SgDevice *dev, SgLinear *l)
 {
-    sg_buffer_release(dev, &l->b, l->w.n_out * sizeof(float));
-    sg_weight_release(dev, &l->w);
+    sg_buffer_release(dev, &l->b);
+    sg_buffer_release(dev, &l->w.buf);
 }
 
 static void release_layernorm(SgDevice *dev, SgLayerNorm *ln)
 {
-    sg_buffer_release(dev, &ln->w, ln->n * sizeof(float));
-    sg_buffer_release(dev, &ln->b, ln->n * sizeof(float));
+    sg_buffer_release(dev, &ln->w);
+    sg_buffer_release(dev, &ln->b);
 }
 
 static void release_encoder(SgDevice *dev, SgEncoderLayer **layers, int n)
@@ -379,22 +382,18 @@ void siglip_model_free(SiglipModel **pm)
         return;
     SiglipModel *m = *pm;
     SgDevice *dev = m->dev;
-    const SgTowerConfig *t = &m->cfg.text, *v = &m->cfg.vision;
     if (dev) {
         sg_workspace_release(m);
-        size_t tD = (size_t)t->hidden_size, vD = (size_t)v->hidden_size;
-        sg_buffer_release(dev, &m->text.tok_emb, (size_t)t->vocab_size * tD * sizeof(float));
-        sg_buffer_release(dev, &m->text.pos_emb,
-                          (size_t)t->max_position_embeddings * tD * sizeof(float));
-        release_encoder(dev, &m->text.layers, t->num_hidden_layers);
+        sg_buffer_release(dev, &m->text.tok_emb);
+        sg_buffer_release(dev, &m->text.pos_emb);
+        release_encoder(dev, &m->text.layers, m->cfg.text.num_hidden_layers);
         release_layernorm(dev, &m->text.final_ln);
         release_linear(dev, &m->text.head);
-        size_t side = v->patch_size ? (size_t)(v->image_size / v->patch_size) : 0;
         release_linear(dev, &m->vision.patch);
-        sg_buffer_release(dev, &m->vision.pos_emb, side * side * vD * sizeof(float));
-        release_encoder(dev, &m->vision.layers, v->num_hidden_layers);
+        sg_buffer_release(dev, &m->vision.pos_emb);
+        release_encoder(dev, &m->vision.layers, m->cfg.vision.num_hidden_layers);
         release_layernorm(dev, &m->vision.post_ln);
-        sg_buffer_release(dev, &m->vision.head_q, vD * sizeof(float));
+        sg_buffer_release(dev, &m->vision.head_q);
         release_linear(dev, &m->vision.head_kv);
         release_linear(dev, &m->vision.head_out);
         release_layernorm(dev, &m->vision.head_ln);
@@ -411,13 +410,10 @@ void siglip_model_free(SiglipModel **pm)
 
 static int has_processor_config(const char *dir)
 {
-    static const char *const names[] = {"preprocessor_config.json", "processor_config.json"};
-    int found = 0;
-    for (size_t i = 0; i < 2 && !found; i++) {
-        char *path = sg_path_join(dir, names[i]);
-        found = path && sg_file_exists(path);
-        free(path);
-    }
+    int rc;
+    char *path = sg_image_processor_config(dir, &rc);
+    int found = path != NULL;
+    free(path);
     return found;
 }
 

@@ -11,19 +11,6 @@
 #include "ocl/device.h"
 #include "ocl/ops.h"
 
-/* A Linear layer y = x·wᵀ + b. */
-typedef struct SgLinear {
-    SgWeight w; /* [n_out, n_in] in the device's GEMM layout (ocl/ops.h) */
-    cl_mem b;   /* [n_out] */
-} SgLinear;
-
-typedef struct SgLayerNorm {
-    cl_mem w; /* [n] gamma */
-    cl_mem b; /* [n] beta */
-    size_t n;
-    float eps;
-} SgLayerNorm;
-
 /* One pre-LN encoder layer. q, k and v projections are fused into one [3D, D] matrix at load time
  * (rows 0:D = q_proj, D:2D = k_proj, 2D:3D = v_proj) so attention inputs come from one GEMM. */
 typedef struct SgEncoderLayer {
@@ -35,8 +22,8 @@ typedef struct SgEncoderLayer {
 } SgEncoderLayer;
 
 typedef struct SgTextTower {
-    cl_mem tok_emb;          /* [V, D] */
-    cl_mem pos_emb;          /* [T, D] */
+    SgBuffer tok_emb;        /* [V, D] */
+    SgBuffer pos_emb;        /* [T, D] */
     SgEncoderLayer *layers;  /* [L] */
     SgLayerNorm final_ln;
     SgLinear head;           /* [Dp, D] */
@@ -44,12 +31,12 @@ typedef struct SgTextTower {
 
 typedef struct SgVisionTower {
     SgLinear patch;          /* [D, C·p·p]: the stride-p convolution as a matmul */
-    cl_mem pos_emb;          /* [N, D] */
+    SgBuffer pos_emb;        /* [N, D] */
     SgEncoderLayer *layers;  /* [L] */
     SgLayerNorm post_ln;
     /* Attention-pooling head (absent from some classification checkpoints). */
     int has_head;
-    cl_mem head_q;           /* [1, D] probe·Wqᵀ + bq, precomputed at load: it has no input */
+    SgBuffer head_q;         /* [1, D] probe·Wqᵀ + bq, precomputed at load: it has no input */
     SgLinear head_kv;        /* [2D, D] rows D:3D of in_proj */
     SgLinear head_out;       /* [D, D] */
     SgLayerNorm head_ln;
@@ -58,22 +45,21 @@ typedef struct SgVisionTower {
 } SgVisionTower;
 
 /* Activations of one forward chunk, reused by every layer and kept between calls; grown when a
- * bigger chunk comes. Rows = chunk batch × tokens. */
+ * bigger chunk comes. B = batch capacity, R = B·max(T, N) token rows, D = the wider tower's hidden
+ * size, F its MLP width, Dp the text projection size, L the classifier's labels. */
 typedef struct SgWorkspace {
-    size_t rows;             /* capacity in token rows */
-    size_t batch;            /* capacity in batch items */
-    cl_mem x;                /* [rows, D] residual stream */
-    cl_mem h;                /* [rows, D] LayerNorm output; last_hidden_state at the end */
-    cl_mem qkv;              /* [rows, 3D] */
-    cl_mem attn;             /* [rows, D] */
-    cl_mem mlp;              /* [rows, max(F, C·p·p)] MLP hidden; patches for the vision tower */
-    cl_mem ids;              /* [batch, T] int32 */
-    cl_mem mask;             /* [batch, T] int32 */
-    cl_mem pixels;           /* [batch, C, H, W] */
-    cl_mem pooled;           /* [batch, max(Dp, D)] */
-    cl_mem pooled2;          /* [batch, max(D, F, labels)] */
-    size_t bytes;            /* total, for releasing */
-    size_t sizes[12];
+    size_t rows;             /* R: capacity in token rows */
+    size_t batch;            /* B: capacity in batch items */
+    SgBuffer x;              /* [R, D] residual stream */
+    SgBuffer h;              /* [R, D] LayerNorm output; last_hidden_state at the end */
+    SgBuffer qkv;            /* [R, 3D] */
+    SgBuffer attn;           /* [R, D] */
+    SgBuffer mlp;            /* [R, max(F, C·p·p)] MLP hidden; patches for the vision tower */
+    SgBuffer ids;            /* [B, T] int32 */
+    SgBuffer mask;           /* [B, T] int32 */
+    SgBuffer pixels;         /* [B, C, H, W] */
+    SgBuffer pooled;         /* [B, max(Dp, D, L)] */
+    SgBuffer pooled2;        /* [B, D]: the head's LayerNorm output; the mean over patches */
 } SgWorkspace;
 
 struct SiglipModel {
@@ -103,7 +89,7 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
 int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pooler,
                       float *last_hidden, float *class_logits, SgError *err);
 
-/* Ensures the workspace holds B items of `tokens` rows each (tower.c). */
+/* Ensures the workspace holds B items of either tower (tower.c). */
 int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err);
 void sg_workspace_release(SiglipModel *m);
 

@@ -1,5 +1,5 @@
-/* safetensors.c — safetensors archives: header validation, shard indexes, dtype conversion and a
- * writer. Format: u64 little-endian header length N, N bytes of JSON header, then the data. */
+/* safetensors.c — safetensors archives: header validation, shard indexes and dtype conversion (the
+ * one writer is tools/st_writer.c). Format: u64 little-endian header length N, N bytes of JSON header, then the data. */
 #include "model/safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -18,7 +18,6 @@
 #define ST_MAX_HEADER 100000000ull
 /* Integers above 2^53 are not exact in the JSON numbers cJSON gives us. */
 #define ST_MAX_JSON_INT 9007199254740992.0
-#define ST_MAX_INDEX_BYTES (64u << 20)
 
 struct SgSafetensors {
     SgMappedFile *maps; /* [n_maps] the mapped files (none for sg_st_open_memory) */
@@ -553,7 +552,7 @@ static int read_index_json(const char *path, cJSON **root, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, ST_MAX_INDEX_BYTES, &text, &size, err);
+    int rc = sg_read_file(path, SG_ST_INDEX_MAX_BYTES, &text, &size, err);
     if (rc)
         return rc;
     const char *stop = NULL;
@@ -732,149 +731,4 @@ int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err)
         return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": dtype %s is not a float type",
                        t->name ? t->name : "?", sg_dtype_name(t->dtype));
     }
-}
-
-/* ---- writer ---------------------------------------------------------------------------------- */
-
-/* A growing string; `failed` sticks once an allocation fails. */
-typedef struct StrBuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} StrBuf;
-
-static void sb_reserve(StrBuf *b, size_t extra)
-{
-    if (b->failed || b->len + extra + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->failed = 1;
-        return;
-    }
-    b->s = s;
-    b->cap = cap;
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(StrBuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    sb_reserve(b, (size_t)n);
-    if (b->failed)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-/* A JSON string literal: quotes, backslashes and control characters escaped; UTF-8 kept. */
-static void sb_json_string(StrBuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            sb_printf(b, "\\u%04x", *p);
-        else
-            sb_printf(b, "%c", *p);
-    }
-    sb_printf(b, "\"");
-}
-
-static int check_write_tensor(const SgStWriteTensor *t, size_t *nbytes, SgError *err)
-{
-    if (!t->name || strcmp(t->name, "__metadata__") == 0)
-        return sg_fail(err, SIGLIP_EINVAL, "sg_st_write: invalid tensor name");
-    if ((unsigned)t->dtype >= N_DTYPES || t->ndim < 0 || t->ndim > SG_ST_MAX_DIMS)
-        return sg_fail(err, SIGLIP_EINVAL, "sg_st_write: tensor \"%s\": bad dtype or ndim",
-                       t->name);
-    size_t n = sg_dtype_size(t->dtype);
-    for (int i = 0; i < t->ndim; i++)
-        if (t->shape[i] < 0 || __builtin_mul_overflow(n, (uint64_t)t->shape[i], &n))
-            return sg_fail(err, SIGLIP_EINVAL, "sg_st_write: tensor \"%s\": bad shape", t->name);
-    if (n && !t->data)
-        return sg_fail(err, SIGLIP_EINVAL, "sg_st_write: tensor \"%s\": data is NULL", t->name);
-    *nbytes = n;
-    return SIGLIP_OK;
-}
-
-/* The header JSON, padded with spaces to a multiple of 8 bytes as the Python package does. */
-static int build_header(const SgStWriteTensor *tensors, size_t n, StrBuf *b, SgError *err)
-{
-    size_t offset = 0;
-    sb_printf(b, "{");
-    for (size_t i = 0; i < n; i++) {
-        const SgStWriteTensor *t = &tensors[i];
-        size_t nbytes;
-        int rc = check_write_tensor(t, &nbytes, err);
-        for (size_t j = 0; !rc && j < i; j++)
-            if (strcmp(tensors[j].name, t->name) == 0)
-                rc = sg_fail(err, SIGLIP_EINVAL, "sg_st_write: tensor \"%s\" given twice",
-                             t->name);
-        if (rc)
-            return rc;
-        sb_printf(b, "%s", i ? "," : "");
-        sb_json_string(b, t->name);
-        sb_printf(b, ":{\"dtype\":\"%s\",\"shape\":[", sg_dtype_name(t->dtype));
-        for (int d = 0; d < t->ndim; d++)
-            sb_printf(b, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-        sb_printf(b, "],\"data_offsets\":[%zu,%zu]}", offset, offset + nbytes);
-        offset += nbytes;
-    }
-    sb_printf(b, "}");
-    while (!b->failed && b->len % 8)
-        sb_printf(b, " ");
-    return b->failed ? sg_fail(err, SIGLIP_ENOMEM, "out of memory for a safetensors header")
-                     : SIGLIP_OK;
-}
-
-static int write_all(FILE *f, const StrBuf *header, const SgStWriteTensor *tensors, size_t n)
-{
-    unsigned char len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (unsigned char)((uint64_t)header->len >> (8 * i));
-    int ok = fwrite(len, 1, 8, f) == 8 && fwrite(header->s, 1, header->len, f) == header->len;
-    for (size_t i = 0; ok && i < n; i++) {
-        size_t nbytes = 0;
-        check_write_tensor(&tensors[i], &nbytes, NULL); /* already passed in build_header */
-        ok = !nbytes || fwrite(tensors[i].data, 1, nbytes, f) == nbytes;
-    }
-    return ok;
-}
-
-int sg_st_write(const char *path, const SgStWriteTensor *tensors, size_t n, SgError *err)
-{
-    if (!path || (n && !tensors))
-        return sg_fail(err, SIGLIP_EINVAL, "sg_st_write: NULL argument");
-    StrBuf header = {0};
-    int rc = build_header(tensors, n, &header, err);
-    if (rc) {
-        free(header.s);
-        return rc;
-    }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        free(header.s);
-        return sg_fail(err, SIGLIP_EIO, "cannot create %s: %s", path, strerror(errno));
-    }
-    int ok = write_all(f, &header, tensors, n);
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    free(header.s);
-    if (!ok) {
-        unlink(path);
-        return sg_fail(err, SIGLIP_EIO, "writing %s failed: %s", path, strerror(e));
-    }
-    return SIGLIP_OK;
 }

@@ -48,15 +48,4 @@ size_t sg_dtype_size(SgDtype dt);
  * SIGLIP_ENOTSUP. */
 int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err);
 
-/* Writer: a safetensors file (used by tests; the CLI has its own small writer). Each tensor's data
- * is already in its dtype's little-endian bytes. */
-typedef struct SgStWriteTensor {
-    const char *name;
-    SgDtype dtype;
-    int ndim;
-    int64_t shape[SG_ST_MAX_DIMS];
-    const void *data;
-} SgStWriteTensor;
-int sg_st_write(const char *path, const SgStWriteTensor *tensors, size_t n, SgError *err);
-
 #endif /* SG_MODEL_SAFETENSORS_H */

@@ -11,10 +11,10 @@
 enum { WS_X, WS_H, WS_QKV, WS_ATTN, WS_MLP, WS_IDS, WS_MASK, WS_PIXELS, WS_POOLED, WS_POOLED2,
        WS_COUNT };
 
-static cl_mem *ws_slot(SgWorkspace *ws, int i)
+static SgBuffer *ws_slot(SgWorkspace *ws, int i)
 {
-    cl_mem *slots[WS_COUNT] = {&ws->x,    &ws->h,    &ws->qkv,    &ws->attn,   &ws->mlp,
-                               &ws->ids,  &ws->mask, &ws->pixels, &ws->pooled, &ws->pooled2};
+    SgBuffer *slots[WS_COUNT] = {&ws->x,    &ws->h,    &ws->qkv,    &ws->attn,   &ws->mlp,
+                                 &ws->ids,  &ws->mask, &ws->pixels, &ws->pooled, &ws->pooled2};
     return slots[i];
 }
 
@@ -22,7 +22,7 @@ void sg_workspace_release(SiglipModel *m)
 {
     SgWorkspace *ws = &m->ws;
     for (int i = 0; i < WS_COUNT; i++)
-        sg_buffer_release(m->dev, ws_slot(ws, i), ws->sizes[i]);
+        sg_buffer_release(m->dev, ws_slot(ws, i));
     memset(ws, 0, sizeof *ws);
 }
 
@@ -60,8 +60,6 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
             sg_workspace_release(m);
             return rc;
         }
-        ws->sizes[i] = sizes[i];
-        ws->bytes += sizes[i];
     }
     ws->rows = rows;
     ws->batch = B;
@@ -75,48 +73,41 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
             return rc_;                                                                          \
     } while (0)
 
-/* y = act(x·wᵀ + b) over `rows` contiguous rows. */
-static int linear(SgDevice *dev, cl_mem x, const SgLinear *l, cl_mem y, size_t rows,
-                  SgActivation act, SgError *err)
+/* The workspace buffer b as a dense [B, T, cols] tensor. */
+static SgView tensor(const SgBuffer *b, size_t B, size_t T, size_t cols)
 {
-    return sg_op_linear(dev, x, 0, l->w.n_in, &l->w, l->b, y, 0, l->w.n_out, rows, act, 0, err);
+    return sg_view(b->mem, B, T, cols);
 }
 
-/* y += x·wᵀ + b: the residual add fused into the GEMM. */
-static int linear_residual(SgDevice *dev, cl_mem x, const SgLinear *l, cl_mem y, size_t rows,
-                           SgError *err)
+/* The heads of a tower, with the usual 1/sqrt(head dim) scale. */
+static SgHeads heads_of(const SgTowerConfig *c)
 {
-    return sg_op_linear(dev, x, 0, l->w.n_in, &l->w, l->b, y, 0, l->w.n_out, rows, SG_ACT_NONE, 1,
-                        err);
+    size_t H = (size_t)c->num_attention_heads, dh = (size_t)c->hidden_size / H;
+    return (SgHeads){H, 1.0f / sqrtf((float)dh)};
 }
 
-static int layernorm(SgDevice *dev, cl_mem x, cl_mem y, const SgLayerNorm *ln, size_t rows,
-                     SgError *err)
-{
-    return sg_op_layernorm(dev, x, y, ln->w, ln->b, rows, ln->n, ln->eps, err);
-}
-
-/* The encoder on ws->x ([B, T, D]): each layer is
+/* The encoder on x = ws->x ([B, T, D]): each layer is
  *   x += out_proj(attention(LN1(x)))   and   x += fc2(act(fc1(LN2(x)))). */
 static int run_encoder(SiglipModel *m, const SgTowerConfig *c, const SgEncoderLayer *layers,
-                       size_t B, size_t T, cl_mem mask, SgError *err)
+                       size_t B, size_t T, SgMask mask, SgError *err)
 {
     SgDevice *dev = m->dev;
     SgWorkspace *ws = &m->ws;
-    size_t D = (size_t)c->hidden_size, H = (size_t)c->num_attention_heads, dh = D / H;
-    size_t rows = B * T;
-    float scale = 1.0f / sqrtf((float)dh);
+    size_t D = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    SgView x = tensor(&ws->x, B, T, D), h = tensor(&ws->h, B, T, D);
+    SgView qkv = tensor(&ws->qkv, B, T, 3 * D); /* rows [q | k | v], each D wide */
+    SgView q = sg_view_cols(qkv, 0, D), k = sg_view_cols(qkv, D, D), v = sg_view_cols(qkv, 2 * D, D);
+    SgView attn = tensor(&ws->attn, B, T, D), hidden = tensor(&ws->mlp, B, T, F);
+    SgHeads heads = heads_of(c);
     for (int i = 0; i < c->num_hidden_layers; i++) {
         const SgEncoderLayer *l = &layers[i];
-        TRY(layernorm(dev, ws->x, ws->h, &l->ln1, rows, err));
-        TRY(linear(dev, ws->h, &l->qkv, ws->qkv, rows, SG_ACT_NONE, err));
-        /* qkv rows are [q | k | v], each D wide. */
-        TRY(sg_op_attention(dev, ws->qkv, 0, 3 * D, T * 3 * D, ws->qkv, D, ws->qkv, 2 * D, 3 * D,
-                            mask, ws->attn, 0, D, B, T, T, H, dh, scale, err));
-        TRY(linear_residual(dev, ws->attn, &l->out, ws->x, rows, err));
-        TRY(layernorm(dev, ws->x, ws->h, &l->ln2, rows, err));
-        TRY(linear(dev, ws->h, &l->fc1, ws->mlp, rows, (SgActivation)c->hidden_act, err));
-        TRY(linear_residual(dev, ws->mlp, &l->fc2, ws->x, rows, err));
+        TRY(sg_op_layernorm(dev, x, h, &l->ln1, err));
+        TRY(sg_op_linear(dev, h, &l->qkv, qkv, SG_ACT_NONE, SG_STORE, err));
+        TRY(sg_op_attention(dev, q, k, v, mask, attn, heads, err));
+        TRY(sg_op_linear(dev, attn, &l->out, x, SG_ACT_NONE, SG_ACCUMULATE, err));
+        TRY(sg_op_layernorm(dev, x, h, &l->ln2, err));
+        TRY(sg_op_linear(dev, h, &l->fc1, hidden, c->hidden_act, SG_STORE, err));
+        TRY(sg_op_linear(dev, hidden, &l->fc2, x, SG_ACT_NONE, SG_ACCUMULATE, err));
     }
     return SIGLIP_OK;
 }
@@ -129,21 +120,24 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
     const SgTowerConfig *c = &m->cfg.text;
     size_t T = (size_t)c->max_position_embeddings, D = (size_t)c->hidden_size;
     TRY(sg_workspace_reserve(m, B, err));
-    TRY(sg_buffer_write(dev, ws->ids, 0, B * T * sizeof *ids, ids, err));
+    SgView x = tensor(&ws->x, B, T, D), h = tensor(&ws->h, B, T, D);
+    TRY(sg_buffer_write(dev, ws->ids.mem, 0, B * T * sizeof *ids, ids, err));
     if (mask)
-        TRY(sg_buffer_write(dev, ws->mask, 0, B * T * sizeof *mask, mask, err));
-    TRY(sg_op_embed_tokens(dev, ws->ids, m->text.tok_emb, m->text.pos_emb, ws->x, B, T, D, err));
-    TRY(run_encoder(m, c, m->text.layers, B, T, mask ? ws->mask : NULL, err));
-    TRY(layernorm(dev, ws->x, ws->h, &m->text.final_ln, B * T, err));
+        TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * T * sizeof *mask, mask, err));
+    TRY(sg_op_embed_tokens(dev, ws->ids.mem, m->text.tok_emb.mem, m->text.pos_emb.mem, x, err));
+    TRY(run_encoder(m, c, m->text.layers, B, T, mask ? (SgMask){ws->mask.mem} : SG_NO_MASK,
+                    err));
+    TRY(sg_op_layernorm(dev, x, h, &m->text.final_ln, err));
     if (pooler) {
-        /* head(last_hidden_state[:, -1]): rows T·D apart, starting at the last position. */
+        /* head(last_hidden_state[:, -1]) */
         const SgLinear *hd = &m->text.head;
-        TRY(sg_op_linear(dev, ws->h, (T - 1) * D, T * D, &hd->w, hd->b, ws->pooled, 0,
-                         hd->w.n_out, B, SG_ACT_NONE, 0, err));
-        TRY(sg_buffer_read(dev, ws->pooled, 0, B * hd->w.n_out * sizeof(float), pooler, err));
+        SgView pooled = tensor(&ws->pooled, 1, B, hd->w.n_out);
+        TRY(sg_op_linear(dev, sg_view_row_of_each(h, T - 1), hd, pooled, SG_ACT_NONE, SG_STORE,
+                         err));
+        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * hd->w.n_out * sizeof(float), pooler, err));
     }
     if (last_hidden)
-        TRY(sg_buffer_read(dev, ws->h, 0, B * T * D * sizeof(float), last_hidden, err));
+        TRY(sg_buffer_read(dev, ws->h.mem, 0, B * T * D * sizeof(float), last_hidden, err));
     return SIGLIP_OK;
 }
 
@@ -155,14 +149,18 @@ static int run_vision_head(SiglipModel *m, size_t B, size_t N, SgError *err)
     SgWorkspace *ws = &m->ws;
     const SgVisionTower *v = &m->vision;
     const SgTowerConfig *c = &m->cfg.vision;
-    size_t D = (size_t)c->hidden_size, H = (size_t)c->num_attention_heads, dh = D / H;
-    TRY(linear(dev, ws->h, &v->head_kv, ws->qkv, B * N, SG_ACT_NONE, err)); /* [B·N, 2D] */
-    TRY(sg_op_attention(dev, v->head_q, 0, D, 0, ws->qkv, 0, ws->qkv, D, 2 * D, NULL, ws->attn, 0,
-                        D, B, 1, N, H, dh, 1.0f / sqrtf((float)dh), err));
-    TRY(linear(dev, ws->attn, &v->head_out, ws->pooled, B, SG_ACT_NONE, err));
-    TRY(layernorm(dev, ws->pooled, ws->pooled2, &v->head_ln, B, err));
-    TRY(linear(dev, ws->pooled2, &v->head_fc1, ws->mlp, B, (SgActivation)c->hidden_act, err));
-    TRY(linear_residual(dev, ws->mlp, &v->head_fc2, ws->pooled, B, err));
+    size_t D = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    SgView kv = tensor(&ws->qkv, B, N, 2 * D); /* rows [k | v] */
+    SgView probe = {v->head_q.mem, 0, B, 1, D, D, 0}; /* one query row for every item */
+    SgView o = tensor(&ws->pooled, B, 1, D), o_norm = tensor(&ws->pooled2, B, 1, D);
+    SgView attn = tensor(&ws->attn, B, 1, D), hidden = tensor(&ws->mlp, B, 1, F);
+    TRY(sg_op_linear(dev, tensor(&ws->h, B, N, D), &v->head_kv, kv, SG_ACT_NONE, SG_STORE, err));
+    TRY(sg_op_attention(dev, probe, sg_view_cols(kv, 0, D), sg_view_cols(kv, D, D), SG_NO_MASK,
+                        attn, heads_of(c), err));
+    TRY(sg_op_linear(dev, attn, &v->head_out, o, SG_ACT_NONE, SG_STORE, err));
+    TRY(sg_op_layernorm(dev, o, o_norm, &v->head_ln, err));
+    TRY(sg_op_linear(dev, o_norm, &v->head_fc1, hidden, c->hidden_act, SG_STORE, err));
+    TRY(sg_op_linear(dev, hidden, &v->head_fc2, o, SG_ACT_NONE, SG_ACCUMULATE, err));
     return SIGLIP_OK;
 }
 
@@ -176,24 +174,28 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
     size_t C = (size_t)c->num_channels, S = (size_t)c->image_size, p = (size_t)c->patch_size;
     size_t D = (size_t)c->hidden_size, N = (S / p) * (S / p);
     TRY(sg_workspace_reserve(m, B, err));
-    TRY(sg_buffer_write(dev, ws->pixels, 0, B * C * S * S * sizeof *pixels, pixels, err));
+    SgView x = tensor(&ws->x, B, N, D), h = tensor(&ws->h, B, N, D);
+    TRY(sg_buffer_write(dev, ws->pixels.mem, 0, B * C * S * S * sizeof *pixels, pixels, err));
     /* Patch embedding: the stride-p convolution as im2col + GEMM, then + position embedding. */
-    TRY(sg_op_im2col(dev, ws->pixels, ws->mlp, B, C, S, S, p, err));
-    TRY(linear(dev, ws->mlp, &v->patch, ws->x, B * N, SG_ACT_NONE, err));
-    TRY(sg_op_add_broadcast(dev, ws->x, v->pos_emb, B, N, D, err));
-    TRY(run_encoder(m, c, v->layers, B, N, NULL, err));
-    TRY(layernorm(dev, ws->x, ws->h, &v->post_ln, B * N, err));
+    SgView patches = tensor(&ws->mlp, B, N, C * p * p);
+    TRY(sg_op_im2col(dev, ws->pixels.mem, (SgImages){B, C, S, S}, p, ws->mlp.mem, err));
+    TRY(sg_op_linear(dev, patches, &v->patch, x, SG_ACT_NONE, SG_STORE, err));
+    TRY(sg_op_add_broadcast(dev, x, v->pos_emb.mem, err));
+    TRY(run_encoder(m, c, v->layers, B, N, SG_NO_MASK, err));
+    TRY(sg_op_layernorm(dev, x, h, &v->post_ln, err));
     if (last_hidden)
-        TRY(sg_buffer_read(dev, ws->h, 0, B * N * D * sizeof(float), last_hidden, err));
+        TRY(sg_buffer_read(dev, ws->h.mem, 0, B * N * D * sizeof(float), last_hidden, err));
     if (pooler) {
         TRY(run_vision_head(m, B, N, err));
-        TRY(sg_buffer_read(dev, ws->pooled, 0, B * D * sizeof(float), pooler, err));
+        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * D * sizeof(float), pooler, err));
     }
     if (class_logits) {
         const SgLinear *cls = &m->classifier;
-        TRY(sg_op_mean_tokens(dev, ws->h, ws->pooled2, B, N, D, err));
-        TRY(linear(dev, ws->pooled2, cls, ws->pooled, B, SG_ACT_NONE, err));
-        TRY(sg_buffer_read(dev, ws->pooled, 0, B * cls->w.n_out * sizeof(float), class_logits,
+        SgView mean = tensor(&ws->pooled2, B, 1, D);
+        TRY(sg_op_mean_tokens(dev, h, mean, err));
+        TRY(sg_op_linear(dev, mean, cls, tensor(&ws->pooled, B, 1, cls->w.n_out), SG_ACT_NONE,
+                         SG_STORE, err));
+        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * cls->w.n_out * sizeof(float), class_logits,
                            err));
     }
     return SIGLIP_OK;

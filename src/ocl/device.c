@@ -1,5 +1,5 @@
 /* device.c — OpenCL platform/device discovery, selection by spec, opening a device (context, queue,
- * kernels) and device buffers with accounting. */
+ * tuning) and device buffers with accounting. */
 #include "ocl/device.h"
 
 #include <CL/cl_ext.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocl/kernels.h"
+#include "common/text.h"
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
 #define CL_PLATFORM_NOT_FOUND_KHR -1001
@@ -205,23 +205,9 @@ static int enumerate_devices(SgFoundDevice **out, size_t *n_out, SgError *err)
 
 /* ---- selection by spec ---- */
 
-static int icontains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return n == 0;
-}
-
 static int iequal(const char *a, const char *b)
 {
-    return strlen(a) == strlen(b) && icontains(a, b);
+    return strlen(a) == strlen(b) && sg_icontains(a, b);
 }
 
 /* "P:D" with decimal indices. */
@@ -250,9 +236,9 @@ static int device_matches(const SgFoundDevice *f, SgMatchKind kind, SiglipDevice
     case MATCH_ANY: return 1;
     case MATCH_TYPE: return f->info.type == type;
     case MATCH_VENDOR:
-        return icontains(f->info.platform_name, word) || icontains(f->platform_vendor, word) ||
-               icontains(f->info.vendor, word);
-    case MATCH_NAME: return icontains(f->info.name, word);
+        return sg_icontains(f->info.platform_name, word) || sg_icontains(f->platform_vendor, word) ||
+               sg_icontains(f->info.vendor, word);
+    case MATCH_NAME: return sg_icontains(f->info.name, word);
     }
     return 0;
 }
@@ -361,12 +347,11 @@ static int create_queue(SgDevice *dev, SgError *err)
     return SIGLIP_OK;
 }
 
-/* A device record for the chosen entry (context, queue and kernels not made yet). */
-static int new_device(const SgFoundDevice *f, const char *cache_dir, SgDevice **out, SgError *err)
+/* A device record for the chosen entry (context and queue not made yet). */
+static int new_device(const SgFoundDevice *f, SgDevice **out, SgError *err)
 {
     SgDevice *dev = calloc(1, sizeof *dev);
-    if (!dev || (cache_dir && !(dev->cache_dir = strdup(cache_dir)))) {
-        free(dev);
+    if (!dev) {
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory while opening an OpenCL device");
     }
     dev->info = f->info;
@@ -382,8 +367,7 @@ static int new_device(const SgFoundDevice *f, const char *cache_dir, SgDevice **
     return SIGLIP_OK;
 }
 
-int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
-                   const char *tuning_file, SgError *err)
+int sg_device_create(SgDevice **out, const char *spec, const char *tuning_file, SgError *err)
 {
     *out = NULL;
     if (!spec)
@@ -398,51 +382,45 @@ int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
     if (selected < 0)
         rc = fail_no_match(spec, found, count, err);
     else
-        rc = new_device(&found[selected], cache_dir, &dev, err);
+        rc = new_device(&found[selected], &dev, err);
     free(found);
     if (rc == SIGLIP_OK && (rc = create_queue(dev, err)) != SIGLIP_OK)
         sg_error_prefix(err, "opening OpenCL device \"%s\": ", dev->info.name);
     if (rc == SIGLIP_OK)
         rc = sg_tuning_choose(&dev->info, tuning_file, &dev->tuning, err);
-    if (rc == SIGLIP_OK)
-        rc = sg_kernels_build(dev, err); /* its messages name the device and the file */
     if (rc != SIGLIP_OK) {
-        sg_device_close(&dev);
+        sg_device_destroy(&dev);
         return rc;
     }
     *out = dev;
     return SIGLIP_OK;
 }
 
-void sg_device_close(SgDevice **pdev)
+void sg_device_destroy(SgDevice **pdev)
 {
     if (!pdev || !*pdev)
         return;
     SgDevice *dev = *pdev;
     if (dev->queue)
         clFinish(dev->queue);
-    sg_kernels_free(&dev->kernels);
-    sg_buffer_release(dev, &dev->scratch, dev->scratch_bytes);
+    sg_buffer_release(dev, &dev->scratch);
     if (dev->queue)
         clReleaseCommandQueue(dev->queue);
     if (dev->context)
         clReleaseContext(dev->context);
-    free(dev->cache_dir);
     free(dev);
     *pdev = NULL;
 }
 
 int sg_device_scratch(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err)
 {
-    if (bytes > dev->scratch_bytes) {
-        sg_buffer_release(dev, &dev->scratch, dev->scratch_bytes);
-        dev->scratch_bytes = 0;
+    if (bytes > dev->scratch.bytes) {
+        sg_buffer_release(dev, &dev->scratch);
         int rc = sg_buffer_create(dev, bytes, &dev->scratch, err);
         if (rc != SIGLIP_OK)
             return rc;
-        dev->scratch_bytes = bytes;
     }
-    *out = dev->scratch;
+    *out = dev->scratch.mem;
     return SIGLIP_OK;
 }
 
@@ -459,10 +437,10 @@ static double mib(size_t bytes)
     return (double)bytes / (1024.0 * 1024.0);
 }
 
-static int create_buffer(SgDevice *dev, size_t bytes, const void *host, cl_mem *out,
+static int create_buffer(SgDevice *dev, size_t bytes, const void *host, SgBuffer *out,
                          SgError *err)
 {
-    *out = NULL;
+    *out = (SgBuffer){0};
     if (bytes == 0)
         return sg_fail(err, SIGLIP_EINVAL, "a device buffer of 0 bytes was requested");
     if (bytes > dev->info.max_alloc_bytes)
@@ -483,30 +461,29 @@ static int create_buffer(SgDevice *dev, size_t bytes, const void *host, cl_mem *
     dev->bytes_allocated += bytes;
     if (dev->bytes_allocated > dev->peak_bytes_allocated)
         dev->peak_bytes_allocated = dev->bytes_allocated;
-    *out = mem;
+    *out = (SgBuffer){mem, bytes};
     return SIGLIP_OK;
 }
 
-int sg_buffer_create(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err)
+int sg_buffer_create(SgDevice *dev, size_t bytes, SgBuffer *out, SgError *err)
 {
     return create_buffer(dev, bytes, NULL, out, err);
 }
 
-int sg_buffer_upload(SgDevice *dev, size_t bytes, const void *host, cl_mem *out, SgError *err)
+int sg_buffer_upload(SgDevice *dev, const void *host, size_t bytes, SgBuffer *out, SgError *err)
 {
     if (!host)
         return sg_fail(err, SIGLIP_EINVAL, "sg_buffer_upload: no host data");
     return create_buffer(dev, bytes, host, out, err);
 }
 
-void sg_buffer_release(SgDevice *dev, cl_mem *mem, size_t bytes)
+void sg_buffer_release(SgDevice *dev, SgBuffer *buf)
 {
-    if (!mem || !*mem)
+    if (!buf || !buf->mem)
         return;
-    clReleaseMemObject(*mem);
-    *mem = NULL;
-    if (dev)
-        dev->bytes_allocated -= bytes < dev->bytes_allocated ? bytes : dev->bytes_allocated;
+    clReleaseMemObject(buf->mem);
+    dev->bytes_allocated -= buf->bytes;
+    *buf = (SgBuffer){0};
 }
 
 int sg_buffer_write(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, const void *host,

@@ -1,5 +1,6 @@
-/* device.h — one opened OpenCL device: platform/device discovery, selection by spec, the command
- * queue, the kernels built from cl/ once per context, and CLBlast. */
+/* device.h — the bottom of the OpenCL layer: platform/device discovery, selection by spec, one
+ * opened device (facts, context, in-order queue, tuning) and its buffers with their accounting.
+ * It knows nothing of kernels: ocl/kernels.h builds those on top (sg_device_open). */
 #ifndef SG_OCL_DEVICE_H
 #define SG_OCL_DEVICE_H
 
@@ -8,6 +9,7 @@
 
 #include "siglip.h"
 #include "common/error.h"
+#include "ocl/tensor.h"
 #include "ocl/tuning.h"
 
 typedef struct SgKernels SgKernels; /* ocl/kernels.h: every cl_kernel the ops use */
@@ -18,15 +20,12 @@ typedef struct SgDevice {
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;      /* in-order */
-    SgKernels *kernels;          /* built by sg_device_open() */
+    SgKernels *kernels;          /* owned by the kernel layer: built and freed by sg_device_open
+                                  * and sg_device_close (ocl/kernels.h); NULL here */
     SgTuning tuning;             /* GEMM path etc., from the tuning table (ocl/tuning.h) */
-    double build_seconds;        /* wall time spent building (or loading cached) programs */
-    int program_from_cache;      /* 1 when the programs came from the binary cache */
-    cl_mem scratch;              /* temporary buffer ops share (sg_device_scratch), grown on demand */
-    size_t scratch_bytes;
+    SgBuffer scratch;            /* temporary buffer ops share (sg_device_scratch), grown on demand */
     size_t bytes_allocated;      /* device memory currently held through sg_buffer_* */
     size_t peak_bytes_allocated;
-    char *cache_dir;             /* owned copy of the program binary cache dir, or NULL */
     cl_uint mem_base_align;      /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (sub-buffer origins) */
     char platform_version[128];  /* CL_PLATFORM_VERSION, part of the program cache key */
 } SgDevice;
@@ -35,17 +34,17 @@ typedef struct SgDevice {
  * `spec` selects with is_selected. No platform: SIGLIP_ENODEV. */
 int sg_device_list(const char *spec, SiglipDeviceInfo **out, size_t *n, SgError *err);
 
-/* Opens the device `spec` selects (see SiglipSettings.device), creates context + queue, picks its
- * tuning (tuning_file may override the built-in table, NULL = none) and builds every kernel
- * (using cache_dir for program binaries when not NULL). */
-int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
-                   const char *tuning_file, SgError *err);
-void sg_device_close(SgDevice **dev);
+/* Opens the device `spec` selects (see SiglipSettings.device): context, queue and its tuning
+ * (tuning_file may override the built-in table, NULL = none); no kernels yet. */
+int sg_device_create(SgDevice **out, const char *spec, const char *tuning_file, SgError *err);
+/* Releases the scratch buffer, queue and context; the kernels must be gone already. */
+void sg_device_destroy(SgDevice **dev);
 
-/* Device buffers with accounting (bytes_allocated / peak) and a clear message on failure. */
-int sg_buffer_create(SgDevice *dev, size_t bytes, cl_mem *out, SgError *err);
-int sg_buffer_upload(SgDevice *dev, size_t bytes, const void *host, cl_mem *out, SgError *err);
-void sg_buffer_release(SgDevice *dev, cl_mem *mem, size_t bytes);
+/* Device buffers with accounting (bytes_allocated / peak) and a clear message on failure:
+ * out->bytes records what was counted, and release gives exactly that back. */
+int sg_buffer_create(SgDevice *dev, size_t bytes, SgBuffer *out, SgError *err);
+int sg_buffer_upload(SgDevice *dev, const void *host, size_t bytes, SgBuffer *out, SgError *err);
+void sg_buffer_release(SgDevice *dev, SgBuffer *buf);
 int sg_buffer_write(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, const void *host,
                     SgError *err);
 int sg_buffer_read(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, void *host,

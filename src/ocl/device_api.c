@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "context.h"
-#include "ocl/device.h"
+#include "ocl/kernels.h"
 
 int siglip_devices_list(SiglipContext *ctx, SiglipDeviceInfo **out, size_t *n)
 {

@@ -53,7 +53,7 @@ static void choose_tunables(const SiglipDeviceInfo *info, const SgTuning *tuning
         t->attn_tile_k /= 2;
 }
 
-void sg_kernels_free(SgKernels **pk)
+static void kernels_free(SgKernels **pk)
 {
     if (!pk || !*pk)
         return;
@@ -62,8 +62,7 @@ void sg_kernels_free(SgKernels **pk)
         if (k->kernel[i])
             clReleaseKernel(k->kernel[i]);
     for (size_t i = 0; i < k->n_programs; i++)
-        if (k->programs[i])
-            clReleaseProgram(k->programs[i]);
+        sg_program_free(&k->programs[i]);
     free(k->programs);
     free(k);
     *pk = NULL;
@@ -76,7 +75,7 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
         if (strcmp(sg_cl_sources[i].name, e->program) != 0)
             continue;
         cl_int st;
-        k->kernel[id] = clCreateKernel(k->programs[i], e->function, &st);
+        k->kernel[id] = clCreateKernel(k->programs[i].program, e->function, &st);
         if (st != CL_SUCCESS) {
             int rc = sg_cl_fail(err, st, "clCreateKernel");
             sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
@@ -92,13 +91,14 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
                    e->function, e->program);
 }
 
-int sg_kernels_build(SgDevice *dev, SgError *err)
+/* Builds every program of sg_cl_sources and creates every kernel of the table into dev->kernels. */
+static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
 {
     SgKernels *k = calloc(1, sizeof *k);
     if (k)
         k->programs = calloc(sg_cl_source_count + 1, sizeof *k->programs);
     if (!k || !k->programs) {
-        sg_kernels_free(&k);
+        kernels_free(&k);
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
     }
     choose_tunables(&dev->info, &dev->tuning, &k->tune);
@@ -111,23 +111,51 @@ int sg_kernels_build(SgDevice *dev, SgError *err)
     double start = now_seconds();
     int all_cached = 1, rc = SIGLIP_OK;
     for (size_t i = 0; i < sg_cl_source_count && rc == SIGLIP_OK; i++) {
-        const SgClSource *src = &sg_cl_sources[i];
-        int cached = 0;
-        rc = sg_program_build(dev, src->name, src->source, src->length, k->options,
-                              &k->programs[i], &cached, err);
+        const SgClSource *cl = &sg_cl_sources[i];
+        SgProgramSource src = {cl->name, cl->source, cl->length, k->options, cache_dir};
+        rc = sg_program_build(dev, &src, &k->programs[i], err);
         k->n_programs = i + 1;
-        all_cached &= cached;
+        all_cached &= k->programs[i].from_cache;
     }
     for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
         rc = create_kernel(dev, k, (SgKernelId)id, err);
     if (rc != SIGLIP_OK) {
-        sg_kernels_free(&k);
+        kernels_free(&k);
         return rc;
     }
+    k->build_seconds = now_seconds() - start;
+    k->from_cache = all_cached;
     dev->kernels = k;
-    dev->build_seconds = now_seconds() - start;
-    dev->program_from_cache = all_cached;
     return SIGLIP_OK;
+}
+
+int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
+                   const char *tuning_file, SgError *err)
+{
+    int rc = sg_device_create(out, spec, tuning_file, err);
+    if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)
+        sg_device_destroy(out); /* the build's messages name the device and the file */
+    return rc;
+}
+
+void sg_device_close(SgDevice **dev)
+{
+    if (!dev || !*dev)
+        return;
+    if ((*dev)->queue)
+        clFinish((*dev)->queue);
+    kernels_free(&(*dev)->kernels);
+    sg_device_destroy(dev);
+}
+
+const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name)
+{
+    const SgKernels *k = dev->kernels;
+    if (!k || i >= k->n_programs)
+        return NULL;
+    if (name)
+        *name = sg_cl_sources[i].name;
+    return k->programs[i].log;
 }
 
 int sg_launch(SgDevice *dev, SgKernelId id, const SgArg *args, size_t n_args, cl_uint dims,

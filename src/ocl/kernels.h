@@ -1,5 +1,6 @@
-/* kernels.h — the OpenCL programs and kernels of cl/, built once per device: the kernel table, the
- * tunables decided from device features, and the program builder with its binary cache. */
+/* kernels.h — the OpenCL programs and kernels of cl/, built once per device on top of ocl/device.h
+ * and ocl/program.h: the kernel table, the tunables decided from device features, opening a device
+ * with its kernels, and launching a kernel. */
 #ifndef SG_OCL_KERNELS_H
 #define SG_OCL_KERNELS_H
 
@@ -8,6 +9,7 @@
 
 #include "common/error.h"
 #include "ocl/device.h"
+#include "ocl/program.h"
 
 /* Largest head dimension the attention kernel accepts (its private accumulators are this long). */
 #define SG_ATTN_MAX_DH 128
@@ -40,24 +42,26 @@ typedef struct SgTunables {
 } SgTunables;
 
 struct SgKernels {
-    cl_program *programs;          /* [sg_cl_source_count] */
+    SgProgram *programs;           /* [sg_cl_source_count], with their build logs */
     size_t n_programs;
     cl_kernel kernel[SG_K_COUNT];
     size_t max_wg[SG_K_COUNT];     /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on this device */
     SgTunables tune;
     char options[512];             /* build options shared by all programs */
+    double build_seconds;          /* wall time spent building (or loading cached) programs */
+    int from_cache;                /* 1 when every program came from the binary cache */
 };
 
-/* Builds every program of sg_cl_sources and creates every kernel of the table into dev->kernels;
- * sets dev->build_seconds and dev->program_from_cache. */
-int sg_kernels_build(SgDevice *dev, SgError *err);
-void sg_kernels_free(SgKernels **k);
+/* Opens the device `spec` selects (sg_device_create) and builds every kernel of cl/ into
+ * dev->kernels, using cache_dir for program binaries when not NULL. */
+int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
+                   const char *tuning_file, SgError *err);
+/* Frees the kernels, then the device (sg_device_destroy). */
+void sg_device_close(SgDevice **dev);
 
-/* Builds one program from source for dev, or loads it from dev->cache_dir when a binary for the
- * same source, options, device, driver and platform is there (then *from_cache = 1), saving the
- * binary after a fresh build. A failing build is SIGLIP_EBUILD naming `name`, with the build log. */
-int sg_program_build(SgDevice *dev, const char *name, const char *source, size_t length,
-                     const char *options, cl_program *out, int *from_cache, SgError *err);
+/* The build log of program i of cl/ (its file name in *name), "" for a program loaded from the
+ * cache; NULL when i is past the last program. For tests that hold the kernels warning-free. */
+const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name);
 
 /* One kernel argument: a value of `size` bytes at `value`, or local memory of `size` bytes when
  * value is NULL. */
@@ -82,16 +86,16 @@ static inline size_t sg_pow2_floor(size_t v)
     return p;
 }
 
-/* Elements a strided block [rows, cols] with row stride ld starting at off reaches: the size a
- * buffer needs to hold it. */
-static inline size_t sg_span(size_t off, size_t rows, size_t ld, size_t cols)
-{
-    return rows && cols ? off + (rows - 1) * ld + cols : off;
-}
-
 /* Fails with SIGLIP_EINVAL unless `mem` holds at least `count` elements of `elem_size` bytes and
  * count fits the kernels' 32-bit indices; `op` and `name` go into the message. */
 int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
                     SgError *err);
+
+/* sg_check_buffer for every element view v reaches. */
+static inline int sg_check_view(SgView v, size_t elem_size, const char *op, const char *name,
+                                SgError *err)
+{
+    return sg_check_buffer(v.mem, sg_view_span(v), elem_size, op, name, err);
+}
 
 #endif /* SG_OCL_KERNELS_H */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
-#include "ocl/kernels.h"
+#include "ocl/program.h"
 
 /* A cache file is this header followed by the driver's binary; the header lets a truncated or
  * foreign file be rejected before the driver sees it. */
@@ -40,21 +40,20 @@ static uint64_t hash_field(uint64_t h, const void *data, size_t n)
 }
 
 /* The cache file for a program: <cache_dir>/<name>-<32 hex digits>.bin, malloc'ed. */
-static char *cache_path(const SgDevice *dev, const char *name, const char *source, size_t length,
-                        const char *options)
+static char *cache_path(const SgDevice *dev, const SgProgramSource *src)
 {
-    const char *fields[] = {options, dev->info.name, dev->info.driver_version,
+    const char *fields[] = {src->options, dev->info.name, dev->info.driver_version,
                             dev->platform_version, dev->info.version};
     uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
     for (int k = 0; k < 2; k++) {
-        h[k] = hash_field(h[k], source, length);
+        h[k] = hash_field(h[k], src->source, src->length);
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
             h[k] = hash_field(h[k], fields[i], strlen(fields[i]));
     }
-    size_t n = strlen(dev->cache_dir) + strlen(name) + 64;
+    size_t n = strlen(src->cache_dir) + strlen(src->name) + 64;
     char *path = malloc(n);
     if (path)
-        snprintf(path, n, "%s/%s-%016llx%016llx.bin", dev->cache_dir, name,
+        snprintf(path, n, "%s/%s-%016llx%016llx.bin", src->cache_dir, src->name,
                  (unsigned long long)h[0], (unsigned long long)h[1]);
     return path;
 }
@@ -145,7 +144,7 @@ static void write_cache_file(const char *path, const unsigned char *bin, size_t 
 }
 
 /* Saves a built program's binary (best effort: a cache that can't be written is skipped). */
-static void save_cached(SgDevice *dev, cl_program prog, const char *path)
+static void save_cached(cl_program prog, const char *cache_dir, const char *path)
 {
     size_t size = 0;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
@@ -154,83 +153,95 @@ static void save_cached(SgDevice *dev, cl_program prog, const char *path)
     unsigned char *bin = malloc(size);
     unsigned char *bins[1] = {bin};
     if (bin && clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
-        make_dirs(dev->cache_dir);
+        make_dirs(cache_dir);
         write_cache_file(path, bin, size);
     }
     free(bin);
 }
 
-static void append_build_log(SgDevice *dev, cl_program prog, SgError *err)
+/* The program's build log, malloc'ed ("" when there is none); NULL only when out of memory. */
+static char *build_log(SgDevice *dev, cl_program prog)
 {
     size_t len = 0;
     if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) !=
-            CL_SUCCESS ||
-        len == 0) {
-        sg_error_append(err, "\n(no build log)");
-        return;
-    }
-    char *log = malloc(len + 1);
-    if (!log) {
-        sg_error_append(err, "\n(build log lost: out of memory)");
-        return;
-    }
-    if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, len, log, NULL) !=
         CL_SUCCESS)
         len = 0;
+    char *log = malloc(len + 1);
+    if (!log)
+        return NULL;
+    if (len > 0 &&
+        clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, len, log, NULL) !=
+            CL_SUCCESS)
+        len = 0;
     log[len] = '\0';
-    sg_error_append(err, "; build log:\n%s", log);
-    free(log);
+    return log;
 }
 
-static int build_from_source(SgDevice *dev, const char *name, const char *source, size_t length,
-                             const char *options, cl_program *out, SgError *err)
+static int build_from_source(SgDevice *dev, const SgProgramSource *src, SgProgram *out,
+                             SgError *err)
 {
     cl_int st;
-    cl_program prog = clCreateProgramWithSource(dev->context, 1, &source, &length, &st);
+    const char *text = src->source;
+    cl_program prog = clCreateProgramWithSource(dev->context, 1, &text, &src->length, &st);
     if (st != CL_SUCCESS) {
         int rc = sg_cl_fail(err, st, "clCreateProgramWithSource");
-        sg_error_prefix(err, "cl/%s.cl: ", name);
+        sg_error_prefix(err, "cl/%s.cl: ", src->name);
         return rc;
     }
-    st = clBuildProgram(prog, 1, &dev->device, options, NULL, NULL);
-    if (st == CL_SUCCESS) {
-        *out = prog;
+    st = clBuildProgram(prog, 1, &dev->device, src->options, NULL, NULL);
+    char *log = build_log(dev, prog);
+    if (st == CL_SUCCESS && log) {
+        out->program = prog;
+        out->log = log;
         return SIGLIP_OK;
     }
     int rc;
-    if (st == CL_BUILD_PROGRAM_FAILURE || st == CL_INVALID_BUILD_OPTIONS ||
-        st == CL_COMPILER_NOT_AVAILABLE) {
+    if (st == CL_SUCCESS) {
+        rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory building cl/%s.cl", src->name);
+    } else if (st == CL_BUILD_PROGRAM_FAILURE || st == CL_INVALID_BUILD_OPTIONS ||
+               st == CL_COMPILER_NOT_AVAILABLE) {
         rc = sg_fail(err, SIGLIP_EBUILD, "building OpenCL program cl/%s.cl for %s failed: %s",
-                     name, dev->info.name, sg_cl_strerror(st));
-        append_build_log(dev, prog, err);
+                     src->name, dev->info.name, sg_cl_strerror(st));
+        sg_error_append(err, "; build log:\n%s", log && *log ? log : "(none)");
     } else {
         rc = sg_cl_fail(err, st, "clBuildProgram");
-        sg_error_prefix(err, "cl/%s.cl: ", name);
+        sg_error_prefix(err, "cl/%s.cl: ", src->name);
     }
+    free(log);
     clReleaseProgram(prog);
     return rc;
 }
 
-int sg_program_build(SgDevice *dev, const char *name, const char *source, size_t length,
-                     const char *options, cl_program *out, int *from_cache, SgError *err)
+int sg_program_build(SgDevice *dev, const SgProgramSource *src, SgProgram *out, SgError *err)
 {
-    *out = NULL;
-    *from_cache = 0;
+    *out = (SgProgram){0};
     char *path = NULL;
-    if (dev->cache_dir) {
-        path = cache_path(dev, name, source, length, options);
+    if (src->cache_dir) {
+        path = cache_path(dev, src);
         if (!path)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of memory building cl/%s.cl", name);
-        *out = load_cached(dev, path, options);
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory building cl/%s.cl", src->name);
+        out->program = load_cached(dev, path, src->options);
     }
     int rc = SIGLIP_OK;
-    if (*out) {
-        *from_cache = 1;
+    if (out->program) {
+        out->from_cache = 1;
+        if (!(out->log = strdup(""))) {
+            sg_program_free(out);
+            rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory building cl/%s.cl", src->name);
+        }
     } else {
-        rc = build_from_source(dev, name, source, length, options, out, err);
+        rc = build_from_source(dev, src, out, err);
         if (rc == SIGLIP_OK && path)
-            save_cached(dev, *out, path);
+            save_cached(out->program, src->cache_dir, path);
     }
     free(path);
     return rc;
+}
+
+void sg_program_free(SgProgram *p)
+{
+    if (p->program)
+        clReleaseProgram(p->program);
+    free(p->log);
+    *p = (SgProgram){0};
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/fileio.h"
+#include "common/text.h"
 
 /* A rule applies when every field that is set matches: type (0 = any), and case-insensitive
  * substrings of the vendor and of the device name (NULL = any). */
@@ -33,20 +34,11 @@ static const SgTuningRule rules[] = {
     {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, 8, SG_ATTN_TILED, 0, "default"},
 };
 
-static int contains_ci(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (!strncasecmp(hay, needle, n))
-            return 1;
-    return n == 0;
-}
-
 static int rule_matches(const SgTuningRule *r, const SiglipDeviceInfo *info)
 {
     return (r->type == SIGLIP_DEVICE_OTHER || r->type == info->type) &&
-           (!r->vendor || contains_ci(info->vendor, r->vendor)) &&
-           (!r->name || contains_ci(info->name, r->name));
+           (!r->vendor || sg_icontains(info->vendor, r->vendor)) &&
+           (!r->name || sg_icontains(info->name, r->name));
 }
 
 const char *sg_gemm_path_name(SgGemmPath p)
@@ -91,7 +83,7 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, 1 << 20, &text, &size, err);
+    int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
     if (rc)
         return rc;
     cJSON *root = cJSON_ParseWithLength(text, size);
@@ -132,5 +124,14 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
     out->attention = r->attention;
     out->layernorm_wg = r->layernorm_wg;
     out->rule = r->why;
-    return override_file ? apply_override(override_file, out, err) : SIGLIP_OK;
+#ifndef SG_HAVE_CLBLAST
+    out->gemm = SG_GEMM_PANELS; /* the only GEMM of a build without CLBlast */
+#endif
+    int rc = override_file ? apply_override(override_file, out, err) : SIGLIP_OK;
+#ifndef SG_HAVE_CLBLAST
+    if (rc == SIGLIP_OK && out->gemm == SG_GEMM_CLBLAST)
+        rc = sg_fail(err, SIGLIP_ENOTSUP, "tuning file %s asks for the CLBlast GEMM, but this "
+                     "build has no CLBlast (meson option clblast)", override_file);
+#endif
+    return rc;
 }
