@@ -259,6 +259,12 @@ static int check_model_type(const cJSON *root, SgError *err)
                        json_kind(v));
     if (strcmp(v->valuestring, "siglip") == 0)
         return SIGLIP_OK;
+    /* SigLIP 2 fixed-resolution checkpoints say "siglip"; "siglip2" is only the NaFlex family. */
+    if (strcmp(v->valuestring, "siglip2") == 0)
+        return sg_fail(err, SIGLIP_ENOTSUP,
+                       "model_type \"siglip2\" (SigLIP 2 NaFlex, Siglip2Model: native aspect "
+                       "ratio, patch budget) is not supported yet; the fixed-resolution SigLIP 2 "
+                       "checkpoints (model_type \"siglip\") are");
     return sg_fail(err, SIGLIP_ENOTSUP, "model_type \"%s\" is not supported (expected \"siglip\")",
                    v->valuestring);
 }
