@@ -224,13 +224,13 @@ static void test_bad_models(SiglipContext *ctx)
         load_blob(ctx, dir, copy, size);
         free(copy);
     }
-    /* trainer_spec { model_type: BPE } appended (merged into the spec): unsupported. */
+    /* trainer_spec { model_type: WORD } appended (merged into the spec): unsupported. */
     unsigned char *bpe = malloc(size + 4);
     memcpy(bpe, model, size);
-    memcpy(bpe + size, "\x12\x02\x18\x02", 4);
+    memcpy(bpe + size, "\x12\x02\x18\x03", 4);
     rc = load_blob(ctx, dir, bpe, size + 4);
     CHECK_STATUS(rc, SIGLIP_ENOTSUP, siglip_context_error(ctx));
-    CHECK(strstr(siglip_context_error(ctx), "BPE") != NULL, "message: %s",
+    CHECK(strstr(siglip_context_error(ctx), "WORD") != NULL, "message: %s",
           siglip_context_error(ctx));
     free(bpe);
     /* A malformed tokenizer_config.json next to a good model. */

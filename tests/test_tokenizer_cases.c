@@ -2,7 +2,9 @@
  * Python (tests/data/tokenizer/cases.json, written by gen_cases.py): SiglipTokenizer ids for
  * many scripts and edge cases, padding/truncation, invalid UTF-8, raw SentencePiece encoding
  * (normalizer + Viterbi alone), a byte-fallback + user-defined model, truncated files, and
- * Python's str.lower() / str.isspace() over all of Unicode. */
+ * Python's str.lower() / str.isspace() over all of Unicode. Then SentencePiece BPE and the
+ * Siglip2Tokenizer (Gemma) rules (tokenizer/bpe-cases.json, written by
+ * data/siglip2/gen_bpe_cases.py with python3-sentencepiece on data/siglip2/tokenizer.model). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,7 @@ static void test_siglip(SiglipContext *ctx, SiglipTokenizer *tok, const cJSON *c
         total++;
         free(ids);
     }
-    fprintf(stderr, "SiglipTokenizer cases identical: %d / %d\n", passed, total);
+    fprintf(stderr, "tokenizer (wrapper rules) cases identical: %d / %d\n", passed, total);
 }
 
 static void test_padded(SiglipTokenizer *tok, const cJSON *cases)
@@ -267,6 +269,68 @@ static void test_isspace(const cJSON *list)
     free(space);
 }
 
+/* Reads a whole test data file as a SentencePiece model. */
+static SgSpModel *load_model_file(const char *rel)
+{
+    char *path = sg_test_path(rel);
+    size_t size = 0;
+    unsigned char *blob = (unsigned char *)sg_test_read(path, &size);
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    int rc = blob ? sg_sp_load(&m, blob, size, &err) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, err.message);
+    free(blob);
+    free(path);
+    return m;
+}
+
+/* The Gemma-shaped BPE model: raw SentencePiece ids, Siglip2Tokenizer ids (unpadded and padded /
+ * truncated), and a variant with UNUSED pieces that SentencePiece splits back. */
+static void test_bpe(SiglipContext *ctx)
+{
+    char *path = sg_test_path("tokenizer/bpe-cases.json");
+    size_t size = 0;
+    char *json = sg_test_read(path, &size);
+    cJSON *data = json ? cJSON_Parse(json) : NULL;
+    CHECK(data != NULL, "cannot read %s", path);
+    SgSpModel *m = load_model_file("siglip2/tokenizer.model");
+    if (data && m) {
+        CHECK(m->model_type == SG_MODEL_BPE && m->byte_fallback &&
+                  m->n_pieces == (int)cJSON_GetObjectItemCaseSensitive(data, "pieces")->valuedouble,
+              "tokenizer.model: type %d, %d pieces", m->model_type, m->n_pieces);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "cases"), "raw", 0, "BPE raw encode");
+    }
+    sg_sp_free(&m);
+    m = load_model_file("tokenizer/bpe-unused.model");
+    if (data && m) {
+        int n_unused = 0;
+        for (int i = 0; i < m->n_pieces; i++)
+            n_unused += m->pieces[i].type == SG_PIECE_UNUSED;
+        CHECK(n_unused == cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(data, "unused_pieces")),
+              "%d UNUSED pieces", n_unused);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unused"), "raw", 0,
+                 "BPE with UNUSED pieces");
+    }
+    sg_sp_free(&m);
+    char *dir = sg_test_path("siglip2");
+    SiglipTokenizer *tok = NULL;
+    int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    if (tok) {
+        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->pad_id == 0 && tok->eos_id == 1 &&
+                  tok->max_length == 64 && !tok->pad_left,
+              "GemmaTokenizer config: kind %d, pad %d, eos %d, max_length %d", tok->kind,
+              tok->pad_id, tok->eos_id, tok->max_length);
+        test_siglip(ctx, tok, cJSON_GetObjectItemCaseSensitive(data, "cases"));
+        test_padded(tok, cJSON_GetObjectItemCaseSensitive(data, "padded"));
+    }
+    siglip_tokenizer_free(&tok);
+    cJSON_Delete(data);
+    free(json);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     char *cases_path = sg_test_path("tokenizer/cases.json");
@@ -305,6 +369,7 @@ int main(void)
         test_lower(cJSON_GetObjectItemCaseSensitive(data, "lower"),
                    cJSON_GetObjectItemCaseSensitive(data, "lower_context"));
         test_isspace(cJSON_GetObjectItemCaseSensitive(data, "isspace"));
+        test_bpe(ctx);
     }
     siglip_tokenizer_free(&tok);
     siglip_context_close(&ctx);

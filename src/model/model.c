@@ -421,18 +421,13 @@ static int has_processor_config(const char *dir)
     return found;
 }
 
-/* The CPU-side companions: tokenizer when spiece.model exists, image processor always (the
+/* The CPU-side companions: tokenizer when a tokenizer file exists, image processor always (the
  * reference defaults sized to the model when the directory has no processor config). */
 static int load_companions(SiglipModel *m, const char *dir, SgError *err)
 {
     SiglipContext *ctx = m->ctx;
     if (dir) {
-        char *spiece = sg_path_join(dir, "spiece.model");
-        if (!spiece)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
-        int has = sg_file_exists(spiece);
-        free(spiece);
-        if (has) {
+        if (sg_tokenizer_exists(dir)) {
             int rc = sg_tokenizer_load(dir, err, &m->tokenizer);
             if (rc)
                 return rc;

@@ -111,7 +111,7 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
                                            "text tower; this is an image-classification model");
     if (!m->tokenizer)
-        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no spiece.model: no tokenizer");
+        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model or tokenizer.model)");
     int rc = check_processor(m, err);
     if (rc)
         return rc;
