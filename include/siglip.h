@@ -204,17 +204,19 @@ typedef struct SiglipModelInfo {
     int vision_layers;
     int vision_heads;
     int vision_intermediate_size;
-    int image_size;              /* H = W expected in pixel_values */
+    int image_size;              /* H expected in pixel_values (= W unless resized, see
+                                  * siglip_model_set_image_size) */
     int patch_size;
     int num_channels;
-    int num_patches;             /* (image_size / patch_size)² */
+    int num_patches;             /* (H / patch_size) · (W / patch_size) */
     /* classification head (SIGLIP_ARCH_IMAGE_CLASSIFICATION) */
     int num_labels;
     float logit_scale;           /* exp() already applied */
     float logit_bias;
     int has_tokenizer;           /* spiece.model was in the directory */
     int has_image_processor;     /* a preprocessor/processor config was in the directory */
-    uint8_t reserved[64];
+    int image_width;             /* W expected in pixel_values (issue 15; from reserved bytes) */
+    uint8_t reserved[60];
 } SiglipModelInfo;
 
 /* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
@@ -233,6 +235,17 @@ SIGLIP_API void siglip_model_free(SiglipModel **model);
 
 /* Copies the model's dimensions into *out. */
 SIGLIP_API void siglip_model_info(const SiglipModel *model, SiglipModelInfo *out);
+
+/* transformers' interpolate_pos_encoding=True: makes the vision tower take pixel_values of
+ * height × width (each side at least patch_size; the remainder of a side that is no multiple of
+ * patch_size is ignored, as the convolution does). The checkpoint's √N×√N position grid is
+ * resized to (height / P)×(width / P) as F.interpolate(mode="bicubic", align_corners=False)
+ * does (a = -0.75, no antialias), once here on the host in double precision, and uploaded; when
+ * the grid already has that shape the stored table is used unchanged. The model's image
+ * processor follows (its output becomes height × width); siglip_model_info() reports the new
+ * size. height = width = 0 restores the checkpoint's size. The model owns the new table; it is
+ * released by the next call or by siglip_model_free(). SIGLIP_EINVAL for a bad size. */
+SIGLIP_API int siglip_model_set_image_size(SiglipModel *model, int height, int width);
 
 /* Name of class `index` of an image-classification model (config id2label), or NULL when the
  * index is out of range. Borrowed from the model. */

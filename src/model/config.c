@@ -239,6 +239,7 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
                      section, t->patch_size, section, t->image_size);
     if (rc)
         return rc;
+    t->image_height = t->image_width = t->image_size;
     int64_t side = t->image_size / t->patch_size;
     int64_t patch_elements = (int64_t)t->num_channels * t->patch_size * t->patch_size;
     rc = check_elements(section, "num_patches × hidden_size", side * side, t->hidden_size, err);

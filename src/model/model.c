@@ -10,6 +10,7 @@
 
 #include "common/fileio.h"
 #include "image/image.h"
+#include "model/pos_interp.h"
 #include "model/safetensors.h"
 #include "tokenizer/tokenizer.h"
 
@@ -381,6 +382,7 @@ void siglip_model_free(SiglipModel **pm)
     SgDevice *dev = m->dev;
     const SgTowerConfig *t = &m->cfg.text, *v = &m->cfg.vision;
     if (dev) {
+        sg_pos_interp_release(m);
         sg_workspace_release(m);
         size_t tD = (size_t)t->hidden_size, vD = (size_t)v->hidden_size;
         sg_buffer_release(dev, &m->text.tok_emb, (size_t)t->vocab_size * tD * sizeof(float));
@@ -537,10 +539,11 @@ void siglip_model_info(const SiglipModel *m, SiglipModelInfo *info)
     info->vision_layers = v->num_hidden_layers;
     info->vision_heads = v->num_attention_heads;
     info->vision_intermediate_size = v->intermediate_size;
-    info->image_size = v->image_size;
+    info->image_size = v->image_height;
+    info->image_width = v->image_width;
     info->patch_size = v->patch_size;
     info->num_channels = v->num_channels;
-    info->num_patches = (v->image_size / v->patch_size) * (v->image_size / v->patch_size);
+    info->num_patches = (int)sg_vision_patches(v);
     info->num_labels = m->has_classifier ? m->cfg.num_labels : 0;
     info->has_tokenizer = m->tokenizer != NULL;
     info->has_image_processor = m->processor != NULL;

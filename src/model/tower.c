@@ -33,8 +33,7 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         return SIGLIP_OK;
     sg_workspace_release(m);
     const SgTowerConfig *t = &m->cfg.text, *v = &m->cfg.vision;
-    size_t side = (size_t)(v->image_size / v->patch_size);
-    size_t N = side * side;
+    size_t N = sg_vision_patches(v);
     size_t patch_len = (size_t)v->num_channels * (size_t)v->patch_size * (size_t)v->patch_size;
     size_t T = m->has_text ? (size_t)t->max_position_embeddings : 0;
     size_t D = MAX2((size_t)v->hidden_size, m->has_text ? (size_t)t->hidden_size : 0);
@@ -50,7 +49,7 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         [WS_MLP] = rows * MAX2(F, patch_len) * f,
         [WS_IDS] = MAX2(B * T, 1) * sizeof(int32_t),
         [WS_MASK] = MAX2(B * T, 1) * sizeof(int32_t),
-        [WS_PIXELS] = B * (size_t)v->num_channels * (size_t)v->image_size * (size_t)v->image_size * f,
+        [WS_PIXELS] = B * (size_t)v->num_channels * sg_vision_pixels(v) * f,
         [WS_POOLED] = B * MAX2(MAX2(Dp, D), (size_t)m->cfg.num_labels) * f,
         [WS_POOLED2] = B * D * f,
     };
@@ -173,12 +172,12 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
     SgWorkspace *ws = &m->ws;
     const SgTowerConfig *c = &m->cfg.vision;
     const SgVisionTower *v = &m->vision;
-    size_t C = (size_t)c->num_channels, S = (size_t)c->image_size, p = (size_t)c->patch_size;
-    size_t D = (size_t)c->hidden_size, N = (S / p) * (S / p);
+    size_t C = (size_t)c->num_channels, Hi = (size_t)c->image_height, Wi = (size_t)c->image_width;
+    size_t p = (size_t)c->patch_size, D = (size_t)c->hidden_size, N = sg_vision_patches(c);
     TRY(sg_workspace_reserve(m, B, err));
-    TRY(sg_buffer_write(dev, ws->pixels, 0, B * C * S * S * sizeof *pixels, pixels, err));
+    TRY(sg_buffer_write(dev, ws->pixels, 0, B * C * Hi * Wi * sizeof *pixels, pixels, err));
     /* Patch embedding: the stride-p convolution as im2col + GEMM, then + position embedding. */
-    TRY(sg_op_im2col(dev, ws->pixels, ws->mlp, B, C, S, S, p, err));
+    TRY(sg_op_im2col(dev, ws->pixels, ws->mlp, B, C, Hi, Wi, p, err));
     TRY(linear(dev, ws->mlp, &v->patch, ws->x, B * N, SG_ACT_NONE, err));
     TRY(sg_op_add_broadcast(dev, ws->x, v->pos_emb, B, N, D, err));
     TRY(run_encoder(m, c, v->layers, B, N, NULL, err));
