@@ -152,7 +152,27 @@ def siglip2(store, cases):
         store[f"pos.{gh}x{gw}.f64"] = ref.interpolate_pos(table, gh * 8, gw * 8, 8)
         store[f"pos.{gh}x{gw}.f32"] = ref.interpolate_pos(table.float(), gh * 8, gw * 8, 8)
     cases["siglip2"] = {"texts": TEXTS, "images": IMAGES, "interpolated": [[48, 40], [64, 64]],
-                        "pos_sizes": POS_SIZES}
+                        "pos_sizes": POS_SIZES, "zero_shot": zero_shot(cfg, w, bpe)}
+
+
+def zero_shot(cfg, w, bpe):
+    """transformers' zero-shot pipeline on the first two images: the default template, texts
+    padded to 64 with the attention mask passed, sigmoid(logits_per_image) sorted, at the
+    model's size and at 48×40 (interpolate_pos_encoding)."""
+    labels = ["cat", "dog", "a red car", "Baum"]
+    rows = [bpe.padded("This is a photo of %s." % label, 64) for label in labels]
+    ids = torch.tensor([r[0] for r in rows])
+    mask = torch.tensor([r[1] for r in rows])
+    t_pool = ref.text(w, cfg["text_config"], ids, mask)[1]
+    out = {"labels": labels, "images": IMAGES[:2]}
+    for h, wd in ((32, 32), (48, 40)):
+        px = torch.from_numpy(pixels(h, wd, Image.BILINEAR)[:2]).double()
+        v_pool = ref.vision(w, cfg["vision_config"], px, interpolate=True)[1]
+        scores = torch.sigmoid(ref.logits(w, t_pool, v_pool)[0])
+        out["%dx%d" % (h, wd)] = [
+            [{"label": labels[j], "score": float(row[j])} for j in row.argsort(descending=True)]
+            for row in scores]
+    return out
 
 
 def multilingual(store, cases):
