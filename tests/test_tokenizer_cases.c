@@ -4,7 +4,9 @@
  * (normalizer + Viterbi alone), a byte-fallback + user-defined model, truncated files, and
  * Python's str.lower() / str.isspace() over all of Unicode. Then SentencePiece BPE and the
  * Siglip2Tokenizer (Gemma) rules (tokenizer/bpe-cases.json, written by
- * data/siglip2/gen_bpe_cases.py with python3-sentencepiece on data/siglip2/tokenizer.model). */
+ * data/siglip2/gen_bpe_cases.py with python3-sentencepiece on data/siglip2/tokenizer.model), and
+ * the same model as tokenizer.json alone (tokenizer/json-cases.json: a Python port of HF
+ * tokenizers' BPE, data/siglip2/gen_tokenizer_json.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include "harness.h"
 #include "siglip.h"
+#include "tokenizer/hf_json.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/text.h"
 #include "tokenizer/tokenizer.h"
@@ -331,6 +334,33 @@ static void test_bpe(SiglipContext *ctx)
     free(dir);
 }
 
+/* tokenizer.json as the only tokenizer file: HF's BPE by merge rank under the Siglip2 rules. */
+static void test_json(SiglipContext *ctx)
+{
+    char *path = sg_test_path("tokenizer/json-cases.json");
+    size_t size = 0;
+    char *json = sg_test_read(path, &size);
+    cJSON *data = json ? cJSON_Parse(json) : NULL;
+    CHECK(data != NULL, "cannot read %s", path);
+    char *dir = sg_test_path("siglip2-json");
+    SiglipTokenizer *tok = NULL;
+    int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    if (tok) {
+        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->sp->hf && tok->sp->hf->bpe &&
+                  tok->sp->n_pieces == 4000 && tok->pad_id == 0 && tok->eos_id == 1,
+              "tokenizer.json model: kind %d, %d pieces", tok->kind, tok->sp->n_pieces);
+        test_siglip(ctx, tok, cJSON_GetObjectItemCaseSensitive(data, "cases"));
+        fprintf(stderr, "of which HF BPE and SentencePiece agree on %d\n",
+                (int)cJSON_GetObjectItemCaseSensitive(data, "same_as_spm")->valuedouble);
+    }
+    siglip_tokenizer_free(&tok);
+    cJSON_Delete(data);
+    free(json);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     char *cases_path = sg_test_path("tokenizer/cases.json");
@@ -370,6 +400,7 @@ int main(void)
                    cJSON_GetObjectItemCaseSensitive(data, "lower_context"));
         test_isspace(cJSON_GetObjectItemCaseSensitive(data, "isspace"));
         test_bpe(ctx);
+        test_json(ctx);
     }
     siglip_tokenizer_free(&tok);
     siglip_context_close(&ctx);

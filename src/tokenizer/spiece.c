@@ -2,6 +2,8 @@
  * trie, and the checks SentencePiece's model loader makes. */
 #include "tokenizer/spiece.h"
 
+#include "tokenizer/hf_json.h"
+
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,6 +440,7 @@ void sg_sp_free(SgSpModel **model)
         return;
     SgSpModel *m = *model;
     sg_charsmap_free(&m->normalizer.charsmap);
+    sg_hf_free(m->hf);
     trie_free(&m->trie);
     free(m->pieces);
     free(m->blob);

@@ -61,6 +61,8 @@ static inline int32_t sg_trie_child(const SgPieceTrie *t, int32_t node, unsigned
     }
 }
 
+struct SgHfModel;
+
 typedef struct SgSpModel {
     unsigned char *blob;  /* the serialized model (owned); pieces point into it */
     size_t blob_size;
@@ -75,6 +77,7 @@ typedef struct SgSpModel {
     float max_score;
     SgNormalizer normalizer;
     SgPieceTrie trie;
+    struct SgHfModel *hf; /* read from tokenizer.json (hf_json.c): its normalizers, BPE merges */
 } SgSpModel;
 
 /* Parses a serialized ModelProto (copied). Malformed protobuf or an inconsistent model:

@@ -12,6 +12,7 @@
 
 #include "common/fileio.h"
 #include "context.h"
+#include "tokenizer/hf_json.h"
 
 #define SPIECE_MAX_BYTES (256u << 20)
 #define CONFIG_MAX_BYTES (16u << 20)
@@ -134,6 +135,9 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
                                         size_t n, size_t i)
 {
     const SgSpecialToken *best = NULL;
+    uint32_t c = cps[i] & (SG_SPECIAL_FIRST_BITS - 1);
+    if (!(tok->special_first[c / 64] >> (c % 64) & 1))
+        return NULL; /* no special token starts with this character */
     for (int k = 0; k < tok->n_specials; k++) {
         const SgSpecialToken *s = &tok->specials[k];
         if (s->n_cps <= n - i && cps[i] == s->cps[0] &&
@@ -257,7 +261,14 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
     if (tok->n_specials == SG_TOKENIZER_MAX_SPECIALS)
         return sg_fail(tok->err, SIGLIP_ENOTSUP, "more than %d special tokens",
                        SG_TOKENIZER_MAX_SPECIALS);
+    SgSpecialToken *grown = realloc(tok->specials, (size_t)(tok->n_specials + 1) * sizeof *grown);
+    if (!grown)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    tok->specials = grown;
     SgSpecialToken *s = &tok->specials[tok->n_specials];
+    uint32_t first = sg_utf8_next((const unsigned char *)text, len, &(size_t){0}) &
+                     (SG_SPECIAL_FIRST_BITS - 1);
+    tok->special_first[first / 64] |= 1ull << (first % 64);
     s->cps = malloc(len * sizeof *s->cps);
     if (!s->cps)
         return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
@@ -368,6 +379,9 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         if (rc == 0)
             rc = add_special(tok, names->added, token_text(entry));
     }
+    const SgHfModel *hf = tok->sp->hf; /* tokenizer.json's added_tokens likewise */
+    for (int k = 0; hf && k < hf->n_added && rc == 0; k++)
+        rc = add_special(tok, names->added, hf->added[k]);
     if (rc != 0)
         return rc;
     tok->eos_id = token_id(tok, names->added, names->eos);
@@ -396,7 +410,9 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
     size_t size = 0;
     int rc = sg_read_file(path, SPIECE_MAX_BYTES, &data, &size, tok->err);
     if (rc == 0) {
-        rc = sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
+        rc = strcmp(file, "tokenizer.json") == 0
+                 ? sg_hf_load(data, size, &tok->sp, tok->err)
+                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
         if (rc != 0)
             sg_error_prefix(tok->err, "loading %s: ", path);
     }
@@ -412,10 +428,11 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
     return rc;
 }
 
-/* The tokenizer file of dir, in transformers' order of preference, or NULL. */
+/* The tokenizer file of dir, or NULL: a SentencePiece model when there is one (the ids
+ * python3-sentencepiece gives are the reference), tokenizer.json when it is the only file. */
 static const char *tokenizer_file(const char *dir)
 {
-    static const char *const files[] = {"spiece.model", "tokenizer.model"};
+    static const char *const files[] = {"spiece.model", "tokenizer.model", "tokenizer.json"};
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         char *path = sg_path_join(dir, files[k]);
         int has = path && sg_file_exists(path);
@@ -456,11 +473,12 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     const char *file = tokenizer_file(dir);
     int rc = 0;
     if (!file)
-        rc = sg_fail(err, SIGLIP_ENOENT, "%s has no tokenizer (spiece.model or tokenizer.model)",
-                     dir);
-    /* The file decides the rules unless tokenizer_config.json names the class. */
-    tok->kind = file && strcmp(file, "tokenizer.model") == 0 ? SG_TOKENIZER_GEMMA
-                                                              : SG_TOKENIZER_SIGLIP;
+        rc = sg_fail(err, SIGLIP_ENOENT,
+                     "%s has no tokenizer (spiece.model, tokenizer.model or tokenizer.json)", dir);
+    /* The file decides the rules unless tokenizer_config.json names the class: spiece.model is
+     * SiglipTokenizer's, the others Siglip2Tokenizer's (Gemma). */
+    tok->kind = file && strcmp(file, "spiece.model") != 0 ? SG_TOKENIZER_GEMMA
+                                                          : SG_TOKENIZER_SIGLIP;
     if (rc == 0)
         rc = load_config(tok, dir, file, &names, &cfg);
     /* Names the config left out take the class's defaults. */
@@ -516,6 +534,7 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     free(t->unk_token);
     for (int k = 0; k < t->n_specials; k++)
         free(t->specials[k].cps);
+    free(t->specials);
     sg_buf_free(&t->cps);
     sg_buf_free(&t->segment);
     sg_buf_free(&t->ids);

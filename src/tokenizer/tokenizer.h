@@ -11,8 +11,9 @@
 
 /* Longest text accepted, in bytes (longer: SIGLIP_E2BIG). */
 #define SG_TOKENIZER_MAX_TEXT_BYTES (64u << 20)
-/* Most special / added tokens read from tokenizer_config.json. */
-#define SG_TOKENIZER_MAX_SPECIALS 16
+/* Most special / added tokens (Gemma's files list a few hundred). */
+#define SG_TOKENIZER_MAX_SPECIALS 65536
+#define SG_SPECIAL_FIRST_BITS 1024
 
 /* A token that is split out of the text before SentencePiece sees it (eos, unk, pad, added). */
 typedef struct SgSpecialToken {
@@ -42,8 +43,9 @@ struct SiglipTokenizer {
     int32_t eos_id, unk_id, pad_id;
     int unk_prefix_pieces;     /* how many pieces unk_token alone encodes to (dropped again) */
     int32_t underline_id;      /* id of the piece "▁", or -1 */
-    SgSpecialToken specials[SG_TOKENIZER_MAX_SPECIALS];
+    SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;
+    uint64_t special_first[SG_SPECIAL_FIRST_BITS / 64]; /* bit (first code point mod 1024) */
     /* scratch reused by every call (a tokenizer is used by one thread at a time) */
     SgBuf cps;                 /* uint32 code points of the current text */
     SgBuf segment;             /* unk_token + one canonicalized segment, UTF-8 */

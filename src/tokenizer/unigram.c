@@ -3,6 +3,8 @@
  * and byte fallback. */
 #include "tokenizer/spiece.h"
 
+#include "tokenizer/hf_json.h"
+
 #include <stdlib.h>
 
 /* SentencePiece's kUnkPenalty: an unknown character scores min_score - 10. */
@@ -110,13 +112,22 @@ int sg_sp_encode(const SgSpModel *m, const unsigned char *s, size_t n, SgSpScrat
 {
     *ids = NULL;
     *n_ids = 0;
-    if (sg_normalize(&m->normalizer, s, n, &scr->normalized) != 0)
+    /* A tokenizer.json model brings its own normalizers (and, for BPE, HF's merge order). */
+    if ((m->hf ? sg_hf_normalize(m->hf, s, n, &scr->normalized)
+               : sg_normalize(&m->normalizer, s, n, &scr->normalized)) != 0)
         return SIGLIP_ENOMEM;
     size_t size = scr->normalized.len;
     if (size >= INT32_MAX / 2)
         return SIGLIP_E2BIG;
     const unsigned char *text = scr->normalized.data;
     size_t n_path = 0;
+    if (m->hf && m->hf->bpe) {
+        if (sg_hf_bpe_encode(m, text, size, scr) != 0)
+            return SIGLIP_ENOMEM;
+        *ids = (const int32_t *)(const void *)scr->ids.data;
+        *n_ids = scr->ids.len / sizeof(int32_t);
+        return 0;
+    }
     if (m->model_type == SG_MODEL_BPE) {
         long n_seg = sg_sp_bpe_segment(m, text, (int32_t)size, scr);
         if (n_seg < 0)
