@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "model/safetensors.h"
 #include "siglip.h"
+#include "tokenizer/hf_json.h"
 
 #define T 64
 
@@ -253,6 +254,54 @@ static void test_bad_models(SiglipContext *ctx)
     free(model_path);
 }
 
+/* tokenizer.json variants: what is supported loads, what is not is refused by name. */
+static void test_tokenizer_json(void)
+{
+#define VOCAB "\"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"ab\": 3}"
+    static const struct { const char *rest; int want; const char *needle; } cases[] = {
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [\"a b\"]}", 0, ""},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [[\"a\", \"b\"]]},"
+         "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+         "{\"type\": \"Lowercase\"}, {\"type\": \"Prepend\", \"prepend\": \"a\"}]}", 0, ""},
+        {"\"model\": {\"type\": \"WordPiece\", " VOCAB "}", SIGLIP_ENOTSUP, "WordPiece"},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [\"a c\"]}",
+         SIGLIP_EBADMSG, "not in the vocabulary"},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
+         "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}", SIGLIP_ENOTSUP, "ByteLevel"},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
+         "\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, \"content\": \" \"}",
+         SIGLIP_ENOTSUP, "Regex"},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [], "
+         "\"continuing_subword_prefix\": \"##\"}", SIGLIP_ENOTSUP, "continuing_subword_prefix"},
+        {"\"model\": {\"type\": \"BPE\", " VOCAB ", \"merges\": []}", SIGLIP_ENOTSUP, "unknown token"},
+        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
+         "\"added_tokens\": [{\"id\": 9, \"content\": \"<x>\"}]", SIGLIP_EBADMSG, "gap"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char json[1200];
+        snprintf(json, sizeof json, "{%s}", cases[k].rest);
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        CHECK(rc == cases[k].want && strstr(err.message, cases[k].needle),
+              "tokenizer.json case %zu: status %d (%s)", k, rc, err.message);
+        if (m && k == 0) { /* "ab" merges; an unknown character is <unk> */
+            SgSpScratch scr = {0};
+            const int32_t *ids;
+            size_t n;
+            rc = sg_sp_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
+            CHECK(rc == 0 && n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 1,
+                  "BPE on \"abxa\": %zu ids", n);
+            sg_sp_scratch_free(&scr);
+        }
+        sg_sp_free(&m);
+    }
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+#undef VOCAB
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -268,6 +317,7 @@ int main(void)
         test_api_errors(ctx, tok);
     }
     test_bad_models(ctx);
+    test_tokenizer_json();
     siglip_tokenizer_free(&tok);
     CHECK(tok == NULL, "free sets the handle to NULL");
     free(dir);
