@@ -659,11 +659,12 @@ int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, ch
         else if (!is_skipped(tok, ids[k]) && append_piece(tok, ids[k], &raw) != 0)
             rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
     }
-    /* strip spaces at both ends; byte pieces that do not form UTF-8 become U+FFFD */
+    /* SiglipTokenizer strips spaces at both ends (Gemma's decoder keeps them); byte pieces that
+     * do not form UTF-8 become U+FFFD */
     size_t begin = 0, end = raw.len;
-    while (begin < end && raw.data[begin] == ' ')
+    while (tok->kind == SG_TOKENIZER_SIGLIP && begin < end && raw.data[begin] == ' ')
         begin++;
-    while (end > begin && raw.data[end - 1] == ' ')
+    while (tok->kind == SG_TOKENIZER_SIGLIP && end > begin && raw.data[end - 1] == ' ')
         end--;
     SgBuf clean = {0};
     if (rc == 0 && sg_buf_reserve(&clean, (end - begin) * 3 + 1) != 0)
