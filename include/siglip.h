@@ -213,15 +213,17 @@ typedef struct SiglipModelInfo {
     int num_labels;
     float logit_scale;           /* exp() already applied */
     float logit_bias;
-    int has_tokenizer;           /* spiece.model was in the directory */
+    int has_tokenizer;           /* a tokenizer file was in the directory */
     int has_image_processor;     /* a preprocessor/processor config was in the directory */
     int image_width;             /* W expected in pixel_values (issue 15; from reserved bytes) */
     uint8_t reserved[60];
 } SiglipModelInfo;
 
 /* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
- * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present,
- * spiece.model + tokenizer_config.json and preprocessor_config.json / processor_config.json.
+ * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present, the
+ * tokenizer (see siglip_tokenizer_load) and preprocessor_config.json / processor_config.json.
+ * SigLIP and SigLIP 2 fixed-resolution checkpoints (model_type "siglip"; no "architectures"
+ * means SiglipModel) load; model_type "siglip2" (NaFlex) is SIGLIP_ENOTSUP.
  * Weights are converted to float32 on the device. Opens the context's device if needed.
  * On success *out owns the model; release it with siglip_model_free() before closing ctx. */
 SIGLIP_API int siglip_model_load(SiglipContext *ctx, const char *dir, SiglipModel **out);
@@ -294,24 +296,28 @@ SIGLIP_API int siglip_classify_logits(SiglipModel *model, const float *pixel_val
                                       float *logits);
 
 /* ------------------------------------------------------------------------------------------------
- * Tokenizer (CPU): SentencePiece unigram + SiglipTokenizer rules
+ * Tokenizer (CPU): SentencePiece unigram / BPE, or tokenizer.json, with the rules of
+ * SiglipTokenizer or Siglip2Tokenizer (Gemma: lowercase, no bos, eos appended, <pad> = 0)
  * --------------------------------------------------------------------------------------------- */
 
 typedef struct SiglipTokenizer SiglipTokenizer;
 
-/* Loads spiece.model and tokenizer_config.json (optional; defaults of SiglipTokenizer otherwise)
- * from a model directory. No OpenCL device is needed. *out owns the tokenizer; release it with
- * siglip_tokenizer_free(). */
+/* Loads a model directory's tokenizer: spiece.model, else tokenizer.model (Gemma), else
+ * tokenizer.json, with tokenizer_config.json (optional). Its tokenizer_class picks the rules
+ * (GemmaTokenizer / Siglip2Tokenizer → Siglip2Tokenizer's; SiglipTokenizer); without it the file
+ * does (spiece.model → SiglipTokenizer, the others → Siglip2Tokenizer). No OpenCL device is
+ * needed. *out owns the tokenizer; release it with siglip_tokenizer_free(). No tokenizer file:
+ * SIGLIP_ENOENT; an unsupported model type, normalizer or pre-tokenizer: SIGLIP_ENOTSUP. */
 SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
 SIGLIP_API void siglip_tokenizer_free(SiglipTokenizer **tok);
 
-/* The tokenizer loaded with a model (NULL when its directory had no spiece.model). Borrowed. */
+/* The tokenizer loaded with a model (NULL when its directory had no tokenizer file). Borrowed. */
 SIGLIP_API SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
 
 /* model_max_length of tokenizer_config.json (64 by default). */
 SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
 
-/* Tokenizes n UTF-8 texts as SiglipTokenizer(text, padding="max_length", truncation=True,
+/* Tokenizes n UTF-8 texts as the tokenizer(text, padding="max_length", truncation=True,
  * max_length=max_length): ids and mask are caller-allocated [n, max_length]; max_length <= 0 means
  * the tokenizer's model_max_length. Invalid UTF-8 is replaced by U+FFFD as Python's
  * errors="replace" does it (one U+FFFD per maximal invalid subsequence: a stray byte, or a
@@ -325,13 +331,15 @@ SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, i
 SIGLIP_API int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids,
                                    size_t *n_ids);
 
-/* Decodes ids back to text (special tokens skipped, '▁' → space, leading space stripped).
+/* Decodes ids back to text (special tokens skipped, '▁' → space, byte pieces as bytes; the
+ * SiglipTokenizer rules strip spaces at both ends).
  * *text receives a malloc'ed NUL-terminated string that the caller frees with free(). */
 SIGLIP_API int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids,
                                  char **text);
 
 /* ------------------------------------------------------------------------------------------------
- * Image processor (CPU): decode, EXIF transpose, RGB, Pillow bicubic resize, rescale, normalize
+ * Image processor (CPU): decode, EXIF transpose, RGB, Pillow resize (the config's resample: 0..5,
+ * each byte-identical to Pillow), rescale, normalize
  * --------------------------------------------------------------------------------------------- */
 
 typedef struct SiglipImageProcessor SiglipImageProcessor;
