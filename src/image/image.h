@@ -31,12 +31,8 @@ int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out,
 
 /* PIL's filter ids, as preprocessor_config.json's "resample" names them. */
 typedef enum SgResample {
-    SG_RESAMPLE_NEAREST = 0,
-    SG_RESAMPLE_LANCZOS = 1,
-    SG_RESAMPLE_BILINEAR = 2,
-    SG_RESAMPLE_BICUBIC = 3,
-    SG_RESAMPLE_BOX = 4,
-    SG_RESAMPLE_HAMMING = 5,
+    SG_RESAMPLE_NEAREST, SG_RESAMPLE_LANCZOS, SG_RESAMPLE_BILINEAR, /* 0, 1, 2 */
+    SG_RESAMPLE_BICUBIC, SG_RESAMPLE_BOX, SG_RESAMPLE_HAMMING,      /* 3, 4, 5 */
 } SgResample;
 
 /* Resizes RGB8 [in_h, in_w, 3] to [out_h, out_w, 3] as Pillow's Image.resize((out_w, out_h),

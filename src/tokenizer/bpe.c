@@ -11,13 +11,6 @@ typedef struct Symbol {
     int32_t frozen;     /* a user-defined piece: never merged with anything */
 } Symbol;
 
-/* A proposed merge of symbols left and right into a piece of `size` bytes with `score`. */
-typedef struct Candidate {
-    float score;
-    int32_t left, right;
-    int32_t size;
-} Candidate;
-
 /* How an UNUSED piece was last formed: its first `left_len` bytes and the rest. */
 typedef struct Split {
     int32_t id;
@@ -26,12 +19,12 @@ typedef struct Split {
 
 /* SentencePiece's agenda order: higher score first, then the leftmost pair. Each (left, right)
  * pair is proposed at most once while valid, so this order is total on live candidates. */
-static int better(const Candidate *a, const Candidate *b)
+static int better(const SgMergeCandidate *a, const SgMergeCandidate *b)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
+    return a->score > b->score || (a->score == b->score && a->pos < b->pos);
 }
 
-static void heap_push(Candidate *heap, size_t *n, Candidate c)
+void sg_merge_push(SgMergeCandidate *heap, size_t *n, SgMergeCandidate c)
 {
     size_t i = (*n)++;
     while (i > 0) {
@@ -44,9 +37,9 @@ static void heap_push(Candidate *heap, size_t *n, Candidate c)
     heap[i] = c;
 }
 
-static Candidate heap_pop(Candidate *heap, size_t *n)
+SgMergeCandidate sg_merge_pop(SgMergeCandidate *heap, size_t *n)
 {
-    Candidate top = heap[0], last = heap[--*n];
+    SgMergeCandidate top = heap[0], last = heap[--*n];
     size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
@@ -78,7 +71,7 @@ typedef struct BpeState {
     const SgSpModel *m;
     const unsigned char *text;
     Symbol *sym;
-    Candidate *heap;
+    SgMergeCandidate *heap; /* pos = left symbol, a = right symbol, b = merged size */
     size_t n_heap;
     SgBuf *splits;
     int oom;
@@ -94,7 +87,8 @@ static void propose(BpeState *st, int32_t left, int32_t right)
     int32_t id = vocab_piece(st->m, st->text + l->begin, size);
     if (id < 0)
         return;
-    heap_push(st->heap, &st->n_heap, (Candidate){st->m->pieces[id].score, left, right, size});
+    SgMergeCandidate c = {st->m->pieces[id].score, left, right, size};
+    sg_merge_push(st->heap, &st->n_heap, c);
     if (st->m->pieces[id].type == SG_PIECE_UNUSED) {
         if (sg_buf_reserve(st->splits, sizeof(Split)) != 0) {
             st->oom = 1;
@@ -143,10 +137,10 @@ long sg_sp_bpe_segment(const SgSpModel *m, const unsigned char *text, int32_t si
     /* At most one symbol per byte and, over the whole run, one candidate per initial pair plus
      * two per merge: fewer than 3 per byte. */
     if (sg_buf_reserve(&scr->symbols, ((size_t)size + 1) * sizeof(Symbol)) != 0 ||
-        sg_buf_reserve(&scr->agenda, ((size_t)size * 3 + 1) * sizeof(Candidate)) != 0)
+        sg_buf_reserve(&scr->agenda, ((size_t)size * 3 + 1) * sizeof(SgMergeCandidate)) != 0)
         return -1;
     BpeState st = {m, text, (Symbol *)(void *)scr->symbols.data,
-                   (Candidate *)(void *)scr->agenda.data, 0, &scr->splits, 0};
+                   (SgMergeCandidate *)(void *)scr->agenda.data, 0, &scr->splits, 0};
     int32_t n_sym = 0;
     for (int32_t at = 0; at < size;) {
         size_t user = sg_sp_user_prefix(m, text + at, (size_t)(size - at));
@@ -160,17 +154,18 @@ long sg_sp_bpe_segment(const SgSpModel *m, const unsigned char *text, int32_t si
     for (int32_t i = 1; i < n_sym; i++)
         propose(&st, i - 1, i);
     while (st.n_heap > 0 && !st.oom) {
-        Candidate top = heap_pop(st.heap, &st.n_heap);
-        Symbol *l = &st.sym[top.left], *r = &st.sym[top.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
+        SgMergeCandidate top = sg_merge_pop(st.heap, &st.n_heap);
+        int32_t left = top.pos, right = top.a;
+        Symbol *l = &st.sym[left], *r = &st.sym[right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.b)
             continue; /* stale: one side has changed since it was proposed */
         l->len += r->len;
         l->next = r->next;
         if (r->next >= 0)
-            st.sym[r->next].prev = top.left;
+            st.sym[r->next].prev = left;
         r->len = 0;
-        propose(&st, l->prev, top.left);
-        propose(&st, top.left, l->next);
+        propose(&st, l->prev, left);
+        propose(&st, left, l->next);
     }
     if (st.oom)
         return -1;

@@ -229,6 +229,9 @@ static int load_merges(const cJSON *model, SgSpModel *m, SgError *err)
     int n = cJSON_GetArraySize(merges);
     if (n == 0)
         return 0;
+    if (n > (1 << 24)) /* ranks are ordered as floats in the agenda */
+        return sg_fail(err, SIGLIP_ENOTSUP, "tokenizer.json: %d merges, more than the 16777216 "
+                       "supported", n);
     size_t cap = 64;
     while (cap < 2 * (size_t)n)
         cap *= 2;
@@ -458,44 +461,11 @@ typedef struct HfSymbol {
     int32_t prev, next; /* -1 at the ends */
 } HfSymbol;
 
-typedef struct HfMerge {
-    int32_t rank, pos, new_id;
-} HfMerge;
-
-/* HF's Merge order: lowest rank first, then the leftmost position. */
-static int merge_before(const HfMerge *a, const HfMerge *b)
+/* HF's Merge order (lowest rank, then leftmost) as an agenda candidate: score = -rank, exact
+ * below 2^24 merges (checked at load); a = the merged id. */
+static void push_merge(SgMergeCandidate *heap, size_t *n, int32_t rank, int32_t pos, int32_t id)
 {
-    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
-}
-
-static void mheap_push(HfMerge *h, size_t *n, HfMerge v)
-{
-    size_t i = (*n)++;
-    while (i > 0 && merge_before(&v, &h[(i - 1) / 2])) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = v;
-}
-
-static HfMerge mheap_pop(HfMerge *h, size_t *n)
-{
-    HfMerge top = h[0], last = h[--*n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n)
-            break;
-        if (c + 1 < *n && merge_before(&h[c + 1], &h[c]))
-            c++;
-        if (!merge_before(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (*n > 0)
-        h[i] = last;
-    return top;
+    sg_merge_push(heap, n, (SgMergeCandidate){-(float)rank, pos, id, 0});
 }
 
 static int add_symbol(SgBuf *b, int32_t id, int32_t len)
@@ -555,34 +525,35 @@ static int merge_all(const SgHfModel *hf, SgBuf *symbols, SgBuf *agenda)
     HfSymbol *sym = (HfSymbol *)(void *)symbols->data;
     size_t n = symbols->len / sizeof *sym, n_heap = 0;
     agenda->len = 0;
-    if (sg_buf_reserve(agenda, (3 * n + 1) * sizeof(HfMerge)) != 0)
+    if (sg_buf_reserve(agenda, (3 * n + 1) * sizeof(SgMergeCandidate)) != 0)
         return SIGLIP_ENOMEM;
-    HfMerge *heap = (HfMerge *)(void *)agenda->data;
+    SgMergeCandidate *heap = (SgMergeCandidate *)(void *)agenda->data;
     for (size_t i = 0; i + 1 < n; i++) {
         int32_t new_id, rank = merge_find(hf, sym[i].id, sym[i + 1].id, &new_id);
         if (rank >= 0)
-            mheap_push(heap, &n_heap, (HfMerge){rank, (int32_t)i, new_id});
+            push_merge(heap, &n_heap, rank, (int32_t)i, new_id);
     }
     while (n_heap > 0) {
-        HfMerge top = mheap_pop(heap, &n_heap);
+        SgMergeCandidate top = sg_merge_pop(heap, &n_heap);
+        int32_t top_id = top.a;
         HfSymbol *cur = &sym[top.pos];
         if (cur->len == 0 || cur->next < 0)
             continue;
         HfSymbol right = sym[cur->next];
         int32_t new_id;
-        if (merge_find(hf, cur->id, right.id, &new_id) < 0 || new_id != top.new_id)
+        if (merge_find(hf, cur->id, right.id, &new_id) < 0 || new_id != top_id)
             continue; /* an expired entry */
         sym[cur->next].len = 0;
-        cur->id = top.new_id;
+        cur->id = top_id;
         cur->len += right.len;
         cur->next = right.next;
         if (right.next >= 0)
             sym[right.next].prev = top.pos;
         int32_t rank;
         if (cur->prev >= 0 && (rank = merge_find(hf, sym[cur->prev].id, cur->id, &new_id)) >= 0)
-            mheap_push(heap, &n_heap, (HfMerge){rank, cur->prev, new_id});
+            push_merge(heap, &n_heap, rank, cur->prev, new_id);
         if (cur->next >= 0 && (rank = merge_find(hf, cur->id, sym[cur->next].id, &new_id)) >= 0)
-            mheap_push(heap, &n_heap, (HfMerge){rank, top.pos, new_id});
+            push_merge(heap, &n_heap, rank, top.pos, new_id);
     }
     return 0;
 }

@@ -125,6 +125,18 @@ static inline int sg_utf8_lead_len(unsigned char lead)
     return len[lead >> 4];
 }
 
+/* A candidate merge in a BPE agenda: the highest score first, then the leftmost `pos`; `a` and
+ * `b` are the encoder's own (SentencePiece: right symbol and merged size; HF: merged id). */
+typedef struct SgMergeCandidate {
+    float score;
+    int32_t pos;
+    int32_t a, b;
+} SgMergeCandidate;
+
+/* Binary heap of candidates in that order; *n is its size, the array has room for one more. */
+void sg_merge_push(SgMergeCandidate *heap, size_t *n, SgMergeCandidate c);
+SgMergeCandidate sg_merge_pop(SgMergeCandidate *heap, size_t *n);
+
 /* SentencePiece's BPE segmentation of normalized text[0..size) (bpe_model.cc): characters and
  * user-defined pieces as symbols, the best-scoring adjacent pair merged first (leftmost on ties),
  * UNUSED pieces split back. Writes the pieces into scr->path, last first; returns their count,
