@@ -320,6 +320,12 @@ static void test_bpe(SiglipContext *ctx)
     int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
     CHECK_STATUS(rc, 0, siglip_context_error(ctx));
     if (tok) {
+        /* the first call on a fresh tokenizer with an empty text: eos and padding only */
+        int32_t ids[4], mask[4];
+        const char *empty = "";
+        rc = siglip_tokenize(tok, &empty, 1, 4, ids, mask);
+        CHECK(rc == 0 && ids[0] == 1 && ids[1] == 0 && mask[0] == 1 && mask[1] == 0,
+              "empty text first: status %d", rc);
         CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->pad_id == 0 && tok->eos_id == 1 &&
                   tok->max_length == 64 && !tok->pad_left,
               "GemmaTokenizer config: kind %d, pad %d, eos %d, max_length %d", tok->kind,

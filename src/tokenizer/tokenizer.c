@@ -151,6 +151,10 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
 int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
 {
     tok->ids.len = 0;
+    /* never NULL, even when no id comes (an empty text under the Gemma rules; found by
+     * fuzz/fuzz_tokenizer) */
+    if (sg_buf_reserve(&tok->ids, sizeof(int32_t)) != 0)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     if (len > SG_TOKENIZER_MAX_TEXT_BYTES)
         return sg_fail(tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
                        SG_TOKENIZER_MAX_TEXT_BYTES);
