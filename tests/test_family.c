@@ -1,7 +1,7 @@
 /* test_family.c — the SigLIP family beyond the original checkpoints, on fixtures made here
  * (tests/data/siglip2/gen_fixtures.py): a SigLIP 2 fixed-resolution model (no "architectures",
- * Gemma BPE tokenizer.model, GemmaTokenizer config, bilinear preprocessing), interpolate_pos_encoding
- * at 48×40 and 64×64, and a multilingual SiglipTokenizer model whose spiece.model has more pieces
+ * Gemma BPE tokenizer.model, GemmaTokenizer config, bilinear preprocessing),
+ * interpolate_pos_encoding at 48×40 and 64×64, and a multilingual SiglipTokenizer model whose spiece.model has more pieces
  * than the embedding has rows. Expected values: a python3-torch float64 forward written from
  * transformers' modeling_siglip.py (siglip2/ref_siglip.py, itself within 4e-7 of transformers on
  * the tiny fixture), token ids from python3-sentencepiece, pixels from python3-pil, position
@@ -83,7 +83,8 @@ static void check_model(SiglipContext *ctx, SiglipModel *m, const SgSafetensors 
     SiglipTextOutput to = {.pooler_output = t_pool, .embeds = t_emb};
     rc = siglip_encode_text(m, ids, NULL, N_TEXTS, &to);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    SiglipImageOutput io = {.pooler_output = v_pool, .embeds = v_emb, .last_hidden_state = v_hidden};
+    SiglipImageOutput io = {.pooler_output = v_pool, .embeds = v_emb,
+                            .last_hidden_state = v_hidden};
     rc = siglip_encode_image(m, px, N_IMAGES, &io);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
     rc = siglip_logits(m, t_emb, N_TEXTS, v_emb, N_IMAGES, lpi, NULL);
@@ -196,8 +197,8 @@ static void test_multilingual(SiglipContext *ctx, const SgSafetensors *ex, const
     if (!m)
         return;
     SiglipTokenizer *tok = siglip_model_tokenizer(m);
-    CHECK(tok && tok->kind == SG_TOKENIZER_SIGLIP &&
-              tok->sp->n_pieces == (int)cJSON_GetObjectItemCaseSensitive(cases, "pieces")->valuedouble,
+    int pieces = (int)cJSON_GetObjectItemCaseSensitive(cases, "pieces")->valuedouble;
+    CHECK(tok && tok->kind == SG_TOKENIZER_SIGLIP && tok->sp->n_pieces == pieces,
           "multilingual tokenizer");
     check_model(ctx, m, ex, "ml", cJSON_GetObjectItemCaseSensitive(cases, "texts"));
     /* a text with a piece past the 2900 embedding rows: the same ids as SentencePiece, and a

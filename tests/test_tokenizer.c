@@ -258,23 +258,25 @@ static void test_bad_models(SiglipContext *ctx)
 static void test_tokenizer_json(void)
 {
 #define VOCAB "\"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"ab\": 3}"
+#define BPE "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB
     static const struct { const char *rest; int want; const char *needle; } cases[] = {
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [\"a b\"]}", 0, ""},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [[\"a\", \"b\"]]},"
+        {BPE ", \"merges\": [\"a b\"]}", 0, ""},
+        {BPE ", \"merges\": [[\"a\", \"b\"]]},"
          "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
          "{\"type\": \"Lowercase\"}, {\"type\": \"Prepend\", \"prepend\": \"a\"}]}", 0, ""},
         {"\"model\": {\"type\": \"WordPiece\", " VOCAB "}", SIGLIP_ENOTSUP, "WordPiece"},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [\"a c\"]}",
+        {BPE ", \"merges\": [\"a c\"]}",
          SIGLIP_EBADMSG, "not in the vocabulary"},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
+        {BPE ", \"merges\": []}, "
          "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}", SIGLIP_ENOTSUP, "ByteLevel"},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
-         "\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, \"content\": \" \"}",
+        {BPE ", \"merges\": []}, "
+         "\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, "
+         "\"content\": \" \"}",
          SIGLIP_ENOTSUP, "Regex"},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": [], "
+        {BPE ", \"merges\": [], "
          "\"continuing_subword_prefix\": \"##\"}", SIGLIP_ENOTSUP, "continuing_subword_prefix"},
         {"\"model\": {\"type\": \"BPE\", " VOCAB ", \"merges\": []}", SIGLIP_ENOTSUP, "unknown token"},
-        {"\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB ", \"merges\": []}, "
+        {BPE ", \"merges\": []}, "
          "\"added_tokens\": [{\"id\": 9, \"content\": \"<x>\"}]", SIGLIP_EBADMSG, "gap"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -299,6 +301,7 @@ static void test_tokenizer_json(void)
     SgError err = {0};
     SgSpModel *m = NULL;
     CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+#undef BPE
 #undef VOCAB
 }
 

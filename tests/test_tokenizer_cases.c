@@ -309,8 +309,8 @@ static void test_bpe(SiglipContext *ctx)
         int n_unused = 0;
         for (int i = 0; i < m->n_pieces; i++)
             n_unused += m->pieces[i].type == SG_PIECE_UNUSED;
-        CHECK(n_unused == cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(data, "unused_pieces")),
-              "%d UNUSED pieces", n_unused);
+        const cJSON *listed = cJSON_GetObjectItemCaseSensitive(data, "unused_pieces");
+        CHECK(n_unused == cJSON_GetArraySize(listed), "%d UNUSED pieces", n_unused);
         test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unused"), "raw", 0,
                  "BPE with UNUSED pieces");
     }

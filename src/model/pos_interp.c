@@ -50,7 +50,8 @@ void sg_pos_interp_bicubic(const float *grid, int in_h, int in_w, size_t D, int 
                            float *out)
 {
     int *fy = malloc((size_t)out_h * sizeof *fy), *fx = malloc((size_t)out_w * sizeof *fx);
-    double *wy = malloc((size_t)out_h * 4 * sizeof *wy), *wx = malloc((size_t)out_w * 4 * sizeof *wx);
+    double *wy = malloc((size_t)out_h * 4 * sizeof *wy);
+    double *wx = malloc((size_t)out_w * 4 * sizeof *wx);
     double *acc = malloc(D * sizeof *acc);
     if (fy && fx && wy && wx && acc) {
         axis_taps(in_h, out_h, fy, wy);
@@ -135,7 +136,8 @@ int siglip_model_set_image_size(SiglipModel *m, int height, int width)
         return sg_fail(err, SIGLIP_EINVAL,
                        "image size %dx%d: each side must be in [patch_size %d, 32768]", height,
                        width, v->patch_size);
-    int gh = height / v->patch_size, gw = width / v->patch_size, side = v->image_size / v->patch_size;
+    int gh = height / v->patch_size, gw = width / v->patch_size;
+    int side = v->image_size / v->patch_size;
     if ((int64_t)gh * gw * v->hidden_size > INT32_MAX)
         return sg_fail(err, SIGLIP_E2BIG, "image size %dx%d: %d×%d patches are too many", height,
                        width, gh, gw);

@@ -112,7 +112,8 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
                                            "text tower; this is an image-classification model");
     if (!m->tokenizer)
-        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model or tokenizer.model)");
+        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
+                                           "tokenizer.model or tokenizer.json)");
     int rc = check_processor(m, err);
     if (rc)
         return rc;

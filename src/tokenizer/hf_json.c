@@ -569,7 +569,8 @@ int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
     int32_t whole = m->hf->ignore_merges ? vocab_id(m, (const char *)text, size) : -1;
     if (whole >= 0)
         return append(&scr->ids, &whole, sizeof whole);
-    if (initial_symbols(m, text, size, &scr->symbols) || merge_all(m->hf, &scr->symbols, &scr->agenda))
+    if (initial_symbols(m, text, size, &scr->symbols) ||
+        merge_all(m->hf, &scr->symbols, &scr->agenda))
         return SIGLIP_ENOMEM;
     const HfSymbol *sym = (const HfSymbol *)(const void *)scr->symbols.data;
     for (int32_t i = 0; i >= 0; i = sym[i].next)

@@ -458,7 +458,8 @@ static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
     if (set_string(&names->eos, gemma ? "<eos>" : "</s>") != 0 ||
         set_string(&names->unk, "<unk>") != 0 ||
         set_string(&names->pad, gemma ? "<pad>" : "</s>") != 0 ||
-        (gemma && (set_string(&names->bos, "<bos>") != 0 || set_string(&names->mask, "<mask>") != 0)))
+        (gemma && (set_string(&names->bos, "<bos>") != 0 ||
+                   set_string(&names->mask, "<mask>") != 0)))
         return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     return 0;
 }
