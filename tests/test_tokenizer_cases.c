@@ -360,6 +360,24 @@ static void test_json(SiglipContext *ctx)
         fprintf(stderr, "of which HF BPE and SentencePiece agree on %d\n",
                 (int)cJSON_GetObjectItemCaseSensitive(data, "same_as_spm")->valuedouble);
     }
+    /* a Unigram tokenizer.json (Prepend + Replace normalizers, byte fallback): SentencePiece's
+     * ids on the model it was written from */
+    char *uni_path = sg_test_path("tokenizer/unigram.json");
+    size_t uni_size = 0;
+    char *uni = sg_test_read(uni_path, &uni_size);
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    rc = uni ? sg_hf_load(uni, uni_size, &m, &err) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, err.message);
+    if (m && data) {
+        CHECK(m->model_type == SG_MODEL_UNIGRAM && m->byte_fallback && m->hf->n_norms == 2,
+              "unigram tokenizer.json: type %d", m->model_type);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unigram"), "ids", 0,
+                 "Unigram tokenizer.json");
+    }
+    sg_sp_free(&m);
+    free(uni);
+    free(uni_path);
     siglip_tokenizer_free(&tok);
     cJSON_Delete(data);
     free(json);

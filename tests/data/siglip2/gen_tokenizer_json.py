@@ -149,6 +149,35 @@ def tokenizer_json():
     }
 
 
+def unigram_json(cases):
+    """A Unigram tokenizer.json: a small identity-normalized unigram model (byte fallback, no
+    whitespace collapsing) trained here, written as transformers' SpmConverter writes a unigram
+    model without a charsmap (vocab [piece, score], unk_id, byte_fallback; normalizer Prepend("▁")
+    + Replace(" ", "▁"), the legacy dummy prefix), with python3-sentencepiece's raw ids."""
+    import io
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(bpe.corpus(1 << 20)), model_writer=model, model_type="unigram",
+        vocab_size=1500, character_coverage=0.995, byte_fallback=True,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, pad_id=0, eos_id=1,
+        unk_id=2, bos_id=-1, num_threads=2, input_sentence_size=60000,
+        shuffle_input_sentence=True, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    n = sp.get_piece_size()
+    tj = {"version": "1.0", "added_tokens": [
+        {"id": i, "content": sp.id_to_piece(i), "special": True, "normalized": False}
+        for i in range(n) if sp.is_control(i)],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"},
+            {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        "pre_tokenizer": None, "post_processor": None, "decoder": None,
+        "model": {"type": "Unigram", "unk_id": sp.unk_id(), "byte_fallback": True,
+                  "vocab": [[sp.id_to_piece(i), sp.get_score(i)] for i in range(n)]}}
+    with open(os.path.join(HERE, "..", "tokenizer", "unigram.json"), "w", encoding="utf-8") as f:
+        json.dump(tj, f, ensure_ascii=False, separators=(",", ":"))
+    return [{"text": c["text"], "ids": sp.encode(c["text"])} for c in cases[:60] + cases[-700:]]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "tokenizer.json"), "w", encoding="utf-8") as f:
@@ -162,7 +191,8 @@ def main():
     same = sum(c["same_as_spm"] for c in out)
     with open(os.path.join(HERE, "..", "tokenizer", "json-cases.json"), "w", encoding="utf-8") as f:
         json.dump({"generator": "siglip2/gen_tokenizer_json.py", "merges": len(MERGES),
-                   "added": len(ADDED), "same_as_spm": same, "cases": out}, f,
+                   "added": len(ADDED), "same_as_spm": same, "cases": out,
+                   "unigram": unigram_json(cases["cases"])}, f,
                   ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     print(f"{len(MERGES)} merges, {len(ADDED)} added tokens; {same} / {len(out)} texts give "
