@@ -87,7 +87,7 @@ def init_weights(vocab, seed):
             t = torch.randn(shape, generator=g) / np.sqrt(np.prod(shape[1:]))
         else:
             t = 0.5 * torch.randn(shape, generator=g)
-        w[name] = t.float().numpy()
+        w[name] = t.to(torch.bfloat16).float().numpy()  # stored as BF16, exactly
     return w
 
 
@@ -102,7 +102,7 @@ def write_model_dir(d, vocab, seed, with_architectures):
         cfg = dict({"architectures": ["SiglipModel"]}, **cfg)
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
     w = init_weights(vocab, seed)
-    ref.write_safetensors(os.path.join(d, "model.safetensors"), w)
+    ref.write_safetensors(os.path.join(d, "model.safetensors"), w, bf16=True)
     return cfg, ref.as_torch(w)
 
 

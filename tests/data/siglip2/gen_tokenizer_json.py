@@ -6,8 +6,9 @@
 # the GemmaTokenizer tokenizer_config.json next to it; ../tokenizer/json-cases.json holds the ids
 # of a Python port of HF tokenizers' BPE (models/bpe/word.rs merge_all: lowest merge rank first,
 # leftmost on ties; unknown characters as byte pieces, else one fused <unk>) under the
-# Siglip2Tokenizer rules (added tokens split from the raw text, Lowercase, eos), and for each text
-# whether python3-sentencepiece on tokenizer.model gives the same ids.
+# Siglip2Tokenizer rules (added tokens split from the raw text, Lowercase, eos) on the texts of
+# bpe-cases.json: those where it differs from python3-sentencepiece's ids are listed with its own.
+# Also tokenizer/unigram.json, a Unigram model with python3-sentencepiece's ids.
 # Run at development time: /usr/bin/python3 gen_tokenizer_json.py.
 import heapq
 import json
@@ -184,18 +185,20 @@ def main():
         json.dump(tokenizer_json(), f, ensure_ascii=False, separators=(",", ":"))
     shutil.copy(os.path.join(HERE, "tokenizer_config.json"), OUT)
     cases = json.load(open(os.path.join(HERE, "..", "tokenizer", "bpe-cases.json"), encoding="utf-8"))
-    out = []
-    for c in cases["cases"]:
+    # only the texts whose ids differ from bpe-cases.json's (SentencePiece) are listed, with theirs
+    differs = []
+    for k, c in enumerate(cases["cases"]):
         ids = json_ids(c["text"])
-        out.append({"text": c["text"], "ids": ids, "same_as_spm": ids == c["ids"]})
-    same = sum(c["same_as_spm"] for c in out)
+        if ids != c["ids"]:
+            differs.append({"index": k, "text": c["text"], "ids": ids})
+    same = len(cases["cases"]) - len(differs)
     with open(os.path.join(HERE, "..", "tokenizer", "json-cases.json"), "w", encoding="utf-8") as f:
         json.dump({"generator": "siglip2/gen_tokenizer_json.py", "merges": len(MERGES),
-                   "added": len(ADDED), "same_as_spm": same, "cases": out,
+                   "added": len(ADDED), "same_as_spm": same, "differs": differs,
                    "unigram": unigram_json(cases["cases"])}, f,
                   ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
-    print(f"{len(MERGES)} merges, {len(ADDED)} added tokens; {same} / {len(out)} texts give "
+    print(f"{len(MERGES)} merges, {len(ADDED)} added tokens; {same} / {len(cases['cases'])} texts give "
           "python3-sentencepiece's ids")
 
 

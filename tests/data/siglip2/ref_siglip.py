@@ -30,13 +30,18 @@ def read_safetensors(path):
     return out
 
 
-def write_safetensors(path, tensors):
+def write_safetensors(path, tensors, bf16=False):
+    """bf16: float32 tensors are stored as BF16 (their values must already be BF16-exact)."""
     names = sorted(tensors)
     header, offset, blobs = {}, 0, []
     for name in names:
         arr = np.ascontiguousarray(tensors[name])
         dtype = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}[arr.dtype]
         raw = arr.tobytes()
+        if bf16 and dtype == "F32":
+            bits = arr.view(np.uint32)
+            assert not (bits & 0xFFFF).any(), name + " is not BF16-exact"
+            dtype, raw = "BF16", (bits >> 16).astype(np.uint16).tobytes()
         header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
         offset += len(raw)
         blobs.append(raw)
