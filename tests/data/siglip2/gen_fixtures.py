@@ -2,7 +2,8 @@
 # gen_fixtures.py — the SigLIP-family fixtures of tests/test_family.c, made here with python3-torch
 # and the reference forward of ref_siglip.py (written from transformers' modeling_siglip.py and
 # checked against the transformers-made tiny fixture):
-#   siglip2/       SigLIP 2 fixed-resolution shape: model_type "siglip", no "architectures",
+#   siglip2/       SigLIP 2 fixed-resolution shape: model_type "siglip", no "architectures", BF16
+#                  weights (as the Hub ships them; the reference runs on their exact values),
 #                  Gemma-style BPE tokenizer.model (gen_tokenizer.py) whose 4000 pieces match the
 #                  embedding, GemmaTokenizer tokenizer_config.json, preprocessor "resample": 2
 #   multilingual/  SiglipTokenizer over a unigram spiece.model of 3000 pieces (nmt_nfkc, trained
