@@ -254,6 +254,53 @@ static void test_bad_models(SiglipContext *ctx)
     free(model_path);
 }
 
+/* The Split pre-tokenizer's behaviours on "a b" / "a  b" (spaces become "▁" first), with merges
+ * a+▁ (rank 0), ▁+b (1), a▁+b (2); the expected ids follow HF's SplitDelimiterBehavior by hand. */
+static void test_split_pre_tokenizer(void)
+{
+    static const struct { const char *behavior, *text; int32_t ids[4]; size_t n; } cases[] = {
+        {NULL, "a b", {6}, 1},                        /* one word: a▁ first, then a▁b */
+        {"MergedWithPrevious", "a b", {4, 2}, 2},     /* "a▁" "b" */
+        {"MergedWithNext", "a b", {1, 5}, 2},         /* "a" "▁b" */
+        {"Removed", "a b", {1, 2}, 2},                /* "a" "b" */
+        {"Isolated", "a b", {1, 3, 2}, 3},            /* "a" "▁" "b" */
+        {"Contiguous", "a  b", {1, 3, 3, 2}, 4},      /* "a" "▁▁" "b" */
+        {"Isolated", "a  b", {1, 3, 3, 2}, 4},        /* "a" "▁" "▁" "b" */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char pre[160] = "null", json[1024];
+        if (cases[k].behavior)
+            snprintf(pre, sizeof pre, "{\"type\": \"Split\", \"pattern\": {\"String\": "
+                     "\"\xE2\x96\x81\"}, \"behavior\": \"%s\", \"invert\": false}",
+                     cases[k].behavior);
+        snprintf(json, sizeof json,
+                 "{\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, "
+                 "\"content\": \"\xE2\x96\x81\"}, \"pre_tokenizer\": %s, \"model\": {\"type\": "
+                 "\"BPE\", \"unk_token\": \"<unk>\", \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, "
+                 "\"\xE2\x96\x81\": 3, \"a\xE2\x96\x81\": 4, \"\xE2\x96\x81" "b\": 5, "
+                 "\"a\xE2\x96\x81" "b\": 6}, \"merges\": [\"a \xE2\x96\x81\", "
+                 "\"\xE2\x96\x81 b\", \"a\xE2\x96\x81 b\"]}}", pre);
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        CHECK_STATUS(rc, 0, err.message);
+        if (!m)
+            continue;
+        SgSpScratch scr = {0};
+        const int32_t *ids;
+        size_t n = 0;
+        rc = sg_sp_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text), &scr,
+                          &ids, &n);
+        int same = rc == 0 && n == cases[k].n;
+        for (size_t i = 0; same && i < n; i++)
+            same = ids[i] == cases[k].ids[i];
+        CHECK(same, "Split %s on \"%s\": %zu ids", cases[k].behavior ? cases[k].behavior : "none",
+              cases[k].text, n);
+        sg_sp_scratch_free(&scr);
+        sg_sp_free(&m);
+    }
+}
+
 /* tokenizer.json variants: what is supported loads, what is not is refused by name. */
 static void test_tokenizer_json(void)
 {
@@ -301,6 +348,7 @@ static void test_tokenizer_json(void)
     SgError err = {0};
     SgSpModel *m = NULL;
     CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+    test_split_pre_tokenizer();
 #undef BPE
 #undef VOCAB
 }

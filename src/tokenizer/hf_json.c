@@ -558,12 +558,11 @@ static int merge_all(const SgHfModel *hf, SgBuf *symbols, SgBuf *agenda)
     return 0;
 }
 
-int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
-                     SgSpScratch *scr)
+/* BPE::tokenize of one word, its ids appended to scr->ids. */
+static int encode_word(const SgSpModel *m, const unsigned char *text, size_t size,
+                       SgSpScratch *scr)
 {
-    scr->ids.len = scr->symbols.len = 0;
-    if (sg_buf_reserve(&scr->ids, sizeof(int32_t)) != 0)
-        return SIGLIP_ENOMEM;
+    scr->symbols.len = 0;
     if (size == 0)
         return 0;
     int32_t whole = m->hf->ignore_merges ? vocab_id(m, (const char *)text, size) : -1;
@@ -577,6 +576,57 @@ int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
         if (append(&scr->ids, &sym[i].id, sizeof sym[i].id))
             return SIGLIP_ENOMEM;
     return 0;
+}
+
+/* The next match of the split pattern at or after `at`, or n. */
+static size_t next_match(const SgHfModel *hf, const unsigned char *s, size_t n, size_t at)
+{
+    size_t pl = strlen(hf->split_pattern);
+    for (; at + pl <= n; at++)
+        if (memcmp(s + at, hf->split_pattern, pl) == 0)
+            return at;
+    return n;
+}
+
+int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
+                     SgSpScratch *scr)
+{
+    const SgHfModel *hf = m->hf;
+    scr->ids.len = 0;
+    if (sg_buf_reserve(&scr->ids, sizeof(int32_t)) != 0)
+        return SIGLIP_ENOMEM;
+    if (hf->split == SG_HF_SPLIT_NONE)
+        return encode_word(m, text, size, scr);
+    /* Words between matches; a match is dropped, its own word, or glued to a neighbour. Empty
+     * words are skipped, as HF filters them. */
+    size_t pl = strlen(hf->split_pattern), start = 0;
+    for (size_t at = next_match(hf, text, size, 0); at < size;) {
+        size_t end = at + pl;
+        if (hf->split == SG_HF_SPLIT_CONTIGUOUS)
+            while (end + pl <= size && memcmp(text + end, hf->split_pattern, pl) == 0)
+                end += pl;
+        int rc = 0;
+        switch (hf->split) {
+        case SG_HF_SPLIT_MERGED_PREV:
+            rc = encode_word(m, text + start, end - start, scr);
+            start = end;
+            break;
+        case SG_HF_SPLIT_MERGED_NEXT:
+            rc = encode_word(m, text + start, at - start, scr);
+            start = at;
+            break;
+        default: /* REMOVED, ISOLATED, CONTIGUOUS */
+            rc = encode_word(m, text + start, at - start, scr);
+            if (!rc && hf->split != SG_HF_SPLIT_REMOVED)
+                rc = encode_word(m, text + at, end - at, scr);
+            start = end;
+            break;
+        }
+        if (rc)
+            return rc;
+        at = next_match(hf, text, size, end);
+    }
+    return encode_word(m, text + start, size - start, scr);
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -593,6 +643,7 @@ void sg_hf_free(SgHfModel *hf)
     free(hf->merge_key);
     free(hf->merge_rank);
     free(hf->merge_id);
+    free(hf->split_pattern);
     for (int k = 0; k < hf->n_added; k++)
         free(hf->added[k]);
     free(hf->added);
@@ -649,14 +700,33 @@ static int mark_pieces(const cJSON *model, const SgHfModel *hf, int byte_fallbac
     return 0;
 }
 
-static int check_pre_tokenizer(const cJSON *root, SgError *err)
+/* None, or (for BPE) Split on a plain string, which Gemma's converter writes. */
+static int read_pre_tokenizer(const cJSON *root, SgHfModel *hf, SgError *err)
 {
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     if (!pre || cJSON_IsNull(pre))
         return 0;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(pre, "type");
+    const cJSON *pattern = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(pre, "pattern"), "String");
+    const cJSON *behavior = cJSON_GetObjectItemCaseSensitive(pre, "behavior");
+    static const struct { const char *name; SgHfSplit split; } behaviors[] = {
+        {"Removed", SG_HF_SPLIT_REMOVED}, {"Isolated", SG_HF_SPLIT_ISOLATED},
+        {"MergedWithPrevious", SG_HF_SPLIT_MERGED_PREV},
+        {"MergedWithNext", SG_HF_SPLIT_MERGED_NEXT}, {"Contiguous", SG_HF_SPLIT_CONTIGUOUS}};
+    if (hf->bpe && cJSON_IsString(type) && strcmp(type->valuestring, "Split") == 0 &&
+        cJSON_IsString(pattern) && *pattern->valuestring && cJSON_IsString(behavior) &&
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "invert"))) {
+        for (size_t k = 0; k < sizeof behaviors / sizeof *behaviors; k++) {
+            if (strcmp(behavior->valuestring, behaviors[k].name) != 0)
+                continue;
+            hf->split = behaviors[k].split;
+            hf->split_pattern = strdup(pattern->valuestring);
+            return hf->split_pattern ? 0 : sg_fail(err, SIGLIP_ENOMEM, "out of memory");
+        }
+    }
     return sg_fail(err, SIGLIP_ENOTSUP, "tokenizer.json: pre_tokenizer \"%s\" is not supported "
-                   "(only none, as Gemma's tokenizer has)",
+                   "(none, or Split on a string pattern with a BPE model)",
                    cJSON_IsString(type) ? type->valuestring : "?");
 }
 
@@ -677,7 +747,7 @@ int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgError *err)
     if (!rc)
         rc = read_model_kind(model, hf, &byte_fallback, err);
     if (!rc)
-        rc = check_pre_tokenizer(root, err);
+        rc = read_pre_tokenizer(root, hf, err);
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (!rc && norm && !cJSON_IsNull(norm))
         rc = add_norm(hf, norm, err);

@@ -27,6 +27,16 @@ typedef struct SgHfNorm {
     int left, right; /* STRIP */
 } SgHfNorm;
 
+/* The Split pre-tokenizer's SplitDelimiterBehavior: what becomes of each match of the pattern. */
+typedef enum SgHfSplit {
+    SG_HF_SPLIT_NONE,        /* no pre-tokenizer: the normalized text is one word */
+    SG_HF_SPLIT_REMOVED,
+    SG_HF_SPLIT_ISOLATED,
+    SG_HF_SPLIT_MERGED_PREV, /* MergedWithPrevious */
+    SG_HF_SPLIT_MERGED_NEXT, /* MergedWithNext */
+    SG_HF_SPLIT_CONTIGUOUS,  /* runs of matches are one isolated word */
+} SgHfSplit;
+
 /* The parts of tokenizer.json that SentencePiece's model has no room for. */
 typedef struct SgHfModel {
     SgHfNorm *norms;       /* [n_norms] applied in order */
@@ -34,6 +44,8 @@ typedef struct SgHfModel {
     int bpe;               /* model.type "BPE" (else "Unigram") */
     int fuse_unk;          /* BPE: runs of unknown characters are one unk */
     int ignore_merges;     /* BPE: a word that is a vocabulary entry is taken whole */
+    SgHfSplit split;       /* BPE: pre_tokenizer Split on the string `split_pattern` */
+    char *split_pattern;   /* owned */
     /* BPE merges: (left id, right id) → rank and merged id, open addressing */
     uint64_t *merge_key;   /* [merge_mask + 1] (left << 32 | right) + 1; 0 = empty */
     int32_t *merge_rank;
@@ -53,8 +65,9 @@ void sg_hf_free(SgHfModel *hf);
 /* The HF normalizers on s[0..n) into out (replaced). Only fails with SIGLIP_ENOMEM. */
 int sg_hf_normalize(const SgHfModel *hf, const unsigned char *s, size_t n, SgBuf *out);
 
-/* HF's BPE (word.merge_all: the lowest-ranked adjacent pair first, leftmost on ties) over the
- * normalized text as one word; ids into scr->ids. 0 or SIGLIP_ENOMEM. */
+/* HF's BPE (word.merge_all: the lowest-ranked adjacent pair first, leftmost on ties) over each
+ * word of the normalized text (the whole text, or the Split pre-tokenizer's words); ids into
+ * scr->ids. 0 or SIGLIP_ENOMEM. */
 int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
                      SgSpScratch *scr);
 
