@@ -304,8 +304,8 @@ typedef struct SiglipTokenizer SiglipTokenizer;
 
 /* Loads a model directory's tokenizer: spiece.model, else tokenizer.model (Gemma), else
  * tokenizer.json, with tokenizer_config.json (optional). Its tokenizer_class picks the rules
- * (GemmaTokenizer / Siglip2Tokenizer → Siglip2Tokenizer's; SiglipTokenizer); without it the file
- * does (spiece.model → SiglipTokenizer, the others → Siglip2Tokenizer). No OpenCL device is
+ * (GemmaTokenizer / Siglip2Tokenizer → Siglip2Tokenizer's; SiglipTokenizer); without it, or for
+ * another class, the file does (spiece.model → SiglipTokenizer, the others → Siglip2Tokenizer). No OpenCL device is
  * needed. *out owns the tokenizer; release it with siglip_tokenizer_free(). No tokenizer file:
  * SIGLIP_ENOENT; an unsupported model type, normalizer or pre-tokenizer: SIGLIP_ENOTSUP. */
 SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);

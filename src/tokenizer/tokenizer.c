@@ -285,28 +285,22 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
 }
 
 /* tokenizer_class → rules: Gemma's classes are run as Siglip2Tokenizer (transformers maps the
- * SigLIP 2 checkpoints' "GemmaTokenizer" to it). Unknown classes: SIGLIP_ENOTSUP. */
-static int read_class(SiglipTokenizer *tok, const cJSON *cfg, const char *file)
+ * SigLIP 2 checkpoints' "GemmaTokenizer" to it), SiglipTokenizer as itself; any other class keeps
+ * the rules the tokenizer file implies. */
+static void read_class(SiglipTokenizer *tok, const cJSON *cfg)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class");
     if (!cJSON_IsString(v))
-        return 0;
+        return;
     static const char *const gemma[] = {"GemmaTokenizer", "GemmaTokenizerFast",
                                         "Siglip2Tokenizer"};
     static const char *const siglip[] = {"SiglipTokenizer", "SiglipTokenizerFast"};
     for (size_t k = 0; k < sizeof gemma / sizeof *gemma; k++)
-        if (strcmp(v->valuestring, gemma[k]) == 0) {
+        if (strcmp(v->valuestring, gemma[k]) == 0)
             tok->kind = SG_TOKENIZER_GEMMA;
-            return 0;
-        }
     for (size_t k = 0; k < sizeof siglip / sizeof *siglip; k++)
-        if (strcmp(v->valuestring, siglip[k]) == 0) {
+        if (strcmp(v->valuestring, siglip[k]) == 0)
             tok->kind = SG_TOKENIZER_SIGLIP;
-            return 0;
-        }
-    return sg_fail(tok->err, SIGLIP_ENOTSUP,
-                   "tokenizer_config.json: tokenizer_class \"%s\" is not supported with %s "
-                   "(SiglipTokenizer, GemmaTokenizer or Siglip2Tokenizer)", v->valuestring, file);
 }
 
 static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names)
@@ -335,8 +329,7 @@ static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names
     return 0;
 }
 
-static int load_config(SiglipTokenizer *tok, const char *dir, const char *file,
-                       TokenNames *names, cJSON **cfg)
+static int load_config(SiglipTokenizer *tok, const char *dir, TokenNames *names, cJSON **cfg)
 {
     char *path = sg_path_join(dir, "tokenizer_config.json");
     if (!path)
@@ -351,8 +344,10 @@ static int load_config(SiglipTokenizer *tok, const char *dir, const char *file,
             free(text);
             if (!*cfg || !cJSON_IsObject(*cfg))
                 rc = sg_fail(tok->err, SIGLIP_EBADMSG, "%s is not a JSON object", path);
-            else if ((rc = read_class(tok, *cfg, file)) == 0)
+            else {
+                read_class(tok, *cfg);
                 rc = read_config(tok, *cfg, names);
+            }
         }
     }
     free(path);
@@ -485,7 +480,7 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     tok->kind = file && strcmp(file, "spiece.model") != 0 ? SG_TOKENIZER_GEMMA
                                                           : SG_TOKENIZER_SIGLIP;
     if (rc == 0)
-        rc = load_config(tok, dir, file, &names, &cfg);
+        rc = load_config(tok, dir, &names, &cfg);
     /* Names the config left out take the class's defaults. */
     TokenNames given = names;
     memset(&names, 0, sizeof names);

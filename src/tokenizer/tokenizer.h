@@ -58,7 +58,7 @@ int sg_tokenizer_exists(const char *dir);
 
 /* Loads dir's tokenizer: spiece.model, else tokenizer.model, else tokenizer.json, with
  * tokenizer_config.json (optional), whose tokenizer_class picks the rules (GemmaTokenizer /
- * Siglip2Tokenizer: SG_TOKENIZER_GEMMA; SiglipTokenizer; absent: by the file). Failures of this
+ * Siglip2Tokenizer: SG_TOKENIZER_GEMMA; SiglipTokenizer; absent or another class: by the file). Failures of this
  * call and of every later call on the tokenizer are recorded in *err, which must outlive the
  * tokenizer (pass the context's error record). No tokenizer file: SIGLIP_ENOENT. */
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out);
