@@ -181,6 +181,15 @@ static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSO
     rc = siglip_model_set_image_size(m, 0, 0);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
     CHECK(m->pos_grid == NULL, "stored grid restored");
+    /* device memory: the interpolated table is the only buffer a size change adds (no forward
+     * runs in between, so the workspace stays released) */
+    uint64_t at_64 = 0, restored = 0;
+    CHECK_STATUS(siglip_model_set_image_size(m, 64, 64), SIGLIP_OK, "resize");
+    CHECK_STATUS(siglip_context_memory(ctx, &at_64, NULL), SIGLIP_OK, "memory");
+    CHECK_STATUS(siglip_model_set_image_size(m, 0, 0), SIGLIP_OK, "restore");
+    CHECK_STATUS(siglip_context_memory(ctx, &restored, NULL), SIGLIP_OK, "memory");
+    CHECK(at_64 - restored == 64 * D * sizeof(float), "an 8×8 table is %llu bytes",
+          (unsigned long long)(at_64 - restored));
     check_model(ctx, m, ex, "s2", cJSON_GetObjectItemCaseSensitive(cases, "texts"));
     CHECK(siglip_model_set_image_size(m, 7, 64) == SIGLIP_EINVAL, "a side below the patch size");
     CHECK(siglip_model_set_image_size(NULL, 64, 64) == SIGLIP_EINVAL, "NULL model");
