@@ -25,19 +25,6 @@
 
 enum { N_TEXTS = 8, N_IMAGES = 4, T = 64, D = 32, S = 32, P = 8 };
 
-static void expect_close(const SgSafetensors *ex, const char *name, const float *got, size_t n,
-                         double tol)
-{
-    float *ref = fx_f32(ex, name, n);
-    CHECK(ref != NULL, "fixture %s", name);
-    if (!ref)
-        return;
-    double e = sg_max_abs_diff(got, ref, n);
-    fprintf(stderr, "  %-40s max abs error %.3g\n", name, e);
-    CHECK(e <= tol, "%s: max abs error %.3g > %.1g", name, e, tol);
-    free(ref);
-}
-
 static const char *const images[N_IMAGES] = {"rgb_97x61.png", "rgb_640x480.png",
                                              "baseline_80x60.jpg", "rgba_45x33.png"};
 
@@ -76,7 +63,7 @@ static void check_model(SiglipContext *ctx, SiglipModel *m, const SgSafetensors 
     free(want);
     float *px = preprocess(ctx, m, S, S);
     snprintf(name, sizeof name, "%s.pixel_values", pre);
-    expect_close(ex, name, px, (size_t)N_IMAGES * 3 * S * S, 1e-6);
+    fx_expect_close(ex, name, px, (size_t)N_IMAGES * 3 * S * S, 1e-6);
     static float t_pool[N_TEXTS * D], t_emb[N_TEXTS * D], v_hidden[N_IMAGES * 16 * D];
     static float v_pool[N_IMAGES * D], v_emb[N_IMAGES * D], lpi[N_IMAGES * N_TEXTS];
     /* big_vision's semantics for the fixture: no attention mask */
@@ -96,7 +83,7 @@ static void check_model(SiglipContext *ctx, SiglipModel *m, const SgSafetensors 
         {"logits_per_image", lpi, N_IMAGES * N_TEXTS}};
     for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
         snprintf(name, sizeof name, "%s.f64.%s", pre, outs[k].key);
-        expect_close(ex, name, outs[k].got, outs[k].n, TOL);
+        fx_expect_close(ex, name, outs[k].got, outs[k].n, TOL);
     }
     free(px);
 }
@@ -119,16 +106,16 @@ static void check_interpolated(SiglipContext *ctx, SiglipModel *m, const SgSafet
     float *px = preprocess(ctx, m, h, w);
     char name[128];
     snprintf(name, sizeof name, "s2.%dx%d.pixel_values", h, w);
-    expect_close(ex, name, px, (size_t)N_IMAGES * 3 * h * w, 1e-6);
+    fx_expect_close(ex, name, px, (size_t)N_IMAGES * 3 * h * w, 1e-6);
     float *hidden = malloc(N_IMAGES * n * D * sizeof *hidden);
     static float pool[N_IMAGES * D];
     SiglipImageOutput io = {.pooler_output = pool, .last_hidden_state = hidden};
     rc = siglip_encode_image(m, px, N_IMAGES, &io);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
     snprintf(name, sizeof name, "s2.%dx%d.f64.vision.last_hidden_state", h, w);
-    expect_close(ex, name, hidden, N_IMAGES * n * D, TOL);
+    fx_expect_close(ex, name, hidden, N_IMAGES * n * D, TOL);
     snprintf(name, sizeof name, "s2.%dx%d.f64.vision.pooler_output", h, w);
-    expect_close(ex, name, pool, N_IMAGES * D, TOL);
+    fx_expect_close(ex, name, pool, N_IMAGES * D, TOL);
     free(hidden);
     free(px);
 }
@@ -149,9 +136,9 @@ static void check_pos_tables(SiglipModel *m, const SgSafetensors *ex, const cJSO
         sg_pos_interp_bicubic(grid, 4, 4, D, gh, gw, out);
         char name[64];
         snprintf(name, sizeof name, "pos.%dx%d.f64", gh, gw);
-        expect_close(ex, name, out, (size_t)gh * gw * D, 1e-6);
+        fx_expect_close(ex, name, out, (size_t)gh * gw * D, 1e-6);
         snprintf(name, sizeof name, "pos.%dx%d.f32", gh, gw);
-        expect_close(ex, name, out, (size_t)gh * gw * D, 2e-6);
+        fx_expect_close(ex, name, out, (size_t)gh * gw * D, 2e-6);
         if (gh == 4 && gw == 4)
             CHECK(memcmp(out, grid, sizeof grid) == 0, "same-size interpolation must be exact");
         free(out);
@@ -160,11 +147,7 @@ static void check_pos_tables(SiglipModel *m, const SgSafetensors *ex, const cJSO
 
 static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSON *cases)
 {
-    char *dir = sg_test_path("siglip2");
-    SiglipModel *m = NULL;
-    int rc = siglip_model_load(ctx, dir, &m);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    free(dir);
+    SiglipModel *m = fx_load_model(ctx, "siglip2");
     if (!m)
         return;
     SiglipModelInfo info;
@@ -178,7 +161,7 @@ static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSO
     check_interpolated(ctx, m, ex, 48, 40);
     check_interpolated(ctx, m, ex, 64, 64);
     /* back to the checkpoint's size: the stored grid again, bit for bit the first results */
-    rc = siglip_model_set_image_size(m, 0, 0);
+    int rc = siglip_model_set_image_size(m, 0, 0);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
     CHECK(m->pos_grid == NULL, "stored grid restored");
     /* device memory: the interpolated table is the only buffer a size change adds (no forward
@@ -198,11 +181,7 @@ static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSO
 
 static void test_multilingual(SiglipContext *ctx, const SgSafetensors *ex, const cJSON *cases)
 {
-    char *dir = sg_test_path("multilingual");
-    SiglipModel *m = NULL;
-    int rc = siglip_model_load(ctx, dir, &m);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    free(dir);
+    SiglipModel *m = fx_load_model(ctx, "multilingual");
     if (!m)
         return;
     SiglipTokenizer *tok = siglip_model_tokenizer(m);
@@ -214,7 +193,7 @@ static void test_multilingual(SiglipContext *ctx, const SgSafetensors *ex, const
      * clear refusal from the text tower rather than a read outside the embedding */
     const char *text = cJSON_GetObjectItemCaseSensitive(cases, "guarded_text")->valuestring;
     int32_t ids[T], mask[T];
-    rc = siglip_tokenize(tok, &text, 1, 0, ids, mask);
+    int rc = siglip_tokenize(tok, &text, 1, 0, ids, mask);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(cases, "guarded_ids");
     for (int k = 0; k < cJSON_GetArraySize(want); k++)

@@ -272,6 +272,19 @@ static void test_isspace(const cJSON *list)
     free(space);
 }
 
+/* tests/data/<rel> parsed as JSON (*text keeps the file; free both), or NULL after a failed
+ * check. */
+static cJSON *read_json(const char *rel, char **text)
+{
+    char *path = sg_test_path(rel);
+    size_t size = 0;
+    *text = sg_test_read(path, &size);
+    cJSON *data = *text ? cJSON_Parse(*text) : NULL;
+    CHECK(data != NULL, "cannot read %s", path);
+    free(path);
+    return data;
+}
+
 /* Reads a whole test data file as a SentencePiece model. */
 static SgSpModel *load_model_file(const char *rel)
 {
@@ -292,11 +305,8 @@ static SgSpModel *load_model_file(const char *rel)
  * from SentencePiece's). */
 static void test_json(SiglipContext *ctx, cJSON *bpe)
 {
-    char *path = sg_test_path("tokenizer/json-cases.json");
-    size_t size = 0;
-    char *json = sg_test_read(path, &size);
-    cJSON *data = json ? cJSON_Parse(json) : NULL;
-    CHECK(data != NULL, "cannot read %s", path);
+    char *json;
+    cJSON *data = read_json("tokenizer/json-cases.json", &json);
     char *dir = sg_test_path("siglip2-json");
     SiglipTokenizer *tok = NULL;
     int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
@@ -338,7 +348,6 @@ static void test_json(SiglipContext *ctx, cJSON *bpe)
     siglip_tokenizer_free(&tok);
     cJSON_Delete(data);
     free(json);
-    free(path);
     free(dir);
 }
 
@@ -346,11 +355,8 @@ static void test_json(SiglipContext *ctx, cJSON *bpe)
  * truncated), and a variant with UNUSED pieces that SentencePiece splits back. */
 static void test_bpe(SiglipContext *ctx)
 {
-    char *path = sg_test_path("tokenizer/bpe-cases.json");
-    size_t size = 0;
-    char *json = sg_test_read(path, &size);
-    cJSON *data = json ? cJSON_Parse(json) : NULL;
-    CHECK(data != NULL, "cannot read %s", path);
+    char *json;
+    cJSON *data = read_json("tokenizer/bpe-cases.json", &json);
     SgSpModel *m = load_model_file("siglip2/tokenizer.model");
     if (data && m) {
         CHECK(m->model_type == SG_MODEL_BPE && m->byte_fallback &&
@@ -393,7 +399,6 @@ static void test_bpe(SiglipContext *ctx)
         test_json(ctx, data);
     cJSON_Delete(data);
     free(json);
-    free(path);
     free(dir);
 }
 

@@ -17,6 +17,8 @@ import sys
 import sentencepiece as spm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer"))
+from gen_cases import random_texts, split_specials, varint  # noqa: E402
 from gen_tokenizer import corpus  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,27 +33,10 @@ EOS = SP.piece_to_id(CONFIG["eos_token"])
 PAD = SP.piece_to_id(CONFIG["pad_token"])
 
 
-def split_specials(text):
-    out, start, i = [], 0, 0
-    while i < len(text):
-        hit = max((s for s in SPECIALS if text.startswith(s, i)), key=len, default=None)
-        if hit is None:
-            i += 1
-            continue
-        if i > start:
-            out.append(text[start:i])
-        out.append(hit)
-        i += len(hit)
-        start = i
-    if start < len(text):
-        out.append(text[start:])
-    return out
-
-
 def gemma_ids(text):
     """Siglip2Tokenizer ids of one text, without eos."""
     ids = []
-    for seg in split_specials(text):
+    for seg in split_specials(text, SPECIALS):
         if seg in SPECIALS:
             ids.append(SP.piece_to_id(seg))
         else:
@@ -89,20 +74,6 @@ POOL = (
     + ["😀", "👍", "🏽", "🇯", "☃", "\u2581", "\x01", "\x7f", "\ufffd", "\U0001f9ff"]
     + ["<eos>", "<pad>", "<mask>", "<bos>", "<unk>", "<start_of_turn>", "<b>", "</b>", "<EOS>"]
 )
-
-
-def random_texts(rng, count, max_len):
-    return ["".join(rng.choice(POOL) for _ in range(rng.randint(0, max_len))) for _ in range(count)]
-
-
-def varint(v):
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out += bytes([b | (0x80 if v else 0)])
-        if not v:
-            return out
 
 
 def read_varint(buf, i):
@@ -148,7 +119,7 @@ def main():
     rng = random.Random(16)
     lines = corpus()
     rng.shuffle(lines)
-    texts = CURATED + lines[:1500] + random_texts(rng, 1200, 40) + random_texts(rng, 3, 2000)
+    texts = CURATED + lines[:1500] + random_texts(rng, 1200, 40, POOL) + random_texts(rng, 3, 2000, POOL)
     cases = [{"text": t, "raw": SP.encode(t), "ids": gemma_ids(t) + [EOS]} for t in texts]
     padded_cases = []
     for t in texts[:60] + texts[-40:]:
