@@ -10,7 +10,7 @@ build=${FUZZ_BUILD_DIR:-build-fuzz-smoke}
 seconds=${FUZZ_SECONDS:-8}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors safetensors_index config image_settings image
-                                      spiece tokenizer tokenizer_config)
+                                      spiece tokenizer tokenizer_config tokenizer_json)
 
 # clang-14 and its libFuzzer runtime (Debian: the fuzzer runtime ships in libclang-common-14-dev,
 # libfuzzer-14-dev adds libFuzzer.a for custom drivers).

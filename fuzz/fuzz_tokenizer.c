@@ -1,6 +1,7 @@
-/* fuzz_tokenizer.c — arbitrary bytes as text through the tiny fixture's SiglipTokenizer
- * (siglip_tokenize with padding and truncation, tokenize_one, detokenize of the result), and
- * the same bytes read as token ids through siglip_detokenize. */
+/* fuzz_tokenizer.c — arbitrary bytes as text through the tiny fixture's SiglipTokenizer and the
+ * siglip2 fixture's Siglip2Tokenizer (Gemma BPE), or the siglip2-json one (tokenizer.json), by
+ * the first byte (siglip_tokenize with padding and truncation, tokenize_one, detokenize of the
+ * result), and the same bytes read as token ids through siglip_detokenize. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,12 +10,16 @@
 
 static SgError err; /* the tokenizer keeps a pointer to its error record */
 
-static SiglipTokenizer *tokenizer(void)
+static SiglipTokenizer *tokenizer(unsigned which)
 {
-    static SiglipTokenizer *tok;
-    if (!tok && sg_tokenizer_load(SG_FUZZ_SOURCE_ROOT "/tests/data/tiny", &err, &tok) != 0)
+    static const char *const dirs[] = {SG_FUZZ_SOURCE_ROOT "/tests/data/tiny",
+                                       SG_FUZZ_SOURCE_ROOT "/tests/data/siglip2",
+                                       SG_FUZZ_SOURCE_ROOT "/tests/data/siglip2-json"};
+    static SiglipTokenizer *toks[3];
+    which %= 3;
+    if (!toks[which] && sg_tokenizer_load(dirs[which], &err, &toks[which]) != 0)
         abort();
-    return tok;
+    return toks[which];
 }
 
 static void check_ids(const SiglipTokenizer *tok, const int32_t *ids, size_t n)
@@ -51,7 +56,7 @@ static void tokenize_padded(SiglipTokenizer *tok, const uint8_t *data, size_t si
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    SiglipTokenizer *tok = tokenizer();
+    SiglipTokenizer *tok = tokenizer(size ? data[size - 1] : 0);
     tokenize_padded(tok, data, size);
     /* the whole input, embedded NULs included */
     if (sg_tokenizer_encode_text(tok, (const char *)data, size) == 0)

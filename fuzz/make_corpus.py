@@ -115,7 +115,25 @@ def tiny_spiece_model():
 
 def seeds_spiece():
     copy("spiece", "tiny/spiece.model", "tiny.model")
+    copy("spiece", "siglip2/tokenizer.model", "gemma_bpe.model")
     put("spiece", "byte_fallback.model", tiny_spiece_model())
+
+
+def seeds_tokenizer_json():
+    vocab = {"<unk>": 0, "a": 1, "b": 2, "ab": 3, "<0x41>": 4, "\u2581": 5, "\u2581a": 6}
+    put("tokenizer_json", "bpe.json", json.dumps({
+        "added_tokens": [{"id": 7, "content": "<eos>", "special": True}],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKC"}, {"type": "Lowercase"}, {"type": "Strip", "strip_left": True},
+            {"type": "Prepend", "prepend": "\u2581"},
+            {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        "pre_tokenizer": None,
+        "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True,
+                  "vocab": vocab, "merges": ["a b", ["\u2581", "a"]]}}))
+    put("tokenizer_json", "unigram.json", json.dumps({
+        "normalizer": {"type": "NFC"},
+        "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": False,
+                  "vocab": [["<unk>", 0.0], ["a", -1.0], ["b", -2.0], ["ab", -1.5]]}}))
 
 
 def seeds_tokenizer():
@@ -142,7 +160,7 @@ def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     for make in (seeds_safetensors, seeds_index, seeds_config, seeds_image_settings, seeds_image,
-                 seeds_spiece, seeds_tokenizer, seeds_tokenizer_config):
+                 seeds_spiece, seeds_tokenizer, seeds_tokenizer_config, seeds_tokenizer_json):
         make()
     return 0
 

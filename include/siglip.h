@@ -210,22 +210,26 @@ typedef struct SiglipModelInfo {
     int vision_layers;
     int vision_heads;
     int vision_intermediate_size;
-    int image_size;              /* H = W expected in pixel_values */
+    int image_size;              /* H expected in pixel_values (= W unless resized, see
+                                  * siglip_model_set_image_size) */
     int patch_size;
     int num_channels;
-    int num_patches;             /* (image_size / patch_size)² */
+    int num_patches;             /* (H / patch_size) · (W / patch_size) */
     /* classification head (SIGLIP_ARCH_IMAGE_CLASSIFICATION) */
     int num_labels;
     float logit_scale;           /* exp() already applied */
     float logit_bias;
-    int has_tokenizer;           /* spiece.model was in the directory */
+    int has_tokenizer;           /* a tokenizer file was in the directory */
     int has_image_processor;     /* a preprocessor/processor config was in the directory */
-    uint8_t reserved[64];
+    int image_width;             /* W expected in pixel_values (issue 15; from reserved bytes) */
+    uint8_t reserved[60];
 } SiglipModelInfo;
 
 /* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
- * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present,
- * spiece.model + tokenizer_config.json and preprocessor_config.json / processor_config.json.
+ * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present, the
+ * tokenizer (see siglip_tokenizer_load) and preprocessor_config.json / processor_config.json.
+ * SigLIP and SigLIP 2 fixed-resolution checkpoints (model_type "siglip"; no "architectures"
+ * means SiglipModel) load; model_type "siglip2" (NaFlex) is SIGLIP_ENOTSUP.
  * Weights are converted to float32 on the device. Opens the context's device if needed.
  * On success *out owns the model; release it with siglip_model_free() before closing ctx. */
 SIGLIP_API int siglip_model_load(SiglipContext *ctx, const char *dir, SiglipModel **out);
@@ -239,6 +243,17 @@ SIGLIP_API void siglip_model_free(SiglipModel **model);
 
 /* Copies the model's dimensions into *out. */
 SIGLIP_API void siglip_model_info(const SiglipModel *model, SiglipModelInfo *out);
+
+/* transformers' interpolate_pos_encoding=True: makes the vision tower take pixel_values of
+ * height × width (each side at least patch_size; the remainder of a side that is no multiple of
+ * patch_size is ignored, as the convolution does). The checkpoint's √N×√N position grid is
+ * resized to (height / P)×(width / P) as F.interpolate(mode="bicubic", align_corners=False)
+ * does (a = -0.75, no antialias), once here on the host in double precision, and uploaded; when
+ * the grid already has that shape the stored table is used unchanged. The model's image
+ * processor follows (its output becomes height × width); siglip_model_info() reports the new
+ * size. height = width = 0 restores the checkpoint's size. The model owns the new table; it is
+ * released by the next call or by siglip_model_free(). SIGLIP_EINVAL for a bad size. */
+SIGLIP_API int siglip_model_set_image_size(SiglipModel *model, int height, int width);
 
 /* Name of class `index` of an image-classification model (config id2label), or NULL when the
  * index is out of range. Borrowed from the model. */
@@ -287,24 +302,28 @@ SIGLIP_API int siglip_classify_logits(SiglipModel *model, const float *pixel_val
                                       float *logits);
 
 /* ------------------------------------------------------------------------------------------------
- * Tokenizer (CPU): SentencePiece unigram + SiglipTokenizer rules
+ * Tokenizer (CPU): SentencePiece unigram / BPE, or tokenizer.json, with the rules of
+ * SiglipTokenizer or Siglip2Tokenizer (Gemma: lowercase, no bos, eos appended, <pad> = 0)
  * --------------------------------------------------------------------------------------------- */
 
 typedef struct SiglipTokenizer SiglipTokenizer;
 
-/* Loads spiece.model and tokenizer_config.json (optional; defaults of SiglipTokenizer otherwise)
- * from a model directory. No OpenCL device is needed. *out owns the tokenizer; release it with
- * siglip_tokenizer_free(). */
+/* Loads a model directory's tokenizer: spiece.model, else tokenizer.model (Gemma), else
+ * tokenizer.json, with tokenizer_config.json (optional). Its tokenizer_class picks the rules
+ * (GemmaTokenizer / Siglip2Tokenizer → Siglip2Tokenizer's; SiglipTokenizer); without it, or for
+ * another class, the file does (spiece.model → SiglipTokenizer, the others → Siglip2Tokenizer). No OpenCL device is
+ * needed. *out owns the tokenizer; release it with siglip_tokenizer_free(). No tokenizer file:
+ * SIGLIP_ENOENT; an unsupported model type, normalizer or pre-tokenizer: SIGLIP_ENOTSUP. */
 SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
 SIGLIP_API void siglip_tokenizer_free(SiglipTokenizer **tok);
 
-/* The tokenizer loaded with a model (NULL when its directory had no spiece.model). Borrowed. */
+/* The tokenizer loaded with a model (NULL when its directory had no tokenizer file). Borrowed. */
 SIGLIP_API SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
 
 /* model_max_length of tokenizer_config.json (64 by default). */
 SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
 
-/* Tokenizes n UTF-8 texts as SiglipTokenizer(text, padding="max_length", truncation=True,
+/* Tokenizes n UTF-8 texts as the tokenizer(text, padding="max_length", truncation=True,
  * max_length=max_length): ids and mask are caller-allocated [n, max_length]; max_length <= 0 means
  * the tokenizer's model_max_length. Invalid UTF-8 is replaced by U+FFFD as Python's
  * errors="replace" does it (one U+FFFD per maximal invalid subsequence: a stray byte, or a
@@ -318,13 +337,15 @@ SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, i
 SIGLIP_API int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids,
                                    size_t *n_ids);
 
-/* Decodes ids back to text (special tokens skipped, '▁' → space, leading space stripped).
+/* Decodes ids back to text (special tokens skipped, '▁' → space, byte pieces as bytes; the
+ * SiglipTokenizer rules strip spaces at both ends).
  * *text receives a malloc'ed NUL-terminated string that the caller frees with free(). */
 SIGLIP_API int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids,
                                  char **text);
 
 /* ------------------------------------------------------------------------------------------------
- * Image processor (CPU): decode, EXIF transpose, RGB, Pillow bicubic resize, rescale, normalize
+ * Image processor (CPU): decode, EXIF transpose, RGB, Pillow resize (the config's resample: 0..5,
+ * each byte-identical to Pillow), rescale, normalize
  * --------------------------------------------------------------------------------------------- */
 
 typedef struct SiglipImageProcessor SiglipImageProcessor;

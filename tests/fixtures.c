@@ -1,9 +1,13 @@
-/* fixtures.c — loading golden tensors from the fixtures' safetensors files for the tests. */
+/* fixtures.c — loading golden tensors from the fixtures' safetensors files for the tests, and
+ * the checks the parity tests share. */
 #include "fixtures.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "harness.h"
+#include "siglip.h"
 
 SgSafetensors *fx_open(const char *dir, const char *name)
 {
@@ -62,4 +66,27 @@ int32_t *fx_i32(const SgSafetensors *st, const char *name, size_t numel)
         out[i] = (int32_t)v;
     }
     return out;
+}
+
+void fx_expect_close(const SgSafetensors *ex, const char *name, const float *got, size_t n,
+                     double tol)
+{
+    float *ref = fx_f32(ex, name, n);
+    CHECK(ref != NULL, "fixture %s", name);
+    if (!ref)
+        return;
+    double e = sg_max_abs_diff(got, ref, n);
+    fprintf(stderr, "  %-40s max abs error %.3g\n", name, e);
+    CHECK(e <= tol, "%s: max abs error %.3g > %.1g", name, e, tol);
+    free(ref);
+}
+
+SiglipModel *fx_load_model(SiglipContext *ctx, const char *rel)
+{
+    char *dir = sg_test_path(rel);
+    SiglipModel *m = NULL;
+    int rc = siglip_model_load(ctx, dir, &m);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    free(dir);
+    return m;
 }

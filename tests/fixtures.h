@@ -17,4 +17,14 @@ float *fx_f32(const SgSafetensors *st, const char *name, size_t numel);
 /* An I64 tensor (input_ids, attention_mask) as a malloc'ed int32 array, checked as above. */
 int32_t *fx_i32(const SgSafetensors *st, const char *name, size_t numel);
 
+struct SiglipContext;
+struct SiglipModel;
+
+/* Checks max |got − fixture tensor `name`| ≤ tol over n values, printing the error. */
+void fx_expect_close(const SgSafetensors *ex, const char *name, const float *got, size_t n,
+                     double tol);
+
+/* siglip_model_load of tests/data/<rel>; NULL after a failed check. */
+struct SiglipModel *fx_load_model(struct SiglipContext *ctx, const char *rel);
+
 #endif /* SG_TESTS_FIXTURES_H */

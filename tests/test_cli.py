@@ -330,6 +330,27 @@ def classify_case(exe, prefix, atol):
           [r["label"] for r in doc[0]["results"][:2]], "classify --top 2")
 
 
+def case_classify_siglip2(exe):
+    """SigLIP 2 fixed resolution (Gemma tokenizer, bilinear processor) at the model's size and
+    with --image-size 48x40 (interpolate_pos_encoding), against the torch reference of
+    data/siglip2/gen_fixtures.py."""
+    with open(os.path.join(DATA, "family-cases.json"), encoding="utf-8") as f:
+        pipe = json.load(f)["siglip2"]["zero_shot"]
+    paths = [os.path.join(DATA, "images", name) for name in pipe["images"]]
+    args = ["classify", "-m", os.path.join(DATA, "siglip2"), "--json"] + device_args()
+    for label in pipe["labels"]:
+        args += ["-l", label]
+    doc = json.loads(run_ok(exe, args + paths, "classify siglip2"))
+    check_pipeline("classify siglip2", doc, paths, pipe["32x32"], 1e-5)
+    doc = json.loads(run_ok(exe, args + ["--image-size", "48x40"] + paths, "classify 48x40"))
+    check_pipeline("classify siglip2 --image-size 48x40", doc, paths, pipe["48x40"], 1e-5)
+    rc, out, err = run(exe, args + ["--image-size", "4"] + paths)
+    check(rc == 1 and "patch_size 8" in err, "--image-size 4: exit %d, %r" % (rc, err))
+    for bad in ("0", "48x", "x40", "48x40x2", "big"):
+        rc, out, err = run(exe, args + ["--image-size", bad] + paths)
+        check(rc == 2 and "--image-size" in err, "--image-size %s: exit %d, %r" % (bad, rc, err))
+
+
 def case_classify_tiny(exe):
     classify_case(exe, "public", 1e-5)
 
@@ -531,6 +552,7 @@ CASES = {
     "tokenize": case_tokenize,
     "preprocess": case_preprocess,
     "classify-tiny": case_classify_tiny,
+    "classify-siglip2": case_classify_siglip2,
     "classify-tiny-cls": case_classify_tiny_cls,
     "classify-medium": case_classify_medium,
     "embed-tiny": case_embed_tiny,

@@ -314,7 +314,15 @@ static void test_architectures(void)
                 "architectures: expected an array");
     expect_fail("{\"architectures\": [1]}", SIGLIP_EBADMSG, "architectures[0]: expected a string");
     expect_fail("{\"model_type\": \"siglip2\"}", SIGLIP_ENOTSUP,
-                "model_type \"siglip2\" is not supported");
+                "model_type \"siglip2\" (SigLIP 2 NaFlex, Siglip2Model");
+    /* SigLIP 2 fixed resolution: model_type "siglip" and no architectures → SiglipModel. */
+    SgError err = {0};
+    SgConfig cfg;
+    if (parse("{\"model_type\": \"siglip\", \"text_config\": {\"vocab_size\": 256000}, "
+              "\"vision_config\": {\"image_size\": 256}}", &cfg, &err, 0) == 0)
+        CHECK(cfg.architecture == SIGLIP_ARCH_MODEL && cfg.text.vocab_size == 256000,
+              "siglip2 fixed-resolution config is SiglipModel");
+    sg_config_free(&cfg);
     expect_fail("{\"model_type\": \"siglip_vision_model\", \"hidden_size\": 768}", SIGLIP_ENOTSUP,
                 "model_type \"siglip_vision_model\"");
     expect_fail("{\"model_type\": 1}", SIGLIP_EBADMSG, "model_type: expected a string");

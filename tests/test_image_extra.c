@@ -1,6 +1,7 @@
 /* test_image_extra.c — decoding and resizing against Pillow on the generated cases of
  * tests/data/images-extra (every format and mode, EXIF orientations, odd sizes; made by gen.py
- * with python3-pil), the float output of whole pipelines, bad inputs, and processor settings. */
+ * with python3-pil), the float output of whole pipelines, bad inputs, and processor settings;
+ * every resize filter (PIL ids 0..5) against Pillow's own results (tests/data/resize, gen.py). */
 #include <stb_image.h>
 
 #include "harness.h"
@@ -388,8 +389,16 @@ static void check_settings(void)
     CHECK(sg_image_settings_parse("{\"size\": {\"shortest_edge\": 224}}", "se", &s, &err) ==
               SIGLIP_ENOTSUP, "shortest_edge must be refused");
     CHECK(strstr(err.message, "shortest_edge") != NULL, "message: %s", err.message);
-    CHECK(sg_image_settings_parse("{\"resample\": 2}", "bilinear", &s, &err) == SIGLIP_ENOTSUP,
-          "resample 2 must be refused");
+    for (int r = 0; r <= 5; r++) {
+        char json[64];
+        snprintf(json, sizeof json, "{\"resample\": %d}", r);
+        CHECK(sg_image_settings_parse(json, "filter", &s, &err) == 0 && s.resample == r,
+              "resample %d: %s", r, err.message);
+    }
+    CHECK(sg_image_settings_parse("{\"resample\": 6}", "six", &s, &err) == SIGLIP_ENOTSUP &&
+              strstr(err.message, "not a PIL filter"), "resample 6 must be refused");
+    CHECK(sg_image_settings_parse("{\"resample\": 2.5}", "frac", &s, &err) == SIGLIP_ENOTSUP,
+          "resample 2.5 must be refused");
     CHECK(sg_image_settings_parse("{\"image_std\": [1, 2]}", "std", &s, &err) == SIGLIP_EBADMSG,
           "2-element std must be refused");
     CHECK(sg_image_settings_parse("{", "bad", &s, &err) == SIGLIP_EBADMSG, "bad JSON");
@@ -406,6 +415,60 @@ static void check_settings(void)
     siglip_image_processor_free(&p);
 }
 
+/* resize/cases.txt: "input filter W H"; the result must equal Pillow's byte for byte. */
+static void check_filters(void)
+{
+    static const char *const names[] = {"nearest", "lanczos", "bilinear", "bicubic", "box",
+                                        "hamming"};
+    char *list = sg_test_path("resize/cases.txt");
+    FILE *f = fopen(list, "r");
+    CHECK(f != NULL, "cannot open %s", list);
+    char line[512], name[256];
+    int n_cases[6] = {0}, worst = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        int filter, w, h;
+        if (sscanf(line, "%255s %d %d %d", name, &filter, &w, &h) != 4 || filter < 0 ||
+            filter > 5)
+            continue;
+        char rel[600];
+        snprintf(rel, sizeof rel, "resize/in/%s.png", name);
+        char *in = sg_test_path(rel);
+        snprintf(rel, sizeof rel, "resize/expect/%s.%s.%dx%d.png", name, names[filter], w, h);
+        char *exp = sg_test_path(rel);
+        SgImage img = {0};
+        SgError err;
+        int rc = sg_image_load_file_rgb8(in, 100000000ull, &img, &err);
+        CHECK(rc == 0, "%s: %s", in, err.message);
+        int ew, eh;
+        uint8_t *want = load_expected(exp, &ew, &eh);
+        uint8_t *got = malloc((size_t)w * h * 3);
+        if (rc == 0)
+            rc = sg_resize_rgb8(img.rgb, img.width, img.height, got, w, h, filter, &err);
+        CHECK(rc == 0, "resize %s: %s", rel, err.message);
+        if (rc == 0 && want) {
+            int d = compare_rgb(rel, got, w, h, want, ew, eh);
+            worst = d > worst ? d : worst;
+        }
+        n_cases[filter]++;
+        free(got);
+        stbi_image_free(want);
+        sg_image_free(&img);
+        free(in);
+        free(exp);
+    }
+    if (f)
+        fclose(f);
+    free(list);
+    for (int k = 0; k < 6; k++)
+        CHECK(n_cases[k] >= 10, "only %d %s cases ran", n_cases[k], names[k]);
+    fprintf(stderr, "resize filters: %d nearest, %d lanczos, %d bilinear, %d bicubic, %d box, "
+                    "%d hamming cases; max difference from Pillow %d levels\n", n_cases[0],
+            n_cases[1], n_cases[2], n_cases[3], n_cases[4], n_cases[5], worst);
+    uint8_t px[3] = {1, 2, 3}, out[3];
+    SgError err;
+    CHECK(sg_resize_rgb8(px, 1, 1, out, 1, 1, 6, &err) == SIGLIP_EINVAL, "filter 6 refused");
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -420,6 +483,7 @@ int main(void)
     check_allow_truncated();
     check_pixel_limit();
     check_settings();
+    check_filters();
     siglip_image_processor_free(&proc);
     siglip_context_close(&ctx);
     return sg_test_finish("test_image_extra");

@@ -13,14 +13,7 @@ enum { N_TEXTS = 15, N_IMAGES = 11, T = 64, D = 32, S = 40, N_PATCHES = 25, N_LA
 
 static void expect_close(const SgSafetensors *ex, const char *name, const float *got, size_t n)
 {
-    float *ref = fx_f32(ex, name, n);
-    CHECK(ref != NULL, "fixture %s", name);
-    if (!ref)
-        return;
-    double e = sg_max_abs_diff(got, ref, n);
-    fprintf(stderr, "  %-40s max abs error %.3g\n", name, e);
-    CHECK(e <= TOL, "%s: max abs error %.3g > %.1g", name, e, TOL);
-    free(ref);
+    fx_expect_close(ex, name, got, n, TOL);
 }
 
 static SiglipContext *open_context(SiglipTextMask mask)
@@ -32,16 +25,6 @@ static SiglipContext *open_context(SiglipTextMask mask)
     int rc = siglip_context_create(&ctx, &s);
     CHECK(rc == SIGLIP_OK, "context create: %d", rc);
     return ctx;
-}
-
-static SiglipModel *load(SiglipContext *ctx, const char *rel)
-{
-    char *dir = sg_test_path(rel);
-    SiglipModel *m = NULL;
-    int rc = siglip_model_load(ctx, dir, &m);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    free(dir);
-    return m;
 }
 
 /* Both towers without mask: hidden states, poolers, embeds, logits (both directions). */
@@ -102,7 +85,7 @@ static void check_mask_none(const SgSafetensors *ex, const int32_t *ids, const i
                             const float *pixels)
 {
     SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_NONE);
-    SiglipModel *m = ctx ? load(ctx, "tiny") : NULL;
+    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny") : NULL;
     if (m) {
         static float lpi[N_IMAGES * N_TEXTS];
         masked_logits(m, ids, mask, pixels, lpi);
@@ -114,7 +97,7 @@ static void check_mask_none(const SgSafetensors *ex, const int32_t *ids, const i
 
 static void check_classifier(SiglipContext *ctx, const SgSafetensors *ex, const float *pixels)
 {
-    SiglipModel *m = load(ctx, "tiny-cls");
+    SiglipModel *m = fx_load_model(ctx, "tiny-cls");
     if (!m)
         return;
     SiglipModelInfo info;
@@ -251,7 +234,7 @@ int main(int argc, char **argv)
         return 1;
 
     SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_HF);
-    SiglipModel *m = ctx ? load(ctx, "tiny") : NULL;
+    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny") : NULL;
     if (m) {
         SiglipModelInfo info;
         siglip_model_info(m, &info);

@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "model/safetensors.h"
 #include "siglip.h"
+#include "tokenizer/hf_json.h"
 
 #define T 64
 
@@ -224,13 +225,13 @@ static void test_bad_models(SiglipContext *ctx)
         load_blob(ctx, dir, copy, size);
         free(copy);
     }
-    /* trainer_spec { model_type: BPE } appended (merged into the spec): unsupported. */
+    /* trainer_spec { model_type: WORD } appended (merged into the spec): unsupported. */
     unsigned char *bpe = malloc(size + 4);
     memcpy(bpe, model, size);
-    memcpy(bpe + size, "\x12\x02\x18\x02", 4);
+    memcpy(bpe + size, "\x12\x02\x18\x03", 4);
     rc = load_blob(ctx, dir, bpe, size + 4);
     CHECK_STATUS(rc, SIGLIP_ENOTSUP, siglip_context_error(ctx));
-    CHECK(strstr(siglip_context_error(ctx), "BPE") != NULL, "message: %s",
+    CHECK(strstr(siglip_context_error(ctx), "WORD") != NULL, "message: %s",
           siglip_context_error(ctx));
     free(bpe);
     /* A malformed tokenizer_config.json next to a good model. */
@@ -253,6 +254,105 @@ static void test_bad_models(SiglipContext *ctx)
     free(model_path);
 }
 
+/* The Split pre-tokenizer's behaviours on "a b" / "a  b" (spaces become "▁" first), with merges
+ * a+▁ (rank 0), ▁+b (1), a▁+b (2); the expected ids follow HF's SplitDelimiterBehavior by hand. */
+static void test_split_pre_tokenizer(void)
+{
+    static const struct { const char *behavior, *text; int32_t ids[4]; size_t n; } cases[] = {
+        {NULL, "a b", {6}, 1},                        /* one word: a▁ first, then a▁b */
+        {"MergedWithPrevious", "a b", {4, 2}, 2},     /* "a▁" "b" */
+        {"MergedWithNext", "a b", {1, 5}, 2},         /* "a" "▁b" */
+        {"Removed", "a b", {1, 2}, 2},                /* "a" "b" */
+        {"Isolated", "a b", {1, 3, 2}, 3},            /* "a" "▁" "b" */
+        {"Contiguous", "a  b", {1, 3, 3, 2}, 4},      /* "a" "▁▁" "b" */
+        {"Isolated", "a  b", {1, 3, 3, 2}, 4},        /* "a" "▁" "▁" "b" */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char pre[160] = "null", json[1024];
+        if (cases[k].behavior)
+            snprintf(pre, sizeof pre, "{\"type\": \"Split\", \"pattern\": {\"String\": "
+                     "\"\xE2\x96\x81\"}, \"behavior\": \"%s\", \"invert\": false}",
+                     cases[k].behavior);
+        snprintf(json, sizeof json,
+                 "{\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, "
+                 "\"content\": \"\xE2\x96\x81\"}, \"pre_tokenizer\": %s, \"model\": {\"type\": "
+                 "\"BPE\", \"unk_token\": \"<unk>\", \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, "
+                 "\"\xE2\x96\x81\": 3, \"a\xE2\x96\x81\": 4, \"\xE2\x96\x81" "b\": 5, "
+                 "\"a\xE2\x96\x81" "b\": 6}, \"merges\": [\"a \xE2\x96\x81\", "
+                 "\"\xE2\x96\x81 b\", \"a\xE2\x96\x81 b\"]}}", pre);
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        CHECK_STATUS(rc, 0, err.message);
+        if (!m)
+            continue;
+        SgSpScratch scr = {0};
+        const int32_t *ids;
+        size_t n = 0;
+        rc = sg_sp_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text), &scr,
+                          &ids, &n);
+        int same = rc == 0 && n == cases[k].n;
+        for (size_t i = 0; same && i < n; i++)
+            same = ids[i] == cases[k].ids[i];
+        CHECK(same, "Split %s on \"%s\": %zu ids", cases[k].behavior ? cases[k].behavior : "none",
+              cases[k].text, n);
+        sg_sp_scratch_free(&scr);
+        sg_sp_free(&m);
+    }
+}
+
+/* tokenizer.json variants: what is supported loads, what is not is refused by name. */
+static void test_tokenizer_json(void)
+{
+#define VOCAB "\"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"ab\": 3}"
+#define BPE "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", " VOCAB
+    static const struct { const char *rest; int want; const char *needle; } cases[] = {
+        {BPE ", \"merges\": [\"a b\"]}", 0, ""},
+        {BPE ", \"merges\": [[\"a\", \"b\"]]},"
+         "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+         "{\"type\": \"Lowercase\"}, {\"type\": \"Prepend\", \"prepend\": \"a\"}]}", 0, ""},
+        {"\"model\": {\"type\": \"WordPiece\", " VOCAB "}", SIGLIP_ENOTSUP, "WordPiece"},
+        {BPE ", \"merges\": [\"a c\"]}",
+         SIGLIP_EBADMSG, "not in the vocabulary"},
+        {BPE ", \"merges\": []}, "
+         "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}", SIGLIP_ENOTSUP, "ByteLevel"},
+        {BPE ", \"merges\": []}, "
+         "\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, "
+         "\"content\": \" \"}",
+         SIGLIP_ENOTSUP, "Regex"},
+        {BPE ", \"merges\": [], "
+         "\"continuing_subword_prefix\": \"##\"}", SIGLIP_ENOTSUP, "continuing_subword_prefix"},
+        {"\"model\": {\"type\": \"BPE\", " VOCAB ", \"merges\": []}", SIGLIP_ENOTSUP, "unknown token"},
+        {BPE ", \"merges\": []}, "
+         "\"added_tokens\": [{\"id\": 9, \"content\": \"<x>\"}]", SIGLIP_EBADMSG, "gap"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char json[1200];
+        snprintf(json, sizeof json, "{%s}", cases[k].rest);
+        SgError err = {0};
+        SgSpModel *m = NULL;
+        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        CHECK(rc == cases[k].want && strstr(err.message, cases[k].needle),
+              "tokenizer.json case %zu: status %d (%s)", k, rc, err.message);
+        if (m && k == 0) { /* "ab" merges; an unknown character is <unk> */
+            SgSpScratch scr = {0};
+            const int32_t *ids;
+            size_t n;
+            rc = sg_sp_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
+            CHECK(rc == 0 && n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 1,
+                  "BPE on \"abxa\": %zu ids", n);
+            sg_sp_scratch_free(&scr);
+        }
+        sg_sp_free(&m);
+    }
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+    test_split_pre_tokenizer();
+#undef BPE
+#undef VOCAB
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -268,6 +368,7 @@ int main(void)
         test_api_errors(ctx, tok);
     }
     test_bad_models(ctx);
+    test_tokenizer_json();
     siglip_tokenizer_free(&tok);
     CHECK(tok == NULL, "free sets the handle to NULL");
     free(dir);

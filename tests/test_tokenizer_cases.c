@@ -2,7 +2,11 @@
  * Python (tests/data/tokenizer/cases.json, written by gen_cases.py): SiglipTokenizer ids for
  * many scripts and edge cases, padding/truncation, invalid UTF-8, raw SentencePiece encoding
  * (normalizer + Viterbi alone), a byte-fallback + user-defined model, truncated files, and
- * Python's str.lower() / str.isspace() over all of Unicode. */
+ * Python's str.lower() / str.isspace() over all of Unicode. Then SentencePiece BPE and the
+ * Siglip2Tokenizer (Gemma) rules (tokenizer/bpe-cases.json, written by
+ * data/siglip2/gen_bpe_cases.py with python3-sentencepiece on data/siglip2/tokenizer.model), and
+ * the same model as tokenizer.json alone (tokenizer/json-cases.json: a Python port of HF
+ * tokenizers' BPE, data/siglip2/gen_tokenizer_json.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 
 #include "harness.h"
 #include "siglip.h"
+#include "tokenizer/hf_json.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/text.h"
 #include "tokenizer/tokenizer.h"
@@ -51,7 +56,7 @@ static void test_siglip(SiglipContext *ctx, SiglipTokenizer *tok, const cJSON *c
         total++;
         free(ids);
     }
-    fprintf(stderr, "SiglipTokenizer cases identical: %d / %d\n", passed, total);
+    fprintf(stderr, "tokenizer (wrapper rules) cases identical: %d / %d\n", passed, total);
 }
 
 static void test_padded(SiglipTokenizer *tok, const cJSON *cases)
@@ -267,6 +272,136 @@ static void test_isspace(const cJSON *list)
     free(space);
 }
 
+/* tests/data/<rel> parsed as JSON (*text keeps the file; free both), or NULL after a failed
+ * check. */
+static cJSON *read_json(const char *rel, char **text)
+{
+    char *path = sg_test_path(rel);
+    size_t size = 0;
+    *text = sg_test_read(path, &size);
+    cJSON *data = *text ? cJSON_Parse(*text) : NULL;
+    CHECK(data != NULL, "cannot read %s", path);
+    free(path);
+    return data;
+}
+
+/* Reads a whole test data file as a SentencePiece model. */
+static SgSpModel *load_model_file(const char *rel)
+{
+    char *path = sg_test_path(rel);
+    size_t size = 0;
+    unsigned char *blob = (unsigned char *)sg_test_read(path, &size);
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    int rc = blob ? sg_sp_load(&m, blob, size, &err) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, err.message);
+    free(blob);
+    free(path);
+    return m;
+}
+
+/* tokenizer.json as the only tokenizer file: HF's BPE by merge rank under the Siglip2 rules, on
+ * the texts of bpe-cases.json (`bpe`, whose ids it overwrites with the port's where they differ
+ * from SentencePiece's). */
+static void test_json(SiglipContext *ctx, cJSON *bpe)
+{
+    char *json;
+    cJSON *data = read_json("tokenizer/json-cases.json", &json);
+    char *dir = sg_test_path("siglip2-json");
+    SiglipTokenizer *tok = NULL;
+    int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    if (tok) {
+        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->sp->hf && tok->sp->hf->bpe &&
+                  tok->sp->n_pieces == 4000 && tok->pad_id == 0 && tok->eos_id == 1,
+              "tokenizer.json model: kind %d, %d pieces", tok->kind, tok->sp->n_pieces);
+        cJSON *cases = cJSON_GetObjectItemCaseSensitive(bpe, "cases");
+        const cJSON *d;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(data, "differs"))
+        {
+            int k = (int)cJSON_GetObjectItemCaseSensitive(d, "index")->valuedouble;
+            cJSON *ids = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "ids"), 1);
+            cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(cases, k), "ids", ids);
+        }
+        test_siglip(ctx, tok, cases);
+        fprintf(stderr, "of which HF BPE and SentencePiece agree on %d\n",
+                (int)cJSON_GetObjectItemCaseSensitive(data, "same_as_spm")->valuedouble);
+    }
+    /* a Unigram tokenizer.json (Prepend + Replace normalizers, byte fallback): SentencePiece's
+     * ids on the model it was written from */
+    char *uni_path = sg_test_path("tokenizer/unigram.json");
+    size_t uni_size = 0;
+    char *uni = sg_test_read(uni_path, &uni_size);
+    SgError err = {0};
+    SgSpModel *m = NULL;
+    rc = uni ? sg_hf_load(uni, uni_size, &m, &err) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, err.message);
+    if (m && data) {
+        CHECK(m->model_type == SG_MODEL_UNIGRAM && m->byte_fallback && m->hf->n_norms == 2,
+              "unigram tokenizer.json: type %d", m->model_type);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unigram"), "ids", 0,
+                 "Unigram tokenizer.json");
+    }
+    sg_sp_free(&m);
+    free(uni);
+    free(uni_path);
+    siglip_tokenizer_free(&tok);
+    cJSON_Delete(data);
+    free(json);
+    free(dir);
+}
+
+/* The Gemma-shaped BPE model: raw SentencePiece ids, Siglip2Tokenizer ids (unpadded and padded /
+ * truncated), and a variant with UNUSED pieces that SentencePiece splits back. */
+static void test_bpe(SiglipContext *ctx)
+{
+    char *json;
+    cJSON *data = read_json("tokenizer/bpe-cases.json", &json);
+    SgSpModel *m = load_model_file("siglip2/tokenizer.model");
+    if (data && m) {
+        CHECK(m->model_type == SG_MODEL_BPE && m->byte_fallback &&
+                  m->n_pieces == (int)cJSON_GetObjectItemCaseSensitive(data, "pieces")->valuedouble,
+              "tokenizer.model: type %d, %d pieces", m->model_type, m->n_pieces);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "cases"), "raw", 0, "BPE raw encode");
+    }
+    sg_sp_free(&m);
+    m = load_model_file("tokenizer/bpe-unused.model");
+    if (data && m) {
+        int n_unused = 0;
+        for (int i = 0; i < m->n_pieces; i++)
+            n_unused += m->pieces[i].type == SG_PIECE_UNUSED;
+        const cJSON *listed = cJSON_GetObjectItemCaseSensitive(data, "unused_pieces");
+        CHECK(n_unused == cJSON_GetArraySize(listed), "%d UNUSED pieces", n_unused);
+        test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unused"), "raw", 0,
+                 "BPE with UNUSED pieces");
+    }
+    sg_sp_free(&m);
+    char *dir = sg_test_path("siglip2");
+    SiglipTokenizer *tok = NULL;
+    int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
+    CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+    if (tok) {
+        /* the first call on a fresh tokenizer with an empty text: eos and padding only */
+        int32_t ids[4], mask[4];
+        const char *empty = "";
+        rc = siglip_tokenize(tok, &empty, 1, 4, ids, mask);
+        CHECK(rc == 0 && ids[0] == 1 && ids[1] == 0 && mask[0] == 1 && mask[1] == 0,
+              "empty text first: status %d", rc);
+        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->pad_id == 0 && tok->eos_id == 1 &&
+                  tok->max_length == 64 && !tok->pad_left,
+              "GemmaTokenizer config: kind %d, pad %d, eos %d, max_length %d", tok->kind,
+              tok->pad_id, tok->eos_id, tok->max_length);
+        test_siglip(ctx, tok, cJSON_GetObjectItemCaseSensitive(data, "cases"));
+        test_padded(tok, cJSON_GetObjectItemCaseSensitive(data, "padded"));
+    }
+    siglip_tokenizer_free(&tok);
+    if (data)
+        test_json(ctx, data);
+    cJSON_Delete(data);
+    free(json);
+    free(dir);
+}
+
 int main(void)
 {
     char *cases_path = sg_test_path("tokenizer/cases.json");
@@ -305,6 +440,7 @@ int main(void)
         test_lower(cJSON_GetObjectItemCaseSensitive(data, "lower"),
                    cJSON_GetObjectItemCaseSensitive(data, "lower_context"));
         test_isspace(cJSON_GetObjectItemCaseSensitive(data, "isspace"));
+        test_bpe(ctx);
     }
     siglip_tokenizer_free(&tok);
     siglip_context_close(&ctx);

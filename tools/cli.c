@@ -163,6 +163,36 @@ int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, 
     return 0;
 }
 
+int cli_parse_image_size(const char *cmd, const char *arg, int *height, int *width)
+{
+    char *end = NULL;
+    errno = 0;
+    long h = strtol(arg, &end, 10), w = h;
+    if (!errno && end != arg && (*end == 'x' || *end == 'X')) {
+        const char *rest = end + 1;
+        w = strtol(rest, &end, 10);
+        if (end == rest)
+            end = (char *)rest - 1; /* "224x": reject below */
+    }
+    if (errno || end == arg || *end || h < 1 || w < 1 || h > 32768 || w > 32768) {
+        cli_usage_error(cmd, "--image-size wants H or HxW in pixels (1..32768), got '%s'", arg);
+        return -1;
+    }
+    *height = (int)h;
+    *width = (int)w;
+    return 0;
+}
+
+int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int width)
+{
+    if (height <= 0)
+        return CLI_OK;
+    int st = siglip_model_set_image_size(model, height, width);
+    if (st)
+        return cli_lib_error(ctx, st, "--image-size %dx%d", height, width);
+    return CLI_OK;
+}
+
 void cli_print_version(void)
 {
     printf("siglip %d.%d.%d (libsiglip %s)\n", SIGLIP_VERSION_MAJOR, SIGLIP_VERSION_MINOR,

@@ -81,6 +81,15 @@ int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
 /* Prints "siglip: <message>" and returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --image-size H[xW]: parses "384" or "512x384" (height x width) into *height, *width; prints a
+ * usage error and returns -1 when malformed. */
+int cli_parse_image_size(const char *cmd, const char *arg, int *height, int *width);
+
+/* Runs the model at height × width (siglip_model_set_image_size: transformers'
+ * interpolate_pos_encoding, the processor follows); nothing when height <= 0. CLI_OK or
+ * CLI_ERROR after printing the library's message. */
+int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int width);
+
 /* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
 int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
 

@@ -7,8 +7,10 @@
 
 static const char usage[] =
     "Usage: siglip tokenize -m MODEL_DIR [--json] [--max-length N] TEXT...\n\n"
-    "Tokenizes each TEXT as SiglipTokenizer(padding=\"max_length\", truncation=True). Needs only\n"
-    "spiece.model (and tokenizer_config.json) in MODEL_DIR; no OpenCL device.\n\n"
+    "Tokenizes each TEXT as the model's tokenizer (SiglipTokenizer, or Siglip2Tokenizer for Gemma\n"
+    "files) with padding=\"max_length\", truncation=True. Needs only\n"
+    "spiece.model, tokenizer.model or tokenizer.json (and tokenizer_config.json) in MODEL_DIR;\n"
+    "no OpenCL device.\n\n"
     "  -m, --model DIR   model directory\n"
     "  --json            print {\"input_ids\": [[...]], \"attention_mask\": [[...]]}\n"
     "  --max-length N    pad/truncate to N tokens (default: the tokenizer's model_max_length)\n";

@@ -1,4 +1,4 @@
-/* image.h — internal image API: decoding to RGB8, EXIF orientation, Pillow-exact bicubic resize and
+/* image.h — internal image API: decoding to RGB8, EXIF orientation, Pillow-exact resize and
  * the SiglipImageProcessor (settings + preprocessing) the model loader and pipelines use. */
 #ifndef SG_IMAGE_IMAGE_H
 #define SG_IMAGE_IMAGE_H
@@ -42,8 +42,19 @@ int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64
                          SgImage *out, SgError *err);
 int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err);
 
+/* PIL's filter ids, as preprocessor_config.json's "resample" names them. */
+typedef enum SgResample {
+    SG_RESAMPLE_NEAREST, SG_RESAMPLE_LANCZOS, SG_RESAMPLE_BILINEAR, /* 0, 1, 2 */
+    SG_RESAMPLE_BICUBIC, SG_RESAMPLE_BOX, SG_RESAMPLE_HAMMING,      /* 3, 4, 5 */
+} SgResample;
+
 /* Resizes RGB8 [in_h, in_w, 3] to [out_h, out_w, 3] as Pillow's Image.resize((out_w, out_h),
- * Image.BICUBIC) on an RGB image. Returns 0 or SIGLIP_ENOMEM / SIGLIP_EINVAL. */
+ * resample) on an RGB image (reducing_gap None, as transformers calls it). Returns 0, or
+ * SIGLIP_ENOMEM / SIGLIP_EINVAL (empty image, resample outside 0..5). */
+int sg_resize_rgb8(const uint8_t *in, int in_w, int in_h, uint8_t *out, int out_w, int out_h,
+                   int resample, SgError *err);
+
+/* sg_resize_rgb8 with Image.BICUBIC. */
 int sg_resize_bicubic_rgb8(const uint8_t *in, int in_w, int in_h, uint8_t *out, int out_w,
                            int out_h, SgError *err);
 
@@ -51,7 +62,7 @@ int sg_resize_bicubic_rgb8(const uint8_t *in, int in_w, int in_h, uint8_t *out, 
 typedef struct SgImageSettings {
     int do_resize;
     int height, width;      /* size {height, width} */
-    int resample;           /* PIL filter id; only 3 (bicubic) is supported */
+    int resample;           /* PIL filter id (SgResample) */
     int do_rescale;
     double rescale_factor;  /* applied in float64, then rounded to float32 (transformers) */
     int do_normalize;

@@ -107,7 +107,8 @@ int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float 
         resized = malloc((size_t)w * h * 3);
         if (!resized)
             return sg_fail(err, SIGLIP_ENOMEM, "out of memory for resize");
-        int rc = sg_resize_bicubic_rgb8(img->rgb, img->width, img->height, resized, w, h, err);
+        int rc = sg_resize_rgb8(img->rgb, img->width, img->height, resized, w, h, s->resample,
+                                err);
         if (rc) {
             free(resized);
             return rc;

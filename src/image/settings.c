@@ -115,11 +115,12 @@ static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, Sg
             return sg_fail(err, SIGLIP_EBADMSG, "%s: \"resample\" is not a number", name);
         /* Compared as a double: casting an out-of-range value such as 1e300 to int is undefined
          * behaviour (found by fuzz/fuzz_image_settings). */
-        if (v->valuedouble != 3.0)
+        double r = v->valuedouble;
+        if (!(r >= SG_RESAMPLE_NEAREST && r <= SG_RESAMPLE_HAMMING) || r != (double)(int)r)
             return sg_fail(err, SIGLIP_ENOTSUP,
-                           "%s: resample %g is not supported (only 3, bicubic)", name,
-                           v->valuedouble);
-        s->resample = 3;
+                           "%s: resample %g is not a PIL filter (0 nearest, 1 lanczos, "
+                           "2 bilinear, 3 bicubic, 4 box, 5 hamming)", name, r);
+        s->resample = (int)r;
     }
     for (int c = 0; c < 3; c++)
         if (s->do_normalize && s->image_std[c] == 0.0f)

@@ -243,6 +243,7 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
                      section, t->patch_size, section, t->image_size);
     if (rc)
         return rc;
+    t->image_height = t->image_width = t->image_size;
     int64_t side = t->image_size / t->patch_size;
     int64_t patch_elements = (int64_t)t->num_channels * t->patch_size * t->patch_size;
     rc = check_elements(section, "num_patches × hidden_size", side * side, t->hidden_size, err);
@@ -263,6 +264,12 @@ static int check_model_type(const cJSON *root, SgError *err)
                        json_kind(v));
     if (strcmp(v->valuestring, "siglip") == 0)
         return SIGLIP_OK;
+    /* SigLIP 2 fixed-resolution checkpoints say "siglip"; "siglip2" is only the NaFlex family. */
+    if (strcmp(v->valuestring, "siglip2") == 0)
+        return sg_fail(err, SIGLIP_ENOTSUP,
+                       "model_type \"siglip2\" (SigLIP 2 NaFlex, Siglip2Model: native aspect "
+                       "ratio, patch budget) is not supported yet; the fixed-resolution SigLIP 2 "
+                       "checkpoints (model_type \"siglip\") are");
     return sg_fail(err, SIGLIP_ENOTSUP, "model_type \"%s\" is not supported (expected \"siglip\")",
                    v->valuestring);
 }

@@ -22,9 +22,23 @@ typedef struct SgTowerConfig {
     int projection_size;         /* Dp (= hidden_size by default) */
     /* vision only */
     int num_channels;            /* C */
-    int image_size;              /* H = W */
-    int patch_size;              /* p; image_size % p == 0 */
+    int image_size;              /* the checkpoint's H = W, its position grid (image_size / p)² */
+    int patch_size;              /* p */
+    /* The input size the vision forward runs at: image_size² unless siglip_model_set_image_size
+     * changed it (pos_interp.c). */
+    int image_height, image_width;
 } SgTowerConfig;
+
+/* Pixels and patches of one vision input at the size the forward runs at. */
+static inline size_t sg_vision_pixels(const SgTowerConfig *v)
+{
+    return (size_t)v->image_height * (size_t)v->image_width;
+}
+
+static inline size_t sg_vision_patches(const SgTowerConfig *v)
+{
+    return (size_t)(v->image_height / v->patch_size) * (size_t)(v->image_width / v->patch_size);
+}
 
 typedef struct SgConfig {
     SiglipArchitecture architecture;

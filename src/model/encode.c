@@ -111,8 +111,8 @@ int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
     if (check_batch(err, "siglip_encode_image", batch))
         return SIGLIP_E2BIG;
     const SgTowerConfig *c = &m->cfg.vision;
-    size_t S = (size_t)c->image_size, N = (S / (size_t)c->patch_size) * (S / (size_t)c->patch_size);
-    size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * S * S;
+    size_t N = sg_vision_patches(c);
+    size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * sg_vision_pixels(c);
     for (size_t i = 0; i < (size_t)batch * per_image; i++)
         if (!isfinite(pixel_values[i]))
             return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
@@ -148,7 +148,7 @@ int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch,
     if (check_batch(err, "siglip_classify_logits", batch))
         return SIGLIP_E2BIG;
     const SgTowerConfig *c = &m->cfg.vision;
-    size_t per_image = (size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size;
+    size_t per_image = (size_t)c->num_channels * sg_vision_pixels(c);
     size_t L = (size_t)m->cfg.num_labels;
     int rc = SIGLIP_OK;
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {

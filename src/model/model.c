@@ -10,6 +10,7 @@
 
 #include "common/fileio.h"
 #include "image/image.h"
+#include "model/pos_interp.h"
 #include "model/safetensors.h"
 #include "tokenizer/tokenizer.h"
 
@@ -383,6 +384,7 @@ void siglip_model_free(SiglipModel **pm)
     SiglipModel *m = *pm;
     SgDevice *dev = m->dev;
     if (dev) {
+        sg_pos_interp_release(m);
         sg_workspace_release(m);
         sg_buffer_release(dev, &m->text.tok_emb);
         sg_buffer_release(dev, &m->text.pos_emb);
@@ -417,18 +419,13 @@ static int has_processor_config(const char *dir)
     return found;
 }
 
-/* The CPU-side companions: tokenizer when spiece.model exists, image processor always (the
+/* The CPU-side companions: tokenizer when a tokenizer file exists, image processor always (the
  * reference defaults sized to the model when the directory has no processor config). */
 static int load_companions(SiglipModel *m, const char *dir, SgError *err)
 {
     SiglipContext *ctx = m->ctx;
     if (dir) {
-        char *spiece = sg_path_join(dir, "spiece.model");
-        if (!spiece)
-            return sg_fail(err, SIGLIP_ENOMEM, "out of memory");
-        int has = sg_file_exists(spiece);
-        free(spiece);
-        if (has) {
+        if (sg_tokenizer_exists(dir)) {
             int rc = sg_tokenizer_load(dir, err, &m->tokenizer);
             if (rc)
                 return rc;
@@ -537,10 +534,11 @@ void siglip_model_info(const SiglipModel *m, SiglipModelInfo *info)
     info->vision_layers = v->num_hidden_layers;
     info->vision_heads = v->num_attention_heads;
     info->vision_intermediate_size = v->intermediate_size;
-    info->image_size = v->image_size;
+    info->image_size = v->image_height;
+    info->image_width = v->image_width;
     info->patch_size = v->patch_size;
     info->num_channels = v->num_channels;
-    info->num_patches = (v->image_size / v->patch_size) * (v->image_size / v->patch_size);
+    info->num_patches = (int)sg_vision_patches(v);
     info->num_labels = m->has_classifier ? m->cfg.num_labels : 0;
     info->has_tokenizer = m->tokenizer != NULL;
     info->has_image_processor = m->processor != NULL;

@@ -76,6 +76,7 @@ struct SiglipModel {
     SiglipTokenizer *tokenizer;        /* owned, NULL when the directory had no spiece.model */
     SiglipImageProcessor *processor;   /* owned */
     SgWorkspace ws;
+    struct SgPosGrid *pos_grid;        /* pos_interp.c: set while the input size differs */
 };
 
 /* Largest batch one forward chunk handles; bigger batches are run chunk by chunk. */

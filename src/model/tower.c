@@ -33,8 +33,7 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         return SIGLIP_OK;
     sg_workspace_release(m);
     const SgTowerConfig *t = &m->cfg.text, *v = &m->cfg.vision;
-    size_t side = (size_t)(v->image_size / v->patch_size);
-    size_t N = side * side;
+    size_t N = sg_vision_patches(v);
     size_t patch_len = (size_t)v->num_channels * (size_t)v->patch_size * (size_t)v->patch_size;
     size_t T = m->has_text ? (size_t)t->max_position_embeddings : 0;
     size_t D = MAX2((size_t)v->hidden_size, m->has_text ? (size_t)t->hidden_size : 0);
@@ -50,7 +49,7 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         [WS_MLP] = rows * MAX2(F, patch_len) * f,
         [WS_IDS] = MAX2(B * T, 1) * sizeof(int32_t),
         [WS_MASK] = MAX2(B * T, 1) * sizeof(int32_t),
-        [WS_PIXELS] = B * (size_t)v->num_channels * (size_t)v->image_size * (size_t)v->image_size * f,
+        [WS_PIXELS] = B * (size_t)v->num_channels * sg_vision_pixels(v) * f,
         [WS_POOLED] = B * MAX2(MAX2(Dp, D), (size_t)m->cfg.num_labels) * f,
         [WS_POOLED2] = B * D * f,
     };
@@ -171,14 +170,14 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
     SgWorkspace *ws = &m->ws;
     const SgTowerConfig *c = &m->cfg.vision;
     const SgVisionTower *v = &m->vision;
-    size_t C = (size_t)c->num_channels, S = (size_t)c->image_size, p = (size_t)c->patch_size;
-    size_t D = (size_t)c->hidden_size, N = (S / p) * (S / p);
+    size_t C = (size_t)c->num_channels, Hi = (size_t)c->image_height, Wi = (size_t)c->image_width;
+    size_t p = (size_t)c->patch_size, D = (size_t)c->hidden_size, N = sg_vision_patches(c);
     TRY(sg_workspace_reserve(m, B, err));
     SgView x = tensor(&ws->x, B, N, D), h = tensor(&ws->h, B, N, D);
-    TRY(sg_buffer_write(dev, ws->pixels.mem, 0, B * C * S * S * sizeof *pixels, pixels, err));
+    TRY(sg_buffer_write(dev, ws->pixels.mem, 0, B * C * Hi * Wi * sizeof *pixels, pixels, err));
     /* Patch embedding: the stride-p convolution as im2col + GEMM, then + position embedding. */
     SgView patches = tensor(&ws->mlp, B, N, C * p * p);
-    TRY(sg_op_im2col(dev, ws->pixels.mem, (SgImages){B, C, S, S}, p, ws->mlp.mem, err));
+    TRY(sg_op_im2col(dev, ws->pixels.mem, (SgImages){B, C, Hi, Wi}, p, ws->mlp.mem, err));
     TRY(sg_op_linear(dev, patches, &v->patch, x, SG_ACT_NONE, SG_STORE, err));
     TRY(sg_op_add_broadcast(dev, x, v->pos_emb.mem, err));
     TRY(run_encoder(m, c, v->layers, B, N, SG_NO_MASK, err));

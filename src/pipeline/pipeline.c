@@ -87,10 +87,11 @@ static int check_processor(SiglipModel *m, SgError *err)
 {
     int h, w;
     siglip_image_processor_size(m->processor, &h, &w);
-    if (h != m->cfg.vision.image_size || w != m->cfg.vision.image_size)
+    const SgTowerConfig *v = &m->cfg.vision;
+    if (h != v->image_height || w != v->image_width)
         return sg_fail(err, SIGLIP_EINVAL,
                        "the image processor produces %d×%d images but the model expects %d×%d",
-                       h, w, m->cfg.vision.image_size, m->cfg.vision.image_size);
+                       h, w, v->image_height, v->image_width);
     return SIGLIP_OK;
 }
 
@@ -111,12 +112,13 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
                                            "text tower; this is an image-classification model");
     if (!m->tokenizer)
-        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no spiece.model: no tokenizer");
+        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
+                                           "tokenizer.model or tokenizer.json)");
     int rc = check_processor(m, err);
     if (rc)
         return rc;
     size_t D = (size_t)m->cfg.text.projection_size, L = (size_t)n_labels;
-    size_t S = (size_t)m->cfg.vision.image_size, per_image = 3 * S * S;
+    size_t per_image = 3 * sg_vision_pixels(&m->cfg.vision);
     size_t chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
     float *text_embeds = malloc(L * D * sizeof(float));               /* [L, D] */
     float *pixels = malloc(chunk * per_image * sizeof(float));        /* [chunk, 3, S, S] */
@@ -171,7 +173,7 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
         return rc;
     size_t L = (size_t)m->cfg.num_labels;
     size_t k = top_k <= 0 || (size_t)top_k > L ? L : (size_t)top_k;
-    size_t S = (size_t)m->cfg.vision.image_size, per_image = 3 * S * S;
+    size_t per_image = 3 * sg_vision_pixels(&m->cfg.vision);
     size_t chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
     float *pixels = malloc(chunk * per_image * sizeof(float)); /* [chunk, 3, S, S] */
     float *logits = malloc(chunk * L * sizeof(float));         /* [chunk, L] */

@@ -2,6 +2,8 @@
  * trie, and the checks SentencePiece's model loader makes. */
 #include "tokenizer/spiece.h"
 
+#include "tokenizer/hf_json.h"
+
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,10 +180,8 @@ int sg_sp_piece_to_id(const SgSpModel *m, const unsigned char *s, size_t len)
     return m->trie.vocab_id[node] >= 0 ? m->trie.vocab_id[node] : m->unk_id;
 }
 
-/* The longest USER_DEFINED piece at the start of s (SentencePiece's PrefixMatcher). */
-static size_t user_prefix(const void *model, const unsigned char *s, size_t n)
+size_t sg_sp_user_prefix(const SgSpModel *m, const unsigned char *s, size_t n)
 {
-    const SgSpModel *m = model;
     size_t longest = 0;
     int32_t node = 0;
     for (size_t i = 0; i < n; i++) {
@@ -193,6 +193,11 @@ static size_t user_prefix(const void *model, const unsigned char *s, size_t n)
             longest = i + 1;
     }
     return longest;
+}
+
+static size_t user_prefix(const void *model, const unsigned char *s, size_t n)
+{
+    return sg_sp_user_prefix(model, s, n);
 }
 
 /* ---------------------------------------------------------------- ModelProto */
@@ -405,8 +410,9 @@ int sg_sp_load(SgSpModel **out, const unsigned char *data, size_t size, SgError 
     int rc = parse_model_proto(m, &charsmap, err);
     if (rc == 0 && m->n_pieces == 0)
         rc = sg_fail(err, SIGLIP_EBADMSG, "spiece.model has no pieces (not a SentencePiece model?)");
-    if (rc == 0 && m->model_type != SG_MODEL_UNIGRAM)
-        rc = sg_fail(err, SIGLIP_ENOTSUP, "spiece.model: unsupported model type %s (only UNIGRAM)",
+    if (rc == 0 && m->model_type != SG_MODEL_UNIGRAM && m->model_type != SG_MODEL_BPE)
+        rc = sg_fail(err, SIGLIP_ENOTSUP,
+                     "spiece.model: unsupported model type %s (UNIGRAM or BPE)",
                      model_type_name(m->model_type));
     if (rc == 0)
         rc = index_pieces(m, err);
@@ -434,6 +440,7 @@ void sg_sp_free(SgSpModel **model)
         return;
     SgSpModel *m = *model;
     sg_charsmap_free(&m->normalizer.charsmap);
+    sg_hf_free(m->hf);
     trie_free(&m->trie);
     free(m->pieces);
     free(m->blob);

@@ -1,5 +1,6 @@
-/* spiece.h — a SentencePiece model (spiece.model, protobuf ModelProto): pieces, a byte trie over
- * them, the normalizer, and unigram encoding with SentencePiece's exact results. */
+/* spiece.h — a SentencePiece model (spiece.model / tokenizer.model, protobuf ModelProto): pieces,
+ * a byte trie over them, the normalizer, and unigram or BPE encoding with SentencePiece's exact
+ * results. */
 #ifndef SG_TOKENIZER_SPIECE_H
 #define SG_TOKENIZER_SPIECE_H
 
@@ -60,6 +61,8 @@ static inline int32_t sg_trie_child(const SgPieceTrie *t, int32_t node, unsigned
     }
 }
 
+struct SgHfModel;
+
 typedef struct SgSpModel {
     unsigned char *blob;  /* the serialized model (owned); pieces point into it */
     size_t blob_size;
@@ -74,10 +77,11 @@ typedef struct SgSpModel {
     float max_score;
     SgNormalizer normalizer;
     SgPieceTrie trie;
+    struct SgHfModel *hf; /* read from tokenizer.json (hf_json.c): its normalizers, BPE merges */
 } SgSpModel;
 
 /* Parses a serialized ModelProto (copied). Malformed protobuf or an inconsistent model:
- * SIGLIP_EBADMSG; a model type other than unigram: SIGLIP_ENOTSUP. */
+ * SIGLIP_EBADMSG; a model type other than unigram or BPE: SIGLIP_ENOTSUP. */
 int sg_sp_load(SgSpModel **out, const unsigned char *data, size_t size, SgError *err);
 void sg_sp_free(SgSpModel **model);
 
@@ -94,12 +98,51 @@ static inline const unsigned char *sg_sp_piece_text(const SgSpModel *m, int id, 
 /* Reusable buffers for sg_sp_encode (no allocation per call once they have grown). */
 typedef struct SgSpScratch {
     SgBuf normalized;
-    SgBuf lattice;  /* best path nodes, one per normalized byte + 1 */
-    SgBuf path;     /* the best path's pieces, last first */
+    SgBuf lattice;  /* unigram: best path nodes, one per normalized byte + 1 */
+    SgBuf path;     /* the segmentation's pieces (SgSpan), last first */
     SgBuf ids;      /* int32 result */
+    SgBuf symbols;  /* BPE: the symbols being merged */
+    SgBuf agenda;   /* BPE: heap of candidate merges */
+    SgBuf splits;   /* BPE: how UNUSED pieces were merged, for resegmenting them */
 } SgSpScratch;
 
 void sg_sp_scratch_free(SgSpScratch *s);
+
+/* One piece of a segmentation: bytes [begin, end) of the normalized text and its id. */
+typedef struct SgSpan {
+    int32_t begin, end;
+    int32_t id;
+} SgSpan;
+
+/* The longest USER_DEFINED piece at the start of s[0..n), 0 when none (SentencePiece's
+ * PrefixMatcher). */
+size_t sg_sp_user_prefix(const SgSpModel *m, const unsigned char *s, size_t n);
+
+/* Length in bytes of the UTF-8 character whose lead byte is `lead` (1 for a stray byte). */
+static inline int sg_utf8_lead_len(unsigned char lead)
+{
+    static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return len[lead >> 4];
+}
+
+/* A candidate merge in a BPE agenda: the highest score first, then the leftmost `pos`; `a` and
+ * `b` are the encoder's own (SentencePiece: right symbol and merged size; HF: merged id). */
+typedef struct SgMergeCandidate {
+    float score;
+    int32_t pos;
+    int32_t a, b;
+} SgMergeCandidate;
+
+/* Binary heap of candidates in that order; *n is its size, the array has room for one more. */
+void sg_merge_push(SgMergeCandidate *heap, size_t *n, SgMergeCandidate c);
+SgMergeCandidate sg_merge_pop(SgMergeCandidate *heap, size_t *n);
+
+/* SentencePiece's BPE segmentation of normalized text[0..size) (bpe_model.cc): characters and
+ * user-defined pieces as symbols, the best-scoring adjacent pair merged first (leftmost on ties),
+ * UNUSED pieces split back. Writes the pieces into scr->path, last first; returns their count,
+ * or -1 when out of memory. */
+long sg_sp_bpe_segment(const SgSpModel *m, const unsigned char *text, int32_t size,
+                       SgSpScratch *scr);
 
 /* Encodes s[0..n) as SentencePieceProcessor::Encode does: normalize, unigram Viterbi, merge runs
  * of unknown pieces into one, expand unknown pieces to byte pieces under byte_fallback.

@@ -1,6 +1,7 @@
-/* tokenizer.c — SiglipTokenizer as transformers runs it: special-token splitting, the "▁" prefix,
- * lowercasing, punctuation removal, whitespace collapsing, the "<unk>"-prefix trick, eos,
- * truncation and padding; loading spiece.model + tokenizer_config.json; the public API. */
+/* tokenizer.c — SiglipTokenizer and Siglip2Tokenizer as transformers runs them: special-token
+ * splitting; SiglipTokenizer's "▁" prefix, lowercasing, punctuation removal, whitespace collapsing
+ * and "<unk>"-prefix trick, or Siglip2Tokenizer's lowercasing; eos, truncation and padding;
+ * loading spiece.model / tokenizer.model + tokenizer_config.json; the public API. */
 #include "tokenizer/tokenizer.h"
 
 #include <limits.h>
@@ -11,14 +12,15 @@
 
 #include "common/fileio.h"
 #include "context.h"
+#include "tokenizer/hf_json.h"
 
 #define SPIECE_MAX_BYTES (256u << 20)
 #define CONFIG_MAX_BYTES (16u << 20)
 
 /* ---------------------------------------------------------------- encoding one text */
 
-/* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as SiglipTokenizer.tokenize() sees
- * it: every '▁' turned into a space, then one '▁' put in front. */
+/* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as the tokenizer sees it; for
+ * SiglipTokenizer.tokenize() every '▁' is turned into a space, then one '▁' put in front. */
 static int decode_text(SiglipTokenizer *tok, const char *text, size_t len)
 {
     SgBuf *b = &tok->cps;
@@ -27,10 +29,12 @@ static int decode_text(SiglipTokenizer *tok, const char *text, size_t len)
         return SIGLIP_ENOMEM;
     uint32_t *cps = (uint32_t *)(void *)b->data;
     size_t n = 0;
-    cps[n++] = SG_SPIECE_UNDERLINE;
+    int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
+    if (siglip)
+        cps[n++] = SG_SPIECE_UNDERLINE;
     for (size_t i = 0; i < len;) {
         uint32_t cp = sg_utf8_next((const unsigned char *)text, len, &i);
-        cps[n++] = cp == SG_SPIECE_UNDERLINE ? ' ' : cp;
+        cps[n++] = siglip && cp == SG_SPIECE_UNDERLINE ? ' ' : cp;
     }
     b->len = n * sizeof(uint32_t);
     return 0;
@@ -41,6 +45,22 @@ static int push_utf8(SgBuf *b, uint32_t cp)
     if (sg_buf_reserve(b, 4) != 0)
         return SIGLIP_ENOMEM;
     b->len += (size_t)sg_utf8_put(cp, b->data + b->len);
+    return 0;
+}
+
+/* Siglip2Tokenizer's normalizer before the model: tok->segment = lower(segment) in UTF-8 (its
+ * spaces become "▁" in the SentencePiece normalizer). */
+static int lowercase(SiglipTokenizer *tok, const uint32_t *seg, size_t n)
+{
+    SgBuf *out = &tok->segment;
+    out->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t lowered[2] = {seg[i], 0};
+        int n_lowered = tok->do_lower_case ? sg_py_lower_at(seg, n, i, lowered) : 1;
+        for (int k = 0; k < n_lowered; k++)
+            if (push_utf8(out, lowered[k]) != 0)
+                return SIGLIP_ENOMEM;
+    }
     return 0;
 }
 
@@ -85,12 +105,14 @@ static int push_id(SgBuf *b, int32_t id)
     return 0;
 }
 
-/* SiglipTokenizer._tokenize of one segment between special tokens: encode unk_token + segment
- * and drop the pieces unk_token alone gives. Returns the number of ids appended, or < 0. */
+/* One segment between special tokens: SiglipTokenizer._tokenize encodes unk_token + segment and
+ * drops the pieces unk_token alone gives; Siglip2Tokenizer encodes the lowercased segment.
+ * *n_added receives the number of ids appended. */
 static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, size_t *n_added)
 {
     *n_added = 0;
-    int rc = canonicalize(tok, seg, n);
+    int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
+    int rc = siglip ? canonicalize(tok, seg, n) : lowercase(tok, seg, n);
     const int32_t *ids;
     size_t n_ids;
     if (rc == 0)
@@ -98,7 +120,8 @@ static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, s
                           &n_ids);
     if (rc != 0)
         return rc;
-    size_t skip = n_ids >= (size_t)tok->unk_prefix_pieces ? (size_t)tok->unk_prefix_pieces : 0;
+    size_t skip = siglip && n_ids >= (size_t)tok->unk_prefix_pieces
+                      ? (size_t)tok->unk_prefix_pieces : 0;
     if (sg_buf_reserve(&tok->ids, (n_ids - skip) * sizeof(int32_t)) != 0)
         return SIGLIP_ENOMEM;
     memcpy(tok->ids.data + tok->ids.len, ids + skip, (n_ids - skip) * sizeof(int32_t));
@@ -112,6 +135,9 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
                                         size_t n, size_t i)
 {
     const SgSpecialToken *best = NULL;
+    uint32_t c = cps[i] & (SG_SPECIAL_FIRST_BITS - 1);
+    if (!(tok->special_first[c / 64] >> (c % 64) & 1))
+        return NULL; /* no special token starts with this character */
     for (int k = 0; k < tok->n_specials; k++) {
         const SgSpecialToken *s = &tok->specials[k];
         if (s->n_cps <= n - i && cps[i] == s->cps[0] &&
@@ -125,6 +151,10 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
 int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
 {
     tok->ids.len = 0;
+    /* never NULL, even when no id comes (an empty text under the Gemma rules; found by
+     * fuzz/fuzz_tokenizer) */
+    if (sg_buf_reserve(&tok->ids, sizeof(int32_t)) != 0)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     if (len > SG_TOKENIZER_MAX_TEXT_BYTES)
         return sg_fail(tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
                        SG_TOKENIZER_MAX_TEXT_BYTES);
@@ -160,17 +190,19 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
     /* SiglipTokenizer.tokenize drops a lone leading "▁" piece that precedes a special token. */
     int32_t *ids = (int32_t *)(void *)tok->ids.data;
     size_t n_ids = tok->ids.len / sizeof *ids;
-    if (first_segment_ids == 1 && n_ids > 1 && ids[0] == tok->underline_id) {
+    if (tok->kind == SG_TOKENIZER_SIGLIP && first_segment_ids == 1 && n_ids > 1 &&
+        ids[0] == tok->underline_id) {
         memmove(ids, ids + 1, (n_ids - 1) * sizeof *ids);
         tok->ids.len -= sizeof *ids;
     }
     return 0;
 }
 
-/* Appends eos unless the ids already end with it (transformers' _add_eos_if_not_present). */
+/* Appends eos: SiglipTokenizer unless the ids already end with it (_add_eos_if_not_present);
+ * Siglip2Tokenizer always (its post-processor template "$A <eos>"). */
 static size_t finish_ids(const SiglipTokenizer *tok, int32_t *ids, size_t n)
 {
-    if (n == 0 || ids[n - 1] != tok->eos_id)
+    if (tok->kind == SG_TOKENIZER_GEMMA || n == 0 || ids[n - 1] != tok->eos_id)
         ids[n++] = tok->eos_id;
     return n;
 }
@@ -197,7 +229,7 @@ static int set_string(char **dst, const char *src)
 }
 
 typedef struct TokenNames {
-    char *eos, *unk, *pad;
+    char *eos, *unk, *pad, *bos, *mask; /* bos, mask: Siglip2Tokenizer only */
     const cJSON *added; /* added_tokens_decoder, or NULL */
     const cJSON *extra[2]; /* additional_special_tokens, extra_special_tokens */
 } TokenNames;
@@ -233,7 +265,14 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
     if (tok->n_specials == SG_TOKENIZER_MAX_SPECIALS)
         return sg_fail(tok->err, SIGLIP_ENOTSUP, "more than %d special tokens",
                        SG_TOKENIZER_MAX_SPECIALS);
+    SgSpecialToken *grown = realloc(tok->specials, (size_t)(tok->n_specials + 1) * sizeof *grown);
+    if (!grown)
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    tok->specials = grown;
     SgSpecialToken *s = &tok->specials[tok->n_specials];
+    uint32_t first = sg_utf8_next((const unsigned char *)text, len, &(size_t){0}) &
+                     (SG_SPECIAL_FIRST_BITS - 1);
+    tok->special_first[first / 64] |= 1ull << (first % 64);
     s->cps = malloc(len * sizeof *s->cps);
     if (!s->cps)
         return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
@@ -245,6 +284,25 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
     return 0;
 }
 
+/* tokenizer_class → rules: Gemma's classes are run as Siglip2Tokenizer (transformers maps the
+ * SigLIP 2 checkpoints' "GemmaTokenizer" to it), SiglipTokenizer as itself; any other class keeps
+ * the rules the tokenizer file implies. */
+static void read_class(SiglipTokenizer *tok, const cJSON *cfg)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class");
+    if (!cJSON_IsString(v))
+        return;
+    static const char *const gemma[] = {"GemmaTokenizer", "GemmaTokenizerFast",
+                                        "Siglip2Tokenizer"};
+    static const char *const siglip[] = {"SiglipTokenizer", "SiglipTokenizerFast"};
+    for (size_t k = 0; k < sizeof gemma / sizeof *gemma; k++)
+        if (strcmp(v->valuestring, gemma[k]) == 0)
+            tok->kind = SG_TOKENIZER_GEMMA;
+    for (size_t k = 0; k < sizeof siglip / sizeof *siglip; k++)
+        if (strcmp(v->valuestring, siglip[k]) == 0)
+            tok->kind = SG_TOKENIZER_SIGLIP;
+}
+
 static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, "model_max_length");
@@ -254,8 +312,12 @@ static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names
     v = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");
     if (cJSON_IsBool(v))
         tok->do_lower_case = cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(cfg, "padding_side");
+    if (cJSON_IsString(v))
+        tok->pad_left = strcmp(v->valuestring, "left") == 0;
     struct { const char *key; char **dst; } keys[] = {
-        {"eos_token", &names->eos}, {"unk_token", &names->unk}, {"pad_token", &names->pad}};
+        {"eos_token", &names->eos}, {"unk_token", &names->unk}, {"pad_token", &names->pad},
+        {"bos_token", &names->bos}, {"mask_token", &names->mask}};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         const char *text = token_text(cJSON_GetObjectItemCaseSensitive(cfg, keys[k].key));
         if (text && *text && set_string(keys[k].dst, text) != 0)
@@ -282,8 +344,10 @@ static int load_config(SiglipTokenizer *tok, const char *dir, TokenNames *names,
             free(text);
             if (!*cfg || !cJSON_IsObject(*cfg))
                 rc = sg_fail(tok->err, SIGLIP_EBADMSG, "%s is not a JSON object", path);
-            else
+            else {
+                read_class(tok, *cfg);
                 rc = read_config(tok, *cfg, names);
+            }
         }
     }
     free(path);
@@ -296,8 +360,9 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
     int rc = set_string(&tok->unk_token, names->unk);
     if (rc != 0)
         return sg_fail(tok->err, rc, "out of memory loading the tokenizer");
-    const char *core[] = {names->eos, names->unk, names->pad};
-    for (size_t k = 0; k < 3 && rc == 0; k++)
+    const char *core[] = {names->eos, names->unk, names->pad, names->bos, names->mask};
+    size_t n_core = tok->kind == SG_TOKENIZER_GEMMA ? 5 : 3;
+    for (size_t k = 0; k < n_core && rc == 0; k++)
         rc = add_special(tok, names->added, core[k]);
     for (int e = 0; e < 2 && rc == 0; e++) {
         const cJSON *item;
@@ -313,11 +378,16 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         if (rc == 0)
             rc = add_special(tok, names->added, token_text(entry));
     }
+    const SgHfModel *hf = tok->sp->hf; /* tokenizer.json's added_tokens likewise */
+    for (int k = 0; hf && k < hf->n_added && rc == 0; k++)
+        rc = add_special(tok, names->added, hf->added[k]);
     if (rc != 0)
         return rc;
     tok->eos_id = token_id(tok, names->added, names->eos);
     tok->unk_id = token_id(tok, names->added, names->unk);
     tok->pad_id = token_id(tok, names->added, names->pad);
+    if (tok->kind == SG_TOKENIZER_GEMMA)
+        return 0;
     const int32_t *ids;
     size_t n_ids;
     rc = sg_sp_encode(tok->sp, (const unsigned char *)tok->unk_token, strlen(tok->unk_token),
@@ -330,24 +400,63 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
     return 0;
 }
 
-static int load_spiece(SiglipTokenizer *tok, const char *dir)
+static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
 {
-    char *path = sg_path_join(dir, "spiece.model");
+    char *path = sg_path_join(dir, file);
     if (!path)
         return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
     char *data = NULL;
     size_t size = 0;
     int rc = sg_read_file(path, SPIECE_MAX_BYTES, &data, &size, tok->err);
     if (rc == 0) {
-        rc = sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
+        rc = strcmp(file, "tokenizer.json") == 0
+                 ? sg_hf_load(data, size, &tok->sp, tok->err)
+                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
         if (rc != 0)
             sg_error_prefix(tok->err, "loading %s: ", path);
     }
     free(data);
     free(path);
-    if (rc == 0)
-        tok->sp->normalizer.add_dummy_prefix = 0; /* SiglipTokenizer.get_spm_processor */
+    if (rc == 0) {
+        /* SiglipTokenizer.get_spm_processor; Siglip2Tokenizer's normalizer (lowercase, " " → "▁")
+         * neither adds a prefix nor drops spaces, whatever the Gemma model file says. */
+        tok->sp->normalizer.add_dummy_prefix = 0;
+        if (tok->kind == SG_TOKENIZER_GEMMA)
+            tok->sp->normalizer.remove_extra_whitespaces = 0;
+    }
     return rc;
+}
+
+/* The tokenizer file of dir, or NULL: a SentencePiece model when there is one (the ids
+ * python3-sentencepiece gives are the reference), tokenizer.json when it is the only file. */
+static const char *tokenizer_file(const char *dir)
+{
+    static const char *const files[] = {"spiece.model", "tokenizer.model", "tokenizer.json"};
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+        char *path = sg_path_join(dir, files[k]);
+        int has = path && sg_file_exists(path);
+        free(path);
+        if (has)
+            return files[k];
+    }
+    return NULL;
+}
+
+int sg_tokenizer_exists(const char *dir)
+{
+    return tokenizer_file(dir) != NULL;
+}
+
+static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
+{
+    int gemma = tok->kind == SG_TOKENIZER_GEMMA;
+    if (set_string(&names->eos, gemma ? "<eos>" : "</s>") != 0 ||
+        set_string(&names->unk, "<unk>") != 0 ||
+        set_string(&names->pad, gemma ? "<pad>" : "</s>") != 0 ||
+        (gemma && (set_string(&names->bos, "<bos>") != 0 ||
+                   set_string(&names->mask, "<mask>") != 0)))
+        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    return 0;
 }
 
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
@@ -361,18 +470,40 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     tok->do_lower_case = 1;
     TokenNames names = {0};
     cJSON *cfg = NULL;
-    int rc = load_spiece(tok, dir);
-    if (rc == 0 && (set_string(&names.eos, "</s>") != 0 || set_string(&names.unk, "<unk>") != 0 ||
-                    set_string(&names.pad, "</s>") != 0))
-        rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+    const char *file = tokenizer_file(dir);
+    int rc = 0;
+    if (!file)
+        rc = sg_fail(err, SIGLIP_ENOENT,
+                     "%s has no tokenizer (spiece.model, tokenizer.model or tokenizer.json)", dir);
+    /* The file decides the rules unless tokenizer_config.json names the class: spiece.model is
+     * SiglipTokenizer's, the others Siglip2Tokenizer's (Gemma). */
+    tok->kind = file && strcmp(file, "spiece.model") != 0 ? SG_TOKENIZER_GEMMA
+                                                          : SG_TOKENIZER_SIGLIP;
     if (rc == 0)
         rc = load_config(tok, dir, &names, &cfg);
+    /* Names the config left out take the class's defaults. */
+    TokenNames given = names;
+    memset(&names, 0, sizeof names);
+    if (rc == 0)
+        rc = set_default_names(tok, &names);
+    char **slots[] = {&names.eos, &names.unk, &names.pad, &names.bos, &names.mask};
+    char *values[] = {given.eos, given.unk, given.pad, given.bos, given.mask};
+    for (size_t k = 0; k < 5; k++) {
+        if (values[k]) {
+            free(*slots[k]);
+            *slots[k] = values[k];
+        }
+    }
+    names.added = given.added;
+    names.extra[0] = given.extra[0];
+    names.extra[1] = given.extra[1];
+    if (rc == 0)
+        rc = load_spiece(tok, dir, file);
     if (rc == 0)
         rc = resolve_tokens(tok, &names);
     cJSON_Delete(cfg);
-    free(names.eos);
-    free(names.unk);
-    free(names.pad);
+    for (size_t k = 0; k < 5; k++)
+        free(*slots[k]);
     if (rc != 0) {
         siglip_tokenizer_free(&tok);
         return rc;
@@ -403,6 +534,7 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     free(t->unk_token);
     for (int k = 0; k < t->n_specials; k++)
         free(t->specials[k].cps);
+    free(t->specials);
     sg_buf_free(&t->cps);
     sg_buf_free(&t->segment);
     sg_buf_free(&t->ids);
@@ -441,11 +573,15 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
         int32_t *row = ids + (size_t)t * len_max;
         memcpy(row, enc, n_enc * sizeof *row);
         size_t n_row = finish_ids(tok, row, n_enc);
+        size_t first = tok->pad_left ? len_max - n_row : 0; /* where the tokens start */
+        if (first)
+            memmove(row + first, row, n_row * sizeof *row);
         for (size_t k = 0; k < len_max; k++) {
-            if (k >= n_row)
+            int is_token = k >= first && k < first + n_row;
+            if (!is_token)
                 row[k] = tok->pad_id;
             if (mask)
-                mask[(size_t)t * len_max + k] = k < n_row;
+                mask[(size_t)t * len_max + k] = is_token;
         }
     }
     return 0;
@@ -523,11 +659,12 @@ int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, ch
         else if (!is_skipped(tok, ids[k]) && append_piece(tok, ids[k], &raw) != 0)
             rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
     }
-    /* strip spaces at both ends; byte pieces that do not form UTF-8 become U+FFFD */
+    /* SiglipTokenizer strips spaces at both ends (Gemma's decoder keeps them); byte pieces that
+     * do not form UTF-8 become U+FFFD */
     size_t begin = 0, end = raw.len;
-    while (begin < end && raw.data[begin] == ' ')
+    while (tok->kind == SG_TOKENIZER_SIGLIP && begin < end && raw.data[begin] == ' ')
         begin++;
-    while (end > begin && raw.data[end - 1] == ' ')
+    while (tok->kind == SG_TOKENIZER_SIGLIP && end > begin && raw.data[end - 1] == ' ')
         end--;
     SgBuf clean = {0};
     if (rc == 0 && sg_buf_reserve(&clean, (end - begin) * 3 + 1) != 0)

@@ -1,5 +1,6 @@
-/* tokenizer.h — SiglipTokenizer (transformers' rules on top of a SentencePiece unigram model):
- * the handle behind the public siglip_tokenize* API, and its loader for the model loader. */
+/* tokenizer.h — the text tokenizers of the SigLIP family behind the public siglip_tokenize* API:
+ * SiglipTokenizer (spiece.model, unigram) and Siglip2Tokenizer (Gemma's BPE tokenizer.model or
+ * tokenizer.json, lowercased), and their loader for the model loader. */
 #ifndef SG_TOKENIZER_TOKENIZER_H
 #define SG_TOKENIZER_TOKENIZER_H
 
@@ -10,8 +11,9 @@
 
 /* Longest text accepted, in bytes (longer: SIGLIP_E2BIG). */
 #define SG_TOKENIZER_MAX_TEXT_BYTES (64u << 20)
-/* Most special / added tokens read from tokenizer_config.json. */
-#define SG_TOKENIZER_MAX_SPECIALS 16
+/* Most special / added tokens (Gemma's files list a few hundred). */
+#define SG_TOKENIZER_MAX_SPECIALS 65536
+#define SG_SPECIAL_FIRST_BITS 1024
 
 /* A token that is split out of the text before SentencePiece sees it (eos, unk, pad, added). */
 typedef struct SgSpecialToken {
@@ -20,17 +22,30 @@ typedef struct SgSpecialToken {
     int32_t id;
 } SgSpecialToken;
 
+/* Which wrapper rules run around the SentencePiece model. */
+typedef enum SgTokenizerKind {
+    /* transformers' SiglipTokenizer: "▁" prefix, canonicalization (lowercase, ASCII punctuation
+     * removed, whitespace collapsed), the unk-prefix trick, eos unless already last */
+    SG_TOKENIZER_SIGLIP = 0,
+    /* Siglip2Tokenizer (Gemma's tokenizer + SigLIP 2's training rules): lowercase, spaces as "▁",
+     * no dummy prefix, no bos, eos always appended */
+    SG_TOKENIZER_GEMMA = 1,
+} SgTokenizerKind;
+
 struct SiglipTokenizer {
     SgError *err;              /* where later calls record failures: the context's (borrowed) */
-    SgSpModel *sp;             /* with add_dummy_prefix forced off, as SiglipTokenizer does */
+    SgTokenizerKind kind;
+    int pad_left;              /* padding_side "left" in tokenizer_config.json */
+    SgSpModel *sp;             /* add_dummy_prefix forced off, as both wrappers do */
     int max_length;            /* model_max_length */
     int do_lower_case;
     char *unk_token;           /* its text, prepended to every segment before encoding */
     int32_t eos_id, unk_id, pad_id;
     int unk_prefix_pieces;     /* how many pieces unk_token alone encodes to (dropped again) */
     int32_t underline_id;      /* id of the piece "▁", or -1 */
-    SgSpecialToken specials[SG_TOKENIZER_MAX_SPECIALS];
+    SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;
+    uint64_t special_first[SG_SPECIAL_FIRST_BITS / 64]; /* bit (first code point mod 1024) */
     /* scratch reused by every call (a tokenizer is used by one thread at a time) */
     SgBuf cps;                 /* uint32 code points of the current text */
     SgBuf segment;             /* unk_token + one canonicalized segment, UTF-8 */
@@ -38,13 +53,18 @@ struct SiglipTokenizer {
     SgSpScratch sp_scratch;
 };
 
-/* Loads dir/spiece.model and dir/tokenizer_config.json (optional). Failures of this call and of
- * every later call on the tokenizer are recorded in *err, which must outlive the tokenizer (pass
- * the context's error record). Missing spiece.model: SIGLIP_ENOENT. */
+/* Whether dir holds a tokenizer file (spiece.model, tokenizer.model or tokenizer.json). */
+int sg_tokenizer_exists(const char *dir);
+
+/* Loads dir's tokenizer: spiece.model, else tokenizer.model, else tokenizer.json, with
+ * tokenizer_config.json (optional), whose tokenizer_class picks the rules (GemmaTokenizer /
+ * Siglip2Tokenizer: SG_TOKENIZER_GEMMA; SiglipTokenizer; absent or another class: by the file). Failures of this
+ * call and of every later call on the tokenizer are recorded in *err, which must outlive the
+ * tokenizer (pass the context's error record). No tokenizer file: SIGLIP_ENOENT. */
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out);
 
-/* Encodes one text into tok->ids without eos, padding or truncation (the raw SiglipTokenizer
- * token list converted to ids). */
+/* Encodes one text into tok->ids without eos, padding or truncation (the raw token list of the
+ * tokenizer's rules converted to ids). */
 int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len);
 
 #endif /* SG_TOKENIZER_TOKENIZER_H */

@@ -1,6 +1,9 @@
 /* unigram.c — SentencePiece's unigram encoder: Viterbi over piece scores with its exact float
- * arithmetic and tie-breaking, then unknown-run merging and byte fallback. */
+ * arithmetic and tie-breaking; the encode entry point (unigram or BPE), then unknown-run merging
+ * and byte fallback. */
 #include "tokenizer/spiece.h"
+
+#include "tokenizer/hf_json.h"
 
 #include <stdlib.h>
 
@@ -14,23 +17,15 @@ typedef struct BestNode {
     int32_t id;        /* its last piece */
 } BestNode;
 
-typedef struct PathPiece {
-    int32_t begin, end; /* bytes of the normalized text */
-    int32_t id;
-} PathPiece;
-
 void sg_sp_scratch_free(SgSpScratch *s)
 {
     sg_buf_free(&s->normalized);
     sg_buf_free(&s->lattice);
     sg_buf_free(&s->path);
     sg_buf_free(&s->ids);
-}
-
-static int one_char_len(unsigned char lead)
-{
-    static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-    return len[lead >> 4];
+    sg_buf_free(&s->symbols);
+    sg_buf_free(&s->agenda);
+    sg_buf_free(&s->splits);
 }
 
 static void relax(BestNode *target, double candidate, int32_t starts_at, int32_t id)
@@ -53,7 +48,7 @@ static void viterbi(const SgSpModel *m, const unsigned char *text, int32_t size,
         lattice[i] = (BestNode){0.0f, -1, -1};
     for (int32_t start = 0; start < size;) {
         const float till_here = lattice[start].score;
-        int32_t mblen = one_char_len(text[start]);
+        int32_t mblen = sg_utf8_lead_len(text[start]);
         if (mblen > size - start)
             mblen = size - start;
         int has_single = 0;
@@ -85,13 +80,15 @@ static void viterbi(const SgSpModel *m, const unsigned char *text, int32_t size,
 
 /* Appends the ids of the best path in order, merging runs of unknown pieces into one id, or with
  * byte_fallback spelling each unknown piece as its UTF-8 bytes. */
-static int emit_ids(const SgSpModel *m, const unsigned char *text, const PathPiece *path,
+static int emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan *path,
                     size_t n_path, SgSpScratch *scr)
 {
     scr->ids.len = 0;
+    if (sg_buf_reserve(&scr->ids, sizeof(int32_t)) != 0) /* never NULL, even for no ids */
+        return SIGLIP_ENOMEM;
     int prev_unk = 0;
     for (size_t k = n_path; k-- > 0;) {
-        const PathPiece *p = &path[k];
+        const SgSpan *p = &path[k];
         int is_unk = p->id == m->unk_id;
         size_t need = is_unk && m->byte_fallback ? (size_t)(p->end - p->begin) : 1;
         if (sg_buf_reserve(&scr->ids, need * sizeof(int32_t)) != 0)
@@ -115,22 +112,39 @@ int sg_sp_encode(const SgSpModel *m, const unsigned char *s, size_t n, SgSpScrat
 {
     *ids = NULL;
     *n_ids = 0;
-    if (sg_normalize(&m->normalizer, s, n, &scr->normalized) != 0)
+    /* A tokenizer.json model brings its own normalizers (and, for BPE, HF's merge order). */
+    if ((m->hf ? sg_hf_normalize(m->hf, s, n, &scr->normalized)
+               : sg_normalize(&m->normalizer, s, n, &scr->normalized)) != 0)
         return SIGLIP_ENOMEM;
     size_t size = scr->normalized.len;
     if (size >= INT32_MAX / 2)
         return SIGLIP_E2BIG;
-    scr->lattice.len = scr->path.len = 0;
-    if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(BestNode)) != 0 ||
-        sg_buf_reserve(&scr->path, (size + 1) * sizeof(PathPiece)) != 0)
-        return SIGLIP_ENOMEM;
     const unsigned char *text = scr->normalized.data;
-    BestNode *lattice = (BestNode *)(void *)scr->lattice.data;
-    viterbi(m, text, (int32_t)size, lattice);
-    PathPiece *path = (PathPiece *)(void *)scr->path.data;
     size_t n_path = 0;
-    for (int32_t end = (int32_t)size; end > 0; end = lattice[end].starts_at)
-        path[n_path++] = (PathPiece){lattice[end].starts_at, end, lattice[end].id};
+    if (m->hf && m->hf->bpe) {
+        if (sg_hf_bpe_encode(m, text, size, scr) != 0)
+            return SIGLIP_ENOMEM;
+        *ids = (const int32_t *)(const void *)scr->ids.data;
+        *n_ids = scr->ids.len / sizeof(int32_t);
+        return 0;
+    }
+    if (m->model_type == SG_MODEL_BPE) {
+        long n_seg = sg_sp_bpe_segment(m, text, (int32_t)size, scr);
+        if (n_seg < 0)
+            return SIGLIP_ENOMEM;
+        n_path = (size_t)n_seg;
+    } else {
+        scr->lattice.len = scr->path.len = 0;
+        if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(BestNode)) != 0 ||
+            sg_buf_reserve(&scr->path, (size + 1) * sizeof(SgSpan)) != 0)
+            return SIGLIP_ENOMEM;
+        BestNode *lattice = (BestNode *)(void *)scr->lattice.data;
+        viterbi(m, text, (int32_t)size, lattice);
+        SgSpan *path = (SgSpan *)(void *)scr->path.data;
+        for (int32_t end = (int32_t)size; end > 0; end = lattice[end].starts_at)
+            path[n_path++] = (SgSpan){lattice[end].starts_at, end, lattice[end].id};
+    }
+    const SgSpan *path = (const SgSpan *)(const void *)scr->path.data;
     if (emit_ids(m, text, path, n_path, scr) != 0)
         return SIGLIP_ENOMEM;
     *ids = (const int32_t *)(const void *)scr->ids.data;

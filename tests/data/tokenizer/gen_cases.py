@@ -36,10 +36,11 @@ SP = processor(False)
 UNK_LEN = len(SP.encode(UNK))
 
 
-def split_specials(text):
+def split_specials(text, specials=SPECIALS):
+    """The text cut around special tokens (longest match first), as transformers' Trie.split."""
     out, start, i = [], 0, 0
     while i < len(text):
-        hit = max((s for s in SPECIALS if text.startswith(s, i)), key=len, default=None)
+        hit = max((s for s in specials if text.startswith(s, i)), key=len, default=None)
         if hit is None:
             i += 1
             continue
@@ -116,8 +117,8 @@ POOL = (
 )
 
 
-def random_texts(rng, count, max_len):
-    return ["".join(rng.choice(POOL) for _ in range(rng.randint(0, max_len))) for _ in range(count)]
+def random_texts(rng, count, max_len, pool=POOL):
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(0, max_len))) for _ in range(count)]
 
 
 def varint(v):
