@@ -429,6 +429,38 @@ def case_embed_medium(exe):
     embed_case(exe, "medium", 1e-4, 1e-4)
 
 
+def case_embed_size(exe):
+    """A processor config whose size differs from the model's stops embed and index with a
+    message (siglip_encode_image reads the model's H×W per image: before this check embed read
+    past its pixel buffer and exited 0); --image-size runs the model at the processor's size,
+    and then matches the same run on the original directory (the processor follows the model)."""
+    img = os.path.join(DATA, "images", "rgb_40x40.png")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "tiny32")
+        shutil.copytree(TINY, model)
+        cfg_path = os.path.join(model, "processor_config.json")
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        cfg["image_processor"]["size"] = {"height": 32, "width": 32}
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        out = os.path.join(tmp, "o.safetensors")
+        for args in (["embed", "-m", model, "-i", img, "-o", out],
+                     ["index", "-m", model, "-o", os.path.join(tmp, "i.sqlite"), img]):
+            rc, _, err = run(exe, args + device_args())
+            check(rc == 1 and "produces 32×32 images but the model expects 40×40" in err,
+                  "%s with a 32x32 processor on a 40x40 model: exit %d, %s" % (args[0], rc, err))
+        run_ok(exe, ["embed", "-m", model, "--image-size", "32", "-i", img, "-o", out]
+               + device_args(), "embed --image-size 32")
+        ref = os.path.join(tmp, "ref.safetensors")
+        run_ok(exe, ["embed", "-m", TINY, "--image-size", "32", "-i", img, "-o", ref]
+               + device_args(), "embed --image-size 32 (original processor)")
+        got, want = read_safetensors(out, strict=True), read_safetensors(ref, strict=True)
+        for name in ("image_embeds", "image_features"):
+            check(max_abs_diff(got[name][2], want[name][2]) == 0.0,
+                  "embed --image-size 32: %s differs between the two processors" % name)
+
+
 def read_metadata(path):
     with open(path, "rb") as f:
         (hlen,) = struct.unpack("<Q", f.read(8))
@@ -558,6 +590,7 @@ CASES = {
     "embed-tiny": case_embed_tiny,
     "embed-medium": case_embed_medium,
     "embed-list": case_embed_list,
+    "embed-size": case_embed_size,
     "bench": case_bench,
 }
 

@@ -193,6 +193,19 @@ int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int
     return CLI_OK;
 }
 
+int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcessor *proc)
+{
+    SiglipModelInfo info;
+    int h = 0, w = 0;
+    siglip_model_info(model, &info);
+    siglip_image_processor_size(proc, &h, &w);
+    if (h == info.image_size && w == info.image_width)
+        return CLI_OK;
+    return cli_error("%s: the image processor produces %d×%d images but the model expects %d×%d "
+                     "(fix the processor config, or run the model at that size with "
+                     "--image-size %dx%d)", cmd, h, w, info.image_size, info.image_width, h, w);
+}
+
 void cli_print_version(void)
 {
     printf("siglip %d.%d.%d (libsiglip %s)\n", SIGLIP_VERSION_MAJOR, SIGLIP_VERSION_MINOR,

@@ -90,6 +90,12 @@ int cli_parse_image_size(const char *cmd, const char *arg, int *height, int *wid
  * CLI_ERROR after printing the library's message. */
 int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int width);
 
+/* CLI_OK when proc produces the pixel_values model expects (H × W of siglip_model_info), else
+ * CLI_ERROR after saying so: siglip_encode_image reads H × W per image whatever the caller
+ * allocated, so a processor config whose size differs from the model's must stop the command
+ * (transformers' forward refuses it too, unless the model is resized: --image-size). */
+int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcessor *proc);
+
 /* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
 int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
 

@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "Usage: siglip embed -m MODEL_DIR [-t TEXT ...] [-i IMAGE ...] [--images-from FILE]\n"
-    "                    -o OUT.safetensors [--strict] [--resume]\n\n"
+    "                    -o OUT.safetensors [--strict] [--resume] [--image-size H[xW]]\n\n"
     "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the\n"
     "texts, image_embeds [I, D] and image_features [I, D] for the images that could be read, and\n"
     "logits_per_image [I, T] when both are given. __metadata__ holds the texts, the path of\n"
@@ -25,14 +25,17 @@ static const char usage[] =
     "  --images-from FILE     image paths, one per line (\"-\" = standard input)\n"
     "  -o, --output FILE      output .safetensors file\n"
     "  --strict               stop with exit status 1 at the first unreadable image\n"
-    "  --resume               continue an interrupted run from its journal\n";
+    "  --resume               continue an interrupted run from its journal\n"
+    "  --image-size H[xW]     run the vision tower at H×W pixels (default: the model's), the\n"
+    "                         position grid interpolated as transformers' interpolate_pos_encoding\n";
 
-enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME };
+enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME, OPT_IMAGE_SIZE };
 
 /* What the image options ask for. */
 typedef struct EmbedOptions {
     int strict;
     int resume;
+    int image_h, image_w; /* --image-size; 0 = the model's */
 } EmbedOptions;
 
 /* Outputs for n items of width dim. */
@@ -152,6 +155,8 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     SiglipImageProcessor *proc = siglip_model_image_processor(job->model);
     if (!proc)
         return cli_error("embed: the model has no image processor");
+    if (cli_check_processor("embed", job->model, proc))
+        return CLI_ERROR;
     int h = 0, w = 0, batch = job->batch;
     siglip_image_processor_size(proc, &h, &w);
     size_t count = cli_array_size((size_t)batch, (size_t)3 * (size_t)h * (size_t)w);
@@ -316,6 +321,8 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
     int r = cli_open_context(c, &job.ctx);
     if (r == CLI_OK)
         r = cli_load_model(job.ctx, job.model_dir, &job.model);
+    if (r == CLI_OK)
+        r = cli_apply_image_size(job.ctx, job.model, job.opt.image_h, job.opt.image_w);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
         if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
@@ -339,6 +346,7 @@ int cmd_embed(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
         {0, 0, 0, 0},
     };
     CliCommon c;
@@ -362,6 +370,10 @@ int cmd_embed(int argc, char **argv)
             job.opt.strict = 1;
         else if (opt == OPT_RESUME)
             job.opt.resume = 1;
+        else if (opt == OPT_IMAGE_SIZE) {
+            if (cli_parse_image_size(c.cmd, optarg, &job.opt.image_h, &job.opt.image_w))
+                r = CLI_USAGE;
+        }
         else if (opt == 'o')
             out_path = optarg;
         else if (opt == 't') {

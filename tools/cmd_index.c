@@ -378,9 +378,11 @@ static int prepare_decoder(IndexJob *job, const CliCommon *c, const char *model_
         return cli_lib_error(d->own_ctx, st, "index: image processor of %s", model_dir);
     int h = 0, w = 0;
     siglip_image_processor_size(d->own_proc, &h, &w);
-    d->serial = h != info->image_size || w != info->image_size;
+    d->serial = h != info->image_size || w != info->image_width;
     d->ctx = d->serial ? job->ctx : d->own_ctx;
     d->proc = d->serial ? siglip_model_image_processor(job->model) : d->own_proc;
+    if (cli_check_processor("index", job->model, d->proc))
+        return CLI_ERROR;
     siglip_image_processor_size(d->proc, &h, &w);
     d->image_floats = (size_t)3 * (size_t)h * (size_t)w;
     return CLI_OK;

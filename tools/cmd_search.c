@@ -74,6 +74,8 @@ static int encode_queries(const SearchJob *job, const SearchOptions *o, float *q
         if (st)
             rc = cli_lib_error(job->ctx, st, "search: embedding \"%s\"", text);
     }
+    if (o->images.n && rc == CLI_OK && cli_check_processor("search", job->model, proc))
+        rc = CLI_ERROR;
     if (o->images.n && rc == CLI_OK) {
         int h = 0, w = 0;
         siglip_image_processor_size(proc, &h, &w);
