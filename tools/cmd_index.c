@@ -25,8 +25,8 @@ static const char usage[] =
     "  --from FILE         image paths, one per line (\"-\" = standard input), indexed whatever\n"
     "                      their extension\n"
     "  --retry-errors      try again the files recorded with an error even if unchanged\n\n"
-    "Folders contribute files named *.jpg, *.jpeg, *.png, *.webp, *.gif, *.bmp, *.tga, *.ppm,\n"
-    "*.pgm, *.pnm (any case).\n";
+    "Folders contribute files named *.jpg, *.jpeg, *.png, *.webp, *.gif, *.bmp, *.dib, *.tga,\n"
+    "*.ppm, *.pgm, *.pbm, *.pnm, *.tif, *.tiff, *.ico, *.heic, *.heif, *.avif (any case).\n";
 
 enum { OPT_FROM = OPT_FIRST_COMMAND_OPTION, OPT_RETRY_ERRORS };
 
@@ -72,8 +72,10 @@ static int fileset_add(FileSet *s, const char *path, const struct stat *sb)
 
 static int has_image_extension(const char *name)
 {
-    static const char *const exts[] = {"jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp",
-                                       "tga", "ppm", "pgm", "pnm"};
+    static const char *const exts[] = {"jpg", "jpeg", "jpe",  "jfif", "png", "webp",
+                                       "gif", "bmp",  "dib",  "tga",  "ppm", "pgm",
+                                       "pbm", "pnm",  "tif",  "tiff", "ico", "heic",
+                                       "heif", "avif"};
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof exts / sizeof exts[0]; i++)
         if (!strcasecmp(dot + 1, exts[i]))
