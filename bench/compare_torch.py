@@ -24,15 +24,16 @@ random ids, no text mask — as `siglip bench`).
 
 PyTorch runs in a child process so that OpenBLAS reads OPENBLAS_CORETYPE when it loads:
 --openblas-coretype X sets it (X = "default" unsets it), --both-openblas measures torch with
-OpenBLAS's own core detection and with X (default SkylakeX). Without either the environment is
-inherited as it is.
+OpenBLAS's own core detection and with X (default: the best core type /proc/cpuinfo's flags allow:
+SkylakeX with AVX-512, Haswell with AVX2 + FMA, Sandybridge with AVX; none without AVX). A core
+type whose instructions the CPU lacks is refused before torch starts. Without either option the
+environment is inherited as it is.
 """
 import argparse
 import datetime
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ except ImportError:
     sys.exit(77 if "--selftest" in sys.argv else 2)  # 77: skipped, as the test harness counts it
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # noqa: E402
 import siglip_torch as st  # noqa: E402
 
 REPO = st.REPO
@@ -118,10 +120,10 @@ class SiglipCli:
         self.run("siglip embed", args)
         return st.read_safetensors(out_path)
 
-    def bench(self, model_dir, tower, batches, warmup, iters):
-        """{batch: record} from `siglip bench --json`; a record may carry "error"."""
+    def bench(self, model_dir, tower, batches, warmup, iters, extra=()):
+        """{batch: record} from `siglip bench --json [EXTRA]`; a record may carry "error"."""
         args = ["bench", "-m", model_dir, "--tower", tower, "--device", self.device, "--json",
-                "--warmup", str(warmup), "--iters", str(iters)]
+                "--warmup", str(warmup), "--iters", str(iters)] + list(extra)
         for b in batches:
             args += ["--batch", str(b)]
         try:
@@ -236,6 +238,10 @@ def run_torch(job, work, coretype, inherit):
         json.dump(job, f)
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", job_path, result_path]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode == -4:  # SIGILL
+        raise RuntimeError(f"torch worker died with 'Illegal instruction' under "
+                           f"{coretype_label(env.get('OPENBLAS_CORETYPE'))}: this CPU ({machine.isa()}) "
+                           "cannot run those OpenBLAS kernels")
     if p.returncode != 0:
         raise RuntimeError("torch worker failed:\n" + p.stderr[-4000:])
     with open(result_path) as f:
@@ -428,7 +434,7 @@ def fmt(v, spec, missing="-"):
 
 def print_table(shapes, args):
     first = next((t for s in shapes for t in s.torch), {})
-    print(f"# {datetime.date.today()}  {cpu_name()}, {os.cpu_count()} CPUs, load average "
+    print(f"# {datetime.date.today()}  {args.machine}; load average "
           f"{args.load_before:.2f} before the run; torch "
           f"{first.get('torch_version')} ({first.get('threads')} threads, BLAS: "
           f"{', '.join(os.path.basename(os.path.dirname(b)) + '/' + os.path.basename(b) for b in first.get('blas', [])) or '?'})")
@@ -455,20 +461,11 @@ def print_table(shapes, args):
           "shared machine are noisy.")
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
 
 def json_report(shapes, args):
     return {
-        "date": str(datetime.date.today()), "cpu": cpu_name(), "cpus": os.cpu_count(),
+        "date": str(datetime.date.today()), "machine": args.machine, "cpu": machine.cpu_name(),
+        "isa": machine.isa(), "cpus": os.cpu_count(),
         "load_average_before": args.load_before,
         "siglip": None if args.torch_only else args.siglip, "device": args.device,
         "warmup": args.warmup, "iters": args.iters,
@@ -573,7 +570,8 @@ def parse_args(argv):
                     help="run torch with OPENBLAS_CORETYPE=X ('default': unset)")
     ap.add_argument("--both-openblas", action="store_true",
                     help="run torch with OpenBLAS's own core detection and with --openblas-coretype "
-                         "(default SkylakeX)")
+                         "(default: the best core type the CPU's flags allow, e.g. SkylakeX with "
+                         "AVX-512, Haswell with AVX2)")
     ap.add_argument("--torch-only", action="store_true", help="measure torch alone")
     ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
     ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
@@ -589,14 +587,39 @@ def parse_args(argv):
     return args
 
 
+class ConfigError(Exception):
+    """An OpenBLAS configuration this CPU cannot run."""
+
+
+def check_coretype(coretype):
+    """Refuses a core type whose kernels need instructions this CPU lacks (torch would die with
+    SIGILL in the middle of the run)."""
+    missing = machine.openblas_missing_flags(coretype)
+    if missing:
+        raise ConfigError(f"OPENBLAS_CORETYPE={coretype} needs {', '.join(missing)}, which this CPU "
+                          f"({machine.cpu_name()}, {machine.isa()}) lacks: its kernels would stop "
+                          "with 'Illegal instruction'")
+
+
 def openblas_configs(args):
-    """(coretypes to run torch with, inherit the environment)."""
+    """(coretypes to run torch with, inherit the environment, a note for the log or None).
+    --both-openblas: OpenBLAS's own detection, then the best core type the CPU's flags allow
+    (SkylakeX with AVX-512, Haswell with AVX2 + FMA, ...) or the one --openblas-coretype names."""
     if args.both_openblas:
-        other = args.openblas_coretype if args.openblas_coretype not in (None, "default") else "SkylakeX"
-        return [None, other], False
+        if args.openblas_coretype not in (None, "default"):
+            check_coretype(args.openblas_coretype)
+            return [None, args.openblas_coretype], False, None
+        best, why_not = machine.openblas_best_core()
+        if best is None:
+            return [None], False, f"--both-openblas: no forced core type ({why_not})"
+        return [None, best], False, (f"--both-openblas: forcing OPENBLAS_CORETYPE={best}, the best "
+                                     f"OpenBLAS kernels for this CPU's {machine.isa()}")
     if args.openblas_coretype:
-        return [None if args.openblas_coretype == "default" else args.openblas_coretype], False
-    return [os.environ.get("OPENBLAS_CORETYPE")], True
+        if args.openblas_coretype == "default":
+            return [None], False, None
+        check_coretype(args.openblas_coretype)
+        return [args.openblas_coretype], False, None
+    return [os.environ.get("OPENBLAS_CORETYPE")], True, None
 
 
 def main(argv):
@@ -621,7 +644,14 @@ def main(argv):
         except StepError as e:
             print(f"compare_torch: {e}; --torch-only measures torch alone", file=sys.stderr)
             return 2
-    configs, inherit = openblas_configs(args)
+    try:
+        configs, inherit, note = openblas_configs(args)
+    except ConfigError as e:
+        print(f"compare_torch: {e}", file=sys.stderr)
+        return 2
+    if note:
+        print(f"compare_torch: {note}", file=sys.stderr)
+    args.machine = machine.describe(None if args.torch_only else args.siglip, args.device)
     args.load_before = os.getloadavg()[0]  # other users of the CPUs make every figure noisy
     try:
         shapes = [run_shape(args, name, configs, inherit) for name in args.model]
