@@ -89,6 +89,8 @@ def describe(siglip=None, spec=None):
         if "error" in d:
             line += f"; OpenCL device: {d['error']}"
         else:
-            line += (f"; OpenCL {d.get('platform')} {d.get('driver_version')}, device "
-                     f"{d.get('name')}" + (f" (kernels compiled for {d['isa']})" if d.get("isa") else ""))
+            kernels = (f" (kernels compiled for {d['kernel_cpu']}: {d.get('kernel_isa') or '?'})"
+                       if d.get("kernel_cpu") else "")
+            line += (f"; OpenCL: {d.get('platform')} {d.get('driver_version')}, device "
+                     f"{d.get('name')}{kernels}")
     return line
