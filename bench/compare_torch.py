@@ -453,6 +453,8 @@ def print_table(shapes, args):
         if s.preprocess is not None:
             what = f"max |diff| {s.preprocess:.2e}" if isinstance(s.preprocess, float) else s.preprocess
             print(f"#   {s.name}: siglip preprocess vs this script's pixel_values: {what}")
+    for note in args.notes:
+        print(f"# note: {note}")
     errors = [(s.name, e) for s in shapes for e in s.errors]
     for name, e in errors:
         print(f"# {name}: {e}")
@@ -476,6 +478,7 @@ def json_report(shapes, args):
         "agreement": [dict(model=s.name, tower=k, **v) for s in shapes for k, v in s.agreement.items()],
         "preprocess_max_abs_diff": {s.name: s.preprocess for s in shapes if s.preprocess is not None},
         "errors": [f"{s.name}: {e}" for s in shapes for e in s.errors],
+        "notes": args.notes,
     }
 
 
@@ -658,6 +661,13 @@ def main(argv):
     except RuntimeError as e:  # the torch side failed: nothing to compare against
         print(f"compare_torch: {e}", file=sys.stderr)
         return 2
+    args.notes = [note] if note else []
+    first = next((t for s in shapes for t in s.torch), None)
+    if first and not first["openblas_core"]:
+        args.notes.append(f"torch's BLAS is {', '.join(first['blas']) or 'unknown'}, not OpenBLAS: "
+                          "OPENBLAS_CORETYPE changes nothing and torch's GEMMs are slow "
+                          "(apt-get install libopenblas0-pthread)")
+        print(f"compare_torch: {args.notes[-1]}", file=sys.stderr)
     if args.json:
         json.dump(json_report(shapes, args), sys.stdout, indent=1)
         print()
