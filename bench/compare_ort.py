@@ -244,29 +244,15 @@ class ShapeRun:
             self.ort[tower] = node_run(self.args.ort_dir, [job_path])
 
     def run_libsiglip_agreement(self):
-        images = self.images if "image" in self.towers and not self.args.no_agreement else []
-        texts = (self.texts if "text" in self.towers and not self.args.no_agreement
-                 and "text" not in self.agreement else [])
-        if not images and not texts:
+        if self.args.no_agreement:
             return
-        try:
-            self.log(f"siglip embed: {len(images)} images, {len(texts)} texts on {self.args.device}")
-            out = self.cli.embed(self.model_dir, images, texts, max(self.args.batch),
-                                 os.path.join(self.work, "embed.safetensors"))
-        except ct.StepError as e:
-            for tower in ("image" if images else None, "text" if texts else None):
-                if tower:
-                    self.agreement[tower] = {"error": str(e)}
-            self.errors.append(str(e))
-            return
-        for tower, key in (("image", "image_features"), ("text", "text_features")):
-            ref = os.path.join(self.work, f"ort-{tower}-features.bin")
-            if key in out and os.path.exists(ref):
-                theirs = np.fromfile(ref, np.float32).reshape(out[key].shape)
-                self.agreement[tower] = ct.compare_features(out[key], theirs)
-                if not self.agreement[tower]["pass"]:
-                    self.errors.append(f"{tower} features disagree with ONNX Runtime: cosine "
-                                       f"{self.agreement[tower]['min_cosine']:.8f} < {ct.COSINE_PASS}")
+        images = self.images if "image" in self.towers else []
+        texts = self.texts if "text" in self.towers and "text" not in self.agreement else []
+
+        def reference(tower, key, shape):
+            path = os.path.join(self.work, f"ort-{tower}-features.bin")
+            return np.fromfile(path, np.float32).reshape(shape) if os.path.exists(path) else None
+        ct.agree_with_embed(self, images, texts, reference, "ONNX Runtime")
 
     def run_libsiglip_bench(self):
         extra = ["--tokens", str(self.args.tokens)] if self.args.tokens is not None else []
@@ -380,29 +366,11 @@ def json_report(shapes, args):
 # ---- main ----
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", choices=sorted(st.SHAPES), metavar="NAME",
-                    help="shape (repeatable; default base-patch16-224; compare_torch.py --list-models)")
-    ap.add_argument("--model-dir", help="keep the random model directories and ONNX exports in "
-                    "DIR/<shape> and reuse them")
-    ap.add_argument("--tower", choices=("image", "text", "both"), default="both")
-    ap.add_argument("--batch", type=int, action="append", help="batch size (repeatable; default 8)")
+    ap = ct.common_arguments(__doc__, "ORT intra-op")
     ap.add_argument("--tokens", type=int, help="real tokens per text (text tower); also passed to "
                     "siglip bench as --tokens N")
-    ap.add_argument("--device", default="pocl", help="libsiglip's --device (default pocl)")
-    ap.add_argument("--siglip", default=os.path.join(REPO, "build", "tools", "siglip"),
-                    help="the siglip binary (default build/tools/siglip)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="ORT intra-op threads (default: all CPUs)")
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset of the export (default 17)")
-    ap.add_argument("--agree-items", type=int, default=4, help="images and texts for the agreement check")
-    ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
     ap.add_argument("--ort-dir", default=ORT_DIR, help=argparse.SUPPRESS)
-    ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
     ap.add_argument("--prepare", action="store_true", help="only write the model directories and "
                     "ONNX exports into --model-dir (no timing: needs no lock)")
     ap.add_argument("--install", action="store_true", help="install ONNX Runtime (npm) and exit")
@@ -451,12 +419,7 @@ def main(argv):
     except OrtError as e:  # the baseline failed: nothing to compare against
         print(f"compare_ort: {e}", file=sys.stderr)
         return 2
-    if args.json:
-        json.dump(json_report(shapes, args), sys.stdout, indent=1)
-        print()
-    else:
-        print_table(shapes, args)
-    return 1 if any(s.errors for s in shapes) else 0
+    return ct.finish(shapes, args, json_report, print_table)
 
 
 if __name__ == "__main__":

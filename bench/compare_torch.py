@@ -284,6 +284,31 @@ def compare_features(ours, theirs):
 
 # ---- one shape ----
 
+def agree_with_embed(shape, images, texts, reference, baseline):
+    """Runs `siglip embed` on the images and texts of a shape run (compare_torch's or
+    compare_ort's ShapeRun) and compares its pooler outputs with reference(tower, key, shape) (the
+    baseline's array, or None): fills shape.agreement[tower] and adds failures to shape.errors."""
+    if not images and not texts:
+        return
+    try:
+        shape.log(f"siglip embed: {len(images)} images, {len(texts)} texts on {shape.args.device}")
+        out = shape.cli.embed(shape.model_dir, images, texts, max(shape.args.batch),
+                              os.path.join(shape.work, "embed.safetensors"))
+    except StepError as e:
+        for tower in ("image" if images else None, "text" if texts else None):
+            if tower:
+                shape.agreement[tower] = {"error": str(e)}
+        shape.errors.append(str(e))
+        return
+    for tower, key in (("image", "image_features"), ("text", "text_features")):
+        theirs = reference(tower, key, out[key].shape) if key in out else None
+        if theirs is not None:
+            shape.agreement[tower] = compare_features(out[key], theirs)
+            if not shape.agreement[tower]["pass"]:
+                shape.errors.append(f"{tower} features disagree with {baseline}: cosine "
+                                    f"{shape.agreement[tower]['min_cosine']:.8f} < {COSINE_PASS}")
+
+
 class ShapeRun:
     """Everything measured for one shape: agreement, libsiglip bench records, torch results."""
 
@@ -330,25 +355,11 @@ class ShapeRun:
     def run_libsiglip_agreement(self):
         images = self.images if "image" in self.towers else []
         texts = self.texts if "text" in self.towers and "text" not in self.agreement else []
-        if not images and not texts:
-            return
-        try:
-            self.log(f"siglip embed: {len(images)} images, {len(texts)} texts on {self.args.device}")
-            out = self.cli.embed(self.model_dir, images, texts, max(self.args.batch),
-                                 os.path.join(self.work, "embed.safetensors"))
-        except StepError as e:
-            for tower in ("image" if images else None, "text" if texts else None):
-                if tower:
-                    self.agreement[tower] = {"error": str(e)}
-            self.errors.append(str(e))
-            return
-        for tower, key in (("image", "image_features"), ("text", "text_features")):
-            ref = os.path.join(self.work, key + ".npy")
-            if key in out and os.path.exists(ref):
-                self.agreement[tower] = compare_features(out[key], np.load(ref))
-                if not self.agreement[tower]["pass"]:
-                    self.errors.append(f"{tower} features disagree: cosine "
-                                       f"{self.agreement[tower]['min_cosine']:.8f} < {COSINE_PASS}")
+
+        def reference(tower, key, shape):
+            path = os.path.join(self.work, key + ".npy")
+            return np.load(path) if os.path.exists(path) else None
+        agree_with_embed(self, images, texts, reference, "torch")
 
     def run_libsiglip_bench(self):
         for tower in self.towers:
@@ -552,23 +563,32 @@ def selftest():
 
 # ---- main ----
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_arguments(doc, baseline):
+    """The parser with the options compare_torch.py and compare_ort.py share; baseline names the
+    other side ("torch", "ORT intra-op") in the --threads help."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", choices=sorted(st.SHAPES), metavar="NAME",
-                    help="shape (repeatable; default base-patch16-224; see --list-models)")
-    ap.add_argument("--model-dir", help="keep the random model directories in DIR/<shape> and reuse them")
+                    help="shape (repeatable; default base-patch16-224; compare_torch.py --list-models)")
+    ap.add_argument("--model-dir", help="keep the random model directories (and what else the "
+                    "baseline needs) in DIR/<shape> and reuse them")
     ap.add_argument("--tower", choices=("image", "text", "both"), default="both")
     ap.add_argument("--batch", type=int, action="append", help="batch size (repeatable; default 8)")
     ap.add_argument("--device", default="pocl", help="libsiglip's --device (default pocl)")
     ap.add_argument("--siglip", default=os.path.join(REPO, "build", "tools", "siglip"),
                     help="the siglip binary (default build/tools/siglip)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="torch threads (default: all CPUs)")
+                    help=f"{baseline} threads (default: all CPUs)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--agree-items", type=int, default=4, help="images and texts for the agreement check")
+    ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
+    ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
+    return ap
+
+
+def parse_args(argv):
+    ap = common_arguments(__doc__, "torch")
     ap.add_argument("--openblas-coretype", metavar="X",
                     help="run torch with OPENBLAS_CORETYPE=X ('default': unset)")
     ap.add_argument("--both-openblas", action="store_true",
@@ -576,8 +596,6 @@ def parse_args(argv):
                          "(default: the best core type the CPU's flags allow, e.g. SkylakeX with "
                          "AVX-512, Haswell with AVX2)")
     ap.add_argument("--torch-only", action="store_true", help="measure torch alone")
-    ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
-    ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
     ap.add_argument("--selftest", action="store_true", help="check the torch forward against the fixtures")
     ap.add_argument("--list-models", action="store_true")
     ap.add_argument("--torch-worker", nargs=2, metavar=("JOB", "RESULT"), help=argparse.SUPPRESS)
@@ -668,6 +686,12 @@ def main(argv):
                           "OPENBLAS_CORETYPE changes nothing and torch's GEMMs are slow "
                           "(apt-get install libopenblas0-pthread)")
         print(f"compare_torch: {args.notes[-1]}", file=sys.stderr)
+    return finish(shapes, args, json_report, print_table)
+
+
+def finish(shapes, args, json_report, print_table):
+    """Prints the JSON report (--json) or the table; returns the exit status: 1 when any step
+    failed or disagreed."""
     if args.json:
         json.dump(json_report(shapes, args), sys.stdout, indent=1)
         print()

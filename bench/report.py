@@ -82,6 +82,13 @@ def reproduce(cmd):
     return "Reproduce: `" + " ".join(rel(c) if c.startswith(REPO) else c for c in cmd if c != "--json") + "`\n"
 
 
+def section(title, args, note, columns, rows, errors, cmds):
+    """One table: heading (machine and note), Markdown rows, the errors, the reproduce lines."""
+    return "\n".join([heading(title, args, note), "| " + " | ".join(columns) + " |",
+                      "|" + " --- |" * len(columns)] + rows +
+                     ["\n" + "".join(f"Error: {e}\n" for e in errors) + "".join(reproduce(c) for c in cmds)])
+
+
 # ---- the tables ----
 
 def split_steps(args, name, cmd, batches, agree_once):
@@ -120,23 +127,21 @@ def ort_table(args):
         # The weights and ONNX exports first, outside the lock (minutes for so400m, no timing).
         run_step(args, f"ort-prepare-{model}", cmd[:cmd.index("--json")] + ["--prepare"], lock=False)
         out.append((with_batches(cmd, batches), merged(split_steps(args, f"ort-{model}", cmd, batches, True))))
-    text = [heading("libsiglip and ONNX Runtime (CPU)", args, ort_note(out))]
-    text.append("| model | tower | batch | libsiglip items/s | ONNX Runtime items/s | ratio | "
-                "libsiglip GFLOP/s | ORT GFLOP/s | libsiglip ms/batch | ORT ms/batch | agreement (1 − min cos) |")
-    text.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    errors = []
+    rows, errors = [], []
     for cmd, doc in out:
         errors += doc["errors"]
         for r in doc["rows"]:
             agree = "error" if r["agreement_error"] else fmt(
                 None if r["min_cosine"] is None else 1 - r["min_cosine"], ".0e")
-            text.append(f"| {r['model']} | {r['tower']} | {r['batch']} | "
+            rows.append(f"| {r['model']} | {r['tower']} | {r['batch']} | "
                         f"{fmt(r['libsiglip_items_per_s'], '.2f', r['libsiglip_error'] or '–')} | "
                         f"{fmt(r['ort_items_per_s'], '.2f')} | {fmt(r['ratio'], '.2f')}× | "
                         f"{fmt(r['libsiglip_gflops'], '.0f')} | {fmt(r['ort_gflops'], '.0f')} | "
                         f"{fmt(r['libsiglip_ms_per_batch'], '.0f')} | {fmt(r['ort_ms_per_batch'], '.0f')} | {agree} |")
-    text.append("\n" + "".join(f"Error: {e}\n" for e in errors) + "".join(reproduce(cmd) for cmd, _ in out))
-    return "\n".join(text)
+    return section("libsiglip and ONNX Runtime (CPU)", args, ort_note(out),
+                   ["model", "tower", "batch", "libsiglip items/s", "ONNX Runtime items/s", "ratio",
+                    "libsiglip GFLOP/s", "ORT GFLOP/s", "libsiglip ms/batch", "ORT ms/batch",
+                    "agreement (1 − min cos)"], rows, errors, [c for c, _ in out])
 
 
 def ort_note(out):
@@ -162,18 +167,16 @@ def torch_table(args):
     note = (f"PyTorch {t.get('torch_version', '?')} eager, fp32, {t.get('threads', '?')} threads, "
             f"BLAS {blas}; each torch row is one OpenBLAS configuration (its own core detection, "
             "then the best core type this CPU's flags allow)." + "".join(f" Note: {n}." for n in first.get("notes", [])))
-    text = [heading("libsiglip and PyTorch (CPU)", args, note),
-            "| model | tower | batch | libsiglip items/s | PyTorch items/s | ratio | OpenBLAS |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    errors = []
+    rows, errors = [], []
     for cmd, doc in out:
         errors += doc["errors"]
         for r in doc["rows"]:
-            text.append(f"| {r['model']} | {r['tower']} | {r['batch']} | "
+            rows.append(f"| {r['model']} | {r['tower']} | {r['batch']} | "
                         f"{fmt(r['libsiglip_items_per_s'], '.2f', r['libsiglip_error'] or '–')} | "
                         f"{fmt(r['torch_items_per_s'], '.2f')} | {fmt(r['ratio'], '.2f')}× | {r['torch_config']} |")
-    text.append("\n" + "".join(f"Error: {e}\n" for e in errors) + "".join(reproduce(cmd) for cmd, _ in out))
-    return "\n".join(text)
+    return section("libsiglip and PyTorch (CPU)", args, note,
+                   ["model", "tower", "batch", "libsiglip items/s", "PyTorch items/s", "ratio", "OpenBLAS"],
+                   rows, errors, [c for c, _ in out])
 
 
 def bench_table(args):
@@ -192,20 +195,18 @@ def bench_table(args):
             f"{args.iters} timed runs" + (f"; kernel build {build['build_cold_s']:.2f} s cold, "
                                            f"{build['build_cached_s']:.2f} s from the program cache"
                                            if build else "") + ".")
-    text = [heading("libsiglip alone (`siglip bench`)", args, note),
-            "| model | tower | batch | ms/batch | items/s | GFLOP/s | load s | device MiB (peak) | host RSS MiB |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    errors = []
+    rows, errors = [], []
     for cmd, doc in out:
         for r in doc:
             if r.get("error"):
                 errors.append(f"{r['model']} {r['tower']} batch {r['batch']}: {r['error'].splitlines()[0]}")
                 continue
-            text.append(f"| {r['model']} | {r['tower']} | {r['batch']} | {r['ms_per_batch']:.0f} | "
+            rows.append(f"| {r['model']} | {r['tower']} | {r['batch']} | {r['ms_per_batch']:.0f} | "
                         f"{r['items_per_s']:.2f} | {r['gflops']:.0f} | {r['load_s']:.2f} | "
                         f"{fmt(r.get('device_peak_mib'), '.0f')} | {fmt(r.get('host_rss_peak_mib'), '.0f')} |")
-    text.append("\n" + "".join(f"Error: {e}\n" for e in errors) + "".join(reproduce(cmd) for cmd, _ in out))
-    return "\n".join(text)
+    return section("libsiglip alone (`siglip bench`)", args, note,
+                   ["model", "tower", "batch", "ms/batch", "items/s", "GFLOP/s", "load s",
+                    "device MiB (peak)", "host RSS MiB"], rows, errors, [c for c, _ in out])
 
 
 # ---- main ----
