@@ -294,6 +294,10 @@ class ShapeRun:
                     # The same forward's FLOPs (siglip bench's count) over ORT's time.
                     "ort_gflops": gflop / o["ms_per_batch"] * 1000 if full and gflop and o else None,
                     "ratio": lib_rate / ort_rate if lib_rate and ort_rate else None,
+                    # Fastest run against fastest run: steadier than the medians when other work
+                    # shares the cores.
+                    "ratio_best": (o["ms_min"] / rec["ms_min"] if lib_rate and o.get("ms_min")
+                                   and rec.get("ms_min") else None),
                     "max_abs_err": agree.get("max_abs_err"), "min_cosine": agree.get("min_cosine"),
                     "agreement_error": agree.get("error"),
                 })

@@ -10,6 +10,7 @@ Usage (run with /usr/bin/python3 from anywhere; needs a built build/tools/siglip
   bench/report.py --quick         # every step on the small shape, one timed run: checks the script
   bench/report.py [--models A,B] [--batches 1,8] [--skip ort,torch,bench] [--out FILE]
 
+--reuse takes the steps already in --json-dir (resumes a run, or re-renders its tables).
 Every timing step runs under `flock LOCK` (default /tmp/siglip-bench.lock; --lock none to skip)
 so that two benchmarks never share the cores, and each step is one short child invocation, so the
 lock is released between steps. Random weights and ONNX exports are kept in --model-dir (default
@@ -50,9 +51,17 @@ def locked(args, cmd):
 def run_step(args, name, cmd, lock=True):
     """Runs one step (under the lock unless told); returns its parsed JSON stdout, or
     {"error": ...}. The command line is kept for the table's "reproduce" line."""
+    path = os.path.join(args.json_dir, name + ".json")
+    if args.reuse and os.path.exists(path):
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+            log(f"reusing {path}")
+            return doc
+        except ValueError:
+            pass
     log(" ".join(cmd))
     p = subprocess.run(locked(args, cmd) if lock else cmd, capture_output=True, text=True, cwd=REPO)
-    path = os.path.join(args.json_dir, name + ".json")
     with open(path, "w") as f:
         f.write(p.stdout)
     try:
@@ -135,11 +144,12 @@ def ort_table(args):
                 None if r["min_cosine"] is None else 1 - r["min_cosine"], ".0e")
             rows.append(f"| {r['model']} | {r['tower']} | {r['batch']} | "
                         f"{fmt(r['libsiglip_items_per_s'], '.2f', r['libsiglip_error'] or '–')} | "
-                        f"{fmt(r['ort_items_per_s'], '.2f')} | {fmt(r['ratio'], '.2f')}× | "
+                        f"{fmt(r['ort_items_per_s'], '.2f')} | {fmt(r['ratio'], '.2f')}× "
+                        f"({fmt(r.get('ratio_best'), '.2f')}×) | "
                         f"{fmt(r['libsiglip_gflops'], '.0f')} | {fmt(r['ort_gflops'], '.0f')} | "
                         f"{fmt(r['libsiglip_ms_per_batch'], '.0f')} | {fmt(r['ort_ms_per_batch'], '.0f')} | {agree} |")
     return section("libsiglip and ONNX Runtime (CPU)", args, ort_note(out),
-                   ["model", "tower", "batch", "libsiglip items/s", "ONNX Runtime items/s", "ratio",
+                   ["model", "tower", "batch", "libsiglip items/s", "ONNX Runtime items/s", "ratio (best runs)",
                     "libsiglip GFLOP/s", "ORT GFLOP/s", "libsiglip ms/batch", "ORT ms/batch",
                     "agreement (1 − min cos)"], rows, errors, [c for c, _ in out])
 
@@ -242,6 +252,8 @@ def main(argv):
     ap.add_argument("--json-dir", help="raw JSON of every step (default: --model-dir/report-DATE)")
     ap.add_argument("--lock", default="/tmp/siglip-bench.lock", help="flock file, or 'none'")
     ap.add_argument("--out", help="write the Markdown here as well as to stdout")
+    ap.add_argument("--reuse", action="store_true", help="take each step's result from --json-dir "
+                    "when it is there (resume an interrupted run, or re-render the tables)")
     args = ap.parse_args(argv)
     if args.quick:
         args.warmup, args.iters = 0, 1
