@@ -332,7 +332,7 @@ def print_table(shapes, args):
     print(f"# {datetime.date.today()}  {args.machine}; load average {args.load_before:.2f} before the run")
     print(f"# libsiglip: {args.siglip} --device {args.device}; baseline: {ort_label(shapes)}, opset "
           f"{args.opset}" + (f"; text: {args.tokens} real tokens per text" if args.tokens is not None else ""))
-    print(f"{'shape':<20} {'tower':<5} {'batch':>5} {'libsiglip/s':>11} {'ORT/s':>9} {'ratio':>7} "
+    print(f"{'shape':<20} {'tower':<5} {'batch':>5} {'libsiglip/s':>11} {'ORT/s':>9} {'ratio':>7} {'best':>6} "
           f"{'lib ms':>9} {'ORT ms':>9} {'lib GF/s':>8} {'ORT GF/s':>8}  {'max|err|':>9} {'1-min cos':>9}")
     f = ct.fmt
     for s in shapes:
@@ -342,12 +342,13 @@ def print_table(shapes, args):
             cos = f(None if r["min_cosine"] is None else 1 - r["min_cosine"], ".1e")
             print(f"{r['model']:<20} {r['tower']:<5} {r['batch']:>5} {lib:>11} "
                   f"{f(r['ort_items_per_s'], '.3f'):>9} {f(r['ratio'], '.2f') + ('x' if r['ratio'] else ''):>7} "
+                  f"{f(r['ratio_best'], '.2f') + ('x' if r['ratio_best'] else ''):>6} "
                   f"{f(r['libsiglip_ms_per_batch'], '.1f'):>9} {f(r['ort_ms_per_batch'], '.1f'):>9} "
                   f"{f(r['libsiglip_gflops'], '.1f'):>8} {f(r['ort_gflops'], '.1f'):>8}  {err:>9} {cos:>9}")
     for s in shapes:
         for e in s.errors:
             print(f"# {s.name}: {e}")
-    print("# items/s: median of the timed runs; ratio = libsiglip / ORT; GF/s: siglip bench's FLOP "
+    print("# items/s: median of the timed runs; ratio = libsiglip / ORT (best: fastest runs); GF/s: siglip bench's FLOP "
           "count of the forward over each side's time; agreement: pooler outputs, pass when min cos "
           f">= {ct.COSINE_PASS}. Timings on a shared machine are noisy.")
 
