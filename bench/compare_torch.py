@@ -24,15 +24,16 @@ random ids, no text mask — as `siglip bench`).
 
 PyTorch runs in a child process so that OpenBLAS reads OPENBLAS_CORETYPE when it loads:
 --openblas-coretype X sets it (X = "default" unsets it), --both-openblas measures torch with
-OpenBLAS's own core detection and with X (default SkylakeX). Without either the environment is
-inherited as it is.
+OpenBLAS's own core detection and with X (default: the best core type /proc/cpuinfo's flags allow:
+SkylakeX with AVX-512, Haswell with AVX2 + FMA, Sandybridge with AVX; none without AVX). A core
+type whose instructions the CPU lacks is refused before torch starts. Without either option the
+environment is inherited as it is.
 """
 import argparse
 import datetime
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ except ImportError:
     sys.exit(77 if "--selftest" in sys.argv else 2)  # 77: skipped, as the test harness counts it
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # noqa: E402
 import siglip_torch as st  # noqa: E402
 
 REPO = st.REPO
@@ -118,10 +120,10 @@ class SiglipCli:
         self.run("siglip embed", args)
         return st.read_safetensors(out_path)
 
-    def bench(self, model_dir, tower, batches, warmup, iters):
-        """{batch: record} from `siglip bench --json`; a record may carry "error"."""
+    def bench(self, model_dir, tower, batches, warmup, iters, extra=()):
+        """{batch: record} from `siglip bench --json [EXTRA]`; a record may carry "error"."""
         args = ["bench", "-m", model_dir, "--tower", tower, "--device", self.device, "--json",
-                "--warmup", str(warmup), "--iters", str(iters)]
+                "--warmup", str(warmup), "--iters", str(iters)] + list(extra)
         for b in batches:
             args += ["--batch", str(b)]
         try:
@@ -236,6 +238,10 @@ def run_torch(job, work, coretype, inherit):
         json.dump(job, f)
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", job_path, result_path]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode == -4:  # SIGILL
+        raise RuntimeError(f"torch worker died with 'Illegal instruction' under "
+                           f"{coretype_label(env.get('OPENBLAS_CORETYPE'))}: this CPU ({machine.isa()}) "
+                           "cannot run those OpenBLAS kernels")
     if p.returncode != 0:
         raise RuntimeError("torch worker failed:\n" + p.stderr[-4000:])
     with open(result_path) as f:
@@ -277,6 +283,31 @@ def compare_features(ours, theirs):
 
 
 # ---- one shape ----
+
+def agree_with_embed(shape, images, texts, reference, baseline):
+    """Runs `siglip embed` on the images and texts of a shape run (compare_torch's or
+    compare_ort's ShapeRun) and compares its pooler outputs with reference(tower, key, shape) (the
+    baseline's array, or None): fills shape.agreement[tower] and adds failures to shape.errors."""
+    if not images and not texts:
+        return
+    try:
+        shape.log(f"siglip embed: {len(images)} images, {len(texts)} texts on {shape.args.device}")
+        out = shape.cli.embed(shape.model_dir, images, texts, max(shape.args.batch),
+                              os.path.join(shape.work, "embed.safetensors"))
+    except StepError as e:
+        for tower in ("image" if images else None, "text" if texts else None):
+            if tower:
+                shape.agreement[tower] = {"error": str(e)}
+        shape.errors.append(str(e))
+        return
+    for tower, key in (("image", "image_features"), ("text", "text_features")):
+        theirs = reference(tower, key, out[key].shape) if key in out else None
+        if theirs is not None:
+            shape.agreement[tower] = compare_features(out[key], theirs)
+            if not shape.agreement[tower]["pass"]:
+                shape.errors.append(f"{tower} features disagree with {baseline}: cosine "
+                                    f"{shape.agreement[tower]['min_cosine']:.8f} < {COSINE_PASS}")
+
 
 class ShapeRun:
     """Everything measured for one shape: agreement, libsiglip bench records, torch results."""
@@ -324,25 +355,11 @@ class ShapeRun:
     def run_libsiglip_agreement(self):
         images = self.images if "image" in self.towers else []
         texts = self.texts if "text" in self.towers and "text" not in self.agreement else []
-        if not images and not texts:
-            return
-        try:
-            self.log(f"siglip embed: {len(images)} images, {len(texts)} texts on {self.args.device}")
-            out = self.cli.embed(self.model_dir, images, texts, max(self.args.batch),
-                                 os.path.join(self.work, "embed.safetensors"))
-        except StepError as e:
-            for tower in ("image" if images else None, "text" if texts else None):
-                if tower:
-                    self.agreement[tower] = {"error": str(e)}
-            self.errors.append(str(e))
-            return
-        for tower, key in (("image", "image_features"), ("text", "text_features")):
-            ref = os.path.join(self.work, key + ".npy")
-            if key in out and os.path.exists(ref):
-                self.agreement[tower] = compare_features(out[key], np.load(ref))
-                if not self.agreement[tower]["pass"]:
-                    self.errors.append(f"{tower} features disagree: cosine "
-                                       f"{self.agreement[tower]['min_cosine']:.8f} < {COSINE_PASS}")
+
+        def reference(tower, key, shape):
+            path = os.path.join(self.work, key + ".npy")
+            return np.load(path) if os.path.exists(path) else None
+        agree_with_embed(self, images, texts, reference, "torch")
 
     def run_libsiglip_bench(self):
         for tower in self.towers:
@@ -428,7 +445,7 @@ def fmt(v, spec, missing="-"):
 
 def print_table(shapes, args):
     first = next((t for s in shapes for t in s.torch), {})
-    print(f"# {datetime.date.today()}  {cpu_name()}, {os.cpu_count()} CPUs, load average "
+    print(f"# {datetime.date.today()}  {args.machine}; load average "
           f"{args.load_before:.2f} before the run; torch "
           f"{first.get('torch_version')} ({first.get('threads')} threads, BLAS: "
           f"{', '.join(os.path.basename(os.path.dirname(b)) + '/' + os.path.basename(b) for b in first.get('blas', [])) or '?'})")
@@ -447,6 +464,8 @@ def print_table(shapes, args):
         if s.preprocess is not None:
             what = f"max |diff| {s.preprocess:.2e}" if isinstance(s.preprocess, float) else s.preprocess
             print(f"#   {s.name}: siglip preprocess vs this script's pixel_values: {what}")
+    for note in args.notes:
+        print(f"# note: {note}")
     errors = [(s.name, e) for s in shapes for e in s.errors]
     for name, e in errors:
         print(f"# {name}: {e}")
@@ -455,20 +474,11 @@ def print_table(shapes, args):
           "shared machine are noisy.")
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
 
 def json_report(shapes, args):
     return {
-        "date": str(datetime.date.today()), "cpu": cpu_name(), "cpus": os.cpu_count(),
+        "date": str(datetime.date.today()), "machine": args.machine, "cpu": machine.cpu_name(),
+        "isa": machine.isa(), "cpus": os.cpu_count(),
         "load_average_before": args.load_before,
         "siglip": None if args.torch_only else args.siglip, "device": args.device,
         "warmup": args.warmup, "iters": args.iters,
@@ -479,6 +489,7 @@ def json_report(shapes, args):
         "agreement": [dict(model=s.name, tower=k, **v) for s in shapes for k, v in s.agreement.items()],
         "preprocess_max_abs_diff": {s.name: s.preprocess for s in shapes if s.preprocess is not None},
         "errors": [f"{s.name}: {e}" for s in shapes for e in s.errors],
+        "notes": args.notes,
     }
 
 
@@ -552,31 +563,39 @@ def selftest():
 
 # ---- main ----
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_arguments(doc, baseline):
+    """The parser with the options compare_torch.py and compare_ort.py share; baseline names the
+    other side ("torch", "ORT intra-op") in the --threads help."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", choices=sorted(st.SHAPES), metavar="NAME",
-                    help="shape (repeatable; default base-patch16-224; see --list-models)")
-    ap.add_argument("--model-dir", help="keep the random model directories in DIR/<shape> and reuse them")
+                    help="shape (repeatable; default base-patch16-224; compare_torch.py --list-models)")
+    ap.add_argument("--model-dir", help="keep the random model directories (and what else the "
+                    "baseline needs) in DIR/<shape> and reuse them")
     ap.add_argument("--tower", choices=("image", "text", "both"), default="both")
     ap.add_argument("--batch", type=int, action="append", help="batch size (repeatable; default 8)")
     ap.add_argument("--device", default="pocl", help="libsiglip's --device (default pocl)")
     ap.add_argument("--siglip", default=os.path.join(REPO, "build", "tools", "siglip"),
                     help="the siglip binary (default build/tools/siglip)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="torch threads (default: all CPUs)")
+                    help=f"{baseline} threads (default: all CPUs)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--agree-items", type=int, default=4, help="images and texts for the agreement check")
+    ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
+    ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
+    return ap
+
+
+def parse_args(argv):
+    ap = common_arguments(__doc__, "torch")
     ap.add_argument("--openblas-coretype", metavar="X",
                     help="run torch with OPENBLAS_CORETYPE=X ('default': unset)")
     ap.add_argument("--both-openblas", action="store_true",
                     help="run torch with OpenBLAS's own core detection and with --openblas-coretype "
-                         "(default SkylakeX)")
+                         "(default: the best core type the CPU's flags allow, e.g. SkylakeX with "
+                         "AVX-512, Haswell with AVX2)")
     ap.add_argument("--torch-only", action="store_true", help="measure torch alone")
-    ap.add_argument("--no-agreement", action="store_true", help="skip the output comparison")
-    ap.add_argument("--json", action="store_true", help="print a JSON report instead of the table")
     ap.add_argument("--selftest", action="store_true", help="check the torch forward against the fixtures")
     ap.add_argument("--list-models", action="store_true")
     ap.add_argument("--torch-worker", nargs=2, metavar=("JOB", "RESULT"), help=argparse.SUPPRESS)
@@ -589,14 +608,39 @@ def parse_args(argv):
     return args
 
 
+class ConfigError(Exception):
+    """An OpenBLAS configuration this CPU cannot run."""
+
+
+def check_coretype(coretype):
+    """Refuses a core type whose kernels need instructions this CPU lacks (torch would die with
+    SIGILL in the middle of the run)."""
+    missing = machine.openblas_missing_flags(coretype)
+    if missing:
+        raise ConfigError(f"OPENBLAS_CORETYPE={coretype} needs {', '.join(missing)}, which this CPU "
+                          f"({machine.cpu_name()}, {machine.isa()}) lacks: its kernels would stop "
+                          "with 'Illegal instruction'")
+
+
 def openblas_configs(args):
-    """(coretypes to run torch with, inherit the environment)."""
+    """(coretypes to run torch with, inherit the environment, a note for the log or None).
+    --both-openblas: OpenBLAS's own detection, then the best core type the CPU's flags allow
+    (SkylakeX with AVX-512, Haswell with AVX2 + FMA, ...) or the one --openblas-coretype names."""
     if args.both_openblas:
-        other = args.openblas_coretype if args.openblas_coretype not in (None, "default") else "SkylakeX"
-        return [None, other], False
+        if args.openblas_coretype not in (None, "default"):
+            check_coretype(args.openblas_coretype)
+            return [None, args.openblas_coretype], False, None
+        best, why_not = machine.openblas_best_core()
+        if best is None:
+            return [None], False, f"--both-openblas: no forced core type ({why_not})"
+        return [None, best], False, (f"--both-openblas: forcing OPENBLAS_CORETYPE={best}, the best "
+                                     f"OpenBLAS kernels for this CPU's {machine.isa()}")
     if args.openblas_coretype:
-        return [None if args.openblas_coretype == "default" else args.openblas_coretype], False
-    return [os.environ.get("OPENBLAS_CORETYPE")], True
+        if args.openblas_coretype == "default":
+            return [None], False, None
+        check_coretype(args.openblas_coretype)
+        return [args.openblas_coretype], False, None
+    return [os.environ.get("OPENBLAS_CORETYPE")], True, None
 
 
 def main(argv):
@@ -621,13 +665,33 @@ def main(argv):
         except StepError as e:
             print(f"compare_torch: {e}; --torch-only measures torch alone", file=sys.stderr)
             return 2
-    configs, inherit = openblas_configs(args)
+    try:
+        configs, inherit, note = openblas_configs(args)
+    except ConfigError as e:
+        print(f"compare_torch: {e}", file=sys.stderr)
+        return 2
+    if note:
+        print(f"compare_torch: {note}", file=sys.stderr)
+    args.machine = machine.describe(None if args.torch_only else args.siglip, args.device)
     args.load_before = os.getloadavg()[0]  # other users of the CPUs make every figure noisy
     try:
         shapes = [run_shape(args, name, configs, inherit) for name in args.model]
     except RuntimeError as e:  # the torch side failed: nothing to compare against
         print(f"compare_torch: {e}", file=sys.stderr)
         return 2
+    args.notes = [note] if note else []
+    first = next((t for s in shapes for t in s.torch), None)
+    if first and not first["openblas_core"]:
+        args.notes.append(f"torch's BLAS is {', '.join(first['blas']) or 'unknown'}, not OpenBLAS: "
+                          "OPENBLAS_CORETYPE changes nothing and torch's GEMMs are slow "
+                          "(apt-get install libopenblas0-pthread)")
+        print(f"compare_torch: {args.notes[-1]}", file=sys.stderr)
+    return finish(shapes, args, json_report, print_table)
+
+
+def finish(shapes, args, json_report, print_table):
+    """Prints the JSON report (--json) or the table; returns the exit status: 1 when any step
+    failed or disagreed."""
     if args.json:
         json.dump(json_report(shapes, args), sys.stdout, indent=1)
         print()

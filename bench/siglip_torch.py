@@ -266,6 +266,8 @@ class SiglipTorch:
         self.dtype = dtype or torch.float32
         self.text_dims, self.vision_dims = tower_dims(config)
         self.w = {k: torch.from_numpy(v).to(self.dtype) for k, v in tensors.items()}
+        # Plain-int shapes: torch.onnx.export needs LayerNorm's normalized_shape constant.
+        self.shapes = {k: tuple(v.shape) for k, v in tensors.items()}
 
     @classmethod
     def from_dir(cls, directory, dtype=None):
@@ -276,7 +278,7 @@ class SiglipTorch:
         return self.torch.nn.functional.linear(x, self.w[prefix + ".weight"], self.w[prefix + ".bias"])
 
     def _layer_norm(self, x, prefix, eps):
-        return self.torch.nn.functional.layer_norm(x, x.shape[-1:], self.w[prefix + ".weight"],
+        return self.torch.nn.functional.layer_norm(x, self.shapes[prefix + ".weight"], self.w[prefix + ".weight"],
                                                    self.w[prefix + ".bias"], eps)
 
     def _attention(self, q, k, v, heads, key_mask_add):

@@ -239,6 +239,13 @@ def case_devices(exe):
         check(keys <= set(d), "device entry lacks %s" % (keys - set(d)))
         check(d["type"] in ("cpu", "gpu", "accelerator", "other"), "type %r" % d["type"])
         check(d["compute_units"] >= 1 and d["global_mem_bytes"] > 0, "device %s sizes" % d["spec"])
+        check({"kernel_cpu", "kernel_isa", "host_isa", "tuning"} <= set(d), "no speed facts in %s" % d)
+        # PoCL names the LLVM CPU twice: in the device name (parsed by `siglip devices`) and at the
+        # end of the HSTR of CL_DEVICE_VERSION ("... HSTR: pthread-x86_64-pc-linux-gnu-haswell").
+        hstr = d["version"].split("HSTR: ")[-1] if "HSTR: " in d["version"] else None
+        if d["type"] == "cpu" and hstr:
+            check(d["kernel_cpu"] and hstr.endswith("-" + d["kernel_cpu"]),
+                  "kernel_cpu %r does not end the HSTR %r" % (d["kernel_cpu"], hstr))
     selected = [d["spec"] for d in devices if d["selected"]]
     check(len(selected) == 1 and doc["selected"] == selected[0],
           "exactly one device should be selected, got %s / %s" % (selected, doc["selected"]))
