@@ -487,3 +487,67 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
     }
     classify_request_free(&q);
 }
+
+/* ---- /v1/search ---- */
+
+/* Embeds the query (a text with the tokenizer, an image with the processor) through the device
+ * batcher like any other request, then ranks the index against it. */
+static void search_admitted(const Service *svc, const SearchRequest *q, double deadline,
+                            Reply *out)
+{
+    int is_text = q->query.text != NULL;
+    const char *text = q->query.text;
+    const Bytes *image = &q->query.image;
+    Work w;
+    char err[512];
+    if (work_alloc(&w, &svc->info, is_text, !is_text, svc->info.vision_hidden_size)) {
+        reply_error(out, 500, "out of memory");
+        work_free(&w);
+        return;
+    }
+    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE};
+    Job job = {0};
+    if (!prepare_and_run(svc, &in, &w, &job, deadline, out)) {
+        FILE *f = open_memstream(&out->body, &out->len);
+        if (!f) {
+            reply_error(out, 500, "out of memory");
+        } else {
+            out->status = 200;
+            out->type = "application/json";
+            fputc('[', f);
+            int rc = search_index_answer(svc->index, is_text ? w.text_out : w.image_out,
+                                         q->top_k, f, err, sizeof err);
+            fputs("]\n", f);
+            fclose(f);
+            if (rc) {
+                free(out->body);
+                reply_error(out, 500, "%s", err);
+            }
+        }
+    }
+    work_free(&w);
+}
+
+void api_search(const Service *svc, const char *content_type, const unsigned char *body,
+                size_t size, double t0, Reply *out)
+{
+    SearchRequest q;
+    char err[512];
+    if (parse_search_request(content_type, body, size, &q, err, sizeof err)) {
+        reply_error(out, 400, "%s", err);
+        search_request_free(&q);
+        return;
+    }
+    int is_text = q.query.text != NULL;
+    if (check_embed_model(svc, is_text, !is_text, out)) {
+        /* out holds the reason */
+    } else if (is_text && svc->info.projection_size != svc->info.vision_hidden_size) {
+        reply_error(out, 400, "this model's text embeddings (%d floats) can't be compared with "
+                    "its image embeddings (%d)", svc->info.projection_size,
+                    svc->info.vision_hidden_size);
+    } else if (admit(svc, 1, out)) {
+        search_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
+        batcher_release(svc->batcher, 1);
+    }
+    search_request_free(&q);
+}
