@@ -153,6 +153,7 @@ typedef struct HostInputs {
     const Bytes *const *images;
     int n_image;
     UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
+    const char *image_name;  /* how errors name the images ("image" → "image[3]") */
 } HostInputs;
 
 /* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
@@ -167,7 +168,7 @@ static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Jo
         return -1;
     }
     int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
-              prepare_images(svc, kit, in->images, in->n_image, "image", w, out);
+              prepare_images(svc, kit, in->images, in->n_image, in->image_name, w, out);
     kit_release(svc->kits, kit);
     if (bad)
         return -1;
@@ -283,7 +284,7 @@ static void embed_admitted(const Service *svc, const EmbedRequest *q, double dea
         work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE};
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "image"};
         Job job = {0};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             embeddings_answer(svc, q, &w, out);
@@ -458,7 +459,7 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
         reply_error(out, 500, "out of memory");
     } else {
         HostInputs in = {(const char *const *)texts, L, images, n,
-                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY};
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image"};
         /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
         Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
@@ -505,7 +506,7 @@ static void search_admitted(const Service *svc, const SearchRequest *q, double d
         work_free(&w);
         return;
     }
-    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE};
+    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image"};
     Job job = {0};
     if (!prepare_and_run(svc, &in, &w, &job, deadline, out)) {
         FILE *f = open_memstream(&out->body, &out->len);
