@@ -80,16 +80,21 @@ int topk_parse_kind(const char *s)
     return -1;
 }
 
-/* auto: the device engine for large matrices on a device that is not the host's CPUs. */
+/* auto: the device engine for large matrices on a device that is not the host's CPUs. The
+ * device is looked up in the list, so that choosing the host engine builds no kernels. */
 static TopkEngineKind resolve(TopkEngineKind kind, SiglipContext *ctx, size_t n)
 {
     if (kind != TOPK_AUTO)
         return kind;
-    SiglipDeviceInfo info;
-    if (n < TOPK_DEVICE_MIN_ROWS || siglip_context_open_device(ctx) != SIGLIP_OK ||
-        siglip_context_device(ctx, &info) != SIGLIP_OK)
-        return TOPK_HOST;
-    return info.type == SIGLIP_DEVICE_CPU ? TOPK_HOST : TOPK_DEVICE;
+    SiglipDeviceInfo *list = NULL;
+    size_t count = 0;
+    TopkEngineKind pick = TOPK_HOST;
+    if (n >= TOPK_DEVICE_MIN_ROWS && siglip_devices_list(ctx, &list, &count) == SIGLIP_OK)
+        for (size_t i = 0; i < count; i++)
+            if (list[i].is_selected && list[i].type != SIGLIP_DEVICE_CPU)
+                pick = TOPK_DEVICE;
+    siglip_devices_free(&list);
+    return pick;
 }
 
 TopkEngine *topk_create(TopkEngineKind kind, SiglipContext *ctx, const float *matrix, size_t n,
