@@ -164,11 +164,11 @@ def search_latency(a, db, n, common):
     del m
     size = os.path.getsize(db)
     for nq, (host, load, _), (dev, _, upload), base in rows:
+        numpy = "" if a.no_numpy else "  numpy %.4f s  numpy/host %.2f" % (base, base / host)
         print("N=%8d  queries=%2d  top-10 host %.4f s (%.1f ms/query)  device %.4f s  "
-              "host/device %.2f  (device upload %.2f s)  numpy %.4f s  numpy/host %.2f  "
-              "load from SQLite %.2f s  DB %.0f bytes/image"
-              % (n, nq, host, 1000 * host / nq, dev, host / dev, upload, base, base / host, load,
-                 size / n))
+              "host/device %.2f  (device upload %.2f s)%s  load from SQLite %.2f s  "
+              "DB %.0f bytes/image"
+              % (n, nq, host, 1000 * host / nq, dev, host / dev, upload, numpy, load, size / n))
         sys.stdout.flush()
 
 
