@@ -178,26 +178,10 @@ static void check_matrix_edges(SiglipContext *ctx)
     siglip_matrix_free(NULL);
 }
 
-int main(void)
+/* The device engine and the matrix API, with each GEMM layout the device can use. */
+static void check_device(void)
 {
-    check_engine(NULL, 1, 3, 1, 1, 1, 1);                 /* one row */
-    check_engine(NULL, 7, 5, 5, 7, 0, 2);                 /* k = n, dim not a multiple of 8 */
-    check_engine(NULL, 100, 32, 1, 10, 1, 3);
-    check_engine(NULL, 1000, 64, 9, 1000, 2, 4);          /* full ranking: every heap path */
-    check_engine(NULL, 40000, 48, 1, 10, 2, 5);           /* two threads' heaps merged */
-    check_engine(NULL, 40000, 48, 6, 25, 3, 6);           /* query blocks of 4 and a remainder */
-    /* Ties: identical rows rank by row index, lowest first. */
     float m[4 * 8] = {0}, q[8] = {1};
-    for (int r = 0; r < 4; r++)
-        m[r * 8] = r == 2 ? 0.5f : 1.0f;
-    TopkHit hits[4];
-    TopkEngine *e = topk_host_create(m, 4, 8, 1);
-    CHECK(e && e->search(e, q, 1, 4, hits) == 0, "tie search");
-    CHECK(hits[0].row == 0 && hits[1].row == 1 && hits[2].row == 3 && hits[3].row == 2,
-          "ties by row: %zu %zu %zu %zu", hits[0].row, hits[1].row, hits[2].row, hits[3].row);
-    topk_destroy(&e);
-
-    /* The device engine and the matrix API, with each GEMM layout the device can use. */
     SiglipSettings s;
     sg_test_settings(&s);
     SiglipContext *ctx = NULL;
@@ -226,5 +210,31 @@ int main(void)
         check_matrix_edges(ctx);
     }
     siglip_context_close(&ctx);
+}
+
+/* No argument: the host engine (no OpenCL, so valgrind can run it); "device": the device engine
+ * and siglip_matrix_* on the test device. */
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "device")) {
+        check_device();
+        return sg_test_finish("test_topk device");
+    }
+    check_engine(NULL, 1, 3, 1, 1, 1, 1);                 /* one row */
+    check_engine(NULL, 7, 5, 5, 7, 0, 2);                 /* k = n, dim not a multiple of 8 */
+    check_engine(NULL, 100, 32, 1, 10, 1, 3);
+    check_engine(NULL, 1000, 64, 9, 1000, 2, 4);          /* full ranking: every heap path */
+    check_engine(NULL, 40000, 48, 1, 10, 2, 5);           /* two threads' heaps merged */
+    check_engine(NULL, 40000, 48, 6, 25, 3, 6);           /* query blocks of 4 and a remainder */
+    /* Ties: identical rows rank by row index, lowest first. */
+    float m[4 * 8] = {0}, q[8] = {1};
+    for (int r = 0; r < 4; r++)
+        m[r * 8] = r == 2 ? 0.5f : 1.0f;
+    TopkHit hits[4];
+    TopkEngine *e = topk_host_create(m, 4, 8, 1);
+    CHECK(e && e->search(e, q, 1, 4, hits) == 0, "tie search");
+    CHECK(hits[0].row == 0 && hits[1].row == 1 && hits[2].row == 3 && hits[3].row == 2,
+          "ties by row: %zu %zu %zu %zu", hits[0].row, hits[1].row, hits[2].row, hits[3].row);
+    topk_destroy(&e);
     return sg_test_finish("test_topk");
 }
