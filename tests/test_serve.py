@@ -672,6 +672,20 @@ def case_search(exe):
                     check(status == 400 and words in msg, "%s: %d %s" % (doc, status, msg))
                 status, _, _ = srv.request("GET", "/v1/search")
                 check(status == 405, "GET /v1/search: %d" % status)
+                # Mutated bodies (bytes flipped, cut, spliced): each is answered 200 or 400.
+                rng = random.Random(20)
+                valid = json.dumps({"query": {"image": b64(paths[1])}, "top_k": 4}).encode()
+                codes = set()
+                for i in range(40):
+                    body = bytearray(valid)
+                    if i % 3 == 0:
+                        body = body[:rng.randrange(len(body))]
+                    for _ in range(rng.randrange(1, 6)):
+                        body[rng.randrange(len(body))] = rng.randrange(256)
+                    status, _, _ = srv.request("POST", "/v1/search", bytes(body),
+                                               {"Content-Type": "application/json"})
+                    codes.add(status)
+                check(codes <= {200, 400}, "mutated search bodies: statuses %s" % codes)
                 status, _, got = srv.post("/v1/search", {"query": "red", "top_k": 1})
                 check(status == 200 and len(got) == 1, "still serving after bad requests")
                 check(any("/v1/search over %d images" % len(paths) in line and engine in line
