@@ -414,6 +414,40 @@ SIGLIP_API int siglip_zero_shot(SiglipModel *model, const char *const *image_pat
 SIGLIP_API int siglip_classify(SiglipModel *model, const char *const *image_paths, int n_images,
                                int top_k, SiglipScore *scores);
 
+/* ------------------------------------------------------------------------------------------------
+ * Embedding matrices on the device (photo search): a matrix of stored embeddings uploaded once,
+ * then scored against batches of queries by a GEMM on the device
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct SiglipMatrix SiglipMatrix;
+
+/* Copies rows [n, dim] (float32, e.g. L2-normalized image embeddings) to the context's device,
+ * opening it if needed. The matrix is held as blocks of rows of at most 256 MiB each (less when
+ * the device allows smaller allocations), plus work buffers of a few tens of MiB, so it needs
+ * about n · dim · 4 bytes of device memory. rows stays the caller's and may be freed afterwards.
+ * On success *out owns the matrix; release it with siglip_matrix_free() before closing ctx. The
+ * matrix uses ctx: one thread at a time for both (see Threads above); errors are reported on ctx.
+ * n >= 1, 1 <= dim <= 65536, else SIGLIP_EINVAL. */
+SIGLIP_API int siglip_matrix_create(SiglipContext *ctx, const float *rows, size_t n, int dim,
+                                    SiglipMatrix **out);
+SIGLIP_API void siglip_matrix_free(SiglipMatrix **m);
+
+/* Rows and columns of the matrix (either pointer may be NULL). */
+SIGLIP_API void siglip_matrix_shape(const SiglipMatrix *m, size_t *n, int *dim);
+
+/* scores [n_queries, n] = queries [n_queries, dim] · rowsᵀ, in float32 on the device (every
+ * query against every row; caller-allocated scores). n_queries >= 1. */
+SIGLIP_API int siglip_matrix_scores(SiglipMatrix *m, const float *queries, int n_queries,
+                                    float *scores);
+
+/* For each query, the k rows with the highest dot product, best first (equal scores: the lower
+ * row first): row_ids and scores are caller-allocated [n_queries, k]. The scores are computed as
+ * by siglip_matrix_scores() and selected on the host one block of rows at a time, so host memory
+ * stays bounded whatever n is. k > n is allowed: the k − n places after the n rows get row id
+ * SIZE_MAX and score −infinity. k >= 1, n_queries >= 1. */
+SIGLIP_API int siglip_matrix_topk(SiglipMatrix *m, const float *queries, int n_queries, int k,
+                                  size_t *row_ids, float *scores);
+
 #ifdef __cplusplus
 }
 #endif

@@ -404,6 +404,58 @@ def case_search(exe, tmp):
     check(rc == 1 and bad[0] in err, "a broken query image is an error naming it: %s" % err)
 
 
+def case_engines(exe, tmp):
+    """Both top-k engines (--engine host: dot products on the CPUs; --engine device: a GEMM on the
+    OpenCL device, siglip_matrix_topk) against numpy on an index padded with 3000 synthetic unit
+    vectors, three of them copies of a real image's embedding (ties: rows in id order)."""
+    db = os.path.join(tmp, "e.sqlite")
+    run_ok(exe, ["index", "-m", TINY, "-o", db, IMAGES])
+    con = sqlite3.connect(db)
+    try:
+        real = con.execute("SELECT path, embedding FROM images WHERE embedding IS NOT NULL "
+                           "ORDER BY id").fetchall()
+        dim = len(real[0][1]) // 4
+        rng = np.random.default_rng(7)
+        synth = rng.normal(size=(3000, dim))
+        synth = (synth / np.linalg.norm(synth, axis=1, keepdims=True)).astype("<f4")
+        twin = blob_vector(real[2][1])
+        for r in (100, 2000, 2999):
+            synth[r] = twin
+        con.executemany("INSERT INTO images (path, size, mtime_ns, embedding, error, indexed_at)"
+                        " VALUES (?, 0, 0, ?, NULL, 0)",
+                        [("/synthetic/%05d.jpg" % i, synth[i].tobytes()) for i in range(3000)])
+        con.commit()
+        stored = con.execute("SELECT path, embedding FROM images WHERE embedding IS NOT NULL "
+                             "ORDER BY id").fetchall()
+    finally:
+        con.close()
+    paths = [p for p, _ in stored]
+    matrix = np.stack([blob_vector(b) for _, b in stored]).astype(np.float64)  # [N, D]
+    texts = ["a photo of a dog on the beach", "red"]
+    query_image = real[2][0]
+    ref = os.path.join(tmp, "ref.safetensors")
+    run_ok(exe, ["embed", "-m", TINY, "-o", ref, "-t", texts[0], "-t", texts[1],
+                 "-i", query_image])
+    emb = read_safetensors(ref)
+    weights = read_safetensors(os.path.join(TINY, "model.safetensors"))
+    scale = float(np.exp(np.float64(weights["logit_scale"][0])))
+    bias = float(weights["logit_bias"][0])
+    queries = np.concatenate([emb["text_embeds"], emb["image_embeds"]]).astype(np.float64)
+    cos = matrix @ queries.T                                             # [N, Q]
+    twins = [query_image] + ["/synthetic/%05d.jpg" % r for r in (100, 2000, 2999)]
+    for engine in ("host", "device"):
+        for k in (7, len(paths) + 10):   # k > n: every row, ranked
+            out, _ = run_ok(exe, ["search", db] + texts + ["--image", query_image, "--top",
+                                                           str(k), "--json", "--engine", engine])
+            results = json.loads(out)
+            for q, r in enumerate(results):
+                want = expected_hits(list(cos[:, q]), min(k, len(paths)), scale, bias)
+                compare_hits("%s engine, top %d of %r" % (engine, k, r["query"]), r["results"],
+                             want, paths)
+            got = [h["path"] for h in results[-1]["results"][:4]]
+            check(got == twins, "%s engine: equal rows in id order: %s" % (engine, got))
+
+
 class PageParser(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
@@ -483,6 +535,7 @@ CASES = {
     "interrupt": case_interrupt,
     "wrong-model": case_wrong_model,
     "search": case_search,
+    "engines": case_engines,
     "html": case_html,
 }
 

@@ -29,6 +29,7 @@ import test_cli as cli  # noqa: E402  (shared helpers: check, fixtures, safetens
 
 check = cli.check
 TINY, TINY_CLS, IMAGES = cli.TINY, cli.TINY_CLS, cli.IMAGES
+SIGLIP2 = os.path.join(cli.DATA, "siglip2")
 
 
 class Server:
@@ -604,6 +605,109 @@ def case_drain(exe):
     check(any("finishing the requests in flight" in line for line in srv.log), "drain message")
 
 
+def search_reference(exe, db, query, k, image=False):
+    """`siglip search --json` of one query: its [{path, score, cosine}]."""
+    args = ["search", db, "--json", "--top", str(k)] + cli.device_args()
+    args += ["--image", query] if image else [query]
+    out = cli.run_ok(exe, args, "search")
+    return json.loads(out)[0]["results"]
+
+
+def compare_search(what, got, ref):
+    """Same paths in the same order; scores and cosines within SAME."""
+    check(isinstance(got, list) and [h["path"] for h in got] == [h["path"] for h in ref],
+          "%s: paths %s, `siglip search` %s" % (what, [h.get("path") for h in got or []],
+                                                [h["path"] for h in ref]))
+    worst = max((abs(g[f] - r[f]) for g, r in zip(got or [], ref) for f in ("score", "cosine")),
+                default=0.0)
+    check(worst <= SAME, "%s: scores differ from `siglip search` by %.3g" % (what, worst))
+    return worst
+
+
+def case_search(exe):
+    """--index: POST /v1/search equals `siglip search --json` (texts and an image, both engines,
+    top_k past the index's size), concurrent searches each get their own answer, bad requests
+    fail alone, and an index of another model is a start-up error."""
+    paths = sorted(os.path.join(IMAGES, n) for n in os.listdir(IMAGES))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "photos.sqlite")
+        cli.run_ok(exe, ["index", "-m", TINY, "-o", db, IMAGES] + cli.device_args(), "index")
+        texts = ["a photo of a cat", "red", "two dogs on a beach"]
+        refs = {(t, k): search_reference(exe, db, t, k) for t in texts for k in (3, 100)}
+        image_ref = search_reference(exe, db, paths[4], 5, image=True)
+        worst = 0.0
+        for engine in ("host", "device"):
+            with Server(exe, TINY, "--index", db, "--engine", engine) as srv:
+                for (t, k), ref in refs.items():
+                    status, _, got = srv.post("/v1/search", {"query": t, "top_k": k})
+                    check(status == 200, "%s: status %d %s" % (t, status, got))
+                    worst = max(worst, compare_search("%s engine, %r top %d" % (engine, t, k),
+                                                      got, ref))
+                status, _, got = srv.post("/v1/search", {"query": {"image": b64(paths[4])},
+                                                         "top_k": 5})
+                worst = max(worst, compare_search("%s engine, image query" % engine, got,
+                                                  image_ref))
+                check(got and got[0]["path"] == paths[4], "an image finds itself first")
+                # A real client: curl, default top_k 10.
+                code, body = srv.curl(srv.url("/v1/search"), "-d", '{"query": "red"}')
+                check(code == 200 and [h["path"] for h in json.loads(body)] ==
+                      [h["path"] for h in refs[("red", 100)][:10]], "curl: %d %s" % (code, body))
+                # Concurrent searches, each its own query.
+                jobs = [("/v1/search", {"query": texts[i % 3], "top_k": 3}) for i in range(12)]
+                results = run_clients(srv, jobs, 6)
+                check(all(r[0] == 200 and [h["path"] for h in r[2]] ==
+                          [h["path"] for h in refs[(texts[i % 3], 3)]]
+                          for i, r in enumerate(results)), "concurrent searches: %s"
+                      % [r[0] for r in results])
+                # Bad requests fail alone.
+                for doc, words in (({"query": 3}, "query must be"),
+                                   ({"query": "x", "top_k": 0}, "top_k"),
+                                   ({"query": {"image": "!!"}}, "base64"),
+                                   ({"query": {"image": base64.b64encode(b"junk").decode()}},
+                                    "query.image"),
+                                   ({"top_k": 3}, "\"query\" is required"),
+                                   ({"query": "x", "extra": 1}, "unknown field")):
+                    status, _, got = srv.post("/v1/search", doc)
+                    msg = (got or {}).get("error", {}).get("message", "")
+                    check(status == 400 and words in msg, "%s: %d %s" % (doc, status, msg))
+                status, _, _ = srv.request("GET", "/v1/search")
+                check(status == 405, "GET /v1/search: %d" % status)
+                # Mutated bodies (bytes flipped, cut, spliced): each is answered 200 or 400.
+                rng = random.Random(20)
+                valid = json.dumps({"query": {"image": b64(paths[1])}, "top_k": 4}).encode()
+                codes = set()
+                for i in range(40):
+                    body = bytearray(valid)
+                    if i % 3 == 0:
+                        body = body[:rng.randrange(len(body))]
+                    for _ in range(rng.randrange(1, 6)):
+                        body[rng.randrange(len(body))] = rng.randrange(256)
+                    status, _, _ = srv.request("POST", "/v1/search", bytes(body),
+                                               {"Content-Type": "application/json"})
+                    codes.add(status)
+                check(codes <= {200, 400}, "mutated search bodies: statuses %s" % codes)
+                status, _, got = srv.post("/v1/search", {"query": "red", "top_k": 1})
+                check(status == 200 and len(got) == 1, "still serving after bad requests")
+                check(any("/v1/search over %d images" % len(paths) in line and engine in line
+                          for line in srv.log), "start-up line: %s" % srv.log)
+        print("/v1/search vs siglip search: max |score or cosine diff| %.3g (tolerance %g)"
+              % (worst, SAME))
+        with Server(exe, TINY) as srv:
+            status, _, got = srv.post("/v1/search", {"query": "red"})
+            check(status == 404 and "--index" in got["error"]["message"],
+                  "no --index: %d %s" % (status, got))
+        # An index of another model, or no index at all: the server does not start.
+        other = os.path.join(tmp, "other.sqlite")
+        cli.run_ok(exe, ["index", "-m", SIGLIP2, "-o", other, IMAGES] + cli.device_args(),
+                   "index")
+        for bad, words in ((other, "siglip2"), (os.path.join(tmp, "none.sqlite"), "none")):
+            p = subprocess.run([exe, "serve", "-m", TINY, "--port", "0", "--index", bad]
+                               + cli.device_args(), capture_output=True, timeout=60)
+            err = p.stderr.decode("utf-8", "replace")
+            check(p.returncode == 1 and words in err and "listening" not in err,
+                  "--index %s: exit %d, %s" % (bad, p.returncode, err))
+
+
 CASES = {
     "embeddings": case_embeddings,
     "classify": case_classify,
@@ -612,6 +716,7 @@ CASES = {
     "overload": case_overload,
     "fuzz": case_fuzz,
     "drain": case_drain,
+    "search": case_search,
 }
 
 

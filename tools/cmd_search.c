@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "Usage: siglip search INDEX.sqlite [TEXT...] [--image FILE...] [--top K] [--json]\n"
-    "                     [--html PAGE.html] [-m MODEL_DIR]\n\n"
+    "                     [--html PAGE.html] [-m MODEL_DIR] [--engine auto|host|device]\n\n"
     "Finds the images of an index made by `siglip index` that best match each text (\"a dog on\n"
     "the beach\") or each example image, best first. Each hit has the model's probability that\n"
     "image and query match, sigmoid(logit_scale * cosine + logit_bias) (\"score\"; SigLIP was\n"
@@ -24,10 +24,13 @@ static const char usage[] =
     "                    \"results\": [{\"path\", \"score\", \"cosine\"}]}]\n"
     "  --html FILE       also write a page of thumbnails with their scores (self-contained:\n"
     "                    the thumbnails are embedded as JPEG data URIs)\n"
+    "  --engine E        top-k engine: host (dot products on the host's CPUs), device (a GEMM\n"
+    "                    on the OpenCL device, the matrix uploaded once) or auto (default: the\n"
+    "                    device from 100000 rows on when it is not a CPU)\n"
     "  --timing          print on stderr how long loading, encoding and the search took\n\n"
     "--threads N sets the host threads of the top-k as well as of image decoding.\n";
 
-enum { OPT_IMAGE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_HTML, OPT_TIMING };
+enum { OPT_IMAGE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_HTML, OPT_TIMING, OPT_ENGINE };
 
 typedef struct SearchOptions {
     const char *index_path;
@@ -38,6 +41,7 @@ typedef struct SearchOptions {
     int json;
     const char *html;
     int timing;
+    TopkEngineKind engine;
 } SearchOptions;
 
 typedef struct SearchJob {
@@ -141,14 +145,23 @@ static int search_matrix(const SearchJob *job, const SearchOptions *o, const Ind
     float *q = malloc((size_t)n_queries * (size_t)m->dim * sizeof *q); /* [n_queries, dim] */
     SearchQuery *queries = calloc((size_t)n_queries, sizeof *queries);
     TopkHit *hits = malloc(((size_t)n_queries * (size_t)k + 1) * sizeof *hits);
-    TopkEngine *engine = m->n ? topk_host_create(m->embeds, m->n, m->dim, job->threads) : NULL;
-    int rc = q && queries && hits && (engine || !m->n) ? CLI_OK : cli_error("search: out of memory");
+    const char *why = "out of memory";
     double t0 = cli_now(), t1 = t0, t2 = t0;
+    TopkEngine *engine = m->n ? topk_create(o->engine, job->ctx, m->embeds, m->n, m->dim,
+                                            job->threads, &why)
+                              : NULL;
+    if (engine && o->timing)
+        fprintf(stderr, "siglip: search: %s engine ready in %.3f s\n", engine->name,
+                cli_now() - t0);
+    int rc = !q || !queries || !hits ? cli_error("search: out of memory")
+             : !engine && m->n      ? cli_error("search: top-k engine: %s", why)
+                                    : CLI_OK;
+    t0 = cli_now();
     if (rc == CLI_OK)
         rc = encode_queries(job, o, q);
     t1 = cli_now();
     if (rc == CLI_OK && k > 0 && engine->search(engine, q, n_queries, k, hits))
-        rc = cli_error("search: out of memory");
+        rc = cli_error("search: %s", engine->error(engine));
     t2 = cli_now();
     if (rc == CLI_OK && o->timing)
         fprintf(stderr, "siglip: search: %d queries encoded in %.3f s; top-%d of %zu in %.4f s "
@@ -221,6 +234,7 @@ int cmd_search(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"html", required_argument, NULL, OPT_HTML},
         {"timing", no_argument, NULL, OPT_TIMING},
+        {"engine", required_argument, NULL, OPT_ENGINE},
         {0, 0, 0, 0},
     };
     CliCommon c;
@@ -247,6 +261,12 @@ int cmd_search(int argc, char **argv)
             o.html = optarg;
         else if (opt == OPT_TIMING)
             o.timing = 1;
+        else if (opt == OPT_ENGINE) {
+            int kind = topk_parse_kind(optarg);
+            if (kind < 0)
+                r = cli_usage_error(c.cmd, "--engine must be auto, host or device");
+            o.engine = (TopkEngineKind)kind;
+        }
         else
             r = cli_getopt_error(c.cmd, opt, argv);
     }

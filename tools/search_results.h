@@ -25,10 +25,15 @@ typedef struct SearchResults {
 } SearchResults;
 
 /* The model's probability that image and query match: sigmoid(logit_scale · cos + logit_bias), as
- * SigLIP was trained (and as `siglip classify` scores a label). */
+ * SigLIP was trained (and as `siglip classify` scores a label). logit_scale has exp() applied. */
+static inline double search_probability(double logit_scale, double logit_bias, double cosine)
+{
+    return 1.0 / (1.0 + exp(-(logit_scale * cosine + logit_bias)));
+}
+
 static inline double search_score(const SearchResults *r, double cosine)
 {
-    return 1.0 / (1.0 + exp(-(r->logit_scale * cosine + r->logit_bias)));
+    return search_probability(r->logit_scale, r->logit_bias, cosine);
 }
 
 /* Writes a self-contained HTML page of the results: each hit as a JPEG thumbnail (at most 256

@@ -220,13 +220,19 @@ static void host_destroy(TopkEngine *e)
     free(e);
 }
 
+static const char *host_error(const TopkEngine *e)
+{
+    (void)e;
+    return "out of memory";
+}
+
 TopkEngine *topk_host_create(const float *matrix, size_t n, int dim, int threads)
 {
     HostEngine *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    e->base = (TopkEngine){"host", host_search, host_destroy};
+    e->base = (TopkEngine){"host", host_search, host_destroy, host_error};
     e->matrix = matrix;
     e->n = n;
     e->dim = dim;

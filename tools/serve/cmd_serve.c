@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "../topk.h"
 #include "serve.h"
 
 static const char usage[] =
     "Usage: siglip serve -m MODEL_DIR [--host ADDR] [--port N] [--max-batch N]\n"
-    "                    [--max-wait-ms MS] [--queue N] [--api-key-file FILE] ...\n\n"
+    "                    [--max-wait-ms MS] [--queue N] [--api-key-file FILE]\n"
+    "                    [--index INDEX.sqlite] ...\n\n"
     "An HTTP service of the model, with concurrent requests coalesced into device batches:\n"
     "  POST /v1/embeddings  {\"input\": [\"text\", {\"image\": BASE64}, ...]} (or multipart/form-data\n"
     "                       with \"input\" text parts and \"image\" file parts) → OpenAI's shape:\n"
@@ -22,6 +24,8 @@ static const char usage[] =
     "                       \"hypothesis_template\": T, \"top_k\": K} → [{\"score\", \"label\"}] sorted,\n"
     "                       as pipeline(\"zero-shot-image-classification\"); an image-\n"
     "                       classification model without candidate_labels uses its own classes\n"
+    "  POST /v1/search      with --index: {\"query\": TEXT | {\"image\": BASE64}, \"top_k\": K}\n"
+    "                       → [{\"path\", \"score\", \"cosine\"}] best first, as `siglip search`\n"
     "  GET  /health         {\"status\": \"ok\"} (503 while shutting down; never needs the key)\n"
     "  GET  /metrics        Prometheus text: requests, latency, batch sizes, queue depth\n"
     "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full\n"
@@ -42,6 +46,10 @@ static const char usage[] =
     "  --api-key-file FILE    require \"Authorization: Bearer KEY\", KEY the file's first line\n"
     "  --model-name NAME      name echoed in answers (default: the directory's last component)\n"
     "  --precision P          f32 (the only precision for now)\n"
+    "  --index FILE           an index made by `siglip index` with this model: POST /v1/search\n"
+    "                         ranks its images (embeddings loaded once, at start)\n"
+    "  --engine E             top-k engine of /v1/search: auto (default), host or device (see\n"
+    "                         `siglip search --help`)\n"
     "  --threads N            host threads decoding images and tokenizing (default: all CPUs)\n";
 
 enum {
@@ -59,6 +67,8 @@ enum {
     OPT_API_KEY_FILE,
     OPT_MODEL_NAME,
     OPT_PRECISION,
+    OPT_INDEX,
+    OPT_ENGINE,
 };
 
 typedef struct ServeOptions {
@@ -66,6 +76,8 @@ typedef struct ServeOptions {
     ServeConfig cfg;
     const char *key_file;
     long long max_pixels;      /* --max-image-pixels */
+    const char *index_path;    /* --index */
+    int engine;                /* --engine: TopkEngineKind */
 } ServeOptions;
 
 /* The key file's first line, without its line end; NULL (after an error line) when unusable. */
@@ -158,6 +170,11 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
         rc = cli_error("serve: out of memory");
         goto done;
     }
+    SearchIndexConfig sc = {o->index_path, model_dir, &svc.info, o->engine, &o->common};
+    if (o->index_path && search_index_open(&svc.index, &sc) != CLI_OK) {
+        rc = CLI_ERROR;
+        goto done;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int n_kits = o->common.threads ? o->common.threads : (int)(cpus > 1 ? cpus : 1);
     KitPoolConfig kc = {model_dir, n_kits, (uint64_t)o->max_pixels, svc.info.image_size};
@@ -186,6 +203,9 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
             "max wait %d ms, queue %d)\n", strchr(o->cfg.host, ':') ? "[" : "", o->cfg.host,
             strchr(o->cfg.host, ':') ? "]" : "", port, svc.model_name,
             have_dev ? dev.name : "?", o->cfg.max_batch, o->cfg.max_wait_ms, o->cfg.queue_items);
+    if (svc.index)
+        fprintf(stderr, "siglip serve: /v1/search over %zu images of %s (%s engine)\n",
+                search_index_rows(svc.index), o->index_path, search_index_engine(svc.index));
     fflush(stderr);
     int sig = wait_for_signal(signals);
     fprintf(stderr, "siglip serve: %s: finishing the requests in flight\n", strsignal(sig));
@@ -197,6 +217,7 @@ done:
     batcher_stop(&svc.batcher); /* before the model: the worker uses it */
     metrics_free(&metrics);
     kit_pool_free(&svc.kits);
+    search_index_free(&svc.index);
     free_names(svc.class_names, svc.info.num_labels);
     siglip_model_free(&model);
     siglip_context_close(&ctx);
@@ -214,6 +235,11 @@ static int serve_option(ServeOptions *o, int opt, const char *arg, const char **
     case OPT_HOST: c->host = arg; return 0;
     case OPT_API_KEY_FILE: o->key_file = arg; return 0;
     case OPT_MODEL_NAME: c->model_name = arg; return 0;
+    case OPT_INDEX: o->index_path = arg; return 0;
+    case OPT_ENGINE:
+        if ((o->engine = topk_parse_kind(arg)) < 0)
+            return cli_usage_error(cmd, "--engine must be auto, host or device");
+        return 0;
     case OPT_PRECISION:
         return strcmp(arg, "f32") ? cli_usage_error(cmd, "--precision %s is not supported yet: "
                                                     "only f32", arg) : 0;
@@ -267,6 +293,8 @@ int cmd_serve(int argc, char **argv)
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"model-name", required_argument, NULL, OPT_MODEL_NAME},
         {"precision", required_argument, NULL, OPT_PRECISION},
+        {"index", required_argument, NULL, OPT_INDEX},
+        {"engine", required_argument, NULL, OPT_ENGINE},
         {0, 0, 0, 0},
     };
     ServeOptions o = {

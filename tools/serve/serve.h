@@ -172,6 +172,15 @@ int parse_classify_request(const char *content_type, const unsigned char *body, 
 void embed_request_free(EmbedRequest *r);
 void classify_request_free(ClassifyRequest *r);
 
+/* POST /v1/search: {"query": text | {"image": base64}, "top_k": K (default 10)}; JSON only. */
+typedef struct SearchRequest {
+    Input query;
+    int top_k;
+} SearchRequest;
+int parse_search_request(const char *content_type, const unsigned char *body, size_t size,
+                         SearchRequest *out, char *error, size_t esize);
+void search_request_free(SearchRequest *r);
+
 /* Decodes standard base64 (optionally after a "data:...;base64," prefix; line breaks ignored).
  * Returns a malloc'ed buffer and its size, or NULL when the text is not base64 or out of memory. */
 unsigned char *base64_decode(const char *text, size_t len, size_t *out_size);
@@ -180,7 +189,21 @@ void base64_write(FILE *f, const void *data, size_t n);
 
 /* ---- metrics (serve_metrics.c) ---- */
 
-typedef enum Endpoint { EP_EMBEDDINGS = 0, EP_CLASSIFY, EP_HEALTH, EP_METRICS, EP_OTHER, EP_COUNT } Endpoint;
+typedef enum Endpoint {
+    EP_EMBEDDINGS = 0,
+    EP_CLASSIFY,
+    EP_HEALTH,
+    EP_METRICS,
+    EP_SEARCH,
+    EP_OTHER,
+    EP_COUNT
+} Endpoint;
+
+/* The endpoints that take a POST body and run on the device. */
+static inline int endpoint_is_work(Endpoint ep)
+{
+    return ep == EP_EMBEDDINGS || ep == EP_CLASSIFY || ep == EP_SEARCH;
+}
 
 typedef struct Metrics Metrics;
 
@@ -190,6 +213,32 @@ void metrics_free(Metrics **m);
 void metrics_request(Metrics *m, Endpoint ep, int status, double seconds);
 /* Writes the Prometheus text exposition into f. */
 void metrics_write(Metrics *m, FILE *f, const BatcherStats *b, int in_flight);
+
+/* ---- the photo index of --index (serve_search.c) ----
+ * The index's embeddings are loaded once at start into a top-k engine (tools/topk.h); searches
+ * from the connection threads take turns on it (the device engine's context is used by one
+ * thread at a time). */
+
+typedef struct SearchIndex SearchIndex;
+
+typedef struct SearchIndexConfig {
+    const char *path;              /* the SQLite index made by `siglip index` */
+    const char *model_dir;         /* the served model: the index must be of the same model */
+    const SiglipModelInfo *info;
+    int engine;                    /* TopkEngineKind: auto, host or device */
+    const struct CliCommon *common; /* device options, threads of the host engine */
+} SearchIndexConfig;
+
+/* Loads the index; on failure prints one error line and returns CLI_ERROR. */
+int search_index_open(SearchIndex **out, const SearchIndexConfig *cfg);
+void search_index_free(SearchIndex **idx);
+/* Rows searched, and the engine's name ("host", "device"). */
+size_t search_index_rows(const SearchIndex *idx);
+const char *search_index_engine(const SearchIndex *idx);
+/* Writes the JSON answer [{"path", "score", "cosine"}] of the top k (at most the index's rows)
+ * for one query embedding [dim] into f. 0, or -1 with the reason in error. Thread-safe. */
+int search_index_answer(SearchIndex *idx, const float *query, int k, FILE *f, char *error,
+                        size_t esize);
 
 /* ---- the API (serve_api.c): requests to answers, independent of HTTP ---- */
 
@@ -207,6 +256,7 @@ typedef struct Service {
     KitPool *kits;
     int queue_capacity;            /* items (--queue) */
     ServiceLimits lim;
+    SearchIndex *index;            /* --index, else NULL (then /v1/search is 404) */
 } Service;
 
 /* An answer: status and a malloc'ed body. */
@@ -224,6 +274,8 @@ void api_embeddings(const Service *svc, const char *content_type, const unsigned
                     size_t size, double t0, Reply *out);
 void api_classify(const Service *svc, const char *content_type, const unsigned char *body,
                   size_t size, double t0, Reply *out);
+void api_search(const Service *svc, const char *content_type, const unsigned char *body,
+                size_t size, double t0, Reply *out);
 
 /* ---- the HTTP service (serve_http.c) ---- */
 

@@ -153,6 +153,7 @@ typedef struct HostInputs {
     const Bytes *const *images;
     int n_image;
     UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
+    const char *image_name;  /* how errors name the images ("image" → "image[3]") */
 } HostInputs;
 
 /* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
@@ -167,7 +168,7 @@ static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Jo
         return -1;
     }
     int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
-              prepare_images(svc, kit, in->images, in->n_image, "image", w, out);
+              prepare_images(svc, kit, in->images, in->n_image, in->image_name, w, out);
     kit_release(svc->kits, kit);
     if (bad)
         return -1;
@@ -283,7 +284,7 @@ static void embed_admitted(const Service *svc, const EmbedRequest *q, double dea
         work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE};
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "image"};
         Job job = {0};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             embeddings_answer(svc, q, &w, out);
@@ -458,7 +459,7 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
         reply_error(out, 500, "out of memory");
     } else {
         HostInputs in = {(const char *const *)texts, L, images, n,
-                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY};
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image"};
         /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
         Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
@@ -486,4 +487,68 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
         }
     }
     classify_request_free(&q);
+}
+
+/* ---- /v1/search ---- */
+
+/* Embeds the query (a text with the tokenizer, an image with the processor) through the device
+ * batcher like any other request, then ranks the index against it. */
+static void search_admitted(const Service *svc, const SearchRequest *q, double deadline,
+                            Reply *out)
+{
+    int is_text = q->query.text != NULL;
+    const char *text = q->query.text;
+    const Bytes *image = &q->query.image;
+    Work w;
+    char err[512];
+    if (work_alloc(&w, &svc->info, is_text, !is_text, svc->info.vision_hidden_size)) {
+        reply_error(out, 500, "out of memory");
+        work_free(&w);
+        return;
+    }
+    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image"};
+    Job job = {0};
+    if (!prepare_and_run(svc, &in, &w, &job, deadline, out)) {
+        FILE *f = open_memstream(&out->body, &out->len);
+        if (!f) {
+            reply_error(out, 500, "out of memory");
+        } else {
+            out->status = 200;
+            out->type = "application/json";
+            fputc('[', f);
+            int rc = search_index_answer(svc->index, is_text ? w.text_out : w.image_out,
+                                         q->top_k, f, err, sizeof err);
+            fputs("]\n", f);
+            fclose(f);
+            if (rc) {
+                free(out->body);
+                reply_error(out, 500, "%s", err);
+            }
+        }
+    }
+    work_free(&w);
+}
+
+void api_search(const Service *svc, const char *content_type, const unsigned char *body,
+                size_t size, double t0, Reply *out)
+{
+    SearchRequest q;
+    char err[512];
+    if (parse_search_request(content_type, body, size, &q, err, sizeof err)) {
+        reply_error(out, 400, "%s", err);
+        search_request_free(&q);
+        return;
+    }
+    int is_text = q.query.text != NULL;
+    if (check_embed_model(svc, is_text, !is_text, out)) {
+        /* out holds the reason */
+    } else if (is_text && svc->info.projection_size != svc->info.vision_hidden_size) {
+        reply_error(out, 400, "this model's text embeddings (%d floats) can't be compared with "
+                    "its image embeddings (%d)", svc->info.projection_size,
+                    svc->info.vision_hidden_size);
+    } else if (admit(svc, 1, out)) {
+        search_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
+        batcher_release(svc->batcher, 1);
+    }
+    search_request_free(&q);
 }

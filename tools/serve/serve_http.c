@@ -43,6 +43,8 @@ static Endpoint endpoint_of(const char *url)
         return EP_EMBEDDINGS;
     if (!strcmp(url, "/v1/classify"))
         return EP_CLASSIFY;
+    if (!strcmp(url, "/v1/search"))
+        return EP_SEARCH;
     if (!strcmp(url, "/health"))
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
@@ -67,8 +69,7 @@ static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, R
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (rep->status == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-                                r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY ? "POST"
-                                                                               : "GET, HEAD");
+                                endpoint_is_work(r->ep) ? "POST" : "GET, HEAD");
     pthread_mutex_lock(&s->lock);
     int draining = s->draining;
     pthread_mutex_unlock(&s->lock);
@@ -121,14 +122,16 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return send_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
         return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/health, /metrics)");
-    if ((r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY) ? !is_post : !is_get)
+                                        "/v1/search, /health, /metrics)");
+    if (r->ep == EP_SEARCH && !s->svc->index)
+        return send_error(s, c, r, 404, "no index to search: start the server with --index");
+    if (endpoint_is_work(r->ep) ? !is_post : !is_get)
         return send_error(s, c, r, 405, "method not allowed on this endpoint");
     if (r->ep != EP_HEALTH && !authorized(s, c))
         return send_error(s, c, r, 401, "missing or wrong bearer token");
     /* A full queue sheds the request before its body costs parsing and decoding; the body is
      * still read (and dropped) so that the client sees the 503 rather than a reset. */
-    if ((r->ep == EP_EMBEDDINGS || r->ep == EP_CLASSIFY) && !batcher_has_room(s->svc->batcher))
+    if (endpoint_is_work(r->ep) && !batcher_has_room(s->svc->batcher))
         r->shed = 1;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -189,6 +192,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_SEARCH) {
+        api_search(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else {
         FILE *f = open_memstream(&rep.body, &rep.len);
         if (!f)

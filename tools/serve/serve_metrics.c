@@ -14,7 +14,7 @@ static const int statuses[] = {200, 400, 401, 404, 405, 413, 500, 503, 504};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 
 static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify", "/health",
-                                                     "/metrics", "other"};
+                                                     "/metrics", "/v1/search", "other"};
 
 struct Metrics {
     pthread_mutex_t lock;

@@ -324,12 +324,13 @@ static int set_encoding(const char *value, EmbedRequest *out, char *error, size_
     return 0;
 }
 
-/* One element of "input": a string, or {"text": s} / {"image": base64}. */
-static int json_input(const cJSON *item, int index, Input *in, char *error, size_t esize)
+/* One element of "input" (or the "query" of /v1/search, named by `name`): a string, or
+ * {"text": s} / {"image": base64}. */
+static int json_input(const cJSON *item, const char *name, Input *in, char *error, size_t esize)
 {
     static const char *const keys[] = {"text", "image", NULL};
     char what[48];
-    snprintf(what, sizeof what, "input[%d]", index);
+    snprintf(what, sizeof what, "%.30s", name);
     if (cJSON_IsString(item))
         return (in->text = strdup(item->valuestring)) ? 0 : fail(error, esize, "out of memory");
     if (!cJSON_IsObject(item))
@@ -343,7 +344,7 @@ static int json_input(const cJSON *item, int index, Input *in, char *error, size
                     what);
     if (text)
         return (in->text = strdup(text->valuestring)) ? 0 : fail(error, esize, "out of memory");
-    snprintf(what, sizeof what, "input[%d].image", index);
+    snprintf(what, sizeof what, "%.30s.image", name);
     return decode_image(image->valuestring, &in->image, what, error, esize);
 }
 
@@ -377,12 +378,14 @@ static int embed_from_json(const unsigned char *body, size_t size, const Service
         rc = fail(error, esize, "out of memory");
     if (!rc && !cJSON_IsArray(input)) {
         out->n = 1;
-        rc = json_input(input, 0, &out->inputs[0], error, esize);
+        rc = json_input(input, "input[0]", &out->inputs[0], error, esize);
     }
     const cJSON *item = NULL;
     if (!rc && cJSON_IsArray(input))
         cJSON_ArrayForEach(item, input) {
-            if (json_input(item, out->n, &out->inputs[out->n], error, esize)) {
+            char name[24];
+            snprintf(name, sizeof name, "input[%d]", out->n);
+            if (json_input(item, name, &out->inputs[out->n], error, esize)) {
                 out->n++;
                 rc = -1;
                 break;
@@ -617,5 +620,45 @@ void classify_request_free(ClassifyRequest *r)
     free(r->images);
     free(r->labels);
     free(r->template_);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- /v1/search ---- */
+
+int parse_search_request(const char *content_type, const unsigned char *body, size_t size,
+                         SearchRequest *out, char *error, size_t esize)
+{
+    static const char *const keys[] = {"query", "top_k", "model", NULL};
+    memset(out, 0, sizeof *out);
+    out->top_k = 10;
+    if (!is_json(content_type))
+        return fail(error, esize, "/v1/search takes a JSON body, not %.60s", content_type);
+    cJSON *doc = parse_json(body, size, error, esize);
+    if (!doc)
+        return -1;
+    int rc = check_keys(doc, keys, "the request", error, esize);
+    const cJSON *query = cJSON_GetObjectItemCaseSensitive(doc, "query");
+    const cJSON *top = cJSON_GetObjectItemCaseSensitive(doc, "top_k");
+    if (!rc)
+        rc = json_model_field(doc, error, esize);
+    if (!rc && !query)
+        rc = fail(error, esize, "\"query\" is required: a text or {\"image\": base64}");
+    if (!rc)
+        rc = json_input(query, "query", &out->query, error, esize);
+    if (!rc && top) {
+        double v = cJSON_IsNumber(top) ? top->valuedouble : 0;
+        if (!(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
+            rc = fail(error, esize, "\"top_k\" must be a positive integer");
+        else
+            out->top_k = (int)v;
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+void search_request_free(SearchRequest *r)
+{
+    free(r->query.text);
+    free(r->query.image.owned);
     memset(r, 0, sizeof *r);
 }
