@@ -398,6 +398,25 @@ typedef struct SiglipScore {
     float score;     /* sigmoid(logit) for zero-shot, softmax for classification */
 } SiglipScore;
 
+/* How siglip_score_logits turns one image's logits into scores. */
+typedef enum SiglipScoring {
+    SIGLIP_SCORE_SIGMOID = 0, /* zero-shot: sigmoid(logits_per_image), each label on its own */
+    SIGLIP_SCORE_SOFTMAX = 1  /* classification: softmax over the classifier's classes */
+} SiglipScoring;
+
+/* One image's scores as the pipelines below compute them, for callers that run the towers
+ * themselves (e.g. on pixel_values from siglip_preprocess_memory): logits [n] → scores [n]
+ * (caller-allocated), label = index into logits, sorted highest first with ties in label order
+ * (Python's stable sorted). Does nothing when an argument is NULL or n <= 0. */
+SIGLIP_API void siglip_score_logits(const float *logits, int n, SiglipScoring scoring,
+                                    SiglipScore *scores);
+
+/* Python's template_.format(label) as the zero-shot pipeline applies hypothesis_template: each
+ * "{}" becomes label, "{{" and "}}" literal braces; NULL template_ = "This is a photo of {}.".
+ * Returns a malloc'ed NUL-terminated string that the caller frees with free(); NULL when label is
+ * NULL or out of memory. */
+SIGLIP_API char *siglip_format_label(const char *template_, const char *label);
+
 /* Zero-shot image classification as transformers' pipeline("zero-shot-image-classification"):
  * each label becomes template with "{}" replaced by the label (NULL template = "This is a photo of
  * {}."), texts are tokenized with padding to max length and the mask is passed (subject to the
