@@ -14,9 +14,6 @@
 #include "context.h"
 #include "tokenizer/hf_json.h"
 
-#define SPIECE_MAX_BYTES (256u << 20)
-#define CONFIG_MAX_BYTES (16u << 20)
-
 /* ---------------------------------------------------------------- encoding one text */
 
 /* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as the tokenizer sees it; for
@@ -338,7 +335,7 @@ static int load_config(SiglipTokenizer *tok, const char *dir, TokenNames *names,
     if (sg_file_exists(path)) {
         char *text;
         size_t size;
-        rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, tok->err);
+        rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, tok->err);
         if (rc == 0) {
             *cfg = cJSON_ParseWithLength(text, size);
             free(text);
@@ -407,7 +404,7 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
         return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
     char *data = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, SPIECE_MAX_BYTES, &data, &size, tok->err);
+    int rc = sg_read_file(path, SG_TOKENIZER_MAX_BYTES, &data, &size, tok->err);
     if (rc == 0) {
         rc = strcmp(file, "tokenizer.json") == 0
                  ? sg_hf_load(data, size, &tok->sp, tok->err)
