@@ -21,9 +21,11 @@ extern "C" {
  * Conventions
  *
  * Status codes. Every function that can fail returns an int: 0 (SIGLIP_OK) on success, a negative
- * errno-style SIGLIP_E* code on failure. After a failure, siglip_context_error() on the context the
- * call was made through returns one readable line saying what went wrong (for a kernel that failed
- * to build it is followed by the OpenCL build log). The message stays until the next failing call.
+ * errno-style SIGLIP_E* code on failure. After a failure, one readable line says what went wrong
+ * (for a kernel that failed to build it is followed by the OpenCL build log): for a call on a
+ * tokenizer or an image processor, siglip_tokenizer_error() / siglip_image_processor_error() on
+ * that handle; for any other call (their loads included), siglip_context_error() on the context
+ * the call was made through. The message stays until the next failing call on that handle.
  *
  * Ownership. Handles are opaque. Each *_create / *_load / *_open has a matching free/close that takes
  * a pointer to the handle and sets it to NULL; passing NULL or a pointer to NULL is a no-op. Buffers
@@ -123,8 +125,10 @@ typedef struct SiglipContext SiglipContext;
  * copied. */
 SIGLIP_API int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
 
-/* Releases the context and every model, tokenizer and image processor still made through it is
- * invalid afterwards (free them first). Sets *ctx to NULL. */
+/* Releases the context; every model still made through it is invalid afterwards (free them
+ * first). A tokenizer or image processor loaded on its own (siglip_tokenizer_load,
+ * siglip_image_processor_load) owns its settings and error message and stays usable; those a model
+ * lends (siglip_model_tokenizer, ...) go with the model. Sets *ctx to NULL. */
 SIGLIP_API void siglip_context_close(SiglipContext **ctx);
 
 /* The message of the last failure on this context, or "" if none. Borrowed from the context. */
@@ -317,6 +321,9 @@ typedef struct SiglipTokenizer SiglipTokenizer;
 SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
 SIGLIP_API void siglip_tokenizer_free(SiglipTokenizer **tok);
 
+/* The message of the last failed call on this tokenizer, or "" if none. Owned by the tokenizer. */
+SIGLIP_API const char *siglip_tokenizer_error(const SiglipTokenizer *tok);
+
 /* The tokenizer loaded with a model (NULL when its directory had no tokenizer file). Borrowed. */
 SIGLIP_API SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
 
@@ -356,6 +363,9 @@ typedef struct SiglipImageProcessor SiglipImageProcessor;
 SIGLIP_API int siglip_image_processor_load(SiglipContext *ctx, const char *dir,
                                            SiglipImageProcessor **out);
 SIGLIP_API void siglip_image_processor_free(SiglipImageProcessor **proc);
+
+/* The message of the last failed call on this processor, or "" if none. Owned by the processor. */
+SIGLIP_API const char *siglip_image_processor_error(const SiglipImageProcessor *proc);
 
 /* The image processor loaded with a model (the defaults, sized to the model, when its directory
  * had no processor config). Borrowed. */

@@ -122,22 +122,36 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
-int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+static int lib_verror(const char *msg, int status, const char *fmt, va_list ap)
 {
-    const char *msg = ctx ? siglip_context_error(ctx) : "";
     if (!msg || !*msg)
         msg = siglip_strerror(status);
     /* The first line is the error; a kernel build log may follow, and is worth showing. */
     const char *nl = strchr(msg, '\n');
     int first_len = nl ? (int)(nl - msg) : (int)strlen(msg);
     char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     fprintf(stderr, "siglip: %s: %.*s\n", what, first_len, msg);
     if (nl && status == SIGLIP_EBUILD)
         fprintf(stderr, "%s\n", nl + 1);
+    return CLI_ERROR;
+}
+
+int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lib_verror(ctx ? siglip_context_error(ctx) : "", status, fmt, ap);
+    va_end(ap);
+    return CLI_ERROR;
+}
+
+int cli_msg_error(const char *msg, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lib_verror(msg, status, fmt, ap);
+    va_end(ap);
     return CLI_ERROR;
 }
 

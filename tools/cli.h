@@ -78,6 +78,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* cli_lib_error with the library message msg (e.g. siglip_tokenizer_error(),
+ * siglip_image_processor_error(): a tokenizer and a processor keep their own). msg may be NULL. */
+int cli_msg_error(const char *msg, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Prints "siglip: <message>" and returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -88,11 +88,14 @@ static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
         int nb = out->n - i < batch ? out->n - i : batch;
         size_t at = (size_t)i * (size_t)out->dim;
         SiglipTextOutput o = {out->features + at, out->embeds + at, NULL};
+        const char *why = NULL;
         int st = siglip_tokenize(tok, (const char *const *)texts + i, nb, len, ids, mask);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_text(job->model, ids, mask, nb, &o);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "embed: texts %d..%d", i + 1, i + nb);
+            why = siglip_tokenizer_error(tok);
+        else if ((st = siglip_encode_text(job->model, ids, mask, nb, &o)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "embed: texts %d..%d", i + 1, i + nb);
     }
     free(ids);
     free(mask);
@@ -132,7 +135,8 @@ static int embed_batch(const EmbedJob *job, SiglipImageProcessor *proc, char *co
     int st_rc = job->opt.strict ? siglip_preprocess_files(proc, batch_paths, nb, pixels)
                                 : siglip_preprocess_files_each(proc, batch_paths, nb, pixels, st);
     if (st_rc)
-        return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
+        return cli_msg_error(siglip_image_processor_error(proc), st_rc, "embed: images %d..%d",
+                             first + 1, first + nb);
     int k = nb;
     if (!job->opt.strict) {
         k = keep_readable(rows, first, st, nb, pixels, per_image, &rc);

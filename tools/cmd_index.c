@@ -154,8 +154,7 @@ typedef struct Decoded {
 /* Decoding runs on its own thread, one batch ahead of the tower, with its own host-only context
  * (a context is used by one thread at a time; this one never opens a device). */
 typedef struct Decoder {
-    SiglipContext *ctx;          /* the context proc reports its errors on */
-    SiglipImageProcessor *proc;
+    SiglipImageProcessor *proc;  /* keeps its own error message (siglip_image_processor_error) */
     SiglipContext *own_ctx;      /* the decoder's own context and processor, when it has them */
     SiglipImageProcessor *own_proc;
     int serial;                  /* 1: decode on the main thread, with the model's processor */
@@ -195,7 +194,7 @@ static void decode_batch(const Decoder *d, Decoded *b)
         if (b->ok[i])
             b->n_good++;
         else /* NULL when out of memory: stored as "unknown error" */
-            b->errors[i] = strdup(siglip_context_error(d->ctx));
+            b->errors[i] = strdup(siglip_image_processor_error(d->proc));
     }
 }
 
@@ -381,7 +380,6 @@ static int prepare_decoder(IndexJob *job, const CliCommon *c, const char *model_
     int h = 0, w = 0;
     siglip_image_processor_size(d->own_proc, &h, &w);
     d->serial = h != info->image_size || w != info->image_width;
-    d->ctx = d->serial ? job->ctx : d->own_ctx;
     d->proc = d->serial ? siglip_model_image_processor(job->model) : d->own_proc;
     if (cli_check_processor("index", job->model, d->proc))
         return CLI_ERROR;

@@ -13,8 +13,8 @@ static const char usage[] =
     "  -o, --output FILE output .safetensors file\n";
 
 /* Preprocesses the images in chunks of `batch` into pixels [n, 3, h, w]. */
-static int preprocess_all(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *paths,
-                          int n, int batch, size_t per_image, float *pixels)
+static int preprocess_all(SiglipImageProcessor *proc, char *const *paths, int n, int batch,
+                          size_t per_image, float *pixels)
 {
     CliProgress progress;
     cli_progress_start(&progress, n, "images");
@@ -24,7 +24,7 @@ static int preprocess_all(SiglipContext *ctx, SiglipImageProcessor *proc, char *
                                          pixels + (size_t)i * per_image);
         if (st) {
             cli_progress_end(&progress);
-            return cli_lib_error(ctx, st, "preprocess");
+            return cli_msg_error(siglip_image_processor_error(proc), st, "preprocess");
         }
         cli_progress_update(&progress, i + nb);
     }
@@ -42,7 +42,7 @@ static int run(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *path
     float *pixels = count ? malloc(count * sizeof *pixels) : NULL; /* [n, 3, h, w] */
     if (!pixels)
         return cli_error("preprocess: out of memory for %d images of %dx%d", n, w, h);
-    int rc = preprocess_all(ctx, proc, paths, n, batch, per_image, pixels);
+    int rc = preprocess_all(proc, paths, n, batch, per_image, pixels);
     if (rc == CLI_OK) {
         StTensor t = {"pixel_values", "F32", 4, {n, 3, h, w}, pixels};
         char msg[512];

@@ -68,11 +68,14 @@ static int encode_queries(const SearchJob *job, const SearchOptions *o, float *q
     for (int i = 0; i < o->texts.n && rc == CLI_OK; i++) {
         SiglipTextOutput out = {NULL, q + (size_t)i * dim, NULL};
         const char *text = o->texts.items[i];
+        const char *why = NULL;
         int st = siglip_tokenize(tok, &text, 1, len, ids, mask);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_text(job->model, ids, mask, 1, &out);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "search: embedding \"%s\"", text);
+            why = siglip_tokenizer_error(tok);
+        else if ((st = siglip_encode_text(job->model, ids, mask, 1, &out)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "search: embedding \"%s\"", text);
     }
     if (o->images.n && rc == CLI_OK && cli_check_processor("search", job->model, proc))
         rc = CLI_ERROR;
@@ -85,11 +88,14 @@ static int encode_queries(const SearchJob *job, const SearchOptions *o, float *q
     for (int i = 0; i < o->images.n && rc == CLI_OK; i++) {
         SiglipImageOutput out = {NULL, q + (size_t)(o->texts.n + i) * dim, NULL};
         const char *path = o->images.items[i];
+        const char *why = NULL;
         int st = siglip_preprocess_files(proc, &path, 1, pixels);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_image(job->model, pixels, 1, &out);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "search: query image %s", path);
+            why = siglip_image_processor_error(proc);
+        else if ((st = siglip_encode_image(job->model, pixels, 1, &out)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "search: query image %s", path);
     }
     free(ids);
     free(mask);

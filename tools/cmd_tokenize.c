@@ -48,7 +48,7 @@ static void print_human(char *const *texts, const int32_t *ids, const int32_t *m
 }
 
 static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, int max_length,
-                              int json, SiglipContext *ctx)
+                              int json)
 {
     int len = max_length > 0 ? max_length : siglip_tokenizer_max_length(tok);
     size_t count = cli_array_size((size_t)n, (size_t)len);
@@ -60,7 +60,7 @@ static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, i
     } else {
         int st = siglip_tokenize(tok, (const char *const *)texts, n, len, ids, mask);
         if (st)
-            rc = cli_lib_error(ctx, st, "tokenize");
+            rc = cli_msg_error(siglip_tokenizer_error(tok), st, "tokenize");
         else if (json)
             print_json(ids, mask, n, len);
         else
@@ -114,7 +114,7 @@ int cmd_tokenize(int argc, char **argv)
     if (st)
         r = cli_lib_error(ctx, st, "loading the tokenizer of %s", model_dir);
     else
-        r = tokenize_and_print(tok, argv + optind, argc - optind, max_length, json, ctx);
+        r = tokenize_and_print(tok, argv + optind, argc - optind, max_length, json);
     siglip_tokenizer_free(&tok);
     siglip_context_close(&ctx);
     return r;

@@ -83,8 +83,9 @@ static int encode_labels(SiglipModel *m, const char *const *labels, int n_labels
         else if (!(texts[i] = siglip_format_label(tpl, labels[i])))
             rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     }
-    if (rc == SIGLIP_OK)
-        rc = siglip_tokenize(m->tokenizer, (const char *const *)texts, n_labels, T, ids, mask);
+    if (rc == SIGLIP_OK && (rc = siglip_tokenize(m->tokenizer, (const char *const *)texts,
+                                                 n_labels, T, ids, mask)))
+        sg_fail(err, rc, "%s", siglip_tokenizer_error(m->tokenizer));
     if (rc == SIGLIP_OK) {
         SiglipTextOutput out = {.embeds = embeds};
         rc = siglip_encode_text(m, ids, mask, n_labels, &out);
@@ -128,6 +129,14 @@ static int check_model(SiglipModel *m, int zero_shot, const char *const *image_p
     return SIGLIP_OK;
 }
 
+/* siglip_preprocess_files with the model's processor, its failure recorded in the context. */
+static int preprocess(SiglipModel *m, const char *const *paths, int n, float *pixels,
+                      SgError *err)
+{
+    int rc = siglip_preprocess_files(m->processor, paths, n, pixels);
+    return rc ? sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor)) : SIGLIP_OK;
+}
+
 /* pixel_values for one chunk of the images: *chunk = min(n_images, PIPELINE_IMAGE_CHUNK); a
  * malloc'ed [chunk, 3, H, W] buffer or NULL. */
 static float *chunk_pixels(const SiglipModel *m, int n_images, size_t *chunk)
@@ -163,7 +172,7 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
         rc = encode_labels(m, labels, n_labels, template_, text_embeds, err);
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = siglip_preprocess_files(m->processor, image_paths + at, (int)n, pixels);
+        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
         SiglipImageOutput out = {.embeds = image_embeds};
         if (rc == SIGLIP_OK)
             rc = siglip_encode_image(m, pixels, (int)n, &out);
@@ -201,7 +210,7 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = siglip_preprocess_files(m->processor, image_paths + at, (int)n, pixels);
+        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
         if (rc == SIGLIP_OK)
             rc = siglip_classify_logits(m, pixels, (int)n, logits);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {

@@ -90,7 +90,7 @@ static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *imag
         int st = siglip_preprocess_memory(kit->proc, images[i]->data, images[i]->size,
                                           w->pixels + (size_t)i * per_image);
         if (st) {
-            reply_error(out, 400, "%s[%d]: %s", what, i, siglip_context_error(kit->ctx));
+            reply_error(out, 400, "%s[%d]: %s", what, i, siglip_image_processor_error(kit->proc));
             return -1;
         }
     }
@@ -104,7 +104,7 @@ static int prepare_texts(const Service *svc, Kit *kit, const char *const *texts,
         return 0;
     int st = siglip_tokenize(kit->tok, texts, n, svc->info.text_max_positions, w->ids, w->mask);
     if (st) {
-        reply_error(out, 400, "tokenizing: %s", siglip_context_error(kit->ctx));
+        reply_error(out, 400, "tokenizing: %s", siglip_tokenizer_error(kit->tok));
         return -1;
     }
     return 0;
