@@ -395,3 +395,43 @@ void cli_progress_end(CliProgress *p)
     if (p->enabled)
         fputc('\n', stderr);
 }
+
+int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p)
+{
+    int opt, r = -1;
+    while (r < 0 && (opt = getopt_long(argc, argv, p->shortopts, p->longopts, NULL)) != -1) {
+        int common = cli_common_option(c, opt, optarg);
+        if (common == CLI_USAGE) {
+            r = CLI_USAGE;
+        } else if (common) {
+            continue;
+        } else if (opt == 'm') {
+            p->model_dir = optarg;
+        } else {
+            int own = p->option ? p->option(p->arg, c, opt, optarg) : CLI_NOT_MINE;
+            if (own == CLI_NOT_MINE)
+                r = cli_getopt_error(c->cmd, opt, argv);
+            else if (own != CLI_OK)
+                r = own;
+        }
+    }
+    if (r < 0)
+        r = cli_help_or_version(c, p->usage);
+    if (r < 0 && !p->model_dir)
+        r = cli_usage_error(c->cmd, "-m MODEL_DIR is required");
+    return r;
+}
+
+int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
+                  SiglipImageProcessor **proc)
+{
+    SiglipContext *ctx = NULL;
+    int r = cli_open_context(c, &ctx), st = SIGLIP_OK;
+    if (r == CLI_OK && tok && (st = siglip_tokenizer_load(ctx, dir, tok)))
+        r = cli_lib_error(ctx, st, "loading the tokenizer of %s", dir);
+    if (r == CLI_OK && proc && (st = siglip_image_processor_load(ctx, dir, proc)))
+        r = cli_lib_error(ctx, st, "loading the image processor of %s", dir);
+    /* Both keep their own settings and error message: they outlive the context. */
+    siglip_context_close(&ctx);
+    return r;
+}

@@ -150,6 +150,30 @@ double cli_now(void);
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);
 
+/* A command's option parsing: getopt_long over shortopts/longopts (CLI_COMMON_LONG_OPTIONS and
+ * the command's own), the common options into CliCommon, -m/--model into model_dir, the rest to
+ * option(arg, c, opt, value), which returns CLI_OK when it took the option, CLI_NOT_MINE when it is
+ * none of its own (a usage error then), or an exit status after printing. */
+enum { CLI_NOT_MINE = -1 };
+typedef struct CliParser {
+    const char *shortopts;
+    const struct option *longopts;
+    const char *usage; /* the command's help text */
+    int (*option)(void *arg, const CliCommon *c, int opt, const char *value);
+    void *arg;
+    const char *model_dir; /* out: -m MODEL_DIR */
+} CliParser;
+
+/* Runs the parse, then --help / --version, then requires -m. Returns -1 when the command should
+ * go on (its operands start at optind), else its exit status. */
+int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p);
+
+/* Loads dir's tokenizer (tok not NULL) and image processor (proc not NULL) through a host-only
+ * context of the common options, closed again: both own their settings and messages. CLI_OK, or
+ * CLI_ERROR after printing the library's message. */
+int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
+                  SiglipImageProcessor **proc);
+
 /* The subcommands: each takes argc/argv with argv[0] = the subcommand name. */
 int cmd_devices(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
