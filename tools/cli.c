@@ -435,3 +435,14 @@ int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
     siglip_context_close(&ctx);
     return r;
 }
+
+int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
+                   SiglipContext **ctx, SiglipModel **model)
+{
+    int r = cli_open_context(c, ctx);
+    if (r == CLI_OK)
+        r = cli_load_model(*ctx, dir, model);
+    if (r == CLI_OK)
+        r = cli_apply_image_size(*ctx, *model, image_h, image_w);
+    return r;
+}

@@ -159,7 +159,7 @@ typedef struct CliParser {
     const char *shortopts;
     const struct option *longopts;
     const char *usage; /* the command's help text */
-    int (*option)(void *arg, const CliCommon *c, int opt, const char *value);
+    int (*option)(void *arg, const CliCommon *c, int opt, char *value);
     void *arg;
     const char *model_dir; /* out: -m MODEL_DIR */
 } CliParser;
@@ -173,6 +173,12 @@ int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p);
  * CLI_ERROR after printing the library's message. */
 int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
                   SiglipImageProcessor **proc);
+
+/* A context of the common options with dir's model loaded and run at image_h × image_w
+ * (cli_apply_image_size; nothing when image_h <= 0). CLI_OK, or CLI_ERROR after printing; the
+ * caller frees *model and closes *ctx either way. */
+int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
+                   SiglipContext **ctx, SiglipModel **model);
 
 /* The subcommands: each takes argc/argv with argv[0] = the subcommand name. */
 int cmd_devices(int argc, char **argv);

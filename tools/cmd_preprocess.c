@@ -53,7 +53,7 @@ static int run(SiglipImageProcessor *proc, char *const *paths, int n, int batch,
     return rc;
 }
 
-static int preprocess_option(void *arg, const CliCommon *c, int opt, const char *value)
+static int preprocess_option(void *arg, const CliCommon *c, int opt, char *value)
 {
     if (opt != 'o')
         return CLI_NOT_MINE;

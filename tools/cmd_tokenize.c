@@ -75,7 +75,7 @@ typedef struct TokenizeOptions {
     int json, max_length;
 } TokenizeOptions;
 
-static int tokenize_option(void *arg, const CliCommon *c, int opt, const char *value)
+static int tokenize_option(void *arg, const CliCommon *c, int opt, char *value)
 {
     TokenizeOptions *o = arg;
     if (opt == OPT_JSON)
