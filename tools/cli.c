@@ -417,7 +417,7 @@ int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p)
     }
     if (r < 0)
         r = cli_help_or_version(c, p->usage);
-    if (r < 0 && !p->model_dir)
+    if (r < 0 && !p->model_dir && !p->model_optional)
         r = cli_usage_error(c->cmd, "-m MODEL_DIR is required");
     return r;
 }

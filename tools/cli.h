@@ -162,9 +162,10 @@ typedef struct CliParser {
     int (*option)(void *arg, const CliCommon *c, int opt, char *value);
     void *arg;
     const char *model_dir; /* out: -m MODEL_DIR */
+    int model_optional;    /* 1: -m may be left out */
 } CliParser;
 
-/* Runs the parse, then --help / --version, then requires -m. Returns -1 when the command should
+/* Runs the parse, then --help / --version, then requires -m (unless model_optional). Returns -1 when the command should
  * go on (its operands start at optind), else its exit status. */
 int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p);
 

@@ -185,7 +185,8 @@ int cmd_classify(int argc, char **argv)
     ClassifyJob job = {0};
     ClassifyArgs a = {.job = &job};
     job.labels = &a.labels;
-    CliParser p = {":hm:l:", longopts, usage, classify_option, &a, NULL};
+    CliParser p = {.shortopts = ":hm:l:", .longopts = longopts, .usage = usage,
+                   .option = classify_option, .arg = &a};
     int r = cli_parse_options(&c, argc, argv, &p);
     if (r < 0 && optind >= argc)
         r = cli_usage_error(c.cmd, "no IMAGE given");

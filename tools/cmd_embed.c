@@ -394,7 +394,8 @@ int cmd_embed(int argc, char **argv)
     EmbedJob job = {0};
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
     EmbedArgs a = {.opt = &job.opt, .images = {.owns = 1}};
-    CliParser p = {":hm:t:i:o:", longopts, usage, embed_option, &a, NULL};
+    CliParser p = {.shortopts = ":hm:t:i:o:", .longopts = longopts, .usage = usage,
+                   .option = embed_option, .arg = &a};
     int r = cli_parse_options(&c, argc, argv, &p);
     job.model_dir = p.model_dir;
     if (r < 0 && !a.out_path)

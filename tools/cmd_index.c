@@ -462,6 +462,30 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
     return rc;
 }
 
+/* What the options fill besides the common ones. */
+typedef struct IndexArgs {
+    CliList paths; /* folders and images, owned */
+    const char *db_path;
+    int retry_errors;
+} IndexArgs;
+
+static int index_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    IndexArgs *a = arg;
+    switch (opt) {
+    case 'o':
+        a->db_path = value;
+        return CLI_OK;
+    case OPT_FROM:
+        return cli_list_read_lines(&a->paths, value) ? CLI_ERROR : CLI_OK;
+    case OPT_RETRY_ERRORS:
+        a->retry_errors = 1;
+        return CLI_OK;
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_index(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -474,44 +498,23 @@ int cmd_index(int argc, char **argv)
     };
     CliCommon c;
     cli_common_init(&c, "index");
-    CliList args = {.owns = 1};
-    const char *model_dir = NULL, *db_path = NULL;
-    int opt, r = -1, retry_errors = 0;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:o:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            model_dir = optarg;
-        else if (opt == 'o')
-            db_path = optarg;
-        else if (opt == OPT_FROM) {
-            if (cli_list_read_lines(&args, optarg))
-                r = CLI_ERROR;
-        } else if (opt == OPT_RETRY_ERRORS)
-            retry_errors = 1;
-        else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
+    IndexArgs a = {.paths = {.owns = 1}};
+    CliParser p = {.shortopts = ":hm:o:", .longopts = longopts, .usage = usage,
+                   .option = index_option, .arg = &a};
+    int r = cli_parse_options(&c, argc, argv, &p);
     for (int i = optind; i < argc && r < 0; i++) {
         char *copy = strdup(argv[i]);
-        if (!copy || cli_list_push(&args, copy)) {
+        if (!copy || cli_list_push(&a.paths, copy)) {
             free(copy);
             r = cli_error("index: out of memory");
         }
     }
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
-    if (r < 0 && !model_dir)
-        r = cli_usage_error(c.cmd, "-m MODEL_DIR is required");
-    if (r < 0 && !db_path)
+    if (r < 0 && !a.db_path)
         r = cli_usage_error(c.cmd, "-o INDEX.sqlite is required");
-    if (r < 0 && !args.n)
+    if (r < 0 && !a.paths.n)
         r = cli_usage_error(c.cmd, "nothing to index: give folders, images or --from FILE");
     if (r < 0)
-        r = load_and_run(&c, model_dir, db_path, &args, retry_errors);
-    cli_list_free(&args);
+        r = load_and_run(&c, p.model_dir, a.db_path, &a.paths, a.retry_errors);
+    cli_list_free(&a.paths);
     return r;
 }

@@ -72,7 +72,8 @@ int cmd_preprocess(int argc, char **argv)
     CliCommon c;
     cli_common_init(&c, "preprocess");
     const char *out_path = NULL;
-    CliParser p = {":hm:o:", longopts, usage, preprocess_option, &out_path, NULL};
+    CliParser p = {.shortopts = ":hm:o:", .longopts = longopts, .usage = usage,
+                   .option = preprocess_option, .arg = &out_path};
     int r = cli_parse_options(&c, argc, argv, &p);
     if (r >= 0)
         return r;

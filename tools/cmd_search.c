@@ -217,6 +217,28 @@ static int run(const CliCommon *c, const SearchOptions *o)
     return rc;
 }
 
+static int search_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    SearchOptions *o = arg;
+    switch (opt) {
+    case OPT_IMAGE:
+        return cli_list_push(&o->images, value) ? cli_error("search: out of memory") : CLI_OK;
+    case OPT_TOP:
+        return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &o->top) ? CLI_USAGE : CLI_OK;
+    case OPT_JSON:
+        o->json = 1;
+        return CLI_OK;
+    case OPT_HTML:
+        o->html = value;
+        return CLI_OK;
+    case OPT_TIMING:
+        o->timing = 1;
+        return CLI_OK;
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_search(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -232,37 +254,15 @@ int cmd_search(int argc, char **argv)
     CliCommon c;
     cli_common_init(&c, "search");
     SearchOptions o = {.top = 10};
-    int opt, r = -1;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            o.model_dir = optarg;
-        else if (opt == OPT_IMAGE) {
-            if (cli_list_push(&o.images, optarg))
-                r = cli_error("search: out of memory");
-        } else if (opt == OPT_TOP) {
-            if (cli_parse_int(c.cmd, "--top", optarg, 1, 1 << 20, &o.top))
-                r = CLI_USAGE;
-        } else if (opt == OPT_JSON)
-            o.json = 1;
-        else if (opt == OPT_HTML)
-            o.html = optarg;
-        else if (opt == OPT_TIMING)
-            o.timing = 1;
-        else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
+    CliParser p = {.shortopts = ":hm:", .longopts = longopts, .usage = usage,
+                   .option = search_option, .arg = &o, .model_optional = 1};
+    int r = cli_parse_options(&c, argc, argv, &p);
+    o.model_dir = p.model_dir;
     if (r < 0 && optind < argc)
         o.index_path = argv[optind++];
     for (int i = optind; i < argc && r < 0; i++)
         if (cli_list_push(&o.texts, argv[i]))
             r = cli_error("search: out of memory");
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
     if (r < 0 && !o.index_path)
         r = cli_usage_error(c.cmd, "INDEX.sqlite is required");
     if (r < 0 && !o.texts.n && !o.images.n)

@@ -100,7 +100,8 @@ int cmd_tokenize(int argc, char **argv)
     CliCommon c;
     cli_common_init(&c, "tokenize");
     TokenizeOptions o = {0};
-    CliParser p = {":hm:", longopts, usage, tokenize_option, &o, NULL};
+    CliParser p = {.shortopts = ":hm:", .longopts = longopts, .usage = usage,
+                   .option = tokenize_option, .arg = &o};
     int r = cli_parse_options(&c, argc, argv, &p);
     if (r >= 0)
         return r;
