@@ -396,10 +396,22 @@ void cli_progress_end(CliProgress *p)
         fputc('\n', stderr);
 }
 
-int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p)
+int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliParser *p)
 {
+    static const struct option shared[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"model", required_argument, NULL, 'm'},
+    };
+    size_t n_shared = sizeof shared / sizeof *shared;
+    cli_common_init(c, cmd);
+    struct option *all = calloc(n_shared + p->n_own + 1, sizeof *all); /* + the zero terminator */
+    if (!all)
+        return cli_error("%s: out of memory", cmd);
+    memcpy(all, shared, sizeof shared);
+    if (p->n_own)
+        memcpy(all + n_shared, p->own, p->n_own * sizeof *all);
     int opt, r = -1;
-    while (r < 0 && (opt = getopt_long(argc, argv, p->shortopts, p->longopts, NULL)) != -1) {
+    while (r < 0 && (opt = getopt_long(argc, argv, p->shortopts, all, NULL)) != -1) {
         int common = cli_common_option(c, opt, optarg);
         if (common == CLI_USAGE) {
             r = CLI_USAGE;
@@ -415,6 +427,7 @@ int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p)
                 r = own;
         }
     }
+    free(all);
     if (r < 0)
         r = cli_help_or_version(c, p->usage);
     if (r < 0 && !p->model_dir && !p->model_optional)

@@ -150,24 +150,26 @@ double cli_now(void);
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);
 
-/* A command's option parsing: getopt_long over shortopts/longopts (CLI_COMMON_LONG_OPTIONS and
- * the command's own), the common options into CliCommon, -m/--model into model_dir, the rest to
- * option(arg, c, opt, value), which returns CLI_OK when it took the option, CLI_NOT_MINE when it is
- * none of its own (a usage error then), or an exit status after printing. */
+/* A command's option parsing: getopt_long over shortopts and the long options (the common ones,
+ * -m/--model and the command's own), the common options into CliCommon, -m into model_dir, the
+ * rest to option(arg, c, opt, value), which returns CLI_OK when it took the option, CLI_NOT_MINE
+ * when it is none of its own (a usage error then), or an exit status after printing. */
 enum { CLI_NOT_MINE = -1 };
 typedef struct CliParser {
     const char *shortopts;
-    const struct option *longopts;
-    const char *usage; /* the command's help text */
+    const struct option *own; /* [n_own] the command's own long options, no terminator */
+    size_t n_own;
+    const char *usage;        /* the command's help text */
     int (*option)(void *arg, const CliCommon *c, int opt, char *value);
     void *arg;
     const char *model_dir; /* out: -m MODEL_DIR */
     int model_optional;    /* 1: -m may be left out */
 } CliParser;
 
-/* Runs the parse, then --help / --version, then requires -m (unless model_optional). Returns -1 when the command should
- * go on (its operands start at optind), else its exit status. */
-int cli_parse_options(CliCommon *c, int argc, char **argv, CliParser *p);
+/* cli_common_init(c, cmd), the parse, then --help / --version, then requires -m (unless
+ * model_optional). Returns -1 when the command should go on (its operands start at optind), else
+ * its exit status. */
+int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliParser *p);
 
 /* Loads dir's tokenizer (tok not NULL) and image processor (proc not NULL) through a host-only
  * context of the common options, closed again: both own their settings and messages. CLI_OK, or

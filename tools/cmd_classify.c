@@ -170,24 +170,20 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_classify(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"label", required_argument, NULL, 'l'},
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "classify");
     ClassifyJob job = {0};
     ClassifyArgs a = {.job = &job};
     job.labels = &a.labels;
-    CliParser p = {.shortopts = ":hm:l:", .longopts = longopts, .usage = usage,
-                   .option = classify_option, .arg = &a};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:l:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = classify_option, .arg = &a};
+    int r = cli_parse_options(&c, "classify", argc, argv, &p);
     if (r < 0 && optind >= argc)
         r = cli_usage_error(c.cmd, "no IMAGE given");
     if (r < 0) {

@@ -377,9 +377,7 @@ static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_embed(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"text", required_argument, NULL, 't'},
         {"image", required_argument, NULL, 'i'},
         {"images-from", required_argument, NULL, OPT_IMAGES_FROM},
@@ -387,16 +385,14 @@ int cmd_embed(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "embed");
     EmbedJob job = {0};
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
     EmbedArgs a = {.opt = &job.opt, .images = {.owns = 1}};
-    CliParser p = {.shortopts = ":hm:t:i:o:", .longopts = longopts, .usage = usage,
-                   .option = embed_option, .arg = &a};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:t:i:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = embed_option, .arg = &a};
+    int r = cli_parse_options(&c, "embed", argc, argv, &p);
     job.model_dir = p.model_dir;
     if (r < 0 && !a.out_path)
         r = cli_usage_error(c.cmd, "-o OUT.safetensors is required");

@@ -488,20 +488,16 @@ static int index_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_index(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"output", required_argument, NULL, 'o'},
         {"from", required_argument, NULL, OPT_FROM},
         {"retry-errors", no_argument, NULL, OPT_RETRY_ERRORS},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "index");
     IndexArgs a = {.paths = {.owns = 1}};
-    CliParser p = {.shortopts = ":hm:o:", .longopts = longopts, .usage = usage,
-                   .option = index_option, .arg = &a};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = index_option, .arg = &a};
+    int r = cli_parse_options(&c, "index", argc, argv, &p);
     for (int i = optind; i < argc && r < 0; i++) {
         char *copy = strdup(argv[i]);
         if (!copy || cli_list_push(&a.paths, copy)) {

@@ -63,18 +63,14 @@ static int preprocess_option(void *arg, const CliCommon *c, int opt, char *value
 
 int cmd_preprocess(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"output", required_argument, NULL, 'o'},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "preprocess");
     const char *out_path = NULL;
-    CliParser p = {.shortopts = ":hm:o:", .longopts = longopts, .usage = usage,
-                   .option = preprocess_option, .arg = &out_path};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = preprocess_option, .arg = &out_path};
+    int r = cli_parse_options(&c, "preprocess", argc, argv, &p);
     if (r >= 0)
         return r;
     if (!out_path)

@@ -241,22 +241,18 @@ static int search_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_search(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"image", required_argument, NULL, OPT_IMAGE},
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"html", required_argument, NULL, OPT_HTML},
         {"timing", no_argument, NULL, OPT_TIMING},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "search");
     SearchOptions o = {.top = 10};
-    CliParser p = {.shortopts = ":hm:", .longopts = longopts, .usage = usage,
-                   .option = search_option, .arg = &o, .model_optional = 1};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = search_option, .arg = &o, .model_optional = 1};
+    int r = cli_parse_options(&c, "search", argc, argv, &p);
     o.model_dir = p.model_dir;
     if (r < 0 && optind < argc)
         o.index_path = argv[optind++];

@@ -90,19 +90,15 @@ static int tokenize_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "tokenize");
     TokenizeOptions o = {0};
-    CliParser p = {.shortopts = ":hm:", .longopts = longopts, .usage = usage,
-                   .option = tokenize_option, .arg = &o};
-    int r = cli_parse_options(&c, argc, argv, &p);
+    CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = tokenize_option, .arg = &o};
+    int r = cli_parse_options(&c, "tokenize", argc, argv, &p);
     if (r >= 0)
         return r;
     if (optind >= argc)
