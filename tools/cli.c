@@ -122,6 +122,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+__attribute__((format(printf, 3, 0)))
 static int lib_verror(const char *msg, int status, const char *fmt, va_list ap)
 {
     if (!msg || !*msg)
