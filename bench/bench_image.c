@@ -97,7 +97,8 @@ static double run(const char *jpeg, int size, int n_threads, int batch, double s
         } while (t - t0 < seconds);
         rate = images / (now_s() - t0);
     } else {
-        fprintf(stderr, "bench_image: %s\n", siglip_context_error(ctx));
+        fprintf(stderr, "bench_image: %s\n",
+                proc ? siglip_image_processor_error(proc) : siglip_context_error(ctx));
     }
     free(paths);
     free(pixels);

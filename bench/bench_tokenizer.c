@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         elapsed = now_s() - start;
     }
     if (rc != 0)
-        fprintf(stderr, "bench_tokenizer: %s\n", siglip_context_error(ctx));
+        fprintf(stderr, "bench_tokenizer: %s\n", siglip_tokenizer_error(tok));
     else
         printf("{\"bench\": \"tokenizer\", \"implementation\": \"libsiglip C\", \"captions\": %zu, "
                "\"mean_bytes\": %.1f, \"max_length\": %d, \"texts_per_s\": %.0f, "

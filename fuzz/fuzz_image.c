@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (img.width <= 0 || img.height <= 0 || (uint64_t)img.width * img.height > FUZZ_MAX_PIXELS ||
         !img.rgb)
         abort();
-    SiglipImageProcessor proc = {.err = &err, .decode.max_pixels = FUZZ_MAX_PIXELS, .n_threads = 1};
+    SiglipImageProcessor proc = {.decode.max_pixels = FUZZ_MAX_PIXELS, .n_threads = 1};
     sg_image_settings_default(&proc.settings);
     sg_image_processor_set_size(&proc, FUZZ_OUT_SIZE, FUZZ_OUT_SIZE);
     static float pixels[3 * FUZZ_OUT_SIZE * FUZZ_OUT_SIZE]; /* [3, H, W] */

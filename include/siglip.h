@@ -21,9 +21,11 @@ extern "C" {
  * Conventions
  *
  * Status codes. Every function that can fail returns an int: 0 (SIGLIP_OK) on success, a negative
- * errno-style SIGLIP_E* code on failure. After a failure, siglip_context_error() on the context the
- * call was made through returns one readable line saying what went wrong (for a kernel that failed
- * to build it is followed by the OpenCL build log). The message stays until the next failing call.
+ * errno-style SIGLIP_E* code on failure. After a failure, one readable line says what went wrong
+ * (for a kernel that failed to build it is followed by the OpenCL build log): for a call on a
+ * tokenizer or an image processor, siglip_tokenizer_error() / siglip_image_processor_error() on
+ * that handle; for any other call (their loads included), siglip_context_error() on the context
+ * the call was made through. The message stays until the next failing call on that handle.
  *
  * Ownership. Handles are opaque. Each *_create / *_load / *_open has a matching free/close that takes
  * a pointer to the handle and sets it to NULL; passing NULL or a pointer to NULL is a no-op. Buffers
@@ -123,8 +125,10 @@ typedef struct SiglipContext SiglipContext;
  * copied. */
 SIGLIP_API int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
 
-/* Releases the context and every model, tokenizer and image processor still made through it is
- * invalid afterwards (free them first). Sets *ctx to NULL. */
+/* Releases the context; every model still made through it is invalid afterwards (free them
+ * first). A tokenizer or image processor loaded on its own (siglip_tokenizer_load,
+ * siglip_image_processor_load) owns its settings and error message and stays usable; those a model
+ * lends (siglip_model_tokenizer, ...) go with the model. Sets *ctx to NULL. */
 SIGLIP_API void siglip_context_close(SiglipContext **ctx);
 
 /* The message of the last failure on this context, or "" if none. Borrowed from the context. */
@@ -317,6 +321,9 @@ typedef struct SiglipTokenizer SiglipTokenizer;
 SIGLIP_API int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
 SIGLIP_API void siglip_tokenizer_free(SiglipTokenizer **tok);
 
+/* The message of the last failed call on this tokenizer, or "" if none. Owned by the tokenizer. */
+SIGLIP_API const char *siglip_tokenizer_error(const SiglipTokenizer *tok);
+
 /* The tokenizer loaded with a model (NULL when its directory had no tokenizer file). Borrowed. */
 SIGLIP_API SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
 
@@ -356,6 +363,9 @@ typedef struct SiglipImageProcessor SiglipImageProcessor;
 SIGLIP_API int siglip_image_processor_load(SiglipContext *ctx, const char *dir,
                                            SiglipImageProcessor **out);
 SIGLIP_API void siglip_image_processor_free(SiglipImageProcessor **proc);
+
+/* The message of the last failed call on this processor, or "" if none. Owned by the processor. */
+SIGLIP_API const char *siglip_image_processor_error(const SiglipImageProcessor *proc);
 
 /* The image processor loaded with a model (the defaults, sized to the model, when its directory
  * had no processor config). Borrowed. */
@@ -397,6 +407,25 @@ typedef struct SiglipScore {
     int label;       /* index into the labels (zero-shot) or class index (classification) */
     float score;     /* sigmoid(logit) for zero-shot, softmax for classification */
 } SiglipScore;
+
+/* How siglip_score_logits turns one image's logits into scores. */
+typedef enum SiglipScoring {
+    SIGLIP_SCORE_SIGMOID = 0, /* zero-shot: sigmoid(logits_per_image), each label on its own */
+    SIGLIP_SCORE_SOFTMAX = 1  /* classification: softmax over the classifier's classes */
+} SiglipScoring;
+
+/* One image's scores as the pipelines below compute them, for callers that run the towers
+ * themselves (e.g. on pixel_values from siglip_preprocess_memory): logits [n] → scores [n]
+ * (caller-allocated), label = index into logits, sorted highest first with ties in label order
+ * (Python's stable sorted). Does nothing when an argument is NULL or n <= 0. */
+SIGLIP_API void siglip_score_logits(const float *logits, int n, SiglipScoring scoring,
+                                    SiglipScore *scores);
+
+/* Python's template_.format(label) as the zero-shot pipeline applies hypothesis_template: each
+ * "{}" becomes label, "{{" and "}}" literal braces; NULL template_ = "This is a photo of {}.".
+ * Returns a malloc'ed NUL-terminated string that the caller frees with free(); NULL when label is
+ * NULL or out of memory. */
+SIGLIP_API char *siglip_format_label(const char *template_, const char *label);
 
 /* Zero-shot image classification as transformers' pipeline("zero-shot-image-classification"):
  * each label becomes template with "{}" replaced by the label (NULL template = "This is a photo of

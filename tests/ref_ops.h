@@ -1,4 +1,5 @@
-/* ref_ops.h — plain-C references of the device ops of src/ocl/ops.h, accumulating in double.
+/* ref_ops.h — plain-C references of the device ops of src/ocl/ops.h, accumulating in double: the
+ * one reference op set of the tests (test_ops checks each op, test_model_shapes whole forwards).
  * Pointers are already offset to the first element; strides count elements. */
 #ifndef SG_TESTS_REF_OPS_H
 #define SG_TESTS_REF_OPS_H

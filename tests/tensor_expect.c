@@ -35,3 +35,18 @@ void check_values(const SgTensor *t, const Expected *e, SgDtype dtype)
     }
     free(v);
 }
+
+SgSafetensors *check_file(const char *path, const Expected *expected, size_t n, SgDtype dtype)
+{
+    SgSafetensors *st = NULL;
+    SgError err = {0};
+    int rc = sg_st_open(&st, path, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    for (size_t i = 0; st && i < n; i++) {
+        const SgTensor *t = sg_st_find(st, expected[i].name);
+        CHECK(t != NULL, "%s: %s missing", path, expected[i].name);
+        if (t)
+            check_values(t, &expected[i], dtype);
+    }
+    return st;
+}

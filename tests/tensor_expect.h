@@ -16,4 +16,8 @@ typedef struct Expected {
  * 1e-9 relative). */
 void check_values(const SgTensor *t, const Expected *e, SgDtype dtype);
 
+/* Opens path (CHECKing that it opens) and checks each of expected [n] in it with check_values.
+ * Returns the open file for further checks (the caller closes it), or NULL. */
+SgSafetensors *check_file(const char *path, const Expected *expected, size_t n, SgDtype dtype);
+
 #endif /* SG_TESTS_TENSOR_EXPECT_H */

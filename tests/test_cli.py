@@ -602,20 +602,31 @@ CASES = {
 }
 
 
-def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
-        print("usage: test_cli.py SIGLIP_EXECUTABLE {%s}" % ",".join(CASES), file=sys.stderr)
+def run_main(suite, cases, run=None):
+    """main() of the case-per-test scripts (argv: SIGLIP_EXECUTABLE CASE): runs cases[CASE] on the
+    executable, through run(case_function, exe) when given, and returns the exit status meson
+    reads (77: skipped)."""
+    if len(sys.argv) != 3 or sys.argv[2] not in cases:
+        print("usage: %s SIGLIP_EXECUTABLE {%s}" % (os.path.basename(sys.argv[0]), ",".join(cases)),
+              file=sys.stderr)
         return 2
     exe, case = sys.argv[1], sys.argv[2]
     try:
-        CASES[case](exe)
+        if run:
+            run(cases[case], exe)
+        else:
+            cases[case](exe)
     except Skip as e:
         print("skipped:", e, file=sys.stderr)
         return SKIP
-    except (AssertionError, ValueError, KeyError, json.JSONDecodeError) as e:
+    except (AssertionError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
         check(False, "%s: %s" % (type(e).__name__, e))
-    print("cli-%s: %d checks, %d failed" % (case, checks, failures), file=sys.stderr)
+    print("%s-%s: %d checks, %d failed" % (suite, case, checks, failures), file=sys.stderr)
     return 1 if failures else 0
+
+
+def main():
+    return run_main("cli", CASES)
 
 
 if __name__ == "__main__":

@@ -55,30 +55,32 @@ static void check_tiny_towers(const SgConfig *c)
     CHECK(v->hidden_act == SG_ACT_GELU_TANH && v->layer_norm_eps == 1e-6f, "tiny vision act/eps");
 }
 
+/* Loads tests/data/<rel>/config.json into *cfg, CHECKing that it loads. */
+static int load_fixture(const char *rel, SgConfig *cfg)
+{
+    char *dir = sg_test_path(rel);
+    SgError err = {0};
+    int rc = sg_config_load(dir, cfg, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    free(dir);
+    return rc;
+}
+
 static void test_tiny(void)
 {
-    char *dir = sg_test_path("tiny");
     SgConfig cfg;
-    SgError err = {0};
-    int rc = sg_config_load(dir, &cfg, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (!rc) {
+    if (!load_fixture("tiny", &cfg)) {
         CHECK(cfg.architecture == SIGLIP_ARCH_MODEL, "tiny architecture %d", cfg.architecture);
         CHECK(cfg.num_labels == 0 && cfg.id2label == NULL, "tiny has no labels");
         check_tiny_towers(&cfg);
     }
     sg_config_free(&cfg);
-    free(dir);
 }
 
 static void test_tiny_cls(void)
 {
-    char *dir = sg_test_path("tiny-cls");
     SgConfig cfg;
-    SgError err = {0};
-    int rc = sg_config_load(dir, &cfg, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (!rc) {
+    if (!load_fixture("tiny-cls", &cfg)) {
         CHECK(cfg.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION, "tiny-cls architecture %d",
               cfg.architecture);
         check_tiny_towers(&cfg);
@@ -90,7 +92,6 @@ static void test_tiny_cls(void)
         }
     }
     sg_config_free(&cfg);
-    free(dir);
 }
 
 /* medium-bf16's config.json (copied into tests/data): base widths, one layer, vocab 1000. */

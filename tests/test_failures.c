@@ -104,16 +104,19 @@ static SiglipContext *new_context(void)
     return siglip_context_create(&ctx, &s) == SIGLIP_OK ? ctx : NULL;
 }
 
-/* Loads tiny and runs both towers and the pipeline pieces on it. */
-static int workload(SiglipContext *ctx, const char *tiny)
+/* Loads tiny and runs both towers and the pipeline pieces on it. msg [size] receives the failure's
+ * message, from the handle that reports it (the tokenizer and the processor keep their own). */
+static int workload(SiglipContext *ctx, const char *tiny, char *msg, size_t size)
 {
     SiglipModel *m = NULL;
     int rc = siglip_model_load(ctx, tiny, &m);
     static const char *const texts[] = {"a photo of a cat", "a dog"};
     int32_t ids[2 * 64], mask[2 * 64];
     float emb[2 * 32];
-    if (rc == SIGLIP_OK)
-        rc = siglip_tokenize(siglip_model_tokenizer(m), texts, 2, 64, ids, mask);
+    const char *why = NULL;
+    if (rc == SIGLIP_OK && (rc = siglip_tokenize(siglip_model_tokenizer(m), texts, 2, 64, ids,
+                                                 mask)))
+        why = siglip_tokenizer_error(siglip_model_tokenizer(m));
     if (rc == SIGLIP_OK) {
         SiglipTextOutput to = {.embeds = emb};
         rc = siglip_encode_text(m, ids, mask, 2, &to);
@@ -122,10 +125,12 @@ static int workload(SiglipContext *ctx, const char *tiny)
         static float pixels[2 * 3 * 40 * 40];
         const char *paths[2] = {image_path, image_path};
         rc = siglip_preprocess_files(siglip_model_image_processor(m), paths, 2, pixels);
+        why = rc ? siglip_image_processor_error(siglip_model_image_processor(m)) : NULL;
         SiglipImageOutput io = {.embeds = emb};
         if (rc == SIGLIP_OK)
             rc = siglip_encode_image(m, pixels, 2, &io);
     }
+    snprintf(msg, size, "%s", why ? why : siglip_context_error(ctx));
     siglip_model_free(&m);
     return rc;
 }
@@ -149,7 +154,8 @@ static long sweep(FailKind kind, const char *what, const char *tiny, long stride
         if (!ctx)
             return sites;
         arm(kind, n, from_then_on);
-        int rc = workload(ctx, tiny);
+        char msg[4096];
+        int rc = workload(ctx, tiny, msg, sizeof msg);
         long seen = calls;
         disarm();
         if (rc == SIGLIP_OK && seen <= n) { /* the n-th call never came: all sites done */
@@ -161,8 +167,8 @@ static long sweep(FailKind kind, const char *what, const char *tiny, long stride
         } else {
             sites++;
             CHECK(expected_status(kind, rc), "%s failure at call %ld: status %d (%s), message: %s",
-                  what, n, rc, siglip_strerror(rc), siglip_context_error(ctx));
-            CHECK(strlen(siglip_context_error(ctx)) > 0, "%s failure at call %ld: no message",
+                  what, n, rc, siglip_strerror(rc), msg);
+            CHECK(strlen(msg) > 0, "%s failure at call %ld: no message",
                   what, n);
         }
         /* Nothing leaked on the device: with the model gone, the context holds at most what a
@@ -172,8 +178,8 @@ static long sweep(FailKind kind, const char *what, const char *tiny, long stride
             CHECK(held <= clean_held, "%s failure at call %ld: %llu device bytes still held "
                   "after the model was freed (a clean run leaves %llu)", what, n,
                   (unsigned long long)held, (unsigned long long)clean_held);
-        int again = workload(ctx, tiny);
-        CHECK_STATUS(again, SIGLIP_OK, siglip_context_error(ctx));
+        int again = workload(ctx, tiny, msg, sizeof msg);
+        CHECK_STATUS(again, SIGLIP_OK, msg);
         siglip_context_close(&ctx);
     }
     fprintf(stderr, "  %-14s %ld failures reported cleanly, %ld absorbed by a fallback (every %ld%s)\n",
@@ -204,8 +210,9 @@ static void too_small_device(const char *tiny)
     }
     siglip_model_free(&m);
     device_used = 0;
-    rc = workload(ctx, tiny); /* tiny fits the same budget: the context still works */
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    char msg[4096];
+    rc = workload(ctx, tiny, msg, sizeof msg); /* tiny fits the same budget: the context works */
+    CHECK_STATUS(rc, SIGLIP_OK, msg);
     device_budget = 0;
     siglip_context_close(&ctx);
 }
@@ -216,8 +223,8 @@ int main(void)
     image_path = sg_test_path("images/rgb_97x61.png");
     /* Reference run: the workload succeeds with nothing injected. */
     SiglipContext *ctx = new_context();
-    CHECK(ctx && workload(ctx, tiny) == SIGLIP_OK, "clean run: %s",
-          ctx ? siglip_context_error(ctx) : "no context");
+    char msg[4096] = "no context";
+    CHECK(ctx && workload(ctx, tiny, msg, sizeof msg) == SIGLIP_OK, "clean run: %s", msg);
     CHECK(ctx && siglip_context_memory(ctx, &clean_held, NULL) == SIGLIP_OK, "memory query");
     fprintf(stderr, "  a clean run leaves %llu device bytes held (the shared scratch)\n",
             (unsigned long long)clean_held);

@@ -62,7 +62,7 @@ static double check_parity(SiglipContext *ctx, const char *proc_dir, const char 
     size_t per = (size_t)3 * h * w;
     float *got = calloc((size_t)n * per, sizeof *got);
     rc = siglip_preprocess_files(proc, (const char *const *)paths, n, got);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_image_processor_error(proc));
 
     char *st_path = sg_test_path(expected_rel);
     SgSafetensors *st = NULL;
@@ -120,7 +120,7 @@ static void check_threads(void)
                      siglip_context_error(ctx));
         out[k] = calloc((size_t)BATCH * 3 * 40 * 40, sizeof(float));
         CHECK_STATUS(siglip_preprocess_files(proc, batch, BATCH, out[k]), SIGLIP_OK,
-                     siglip_context_error(ctx));
+                     siglip_image_processor_error(proc));
         if (k == 1) {
             char *bad1 = sg_test_path("images-extra/in/bad_truncated.png");
             char *bad2 = sg_test_path("images-extra/in/bad_unknown.xyz");
@@ -128,9 +128,9 @@ static void check_threads(void)
             batch[29] = bad2;
             float *tmp = calloc((size_t)BATCH * 3 * 40 * 40, sizeof(float));
             int rc = siglip_preprocess_files(proc, batch, BATCH, tmp);
-            CHECK_STATUS(rc, SIGLIP_EBADMSG, siglip_context_error(ctx));
-            CHECK(strstr(siglip_context_error(ctx), "bad_truncated.png") != NULL,
-                  "the first bad image must be named: %s", siglip_context_error(ctx));
+            CHECK_STATUS(rc, SIGLIP_EBADMSG, siglip_image_processor_error(proc));
+            CHECK(strstr(siglip_image_processor_error(proc), "bad_truncated.png") != NULL,
+                  "the first bad image must be named: %s", siglip_image_processor_error(proc));
             free(tmp);
             free(bad1);
             free(bad2);
@@ -144,6 +144,30 @@ static void check_threads(void)
     free(out[0]);
     free(out[1]);
     free_list(paths, n);
+}
+
+/* A processor owns its settings and error message: it works, and reports, after its context is
+ * closed (ASan and valgrind in CI catch a read of the closed context). */
+static void check_outlives_context(const char *image)
+{
+    SiglipContext *ctx = NULL;
+    SiglipImageProcessor *proc = NULL;
+    CHECK(siglip_context_create(&ctx, NULL) == 0 &&
+          siglip_image_processor_load(ctx, NULL, &proc) == 0, "load: %s",
+          siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+    if (!proc)
+        return;
+    float *px = malloc((size_t)3 * 224 * 224 * sizeof *px); /* [1, 3, 224, 224] */
+    const char *good[1] = {image}, *missing[1] = {"/nonexistent/cat.png"};
+    CHECK_STATUS(siglip_preprocess_files(proc, good, 1, px), SIGLIP_OK,
+                 siglip_image_processor_error(proc));
+    CHECK_STATUS(siglip_preprocess_files(proc, missing, 1, px), SIGLIP_ENOENT,
+                 siglip_image_processor_error(proc));
+    CHECK(strstr(siglip_image_processor_error(proc), "/nonexistent/cat.png") != NULL,
+          "own message names the file: %s", siglip_image_processor_error(proc));
+    free(px);
+    siglip_image_processor_free(&proc);
 }
 
 int main(void)
@@ -160,6 +184,9 @@ int main(void)
                                    "medium.pixel_values.SiglipImageProcessorPil", 224);
     fprintf(stderr, "max abs error: tiny %.3g, medium %.3g\n", e_tiny, e_medium);
     check_threads();
+    char *image = sg_test_path("images/rgb_97x61.png");
+    check_outlives_context(image);
+    free(image);
     free(tiny);
     free(medium);
     siglip_context_close(&ctx);

@@ -234,7 +234,7 @@ static void check_bad_inputs(SiglipContext *ctx, SiglipImageProcessor *proc)
         char *path = extra_path("in", name, 0, 0);
         const char *paths[1] = {path};
         int rc = siglip_preprocess_files(proc, paths, 1, px);
-        const char *msg = siglip_context_error(ctx);
+        const char *msg = siglip_image_processor_error(proc);
         fprintf(stderr, "  %-20s -> %d: %s\n", name, rc, msg);
         CHECK_STATUS(rc, status_of(status), msg);
         CHECK(strstr(msg, name) != NULL, "message must name %s: %s", name, msg);
@@ -245,14 +245,14 @@ static void check_bad_inputs(SiglipContext *ctx, SiglipImageProcessor *proc)
     /* from memory: a pixel bomb and garbage */
     static const uint8_t garbage[] = "GIF89a\x01";
     CHECK_STATUS(siglip_preprocess_memory(proc, garbage, sizeof garbage - 1, px),
-                 SIGLIP_EBADMSG, siglip_context_error(ctx));
+                 SIGLIP_EBADMSG, siglip_image_processor_error(proc));
     CHECK_STATUS(siglip_preprocess_memory(proc, garbage, 0, px), SIGLIP_EBADMSG,
-                 siglip_context_error(ctx));
+                 siglip_image_processor_error(proc));
     const char *missing[1] = {"/nonexistent/image.png"};
     CHECK_STATUS(siglip_preprocess_files(proc, missing, 1, px), SIGLIP_ENOENT,
-                 siglip_context_error(ctx));
+                 siglip_image_processor_error(proc));
     CHECK_STATUS(siglip_preprocess_files(proc, missing, 0, px), SIGLIP_EINVAL,
-                 siglip_context_error(ctx));
+                 siglip_image_processor_error(proc));
     free(px);
     if (f)
         fclose(f);
@@ -312,7 +312,7 @@ static void check_allow_truncated(void)
     char *path = extra_path("in", "bad_truncated.jpg", 0, 0);
     const char *paths[1] = {path};
     float *px = malloc((size_t)3 * 224 * 224 * sizeof *px);
-    CHECK_STATUS(siglip_preprocess_files(proc, paths, 1, px), SIGLIP_OK, siglip_context_error(ctx));
+    CHECK_STATUS(siglip_preprocess_files(proc, paths, 1, px), SIGLIP_OK, siglip_image_processor_error(proc));
     free(px);
     free(path);
     siglip_image_processor_free(&proc);
@@ -333,7 +333,7 @@ static void check_each(SiglipContext *ctx, SiglipImageProcessor *proc)
     SiglipItemStatus st[4];
     memset(px, 0x7f, 4 * per * sizeof *px);
     CHECK_STATUS(siglip_preprocess_files_each(proc, paths, 4, px, st), SIGLIP_OK,
-                 siglip_context_error(ctx));
+                 siglip_image_processor_error(proc));
     CHECK(st[0].status == 0 && st[3].status == 0 && st[0].message[0] == 0, "good files");
     CHECK(st[1].status == SIGLIP_ENOENT && strstr(st[1].message, "/nonexistent/x.png"),
           "missing file: %d %s", st[1].status, st[1].message);
@@ -348,11 +348,11 @@ static void check_each(SiglipContext *ctx, SiglipImageProcessor *proc)
         }
         const char *one[1] = {paths[i]};
         CHECK_STATUS(siglip_preprocess_files(proc, one, 1, alone), SIGLIP_OK,
-                     siglip_context_error(ctx));
+                     siglip_image_processor_error(proc));
         CHECK(memcmp(px + i * per, alone, per * sizeof *alone) == 0, "item %d differs", i);
     }
     CHECK_STATUS(siglip_preprocess_files_each(proc, paths, 4, px, NULL), SIGLIP_EINVAL,
-                 siglip_context_error(ctx));
+                 siglip_image_processor_error(proc));
     free(px);
     free(alone);
     free(good1);

@@ -45,7 +45,8 @@ static int preprocess_with_limit(const unsigned char *data, size_t size, uint64_
     float *pixels = malloc(3 * 224 * 224 * sizeof *pixels); /* [3, 224, 224] */
     if (rc == 0 && pixels)
         rc = siglip_preprocess_memory(proc, data, size, pixels);
-    snprintf(message, message_size, "%s", ctx ? siglip_context_error(ctx) : "");
+    snprintf(message, message_size, "%s", proc ? siglip_image_processor_error(proc)
+                                         : ctx ? siglip_context_error(ctx) : "");
     free(pixels);
     siglip_image_processor_free(&proc);
     siglip_context_close(&ctx);
@@ -140,23 +141,23 @@ static void check_text_limits(SiglipContext *ctx, SiglipTokenizer *tok)
     int32_t ids[64], mask[64];
     const char *texts[1] = {text};
     int rc = siglip_tokenize(tok, texts, 1, 0, ids, mask);
-    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_tokenizer_error(tok));
     int32_t *one = NULL;
     size_t n_one = 0;
     rc = siglip_tokenize_one(tok, text, &one, &n_one);
-    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_tokenizer_error(tok));
     CHECK(one == NULL && n_one == 0, "no output on failure");
     free(text);
 
     const char *batch[1] = {"a photo of a cat"};
     rc = siglip_tokenize(tok, batch, SIGLIP_MAX_BATCH + 1, 0, ids, mask); /* refused unread */
-    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
-    CHECK(strstr(siglip_context_error(ctx), "SIGLIP_MAX_BATCH") != NULL, "limit named: %s",
-          siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_tokenizer_error(tok));
+    CHECK(strstr(siglip_tokenizer_error(tok), "SIGLIP_MAX_BATCH") != NULL, "limit named: %s",
+          siglip_tokenizer_error(tok));
     /* still usable: tests/data/tokenizer/cases.json, transformers' ids for this text */
     static const int32_t want[10] = {70, 7, 28, 239, 226, 27, 70, 372, 59, 1};
     rc = siglip_tokenize(tok, batch, 1, 10, ids, mask);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_tokenizer_error(tok));
     CHECK(memcmp(ids, want, sizeof want) == 0, "ids after a refusal differ from transformers'");
 }
 
@@ -174,7 +175,7 @@ static void check_truncation(SiglipContext *ctx, SiglipTokenizer *tok)
     int32_t ids[64], mask[64];
     const char *texts[1] = {text};
     int rc = siglip_tokenize(tok, texts, 1, 0, ids, mask);
-    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_tokenizer_error(tok));
     CHECK(siglip_tokenizer_max_length(tok) == 64, "model_max_length %d",
           siglip_tokenizer_max_length(tok));
     CHECK(ids[63] == 1, "eos (id 1 in the tiny fixture) last after truncation, got %d", ids[63]);
@@ -195,9 +196,9 @@ static void check_image_batch_limit(SiglipContext *ctx)
     const char *paths[1] = {"unused.png"};
     float pixel;
     rc = siglip_preprocess_files(proc, paths, SIGLIP_MAX_BATCH + 1, &pixel); /* refused unread */
-    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_context_error(ctx));
-    CHECK(strstr(siglip_context_error(ctx), "SIGLIP_MAX_BATCH") != NULL, "limit named: %s",
-          siglip_context_error(ctx));
+    CHECK_STATUS(rc, SIGLIP_E2BIG, siglip_image_processor_error(proc));
+    CHECK(strstr(siglip_image_processor_error(proc), "SIGLIP_MAX_BATCH") != NULL, "limit named: %s",
+          siglip_image_processor_error(proc));
     siglip_image_processor_free(&proc);
 }
 

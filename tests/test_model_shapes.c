@@ -130,166 +130,103 @@ static void make_weights(Weights *w, const Shape *s)
     add_linear(w, "vision_model.head.mlp.fc2", s->vD, s->vF);
 }
 
-/* ---- the reference forward, in double ---- */
+/* ---- the reference forward: tests/ref_ops.c, the op references of test_ops too ---- */
 
-/* hidden_act by name through the one reference activation (ref_ops.c): "gelu" is the erf form,
- * every other name the shapes use is the tanh form. */
-static double act(const char *name, double x)
+/* hidden_act by name: "gelu" is the erf form, every other name the shapes use the tanh form. */
+static int act_of(const char *name)
 {
-    return ref_activation(x, !strcmp(name, "gelu") ? SG_ACT_GELU_ERF : SG_ACT_GELU_TANH);
+    return !strcmp(name, "gelu") ? SG_ACT_GELU_ERF : SG_ACT_GELU_TANH;
 }
 
-/* y[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
-static void dbl_linear(const double *x, const float *w, const float *b, double *y, int M, int N,
-                       int K)
+/* y[M, N] (+)= act(x[M, K] · w[N, K]ᵀ + b[N]), every matrix dense. */
+static void linear(const float *x, const float *w, const float *b, float *y, int M, int N, int K,
+                   int act, int accumulate)
 {
-    for (int m = 0; m < M; m++)
-        for (int n = 0; n < N; n++) {
-            double acc = b ? b[n] : 0;
-            for (int k = 0; k < K; k++)
-                acc += x[(size_t)m * K + k] * w[(size_t)n * K + k];
-            y[(size_t)m * N + n] = acc;
-        }
+    ref_linear(x, (size_t)K, w, b, y, (size_t)N, (size_t)M, (size_t)N, (size_t)K, act,
+               accumulate);
 }
 
-static void dbl_layernorm(const double *x, double *y, const float *g, const float *b, int rows,
-                          int D)
+/* out[Tq, D] = softmax(q kᵀ / √dh) v per head, no mask; q [Tq, D], k, v [Tk, D]. */
+static void attention(const float *q, const float *k, const float *v, float *out, int Tq, int Tk,
+                      int D, int H)
 {
-    for (int r = 0; r < rows; r++) {
-        const double *xr = x + (size_t)r * D;
-        double mean = 0, var = 0;
-        for (int i = 0; i < D; i++)
-            mean += xr[i];
-        mean /= D;
-        for (int i = 0; i < D; i++)
-            var += (xr[i] - mean) * (xr[i] - mean);
-        var /= D;
-        for (int i = 0; i < D; i++)
-            y[(size_t)r * D + i] = (xr[i] - mean) / sqrt(var + 1e-6) * g[i] + b[i];
-    }
+    size_t dh = (size_t)(D / H);
+    ref_attention(q, (size_t)D, 0, k, v, (size_t)D, NULL, out, (size_t)D, 1, (size_t)Tq,
+                  (size_t)Tk, (size_t)H, dh, (float)(1.0 / sqrt((double)dh)));
 }
 
-/* out[Tq, D] = softmax(q kᵀ / √dh) v per head; q [Tq, D], k, v [Tk, D]. */
-static void dbl_attention(const double *q, const double *k, const double *v, double *out, int Tq,
-                          int Tk, int D, int H)
-{
-    int dh = D / H;
-    double *s = malloc((size_t)Tk * sizeof *s);
-    for (int h = 0; h < H; h++)
-        for (int i = 0; i < Tq; i++) {
-            double mx = -INFINITY, sum = 0;
-            for (int j = 0; j < Tk; j++) {
-                double d = 0;
-                for (int c = 0; c < dh; c++)
-                    d += q[(size_t)i * D + h * dh + c] * k[(size_t)j * D + h * dh + c];
-                s[j] = d / sqrt((double)dh);
-                mx = s[j] > mx ? s[j] : mx;
-            }
-            for (int j = 0; j < Tk; j++)
-                sum += (s[j] = exp(s[j] - mx));
-            for (int c = 0; c < dh; c++) {
-                double acc = 0;
-                for (int j = 0; j < Tk; j++)
-                    acc += s[j] * v[(size_t)j * D + h * dh + c];
-                out[(size_t)i * D + h * dh + c] = acc / sum;
-            }
-        }
-    free(s);
-}
-
-/* One item's encoder over x[T, D] in place. */
-static void ref_encoder(const Weights *w, const char *tower, double *x, int T, int D, int H, int F,
-                        int L, const char *actname)
+/* One item's encoder over x[T, D] in place: the residual adds are accumulating linears. */
+static void ref_encoder(const Weights *w, const char *tower, float *x, int T, int D, int H, int F,
+                        int L, int act)
 {
     size_t td = (size_t)T * D;
-    double *h = malloc(td * 8), *q = malloc(td * 8), *k = malloc(td * 8), *v = malloc(td * 8),
-           *a = malloc(td * 8), *o = malloc(td * 8), *m = malloc((size_t)T * F * 8);
+    float *h = malloc(td * 4), *q = malloc(td * 4), *k = malloc(td * 4), *v = malloc(td * 4),
+          *a = malloc(td * 4), *m = malloc((size_t)T * F * 4);
     for (int l = 0; l < L; l++) {
 #define P(s) get(w, "%s.encoder.layers.%d." s, tower, l)
-        dbl_layernorm(x, h, P("layer_norm1.weight"), P("layer_norm1.bias"), T, D);
-        dbl_linear(h, P("self_attn.q_proj.weight"), P("self_attn.q_proj.bias"), q, T, D, D);
-        dbl_linear(h, P("self_attn.k_proj.weight"), P("self_attn.k_proj.bias"), k, T, D, D);
-        dbl_linear(h, P("self_attn.v_proj.weight"), P("self_attn.v_proj.bias"), v, T, D, D);
-        dbl_attention(q, k, v, a, T, T, D, H);
-        dbl_linear(a, P("self_attn.out_proj.weight"), P("self_attn.out_proj.bias"), o, T, D, D);
-        for (size_t i = 0; i < td; i++)
-            x[i] += o[i];
-        dbl_layernorm(x, h, P("layer_norm2.weight"), P("layer_norm2.bias"), T, D);
-        dbl_linear(h, P("mlp.fc1.weight"), P("mlp.fc1.bias"), m, T, F, D);
-        for (size_t i = 0; i < (size_t)T * F; i++)
-            m[i] = act(actname, m[i]);
-        dbl_linear(m, P("mlp.fc2.weight"), P("mlp.fc2.bias"), o, T, D, F);
-        for (size_t i = 0; i < td; i++)
-            x[i] += o[i];
+#define WB(s) P(s ".weight"), P(s ".bias")
+        ref_layernorm(x, h, WB("layer_norm1"), T, D, 1e-6f);
+        linear(h, WB("self_attn.q_proj"), q, T, D, D, SG_ACT_NONE, 0);
+        linear(h, WB("self_attn.k_proj"), k, T, D, D, SG_ACT_NONE, 0);
+        linear(h, WB("self_attn.v_proj"), v, T, D, D, SG_ACT_NONE, 0);
+        attention(q, k, v, a, T, T, D, H);
+        linear(a, WB("self_attn.out_proj"), x, T, D, D, SG_ACT_NONE, 1);
+        ref_layernorm(x, h, WB("layer_norm2"), T, D, 1e-6f);
+        linear(h, WB("mlp.fc1"), m, T, F, D, act, 0);
+        linear(m, WB("mlp.fc2"), x, T, D, F, SG_ACT_NONE, 1);
+#undef WB
 #undef P
     }
-    free(h), free(q), free(k), free(v), free(a), free(o), free(m);
+    free(h), free(q), free(k), free(v), free(a), free(m);
 }
 
 /* pooler [Dp] of one text. */
-static void ref_text(const Weights *w, const Shape *s, const int32_t *ids, double *pooler)
+static void ref_text(const Weights *w, const Shape *s, const int32_t *ids, float *pooler)
 {
     int T = s->tT, D = s->tD;
-    double *x = malloc((size_t)T * D * 8), *h = malloc((size_t)T * D * 8);
-    const float *tok = get(w, "text_model.embeddings.token_embedding.weight");
-    const float *pos = get(w, "text_model.embeddings.position_embedding.weight");
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < D; i++)
-            x[t * D + i] = (double)tok[(size_t)ids[t] * D + i] + pos[t * D + i];
-    ref_encoder(w, "text_model", x, T, D, s->tH, s->tF, s->tL, s->act);
-    dbl_layernorm(x, h, get(w, "text_model.final_layer_norm.weight"),
-                  get(w, "text_model.final_layer_norm.bias"), T, D);
-    dbl_linear(h + (size_t)(T - 1) * D, get(w, "text_model.head.weight"),
-               get(w, "text_model.head.bias"), pooler, 1, s->Dp, D);
+    float *x = malloc((size_t)T * D * 4), *h = malloc((size_t)T * D * 4);
+    ref_embed_tokens(ids, get(w, "text_model.embeddings.token_embedding.weight"),
+                     get(w, "text_model.embeddings.position_embedding.weight"), x, 1, T, D);
+    ref_encoder(w, "text_model", x, T, D, s->tH, s->tF, s->tL, act_of(s->act));
+    ref_layernorm(x, h, get(w, "text_model.final_layer_norm.weight"),
+                  get(w, "text_model.final_layer_norm.bias"), T, D, 1e-6f);
+    linear(h + (size_t)(T - 1) * D, get(w, "text_model.head.weight"),
+           get(w, "text_model.head.bias"), pooler, 1, s->Dp, D, SG_ACT_NONE, 0);
     free(x), free(h);
 }
 
 /* pooler [vD] of one image [3, S, S]. */
-static void ref_vision(const Weights *w, const Shape *s, const float *img, double *pooler)
+static void ref_vision(const Weights *w, const Shape *s, const float *img, float *pooler)
 {
-    int side = s->S / s->p, N = side * side, D = s->vD, p = s->p, K = 3 * p * p, F = s->vF;
-    double *patch = malloc((size_t)N * K * 8), *x = malloc((size_t)N * D * 8),
-           *h = malloc((size_t)N * D * 8), *kk = malloc((size_t)N * D * 8),
-           *vv = malloc((size_t)N * D * 8);
-    for (int py = 0; py < side; py++)
-        for (int px = 0; px < side; px++)
-            for (int c = 0; c < 3; c++)
-                for (int ky = 0; ky < p; ky++)
-                    for (int kx = 0; kx < p; kx++)
-                        patch[(size_t)(py * side + px) * K + (c * p + ky) * p + kx] =
-                            img[((size_t)c * s->S + py * p + ky) * s->S + px * p + kx];
-    dbl_linear(patch, get(w, "vision_model.embeddings.patch_embedding.weight"),
-               get(w, "vision_model.embeddings.patch_embedding.bias"), x, N, D, K);
-    const float *pos = get(w, "vision_model.embeddings.position_embedding.weight");
-    for (size_t i = 0; i < (size_t)N * D; i++)
-        x[i] += pos[i];
-    ref_encoder(w, "vision_model", x, N, D, s->vH, F, s->vL, s->act);
-    dbl_layernorm(x, h, get(w, "vision_model.post_layernorm.weight"),
-                  get(w, "vision_model.post_layernorm.bias"), N, D);
+    int side = s->S / s->p, N = side * side, D = s->vD, K = 3 * s->p * s->p, F = s->vF;
+    int act = act_of(s->act);
+    float *patch = malloc((size_t)N * K * 4), *x = malloc((size_t)N * D * 4),
+          *h = malloc((size_t)N * D * 4), *kk = malloc((size_t)N * D * 4),
+          *vv = malloc((size_t)N * D * 4);
+    ref_im2col(img, patch, 1, 3, s->S, s->S, s->p);
+    linear(patch, get(w, "vision_model.embeddings.patch_embedding.weight"),
+           get(w, "vision_model.embeddings.patch_embedding.bias"), x, N, D, K, SG_ACT_NONE, 0);
+    ref_add_broadcast(x, get(w, "vision_model.embeddings.position_embedding.weight"), 1, N, D);
+    ref_encoder(w, "vision_model", x, N, D, s->vH, F, s->vL, act);
+    ref_layernorm(x, h, get(w, "vision_model.post_layernorm.weight"),
+                  get(w, "vision_model.post_layernorm.bias"), N, D, 1e-6f);
     /* MAP head: in_proj's three row blocks give q (from the probe), k and v. */
     const float *inw = get(w, "vision_model.head.attention.in_proj_weight");
     const float *inb = get(w, "vision_model.head.attention.in_proj_bias");
-    double probe[4096] = {0}, q[4096] = {0}, a[4096] = {0}, o[4096] = {0}, ln[4096] = {0},
-           m[8192] = {0};
-    const float *pr = get(w, "vision_model.head.probe");
-    for (int i = 0; i < D; i++)
-        probe[i] = pr[i];
-    dbl_linear(probe, inw, inb, q, 1, D, D);
-    dbl_linear(h, inw + (size_t)D * D, inb + D, kk, N, D, D);
-    dbl_linear(h, inw + (size_t)2 * D * D, inb + 2 * D, vv, N, D, D);
-    dbl_attention(q, kk, vv, a, 1, N, D, s->vH);
-    dbl_linear(a, get(w, "vision_model.head.attention.out_proj.weight"),
-               get(w, "vision_model.head.attention.out_proj.bias"), o, 1, D, D);
-    dbl_layernorm(o, ln, get(w, "vision_model.head.layernorm.weight"),
-                  get(w, "vision_model.head.layernorm.bias"), 1, D);
-    dbl_linear(ln, get(w, "vision_model.head.mlp.fc1.weight"),
-               get(w, "vision_model.head.mlp.fc1.bias"), m, 1, F, D);
-    for (int i = 0; i < F; i++)
-        m[i] = act(s->act, m[i]);
-    dbl_linear(m, get(w, "vision_model.head.mlp.fc2.weight"),
-               get(w, "vision_model.head.mlp.fc2.bias"), pooler, 1, D, F);
-    for (int i = 0; i < D; i++)
-        pooler[i] += o[i];
+    float q[4096] = {0}, a[4096] = {0}, ln[4096] = {0}, m[8192] = {0};
+    linear(get(w, "vision_model.head.probe"), inw, inb, q, 1, D, D, SG_ACT_NONE, 0);
+    linear(h, inw + (size_t)D * D, inb + D, kk, N, D, D, SG_ACT_NONE, 0);
+    linear(h, inw + (size_t)2 * D * D, inb + 2 * D, vv, N, D, D, SG_ACT_NONE, 0);
+    attention(q, kk, vv, a, 1, N, D, s->vH);
+    /* pooler = o + mlp(layernorm(o)), o the attention's out_proj */
+    linear(a, get(w, "vision_model.head.attention.out_proj.weight"),
+           get(w, "vision_model.head.attention.out_proj.bias"), pooler, 1, D, D, SG_ACT_NONE, 0);
+    ref_layernorm(pooler, ln, get(w, "vision_model.head.layernorm.weight"),
+                  get(w, "vision_model.head.layernorm.bias"), 1, D, 1e-6f);
+    linear(ln, get(w, "vision_model.head.mlp.fc1.weight"),
+           get(w, "vision_model.head.mlp.fc1.bias"), m, 1, F, D, act, 0);
+    linear(m, get(w, "vision_model.head.mlp.fc2.weight"),
+           get(w, "vision_model.head.mlp.fc2.bias"), pooler, 1, D, F, SG_ACT_NONE, 1);
     free(patch), free(x), free(h), free(kk), free(vv);
 }
 
@@ -319,7 +256,7 @@ static void write_model(const char *dir, const Shape *s, Weights *w)
     CHECK(rc == 0, "writing %s: %s", path, err.message);
 }
 
-static void compare(const char *what, const float *got, const double *ref, size_t n)
+static void compare(const char *what, const float *got, const float *ref, size_t n)
 {
     size_t bad = 0;
     double worst = 0;
@@ -357,7 +294,7 @@ static void run_shape(SiglipContext *ctx, const Shape *s, const char *root, int 
         float *pixels = malloc(B_IMG * img * sizeof *pixels);
         sg_rng_fill(&w->rng, pixels, B_IMG * img, -1, 1);
         float *tp = malloc((size_t)B_TEXT * s->Dp * 4), *vp = malloc((size_t)B_IMG * s->vD * 4);
-        double *rt = malloc((size_t)B_TEXT * s->Dp * 8), *rv = malloc((size_t)B_IMG * s->vD * 8);
+        float *rt = malloc((size_t)B_TEXT * s->Dp * 4), *rv = malloc((size_t)B_IMG * s->vD * 4);
         /* Images first, on a fresh workspace: sized by the image batch alone. */
         SiglipImageOutput io = {.pooler_output = vp};
         rc = siglip_encode_image(m, pixels, B_IMG, &io);

@@ -135,7 +135,7 @@ static int run_image(const unsigned char *data, size_t size, SgError *err)
     int rc = sg_image_decode_rgb8(data, size, NULL, REGRESS_MAX_PIXELS, &img, err);
     if (rc != 0)
         return rc;
-    SiglipImageProcessor proc = {.err = err, .decode.max_pixels = REGRESS_MAX_PIXELS, .n_threads = 1};
+    SiglipImageProcessor proc = {.decode.max_pixels = REGRESS_MAX_PIXELS, .n_threads = 1};
     sg_image_settings_default(&proc.settings);
     sg_image_processor_set_size(&proc, REGRESS_OUT_SIZE, REGRESS_OUT_SIZE);
     float pixels[3 * REGRESS_OUT_SIZE * REGRESS_OUT_SIZE]; /* [3, H, W] */

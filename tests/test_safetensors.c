@@ -144,24 +144,14 @@ static void test_tiny(void)
     char *file = sg_test_path("tiny/model.safetensors");
     const char *paths[] = {dir, file};
     for (int p = 0; p < 2; p++) {
-        SgSafetensors *st = NULL;
-        SgError err = {0};
-        int rc = sg_st_open(&st, paths[p], &err);
-        CHECK_STATUS(rc, SIGLIP_OK, err.message);
-        if (rc)
+        SgSafetensors *st = check_file(paths[p], tiny_expected,
+                                       sizeof tiny_expected / sizeof tiny_expected[0],
+                                       SG_DTYPE_F32);
+        if (!st)
             continue;
         /* 88 tensors in the header (numpy/json count, __metadata__ excluded). */
         CHECK(sg_st_count(st) == 88, "%s: %zu tensors", paths[p], sg_st_count(st));
         check_sorted_and_found(st);
-        for (size_t i = 0; i < sizeof tiny_expected / sizeof tiny_expected[0]; i++) {
-            const SgTensor *t = sg_st_find(st, tiny_expected[i].name);
-            CHECK(t != NULL, "%s missing", tiny_expected[i].name);
-            if (t) {
-                CHECK(t->dtype == SG_DTYPE_F32 && t->nbytes == 4 * t->numel, "%s dtype",
-                      t->name);
-                check_values(t, &tiny_expected[i], SG_DTYPE_F32);
-            }
-        }
         CHECK(sg_st_find(st, "text_model.head") == NULL, "prefix found");
         CHECK(sg_st_find(st, "__metadata__") == NULL, "__metadata__ is not a tensor");
         sg_st_close(&st);

@@ -69,19 +69,11 @@ int main(void)
     snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);
     const char *paths[] = {dir, index}; /* the directory falls back to the index */
     for (int p = 0; p < 2; p++) {
-        SgSafetensors *st = NULL;
-        SgError err = {0};
-        int rc = sg_st_open(&st, paths[p], &err);
-        CHECK_STATUS(rc, SIGLIP_OK, err.message);
-        if (rc)
-            continue;
-        check_index_complete(st, index);
-        for (size_t i = 0; i < sizeof medium_expected / sizeof medium_expected[0]; i++) {
-            const SgTensor *t = sg_st_find(st, medium_expected[i].name);
-            CHECK(t != NULL, "%s missing", medium_expected[i].name);
-            if (t)
-                check_values(t, &medium_expected[i], SG_DTYPE_BF16);
-        }
+        SgSafetensors *st = check_file(paths[p], medium_expected,
+                                       sizeof medium_expected / sizeof medium_expected[0],
+                                       SG_DTYPE_BF16);
+        if (st)
+            check_index_complete(st, index);
         sg_st_close(&st);
     }
     return sg_test_finish("test_safetensors_medium");

@@ -540,19 +540,13 @@ CASES = {
 }
 
 
+def in_tmp(case, exe):
+    with tempfile.TemporaryDirectory(prefix="siglip-search-") as tmp:
+        case(exe, tmp)
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
-        print("usage: test_search.py SIGLIP CASE (%s)" % ", ".join(CASES), file=sys.stderr)
-        return 2
-    exe, case = sys.argv[1], sys.argv[2]
-    try:
-        with tempfile.TemporaryDirectory(prefix="siglip-search-") as tmp:
-            CASES[case](exe, tmp)
-    except Skip as e:
-        print("SKIP:", e)
-        return SKIP
-    print("%d checks, %d failures" % (test_cli.checks, test_cli.failures))
-    return 1 if test_cli.failures else 0
+    return test_cli.run_main("search", CASES, in_tmp)
 
 
 if __name__ == "__main__":

@@ -721,19 +721,7 @@ CASES = {
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
-        print("usage: test_serve.py SIGLIP_EXECUTABLE {%s}" % ",".join(CASES), file=sys.stderr)
-        return 2
-    exe, case = sys.argv[1], sys.argv[2]
-    try:
-        CASES[case](exe)
-    except cli.Skip as e:
-        print("skipped:", e, file=sys.stderr)
-        return cli.SKIP
-    except (AssertionError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-        check(False, "%s: %s" % (type(e).__name__, e))
-    print("serve-%s: %d checks, %d failed" % (case, cli.checks, cli.failures), file=sys.stderr)
-    return 1 if cli.failures else 0
+    return cli.run_main("serve", CASES)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ static void test_fixtures(SiglipContext *ctx, SiglipTokenizer *tok)
         for (int i = 0; i < n; i++)
             ptrs[i] = cJSON_GetArrayItem(texts, i)->valuestring;
         rc = siglip_tokenize(tok, ptrs, n, 0, ids, mask);
-        CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+        CHECK_STATUS(rc, 0, siglip_tokenizer_error(tok));
         int rows_ok = 0;
         for (int i = 0; i < n; i++) {
             int row_ok = 1;
@@ -92,7 +92,7 @@ static void test_edge_texts(SiglipContext *ctx, SiglipTokenizer *tok)
     size_t na = 0, nb = 0;
     CHECK(siglip_tokenize_one(tok, "a photo\0 of 2 cats", &a, &na) == 0 &&
               siglip_tokenize_one(tok, "a photo", &b, &nb) == 0,
-          "tokenize_one failed: %s", siglip_context_error(ctx));
+          "tokenize_one failed: %s", siglip_tokenizer_error(tok));
     CHECK(a && b && na == nb && memcmp(a, b, na * sizeof *a) == 0, "text must end at its NUL");
     free(a);
     free(b);
@@ -128,17 +128,17 @@ static void test_api_errors(SiglipContext *ctx, SiglipTokenizer *tok)
     int32_t ids[T];
     const char *null_text = NULL;
     CHECK_STATUS(siglip_tokenize(tok, &null_text, 1, T, ids, NULL), SIGLIP_EINVAL,
-                 siglip_context_error(ctx));
-    CHECK(strstr(siglip_context_error(ctx), "NULL") != NULL, "message: %s",
-          siglip_context_error(ctx));
+                 siglip_tokenizer_error(tok));
+    CHECK(strstr(siglip_tokenizer_error(tok), "NULL") != NULL, "message: %s",
+          siglip_tokenizer_error(tok));
     const char *text = "x";
     CHECK_STATUS(siglip_tokenize(tok, &text, 0, T, ids, NULL), SIGLIP_EINVAL,
-                 siglip_context_error(ctx));
+                 siglip_tokenizer_error(tok));
     CHECK_STATUS(siglip_tokenize(NULL, &text, 1, T, ids, NULL), SIGLIP_EINVAL, "");
     int32_t bad_id = 5000;
     char *out = NULL;
     CHECK_STATUS(siglip_detokenize(tok, &bad_id, 1, &out), SIGLIP_EINVAL,
-                 siglip_context_error(ctx));
+                 siglip_tokenizer_error(tok));
     CHECK(out == NULL, "no text on failure");
     /* Decoding: specials skipped, '▁' → space, ends stripped. */
     const char *sentence = "A photo of 2 cats </s> here";
@@ -146,7 +146,7 @@ static void test_api_errors(SiglipContext *ctx, SiglipTokenizer *tok)
     size_t n = 0;
     CHECK(siglip_tokenize_one(tok, sentence, &enc, &n) == 0, "tokenize_one failed");
     CHECK(siglip_detokenize(tok, enc, n, &out) == 0, "detokenize failed: %s",
-          siglip_context_error(ctx));
+          siglip_tokenizer_error(tok));
     CHECK(out && strcmp(out, "a photo of 2 catshere") == 0 , "decoded \"%s\"", out ? out : "");
     free(out);
     free(enc);
@@ -353,6 +353,32 @@ static void test_tokenizer_json(void)
 #undef VOCAB
 }
 
+/* A tokenizer owns its error message: it works, and reports, after its context is closed (a
+ * borrowed pointer into the context would be read after free here; ASan and valgrind in CI). */
+static void test_outlives_context(const char *dir)
+{
+    SiglipContext *ctx = NULL;
+    SiglipTokenizer *tok = NULL;
+    CHECK(siglip_context_create(&ctx, NULL) == 0 && siglip_tokenizer_load(ctx, dir, &tok) == 0,
+          "load: %s", siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+    if (!tok)
+        return;
+    CHECK(strcmp(siglip_tokenizer_error(tok), "") == 0, "no message before a failure");
+    /* transformers' ids for this text (tests/data/tokenizer/cases.json), cut to 10 */
+    static const int32_t want[10] = {70, 7, 28, 239, 226, 27, 70, 372, 59, 1};
+    const char *text = "a photo of a cat";
+    int32_t ids[10];
+    CHECK_STATUS(siglip_tokenize(tok, &text, 1, 10, ids, NULL), SIGLIP_OK,
+                 siglip_tokenizer_error(tok));
+    CHECK(memcmp(ids, want, sizeof want) == 0, "ids differ from transformers' without a context");
+    CHECK_STATUS(siglip_tokenize(tok, &text, 0, 10, ids, NULL), SIGLIP_EINVAL,
+                 siglip_tokenizer_error(tok));
+    CHECK(strstr(siglip_tokenizer_error(tok), "siglip_tokenize") != NULL, "own message: %s",
+          siglip_tokenizer_error(tok));
+    siglip_tokenizer_free(&tok);
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -369,6 +395,7 @@ int main(void)
     }
     test_bad_models(ctx);
     test_tokenizer_json();
+    test_outlives_context(dir);
     siglip_tokenizer_free(&tok);
     CHECK(tok == NULL, "free sets the handle to NULL");
     free(dir);

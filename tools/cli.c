@@ -122,22 +122,37 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
-int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+__attribute__((format(printf, 3, 0)))
+static int lib_verror(const char *msg, int status, const char *fmt, va_list ap)
 {
-    const char *msg = ctx ? siglip_context_error(ctx) : "";
     if (!msg || !*msg)
         msg = siglip_strerror(status);
     /* The first line is the error; a kernel build log may follow, and is worth showing. */
     const char *nl = strchr(msg, '\n');
     int first_len = nl ? (int)(nl - msg) : (int)strlen(msg);
     char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     fprintf(stderr, "siglip: %s: %.*s\n", what, first_len, msg);
     if (nl && status == SIGLIP_EBUILD)
         fprintf(stderr, "%s\n", nl + 1);
+    return CLI_ERROR;
+}
+
+int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lib_verror(ctx ? siglip_context_error(ctx) : "", status, fmt, ap);
+    va_end(ap);
+    return CLI_ERROR;
+}
+
+int cli_msg_error(const char *msg, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lib_verror(msg, status, fmt, ap);
+    va_end(ap);
     return CLI_ERROR;
 }
 
@@ -380,4 +395,68 @@ void cli_progress_end(CliProgress *p)
 {
     if (p->enabled)
         fputc('\n', stderr);
+}
+
+int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliParser *p)
+{
+    static const struct option shared[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"model", required_argument, NULL, 'm'},
+    };
+    size_t n_shared = sizeof shared / sizeof *shared;
+    cli_common_init(c, cmd);
+    struct option *all = calloc(n_shared + p->n_own + 1, sizeof *all); /* + the zero terminator */
+    if (!all)
+        return cli_error("%s: out of memory", cmd);
+    memcpy(all, shared, sizeof shared);
+    if (p->n_own)
+        memcpy(all + n_shared, p->own, p->n_own * sizeof *all);
+    int opt, r = -1;
+    while (r < 0 && (opt = getopt_long(argc, argv, p->shortopts, all, NULL)) != -1) {
+        int common = cli_common_option(c, opt, optarg);
+        if (common == CLI_USAGE) {
+            r = CLI_USAGE;
+        } else if (common) {
+            continue;
+        } else if (opt == 'm') {
+            p->model_dir = optarg;
+        } else {
+            int own = p->option ? p->option(p->arg, c, opt, optarg) : CLI_NOT_MINE;
+            if (own == CLI_NOT_MINE)
+                r = cli_getopt_error(c->cmd, opt, argv);
+            else if (own != CLI_OK)
+                r = own;
+        }
+    }
+    free(all);
+    if (r < 0)
+        r = cli_help_or_version(c, p->usage);
+    if (r < 0 && !p->model_dir && !p->model_optional)
+        r = cli_usage_error(c->cmd, "-m MODEL_DIR is required");
+    return r;
+}
+
+int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
+                  SiglipImageProcessor **proc)
+{
+    SiglipContext *ctx = NULL;
+    int r = cli_open_context(c, &ctx), st = SIGLIP_OK;
+    if (r == CLI_OK && tok && (st = siglip_tokenizer_load(ctx, dir, tok)))
+        r = cli_lib_error(ctx, st, "loading the tokenizer of %s", dir);
+    if (r == CLI_OK && proc && (st = siglip_image_processor_load(ctx, dir, proc)))
+        r = cli_lib_error(ctx, st, "loading the image processor of %s", dir);
+    /* Both keep their own settings and error message: they outlive the context. */
+    siglip_context_close(&ctx);
+    return r;
+}
+
+int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
+                   SiglipContext **ctx, SiglipModel **model)
+{
+    int r = cli_open_context(c, ctx);
+    if (r == CLI_OK)
+        r = cli_load_model(*ctx, dir, model);
+    if (r == CLI_OK)
+        r = cli_apply_image_size(*ctx, *model, image_h, image_w);
+    return r;
 }

@@ -78,6 +78,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_lib_error(const SiglipContext *ctx, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* cli_lib_error with the library message msg (e.g. siglip_tokenizer_error(),
+ * siglip_image_processor_error(): a tokenizer and a processor keep their own). msg may be NULL. */
+int cli_msg_error(const char *msg, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Prints "siglip: <message>" and returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -144,6 +149,39 @@ double cli_now(void);
 
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);
+
+/* A command's option parsing: getopt_long over shortopts and the long options (the common ones,
+ * -m/--model and the command's own), the common options into CliCommon, -m into model_dir, the
+ * rest to option(arg, c, opt, value), which returns CLI_OK when it took the option, CLI_NOT_MINE
+ * when it is none of its own (a usage error then), or an exit status after printing. */
+enum { CLI_NOT_MINE = -1 };
+typedef struct CliParser {
+    const char *shortopts;
+    const struct option *own; /* [n_own] the command's own long options, no terminator */
+    size_t n_own;
+    const char *usage;        /* the command's help text */
+    int (*option)(void *arg, const CliCommon *c, int opt, char *value);
+    void *arg;
+    const char *model_dir; /* out: -m MODEL_DIR */
+    int model_optional;    /* 1: -m may be left out */
+} CliParser;
+
+/* cli_common_init(c, cmd), the parse, then --help / --version, then requires -m (unless
+ * model_optional). Returns -1 when the command should go on (its operands start at optind), else
+ * its exit status. */
+int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliParser *p);
+
+/* Loads dir's tokenizer (tok not NULL) and image processor (proc not NULL) through a host-only
+ * context of the common options, closed again: both own their settings and messages. CLI_OK, or
+ * CLI_ERROR after printing the library's message. */
+int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
+                  SiglipImageProcessor **proc);
+
+/* A context of the common options with dir's model loaded and run at image_h × image_w
+ * (cli_apply_image_size; nothing when image_h <= 0). CLI_OK, or CLI_ERROR after printing; the
+ * caller frees *model and closes *ctx either way. */
+int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
+                   SiglipContext **ctx, SiglipModel **model);
 
 /* The subcommands: each takes argc/argv with argv[0] = the subcommand name. */
 int cmd_devices(int argc, char **argv);

@@ -137,75 +137,65 @@ static int classify_with_model(const ClassifyJob *job_in)
     return run(&job, info.num_labels);
 }
 
+/* What the options fill besides the common ones. */
+typedef struct ClassifyArgs {
+    ClassifyJob *job;
+    CliList labels;
+    int image_h, image_w;
+} ClassifyArgs;
+
+static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    ClassifyArgs *a = arg;
+    switch (opt) {
+    case 'l':
+        return cli_list_push(&a->labels, value) ? cli_error("classify: out of memory")
+                                                        : CLI_OK;
+    case OPT_TEMPLATE:
+        a->job->template_ = value;
+        return CLI_OK;
+    case OPT_TOP:
+        return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &a->job->top) ? CLI_USAGE
+                                                                               : CLI_OK;
+    case OPT_JSON:
+        a->job->json = 1;
+        return CLI_OK;
+    case OPT_IMAGE_SIZE:
+        return cli_parse_image_size(c->cmd, value, &a->image_h, &a->image_w) ? CLI_USAGE
+                                                                             : CLI_OK;
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_classify(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"label", required_argument, NULL, 'l'},
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "classify");
-    CliList labels = {0};
-    ClassifyJob job = {.labels = &labels};
-    const char *model_dir = NULL;
-    int opt, r = -1, image_h = 0, image_w = 0;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:l:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            model_dir = optarg;
-        else if (opt == 'l') {
-            if (cli_list_push(&labels, optarg))
-                r = cli_error("classify: out of memory");
-        } else if (opt == OPT_TEMPLATE)
-            job.template_ = optarg;
-        else if (opt == OPT_TOP) {
-            if (cli_parse_int(c.cmd, "--top", optarg, 1, 1 << 20, &job.top))
-                r = CLI_USAGE;
-        } else if (opt == OPT_JSON)
-            job.json = 1;
-        else if (opt == OPT_IMAGE_SIZE) {
-            if (cli_parse_image_size(c.cmd, optarg, &image_h, &image_w))
-                r = CLI_USAGE;
-        }
-        else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
-    if (r < 0 && !model_dir)
-        r = cli_usage_error(c.cmd, "-m MODEL_DIR is required");
+    ClassifyJob job = {0};
+    ClassifyArgs a = {.job = &job};
+    job.labels = &a.labels;
+    CliParser p = {.shortopts = ":hm:l:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = classify_option, .arg = &a};
+    int r = cli_parse_options(&c, "classify", argc, argv, &p);
     if (r < 0 && optind >= argc)
         r = cli_usage_error(c.cmd, "no IMAGE given");
-    if (r >= 0) {
-        cli_list_free(&labels);
-        return r;
-    }
-
-    SiglipContext *ctx = NULL;
-    r = cli_open_context(&c, &ctx);
-    if (r == CLI_OK)
-        r = cli_load_model(ctx, model_dir, &job.model);
-    if (r == CLI_OK)
-        r = cli_apply_image_size(ctx, job.model, image_h, image_w);
-    if (r == CLI_OK) {
-        job.ctx = ctx;
+    if (r < 0) {
+        r = cli_open_model(&c, p.model_dir, a.image_h, a.image_w, &job.ctx, &job.model);
         job.images = argv + optind;
         job.n_images = argc - optind;
         job.batch = c.batch;
-        r = classify_with_model(&job);
+        if (r == CLI_OK)
+            r = classify_with_model(&job);
     }
     siglip_model_free(&job.model);
-    siglip_context_close(&ctx);
-    cli_list_free(&labels);
+    siglip_context_close(&job.ctx);
+    cli_list_free(&a.labels);
     return r;
 }

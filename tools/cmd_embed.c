@@ -88,11 +88,14 @@ static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
         int nb = out->n - i < batch ? out->n - i : batch;
         size_t at = (size_t)i * (size_t)out->dim;
         SiglipTextOutput o = {out->features + at, out->embeds + at, NULL};
+        const char *why = NULL;
         int st = siglip_tokenize(tok, (const char *const *)texts + i, nb, len, ids, mask);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_text(job->model, ids, mask, nb, &o);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "embed: texts %d..%d", i + 1, i + nb);
+            why = siglip_tokenizer_error(tok);
+        else if ((st = siglip_encode_text(job->model, ids, mask, nb, &o)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "embed: texts %d..%d", i + 1, i + nb);
     }
     free(ids);
     free(mask);
@@ -132,7 +135,8 @@ static int embed_batch(const EmbedJob *job, SiglipImageProcessor *proc, char *co
     int st_rc = job->opt.strict ? siglip_preprocess_files(proc, batch_paths, nb, pixels)
                                 : siglip_preprocess_files_each(proc, batch_paths, nb, pixels, st);
     if (st_rc)
-        return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
+        return cli_msg_error(siglip_image_processor_error(proc), st_rc, "embed: images %d..%d",
+                             first + 1, first + nb);
     int k = nb;
     if (!job->opt.strict) {
         k = keep_readable(rows, first, st, nb, pixels, per_image, &rc);
@@ -318,11 +322,8 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
 {
     EmbedJob job = *base;
     job.batch = c->batch;
-    int r = cli_open_context(c, &job.ctx);
-    if (r == CLI_OK)
-        r = cli_load_model(job.ctx, job.model_dir, &job.model);
-    if (r == CLI_OK)
-        r = cli_apply_image_size(job.ctx, job.model, job.opt.image_h, job.opt.image_w);
+    int r = cli_open_model(c, job.model_dir, job.opt.image_h, job.opt.image_w, &job.ctx,
+                           &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
         if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
@@ -335,11 +336,48 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
     return r;
 }
 
+/* What the options fill besides the common ones. */
+typedef struct EmbedArgs {
+    EmbedOptions *opt;
+    CliList texts, images;
+    const char *out_path;
+} EmbedArgs;
+
+static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    EmbedArgs *a = arg;
+    char *copy = NULL;
+    switch (opt) {
+    case OPT_STRICT:
+        a->opt->strict = 1;
+        return CLI_OK;
+    case OPT_RESUME:
+        a->opt->resume = 1;
+        return CLI_OK;
+    case OPT_IMAGE_SIZE:
+        return cli_parse_image_size(c->cmd, value, &a->opt->image_h, &a->opt->image_w)
+                   ? CLI_USAGE : CLI_OK;
+    case 'o':
+        a->out_path = value;
+        return CLI_OK;
+    case 't':
+        return cli_list_push(&a->texts, value) ? cli_error("embed: out of memory") : CLI_OK;
+    case 'i':
+        if (!(copy = strdup(value)) || cli_list_push(&a->images, copy)) {
+            free(copy);
+            return cli_error("embed: out of memory");
+        }
+        return CLI_OK;
+    case OPT_IMAGES_FROM:
+        return cli_list_read_lines(&a->images, value) ? CLI_ERROR : CLI_OK;
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_embed(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"text", required_argument, NULL, 't'},
         {"image", required_argument, NULL, 'i'},
         {"images-from", required_argument, NULL, OPT_IMAGES_FROM},
@@ -347,63 +385,25 @@ int cmd_embed(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "embed");
-    CliList texts = {0}, images = {0};
-    const char *out_path = NULL;
     EmbedJob job = {0};
-    int opt, r = -1;
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
-    images.owns = 1;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:t:i:o:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        char *copy = NULL;
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            job.model_dir = optarg;
-        else if (opt == OPT_STRICT)
-            job.opt.strict = 1;
-        else if (opt == OPT_RESUME)
-            job.opt.resume = 1;
-        else if (opt == OPT_IMAGE_SIZE) {
-            if (cli_parse_image_size(c.cmd, optarg, &job.opt.image_h, &job.opt.image_w))
-                r = CLI_USAGE;
-        }
-        else if (opt == 'o')
-            out_path = optarg;
-        else if (opt == 't') {
-            if (cli_list_push(&texts, optarg))
-                r = cli_error("embed: out of memory");
-        } else if (opt == 'i') {
-            if (!(copy = strdup(optarg)) || cli_list_push(&images, copy)) {
-                free(copy);
-                r = cli_error("embed: out of memory");
-            }
-        } else if (opt == OPT_IMAGES_FROM) {
-            if (cli_list_read_lines(&images, optarg))
-                r = CLI_ERROR;
-        } else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
-    if (r < 0 && !job.model_dir)
-        r = cli_usage_error(c.cmd, "-m MODEL_DIR is required");
-    if (r < 0 && !out_path)
+    EmbedArgs a = {.opt = &job.opt, .images = {.owns = 1}};
+    CliParser p = {.shortopts = ":hm:t:i:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = embed_option, .arg = &a};
+    int r = cli_parse_options(&c, "embed", argc, argv, &p);
+    job.model_dir = p.model_dir;
+    if (r < 0 && !a.out_path)
         r = cli_usage_error(c.cmd, "-o OUT.safetensors is required");
     if (r < 0 && optind < argc)
         r = cli_usage_error(c.cmd, "unexpected argument '%s' (use -t TEXT or -i IMAGE)",
                             argv[optind]);
-    if (r < 0 && !texts.n && !images.n)
+    if (r < 0 && !a.texts.n && !a.images.n)
         r = cli_usage_error(c.cmd, "nothing to embed: give -t TEXT, -i IMAGE or --images-from");
     if (r < 0)
-        r = load_and_run(&c, &job, &texts, &images, out_path);
-    cli_list_free(&texts);
-    cli_list_free(&images);
+        r = load_and_run(&c, &job, &a.texts, &a.images, a.out_path);
+    cli_list_free(&a.texts);
+    cli_list_free(&a.images);
     return r;
 }

@@ -154,8 +154,7 @@ typedef struct Decoded {
 /* Decoding runs on its own thread, one batch ahead of the tower, with its own host-only context
  * (a context is used by one thread at a time; this one never opens a device). */
 typedef struct Decoder {
-    SiglipContext *ctx;          /* the context proc reports its errors on */
-    SiglipImageProcessor *proc;
+    SiglipImageProcessor *proc;  /* keeps its own error message (siglip_image_processor_error) */
     SiglipContext *own_ctx;      /* the decoder's own context and processor, when it has them */
     SiglipImageProcessor *own_proc;
     int serial;                  /* 1: decode on the main thread, with the model's processor */
@@ -195,7 +194,7 @@ static void decode_batch(const Decoder *d, Decoded *b)
         if (b->ok[i])
             b->n_good++;
         else /* NULL when out of memory: stored as "unknown error" */
-            b->errors[i] = strdup(siglip_context_error(d->ctx));
+            b->errors[i] = strdup(siglip_image_processor_error(d->proc));
     }
 }
 
@@ -381,7 +380,6 @@ static int prepare_decoder(IndexJob *job, const CliCommon *c, const char *model_
     int h = 0, w = 0;
     siglip_image_processor_size(d->own_proc, &h, &w);
     d->serial = h != info->image_size || w != info->image_width;
-    d->ctx = d->serial ? job->ctx : d->own_ctx;
     d->proc = d->serial ? siglip_model_image_processor(job->model) : d->own_proc;
     if (cli_check_processor("index", job->model, d->proc))
         return CLI_ERROR;
@@ -464,56 +462,55 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
     return rc;
 }
 
+/* What the options fill besides the common ones. */
+typedef struct IndexArgs {
+    CliList paths; /* folders and images, owned */
+    const char *db_path;
+    int retry_errors;
+} IndexArgs;
+
+static int index_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    IndexArgs *a = arg;
+    switch (opt) {
+    case 'o':
+        a->db_path = value;
+        return CLI_OK;
+    case OPT_FROM:
+        return cli_list_read_lines(&a->paths, value) ? CLI_ERROR : CLI_OK;
+    case OPT_RETRY_ERRORS:
+        a->retry_errors = 1;
+        return CLI_OK;
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_index(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"output", required_argument, NULL, 'o'},
         {"from", required_argument, NULL, OPT_FROM},
         {"retry-errors", no_argument, NULL, OPT_RETRY_ERRORS},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "index");
-    CliList args = {.owns = 1};
-    const char *model_dir = NULL, *db_path = NULL;
-    int opt, r = -1, retry_errors = 0;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:o:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            model_dir = optarg;
-        else if (opt == 'o')
-            db_path = optarg;
-        else if (opt == OPT_FROM) {
-            if (cli_list_read_lines(&args, optarg))
-                r = CLI_ERROR;
-        } else if (opt == OPT_RETRY_ERRORS)
-            retry_errors = 1;
-        else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
+    IndexArgs a = {.paths = {.owns = 1}};
+    CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = index_option, .arg = &a};
+    int r = cli_parse_options(&c, "index", argc, argv, &p);
     for (int i = optind; i < argc && r < 0; i++) {
         char *copy = strdup(argv[i]);
-        if (!copy || cli_list_push(&args, copy)) {
+        if (!copy || cli_list_push(&a.paths, copy)) {
             free(copy);
             r = cli_error("index: out of memory");
         }
     }
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
-    if (r < 0 && !model_dir)
-        r = cli_usage_error(c.cmd, "-m MODEL_DIR is required");
-    if (r < 0 && !db_path)
+    if (r < 0 && !a.db_path)
         r = cli_usage_error(c.cmd, "-o INDEX.sqlite is required");
-    if (r < 0 && !args.n)
+    if (r < 0 && !a.paths.n)
         r = cli_usage_error(c.cmd, "nothing to index: give folders, images or --from FILE");
     if (r < 0)
-        r = load_and_run(&c, model_dir, db_path, &args, retry_errors);
-    cli_list_free(&args);
+        r = load_and_run(&c, p.model_dir, a.db_path, &a.paths, a.retry_errors);
+    cli_list_free(&a.paths);
     return r;
 }

@@ -13,8 +13,8 @@ static const char usage[] =
     "  -o, --output FILE output .safetensors file\n";
 
 /* Preprocesses the images in chunks of `batch` into pixels [n, 3, h, w]. */
-static int preprocess_all(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *paths,
-                          int n, int batch, size_t per_image, float *pixels)
+static int preprocess_all(SiglipImageProcessor *proc, char *const *paths, int n, int batch,
+                          size_t per_image, float *pixels)
 {
     CliProgress progress;
     cli_progress_start(&progress, n, "images");
@@ -24,7 +24,7 @@ static int preprocess_all(SiglipContext *ctx, SiglipImageProcessor *proc, char *
                                          pixels + (size_t)i * per_image);
         if (st) {
             cli_progress_end(&progress);
-            return cli_lib_error(ctx, st, "preprocess");
+            return cli_msg_error(siglip_image_processor_error(proc), st, "preprocess");
         }
         cli_progress_update(&progress, i + nb);
     }
@@ -32,8 +32,8 @@ static int preprocess_all(SiglipContext *ctx, SiglipImageProcessor *proc, char *
     return CLI_OK;
 }
 
-static int run(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *paths, int n,
-               int batch, const char *out_path)
+static int run(SiglipImageProcessor *proc, char *const *paths, int n, int batch,
+               const char *out_path)
 {
     int h = 0, w = 0;
     siglip_image_processor_size(proc, &h, &w);
@@ -42,7 +42,7 @@ static int run(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *path
     float *pixels = count ? malloc(count * sizeof *pixels) : NULL; /* [n, 3, h, w] */
     if (!pixels)
         return cli_error("preprocess: out of memory for %d images of %dx%d", n, w, h);
-    int rc = preprocess_all(ctx, proc, paths, n, batch, per_image, pixels);
+    int rc = preprocess_all(proc, paths, n, batch, per_image, pixels);
     if (rc == CLI_OK) {
         StTensor t = {"pixel_values", "F32", 4, {n, 3, h, w}, pixels};
         char msg[512];
@@ -53,49 +53,34 @@ static int run(SiglipContext *ctx, SiglipImageProcessor *proc, char *const *path
     return rc;
 }
 
+static int preprocess_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    if (opt != 'o')
+        return CLI_NOT_MINE;
+    *(const char **)arg = value;
+    return CLI_OK;
+}
+
 int cmd_preprocess(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"output", required_argument, NULL, 'o'},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "preprocess");
-    const char *model_dir = NULL, *out_path = NULL;
-    int opt, r;
-    while ((opt = getopt_long(argc, argv, ":hm:o:", longopts, NULL)) != -1) {
-        if ((r = cli_common_option(&c, opt, optarg)) == CLI_USAGE)
-            return CLI_USAGE;
-        if (r)
-            continue;
-        if (opt == 'm')
-            model_dir = optarg;
-        else if (opt == 'o')
-            out_path = optarg;
-        else
-            return cli_getopt_error(c.cmd, opt, argv);
-    }
-    if ((r = cli_help_or_version(&c, usage)) >= 0)
+    const char *out_path = NULL;
+    CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = preprocess_option, .arg = &out_path};
+    int r = cli_parse_options(&c, "preprocess", argc, argv, &p);
+    if (r >= 0)
         return r;
-    if (!model_dir)
-        return cli_usage_error(c.cmd, "-m MODEL_DIR is required");
     if (!out_path)
         return cli_usage_error(c.cmd, "-o OUT.safetensors is required");
     if (optind >= argc)
         return cli_usage_error(c.cmd, "no IMAGE given");
-
-    SiglipContext *ctx = NULL;
-    if (cli_open_context(&c, &ctx))
-        return CLI_ERROR;
     SiglipImageProcessor *proc = NULL;
-    int st = siglip_image_processor_load(ctx, model_dir, &proc);
-    if (st)
-        r = cli_lib_error(ctx, st, "loading the image processor of %s", model_dir);
-    else
-        r = run(ctx, proc, argv + optind, argc - optind, c.batch, out_path);
+    r = cli_load_host(&c, p.model_dir, NULL, &proc);
+    if (r == CLI_OK)
+        r = run(proc, argv + optind, argc - optind, c.batch, out_path);
     siglip_image_processor_free(&proc);
-    siglip_context_close(&ctx);
     return r;
 }

@@ -72,11 +72,14 @@ static int encode_queries(const SearchJob *job, const SearchOptions *o, float *q
     for (int i = 0; i < o->texts.n && rc == CLI_OK; i++) {
         SiglipTextOutput out = {NULL, q + (size_t)i * dim, NULL};
         const char *text = o->texts.items[i];
+        const char *why = NULL;
         int st = siglip_tokenize(tok, &text, 1, len, ids, mask);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_text(job->model, ids, mask, 1, &out);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "search: embedding \"%s\"", text);
+            why = siglip_tokenizer_error(tok);
+        else if ((st = siglip_encode_text(job->model, ids, mask, 1, &out)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "search: embedding \"%s\"", text);
     }
     if (o->images.n && rc == CLI_OK && cli_check_processor("search", job->model, proc))
         rc = CLI_ERROR;
@@ -89,11 +92,14 @@ static int encode_queries(const SearchJob *job, const SearchOptions *o, float *q
     for (int i = 0; i < o->images.n && rc == CLI_OK; i++) {
         SiglipImageOutput out = {NULL, q + (size_t)(o->texts.n + i) * dim, NULL};
         const char *path = o->images.items[i];
+        const char *why = NULL;
         int st = siglip_preprocess_files(proc, &path, 1, pixels);
-        if (st == SIGLIP_OK)
-            st = siglip_encode_image(job->model, pixels, 1, &out);
         if (st)
-            rc = cli_lib_error(job->ctx, st, "search: query image %s", path);
+            why = siglip_image_processor_error(proc);
+        else if ((st = siglip_encode_image(job->model, pixels, 1, &out)))
+            why = siglip_context_error(job->ctx);
+        if (st)
+            rc = cli_msg_error(why, st, "search: query image %s", path);
     }
     free(ids);
     free(mask);
@@ -224,59 +230,56 @@ static int run(const CliCommon *c, const SearchOptions *o)
     return rc;
 }
 
+static int search_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    SearchOptions *o = arg;
+    switch (opt) {
+    case OPT_IMAGE:
+        return cli_list_push(&o->images, value) ? cli_error("search: out of memory") : CLI_OK;
+    case OPT_TOP:
+        return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &o->top) ? CLI_USAGE : CLI_OK;
+    case OPT_JSON:
+        o->json = 1;
+        return CLI_OK;
+    case OPT_HTML:
+        o->html = value;
+        return CLI_OK;
+    case OPT_TIMING:
+        o->timing = 1;
+        return CLI_OK;
+    case OPT_ENGINE: {
+        int kind = topk_parse_kind(value);
+        if (kind < 0)
+            return cli_usage_error(c->cmd, "--engine must be auto, host or device");
+        o->engine = (TopkEngineKind)kind;
+        return CLI_OK;
+    }
+    default:
+        return CLI_NOT_MINE;
+    }
+}
+
 int cmd_search(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"image", required_argument, NULL, OPT_IMAGE},
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"html", required_argument, NULL, OPT_HTML},
         {"timing", no_argument, NULL, OPT_TIMING},
         {"engine", required_argument, NULL, OPT_ENGINE},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "search");
     SearchOptions o = {.top = 10};
-    int opt, r = -1;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (common)
-            continue;
-        else if (opt == 'm')
-            o.model_dir = optarg;
-        else if (opt == OPT_IMAGE) {
-            if (cli_list_push(&o.images, optarg))
-                r = cli_error("search: out of memory");
-        } else if (opt == OPT_TOP) {
-            if (cli_parse_int(c.cmd, "--top", optarg, 1, 1 << 20, &o.top))
-                r = CLI_USAGE;
-        } else if (opt == OPT_JSON)
-            o.json = 1;
-        else if (opt == OPT_HTML)
-            o.html = optarg;
-        else if (opt == OPT_TIMING)
-            o.timing = 1;
-        else if (opt == OPT_ENGINE) {
-            int kind = topk_parse_kind(optarg);
-            if (kind < 0)
-                r = cli_usage_error(c.cmd, "--engine must be auto, host or device");
-            o.engine = (TopkEngineKind)kind;
-        }
-        else
-            r = cli_getopt_error(c.cmd, opt, argv);
-    }
+    CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = search_option, .arg = &o, .model_optional = 1};
+    int r = cli_parse_options(&c, "search", argc, argv, &p);
+    o.model_dir = p.model_dir;
     if (r < 0 && optind < argc)
         o.index_path = argv[optind++];
     for (int i = optind; i < argc && r < 0; i++)
         if (cli_list_push(&o.texts, argv[i]))
             r = cli_error("search: out of memory");
-    if (r < 0)
-        r = cli_help_or_version(&c, usage);
     if (r < 0 && !o.index_path)
         r = cli_usage_error(c.cmd, "INDEX.sqlite is required");
     if (r < 0 && !o.texts.n && !o.images.n)

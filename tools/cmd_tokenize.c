@@ -48,7 +48,7 @@ static void print_human(char *const *texts, const int32_t *ids, const int32_t *m
 }
 
 static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, int max_length,
-                              int json, SiglipContext *ctx)
+                              int json)
 {
     int len = max_length > 0 ? max_length : siglip_tokenizer_max_length(tok);
     size_t count = cli_array_size((size_t)n, (size_t)len);
@@ -60,7 +60,7 @@ static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, i
     } else {
         int st = siglip_tokenize(tok, (const char *const *)texts, n, len, ids, mask);
         if (st)
-            rc = cli_lib_error(ctx, st, "tokenize");
+            rc = cli_msg_error(siglip_tokenizer_error(tok), st, "tokenize");
         else if (json)
             print_json(ids, mask, n, len);
         else
@@ -71,51 +71,42 @@ static int tokenize_and_print(SiglipTokenizer *tok, char *const *texts, int n, i
     return rc;
 }
 
+typedef struct TokenizeOptions {
+    int json, max_length;
+} TokenizeOptions;
+
+static int tokenize_option(void *arg, const CliCommon *c, int opt, char *value)
+{
+    TokenizeOptions *o = arg;
+    if (opt == OPT_JSON)
+        o->json = 1;
+    else if (opt == OPT_MAX_LENGTH)
+        return cli_parse_int(c->cmd, "--max-length", value, 1, 1 << 16, &o->max_length)
+                   ? CLI_USAGE : CLI_OK;
+    else
+        return CLI_NOT_MINE;
+    return CLI_OK;
+}
+
 int cmd_tokenize(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
-        {0, 0, 0, 0},
     };
     CliCommon c;
-    cli_common_init(&c, "tokenize");
-    const char *model_dir = NULL;
-    int json = 0, max_length = 0, opt, r;
-    while ((opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
-        if ((r = cli_common_option(&c, opt, optarg)) == CLI_USAGE)
-            return CLI_USAGE;
-        if (r)
-            continue;
-        if (opt == 'm')
-            model_dir = optarg;
-        else if (opt == OPT_JSON)
-            json = 1;
-        else if (opt == OPT_MAX_LENGTH) {
-            if (cli_parse_int(c.cmd, "--max-length", optarg, 1, 1 << 16, &max_length))
-                return CLI_USAGE;
-        } else
-            return cli_getopt_error(c.cmd, opt, argv);
-    }
-    if ((r = cli_help_or_version(&c, usage)) >= 0)
+    TokenizeOptions o = {0};
+    CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = tokenize_option, .arg = &o};
+    int r = cli_parse_options(&c, "tokenize", argc, argv, &p);
+    if (r >= 0)
         return r;
-    if (!model_dir)
-        return cli_usage_error(c.cmd, "-m MODEL_DIR is required");
     if (optind >= argc)
         return cli_usage_error(c.cmd, "no TEXT given");
-
-    SiglipContext *ctx = NULL;
-    if (cli_open_context(&c, &ctx))
-        return CLI_ERROR;
     SiglipTokenizer *tok = NULL;
-    int st = siglip_tokenizer_load(ctx, model_dir, &tok);
-    if (st)
-        r = cli_lib_error(ctx, st, "loading the tokenizer of %s", model_dir);
-    else
-        r = tokenize_and_print(tok, argv + optind, argc - optind, max_length, json, ctx);
+    r = cli_load_host(&c, p.model_dir, &tok, NULL);
+    if (r == CLI_OK)
+        r = tokenize_and_print(tok, argv + optind, argc - optind, o.max_length, o.json);
     siglip_tokenizer_free(&tok);
-    siglip_context_close(&ctx);
     return r;
 }

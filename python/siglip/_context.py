@@ -52,19 +52,22 @@ class Context:
         if status:
             raise SiglipError(status, "cannot create a context: " + _lib.strerror(status))
 
-    def error(self, status):
-        message = lib.siglip_context_error(self.handle).decode("utf-8", "replace")
+    def error(self, status, message=None):
+        if message is None:
+            message = lib.siglip_context_error(self.handle)
+        message = message.decode("utf-8", "replace")
         return SiglipError(status, message or _lib.strerror(status))
 
-    def call(self, fn, *args):
+    def call(self, fn, *args, error_of=None):
         """Calls fn(*args) under the lock and returns its result; a negative int status raises
-        SiglipError with the context's message."""
+        SiglipError with the context's message, or with error_of(args[0]) for a handle that keeps
+        its own (siglip_tokenizer_error, siglip_image_processor_error)."""
         with self.lock:
             if not self.handle:
                 raise ValueError("this model / tokenizer / processor has been closed")
             status = fn(*args)
             if isinstance(status, int) and status < 0:
-                raise self.error(status)
+                raise self.error(status, error_of(args[0]) if error_of else None)
         return status
 
     def own(self, free, handle):

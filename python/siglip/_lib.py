@@ -133,6 +133,8 @@ PROTOTYPES = {
     "siglip_classify_logits": (_int, [_vp, _f32p, _int, _f32p]),
     "siglip_tokenizer_load": (_int, [_vp, ctypes.c_char_p, _pp]),
     "siglip_tokenizer_free": (None, [_pp]),
+    "siglip_tokenizer_error": (ctypes.c_char_p, [_vp]),
+    "siglip_image_processor_error": (ctypes.c_char_p, [_vp]),
     "siglip_model_tokenizer": (_vp, [_vp]),
     "siglip_tokenizer_max_length": (_int, [_vp]),
     "siglip_tokenize": (_int, [_vp, _strs, _int, _int, _i32p, _i32p]),

@@ -54,6 +54,11 @@ class _Handle:
         ctx.own(free, handle)
         return cls(ctx, handle, owns_context=True)
 
+    def _call(self, fn, *args):
+        """fn(self handle, *args) through the context; a failure raises with the handle's own
+        message (a tokenizer and a processor keep theirs)."""
+        return self._ctx.call(fn, self._handle, *args, error_of=self._error_of)
+
     def close(self):
         """Releases the library objects now (also done when collected); one borrowed from a model
         lives as long as the model."""
@@ -73,6 +78,8 @@ class SiglipTokenizer(_Handle):
     """SiglipTokenizer (SentencePiece unigram + SigLIP's text rules), ids identical to
     transformers'. Padding is always to max_length and longer texts are truncated (eos kept last),
     which is what SigLIP's text tower needs."""
+
+    _error_of = staticmethod(lib.siglip_tokenizer_error)
 
     @classmethod
     def from_pretrained(cls, model_dir):
@@ -95,16 +102,15 @@ class SiglipTokenizer(_Handle):
         mask = np.empty((len(texts), length), dtype=np.int32)
         if texts:
             encoded = [_utf8(t) for t in texts]
-            self._ctx.call(lib.siglip_tokenize, self._handle, _lib.c_strings(encoded), len(texts),
-                           length, _lib.ptr(ids, ctypes.c_int32), _lib.ptr(mask, ctypes.c_int32))
+            self._call(lib.siglip_tokenize, _lib.c_strings(encoded), len(texts), length,
+                       _lib.ptr(ids, ctypes.c_int32), _lib.ptr(mask, ctypes.c_int32))
         return _finish(BatchFeature(input_ids=ids, attention_mask=mask), return_tensors)
 
     def encode(self, text):
         """The ids of one text without padding or truncation, eos included (a list of int)."""
         out = ctypes.POINTER(ctypes.c_int32)()
         n = ctypes.c_size_t()
-        self._ctx.call(lib.siglip_tokenize_one, self._handle, _utf8(text),
-                       ctypes.byref(out), ctypes.byref(n))
+        self._call(lib.siglip_tokenize_one, _utf8(text), ctypes.byref(out), ctypes.byref(n))
         try:
             return out[:n.value]
         finally:
@@ -114,8 +120,8 @@ class SiglipTokenizer(_Handle):
         """Text of the ids (special tokens skipped), as transformers' decode(skip_special_tokens)."""
         arr = np.ascontiguousarray(np.asarray(ids).reshape(-1), dtype=np.int32)
         out = ctypes.c_void_p()
-        self._ctx.call(lib.siglip_detokenize, self._handle, _lib.ptr(arr, ctypes.c_int32),
-                       arr.size, ctypes.byref(out))
+        self._call(lib.siglip_detokenize, _lib.ptr(arr, ctypes.c_int32), arr.size,
+                   ctypes.byref(out))
         try:
             return ctypes.string_at(out).decode("utf-8", "replace")
         finally:
@@ -171,6 +177,8 @@ class SiglipImageProcessor(_Handle):
     """Decoding (JPEG, PNG, WebP, BMP, GIF, TGA, PNM), EXIF orientation, RGB, Pillow's bicubic
     resize, rescale and normalize: pixel_values identical to transformers' Pillow path."""
 
+    _error_of = staticmethod(lib.siglip_image_processor_error)
+
     @classmethod
     def from_pretrained(cls, model_dir=None):
         """model_dir: a directory with preprocessor_config.json / processor_config.json, or None
@@ -191,12 +199,11 @@ class SiglipImageProcessor(_Handle):
 
     def _files(self, paths, out):
         encoded = [os.fsencode(p) for p in paths]
-        self._ctx.call(lib.siglip_preprocess_files, self._handle, _lib.c_strings(encoded),
-                       len(paths), _lib.ptr(out, ctypes.c_float))
+        self._call(lib.siglip_preprocess_files, _lib.c_strings(encoded), len(paths),
+                   _lib.ptr(out, ctypes.c_float))
 
     def _memory(self, data, out):
-        self._ctx.call(lib.siglip_preprocess_memory, self._handle, data, len(data),
-                       _lib.ptr(out, ctypes.c_float))
+        self._call(lib.siglip_preprocess_memory, data, len(data), _lib.ptr(out, ctypes.c_float))
 
     def preprocess(self, images):
         """images (one or a list) → pixel_values float32 [n, 3, H, W]. Paths are decoded together

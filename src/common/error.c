@@ -66,6 +66,11 @@ void sg_error_clear(SgError *err)
     err->message[0] = '\0';
 }
 
+int sg_error_pass(SgError *dst, const SgError *src)
+{
+    return sg_fail(dst, src->code, "%s", src->message);
+}
+
 const char *siglip_strerror(int status)
 {
     switch (status) {

@@ -9,8 +9,8 @@
 /* Room for one line plus an OpenCL build log; longer logs are cut with a marker. */
 #define SG_ERROR_MESSAGE_SIZE 16384
 
-/* One failure: a SIGLIP_E* code and its message. Each context owns one; internal functions take
- * a SgError * and fill it when they fail. */
+/* One failure: a SIGLIP_E* code and its message. Each context, tokenizer and image processor owns
+ * one; internal functions take a SgError * and fill it when they fail. */
 typedef struct SgError {
     int code;
     char message[SG_ERROR_MESSAGE_SIZE];
@@ -29,5 +29,9 @@ void sg_error_append(SgError *err, const char *fmt, ...) __attribute__((format(p
 void sg_error_prefix(SgError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void sg_error_clear(SgError *err);
+
+/* Records src's failure in dst too (a handle's own message passed on to the caller's record) and
+ * returns its code. */
+int sg_error_pass(SgError *dst, const SgError *src);
 
 #endif /* SG_COMMON_ERROR_H */

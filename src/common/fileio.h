@@ -7,9 +7,12 @@
 #include "common/error.h"
 
 /* The size caps of files the library reads whole, in one place: JSON configs (config.json,
- * processor, tokenizer and tuning files) and a safetensors index (a weight_map of every tensor). */
+ * processor, tokenizer_config and tuning files), a safetensors index (a weight_map of every
+ * tensor) and a tokenizer model (spiece.model, tokenizer.model or tokenizer.json, whose 256k-entry
+ * vocabularies run to tens of MiB). */
 #define SG_CONFIG_MAX_BYTES ((size_t)16 << 20)
 #define SG_ST_INDEX_MAX_BYTES ((size_t)64 << 20)
+#define SG_TOKENIZER_MAX_BYTES ((size_t)256 << 20)
 
 /* Reads a whole file into a malloc'ed buffer with a NUL byte appended (not counted in *size).
  * The caller frees *data. Missing file: SIGLIP_ENOENT; larger than max_size: SIGLIP_E2BIG. */

@@ -72,7 +72,7 @@ typedef struct SgImageSettings {
 } SgImageSettings;
 
 struct SiglipImageProcessor {
-    SgError *err;           /* where public calls record failures: the context's error record */
+    SgError err;            /* the last failure of a call on it (owned: it may outlive ctx) */
     SgImageSettings settings;
     SgDecodeOptions decode; /* pixel limit and truncated-file policy from the context settings */
     int n_threads;          /* 0 = online CPUs */
@@ -85,8 +85,8 @@ char *sg_image_processor_config(const char *dir, int *rc);
 /* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json
  * ({"image_processor": {...}}); dir NULL, or a dir with neither file, gives the reference
  * defaults (224×224). Pixel limit, truncated-file policy and thread count come from the context
- * settings s. Later failures of public calls on it are recorded in *err, which must outlive the
- * processor (the context's error record). Free with siglip_image_processor_free(). */
+ * settings s (copied). A failure of this call is recorded in *err (the caller's record); later
+ * calls record theirs in the processor's own err. Free with siglip_image_processor_free(). */
 int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const SiglipSettings *s,
                             SgError *err);
 

@@ -60,7 +60,6 @@ int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const S
         free(p);
         return rc;
     }
-    p->err = err;
     p->decode.max_pixels = s->max_image_pixels;
     p->decode.allow_truncated = s->allow_truncated_images;
     p->n_threads = s->n_threads;
@@ -258,6 +257,11 @@ void siglip_image_processor_free(SiglipImageProcessor **proc)
     *proc = NULL;
 }
 
+const char *siglip_image_processor_error(const SiglipImageProcessor *proc)
+{
+    return proc ? proc->err.message : "";
+}
+
 void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height, int *width)
 {
     if (height)
@@ -271,13 +275,13 @@ static int check_file_list(SiglipImageProcessor *proc, const char *fn, const cha
                            int n, const float *pixel_values)
 {
     if (!paths || n <= 0 || !pixel_values)
-        return sg_fail(proc->err, SIGLIP_EINVAL, "%s: need paths, n > 0 and pixel_values", fn);
+        return sg_fail(&proc->err, SIGLIP_EINVAL, "%s: need paths, n > 0 and pixel_values", fn);
     if (n > SIGLIP_MAX_BATCH)
-        return sg_fail(proc->err, SIGLIP_E2BIG, "%s: %d images exceed SIGLIP_MAX_BATCH (%d)", fn,
+        return sg_fail(&proc->err, SIGLIP_E2BIG, "%s: %d images exceed SIGLIP_MAX_BATCH (%d)", fn,
                        n, SIGLIP_MAX_BATCH);
     for (int i = 0; i < n; i++)
         if (!paths[i])
-            return sg_fail(proc->err, SIGLIP_EINVAL, "%s: path %d is NULL", fn, i);
+            return sg_fail(&proc->err, SIGLIP_EINVAL, "%s: path %d is NULL", fn, i);
     return 0;
 }
 
@@ -287,7 +291,7 @@ int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths
     if (!proc)
         return SIGLIP_EINVAL;
     int rc = check_file_list(proc, "siglip_preprocess_files", paths, n, pixel_values);
-    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, NULL, proc->err);
+    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, NULL, &proc->err);
 }
 
 int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *paths, int n,
@@ -297,8 +301,8 @@ int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *
         return SIGLIP_EINVAL;
     int rc = check_file_list(proc, "siglip_preprocess_files_each", paths, n, pixel_values);
     if (rc == 0 && !status)
-        rc = sg_fail(proc->err, SIGLIP_EINVAL, "siglip_preprocess_files_each: status is NULL");
-    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, status, proc->err);
+        rc = sg_fail(&proc->err, SIGLIP_EINVAL, "siglip_preprocess_files_each: status is NULL");
+    return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, status, &proc->err);
 }
 
 int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
@@ -307,7 +311,7 @@ int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_
     if (!proc)
         return SIGLIP_EINVAL;
     if (!data || !pixel_values)
-        return sg_fail(proc->err, SIGLIP_EINVAL,
+        return sg_fail(&proc->err, SIGLIP_EINVAL,
                        "siglip_preprocess_memory: data and pixel_values must not be NULL");
-    return sg_preprocess_memory(proc, data, size, pixel_values, proc->err);
+    return sg_preprocess_memory(proc, data, size, pixel_values, &proc->err);
 }

@@ -27,23 +27,24 @@ typedef struct IntKey {
 
 #define TOWER_INT(field) #field, offsetof(SgTowerConfig, field)
 
-/* SiglipTextConfig defaults; the limits keep every size product far from overflow. */
-static const IntKey text_keys[] = {
-    {TOWER_INT(vocab_size), 32000, 1, 1 << 24},
+/* The keys both towers have, with the defaults SiglipTextConfig and SiglipVisionConfig share; the
+ * limits keep every size product far from overflow. */
+static const IntKey tower_keys[] = {
     {TOWER_INT(hidden_size), 768, 1, 1 << 16},
     {TOWER_INT(intermediate_size), 3072, 1, 1 << 18},
     {TOWER_INT(num_hidden_layers), 12, 1, 1 << 10},
     {TOWER_INT(num_attention_heads), 12, 1, 1 << 16},
+};
+
+/* SiglipTextConfig's own keys and defaults. */
+static const IntKey text_keys[] = {
+    {TOWER_INT(vocab_size), 32000, 1, 1 << 24},
     {TOWER_INT(max_position_embeddings), 64, 1, 1 << 16},
     {TOWER_INT(pad_token_id), 1, 0, 1 << 24},
 };
 
-/* SiglipVisionConfig defaults. */
+/* SiglipVisionConfig's own keys and defaults. */
 static const IntKey vision_keys[] = {
-    {TOWER_INT(hidden_size), 768, 1, 1 << 16},
-    {TOWER_INT(intermediate_size), 3072, 1, 1 << 18},
-    {TOWER_INT(num_hidden_layers), 12, 1, 1 << 10},
-    {TOWER_INT(num_attention_heads), 12, 1, 1 << 16},
     {TOWER_INT(num_channels), 3, 1, 1 << 10},
     {TOWER_INT(image_size), 224, 1, 1 << 15},
     {TOWER_INT(patch_size), 16, 1, 1 << 15},
@@ -72,6 +73,19 @@ static const char *json_kind(const cJSON *v)
     if (cJSON_IsNumber(v))
         return "a number";
     return "null";
+}
+
+/* *v = the key's value (NULL when absent or null, as get_present) when it is of the kind `is`
+ * accepts; otherwise an error naming section.key (key alone when section is NULL). */
+static int get_typed(const cJSON *obj, const char *section, const char *key,
+                     cJSON_bool (*is)(const cJSON *), const char *kind, const cJSON **v,
+                     SgError *err)
+{
+    *v = get_present(obj, key);
+    if (*v && !is(*v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s%s%s: expected %s, got %s", section ? section : "",
+                       section ? "." : "", key, kind, json_kind(*v));
+    return SIGLIP_OK;
 }
 
 /* Reads an integer in [min, max] into *out; `where` is the key path used in messages. */
@@ -118,12 +132,10 @@ static int read_activation(const cJSON *obj, const char *section, SgActivation *
                            SgError *err)
 {
     *act = SG_ACT_GELU_TANH;
-    const cJSON *v = get_present(obj, "hidden_act");
-    if (!v)
-        return SIGLIP_OK;
-    if (!cJSON_IsString(v))
-        return sg_fail(err, SIGLIP_EBADMSG, "%s.hidden_act: expected a string, got %s", section,
-                       json_kind(v));
+    const cJSON *v;
+    int rc = get_typed(obj, section, "hidden_act", cJSON_IsString, "a string", &v, err);
+    if (rc || !v)
+        return rc;
     static const char *const tanh_names[] = {"gelu_pytorch_tanh", "gelu_new", "gelu_fast"};
     for (size_t i = 0; i < N_KEYS(tanh_names); i++)
         if (strcmp(v->valuestring, tanh_names[i]) == 0)
@@ -141,12 +153,10 @@ static int read_activation(const cJSON *obj, const char *section, SgActivation *
 static int read_eps(const cJSON *obj, const char *section, float *eps, SgError *err)
 {
     *eps = 1e-6f;
-    const cJSON *v = get_present(obj, "layer_norm_eps");
-    if (!v)
-        return SIGLIP_OK;
-    if (!cJSON_IsNumber(v))
-        return sg_fail(err, SIGLIP_EBADMSG, "%s.layer_norm_eps: expected a number, got %s",
-                       section, json_kind(v));
+    const cJSON *v;
+    int rc = get_typed(obj, section, "layer_norm_eps", cJSON_IsNumber, "a number", &v, err);
+    if (rc || !v)
+        return rc;
     double d = v->valuedouble;
     if (!(d > 0 && d <= 1))
         return sg_fail(err, SIGLIP_EBADMSG, "%s.layer_norm_eps = %g: must be in (0, 1]", section,
@@ -177,17 +187,15 @@ static int check_divides(const char *section, const char *num_key, int num, cons
 /* Fetches text_config / vision_config: absent or null means all defaults (obj = NULL). */
 static int get_section(const cJSON *root, const char *section, const cJSON **obj, SgError *err)
 {
-    *obj = get_present(root, section);
-    if (*obj && !cJSON_IsObject(*obj))
-        return sg_fail(err, SIGLIP_EBADMSG, "%s: expected an object, got %s", section,
-                       json_kind(*obj));
-    return SIGLIP_OK;
+    return get_typed(root, NULL, section, cJSON_IsObject, "an object", obj, err);
 }
 
 static int parse_tower_common(const cJSON *obj, const char *section, const IntKey *keys, size_t n,
                               SgTowerConfig *t, SgError *err)
 {
-    int rc = read_int_keys(obj, section, keys, n, t, err);
+    int rc = read_int_keys(obj, section, tower_keys, N_KEYS(tower_keys), t, err);
+    if (!rc)
+        rc = read_int_keys(obj, section, keys, n, t, err);
     if (!rc)
         rc = read_activation(obj, section, &t->hidden_act, err);
     if (!rc)
@@ -256,12 +264,10 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
 /* model_type must be "siglip" when given; single-tower configs and later families are refused. */
 static int check_model_type(const cJSON *root, SgError *err)
 {
-    const cJSON *v = get_present(root, "model_type");
-    if (!v)
-        return SIGLIP_OK;
-    if (!cJSON_IsString(v))
-        return sg_fail(err, SIGLIP_EBADMSG, "model_type: expected a string, got %s",
-                       json_kind(v));
+    const cJSON *v;
+    int rc = get_typed(root, NULL, "model_type", cJSON_IsString, "a string", &v, err);
+    if (rc || !v)
+        return rc;
     if (strcmp(v->valuestring, "siglip") == 0)
         return SIGLIP_OK;
     /* SigLIP 2 fixed-resolution checkpoints say "siglip"; "siglip2" is only the NaFlex family. */
@@ -281,12 +287,10 @@ static int check_model_type(const cJSON *root, SgError *err)
 static int read_architecture(const cJSON *root, SiglipArchitecture *arch, SgError *err)
 {
     *arch = SIGLIP_ARCH_MODEL;
-    const cJSON *list = get_present(root, "architectures");
-    if (!list)
-        return SIGLIP_OK;
-    if (!cJSON_IsArray(list))
-        return sg_fail(err, SIGLIP_EBADMSG, "architectures: expected an array, got %s",
-                       json_kind(list));
+    const cJSON *list;
+    int rc = get_typed(root, NULL, "architectures", cJSON_IsArray, "an array", &list, err);
+    if (rc || !list)
+        return rc;
     static const char *const model_shaped[] = {"SiglipModel", "SiglipTextModel",
                                                "SiglipVisionModel"};
     int i = 0;

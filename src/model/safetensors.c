@@ -147,13 +147,26 @@ static void format_shape(const SgTensor *t, char *buf, size_t size)
         snprintf(buf + at, size - at, "]");
 }
 
+/* entry[key] of tensor `name`, which must be present and, when `is` is set, of that kind; NULL
+ * with the error recorded otherwise. */
+static const cJSON *entry_field(const cJSON *entry, const char *name, const char *key,
+                                cJSON_bool (*is)(const cJSON *), const char *kind, SgError *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, key);
+    if (!v)
+        sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": missing \"%s\"", name, key);
+    else if (is && !is(v))
+        sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": \"%s\" is not %s", name, key, kind);
+    else
+        return v;
+    return NULL;
+}
+
 static int parse_dtype(const cJSON *entry, const char *name, SgTensor *t, SgError *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "dtype");
+    const cJSON *v = entry_field(entry, name, "dtype", cJSON_IsString, "a string", err);
     if (!v)
-        return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": missing \"dtype\"", name);
-    if (!cJSON_IsString(v))
-        return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": \"dtype\" is not a string", name);
+        return SIGLIP_EBADMSG;
     if (!dtype_from_name(v->valuestring, &t->dtype))
         return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": dtype \"%s\" is not supported", name,
                        v->valuestring);
@@ -163,11 +176,9 @@ static int parse_dtype(const cJSON *entry, const char *name, SgTensor *t, SgErro
 /* shape → ndim, shape[], numel (overflow-checked). */
 static int parse_shape(const cJSON *entry, const char *name, SgTensor *t, SgError *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "shape");
+    const cJSON *v = entry_field(entry, name, "shape", cJSON_IsArray, "an array", err);
     if (!v)
-        return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": missing \"shape\"", name);
-    if (!cJSON_IsArray(v))
-        return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": \"shape\" is not an array", name);
+        return SIGLIP_EBADMSG;
     int ndim = cJSON_GetArraySize(v);
     if (ndim > SG_ST_MAX_DIMS)
         return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": %d dimensions, more than the %d "
@@ -196,9 +207,9 @@ static int parse_shape(const cJSON *entry, const char *name, SgTensor *t, SgErro
 static int parse_offsets(const cJSON *entry, const char *name, const unsigned char *section,
                          size_t section_size, SgTensor *t, SgError *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
+    const cJSON *v = entry_field(entry, name, "data_offsets", NULL, NULL, err);
     if (!v)
-        return sg_fail(err, SIGLIP_EBADMSG, "tensor \"%s\": missing \"data_offsets\"", name);
+        return SIGLIP_EBADMSG;
     double begin = -1, end = -1;
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2) {
         begin = json_uint(v->child);

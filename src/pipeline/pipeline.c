@@ -12,10 +12,11 @@
 
 static const char default_template[] = "This is a photo of {}.";
 
-/* Python's template.format(label) for templates whose only fields are "{}": each "{}" becomes
- * the label, "{{" and "}}" become literal braces. Returns a malloc'ed string or NULL. */
-static char *format_template(const char *tpl, const char *label)
+char *siglip_format_label(const char *template_, const char *label)
 {
+    const char *tpl = template_ ? template_ : default_template;
+    if (!label)
+        return NULL;
     size_t ll = strlen(label), n = 1;
     for (const char *p = tpl; *p; p++)
         n += (p[0] == '{' && p[1] == '}') ? ll : 1;
@@ -38,17 +39,30 @@ static char *format_template(const char *tpl, const char *label)
     return out;
 }
 
-/* Stable sort, highest score first (Python's sorted(key=-score) keeps ties in input order). */
-static void sort_scores(SiglipScore *s, size_t n)
+void siglip_score_logits(const float *logits, int n, SiglipScoring scoring, SiglipScore *scores)
 {
-    for (size_t i = 1; i < n; i++) {
-        SiglipScore v = s[i];
-        size_t j = i;
-        while (j > 0 && s[j - 1].score < v.score) {
-            s[j] = s[j - 1];
+    if (!logits || !scores || n <= 0)
+        return;
+    double zmax = logits[0], sum = 0;
+    for (int l = 1; l < n; l++)
+        zmax = logits[l] > zmax ? logits[l] : zmax;
+    for (int l = 0; scoring == SIGLIP_SCORE_SOFTMAX && l < n; l++)
+        sum += exp((double)logits[l] - zmax);
+    for (int l = 0; l < n; l++) {
+        double z = logits[l];
+        scores[l].label = l;
+        scores[l].score = scoring == SIGLIP_SCORE_SOFTMAX ? (float)(exp(z - zmax) / sum)
+                                                          : (float)(1.0 / (1.0 + exp(-z)));
+    }
+    /* Stable insertion sort, highest first: Python's sorted(key=-score) keeps ties in order. */
+    for (int i = 1; i < n; i++) {
+        SiglipScore v = scores[i];
+        int j = i;
+        while (j > 0 && scores[j - 1].score < v.score) {
+            scores[j] = scores[j - 1];
             j--;
         }
-        s[j] = v;
+        scores[j] = v;
     }
 }
 
@@ -66,11 +80,12 @@ static int encode_labels(SiglipModel *m, const char *const *labels, int n_labels
     for (int i = 0; i < n_labels && rc == SIGLIP_OK; i++) {
         if (!labels[i])
             rc = sg_fail(err, SIGLIP_EINVAL, "label %d is NULL", i);
-        else if (!(texts[i] = format_template(tpl, labels[i])))
+        else if (!(texts[i] = siglip_format_label(tpl, labels[i])))
             rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     }
-    if (rc == SIGLIP_OK)
-        rc = siglip_tokenize(m->tokenizer, (const char *const *)texts, n_labels, T, ids, mask);
+    if (rc == SIGLIP_OK && (rc = siglip_tokenize(m->tokenizer, (const char *const *)texts,
+                                                 n_labels, T, ids, mask)))
+        sg_fail(err, rc, "%s", siglip_tokenizer_error(m->tokenizer));
     if (rc == SIGLIP_OK) {
         SiglipTextOutput out = {.embeds = embeds};
         rc = siglip_encode_text(m, ids, mask, n_labels, &out);
@@ -83,8 +98,27 @@ static int encode_labels(SiglipModel *m, const char *const *labels, int n_labels
     return rc;
 }
 
-static int check_processor(SiglipModel *m, SgError *err)
+/* What the pipelines ask of the model (a text tower and tokenizer for zero-shot, a classifier for
+ * classification) and of the images: 1 to SIGLIP_MAX_BATCH paths and a processor that makes
+ * pixel_values of the model's size. */
+static int check_model(SiglipModel *m, int zero_shot, const char *const *image_paths,
+                       int n_images, SgError *err)
 {
+    const char *fn = zero_shot ? "siglip_zero_shot" : "siglip_classify";
+    if (zero_shot && !m->has_text)
+        return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
+                                           "text tower; this is an image-classification model");
+    if (zero_shot && !m->tokenizer)
+        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
+                                           "tokenizer.model or tokenizer.json)");
+    if (!zero_shot && !m->has_classifier)
+        return sg_fail(err, SIGLIP_EINVAL, "siglip_classify needs a SiglipForImageClassification "
+                                           "model; use siglip_zero_shot with labels instead");
+    if (!image_paths || n_images <= 0)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: image paths must be set, n_images > 0", fn);
+    if (n_images > SIGLIP_MAX_BATCH)
+        return sg_fail(err, SIGLIP_E2BIG, "%s: %d images exceed SIGLIP_MAX_BATCH (%d)", fn,
+                       n_images, SIGLIP_MAX_BATCH);
     int h, w;
     siglip_image_processor_size(m->processor, &h, &w);
     const SgTowerConfig *v = &m->cfg.vision;
@@ -95,6 +129,22 @@ static int check_processor(SiglipModel *m, SgError *err)
     return SIGLIP_OK;
 }
 
+/* siglip_preprocess_files with the model's processor, its failure recorded in the context. */
+static int preprocess(SiglipModel *m, const char *const *paths, int n, float *pixels,
+                      SgError *err)
+{
+    int rc = siglip_preprocess_files(m->processor, paths, n, pixels);
+    return rc ? sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor)) : SIGLIP_OK;
+}
+
+/* pixel_values for one chunk of the images: *chunk = min(n_images, PIPELINE_IMAGE_CHUNK); a
+ * malloc'ed [chunk, 3, H, W] buffer or NULL. */
+static float *chunk_pixels(const SiglipModel *m, int n_images, size_t *chunk)
+{
+    *chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
+    return malloc(*chunk * 3 * sg_vision_pixels(&m->cfg.vision) * sizeof(float));
+}
+
 int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_images,
                      const char *const *labels, int n_labels, const char *template_,
                      SiglipScore *scores)
@@ -102,49 +152,35 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
     if (!m || !m->ctx)
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
-    if (!image_paths || !labels || !scores || n_images <= 0 || n_labels <= 0)
+    if (!labels || !scores || n_labels <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
-                       "siglip_zero_shot: images, labels and scores must be set, counts > 0");
-    if (n_images > SIGLIP_MAX_BATCH || n_labels > SIGLIP_MAX_BATCH)
-        return sg_fail(err, SIGLIP_E2BIG, "siglip_zero_shot: %d images and %d labels: at most "
-                       "SIGLIP_MAX_BATCH (%d) of each", n_images, n_labels, SIGLIP_MAX_BATCH);
-    if (!m->has_text)
-        return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
-                                           "text tower; this is an image-classification model");
-    if (!m->tokenizer)
-        return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
-                                           "tokenizer.model or tokenizer.json)");
-    int rc = check_processor(m, err);
+                       "siglip_zero_shot: labels and scores must be set, n_labels > 0");
+    if (n_labels > SIGLIP_MAX_BATCH)
+        return sg_fail(err, SIGLIP_E2BIG, "siglip_zero_shot: %d labels exceed SIGLIP_MAX_BATCH "
+                       "(%d)", n_labels, SIGLIP_MAX_BATCH);
+    int rc = check_model(m, 1, image_paths, n_images, err);
     if (rc)
         return rc;
-    size_t D = (size_t)m->cfg.text.projection_size, L = (size_t)n_labels;
-    size_t per_image = 3 * sg_vision_pixels(&m->cfg.vision);
-    size_t chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
+    size_t D = (size_t)m->cfg.text.projection_size, L = (size_t)n_labels, chunk;
+    float *pixels = chunk_pixels(m, n_images, &chunk);                /* [chunk, 3, H, W] */
     float *text_embeds = malloc(L * D * sizeof(float));               /* [L, D] */
-    float *pixels = malloc(chunk * per_image * sizeof(float));        /* [chunk, 3, S, S] */
     float *image_embeds = malloc(chunk * D * sizeof(float));          /* [chunk, D] */
     float *logits = malloc(chunk * L * sizeof(float));                /* [chunk, L] */
     if (!text_embeds || !pixels || !image_embeds || !logits)
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     if (rc == SIGLIP_OK)
-        rc = encode_labels(m, labels, n_labels, template_ ? template_ : default_template,
-                           text_embeds, err);
+        rc = encode_labels(m, labels, n_labels, template_, text_embeds, err);
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = siglip_preprocess_files(m->processor, image_paths + at, (int)n, pixels);
+        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
         SiglipImageOutput out = {.embeds = image_embeds};
         if (rc == SIGLIP_OK)
             rc = siglip_encode_image(m, pixels, (int)n, &out);
         if (rc == SIGLIP_OK)
             rc = siglip_logits(m, text_embeds, n_labels, image_embeds, (int)n, logits, NULL);
-        for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
-            SiglipScore *row = scores + (at + i) * L;
-            for (size_t l = 0; l < L; l++) {
-                row[l].label = (int)l;
-                row[l].score = (float)(1.0 / (1.0 + exp(-(double)logits[i * L + l])));
-            }
-            sort_scores(row, L);
-        }
+        for (size_t i = 0; i < n && rc == SIGLIP_OK; i++)
+            siglip_score_logits(logits + i * L, (int)L, SIGLIP_SCORE_SIGMOID,
+                                scores + (at + i) * L);
     }
     free(text_embeds);
     free(pixels);
@@ -159,44 +195,26 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
     if (!m || !m->ctx)
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
-    if (!image_paths || !scores || n_images <= 0)
-        return sg_fail(err, SIGLIP_EINVAL,
-                       "siglip_classify: images and scores must be set, n_images > 0");
-    if (n_images > SIGLIP_MAX_BATCH)
-        return sg_fail(err, SIGLIP_E2BIG, "siglip_classify: %d images exceed SIGLIP_MAX_BATCH (%d)",
-                       n_images, SIGLIP_MAX_BATCH);
-    if (!m->has_classifier)
-        return sg_fail(err, SIGLIP_EINVAL, "siglip_classify needs a SiglipForImageClassification "
-                                           "model; use siglip_zero_shot with labels instead");
-    int rc = check_processor(m, err);
+    if (!scores)
+        return sg_fail(err, SIGLIP_EINVAL, "siglip_classify: scores must be set");
+    int rc = check_model(m, 0, image_paths, n_images, err);
     if (rc)
         return rc;
     size_t L = (size_t)m->cfg.num_labels;
     size_t k = top_k <= 0 || (size_t)top_k > L ? L : (size_t)top_k;
-    size_t per_image = 3 * sg_vision_pixels(&m->cfg.vision);
-    size_t chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
-    float *pixels = malloc(chunk * per_image * sizeof(float)); /* [chunk, 3, S, S] */
+    size_t chunk;
+    float *pixels = chunk_pixels(m, n_images, &chunk);         /* [chunk, 3, H, W] */
     float *logits = malloc(chunk * L * sizeof(float));         /* [chunk, L] */
     SiglipScore *row = malloc(L * sizeof *row);                /* [L] */
     if (!pixels || !logits || !row)
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = siglip_preprocess_files(m->processor, image_paths + at, (int)n, pixels);
+        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
         if (rc == SIGLIP_OK)
             rc = siglip_classify_logits(m, pixels, (int)n, logits);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
-            const float *z = logits + i * L;
-            double zmax = z[0], sum = 0;
-            for (size_t l = 1; l < L; l++)
-                zmax = z[l] > zmax ? z[l] : zmax;
-            for (size_t l = 0; l < L; l++)
-                sum += exp((double)z[l] - zmax);
-            for (size_t l = 0; l < L; l++) {
-                row[l].label = (int)l;
-                row[l].score = (float)(exp((double)z[l] - zmax) / sum);
-            }
-            sort_scores(row, L);
+            siglip_score_logits(logits + i * L, (int)L, SIGLIP_SCORE_SOFTMAX, row);
             memcpy(scores + (at + i) * k, row, k * sizeof *row);
         }
     }

@@ -5,6 +5,7 @@
 #include "tokenizer/hf_json.h"
 
 #include <float.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,44 +74,56 @@ static int pb_skip(PbReader *r, uint32_t wire)
     case WIRE_VARINT:
         return pb_varint(r, &v);
     case WIRE_FIXED64:
-        if (r->end - r->p < 8)
+    case WIRE_FIXED32: {
+        ptrdiff_t n = wire == WIRE_FIXED64 ? 8 : 4;
+        if (r->end - r->p < n)
             return -1;
-        r->p += 8;
+        r->p += n;
         return 0;
+    }
     case WIRE_BYTES:
         return pb_bytes(r, &sub);
-    case WIRE_FIXED32:
-        if (r->end - r->p < 4)
-            return -1;
-        r->p += 4;
-        return 0;
     default:
         return -1; /* groups (3, 4) and wire types 6, 7 do not occur in ModelProto */
     }
 }
 
-/* Reads the next field; for a varint field *v is its value, for a bytes field *sub its span.
- * A field whose wire type differs from `want` is skipped (*matched = 0), as protobuf does with
- * fields it cannot interpret. */
-static int pb_next(PbReader *r, uint32_t *field, uint32_t *wire, uint64_t *v, PbReader *sub)
+/* One field of a message: for a varint or fixed32 field v is its value, for a bytes field sub its
+ * span; fields of other wire types are skipped, as protobuf does with what it cannot interpret. */
+typedef struct PbField {
+    uint32_t field, wire;
+    uint64_t v;
+    PbReader sub;
+} PbField;
+
+/* Reads the next field of r into *f: 1 when one was read, 0 at the end, -1 when truncated. */
+static int pb_next(PbReader *r, PbField *f)
 {
-    if (pb_tag(r, field, wire) != 0)
-        return -1;
-    switch (*wire) {
-    case WIRE_VARINT:
-        return pb_varint(r, v);
-    case WIRE_BYTES:
-        return pb_bytes(r, sub);
-    case WIRE_FIXED32: {
-        uint32_t x;
-        if (pb_fixed32(r, &x) != 0)
-            return -1;
-        *v = x;
+    if (r->p >= r->end)
         return 0;
+    f->v = 0;
+    f->sub = (PbReader){0};
+    if (pb_tag(r, &f->field, &f->wire) != 0)
+        return -1;
+    int rc;
+    switch (f->wire) {
+    case WIRE_VARINT:
+        rc = pb_varint(r, &f->v);
+        break;
+    case WIRE_BYTES:
+        rc = pb_bytes(r, &f->sub);
+        break;
+    case WIRE_FIXED32: {
+        uint32_t x = 0;
+        rc = pb_fixed32(r, &x);
+        f->v = x;
+        break;
     }
     default:
-        return pb_skip(r, *wire);
+        rc = pb_skip(r, f->wire);
+        break;
     }
+    return rc == 0 ? 1 : -1;
 }
 
 /* ---------------------------------------------------------------- piece trie */
@@ -214,69 +227,61 @@ static int parse_piece(SgSpModel *m, PbReader r, SgPiece *piece, SgError *err)
     piece->len = 0;
     piece->score = 0.0f;
     piece->type = SG_PIECE_NORMAL;
-    while (r.p < r.end) {
-        uint32_t field, wire;
-        uint64_t v = 0;
-        PbReader sub = {0};
-        if (pb_next(&r, &field, &wire, &v, &sub) != 0)
-            return bad(err, m, &r, "truncated piece");
-        if (field == 1 && wire == WIRE_BYTES) {
-            piece->offset = (uint32_t)(sub.p - m->blob);
-            piece->len = (uint32_t)(sub.end - sub.p);
-        } else if (field == 2 && wire == WIRE_FIXED32) {
-            uint32_t bits = (uint32_t)v;
+    PbField f;
+    int got;
+    while ((got = pb_next(&r, &f)) > 0) {
+        if (f.field == 1 && f.wire == WIRE_BYTES) {
+            piece->offset = (uint32_t)(f.sub.p - m->blob);
+            piece->len = (uint32_t)(f.sub.end - f.sub.p);
+        } else if (f.field == 2 && f.wire == WIRE_FIXED32) {
+            uint32_t bits = (uint32_t)f.v;
             memcpy(&piece->score, &bits, sizeof bits);
-        } else if (field == 3 && wire == WIRE_VARINT && v >= SG_PIECE_NORMAL && v <= SG_PIECE_BYTE) {
-            piece->type = (uint8_t)v;
+        } else if (f.field == 3 && f.wire == WIRE_VARINT && f.v >= SG_PIECE_NORMAL &&
+                   f.v <= SG_PIECE_BYTE) {
+            piece->type = (uint8_t)f.v;
         }
     }
-    return 0;
+    return got < 0 ? bad(err, m, &r, "truncated piece") : 0;
 }
 
 static int parse_trainer_spec(SgSpModel *m, PbReader r, SgError *err)
 {
-    while (r.p < r.end) {
-        uint32_t field, wire;
-        uint64_t v = 0;
-        PbReader sub = {0};
-        if (pb_next(&r, &field, &wire, &v, &sub) != 0)
-            return bad(err, m, &r, "truncated trainer_spec");
-        if (wire != WIRE_VARINT)
+    PbField f;
+    int got;
+    while ((got = pb_next(&r, &f)) > 0) {
+        if (f.wire != WIRE_VARINT)
             continue;
-        switch (field) {
+        switch (f.field) {
         case 3:
-            if (v >= SG_MODEL_UNIGRAM && v <= SG_MODEL_CHAR)
-                m->model_type = (int)v;
+            if (f.v >= SG_MODEL_UNIGRAM && f.v <= SG_MODEL_CHAR)
+                m->model_type = (int)f.v;
             break;
-        case 24: m->normalizer.treat_whitespace_as_suffix = v != 0; break;
-        case 35: m->byte_fallback = v != 0; break;
-        case 41: m->bos_id = (int32_t)(uint32_t)v; break;
-        case 42: m->eos_id = (int32_t)(uint32_t)v; break;
-        case 43: m->pad_id = (int32_t)(uint32_t)v; break;
+        case 24: m->normalizer.treat_whitespace_as_suffix = f.v != 0; break;
+        case 35: m->byte_fallback = f.v != 0; break;
+        case 41: m->bos_id = (int32_t)(uint32_t)f.v; break;
+        case 42: m->eos_id = (int32_t)(uint32_t)f.v; break;
+        case 43: m->pad_id = (int32_t)(uint32_t)f.v; break;
         default: break;
         }
     }
-    return 0;
+    return got < 0 ? bad(err, m, &r, "truncated trainer_spec") : 0;
 }
 
 static int parse_normalizer_spec(SgSpModel *m, PbReader r, PbReader *charsmap, SgError *err)
 {
-    while (r.p < r.end) {
-        uint32_t field, wire;
-        uint64_t v = 0;
-        PbReader sub = {0};
-        if (pb_next(&r, &field, &wire, &v, &sub) != 0)
-            return bad(err, m, &r, "truncated normalizer_spec");
-        if (field == 2 && wire == WIRE_BYTES)
-            *charsmap = sub;
-        else if (field == 3 && wire == WIRE_VARINT)
-            m->normalizer.add_dummy_prefix = v != 0;
-        else if (field == 4 && wire == WIRE_VARINT)
-            m->normalizer.remove_extra_whitespaces = v != 0;
-        else if (field == 5 && wire == WIRE_VARINT)
-            m->normalizer.escape_whitespaces = v != 0;
+    PbField f;
+    int got;
+    while ((got = pb_next(&r, &f)) > 0) {
+        if (f.field == 2 && f.wire == WIRE_BYTES)
+            *charsmap = f.sub;
+        else if (f.field == 3 && f.wire == WIRE_VARINT)
+            m->normalizer.add_dummy_prefix = f.v != 0;
+        else if (f.field == 4 && f.wire == WIRE_VARINT)
+            m->normalizer.remove_extra_whitespaces = f.v != 0;
+        else if (f.field == 5 && f.wire == WIRE_VARINT)
+            m->normalizer.escape_whitespaces = f.v != 0;
     }
-    return 0;
+    return got < 0 ? bad(err, m, &r, "truncated normalizer_spec") : 0;
 }
 
 static int add_piece(SgSpModel *m, const SgPiece *piece, int *cap)
@@ -298,31 +303,28 @@ static int parse_model_proto(SgSpModel *m, PbReader *charsmap, SgError *err)
 {
     PbReader r = {m->blob, m->blob + m->blob_size};
     int cap = 0;
-    while (r.p < r.end) {
-        uint32_t field, wire;
-        uint64_t v = 0;
-        PbReader sub = {0};
-        if (pb_next(&r, &field, &wire, &v, &sub) != 0)
-            return bad(err, m, &r, "truncated or not a protobuf message");
-        if (wire != WIRE_BYTES)
+    PbField f;
+    int got;
+    while ((got = pb_next(&r, &f)) > 0) {
+        if (f.wire != WIRE_BYTES)
             continue;
         int rc = 0;
-        if (field == 1) {
+        if (f.field == 1) {
             SgPiece piece;
-            rc = parse_piece(m, sub, &piece, err);
+            rc = parse_piece(m, f.sub, &piece, err);
             if (rc == 0 && m->n_pieces == INT32_MAX)
                 return bad(err, m, &r, "too many pieces");
             if (rc == 0 && add_piece(m, &piece, &cap) != 0)
                 return sg_fail(err, SIGLIP_ENOMEM, "out of memory reading spiece.model");
-        } else if (field == 2) {
-            rc = parse_trainer_spec(m, sub, err);
-        } else if (field == 3) {
-            rc = parse_normalizer_spec(m, sub, charsmap, err);
+        } else if (f.field == 2) {
+            rc = parse_trainer_spec(m, f.sub, err);
+        } else if (f.field == 3) {
+            rc = parse_normalizer_spec(m, f.sub, charsmap, err);
         }
         if (rc != 0)
             return rc;
     }
-    return 0;
+    return got < 0 ? bad(err, m, &r, "truncated or not a protobuf message") : 0;
 }
 
 /* Builds the trie and makes the checks of SentencePiece's ModelInterface::InitializePieces. */

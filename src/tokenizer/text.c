@@ -47,32 +47,16 @@ uint32_t sg_utf8_next(const unsigned char *s, size_t n, size_t *i)
         *i = p + 1;
         return c;
     }
-    /* Expected length and the allowed range of the second byte (Unicode Table 3-7), which
-     * excludes overlongs, surrogates and code points above U+10FFFF. */
-    int len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
+    if (c < 0xC2 || c > 0xF4) {
         *i = p + 1;
         return SG_REPLACEMENT_CHAR;
     }
+    /* Expected length, the lead byte's payload bits and the allowed range of the second byte
+     * (Unicode Table 3-7), which excludes overlongs, surrogates and code points above U+10FFFF. */
+    int len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = c & (0x7Fu >> len);
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
     size_t k = 1;
     for (; k < (size_t)len; k++) {
         if (p + k >= n || !is_cont(s[p + k], k == 1 ? lo : 0x80, k == 1 ? hi : 0xBF))

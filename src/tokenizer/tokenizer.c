@@ -14,9 +14,6 @@
 #include "context.h"
 #include "tokenizer/hf_json.h"
 
-#define SPIECE_MAX_BYTES (256u << 20)
-#define CONFIG_MAX_BYTES (16u << 20)
-
 /* ---------------------------------------------------------------- encoding one text */
 
 /* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as the tokenizer sees it; for
@@ -154,12 +151,12 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
     /* never NULL, even when no id comes (an empty text under the Gemma rules; found by
      * fuzz/fuzz_tokenizer) */
     if (sg_buf_reserve(&tok->ids, sizeof(int32_t)) != 0)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     if (len > SG_TOKENIZER_MAX_TEXT_BYTES)
-        return sg_fail(tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
+        return sg_fail(&tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
                        SG_TOKENIZER_MAX_TEXT_BYTES);
     if (decode_text(tok, text, len) != 0)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     const uint32_t *cps = (const uint32_t *)(const void *)tok->cps.data;
     size_t n = tok->cps.len / sizeof *cps;
     size_t seg_start = 0, first_segment_ids = SIZE_MAX;
@@ -179,9 +176,9 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
         if (rc == 0 && special)
             rc = push_id(&tok->ids, special->id);
         if (rc == SIGLIP_E2BIG)
-            return sg_fail(tok->err, rc, "text too long to tokenize");
+            return sg_fail(&tok->err, rc, "text too long to tokenize");
         if (rc != 0)
-            return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+            return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
         if (!special)
             break;
         i += special->n_cps;
@@ -263,11 +260,11 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
             return 0;
     }
     if (tok->n_specials == SG_TOKENIZER_MAX_SPECIALS)
-        return sg_fail(tok->err, SIGLIP_ENOTSUP, "more than %d special tokens",
+        return sg_fail(&tok->err, SIGLIP_ENOTSUP, "more than %d special tokens",
                        SG_TOKENIZER_MAX_SPECIALS);
     SgSpecialToken *grown = realloc(tok->specials, (size_t)(tok->n_specials + 1) * sizeof *grown);
     if (!grown)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     tok->specials = grown;
     SgSpecialToken *s = &tok->specials[tok->n_specials];
     uint32_t first = sg_utf8_next((const unsigned char *)text, len, &(size_t){0}) &
@@ -275,7 +272,7 @@ static int add_special(SiglipTokenizer *tok, const cJSON *added, const char *tex
     tok->special_first[first / 64] |= 1ull << (first % 64);
     s->cps = malloc(len * sizeof *s->cps);
     if (!s->cps)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     s->n_cps = 0;
     for (size_t i = 0; i < len;)
         s->cps[s->n_cps++] = sg_utf8_next((const unsigned char *)text, len, &i);
@@ -321,7 +318,7 @@ static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         const char *text = token_text(cJSON_GetObjectItemCaseSensitive(cfg, keys[k].key));
         if (text && *text && set_string(keys[k].dst, text) != 0)
-            return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+            return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     }
     names->added = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
     names->extra[0] = cJSON_GetObjectItemCaseSensitive(cfg, "additional_special_tokens");
@@ -333,17 +330,17 @@ static int load_config(SiglipTokenizer *tok, const char *dir, TokenNames *names,
 {
     char *path = sg_path_join(dir, "tokenizer_config.json");
     if (!path)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
     int rc = 0;
     if (sg_file_exists(path)) {
         char *text;
         size_t size;
-        rc = sg_read_file(path, CONFIG_MAX_BYTES, &text, &size, tok->err);
+        rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, &tok->err);
         if (rc == 0) {
             *cfg = cJSON_ParseWithLength(text, size);
             free(text);
             if (!*cfg || !cJSON_IsObject(*cfg))
-                rc = sg_fail(tok->err, SIGLIP_EBADMSG, "%s is not a JSON object", path);
+                rc = sg_fail(&tok->err, SIGLIP_EBADMSG, "%s is not a JSON object", path);
             else {
                 read_class(tok, *cfg);
                 rc = read_config(tok, *cfg, names);
@@ -359,7 +356,7 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
 {
     int rc = set_string(&tok->unk_token, names->unk);
     if (rc != 0)
-        return sg_fail(tok->err, rc, "out of memory loading the tokenizer");
+        return sg_fail(&tok->err, rc, "out of memory loading the tokenizer");
     const char *core[] = {names->eos, names->unk, names->pad, names->bos, names->mask};
     size_t n_core = tok->kind == SG_TOKENIZER_GEMMA ? 5 : 3;
     for (size_t k = 0; k < n_core && rc == 0; k++)
@@ -393,7 +390,7 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
     rc = sg_sp_encode(tok->sp, (const unsigned char *)tok->unk_token, strlen(tok->unk_token),
                       &tok->sp_scratch, &ids, &n_ids);
     if (rc != 0)
-        return sg_fail(tok->err, rc, "out of memory loading the tokenizer");
+        return sg_fail(&tok->err, rc, "out of memory loading the tokenizer");
     tok->unk_prefix_pieces = (int)n_ids;
     int32_t underline = sg_sp_piece_to_id(tok->sp, (const unsigned char *)"\xE2\x96\x81", 3);
     tok->underline_id = underline == tok->sp->unk_id ? -1 : underline;
@@ -404,16 +401,16 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
 {
     char *path = sg_path_join(dir, file);
     if (!path)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
     char *data = NULL;
     size_t size = 0;
-    int rc = sg_read_file(path, SPIECE_MAX_BYTES, &data, &size, tok->err);
+    int rc = sg_read_file(path, SG_TOKENIZER_MAX_BYTES, &data, &size, &tok->err);
     if (rc == 0) {
         rc = strcmp(file, "tokenizer.json") == 0
-                 ? sg_hf_load(data, size, &tok->sp, tok->err)
-                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, tok->err);
+                 ? sg_hf_load(data, size, &tok->sp, &tok->err)
+                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, &tok->err);
         if (rc != 0)
-            sg_error_prefix(tok->err, "loading %s: ", path);
+            sg_error_prefix(&tok->err, "loading %s: ", path);
     }
     free(data);
     free(path);
@@ -455,7 +452,7 @@ static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
         set_string(&names->pad, gemma ? "<pad>" : "</s>") != 0 ||
         (gemma && (set_string(&names->bos, "<bos>") != 0 ||
                    set_string(&names->mask, "<mask>") != 0)))
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     return 0;
 }
 
@@ -465,7 +462,6 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     SiglipTokenizer *tok = calloc(1, sizeof *tok);
     if (!tok)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
-    tok->err = err;
     tok->max_length = 64;
     tok->do_lower_case = 1;
     TokenNames names = {0};
@@ -473,7 +469,7 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     const char *file = tokenizer_file(dir);
     int rc = 0;
     if (!file)
-        rc = sg_fail(err, SIGLIP_ENOENT,
+        rc = sg_fail(&tok->err, SIGLIP_ENOENT,
                      "%s has no tokenizer (spiece.model, tokenizer.model or tokenizer.json)", dir);
     /* The file decides the rules unless tokenizer_config.json names the class: spiece.model is
      * SiglipTokenizer's, the others Siglip2Tokenizer's (Gemma). */
@@ -505,9 +501,11 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     for (size_t k = 0; k < 5; k++)
         free(*slots[k]);
     if (rc != 0) {
+        sg_error_pass(err, &tok->err);
         siglip_tokenizer_free(&tok);
         return rc;
     }
+    sg_error_clear(&tok->err);
     *out = tok;
     return 0;
 }
@@ -543,6 +541,11 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     *tok = NULL;
 }
 
+const char *siglip_tokenizer_error(const SiglipTokenizer *tok)
+{
+    return tok ? tok->err.message : "";
+}
+
 int siglip_tokenizer_max_length(const SiglipTokenizer *tok)
 {
     return tok ? tok->max_length : 0;
@@ -554,15 +557,15 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
     if (!tok)
         return SIGLIP_EINVAL;
     if (!texts || !ids || n <= 0)
-        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize: %s",
+        return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize: %s",
                        n <= 0 ? "batch must be at least 1" : "NULL argument");
     if (n > SIGLIP_MAX_BATCH)
-        return sg_fail(tok->err, SIGLIP_E2BIG, "siglip_tokenize: %d texts exceed SIGLIP_MAX_BATCH "
+        return sg_fail(&tok->err, SIGLIP_E2BIG, "siglip_tokenize: %d texts exceed SIGLIP_MAX_BATCH "
                        "(%d)", n, SIGLIP_MAX_BATCH);
     size_t len_max = max_length > 0 ? (size_t)max_length : (size_t)tok->max_length;
     for (int t = 0; t < n; t++) {
         if (!texts[t])
-            return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize: text %d is NULL", t);
+            return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize: text %d is NULL", t);
         int rc = sg_tokenizer_encode_text(tok, texts[t], strlen(texts[t]));
         if (rc != 0)
             return rc;
@@ -592,7 +595,7 @@ int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, s
     if (!tok)
         return SIGLIP_EINVAL;
     if (!text || !ids || !n_ids)
-        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_tokenize_one: NULL argument");
+        return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize_one: NULL argument");
     *ids = NULL;
     *n_ids = 0;
     int rc = sg_tokenizer_encode_text(tok, text, strlen(text));
@@ -601,7 +604,7 @@ int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, s
     size_t n = tok->ids.len / sizeof(int32_t);
     int32_t *out = malloc((n + 1) * sizeof *out);
     if (!out)
-        return sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
     if (n)
         memcpy(out, tok->ids.data, n * sizeof *out);
     *n_ids = finish_ids(tok, out, n);
@@ -648,16 +651,16 @@ int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, ch
     if (!tok)
         return SIGLIP_EINVAL;
     if (!text || (!ids && n_ids))
-        return sg_fail(tok->err, SIGLIP_EINVAL, "siglip_detokenize: NULL argument");
+        return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_detokenize: NULL argument");
     *text = NULL;
     SgBuf raw = {0};
     int rc = 0;
     for (size_t k = 0; k < n_ids && rc == 0; k++) {
         if (ids[k] < 0 || ids[k] >= tok->sp->n_pieces)
-            rc = sg_fail(tok->err, SIGLIP_EINVAL, "siglip_detokenize: id %d at %zu is outside the "
+            rc = sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_detokenize: id %d at %zu is outside the "
                          "vocabulary of %d", (int)ids[k], k, tok->sp->n_pieces);
         else if (!is_skipped(tok, ids[k]) && append_piece(tok, ids[k], &raw) != 0)
-            rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+            rc = sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
     }
     /* SiglipTokenizer strips spaces at both ends (Gemma's decoder keeps them); byte pieces that
      * do not form UTF-8 become U+FFFD */
@@ -668,7 +671,7 @@ int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, ch
         end--;
     SgBuf clean = {0};
     if (rc == 0 && sg_buf_reserve(&clean, (end - begin) * 3 + 1) != 0)
-        rc = sg_fail(tok->err, SIGLIP_ENOMEM, "out of memory");
+        rc = sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
     for (size_t i = begin; rc == 0 && i < end;) {
         uint32_t cp = sg_utf8_next(raw.data, end, &i);
         clean.len += (size_t)sg_utf8_put(cp, clean.data + clean.len);

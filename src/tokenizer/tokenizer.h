@@ -33,7 +33,7 @@ typedef enum SgTokenizerKind {
 } SgTokenizerKind;
 
 struct SiglipTokenizer {
-    SgError *err;              /* where later calls record failures: the context's (borrowed) */
+    SgError err;               /* the last failure of a call on it (owned: it may outlive ctx) */
     SgTokenizerKind kind;
     int pad_left;              /* padding_side "left" in tokenizer_config.json */
     SgSpModel *sp;             /* add_dummy_prefix forced off, as both wrappers do */
@@ -58,9 +58,9 @@ int sg_tokenizer_exists(const char *dir);
 
 /* Loads dir's tokenizer: spiece.model, else tokenizer.model, else tokenizer.json, with
  * tokenizer_config.json (optional), whose tokenizer_class picks the rules (GemmaTokenizer /
- * Siglip2Tokenizer: SG_TOKENIZER_GEMMA; SiglipTokenizer; absent or another class: by the file). Failures of this
- * call and of every later call on the tokenizer are recorded in *err, which must outlive the
- * tokenizer (pass the context's error record). No tokenizer file: SIGLIP_ENOENT. */
+ * Siglip2Tokenizer: SG_TOKENIZER_GEMMA; SiglipTokenizer; absent or another class: by the file). A failure of this
+ * call is recorded in *err (the caller's record); later calls record theirs in the tokenizer's own
+ * err. No tokenizer file: SIGLIP_ENOENT. */
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out);
 
 /* Encodes one text into tok->ids without eos, padding or truncation (the raw token list of the

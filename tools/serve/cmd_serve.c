@@ -224,14 +224,15 @@ done:
     return rc;
 }
 
-/* Handles one serve option; CLI_USAGE after an error line, 0 otherwise. */
-static int serve_option(ServeOptions *o, int opt, const char *arg, const char **model_dir)
+/* Handles one serve option (CliParser.option): CLI_USAGE after an error line, CLI_NOT_MINE for
+ * none of serve's, 0 otherwise. */
+static int serve_option(void *arg_o, const CliCommon *common, int opt, char *arg)
 {
+    ServeOptions *o = arg_o;
     ServeConfig *c = &o->cfg;
-    const char *cmd = o->common.cmd;
+    const char *cmd = common->cmd;
     int v = 0;
     switch (opt) {
-    case 'm': *model_dir = arg; return 0;
     case OPT_HOST: c->host = arg; return 0;
     case OPT_API_KEY_FILE: o->key_file = arg; return 0;
     case OPT_MODEL_NAME: c->model_name = arg; return 0;
@@ -270,15 +271,13 @@ static int serve_option(ServeOptions *o, int opt, const char *arg, const char **
             return CLI_USAGE;
         o->max_pixels = v;
         return 0;
-    default: return cli_usage_error(cmd, "unknown option");
+    default: return CLI_NOT_MINE;
     }
 }
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"model", required_argument, NULL, 'm'},
+    static const struct option own[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
         {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
@@ -295,7 +294,6 @@ int cmd_serve(int argc, char **argv)
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"index", required_argument, NULL, OPT_INDEX},
         {"engine", required_argument, NULL, OPT_ENGINE},
-        {0, 0, 0, 0},
     };
     ServeOptions o = {
         .cfg = {.host = "127.0.0.1", .port = 8080, .max_batch = CLI_DEFAULT_BATCH,
@@ -304,26 +302,12 @@ int cmd_serve(int argc, char **argv)
                 .idle_timeout_s = 30},
         .max_pixels = 25000000,
     };
-    cli_common_init(&o.common, "serve");
-    const char *model_dir = NULL;
-    int opt, r = -1;
-    while (r < 0 && (opt = getopt_long(argc, argv, ":hm:", longopts, NULL)) != -1) {
-        int common = cli_common_option(&o.common, opt, optarg);
-        if (common == CLI_USAGE)
-            r = CLI_USAGE;
-        else if (opt == OPT_BATCH)
-            o.cfg.max_batch = o.common.batch;
-        else if (common)
-            continue;
-        else if (opt == '?' || opt == ':')
-            r = cli_getopt_error(o.common.cmd, opt, argv);
-        else if (serve_option(&o, opt, optarg, &model_dir))
-            r = CLI_USAGE;
-    }
-    if (r < 0)
-        r = cli_help_or_version(&o.common, usage);
-    if (r < 0 && !model_dir)
-        r = cli_usage_error(o.common.cmd, "-m MODEL_DIR is required");
+    CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
+                   .usage = usage, .option = serve_option, .arg = &o};
+    int r = cli_parse_options(&o.common, "serve", argc, argv, &p);
+    const char *model_dir = p.model_dir;
+    if (o.common.batch_given)
+        o.cfg.max_batch = o.common.batch;
     if (r < 0 && optind < argc)
         r = cli_usage_error(o.common.cmd, "unexpected argument '%s'", argv[optind]);
     struct in6_addr addr;

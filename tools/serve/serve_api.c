@@ -1,7 +1,6 @@
 /* serve_api.c — the endpoints of `siglip serve` apart from HTTP: a request body in, a JSON answer
  * out. Inputs are prepared on the calling (host) thread with a kit, run on the device by the
  * batcher, and the answer is written here. */
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +8,6 @@
 #include "../cli.h"
 #include "../json_out.h"
 #include "serve.h"
-
-static const char default_template[] = "This is a photo of {}.";
 
 static const char *error_type(int status)
 {
@@ -93,7 +90,7 @@ static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *imag
         int st = siglip_preprocess_memory(kit->proc, images[i]->data, images[i]->size,
                                           w->pixels + (size_t)i * per_image);
         if (st) {
-            reply_error(out, 400, "%s[%d]: %s", what, i, siglip_context_error(kit->ctx));
+            reply_error(out, 400, "%s[%d]: %s", what, i, siglip_image_processor_error(kit->proc));
             return -1;
         }
     }
@@ -107,7 +104,7 @@ static int prepare_texts(const Service *svc, Kit *kit, const char *const *texts,
         return 0;
     int st = siglip_tokenize(kit->tok, texts, n, svc->info.text_max_positions, w->ids, w->mask);
     if (st) {
-        reply_error(out, 400, "tokenizing: %s", siglip_context_error(kit->ctx));
+        reply_error(out, 400, "tokenizing: %s", siglip_tokenizer_error(kit->tok));
         return -1;
     }
     return 0;
@@ -318,30 +315,6 @@ void api_embeddings(const Service *svc, const char *content_type, const unsigned
 
 /* ---- /v1/classify ---- */
 
-/* Python's template.format(label) for templates whose only fields are "{}" ("{{" and "}}" are
- * literal braces), as transformers' pipeline applies hypothesis_template. */
-static char *format_template(const char *tpl, const char *label)
-{
-    size_t ll = strlen(label), n = 1;
-    for (const char *p = tpl; *p; p++)
-        n += (p[0] == '{' && p[1] == '}') ? ll : 1;
-    char *s = malloc(n), *o = s;
-    for (const char *p = tpl; s && *p; p++) {
-        if (p[0] == '{' && p[1] == '}') {
-            memcpy(o, label, ll);
-            o += ll;
-            p++;
-        } else {
-            *o++ = *p;
-            if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}'))
-                p++;
-        }
-    }
-    if (s)
-        *o = '\0';
-    return s;
-}
-
 /* Zero-shot logits_per_image [n_image, n_label] from both towers' embeds; runs on the worker. */
 static int zero_shot_finish(SiglipModel *model, Job *job, char *error, size_t size)
 {
@@ -353,48 +326,13 @@ static int zero_shot_finish(SiglipModel *model, Job *job, char *error, size_t si
     return st;
 }
 
-typedef struct Ranked {
-    int label;
-    float score;
-} Ranked;
-
-/* Stable, highest score first: Python's sorted(key=-score) keeps ties in input order. */
-static void rank(Ranked *r, int n)
-{
-    for (int i = 1; i < n; i++) {
-        Ranked v = r[i];
-        int j = i;
-        while (j > 0 && r[j - 1].score < v.score) {
-            r[j] = r[j - 1];
-            j--;
-        }
-        r[j] = v;
-    }
-}
-
-/* Scores of one image: sigmoid of zero-shot logits, or softmax of classifier logits. */
-static void score_row(const float *z, int n, int softmax, Ranked *r)
-{
-    double zmax = z[0], sum = 0;
-    for (int l = 1; l < n; l++)
-        zmax = z[l] > zmax ? z[l] : zmax;
-    for (int l = 0; softmax && l < n; l++)
-        sum += exp((double)z[l] - zmax);
-    for (int l = 0; l < n; l++) {
-        r[l].label = l;
-        r[l].score = softmax ? (float)(exp((double)z[l] - zmax) / sum)
-                             : (float)(1.0 / (1.0 + exp(-(double)z[l])));
-    }
-    rank(r, n);
-}
-
 static void classify_answer(const Service *svc, const ClassifyRequest *q, const float *logits,
                             Reply *out)
 {
     int zero_shot = q->n_labels > 0;
     int L = zero_shot ? q->n_labels : svc->info.num_labels;
     int k = q->top_k > 0 && q->top_k < L ? q->top_k : L;
-    Ranked *r = malloc((size_t)L * sizeof *r);
+    SiglipScore *r = malloc((size_t)L * sizeof *r);
     FILE *f = r ? open_memstream(&out->body, &out->len) : NULL;
     if (!f) {
         free(r);
@@ -406,7 +344,8 @@ static void classify_answer(const Service *svc, const ClassifyRequest *q, const 
     if (!q->single)
         fputc('[', f);
     for (int i = 0; i < q->n_images; i++) {
-        score_row(logits + (size_t)i * (size_t)L, L, !zero_shot, r);
+        siglip_score_logits(logits + (size_t)i * (size_t)L, L,
+                            zero_shot ? SIGLIP_SCORE_SIGMOID : SIGLIP_SCORE_SOFTMAX, r);
         fputs(i ? ", [" : "[", f);
         for (int j = 0; j < k; j++) {
             fputs(j ? ", {\"score\": " : "{\"score\": ", f);
@@ -451,8 +390,7 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
     int bad = work_alloc(&w, &svc->info, L, n,
                          zero_shot ? svc->info.vision_hidden_size : svc->info.num_labels);
     for (int i = 0; texts && i < L && !bad; i++)
-        bad = !(texts[i] = format_template(q->template_ ? q->template_ : default_template,
-                                           q->labels[i]));
+        bad = !(texts[i] = siglip_format_label(q->template_, q->labels[i]));
     for (int i = 0; images && i < n; i++)
         images[i] = &q->images[i];
     if (bad || !texts || !images) {

@@ -161,9 +161,10 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         return MHD_YES;
     }
     if (r->len + n > r->cap) {
-        size_t cap = r->cap ? r->cap : 16384;
-        while (cap < r->len + n)
-            cap *= 2;
+        /* Doubling from 16 KiB, but never past max_body: the limit is what a body may hold. */
+        size_t need = r->len + n, cap = r->cap > need / 2 ? 2 * r->cap : need;
+        cap = cap < 16384 ? 16384 : cap;
+        cap = cap > s->cfg.max_body ? s->cfg.max_body : cap;
         unsigned char *p = realloc(r->body, cap);
         if (!p)
             return MHD_NO;
