@@ -85,6 +85,8 @@ static int encode_labels(SiglipModel *m, const char *const *labels, int n_labels
 
 static int check_processor(SiglipModel *m, SgError *err)
 {
+    if (m->cfg.naflex) /* patch lists of any grid: the processor follows the model's patch size */
+        return SIGLIP_OK;
     int h, w;
     siglip_image_processor_size(m->processor, &h, &w);
     const SgTowerConfig *v = &m->cfg.vision;
@@ -93,6 +95,49 @@ static int check_processor(SiglipModel *m, SgError *err)
                        "the image processor produces %d×%d images but the model expects %d×%d",
                        h, w, v->image_height, v->image_width);
     return SIGLIP_OK;
+}
+
+/* The vision inputs of up to `chunk` images: pixel_values [chunk, 3, H, W], or for NaFlex the
+ * patch lists [chunk, N, C·P·P] with masks [chunk, N] and grids [chunk, 2]. */
+typedef struct ImageInputs {
+    float *pixels;
+    SiglipPatches patches;
+} ImageInputs;
+
+static int image_inputs_alloc(SiglipModel *m, size_t chunk, ImageInputs *x, SgError *err)
+{
+    memset(x, 0, sizeof *x);
+    int patch_floats = 0, N = siglip_image_processor_max_patches(m->processor, &patch_floats);
+    size_t per_image = N ? (size_t)N * (size_t)patch_floats : 3 * sg_vision_pixels(&m->cfg.vision);
+    x->pixels = malloc(chunk * per_image * sizeof(float));
+    int ok = x->pixels != NULL;
+    if (N) {
+        x->patches = (SiglipPatches){N, x->pixels, malloc(chunk * (size_t)N * sizeof(int32_t)),
+                                     malloc(chunk * 2 * sizeof(int32_t))};
+        ok = ok && x->patches.pixel_attention_mask && x->patches.spatial_shapes;
+    }
+    return ok ? SIGLIP_OK : sg_fail(err, SIGLIP_ENOMEM, "out of host memory for images");
+}
+
+static void image_inputs_free(ImageInputs *x)
+{
+    free(x->pixels);
+    free(x->patches.pixel_attention_mask);
+    free(x->patches.spatial_shapes);
+}
+
+/* Preprocesses n files into x and runs the vision tower on them: embeds [n, D]. */
+static int embed_image_files(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
+                             float *embeds)
+{
+    SiglipImageOutput out = {.embeds = embeds};
+    int rc;
+    if (x->patches.max_patches) {
+        rc = siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL);
+        return rc ? rc : siglip_encode_image_patches(m, &x->patches, n, &out);
+    }
+    rc = siglip_preprocess_files(m->processor, paths, n, x->pixels);
+    return rc ? rc : siglip_encode_image(m, x->pixels, n, &out);
 }
 
 int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_images,
@@ -118,23 +163,20 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
     if (rc)
         return rc;
     size_t D = (size_t)m->cfg.text.projection_size, L = (size_t)n_labels;
-    size_t per_image = 3 * sg_vision_pixels(&m->cfg.vision);
     size_t chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
+    ImageInputs x;
+    rc = image_inputs_alloc(m, chunk, &x, err);
     float *text_embeds = malloc(L * D * sizeof(float));               /* [L, D] */
-    float *pixels = malloc(chunk * per_image * sizeof(float));        /* [chunk, 3, S, S] */
     float *image_embeds = malloc(chunk * D * sizeof(float));          /* [chunk, D] */
     float *logits = malloc(chunk * L * sizeof(float));                /* [chunk, L] */
-    if (!text_embeds || !pixels || !image_embeds || !logits)
+    if (!rc && (!text_embeds || !image_embeds || !logits))
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     if (rc == SIGLIP_OK)
         rc = encode_labels(m, labels, n_labels, template_ ? template_ : default_template,
                            text_embeds, err);
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = siglip_preprocess_files(m->processor, image_paths + at, (int)n, pixels);
-        SiglipImageOutput out = {.embeds = image_embeds};
-        if (rc == SIGLIP_OK)
-            rc = siglip_encode_image(m, pixels, (int)n, &out);
+        rc = embed_image_files(m, &x, image_paths + at, (int)n, image_embeds);
         if (rc == SIGLIP_OK)
             rc = siglip_logits(m, text_embeds, n_labels, image_embeds, (int)n, logits, NULL);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
@@ -147,7 +189,7 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
         }
     }
     free(text_embeds);
-    free(pixels);
+    image_inputs_free(&x);
     free(image_embeds);
     free(logits);
     return rc;
