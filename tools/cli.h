@@ -90,6 +90,34 @@ int cli_parse_image_size(const char *cmd, const char *arg, int *height, int *wid
  * CLI_ERROR after printing the library's message. */
 int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int width);
 
+/* --max-patches N: a SigLIP 2 NaFlex model's patch budget (siglip_image_processor_set_max_patches
+ * on its processor); nothing when n <= 0. A fixed-resolution model is a usage error. */
+int cli_apply_max_patches(SiglipContext *ctx, SiglipModel *model, int n);
+
+/* The vision inputs of a batch of up to `capacity` images for a model: fixed-size pixel_values
+ * [capacity, 3, H, W], or a NaFlex model's patch lists (patches.max_patches > 0; pixels is then
+ * patches.pixel_values [capacity, N, C·P·P]). */
+typedef struct CliImages {
+    SiglipPatches patches;
+    float *pixels;
+    size_t per_image; /* floats of one image in pixels */
+} CliImages;
+
+/* Allocates x for the model's current processor; -1 when out of memory (x freed). */
+int cli_images_alloc(SiglipModel *model, int capacity, CliImages *x);
+void cli_images_free(CliImages *x);
+
+/* Preprocesses n files into x: stops at the first bad file when st is NULL, else records each
+ * file's outcome in st [n]. A library status. */
+int cli_images_preprocess(CliImages *x, SiglipImageProcessor *proc, const char *const *paths,
+                          int n, SiglipItemStatus *st);
+
+/* Moves image `from` of x to slot `to` (compacting the readable images of a batch). */
+void cli_images_move(CliImages *x, int from, int to);
+
+/* Runs the vision tower on the first n images of x. A library status. */
+int cli_images_encode(const CliImages *x, SiglipModel *model, int n, const SiglipImageOutput *o);
+
 /* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
 int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
 

@@ -7,7 +7,7 @@
 
 static const char usage[] =
     "Usage: siglip classify -m MODEL_DIR -l LABEL [-l LABEL ...] [--template T] [--top K]\n"
-    "                       [--image-size H[xW]] [--json] IMAGE...\n\n"
+    "                       [--image-size H[xW]] [--max-patches N] [--json] IMAGE...\n\n"
     "Zero-shot classification as transformers' pipeline(\"zero-shot-image-classification\"): each\n"
     "label's score is sigmoid(logit), labels sorted highest first. With an image-classification\n"
     "model (SiglipForImageClassification) and no -l: its own classes, softmax scores.\n\n"
@@ -18,9 +18,17 @@ static const char usage[] =
     "  --top K           print only the K best labels per image (default: all)\n"
     "  --image-size H[xW] run the vision tower at H×W pixels (default: the model's), the\n"
     "                    position grid interpolated as transformers' interpolate_pos_encoding\n"
+    "  --max-patches N   SigLIP 2 NaFlex models: patch budget per image (default: the\n"
+    "                    processor's max_num_patches, 256 on the Hub)\n"
     "  --json            one JSON array: [{\"image\": path, \"results\": [{\"label\", \"score\"}]}]\n";
 
-enum { OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_IMAGE_SIZE };
+enum {
+    OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION,
+    OPT_TOP,
+    OPT_JSON,
+    OPT_IMAGE_SIZE,
+    OPT_MAX_PATCHES,
+};
 
 /* What to print: per image, k (label, score) pairs. */
 typedef struct Results {
@@ -147,6 +155,7 @@ int cmd_classify(int argc, char **argv)
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
+        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
         {0, 0, 0, 0},
     };
     CliCommon c;
@@ -154,7 +163,7 @@ int cmd_classify(int argc, char **argv)
     CliList labels = {0};
     ClassifyJob job = {.labels = &labels};
     const char *model_dir = NULL;
-    int opt, r = -1, image_h = 0, image_w = 0;
+    int opt, r = -1, image_h = 0, image_w = 0, max_patches = 0;
     while (r < 0 && (opt = getopt_long(argc, argv, ":hm:l:", longopts, NULL)) != -1) {
         int common = cli_common_option(&c, opt, optarg);
         if (common == CLI_USAGE)
@@ -176,8 +185,10 @@ int cmd_classify(int argc, char **argv)
         else if (opt == OPT_IMAGE_SIZE) {
             if (cli_parse_image_size(c.cmd, optarg, &image_h, &image_w))
                 r = CLI_USAGE;
-        }
-        else
+        } else if (opt == OPT_MAX_PATCHES) {
+            if (cli_parse_int(c.cmd, "--max-patches", optarg, 1, 65536, &max_patches))
+                r = CLI_USAGE;
+        } else
             r = cli_getopt_error(c.cmd, opt, argv);
     }
     if (r < 0)
@@ -197,6 +208,8 @@ int cmd_classify(int argc, char **argv)
         r = cli_load_model(ctx, model_dir, &job.model);
     if (r == CLI_OK)
         r = cli_apply_image_size(ctx, job.model, image_h, image_w);
+    if (r == CLI_OK)
+        r = cli_apply_max_patches(ctx, job.model, max_patches);
     if (r == CLI_OK) {
         job.ctx = ctx;
         job.images = argv + optind;

@@ -25,14 +25,17 @@ static const char usage[] =
     "  --images-from FILE     image paths, one per line (\"-\" = standard input)\n"
     "  -o, --output FILE      output .safetensors file\n"
     "  --strict               stop with exit status 1 at the first unreadable image\n"
-    "  --resume               continue an interrupted run from its journal\n";
+    "  --resume               continue an interrupted run from its journal\n"
+    "  --max-patches N        SigLIP 2 NaFlex models: patch budget per image (default: the\n"
+    "                         processor's max_num_patches, 256 on the Hub)\n";
 
-enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME };
+enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME, OPT_MAX_PATCHES };
 
 /* What the image options ask for. */
 typedef struct EmbedOptions {
     int strict;
     int resume;
+    int max_patches; /* 0 = the processor's */
 } EmbedOptions;
 
 /* Outputs for n items of width dim. */
@@ -99,7 +102,7 @@ static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
 /* Moves the pixel_values of the batch's readable images to the front; returns their count and
  * records the failures. */
 static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st, int nb,
-                         float *pixels, size_t per_image, int *rc)
+                         CliImages *images, int *rc)
 {
     int k = 0;
     for (int j = 0; j < nb; j++) {
@@ -110,9 +113,7 @@ static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st,
                 return 0;
             continue;
         }
-        if (k != j)
-            memcpy(pixels + (size_t)k * per_image, pixels + (size_t)j * per_image,
-                   per_image * sizeof *pixels);
+        cli_images_move(images, j, k);
         rows->ok_index[rows->n_ok + k++] = first + j;
     }
     return k;
@@ -120,26 +121,24 @@ static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st,
 
 /* One batch of images [first, first + nb): readable ones encoded into the next rows. */
 static int embed_batch(const EmbedJob *job, SiglipImageProcessor *proc, char *const *paths,
-                       int first, int nb, float *pixels, SiglipItemStatus *st, EmbedRows *rows)
+                       int first, int nb, CliImages *images, SiglipItemStatus *st,
+                       EmbedRows *rows)
 {
-    int h = 0, w = 0, rc = CLI_OK;
-    siglip_image_processor_size(proc, &h, &w);
-    size_t per_image = (size_t)3 * (size_t)h * (size_t)w;
+    int rc = CLI_OK;
     const char *const *batch_paths = (const char *const *)paths + first;
-    int st_rc = job->opt.strict ? siglip_preprocess_files(proc, batch_paths, nb, pixels)
-                                : siglip_preprocess_files_each(proc, batch_paths, nb, pixels, st);
+    int st_rc = cli_images_preprocess(images, proc, batch_paths, nb, job->opt.strict ? NULL : st);
     if (st_rc)
         return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
     int k = nb;
     if (!job->opt.strict) {
-        k = keep_readable(rows, first, st, nb, pixels, per_image, &rc);
+        k = keep_readable(rows, first, st, nb, images, &rc);
     } else {
         for (int j = 0; j < nb; j++)
             rows->ok_index[rows->n_ok + j] = first + j;
     }
     size_t at = (size_t)rows->n_ok * (size_t)rows->dim;
     SiglipImageOutput o = {rows->features + at, rows->embeds + at, NULL};
-    if (rc == CLI_OK && k > 0 && (st_rc = siglip_encode_image(job->model, pixels, k, &o)))
+    if (rc == CLI_OK && k > 0 && (st_rc = cli_images_encode(images, job->model, k, &o)))
         return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
     rows->n_ok += k;
     rows->n_done = first + nb;
@@ -152,13 +151,12 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     SiglipImageProcessor *proc = siglip_model_image_processor(job->model);
     if (!proc)
         return cli_error("embed: the model has no image processor");
-    int h = 0, w = 0, batch = job->batch;
-    siglip_image_processor_size(proc, &h, &w);
-    size_t count = cli_array_size((size_t)batch, (size_t)3 * (size_t)h * (size_t)w);
-    float *pixels = count ? malloc(count * sizeof *pixels) : NULL; /* [batch, 3, h, w] */
+    int batch = job->batch;
+    CliImages images;
+    int alloc_failed = cli_images_alloc(job->model, batch, &images);
     SiglipItemStatus *st = malloc((size_t)batch * sizeof *st);
-    if (!pixels || !st) {
-        free(pixels);
+    if (alloc_failed || !st) {
+        cli_images_free(&images);
         free(st);
         return cli_error("embed: out of memory for a batch of %d images", batch);
     }
@@ -168,14 +166,14 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     cli_progress_start(&progress, rows->n, "images");
     for (int i = rows->n_done; i < rows->n && rc == CLI_OK; i += batch) {
         int nb = rows->n - i < batch ? rows->n - i : batch;
-        rc = embed_batch(job, proc, paths, i, nb, pixels, st, rows);
+        rc = embed_batch(job, proc, paths, i, nb, &images, st, rows);
         if (rc == CLI_OK)
             rc = journal_append(&journal, rows, paths, i);
         cli_progress_update(&progress, rows->n_done);
     }
     cli_progress_end(&progress);
     journal_close(&journal, 0);
-    free(pixels);
+    cli_images_free(&images);
     free(st);
     return rc;
 }
@@ -316,6 +314,8 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
     int r = cli_open_context(c, &job.ctx);
     if (r == CLI_OK)
         r = cli_load_model(job.ctx, job.model_dir, &job.model);
+    if (r == CLI_OK)
+        r = cli_apply_max_patches(job.ctx, job.model, job.opt.max_patches);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
         if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
@@ -339,6 +339,7 @@ int cmd_embed(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
         {0, 0, 0, 0},
     };
     CliCommon c;
@@ -362,6 +363,10 @@ int cmd_embed(int argc, char **argv)
             job.opt.strict = 1;
         else if (opt == OPT_RESUME)
             job.opt.resume = 1;
+        else if (opt == OPT_MAX_PATCHES) {
+            if (cli_parse_int(c.cmd, "--max-patches", optarg, 1, 65536, &job.opt.max_patches))
+                r = CLI_USAGE;
+        }
         else if (opt == 'o')
             out_path = optarg;
         else if (opt == 't') {

@@ -181,13 +181,15 @@ def main():
     zs_pool = ref.text(wt, TEXT, torch.tensor([r[0] for r in rows]), torch.tensor([r[1] for r in rows]))[1]
     run_case(store, "zs.", wt, names[:2], MAX_PATCHES, None, zs_pool)
     store["zs.scores"] = torch.sigmoid(store.pop("zs.f64.logits_per_image"))
+    zero_shot = [[{"label": labels[j], "score": float(row[j])} for j in row.argsort(descending=True)]
+                 for row in store["zs.scores"]]
     tensors = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in store.items()}
     tensors = {k: (v.astype(np.float32) if v.dtype != np.int64 else v) for k, v in tensors.items()}
     ref.write_safetensors(os.path.join(HERE, "expected.safetensors"), tensors)
     json.dump({"generator": "siglip2-naflex/gen_naflex.py, torch " + torch.__version__,
                "images": names, "n7_images": ["rgb_97x61.png", "tall_1x64.png", "small_5x3.png"],
                "made_images": list(MADE), "texts": TEXTS, "pos_shapes": POS_SHAPES,
-               "zero_shot_labels": labels},
+               "zero_shot_labels": labels, "zero_shot": zero_shot},
               open(os.path.join(HERE, "cases.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=1)
     print(len(tensors), "tensors; shapes:", [tuple(s) for s in tensors["n24.spatial_shapes"]])
 
