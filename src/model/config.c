@@ -49,17 +49,6 @@ static const IntKey vision_keys[] = {
     {TOWER_INT(patch_size), 16, 1, 1 << 15},
 };
 
-/* Siglip2VisionConfig (NaFlex) defaults: a position grid of num_patches entries instead of an
- * image size. */
-static const IntKey naflex_vision_keys[] = {
-    {TOWER_INT(hidden_size), 768, 1, 1 << 16},
-    {TOWER_INT(intermediate_size), 3072, 1, 1 << 18},
-    {TOWER_INT(num_hidden_layers), 12, 1, 1 << 10},
-    {TOWER_INT(num_attention_heads), 12, 1, 1 << 16},
-    {TOWER_INT(num_channels), 3, 1, 1 << 10},
-    {TOWER_INT(num_patches), 256, 1, 1 << 20},
-    {TOWER_INT(patch_size), 16, 1, 1 << 15},
-};
 
 #define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -279,8 +268,12 @@ static int parse_vision_naflex(const cJSON *root, SgTowerConfig *t, SgError *err
 {
     static const char section[] = "vision_config";
     const cJSON *obj;
-    int rc = parse_section(root, section, naflex_vision_keys, N_KEYS(naflex_vision_keys), &obj, t,
-                           err);
+    /* Siglip2VisionConfig has SiglipVisionConfig's keys (image_size unused) and num_patches. */
+    int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
+    t->num_patches = 256;
+    const cJSON *v = rc ? NULL : get_present(obj, "num_patches");
+    if (v)
+        rc = read_int(v, "vision_config.num_patches", 1, 1 << 20, &t->num_patches, err);
     if (rc)
         return rc;
     int side = (int)sqrt((double)t->num_patches);
