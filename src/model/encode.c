@@ -95,34 +95,52 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
     return rc;
 }
 
+/* The checks both image entry points make, in order: inputs and out set (inputs_ok) with
+ * batch > 0, the model's kind matching the entry point (NaFlex or fixed size), the head when a
+ * pooled output is asked for, the batch limit. */
+static int check_image_call(SiglipModel *m, const char *fn, int naflex, int inputs_ok, int batch,
+                            const SiglipImageOutput *out)
+{
+    SgError *err = sg_ctx_err(m->ctx);
+    if (!inputs_ok || !out || batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: the inputs and out must be set and batch > 0 "
+                       "(got %d)", fn, batch);
+    if (m->cfg.naflex != naflex)
+        return sg_fail(err, SIGLIP_EINVAL, naflex ? "%s: this model is not a SigLIP 2 NaFlex "
+                                                    "model (use siglip_encode_image)"
+                                                  : "%s: a SigLIP 2 NaFlex model takes patches "
+                                                    "(siglip_encode_image_patches)", fn);
+    if ((out->pooler_output || out->embeds) && !m->vision.has_head)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "this checkpoint has no vision pooling head (vision_model.head.*): only "
+                       "last_hidden_state is available");
+    return check_batch(err, fn, batch);
+}
+
+static int check_finite(SgError *err, const float *pixel_values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(pixel_values[i]))
+            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+    return SIGLIP_OK;
+}
+
 int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
                         const SiglipImageOutput *out)
 {
     if (!check_model(m))
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
-    if (!pixel_values || !out || batch <= 0)
-        return sg_fail(err, SIGLIP_EINVAL,
-                       "siglip_encode_image: pixel_values and out must be set and batch > 0 "
-                       "(got %d)", batch);
-    if ((out->pooler_output || out->embeds) && !m->vision.has_head)
-        return sg_fail(err, SIGLIP_EINVAL,
-                       "this checkpoint has no vision pooling head (vision_model.head.*): only "
-                       "last_hidden_state is available");
-    if (check_batch(err, "siglip_encode_image", batch))
-        return SIGLIP_E2BIG;
-    if (m->cfg.naflex)
-        return sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image: a SigLIP 2 NaFlex model takes "
-                       "patches (siglip_encode_image_patches)");
+    int rc = check_image_call(m, "siglip_encode_image", 0, pixel_values != NULL, batch, out);
+    if (rc)
+        return rc;
     const SgTowerConfig *c = &m->cfg.vision;
     size_t N = sg_vision_patches(c);
     size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * sg_vision_pixels(c);
-    for (size_t i = 0; i < (size_t)batch * per_image; i++)
-        if (!isfinite(pixel_values[i]))
-            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+    if ((rc = check_finite(err, pixel_values, (size_t)batch * per_image)))
+        return rc;
 
     float *scratch;
-    int rc;
     float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
                                   &rc, err);
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
@@ -197,32 +215,22 @@ int siglip_encode_image_patches(SiglipModel *m, const SiglipPatches *in, int bat
     if (!check_model(m))
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
-    if (!m->cfg.naflex)
-        return sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image_patches: this model is not a "
-                       "SigLIP 2 NaFlex model (use siglip_encode_image)");
-    if (!in || !out || batch <= 0 || !in->pixel_values || !in->pixel_attention_mask ||
-        !in->spatial_shapes || in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES)
-        return sg_fail(err, SIGLIP_EINVAL,
-                       "siglip_encode_image_patches: in (its three arrays, max_patches in 1..%d) "
-                       "and out must be set and batch > 0 (got %d)", SG_MAX_PATCHES, batch);
-    if ((out->pooler_output || out->embeds) && !m->vision.has_head)
-        return sg_fail(err, SIGLIP_EINVAL, "this checkpoint has no vision pooling head");
-    if (check_batch(err, "siglip_encode_image_patches", batch))
-        return SIGLIP_E2BIG;
+    int inputs_ok = in && in->pixel_values && in->pixel_attention_mask && in->spatial_shapes;
+    int rc = check_image_call(m, "siglip_encode_image_patches", 1, inputs_ok, batch, out);
+    if (!rc && (in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES))
+        rc = sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image_patches: max_patches %d is not in "
+                     "1..%d", in->max_patches, SG_MAX_PATCHES);
+    if (rc)
+        return rc;
     const SgTowerConfig *c = &m->cfg.vision;
     size_t N = (size_t)in->max_patches, D = (size_t)c->hidden_size;
     size_t per_image = N * (size_t)c->num_channels * (size_t)c->patch_size * (size_t)c->patch_size;
-    for (size_t i = 0; i < (size_t)batch; i++) {
-        int rc = check_patch_item(in, i, err);
-        if (rc)
-            return rc;
-    }
-    for (size_t i = 0; i < (size_t)batch * per_image; i++)
-        if (!isfinite(in->pixel_values[i]))
-            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+    for (size_t i = 0; i < (size_t)batch && !rc; i++)
+        rc = check_patch_item(in, i, err);
+    if (rc || (rc = check_finite(err, in->pixel_values, (size_t)batch * per_image)))
+        return rc;
 
     float *scratch;
-    int rc;
     float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
                                   &rc, err);
     size_t chunk = chunk_size((size_t)batch, 0);
