@@ -101,6 +101,8 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
 static int check_image_call(SiglipModel *m, const char *fn, int naflex, int inputs_ok, int batch,
                             const SiglipImageOutput *out)
 {
+    if (!check_model(m))
+        return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
     if (!inputs_ok || !out || batch <= 0)
         return sg_fail(err, SIGLIP_EINVAL, "%s: the inputs and out must be set and batch > 0 "
@@ -128,12 +130,10 @@ static int check_finite(SgError *err, const float *pixel_values, size_t n)
 int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
                         const SiglipImageOutput *out)
 {
-    if (!check_model(m))
-        return SIGLIP_EINVAL;
-    SgError *err = sg_ctx_err(m->ctx);
     int rc = check_image_call(m, "siglip_encode_image", 0, pixel_values != NULL, batch, out);
     if (rc)
         return rc;
+    SgError *err = sg_ctx_err(m->ctx);
     const SgTowerConfig *c = &m->cfg.vision;
     size_t N = sg_vision_patches(c);
     size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * sg_vision_pixels(c);
@@ -212,11 +212,9 @@ static int fill_positions(SiglipModel *m, const SiglipPatches *in, size_t at, si
 int siglip_encode_image_patches(SiglipModel *m, const SiglipPatches *in, int batch,
                                 const SiglipImageOutput *out)
 {
-    if (!check_model(m))
-        return SIGLIP_EINVAL;
-    SgError *err = sg_ctx_err(m->ctx);
     int inputs_ok = in && in->pixel_values && in->pixel_attention_mask && in->spatial_shapes;
     int rc = check_image_call(m, "siglip_encode_image_patches", 1, inputs_ok, batch, out);
+    SgError *err = rc ? NULL : sg_ctx_err(m->ctx);
     if (!rc && (in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES))
         rc = sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image_patches: max_patches %d is not in "
                      "1..%d", in->max_patches, SG_MAX_PATCHES);
