@@ -2,7 +2,8 @@
  * patch count, on one device in one run: random weights of a base shape (768 wide, 12 heads,
  * 3072 MLP), a fixed SiglipModel at (16·g)² pixels and a Siglip2Model with max_num_patches g²,
  * fed a batch mixing aspect ratios (g×g, g/2×2g, 2g×g/2, and a grid below the budget, padded).
- * Reports the median seconds per batch of each and their ratio (NaFlex / fixed).
+ * Reports the median seconds per batch of each (runs interleaved) and their ratio (NaFlex /
+ * fixed).
  * Usage: bench_naflex [--device SPEC] [--layers L] [--batch B] [--grid g] [--iters N] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,20 +40,26 @@ static int forward(const Run *r)
                       : siglip_encode_image(r->model, r->pixels, r->batch, &o);
 }
 
-/* Median seconds of `iters` forwards after one warm-up; negative on failure. */
-static double time_run(const Run *r, int iters)
+/* Median seconds of `iters` forwards of each run after one warm-up each, the two runs
+ * interleaved so that load on a shared machine hits both alike; 0 on success. */
+static int time_runs(const Run *runs[2], int iters, double median[2])
 {
-    if (forward(r))
-        return -1;
-    double t[64];
-    for (int i = 0; i < iters; i++) {
-        double t0 = now_s();
-        if (forward(r))
+    double t[2][64];
+    for (int k = 0; k < 2; k++)
+        if (forward(runs[k]))
             return -1;
-        t[i] = now_s() - t0;
+    for (int i = 0; i < iters; i++)
+        for (int k = 0; k < 2; k++) {
+            double t0 = now_s();
+            if (forward(runs[k]))
+                return -1;
+            t[k][i] = now_s() - t0;
+        }
+    for (int k = 0; k < 2; k++) {
+        qsort(t[k], (size_t)iters, sizeof *t[k], cmp_double);
+        median[k] = t[k][iters / 2];
     }
-    qsort(t, (size_t)iters, sizeof *t, cmp_double);
-    return t[iters / 2];
+    return 0;
 }
 
 static const char *config(char *buf, size_t n, int naflex, int layers, int grid)
@@ -123,10 +130,13 @@ int main(int argc, char **argv)
     }
     SiglipPatches patches = {N, pv, mask, shapes};
     Run rf = {fixed, pixels, NULL, batch, pooled}, rn = {naflex, NULL, &patches, batch, pooled};
-    double tf = time_run(&rf, iters), tn = time_run(&rn, iters);
+    const Run *runs[2] = {&rf, &rn};
+    double t[2];
+    int failed = time_runs(runs, iters, t);
+    double tf = t[0], tn = t[1];
     SiglipDeviceInfo dev;
     siglip_context_device(ctx, &dev);
-    if (tf < 0 || tn < 0)
+    if (failed)
         fprintf(stderr, "bench_naflex: %s\n", siglip_context_error(ctx));
     else
         printf("device %s; vision tower base-patch16 width, %d layers, batch %d, %d patches per "
@@ -142,5 +152,5 @@ int main(int argc, char **argv)
     siglip_model_free(&fixed);
     siglip_model_free(&naflex);
     siglip_context_close(&ctx);
-    return tf < 0 || tn < 0;
+    return failed != 0;
 }
