@@ -226,14 +226,20 @@ typedef struct SiglipModelInfo {
     int has_tokenizer;           /* a tokenizer file was in the directory */
     int has_image_processor;     /* a preprocessor/processor config was in the directory */
     int image_width;             /* W expected in pixel_values (issue 15; from reserved bytes) */
-    uint8_t reserved[60];
+    /* SigLIP 2 NaFlex (model_type "siglip2"): the patch budget N of the model's image processor
+     * (siglip_image_processor_max_patches), 0 for fixed-resolution models. A NaFlex model takes
+     * SiglipPatches (siglip_encode_image_patches); num_patches is then its position grid's size
+     * and image_size the grid's side × patch_size. (From reserved bytes.) */
+    int max_patches;
+    uint8_t reserved[56];
 } SiglipModelInfo;
 
 /* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
  * or model.safetensors.index.json with its shards (F32, BF16 or F16), and, when present, the
  * tokenizer (see siglip_tokenizer_load) and preprocessor_config.json / processor_config.json.
  * SigLIP and SigLIP 2 fixed-resolution checkpoints (model_type "siglip"; no "architectures"
- * means SiglipModel) load; model_type "siglip2" (NaFlex) is SIGLIP_ENOTSUP.
+ * means SiglipModel) load, and SigLIP 2 NaFlex ones (model_type "siglip2", Siglip2Model): their
+ * image processor is then a NaFlex one (see SiglipPatches) whatever its config says.
  * Weights are converted to float32 on the device. Opens the context's device if needed.
  * On success *out owns the model; release it with siglip_model_free() before closing ctx. */
 SIGLIP_API int siglip_model_load(SiglipContext *ctx, const char *dir, SiglipModel **out);
@@ -288,9 +294,32 @@ typedef struct SiglipImageOutput {
 
 /* Runs the vision tower on pixel_values [B, C, H, W] (H = W = image_size, as produced by
  * siglip_preprocess_*()). A model without the vision head (image classification) can't produce
- * pooler_output or embeds: asking for them is SIGLIP_EINVAL. */
+ * pooler_output or embeds: asking for them is SIGLIP_EINVAL. A NaFlex model is SIGLIP_EINVAL
+ * here: it takes siglip_encode_image_patches(). */
 SIGLIP_API int siglip_encode_image(SiglipModel *model, const float *pixel_values, int batch,
                                    const SiglipImageOutput *out);
+
+/* The inputs of a SigLIP 2 NaFlex vision tower for B images (Siglip2ImageProcessor's
+ * pixel_values, pixel_attention_mask and spatial_shapes). Each image keeps its aspect ratio: it
+ * is resized to an (h·P) × (w·P) grid of patches with h·w ≤ N, its patches listed row by row
+ * first, then zero padding up to N. The arrays are the caller's (allocated with these sizes; the
+ * library never keeps them). C = num_channels, P = patch_size. */
+typedef struct SiglipPatches {
+    int max_patches;               /* N: patch rows per image (the processor's max_num_patches) */
+    float *pixel_values;           /* [B, N, C·P·P], each patch flattened (py·P + px)·C + c */
+    int32_t *pixel_attention_mask; /* [B, N]: 1 for the image's h·w patches, 0 for padding */
+    int32_t *spatial_shapes;       /* [B, 2]: (h, w), the patch grid of each image */
+} SiglipPatches;
+
+/* Runs a NaFlex (model_type "siglip2") vision tower on B preprocessed images, which may have
+ * different aspect ratios and grids: they run together, each with its own key mask and its own
+ * position embeddings (the √num_patches grid resized to (h, w) with bilinear, antialias, in
+ * float32, as transformers does; padding rows take row 0). last_hidden_state is [B, N, D] with N
+ * = in->max_patches (padding rows included, as transformers returns them). Each mask must be h·w
+ * ones followed by zeros, 1 ≤ h·w ≤ N; else SIGLIP_EINVAL. A fixed-resolution model is
+ * SIGLIP_EINVAL here. */
+SIGLIP_API int siglip_encode_image_patches(SiglipModel *model, const SiglipPatches *in,
+                                           int batch, const SiglipImageOutput *out);
 
 /* logits_per_text[t][i] = text_embeds[t] · image_embeds[i] · exp(logit_scale) + logit_bias, and
  * logits_per_image = its transpose. Inputs are normalized embeds ([n_text, Dp], [n_image, Dp]);
@@ -375,6 +404,18 @@ SIGLIP_API SiglipImageProcessor *siglip_model_image_processor(SiglipModel *model
 SIGLIP_API void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height,
                                             int *width);
 
+/* SigLIP 2 NaFlex processors (Siglip2ImageProcessor; every processor of a model_type "siglip2"
+ * model): returns the patch budget N (max_num_patches, 256 by default) and sets *patch_floats
+ * to C·P·P (may be NULL); 0 for a fixed-size processor (use siglip_preprocess_files then). */
+SIGLIP_API int siglip_image_processor_max_patches(const SiglipImageProcessor *proc,
+                                                  int *patch_floats);
+
+/* Sets a NaFlex processor's patch budget (max_num_patches) to n ≥ 1 (at most 65536); images are
+ * then resized to the largest grid of at most n patches. SIGLIP_EINVAL for a fixed-size
+ * processor or a bad n. */
+SIGLIP_API int siglip_image_processor_set_max_patches(SiglipImageProcessor *proc, int n);
+
+
 /* Decodes and preprocesses n image files into pixel_values [n, 3, H, W] (caller-allocated), using
  * the context's n_threads. Fails on the first bad image, naming it. */
 SIGLIP_API int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths,
@@ -398,6 +439,22 @@ SIGLIP_API int siglip_preprocess_files_each(SiglipImageProcessor *proc, const ch
  * HEIF/HEIC and AVIF as an extension beyond Pillow). */
 SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
                                         size_t size, float *pixel_values);
+
+/* NaFlex preprocessing of n image files into out (out->max_patches must equal the processor's
+ * budget): the size rule of get_image_size_for_max_num_patches (binary search on the scale, each
+ * side a multiple of P, at least one patch), Pillow's resample of the config, rescale,
+ * normalize, patches, padding. status NULL: fails on the first bad image, naming it. status
+ * [n] (caller-allocated): each image's outcome is recorded and a failed image's rows are zero
+ * (mask and shape too), and the call succeeds once every image was tried. A fixed-size
+ * processor is SIGLIP_EINVAL. */
+SIGLIP_API int siglip_preprocess_files_patches(SiglipImageProcessor *proc,
+                                               const char *const *paths, int n,
+                                               const SiglipPatches *out,
+                                               SiglipItemStatus *status);
+
+/* The same for one encoded image in memory: out holds one image (B = 1). */
+SIGLIP_API int siglip_preprocess_memory_patches(SiglipImageProcessor *proc, const void *data,
+                                                size_t size, const SiglipPatches *out);
 
 /* ------------------------------------------------------------------------------------------------
  * Pipelines

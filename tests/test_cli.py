@@ -366,6 +366,41 @@ def case_classify_medium(exe):
     classify_case(exe, "medium", 1e-4)
 
 
+def case_naflex(exe):
+    """SigLIP 2 NaFlex (data/siglip2-naflex/gen_naflex.py): classify at the processor's budget
+    against the torch reference's zero-shot scores; embed --max-patches 7 against its float64
+    forward at that budget (images of 97×61, 1×64 and 5×3 pixels, one unreadable file skipped);
+    --max-patches refused for a fixed-resolution model."""
+    d = os.path.join(DATA, "siglip2-naflex")
+    with open(os.path.join(d, "cases.json"), encoding="utf-8") as f:
+        cases = json.load(f)
+    expected = read_safetensors(os.path.join(d, "expected.safetensors"))
+    made = set(cases["made_images"])
+
+    def path_of(name):
+        return os.path.join(d, "images", name) if name in made else os.path.join(DATA, "images", name)
+    paths = [path_of(n) for n in cases["images"][:2]]
+    args = ["classify", "-m", d, "--json"] + device_args()
+    for label in cases["zero_shot_labels"]:
+        args += ["-l", label]
+    doc = json.loads(run_ok(exe, args + paths, "classify naflex"))
+    check_pipeline("classify naflex", doc, paths, cases["zero_shot"], 1e-5)
+    n7 = [path_of(n) for n in cases["n7_images"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "n7.safetensors")
+        run_ok(exe, ["embed", "-m", d, "--max-patches", "7", "--batch", "2", "-i", n7[0],
+                     "-i", os.path.join(tmp, "missing.png"), "-i", n7[1], "-i", n7[2], "-o", out]
+               + device_args(), "embed naflex --max-patches 7")
+        got = read_safetensors(out, strict=True)
+    compare("embed naflex --max-patches 7", got, "image_features",
+            expected["n7.f64.vision.pooler_output"], 1e-4)
+    rc, _, err = run(exe, ["classify", "-m", os.path.join(DATA, "siglip2"), "-l", "cat",
+                           "--max-patches", "7"] + device_args() + paths[:1])
+    check(rc == 1 and "NaFlex" in err, "--max-patches on a fixed model: exit %d, %r" % (rc, err))
+    rc, _, err = run(exe, args + ["--max-patches", "0"] + paths)
+    check(rc == 2, "--max-patches 0: exit %d" % rc)
+
+
 def case_classify_tiny_cls(exe):
     """An image-classification model without labels: softmax over its own classes."""
     cases, expected, _ = fixture("public")
@@ -592,6 +627,7 @@ CASES = {
     "preprocess": case_preprocess,
     "classify-tiny": case_classify_tiny,
     "classify-siglip2": case_classify_siglip2,
+    "naflex": case_naflex,
     "classify-tiny-cls": case_classify_tiny_cls,
     "classify-medium": case_classify_medium,
     "embed-tiny": case_embed_tiny,

@@ -314,8 +314,28 @@ static void test_architectures(void)
     expect_fail("{\"architectures\": \"SiglipModel\"}", SIGLIP_EBADMSG,
                 "architectures: expected an array");
     expect_fail("{\"architectures\": [1]}", SIGLIP_EBADMSG, "architectures[0]: expected a string");
-    expect_fail("{\"model_type\": \"siglip2\"}", SIGLIP_ENOTSUP,
-                "model_type \"siglip2\" (SigLIP 2 NaFlex, Siglip2Model");
+    /* SigLIP 2 NaFlex: model_type "siglip2", a square position grid of num_patches (default
+     * 256, Siglip2VisionConfig), Siglip2 architecture names only. */
+    {
+        SgError e2 = {0};
+        SgConfig c2;
+        if (parse("{\"model_type\": \"siglip2\", \"architectures\": [\"Siglip2Model\"], "
+                  "\"vision_config\": {\"patch_size\": 16}}", &c2, &e2, 0) == 0)
+            CHECK(c2.naflex && c2.vision.num_patches == 256 && c2.vision.image_size == 256 &&
+                      c2.architecture == SIGLIP_ARCH_MODEL,
+                  "siglip2 defaults: naflex %d, num_patches %d", c2.naflex,
+                  c2.vision.num_patches);
+        sg_config_free(&c2);
+    }
+    expect_fail("{\"model_type\": \"siglip2\", \"vision_config\": {\"num_patches\": 200}}",
+                SIGLIP_EBADMSG, "vision_config.num_patches = 200 is not a square");
+    expect_fail("{\"model_type\": \"siglip2\", \"architectures\": "
+                "[\"Siglip2ForImageClassification\"]}",
+                SIGLIP_ENOTSUP, "architectures[0] = \"Siglip2ForImageClassification\"");
+    expect_fail("{\"model_type\": \"siglip2\", \"architectures\": [\"SiglipModel\"]}",
+                SIGLIP_ENOTSUP, "for model_type \"siglip2\"");
+    expect_fail("{\"model_type\": \"clip\"}", SIGLIP_ENOTSUP,
+                "expected \"siglip\" or \"siglip2\"");
     /* SigLIP 2 fixed resolution: model_type "siglip" and no architectures → SiglipModel. */
     SgError err = {0};
     SgConfig cfg;

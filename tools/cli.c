@@ -212,6 +212,8 @@ int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcesso
 {
     SiglipModelInfo info;
     int h = 0, w = 0;
+    if (siglip_image_processor_max_patches(proc, NULL) > 0)
+        return CLI_OK; /* NaFlex: patch lists of any grid, checked by the library */
     siglip_model_info(model, &info);
     siglip_image_processor_size(proc, &h, &w);
     if (h == info.image_size && w == info.image_width)
@@ -219,6 +221,79 @@ int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcesso
     return cli_error("%s: the image processor produces %d×%d images but the model expects %d×%d "
                      "(fix the processor config, or run the model at that size with "
                      "--image-size %dx%d)", cmd, h, w, info.image_size, info.image_width, h, w);
+}
+
+int cli_apply_max_patches(SiglipContext *ctx, SiglipModel *model, int n)
+{
+    if (n <= 0)
+        return CLI_OK;
+    SiglipImageProcessor *proc = siglip_model_image_processor(model);
+    if (!siglip_image_processor_max_patches(proc, NULL))
+        return cli_error("--max-patches is for SigLIP 2 NaFlex models (model_type \"siglip2\"); "
+                         "use --image-size for this one");
+    int st = siglip_image_processor_set_max_patches(proc, n);
+    return st ? cli_lib_error(ctx, st, "--max-patches %d", n) : CLI_OK;
+}
+
+int cli_images_alloc(SiglipModel *model, int capacity, CliImages *x)
+{
+    memset(x, 0, sizeof *x);
+    SiglipImageProcessor *proc = siglip_model_image_processor(model);
+    int patch_floats = 0, N = siglip_image_processor_max_patches(proc, &patch_floats);
+    int h = 0, w = 0;
+    siglip_image_processor_size(proc, &h, &w);
+    x->per_image = N ? (size_t)N * (size_t)patch_floats : (size_t)3 * (size_t)h * (size_t)w;
+    size_t count = cli_array_size((size_t)capacity, x->per_image);
+    x->pixels = count ? malloc(count * sizeof *x->pixels) : NULL;
+    int ok = x->pixels != NULL;
+    if (N) {
+        x->patches = (SiglipPatches){N, x->pixels,
+                                     malloc((size_t)capacity * (size_t)N * sizeof(int32_t)),
+                                     malloc((size_t)capacity * 2 * sizeof(int32_t))};
+        ok = ok && x->patches.pixel_attention_mask && x->patches.spatial_shapes;
+    }
+    if (!ok)
+        cli_images_free(x);
+    return ok ? 0 : -1;
+}
+
+void cli_images_free(CliImages *x)
+{
+    free(x->pixels);
+    free(x->patches.pixel_attention_mask);
+    free(x->patches.spatial_shapes);
+    memset(x, 0, sizeof *x);
+}
+
+int cli_images_preprocess(CliImages *x, SiglipImageProcessor *proc, const char *const *paths,
+                          int n, SiglipItemStatus *st)
+{
+    if (x->patches.max_patches)
+        return siglip_preprocess_files_patches(proc, paths, n, &x->patches, st);
+    return st ? siglip_preprocess_files_each(proc, paths, n, x->pixels, st)
+              : siglip_preprocess_files(proc, paths, n, x->pixels);
+}
+
+void cli_images_move(CliImages *x, int from, int to)
+{
+    if (from == to)
+        return;
+    memcpy(x->pixels + (size_t)to * x->per_image, x->pixels + (size_t)from * x->per_image,
+           x->per_image * sizeof *x->pixels);
+    size_t N = (size_t)x->patches.max_patches;
+    if (N) {
+        memcpy(x->patches.pixel_attention_mask + (size_t)to * N,
+               x->patches.pixel_attention_mask + (size_t)from * N, N * sizeof(int32_t));
+        memcpy(x->patches.spatial_shapes + 2 * (size_t)to,
+               x->patches.spatial_shapes + 2 * (size_t)from, 2 * sizeof(int32_t));
+    }
+}
+
+int cli_images_encode(const CliImages *x, SiglipModel *model, int n, const SiglipImageOutput *o)
+{
+    if (x->patches.max_patches)
+        return siglip_encode_image_patches(model, &x->patches, n, o);
+    return siglip_encode_image(model, x->pixels, n, o);
 }
 
 void cli_print_version(void)
@@ -450,13 +525,15 @@ int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
     return r;
 }
 
-int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
-                   SiglipContext **ctx, SiglipModel **model)
+int cli_open_model(const CliCommon *c, const char *dir, CliModelShape shape, SiglipContext **ctx,
+                   SiglipModel **model)
 {
     int r = cli_open_context(c, ctx);
     if (r == CLI_OK)
         r = cli_load_model(*ctx, dir, model);
     if (r == CLI_OK)
-        r = cli_apply_image_size(*ctx, *model, image_h, image_w);
+        r = cli_apply_image_size(*ctx, *model, shape.image_h, shape.image_w);
+    if (r == CLI_OK)
+        r = cli_apply_max_patches(*ctx, *model, shape.max_patches);
     return r;
 }

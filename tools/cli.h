@@ -98,8 +98,37 @@ int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int
 /* CLI_OK when proc produces the pixel_values model expects (H × W of siglip_model_info), else
  * CLI_ERROR after saying so: siglip_encode_image reads H × W per image whatever the caller
  * allocated, so a processor config whose size differs from the model's must stop the command
- * (transformers' forward refuses it too, unless the model is resized: --image-size). */
+ * (transformers' forward refuses it too, unless the model is resized: --image-size). A NaFlex
+ * processor (patch lists) always fits. */
 int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcessor *proc);
+
+/* --max-patches N: a SigLIP 2 NaFlex model's patch budget (siglip_image_processor_set_max_patches
+ * on its processor); nothing when n <= 0. A fixed-resolution model is a usage error. */
+int cli_apply_max_patches(SiglipContext *ctx, SiglipModel *model, int n);
+
+/* The vision inputs of a batch of up to `capacity` images for a model: fixed-size pixel_values
+ * [capacity, 3, H, W], or a NaFlex model's patch lists (patches.max_patches > 0; pixels is then
+ * patches.pixel_values [capacity, N, C·P·P]). */
+typedef struct CliImages {
+    SiglipPatches patches;
+    float *pixels;
+    size_t per_image; /* floats of one image in pixels */
+} CliImages;
+
+/* Allocates x for the model's current processor; -1 when out of memory (x freed). */
+int cli_images_alloc(SiglipModel *model, int capacity, CliImages *x);
+void cli_images_free(CliImages *x);
+
+/* Preprocesses n files into x: stops at the first bad file when st is NULL, else records each
+ * file's outcome in st [n]. A library status. */
+int cli_images_preprocess(CliImages *x, SiglipImageProcessor *proc, const char *const *paths,
+                          int n, SiglipItemStatus *st);
+
+/* Moves image `from` of x to slot `to` (compacting the readable images of a batch). */
+void cli_images_move(CliImages *x, int from, int to);
+
+/* Runs the vision tower on the first n images of x. A library status. */
+int cli_images_encode(const CliImages *x, SiglipModel *model, int n, const SiglipImageOutput *o);
 
 /* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
 int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
@@ -177,11 +206,18 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
 int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
                   SiglipImageProcessor **proc);
 
-/* A context of the common options with dir's model loaded and run at image_h × image_w
- * (cli_apply_image_size; nothing when image_h <= 0). CLI_OK, or CLI_ERROR after printing; the
- * caller frees *model and closes *ctx either way. */
-int cli_open_model(const CliCommon *c, const char *dir, int image_h, int image_w,
-                   SiglipContext **ctx, SiglipModel **model);
+/* How a command runs the vision tower: --image-size (image_h <= 0: the model's) and, for SigLIP 2
+ * NaFlex models, --max-patches (<= 0: the processor's). */
+typedef struct CliModelShape {
+    int image_h, image_w;
+    int max_patches;
+} CliModelShape;
+
+/* A context of the common options with dir's model loaded and shaped (cli_apply_image_size,
+ * cli_apply_max_patches). CLI_OK, or CLI_ERROR after printing; the caller frees *model and
+ * closes *ctx either way. */
+int cli_open_model(const CliCommon *c, const char *dir, CliModelShape shape, SiglipContext **ctx,
+                   SiglipModel **model);
 
 /* The subcommands: each takes argc/argv with argv[0] = the subcommand name. */
 int cmd_devices(int argc, char **argv);

@@ -7,7 +7,7 @@
 
 static const char usage[] =
     "Usage: siglip classify -m MODEL_DIR -l LABEL [-l LABEL ...] [--template T] [--top K]\n"
-    "                       [--image-size H[xW]] [--json] IMAGE...\n\n"
+    "                       [--image-size H[xW]] [--max-patches N] [--json] IMAGE...\n\n"
     "Zero-shot classification as transformers' pipeline(\"zero-shot-image-classification\"): each\n"
     "label's score is sigmoid(logit), labels sorted highest first. With an image-classification\n"
     "model (SiglipForImageClassification) and no -l: its own classes, softmax scores.\n\n"
@@ -18,9 +18,17 @@ static const char usage[] =
     "  --top K           print only the K best labels per image (default: all)\n"
     "  --image-size H[xW] run the vision tower at H×W pixels (default: the model's), the\n"
     "                    position grid interpolated as transformers' interpolate_pos_encoding\n"
+    "  --max-patches N   SigLIP 2 NaFlex models: patch budget per image (default: the\n"
+    "                    processor's max_num_patches, 256 on the Hub)\n"
     "  --json            one JSON array: [{\"image\": path, \"results\": [{\"label\", \"score\"}]}]\n";
 
-enum { OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_IMAGE_SIZE };
+enum {
+    OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION,
+    OPT_TOP,
+    OPT_JSON,
+    OPT_IMAGE_SIZE,
+    OPT_MAX_PATCHES,
+};
 
 /* What to print: per image, k (label, score) pairs. */
 typedef struct Results {
@@ -141,7 +149,7 @@ static int classify_with_model(const ClassifyJob *job_in)
 typedef struct ClassifyArgs {
     ClassifyJob *job;
     CliList labels;
-    int image_h, image_w;
+    CliModelShape shape;
 } ClassifyArgs;
 
 static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
@@ -161,8 +169,11 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
         a->job->json = 1;
         return CLI_OK;
     case OPT_IMAGE_SIZE:
-        return cli_parse_image_size(c->cmd, value, &a->image_h, &a->image_w) ? CLI_USAGE
-                                                                             : CLI_OK;
+        return cli_parse_image_size(c->cmd, value, &a->shape.image_h, &a->shape.image_w)
+                   ? CLI_USAGE : CLI_OK;
+    case OPT_MAX_PATCHES:
+        return cli_parse_int(c->cmd, "--max-patches", value, 1, 65536, &a->shape.max_patches)
+                   ? CLI_USAGE : CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -176,6 +187,7 @@ int cmd_classify(int argc, char **argv)
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
+        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
     };
     CliCommon c;
     ClassifyJob job = {0};
@@ -187,7 +199,7 @@ int cmd_classify(int argc, char **argv)
     if (r < 0 && optind >= argc)
         r = cli_usage_error(c.cmd, "no IMAGE given");
     if (r < 0) {
-        r = cli_open_model(&c, p.model_dir, a.image_h, a.image_w, &job.ctx, &job.model);
+        r = cli_open_model(&c, p.model_dir, a.shape, &job.ctx, &job.model);
         job.images = argv + optind;
         job.n_images = argc - optind;
         job.batch = c.batch;

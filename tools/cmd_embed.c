@@ -10,7 +10,8 @@
 
 static const char usage[] =
     "Usage: siglip embed -m MODEL_DIR [-t TEXT ...] [-i IMAGE ...] [--images-from FILE]\n"
-    "                    -o OUT.safetensors [--strict] [--resume] [--image-size H[xW]]\n\n"
+    "                    -o OUT.safetensors [--strict] [--resume] [--image-size H[xW]]\n"
+    "                    [--max-patches N]\n\n"
     "Writes F32 tensors: text_embeds [T, D] and text_features [T, D] (pooler output) for the\n"
     "texts, image_embeds [I, D] and image_features [I, D] for the images that could be read, and\n"
     "logits_per_image [I, T] when both are given. __metadata__ holds the texts, the path of\n"
@@ -27,15 +28,23 @@ static const char usage[] =
     "  --strict               stop with exit status 1 at the first unreadable image\n"
     "  --resume               continue an interrupted run from its journal\n"
     "  --image-size H[xW]     run the vision tower at H×W pixels (default: the model's), the\n"
-    "                         position grid interpolated as transformers' interpolate_pos_encoding\n";
+    "                         position grid interpolated as transformers' interpolate_pos_encoding\n"
+    "  --max-patches N        SigLIP 2 NaFlex models: patch budget per image (default: the\n"
+    "                         processor's max_num_patches, 256 on the Hub)\n";
 
-enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION, OPT_STRICT, OPT_RESUME, OPT_IMAGE_SIZE };
+enum {
+    OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION,
+    OPT_STRICT,
+    OPT_RESUME,
+    OPT_IMAGE_SIZE,
+    OPT_MAX_PATCHES,
+};
 
 /* What the image options ask for. */
 typedef struct EmbedOptions {
     int strict;
     int resume;
-    int image_h, image_w; /* --image-size; 0 = the model's */
+    CliModelShape shape; /* --image-size, --max-patches */
 } EmbedOptions;
 
 /* Outputs for n items of width dim. */
@@ -105,7 +114,7 @@ static int embed_texts(const EmbedJob *job, char *const *texts, Embeddings *out)
 /* Moves the pixel_values of the batch's readable images to the front; returns their count and
  * records the failures. */
 static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st, int nb,
-                         float *pixels, size_t per_image, int *rc)
+                         CliImages *images, int *rc)
 {
     int k = 0;
     for (int j = 0; j < nb; j++) {
@@ -116,9 +125,7 @@ static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st,
                 return 0;
             continue;
         }
-        if (k != j)
-            memcpy(pixels + (size_t)k * per_image, pixels + (size_t)j * per_image,
-                   per_image * sizeof *pixels);
+        cli_images_move(images, j, k);
         rows->ok_index[rows->n_ok + k++] = first + j;
     }
     return k;
@@ -126,27 +133,25 @@ static int keep_readable(EmbedRows *rows, int first, const SiglipItemStatus *st,
 
 /* One batch of images [first, first + nb): readable ones encoded into the next rows. */
 static int embed_batch(const EmbedJob *job, SiglipImageProcessor *proc, char *const *paths,
-                       int first, int nb, float *pixels, SiglipItemStatus *st, EmbedRows *rows)
+                       int first, int nb, CliImages *images, SiglipItemStatus *st,
+                       EmbedRows *rows)
 {
-    int h = 0, w = 0, rc = CLI_OK;
-    siglip_image_processor_size(proc, &h, &w);
-    size_t per_image = (size_t)3 * (size_t)h * (size_t)w;
+    int rc = CLI_OK;
     const char *const *batch_paths = (const char *const *)paths + first;
-    int st_rc = job->opt.strict ? siglip_preprocess_files(proc, batch_paths, nb, pixels)
-                                : siglip_preprocess_files_each(proc, batch_paths, nb, pixels, st);
+    int st_rc = cli_images_preprocess(images, proc, batch_paths, nb, job->opt.strict ? NULL : st);
     if (st_rc)
         return cli_msg_error(siglip_image_processor_error(proc), st_rc, "embed: images %d..%d",
                              first + 1, first + nb);
     int k = nb;
     if (!job->opt.strict) {
-        k = keep_readable(rows, first, st, nb, pixels, per_image, &rc);
+        k = keep_readable(rows, first, st, nb, images, &rc);
     } else {
         for (int j = 0; j < nb; j++)
             rows->ok_index[rows->n_ok + j] = first + j;
     }
     size_t at = (size_t)rows->n_ok * (size_t)rows->dim;
     SiglipImageOutput o = {rows->features + at, rows->embeds + at, NULL};
-    if (rc == CLI_OK && k > 0 && (st_rc = siglip_encode_image(job->model, pixels, k, &o)))
+    if (rc == CLI_OK && k > 0 && (st_rc = cli_images_encode(images, job->model, k, &o)))
         return cli_lib_error(job->ctx, st_rc, "embed: images %d..%d", first + 1, first + nb);
     rows->n_ok += k;
     rows->n_done = first + nb;
@@ -161,13 +166,12 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
         return cli_error("embed: the model has no image processor");
     if (cli_check_processor("embed", job->model, proc))
         return CLI_ERROR;
-    int h = 0, w = 0, batch = job->batch;
-    siglip_image_processor_size(proc, &h, &w);
-    size_t count = cli_array_size((size_t)batch, (size_t)3 * (size_t)h * (size_t)w);
-    float *pixels = count ? malloc(count * sizeof *pixels) : NULL; /* [batch, 3, h, w] */
+    int batch = job->batch;
+    CliImages images;
+    int alloc_failed = cli_images_alloc(job->model, batch, &images);
     SiglipItemStatus *st = malloc((size_t)batch * sizeof *st);
-    if (!pixels || !st) {
-        free(pixels);
+    if (alloc_failed || !st) {
+        cli_images_free(&images);
         free(st);
         return cli_error("embed: out of memory for a batch of %d images", batch);
     }
@@ -177,14 +181,14 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     cli_progress_start(&progress, rows->n, "images");
     for (int i = rows->n_done; i < rows->n && rc == CLI_OK; i += batch) {
         int nb = rows->n - i < batch ? rows->n - i : batch;
-        rc = embed_batch(job, proc, paths, i, nb, pixels, st, rows);
+        rc = embed_batch(job, proc, paths, i, nb, &images, st, rows);
         if (rc == CLI_OK)
             rc = journal_append(&journal, rows, paths, i);
         cli_progress_update(&progress, rows->n_done);
     }
     cli_progress_end(&progress);
     journal_close(&journal, 0);
-    free(pixels);
+    cli_images_free(&images);
     free(st);
     return rc;
 }
@@ -322,8 +326,7 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
 {
     EmbedJob job = *base;
     job.batch = c->batch;
-    int r = cli_open_model(c, job.model_dir, job.opt.image_h, job.opt.image_w, &job.ctx,
-                           &job.model);
+    int r = cli_open_model(c, job.model_dir, job.opt.shape, &job.ctx, &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
         if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
@@ -355,7 +358,10 @@ static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
         a->opt->resume = 1;
         return CLI_OK;
     case OPT_IMAGE_SIZE:
-        return cli_parse_image_size(c->cmd, value, &a->opt->image_h, &a->opt->image_w)
+        return cli_parse_image_size(c->cmd, value, &a->opt->shape.image_h, &a->opt->shape.image_w)
+                   ? CLI_USAGE : CLI_OK;
+    case OPT_MAX_PATCHES:
+        return cli_parse_int(c->cmd, "--max-patches", value, 1, 65536, &a->opt->shape.max_patches)
                    ? CLI_USAGE : CLI_OK;
     case 'o':
         a->out_path = value;
@@ -385,6 +391,7 @@ int cmd_embed(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
+        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
     };
     CliCommon c;
     EmbedJob job = {0};

@@ -69,7 +69,18 @@ typedef struct SgImageSettings {
     float image_mean[3];
     float image_std[3];
     int do_convert_rgb;
+    /* Siglip2ImageProcessor (NaFlex): images keep their aspect ratio within a patch budget. */
+    int naflex;
+    int patch_size;         /* P (16) */
+    int max_num_patches;    /* N (256) */
 } SgImageSettings;
+
+/* Where one image's NaFlex output goes: patches [N, 3·P·P], mask [N], shape [2] = (h, w). */
+typedef struct SgPatchItem {
+    float *pixels;
+    int32_t *mask;
+    int32_t *shape;
+} SgPatchItem;
 
 struct SiglipImageProcessor {
     SgError err;            /* the last failure of a call on it (owned: it may outlive ctx) */
@@ -92,6 +103,9 @@ int sg_image_processor_load(SiglipImageProcessor **out, const char *dir, const S
 
 void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width);
 
+/* Makes p a NaFlex processor with patch size patch_size (naflex = 1) or a fixed-size one. */
+void sg_image_processor_set_naflex(SiglipImageProcessor *p, int naflex, int patch_size);
+
 /* Parses processor settings from JSON text (flat, or nested under "image_processor"). */
 int sg_image_settings_parse(const char *json, const char *name, SgImageSettings *s, SgError *err);
 
@@ -101,6 +115,21 @@ void sg_image_settings_default(SgImageSettings *s);
 /* Turns a decoded image into pixel_values [3, H, W] with the processor's settings. */
 int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
                        SgError *err);
+
+/* get_image_size_for_max_num_patches: the output size (each side a multiple of p, at least p)
+ * of the largest scale, found by binary search as transformers does, whose patch grid has at
+ * most max_patches cells. */
+void sg_naflex_size(int height, int width, int p, int max_patches, int *out_h, int *out_w);
+
+/* NaFlex preprocessing of a decoded image (settings.naflex): resize to sg_naflex_size, rescale,
+ * normalize, patches, zero padding to max_num_patches. */
+int sg_image_to_patches(const SiglipImageProcessor *p, const SgImage *img, const SgPatchItem *o,
+                        SgError *err);
+
+/* Decode + NaFlex-preprocess n files on the processor's threads into patches [n, N, 3·P·P],
+ * mask [n, N], shapes [n, 2]; status as sg_preprocess_files. */
+int sg_preprocess_files_patches(const SiglipImageProcessor *p, const char *const *paths, int n,
+                                const SgPatchItem *out, SiglipItemStatus *status, SgError *err);
 
 /* Decode + preprocess n files on the processor's threads. status NULL: the first failing file
  * fails the call, named in err. status [n]: each file's outcome is recorded there (a failed

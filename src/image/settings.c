@@ -18,6 +18,8 @@ void sg_image_settings_default(SgImageSettings *s)
     for (int c = 0; c < 3; c++)
         s->image_mean[c] = s->image_std[c] = 0.5f;
     s->do_convert_rgb = 1;
+    s->patch_size = 16;
+    s->max_num_patches = 256;
 }
 
 /* A key that is absent or null keeps its default. */
@@ -122,6 +124,18 @@ static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, Sg
                            "2 bilinear, 3 bicubic, 4 box, 5 hamming)", name, r);
         s->resample = (int)r;
     }
+    /* Siglip2ImageProcessor (NaFlex): a patch budget instead of a size. */
+    if ((v = get(o, "image_processor_type")) && cJSON_IsString(v) &&
+        strncmp(v->valuestring, "Siglip2ImageProcessor", 21) == 0)
+        s->naflex = 1;
+    if ((v = get(o, "max_num_patches"))) {
+        s->naflex = 1;
+        if ((rc = get_positive_int(v, "max_num_patches", &s->max_num_patches, name, err)))
+            return rc;
+    }
+    if ((v = get(o, "patch_size")) &&
+        (rc = get_positive_int(v, "patch_size", &s->patch_size, name, err)))
+        return rc;
     for (int c = 0; c < 3; c++)
         if (s->do_normalize && s->image_std[c] == 0.0f)
             return sg_fail(err, SIGLIP_EBADMSG, "%s: image_std has a zero", name);

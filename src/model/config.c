@@ -50,6 +50,7 @@ static const IntKey vision_keys[] = {
     {TOWER_INT(patch_size), 16, 1, 1 << 15},
 };
 
+
 #define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The key's value, or NULL when it is absent or JSON null (transformers treats both as "use the
@@ -239,6 +240,18 @@ static int parse_text(const cJSON *root, SgTowerConfig *t, SgError *err)
     return rc;
 }
 
+/* Element counts of the vision tower's position table and patch embedding. */
+static int check_vision_sizes(const char *section, const SgTowerConfig *t, SgError *err)
+{
+    int64_t patch_elements = (int64_t)t->num_channels * t->patch_size * t->patch_size;
+    int rc = check_elements(section, "num_patches × hidden_size", t->num_patches, t->hidden_size,
+                            err);
+    if (!rc)
+        rc = check_elements(section, "num_channels × patch_size² × hidden_size", patch_elements,
+                            t->hidden_size, err);
+    return rc;
+}
+
 static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "vision_config";
@@ -253,62 +266,93 @@ static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
         return rc;
     t->image_height = t->image_width = t->image_size;
     int64_t side = t->image_size / t->patch_size;
-    int64_t patch_elements = (int64_t)t->num_channels * t->patch_size * t->patch_size;
-    rc = check_elements(section, "num_patches × hidden_size", side * side, t->hidden_size, err);
-    if (!rc)
-        rc = check_elements(section, "num_channels × patch_size² × hidden_size", patch_elements,
-                            t->hidden_size, err);
-    return rc;
+    t->num_patches = (int)(side * side);
+    return check_vision_sizes(section, t, err);
 }
 
-/* model_type must be "siglip" when given; single-tower configs and later families are refused. */
-static int check_model_type(const cJSON *root, SgError *err)
+/* Siglip2VisionConfig: the position table is a √num_patches square grid, resized per image. The
+ * grid's own size (side · p) stands in for image_size where one is reported. */
+static int parse_vision_naflex(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
+    static const char section[] = "vision_config";
+    const cJSON *obj;
+    /* Siglip2VisionConfig has SiglipVisionConfig's keys (image_size unused) and num_patches. */
+    int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
+    t->num_patches = 256;
+    const cJSON *v = rc ? NULL : get_present(obj, "num_patches");
+    if (v)
+        rc = read_int(v, "vision_config.num_patches", 1, 1 << 20, &t->num_patches, err);
+    if (rc)
+        return rc;
+    int side = (int)sqrt((double)t->num_patches);
+    while ((int64_t)side * side > t->num_patches)
+        side--;
+    while ((int64_t)(side + 1) * (side + 1) <= t->num_patches)
+        side++;
+    if ((int64_t)side * side != t->num_patches)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s.num_patches = %d is not a square (the position "
+                       "grid is √num_patches × √num_patches)", section, t->num_patches);
+    if ((int64_t)side * t->patch_size > (1 << 15))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: position grid %d × patch_size %d is too large",
+                       section, side, t->patch_size);
+    t->image_size = t->image_height = t->image_width = side * t->patch_size;
+    return check_vision_sizes(section, t, err);
+}
+
+/* model_type must be "siglip" (SiglipModel; SigLIP 2 fixed resolution too) or "siglip2"
+ * (Siglip2Model: NaFlex) when given; single-tower configs and later families are refused. */
+static int check_model_type(const cJSON *root, int *naflex, SgError *err)
+{
+    *naflex = 0;
     const cJSON *v;
     int rc = get_typed(root, NULL, "model_type", cJSON_IsString, "a string", &v, err);
     if (rc || !v)
         return rc;
     if (strcmp(v->valuestring, "siglip") == 0)
         return SIGLIP_OK;
-    /* SigLIP 2 fixed-resolution checkpoints say "siglip"; "siglip2" is only the NaFlex family. */
-    if (strcmp(v->valuestring, "siglip2") == 0)
-        return sg_fail(err, SIGLIP_ENOTSUP,
-                       "model_type \"siglip2\" (SigLIP 2 NaFlex, Siglip2Model: native aspect "
-                       "ratio, patch budget) is not supported yet; the fixed-resolution SigLIP 2 "
-                       "checkpoints (model_type \"siglip\") are");
-    return sg_fail(err, SIGLIP_ENOTSUP, "model_type \"%s\" is not supported (expected \"siglip\")",
+    if (strcmp(v->valuestring, "siglip2") == 0) {
+        *naflex = 1;
+        return SIGLIP_OK;
+    }
+    return sg_fail(err, SIGLIP_ENOTSUP,
+                   "model_type \"%s\" is not supported (expected \"siglip\" or \"siglip2\")",
                    v->valuestring);
 }
 
 /* SiglipForImageClassification → classification. SiglipModel, SiglipTextModel and
  * SiglipVisionModel (a SiglipConfig checkpoint whose tensors carry the tower prefixes) are
- * SiglipModel-shaped: the weight loader then finds which towers are present. Anything else is
- * another model family. No `architectures` at all means SiglipModel. */
-static int read_architecture(const cJSON *root, SiglipArchitecture *arch, SgError *err)
+ * SiglipModel-shaped: the weight loader then finds which towers are present; for model_type
+ * "siglip2" the same names with Siglip2 (its classification model is not supported). Anything
+ * else is another model family. No `architectures` at all means SiglipModel. */
+static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *arch,
+                             SgError *err)
 {
     *arch = SIGLIP_ARCH_MODEL;
     const cJSON *list;
     int rc = get_typed(root, NULL, "architectures", cJSON_IsArray, "an array", &list, err);
     if (rc || !list)
         return rc;
-    static const char *const model_shaped[] = {"SiglipModel", "SiglipTextModel",
-                                               "SiglipVisionModel"};
+    static const char *const model_shaped[2][3] = {
+        {"SiglipModel", "SiglipTextModel", "SiglipVisionModel"},
+        {"Siglip2Model", "Siglip2TextModel", "Siglip2VisionModel"}};
     int i = 0;
     for (const cJSON *v = list->child; v; v = v->next, i++) {
         if (!cJSON_IsString(v))
             return sg_fail(err, SIGLIP_EBADMSG, "architectures[%d]: expected a string, got %s", i,
                            json_kind(v));
-        if (strcmp(v->valuestring, "SiglipForImageClassification") == 0) {
+        if (!naflex && strcmp(v->valuestring, "SiglipForImageClassification") == 0) {
             *arch = SIGLIP_ARCH_IMAGE_CLASSIFICATION;
             continue;
         }
         int known = 0;
-        for (size_t k = 0; k < N_KEYS(model_shaped); k++)
-            known |= strcmp(v->valuestring, model_shaped[k]) == 0;
+        for (size_t k = 0; k < N_KEYS(model_shaped[0]); k++)
+            known |= strcmp(v->valuestring, model_shaped[naflex][k]) == 0;
         if (!known)
             return sg_fail(err, SIGLIP_ENOTSUP,
-                           "architectures[%d] = \"%s\" is not supported (SiglipModel or "
-                           "SiglipForImageClassification)",
+                           naflex ? "architectures[%d] = \"%s\" is not supported for model_type "
+                                    "\"siglip2\" (Siglip2Model)"
+                                  : "architectures[%d] = \"%s\" is not supported (SiglipModel or "
+                                    "SiglipForImageClassification)",
                            i, v->valuestring);
     }
     return SIGLIP_OK;
@@ -391,13 +435,14 @@ static int parse_root(const cJSON *root, SgConfig *cfg, SgError *err)
 {
     if (!cJSON_IsObject(root))
         return sg_fail(err, SIGLIP_EBADMSG, "config is %s, not a JSON object", json_kind(root));
-    int rc = check_model_type(root, err);
+    int rc = check_model_type(root, &cfg->naflex, err);
     if (!rc)
-        rc = read_architecture(root, &cfg->architecture, err);
+        rc = read_architecture(root, cfg->naflex, &cfg->architecture, err);
     if (!rc)
         rc = parse_text(root, &cfg->text, err);
     if (!rc)
-        rc = parse_vision(root, &cfg->vision, err);
+        rc = cfg->naflex ? parse_vision_naflex(root, &cfg->vision, err)
+                         : parse_vision(root, &cfg->vision, err);
     if (rc || cfg->architecture != SIGLIP_ARCH_IMAGE_CLASSIFICATION)
         return rc;
     rc = read_labels(root, cfg, err);

@@ -24,6 +24,8 @@ typedef struct SgTowerConfig {
     int num_channels;            /* C */
     int image_size;              /* the checkpoint's H = W, its position grid (image_size / p)² */
     int patch_size;              /* p */
+    int num_patches;             /* entries of the position table: (image_size / p)², or NaFlex's
+                                  * num_patches (a square grid) */
     /* The input size the vision forward runs at: image_size² unless siglip_model_set_image_size
      * changed it (pos_interp.c). */
     int image_height, image_width;
@@ -42,6 +44,9 @@ static inline size_t sg_vision_patches(const SgTowerConfig *v)
 
 typedef struct SgConfig {
     SiglipArchitecture architecture;
+    /* model_type "siglip2" (Siglip2Model, NaFlex): the vision tower takes patch lists with a
+     * key mask and resizes its position grid per image (tower.c, pos_interp.c). */
+    int naflex;
     SgTowerConfig text;
     SgTowerConfig vision;
     int num_labels;              /* classification: entries of id2label */

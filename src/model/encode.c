@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "model/pos_interp.h"
 
 /* x[rows, n] /= ||x[r]||₂ per row, in double. A zero row stays zero (no division by zero). */
 static void l2_normalize_rows(const float *in, float *out, size_t rows, size_t n)
@@ -94,31 +95,52 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
     return rc;
 }
 
-int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
-                        const SiglipImageOutput *out)
+/* The checks both image entry points make, in order: inputs and out set (inputs_ok) with
+ * batch > 0, the model's kind matching the entry point (NaFlex or fixed size), the head when a
+ * pooled output is asked for, the batch limit. */
+static int check_image_call(SiglipModel *m, const char *fn, int naflex, int inputs_ok, int batch,
+                            const SiglipImageOutput *out)
 {
     if (!check_model(m))
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
-    if (!pixel_values || !out || batch <= 0)
-        return sg_fail(err, SIGLIP_EINVAL,
-                       "siglip_encode_image: pixel_values and out must be set and batch > 0 "
-                       "(got %d)", batch);
+    if (!inputs_ok || !out || batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: the inputs and out must be set and batch > 0 "
+                       "(got %d)", fn, batch);
+    if (m->cfg.naflex != naflex)
+        return sg_fail(err, SIGLIP_EINVAL, naflex ? "%s: this model is not a SigLIP 2 NaFlex "
+                                                    "model (use siglip_encode_image)"
+                                                  : "%s: a SigLIP 2 NaFlex model takes patches "
+                                                    "(siglip_encode_image_patches)", fn);
     if ((out->pooler_output || out->embeds) && !m->vision.has_head)
         return sg_fail(err, SIGLIP_EINVAL,
                        "this checkpoint has no vision pooling head (vision_model.head.*): only "
                        "last_hidden_state is available");
-    if (check_batch(err, "siglip_encode_image", batch))
-        return SIGLIP_E2BIG;
+    return check_batch(err, fn, batch);
+}
+
+static int check_finite(SgError *err, const float *pixel_values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(pixel_values[i]))
+            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+    return SIGLIP_OK;
+}
+
+int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
+                        const SiglipImageOutput *out)
+{
+    int rc = check_image_call(m, "siglip_encode_image", 0, pixel_values != NULL, batch, out);
+    if (rc)
+        return rc;
+    SgError *err = sg_ctx_err(m->ctx);
     const SgTowerConfig *c = &m->cfg.vision;
     size_t N = sg_vision_patches(c);
     size_t D = (size_t)c->hidden_size, per_image = (size_t)c->num_channels * sg_vision_pixels(c);
-    for (size_t i = 0; i < (size_t)batch * per_image; i++)
-        if (!isfinite(pixel_values[i]))
-            return sg_fail(err, SIGLIP_EINVAL, "pixel_values[%zu] is not finite", i);
+    if ((rc = check_finite(err, pixel_values, (size_t)batch * per_image)))
+        return rc;
 
     float *scratch;
-    int rc;
     float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
                                   &rc, err);
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
@@ -130,6 +152,102 @@ int siglip_encode_image(SiglipModel *m, const float *pixel_values, int batch,
     }
     if (rc == SIGLIP_OK && out->embeds)
         l2_normalize_rows(pooler, out->embeds, (size_t)batch, D);
+    free(scratch);
+    return rc;
+}
+
+/* Checks one NaFlex item: its (h, w) grid fits N rows and its mask is h·w ones then zeros. */
+static int check_patch_item(const SiglipPatches *in, size_t i, SgError *err)
+{
+    size_t N = (size_t)in->max_patches;
+    int32_t h = in->spatial_shapes[2 * i], w = in->spatial_shapes[2 * i + 1];
+    if (h < 1 || w < 1 || (int64_t)h * w > (int64_t)N)
+        return sg_fail(err, SIGLIP_EINVAL, "spatial_shapes[%zu] = (%d, %d): need h, w ≥ 1 and "
+                       "h·w ≤ max_patches %zu", i, h, w, N);
+    const int32_t *mask = in->pixel_attention_mask + i * N;
+    for (size_t r = 0; r < N; r++)
+        if (mask[r] != (r < (size_t)h * (size_t)w))
+            return sg_fail(err, SIGLIP_EINVAL, "pixel_attention_mask[%zu] is not %d ones then "
+                           "zeros (row %zu)", i, h * w, r);
+    return SIGLIP_OK;
+}
+
+/* The NaFlex position rows of items [at, at + B): each image's grid resized to its (h, w), rows
+ * past h·w repeating its first row. Grids repeat across a batch, so each distinct shape is
+ * resized once per chunk (they are small: at most N·D floats). */
+static int fill_positions(SiglipModel *m, const SiglipPatches *in, size_t at, size_t B,
+                          float *pos, SgError *err)
+{
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t N = (size_t)in->max_patches, D = (size_t)c->hidden_size;
+    int side = c->image_size / c->patch_size;
+    if (!m->naflex_grid) {
+        size_t bytes = (size_t)c->num_patches * D * sizeof(float);
+        if (!(m->naflex_grid = malloc(bytes)))
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory for the position grid");
+        int rc = sg_buffer_read(m->dev, m->vision.pos_emb.mem, 0, bytes, m->naflex_grid, err);
+        if (rc) {
+            free(m->naflex_grid);
+            m->naflex_grid = NULL;
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < B; i++) {
+        const int32_t *shape = in->spatial_shapes + 2 * (at + i);
+        size_t n = (size_t)shape[0] * (size_t)shape[1];
+        float *dst = pos + i * N * D;
+        size_t same = 0; /* an earlier item of this chunk with the same grid */
+        while (same < i && memcmp(in->spatial_shapes + 2 * (at + same), shape, 2 * sizeof *shape))
+            same++;
+        if (same < i)
+            memcpy(dst, pos + same * N * D, n * D * sizeof *dst);
+        else if (sg_pos_resize_aa_bilinear(m->naflex_grid, side, side, D, shape[0], shape[1], dst))
+            return sg_fail(err, SIGLIP_ENOMEM, "out of memory resizing positions");
+        for (size_t r = n; r < N; r++)
+            memcpy(dst + r * D, dst, D * sizeof *dst);
+    }
+    return SIGLIP_OK;
+}
+
+int siglip_encode_image_patches(SiglipModel *m, const SiglipPatches *in, int batch,
+                                const SiglipImageOutput *out)
+{
+    int inputs_ok = in && in->pixel_values && in->pixel_attention_mask && in->spatial_shapes;
+    int rc = check_image_call(m, "siglip_encode_image_patches", 1, inputs_ok, batch, out);
+    SgError *err = rc ? NULL : sg_ctx_err(m->ctx);
+    if (!rc && (in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES))
+        rc = sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image_patches: max_patches %d is not in "
+                     "1..%d", in->max_patches, SG_MAX_PATCHES);
+    if (rc)
+        return rc;
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t N = (size_t)in->max_patches, D = (size_t)c->hidden_size;
+    size_t per_image = N * (size_t)c->num_channels * (size_t)c->patch_size * (size_t)c->patch_size;
+    for (size_t i = 0; i < (size_t)batch && !rc; i++)
+        rc = check_patch_item(in, i, err);
+    if (rc || (rc = check_finite(err, in->pixel_values, (size_t)batch * per_image)))
+        return rc;
+
+    float *scratch;
+    float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
+                                  &rc, err);
+    size_t chunk = chunk_size((size_t)batch, 0);
+    float *pos = rc ? NULL : malloc(chunk * N * D * sizeof *pos);
+    if (!rc && !pos)
+        rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory for positions");
+    for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
+        size_t n = chunk_size((size_t)batch, at);
+        rc = fill_positions(m, in, at, n, pos, err);
+        SgPatchInput item = {N, pos, in->pixel_values + at * per_image,
+                             in->pixel_attention_mask + at * N};
+        if (!rc)
+            rc = sg_vision_forward_patches(
+                m, &item, n, pooler ? pooler + at * D : NULL,
+                out->last_hidden_state ? out->last_hidden_state + at * N * D : NULL, err);
+    }
+    if (rc == SIGLIP_OK && out->embeds)
+        l2_normalize_rows(pooler, out->embeds, (size_t)batch, D);
+    free(pos);
     free(scratch);
     return rc;
 }

@@ -295,10 +295,17 @@ static int load_vision(SgWeightSource *src, SiglipModel *m)
 {
     const SgTowerConfig *c = &m->cfg.vision;
     int64_t D = c->hidden_size, C = c->num_channels, p = c->patch_size, F = c->intermediate_size;
-    int64_t N = (int64_t)(c->image_size / c->patch_size) * (c->image_size / c->patch_size);
+    int64_t N = c->num_patches;
     SgVisionTower *v = &m->vision;
-    int rc = fetch_weight(src, "vision_model.embeddings.patch_embedding.weight", 4,
-                          (int64_t[]){D, C, p, p}, (size_t)D, (size_t)(C * p * p), &v->patch.w);
+    /* SiglipModel: a Conv2d [D, C, p, p] (columns (c, ky, kx), as im2col writes patches);
+     * Siglip2Model: a Linear [D, C·p·p] over patches flattened (ky·p + kx)·C + c. */
+    int rc = m->cfg.naflex
+                 ? fetch_weight(src, "vision_model.embeddings.patch_embedding.weight", 2,
+                                (int64_t[]){D, C * p * p}, (size_t)D, (size_t)(C * p * p),
+                                &v->patch.w)
+                 : fetch_weight(src, "vision_model.embeddings.patch_embedding.weight", 4,
+                                (int64_t[]){D, C, p, p}, (size_t)D, (size_t)(C * p * p),
+                                &v->patch.w);
     if (!rc)
         rc = load_vector(src, "vision_model.embeddings.patch_embedding.bias", D, INIT_ZEROS,
                          &v->patch.b);
@@ -406,6 +413,7 @@ void siglip_model_free(SiglipModel **pm)
     siglip_tokenizer_free(&m->tokenizer);
     siglip_image_processor_free(&m->processor);
     sg_config_free(&m->cfg);
+    free(m->naflex_grid);
     free(m);
     *pm = NULL;
 }
@@ -437,6 +445,12 @@ static int load_companions(SiglipModel *m, const char *dir, SgError *err)
     if (!dir || !has_processor_config(dir))
         sg_image_processor_set_size(m->processor, m->cfg.vision.image_size,
                                     m->cfg.vision.image_size);
+    /* The processor follows the model: patch lists of its patch size for NaFlex (the config's
+     * max_num_patches kept), fixed-size pixel_values otherwise. */
+    sg_image_processor_set_naflex(m->processor, m->cfg.naflex, m->cfg.vision.patch_size);
+    if (m->cfg.naflex && m->cfg.vision.num_channels != 3)
+        return sg_fail(err, SIGLIP_ENOTSUP, "vision_config.num_channels = %d: the image "
+                       "processor makes RGB patches", m->cfg.vision.num_channels);
     return SIGLIP_OK;
 }
 
@@ -540,6 +554,10 @@ void siglip_model_info(const SiglipModel *m, SiglipModelInfo *info)
     info->num_channels = v->num_channels;
     info->num_patches = (int)sg_vision_patches(v);
     info->num_labels = m->has_classifier ? m->cfg.num_labels : 0;
+    if (m->cfg.naflex) {
+        info->num_patches = v->num_patches;
+        info->max_patches = siglip_image_processor_max_patches(m->processor, NULL);
+    }
     info->has_tokenizer = m->tokenizer != NULL;
     info->has_image_processor = m->processor != NULL;
 }

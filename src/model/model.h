@@ -50,6 +50,7 @@ typedef struct SgVisionTower {
 typedef struct SgWorkspace {
     size_t rows;             /* R: capacity in token rows */
     size_t batch;            /* B: capacity in batch items */
+    size_t patches;          /* N: vision rows per item it was sized for */
     SgBuffer x;              /* [R, D] residual stream */
     SgBuffer h;              /* [R, D] LayerNorm output; last_hidden_state at the end */
     SgBuffer qkv;            /* [R, 3D] */
@@ -77,7 +78,20 @@ struct SiglipModel {
     SiglipImageProcessor *processor;   /* owned */
     SgWorkspace ws;
     struct SgPosGrid *pos_grid;        /* pos_interp.c: set while the input size differs */
+    float *naflex_grid;      /* NaFlex: host copy [num_patches, D] of the position table, read
+                              * back on first use (owned) */
 };
+
+/* One NaFlex forward chunk, on the host: B items of N rows each. */
+typedef struct SgPatchInput {
+    size_t N;
+    const float *positions;  /* [B, N, D] each image's resized position grid, padding = row 0 */
+    const float *patches;    /* [B, N, C·p·p] */
+    const int32_t *mask;     /* [B, N] 1 = real patch */
+} SgPatchInput;
+
+/* Largest NaFlex patch budget (max_num_patches) accepted. */
+#define SG_MAX_PATCHES 65536
 
 /* Largest batch one forward chunk handles; bigger batches are run chunk by chunk. */
 #define SG_MAX_CHUNK 256
@@ -89,6 +103,10 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
  * [B, D] mean over patches of last_hidden_state (tower.c). */
 int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pooler,
                       float *last_hidden, float *class_logits, SgError *err);
+
+/* Runs a NaFlex vision tower on B ≤ chunk items with per-item key masks (tower.c). */
+int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, float *pooler,
+                              float *last_hidden, SgError *err);
 
 /* Ensures the workspace holds B items of either tower (tower.c). */
 int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err);

@@ -1,5 +1,5 @@
-/* pos_interp.c — siglip_model_set_image_size (transformers' interpolate_pos_encoding): the
- * √N×√N position grid resized to the new patch grid once per size, on the host, and uploaded. */
+/* pos_interp.c — position grids resized on the host: bicubic for siglip_model_set_image_size
+ * (transformers' interpolate_pos_encoding), antialiased bilinear for SigLIP 2 NaFlex. */
 #include "model/pos_interp.h"
 
 #include <math.h>
@@ -78,6 +78,80 @@ void sg_pos_interp_bicubic(const float *grid, int in_h, int in_w, size_t D, int 
     free(wy);
     free(wx);
     free(acc);
+}
+
+/* The antialiased bilinear taps of one axis (torch's _compute_weights_aa for a triangle filter,
+ * with its float / double promotions): output i reads in[first[i] ..] with count[i] ≤ max_taps
+ * weights w[i·max_taps ..] that sum to 1. */
+static void aa_taps(int in, int out, int max_taps, int *first, int *count, float *w)
+{
+    float scale = (float)in / (float)out;
+    float support = scale >= 1.0f ? scale : 1.0f; /* (interp_size / 2) · scale, interp_size 2 */
+    float invscale = scale >= 1.0f ? 1.0f / scale : 1.0f;
+    for (int i = 0; i < out; i++) {
+        float center = (float)((double)scale * (i + 0.5));
+        int64_t lo = (int64_t)((double)(center - support) + 0.5);
+        int64_t hi = (int64_t)((double)(center + support) + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > in ? in : hi;
+        int n = (int)(hi - lo);
+        if (n > max_taps)
+            n = max_taps;
+        float *wi = w + (size_t)i * max_taps, total = 0.0f;
+        for (int j = 0; j < n; j++) {
+            float x = (float)(((double)((float)(j + lo) - center) + 0.5) * (double)invscale);
+            x = x < 0.0f ? -x : x;
+            wi[j] = x < 1.0f ? (float)(1.0 - (double)x) : 0.0f;
+            total += wi[j];
+        }
+        for (int j = 0; j < n && total != 0.0f; j++)
+            wi[j] /= total;
+        first[i] = (int)lo;
+        count[i] = n;
+    }
+}
+
+/* One separable pass: out[o, k, d] = Σ_j w[k, j] · in[o, first[k] + j, d] over a [outer, n_in,
+ * inner] array (the weighted sum in float, from the first tap on, as torch accumulates). */
+static void aa_pass(const float *in, size_t outer, int n_in, size_t inner, int n_out,
+                    const int *first, const int *count, const float *w, int max_taps, float *out)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (int k = 0; k < n_out; k++) {
+            const float *wk = w + (size_t)k * max_taps;
+            float *dst = out + (o * (size_t)n_out + (size_t)k) * inner;
+            const float *src = in + (o * (size_t)n_in + (size_t)first[k]) * inner;
+            for (size_t d = 0; d < inner; d++) {
+                float acc = src[d] * wk[0];
+                for (int j = 1; j < count[k]; j++)
+                    acc += src[(size_t)j * inner + d] * wk[j];
+                dst[d] = acc;
+            }
+        }
+}
+
+int sg_pos_resize_aa_bilinear(const float *grid, int in_h, int in_w, size_t D, int out_h,
+                              int out_w, float *out)
+{
+    /* A downscale by s reads at most 2s + 1 inputs per output, an upscale at most 3. */
+    int taps_h = (2 * in_h + out_h - 1) / out_h + 3, taps_w = (2 * in_w + out_w - 1) / out_w + 3;
+    int *fh = malloc((size_t)out_h * 2 * sizeof *fh), *fw = malloc((size_t)out_w * 2 * sizeof *fw);
+    float *wh = malloc((size_t)out_h * taps_h * sizeof *wh);
+    float *ww = malloc((size_t)out_w * taps_w * sizeof *ww);
+    float *tmp = malloc((size_t)in_h * out_w * D * sizeof *tmp); /* [in_h, out_w, D] */
+    int ok = fh && fw && wh && ww && tmp;
+    if (ok) {
+        aa_taps(in_w, out_w, taps_w, fw, fw + out_w, ww);
+        aa_taps(in_h, out_h, taps_h, fh, fh + out_h, wh);
+        aa_pass(grid, (size_t)in_h, in_w, D, out_w, fw, fw + out_w, ww, taps_w, tmp);
+        aa_pass(tmp, 1, in_h, (size_t)out_w * D, out_h, fh, fh + out_h, wh, taps_h, out);
+    }
+    free(fh);
+    free(fw);
+    free(wh);
+    free(ww);
+    free(tmp);
+    return ok ? 0 : SIGLIP_ENOMEM;
 }
 
 void sg_pos_interp_release(SiglipModel *m)

@@ -12,6 +12,13 @@
 void sg_pos_interp_bicubic(const float *grid, int in_h, int in_w, size_t D, int out_h, int out_w,
                            float *out);
 
+/* F.interpolate(grid, size=(out_h, out_w), mode="bilinear", align_corners=False,
+ * antialias=True) of a position table in float32, as torch's CPU kernel computes it (SigLIP 2
+ * NaFlex): grid [in_h·in_w, D] → out [out_h·out_w, D]. Separable, along the width first; each
+ * output is a normalized triangle filter stretched by the downscale factor. SIGLIP_ENOMEM or 0. */
+int sg_pos_resize_aa_bilinear(const float *grid, int in_h, int in_w, size_t D, int out_h,
+                              int out_w, float *out);
+
 struct SiglipModel;
 
 /* Releases what siglip_model_set_image_size() added and puts the stored grid back (called by

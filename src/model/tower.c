@@ -26,14 +26,14 @@ void sg_workspace_release(SiglipModel *m)
     memset(ws, 0, sizeof *ws);
 }
 
-int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
+/* The workspace for B items of either tower, the vision one at N patch rows per item. */
+static int workspace_reserve(SiglipModel *m, size_t B, size_t N, SgError *err)
 {
     SgWorkspace *ws = &m->ws;
-    if (B <= ws->batch)
+    if (B <= ws->batch && N <= ws->patches)
         return SIGLIP_OK;
     sg_workspace_release(m);
     const SgTowerConfig *t = &m->cfg.text, *v = &m->cfg.vision;
-    size_t N = sg_vision_patches(v);
     size_t patch_len = (size_t)v->num_channels * (size_t)v->patch_size * (size_t)v->patch_size;
     size_t T = m->has_text ? (size_t)t->max_position_embeddings : 0;
     size_t D = MAX2((size_t)v->hidden_size, m->has_text ? (size_t)t->hidden_size : 0);
@@ -48,8 +48,8 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
         [WS_ATTN] = rows * D * f,
         [WS_MLP] = rows * MAX2(F, patch_len) * f,
         [WS_IDS] = MAX2(B * T, 1) * sizeof(int32_t),
-        [WS_MASK] = MAX2(B * T, 1) * sizeof(int32_t),
-        [WS_PIXELS] = B * (size_t)v->num_channels * sg_vision_pixels(v) * f,
+        [WS_MASK] = MAX2(B * MAX2(T, N), 1) * sizeof(int32_t),
+        [WS_PIXELS] = m->cfg.naflex ? f : B * (size_t)v->num_channels * sg_vision_pixels(v) * f,
         [WS_POOLED] = B * MAX2(MAX2(Dp, D), (size_t)m->cfg.num_labels) * f,
         [WS_POOLED2] = B * D * f,
     };
@@ -62,7 +62,13 @@ int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
     }
     ws->rows = rows;
     ws->batch = B;
+    ws->patches = N;
     return SIGLIP_OK;
+}
+
+int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err)
+{
+    return workspace_reserve(m, B, sg_vision_patches(&m->cfg.vision), err);
 }
 
 #define TRY(call)                                                                                \
@@ -140,9 +146,9 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
     return SIGLIP_OK;
 }
 
-/* Multi-head attention pooling: one learned query against the hidden states ws->h, then
- * o += mlp(layernorm(o)); the result [B, D] is left in ws->pooled. */
-static int run_vision_head(SiglipModel *m, size_t B, size_t N, SgError *err)
+/* Multi-head attention pooling: one learned query against the hidden states ws->h (keys masked
+ * by `mask`), then o += mlp(layernorm(o)); the result [B, D] is left in ws->pooled. */
+static int run_vision_head(SiglipModel *m, size_t B, size_t N, SgMask mask, SgError *err)
 {
     SgDevice *dev = m->dev;
     SgWorkspace *ws = &m->ws;
@@ -154,12 +160,42 @@ static int run_vision_head(SiglipModel *m, size_t B, size_t N, SgError *err)
     SgView o = tensor(&ws->pooled, B, 1, D), o_norm = tensor(&ws->pooled2, B, 1, D);
     SgView attn = tensor(&ws->attn, B, 1, D), hidden = tensor(&ws->mlp, B, 1, F);
     TRY(sg_op_linear(dev, tensor(&ws->h, B, N, D), &v->head_kv, kv, SG_ACT_NONE, SG_STORE, err));
-    TRY(sg_op_attention(dev, probe, sg_view_cols(kv, 0, D), sg_view_cols(kv, D, D), SG_NO_MASK,
-                        attn, heads_of(c), err));
+    TRY(sg_op_attention(dev, probe, sg_view_cols(kv, 0, D), sg_view_cols(kv, D, D), mask, attn,
+                        heads_of(c), err));
     TRY(sg_op_linear(dev, attn, &v->head_out, o, SG_ACT_NONE, SG_STORE, err));
     TRY(sg_op_layernorm(dev, o, o_norm, &v->head_ln, err));
     TRY(sg_op_linear(dev, o_norm, &v->head_fc1, hidden, c->hidden_act, SG_STORE, err));
     TRY(sg_op_linear(dev, hidden, &v->head_fc2, o, SG_ACT_NONE, SG_ACCUMULATE, err));
+    return SIGLIP_OK;
+}
+
+/* The vision tower after the embeddings (x = ws->x, [B, N, D]): encoder, post-LayerNorm, then
+ * what was asked for: last_hidden_state, the pooling head, the classifier over the mean. */
+static int vision_rest(SiglipModel *m, size_t B, size_t N, SgMask mask, float *pooler,
+                       float *last_hidden, float *class_logits, SgError *err)
+{
+    SgDevice *dev = m->dev;
+    SgWorkspace *ws = &m->ws;
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t D = (size_t)c->hidden_size;
+    SgView x = tensor(&ws->x, B, N, D), h = tensor(&ws->h, B, N, D);
+    TRY(run_encoder(m, c, m->vision.layers, B, N, mask, err));
+    TRY(sg_op_layernorm(dev, x, h, &m->vision.post_ln, err));
+    if (last_hidden)
+        TRY(sg_buffer_read(dev, ws->h.mem, 0, B * N * D * sizeof(float), last_hidden, err));
+    if (pooler) {
+        TRY(run_vision_head(m, B, N, mask, err));
+        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * D * sizeof(float), pooler, err));
+    }
+    if (class_logits) {
+        const SgLinear *cls = &m->classifier;
+        SgView mean = tensor(&ws->pooled2, B, 1, D);
+        TRY(sg_op_mean_tokens(dev, h, mean, err));
+        TRY(sg_op_linear(dev, mean, cls, tensor(&ws->pooled, B, 1, cls->w.n_out), SG_ACT_NONE,
+                         SG_STORE, err));
+        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * cls->w.n_out * sizeof(float), class_logits,
+                           err));
+    }
     return SIGLIP_OK;
 }
 
@@ -173,29 +209,31 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
     size_t C = (size_t)c->num_channels, Hi = (size_t)c->image_height, Wi = (size_t)c->image_width;
     size_t p = (size_t)c->patch_size, D = (size_t)c->hidden_size, N = sg_vision_patches(c);
     TRY(sg_workspace_reserve(m, B, err));
-    SgView x = tensor(&ws->x, B, N, D), h = tensor(&ws->h, B, N, D);
+    SgView x = tensor(&ws->x, B, N, D);
     TRY(sg_buffer_write(dev, ws->pixels.mem, 0, B * C * Hi * Wi * sizeof *pixels, pixels, err));
     /* Patch embedding: the stride-p convolution as im2col + GEMM, then + position embedding. */
     SgView patches = tensor(&ws->mlp, B, N, C * p * p);
     TRY(sg_op_im2col(dev, ws->pixels.mem, (SgImages){B, C, Hi, Wi}, p, ws->mlp.mem, err));
     TRY(sg_op_linear(dev, patches, &v->patch, x, SG_ACT_NONE, SG_STORE, err));
     TRY(sg_op_add_broadcast(dev, x, v->pos_emb.mem, err));
-    TRY(run_encoder(m, c, v->layers, B, N, SG_NO_MASK, err));
-    TRY(sg_op_layernorm(dev, x, h, &v->post_ln, err));
-    if (last_hidden)
-        TRY(sg_buffer_read(dev, ws->h.mem, 0, B * N * D * sizeof(float), last_hidden, err));
-    if (pooler) {
-        TRY(run_vision_head(m, B, N, err));
-        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * D * sizeof(float), pooler, err));
-    }
-    if (class_logits) {
-        const SgLinear *cls = &m->classifier;
-        SgView mean = tensor(&ws->pooled2, B, 1, D);
-        TRY(sg_op_mean_tokens(dev, h, mean, err));
-        TRY(sg_op_linear(dev, mean, cls, tensor(&ws->pooled, B, 1, cls->w.n_out), SG_ACT_NONE,
-                         SG_STORE, err));
-        TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * cls->w.n_out * sizeof(float), class_logits,
-                           err));
-    }
-    return SIGLIP_OK;
+    return vision_rest(m, B, N, SG_NO_MASK, pooler, last_hidden, class_logits, err);
+}
+
+/* NaFlex: x = positions (filled by the caller, [B, N, D]), then x += patches · Wᵀ + b, the
+ * encoder and head with the key mask. patches [B, N, C·p·p], mask [B, N]. */
+int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, float *pooler,
+                              float *last_hidden, SgError *err)
+{
+    SgDevice *dev = m->dev;
+    SgWorkspace *ws = &m->ws;
+    const SgTowerConfig *c = &m->cfg.vision;
+    size_t N = in->N, D = (size_t)c->hidden_size;
+    size_t patch_len = (size_t)c->num_channels * (size_t)c->patch_size * (size_t)c->patch_size;
+    TRY(workspace_reserve(m, B, N, err));
+    TRY(sg_buffer_write(dev, ws->x.mem, 0, B * N * D * sizeof(float), in->positions, err));
+    TRY(sg_buffer_write(dev, ws->mlp.mem, 0, B * N * patch_len * sizeof(float), in->patches, err));
+    TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * N * sizeof(int32_t), in->mask, err));
+    TRY(sg_op_linear(dev, tensor(&ws->mlp, B, N, patch_len), &m->vision.patch,
+                     tensor(&ws->x, B, N, D), SG_ACT_NONE, SG_ACCUMULATE, err));
+    return vision_rest(m, B, N, (SgMask){ws->mask.mem}, pooler, last_hidden, NULL, err);
 }

@@ -119,6 +119,8 @@ static int check_model(SiglipModel *m, int zero_shot, const char *const *image_p
     if (n_images > SIGLIP_MAX_BATCH)
         return sg_fail(err, SIGLIP_E2BIG, "%s: %d images exceed SIGLIP_MAX_BATCH (%d)", fn,
                        n_images, SIGLIP_MAX_BATCH);
+    if (m->cfg.naflex) /* patch lists of any grid: the processor follows the model's patch size */
+        return SIGLIP_OK;
     int h, w;
     siglip_image_processor_size(m->processor, &h, &w);
     const SgTowerConfig *v = &m->cfg.vision;
@@ -137,12 +139,52 @@ static int preprocess(SiglipModel *m, const char *const *paths, int n, float *pi
     return rc ? sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor)) : SIGLIP_OK;
 }
 
-/* pixel_values for one chunk of the images: *chunk = min(n_images, PIPELINE_IMAGE_CHUNK); a
- * malloc'ed [chunk, 3, H, W] buffer or NULL. */
-static float *chunk_pixels(const SiglipModel *m, int n_images, size_t *chunk)
+/* The vision inputs of up to *chunk = min(n_images, PIPELINE_IMAGE_CHUNK) images: pixel_values
+ * [chunk, 3, H, W], or for NaFlex the patch lists [chunk, N, C·P·P] with masks [chunk, N] and
+ * grids [chunk, 2]. */
+typedef struct ImageInputs {
+    float *pixels;
+    SiglipPatches patches;
+} ImageInputs;
+
+static int image_inputs_alloc(SiglipModel *m, int n_images, size_t *chunk, ImageInputs *x,
+                              SgError *err)
 {
+    memset(x, 0, sizeof *x);
     *chunk = n_images < PIPELINE_IMAGE_CHUNK ? (size_t)n_images : PIPELINE_IMAGE_CHUNK;
-    return malloc(*chunk * 3 * sg_vision_pixels(&m->cfg.vision) * sizeof(float));
+    int patch_floats = 0, N = siglip_image_processor_max_patches(m->processor, &patch_floats);
+    size_t per_image = N ? (size_t)N * (size_t)patch_floats : 3 * sg_vision_pixels(&m->cfg.vision);
+    x->pixels = malloc(*chunk * per_image * sizeof(float));
+    int ok = x->pixels != NULL;
+    if (N) {
+        x->patches = (SiglipPatches){N, x->pixels, malloc(*chunk * (size_t)N * sizeof(int32_t)),
+                                     malloc(*chunk * 2 * sizeof(int32_t))};
+        ok = ok && x->patches.pixel_attention_mask && x->patches.spatial_shapes;
+    }
+    return ok ? SIGLIP_OK : sg_fail(err, SIGLIP_ENOMEM, "out of host memory for images");
+}
+
+static void image_inputs_free(ImageInputs *x)
+{
+    free(x->pixels);
+    free(x->patches.pixel_attention_mask);
+    free(x->patches.spatial_shapes);
+}
+
+/* Preprocesses n files into x and runs the vision tower on them: embeds [n, D]. */
+static int embed_image_files(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
+                             float *embeds, SgError *err)
+{
+    SiglipImageOutput out = {.embeds = embeds};
+    int rc;
+    if (x->patches.max_patches) {
+        rc = siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL);
+        if (rc)
+            return sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor));
+        return siglip_encode_image_patches(m, &x->patches, n, &out);
+    }
+    rc = preprocess(m, paths, n, x->pixels, err);
+    return rc ? rc : siglip_encode_image(m, x->pixels, n, &out);
 }
 
 int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_images,
@@ -162,20 +204,18 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
     if (rc)
         return rc;
     size_t D = (size_t)m->cfg.text.projection_size, L = (size_t)n_labels, chunk;
-    float *pixels = chunk_pixels(m, n_images, &chunk);                /* [chunk, 3, H, W] */
+    ImageInputs x;
+    rc = image_inputs_alloc(m, n_images, &chunk, &x, err);
     float *text_embeds = malloc(L * D * sizeof(float));               /* [L, D] */
     float *image_embeds = malloc(chunk * D * sizeof(float));          /* [chunk, D] */
     float *logits = malloc(chunk * L * sizeof(float));                /* [chunk, L] */
-    if (!text_embeds || !pixels || !image_embeds || !logits)
+    if (rc == SIGLIP_OK && (!text_embeds || !image_embeds || !logits))
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     if (rc == SIGLIP_OK)
         rc = encode_labels(m, labels, n_labels, template_, text_embeds, err);
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
-        SiglipImageOutput out = {.embeds = image_embeds};
-        if (rc == SIGLIP_OK)
-            rc = siglip_encode_image(m, pixels, (int)n, &out);
+        rc = embed_image_files(m, &x, image_paths + at, (int)n, image_embeds, err);
         if (rc == SIGLIP_OK)
             rc = siglip_logits(m, text_embeds, n_labels, image_embeds, (int)n, logits, NULL);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++)
@@ -183,7 +223,7 @@ int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_image
                                 scores + (at + i) * L);
     }
     free(text_embeds);
-    free(pixels);
+    image_inputs_free(&x);
     free(image_embeds);
     free(logits);
     return rc;
@@ -203,22 +243,23 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
     size_t L = (size_t)m->cfg.num_labels;
     size_t k = top_k <= 0 || (size_t)top_k > L ? L : (size_t)top_k;
     size_t chunk;
-    float *pixels = chunk_pixels(m, n_images, &chunk);         /* [chunk, 3, H, W] */
+    ImageInputs x; /* classification models are fixed-size: x.pixels [chunk, 3, H, W] */
+    rc = image_inputs_alloc(m, n_images, &chunk, &x, err);
     float *logits = malloc(chunk * L * sizeof(float));         /* [chunk, L] */
     SiglipScore *row = malloc(L * sizeof *row);                /* [L] */
-    if (!pixels || !logits || !row)
+    if (rc == SIGLIP_OK && (!logits || !row))
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = preprocess(m, image_paths + at, (int)n, pixels, err);
+        rc = preprocess(m, image_paths + at, (int)n, x.pixels, err);
         if (rc == SIGLIP_OK)
-            rc = siglip_classify_logits(m, pixels, (int)n, logits);
+            rc = siglip_classify_logits(m, x.pixels, (int)n, logits);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
             siglip_score_logits(logits + i * L, (int)L, SIGLIP_SCORE_SOFTMAX, row);
             memcpy(scores + (at + i) * k, row, k * sizeof *row);
         }
     }
-    free(pixels);
+    image_inputs_free(&x);
     free(logits);
     free(row);
     return rc;
