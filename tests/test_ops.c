@@ -389,7 +389,7 @@ static void test_attention_case(const AttnCase *c)
     SgView vk = {gk.view, a.k_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
     SgView vv = {gv.view, a.v_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
     SgView vo = {go.view, o_off, c->B, c->Tq, W, ldo, c->Tq * ldo};
-    SgMask vm = {mask ? gm.view : NULL};
+    SgMask vm = {mask ? gm.view : NULL, {NULL, 0, 0, 0}};
     int rc = sg_op_attention(dev, vq, vk, vv, vm, vo, (SgHeads){c->H, scale}, &err);
     check_op(rc, "attention");
     gbuf_read(&gq, NULL, "attention q");
@@ -459,7 +459,7 @@ static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
     GBuf gi = gbuf(ids, B * T), gt = gbuf(tok, V * D), gp = gbuf(pos, pos_rows * D);
     GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
+    check_op(sg_op_embed_tokens(dev, gi.view, NULL, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
              "embed_tokens");
     gbuf_read(&gi, NULL, "embed ids");
     gbuf_read(&gt, NULL, "embed tok");
