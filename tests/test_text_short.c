@@ -95,6 +95,19 @@ static void run_case(Case *c, int uniform)
     compare_paths(c, 3, "hole + all-zero row (full path)");
 }
 
+/* Runs the cases on a loaded fixture model (NULL after a failed load: nothing to do). */
+static void run_fixture(Case *c, int uniform)
+{
+    if (!c->m)
+        return;
+    SiglipModelInfo info;
+    siglip_model_info(c->m, &info);
+    c->V = info.vocab_size;
+    c->Dp = info.projection_size;
+    run_case(c, uniform);
+    siglip_model_free(&c->m);
+}
+
 static SiglipContext *open_ctx(void)
 {
     SiglipSettings s;
@@ -111,14 +124,7 @@ int main(void)
         return sg_test_finish("test_text_short");
 
     Case tiny = {fx_load_model(ctx, "tiny"), "tiny", 64, 0, 0, {0x7e57ull}};
-    if (tiny.m) {
-        SiglipModelInfo info;
-        siglip_model_info(tiny.m, &info);
-        tiny.V = info.vocab_size;
-        tiny.Dp = info.projection_size;
-        run_case(&tiny, 1);
-    }
-    siglip_model_free(&tiny.m);
+    run_fixture(&tiny, 1);
 
     /* Random weights: base's head dim 64 and 64 positions, narrower and shallower for CI time. */
     static const char config[] =
@@ -142,14 +148,7 @@ int main(void)
         snprintf(dir, sizeof dir, "%s/medium-bf16", fixtures);
         Case med = {NULL, "medium", 64, 0, 0, {0x3ed1ull}};
         CHECK_STATUS(siglip_model_load(ctx, dir, &med.m), SIGLIP_OK, siglip_context_error(ctx));
-        if (med.m) {
-            SiglipModelInfo info;
-            siglip_model_info(med.m, &info);
-            med.V = info.vocab_size;
-            med.Dp = info.projection_size;
-            run_case(&med, 0);
-        }
-        siglip_model_free(&med.m);
+        run_fixture(&med, 0);
     } else {
         fprintf(stderr, "medium fixtures not found: medium case skipped\n");
     }
