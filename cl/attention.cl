@@ -11,6 +11,25 @@
 #define SG_ATTN_MAX_DH 128
 #endif
 
+/* The rows of batch item b: where its queries, keys and outputs start and how many of each.
+ * Without segments every item has Tq queries (at b·q_bstride) and Tk keys; with them (packed
+ * texts of different lengths) seg[3b .. 3b+2] = (first row, query rows, key rows), queries,
+ * keys and outputs all counted from that first row. */
+typedef struct Item {
+    uint q_base, o_row0, kv_row0, Tq, Tk;
+} Item;
+
+Item item_rows(uint b, __global const int *seg, int has_seg, uint q_bstride, uint ldq, uint Tq,
+               uint Tk)
+{
+    Item it = {b * q_bstride, b * Tq, b * Tk, Tq, Tk};
+    if (has_seg) {
+        const uint row0 = (uint)seg[3 * b];
+        it = (Item){row0 * ldq, row0, row0, (uint)seg[3 * b + 1], (uint)seg[3 * b + 2]};
+    }
+    return it;
+}
+
 /* Loads keys [j0, j0 + n) of head h, batch row range kv_row0.. into the tiles ([n, dh] each) and
  * whether each may be attended to into key_ok. */
 void load_tile(__global const float *k, uint k_off, __global const float *v, uint v_off,
@@ -34,12 +53,15 @@ void load_tile(__global const float *k, uint k_off, __global const float *v, uin
  *   k, v: key j at k[k_off + (b·Tk + j)·ldkv + h·dh ..] (v likewise with v_off)
  *   mask: [B, Tk], 0 = masked (read only when has_mask)
  *   out: out[o_off + (b·Tq + t)·ldo + h·dh ..]
+ *   seg: [B, 3] (read only when has_seg): item b's rows as item_rows says; Tq, Tk are then the
+ *   largest counts, and the mask is not used
  *   k_tile, v_tile: local [SG_ATTN_TILE_K, dh] each
  * Global size (ceil(Tq / local) · local, H, B). */
 __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bstride,
                         __global const float *k, uint k_off, __global const float *v, uint v_off,
-                        uint ldkv, __global const int *mask, int has_mask, __global float *out,
-                        uint o_off, uint ldo, uint Tq, uint Tk, uint dh, float scale,
+                        uint ldkv, __global const int *mask, int has_mask,
+                        __global const int *seg, int has_seg, __global float *out, uint o_off,
+                        uint ldo, uint Tq, uint Tk, uint dh, float scale,
                         __local float *k_tile, __local float *v_tile)
 {
     __local int key_ok[SG_ATTN_TILE_K];
@@ -47,11 +69,13 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
     const uint lid = get_local_id(0), lsize = get_local_size(0);
     const uint t = get_group_id(0) * lsize + lid;
     const uint h = get_group_id(1), b = get_group_id(2);
-    const uint hd0 = h * dh, kv_row0 = b * Tk;
-    const int active = t < Tq;
+    const Item it = item_rows(b, seg, has_seg, q_bstride, ldq, Tq, Tk);
+    const uint hd0 = h * dh, kv_row0 = it.kv_row0;
+    const int active = t < it.Tq;
+    Tk = it.Tk;
 
     float qr[SG_ATTN_MAX_DH], acc[SG_ATTN_MAX_DH];
-    __global const float *qp = q + q_off + b * q_bstride + t * ldq + hd0;
+    __global const float *qp = q + q_off + it.q_base + t * ldq + hd0;
     for (uint c = 0; c < dh; c++) {
         qr[c] = active ? qp[c] : 0.0f;
         acc[c] = 0.0f;
@@ -104,7 +128,7 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
         }
     }
     if (active) {
-        __global float *op = out + o_off + (b * Tq + t) * ldo + hd0;
+        __global float *op = out + o_off + (it.o_row0 + t) * ldo + hd0;
         for (uint c = 0; c < dh; c++)
             op[c] = acc[c] / l;
     }
@@ -127,34 +151,42 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
 #define SG_ATTN_MAX_TK 1024
 #endif
 
-/* kt[((b·H + h)·dh + c)·Tkp + j] = k[k_off + (b·Tk + j)·ldkv + h·dh + c], 0 for j ≥ Tk.
- * Global size (Tkp, dh, B·H). */
+/* kt[((b·H + h)·dh + c)·Tkp + j] = k[k_off + (kv_row0 + j)·ldkv + h·dh + c], 0 for j ≥ the
+ * item's key count (item_rows; seg read only when has_seg). Global size (Tkp, dh, B·H). */
 __kernel void attention_pack_k(__global const float *k, uint k_off, uint ldkv, uint Tk, uint Tkp,
-                               uint H, uint dh, __global float *kt)
+                               uint H, uint dh, __global const int *seg, int has_seg,
+                               __global float *kt)
 {
     const uint j = get_global_id(0), c = get_global_id(1), bh = get_global_id(2);
     const uint b = bh / H, h = bh - b * H;
+    const Item it = item_rows(b, seg, has_seg, 0, 0, 0, Tk);
     kt[((size_t)bh * dh + c) * Tkp + j] =
-        j < Tk ? k[k_off + (b * Tk + j) * ldkv + h * dh + c] : 0.0f;
+        j < it.Tk ? k[k_off + (it.kv_row0 + j) * ldkv + h * dh + c] : 0.0f;
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstride,
                     __global const float *kt, uint Tkp, __global const float *v, uint v_off,
-                    uint ldkv, __global const int *mask, int has_mask, __global float *out,
-                    uint o_off, uint ldo, uint Tq, uint Tk, uint H, uint dh, float scale)
+                    uint ldkv, __global const int *mask, int has_mask, __global const int *seg,
+                    int has_seg, __global float *out, uint o_off, uint ldo, uint Tq, uint Tk,
+                    uint H, uint dh, float scale)
 {
     const uint t0 = get_global_id(0) * SG_ATTN_QB;
     const uint h = get_global_id(1), b = get_global_id(2);
     const uint hd0 = h * dh;
+    const Item it = item_rows(b, seg, has_seg, q_bstride, ldq, Tq, Tk);
+    if (t0 >= it.Tq)
+        return; /* a shorter segment than the longest */
+    Tq = it.Tq;
+    Tk = it.Tk;
     const uint nq = min((uint)SG_ATTN_QB, Tq - t0);
 
     __global const float *qrow[SG_ATTN_QB];
 #pragma unroll
     for (uint i = 0; i < SG_ATTN_QB; i++)
-        qrow[i] = q + q_off + b * q_bstride + min(t0 + i, Tq - 1) * ldq + hd0;
+        qrow[i] = q + q_off + it.q_base + min(t0 + i, Tq - 1) * ldq + hd0;
     __global const float *ktb = kt + (size_t)(b * H + h) * dh * Tkp;
-    __global const float *vbase = v + v_off + b * Tk * ldkv + hd0;
+    __global const float *vbase = v + v_off + it.kv_row0 * ldkv + hd0;
     __global const int *mrow = mask + b * Tk;
 
     float s[SG_ATTN_QB][SG_ATTN_MAX_TK];
@@ -218,7 +250,7 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
             }
         }
         for (uint i = 0; i < nq; i++) {
-            __global float *orow = out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0;
+            __global float *orow = out + o_off + (it.o_row0 + t0 + i) * ldo + hd0 + c0;
             vstore8(acc_lo[i] * inv_sum[i], 0, orow);
             vstore8(acc_hi[i] * inv_sum[i], 1, orow);
         }
@@ -235,6 +267,6 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
                 acc[i] = fma((float8)(s[i][j]), vv, acc[i]);
         }
         for (uint i = 0; i < nq; i++)
-            vstore8(acc[i] * inv_sum[i], 0, out + o_off + (b * Tq + t0 + i) * ldo + hd0 + c0);
+            vstore8(acc[i] * inv_sum[i], 0, out + o_off + (it.o_row0 + t0 + i) * ldo + hd0 + c0);
     }
 }

@@ -35,3 +35,16 @@ __kernel void copy_rows(__global const float *src, uint src_off, uint ld_src, __
         return;
     dst[dst_off + r * ld_dst + c] = src[src_off + r * ld_src + c];
 }
+
+/* out[b, c] = x[first_b + rows_b − 1, c]: the last row of each segment, seg [B, 3] = (first row,
+ * rows, keys) as the attention kernels read it. x: [*, cols], out: [B, cols].
+ * Global size (cols, B). */
+__kernel void segment_last_rows(__global const float *x, __global const int *seg,
+                                __global float *out, uint cols, uint B)
+{
+    const uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= cols || b >= B)
+        return;
+    const uint row = (uint)(seg[3 * b] + seg[3 * b + 1] - 1);
+    out[b * cols + c] = x[row * cols + c];
+}

@@ -1,16 +1,18 @@
 /* embedding.cl — the towers' inputs: token + position embeddings, and patch extraction (im2col). */
 
-/* out[bt, d] = tok_emb[ids[bt], d] + pos_emb[bt mod T, d] for bt < B·T.
- * ids: [B, T], tok_emb: [V, D], pos_emb: [>= T, D], out: [B·T, D]. Global size (D, B·T). */
-__kernel void embed_tokens(__global const int *ids, __global const float *tok_emb,
-                           __global const float *pos_emb, __global float *out, uint T, uint D,
-                           uint BT)
+/* out[r, d] = tok_emb[ids[r], d] + pos_emb[position of r, d] for r < R, the position being
+ * positions[r] when has_pos (packed texts), else r mod T.
+ * ids, positions: [R], tok_emb: [V, D], pos_emb: [> every position, D], out: [R, D].
+ * Global size (D, R). */
+__kernel void embed_tokens(__global const int *ids, __global const int *positions, int has_pos,
+                           __global const float *tok_emb, __global const float *pos_emb,
+                           __global float *out, uint T, uint D, uint R)
 {
-    const uint d = get_global_id(0), bt = get_global_id(1);
-    if (d >= D || bt >= BT)
+    const uint d = get_global_id(0), r = get_global_id(1);
+    if (d >= D || r >= R)
         return;
-    const uint id = (uint)ids[bt];
-    out[bt * D + d] = tok_emb[id * D + d] + pos_emb[(bt % T) * D + d];
+    const uint id = (uint)ids[r], t = has_pos ? (uint)positions[r] : r % T;
+    out[r * D + d] = tok_emb[id * D + d] + pos_emb[t * D + d];
 }
 
 /* patches[row, col] for row = (b, py, px) row-major over the grid of patches and

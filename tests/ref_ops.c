@@ -103,6 +103,15 @@ void ref_embed_tokens(const int32_t *ids, const float *tok, const float *pos, fl
                     (float)((double)tok[(size_t)ids[b * T + t] * D + d] + pos[t * D + d]);
 }
 
+void ref_embed_tokens_at(const int32_t *ids, const int32_t *positions, const float *tok,
+                         const float *pos, float *out, size_t R, size_t D)
+{
+    for (size_t r = 0; r < R; r++)
+        for (size_t d = 0; d < D; d++)
+            out[r * D + d] = (float)((double)tok[(size_t)ids[r] * D + d] +
+                                     pos[(size_t)positions[r] * D + d]);
+}
+
 void ref_im2col(const float *pixels, float *patches, size_t B, size_t C, size_t H, size_t W,
                 size_t p)
 {

@@ -31,6 +31,10 @@ void ref_attention(const float *q, size_t ldq, size_t q_batch_stride, const floa
 void ref_embed_tokens(const int32_t *ids, const float *tok, const float *pos, float *out,
                       size_t B, size_t T, size_t D);
 
+/* out[r] = tok[ids[r]] + pos[positions[r]]: out [R, D] (packed texts). */
+void ref_embed_tokens_at(const int32_t *ids, const int32_t *positions, const float *tok,
+                         const float *pos, float *out, size_t R, size_t D);
+
 /* A stride-p, kernel-p convolution's patches: pixels [B, C, H, W] → [B·(H/p)·(W/p), C·p·p]. */
 void ref_im2col(const float *pixels, float *patches, size_t B, size_t C, size_t H, size_t W,
                 size_t p);

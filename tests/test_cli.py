@@ -616,6 +616,17 @@ def case_bench(exe):
         check(r["gflops"] > 0 and r["ms_min"] <= r["ms_per_batch"] <= r["ms_max"], "timings %s" % r)
     towers = sorted((r["tower"], r["batch"]) for r in records)
     check(towers == [("image", 1), ("image", 3), ("text", 1), ("text", 3)], "runs %s" % towers)
+    # --tokens: one text record per value, each with its token count and GFLOP of the positions
+    # it computes (N real + the last one, 64 at most).
+    args = ["bench", "--model", "tiny", "--tower", "text", "--batch", "2", "--tokens", "5",
+            "--tokens", "64", "--iters", "1", "--json"] + device_args()
+    if "--device" not in args:
+        args += ["--device", "auto"]
+    records = json.loads(run_ok(exe, args, "bench --tokens"))
+    check([r.get("tokens") for r in records] == [5, 64], "--tokens records %s" % records)
+    if len(records) == 2:
+        ratio = records[0]["gflop_per_batch"] / records[1]["gflop_per_batch"]
+        check((6 / 64) ** 2 < ratio < 6 / 64 * 1.1, "--tokens 5 vs 64: GFLOP ratio %.4f" % ratio)
 
 
 CASES = {

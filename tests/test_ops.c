@@ -389,7 +389,7 @@ static void test_attention_case(const AttnCase *c)
     SgView vk = {gk.view, a.k_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
     SgView vv = {gv.view, a.v_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
     SgView vo = {go.view, o_off, c->B, c->Tq, W, ldo, c->Tq * ldo};
-    SgMask vm = {mask ? gm.view : NULL};
+    SgMask vm = {mask ? gm.view : NULL, {NULL, 0, 0, 0}};
     int rc = sg_op_attention(dev, vq, vk, vv, vm, vo, (SgHeads){c->H, scale}, &err);
     check_op(rc, "attention");
     gbuf_read(&gq, NULL, "attention q");
@@ -446,6 +446,151 @@ static void test_attention(void)
     dev->tuning.attention = chosen;
 }
 
+/* ---- packed attention: sequences of different lengths one after another (SgSegments) ---- */
+
+enum { MAX_SEGS = 8 };
+
+/* Segment i has queries[i] query rows and keys[i] ≤ queries[i] key rows (its first rows), and
+ * starts `gap` rows after the previous one ends: rows in gaps must stay untouched. */
+typedef struct SegCase {
+    size_t n, queries[MAX_SEGS], keys[MAX_SEGS];
+    size_t H, dh, gap;
+    int layout; /* QKV_PACKED or QKV_SEPARATE */
+    float amplitude;
+} SegCase;
+
+static void test_segments_case(const SegCase *c)
+{
+    size_t W = c->H * c->dh, R = 0, max_q = 0, max_k = 0;
+    int32_t seg[3 * MAX_SEGS];
+    for (size_t i = 0; i < c->n; i++) {
+        R += c->gap;
+        seg[3 * i] = (int32_t)R;
+        seg[3 * i + 1] = (int32_t)c->queries[i];
+        seg[3 * i + 2] = (int32_t)c->keys[i];
+        R += c->queries[i];
+        max_q = c->queries[i] > max_q ? c->queries[i] : max_q;
+        max_k = c->keys[i] > max_k ? c->keys[i] : max_k;
+    }
+    if (too_big("attention", R * max_k * W))
+        return;
+    int packed = c->layout == QKV_PACKED;
+    /* packed: [R, 3W] rows [q | k | v]; separate: q, k, v with padded rows at offsets 2, 1, 4 */
+    size_t ldq = packed ? 3 * W : W + 3, ldkv = packed ? 3 * W : W + 5;
+    size_t q_off = packed ? 0 : 2, k_off = packed ? W : 1, v_off = packed ? 2 * W : 4;
+    size_t nq = q_off + R * ldq, nkv = packed ? nq : v_off + R * ldkv;
+    size_t ldo = W + 2, o_off = 1, no = o_off + R * ldo;
+    float amp = c->amplitude;
+    float *q = random_floats(nq, -amp, amp);
+    float *kv = packed ? q : random_floats(nkv, -amp, amp);
+    float *v2 = packed ? q : random_floats(nkv, -amp, amp);
+    float *ref = xmalloc(no * 4), *got = xmalloc(no * 4);
+    fill_sentinel(ref, no);
+    GBuf gq = gbuf(q, nq), gk = packed ? gq : gbuf(kv, nkv), gv = packed ? gq : gbuf(v2, nkv);
+    GBuf gs = gbuf(seg, 3 * c->n), go = gbuf(NULL, no);
+    float scale = 1.0f / sqrtf((float)c->dh);
+    SgView vq = {gq.view, q_off, 1, R, W, ldq, R * ldq};
+    SgView vk = {gk.view, k_off, 1, R, W, ldkv, R * ldkv};
+    SgView vv = {gv.view, v_off, 1, R, W, ldkv, R * ldkv};
+    SgView vo = {go.view, o_off, 1, R, W, ldo, R * ldo};
+    SgMask m = {NULL, {gs.view, c->n, max_q, max_k}};
+    check_op(sg_op_attention(dev, vq, vk, vv, m, vo, (SgHeads){c->H, scale}, &err), "attention");
+    gbuf_read(&gq, NULL, "segments q");
+    if (!packed) {
+        gbuf_read(&gk, NULL, "segments k");
+        gbuf_read(&gv, NULL, "segments v");
+    }
+    gbuf_read(&gs, NULL, "segments table");
+    gbuf_read(&go, got, "segments out");
+    /* The reference: each segment as a batch of one, its queries against its own keys. */
+    for (size_t i = 0; i < c->n; i++) {
+        size_t r0 = (size_t)seg[3 * i];
+        ref_attention(q + q_off + r0 * ldq, ldq, 0, kv + k_off + r0 * ldkv, v2 + v_off + r0 * ldkv,
+                      ldkv, NULL, ref + o_off + r0 * ldo, ldo, 1, c->queries[i], c->keys[i], c->H,
+                      c->dh, scale);
+    }
+    char label[128];
+    snprintf(label, sizeof label, "%s %zu segments H=%zu dh=%zu gap=%zu %s amp=%g",
+             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->n, c->H, c->dh, c->gap,
+             packed ? "packed" : "separate", (double)amp);
+    compare("attention_seg", label, got, ref, no, (Layout){o_off, R, ldo, W},
+            1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
+    gbuf_free(&gq), gbuf_free(&gs), gbuf_free(&go);
+    if (!packed)
+        gbuf_free(&gk), gbuf_free(&gv), free(kv), free(v2);
+    free(q), free(ref), free(got);
+}
+
+static void test_segments(void)
+{
+    static const SegCase cases[] = {
+        /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
+        {5, {2, 2, 8, 64, 13}, {1, 1, 7, 64, 12}, 2, 64, 0, QKV_PACKED, 1},
+        {1, {1}, {1}, 1, 8, 0, QKV_PACKED, 1},
+        {4, {9, 17, 33, 3}, {8, 16, 32, 3}, 3, 8, 1, QKV_SEPARATE, 30}, /* large scores, gaps */
+        {2, {5, 1}, {4, 1}, 2, 12, 2, QKV_SEPARATE, 1}, /* dh not a multiple of 8 */
+        {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
+        {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
+    };
+    SgAttentionPath chosen = dev->tuning.attention;
+    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
+        dev->tuning.attention = (SgAttentionPath)path;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            test_segments_case(&cases[i]);
+    }
+    dev->tuning.attention = chosen;
+}
+
+/* Packed texts' embeddings (ids and positions per row, a gather) and the last row of each
+ * segment. */
+static void test_packed_text_ops(size_t R, size_t D, size_t V, size_t P)
+{
+    int32_t *ids = xmalloc(R * sizeof *ids), *pos = xmalloc(R * sizeof *pos);
+    for (size_t r = 0; r < R; r++) {
+        ids[r] = (int32_t)(sg_rng_next(&rng) % V);
+        pos[r] = (int32_t)(sg_rng_next(&rng) % P);
+    }
+    pos[R - 1] = (int32_t)(P - 1);
+    size_t n = R * D;
+    float *tok = random_floats(V * D, -1, 1), *pe = random_floats(P * D, -1, 1);
+    float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
+    GBuf gi = gbuf(ids, R), gp = gbuf(pos, R), gt = gbuf(tok, V * D), ge = gbuf(pe, P * D);
+    GBuf go = gbuf(NULL, n);
+    check_op(sg_op_embed_tokens(dev, gi.view, gp.view, gt.view, ge.view, sg_view(go.view, 1, R, D),
+                                &err),
+             "embed_tokens positions");
+    gbuf_read(&gp, NULL, "embed positions");
+    gbuf_read(&go, got, "embed out");
+    ref_embed_tokens_at(ids, pos, tok, pe, ref, R, D);
+    char label[64];
+    snprintf(label, sizeof label, "R=%zu D=%zu V=%zu P=%zu positions", R, D, V, P);
+    compare("embed_tokens", label, got, ref, n, dense(n), 0, 0, 0);
+
+    /* Segments of lengths 1, 2, 3, ... covering R rows; the last one takes what is left. */
+    int32_t seg[3 * 64];
+    size_t count = 0;
+    for (size_t r0 = 0; r0 < R && count < 64; count++) {
+        size_t len = count + 1 < R - r0 && count < 63 ? count + 1 : R - r0;
+        seg[3 * count] = (int32_t)r0, seg[3 * count + 1] = (int32_t)len, seg[3 * count + 2] = 1;
+        r0 += len;
+    }
+    GBuf gs = gbuf(seg, 3 * count), gl = gbuf(NULL, count * D);
+    SgSegments s = {gs.view, count, R, 1};
+    check_op(sg_op_segment_last_rows(dev, sg_view(go.view, 1, R, D), s,
+                                     sg_view(gl.view, count, 1, D), &err),
+             "segment_last_rows");
+    float *last = xmalloc(count * D * 4), *last_ref = xmalloc(count * D * 4);
+    gbuf_read(&gl, last, "last rows");
+    for (size_t i = 0; i < count; i++)
+        ref_copy_rows(got + (size_t)(seg[3 * i] + seg[3 * i + 1] - 1) * D, D, last_ref + i * D,
+                      D, 1, D);
+    snprintf(label, sizeof label, "%zu segments over %zu rows of %zu", count, R, D);
+    compare("segment_last", label, last, last_ref, count * D, dense(count * D), 0, 0, 0);
+    gbuf_free(&gi), gbuf_free(&gp), gbuf_free(&gt), gbuf_free(&ge), gbuf_free(&go);
+    gbuf_free(&gs), gbuf_free(&gl);
+    free(ids), free(pos), free(tok), free(pe), free(ref), free(got), free(last), free(last_ref);
+}
+
 /* ---- embeddings, patches, broadcast add, mean, copies ---- */
 
 static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
@@ -459,7 +604,7 @@ static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
     GBuf gi = gbuf(ids, B * T), gt = gbuf(tok, V * D), gp = gbuf(pos, pos_rows * D);
     GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
+    check_op(sg_op_embed_tokens(dev, gi.view, NULL, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
              "embed_tokens");
     gbuf_read(&gi, NULL, "embed ids");
     gbuf_read(&gt, NULL, "embed tok");
@@ -548,6 +693,9 @@ static void test_small_ops(void)
     test_embed_tokens_case(1, 1, 33, 5);
     test_embed_tokens_case(3, 7, 100, 50);
     test_embed_tokens_case(2, 64, 768, 300);
+    test_packed_text_ops(1, 33, 5, 1);
+    test_packed_text_ops(37, 100, 50, 64);
+    test_packed_text_ops(104, 768, 300, 64);
     test_im2col_case(1, 3, 16, 16, 4);
     test_im2col_case(3, 3, 28, 28, 14);
     test_im2col_case(2, 3, 32, 48, 16);
@@ -593,6 +741,16 @@ static void test_bad_arguments(void)
     rc = sg_op_attention(dev, q4, sg_view(a.view, 1, 2, 4), sg_view(a.view, 1, 2, 4), SG_NO_MASK,
                          sg_view(b.view, 2, 2, 4), (SgHeads){2, 1.0f}, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    SgMask both = {a.view, {a.view, 1, 2, 2}}; /* a key mask and segments together */
+    rc = sg_op_attention(dev, sg_view(a.view, 1, 2, 4), sg_view(a.view, 1, 2, 4),
+                         sg_view(a.view, 1, 2, 4), both, sg_view(b.view, 1, 2, 4),
+                         (SgHeads){2, 1.0f}, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    SgMask too_long = {NULL, {a.view, 1, 3, 3}}; /* segments longer than the views */
+    rc = sg_op_attention(dev, sg_view(a.view, 1, 2, 4), sg_view(a.view, 1, 2, 4),
+                         sg_view(a.view, 1, 2, 4), too_long, sg_view(b.view, 1, 2, 4),
+                         (SgHeads){2, 1.0f}, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
     rc = sg_op_im2col(dev, a.view, (SgImages){1, 1, 4, 4}, 5, b.view, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
     rc = sg_op_copy_rows(dev, (SgView){a.view, 0, 1, 2, 8, 4, 0}, (SgView){b.view, 0, 1, 2, 8, 8, 0},
@@ -622,6 +780,7 @@ int main(int argc, char **argv)
     test_linear();
     test_layernorm();
     test_attention();
+    test_segments();
     test_small_ops();
     test_bad_arguments();
 

@@ -95,9 +95,9 @@ double bench_image_flops(const SiglipModelInfo *m, int batch, int with_head)
     return per_image * batch;
 }
 
-double bench_text_flops(const SiglipModelInfo *m, int batch)
+double bench_text_flops(const SiglipModelInfo *m, int batch, int positions)
 {
-    double t = m->text_max_positions, d = m->text_hidden_size, f = m->text_intermediate_size;
+    double t = positions, d = m->text_hidden_size, f = m->text_intermediate_size;
     double per_text = m->text_layers * layer_flops(t, d, f) + 2 * d * m->projection_size;
     return per_text * batch;
 }

@@ -34,8 +34,9 @@ void bench_shape_info(const BenchShape *s, SiglipModelInfo *out);
  * every linear layer, attention QKᵀ and PV, the patch embedding and the heads (LayerNorm, softmax
  * and GELU are left out; they are a few percent). The image count includes the attention-pooling
  * head only when with_head is set (SiglipModel); the text count includes its head on the last
- * token. */
+ * token and counts `positions` positions per text (text_max_positions, or fewer for the short
+ * path: real tokens + the last position). */
 double bench_image_flops(const SiglipModelInfo *m, int batch, int with_head);
-double bench_text_flops(const SiglipModelInfo *m, int batch);
+double bench_text_flops(const SiglipModelInfo *m, int batch, int positions);
 
 #endif /* SIGLIP_BENCH_SHAPES_H */

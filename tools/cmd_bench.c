@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "Usage: siglip bench [--model NAME ...] [-m MODEL_DIR ...] [--tower image|text]\n"
-    "                    [--batch N ...] [--device SPEC] [--warmup N] [--iters N] [--json]\n\n"
+    "                    [--batch N ...] [--tokens N ...] [--device SPEC] [--warmup N]\n"
+    "                    [--iters N] [--json]\n\n"
     "Measures the towers on every OpenCL device (or the one --device / SIGLIP_DEVICE names) with\n"
     "random weights of published SigLIP shapes (default: base-patch16-224, large-patch16-384,\n"
     "so400m-patch14-384) at batch sizes 1, 8, 32, or a real checkpoint with -m.\n"
@@ -23,6 +24,8 @@ static const char usage[] =
     "  -m, --model-dir DIR  a model directory to measure (repeat for more)\n"
     "  --tower T         image or text (default: both)\n"
     "  --batch N         a batch size (repeat for more; default 1, 8, 32)\n"
+    "  --tokens N        text tower: N real tokens per text, the rest padding masked out as\n"
+    "                    the tokenizer does (repeat for more; default: all positions, no mask)\n"
     "  --warmup N        untimed runs before timing (default 1)\n"
     "  --iters N         timed runs per measurement; the median is reported (default 3)\n"
     "  --seed N          seed of the random weights and inputs (default 1)\n"
@@ -37,6 +40,7 @@ enum {
     OPT_SEED,
     OPT_JSON,
     OPT_LIST_MODELS,
+    OPT_TOKENS,
 };
 
 enum { TOWER_IMAGE = 1, TOWER_TEXT = 2 };
@@ -50,6 +54,8 @@ typedef struct BenchOptions {
     int towers;                /* TOWER_* bits */
     int batches[BENCH_MAX_BATCHES];
     int n_batches;
+    int tokens[BENCH_MAX_BATCHES]; /* --tokens; none: one run of full-length texts */
+    int n_tokens;
     int warmup, iters;
     unsigned long long seed;
     int json;
@@ -67,6 +73,7 @@ typedef struct BenchRecord {
     const char *model;
     const char *tower;
     int batch;
+    int tokens;                /* text: real tokens per text (0: all positions, no mask) */
     double ms_median, ms_min, ms_max;
     double gflop_per_batch;
     double load_s;
@@ -127,6 +134,8 @@ static void print_record_json(const BenchRecord *r, int first)
            r->device->platform_index, r->device->device_index, type_name(r->device->type));
     json_string(stdout, r->model);
     printf(", \"tower\": \"%s\", \"batch\": %d", r->tower, r->batch);
+    if (r->tokens)
+        printf(", \"tokens\": %d", r->tokens);
     print_json_field("items_per_s", ok ? r->batch / s : NAN, 6);
     print_json_field("ms_per_batch", ok ? r->ms_median : NAN, 6);
     print_json_field("ms_min", ok ? r->ms_min : NAN, 6);
@@ -147,10 +156,20 @@ static void print_record_json(const BenchRecord *r, int first)
     fflush(stdout);
 }
 
+/* The tokens column: "-" for images and full-length texts. */
+static const char *tokens_label(const BenchRecord *r)
+{
+    static char buf[16];
+    if (!r->tokens)
+        return "-";
+    snprintf(buf, sizeof buf, "%d", r->tokens);
+    return buf;
+}
+
 static void print_table_header(void)
 {
-    printf("%-20s %-5s %5s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "batch", "ms/batch",
-           "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
+    printf("%-20s %-5s %5s %6s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "batch", "tokens",
+           "ms/batch", "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
 }
 
 static void print_record_human(const BenchRecord *r)
@@ -158,11 +177,12 @@ static void print_record_human(const BenchRecord *r)
     if (r->error) {
         /* Only the headline: a kernel build log would drown the table. */
         int len = (int)strcspn(r->error, "\n");
-        printf("%-20s %-5s %5d  failed: %.*s\n", r->model, r->tower, r->batch, len, r->error);
+        printf("%-20s %-5s %5d %6s  failed: %.*s\n", r->model, r->tower, r->batch,
+               tokens_label(r), len, r->error);
     } else {
         double s = r->ms_median / 1000.0;
-        printf("%-20s %-5s %5d %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model, r->tower,
-               r->batch, r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
+        printf("%-20s %-5s %5d %6s %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model, r->tower,
+               r->batch, tokens_label(r), r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
                r->dev_peak_mib, r->host_rss_peak_mib);
     }
     fflush(stdout);
@@ -207,7 +227,9 @@ typedef struct TowerRun {
     int batch;
     int with_head;      /* image tower: pooler output exists (SiglipModel) */
     float *input_f;     /* [batch, 3, H, W] pixels */
+    int tokens;         /* text: real tokens per text, 0 for all positions without a mask */
     int32_t *input_ids; /* [batch, T] */
+    int32_t *mask;      /* [batch, T]: `tokens` ones then zeros, or NULL */
     float *out_a;       /* [batch, D] pooler output, or [batch, N, D] hidden states */
     float *out_b;       /* [batch, D] embeds */
 } TowerRun;
@@ -216,6 +238,7 @@ static void tower_run_free(TowerRun *t)
 {
     free(t->input_f);
     free(t->input_ids);
+    free(t->mask);
     free(t->out_a);
     free(t->out_b);
 }
@@ -246,6 +269,12 @@ static int tower_run_alloc(TowerRun *t, const SiglipModelInfo *m, uint64_t seed)
         return -1;
     for (size_t i = 0; i < n; i++)
         t->input_ids[i] = (int32_t)(xorshift(&s) % (uint64_t)m->vocab_size);
+    if (t->tokens) {
+        if (!(t->mask = malloc(n * sizeof(int32_t))))
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            t->mask[i] = (int)(i % (size_t)m->text_max_positions) < t->tokens;
+    }
     return 0;
 }
 
@@ -253,7 +282,7 @@ static int tower_forward(const TowerRun *t)
 {
     if (t->tower == TOWER_TEXT) {
         SiglipTextOutput o = {t->out_a, t->out_b, NULL};
-        return siglip_encode_text(t->model, t->input_ids, NULL, t->batch, &o);
+        return siglip_encode_text(t->model, t->input_ids, t->mask, t->batch, &o);
     }
     SiglipImageOutput o = {NULL, NULL, NULL};
     if (t->with_head) {
@@ -295,32 +324,44 @@ static int time_tower(SiglipContext *ctx, const TowerRun *t, const BenchOptions 
     return SIGLIP_OK;
 }
 
-/* Measures one tower of a loaded model at every batch size; larger batches are skipped after one
- * runs out of memory. */
+/* Measures one tower of a loaded model at every batch size (and, for texts, every --tokens);
+ * larger batches are skipped after one runs out of memory. */
 static void bench_tower(SiglipContext *ctx, SiglipModel *model, int tower, const BenchOptions *o,
                         BenchRecord base, BenchOutput *out)
 {
     SiglipModelInfo m;
     siglip_model_info(model, &m);
     int with_head = m.architecture == SIGLIP_ARCH_MODEL;
-    int out_of_memory = 0;
-    for (int i = 0; i < o->n_batches; i++) {
-        BenchRecord rec = base;
-        rec.tower = tower == TOWER_IMAGE ? "image" : "text";
-        rec.batch = o->batches[i];
-        rec.gflop_per_batch = 1e-9 * (tower == TOWER_IMAGE ? bench_image_flops(&m, rec.batch, with_head)
-                                                           : bench_text_flops(&m, rec.batch));
-        TowerRun t = {model, tower, rec.batch, with_head, NULL, NULL, NULL, NULL};
-        int st = SIGLIP_ENOMEM;
-        if (out_of_memory)
-            rec.error = "skipped: a smaller batch ran out of memory";
-        else if (tower_run_alloc(&t, &m, o->seed + (uint64_t)rec.batch))
-            rec.error = "out of host memory for the inputs";
-        else if ((st = time_tower(ctx, &t, o, &rec)) != SIGLIP_OK)
-            rec.error = *siglip_context_error(ctx) ? siglip_context_error(ctx) : siglip_strerror(st);
-        out_of_memory |= st == SIGLIP_ENOMEM && rec.error;
-        emit(out, &rec);
-        tower_run_free(&t);
+    int T = m.text_max_positions;
+    int n_tokens = tower == TOWER_TEXT && o->n_tokens ? o->n_tokens : 1;
+    for (int k = 0; k < n_tokens; k++) {
+        int tokens = tower == TOWER_TEXT && o->n_tokens ? o->tokens[k] : 0;
+        /* The short path computes the real tokens and the last position. */
+        int positions = tokens && tokens < T ? tokens + 1 : T;
+        int out_of_memory = 0;
+        for (int i = 0; i < o->n_batches; i++) {
+            BenchRecord rec = base;
+            rec.tower = tower == TOWER_IMAGE ? "image" : "text";
+            rec.batch = o->batches[i];
+            rec.tokens = tokens;
+            rec.gflop_per_batch =
+                1e-9 * (tower == TOWER_IMAGE ? bench_image_flops(&m, rec.batch, with_head)
+                                             : bench_text_flops(&m, rec.batch, positions));
+            TowerRun t = {model, tower, rec.batch, with_head, NULL, tokens, NULL, NULL, NULL, NULL};
+            int st = SIGLIP_ENOMEM;
+            if (tokens > T)
+                rec.error = "--tokens exceeds the model's text positions";
+            else if (out_of_memory)
+                rec.error = "skipped: a smaller batch ran out of memory";
+            else if (tower_run_alloc(&t, &m, o->seed + (uint64_t)rec.batch))
+                rec.error = "out of host memory for the inputs";
+            else if ((st = time_tower(ctx, &t, o, &rec)) != SIGLIP_OK)
+                rec.error = *siglip_context_error(ctx) ? siglip_context_error(ctx)
+                                                       : siglip_strerror(st);
+            out_of_memory |= st == SIGLIP_ENOMEM && rec.error;
+            emit(out, &rec);
+            tower_run_free(&t);
+        }
     }
 }
 
@@ -498,7 +539,7 @@ static void list_models(void)
                  s[i].vision_intermediate, s[i].vision_layers, s[i].vision_heads);
         printf("%-30s %6d %4d %-16s %-16s %5d %5d %12.4f %12.4f\n", s[i].name, s[i].vocab_size,
                s[i].text_positions, text, vision, s[i].image_size, s[i].patch_size,
-               1e-9 * bench_image_flops(&m, 1, 1), 1e-9 * bench_text_flops(&m, 1));
+               1e-9 * bench_image_flops(&m, 1, 1), 1e-9 * bench_text_flops(&m, 1, s[i].text_positions));
     }
 }
 
@@ -514,6 +555,13 @@ static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
         if (cli_parse_int(cmd, "--batch", arg, 1, 1 << 16, &v))
             return CLI_USAGE;
         o->batches[o->n_batches++] = v;
+        return -1;
+    case OPT_TOKENS:
+        if (o->n_tokens == BENCH_MAX_BATCHES)
+            return cli_usage_error(cmd, "at most %d --tokens values", BENCH_MAX_BATCHES);
+        if (cli_parse_int(cmd, "--tokens", arg, 1, 1 << 16, &v))
+            return CLI_USAGE;
+        o->tokens[o->n_tokens++] = v;
         return -1;
     case OPT_MODEL_NAME:
         if (!bench_shape_find(arg))
@@ -559,6 +607,7 @@ static int parse_options(BenchOptions *o, int argc, char **argv, int *list)
         {"seed", required_argument, NULL, OPT_SEED},
         {"json", no_argument, NULL, OPT_JSON},
         {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+        {"tokens", required_argument, NULL, OPT_TOKENS},
         {0, 0, 0, 0},
     };
     int opt;

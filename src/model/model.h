@@ -58,6 +58,8 @@ typedef struct SgWorkspace {
     SgBuffer mlp;            /* [R, max(F, C·p·p)] MLP hidden; patches for the vision tower */
     SgBuffer ids;            /* [B, T] int32 */
     SgBuffer mask;           /* [B, T] int32 */
+    SgBuffer positions;      /* [B, T] int32: each packed text row's position */
+    SgBuffer segments;       /* [B, 3] int32: each packed text's rows (ocl/ops.h SgSegments) */
     SgBuffer pixels;         /* [B, C, H, W] */
     SgBuffer pooled;         /* [B, max(Dp, D, L)] */
     SgBuffer pooled2;        /* [B, D]: the head's LayerNorm output; the mean over patches */
@@ -96,7 +98,8 @@ typedef struct SgPatchInput {
 /* Largest batch one forward chunk handles; bigger batches are run chunk by chunk. */
 #define SG_MAX_CHUNK 256
 
-/* Runs the text tower on B ≤ chunk items (tower.c). */
+/* Runs the text tower on B ≤ chunk items (tower.c). With a mask whose rows are prefixes of ones
+ * and no last_hidden asked for, only the real tokens and the last position are computed. */
 int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, size_t B,
                     float *pooler, float *last_hidden, SgError *err);
 /* Runs the vision tower on B ≤ chunk items; pooler needs the head, mean (for classification) is

@@ -8,13 +8,14 @@
 
 #define MAX2(a, b) ((a) > (b) ? (a) : (b))
 
-enum { WS_X, WS_H, WS_QKV, WS_ATTN, WS_MLP, WS_IDS, WS_MASK, WS_PIXELS, WS_POOLED, WS_POOLED2,
-       WS_COUNT };
+enum { WS_X, WS_H, WS_QKV, WS_ATTN, WS_MLP, WS_IDS, WS_MASK, WS_POSITIONS, WS_SEGMENTS, WS_PIXELS,
+       WS_POOLED, WS_POOLED2, WS_COUNT };
 
 static SgBuffer *ws_slot(SgWorkspace *ws, int i)
 {
-    SgBuffer *slots[WS_COUNT] = {&ws->x,    &ws->h,    &ws->qkv,    &ws->attn,   &ws->mlp,
-                                 &ws->ids,  &ws->mask, &ws->pixels, &ws->pooled, &ws->pooled2};
+    SgBuffer *slots[WS_COUNT] = {&ws->x,         &ws->h,        &ws->qkv,      &ws->attn,
+                                 &ws->mlp,       &ws->ids,      &ws->mask,     &ws->positions,
+                                 &ws->segments,  &ws->pixels,   &ws->pooled,   &ws->pooled2};
     return slots[i];
 }
 
@@ -49,6 +50,8 @@ static int workspace_reserve(SiglipModel *m, size_t B, size_t N, SgError *err)
         [WS_MLP] = rows * MAX2(F, patch_len) * f,
         [WS_IDS] = MAX2(B * T, 1) * sizeof(int32_t),
         [WS_MASK] = MAX2(B * MAX2(T, N), 1) * sizeof(int32_t),
+        [WS_POSITIONS] = MAX2(B * T, 1) * sizeof(int32_t),
+        [WS_SEGMENTS] = B * 3 * sizeof(int32_t),
         [WS_PIXELS] = m->cfg.naflex ? f : B * (size_t)v->num_channels * sg_vision_pixels(v) * f,
         [WS_POOLED] = B * MAX2(MAX2(Dp, D), (size_t)m->cfg.num_labels) * f,
         [WS_POOLED2] = B * D * f,
@@ -117,6 +120,89 @@ static int run_encoder(SiglipModel *m, const SgTowerConfig *c, const SgEncoderLa
     return SIGLIP_OK;
 }
 
+/* The number of real tokens of each text when every mask row is ones then zeros with at least
+ * one 1 (what the tokenizer gives): lengths[b], and 1. 0 for any other pattern. */
+static int prefix_lengths(const int32_t *mask, size_t B, size_t T, size_t *lengths)
+{
+    for (size_t b = 0; b < B; b++) {
+        const int32_t *row = mask + b * T;
+        size_t L = 0;
+        while (L < T && row[L] != 0)
+            L++;
+        for (size_t t = L; t < T; t++)
+            if (row[t] != 0)
+                return 0;
+        if (L == 0)
+            return 0;
+        lengths[b] = L;
+    }
+    return 1;
+}
+
+/* Host side of the packed text batch: item b's real tokens, then its last position T − 1 unless
+ * that is real already, one after another. ids: [B, T]; packed_ids, positions: [≤ B·T];
+ * segments: [B, 3] as SgSegments wants. Returns the number of packed rows. */
+static size_t pack_texts(const int32_t *ids, const size_t *lengths, size_t B, size_t T,
+                         int32_t *packed_ids, int32_t *positions, int32_t *segments,
+                         SgSegments *seg)
+{
+    size_t R = 0;
+    seg->count = B;
+    seg->max_queries = seg->max_keys = 0;
+    for (size_t b = 0; b < B; b++) {
+        size_t L = lengths[b], n = L < T ? L + 1 : T;
+        segments[3 * b] = (int32_t)R;
+        segments[3 * b + 1] = (int32_t)n;
+        segments[3 * b + 2] = (int32_t)L;
+        for (size_t i = 0; i < n; i++, R++) {
+            size_t t = i < L ? i : T - 1;
+            packed_ids[R] = ids[b * T + t];
+            positions[R] = (int32_t)t;
+        }
+        seg->max_queries = MAX2(seg->max_queries, n);
+        seg->max_keys = MAX2(seg->max_keys, L);
+    }
+    return R;
+}
+
+/* The pooler output under HF's mask with prefix masks: each layer runs on the real tokens and the
+ * last position only, packed without padding. The other (padding) positions reach nothing the
+ * pooler depends on: they are never keys, and position T − 1's query attends to real keys only.
+ * pooler: [B, Dp]. */
+static int text_forward_packed(SiglipModel *m, const int32_t *ids, const size_t *lengths,
+                               size_t B, float *pooler, SgError *err)
+{
+    SgDevice *dev = m->dev;
+    SgWorkspace *ws = &m->ws;
+    const SgTowerConfig *c = &m->cfg.text;
+    size_t T = (size_t)c->max_position_embeddings, D = (size_t)c->hidden_size;
+    int32_t *host = malloc((2 * B * T + 3 * B) * sizeof *host);
+    if (!host)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of host memory (%zu packed tokens)", B * T);
+    int32_t *packed_ids = host, *positions = host + B * T, *segments = host + 2 * B * T;
+    SgSegments seg = {ws->segments.mem, 0, 0, 0};
+    size_t R = pack_texts(ids, lengths, B, T, packed_ids, positions, segments, &seg);
+    int rc = sg_buffer_write(dev, ws->ids.mem, 0, R * sizeof *host, packed_ids, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_buffer_write(dev, ws->positions.mem, 0, R * sizeof *host, positions, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_buffer_write(dev, ws->segments.mem, 0, 3 * B * sizeof *host, segments, err);
+    free(host);
+    TRY(rc);
+    SgView x = tensor(&ws->x, 1, R, D);             /* packed rows */
+    SgView last = tensor(&ws->pooled2, B, 1, D);    /* each text's position T − 1 */
+    const SgLinear *hd = &m->text.head;
+    TRY(sg_op_embed_tokens(dev, ws->ids.mem, ws->positions.mem, m->text.tok_emb.mem,
+                           m->text.pos_emb.mem, x, err));
+    TRY(run_encoder(m, c, m->text.layers, 1, R, (SgMask){NULL, seg}, err));
+    /* head(final_layer_norm(hidden)[:, -1]): the LayerNorm is row-wise, so only those rows. */
+    TRY(sg_op_segment_last_rows(dev, x, seg, last, err));
+    TRY(sg_op_layernorm(dev, last, last, &m->text.final_ln, err));
+    TRY(sg_op_linear(dev, last, hd, tensor(&ws->pooled, B, 1, hd->w.n_out), SG_ACT_NONE,
+                     SG_STORE, err));
+    return sg_buffer_read(dev, ws->pooled.mem, 0, B * hd->w.n_out * sizeof(float), pooler, err);
+}
+
 int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, size_t B,
                     float *pooler, float *last_hidden, SgError *err)
 {
@@ -125,13 +211,17 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
     const SgTowerConfig *c = &m->cfg.text;
     size_t T = (size_t)c->max_position_embeddings, D = (size_t)c->hidden_size;
     TRY(sg_workspace_reserve(m, B, err));
+    size_t lengths[SG_MAX_CHUNK];
+    if (mask && pooler && !last_hidden && B <= SG_MAX_CHUNK && prefix_lengths(mask, B, T, lengths))
+        return text_forward_packed(m, ids, lengths, B, pooler, err);
     SgView x = tensor(&ws->x, B, T, D), h = tensor(&ws->h, B, T, D);
     TRY(sg_buffer_write(dev, ws->ids.mem, 0, B * T * sizeof *ids, ids, err));
     if (mask)
         TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * T * sizeof *mask, mask, err));
-    TRY(sg_op_embed_tokens(dev, ws->ids.mem, m->text.tok_emb.mem, m->text.pos_emb.mem, x, err));
-    TRY(run_encoder(m, c, m->text.layers, B, T, mask ? (SgMask){ws->mask.mem} : SG_NO_MASK,
-                    err));
+    TRY(sg_op_embed_tokens(dev, ws->ids.mem, NULL, m->text.tok_emb.mem, m->text.pos_emb.mem, x,
+                           err));
+    SgMask keep = {mask ? ws->mask.mem : NULL, {NULL, 0, 0, 0}};
+    TRY(run_encoder(m, c, m->text.layers, B, T, keep, err));
     TRY(sg_op_layernorm(dev, x, h, &m->text.final_ln, err));
     if (pooler) {
         /* head(last_hidden_state[:, -1]) */
@@ -235,5 +325,5 @@ int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, 
     TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * N * sizeof(int32_t), in->mask, err));
     TRY(sg_op_linear(dev, tensor(&ws->mlp, B, N, patch_len), &m->vision.patch,
                      tensor(&ws->x, B, N, D), SG_ACT_NONE, SG_ACCUMULATE, err));
-    return vision_rest(m, B, N, (SgMask){ws->mask.mem}, pooler, last_hidden, NULL, err);
+    return vision_rest(m, B, N, (SgMask){.keep = ws->mask.mem}, pooler, last_hidden, NULL, err);
 }

@@ -28,6 +28,7 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_GEMM_PANELS] = {"gemm_packed", "gemm_packed"},
     [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
     [SG_K_ATTENTION_PACK_K] = {"attention", "attention_pack_k"},
+    [SG_K_SEGMENT_LAST_ROWS] = {"elementwise", "segment_last_rows"},
 };
 
 static double now_seconds(void)

@@ -31,6 +31,7 @@ typedef enum SgKernelId {
     SG_K_GEMM_PANELS,   /* gemm_packed.cl */
     SG_K_ATTENTION_ROWS, /* attention.cl */
     SG_K_ATTENTION_PACK_K, /* attention.cl */
+    SG_K_SEGMENT_LAST_ROWS, /* elementwise.cl */
     SG_K_COUNT
 } SgKernelId;
 

@@ -54,14 +54,36 @@ typedef struct SgAttnArgs {
     cl_uint q_off, ldq, q_bstride, k_off, v_off, ldkv, o_off, ldo, Tq, Tk, H, dh;
     cl_int has_mask;
     cl_float scale;
+    cl_int has_seg;
+    size_t B; /* batch items, or segments */
 } SgAttnArgs;
+
+/* The packed form of attention (mask.seg.rows set): checks the segment table against the views
+ * and turns the problem into seg.count items of at most max_queries × max_keys. */
+static int check_segments(SgView *q, SgView *k, SgView *v, SgMask mask, SgView *out,
+                          SgError *err)
+{
+    SgSegments s = mask.seg;
+    if (mask.keep)
+        return sg_fail(err, SIGLIP_EINVAL, "attention: a key mask with packed segments");
+    if (q->batch != 1 || k->batch != 1 || v->batch != 1 || out->batch != 1 ||
+        s.max_queries > q->rows || s.max_keys > k->rows || s.max_keys == 0)
+        return sg_fail(err, SIGLIP_EINVAL,
+                       "attention: packed segments need [1, rows, width] views holding "
+                       "%zu queries and 1..%zu keys", s.max_queries, s.max_keys);
+    int rc = sg_check_buffer(s.rows, s.count * 3, sizeof(cl_int), "attention", "segments", err);
+    /* The kernels see seg.count items of max_queries × max_keys rows from the segment table. */
+    q->batch = k->batch = v->batch = out->batch = s.count;
+    q->bstride = k->bstride = v->bstride = out->bstride = 0;
+    return rc;
+}
 
 /* Shape and buffer checks of sg_op_attention; fills a. */
 static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out, SgHeads heads,
                            SgAttnArgs *a, SgError *err)
 {
     static const char op[] = "attention";
-    size_t B = out.batch, width = q.cols, H = heads.count, dh = H ? width / H : 0;
+    size_t width = q.cols, H = heads.count, dh = H ? width / H : 0;
     if (dh == 0 || dh * H != width || dh > SG_ATTN_MAX_DH)
         return sg_fail(err, SIGLIP_EINVAL,
                        "attention: %zu columns do not split into %zu heads of 1..%d", width, H,
@@ -73,6 +95,7 @@ static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out
                        "%zu, out %zu×%zu)",
                        q.rows, q.cols, k.rows, k.cols, k.ld, v.rows, v.cols, v.ld, out.rows,
                        out.cols);
+    size_t B = out.batch;
     if (!sg_view_is_matrix(k) || !sg_view_is_matrix(v) || !sg_view_is_matrix(out) ||
         k.batch != B || v.batch != B || (q.batch != B && q.bstride != 0))
         return sg_fail(err, SIGLIP_EINVAL,
@@ -87,10 +110,14 @@ static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out
         rc = sg_check_buffer(mask.keep, B * k.rows, sizeof(cl_int), op, "mask", err);
     if (rc == SIGLIP_OK)
         rc = sg_check_view(out, sizeof(float), op, "out", err);
+    int packed = mask.seg.rows != NULL;
+    if (rc == SIGLIP_OK && packed)
+        rc = check_segments(&q, &k, &v, mask, &out, err);
+    size_t Tq = packed ? mask.seg.max_queries : q.rows, Tk = packed ? mask.seg.max_keys : k.rows;
     *a = (SgAttnArgs){(cl_uint)q.off, (cl_uint)q.ld,    (cl_uint)q.bstride, (cl_uint)k.off,
                       (cl_uint)v.off, (cl_uint)k.ld,    (cl_uint)out.off,   (cl_uint)out.ld,
-                      (cl_uint)q.rows, (cl_uint)k.rows, (cl_uint)H,         (cl_uint)dh,
-                      mask.keep != NULL, heads.scale};
+                      (cl_uint)Tq,    (cl_uint)Tk,      (cl_uint)H,         (cl_uint)dh,
+                      mask.keep != NULL, heads.scale,   packed,             out.batch};
     return rc;
 }
 
@@ -99,14 +126,16 @@ static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out
 static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                           const SgAttnArgs *a, SgError *err)
 {
-    size_t B = out.batch, Tkp = (k.rows + 15) / 16 * 16;
+    size_t B = a->B, Tkp = ((size_t)a->Tk + 15) / 16 * 16;
     cl_mem kt;
     int rc = sg_device_scratch(dev, B * a->H * a->dh * Tkp * sizeof(float), &kt, err);
     if (rc != SIGLIP_OK)
         return rc;
     cl_uint tkp = (cl_uint)Tkp;
-    SgArg pack[] = {SG_ARG(k.mem), SG_ARG(a->k_off), SG_ARG(a->ldkv), SG_ARG(a->Tk),
-                    SG_ARG(tkp),   SG_ARG(a->H),     SG_ARG(a->dh),   SG_ARG(kt)};
+    cl_mem seg_arg = a->has_seg ? mask.seg.rows : kt; /* never read without has_seg */
+    SgArg pack[] = {SG_ARG(k.mem), SG_ARG(a->k_off), SG_ARG(a->ldkv),  SG_ARG(a->Tk),
+                    SG_ARG(tkp),   SG_ARG(a->H),     SG_ARG(a->dh),    SG_ARG(seg_arg),
+                    SG_ARG(a->has_seg), SG_ARG(kt)};
     size_t pack_global[3] = {Tkp, a->dh, B * a->H};
     rc = sg_launch(dev, SG_K_ATTENTION_PACK_K, pack, N_ARGS(pack), 3, pack_global, NULL, err);
     if (rc != SIGLIP_OK)
@@ -114,10 +143,12 @@ static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask ma
     cl_mem mask_arg = mask.keep ? mask.keep : kt; /* never read without has_mask */
     SgArg args[] = {SG_ARG(q.mem),    SG_ARG(a->q_off), SG_ARG(a->ldq),      SG_ARG(a->q_bstride),
                     SG_ARG(kt),       SG_ARG(tkp),      SG_ARG(v.mem),       SG_ARG(a->v_off),
-                    SG_ARG(a->ldkv),  SG_ARG(mask_arg), SG_ARG(a->has_mask), SG_ARG(out.mem),
-                    SG_ARG(a->o_off), SG_ARG(a->ldo),   SG_ARG(a->Tq),       SG_ARG(a->Tk),
-                    SG_ARG(a->H),     SG_ARG(a->dh),    SG_ARG(a->scale)};
-    size_t global[3] = {(q.rows + SG_ATTN_QB - 1) / SG_ATTN_QB, a->H, B}, one[3] = {1, 1, 1};
+                    SG_ARG(a->ldkv),  SG_ARG(mask_arg), SG_ARG(a->has_mask), SG_ARG(seg_arg),
+                    SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off), SG_ARG(a->ldo),
+                    SG_ARG(a->Tq),    SG_ARG(a->Tk),    SG_ARG(a->H),        SG_ARG(a->dh),
+                    SG_ARG(a->scale)};
+    size_t global[3] = {((size_t)a->Tq + SG_ATTN_QB - 1) / SG_ATTN_QB, a->H, B};
+    size_t one[3] = {1, 1, 1};
     return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args), 3, global, one, err);
 }
 
@@ -129,18 +160,19 @@ static int attention_tiled(SgDevice *dev, SgView q, SgView k, SgView v, SgMask m
     size_t tile_bytes = kern->tune.attn_tile_k * a->dh * sizeof(float);
     SgArg args[] = {SG_ARG(q.mem),     SG_ARG(a->q_off), SG_ARG(a->ldq),      SG_ARG(a->q_bstride),
                     SG_ARG(k.mem),     SG_ARG(a->k_off), SG_ARG(v.mem),       SG_ARG(a->v_off),
-                    SG_ARG(a->ldkv),   SG_ARG(mask.keep), SG_ARG(a->has_mask), SG_ARG(out.mem),
-                    SG_ARG(a->o_off),  SG_ARG(a->ldo),   SG_ARG(a->Tq),       SG_ARG(a->Tk),
-                    SG_ARG(a->dh),     SG_ARG(a->scale), SG_LOCAL(tile_bytes), SG_LOCAL(tile_bytes)};
+                    SG_ARG(a->ldkv),   SG_ARG(mask.keep), SG_ARG(a->has_mask), SG_ARG(mask.seg.rows),
+                    SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off),    SG_ARG(a->ldo),
+                    SG_ARG(a->Tq),     SG_ARG(a->Tk),    SG_ARG(a->dh),       SG_ARG(a->scale),
+                    SG_LOCAL(tile_bytes), SG_LOCAL(tile_bytes)};
     size_t local[3] = {min_size(kern->tune.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
-    size_t global[3] = {q.rows, a->H, out.batch};
+    size_t global[3] = {a->Tq, a->H, a->B};
     return sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);
 }
 
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err)
 {
-    if (out.batch == 0 || q.rows == 0 || heads.count == 0)
+    if (out.batch == 0 || q.rows == 0 || heads.count == 0 || (mask.seg.rows && !mask.seg.count))
         return SIGLIP_OK;
     SgAttnArgs a;
     int rc = check_attention(q, k, v, mask, out, heads, &a, err);
@@ -151,27 +183,54 @@ int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, Sg
     return attention_tiled(dev, q, k, v, mask, out, &a, err);
 }
 
-int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem tok_emb, cl_mem pos_emb, SgView out,
-                       SgError *err)
+int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, cl_mem tok_emb,
+                       cl_mem pos_emb, SgView out, SgError *err)
 {
     static const char op[] = "embed_tokens";
     size_t B = out.batch, T = out.rows, D = out.cols;
     if (B == 0 || T == 0 || D == 0)
         return SIGLIP_OK;
     int rc = sg_check_buffer(ids, B * T, sizeof(cl_int), op, "ids", err);
+    if (rc == SIGLIP_OK && positions)
+        rc = sg_check_buffer(positions, B * T, sizeof(cl_int), op, "positions", err);
     if (rc == SIGLIP_OK)
         rc = sg_check_buffer(tok_emb, D, sizeof(float), op, "tok_emb", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(pos_emb, T * D, sizeof(float), op, "pos_emb", err);
+        rc = sg_check_buffer(pos_emb, (positions ? 1 : T) * D, sizeof(float), op, "pos_emb", err);
     if (rc == SIGLIP_OK)
         rc = check_dense(out, sizeof(float), op, "out", err);
     if (rc != SIGLIP_OK)
         return rc;
     cl_uint t = (cl_uint)T, d = (cl_uint)D, bt = (cl_uint)(B * T);
-    SgArg args[] = {SG_ARG(ids), SG_ARG(tok_emb), SG_ARG(pos_emb), SG_ARG(out.mem),
-                    SG_ARG(t),   SG_ARG(d),       SG_ARG(bt)};
+    cl_int has_pos = positions != NULL;
+    cl_mem pos_arg = positions ? positions : ids; /* never read without has_pos */
+    SgArg args[] = {SG_ARG(ids),     SG_ARG(pos_arg), SG_ARG(has_pos), SG_ARG(tok_emb),
+                    SG_ARG(pos_emb), SG_ARG(out.mem), SG_ARG(t),       SG_ARG(d),
+                    SG_ARG(bt)};
     size_t global[2] = {D, B * T};
     return sg_launch(dev, SG_K_EMBED_TOKENS, args, N_ARGS(args), 2, global, NULL, err);
+}
+
+int sg_op_segment_last_rows(SgDevice *dev, SgView x, SgSegments seg, SgView out, SgError *err)
+{
+    static const char op[] = "segment_last_rows";
+    size_t B = seg.count, D = x.cols;
+    if (B == 0 || D == 0)
+        return SIGLIP_OK;
+    if (out.batch * out.rows != B || out.cols != D || x.batch * x.rows < seg.max_queries)
+        return sg_fail(err, SIGLIP_EINVAL, "segment_last_rows: out must hold %zu rows of %zu", B,
+                       D);
+    int rc = check_dense(x, sizeof(float), op, "x", err);
+    if (rc == SIGLIP_OK)
+        rc = check_dense(out, sizeof(float), op, "out", err);
+    if (rc == SIGLIP_OK)
+        rc = sg_check_buffer(seg.rows, B * 3, sizeof(cl_int), op, "segments", err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_uint d = (cl_uint)D, b = (cl_uint)B;
+    SgArg args[] = {SG_ARG(x.mem), SG_ARG(seg.rows), SG_ARG(out.mem), SG_ARG(d), SG_ARG(b)};
+    size_t global[2] = {D, B};
+    return sg_launch(dev, SG_K_SEGMENT_LAST_ROWS, args, N_ARGS(args), 2, global, NULL, err);
 }
 
 int sg_op_im2col(SgDevice *dev, cl_mem pixels, SgImages s, size_t p, cl_mem patches,

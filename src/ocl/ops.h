@@ -56,13 +56,24 @@ int sg_op_linear(SgDevice *dev, SgView x, const SgLinear *l, SgView y, SgActivat
  * the biased variance. x, y: dense [rows, ln->n]; may be the same buffer. */
 int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, SgError *err);
 
+/* Sequences of different lengths packed one after another in the rows of one matrix (texts
+ * without their padding): rows: [count, 3] int32 on the device, item b = (first row, query rows,
+ * key rows); its queries, keys and outputs are the rows first .. first + query/key rows − 1.
+ * The caller guarantees 1 ≤ key rows ≤ query rows ≤ max_queries, key rows ≤ max_keys and that
+ * every row lies inside the views (the op cannot read device memory to check). */
+typedef struct SgSegments {
+    cl_mem rows;
+    size_t count, max_queries, max_keys;
+} SgSegments;
+
 /* Which keys each query may attend to. keep: [B, Tk] int32, 1 = attend, 0 = masked out, or NULL
  * for all keys. A row whose keys are all masked gets the uniform average (what HF's additive
- * −inf-like mask gives). Per-item lengths of packed sequences will join here. */
+ * −inf-like mask gives). seg.rows set: packed sequences instead of a batch (keep must be NULL). */
 typedef struct SgMask {
     cl_mem keep;
+    SgSegments seg;
 } SgMask;
-#define SG_NO_MASK ((SgMask){NULL})
+#define SG_NO_MASK ((SgMask){NULL, {NULL, 0, 0, 0}})
 
 /* Heads of an attention: count, and the factor on q·k (usually 1/sqrt(head dim)). */
 typedef struct SgHeads {
@@ -73,15 +84,21 @@ typedef struct SgHeads {
 /* Multi-head scaled dot-product attention, softmax over keys, without writing the score matrix:
  *   q [B, Tq, H·dh] → out [B, Tq, H·dh], against k, v [B, Tk, H·dh]; head h is columns h·dh ..
  * q.bstride = 0 broadcasts one set of queries to every batch item (the vision head's probe). B is
- * out.batch; k and v must share their row stride, their items following one another. */
+ * out.batch; k and v must share their row stride, their items following one another.
+ * With mask.seg.rows: q, k, v, out are [1, R, H·dh] views of packed rows, each segment attending
+ * within itself only (its queries against its keys). */
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err);
 
 /* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :].
  * ids: [B, T] int32 (already checked to be < V), tok_emb: [V, D], pos_emb: [>= T, D],
- * out: dense [B, T, D]. */
-int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem tok_emb, cl_mem pos_emb, SgView out,
-                       SgError *err);
+ * out: dense [B, T, D]. With positions ([B·T] int32, each already checked to be a row of
+ * pos_emb), row r takes pos_emb[positions[r]] instead: a gather for packed texts. */
+int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, cl_mem tok_emb,
+                       cl_mem pos_emb, SgView out, SgError *err);
+
+/* out[b, :] = x[last row of segment b, :]: x dense [1, R, D], out dense [seg.count, 1, D]. */
+int sg_op_segment_last_rows(SgDevice *dev, SgView x, SgSegments seg, SgView out, SgError *err);
 
 /* Shape of a batch of images: pixels [B, C, H, W]. */
 typedef struct SgImages {
