@@ -16,7 +16,7 @@ typedef struct SgTuningRule {
     const char *vendor;
     const char *name;
     SgGemmPath gemm;
-    int gemm_mr;
+    SgGemmBlock block;
     SgAttentionPath attention;
     int layernorm_wg;
     const char *why;
@@ -26,13 +26,42 @@ typedef struct SgTuningRule {
  * CPU devices (PoCL, Intel's CPU runtime): CLBlast's kernels are tuned for GPUs and reach
  * 10–13 GFLOP/s under PoCL on a 2-core AVX-512 machine, where one work-item per 8×32 block of
  * the output, reading pre-packed weight panels, reaches 200–280 GFLOP/s (bench: siglip bench).
+ * The block must fit the vector registers: 8×32 is 32 zmm-sized accumulators (as float8 pairs)
+ * on AVX-512; on AVX2 (16 ymm) it spills, and SG_AVX2_BLOCK below was measured on an AMD EPYC
+ * (Zen 4, AVX2 exposed, 2 cores) with `siglip tune` (README "CPU tuning").
+ * PoCL names the LLVM CPU it compiles for in the device name ("pthread-haswell-...",
+ * "cpu-skylake-avx512-..."), which is how the ISA is told apart.
  * Their attention likewise runs one work-item per block of queries, and LayerNorm one work-item
  * per row, rather than work-groups sharing local memory and barriers, which a CPU device only
  * emulates (a 256-wide LayerNorm group took ~20 ms for 1568×768 under PoCL). */
+#define SG_AVX512_BLOCK {8, 32, 1}
+#define SG_AVX2_BLOCK {4, 24, 1}
+#define SG_CPU_AVX512(cpu) \
+    {SIGLIP_DEVICE_CPU, NULL, cpu, SG_GEMM_PANELS, SG_AVX512_BLOCK, SG_ATTN_ROWS, 1, "cpu-avx512"}
 static const SgTuningRule rules[] = {
-    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, 8, SG_ATTN_ROWS, 1, "cpu"},
-    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, 8, SG_ATTN_TILED, 0, "default"},
+    SG_CPU_AVX512("avx512"),      SG_CPU_AVX512("cascadelake"), SG_CPU_AVX512("cooperlake"),
+    SG_CPU_AVX512("icelake"),     SG_CPU_AVX512("tigerlake"),   SG_CPU_AVX512("rocketlake"),
+    SG_CPU_AVX512("sapphirerapids"), SG_CPU_AVX512("graniterapids"),
+    SG_CPU_AVX512("emeraldrapids"),  SG_CPU_AVX512("znver4"),   SG_CPU_AVX512("znver5"),
+    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, SG_AVX2_BLOCK, SG_ATTN_ROWS, 1, "cpu-avx2"},
+    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, {8, 32, 1}, SG_ATTN_TILED, 0, "default"},
 };
+
+/* What `siglip tune` tries on CPU devices: blocks whose MR·NR/8 accumulators + NR/8 weight
+ * vectors + 1 broadcast fit 16 ymm registers (AVX2), and the larger ones that fit 32 (AVX-512),
+ * each with and without a 4-step k unroll where it might pay. */
+static const SgGemmBlock cpu_candidates[] = {
+    {4, 24, 1}, {4, 24, 4}, {6, 16, 1}, {6, 16, 4}, {3, 32, 1}, {4, 16, 1},
+    {2, 48, 1}, {8, 16, 1}, {8, 24, 1}, {8, 32, 1}, {6, 32, 1}, {12, 16, 1},
+};
+/* GPUs use CLBlast unless a tuning file says "panels"; the panels' candidates are the same. */
+
+size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out)
+{
+    (void)info;
+    *out = cpu_candidates;
+    return sizeof cpu_candidates / sizeof cpu_candidates[0];
+}
 
 static int rule_matches(const SgTuningRule *r, const SiglipDeviceInfo *info)
 {
@@ -79,7 +108,7 @@ static int int_key(const cJSON *root, const char *path, const char *key, int lo,
                    path, key, lo, hi);
 }
 
-static int apply_override(const char *path, SgTuning *t, SgError *err)
+int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
@@ -102,11 +131,19 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
         t->attention = (SgAttentionPath)v;
     if (rc >= 0 && (rc = int_key(root, path, "gemm_mr", 1, 16, &v, err)) == 1)
         t->gemm_mr = v;
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_nr", 8, 64, &v, err)) == 1) {
+        if (v % 8)
+            rc = sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"gemm_nr\" must be a multiple "
+                         "of 8", path);
+        t->gemm_nr = v;
+    }
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_ku", 1, 16, &v, err)) == 1)
+        t->gemm_ku = v;
     if (rc >= 0 && (rc = int_key(root, path, "layernorm_wg", 0, 4096, &v, err)) == 1)
         t->layernorm_wg = v;
     rc = rc < 0 ? rc : SIGLIP_OK;
     cJSON_Delete(root);
-    t->rule = "file";
+    t->rule = rule;
     return rc;
 }
 
@@ -120,14 +157,16 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
             break;
         }
     out->gemm = r->gemm;
-    out->gemm_mr = r->gemm_mr;
+    out->gemm_mr = r->block.mr;
+    out->gemm_nr = r->block.nr;
+    out->gemm_ku = r->block.ku;
     out->attention = r->attention;
     out->layernorm_wg = r->layernorm_wg;
     out->rule = r->why;
 #ifndef SG_HAVE_CLBLAST
     out->gemm = SG_GEMM_PANELS; /* the only GEMM of a build without CLBlast */
 #endif
-    int rc = override_file ? apply_override(override_file, out, err) : SIGLIP_OK;
+    int rc = override_file ? sg_tuning_apply_file(override_file, "file", out, err) : SIGLIP_OK;
 #ifndef SG_HAVE_CLBLAST
     if (rc == SIGLIP_OK && out->gemm == SG_GEMM_CLBLAST)
         rc = sg_fail(err, SIGLIP_ENOTSUP, "tuning file %s asks for the CLBlast GEMM, but this "
