@@ -7,7 +7,7 @@
  *   wp: [ceil(N/NR), K, NR] panels of wᵀ; columns past N are zero
  *   b:  [N] (or has_bias = 0)
  *   y:  [M, N] with row stride ldy, starting at y_off
- * Work: global size (ceil(M/MR), ceil(N/NR)), local size (1, 1). Weights are packed on the host
+ * Work: global size (ceil(M/(MR·MB)), ceil(N/NR)), local size (1, 1). Weights are packed on the host
  * when they are uploaded (sg_weight_upload in src/ocl/gemm.c) with the same NR.
  *
  * Tunables (-D, chosen per device by src/ocl/tuning.c or `siglip tune`): a block keeps
@@ -23,6 +23,9 @@
 #ifndef KU
 #define KU 1 /* k steps unrolled */
 #endif
+#ifndef MB
+#define MB 1 /* blocks of MR rows per work-item */
+#endif
 #define NV (NR / 8) /* float8 vectors per panel row */
 
 #include "activation.h"
@@ -36,6 +39,23 @@ inline float8 sg_load_w8(__global const float *wp, size_t i)
     return vload8(i, wp);
 }
 
+/* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). */
+inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
+                        __global const float *w, int k)
+{
+    float8 wv[NV];
+#pragma unroll
+    for (int q = 0; q < NV; q++)
+        wv[q] = sg_load_w8(w, (size_t)k * NV + q);
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        const float8 a = (float8)(row[i][k]);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = fma(a, wv[q], acc[i][q]);
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
@@ -44,61 +64,62 @@ void gemm_packed(const int M, const int N, const int K,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate)
 {
-    const int m0 = get_global_id(0) * MR;
     const int panel = get_global_id(1);
     const int n0 = panel * NR;
+    /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
+     * longer work-items also spend less of the time in the driver's scheduling. */
+    for (int mb = 0; mb < MB; mb++) {
+        const int m0 = (get_global_id(0) * MB + mb) * MR;
+        if (m0 >= M)
+            break;
 
-    float8 acc[MR][NV];
-    __global const float *row[MR];
-#pragma unroll
-    for (int i = 0; i < MR; i++) {
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            acc[i][q] = (float8)(0.0f);
-        /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
-        row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
-    }
-    __global const float *w = wp + (size_t)panel * K * NR;
-#pragma unroll KU
-    for (int k = 0; k < K; k++) {
-        float8 wv[NV];
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            wv[q] = sg_load_w8(w, (size_t)k * NV + q);
+        float8 acc[MR][NV];
+        __global const float *row[MR];
 #pragma unroll
         for (int i = 0; i < MR; i++) {
-            const float8 a = (float8)(row[i][k]);
 #pragma unroll
             for (int q = 0; q < NV; q++)
-                acc[i][q] = fma(a, wv[q], acc[i][q]);
+                acc[i][q] = (float8)(0.0f);
+            /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
+            row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
         }
-    }
+        __global const float *w = wp + (size_t)panel * K * NR;
+        /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
+        int k = 0;
+        for (; k + KU <= K; k += KU) {
+#pragma unroll
+            for (int u = 0; u < KU; u++)
+                sg_fma_step(acc, row, w, k + u);
+        }
+        for (; k < K; k++)
+            sg_fma_step(acc, row, w, k);
 
-    const int n_valid = min(NR, N - n0);
-    float8 bias[NV];
+        const int n_valid = min(NR, N - n0);
+        float8 bias[NV];
 #pragma unroll
-    for (int q = 0; q < NV; q++)
-        bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
-#pragma unroll
-    for (int i = 0; i < MR; i++) {
-        if (m0 + i >= M)
-            break;
-        __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
-        if (n_valid == NR) {
-            /* Whole panel: the epilogue in vector form. */
-            for (int q = 0; q < NV; q++) {
-                float8 v = acc[i][q] + bias[q];
-                v = accumulate ? v + vload8(q, out) : sg_activate_float8(v, act);
-                vstore8(v, q, out);
-            }
-            continue;
-        }
-        float vals[NR];
         for (int q = 0; q < NV; q++)
-            vstore8(acc[i][q], q, vals);
-        for (int j = 0; j < n_valid; j++) {
-            float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-            out[j] = accumulate ? out[j] + v : sg_activate_float(v, act);
+            bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
+#pragma unroll
+        for (int i = 0; i < MR; i++) {
+            if (m0 + i >= M)
+                break;
+            __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
+            if (n_valid == NR) {
+                /* Whole panel: the epilogue in vector form. */
+                for (int q = 0; q < NV; q++) {
+                    float8 v = acc[i][q] + bias[q];
+                    v = accumulate ? v + vload8(q, out) : sg_activate_float8(v, act);
+                    vstore8(v, q, out);
+                }
+                continue;
+            }
+            float vals[NR];
+            for (int q = 0; q < NV; q++)
+                vstore8(acc[i][q], q, vals);
+            for (int j = 0; j < n_valid; j++) {
+                float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
+                out[j] = accumulate ? out[j] + v : sg_activate_float(v, act);
+            }
         }
     }
 }

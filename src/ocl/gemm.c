@@ -83,8 +83,8 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
                     SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
                     SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
                     SG_ARG(activation), SG_ARG(acc)};
-    size_t mr = (size_t)dev->tuning.gemm_mr;
-    size_t global[2] = {(g->M + mr - 1) / mr, (w->n_out + w->panel - 1) / w->panel};
+    size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
+    size_t global[2] = {(g->M + rows - 1) / rows, (w->n_out + w->panel - 1) / w->panel};
     size_t local[2] = {1, 1};
     return sg_launch(dev, SG_K_GEMM_PANELS, args, sizeof args / sizeof args[0], 2, global, local,
                      err);

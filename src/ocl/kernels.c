@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/fileio.h"
 #include "ocl/cl_sources.h"
 
 /* Which file (program) and function each kernel id is. */
@@ -100,8 +101,8 @@ static void program_options(const SgDevice *dev, const SgKernels *k, size_t i, c
     if (strcmp(sg_cl_sources[i].name, "gemm_packed") != 0)
         snprintf(buf, size, "%s", k->options);
     else
-        snprintf(buf, size, "%s -DMR=%d -DNR=%d -DKU=%d", k->options, t->gemm_mr, t->gemm_nr,
-                 t->gemm_ku);
+        snprintf(buf, size, "%s -DMR=%d -DNR=%d -DKU=%d -DMB=%d", k->options, t->gemm_mr,
+                 t->gemm_nr, t->gemm_ku, t->gemm_mb);
 }
 
 /* (Re)builds program i, and every kernel of the table that lives in it. */
@@ -166,13 +167,14 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
 int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_dir, SgError *err)
 {
     if (block.mr < 1 || block.mr > 16 || block.nr < 8 || block.nr > 64 || block.nr % 8 ||
-        block.ku < 1 || block.ku > 16)
-        return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d) is out of range",
-                       block.mr, block.nr, block.ku);
+        block.ku < 1 || block.ku > 16 || block.mb < 1 || block.mb > 64)
+        return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d, %d row blocks) is out "
+                       "of range", block.mr, block.nr, block.ku, block.mb);
     SgTuning before = dev->tuning;
     dev->tuning.gemm_mr = block.mr;
     dev->tuning.gemm_nr = block.nr;
     dev->tuning.gemm_ku = block.ku;
+    dev->tuning.gemm_mb = block.mb;
     for (size_t i = 0; i < dev->kernels->n_programs; i++)
         if (!strcmp(sg_cl_sources[i].name, "gemm_packed")) {
             int rc = build_program(dev, dev->kernels, i, cache_dir, err);
@@ -183,10 +185,27 @@ int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_di
     return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
 }
 
+/* A stored `siglip tune` result in cache_dir applies unless a tuning file was given. It is the
+ * library's own cache, so one that cannot be used is ignored with the reason kept (the built-in
+ * table still works), while a bad tuning file the user named is an error. */
+static void apply_stored_tuning(SgDevice *dev, const char *cache_dir)
+{
+    char name[64];
+    sg_tuning_file_name(&dev->info, name, sizeof name);
+    snprintf(dev->tuning_path, sizeof dev->tuning_path, "%s/%s", cache_dir, name);
+    if (!sg_file_exists(dev->tuning_path))
+        return;
+    SgError why = {0};
+    if (sg_tuning_load_stored(dev->tuning_path, &dev->info, &dev->tuning, &why) != SIGLIP_OK)
+        snprintf(dev->tuning_note, sizeof dev->tuning_note, "ignored: %s", why.message);
+}
+
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err)
 {
     int rc = sg_device_create(out, spec, tuning_file, err);
+    if (rc == SIGLIP_OK && !tuning_file && cache_dir)
+        apply_stored_tuning(*out, cache_dir);
     if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)
         sg_device_destroy(out); /* the build's messages name the device and the file */
     return rc;
