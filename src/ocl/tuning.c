@@ -111,15 +111,24 @@ static int int_key(const cJSON *root, const char *path, const char *key, int lo,
                    path, key, lo, hi);
 }
 
-int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err)
+/* The JSON text of the file at path parsed into *root (NULL when it does not parse). */
+static int read_json(const char *path, cJSON **root, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
     int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
+    if (rc == SIGLIP_OK)
+        *root = cJSON_ParseWithLength(text, size);
+    free(text);
+    return rc;
+}
+
+int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err)
+{
+    cJSON *root = NULL;
+    int rc = read_json(path, &root, err);
     if (rc)
         return rc;
-    cJSON *root = cJSON_ParseWithLength(text, size);
-    free(text);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s is not a JSON object", path);
@@ -243,13 +252,10 @@ static int string_is(const cJSON *root, const char *key, const char *want)
 int sg_tuning_load_stored(const char *path, const SiglipDeviceInfo *info, SgTuning *t,
                           SgError *err)
 {
-    char *text = NULL;
-    size_t size = 0;
-    int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
+    cJSON *root = NULL;
+    int rc = read_json(path, &root, err);
     if (rc)
         return rc;
-    cJSON *root = cJSON_ParseWithLength(text, size);
-    free(text);
     const char *why = !cJSON_IsObject(root) ? "is not a JSON object"
                     : !string_is(root, "device", info->name) ? "was made for another device"
                     : !string_is(root, "driver", info->driver_version)
