@@ -545,11 +545,50 @@ static void test_stored_tuning(void)
     rmdir(dir);
 }
 
+/* siglip_tune() end to end at a small shape with a tiny budget: it stores a result that a device
+ * opened afterwards runs with; without a cache directory it is a clear error. */
+static int progress_calls;
+static void count_progress(void *user, int done, int total, const char *what)
+{
+    (void)user, (void)what;
+    progress_calls += done <= total;
+}
+
+static void test_tune(void)
+{
+    char dir[] = "/tmp/siglip-tune-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    SiglipModelInfo m = {.vision_hidden_size = 64, .vision_layers = 1, .vision_heads = 2,
+                         .vision_intermediate_size = 96, .num_patches = 20};
+    SiglipTuneOptions opt = {.budget_s = 0.01, .batch = 2, .progress = count_progress};
+    SiglipTuningInfo ti;
+    SiglipContext *ctx = context_with(sg_test_device(), NULL);
+    CHECK_STATUS(siglip_tune(ctx, &m, &opt, &ti), SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+    ctx = context_with(sg_test_device(), dir);
+    int rc = siglip_tune(ctx, &m, &opt, &ti);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    CHECK(rc != SIGLIP_OK || (!strcmp(ti.source, "tuned") && ti.stored_exists &&
+                              progress_calls > 2), "stored: %s %s (%d progress calls)",
+          ti.source, ti.stored_path, progress_calls);
+    siglip_context_close(&ctx);
+    ctx = context_with(sg_test_device(), dir);
+    CHECK_STATUS(siglip_context_open_device(ctx), SIGLIP_OK, siglip_context_error(ctx));
+    SiglipTuningInfo now;
+    CHECK(siglip_context_tuning_info(ctx, &now) == SIGLIP_OK && !strcmp(now.source, "tuned") &&
+              !strcmp(now.config, ti.config), "applied: %s %s", now.source, now.config);
+    siglip_context_close(&ctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+}
+
 int main(void)
 {
     test_tuning();
     test_no_platform(); /* first OpenCL use: it forks, and the ICD loader reads its env once */
     test_stored_tuning();
+    test_tune();
 
     SiglipContext *ctx = context_with(sg_test_device(), NULL);
     SiglipDeviceInfo *list = NULL;

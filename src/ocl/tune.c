@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,13 +211,45 @@ static int time_attention(SgDevice *dev, const SgTuneTower *tw, double *seconds,
 /* ---- the search ---- */
 
 #define SG_TUNE_TOLERANCE 1e-4 /* as tests/test_ops.c holds the ops to */
+#define SG_TUNE_MAX 64          /* candidates one search measures at most */
+#define SG_TUNE_RUNOFF 3        /* the fastest this many are timed once more */
+
+/* Times the SG_TUNE_RUNOFF fastest of the passed blocks once more, one after another, keeping
+ * each one's best time: on a shared machine one slow moment should not decide. Returns the index
+ * of the fastest. */
+static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk, double *secs,
+                     size_t n)
+{
+    for (int round = 0; round < SG_TUNE_RUNOFF && n > 1; round++) {
+        size_t pick = SIZE_MAX; /* the round-th fastest */
+        for (size_t i = 0; i < n; i++) {
+            size_t faster = 0;
+            for (size_t j = 0; j < n; j++)
+                faster += secs[j] < secs[i] || (secs[j] == secs[i] && j < i);
+            if (faster == (size_t)round)
+                pick = i;
+        }
+        double s = INFINITY;
+        SgError ignored = {0};
+        if (pick != SIZE_MAX &&
+            sg_device_retune_gemm(dev, blk[pick], job->cache_dir, &ignored) == SIGLIP_OK &&
+            time_gemms(dev, job, 1, &s, &ignored) == SIGLIP_OK && s < secs[pick])
+            secs[pick] = s;
+    }
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        best = secs[i] < secs[best] ? i : best;
+    return best;
+}
 
 int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, SgError *err)
 {
     const SgGemmBlock *cand;
     size_t n = sg_gemm_candidates(&dev->info, &cand);
-    int total = (int)n + 2, done = 0;
-    double start = now_s(), flops = gemm_flops(job), best_s = INFINITY, last_cost = 0;
+    int total = (int)n + 3, done = 0;
+    double start = now_s(), flops = gemm_flops(job), last_cost = 0, secs[SG_TUNE_MAX];
+    SgGemmBlock passed[SG_TUNE_MAX];
+    size_t n_passed = 0;
     SgTuning chosen = dev->tuning;
     cJSON *rec = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(rec, "gemm");
     cJSON_AddNumberToObject(rec, "budget_s", job->budget_s);
@@ -224,7 +257,7 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
     /* The table's own block first, so that a short budget still compares against it. */
     SgGemmBlock start_block = {dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku,
                                dev->tuning.gemm_mb};
-    for (size_t i = 0; i <= n && rc == SIGLIP_OK; i++) {
+    for (size_t i = 0; i <= n && n_passed < SG_TUNE_MAX; i++) {
         SgGemmBlock blk = i == 0 ? start_block : cand[i - 1];
         if (i > 0 && !memcmp(&blk, &start_block, sizeof blk))
             continue;
@@ -261,15 +294,20 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         }
         cJSON_AddNumberToObject(c, "max_error", e);
         cJSON_AddNumberToObject(c, "gflops", flops / s * 1e-9);
-        if (s < best_s) {
-            best_s = s;
-            chosen.gemm = SG_GEMM_PANELS;
-            chosen.gemm_mr = blk.mr, chosen.gemm_nr = blk.nr, chosen.gemm_ku = blk.ku;
-            chosen.gemm_mb = blk.mb;
-        }
+        passed[n_passed] = blk, secs[n_passed++] = s;
     }
-    if (rc == SIGLIP_OK && best_s == INFINITY)
+    if (n_passed == 0)
         rc = sg_fail(err, SIGLIP_EDEVICE, "tune: no GEMM candidate built and passed its check");
+    if (rc == SIGLIP_OK) {
+        if (job->progress)
+            job->progress(job->user, done++, total, "gemm: the fastest once more");
+        SgGemmBlock b = passed[runoff(dev, job, passed, secs, n_passed)];
+        chosen.gemm = SG_GEMM_PANELS;
+        chosen.gemm_mr = b.mr, chosen.gemm_nr = b.nr, chosen.gemm_ku = b.ku, chosen.gemm_mb = b.mb;
+        cJSON *w = cJSON_AddArrayToObject(rec, "gemm_best_seconds");
+        for (size_t i = 0; i < n_passed; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateNumber(secs[i]));
+    }
     if (rc == SIGLIP_OK)
         rc = sg_device_retune_gemm(dev, (SgGemmBlock){chosen.gemm_mr, chosen.gemm_nr,
                                                       chosen.gemm_ku, chosen.gemm_mb},
