@@ -98,9 +98,11 @@ typedef struct SiglipSettings {
     uint64_t max_image_pixels;
     /* Host threads used for image decoding and resizing; 0 = number of online CPUs. */
     int n_threads;
-    /* JSON file overriding the built-in per-device tuning table, or NULL: {"gemm": "clblast" |
-     * "panels", "gemm_mr": 1..16, "attention": "tiled" | "rows", "layernorm_wg": 0..4096}. Any
-     * key may be left out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
+    /* JSON file overriding the built-in per-device tuning table and any stored siglip_tune()
+     * result, or NULL: {"gemm": "clblast" | "panels", "gemm_mr": 1..16, "gemm_nr": 8..64 (a
+     * multiple of 8), "gemm_ku": 1..16, "gemm_mb": 1..64, "attention": "tiled" | "rows",
+     * "layernorm_wg": 0..4096} (what siglip_tune() stores has the same keys). Any key may be left
+     * out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
     const char *tuning_file;
     /* 1: an image file that ends before its pixels do is decoded as far as it goes (the rest
      * black, or grey for JPEG, as the decoder leaves it) instead of failing with SIGLIP_EBADMSG
