@@ -1,84 +1,125 @@
 /* gemm_packed.cl — Linear layers for devices that run work-items as CPU threads: each work-item
- * computes an MR × 32 block of y = act(x·wᵀ + b) (or y += x·wᵀ + b) in vector registers, reading
- * weights packed at load time into 32-column panels so every k step is 32 contiguous floats.
+ * computes an MR × NR block of y = act(x·wᵀ + b) (or y += x·wᵀ + b) in vector registers, reading
+ * weights packed at load time into NR-column panels so every k step is NR contiguous floats.
  *
  * Layouts (elements):
  *   x:  [M, K] with row stride ldx, starting at x_off
- *   wp: [ceil(N/32), K, 32] panels of wᵀ; columns past N are zero
+ *   wp: [ceil(N/NR), K, NR] panels of wᵀ; columns past N are zero
  *   b:  [N] (or has_bias = 0)
  *   y:  [M, N] with row stride ldy, starting at y_off
- * Work: global size (ceil(M/MR), ceil(N/32)), local size (1, 1). Weights are packed on the host
- * when they are uploaded (sg_weight_upload in src/ocl/gemm.c). */
+ * Work: global size (ceil(M/(MR·MB)), ceil(N/NR)), local size (1, 1). Weights are packed on the host
+ * when they are uploaded (sg_weight_upload in src/ocl/gemm.c) with the same NR.
+ *
+ * Tunables (-D, chosen per device by src/ocl/tuning.c or `siglip tune`): a block keeps
+ * MR·NR/8 float8 accumulators, NR/8 weight vectors and one broadcast live, which must fit the
+ * vector registers (16 ymm on AVX2: 4×24, 6×16; 32 zmm-halves on AVX-512: 8×32). */
 
 #ifndef MR
-#define MR 8 /* rows of y per work-item: 4·MR float8 accumulators must fit the vector registers */
+#define MR 8 /* rows of y per work-item */
 #endif
+#ifndef NR
+#define NR 32 /* columns of y per work-item = panel width; a multiple of 8 */
+#endif
+#ifndef KU
+#define KU 1 /* k steps unrolled */
+#endif
+#ifndef MB
+#define MB 1 /* blocks of MR rows per work-item */
+#endif
+#define NV (NR / 8) /* float8 vectors per panel row */
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
 
-/* A k step reads 32 weights as four float8 (vectors wider than 256 bits make PoCL's builtins warn
- * about the AVX ABI); every row keeps four float8 accumulators. */
+/* The one place a weight element is read: vector i (8 floats) of a panel. Reduced-precision
+ * weights change only this. Vectors wider than 256 bits make PoCL's builtins warn about the AVX
+ * ABI, so the panel is read as float8s. */
+inline float8 sg_load_w8(__global const float *wp, size_t i)
+{
+    return vload8(i, wp);
+}
+
+/* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). */
+inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
+                        __global const float *w, int k)
+{
+    float8 wv[NV];
+#pragma unroll
+    for (int q = 0; q < NV; q++)
+        wv[q] = sg_load_w8(w, (size_t)k * NV + q);
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        const float8 a = (float8)(row[i][k]);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = fma(a, wv[q], acc[i][q]);
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
-                 __global const float8 *wp,
+                 __global const float *wp,
                  __global const float *b, const int has_bias,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate)
 {
-    const int m0 = get_global_id(0) * MR;
     const int panel = get_global_id(1);
-    const int n0 = panel * 32;
+    const int n0 = panel * NR;
+    /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
+     * longer work-items also spend less of the time in the driver's scheduling. */
+    for (int mb = 0; mb < MB; mb++) {
+        const int m0 = (get_global_id(0) * MB + mb) * MR;
+        if (m0 >= M)
+            break;
 
-    float8 acc[MR][4];
-    __global const float *row[MR];
-#pragma unroll
-    for (int i = 0; i < MR; i++) {
-#pragma unroll
-        for (int q = 0; q < 4; q++)
-            acc[i][q] = (float8)(0.0f);
-        /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
-        row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
-    }
-    __global const float8 *w = wp + (size_t)panel * K * 4;
-    for (int k = 0; k < K; k++) {
-        const float8 w0 = w[4 * k], w1 = w[4 * k + 1], w2 = w[4 * k + 2], w3 = w[4 * k + 3];
+        float8 acc[MR][NV];
+        __global const float *row[MR];
 #pragma unroll
         for (int i = 0; i < MR; i++) {
-            const float8 a = (float8)(row[i][k]);
-            acc[i][0] = fma(a, w0, acc[i][0]);
-            acc[i][1] = fma(a, w1, acc[i][1]);
-            acc[i][2] = fma(a, w2, acc[i][2]);
-            acc[i][3] = fma(a, w3, acc[i][3]);
-        }
-    }
-
-    const int n_valid = min(32, N - n0);
-    float8 bias[4] = {(float8)(0.0f), (float8)(0.0f), (float8)(0.0f), (float8)(0.0f)};
-    if (has_bias && n_valid == 32)
-        for (int q = 0; q < 4; q++)
-            bias[q] = vload8(q, b + n0);
 #pragma unroll
-    for (int i = 0; i < MR; i++) {
-        if (m0 + i >= M)
-            break;
-        __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
-        if (n_valid == 32) {
-            /* Whole panel: the epilogue in vector form. */
-            for (int q = 0; q < 4; q++) {
-                float8 v = acc[i][q] + bias[q];
-                v = accumulate ? v + vload8(q, out) : sg_activate_float8(v, act);
-                vstore8(v, q, out);
-            }
-            continue;
+            for (int q = 0; q < NV; q++)
+                acc[i][q] = (float8)(0.0f);
+            /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
+            row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
         }
-        float vals[32];
-        for (int q = 0; q < 4; q++)
-            vstore8(acc[i][q], q, vals);
-        for (int j = 0; j < n_valid; j++) {
-            float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-            out[j] = accumulate ? out[j] + v : sg_activate_float(v, act);
+        __global const float *w = wp + (size_t)panel * K * NR;
+        /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
+        int k = 0;
+        for (; k + KU <= K; k += KU) {
+#pragma unroll
+            for (int u = 0; u < KU; u++)
+                sg_fma_step(acc, row, w, k + u);
+        }
+        for (; k < K; k++)
+            sg_fma_step(acc, row, w, k);
+
+        const int n_valid = min(NR, N - n0);
+        float8 bias[NV];
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
+#pragma unroll
+        for (int i = 0; i < MR; i++) {
+            if (m0 + i >= M)
+                break;
+            __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
+            if (n_valid == NR) {
+                /* Whole panel: the epilogue in vector form. */
+                for (int q = 0; q < NV; q++) {
+                    float8 v = acc[i][q] + bias[q];
+                    v = accumulate ? v + vload8(q, out) : sg_activate_float8(v, act);
+                    vstore8(v, q, out);
+                }
+                continue;
+            }
+            float vals[NR];
+            for (int q = 0; q < NV; q++)
+                vstore8(acc[i][q], q, vals);
+            for (int j = 0; j < n_valid; j++) {
+                float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
+                out[j] = accumulate ? out[j] + v : sg_activate_float(v, act);
+            }
         }
     }
 }

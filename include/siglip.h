@@ -100,9 +100,11 @@ typedef struct SiglipSettings {
     uint64_t max_image_pixels;
     /* Host threads used for image decoding and resizing; 0 = number of online CPUs. */
     int n_threads;
-    /* JSON file overriding the built-in per-device tuning table, or NULL: {"gemm": "clblast" |
-     * "panels", "gemm_mr": 1..16, "attention": "tiled" | "rows", "layernorm_wg": 0..4096}. Any
-     * key may be left out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
+    /* JSON file overriding the built-in per-device tuning table and any stored siglip_tune()
+     * result, or NULL: {"gemm": "clblast" | "panels", "gemm_mr": 1..16, "gemm_nr": 8..64 (a
+     * multiple of 8), "gemm_ku": 1..16, "gemm_mb": 1..64, "attention": "tiled" | "rows",
+     * "layernorm_wg": 0..4096} (what siglip_tune() stores has the same keys). Any key may be left
+     * out. A bad file fails siglip_context_open_device() with SIGLIP_EBADMSG. */
     const char *tuning_file;
     /* 1: an image file that ends before its pixels do is decoded as far as it goes (the rest
      * black, or grey for JPEG, as the decoder leaves it) instead of failing with SIGLIP_EBADMSG
@@ -112,6 +114,33 @@ typedef struct SiglipSettings {
     int allow_truncated_images;
     uint8_t reserved[60]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;
+
+/* ---- device tuning ----
+ * How the ops run on a device (GEMM register block, attention kernel, ...) comes from a built-in
+ * table of rules on the device's properties, or from a result of siglip_tune() stored in
+ * program_cache_dir as tuning-<hash of device name, driver and library version>.json, which
+ * opening the device applies by itself, or from SiglipSettings.tuning_file, which wins. A stored
+ * result that cannot be used (corrupt, or made for another device/driver/library) is ignored and
+ * the reason shown by siglip_context_tuning_info(): it is the library's own cache, and the table
+ * still works. A bad tuning_file the caller named fails instead. */
+typedef struct SiglipTuningInfo {
+    char source[16];        /* "rule", "file" (tuning_file) or "tuned" (stored siglip_tune result) */
+    char rule[32];          /* the table rule that matched ("cpu-avx2", "cpu-avx512", "default") */
+    char config[128];       /* what runs, e.g. "panels 4x24 ku1, attention rows, layernorm wg 1" */
+    char stored_path[1024]; /* where a stored result for this device is looked for; "" = no cache */
+    int stored_exists;      /* 1 when a file is there (used or not) */
+    char note[1024];        /* why a stored file was ignored, "" otherwise */
+} SiglipTuningInfo;
+
+/* Progress of siglip_tune(): `done` of `total` steps, `what` names the step starting now. */
+typedef void (*SiglipTuneProgress)(void *user, int done, int total, const char *what);
+
+typedef struct SiglipTuneOptions {
+    double budget_s;             /* no further candidate starts after this many seconds; 0 = 40 */
+    int batch;                   /* batch size the shapes are timed at; 0 = 8 */
+    SiglipTuneProgress progress; /* NULL = none */
+    void *user;                  /* passed to progress */
+} SiglipTuneOptions;
 
 /* Fills *s with the defaults described above. */
 SIGLIP_API void siglip_default_settings(SiglipSettings *s);
@@ -253,6 +282,26 @@ SIGLIP_API void siglip_model_free(SiglipModel **model);
 
 /* Copies the model's dimensions into *out. */
 SIGLIP_API void siglip_model_info(const SiglipModel *model, SiglipModelInfo *out);
+
+/* Times candidate configurations of the hot ops (GEMM register blocks, attention kernels) at the
+ * shapes of `model` (from siglip_model_info(), or any filled-in SiglipModelInfo) on the context's
+ * device (opened if needed; the tuner uses a private copy, models already loaded are unaffected),
+ * keeps the fastest whose results agree with a plain-C computation within 1e-4, and stores it in
+ * program_cache_dir for this device, driver and library version (SIGLIP_EINVAL without a cache
+ * directory). Devices opened afterwards use it. *out (may be NULL) then describes the stored
+ * result. opt may be NULL for the defaults. */
+SIGLIP_API int siglip_tune(SiglipContext *ctx, const SiglipModelInfo *model,
+                           const SiglipTuneOptions *opt, SiglipTuningInfo *out);
+
+/* Which tuning the context's opened device runs (SIGLIP_EINVAL when none is open yet). */
+SIGLIP_API int siglip_context_tuning_info(SiglipContext *ctx, SiglipTuningInfo *out);
+
+/* Where a stored siglip_tune() result for `device` (an entry of siglip_devices_list()) is looked
+ * for in the context's program_cache_dir, written into buf: returns 1 when such a file exists,
+ * 0 when not (or there is no cache directory: buf is ""), or a negative status. For listings. */
+SIGLIP_API int siglip_tuning_stored_path(SiglipContext *ctx, const SiglipDeviceInfo *device,
+                                         char *buf, size_t size);
+
 
 /* transformers' interpolate_pos_encoding=True: makes the vision tower take pixel_values of
  * height × width (each side at least patch_size; the remainder of a side that is no multiple of

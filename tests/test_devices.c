@@ -411,8 +411,12 @@ static void test_tuning(void)
     SgTuning t;
     SgError err = {0};
     CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
-              t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu"),
-          "cpu rule");
+              t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu-avx2"),
+          "cpu rule: %s", t.rule);
+    /* PoCL names the LLVM CPU: an AVX-512 one gets the block measured there. */
+    SiglipDeviceInfo avx512 = {.type = SIGLIP_DEVICE_CPU, .name = "cpu-skylake-avx512-Intel"};
+    CHECK(sg_tuning_choose(&avx512, NULL, &t, &err) == 0 && !strcmp(t.rule, "cpu-avx512") &&
+              t.gemm_mr == 8 && t.gemm_nr == 32 && t.gemm_mb == 1, "avx512 rule: %s", t.rule);
 #ifdef SG_HAVE_CLBLAST
     const SgGemmPath gpu_gemm = SG_GEMM_CLBLAST, file_gemm = SG_GEMM_CLBLAST;
     const int clblast_file_status = SIGLIP_OK;
@@ -457,10 +461,134 @@ static void test_tuning(void)
           "missing file");
 }
 
+/* Stored `siglip tune` results: what is saved loads back; one made for another device or a
+ * corrupt one is refused with the reason and leaves the tuning alone. */
+static void test_stored_tuning(void)
+{
+    SiglipDeviceInfo info = {.type = SIGLIP_DEVICE_CPU, .name = "pthread-haswell-test",
+                             .driver_version = "9.9"};
+    SgError err = {0};
+    SgTuning table, tuned, t;
+    sg_tuning_choose(&info, NULL, &table, &err);
+    tuned = table;
+    tuned.gemm_mr = 6, tuned.gemm_nr = 24, tuned.gemm_ku = 4, tuned.gemm_mb = 2;
+    tuned.attention = SG_ATTN_TILED, tuned.layernorm_wg = 32;
+    char dir[] = "/tmp/siglip-stored-XXXXXX", name[64], path[512];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    sg_tuning_file_name(&info, name, sizeof name);
+    CHECK(!strncmp(name, "tuning-", 7) && strstr(name, ".json"), "file name %s", name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK_STATUS(sg_tuning_save(path, &info, &tuned, "{\"gemm\": []}", &err), SIGLIP_OK,
+                 err.message);
+    t = table;
+    CHECK_STATUS(sg_tuning_load_stored(path, &info, &t, &err), SIGLIP_OK, err.message);
+    CHECK(t.gemm_mr == 6 && t.gemm_nr == 24 && t.gemm_ku == 4 && t.gemm_mb == 2 &&
+              t.attention == SG_ATTN_TILED && t.layernorm_wg == 32 && !strcmp(t.rule, "tuned"),
+          "round trip");
+    SiglipDeviceInfo other = info;
+    snprintf(other.driver_version, sizeof other.driver_version, "10.0");
+    t = table;
+    CHECK_STATUS(sg_tuning_load_stored(path, &other, &t, &err), SIGLIP_EBADMSG, err.message);
+    CHECK(strstr(err.message, "another driver") && t.gemm_mr == table.gemm_mr, "%s",
+          err.message);
+    FILE *f = fopen(path, "w");
+    fputs("{\"device\": \"pthread-haswell-test\", \"gemm_mr\": ", f); /* cut short */
+    fclose(f);
+    CHECK_STATUS(sg_tuning_load_stored(path, &info, &t, &err), SIGLIP_EBADMSG, err.message);
+    CHECK(strstr(err.message, path) && t.gemm_mr == table.gemm_mr, "%s", err.message);
+    unlink(path);
+
+    /* On a real device: a corrupt stored file is ignored with the reason shown, a good one is
+     * applied when the device opens. */
+    SiglipContext *ctx = context_with(sg_test_device(), dir);
+    SiglipDeviceInfo *list = NULL;
+    size_t n = 0;
+    if (siglip_devices_list(ctx, &list, &n) == SIGLIP_OK && n > 0) {
+        const SiglipDeviceInfo *d = &list[0];
+        for (size_t i = 0; i < n; i++)
+            d = list[i].is_selected ? &list[i] : d;
+        CHECK(siglip_tuning_stored_path(ctx, d, path, sizeof path) == 0, "none stored yet");
+        f = fopen(path, "w");
+        fputs("garbage", f);
+        fclose(f);
+        CHECK(siglip_tuning_stored_path(ctx, d, path, sizeof path) == 1, "stored file seen");
+        SiglipTuningInfo ti;
+        int rc = siglip_context_open_device(ctx);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        CHECK_STATUS(siglip_context_tuning_info(ctx, &ti), SIGLIP_OK, siglip_context_error(ctx));
+        CHECK(!strcmp(ti.source, "rule") && strstr(ti.note, "ignored") && ti.stored_exists,
+              "corrupt stored file ignored: %s / %s", ti.source, ti.note);
+        siglip_context_close(&ctx);
+        tuned = table;
+        tuned.gemm_mb = 3;
+        CHECK_STATUS(sg_tuning_save(path, d, &tuned, NULL, &err), SIGLIP_OK, err.message);
+        ctx = context_with(sg_test_device(), dir);
+        rc = siglip_context_open_device(ctx);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+        CHECK(siglip_context_tuning_info(ctx, &ti) == SIGLIP_OK && !strcmp(ti.source, "tuned") &&
+                  strstr(ti.config, "mb3") && !ti.note[0], "stored file applied: %s %s",
+              ti.source, ti.config);
+        unlink(path);
+    }
+    siglip_devices_free(&list);
+    siglip_context_close(&ctx);
+    /* The program binaries of the opened device went into dir too. */
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (dp)
+        closedir(dp);
+    rmdir(dir);
+}
+
+/* siglip_tune() end to end at a small shape with a tiny budget: it stores a result that a device
+ * opened afterwards runs with; without a cache directory it is a clear error. */
+static int progress_calls;
+static void count_progress(void *user, int done, int total, const char *what)
+{
+    (void)user, (void)what;
+    progress_calls += done <= total;
+}
+
+static void test_tune(void)
+{
+    char dir[] = "/tmp/siglip-tune-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    SiglipModelInfo m = {.vision_hidden_size = 64, .vision_layers = 1, .vision_heads = 2,
+                         .vision_intermediate_size = 96, .num_patches = 20};
+    SiglipTuneOptions opt = {.budget_s = 0.01, .batch = 2, .progress = count_progress};
+    SiglipTuningInfo ti;
+    SiglipContext *ctx = context_with(sg_test_device(), NULL);
+    CHECK_STATUS(siglip_tune(ctx, &m, &opt, &ti), SIGLIP_EINVAL, siglip_context_error(ctx));
+    siglip_context_close(&ctx);
+    ctx = context_with(sg_test_device(), dir);
+    int rc = siglip_tune(ctx, &m, &opt, &ti);
+    CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
+    CHECK(rc != SIGLIP_OK || (!strcmp(ti.source, "tuned") && ti.stored_exists &&
+                              progress_calls > 2), "stored: %s %s (%d progress calls)",
+          ti.source, ti.stored_path, progress_calls);
+    siglip_context_close(&ctx);
+    ctx = context_with(sg_test_device(), dir);
+    CHECK_STATUS(siglip_context_open_device(ctx), SIGLIP_OK, siglip_context_error(ctx));
+    SiglipTuningInfo now;
+    CHECK(siglip_context_tuning_info(ctx, &now) == SIGLIP_OK && !strcmp(now.source, "tuned") &&
+              !strcmp(now.config, ti.config), "applied: %s %s", now.source, now.config);
+    siglip_context_close(&ctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+}
+
 int main(void)
 {
     test_tuning();
-    test_no_platform();
+    test_no_platform(); /* first OpenCL use: it forks, and the ICD loader reads its env once */
+    test_stored_tuning();
+    test_tune();
 
     SiglipContext *ctx = context_with(sg_test_device(), NULL);
     SiglipDeviceInfo *list = NULL;

@@ -241,8 +241,9 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout)
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "%s M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu",
-             sg_gemm_path_name(layout), c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
+    snprintf(label, sizeof label, "%s %dx%d ku%d mb%d M=%zu N=%zu K=%zu act=%d bias=%d acc=%d "
+             "ld+%zu/%zu", sg_gemm_path_name(layout), dev->tuning.gemm_mr, dev->tuning.gemm_nr,
+             dev->tuning.gemm_ku, dev->tuning.gemm_mb, c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
              c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
     sg_buffer_release(dev, &lin.w.buf);
@@ -271,6 +272,37 @@ static void test_linear(void)
 #endif
         test_linear_case(&cases[i], SG_GEMM_PANELS);
     }
+    /* Every register block `siglip tune` may choose (and the tables' own), each rebuilt. */
+    SgTuning chosen = dev->tuning;
+    const SgGemmBlock *cand;
+    size_t n = sg_gemm_candidates(&dev->info, &cand);
+    const SgGemmBlock table[] = {{chosen.gemm_mr, chosen.gemm_nr, chosen.gemm_ku,
+                                  chosen.gemm_mb}, {8, 32, 1, 1}};
+    for (size_t c = 0; c < n + 2; c++) {
+        SgGemmBlock blk = c < n ? cand[c] : table[c - n];
+        int rc = sg_device_retune_gemm(dev, blk, sg_test_cache_dir(), &err);
+        CHECK_STATUS(rc, SIGLIP_OK, err.message);
+        for (size_t i = 0; rc == SIGLIP_OK && i < sizeof cases / sizeof cases[0]; i++)
+            test_linear_case(&cases[i], SG_GEMM_PANELS);
+    }
+    /* A weight packed for another panel width is refused, not misread. */
+    SgGemmBlock other = {chosen.gemm_mr, chosen.gemm_nr == 16 ? 24 : 16, 1, 1};
+    float w[48 * 5] = {0};
+    SgLinear lin = {0};
+    CHECK_STATUS(sg_device_retune_gemm(dev, other, sg_test_cache_dir(), &err), SIGLIP_OK,
+                 err.message);
+    CHECK_STATUS(sg_weight_upload(dev, w, 48, 5, SG_GEMM_PANELS, &lin.w, &err), SIGLIP_OK,
+                 err.message);
+    CHECK_STATUS(sg_device_retune_gemm(dev, (SgGemmBlock){chosen.gemm_mr, chosen.gemm_nr,
+                                       chosen.gemm_ku, chosen.gemm_mb}, sg_test_cache_dir(), &err),
+                 SIGLIP_OK, err.message);
+    GBuf gx = gbuf(w, 5), gy = gbuf(NULL, 48);
+    int rc = sg_op_linear(dev, (SgView){gx.view, 0, 1, 1, 5, 5, 0}, &lin,
+                          (SgView){gy.view, 0, 1, 1, 48, 48, 0}, SG_ACT_NONE, SG_STORE, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, "a weight of another panel width is refused");
+    sg_buffer_release(dev, &lin.w.buf);
+    gbuf_free(&gx), gbuf_free(&gy);
+    dev->tuning = chosen;
 }
 
 /* ---- layernorm ---- */

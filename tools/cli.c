@@ -348,6 +348,7 @@ int cli_open_context(const CliCommon *c, SiglipContext **ctx)
     s.text_mask = c->text_mask;
     s.n_threads = c->threads;
     s.allow_truncated_images = c->allow_truncated;
+    s.tuning_file = getenv("SIGLIP_TUNING_FILE"); /* overrides the table and `siglip tune` */
     int st = siglip_context_create(ctx, &s);
     free(cache);
     if (st)

@@ -80,6 +80,7 @@ typedef struct BenchRecord {
     BuildTimes build;
     double dev_weights_mib, dev_peak_mib; /* -1 when unknown */
     double host_rss_peak_mib;             /* -1 when unknown */
+    const char *tuning;                   /* which configuration ran: source, rule, blocks */
     const char *error;                    /* NULL on success */
 } BenchRecord;
 
@@ -148,6 +149,10 @@ static void print_record_json(const BenchRecord *r, int first)
     print_json_field("device_weights_mib", r->dev_weights_mib >= 0 ? r->dev_weights_mib : NAN, 6);
     print_json_field("device_peak_mib", r->dev_peak_mib >= 0 ? r->dev_peak_mib : NAN, 6);
     print_json_field("host_rss_peak_mib", r->host_rss_peak_mib >= 0 ? r->host_rss_peak_mib : NAN, 6);
+    if (r->tuning) {
+        printf(", \"tuning\": ");
+        json_string(stdout, r->tuning);
+    }
     if (r->error) {
         printf(", \"error\": ");
         json_string(stdout, r->error);
@@ -405,6 +410,7 @@ static int open_timed(const BenchOptions *o, const char *spec, const char *cache
     s.program_cache_dir = cache_dir;
     s.text_mask = o->common.text_mask;
     s.n_threads = o->common.threads;
+    s.tuning_file = getenv("SIGLIP_TUNING_FILE");
     int st = siglip_context_create(ctx, &s);
     if (st)
         return st;
@@ -457,8 +463,14 @@ static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, con
 {
     BenchRecord base = {.device = dev, .tower = "-", .dev_weights_mib = -1, .dev_peak_mib = -1,
                         .host_rss_peak_mib = -1};
-    char error[1024];
+    char error[1024], tuning[sizeof(SiglipTuningInfo)];
     SiglipContext *ctx = open_device(o, spec, &base.build, error, sizeof error);
+    SiglipTuningInfo ti;
+    if (ctx && siglip_context_tuning_info(ctx, &ti) == SIGLIP_OK) {
+        snprintf(tuning, sizeof tuning, "%s (table rule %s): %s%s%s", ti.source, ti.rule,
+                 ti.config, ti.note[0] ? "; stored result " : "", ti.note);
+        base.tuning = tuning;
+    }
     if (!o->json) {
         printf("\n%d:%d %s (%s): ", dev->platform_index, dev->device_index, dev->name,
                type_name(dev->type));
@@ -469,6 +481,8 @@ static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, con
                    base.build.cached_s);
         else
             printf("kernel build %.2f s cold (no cache)\n", base.build.cold_s);
+        if (base.tuning)
+            printf("tuning: %s\n", base.tuning);
         print_table_header();
     }
     if (!ctx) {

@@ -17,6 +17,7 @@ static const Command commands[] = {
     {"preprocess", cmd_preprocess, "pixel_values of images into a .safetensors file"},
     {"devices", cmd_devices, "list the OpenCL devices and the one that would be used"},
     {"bench", cmd_bench, "measure tower throughput on each device"},
+    {"tune", cmd_tune, "find the fastest op configuration for a device and store it"},
     {"index", cmd_index, "embed the images of folders into an SQLite index for search"},
     {"search", cmd_search, "the indexed images that best match a text or an image"},
     {"serve", cmd_serve, "HTTP service: embeddings and classification, batched on the device"},

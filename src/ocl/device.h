@@ -23,6 +23,8 @@ typedef struct SgDevice {
     SgKernels *kernels;          /* owned by the kernel layer: built and freed by sg_device_open
                                   * and sg_device_close (ocl/kernels.h); NULL here */
     SgTuning tuning;             /* GEMM path etc., from the tuning table (ocl/tuning.h) */
+    char tuning_path[1024];      /* stored `siglip tune` result looked for ("" = none looked for) */
+    char tuning_note[SG_ERROR_MESSAGE_SIZE + 16]; /* why a stored result there was ignored ("" = used or absent) */
     SgBuffer scratch;            /* temporary buffer ops share (sg_device_scratch), grown on demand */
     size_t bytes_allocated;      /* device memory currently held through sg_buffer_* */
     size_t peak_bytes_allocated;

@@ -7,30 +7,30 @@
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
 
-#define PANEL 32 /* output columns per weight panel; fixed by gemm_packed.cl's four float8s */
-
-static size_t weight_floats(SgGemmPath layout, size_t N, size_t K)
+static size_t weight_floats(const SgWeight *w)
 {
-    return layout == SG_GEMM_PANELS ? (N + PANEL - 1) / PANEL * K * PANEL : N * K;
+    size_t N = w->n_out, K = w->n_in, nr = w->panel;
+    return w->layout == SG_GEMM_PANELS ? (N + nr - 1) / nr * K * nr : N * K;
 }
 
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
                      SgWeight *out, SgError *err)
 {
-    *out = (SgWeight){.dtype = SG_ELEM_F32, .layout = layout, .n_out = N, .n_in = K};
-    size_t floats = weight_floats(layout, N, K);
+    size_t nr = layout == SG_GEMM_PANELS ? (size_t)dev->tuning.gemm_nr : 0;
+    *out = (SgWeight){.dtype = SG_ELEM_F32, .layout = layout, .panel = nr, .n_out = N, .n_in = K};
+    size_t floats = weight_floats(out);
     if (layout == SG_GEMM_CLBLAST)
         return sg_buffer_upload(dev, w, floats * sizeof(float), &out->buf, err);
-    /* wp[panel][k][j] = w[panel·32 + j][k], zero past N: each k step of the kernel then reads
-     * 32 consecutive floats. */
+    /* wp[panel][k][j] = w[panel·NR + j][k], zero past N: each k step of the kernel then reads
+     * NR consecutive floats. */
     float *wp = calloc(floats, sizeof *wp);
     if (!wp)
         return sg_fail(err, SIGLIP_ENOMEM, "out of host memory packing a %zu×%zu weight", N, K);
     for (size_t n = 0; n < N; n++) {
-        float *dst = wp + (n / PANEL) * K * PANEL + n % PANEL;
+        float *dst = wp + (n / nr) * K * nr + n % nr;
         const float *src = w + n * K;
         for (size_t k = 0; k < K; k++)
-            dst[k * PANEL] = src[k];
+            dst[k * nr] = src[k];
     }
     int rc = sg_buffer_upload(dev, wp, floats * sizeof(float), &out->buf, err);
     free(wp);
@@ -58,7 +58,7 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
         return sg_fail(err, SIGLIP_EINVAL, "linear: accumulate needs activation NONE");
     int rc = sg_check_view(x, sizeof(float), op, "x", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(w->buf.mem, weight_floats(w->layout, N, K), sizeof(float), op, "w",
+        rc = sg_check_buffer(w->buf.mem, weight_floats(w), sizeof(float), op, "w",
                              err);
     if (rc == SIGLIP_OK && l->b.mem)
         rc = sg_check_buffer(l->b.mem, N, sizeof(float), op, "b", err);
@@ -71,6 +71,10 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
 static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
 {
     const SgWeight *w = g->w;
+    if (w->panel != (size_t)dev->tuning.gemm_nr)
+        return sg_fail(err, SIGLIP_EINVAL, "linear: weight packed in %zu-column panels, but the "
+                       "device's kernel reads %d (upload it again after retuning)", w->panel,
+                       dev->tuning.gemm_nr);
     cl_int m = (cl_int)g->M, n = (cl_int)w->n_out, k = (cl_int)w->n_in;
     cl_int xo = (cl_int)g->x_off, lx = (cl_int)g->ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
     cl_int has_bias = g->b != NULL, activation = (cl_int)g->act, acc = g->store == SG_ACCUMULATE;
@@ -79,8 +83,8 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
                     SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
                     SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
                     SG_ARG(activation), SG_ARG(acc)};
-    size_t mr = (size_t)dev->tuning.gemm_mr;
-    size_t global[2] = {(g->M + mr - 1) / mr, (w->n_out + PANEL - 1) / PANEL};
+    size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
+    size_t global[2] = {(g->M + rows - 1) / rows, (w->n_out + w->panel - 1) / w->panel};
     size_t local[2] = {1, 1};
     return sg_launch(dev, SG_K_GEMM_PANELS, args, sizeof args / sizeof args[0], 2, global, local,
                      err);

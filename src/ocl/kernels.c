@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/fileio.h"
 #include "ocl/cl_sources.h"
 
 /* Which file (program) and function each kernel id is. */
@@ -92,6 +93,44 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
                    e->function, e->program);
 }
 
+/* The build options of program i: the shared ones, and the GEMM block for gemm_packed.cl only,
+ * so that retuning the GEMM leaves every other program's binary (and cache entry) as it is. */
+static void program_options(const SgDevice *dev, const SgKernels *k, size_t i, char *buf,
+                            size_t size)
+{
+    const SgTuning *t = &dev->tuning;
+    if (strcmp(sg_cl_sources[i].name, "gemm_packed") != 0)
+        snprintf(buf, size, "%s", k->options);
+    else
+        snprintf(buf, size, "%s -DMR=%d -DNR=%d -DKU=%d -DMB=%d", k->options, t->gemm_mr,
+                 t->gemm_nr, t->gemm_ku, t->gemm_mb);
+}
+
+/* (Re)builds program i, and every kernel of the table that lives in it. */
+static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cache_dir,
+                         SgError *err)
+{
+    const SgClSource *cl = &sg_cl_sources[i];
+    char options[sizeof k->options + 64];
+    program_options(dev, k, i, options, sizeof options);
+    SgProgram fresh = {0};
+    SgProgramSource src = {cl->name, cl->source, cl->length, options, cache_dir};
+    int rc = sg_program_build(dev, &src, &fresh, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    for (int id = 0; id < SG_K_COUNT; id++)
+        if (k->kernel[id] && !strcmp(sg_kernel_table[id].program, cl->name)) {
+            clReleaseKernel(k->kernel[id]);
+            k->kernel[id] = NULL;
+        }
+    sg_program_free(&k->programs[i]);
+    k->programs[i] = fresh;
+    for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
+        if (!strcmp(sg_kernel_table[id].program, cl->name))
+            rc = create_kernel(dev, k, (SgKernelId)id, err);
+    return rc;
+}
+
 /* Builds every program of sg_cl_sources and creates every kernel of the table into dev->kernels. */
 static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
 {
@@ -105,21 +144,17 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
     choose_tunables(&dev->info, &dev->tuning, &k->tune);
     snprintf(k->options, sizeof k->options,
              "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
-             "-DSG_ATTN_QB=%d -DMR=%d",
+             "-DSG_ATTN_QB=%d",
              k->tune.layernorm_wg, k->tune.attn_tile_k, SG_ATTN_MAX_DH, SG_ATTN_MAX_TK,
-             SG_ATTN_QB, dev->tuning.gemm_mr);
+             SG_ATTN_QB);
 
     double start = now_seconds();
     int all_cached = 1, rc = SIGLIP_OK;
     for (size_t i = 0; i < sg_cl_source_count && rc == SIGLIP_OK; i++) {
-        const SgClSource *cl = &sg_cl_sources[i];
-        SgProgramSource src = {cl->name, cl->source, cl->length, k->options, cache_dir};
-        rc = sg_program_build(dev, &src, &k->programs[i], err);
         k->n_programs = i + 1;
+        rc = build_program(dev, k, i, cache_dir, err);
         all_cached &= k->programs[i].from_cache;
     }
-    for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
-        rc = create_kernel(dev, k, (SgKernelId)id, err);
     if (rc != SIGLIP_OK) {
         kernels_free(&k);
         return rc;
@@ -130,10 +165,48 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
     return SIGLIP_OK;
 }
 
+int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_dir, SgError *err)
+{
+    if (block.mr < 1 || block.mr > 16 || block.nr < 8 || block.nr > 64 || block.nr % 8 ||
+        block.ku < 1 || block.ku > 16 || block.mb < 1 || block.mb > 64)
+        return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d, %d row blocks) is out "
+                       "of range", block.mr, block.nr, block.ku, block.mb);
+    SgTuning before = dev->tuning;
+    dev->tuning.gemm_mr = block.mr;
+    dev->tuning.gemm_nr = block.nr;
+    dev->tuning.gemm_ku = block.ku;
+    dev->tuning.gemm_mb = block.mb;
+    for (size_t i = 0; i < dev->kernels->n_programs; i++)
+        if (!strcmp(sg_cl_sources[i].name, "gemm_packed")) {
+            int rc = build_program(dev, dev->kernels, i, cache_dir, err);
+            if (rc != SIGLIP_OK)
+                dev->tuning = before; /* the old program is still in place */
+            return rc;
+        }
+    return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
+}
+
+/* A stored `siglip tune` result in cache_dir applies unless a tuning file was given. It is the
+ * library's own cache, so one that cannot be used is ignored with the reason kept (the built-in
+ * table still works), while a bad tuning file the user named is an error. */
+static void apply_stored_tuning(SgDevice *dev, const char *cache_dir)
+{
+    char name[64];
+    sg_tuning_file_name(&dev->info, name, sizeof name);
+    snprintf(dev->tuning_path, sizeof dev->tuning_path, "%s/%s", cache_dir, name);
+    if (!sg_file_exists(dev->tuning_path))
+        return;
+    SgError why = {0};
+    if (sg_tuning_load_stored(dev->tuning_path, &dev->info, &dev->tuning, &why) != SIGLIP_OK)
+        snprintf(dev->tuning_note, sizeof dev->tuning_note, "ignored: %s", why.message);
+}
+
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err)
 {
     int rc = sg_device_create(out, spec, tuning_file, err);
+    if (rc == SIGLIP_OK && !tuning_file && cache_dir)
+        apply_stored_tuning(*out, cache_dir);
     if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)
         sg_device_destroy(out); /* the build's messages name the device and the file */
     return rc;

@@ -57,6 +57,11 @@ struct SgKernels {
  * dev->kernels, using cache_dir for program binaries when not NULL. */
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err);
+/* Rebuilds cl/gemm_packed.cl for another register block and records it in dev->tuning: weights
+ * uploaded before are then refused by sg_op_linear until uploaded again (their panel width
+ * may differ). On failure the device keeps its previous block. For the tuner and the op tests. */
+int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_dir, SgError *err);
+
 /* Frees the kernels, then the device (sg_device_destroy). */
 void sg_device_close(SgDevice **dev);
 

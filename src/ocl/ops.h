@@ -13,12 +13,13 @@
 #include "ocl/tensor.h"
 
 /* A Linear layer's weight w [N, K] (PyTorch layout) on the device, in the layout the device's
- * GEMM path reads (ocl/tuning.h): rows as given for CLBlast, or 32-column panels of wᵀ
- * ([ceil(N/32), K, 32], zero past N) for cl/gemm_packed.cl. */
+ * GEMM path reads (ocl/tuning.h): rows as given for CLBlast, or NR-column panels of wᵀ
+ * ([ceil(N/NR), K, NR], zero past N, NR = dev->tuning.gemm_nr at upload) for cl/gemm_packed.cl. */
 typedef struct SgWeight {
     SgBuffer buf;
     SgElemType dtype;    /* element type of buf; only SG_ELEM_F32 is implemented */
     SgGemmPath layout;
+    size_t panel;     /* NR of SG_GEMM_PANELS (must match the device's kernel); 0 otherwise */
     size_t n_out;     /* N */
     size_t n_in;      /* K */
 } SgWeight;

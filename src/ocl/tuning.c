@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "common/fileio.h"
@@ -16,7 +18,7 @@ typedef struct SgTuningRule {
     const char *vendor;
     const char *name;
     SgGemmPath gemm;
-    int gemm_mr;
+    SgGemmBlock block;
     SgAttentionPath attention;
     int layernorm_wg;
     const char *why;
@@ -26,13 +28,43 @@ typedef struct SgTuningRule {
  * CPU devices (PoCL, Intel's CPU runtime): CLBlast's kernels are tuned for GPUs and reach
  * 10–13 GFLOP/s under PoCL on a 2-core AVX-512 machine, where one work-item per 8×32 block of
  * the output, reading pre-packed weight panels, reaches 200–280 GFLOP/s (bench: siglip bench).
+ * The block must fit the vector registers: 8×32 is 32 zmm-sized accumulators (as float8 pairs)
+ * on AVX-512; on AVX2 (16 ymm) it spills, and SG_AVX2_BLOCK below was measured on an AMD EPYC
+ * (Zen 4, AVX2 exposed, 2 cores) with `siglip tune` (README "CPU tuning").
+ * PoCL names the LLVM CPU it compiles for in the device name ("pthread-haswell-...",
+ * "cpu-skylake-avx512-..."), which is how the ISA is told apart.
  * Their attention likewise runs one work-item per block of queries, and LayerNorm one work-item
  * per row, rather than work-groups sharing local memory and barriers, which a CPU device only
  * emulates (a 256-wide LayerNorm group took ~20 ms for 1568×768 under PoCL). */
+#define SG_AVX512_BLOCK {8, 32, 1, 1}
+#define SG_AVX2_BLOCK {4, 16, 1, 8}
+#define SG_CPU_AVX512(cpu) \
+    {SIGLIP_DEVICE_CPU, NULL, cpu, SG_GEMM_PANELS, SG_AVX512_BLOCK, SG_ATTN_ROWS, 1, "cpu-avx512"}
 static const SgTuningRule rules[] = {
-    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, 8, SG_ATTN_ROWS, 1, "cpu"},
-    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, 8, SG_ATTN_TILED, 0, "default"},
+    SG_CPU_AVX512("avx512"),      SG_CPU_AVX512("cascadelake"), SG_CPU_AVX512("cooperlake"),
+    SG_CPU_AVX512("icelake"),     SG_CPU_AVX512("tigerlake"),   SG_CPU_AVX512("rocketlake"),
+    SG_CPU_AVX512("sapphirerapids"), SG_CPU_AVX512("graniterapids"),
+    SG_CPU_AVX512("emeraldrapids"),  SG_CPU_AVX512("znver4"),   SG_CPU_AVX512("znver5"),
+    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, SG_AVX2_BLOCK, SG_ATTN_ROWS, 1, "cpu-avx2"},
+    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, {8, 32, 1, 1}, SG_ATTN_TILED, 0, "default"},
 };
+
+/* What `siglip tune` tries on CPU devices: blocks whose MR·NR/8 accumulators + NR/8 weight
+ * vectors + 1 broadcast fit 16 ymm registers (AVX2), and the larger ones that fit 32 (AVX-512),
+ * with and without a 4-step k unroll, and 1 to 16 row blocks per work-item (PoCL spends
+ * microseconds scheduling each work-group, which small blocks alone cannot amortize). */
+static const SgGemmBlock cpu_candidates[] = {
+    {4, 16, 1, 8}, {4, 24, 1, 8}, {6, 16, 1, 4}, {8, 32, 1, 1}, {4, 16, 1, 1}, {4, 16, 4, 8},
+    {4, 16, 1, 16}, {4, 24, 1, 4}, {6, 16, 1, 8}, {8, 32, 1, 4}, {8, 16, 1, 4}, {3, 32, 1, 8},
+};
+/* GPUs use CLBlast unless a tuning file says "panels"; the panels' candidates are the same. */
+
+size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out)
+{
+    (void)info;
+    *out = cpu_candidates;
+    return sizeof cpu_candidates / sizeof cpu_candidates[0];
+}
 
 static int rule_matches(const SgTuningRule *r, const SiglipDeviceInfo *info)
 {
@@ -79,15 +111,24 @@ static int int_key(const cJSON *root, const char *path, const char *key, int lo,
                    path, key, lo, hi);
 }
 
-static int apply_override(const char *path, SgTuning *t, SgError *err)
+/* The JSON text of the file at path parsed into *root (NULL when it does not parse). */
+static int read_json(const char *path, cJSON **root, SgError *err)
 {
     char *text = NULL;
     size_t size = 0;
     int rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, err);
+    if (rc == SIGLIP_OK)
+        *root = cJSON_ParseWithLength(text, size);
+    free(text);
+    return rc;
+}
+
+int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err)
+{
+    cJSON *root = NULL;
+    int rc = read_json(path, &root, err);
     if (rc)
         return rc;
-    cJSON *root = cJSON_ParseWithLength(text, size);
-    free(text);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s is not a JSON object", path);
@@ -102,11 +143,21 @@ static int apply_override(const char *path, SgTuning *t, SgError *err)
         t->attention = (SgAttentionPath)v;
     if (rc >= 0 && (rc = int_key(root, path, "gemm_mr", 1, 16, &v, err)) == 1)
         t->gemm_mr = v;
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_nr", 8, 64, &v, err)) == 1) {
+        if (v % 8)
+            rc = sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"gemm_nr\" must be a multiple "
+                         "of 8", path);
+        t->gemm_nr = v;
+    }
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_ku", 1, 16, &v, err)) == 1)
+        t->gemm_ku = v;
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_mb", 1, 64, &v, err)) == 1)
+        t->gemm_mb = v;
     if (rc >= 0 && (rc = int_key(root, path, "layernorm_wg", 0, 4096, &v, err)) == 1)
         t->layernorm_wg = v;
     rc = rc < 0 ? rc : SIGLIP_OK;
     cJSON_Delete(root);
-    t->rule = "file";
+    t->rule = rule;
     return rc;
 }
 
@@ -120,18 +171,104 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
             break;
         }
     out->gemm = r->gemm;
-    out->gemm_mr = r->gemm_mr;
+    out->gemm_mr = r->block.mr;
+    out->gemm_nr = r->block.nr;
+    out->gemm_ku = r->block.ku;
+    out->gemm_mb = r->block.mb;
     out->attention = r->attention;
     out->layernorm_wg = r->layernorm_wg;
     out->rule = r->why;
 #ifndef SG_HAVE_CLBLAST
     out->gemm = SG_GEMM_PANELS; /* the only GEMM of a build without CLBlast */
 #endif
-    int rc = override_file ? apply_override(override_file, out, err) : SIGLIP_OK;
+    int rc = override_file ? sg_tuning_apply_file(override_file, "file", out, err) : SIGLIP_OK;
 #ifndef SG_HAVE_CLBLAST
     if (rc == SIGLIP_OK && out->gemm == SG_GEMM_CLBLAST)
         rc = sg_fail(err, SIGLIP_ENOTSUP, "tuning file %s asks for the CLBlast GEMM, but this "
                      "build has no CLBlast (meson option clblast)", override_file);
 #endif
+    return rc;
+}
+
+/* ---- stored results ---- */
+
+void sg_tuning_file_name(const SiglipDeviceInfo *info, char *buf, size_t size)
+{
+    /* FNV-1a over the three strings, each with its terminator. */
+    const char *parts[] = {info->name, info->driver_version, siglip_version_string()};
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts[i];; c++) {
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+            if (!*c)
+                break;
+        }
+    snprintf(buf, size, "tuning-%016llx.json", (unsigned long long)h);
+}
+
+int sg_tuning_save(const char *path, const SiglipDeviceInfo *info, const SgTuning *t,
+                   const char *measured_json, SgError *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "format", 1);
+    cJSON_AddStringToObject(root, "device", info->name);
+    cJSON_AddStringToObject(root, "driver", info->driver_version);
+    cJSON_AddStringToObject(root, "library", siglip_version_string());
+    cJSON_AddStringToObject(root, "gemm", sg_gemm_path_name(t->gemm));
+    cJSON_AddNumberToObject(root, "gemm_mr", t->gemm_mr);
+    cJSON_AddNumberToObject(root, "gemm_nr", t->gemm_nr);
+    cJSON_AddNumberToObject(root, "gemm_ku", t->gemm_ku);
+    cJSON_AddNumberToObject(root, "gemm_mb", t->gemm_mb);
+    cJSON_AddStringToObject(root, "attention", t->attention == SG_ATTN_ROWS ? "rows" : "tiled");
+    cJSON_AddNumberToObject(root, "layernorm_wg", t->layernorm_wg);
+    cJSON *measured = measured_json ? cJSON_Parse(measured_json) : NULL;
+    if (measured)
+        cJSON_AddItemToObject(root, "measured", measured);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory writing tuning file %s", path);
+    /* Written whole to a temporary name, then renamed: a reader never sees half a file. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    ok = f && fclose(f) == 0 && ok;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return sg_fail(err, SIGLIP_EIO, "cannot write tuning file %s", path);
+    }
+    return SIGLIP_OK;
+}
+
+/* Whether string key `key` of root equals want. */
+static int string_is(const cJSON *root, const char *key, const char *want)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    return cJSON_IsString(item) && !strcmp(item->valuestring, want);
+}
+
+int sg_tuning_load_stored(const char *path, const SiglipDeviceInfo *info, SgTuning *t,
+                          SgError *err)
+{
+    cJSON *root = NULL;
+    int rc = read_json(path, &root, err);
+    if (rc)
+        return rc;
+    const char *why = !cJSON_IsObject(root) ? "is not a JSON object"
+                    : !string_is(root, "device", info->name) ? "was made for another device"
+                    : !string_is(root, "driver", info->driver_version)
+                        ? "was made under another driver version"
+                    : !string_is(root, "library", siglip_version_string())
+                        ? "was made by another library version"
+                        : NULL;
+    cJSON_Delete(root);
+    if (why)
+        return sg_fail(err, SIGLIP_EBADMSG, "stored tuning %s %s", path, why);
+    SgTuning tuned = *t;
+    rc = sg_tuning_apply_file(path, "tuned", &tuned, err);
+    if (rc == SIGLIP_OK)
+        *t = tuned;
     return rc;
 }

@@ -10,7 +10,7 @@
 /* How Linear weights are laid out on the device, which decides the GEMM that reads them. */
 typedef enum SgGemmPath {
     SG_GEMM_CLBLAST = 0, /* weights as in the checkpoint, [N, K]; CLBlast SGEMM + bias kernel */
-    SG_GEMM_PANELS = 1,  /* weights packed as [ceil(N/32), K, 32]; cl/gemm_packed.cl */
+    SG_GEMM_PANELS = 1,  /* weights packed as [ceil(N/NR), K, NR]; cl/gemm_packed.cl */
 } SgGemmPath;
 
 /* Which attention kernel of cl/attention.cl runs. */
@@ -25,17 +25,51 @@ typedef struct SgTuning {
     SgGemmPath gemm;
     SgAttentionPath attention;
     int gemm_mr;           /* MR of gemm_packed.cl: output rows per work-item (1..16) */
+    int gemm_nr;           /* NR: output columns per work-item = weight panel width (8..64, ×8) */
+    int gemm_ku;           /* KU: k steps the kernel's inner loop unrolls (1..16) */
+    int gemm_mb;           /* MB: blocks of MR rows each work-item computes in turn (1..64) */
     int layernorm_wg;      /* most work-items per LayerNorm row; 0 = as many as the device allows */
     const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
 } SgTuning;
 
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
- * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8,
+ * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1, "gemm_mb": 1,
  * "attention": "tiled" | "rows", "layernorm_wg": 0}) on top when it is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
                      SgError *err);
 
+/* The keys of the JSON file at `path` on top of *t (what sg_tuning_choose does with
+ * override_file); t->rule becomes `rule`. A file that is not valid is SIGLIP_EBADMSG naming it
+ * and the key, with *t partly updated. */
+int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err);
+
+/* One register block of gemm_packed.cl. */
+typedef struct SgGemmBlock {
+    int mr, nr, ku, mb;
+} SgGemmBlock;
+
+/* The blocks `siglip tune` may choose on a device of this type (every one is tested by
+ * tests/test_ops.c); returns their count and points *out at a static array. */
+size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out);
+
 const char *sg_gemm_path_name(SgGemmPath p);
+
+/* ---- results of `siglip tune`, stored as JSON in the cache directory ---- */
+
+/* The file name of the stored result for a device: "tuning-<16 hex>.json", a hash of the device
+ * name, driver version and library version (all three are in the file too). */
+void sg_tuning_file_name(const SiglipDeviceInfo *info, char *buf, size_t size);
+
+/* Writes *t for `info` to path as JSON ({"format": 1, "device", "driver", "library", the keys of
+ * sg_tuning_apply_file, and "measured": the tuner's record, any JSON text or NULL}). */
+int sg_tuning_save(const char *path, const SiglipDeviceInfo *info, const SgTuning *t,
+                   const char *measured_json, SgError *err);
+
+/* Applies the stored result at path on top of *t (rule "tuned") when it was made for this device,
+ * driver and library. A file that does not parse or was made for something else is
+ * SIGLIP_EBADMSG with the reason, and *t is left as it was. */
+int sg_tuning_load_stored(const char *path, const SiglipDeviceInfo *info, SgTuning *t,
+                          SgError *err);
 
 #endif /* SG_OCL_TUNING_H */
