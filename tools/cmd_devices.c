@@ -111,32 +111,22 @@ static const char *device_llvm_cpu(const SiglipDeviceInfo *d, char *buf, size_t 
     return buf;
 }
 
-/* HOOK(issue 12, `siglip tune`): the stored tuning result for this device in the cache directory
- * (keyed by device name, driver version and library version), or NULL. No tuner writes one yet, so
- * every device runs the library's built-in table; when the tuner lands, look the file up here and
- * both outputs below name it. */
-static const char *stored_tuning_result(const SiglipDeviceInfo *d, const char *cache_dir)
-{
-    (void)d;
-    (void)cache_dir;
-    return NULL;
-}
-
 /* What decides a device's speed beyond its size: filled by speed_facts(). */
 typedef struct SpeedFacts {
     char llvm_cpu[64];         /* "" when not a PoCL CPU device */
     const char *kernel_isa;    /* vector ISA of llvm_cpu, or NULL */
     const char *host_isa;      /* of the CPU this process runs on */
-    const char *tuning;        /* the stored result's path, or NULL for the built-in table */
+    char tuning[4096];         /* the stored siglip_tune result's path, or "" (built-in table) */
 } SpeedFacts;
 
-static SpeedFacts speed_facts(const SiglipDeviceInfo *d, const char *cache_dir)
+static SpeedFacts speed_facts(const SiglipDeviceInfo *d, SiglipContext *ctx)
 {
     SpeedFacts f;
     device_llvm_cpu(d, f.llvm_cpu, sizeof f.llvm_cpu);
     f.kernel_isa = f.llvm_cpu[0] ? llvm_cpu_vector_isa(f.llvm_cpu) : NULL;
     f.host_isa = host_vector_isa();
-    f.tuning = stored_tuning_result(d, cache_dir);
+    if (siglip_tuning_stored_path(ctx, d, f.tuning, sizeof f.tuning) != 1)
+        f.tuning[0] = '\0';
     return f;
 }
 
@@ -172,7 +162,7 @@ static void print_speed_json(const SpeedFacts *f)
     printf(", \"host_isa\": ");
     json_string(stdout, f->host_isa);
     printf(", \"tuning\": ");
-    json_string(stdout, f->tuning ? f->tuning : "built-in");
+    json_string(stdout, f->tuning[0] ? f->tuning : "built-in");
 }
 
 static void print_device_json(const SiglipDeviceInfo *d, const SpeedFacts *f)
@@ -207,10 +197,10 @@ static void print_speed_human(const SiglipDeviceInfo *d, const SpeedFacts *f)
             printf(" (differs: PoCL/LLVM does not use all of this CPU)");
         printf("\n");
     }
-    if (f->tuning)
-        printf("        tuning: stored result %s\n", f->tuning);
+    if (f->tuning[0])
+        printf("        tuning: stored siglip tune result %s\n", f->tuning);
     else
-        printf("        tuning: the library's built-in table for %s devices (no stored tuning "
+        printf("        tuning: the library's built-in table for %s devices (no stored \"siglip tune\" "
                "result)\n", type_name(d->type));
 }
 
@@ -233,7 +223,7 @@ static void print_spec_json(const SiglipDeviceInfo *d)
 }
 
 static void print_json(const char *spec, const SiglipDeviceInfo *list, size_t n,
-                       const SiglipDeviceInfo *auto_pick, const char *cache_dir)
+                       const SiglipDeviceInfo *auto_pick, SiglipContext *ctx)
 {
     printf("{\"spec\": ");
     json_string(stdout, spec);
@@ -244,14 +234,14 @@ static void print_json(const char *spec, const SiglipDeviceInfo *list, size_t n,
     printf(", \"devices\": [");
     for (size_t i = 0; i < n; i++) {
         printf(i ? ",\n  " : "\n  ");
-        SpeedFacts f = speed_facts(&list[i], cache_dir);
+        SpeedFacts f = speed_facts(&list[i], ctx);
         print_device_json(&list[i], &f);
     }
     printf("\n]}\n");
 }
 
 static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n,
-                        const SiglipDeviceInfo *auto_pick, const char *cache_dir)
+                        const SiglipDeviceInfo *auto_pick, SiglipContext *ctx)
 {
     const SiglipDeviceInfo *sel = find_selected(list, n);
     for (size_t i = 0; i < n; i++) {
@@ -265,7 +255,7 @@ static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n
                d->compute_units, d->max_clock_mhz, mib(d->global_mem_bytes),
                mib(d->max_alloc_bytes), (double)d->local_mem_bytes / 1024.0,
                d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no");
-        SpeedFacts f = speed_facts(d, cache_dir);
+        SpeedFacts f = speed_facts(d, ctx);
         print_speed_human(d, &f);
     }
     if (sel)
@@ -336,12 +326,10 @@ int cmd_devices(int argc, char **argv)
         const char *spec = c.device ? c.device : "auto";
         const SiglipDeviceInfo *auto_pick = c.device ? auto_selection(list, n)
                                                      : find_selected(list, n);
-        char *cache = cli_cache_dir(&c);
         if (json)
-            print_json(spec, list, n, auto_pick, cache);
+            print_json(spec, list, n, auto_pick, ctx);
         else
-            print_human(spec, list, n, auto_pick, cache);
-        free(cache);
+            print_human(spec, list, n, auto_pick, ctx);
         /* The list is still printed, but a --device that matches nothing is an error. */
         r = find_selected(list, n) ? CLI_OK : CLI_ERROR;
         if (r != CLI_OK)
