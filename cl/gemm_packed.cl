@@ -4,7 +4,8 @@
  *
  * Layouts (elements):
  *   x:  [M, K] with row stride ldx, starting at x_off
- *   wp: [ceil(N/32), K, 32] panels of wᵀ; columns past N are zero
+ *   wp: [ceil(N/32), K, 32] panels of wᵀ; columns past N are zero; element type by -DSG_WEIGHT
+ *       (cl/weight_load.h: f32, bf16, f16, or int8 followed by its scales)
  *   b:  [N] (or has_bias = 0)
  *   y:  [M, N] with row stride ldy, starting at y_off
  * Work: global size (ceil(M/MR), ceil(N/32)), local size (1, 1). Weights are packed on the host
@@ -16,13 +17,14 @@
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
+#include "weight_load.h"
 
 /* A k step reads 32 weights as four float8 (vectors wider than 256 bits make PoCL's builtins warn
  * about the AVX ABI); every row keeps four float8 accumulators. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
-                 __global const float8 *wp,
+                 __global const sg_welem *wp,
                  __global const float *b, const int has_bias,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate)
@@ -41,9 +43,11 @@ void gemm_packed(const int M, const int N, const int K,
         /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
         row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
     }
-    __global const float8 *w = wp + (size_t)panel * K * 4;
+    __global const sg_welem *w = wp + (size_t)panel * K * 32;
+    __global const float *ws = sg_weight_scales(wp, N, K, panel);
     for (int k = 0; k < K; k++) {
-        const float8 w0 = w[4 * k], w1 = w[4 * k + 1], w2 = w[4 * k + 2], w3 = w[4 * k + 3];
+        const float8 w0 = sg_load_w8(w, ws, k, 0), w1 = sg_load_w8(w, ws, k, 1),
+                     w2 = sg_load_w8(w, ws, k, 2), w3 = sg_load_w8(w, ws, k, 3);
 #pragma unroll
         for (int i = 0; i < MR; i++) {
             const float8 a = (float8)(row[i][k]);

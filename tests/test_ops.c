@@ -8,6 +8,7 @@
 #include "ocl/device.h"
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
+#include "ocl/weight_pack.h"
 #include "ref_ops.h"
 
 #define SENTINEL 0xDEADBEEFu
@@ -209,8 +210,13 @@ typedef struct LinearCase {
     int bias, accumulate;
 } LinearCase;
 
-/* Runs one case with the weight in `layout`: both GEMM paths are tested on every device. */
-static void test_linear_case(const LinearCase *c, SgGemmPath layout)
+static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
+
+/* Runs one case with the weight in `layout` stored as dtype: both GEMM paths and every weight type
+ * are tested on every device. The reference multiplies by the values the storage type rounds the
+ * weight to (sg_weight_dequantize, itself checked against IEEE constants in
+ * test_weight_rounding), so the tolerance is the f32 one. */
+static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
 {
     if (too_big("linear", c->M * c->N * c->K))
         return;
@@ -227,7 +233,8 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout)
             y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
     GBuf gx = gbuf(x, nx), gb = gbuf(b, c->N), gy = gbuf(y, ny);
     SgLinear lin = {.b = {c->bias ? gb.view : NULL, c->N * 4}};
-    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, &lin.w, &err);
+    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, dtype, &lin.w, &err);
+    sg_weight_dequantize(dtype, w, c->N, c->K, w);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     SgView vx = {gx.view, c->x_off, 1, c->M, c->K, ldx, 0};
     SgView vy = {gy.view, c->y_off, 1, c->M, c->N, ldy, 0};
@@ -241,8 +248,8 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout)
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "%s M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu",
-             sg_gemm_path_name(layout), c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
+    snprintf(label, sizeof label, "%s/%s M=%zu N=%zu K=%zu act=%d bias=%d acc=%d ld+%zu/%zu",
+             sg_gemm_path_name(layout), dtype_names[dtype], c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
              c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
     sg_buffer_release(dev, &lin.w.buf);
@@ -265,12 +272,56 @@ static void test_linear(void)
         {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
         {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
 #ifdef SG_HAVE_CLBLAST
-        test_linear_case(&cases[i], SG_GEMM_CLBLAST);
+            test_linear_case(&cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
 #endif
-        test_linear_case(&cases[i], SG_GEMM_PANELS);
+            test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+        }
+}
+
+/* The host rounding the reduced-precision GEMMs are checked against: IEEE 754 binary16 and
+ * bfloat16 bit patterns worked out by hand from the formats' definitions, and q8's bound of half a
+ * step (scale = block max / 127). */
+static void test_weight_rounding(void)
+{
+    static const struct { float f; uint16_t h, bf; } cases[] = {
+        {1.0f, 0x3c00, 0x3f80},
+        {-2.0f, 0xc000, 0xc000},
+        {1.0f / 3.0f, 0x3555, 0x3eab},   /* 0.333251953 (f16), 0.333984375 (bf16) */
+        {65504.0f, 0x7bff, 0x4780},      /* largest half; bf16 rounds 65504 up to 65536 */
+        {1e5f, 0x7c00, 0x47c3},          /* past the half range: +inf */
+        {5.9604645e-08f, 0x0001, 0x3380}, /* smallest half subnormal, 2^-24 */
+        {1.0009765625f, 0x3c01, 0x3f80}, /* 1 + 2^-10: exact in half, rounds down in bf16 */
+        {1.00048828125f, 0x3c00, 0x3f80}, /* 1 + 2^-11: a tie, to even (1.0) */
+        {0.0f, 0x0000, 0x0000},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t h = sg_f32_to_f16(cases[i].f), bf = sg_f32_to_bf16(cases[i].f);
+        if (h != cases[i].h || bf != cases[i].bf) {
+            fprintf(stderr, "  rounding %.9g: f16 %04x (want %04x), bf16 %04x (want %04x)\n",
+                    cases[i].f, h, cases[i].h, bf, cases[i].bf);
+            bad++;
+        }
     }
+    bad += sg_f16_to_f32(0x3555) != 0.333251953125f || sg_bf16_to_f32(0x3eab) != 0.333984375f;
+    bad += sg_f16_to_f32(0x0001) != 5.9604644775390625e-08f || sg_f16_to_f32(0xfbff) != -65504.0f;
+    float w[70], q[70];
+    sg_rng_fill(&rng, w, 70, -0.3f, 0.3f);
+    w[40] = 5.0f; /* an outlier costs precision in its own block only */
+    sg_weight_dequantize(SG_ELEM_I8, w, 1, 70, q);
+    for (size_t k = 0; k < 70; k++) {
+        size_t k0 = k / 32 * 32, k1 = k0 + 32 < 70 ? k0 + 32 : 70;
+        float amax = 0;
+        for (size_t j = k0; j < k1; j++)
+            amax = fmaxf(amax, fabsf(w[j]));
+        bad += !(fabsf(q[k] - w[k]) <= amax / 127.0f * 0.5f * 1.0001f);
+    }
+    printf("%-13s f16/bf16 bit patterns, q8 half-step bound  %s\n", "rounding",
+           bad ? "FAIL" : "pass");
+    CHECK(bad == 0, "weight rounding: %d mismatches", bad);
 }
 
 /* ---- layernorm ---- */
@@ -583,7 +634,11 @@ static void test_bad_arguments(void)
     l8.w.dtype = SG_ELEM_BF16;
     x8.rows = y8.rows = 2;
     rc = sg_op_linear(dev, x8, &l8, y8, SG_ACT_NONE, SG_STORE, &err);
-    CHECK_STATUS(rc, SIGLIP_ENOTSUP, err.message); /* a dtype not implemented yet */
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* 8×8 bf16 panels need 512 bytes */
+    CHECK(strstr(err.message, "512 are needed") != NULL, "message: %s", err.message);
+    l8.w.layout = SG_GEMM_CLBLAST;
+    rc = sg_op_linear(dev, x8, &l8, y8, SG_ACT_NONE, SG_STORE, &err);
+    CHECK_STATUS(rc, SIGLIP_ENOTSUP, err.message); /* reduced precision only as panels */
     SgView wide = sg_view(a.view, 1, 1, SG_ATTN_MAX_DH + 8);
     rc = sg_op_attention(dev, wide, wide, wide, SG_NO_MASK, sg_view(b.view, 1, 1, SG_ATTN_MAX_DH + 8),
                          (SgHeads){1, 1.0f}, &err);
@@ -619,6 +674,7 @@ int main(int argc, char **argv)
     printf("device: %s (%s), kernels %s in %.2f s\n", dev->info.name, dev->info.platform_name,
            dev->kernels->from_cache ? "loaded from cache" : "built", dev->kernels->build_seconds);
 
+    test_weight_rounding();
     test_linear();
     test_layernorm();
     test_attention();

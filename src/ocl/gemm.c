@@ -1,39 +1,34 @@
 /* gemm.c — Linear layers: weight upload in the device's layout, and sg_op_linear through either
  * cl/gemm_packed.cl (all fused) or CLBlast (gemm_clblast.c, then bias + activation in one kernel
- * pass). The dtype of a weight decides its GEMM too, once more than float32 exists. */
+ * pass). Weights of reduced precision (ocl/weight_pack.h) always take gemm_packed.cl, built for
+ * their type. */
 #include <stdlib.h>
 
 #include "ocl/gemm.h"
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
-
-#define PANEL 32 /* output columns per weight panel; fixed by gemm_packed.cl's four float8s */
-
-static size_t weight_floats(SgGemmPath layout, size_t N, size_t K)
-{
-    return layout == SG_GEMM_PANELS ? (N + PANEL - 1) / PANEL * K * PANEL : N * K;
-}
+#include "ocl/weight_pack.h"
 
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
-                     SgWeight *out, SgError *err)
+                     SgElemType dtype, SgWeight *out, SgError *err)
 {
-    *out = (SgWeight){.dtype = SG_ELEM_F32, .layout = layout, .n_out = N, .n_in = K};
-    size_t floats = weight_floats(layout, N, K);
+    /* Reduced-precision weights are read by gemm_packed.cl on every device: CLBlast has no
+     * mixed-precision GEMM, and a dequantized f32 copy would give the memory back. */
+    if (dtype != SG_ELEM_F32)
+        layout = SG_GEMM_PANELS;
+    *out = (SgWeight){.dtype = dtype, .layout = layout, .n_out = N, .n_in = K};
+    int rc = layout == SG_GEMM_PANELS ? sg_kernels_require_weight(dev, dtype, err) : SIGLIP_OK;
+    if (rc != SIGLIP_OK)
+        return rc;
+    size_t bytes = sg_weight_bytes(layout, dtype, N, K);
     if (layout == SG_GEMM_CLBLAST)
-        return sg_buffer_upload(dev, w, floats * sizeof(float), &out->buf, err);
-    /* wp[panel][k][j] = w[panel·32 + j][k], zero past N: each k step of the kernel then reads
-     * 32 consecutive floats. */
-    float *wp = calloc(floats, sizeof *wp);
-    if (!wp)
+        return sg_buffer_upload(dev, w, bytes, &out->buf, err);
+    void *packed = calloc(1, bytes);
+    if (!packed)
         return sg_fail(err, SIGLIP_ENOMEM, "out of host memory packing a %zu×%zu weight", N, K);
-    for (size_t n = 0; n < N; n++) {
-        float *dst = wp + (n / PANEL) * K * PANEL + n % PANEL;
-        const float *src = w + n * K;
-        for (size_t k = 0; k < K; k++)
-            dst[k * PANEL] = src[k];
-    }
-    int rc = sg_buffer_upload(dev, wp, floats * sizeof(float), &out->buf, err);
-    free(wp);
+    sg_weight_pack(dtype, w, N, K, packed);
+    rc = sg_buffer_upload(dev, packed, bytes, &out->buf, err);
+    free(packed);
     return rc;
 }
 
@@ -44,8 +39,9 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
     static const char op[] = "linear";
     const SgWeight *w = &l->w;
     size_t N = w->n_out, K = w->n_in, M = x.batch * x.rows;
-    if (w->dtype != SG_ELEM_F32)
-        return sg_fail(err, SIGLIP_ENOTSUP, "linear: only float32 weights are implemented");
+    if (w->dtype != SG_ELEM_F32 && w->layout != SG_GEMM_PANELS)
+        return sg_fail(err, SIGLIP_ENOTSUP, "linear: reduced-precision weights need the panel "
+                       "layout");
     if (K == 0 || x.cols != K || y.cols != N || y.batch * y.rows != M || x.ld < K || y.ld < N)
         return sg_fail(err, SIGLIP_EINVAL,
                        "linear: bad shape (x %zu×%zu ld %zu, w %zu×%zu, y %zu×%zu ld %zu)", M,
@@ -58,7 +54,7 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
         return sg_fail(err, SIGLIP_EINVAL, "linear: accumulate needs activation NONE");
     int rc = sg_check_view(x, sizeof(float), op, "x", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(w->buf.mem, weight_floats(w->layout, N, K), sizeof(float), op, "w",
+        rc = sg_check_buffer(w->buf.mem, sg_weight_bytes(w->layout, w->dtype, N, K), 1, op, "w",
                              err);
     if (rc == SIGLIP_OK && l->b.mem)
         rc = sg_check_buffer(l->b.mem, N, sizeof(float), op, "b", err);
@@ -80,9 +76,9 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
                     SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
                     SG_ARG(activation), SG_ARG(acc)};
     size_t mr = (size_t)dev->tuning.gemm_mr;
-    size_t global[2] = {(g->M + mr - 1) / mr, (w->n_out + PANEL - 1) / PANEL};
+    size_t global[2] = {(g->M + mr - 1) / mr, (w->n_out + SG_PANEL - 1) / SG_PANEL};
     size_t local[2] = {1, 1};
-    return sg_launch(dev, SG_K_GEMM_PANELS, args, sizeof args / sizeof args[0], 2, global, local,
+    return sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2, global, local,
                      err);
 }
 

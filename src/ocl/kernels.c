@@ -28,7 +28,16 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_GEMM_PANELS] = {"gemm_packed", "gemm_packed"},
     [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
     [SG_K_ATTENTION_PACK_K] = {"attention", "attention_pack_k"},
+    [SG_K_GEMM_PANELS_BF16] = {"gemm_packed", "gemm_packed"},
+    [SG_K_GEMM_PANELS_F16] = {"gemm_packed", "gemm_packed"},
+    [SG_K_GEMM_PANELS_Q8] = {"gemm_packed", "gemm_packed"},
 };
+
+/* Kernels of the table that kernels_build leaves to sg_kernels_require_weight. */
+static int built_on_use(SgKernelId id)
+{
+    return id >= SG_K_GEMM_PANELS_BF16 && id <= SG_K_GEMM_PANELS_Q8;
+}
 
 static double now_seconds(void)
 {
@@ -63,32 +72,70 @@ static void kernels_free(SgKernels **pk)
             clReleaseKernel(k->kernel[i]);
     for (size_t i = 0; i < k->n_programs; i++)
         sg_program_free(&k->programs[i]);
+    for (size_t i = 0; i < 4; i++)
+        sg_program_free(&k->weight_programs[i]);
     free(k->programs);
+    free(k->cache_dir);
     free(k);
     *pk = NULL;
+}
+
+/* The embedded source of program `name`, or NULL. */
+static const SgClSource *find_source(const char *name, size_t *index)
+{
+    for (size_t i = 0; i < sg_cl_source_count; i++)
+        if (!strcmp(sg_cl_sources[i].name, name)) {
+            *index = i;
+            return &sg_cl_sources[i];
+        }
+    return NULL;
+}
+
+static int create_kernel_in(SgDevice *dev, SgKernels *k, SgKernelId id, cl_program program,
+                            SgError *err)
+{
+    const SgKernelEntry *e = &sg_kernel_table[id];
+    cl_int st;
+    k->kernel[id] = clCreateKernel(program, e->function, &st);
+    if (st != CL_SUCCESS) {
+        int rc = sg_cl_fail(err, st, "clCreateKernel");
+        sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
+        return rc;
+    }
+    size_t wg = 0;
+    st = clGetKernelWorkGroupInfo(k->kernel[id], dev->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                  sizeof wg, &wg, NULL);
+    k->max_wg[id] = st == CL_SUCCESS && wg > 0 ? wg : 1;
+    return SIGLIP_OK;
 }
 
 static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *err)
 {
     const SgKernelEntry *e = &sg_kernel_table[id];
-    for (size_t i = 0; i < k->n_programs; i++) {
-        if (strcmp(sg_cl_sources[i].name, e->program) != 0)
-            continue;
-        cl_int st;
-        k->kernel[id] = clCreateKernel(k->programs[i].program, e->function, &st);
-        if (st != CL_SUCCESS) {
-            int rc = sg_cl_fail(err, st, "clCreateKernel");
-            sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
-            return rc;
-        }
-        size_t wg = 0;
-        st = clGetKernelWorkGroupInfo(k->kernel[id], dev->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                      sizeof wg, &wg, NULL);
-        k->max_wg[id] = st == CL_SUCCESS && wg > 0 ? wg : 1;
+    size_t i;
+    if (!find_source(e->program, &i) || i >= k->n_programs)
+        return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
+                       e->function, e->program);
+    return create_kernel_in(dev, k, id, k->programs[i].program, err);
+}
+
+int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
+{
+    SgKernels *k = dev->kernels;
+    SgKernelId id = sg_gemm_kernel(t);
+    if (k->kernel[id])
         return SIGLIP_OK;
-    }
-    return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
-                   e->function, e->program);
+    size_t i;
+    const SgClSource *cl = find_source(sg_kernel_table[id].program, &i);
+    if (!cl)
+        return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
+    char options[sizeof k->options + 32];
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d", k->options, (int)t);
+    SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
+    int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
+    if (rc == SIGLIP_OK)
+        rc = create_kernel_in(dev, k, id, k->weight_programs[t].program, err);
+    return rc;
 }
 
 /* Builds every program of sg_cl_sources and creates every kernel of the table into dev->kernels. */
@@ -118,7 +165,10 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
         all_cached &= k->programs[i].from_cache;
     }
     for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
-        rc = create_kernel(dev, k, (SgKernelId)id, err);
+        if (!built_on_use((SgKernelId)id))
+            rc = create_kernel(dev, k, (SgKernelId)id, err);
+    if (rc == SIGLIP_OK && cache_dir && !(k->cache_dir = strdup(cache_dir)))
+        rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
     if (rc != SIGLIP_OK) {
         kernels_free(&k);
         return rc;

@@ -17,7 +17,7 @@
  * ([ceil(N/32), K, 32], zero past N) for cl/gemm_packed.cl. */
 typedef struct SgWeight {
     SgBuffer buf;
-    SgElemType dtype;    /* element type of buf; only SG_ELEM_F32 is implemented */
+    SgElemType dtype;    /* element type of buf; reduced types always in SG_GEMM_PANELS layout */
     SgGemmPath layout;
     size_t n_out;     /* N */
     size_t n_in;      /* K */
@@ -36,9 +36,10 @@ typedef struct SgLayerNorm {
     float eps;
 } SgLayerNorm;
 
-/* Uploads host w [N, K] (float32) in `layout` (usually dev->tuning.gemm). */
+/* Uploads host w [N, K] (float32) stored as dtype (rounded as ocl/weight_pack.h says) in
+ * `layout` (usually dev->tuning.gemm; reduced types always as panels). */
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
-                     SgWeight *out, SgError *err);
+                     SgElemType dtype, SgWeight *out, SgError *err);
 
 /* How a Linear writes y: y = act(x·wᵀ + b), or y += x·wᵀ + b (the residual add fused into the
  * GEMM; no activation then). */
