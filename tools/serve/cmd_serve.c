@@ -41,7 +41,6 @@ static const char usage[] =
     "  --max-image-pixels N   largest decoded image, width × height (default 25000000)\n"
     "  --api-key-file FILE    require \"Authorization: Bearer KEY\", KEY the file's first line\n"
     "  --model-name NAME      name echoed in answers (default: the directory's last component)\n"
-    "  --precision P          f32 (the only precision for now)\n"
     "  --threads N            host threads decoding images and tokenizing (default: all CPUs)\n";
 
 enum {
@@ -58,7 +57,6 @@ enum {
     OPT_MAX_PIXELS,
     OPT_API_KEY_FILE,
     OPT_MODEL_NAME,
-    OPT_PRECISION,
 };
 
 typedef struct ServeOptions {
@@ -214,9 +212,6 @@ static int serve_option(ServeOptions *o, int opt, const char *arg, const char **
     case OPT_HOST: c->host = arg; return 0;
     case OPT_API_KEY_FILE: o->key_file = arg; return 0;
     case OPT_MODEL_NAME: c->model_name = arg; return 0;
-    case OPT_PRECISION:
-        return strcmp(arg, "f32") ? cli_usage_error(cmd, "--precision %s is not supported yet: "
-                                                    "only f32", arg) : 0;
     case OPT_PORT: return cli_parse_int(cmd, "--port", arg, 0, 65535, &c->port) ? CLI_USAGE : 0;
     case OPT_MAX_BATCH:
         return cli_parse_int(cmd, "--max-batch", arg, 1, 4096, &c->max_batch) ? CLI_USAGE : 0;
@@ -266,7 +261,6 @@ int cmd_serve(int argc, char **argv)
         {"max-image-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"model-name", required_argument, NULL, OPT_MODEL_NAME},
-        {"precision", required_argument, NULL, OPT_PRECISION},
         {0, 0, 0, 0},
     };
     ServeOptions o = {
