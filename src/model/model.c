@@ -72,7 +72,9 @@ static int fetch_host(SgWeightSource *src, const char *name, int ndim, const int
         return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s has shape %s, the config implies %s",
                        name, got, want);
     }
-    return sg_tensor_to_f32(t, dst, src->err);
+    int rc = sg_tensor_to_f32(t, dst, src->err);
+    sg_st_release(src->st, t); /* each tensor is read once: its file pages can leave the RSS */
+    return rc;
 }
 
 /* Uploads tensor `name` of `shape` into a new device buffer. */
