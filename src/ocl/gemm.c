@@ -23,12 +23,15 @@ int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPa
     size_t bytes = sg_weight_bytes(layout, dtype, N, K);
     if (layout == SG_GEMM_CLBLAST)
         return sg_buffer_upload(dev, w, bytes, &out->buf, err);
-    void *packed = calloc(1, bytes);
-    if (!packed)
-        return sg_fail(err, SIGLIP_ENOMEM, "out of host memory packing a %zu×%zu weight", N, K);
+    /* Packed straight into the device buffer's memory: no host copy of the packed weight. */
+    void *packed;
+    rc = sg_buffer_create_mapped(dev, bytes, &out->buf, &packed, err);
+    if (rc != SIGLIP_OK)
+        return rc;
     sg_weight_pack(dtype, w, N, K, packed);
-    rc = sg_buffer_upload(dev, packed, bytes, &out->buf, err);
-    free(packed);
+    rc = sg_buffer_unmap(dev, &out->buf, packed, err);
+    if (rc != SIGLIP_OK)
+        sg_buffer_release(dev, &out->buf);
     return rc;
 }
 

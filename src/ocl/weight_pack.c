@@ -92,34 +92,62 @@ static int8_t q8_round(float w, float scale)
     return scale > 0.0f ? (int8_t)lrintf(fminf(fmaxf(w / scale, -127.0f), 127.0f)) : 0;
 }
 
+/* Scales of one q8 panel: s[b][j] for block b and column j, 0 for padding columns. */
+static void q8_panel_scales(const float *w, size_t N, size_t K, size_t n0, float *s)
+{
+    for (size_t b = 0; b * SG_Q8_BLOCK < K; b++)
+        for (size_t j = 0; j < SG_PANEL; j++) {
+            size_t k0 = b * SG_Q8_BLOCK, len = K - k0 < SG_Q8_BLOCK ? K - k0 : SG_Q8_BLOCK;
+            s[b * SG_PANEL + j] = n0 + j < N ? q8_scale(w + (n0 + j) * K + k0, len) : 0.0f;
+        }
+}
+
+#define TILE_K 64 /* inputs per transposed tile: TILE_K × 32 floats (8 KiB) stay in L1 */
+
+/* Stores tile[0 .. n) (f32, k-major, 32 per k, starting at input k0) into dst from element i as
+ * type t; s: the panel's q8 scales. */
+static void store_tile(SgElemType t, const float *tile, size_t n, size_t k0, const float *s,
+                       void *dst, size_t i)
+{
+    switch (t) {
+    case SG_ELEM_BF16:
+        for (size_t e = 0; e < n; e++)
+            ((uint16_t *)dst)[i + e] = sg_f32_to_bf16(tile[e]);
+        break;
+    case SG_ELEM_F16:
+        for (size_t e = 0; e < n; e++)
+            ((uint16_t *)dst)[i + e] = sg_f32_to_f16(tile[e]);
+        break;
+    case SG_ELEM_I8:
+        for (size_t e = 0; e < n; e++) {
+            size_t k = k0 + e / SG_PANEL, j = e % SG_PANEL;
+            ((int8_t *)dst)[i + e] = q8_round(tile[e], s[k / SG_Q8_BLOCK * SG_PANEL + j]);
+        }
+        break;
+    default:
+        memcpy((float *)dst + i, tile, n * sizeof *tile);
+    }
+}
+
 void sg_weight_pack(SgElemType t, const float *w, size_t N, size_t K, void *dst)
 {
-    size_t blocks = div_up(K, SG_Q8_BLOCK);
-    float *scales = (float *)((int8_t *)dst + div_up(N, SG_PANEL) * SG_PANEL * K);
-    for (size_t n = 0; n < N; n++) {
-        const float *src = w + n * K;
-        size_t at = (n / SG_PANEL) * K * SG_PANEL + n % SG_PANEL; /* element of [n][k = 0] */
-        switch (t) {
-        case SG_ELEM_BF16:
-        case SG_ELEM_F16:
-            for (size_t k = 0; k < K; k++)
-                ((uint16_t *)dst)[at + k * SG_PANEL] =
-                    t == SG_ELEM_BF16 ? sg_f32_to_bf16(src[k]) : sg_f32_to_f16(src[k]);
-            break;
-        case SG_ELEM_I8: {
-            float *s = scales + (n / SG_PANEL) * blocks * SG_PANEL + n % SG_PANEL;
-            for (size_t b = 0; b < blocks; b++) {
-                size_t k0 = b * SG_Q8_BLOCK, k1 = k0 + SG_Q8_BLOCK < K ? k0 + SG_Q8_BLOCK : K;
-                float scale = q8_scale(src + k0, k1 - k0);
-                s[b * SG_PANEL] = scale;
-                for (size_t k = k0; k < k1; k++)
-                    ((int8_t *)dst)[at + k * SG_PANEL] = q8_round(src[k], scale);
+    size_t panels = div_up(N, SG_PANEL), blocks = div_up(K, SG_Q8_BLOCK);
+    float *scales = (float *)((int8_t *)dst + panels * SG_PANEL * K);
+    float tile[TILE_K * SG_PANEL];
+    /* Transposed a tile at a time: rows are read in runs of TILE_K, the tile written in order. */
+    for (size_t p = 0; p < panels; p++) {
+        size_t n0 = p * SG_PANEL;
+        float *s = scales + p * blocks * SG_PANEL;
+        if (t == SG_ELEM_I8)
+            q8_panel_scales(w, N, K, n0, s);
+        for (size_t k0 = 0; k0 < K; k0 += TILE_K) {
+            size_t kn = K - k0 < TILE_K ? K - k0 : TILE_K;
+            for (size_t j = 0; j < SG_PANEL; j++) {
+                const float *row = n0 + j < N ? w + (n0 + j) * K + k0 : NULL;
+                for (size_t k = 0; k < kn; k++)
+                    tile[k * SG_PANEL + j] = row ? row[k] : 0.0f;
             }
-            break;
-        }
-        default:
-            for (size_t k = 0; k < K; k++)
-                ((float *)dst)[at + k * SG_PANEL] = src[k];
+            store_tile(t, tile, kn * SG_PANEL, k0, s, dst, p * K * SG_PANEL + k0 * SG_PANEL);
         }
     }
 }

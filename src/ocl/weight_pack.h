@@ -23,9 +23,9 @@ float sg_f16_to_f32(uint16_t h);
 /* Bytes of an [N, K] weight of type t in `layout` (q8 and the reduced types only as panels). */
 size_t sg_weight_bytes(SgGemmPath layout, SgElemType t, size_t N, size_t K);
 
-/* Packs w [N, K] (f32, PyTorch layout) as 32-column panels of type t into dst, which holds
- * sg_weight_bytes(SG_GEMM_PANELS, t, N, K) zeroed bytes: dst[panel][k][j] = w[panel·32 + j][k]
- * (columns past N stay zero); q8 appends the scales [ceil(N/32), ceil(K/32), 32]. */
+/* Packs w [N, K] (f32, PyTorch layout) as 32-column panels of type t into dst, all
+ * sg_weight_bytes(SG_GEMM_PANELS, t, N, K) bytes written: dst[panel][k][j] = w[panel·32 + j][k],
+ * zero past N; q8 appends the scales [ceil(N/32), ceil(K/32), 32]. */
 void sg_weight_pack(SgElemType t, const float *w, size_t N, size_t K, void *dst);
 
 /* The f32 values the device's GEMM multiplies by, for w [N, K] stored as t: out [N, K]. */
