@@ -364,6 +364,7 @@ static int open_timed(const BenchOptions *o, const char *spec, const char *cache
     s.program_cache_dir = cache_dir;
     s.text_mask = o->common.text_mask;
     s.n_threads = o->common.threads;
+    s.precision = o->common.precision;
     int st = siglip_context_create(ctx, &s);
     if (st)
         return st;
