@@ -4,7 +4,8 @@
  *
  * Layouts (elements):
  *   x:  [M, K] with row stride ldx, starting at x_off
- *   wp: [ceil(N/NR), K, NR] panels of wᵀ; columns past N are zero
+ *   wp: [ceil(N/NR), K, NR] panels of wᵀ; columns past N are zero; element type by -DSG_WEIGHT
+ *       (cl/weight_load.h: f32, bf16, f16, or int8 followed by its scales)
  *   b:  [N] (or has_bias = 0)
  *   y:  [M, N] with row stride ldy, starting at y_off
  * Work: global size (ceil(M/(MR·MB)), ceil(N/NR)), local size (1, 1). Weights are packed on the host
@@ -30,23 +31,18 @@
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
+#include "weight_load.h"
 
-/* The one place a weight element is read: vector i (8 floats) of a panel. Reduced-precision
- * weights change only this. Vectors wider than 256 bits make PoCL's builtins warn about the AVX
- * ABI, so the panel is read as float8s. */
-inline float8 sg_load_w8(__global const float *wp, size_t i)
-{
-    return vload8(i, wp);
-}
-
-/* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). */
+/* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
+ * float8s (sg_load_w8, widened from its storage type): vectors wider than 256 bits make PoCL's
+ * builtins warn about the AVX ABI. */
 inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
-                        __global const float *w, int k)
+                        __global const sg_welem *w, __global const float *ws, int k)
 {
     float8 wv[NV];
 #pragma unroll
     for (int q = 0; q < NV; q++)
-        wv[q] = sg_load_w8(w, (size_t)k * NV + q);
+        wv[q] = sg_load_w8(w, ws, k, q);
 #pragma unroll
     for (int i = 0; i < MR; i++) {
         const float8 a = (float8)(row[i][k]);
@@ -59,7 +55,7 @@ inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
-                 __global const float *wp,
+                 __global const sg_welem *wp,
                  __global const float *b, const int has_bias,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate)
@@ -83,16 +79,17 @@ void gemm_packed(const int M, const int N, const int K,
             /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
             row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
         }
-        __global const float *w = wp + (size_t)panel * K * NR;
+        __global const sg_welem *w = wp + (size_t)panel * K * NR;
+        __global const float *ws = sg_weight_scales(wp, N, K, panel);
         /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
         int k = 0;
         for (; k + KU <= K; k += KU) {
 #pragma unroll
             for (int u = 0; u < KU; u++)
-                sg_fma_step(acc, row, w, k + u);
+                sg_fma_step(acc, row, w, ws, k + u);
         }
         for (; k < K; k++)
-            sg_fma_step(acc, row, w, k);
+            sg_fma_step(acc, row, w, ws, k);
 
         const int n_valid = min(NR, N - n0);
         float8 bias[NV];

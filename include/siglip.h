@@ -86,6 +86,17 @@ typedef enum SiglipTextMask {
     SIGLIP_TEXT_MASK_NONE = 1, /* ignore any attention mask (big_vision / open_clip) */
 } SiglipTextMask;
 
+/* Storage type of every Linear layer's weight on the device (issue 14). Weights are converted at
+ * load (round to nearest even; q8: symmetric int8 with one f32 scale per output channel and
+ * block of 32 inputs) and widened to f32 inside the GEMM's weight load, which accumulates in f32.
+ * Embeddings, LayerNorm parameters and biases stay f32 in every precision. */
+typedef enum SiglipPrecision {
+    SIGLIP_PRECISION_F32 = 0,  /* as today (default) */
+    SIGLIP_PRECISION_BF16 = 1, /* bfloat16: half the bytes, 8-bit mantissa */
+    SIGLIP_PRECISION_F16 = 2,  /* IEEE half: half the bytes, 11-bit mantissa, |w| ≤ 65504 */
+    SIGLIP_PRECISION_Q8 = 3,   /* int8 + f32 scale per 32 weights: 1.125 bytes per weight */
+} SiglipPrecision;
+
 typedef struct SiglipSettings {
     /* OpenCL device, as a spec: "auto" (a GPU if there is one, else a CPU), "gpu", "cpu", a vendor
      * ("nvidia", "amd", "intel", "pocl"), "P:D" platform and device indices as listed by
@@ -112,7 +123,10 @@ typedef struct SiglipSettings {
      * LOAD_TRUNCATED_IMAGES is set). Honoured for JPEG, GIF, BMP, TGA, PNM, TIFF; truncated PNG
      * and WebP still fail. Default 0. */
     int allow_truncated_images;
-    uint8_t reserved[60]; /* must be zero (siglip_default_settings() does it) */
+    /* Storage type of Linear weights; see SiglipPrecision. Read by siglip_model_load and
+     * siglip_model_create_random. Default SIGLIP_PRECISION_F32. */
+    SiglipPrecision precision;
+    uint8_t reserved[56]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;
 
 /* ---- device tuning ----

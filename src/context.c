@@ -39,7 +39,8 @@ int siglip_context_create(SiglipContext **out, const SiglipSettings *s)
         if (s->reserved[i])
             return SIGLIP_EINVAL;
     if ((s->text_mask != SIGLIP_TEXT_MASK_HF && s->text_mask != SIGLIP_TEXT_MASK_NONE) ||
-        s->n_threads < 0 || s->max_image_pixels == 0)
+        s->n_threads < 0 || s->max_image_pixels == 0 ||
+        (unsigned)s->precision > (unsigned)SIGLIP_PRECISION_Q8)
         return SIGLIP_EINVAL;
 
     SiglipContext *ctx = calloc(1, sizeof *ctx);

@@ -14,7 +14,9 @@ int main(void)
     bad |= s.device != NULL || s.program_cache_dir != NULL || s.tuning_file != NULL;
     bad |= s.text_mask != SIGLIP_TEXT_MASK_HF || s.max_image_pixels != 100000000u;
     bad |= s.n_threads != 0 || s.allow_truncated_images != 0;
-    /* allow_truncated_images took 4 of the reserved bytes: the struct keeps its size (LP64). */
+    bad |= s.precision != SIGLIP_PRECISION_F32;
+    /* allow_truncated_images and precision took 4 reserved bytes each: the struct keeps its size
+     * (LP64). */
     bad |= sizeof(void *) == 8 && sizeof s != 112;
     for (size_t i = 0; i < sizeof s.reserved; i++)
         bad |= s.reserved[i] != 0;
@@ -27,6 +29,10 @@ int main(void)
     s.reserved[0] = 1;
     bad |= siglip_context_create(&ctx, &s) != SIGLIP_EINVAL || ctx != NULL;
     siglip_context_close(&ctx); /* closing NULL is a no-op */
+    /* A precision outside the enum is refused the same way. */
+    siglip_default_settings(&s);
+    s.precision = (SiglipPrecision)4;
+    bad |= siglip_context_create(&ctx, &s) != SIGLIP_EINVAL || ctx != NULL;
     siglip_context_close(NULL);
     printf("test_header: %s\n", bad ? "FAILED" : "ok");
     return bad;

@@ -8,6 +8,7 @@
 #include "ocl/device.h"
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
+#include "ocl/weight_pack.h"
 #include "ref_ops.h"
 
 #define SENTINEL 0xDEADBEEFu
@@ -209,8 +210,13 @@ typedef struct LinearCase {
     int bias, accumulate;
 } LinearCase;
 
-/* Runs one case with the weight in `layout`: both GEMM paths are tested on every device. */
-static void test_linear_case(const LinearCase *c, SgGemmPath layout)
+static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
+
+/* Runs one case with the weight in `layout` stored as dtype: both GEMM paths and every weight type
+ * are tested on every device. The reference multiplies by the values the storage type rounds the
+ * weight to (sg_weight_dequantize, itself checked against IEEE constants in
+ * test_weight_rounding), so the tolerance is the f32 one. */
+static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
 {
     if (too_big("linear", c->M * c->N * c->K))
         return;
@@ -227,7 +233,8 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout)
             y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
     GBuf gx = gbuf(x, nx), gb = gbuf(b, c->N), gy = gbuf(y, ny);
     SgLinear lin = {.b = {c->bias ? gb.view : NULL, c->N * 4}};
-    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, &lin.w, &err);
+    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, dtype, &lin.w, &err);
+    sg_weight_dequantize(dtype, w, c->N, c->K, w);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     SgView vx = {gx.view, c->x_off, 1, c->M, c->K, ldx, 0};
     SgView vy = {gy.view, c->y_off, 1, c->M, c->N, ldy, 0};
@@ -241,9 +248,10 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout)
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "%s %dx%d ku%d mb%d M=%zu N=%zu K=%zu act=%d bias=%d acc=%d "
-             "ld+%zu/%zu", sg_gemm_path_name(layout), dev->tuning.gemm_mr, dev->tuning.gemm_nr,
-             dev->tuning.gemm_ku, dev->tuning.gemm_mb, c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
+    snprintf(label, sizeof label, "%s/%s %dx%d ku%d mb%d M=%zu N=%zu K=%zu act=%d bias=%d "
+             "acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
+             dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku, dev->tuning.gemm_mb,
+             c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
              c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
     sg_buffer_release(dev, &lin.w.buf);
@@ -266,12 +274,13 @@ static void test_linear(void)
         {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
         {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
 #ifdef SG_HAVE_CLBLAST
-        test_linear_case(&cases[i], SG_GEMM_CLBLAST);
+            test_linear_case(&cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
 #endif
-        test_linear_case(&cases[i], SG_GEMM_PANELS);
-    }
+            test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+        }
     /* Every register block `siglip tune` may choose (and the tables' own), each rebuilt. */
     SgTuning chosen = dev->tuning;
     const SgGemmBlock *cand;
@@ -282,8 +291,12 @@ static void test_linear(void)
         SgGemmBlock blk = c < n ? cand[c] : table[c - n];
         int rc = sg_device_retune_gemm(dev, blk, sg_test_cache_dir(), &err);
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
+        /* f32 on every case; the reduced types (the same kernel with another weight load) on
+         * the awkward ones: remainders, whole panels, accumulate. */
         for (size_t i = 0; rc == SIGLIP_OK && i < sizeof cases / sizeof cases[0]; i++)
-            test_linear_case(&cases[i], SG_GEMM_PANELS);
+            for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+                if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
+                    test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
     }
     /* A weight packed for another panel width is refused, not misread. */
     SgGemmBlock other = {chosen.gemm_mr, chosen.gemm_nr == 16 ? 24 : 16, 1, 1};
@@ -291,7 +304,7 @@ static void test_linear(void)
     SgLinear lin = {0};
     CHECK_STATUS(sg_device_retune_gemm(dev, other, sg_test_cache_dir(), &err), SIGLIP_OK,
                  err.message);
-    CHECK_STATUS(sg_weight_upload(dev, w, 48, 5, SG_GEMM_PANELS, &lin.w, &err), SIGLIP_OK,
+    CHECK_STATUS(sg_weight_upload(dev, w, 48, 5, SG_GEMM_PANELS, SG_ELEM_F32, &lin.w, &err), SIGLIP_OK,
                  err.message);
     CHECK_STATUS(sg_device_retune_gemm(dev, (SgGemmBlock){chosen.gemm_mr, chosen.gemm_nr,
                                        chosen.gemm_ku, chosen.gemm_mb}, sg_test_cache_dir(), &err),
@@ -303,6 +316,49 @@ static void test_linear(void)
     sg_buffer_release(dev, &lin.w.buf);
     gbuf_free(&gx), gbuf_free(&gy);
     dev->tuning = chosen;
+}
+
+/* The host rounding the reduced-precision GEMMs are checked against: IEEE 754 binary16 and
+ * bfloat16 bit patterns worked out by hand from the formats' definitions, and q8's bound of half a
+ * step (scale = block max / 127). */
+static void test_weight_rounding(void)
+{
+    static const struct { float f; uint16_t h, bf; } cases[] = {
+        {1.0f, 0x3c00, 0x3f80},
+        {-2.0f, 0xc000, 0xc000},
+        {1.0f / 3.0f, 0x3555, 0x3eab},   /* 0.333251953 (f16), 0.333984375 (bf16) */
+        {65504.0f, 0x7bff, 0x4780},      /* largest half; bf16 rounds 65504 up to 65536 */
+        {1e5f, 0x7c00, 0x47c3},          /* past the half range: +inf */
+        {5.9604645e-08f, 0x0001, 0x3380}, /* smallest half subnormal, 2^-24 */
+        {1.0009765625f, 0x3c01, 0x3f80}, /* 1 + 2^-10: exact in half, rounds down in bf16 */
+        {1.00048828125f, 0x3c00, 0x3f80}, /* 1 + 2^-11: a tie, to even (1.0) */
+        {0.0f, 0x0000, 0x0000},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t h = sg_f32_to_f16(cases[i].f), bf = sg_f32_to_bf16(cases[i].f);
+        if (h != cases[i].h || bf != cases[i].bf) {
+            fprintf(stderr, "  rounding %.9g: f16 %04x (want %04x), bf16 %04x (want %04x)\n",
+                    cases[i].f, h, cases[i].h, bf, cases[i].bf);
+            bad++;
+        }
+    }
+    bad += sg_f16_to_f32(0x3555) != 0.333251953125f || sg_bf16_to_f32(0x3eab) != 0.333984375f;
+    bad += sg_f16_to_f32(0x0001) != 5.9604644775390625e-08f || sg_f16_to_f32(0xfbff) != -65504.0f;
+    float w[70], q[70];
+    sg_rng_fill(&rng, w, 70, -0.3f, 0.3f);
+    w[40] = 5.0f; /* an outlier costs precision in its own block only */
+    sg_weight_dequantize(SG_ELEM_I8, w, 1, 70, q);
+    for (size_t k = 0; k < 70; k++) {
+        size_t k0 = k / 32 * 32, k1 = k0 + 32 < 70 ? k0 + 32 : 70;
+        float amax = 0;
+        for (size_t j = k0; j < k1; j++)
+            amax = fmaxf(amax, fabsf(w[j]));
+        bad += !(fabsf(q[k] - w[k]) <= amax / 127.0f * 0.5f * 1.0001f);
+    }
+    printf("%-13s f16/bf16 bit patterns, q8 half-step bound  %s\n", "rounding",
+           bad ? "FAIL" : "pass");
+    CHECK(bad == 0, "weight rounding: %d mismatches", bad);
 }
 
 /* ---- layernorm ---- */
@@ -749,7 +805,9 @@ static void test_small_ops(void)
 static void test_bad_arguments(void)
 {
     GBuf a = gbuf(NULL, 64), b = gbuf(NULL, 64);
-    SgLinear l8 = {.w = {.buf = {a.view, 256}, .layout = SG_GEMM_PANELS, .n_out = 8, .n_in = 8}};
+    size_t nr = (size_t)dev->tuning.gemm_nr;
+    SgLinear l8 = {.w = {.buf = {a.view, 256}, .layout = SG_GEMM_PANELS, .panel = nr, .n_out = 8,
+                         .n_in = 8}};
     SgView x8 = {a.view, 0, 1, 2, 8, 4, 0}, y8 = {b.view, 0, 1, 2, 8, 8, 0};
     int rc = sg_op_linear(dev, x8, &l8, y8, SG_ACT_NONE, SG_STORE, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* ldx < K */
@@ -760,10 +818,22 @@ static void test_bad_arguments(void)
     rc = sg_op_linear(dev, x8, &l8, y8, SG_ACT_NONE, SG_STORE, &err);
     CHECK_STATUS(rc, SIGLIP_EINVAL, err.message); /* x holds 64 < 128 elements */
     CHECK(strstr(err.message, "holds 64 elements") != NULL, "message: %s", err.message);
+    /* 8×16 bf16 weights in one panel of nr columns need nr·16·2 ≥ 512 bytes; a holds 256. */
+    SgLinear l16 = l8;
+    l16.w.dtype = SG_ELEM_BF16;
+    l16.w.n_in = 16;
+    SgView x16 = {a.view, 0, 1, 2, 16, 16, 0};
+    y8.rows = 2;
+    rc = sg_op_linear(dev, x16, &l16, y8, SG_ACT_NONE, SG_STORE, &err);
+    CHECK_STATUS(rc, SIGLIP_EINVAL, err.message);
+    char need[32];
+    snprintf(need, sizeof need, "%zu are needed", nr * 16 * 2);
+    CHECK(strstr(err.message, need) != NULL, "message: %s", err.message);
     l8.w.dtype = SG_ELEM_BF16;
-    x8.rows = y8.rows = 2;
+    x8.rows = 2;
+    l8.w.layout = SG_GEMM_CLBLAST;
     rc = sg_op_linear(dev, x8, &l8, y8, SG_ACT_NONE, SG_STORE, &err);
-    CHECK_STATUS(rc, SIGLIP_ENOTSUP, err.message); /* a dtype not implemented yet */
+    CHECK_STATUS(rc, SIGLIP_ENOTSUP, err.message); /* reduced precision only as panels */
     SgView wide = sg_view(a.view, 1, 1, SG_ATTN_MAX_DH + 8);
     rc = sg_op_attention(dev, wide, wide, wide, SG_NO_MASK, sg_view(b.view, 1, 1, SG_ATTN_MAX_DH + 8),
                          (SgHeads){1, 1.0f}, &err);
@@ -809,6 +879,7 @@ int main(int argc, char **argv)
     printf("device: %s (%s), kernels %s in %.2f s\n", dev->info.name, dev->info.platform_name,
            dev->kernels->from_cache ? "loaded from cache" : "built", dev->kernels->build_seconds);
 
+    test_weight_rounding();
     test_linear();
     test_layernorm();
     test_attention();

@@ -334,8 +334,9 @@ def case_errors(exe):
         rc, out, err = cli.run(exe, ["serve"] + (["-m", TINY] if args else []) + args)
         check(rc == 2 and len(err.splitlines()) == 1 and err.startswith("siglip: serve: "),
               "serve %s: exit %d, %r" % (args, rc, err))
-    rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--precision", "f16"])
-    check(rc == 2 and "f32" in err and len(err.splitlines()) == 1, "--precision f16: %d %r" % (rc, err))
+    rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--precision", "q4"])
+    check(rc == 2 and "f32, bf16, f16 or q8" in err and len(err.splitlines()) == 1,
+          "--precision q4: %d %r" % (rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])
     check(rc == 1 and len(err.splitlines()) == 1, "missing key file: %d %r" % (rc, err))
 

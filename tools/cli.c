@@ -23,6 +23,8 @@ const char cli_common_help[] =
     "  --no-cache        compile the OpenCL programs without a cache\n"
     "  --allow-truncated decode truncated image files as far as they go (default: refuse them,\n"
     "                    as transformers/Pillow do)\n"
+    "  --precision P     Linear weights on the device as f32 (default), bf16, f16 or q8 (int8\n"
+    "                    with a scale per 32 weights); see README, Reduced precision\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n";
 
@@ -34,6 +36,29 @@ void cli_common_init(CliCommon *c, const char *cmd)
     c->device = env && *env ? env : NULL;
     c->batch = CLI_DEFAULT_BATCH;
     c->text_mask = SIGLIP_TEXT_MASK_HF;
+}
+
+static const char *const precision_names[] = {
+    [SIGLIP_PRECISION_F32] = "f32",
+    [SIGLIP_PRECISION_BF16] = "bf16",
+    [SIGLIP_PRECISION_F16] = "f16",
+    [SIGLIP_PRECISION_Q8] = "q8",
+};
+
+const char *cli_precision_name(SiglipPrecision p)
+{
+    return (unsigned)p < sizeof precision_names / sizeof precision_names[0] ? precision_names[p]
+                                                                            : "?";
+}
+
+static int parse_precision(CliCommon *c, const char *arg)
+{
+    for (size_t i = 0; i < sizeof precision_names / sizeof precision_names[0]; i++)
+        if (!strcmp(arg, precision_names[i])) {
+            c->precision = (SiglipPrecision)i;
+            return 1;
+        }
+    return cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
 }
 
 int cli_common_option(CliCommon *c, int opt, const char *arg)
@@ -59,6 +84,8 @@ int cli_common_option(CliCommon *c, int opt, const char *arg)
     case OPT_ALLOW_TRUNCATED:
         c->allow_truncated = 1;
         return 1;
+    case OPT_PRECISION:
+        return parse_precision(c, arg);
     case OPT_VERSION:
         c->version = 1;
         return 1;
@@ -349,6 +376,7 @@ int cli_open_context(const CliCommon *c, SiglipContext **ctx)
     s.n_threads = c->threads;
     s.allow_truncated_images = c->allow_truncated;
     s.tuning_file = getenv("SIGLIP_TUNING_FILE"); /* overrides the table and `siglip tune` */
+    s.precision = c->precision;
     int st = siglip_context_create(ctx, &s);
     free(cache);
     if (st)

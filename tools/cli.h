@@ -20,6 +20,7 @@ enum {
     OPT_CACHE_DIR,
     OPT_NO_CACHE,
     OPT_ALLOW_TRUNCATED,
+    OPT_PRECISION,
     OPT_VERSION,
     OPT_HELP,
     OPT_FIRST_COMMAND_OPTION, /* subcommands number their own long-only options from here */
@@ -34,6 +35,7 @@ enum {
     {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},                                       \
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},                                               \
     {"allow-truncated", no_argument, NULL, OPT_ALLOW_TRUNCATED},                                 \
+    {"precision", required_argument, NULL, OPT_PRECISION},                                       \
     {"version", no_argument, NULL, OPT_VERSION},                                                 \
     {"help", no_argument, NULL, OPT_HELP}
 
@@ -49,6 +51,7 @@ typedef struct CliCommon {
     const char *cache_dir;  /* --cache-dir, else the default (see cli_cache_dir()); NULL = none */
     int no_cache;           /* --no-cache */
     int allow_truncated;    /* --allow-truncated: SiglipSettings.allow_truncated_images */
+    SiglipPrecision precision; /* --precision f32|bf16|f16|q8: SiglipSettings.precision */
     int batch;              /* --batch N, items per device call */
     int batch_given;        /* --batch appeared (bench treats it as a list) */
     SiglipTextMask text_mask;
@@ -58,6 +61,9 @@ typedef struct CliCommon {
 } CliCommon;
 
 void cli_common_init(CliCommon *c, const char *cmd);
+
+/* "f32", "bf16", "f16" or "q8": the --precision spelling of p. */
+const char *cli_precision_name(SiglipPrecision p);
 
 /* Handles one common option. Returns 1 when it was one, 0 when it was not, CLI_USAGE (after
  * printing the error) when its argument is bad. */

@@ -411,6 +411,7 @@ static int open_timed(const BenchOptions *o, const char *spec, const char *cache
     s.text_mask = o->common.text_mask;
     s.n_threads = o->common.threads;
     s.tuning_file = getenv("SIGLIP_TUNING_FILE");
+    s.precision = o->common.precision;
     int st = siglip_context_create(ctx, &s);
     if (st)
         return st;

@@ -80,6 +80,7 @@ typedef struct EmbedJob {
     SiglipModelInfo info;
     int batch;
     const char *model_dir;
+    const char *precision;  /* --precision, recorded in the output's metadata */
     EmbedOptions opt;
 } EmbedJob;
 
@@ -267,7 +268,7 @@ static int write_outputs(const EmbedJob *job, const char *path, const CliList *t
     char *image_list = json_array(n_img, row_path_item, &items);
     char *failed = json_array(rows->n_failed, failed_item, &items);
     const char *meta[] = {"texts", text_list, "images", image_list, "failed", failed,
-                          "model_dir", job->model_dir, "precision", "f32", "device", device,
+                          "model_dir", job->model_dir, "precision", job->precision, "device", device,
                           "library_version", siglip_version_string(), NULL};
     char msg[512];
     int rc = CLI_OK;
@@ -326,6 +327,7 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
 {
     EmbedJob job = *base;
     job.batch = c->batch;
+    job.precision = cli_precision_name(c->precision);
     int r = cli_open_model(c, job.model_dir, job.opt.shape, &job.ctx, &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);

@@ -8,7 +8,7 @@ from ._lib import lib, SiglipError
 
 # Weight precisions from_pretrained accepts: name → what it sets in SiglipSettings (None: the
 # library's default, f32). A precision the library gains is one more entry here.
-PRECISIONS = {"f32": None}
+PRECISIONS = {"f32": None, "bf16": 1, "f16": 2, "q8": 3}
 
 TEXT_MASKS = {"hf": _lib.TEXT_MASK_HF, "none": _lib.TEXT_MASK_NONE}
 
@@ -41,6 +41,8 @@ class Context:
         s.device, s.program_cache_dir, s.tuning_file = self._strings
         s.text_mask = TEXT_MASKS[text_mask]
         s.n_threads = int(n_threads)
+        if PRECISIONS[precision] is not None:
+            s.precision = PRECISIONS[precision]
         if max_image_pixels is not None:
             s.max_image_pixels = int(max_image_pixels)
         self.device_spec = device

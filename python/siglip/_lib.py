@@ -45,7 +45,9 @@ class Settings(ctypes.Structure):
         ("max_image_pixels", ctypes.c_uint64),
         ("n_threads", ctypes.c_int),
         ("tuning_file", ctypes.c_char_p),
-        ("reserved", ctypes.c_uint8 * 64),
+        ("allow_truncated_images", ctypes.c_int),
+        ("precision", ctypes.c_int),
+        ("reserved", ctypes.c_uint8 * 56),
     ]
 
 

@@ -95,6 +95,19 @@ int sg_map_file(const char *path, SgMappedFile *out, SgError *err)
     return SIGLIP_OK;
 }
 
+void sg_mapped_release(const SgMappedFile *f, const void *p, size_t n)
+{
+    const unsigned char *a = p, *end = a + n;
+    if (!f->data || a < f->data || end > f->data + f->size || n == 0)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)a / page * page, hi = ((uintptr_t)end + page - 1) / page * page;
+    uintptr_t map_hi = ((uintptr_t)(f->data + f->size) + page - 1) / page * page;
+    /* The mapping starts on a page and is read-only from a file: whole pages around the range,
+     * neighbours' bytes included, only need reading again. */
+    madvise((void *)lo, (hi < map_hi ? hi : map_hi) - lo, MADV_DONTNEED);
+}
+
 void sg_unmap_file(SgMappedFile *f)
 {
     if (f && f->data)

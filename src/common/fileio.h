@@ -27,6 +27,11 @@ typedef struct SgMappedFile {
 int sg_map_file(const char *path, SgMappedFile *out, SgError *err);
 void sg_unmap_file(SgMappedFile *f);
 
+/* Tells the kernel that bytes [p, p + n) of f (a part of its mapping) won't be read again soon:
+ * their pages leave the process's resident set (they stay in the page cache, and reading them
+ * again maps them back, so this is never wrong, only slower). No-op outside f. */
+void sg_mapped_release(const SgMappedFile *f, const void *p, size_t n);
+
 /* 1 when path names an existing regular file, else 0. */
 int sg_file_exists(const char *path);
 

@@ -1,5 +1,6 @@
 /* model.c — loading a SigLIP model directory (or random weights) onto the device: every tensor
- * checked against the shape its config implies, converted to float32, uploaded once. */
+ * checked against the shape its config implies, converted to float32, uploaded once (Linear
+ * weights in the precision of the context's settings). */
 #include "model/model.h"
 
 #include <math.h>
@@ -19,6 +20,7 @@ typedef struct SgWeightSource {
     SgSafetensors *st;       /* NULL: random weights */
     uint64_t rng;            /* xorshift64 state for random weights */
     SgDevice *dev;
+    SgElemType dtype;        /* storage of Linear weights (SiglipSettings.precision) */
     SgError *err;
 } SgWeightSource;
 
@@ -70,7 +72,9 @@ static int fetch_host(SgWeightSource *src, const char *name, int ndim, const int
         return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s has shape %s, the config implies %s",
                        name, got, want);
     }
-    return sg_tensor_to_f32(t, dst, src->err);
+    int rc = sg_tensor_to_f32(t, dst, src->err);
+    sg_st_release(src->st, t); /* each tensor is read once: its file pages can leave the RSS */
+    return rc;
 }
 
 /* Uploads tensor `name` of `shape` into a new device buffer. */
@@ -101,7 +105,8 @@ static int load_vector(SgWeightSource *src, const char *name, int64_t n, SgInit 
 static int upload_weight(SgWeightSource *src, const char *name, const float *host, size_t n_out,
                          size_t n_in, SgWeight *out)
 {
-    int rc = sg_weight_upload(src->dev, host, n_out, n_in, src->dev->tuning.gemm, out, src->err);
+    int rc = sg_weight_upload(src->dev, host, n_out, n_in, src->dev->tuning.gemm, src->dtype,
+                              out, src->err);
     if (rc)
         sg_error_prefix(src->err, "uploading %s: ", name);
     return rc;
@@ -471,7 +476,7 @@ static int model_build(SiglipContext *ctx, SgConfig *cfg, SgSafetensors *st, uin
     if (!rc) {
         m->dev = ctx->device;
         SgWeightSource src = {.st = st, .rng = seed * 0x9E3779B97F4A7C15ull | 1, .dev = m->dev,
-                              .err = err};
+                              .dtype = (SgElemType)ctx->settings.precision, .err = err};
         rc = load_weights(&src, m);
     }
     if (!rc)

@@ -404,6 +404,12 @@ void sg_st_close(SgSafetensors **pst)
     *pst = NULL;
 }
 
+void sg_st_release(const SgSafetensors *st, const SgTensor *t)
+{
+    for (size_t i = 0; i < st->n_maps; i++)
+        sg_mapped_release(&st->maps[i], t->data, t->nbytes);
+}
+
 int sg_st_open_memory(SgSafetensors **out, const void *data, size_t size, SgError *err)
 {
     *out = NULL;

@@ -41,6 +41,10 @@ const SgTensor *sg_st_at(const SgSafetensors *st, size_t i);
 /* NULL when absent. */
 const SgTensor *sg_st_find(const SgSafetensors *st, const char *name);
 
+/* t (a tensor of st) has been read and won't be again: drops its file pages from the process's
+ * resident memory (sg_mapped_release); no-op for sg_st_open_memory archives. */
+void sg_st_release(const SgSafetensors *st, const SgTensor *t);
+
 const char *sg_dtype_name(SgDtype dt);
 size_t sg_dtype_size(SgDtype dt);
 

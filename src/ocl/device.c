@@ -477,6 +477,30 @@ int sg_buffer_upload(SgDevice *dev, const void *host, size_t bytes, SgBuffer *ou
     return create_buffer(dev, bytes, host, out, err);
 }
 
+int sg_buffer_create_mapped(SgDevice *dev, size_t bytes, SgBuffer *out, void **host,
+                            SgError *err)
+{
+    *host = NULL;
+    int rc = create_buffer(dev, bytes, NULL, out, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_int st;
+    *host = clEnqueueMapBuffer(dev->queue, out->mem, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0,
+                               bytes, 0, NULL, NULL, &st);
+    if (st != CL_SUCCESS) {
+        sg_buffer_release(dev, out);
+        *host = NULL;
+        return sg_cl_fail(err, st, "clEnqueueMapBuffer");
+    }
+    return SIGLIP_OK;
+}
+
+int sg_buffer_unmap(SgDevice *dev, SgBuffer *buf, void *host, SgError *err)
+{
+    cl_int st = clEnqueueUnmapMemObject(dev->queue, buf->mem, host, 0, NULL, NULL);
+    return st == CL_SUCCESS ? SIGLIP_OK : sg_cl_fail(err, st, "clEnqueueUnmapMemObject");
+}
+
 void sg_buffer_release(SgDevice *dev, SgBuffer *buf)
 {
     if (!buf || !buf->mem)

@@ -47,6 +47,12 @@ void sg_device_destroy(SgDevice **dev);
 int sg_buffer_create(SgDevice *dev, size_t bytes, SgBuffer *out, SgError *err);
 int sg_buffer_upload(SgDevice *dev, const void *host, size_t bytes, SgBuffer *out, SgError *err);
 void sg_buffer_release(SgDevice *dev, SgBuffer *buf);
+/* A new buffer of `bytes` filled on the host in place: *host points at its memory, mapped for
+ * writing (contents undefined until written; on CPU devices the buffer's own memory, so no copy
+ * is made); sg_buffer_unmap hands it to the device. The buffer is released on failure. */
+int sg_buffer_create_mapped(SgDevice *dev, size_t bytes, SgBuffer *out, void **host,
+                            SgError *err);
+int sg_buffer_unmap(SgDevice *dev, SgBuffer *buf, void *host, SgError *err);
 int sg_buffer_write(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, const void *host,
                     SgError *err);
 int sg_buffer_read(SgDevice *dev, cl_mem mem, size_t offset, size_t bytes, void *host,

@@ -1,39 +1,38 @@
 /* gemm.c — Linear layers: weight upload in the device's layout, and sg_op_linear through either
  * cl/gemm_packed.cl (all fused) or CLBlast (gemm_clblast.c, then bias + activation in one kernel
- * pass). The dtype of a weight decides its GEMM too, once more than float32 exists. */
+ * pass). Weights of reduced precision (ocl/weight_pack.h) always take gemm_packed.cl, built for
+ * their type. */
 #include <stdlib.h>
 
 #include "ocl/gemm.h"
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
-
-static size_t weight_floats(const SgWeight *w)
-{
-    size_t N = w->n_out, K = w->n_in, nr = w->panel;
-    return w->layout == SG_GEMM_PANELS ? (N + nr - 1) / nr * K * nr : N * K;
-}
+#include "ocl/weight_pack.h"
 
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
-                     SgWeight *out, SgError *err)
+                     SgElemType dtype, SgWeight *out, SgError *err)
 {
+    /* Reduced-precision weights are read by gemm_packed.cl on every device: CLBlast has no
+     * mixed-precision GEMM, and a dequantized f32 copy would give the memory back. */
+    if (dtype != SG_ELEM_F32)
+        layout = SG_GEMM_PANELS;
     size_t nr = layout == SG_GEMM_PANELS ? (size_t)dev->tuning.gemm_nr : 0;
-    *out = (SgWeight){.dtype = SG_ELEM_F32, .layout = layout, .panel = nr, .n_out = N, .n_in = K};
-    size_t floats = weight_floats(out);
+    *out = (SgWeight){.dtype = dtype, .layout = layout, .panel = nr, .n_out = N, .n_in = K};
+    int rc = layout == SG_GEMM_PANELS ? sg_kernels_require_weight(dev, dtype, err) : SIGLIP_OK;
+    if (rc != SIGLIP_OK)
+        return rc;
+    size_t bytes = sg_weight_bytes(layout, dtype, N, K, nr);
     if (layout == SG_GEMM_CLBLAST)
-        return sg_buffer_upload(dev, w, floats * sizeof(float), &out->buf, err);
-    /* wp[panel][k][j] = w[panel·NR + j][k], zero past N: each k step of the kernel then reads
-     * NR consecutive floats. */
-    float *wp = calloc(floats, sizeof *wp);
-    if (!wp)
-        return sg_fail(err, SIGLIP_ENOMEM, "out of host memory packing a %zu×%zu weight", N, K);
-    for (size_t n = 0; n < N; n++) {
-        float *dst = wp + (n / nr) * K * nr + n % nr;
-        const float *src = w + n * K;
-        for (size_t k = 0; k < K; k++)
-            dst[k * nr] = src[k];
-    }
-    int rc = sg_buffer_upload(dev, wp, floats * sizeof(float), &out->buf, err);
-    free(wp);
+        return sg_buffer_upload(dev, w, bytes, &out->buf, err);
+    /* Packed straight into the device buffer's memory: no host copy of the packed weight. */
+    void *packed;
+    rc = sg_buffer_create_mapped(dev, bytes, &out->buf, &packed, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    sg_weight_pack(dtype, w, N, K, nr, packed);
+    rc = sg_buffer_unmap(dev, &out->buf, packed, err);
+    if (rc != SIGLIP_OK)
+        sg_buffer_release(dev, &out->buf);
     return rc;
 }
 
@@ -44,8 +43,12 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
     static const char op[] = "linear";
     const SgWeight *w = &l->w;
     size_t N = w->n_out, K = w->n_in, M = x.batch * x.rows;
-    if (w->dtype != SG_ELEM_F32)
-        return sg_fail(err, SIGLIP_ENOTSUP, "linear: only float32 weights are implemented");
+    if (w->dtype != SG_ELEM_F32 && w->layout != SG_GEMM_PANELS)
+        return sg_fail(err, SIGLIP_ENOTSUP, "linear: reduced-precision weights need the panel "
+                       "layout");
+    if (w->layout == SG_GEMM_PANELS && (w->panel < 8 || w->panel % 8))
+        return sg_fail(err, SIGLIP_EINVAL, "linear: weight panel width %zu is not a multiple of 8",
+                       w->panel);
     if (K == 0 || x.cols != K || y.cols != N || y.batch * y.rows != M || x.ld < K || y.ld < N)
         return sg_fail(err, SIGLIP_EINVAL,
                        "linear: bad shape (x %zu×%zu ld %zu, w %zu×%zu, y %zu×%zu ld %zu)", M,
@@ -58,7 +61,8 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
         return sg_fail(err, SIGLIP_EINVAL, "linear: accumulate needs activation NONE");
     int rc = sg_check_view(x, sizeof(float), op, "x", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(w->buf.mem, weight_floats(w), sizeof(float), op, "w",
+        rc = sg_check_buffer(w->buf.mem, sg_weight_bytes(w->layout, w->dtype, N, K, w->panel), 1,
+                             op, "w",
                              err);
     if (rc == SIGLIP_OK && l->b.mem)
         rc = sg_check_buffer(l->b.mem, N, sizeof(float), op, "b", err);
@@ -75,6 +79,10 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
         return sg_fail(err, SIGLIP_EINVAL, "linear: weight packed in %zu-column panels, but the "
                        "device's kernel reads %d (upload it again after retuning)", w->panel,
                        dev->tuning.gemm_nr);
+    /* Reduced-precision GEMMs are built on first use, and again after a retune dropped them. */
+    int rc = sg_kernels_require_weight(dev, w->dtype, err);
+    if (rc != SIGLIP_OK)
+        return rc;
     cl_int m = (cl_int)g->M, n = (cl_int)w->n_out, k = (cl_int)w->n_in;
     cl_int xo = (cl_int)g->x_off, lx = (cl_int)g->ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
     cl_int has_bias = g->b != NULL, activation = (cl_int)g->act, acc = g->store == SG_ACCUMULATE;
@@ -86,7 +94,7 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
     size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
     size_t global[2] = {(g->M + rows - 1) / rows, (w->n_out + w->panel - 1) / w->panel};
     size_t local[2] = {1, 1};
-    return sg_launch(dev, SG_K_GEMM_PANELS, args, sizeof args / sizeof args[0], 2, global, local,
+    return sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2, global, local,
                      err);
 }
 

@@ -30,7 +30,16 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
     [SG_K_ATTENTION_PACK_K] = {"attention", "attention_pack_k"},
     [SG_K_SEGMENT_LAST_ROWS] = {"elementwise", "segment_last_rows"},
+    [SG_K_GEMM_PANELS_BF16] = {"gemm_packed", "gemm_packed"},
+    [SG_K_GEMM_PANELS_F16] = {"gemm_packed", "gemm_packed"},
+    [SG_K_GEMM_PANELS_Q8] = {"gemm_packed", "gemm_packed"},
 };
+
+/* Kernels of the table that kernels_build leaves to sg_kernels_require_weight. */
+static int built_on_use(SgKernelId id)
+{
+    return id >= SG_K_GEMM_PANELS_BF16 && id <= SG_K_GEMM_PANELS_Q8;
+}
 
 static double now_seconds(void)
 {
@@ -65,32 +74,76 @@ static void kernels_free(SgKernels **pk)
             clReleaseKernel(k->kernel[i]);
     for (size_t i = 0; i < k->n_programs; i++)
         sg_program_free(&k->programs[i]);
+    for (size_t i = 0; i < 4; i++)
+        sg_program_free(&k->weight_programs[i]);
     free(k->programs);
+    free(k->cache_dir);
     free(k);
     *pk = NULL;
+}
+
+/* The embedded source of program `name`, or NULL. */
+static const SgClSource *find_source(const char *name, size_t *index)
+{
+    for (size_t i = 0; i < sg_cl_source_count; i++)
+        if (!strcmp(sg_cl_sources[i].name, name)) {
+            *index = i;
+            return &sg_cl_sources[i];
+        }
+    return NULL;
+}
+
+static int create_kernel_in(SgDevice *dev, SgKernels *k, SgKernelId id, cl_program program,
+                            SgError *err)
+{
+    const SgKernelEntry *e = &sg_kernel_table[id];
+    cl_int st;
+    k->kernel[id] = clCreateKernel(program, e->function, &st);
+    if (st != CL_SUCCESS) {
+        int rc = sg_cl_fail(err, st, "clCreateKernel");
+        sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
+        return rc;
+    }
+    size_t wg = 0;
+    st = clGetKernelWorkGroupInfo(k->kernel[id], dev->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                  sizeof wg, &wg, NULL);
+    k->max_wg[id] = st == CL_SUCCESS && wg > 0 ? wg : 1;
+    return SIGLIP_OK;
 }
 
 static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *err)
 {
     const SgKernelEntry *e = &sg_kernel_table[id];
-    for (size_t i = 0; i < k->n_programs; i++) {
-        if (strcmp(sg_cl_sources[i].name, e->program) != 0)
-            continue;
-        cl_int st;
-        k->kernel[id] = clCreateKernel(k->programs[i].program, e->function, &st);
-        if (st != CL_SUCCESS) {
-            int rc = sg_cl_fail(err, st, "clCreateKernel");
-            sg_error_prefix(err, "kernel %s of cl/%s.cl: ", e->function, e->program);
-            return rc;
-        }
-        size_t wg = 0;
-        st = clGetKernelWorkGroupInfo(k->kernel[id], dev->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                      sizeof wg, &wg, NULL);
-        k->max_wg[id] = st == CL_SUCCESS && wg > 0 ? wg : 1;
+    size_t i;
+    if (!find_source(e->program, &i) || i >= k->n_programs)
+        return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
+                       e->function, e->program);
+    return create_kernel_in(dev, k, id, k->programs[i].program, err);
+}
+
+static void program_options(const SgDevice *dev, const SgKernels *k, size_t i, char *buf,
+                            size_t size);
+
+int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
+{
+    SgKernels *k = dev->kernels;
+    SgKernelId id = sg_gemm_kernel(t);
+    if (k->kernel[id])
         return SIGLIP_OK;
-    }
-    return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
-                   e->function, e->program);
+    size_t i;
+    const SgClSource *cl = find_source(sg_kernel_table[id].program, &i);
+    if (!cl)
+        return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
+    /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
+     * plus the storage type. */
+    char block[sizeof k->options + 64], options[sizeof block + 32];
+    program_options(dev, k, i, block, sizeof block);
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d", block, (int)t);
+    SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
+    int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
+    if (rc == SIGLIP_OK)
+        rc = create_kernel_in(dev, k, id, k->weight_programs[t].program, err);
+    return rc;
 }
 
 /* The build options of program i: the shared ones, and the GEMM block for gemm_packed.cl only,
@@ -118,15 +171,20 @@ static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cach
     int rc = sg_program_build(dev, &src, &fresh, err);
     if (rc != SIGLIP_OK)
         return rc;
+    /* Every kernel of this program goes, the reduced-precision GEMMs too: they were built with
+     * the old options and are built again on their next use. */
     for (int id = 0; id < SG_K_COUNT; id++)
         if (k->kernel[id] && !strcmp(sg_kernel_table[id].program, cl->name)) {
             clReleaseKernel(k->kernel[id]);
             k->kernel[id] = NULL;
         }
+    if (!strcmp(cl->name, "gemm_packed"))
+        for (size_t t = 0; t < 4; t++)
+            sg_program_free(&k->weight_programs[t]);
     sg_program_free(&k->programs[i]);
     k->programs[i] = fresh;
     for (int id = 0; id < SG_K_COUNT && rc == SIGLIP_OK; id++)
-        if (!strcmp(sg_kernel_table[id].program, cl->name))
+        if (!built_on_use((SgKernelId)id) && !strcmp(sg_kernel_table[id].program, cl->name))
             rc = create_kernel(dev, k, (SgKernelId)id, err);
     return rc;
 }
@@ -155,6 +213,8 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
         rc = build_program(dev, k, i, cache_dir, err);
         all_cached &= k->programs[i].from_cache;
     }
+    if (rc == SIGLIP_OK && cache_dir && !(k->cache_dir = strdup(cache_dir)))
+        rc = sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
     if (rc != SIGLIP_OK) {
         kernels_free(&k);
         return rc;

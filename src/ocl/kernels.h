@@ -32,6 +32,11 @@ typedef enum SgKernelId {
     SG_K_ATTENTION_ROWS, /* attention.cl */
     SG_K_ATTENTION_PACK_K, /* attention.cl */
     SG_K_SEGMENT_LAST_ROWS, /* elementwise.cl */
+    /* gemm_packed.cl built with -DSG_WEIGHT=1, 2, 3 (cl/weight_load.h): built on first use, by
+     * sg_kernels_require_weight, as only models loaded in that precision need them. */
+    SG_K_GEMM_PANELS_BF16,
+    SG_K_GEMM_PANELS_F16,
+    SG_K_GEMM_PANELS_Q8,
     SG_K_COUNT
 } SgKernelId;
 
@@ -45,6 +50,8 @@ typedef struct SgTunables {
 struct SgKernels {
     SgProgram *programs;           /* [sg_cl_source_count], with their build logs */
     size_t n_programs;
+    SgProgram weight_programs[4];  /* gemm_packed.cl per SgElemType, [0] unused (built on use) */
+    char *cache_dir;               /* program binary cache, NULL for none */
     cl_kernel kernel[SG_K_COUNT];
     size_t max_wg[SG_K_COUNT];     /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on this device */
     SgTunables tune;
@@ -64,6 +71,15 @@ int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_di
 
 /* Frees the kernels, then the device (sg_device_destroy). */
 void sg_device_close(SgDevice **dev);
+
+/* The GEMM kernel reading weights of type t (sg_gemm_kernel), built now if it was not yet. */
+int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err);
+
+/* The kernel id of gemm_packed.cl for weights of type t. */
+static inline SgKernelId sg_gemm_kernel(SgElemType t)
+{
+    return t == SG_ELEM_F32 ? SG_K_GEMM_PANELS : (SgKernelId)(SG_K_GEMM_PANELS_BF16 + t - 1);
+}
 
 /* The build log of program i of cl/ (its file name in *name), "" for a program loaded from the
  * cache; NULL when i is past the last program. For tests that hold the kernels warning-free. */

@@ -17,7 +17,7 @@
  * ([ceil(N/NR), K, NR], zero past N, NR = dev->tuning.gemm_nr at upload) for cl/gemm_packed.cl. */
 typedef struct SgWeight {
     SgBuffer buf;
-    SgElemType dtype;    /* element type of buf; only SG_ELEM_F32 is implemented */
+    SgElemType dtype;    /* element type of buf; reduced types always in SG_GEMM_PANELS layout */
     SgGemmPath layout;
     size_t panel;     /* NR of SG_GEMM_PANELS (must match the device's kernel); 0 otherwise */
     size_t n_out;     /* N */
@@ -37,9 +37,10 @@ typedef struct SgLayerNorm {
     float eps;
 } SgLayerNorm;
 
-/* Uploads host w [N, K] (float32) in `layout` (usually dev->tuning.gemm). */
+/* Uploads host w [N, K] (float32) stored as dtype (rounded as ocl/weight_pack.h says) in
+ * `layout` (usually dev->tuning.gemm; reduced types always as panels). */
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
-                     SgWeight *out, SgError *err);
+                     SgElemType dtype, SgWeight *out, SgError *err);
 
 /* How a Linear writes y: y = act(x·wᵀ + b), or y += x·wᵀ + b (the residual add fused into the
  * GEMM; no activation then). */

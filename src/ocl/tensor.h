@@ -7,13 +7,13 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
-/* Element types of device tensors. Only F32 is implemented by the ops today; weights carry their
- * dtype so that the GEMM can dispatch on it once reduced-precision layouts exist. */
+/* Element types of device tensors. Activations are F32; Linear weights may be any (the GEMM
+ * dispatches on SgWeight.dtype; values match SiglipPrecision and cl/weight_load.h's SG_WEIGHT). */
 typedef enum SgElemType {
     SG_ELEM_F32 = 0,
     SG_ELEM_BF16 = 1,
     SG_ELEM_F16 = 2,
-    SG_ELEM_I8 = 3, /* int8 with per-row scales */
+    SG_ELEM_I8 = 3, /* int8 with an f32 scale per output column and block of 32 inputs */
 } SgElemType;
 
 /* A device allocation that knows its size: sg_buffer_create/upload (ocl/device.h) fill it and

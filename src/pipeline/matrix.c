@@ -93,7 +93,7 @@ int sg_matrix_create_blocks(SiglipContext *ctx, const float *rows, size_t n, int
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     for (size_t b = 0; b < m->n_blocks && rc == SIGLIP_OK; b++)
         rc = sg_weight_upload(dev, rows + b * m->block_rows * (size_t)dim, rows_of_block(m, b),
-                              (size_t)dim, dev->tuning.gemm, &m->blocks[b].w, err);
+                              (size_t)dim, dev->tuning.gemm, SG_ELEM_F32, &m->blocks[b].w, err);
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, MATRIX_QUERY_GROUP * (size_t)dim * sizeof(float), &m->x, err);
     if (rc == SIGLIP_OK)

@@ -45,7 +45,6 @@ static const char usage[] =
     "  --max-image-pixels N   largest decoded image, width × height (default 25000000)\n"
     "  --api-key-file FILE    require \"Authorization: Bearer KEY\", KEY the file's first line\n"
     "  --model-name NAME      name echoed in answers (default: the directory's last component)\n"
-    "  --precision P          f32 (the only precision for now)\n"
     "  --index FILE           an index made by `siglip index` with this model: POST /v1/search\n"
     "                         ranks its images (embeddings loaded once, at start)\n"
     "  --engine E             top-k engine of /v1/search: auto (default), host or device (see\n"
@@ -66,7 +65,6 @@ enum {
     OPT_MAX_PIXELS,
     OPT_API_KEY_FILE,
     OPT_MODEL_NAME,
-    OPT_PRECISION,
     OPT_INDEX,
     OPT_ENGINE,
 };
@@ -241,9 +239,6 @@ static int serve_option(void *arg_o, const CliCommon *common, int opt, char *arg
         if ((o->engine = topk_parse_kind(arg)) < 0)
             return cli_usage_error(cmd, "--engine must be auto, host or device");
         return 0;
-    case OPT_PRECISION:
-        return strcmp(arg, "f32") ? cli_usage_error(cmd, "--precision %s is not supported yet: "
-                                                    "only f32", arg) : 0;
     case OPT_PORT: return cli_parse_int(cmd, "--port", arg, 0, 65535, &c->port) ? CLI_USAGE : 0;
     case OPT_MAX_BATCH:
         return cli_parse_int(cmd, "--max-batch", arg, 1, 4096, &c->max_batch) ? CLI_USAGE : 0;
@@ -291,7 +286,6 @@ int cmd_serve(int argc, char **argv)
         {"max-image-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"model-name", required_argument, NULL, OPT_MODEL_NAME},
-        {"precision", required_argument, NULL, OPT_PRECISION},
         {"index", required_argument, NULL, OPT_INDEX},
         {"engine", required_argument, NULL, OPT_ENGINE},
     };

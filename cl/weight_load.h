@@ -1,0 +1,56 @@
+/* weight_load.h — how cl/gemm_packed.cl reads one 8-wide group of packed weights, per storage type
+ * (issue 14), selected at build time by -DSG_WEIGHT=0 (f32), 1 (bf16), 2 (f16) or 3 (q8); the
+ * numbers are SgElemType's (src/ocl/tensor.h). Every type is widened to float8 here, so the GEMM
+ * accumulates in f32 whatever the storage.
+ *
+ * A panel holds [K, NR] elements of wᵀ (NR: gemm_packed.cl's panel width; sg_weight_pack in
+ * src/ocl/weight_pack.c). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
+ * scales: [ceil(N/NR), ceil(K/32), NR], the scale of output column j over inputs 32·b .. 32·b+31
+ * of each panel. */
+#ifndef SG_WEIGHT
+#define SG_WEIGHT 0
+#endif
+
+#if SG_WEIGHT == 0
+typedef float sg_welem;
+#elif SG_WEIGHT == 1
+typedef ushort sg_welem; /* the high half of an f32 */
+#elif SG_WEIGHT == 2
+typedef half sg_welem; /* only loaded through vload_half: no cl_khr_fp16 needed */
+#elif SG_WEIGHT == 3
+typedef char sg_welem;
+#else
+#error "SG_WEIGHT must be 0..3"
+#endif
+
+/* Scales of panel `panel` (q8 only; NULL otherwise). wp is the start of the weight buffer. */
+inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N, int K,
+                                              int panel)
+{
+#if SG_WEIGHT == 3
+    const size_t panels = (size_t)(N + NR - 1) / NR;
+    __global const float *s = (__global const float *)(wp + panels * (size_t)K * NR);
+    return s + (size_t)panel * ((K + 31) / 32) * NR;
+#else
+    (void)wp; (void)N; (void)K; (void)panel;
+    return 0;
+#endif
+}
+
+/* Weights k, columns 8q .. 8q+7 of a panel starting at w, as f32. */
+inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, int k, int q)
+{
+    const size_t at = (size_t)k * NR + (size_t)q * 8;
+#if SG_WEIGHT == 0
+    (void)s;
+    return ((__global const float8 *)w)[at / 8];
+#elif SG_WEIGHT == 1
+    (void)s;
+    return as_float8(convert_uint8(vload8(0, w + at)) << 16);
+#elif SG_WEIGHT == 2
+    (void)s;
+    return vload_half8(0, w + at);
+#else
+    return convert_float8(vload8(0, w + at)) * vload8(0, s + (size_t)(k / 32) * NR + q * 8);
+#endif
+}
