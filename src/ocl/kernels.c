@@ -284,9 +284,18 @@ void sg_device_close(SgDevice **dev)
 
 const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name)
 {
+    static const char *const weight_names[] = {NULL, "gemm_packed (bf16 weights)",
+                                               "gemm_packed (f16 weights)",
+                                               "gemm_packed (q8 weights)"};
     const SgKernels *k = dev->kernels;
-    if (!k || i >= k->n_programs)
+    if (!k || i >= k->n_programs + 3)
         return NULL;
+    if (i >= k->n_programs) { /* the reduced-precision GEMMs, "" until built */
+        size_t t = i - k->n_programs + 1;
+        if (name)
+            *name = weight_names[t];
+        return k->weight_programs[t].log ? k->weight_programs[t].log : "";
+    }
     if (name)
         *name = sg_cl_sources[i].name;
     return k->programs[i].log;

@@ -82,7 +82,8 @@ static inline SgKernelId sg_gemm_kernel(SgElemType t)
 }
 
 /* The build log of program i of cl/ (its file name in *name), "" for a program loaded from the
- * cache; NULL when i is past the last program. For tests that hold the kernels warning-free. */
+ * cache; after the programs of cl/ come the bf16, f16 and q8 GEMMs ("" until built); NULL past
+ * those. For tests that hold the kernels warning-free. */
 const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name);
 
 /* One kernel argument: a value of `size` bytes at `value`, or local memory of `size` bytes when
