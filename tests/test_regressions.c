@@ -11,6 +11,7 @@
 #include "image/image.h"
 #include "model/config.h"
 #include "model/safetensors.h"
+#include "tokenizer/hf_json.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/tokenizer.h"
 
@@ -207,6 +208,23 @@ static int run_tokenizer_config(const unsigned char *data, size_t size, SgError 
     return rc;
 }
 
+/* The file as tokenizer.json (sg_hf_load, as fuzz_tokenizer_json), then a text through it. */
+static int run_tokenizer_json(const unsigned char *data, size_t size, SgError *err)
+{
+    SgSpModel *m = NULL;
+    int rc = sg_hf_load((const char *)data, size, &m, err);
+    if (rc != 0)
+        return rc;
+    SgSpScratch scratch = {0};
+    const int32_t *ids;
+    size_t n_ids;
+    const char *text = "A Photo of 2 Cats \xE2\x96\x81\xE2\x96\x81 \xC3\xA9t\xC3\xA9 </s>";
+    rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n_ids);
+    sg_sp_scratch_free(&scratch);
+    sg_sp_free(&m);
+    return rc;
+}
+
 typedef int (*Runner)(const unsigned char *data, size_t size, SgError *err);
 
 static const struct {
@@ -217,6 +235,7 @@ static const struct {
     {"config", run_config},               {"image_settings", run_image_settings},
     {"image", run_image},                 {"spiece", run_spiece},
     {"tokenizer", run_tokenizer},         {"tokenizer_config", run_tokenizer_config},
+    {"tokenizer_json", run_tokenizer_json},
 };
 
 /* ---------------------------------------------------------------- driver */

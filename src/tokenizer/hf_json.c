@@ -353,6 +353,8 @@ static int add_norm(SgHfModel *hf, const cJSON *n, SgError *err)
 
 static int append(SgBuf *b, const void *p, size_t n)
 {
+    if (n == 0) /* p may be NULL then (an empty normalizer output), which memcpy must not see */
+        return 0;
     if (sg_buf_reserve(b, n) != 0)
         return SIGLIP_ENOMEM;
     memcpy(b->data + b->len, p, n);
