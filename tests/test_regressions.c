@@ -218,8 +218,11 @@ static int run_tokenizer_json(const unsigned char *data, size_t size, SgError *e
     SgSpScratch scratch = {0};
     const int32_t *ids;
     size_t n_ids;
-    const char *text = "A Photo of 2 Cats \xE2\x96\x81\xE2\x96\x81 \xC3\xA9t\xC3\xA9 </s>";
-    rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n_ids);
+    /* The empty text too: its normalizers give empty outputs. */
+    static const char *const texts[] = {"", "A Photo of 2 Cats \xE2\x96\x81\xE2\x96\x81 </s>"};
+    for (size_t k = 0; k < 2 && rc == 0; k++)
+        rc = sg_sp_encode(m, (const unsigned char *)texts[k], strlen(texts[k]), &scratch, &ids,
+                          &n_ids);
     sg_sp_scratch_free(&scratch);
     sg_sp_free(&m);
     return rc;
