@@ -368,6 +368,8 @@ static int apply_norm(const SgHfNorm *nz, const SgBuf *in, SgBuf *out)
     out->len = 0;
     const unsigned char *s = in->data;
     size_t n = in->len;
+    if (n == 0) /* every normalizer maps "" to "" (and s may be NULL then) */
+        return 0;
     switch (nz->kind) {
     case SG_HF_REPLACE: {
         size_t fl = strlen(nz->from), tl = strlen(nz->to);
