@@ -189,11 +189,10 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
     __global const float *vbase = v + v_off + it.kv_row0 * ldkv + hd0;
     __global const int *mrow = mask + b * Tk;
 
+    /* Scores, scaled, into s: keys past Tk (up to Tkp) get −INFINITY so that the softmax passes
+     * below run over whole float8s and give them probability 0; masked keys get −FLT_MAX. */
     float s[SG_ATTN_QB][SG_ATTN_MAX_TK];
-    float smax[SG_ATTN_QB];
-#pragma unroll
-    for (uint i = 0; i < SG_ATTN_QB; i++)
-        smax[i] = -INFINITY;
+    const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
     for (uint j0 = 0; j0 < Tk; j0 += 16) {
         float8 acc_lo[SG_ATTN_QB], acc_hi[SG_ATTN_QB];
 #pragma unroll
@@ -208,29 +207,42 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
                 acc_hi[i] = fma(qc, k_hi, acc_hi[i]);
             }
         }
-        const uint n = min(16u, Tk - j0);
+        /* keep_*: −1 in the lanes of keys that exist and are not masked out. */
+        const int8 in_lo = (int8)(j0) + lane < (int8)(Tk), in_hi = (int8)(j0 + 8) + lane < (int8)(Tk);
+        int8 keep_lo = in_lo, keep_hi = in_hi;
+        if (has_mask) {
+            int m[16];
+            for (uint r = 0; r < 16; r++)
+                m[r] = j0 + r < Tk ? mrow[j0 + r] : 0;
+            keep_lo = vload8(0, m) != (int8)(0);
+            keep_hi = vload8(1, m) != (int8)(0);
+        }
 #pragma unroll
         for (uint i = 0; i < SG_ATTN_QB; i++) {
-            float vals[16];
-            vstore8(acc_lo[i] * scale, 0, vals);
-            vstore8(acc_hi[i] * scale, 1, vals);
-            for (uint r = 0; r < n; r++) {
-                const float sc = !has_mask || mrow[j0 + r] != 0 ? vals[r] : -FLT_MAX;
-                s[i][j0 + r] = sc;
-                smax[i] = fmax(smax[i], sc);
-            }
+            float8 lo = select((float8)(-FLT_MAX), acc_lo[i] * scale, keep_lo);
+            float8 hi = select((float8)(-FLT_MAX), acc_hi[i] * scale, keep_hi);
+            vstore8(select((float8)(-INFINITY), lo, in_lo), 0, s[i] + j0);
+            vstore8(select((float8)(-INFINITY), hi, in_hi), 1, s[i] + j0);
         }
     }
+    /* Softmax over each query's scores as written above (Tk rounded up to 16: an item of packed
+     * texts may have fewer keys than Tkp), 8 at a time: max, then exponentials and their sum. */
+    const uint Tk16 = (Tk + 15u) & ~15u;
     float inv_sum[SG_ATTN_QB];
-#pragma unroll
     for (uint i = 0; i < SG_ATTN_QB; i++) {
-        float sum = 0.0f;
-        for (uint j = 0; j < Tk; j++) {
-            const float p = exp(s[i][j] - smax[i]);
-            s[i][j] = p;
-            sum += p;
+        float8 m8 = (float8)(-INFINITY);
+        for (uint j = 0; j < Tk16; j += 8)
+            m8 = fmax(m8, vload8(0, s[i] + j));
+        const float4 m4 = fmax(m8.lo, m8.hi);
+        const float smax = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
+        float8 sum8 = (float8)(0.0f);
+        for (uint j = 0; j < Tk16; j += 8) {
+            const float8 p = exp(vload8(0, s[i] + j) - smax);
+            vstore8(p, 0, s[i] + j);
+            sum8 += p;
         }
-        inv_sum[i] = 1.0f / sum;
+        const float4 s4 = sum8.lo + sum8.hi;
+        inv_sum[i] = 1.0f / ((s4.x + s4.y) + (s4.z + s4.w));
     }
     /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. */
     uint c0 = 0;

@@ -411,12 +411,14 @@ static void test_tuning(void)
     SgTuning t;
     SgError err = {0};
     CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
-              t.attention == SG_ATTN_ROWS && t.layernorm_wg == 1 && !strcmp(t.rule, "cpu-avx2"),
+              t.attention == SG_ATTN_ROWS && t.attn_qb == 4 && t.layernorm_wg == 1 &&
+              !strcmp(t.rule, "cpu-avx2"),
           "cpu rule: %s", t.rule);
     /* PoCL names the LLVM CPU: an AVX-512 one gets the block measured there. */
     SiglipDeviceInfo avx512 = {.type = SIGLIP_DEVICE_CPU, .name = "cpu-skylake-avx512-Intel"};
     CHECK(sg_tuning_choose(&avx512, NULL, &t, &err) == 0 && !strcmp(t.rule, "cpu-avx512") &&
-              t.gemm_mr == 8 && t.gemm_nr == 32 && t.gemm_mb == 1, "avx512 rule: %s", t.rule);
+              t.gemm_mr == 8 && t.gemm_nr == 32 && t.gemm_mb == 1 && t.attn_qb == 8,
+          "avx512 rule: %s", t.rule);
 #ifdef SG_HAVE_CLBLAST
     const SgGemmPath gpu_gemm = SG_GEMM_CLBLAST, file_gemm = SG_GEMM_CLBLAST;
     const int clblast_file_status = SIGLIP_OK;
@@ -434,7 +436,10 @@ static void test_tuning(void)
         {"{\"gemm\": \"clblast\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
          "\"layernorm_wg\": 64}", clblast_file_status, file_gemm},
         {"{\"gemm\": \"panels\", \"gemm_mr\": 4, \"attention\": \"tiled\", "
-         "\"layernorm_wg\": 64}", SIGLIP_OK, SG_GEMM_PANELS},
+         "\"layernorm_wg\": 64, \"attention_qb\": 6, \"attention_wg\": 16, "
+         "\"attention_tile_k\": 8}", SIGLIP_OK, SG_GEMM_PANELS},
+        {"{\"attention_qb\": 17}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
+        {"{\"attention_tile_k\": -1}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
         {"{\"gemm\": \"cublas\"}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
         {"{\"gemm_mr\": 0}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
         {"{\"attention\": 3}", SIGLIP_EBADMSG, SG_GEMM_PANELS},
@@ -449,7 +454,9 @@ static void test_tuning(void)
         CHECK_STATUS(rc, files[i].status, err.message);
         if (rc == SIGLIP_OK)
             CHECK(t.gemm == files[i].gemm && t.gemm_mr == 4 && t.attention == SG_ATTN_TILED &&
-                      t.layernorm_wg == 64 && !strcmp(t.rule, "file"), "override applied");
+                      t.layernorm_wg == 64 && !strcmp(t.rule, "file") &&
+                      (i == 0 || (t.attn_qb == 6 && t.attn_wg == 16 && t.attn_tile_k == 8)),
+                  "override applied");
         else
             CHECK(strstr(err.message, path) != NULL, "message names the file: %s", err.message);
     }
@@ -459,6 +466,22 @@ static void test_tuning(void)
     }
     CHECK(sg_tuning_choose(&cpu, "/nonexistent/tuning.json", &t, &err) == SIGLIP_ENOENT,
           "missing file");
+    /* Fitting to a small device: 0 = the device's own value, the rest capped to its limits; the
+     * K/V tiles (2·tile·SG_ATTN_MAX_DH + tile floats) within 3/4 of 16 KiB of local memory. */
+    SiglipDeviceInfo small = {.type = SIGLIP_DEVICE_GPU, .max_work_group_size = 32,
+                              .local_mem_bytes = 16384};
+    sg_tuning_choose(&small, NULL, &t, &err);
+    t.attn_qb = 0, t.attn_wg = 100;
+    sg_tuning_fit(&small, &t);
+    CHECK(t.layernorm_wg == 32 && t.attn_wg == 32 && t.attn_tile_k == 8 && t.attn_qb == 4,
+          "fitted: ln %d, attention wg %d tile %d qb %d", t.layernorm_wg, t.attn_wg,
+          t.attn_tile_k, t.attn_qb);
+    SgTuning again = t;
+    sg_tuning_fit(&small, &again);
+    CHECK(!memcmp(&again, &t, sizeof t), "fitting twice changes nothing");
+    t.layernorm_wg = 24; /* not a power of two */
+    sg_tuning_fit(&small, &t);
+    CHECK(t.layernorm_wg == 16, "layernorm_wg 24 → %d", t.layernorm_wg);
 }
 
 /* Stored `siglip tune` results: what is saved loads back; one made for another device or a
@@ -473,6 +496,7 @@ static void test_stored_tuning(void)
     tuned = table;
     tuned.gemm_mr = 6, tuned.gemm_nr = 24, tuned.gemm_ku = 4, tuned.gemm_mb = 2;
     tuned.attention = SG_ATTN_TILED, tuned.layernorm_wg = 32;
+    tuned.attn_qb = 6, tuned.attn_wg = 16, tuned.attn_tile_k = 8;
     char dir[] = "/tmp/siglip-stored-XXXXXX", name[64], path[512];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     sg_tuning_file_name(&info, name, sizeof name);
@@ -483,7 +507,8 @@ static void test_stored_tuning(void)
     t = table;
     CHECK_STATUS(sg_tuning_load_stored(path, &info, &t, &err), SIGLIP_OK, err.message);
     CHECK(t.gemm_mr == 6 && t.gemm_nr == 24 && t.gemm_ku == 4 && t.gemm_mb == 2 &&
-              t.attention == SG_ATTN_TILED && t.layernorm_wg == 32 && !strcmp(t.rule, "tuned"),
+              t.attention == SG_ATTN_TILED && t.layernorm_wg == 32 && t.attn_qb == 6 &&
+              t.attn_wg == 16 && t.attn_tile_k == 8 && !strcmp(t.rule, "tuned"),
           "round trip");
     SiglipDeviceInfo other = info;
     snprintf(other.driver_version, sizeof other.driver_version, "10.0");

@@ -289,7 +289,8 @@ static void test_linear(void)
                                   chosen.gemm_mb}, {8, 32, 1, 1}};
     for (size_t c = 0; c < n + 2; c++) {
         SgGemmBlock blk = c < n ? cand[c] : table[c - n];
-        int rc = sg_device_retune_gemm(dev, blk, sg_test_cache_dir(), &err);
+        SgTuning with_blk = sg_tuning_with_block(&chosen, blk);
+        int rc = sg_device_retune(dev, &with_blk, sg_test_cache_dir(), &err);
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
         /* f32 on every case; the reduced types (the same kernel with another weight load) on
          * the awkward ones: remainders, whole panels, accumulate. */
@@ -298,17 +299,24 @@ static void test_linear(void)
                 if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
                     test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
     }
+    /* Out-of-range tuning is refused and leaves the device as it was. */
+    SgTuning bad = dev->tuning;
+    bad.attn_qb = 17;
+    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
+    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    CHECK(dev->tuning.gemm_nr != 12 && dev->tuning.attn_qb != 17, "device tuning unchanged");
     /* A weight packed for another panel width is refused, not misread. */
     SgGemmBlock other = {chosen.gemm_mr, chosen.gemm_nr == 16 ? 24 : 16, 1, 1};
     float w[48 * 5] = {0};
     SgLinear lin = {0};
-    CHECK_STATUS(sg_device_retune_gemm(dev, other, sg_test_cache_dir(), &err), SIGLIP_OK,
+    SgTuning other_t = sg_tuning_with_block(&chosen, other);
+    CHECK_STATUS(sg_device_retune(dev, &other_t, sg_test_cache_dir(), &err), SIGLIP_OK,
                  err.message);
     CHECK_STATUS(sg_weight_upload(dev, w, 48, 5, SG_GEMM_PANELS, SG_ELEM_F32, &lin.w, &err), SIGLIP_OK,
                  err.message);
-    CHECK_STATUS(sg_device_retune_gemm(dev, (SgGemmBlock){chosen.gemm_mr, chosen.gemm_nr,
-                                       chosen.gemm_ku, chosen.gemm_mb}, sg_test_cache_dir(), &err),
-                 SIGLIP_OK, err.message);
+    CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK,
+                 err.message);
     GBuf gx = gbuf(w, 5), gy = gbuf(NULL, 48);
     int rc = sg_op_linear(dev, (SgView){gx.view, 0, 1, 1, 5, 5, 0}, &lin,
                           (SgView){gy.view, 0, 1, 1, 48, 48, 0}, SG_ACT_NONE, SG_STORE, &err);
@@ -492,8 +500,8 @@ static void test_attention_case(const AttnCase *c)
     static const char *layouts[] = {"packed", "separate", "q broadcast"};
     static const char *masks[] = {"", " mask", " mask+empty row"};
     char label[128];
-    snprintf(label, sizeof label, "%s B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g",
-             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->B, c->Tq, c->Tk, c->H,
+    snprintf(label, sizeof label, "%s qb%d B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g",
+             sg_attention_path_name(dev->tuning.attention), dev->tuning.attn_qb, c->B, c->Tq, c->Tk, c->H,
              c->dh, layouts[c->layout], masks[c->mask], (double)amp);
     compare("attention", label, got, ref, no, (Layout){o_off, c->B * c->Tq, ldo, W},
             1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
@@ -501,6 +509,27 @@ static void test_attention_case(const AttnCase *c)
     if (!packed)
         gbuf_free(&gk), gbuf_free(&gv), free(kv), free(v2);
     free(q), free(mask), free(ref), free(got);
+}
+
+/* Sets the device to attention configuration c: 0 = the tiled kernel, then attention_rows with
+ * every block of queries `siglip tune` may choose (sg_attention_qb_candidates); past the last one
+ * restores the device's own tuning and returns 0. Both kernels run on every device: the tuning
+ * only decides which one a model uses. */
+static int next_attention_config(int c)
+{
+    static SgTuning own;
+    const int *qbs;
+    size_t n = sg_attention_qb_candidates(&dev->info, &qbs);
+    if (c == 0)
+        own = dev->tuning;
+    SgTuning t = own;
+    if (c > 0 && (size_t)c <= n)
+        t.attention = SG_ATTN_ROWS, t.attn_qb = qbs[c - 1];
+    else if (c == 0)
+        t.attention = SG_ATTN_TILED;
+    int rc = sg_device_retune(dev, &t, sg_test_cache_dir(), &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    return (size_t)c <= n && rc == SIGLIP_OK;
 }
 
 static void test_attention(void)
@@ -524,14 +553,9 @@ static void test_attention(void)
         {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
         {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
     };
-    /* Both kernels on every device: the tuning only decides which one a model uses. */
-    SgAttentionPath chosen = dev->tuning.attention;
-    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
-        dev->tuning.attention = (SgAttentionPath)path;
+    for (int c = 0; next_attention_config(c); c++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             test_attention_case(&cases[i]);
-    }
-    dev->tuning.attention = chosen;
 }
 
 /* ---- packed attention: sequences of different lengths one after another (SgSegments) ---- */
@@ -598,8 +622,8 @@ static void test_segments_case(const SegCase *c)
                       c->dh, scale);
     }
     char label[128];
-    snprintf(label, sizeof label, "%s %zu segments H=%zu dh=%zu gap=%zu %s amp=%g",
-             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->n, c->H, c->dh, c->gap,
+    snprintf(label, sizeof label, "%s qb%d %zu segments H=%zu dh=%zu gap=%zu %s amp=%g",
+             sg_attention_path_name(dev->tuning.attention), dev->tuning.attn_qb, c->n, c->H, c->dh, c->gap,
              packed ? "packed" : "separate", (double)amp);
     compare("attention_seg", label, got, ref, no, (Layout){o_off, R, ldo, W},
             1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
@@ -620,13 +644,9 @@ static void test_segments(void)
         {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
         {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
     };
-    SgAttentionPath chosen = dev->tuning.attention;
-    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
-        dev->tuning.attention = (SgAttentionPath)path;
+    for (int c = 0; next_attention_config(c); c++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             test_segments_case(&cases[i]);
-    }
-    dev->tuning.attention = chosen;
 }
 
 /* Packed texts' embeddings (ids and positions per row, a gather) and the last row of each

@@ -1,5 +1,5 @@
-/* kernels.c — the kernel table, tunables chosen from the device's limits, building every program of
- * cl/ once per device, and launching kernels with checked arguments. */
+/* kernels.c — the kernel table, the tuning fitted to the device's limits, building every program of
+ * cl/ once per device with its tuning as -D options, and launching kernels with checked arguments. */
 #include "ocl/kernels.h"
 
 #include <stdint.h>
@@ -10,6 +10,9 @@
 
 #include "common/fileio.h"
 #include "ocl/cl_sources.h"
+
+/* Longest -D option string of one program (program_options). */
+#define SG_PROGRAM_OPTIONS_MAX 256
 
 /* Which file (program) and function each kernel id is. */
 typedef struct SgKernelEntry {
@@ -48,20 +51,23 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void choose_tunables(const SiglipDeviceInfo *info, const SgTuning *tuning, SgTunables *t)
+void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
 {
     size_t wg = info->max_work_group_size ? info->max_work_group_size : 1;
-    size_t ln_cap = tuning->layernorm_wg > 0 ? (size_t)tuning->layernorm_wg : 256;
-    t->layernorm_wg = sg_pow2_floor(wg < ln_cap ? wg : ln_cap);
-    t->attn_wg = wg < 64 ? wg : 64;
+    size_t ln = t->layernorm_wg > 0 ? (size_t)t->layernorm_wg : 256;
+    t->layernorm_wg = (int)sg_pow2_floor(wg < ln ? wg : ln);
+    size_t aw = t->attn_wg > 0 ? (size_t)t->attn_wg : 64;
+    t->attn_wg = (int)(wg < aw ? wg : aw);
     /* The K and V tiles (tile_k × dh floats each, dh up to SG_ATTN_MAX_DH) plus the tile's mask
      * must leave a quarter of the local memory free; the scores of a tile live in private
      * memory, so tiles stay small. */
-    t->attn_tile_k = 32;
-    while (t->attn_tile_k > 1 &&
-           (2 * t->attn_tile_k * SG_ATTN_MAX_DH + t->attn_tile_k) * sizeof(float) >
-               info->local_mem_bytes / 4 * 3)
-        t->attn_tile_k /= 2;
+    size_t tile = t->attn_tile_k > 0 ? (size_t)t->attn_tile_k : 32;
+    while (tile > 1 && (2 * tile * SG_ATTN_MAX_DH + tile) * sizeof(float) >
+                           info->local_mem_bytes / 4 * 3)
+        tile /= 2;
+    t->attn_tile_k = (int)tile;
+    if (t->attn_qb < 1)
+        t->attn_qb = 4;
 }
 
 static void kernels_free(SgKernels **pk)
@@ -121,8 +127,7 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
     return create_kernel_in(dev, k, id, k->programs[i].program, err);
 }
 
-static void program_options(const SgDevice *dev, const SgKernels *k, size_t i, char *buf,
-                            size_t size);
+static void program_options(const SgTuning *t, size_t i, char *buf, size_t size);
 
 int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
 {
@@ -136,8 +141,8 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
     /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
      * plus the storage type. */
-    char block[sizeof k->options + 64], options[sizeof block + 32];
-    program_options(dev, k, i, block, sizeof block);
+    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 32];
+    program_options(&dev->tuning, i, block, sizeof block);
     snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d", block, (int)t);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
@@ -146,17 +151,22 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     return rc;
 }
 
-/* The build options of program i: the shared ones, and the GEMM block for gemm_packed.cl only,
- * so that retuning the GEMM leaves every other program's binary (and cache entry) as it is. */
-static void program_options(const SgDevice *dev, const SgKernels *k, size_t i, char *buf,
-                            size_t size)
+/* The -D options of program i, from the tuning t: each program gets only the values its own
+ * source reads, so that retuning one op leaves every other program's binary (and cache entry) as
+ * it is. */
+static void program_options(const SgTuning *t, size_t i, char *buf, size_t size)
 {
-    const SgTuning *t = &dev->tuning;
-    if (strcmp(sg_cl_sources[i].name, "gemm_packed") != 0)
-        snprintf(buf, size, "%s", k->options);
+    const char *name = sg_cl_sources[i].name;
+    if (!strcmp(name, "gemm_packed"))
+        snprintf(buf, size, "-DMR=%d -DNR=%d -DKU=%d -DMB=%d", t->gemm_mr, t->gemm_nr, t->gemm_ku,
+                 t->gemm_mb);
+    else if (!strcmp(name, "attention"))
+        snprintf(buf, size, "-DSG_ATTN_TILE_K=%d -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
+                 "-DSG_ATTN_QB=%d", t->attn_tile_k, SG_ATTN_MAX_DH, SG_ATTN_MAX_TK, t->attn_qb);
+    else if (!strcmp(name, "layernorm"))
+        snprintf(buf, size, "-DSG_LN_WG=%d", t->layernorm_wg);
     else
-        snprintf(buf, size, "%s -DMR=%d -DNR=%d -DKU=%d -DMB=%d", k->options, t->gemm_mr,
-                 t->gemm_nr, t->gemm_ku, t->gemm_mb);
+        snprintf(buf, size, "%s", "");
 }
 
 /* (Re)builds program i, and every kernel of the table that lives in it. */
@@ -164,8 +174,8 @@ static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cach
                          SgError *err)
 {
     const SgClSource *cl = &sg_cl_sources[i];
-    char options[sizeof k->options + 64];
-    program_options(dev, k, i, options, sizeof options);
+    char options[SG_PROGRAM_OPTIONS_MAX];
+    program_options(&dev->tuning, i, options, sizeof options);
     SgProgram fresh = {0};
     SgProgramSource src = {cl->name, cl->source, cl->length, options, cache_dir};
     int rc = sg_program_build(dev, &src, &fresh, err);
@@ -199,12 +209,7 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
         kernels_free(&k);
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory while building kernels");
     }
-    choose_tunables(&dev->info, &dev->tuning, &k->tune);
-    snprintf(k->options, sizeof k->options,
-             "-DSG_LN_WG=%zu -DSG_ATTN_TILE_K=%zu -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
-             "-DSG_ATTN_QB=%d",
-             k->tune.layernorm_wg, k->tune.attn_tile_k, SG_ATTN_MAX_DH, SG_ATTN_MAX_TK,
-             SG_ATTN_QB);
+    sg_tuning_fit(&dev->info, &dev->tuning);
 
     double start = now_seconds();
     int all_cached = 1, rc = SIGLIP_OK;
@@ -225,25 +230,45 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
     return SIGLIP_OK;
 }
 
-int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_dir, SgError *err)
+int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir, SgError *err)
 {
-    if (block.mr < 1 || block.mr > 16 || block.nr < 8 || block.nr > 64 || block.nr % 8 ||
-        block.ku < 1 || block.ku > 16 || block.mb < 1 || block.mb > 64)
+    SgTuning t = *want;
+    if (t.gemm_mr < 1 || t.gemm_mr > 16 || t.gemm_nr < 8 || t.gemm_nr > 64 || t.gemm_nr % 8 ||
+        t.gemm_ku < 1 || t.gemm_ku > 16 || t.gemm_mb < 1 || t.gemm_mb > 64)
         return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d, %d row blocks) is out "
-                       "of range", block.mr, block.nr, block.ku, block.mb);
+                       "of range", t.gemm_mr, t.gemm_nr, t.gemm_ku, t.gemm_mb);
+    if (t.attn_qb < 1 || t.attn_qb > 16)
+        return sg_fail(err, SIGLIP_EINVAL, "attention: %d queries per work-item is out of range "
+                       "(1 to 16)", t.attn_qb);
+    sg_tuning_fit(&dev->info, &t);
     SgTuning before = dev->tuning;
-    dev->tuning.gemm_mr = block.mr;
-    dev->tuning.gemm_nr = block.nr;
-    dev->tuning.gemm_ku = block.ku;
-    dev->tuning.gemm_mb = block.mb;
-    for (size_t i = 0; i < dev->kernels->n_programs; i++)
-        if (!strcmp(sg_cl_sources[i].name, "gemm_packed")) {
-            int rc = build_program(dev, dev->kernels, i, cache_dir, err);
-            if (rc != SIGLIP_OK)
-                dev->tuning = before; /* the old program is still in place */
-            return rc;
+    SgKernels *k = dev->kernels;
+    int rc = SIGLIP_OK;
+    size_t i = 0;
+    for (; i < k->n_programs && rc == SIGLIP_OK; i++) {
+        char old_opt[SG_PROGRAM_OPTIONS_MAX], new_opt[SG_PROGRAM_OPTIONS_MAX];
+        program_options(&before, i, old_opt, sizeof old_opt);
+        program_options(&t, i, new_opt, sizeof new_opt);
+        if (strcmp(old_opt, new_opt) != 0) {
+            dev->tuning = t;
+            rc = build_program(dev, k, i, cache_dir, err);
         }
-    return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
+    }
+    dev->tuning = t;
+    if (rc != SIGLIP_OK) {
+        /* Back to the previous tuning: the programs rebuilt so far are rebuilt as they were
+         * (from the cache, where there is one); the failed one is still the old program. */
+        dev->tuning = before;
+        for (size_t j = 0; j + 1 < i; j++) {
+            char old_opt[SG_PROGRAM_OPTIONS_MAX], new_opt[SG_PROGRAM_OPTIONS_MAX];
+            program_options(&before, j, old_opt, sizeof old_opt);
+            program_options(&t, j, new_opt, sizeof new_opt);
+            SgError ignored = {0};
+            if (strcmp(old_opt, new_opt) != 0)
+                (void)build_program(dev, k, j, cache_dir, &ignored);
+        }
+    }
+    return rc;
 }
 
 /* A stored `siglip tune` result in cache_dir applies unless a tuning file was given. It is the

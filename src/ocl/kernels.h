@@ -15,23 +15,15 @@
 #define SG_ATTN_MAX_DH 128
 /* Most keys attention_rows keeps scores for (so400m-patch14-384: 729; base-512: 1024). */
 #define SG_ATTN_MAX_TK 1024
-/* Queries per work-item of attention_rows. */
-#define SG_ATTN_QB 8
 
 /* Every kernel the ops enqueue; sg_kernel_table in kernels.c names each one's file and function. */
 typedef enum SgKernelId {
-    SG_K_BIAS_ACT,      /* elementwise.cl */
-    SG_K_ADD_BROADCAST, /* elementwise.cl */
-    SG_K_COPY_ROWS,     /* elementwise.cl */
-    SG_K_EMBED_TOKENS,  /* embedding.cl */
-    SG_K_IM2COL,        /* embedding.cl */
-    SG_K_MEAN_TOKENS,   /* reduce.cl */
-    SG_K_LAYERNORM,     /* layernorm.cl */
-    SG_K_ATTENTION,     /* attention.cl */
-    SG_K_GEMM_PANELS,   /* gemm_packed.cl */
-    SG_K_ATTENTION_ROWS, /* attention.cl */
-    SG_K_ATTENTION_PACK_K, /* attention.cl */
-    SG_K_SEGMENT_LAST_ROWS, /* elementwise.cl */
+    SG_K_BIAS_ACT, SG_K_ADD_BROADCAST, SG_K_COPY_ROWS, SG_K_SEGMENT_LAST_ROWS, /* elementwise.cl */
+    SG_K_EMBED_TOKENS, SG_K_IM2COL,                                            /* embedding.cl */
+    SG_K_MEAN_TOKENS,                                                          /* reduce.cl */
+    SG_K_LAYERNORM,                                                            /* layernorm.cl */
+    SG_K_ATTENTION, SG_K_ATTENTION_ROWS, SG_K_ATTENTION_PACK_K,                /* attention.cl */
+    SG_K_GEMM_PANELS,                                                          /* gemm_packed.cl */
     /* gemm_packed.cl built with -DSG_WEIGHT=1, 2, 3 (cl/weight_load.h): built on first use, by
      * sg_kernels_require_weight, as only models loaded in that precision need them. */
     SG_K_GEMM_PANELS_BF16,
@@ -40,13 +32,6 @@ typedef enum SgKernelId {
     SG_K_COUNT
 } SgKernelId;
 
-/* Work-group sizes and tiles chosen from the device's limits; passed to every program as -D. */
-typedef struct SgTunables {
-    size_t layernorm_wg;  /* SG_LN_WG: power of two, work-items per LayerNorm row */
-    size_t attn_wg;       /* SG_ATTN_WG: queries per attention work-group */
-    size_t attn_tile_k;   /* SG_ATTN_TILE_K: keys per tile held in local memory */
-} SgTunables;
-
 struct SgKernels {
     SgProgram *programs;           /* [sg_cl_source_count], with their build logs */
     size_t n_programs;
@@ -54,8 +39,6 @@ struct SgKernels {
     char *cache_dir;               /* program binary cache, NULL for none */
     cl_kernel kernel[SG_K_COUNT];
     size_t max_wg[SG_K_COUNT];     /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on this device */
-    SgTunables tune;
-    char options[512];             /* build options shared by all programs */
     double build_seconds;          /* wall time spent building (or loading cached) programs */
     int from_cache;                /* 1 when every program came from the binary cache */
 };
@@ -64,10 +47,25 @@ struct SgKernels {
  * dev->kernels, using cache_dir for program binaries when not NULL. */
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err);
-/* Rebuilds cl/gemm_packed.cl for another register block and records it in dev->tuning: weights
- * uploaded before are then refused by sg_op_linear until uploaded again (their panel width
- * may differ). On failure the device keeps its previous block. For the tuner and the op tests. */
-int sg_device_retune_gemm(SgDevice *dev, SgGemmBlock block, const char *cache_dir, SgError *err);
+/* Makes *t runnable on the device: the fields left 0 get the device's values, the others are
+ * capped to its limits (work-group size, local memory). Idempotent; sg_device_open and
+ * sg_device_retune apply it to dev->tuning. */
+void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t);
+
+/* Switches the device to tuning *want (fitted): rebuilds every program whose -D options change
+ * (from cache_dir when it has them) and records it in dev->tuning. A new GEMM panel width makes
+ * sg_op_linear refuse weights uploaded before until they are uploaded again. Out-of-range
+ * values are SIGLIP_EINVAL; on any failure the device keeps its previous tuning. For the tuner
+ * and the op tests. */
+int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir, SgError *err);
+
+/* dev->tuning with another GEMM register block, for sg_device_retune. */
+static inline SgTuning sg_tuning_with_block(const SgTuning *t, SgGemmBlock b)
+{
+    SgTuning out = *t;
+    out.gemm_mr = b.mr, out.gemm_nr = b.nr, out.gemm_ku = b.ku, out.gemm_mb = b.mb;
+    return out;
+}
 
 /* Frees the kernels, then the device (sg_device_destroy). */
 void sg_device_close(SgDevice **dev);

@@ -38,8 +38,8 @@ int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, Sg
         rc = sg_check_buffer(ln->b.mem, cols, sizeof(float), op, "beta", err);
     if (rc != SIGLIP_OK)
         return rc;
-    const SgKernels *k = dev->kernels;
-    size_t local = sg_pow2_floor(min_size(k->tune.layernorm_wg, k->max_wg[SG_K_LAYERNORM]));
+    size_t local = sg_pow2_floor(min_size((size_t)dev->tuning.layernorm_wg,
+                                          dev->kernels->max_wg[SG_K_LAYERNORM]));
     cl_uint n_cols = (cl_uint)cols;
     cl_float e = ln->eps;
     SgArg args[] = {SG_ARG(x.mem),    SG_ARG(y.mem), SG_ARG(ln->w.mem),
@@ -122,7 +122,7 @@ static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out
 }
 
 /* attention_rows (cl/attention.cl): keys transposed into the device scratch buffer, then one
- * work-item per block of SG_ATTN_QB queries. */
+ * work-item per block of dev->tuning.attn_qb queries (the program's SG_ATTN_QB). */
 static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                           const SgAttnArgs *a, SgError *err)
 {
@@ -147,7 +147,8 @@ static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask ma
                     SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off), SG_ARG(a->ldo),
                     SG_ARG(a->Tq),    SG_ARG(a->Tk),    SG_ARG(a->H),        SG_ARG(a->dh),
                     SG_ARG(a->scale)};
-    size_t global[3] = {((size_t)a->Tq + SG_ATTN_QB - 1) / SG_ATTN_QB, a->H, B};
+    size_t qb = (size_t)dev->tuning.attn_qb;
+    size_t global[3] = {((size_t)a->Tq + qb - 1) / qb, a->H, B};
     size_t one[3] = {1, 1, 1};
     return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args), 3, global, one, err);
 }
@@ -157,14 +158,14 @@ static int attention_tiled(SgDevice *dev, SgView q, SgView k, SgView v, SgMask m
                            const SgAttnArgs *a, SgError *err)
 {
     const SgKernels *kern = dev->kernels;
-    size_t tile_bytes = kern->tune.attn_tile_k * a->dh * sizeof(float);
+    size_t tile_bytes = (size_t)dev->tuning.attn_tile_k * a->dh * sizeof(float);
     SgArg args[] = {SG_ARG(q.mem),     SG_ARG(a->q_off), SG_ARG(a->ldq),      SG_ARG(a->q_bstride),
                     SG_ARG(k.mem),     SG_ARG(a->k_off), SG_ARG(v.mem),       SG_ARG(a->v_off),
                     SG_ARG(a->ldkv),   SG_ARG(mask.keep), SG_ARG(a->has_mask), SG_ARG(mask.seg.rows),
                     SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off),    SG_ARG(a->ldo),
                     SG_ARG(a->Tq),     SG_ARG(a->Tk),    SG_ARG(a->dh),       SG_ARG(a->scale),
                     SG_LOCAL(tile_bytes), SG_LOCAL(tile_bytes)};
-    size_t local[3] = {min_size(kern->tune.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
+    size_t local[3] = {min_size((size_t)dev->tuning.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
     size_t global[3] = {a->Tq, a->H, a->B};
     return sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);
 }

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "ocl/device.h"
 
-/* What to build: one cl/ file's source with the options shared by all programs. */
+/* What to build: one cl/ file's source with its build options (-D tunables). */
 typedef struct SgProgramSource {
     const char *name;      /* file name without .cl, for messages and the cache file name */
     const char *source;

@@ -1,5 +1,6 @@
-/* tune.c — the device tuner: every GEMM register block of sg_gemm_candidates() and both attention
- * kernels, checked against plain-C results computed here and timed at the model's shapes. */
+/* tune.c — the device tuner: every GEMM register block of sg_gemm_candidates() and the attention
+ * kernels (attention_rows with every block of sg_attention_qb_candidates()), checked against
+ * plain-C results computed here and timed at the model's shapes. */
 #include "ocl/tune.h"
 
 #include <cjson/cJSON.h>
@@ -211,6 +212,12 @@ static int time_attention(SgDevice *dev, const SgTuneTower *tw, double *seconds,
 
 /* ---- the search ---- */
 
+static int retune_block(SgDevice *dev, SgGemmBlock b, const char *cache_dir, SgError *err)
+{
+    SgTuning t = sg_tuning_with_block(&dev->tuning, b);
+    return sg_device_retune(dev, &t, cache_dir, err);
+}
+
 #define SG_TUNE_TOLERANCE 1e-4 /* as tests/test_ops.c holds the ops to */
 #define SG_TUNE_MAX 64          /* candidates one search measures at most */
 #define SG_TUNE_RUNOFF 3        /* the fastest this many are timed once more */
@@ -233,7 +240,7 @@ static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk
         double s = INFINITY;
         SgError ignored = {0};
         if (pick != SIZE_MAX &&
-            sg_device_retune_gemm(dev, blk[pick], job->cache_dir, &ignored) == SIGLIP_OK &&
+            retune_block(dev, blk[pick], job->cache_dir, &ignored) == SIGLIP_OK &&
             time_gemms(dev, job, 1, &s, &ignored) == SIGLIP_OK && s < secs[pick])
             secs[pick] = s;
     }
@@ -247,7 +254,8 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
 {
     const SgGemmBlock *cand;
     size_t n = sg_gemm_candidates(&dev->info, &cand);
-    int total = (int)n + 3, done = 0;
+    const int *qbs_all;
+    int total = (int)(n + sg_attention_qb_candidates(&dev->info, &qbs_all)) + 2, done = 0;
     double start = now_s(), flops = gemm_flops(job), last_cost = 0, secs[SG_TUNE_MAX];
     SgGemmBlock passed[SG_TUNE_MAX];
     size_t n_passed = 0;
@@ -279,7 +287,7 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         cJSON_AddNumberToObject(c, "mb", blk.mb);
         SgError why = {0};
         double e = INFINITY, s = INFINITY;
-        int st = sg_device_retune_gemm(dev, blk, job->cache_dir, &why);
+        int st = retune_block(dev, blk, job->cache_dir, &why);
         if (st == SIGLIP_OK)
             st = gemm_error(dev, 13, (size_t)blk.nr * 2 + 5, 37, &e, &why);
         if (st == SIGLIP_OK && !(e <= SG_TUNE_TOLERANCE))
@@ -310,32 +318,38 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
             cJSON_AddItemToArray(w, cJSON_CreateNumber(secs[i]));
     }
     if (rc == SIGLIP_OK)
-        rc = sg_device_retune_gemm(dev, (SgGemmBlock){chosen.gemm_mr, chosen.gemm_nr,
-                                                      chosen.gemm_ku, chosen.gemm_mb},
-                                   job->cache_dir, err);
-    /* Attention: both kernels (rows needs dh % 8 == 0, else it runs the tiled one anyway). */
+        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
+    /* Attention: the tiled kernel, and attention_rows with every block of queries (rows needs
+     * dh % 8 == 0, else it runs the tiled one anyway). */
     cJSON *attn = cJSON_AddObjectToObject(rec, "attention");
+    const int *qbs;
+    size_t n_qb = sg_attention_qb_candidates(&dev->info, &qbs);
     double best_a = INFINITY;
-    for (int p = 0; p < 2 && rc == SIGLIP_OK && job->n_towers > 0; p++) {
-        const char *name = p == SG_ATTN_ROWS ? "rows" : "tiled";
+    for (size_t a = 0; a <= n_qb && rc == SIGLIP_OK && job->n_towers > 0; a++) {
+        SgTuning t = chosen;
+        t.attention = a == 0 ? SG_ATTN_TILED : SG_ATTN_ROWS;
+        t.attn_qb = a == 0 ? chosen.attn_qb : qbs[a - 1];
+        char name[32];
+        snprintf(name, sizeof name, a == 0 ? "tiled" : "rows qb%d", t.attn_qb);
         if (job->progress)
-            job->progress(job->user, done++, total, name[0] == 'r' ? "attention rows"
-                                                                   : "attention tiled");
-        dev->tuning.attention = (SgAttentionPath)p;
+            job->progress(job->user, done++, total, name);
         double s = INFINITY, e = INFINITY;
         SgError why = {0};
-        int st = time_attention(dev, &job->towers[0], &s, &e, &why);
-        cJSON *a = cJSON_AddObjectToObject(attn, name);
+        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
+        if (st == SIGLIP_OK)
+            st = time_attention(dev, &job->towers[0], &s, &e, &why);
+        cJSON *rec_a = cJSON_AddObjectToObject(attn, name);
         if (st != SIGLIP_OK || !(e <= SG_TUNE_TOLERANCE)) {
-            cJSON_AddStringToObject(a, "rejected", st ? why.message : "over the tolerance");
+            cJSON_AddStringToObject(rec_a, "rejected", st ? why.message : "over the tolerance");
             continue;
         }
-        cJSON_AddNumberToObject(a, "ms", s * 1e3);
-        cJSON_AddNumberToObject(a, "max_error", e);
+        cJSON_AddNumberToObject(rec_a, "ms", s * 1e3);
+        cJSON_AddNumberToObject(rec_a, "max_error", e);
         if (s < best_a)
-            best_a = s, chosen.attention = (SgAttentionPath)p;
+            best_a = s, chosen.attention = t.attention, chosen.attn_qb = t.attn_qb;
     }
-    dev->tuning.attention = chosen.attention;
+    if (rc == SIGLIP_OK)
+        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
     if (job->progress)
         job->progress(job->user, total, total, "done");
     cJSON_AddNumberToObject(rec, "seconds", now_s() - start);

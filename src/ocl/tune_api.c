@@ -18,13 +18,18 @@ static void describe(const SgDevice *dev, SiglipTuningInfo *out)
     SgError ignored = {0};
     if (sg_tuning_choose(&dev->info, NULL, &table, &ignored) == SIGLIP_OK)
         snprintf(out->rule, sizeof out->rule, "%s", table.rule);
+    char gemm[48], attn[48];
     if (t->gemm == SG_GEMM_PANELS)
-        snprintf(out->config, sizeof out->config,
-                 "panels %dx%d ku%d mb%d, attention %s, layernorm wg %d", t->gemm_mr,
-                 t->gemm_nr, t->gemm_ku, t->gemm_mb, t->attention == SG_ATTN_ROWS ? "rows" : "tiled", t->layernorm_wg);
+        snprintf(gemm, sizeof gemm, "panels %dx%d ku%d mb%d", t->gemm_mr, t->gemm_nr, t->gemm_ku,
+                 t->gemm_mb);
     else
-        snprintf(out->config, sizeof out->config, "clblast, attention %s, layernorm wg %d",
-                 t->attention == SG_ATTN_ROWS ? "rows" : "tiled", t->layernorm_wg);
+        snprintf(gemm, sizeof gemm, "clblast");
+    if (t->attention == SG_ATTN_ROWS)
+        snprintf(attn, sizeof attn, "rows qb%d", t->attn_qb);
+    else
+        snprintf(attn, sizeof attn, "tiled wg%d tile%d", t->attn_wg, t->attn_tile_k);
+    snprintf(out->config, sizeof out->config, "%s, attention %s, layernorm wg %d", gemm, attn,
+             t->layernorm_wg);
     snprintf(out->stored_path, sizeof out->stored_path, "%s", dev->tuning_path);
     out->stored_exists = dev->tuning_path[0] && sg_file_exists(dev->tuning_path);
     snprintf(out->note, sizeof out->note, "%.1000s", dev->tuning_note);

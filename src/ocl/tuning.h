@@ -21,6 +21,9 @@ typedef enum SgAttentionPath {
                         * or Tk > SG_ATTN_MAX_TK */
 } SgAttentionPath;
 
+/* Every choice of how the ops run on one device, each passed to its kernel's program as a -D
+ * (ocl/kernels.c says which) or deciding which kernel runs. The fields that are 0 in a rule or
+ * file ("fit the device") become the device's own values in sg_tuning_fit (ocl/kernels.h). */
 typedef struct SgTuning {
     SgGemmPath gemm;
     SgAttentionPath attention;
@@ -28,13 +31,21 @@ typedef struct SgTuning {
     int gemm_nr;           /* NR: output columns per work-item = weight panel width (8..64, ×8) */
     int gemm_ku;           /* KU: k steps the kernel's inner loop unrolls (1..16) */
     int gemm_mb;           /* MB: blocks of MR rows each work-item computes in turn (1..64) */
-    int layernorm_wg;      /* most work-items per LayerNorm row; 0 = as many as the device allows */
+    int attn_qb;           /* SG_ATTN_QB: queries per work-item of attention_rows (1..16): its
+                            * 2·QB float8 accumulators must fit the vector registers */
+    int attn_wg;           /* queries per work-group of the tiled attention; 0 = fit (≤ 64) */
+    int attn_tile_k;       /* SG_ATTN_TILE_K: keys per local-memory tile of the tiled attention;
+                            * 0 = fit the device's local memory */
+    int layernorm_wg;      /* SG_LN_WG: work-items per LayerNorm row; 0 = as many as the device
+                            * allows (≤ 256); always a power of two once fitted */
     const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
 } SgTuning;
 
+
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
- * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1, "gemm_mb": 1,
- * "attention": "tiled" | "rows", "layernorm_wg": 0}) on top when it is not NULL.
+ * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1,
+ * "gemm_mb": 1, "attention": "tiled" | "rows", "attention_qb": 4, "attention_wg": 0,
+ * "attention_tile_k": 0, "layernorm_wg": 0}, every key optional) on top when it is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
                      SgError *err);
@@ -53,7 +64,12 @@ typedef struct SgGemmBlock {
  * tests/test_ops.c); returns their count and points *out at a static array. */
 size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out);
 
+/* The queries per attention_rows work-item `siglip tune` may choose on a device of this type
+ * (each one tested by tests/test_ops.c); returns their count and points *out at a static array. */
+size_t sg_attention_qb_candidates(const SiglipDeviceInfo *info, const int **out);
+
 const char *sg_gemm_path_name(SgGemmPath p);
+const char *sg_attention_path_name(SgAttentionPath p);
 
 /* ---- results of `siglip tune`, stored as JSON in the cache directory ---- */
 
