@@ -3,6 +3,7 @@
  *
  * Usage: bench_ops [--tower image|text] [--batch N] [--tokens T] [--width D] [--mlp I]
  *                  [--heads H] [--iters N] [--device SPEC] [--cache-dir DIR]
+ *                  [--tuning-file JSON]
  * Defaults: base-patch16-224's image tower (T 196, D 768, I 3072, 12 heads) at batch 8. The
  * device's tuning applies as it would in a forward (stored `siglip tune` result, else the table). */
 #include <math.h>
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 {
     Shape s = {8, 196, 768, 3072, 12};
     int iters = 5;
-    const char *spec = "auto", *cache = NULL;
+    const char *spec = "auto", *cache = NULL, *tuning_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t *field = !strcmp(a, "--batch")    ? &s.B
@@ -132,10 +133,12 @@ int main(int argc, char **argv)
             spec = v, i++;
         } else if (v && !strcmp(a, "--cache-dir")) {
             cache = v, i++;
+        } else if (v && !strcmp(a, "--tuning-file")) {
+            tuning_file = v, i++;
         } else {
             fprintf(stderr, "usage: bench_ops [--tower image|text] [--batch N] [--tokens T] "
                             "[--width D] [--mlp I] [--heads H] [--iters N] [--device SPEC] "
-                            "[--cache-dir DIR]\n");
+                            "[--cache-dir DIR] [--tuning-file JSON]\n");
             return 2;
         }
     }
@@ -147,7 +150,7 @@ int main(int argc, char **argv)
     SgDevice *dev = NULL;
     Layer L = {0};
     size_t M = s.B * s.T;
-    int rc = sg_device_open(&dev, spec, cache, NULL, &err);
+    int rc = sg_device_open(&dev, spec, cache, tuning_file, &err);
     if (rc == SIGLIP_OK)
         rc = upload_random(dev, M * s.D, 1, &L.x, &err);
     if (rc == SIGLIP_OK)
@@ -177,9 +180,9 @@ int main(int argc, char **argv)
         return 1;
     }
     const SgTuning *t = &dev->tuning;
-    printf("device: %s; tuning (%s): %s %dx%d ku%d mb%d, attention %s\n", dev->info.name,
-           t->rule, sg_gemm_path_name(t->gemm), t->gemm_mr, t->gemm_nr, t->gemm_ku, t->gemm_mb,
-           t->attention == SG_ATTN_ROWS ? "rows" : "tiled");
+    printf("device: %s; tuning (%s): %s %dx%d ku%d mb%d chunk %d KiB, attention %s qb%d\n",
+           dev->info.name, t->rule, sg_gemm_path_name(t->gemm), t->gemm_mr, t->gemm_nr,
+           t->gemm_ku, t->gemm_mb, t->gemm_chunk_kib, sg_attention_path_name(t->attention), t->attn_qb);
     printf("shape: batch %zu, tokens %zu, width %zu, mlp %zu, heads %zu; median of %d\n\n", s.B,
            s.T, s.D, s.I, s.H, iters);
     printf("| op | ms | GFLOP/s | share |\n| --- | --- | --- | --- |\n");

@@ -10,6 +10,12 @@
  *   y:  [M, N] with row stride ldy, starting at y_off
  * Work: global size (ceil(M/(MR·MB)), ceil(N/NR)), local size (1, 1). Weights are packed on the host
  * when they are uploaded (sg_weight_upload in src/ocl/gemm.c) with the same NR.
+ * Walk order: a CPU device hands out work-items in order of their linear id (dimension 0
+ * fastest), so by default consecutive work-items share a weight panel and stream all of x; when x
+ * outgrows the cache (batch 32: 77 MB of MLP activations) each panel streams it from memory
+ * again. With mc > 0 (an argument: the host decides from the size of x) the linear ids are
+ * renumbered: mc row blocks × every panel, chunk after chunk, so a chunk's rows of x stay in
+ * cache while the weights stream past them.
  *
  * Tunables (-D, chosen per device by src/ocl/tuning.c or `siglip tune`): a block keeps
  * MR·NR/8 float8 accumulators, NR/8 weight vectors and one broadcast live, which must fit the
@@ -58,14 +64,22 @@ void gemm_packed(const int M, const int N, const int K,
                  __global const sg_welem *wp,
                  __global const float *b, const int has_bias,
                  __global float *y, const int y_off, const int ldy,
-                 const int act, const int accumulate)
+                 const int act, const int accumulate, const int mc)
 {
-    const int panel = get_global_id(1);
+    int row_block = get_global_id(0), panel = get_global_id(1);
+    if (mc > 0) {
+        const int RB = get_global_size(0), P = get_global_size(1);
+        const int l = panel * RB + row_block;
+        const int chunk = l / (mc * P), r = l - chunk * mc * P;
+        const int rows_here = min(mc, RB - chunk * mc);
+        panel = r / rows_here;
+        row_block = chunk * mc + (r - panel * rows_here);
+    }
     const int n0 = panel * NR;
     /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
      * longer work-items also spend less of the time in the driver's scheduling. */
     for (int mb = 0; mb < MB; mb++) {
-        const int m0 = (get_global_id(0) * MB + mb) * MR;
+        const int m0 = (row_block * MB + mb) * MR;
         if (m0 >= M)
             break;
 

@@ -248,9 +248,10 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "%s/%s %dx%d ku%d mb%d M=%zu N=%zu K=%zu act=%d bias=%d "
-             "acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
+    snprintf(label, sizeof label, "%s/%s %dx%d ku%d mb%d chunk %dK M=%zu N=%zu K=%zu act=%d "
+             "bias=%d acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
              dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku, dev->tuning.gemm_mb,
+             dev->tuning.gemm_chunk_kib,
              c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
              c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
@@ -299,6 +300,25 @@ static void test_linear(void)
                 if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
                     test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
     }
+    /* The chunked walk of gemm_packed (x larger than gemm_chunk_kib): with 4×16 blocks, 300 or
+     * 301 rows of K = 5 (6 KB) under a 5 KiB budget walk 2 row blocks × every panel per chunk
+     * (the last chunk 1 block), under 1 KiB one block per chunk; every weight type. */
+    static const LinearCase chunked[] = {
+        {300, 37, 5, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
+        {301, 50, 5, 2, 3, 1, 4, SG_ACT_NONE, 1, 1},
+        {300, 24, 5, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
+        {97, 100, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
+    };
+    const int budgets[] = {5, 1};
+    for (size_t b = 0; b < 2; b++) {
+        SgTuning ct = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 1});
+        ct.gemm_chunk_kib = budgets[b];
+        CHECK_STATUS(sg_device_retune(dev, &ct, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+        for (size_t i = 0; i < sizeof chunked / sizeof chunked[0]; i++)
+            for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+                test_linear_case(&chunked[i], SG_GEMM_PANELS, (SgElemType)t);
+    }
+    CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     /* Out-of-range tuning is refused and leaves the device as it was. */
     SgTuning bad = dev->tuning;
     bad.attn_qb = 17;

@@ -87,11 +87,15 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
     cl_int xo = (cl_int)g->x_off, lx = (cl_int)g->ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
     cl_int has_bias = g->b != NULL, activation = (cl_int)g->act, acc = g->store == SG_ACCUMULATE;
     cl_mem bias = g->b ? g->b : w->buf.mem; /* any valid buffer when there is no bias: never read */
+    size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
+    /* Walk order (cl/gemm_packed.cl): chunks of row blocks holding 1/32 of the cache budget. */
+    size_t budget = (size_t)dev->tuning.gemm_chunk_kib * 1024, x_bytes = g->M * w->n_in * 4;
+    size_t block_bytes = rows * w->n_in * 4, per_chunk = budget / 32 / block_bytes;
+    cl_int mc = budget && x_bytes > budget ? (cl_int)(per_chunk > 0 ? per_chunk : 1) : 0;
     SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(g->x),
                     SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
                     SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
-                    SG_ARG(activation), SG_ARG(acc)};
-    size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
+                    SG_ARG(activation), SG_ARG(acc), SG_ARG(mc)};
     size_t global[2] = {(g->M + rows - 1) / rows, (w->n_out + w->panel - 1) / w->panel};
     size_t local[2] = {1, 1};
     return sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2, global, local,

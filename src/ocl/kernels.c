@@ -237,6 +237,9 @@ int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir,
         t.gemm_ku < 1 || t.gemm_ku > 16 || t.gemm_mb < 1 || t.gemm_mb > 64)
         return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d, %d row blocks) is out "
                        "of range", t.gemm_mr, t.gemm_nr, t.gemm_ku, t.gemm_mb);
+    if (t.gemm_chunk_kib < 0)
+        return sg_fail(err, SIGLIP_EINVAL, "GEMM: gemm_chunk_kib %d is negative",
+                       t.gemm_chunk_kib);
     if (t.attn_qb < 1 || t.attn_qb > 16)
         return sg_fail(err, SIGLIP_EINVAL, "attention: %d queries per work-item is out of range "
                        "(1 to 16)", t.attn_qb);

@@ -31,6 +31,8 @@ typedef struct SgTuning {
     int gemm_nr;           /* NR: output columns per work-item = weight panel width (8..64, ×8) */
     int gemm_ku;           /* KU: k steps the kernel's inner loop unrolls (1..16) */
     int gemm_mb;           /* MB: blocks of MR rows each work-item computes in turn (1..64) */
+    int gemm_chunk_kib;    /* x larger than this many KiB: gemm_packed walks it in chunks of
+                            * row blocks holding 1/32 of it, each against every panel (0 = never) */
     int attn_qb;           /* SG_ATTN_QB: queries per work-item of attention_rows (1..16): its
                             * 2·QB float8 accumulators must fit the vector registers */
     int attn_wg;           /* queries per work-group of the tiled attention; 0 = fit (≤ 64) */
@@ -44,7 +46,7 @@ typedef struct SgTuning {
 
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
  * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1,
- * "gemm_mb": 1, "attention": "tiled" | "rows", "attention_qb": 4, "attention_wg": 0,
+ * "gemm_mb": 1, "gemm_chunk_kib": 16384, "attention": "tiled" | "rows", "attention_qb": 4, "attention_wg": 0,
  * "attention_tile_k": 0, "layernorm_wg": 0}, every key optional) on top when it is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
