@@ -32,7 +32,8 @@ typedef struct SgTuning {
     int gemm_ku;           /* KU: k steps the kernel's inner loop unrolls (1..16) */
     int gemm_mb;           /* MB: blocks of MR rows each work-item computes in turn (1..64) */
     int gemm_chunk_kib;    /* x larger than this many KiB: gemm_packed walks it in chunks of
-                            * row blocks holding 1/32 of it, each against every panel (0 = never) */
+                            * row blocks holding 1/32 of this size, each chunk against every
+                            * panel (0 = never) */
     int attn_qb;           /* SG_ATTN_QB: queries per work-item of attention_rows (1..16): its
                             * 2·QB float8 accumulators must fit the vector registers */
     int attn_wg;           /* queries per work-group of the tiled attention; 0 = fit (≤ 64) */
