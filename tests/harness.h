@@ -38,6 +38,8 @@ int sg_test_finish(const char *name);
 const char *sg_test_data_dir(void);
 /* dir of the medium fixtures (SIGLIP_MEDIUM_FIXTURES) or NULL when absent: skip then. */
 const char *sg_test_medium_dir(void);
+/* sg_test_medium_dir() for a test that needs them: exits with SG_TEST_SKIP when they are absent. */
+const char *sg_test_require_medium(void);
 /* Device spec for tests (SIGLIP_TEST_DEVICE, default "auto"). */
 const char *sg_test_device(void);
 /* Tuning override file for tests (SIGLIP_TEST_TUNING) or NULL. */
@@ -47,6 +49,8 @@ const char *sg_test_cache_dir(void);
 /* Default settings with the test device, program cache and tuning file filled in. */
 struct SiglipSettings;
 void sg_test_settings(struct SiglipSettings *s);
+/* A context of sg_test_settings; NULL after a failed check. */
+struct SiglipContext *sg_test_context(void);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 

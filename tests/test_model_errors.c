@@ -240,10 +240,7 @@ int main(int argc, char **argv)
         return no_platform();
     if (!mkdtemp(root))
         return 1;
-    SiglipSettings s;
-    sg_test_settings(&s);
-    SiglipContext *ctx = NULL;
-    CHECK(siglip_context_create(&ctx, &s) == SIGLIP_OK, "context");
+    SiglipContext *ctx = sg_test_context();
     if (ctx)
         run_cases(ctx);
     siglip_context_close(&ctx);
