@@ -142,12 +142,10 @@ void fx_check_pos_tables(SiglipModel *m, const SgSafetensors *ex, const cJSON *s
 int fx_suite_open(FxSuite *s, const char *cases_rel, const char *expected_rel)
 {
     memset(s, 0, sizeof *s);
-    char *path = sg_test_path(cases_rel);
     size_t size = 0;
-    s->json = path ? sg_test_read(path, &size) : NULL;
+    s->json = sg_test_read_data(cases_rel, &size);
     s->cases = s->json ? cJSON_Parse(s->json) : NULL;
-    CHECK(s->cases != NULL, "cannot read %s", path ? path : cases_rel);
-    free(path);
+    CHECK(!s->json || s->cases, "cannot parse %s", cases_rel);
     s->ex = fx_open(sg_test_data_dir(), expected_rel);
     s->ctx = sg_test_context();
     if (!s->cases || !s->ex || !s->ctx)

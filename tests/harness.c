@@ -94,6 +94,15 @@ char *sg_test_read(const char *path, size_t *size)
     return buf;
 }
 
+char *sg_test_read_data(const char *rel, size_t *size)
+{
+    char *path = sg_test_path(rel);
+    char *data = path ? sg_test_read(path, size) : NULL;
+    CHECK(data != NULL, "cannot read %s", path ? path : rel);
+    free(path);
+    return data;
+}
+
 int sg_test_write(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");

@@ -56,6 +56,8 @@ char *sg_test_path(const char *rel);
 
 /* A whole file in a malloc'ed buffer with a NUL appended (not counted in *size), or NULL. */
 char *sg_test_read(const char *path, size_t *size);
+/* sg_test_read of tests/data/<rel>; NULL after a failed check. */
+char *sg_test_read_data(const char *rel, size_t *size);
 /* Writes `size` bytes to `path`; 0 on success. */
 int sg_test_write(const char *path, const void *data, size_t size);
 
