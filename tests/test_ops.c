@@ -412,113 +412,33 @@ typedef struct AttnCase {
     float amplitude; /* inputs in ±amplitude: large values test the max subtraction */
 } AttnCase;
 
-/* The q, k, v layout of B items of Tq queries and Tk keys of width W: one buffer each (the same
- * one when packed). */
+/* The q, k, v layout of a case: one buffer each (the same one when packed). */
 typedef struct AttnLayout {
     size_t nq, nkv, q_off, k_off, v_off, ldq, ldkv, q_bstride;
 } AttnLayout;
 
-static AttnLayout attn_layout(int layout, size_t B, size_t Tq, size_t Tk, size_t W)
+static AttnLayout attn_layout(const AttnCase *c)
 {
+    size_t W = c->H * c->dh;
     AttnLayout a = {0};
-    if (layout == QKV_PACKED) { /* [B, T, 3W] as a fused QKV projection writes it */
+    if (c->layout == QKV_PACKED) { /* [B, T, 3W] as a fused QKV projection writes it */
         a.ldq = a.ldkv = 3 * W;
         a.k_off = W;
         a.v_off = 2 * W;
-        a.nq = a.nkv = B * Tk * 3 * W;
-        a.q_bstride = Tq * a.ldq;
+        a.nq = a.nkv = c->B * c->Tk * 3 * W;
+        a.q_bstride = c->Tq * a.ldq;
     } else { /* q [B or 1, Tq, W + 3] at offset 2, k and v [B, Tk, W + 5] at offsets 1 and 4 */
         a.ldq = W + 3;
         a.ldkv = W + 5;
         a.q_off = 2;
         a.k_off = 1;
         a.v_off = 4;
-        size_t q_items = layout == Q_BROADCAST ? 1 : B;
-        a.q_bstride = layout == Q_BROADCAST ? 0 : Tq * a.ldq;
-        a.nq = a.q_off + q_items * Tq * a.ldq;
-        a.nkv = a.v_off + B * Tk * a.ldkv;
+        size_t q_items = c->layout == Q_BROADCAST ? 1 : c->B;
+        a.q_bstride = c->layout == Q_BROADCAST ? 0 : c->Tq * a.ldq;
+        a.nq = a.q_off + q_items * c->Tq * a.ldq;
+        a.nkv = a.v_off + c->B * c->Tk * a.ldkv;
     }
     return a;
-}
-
-/* Random q, k, v in ±amp laid out as attn_layout says, and an output [B, Tq, W] with row stride
- * W + 2 at offset 1 (sentinel gaps): host arrays, guarded device copies and their views. */
-typedef struct AttnIO {
-    AttnLayout a;
-    int packed;
-    float amp;
-    float *q, *k, *v;       /* host inputs; one array when packed */
-    float *ref, *got;       /* [no] the reference output (sentinel outside the rows), the op's */
-    size_t no, o_off, ldo, rows, W;
-    GBuf gq, gk, gv, go;
-    SgView vq, vk, vv, vo;
-} AttnIO;
-
-static AttnIO attn_io(int layout, size_t B, size_t Tq, size_t Tk, size_t W, float amp)
-{
-    AttnIO x = {.a = attn_layout(layout, B, Tq, Tk, W), .packed = layout == QKV_PACKED,
-                .amp = amp};
-    const AttnLayout *a = &x.a;
-    x.W = W;
-    x.rows = B * Tq;
-    x.ldo = W + 2;
-    x.o_off = 1;
-    x.no = x.o_off + x.rows * x.ldo;
-    x.q = random_floats(a->nq, -amp, amp);
-    x.k = x.packed ? x.q : random_floats(a->nkv, -amp, amp);
-    x.v = x.packed ? x.q : random_floats(a->nkv, -amp, amp);
-    x.ref = xmalloc(x.no * 4);
-    x.got = xmalloc(x.no * 4);
-    fill_sentinel(x.ref, x.no);
-    x.gq = gbuf(x.q, a->nq);
-    x.gk = x.packed ? x.gq : gbuf(x.k, a->nkv);
-    x.gv = x.packed ? x.gq : gbuf(x.v, a->nkv);
-    x.go = gbuf(NULL, x.no);
-    x.vq = (SgView){x.gq.view, a->q_off, B, Tq, W, a->ldq, a->q_bstride};
-    x.vk = (SgView){x.gk.view, a->k_off, B, Tk, W, a->ldkv, Tk * a->ldkv};
-    x.vv = (SgView){x.gv.view, a->v_off, B, Tk, W, a->ldkv, Tk * a->ldkv};
-    x.vo = (SgView){x.go.view, x.o_off, B, Tq, W, x.ldo, Tq * x.ldo};
-    return x;
-}
-
-/* After the op: the inputs' guards intact, the output read back into got and compared with ref
- * (tolerance growing with the scores' size: amp³ enters through q·k and the softmax). */
-static void attn_io_check(AttnIO *x, const char *op, const char *label)
-{
-    gbuf_read(&x->gq, NULL, "attention q");
-    if (!x->packed) {
-        gbuf_read(&x->gk, NULL, "attention k");
-        gbuf_read(&x->gv, NULL, "attention v");
-    }
-    gbuf_read(&x->go, x->got, "attention out");
-    double amp = x->amp;
-    compare(op, label, x->got, x->ref, x->no, (Layout){x->o_off, x->rows, x->ldo, x->W},
-            1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
-}
-
-static void attn_io_free(AttnIO *x)
-{
-    gbuf_free(&x->gq), gbuf_free(&x->go);
-    if (!x->packed)
-        gbuf_free(&x->gk), gbuf_free(&x->gv), free(x->k), free(x->v);
-    free(x->q), free(x->ref), free(x->got);
-}
-
-/* The kernel a case ran with. */
-static const char *attn_path_name(void)
-{
-    return dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled";
-}
-
-/* Both kernels on every device: the tuning only decides which one a model uses. */
-static void on_both_attention_paths(void (*run_cases)(void))
-{
-    SgAttentionPath chosen = dev->tuning.attention;
-    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
-        dev->tuning.attention = (SgAttentionPath)path;
-        run_cases();
-    }
-    dev->tuning.attention = chosen;
 }
 
 static int32_t *attn_mask(const AttnCase *c)
@@ -539,30 +459,51 @@ static void test_attention_case(const AttnCase *c)
 {
     if (too_big("attention", c->B * c->Tq * c->Tk * c->H * c->dh))
         return;
-    AttnIO x = attn_io(c->layout, c->B, c->Tq, c->Tk, c->H * c->dh, c->amplitude);
-    const AttnLayout *a = &x.a;
+    AttnLayout a = attn_layout(c);
+    size_t W = c->H * c->dh, ldo = W + 2, o_off = 1;
+    size_t no = o_off + c->B * c->Tq * ldo;
+    float amp = c->amplitude;
+    int packed = c->layout == QKV_PACKED;
+    float *q = random_floats(a.nq, -amp, amp);
+    float *kv = packed ? q : random_floats(a.nkv, -amp, amp);
+    float *v2 = packed ? q : random_floats(a.nkv, -amp, amp);
     int32_t *mask = attn_mask(c);
-    GBuf gm = gbuf(mask, mask ? c->B * c->Tk : 1);
+    float *ref = xmalloc(no * 4), *got = xmalloc(no * 4);
+    fill_sentinel(ref, no);
+    GBuf gq = gbuf(q, a.nq), gk = packed ? gq : gbuf(kv, a.nkv), gv = packed ? gq : gbuf(v2, a.nkv);
+    GBuf gm = gbuf(mask, mask ? c->B * c->Tk : 1), go = gbuf(NULL, no);
     float scale = 1.0f / sqrtf((float)c->dh);
+    SgView vq = {gq.view, a.q_off, c->B, c->Tq, W, a.ldq, a.q_bstride};
+    SgView vk = {gk.view, a.k_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
+    SgView vv = {gv.view, a.v_off, c->B, c->Tk, W, a.ldkv, c->Tk * a.ldkv};
+    SgView vo = {go.view, o_off, c->B, c->Tq, W, ldo, c->Tq * ldo};
     SgMask vm = {mask ? gm.view : NULL, {NULL, 0, 0, 0}};
-    int rc = sg_op_attention(dev, x.vq, x.vk, x.vv, vm, x.vo, (SgHeads){c->H, scale}, &err);
+    int rc = sg_op_attention(dev, vq, vk, vv, vm, vo, (SgHeads){c->H, scale}, &err);
     check_op(rc, "attention");
+    gbuf_read(&gq, NULL, "attention q");
+    if (!packed) {
+        gbuf_read(&gk, NULL, "attention k");
+        gbuf_read(&gv, NULL, "attention v");
+    }
     gbuf_read(&gm, NULL, "attention mask");
-    ref_attention(x.q + a->q_off, a->ldq, a->q_bstride, x.k + a->k_off, x.v + a->v_off, a->ldkv,
-                  mask, x.ref + x.o_off, x.ldo, c->B, c->Tq, c->Tk, c->H, c->dh, scale);
+    gbuf_read(&go, got, "attention out");
+    ref_attention(q + a.q_off, a.ldq, a.q_bstride, kv + a.k_off, v2 + a.v_off, a.ldkv, mask,
+                  ref + o_off, ldo, c->B, c->Tq, c->Tk, c->H, c->dh, scale);
     static const char *layouts[] = {"packed", "separate", "q broadcast"};
     static const char *masks[] = {"", " mask", " mask+empty row"};
     char label[128];
     snprintf(label, sizeof label, "%s B=%zu Tq=%zu Tk=%zu H=%zu dh=%zu %s%s amp=%g",
-             attn_path_name(), c->B, c->Tq, c->Tk, c->H, c->dh, layouts[c->layout],
-             masks[c->mask], (double)c->amplitude);
-    attn_io_check(&x, "attention", label);
-    gbuf_free(&gm);
-    free(mask);
-    attn_io_free(&x);
+             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->B, c->Tq, c->Tk, c->H,
+             c->dh, layouts[c->layout], masks[c->mask], (double)amp);
+    compare("attention", label, got, ref, no, (Layout){o_off, c->B * c->Tq, ldo, W},
+            1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
+    gbuf_free(&gq), gbuf_free(&gm), gbuf_free(&go);
+    if (!packed)
+        gbuf_free(&gk), gbuf_free(&gv), free(kv), free(v2);
+    free(q), free(mask), free(ref), free(got);
 }
 
-static void attention_cases(void)
+static void test_attention(void)
 {
     static const AttnCase cases[] = {
         {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
@@ -583,13 +524,14 @@ static void attention_cases(void)
         {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
         {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        test_attention_case(&cases[i]);
-}
-
-static void test_attention(void)
-{
-    on_both_attention_paths(attention_cases);
+    /* Both kernels on every device: the tuning only decides which one a model uses. */
+    SgAttentionPath chosen = dev->tuning.attention;
+    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
+        dev->tuning.attention = (SgAttentionPath)path;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            test_attention_case(&cases[i]);
+    }
+    dev->tuning.attention = chosen;
 }
 
 /* ---- packed attention: sequences of different lengths one after another (SgSegments) ---- */
@@ -620,32 +562,54 @@ static void test_segments_case(const SegCase *c)
     }
     if (too_big("attention", R * max_k * W))
         return;
-    /* all R rows as one item: packed [R, 3W] rows [q | k | v], or separate q, k, v */
-    AttnIO x = attn_io(c->layout, 1, R, R, W, c->amplitude);
-    const AttnLayout *a = &x.a;
-    GBuf gs = gbuf(seg, 3 * c->n);
+    int packed = c->layout == QKV_PACKED;
+    /* packed: [R, 3W] rows [q | k | v]; separate: q, k, v with padded rows at offsets 2, 1, 4 */
+    size_t ldq = packed ? 3 * W : W + 3, ldkv = packed ? 3 * W : W + 5;
+    size_t q_off = packed ? 0 : 2, k_off = packed ? W : 1, v_off = packed ? 2 * W : 4;
+    size_t nq = q_off + R * ldq, nkv = packed ? nq : v_off + R * ldkv;
+    size_t ldo = W + 2, o_off = 1, no = o_off + R * ldo;
+    float amp = c->amplitude;
+    float *q = random_floats(nq, -amp, amp);
+    float *kv = packed ? q : random_floats(nkv, -amp, amp);
+    float *v2 = packed ? q : random_floats(nkv, -amp, amp);
+    float *ref = xmalloc(no * 4), *got = xmalloc(no * 4);
+    fill_sentinel(ref, no);
+    GBuf gq = gbuf(q, nq), gk = packed ? gq : gbuf(kv, nkv), gv = packed ? gq : gbuf(v2, nkv);
+    GBuf gs = gbuf(seg, 3 * c->n), go = gbuf(NULL, no);
     float scale = 1.0f / sqrtf((float)c->dh);
+    SgView vq = {gq.view, q_off, 1, R, W, ldq, R * ldq};
+    SgView vk = {gk.view, k_off, 1, R, W, ldkv, R * ldkv};
+    SgView vv = {gv.view, v_off, 1, R, W, ldkv, R * ldkv};
+    SgView vo = {go.view, o_off, 1, R, W, ldo, R * ldo};
     SgMask m = {NULL, {gs.view, c->n, max_q, max_k}};
-    check_op(sg_op_attention(dev, x.vq, x.vk, x.vv, m, x.vo, (SgHeads){c->H, scale}, &err),
-             "attention");
+    check_op(sg_op_attention(dev, vq, vk, vv, m, vo, (SgHeads){c->H, scale}, &err), "attention");
+    gbuf_read(&gq, NULL, "segments q");
+    if (!packed) {
+        gbuf_read(&gk, NULL, "segments k");
+        gbuf_read(&gv, NULL, "segments v");
+    }
     gbuf_read(&gs, NULL, "segments table");
+    gbuf_read(&go, got, "segments out");
     /* The reference: each segment as a batch of one, its queries against its own keys. */
     for (size_t i = 0; i < c->n; i++) {
         size_t r0 = (size_t)seg[3 * i];
-        ref_attention(x.q + a->q_off + r0 * a->ldq, a->ldq, 0, x.k + a->k_off + r0 * a->ldkv,
-                      x.v + a->v_off + r0 * a->ldkv, a->ldkv, NULL, x.ref + x.o_off + r0 * x.ldo,
-                      x.ldo, 1, c->queries[i], c->keys[i], c->H, c->dh, scale);
+        ref_attention(q + q_off + r0 * ldq, ldq, 0, kv + k_off + r0 * ldkv, v2 + v_off + r0 * ldkv,
+                      ldkv, NULL, ref + o_off + r0 * ldo, ldo, 1, c->queries[i], c->keys[i], c->H,
+                      c->dh, scale);
     }
     char label[128];
     snprintf(label, sizeof label, "%s %zu segments H=%zu dh=%zu gap=%zu %s amp=%g",
-             attn_path_name(), c->n, c->H, c->dh, c->gap, x.packed ? "packed" : "separate",
-             (double)c->amplitude);
-    attn_io_check(&x, "attention_seg", label);
-    gbuf_free(&gs);
-    attn_io_free(&x);
+             dev->tuning.attention == SG_ATTN_ROWS ? "rows" : "tiled", c->n, c->H, c->dh, c->gap,
+             packed ? "packed" : "separate", (double)amp);
+    compare("attention_seg", label, got, ref, no, (Layout){o_off, R, ldo, W},
+            1e-5 * amp + 1e-7 * amp * amp * amp, 1e-4, 1e-10);
+    gbuf_free(&gq), gbuf_free(&gs), gbuf_free(&go);
+    if (!packed)
+        gbuf_free(&gk), gbuf_free(&gv), free(kv), free(v2);
+    free(q), free(ref), free(got);
 }
 
-static void segment_cases(void)
+static void test_segments(void)
 {
     static const SegCase cases[] = {
         /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
@@ -656,13 +620,13 @@ static void segment_cases(void)
         {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
         {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        test_segments_case(&cases[i]);
-}
-
-static void test_segments(void)
-{
-    on_both_attention_paths(segment_cases);
+    SgAttentionPath chosen = dev->tuning.attention;
+    for (int path = SG_ATTN_TILED; path <= SG_ATTN_ROWS; path++) {
+        dev->tuning.attention = (SgAttentionPath)path;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            test_segments_case(&cases[i]);
+    }
+    dev->tuning.attention = chosen;
 }
 
 /* Packed texts' embeddings (ids and positions per row, a gather) and the last row of each
