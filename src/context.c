@@ -17,13 +17,21 @@ void siglip_default_settings(SiglipSettings *s)
     s->tuning_file = NULL;
 }
 
-static int dup_opt(const char *in, char **out)
+/* Bytes of a copy of s (NULL: none). */
+static size_t copy_size(const char *s)
 {
-    *out = NULL;
-    if (!in)
-        return 0;
-    *out = strdup(in);
-    return *out ? 0 : -1;
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies s (NULL stays NULL) to *at and moves *at past the copy. */
+static const char *copy_to(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = copy_size(s);
+    const char *copy = memcpy(*at, s, n);
+    *at += n;
+    return copy;
 }
 
 int siglip_context_create(SiglipContext **out, const SiglipSettings *s)
@@ -43,19 +51,17 @@ int siglip_context_create(SiglipContext **out, const SiglipSettings *s)
         (unsigned)s->precision > (unsigned)SIGLIP_PRECISION_Q8)
         return SIGLIP_EINVAL;
 
-    SiglipContext *ctx = calloc(1, sizeof *ctx);
+    /* The caller's strings may go away: copies follow the context in its allocation. */
+    const char *device = s->device ? s->device : "auto";
+    SiglipContext *ctx = calloc(1, sizeof *ctx + copy_size(device) +
+                                       copy_size(s->program_cache_dir) + copy_size(s->tuning_file));
     if (!ctx)
         return SIGLIP_ENOMEM;
     ctx->settings = *s;
-    if (dup_opt(s->device ? s->device : "auto", &ctx->device_spec) ||
-        dup_opt(s->program_cache_dir, &ctx->program_cache_dir) ||
-        dup_opt(s->tuning_file, &ctx->tuning_file)) {
-        siglip_context_close(&ctx);
-        return SIGLIP_ENOMEM;
-    }
-    ctx->settings.device = ctx->device_spec;
-    ctx->settings.program_cache_dir = ctx->program_cache_dir;
-    ctx->settings.tuning_file = ctx->tuning_file;
+    char *at = ctx->strings;
+    ctx->settings.device = copy_to(&at, device);
+    ctx->settings.program_cache_dir = copy_to(&at, s->program_cache_dir);
+    ctx->settings.tuning_file = copy_to(&at, s->tuning_file);
     *out = ctx;
     return SIGLIP_OK;
 }
@@ -66,9 +72,6 @@ void siglip_context_close(SiglipContext **pctx)
         return;
     SiglipContext *ctx = *pctx;
     sg_device_close(&ctx->device);
-    free(ctx->device_spec);
-    free(ctx->program_cache_dir);
-    free(ctx->tuning_file);
     free(ctx);
     *pctx = NULL;
 }

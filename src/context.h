@@ -8,12 +8,10 @@
 typedef struct SgDevice SgDevice; /* ocl/device.h */
 
 struct SiglipContext {
-    SiglipSettings settings; /* string members point at the copies below */
-    char *device_spec;       /* owned copy of settings.device ("auto" when NULL) */
-    char *program_cache_dir; /* owned copy or NULL */
-    char *tuning_file;       /* owned copy or NULL */
+    SiglipSettings settings; /* string members point into strings[] (device "auto" when NULL) */
     SgDevice *device;        /* opened by siglip_context_open_device(); owned */
     SgError err;             /* the last failure, read by siglip_context_error() */
+    char strings[];          /* the settings' strings, copied: allocated with the context */
 };
 
 /* The error record public calls on this context write their failures to. The previous message is

@@ -36,12 +36,32 @@ const char *sg_test_medium_dir(void)
     return stat(probe, &st) == 0 ? d : NULL;
 }
 
+const char *sg_test_require_medium(void)
+{
+    const char *d = sg_test_medium_dir();
+    if (!d) {
+        fprintf(stderr, "medium fixtures not found (SIGLIP_MEDIUM_FIXTURES): skipped\n");
+        exit(SG_TEST_SKIP);
+    }
+    return d;
+}
+
 void sg_test_settings(SiglipSettings *s)
 {
     siglip_default_settings(s);
     s->device = sg_test_device();
     s->program_cache_dir = sg_test_cache_dir();
     s->tuning_file = sg_test_tuning();
+}
+
+SiglipContext *sg_test_context(void)
+{
+    SiglipSettings s;
+    sg_test_settings(&s);
+    SiglipContext *ctx = NULL;
+    int rc = siglip_context_create(&ctx, &s);
+    CHECK_STATUS(rc, SIGLIP_OK, "context");
+    return ctx;
 }
 
 char *sg_test_path(const char *rel)
@@ -72,6 +92,15 @@ char *sg_test_read(const char *path, size_t *size)
         *size = (size_t)n;
     }
     return buf;
+}
+
+char *sg_test_read_data(const char *rel, size_t *size)
+{
+    char *path = sg_test_path(rel);
+    char *data = path ? sg_test_read(path, size) : NULL;
+    CHECK(data != NULL, "cannot read %s", path ? path : rel);
+    free(path);
+    return data;
 }
 
 int sg_test_write(const char *path, const void *data, size_t size)

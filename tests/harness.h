@@ -38,6 +38,8 @@ int sg_test_finish(const char *name);
 const char *sg_test_data_dir(void);
 /* dir of the medium fixtures (SIGLIP_MEDIUM_FIXTURES) or NULL when absent: skip then. */
 const char *sg_test_medium_dir(void);
+/* sg_test_medium_dir() for a test that needs them: exits with SG_TEST_SKIP when they are absent. */
+const char *sg_test_require_medium(void);
 /* Device spec for tests (SIGLIP_TEST_DEVICE, default "auto"). */
 const char *sg_test_device(void);
 /* Tuning override file for tests (SIGLIP_TEST_TUNING) or NULL. */
@@ -47,11 +49,15 @@ const char *sg_test_cache_dir(void);
 /* Default settings with the test device, program cache and tuning file filled in. */
 struct SiglipSettings;
 void sg_test_settings(struct SiglipSettings *s);
+/* A context of sg_test_settings; NULL after a failed check. */
+struct SiglipContext *sg_test_context(void);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 
 /* A whole file in a malloc'ed buffer with a NUL appended (not counted in *size), or NULL. */
 char *sg_test_read(const char *path, size_t *size);
+/* sg_test_read of tests/data/<rel>; NULL after a failed check. */
+char *sg_test_read_data(const char *rel, size_t *size);
 /* Writes `size` bytes to `path`; 0 on success. */
 int sg_test_write(const char *path, const void *data, size_t size);
 

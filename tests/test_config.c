@@ -97,14 +97,12 @@ static void test_tiny_cls(void)
 /* medium-bf16's config.json (copied into tests/data): base widths, one layer, vocab 1000. */
 static void test_medium(void)
 {
-    char *path = sg_test_path("medium-config.json");
-    char *text = NULL;
     size_t size = 0;
+    char *text = sg_test_read_data("medium-config.json", &size);
     SgError err = {0};
-    int rc = sg_read_file(path, 1 << 20, &text, &size, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
     SgConfig cfg;
-    if (!rc && !(rc = sg_config_parse(text, size, &cfg, &err))) {
+    int rc = SIGLIP_OK;
+    if (text && !(rc = sg_config_parse(text, size, &cfg, &err))) {
         const SgTowerConfig *t = &cfg.text, *v = &cfg.vision;
         CHECK(cfg.architecture == SIGLIP_ARCH_MODEL, "medium architecture");
         CHECK(t->vocab_size == 1000 && t->hidden_size == 768 && t->intermediate_size == 3072 &&
@@ -122,7 +120,6 @@ static void test_medium(void)
     }
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     free(text);
-    free(path);
 }
 
 /* The minimal Hub form is google/siglip-base-patch16-224: every value is a default. */

@@ -112,52 +112,35 @@ static void check_interpolated(SiglipContext *ctx, SiglipModel *m, const SgSafet
     SiglipImageOutput io = {.pooler_output = pool, .last_hidden_state = hidden};
     rc = siglip_encode_image(m, px, N_IMAGES, &io);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    snprintf(name, sizeof name, "s2.%dx%d.f64.vision.last_hidden_state", h, w);
-    fx_expect_close(ex, name, hidden, N_IMAGES * n * D, TOL);
-    snprintf(name, sizeof name, "s2.%dx%d.f64.vision.pooler_output", h, w);
-    fx_expect_close(ex, name, pool, N_IMAGES * D, TOL);
+    snprintf(name, sizeof name, "s2.%dx%d", h, w);
+    fx_expect_vision(ex, name, hidden, N_IMAGES * n * D, pool, N_IMAGES * D, TOL);
     free(hidden);
     free(px);
 }
 
-/* The bare position-table interpolation against torch's F.interpolate. */
-static void check_pos_tables(SiglipModel *m, const SgSafetensors *ex, const cJSON *sizes)
+/* sg_pos_interp_bicubic as an FxPosResize (it cannot fail). */
+static int interp_bicubic(const float *grid, int in_h, int in_w, size_t dim, int out_h, int out_w,
+                          float *out)
 {
-    float grid[16 * D];
-    SgError err = {0};
-    int rc = sg_buffer_read(m->dev, m->vision.pos_emb.mem, 0, sizeof grid, grid, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    const cJSON *s;
-    cJSON_ArrayForEach(s, sizes)
-    {
-        int gh = (int)cJSON_GetArrayItem(s, 0)->valuedouble;
-        int gw = (int)cJSON_GetArrayItem(s, 1)->valuedouble;
-        float *out = malloc((size_t)gh * gw * D * sizeof *out);
-        sg_pos_interp_bicubic(grid, 4, 4, D, gh, gw, out);
-        char name[64];
-        snprintf(name, sizeof name, "pos.%dx%d.f64", gh, gw);
-        fx_expect_close(ex, name, out, (size_t)gh * gw * D, 1e-6);
-        snprintf(name, sizeof name, "pos.%dx%d.f32", gh, gw);
-        fx_expect_close(ex, name, out, (size_t)gh * gw * D, 2e-6);
-        if (gh == 4 && gw == 4)
-            CHECK(memcmp(out, grid, sizeof grid) == 0, "same-size interpolation must be exact");
-        free(out);
-    }
+    sg_pos_interp_bicubic(grid, in_h, in_w, dim, out_h, out_w, out);
+    return 0;
 }
 
 static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSON *cases)
 {
-    SiglipModel *m = fx_load_model(ctx, "siglip2");
+    SiglipModelInfo info;
+    SiglipModel *m = fx_load_model(ctx, "siglip2", &info);
     if (!m)
         return;
-    SiglipModelInfo info;
-    siglip_model_info(m, &info);
     CHECK(info.architecture == SIGLIP_ARCH_MODEL && info.has_tokenizer && info.vocab_size == 4000 &&
               m->processor->settings.resample == 2 && info.image_width == S,
           "SigLIP 2 model: architecture %d, tokenizer %d, resample %d", info.architecture,
           info.has_tokenizer, m->processor->settings.resample);
     check_model(ctx, m, ex, "s2", cJSON_GetObjectItemCaseSensitive(cases, "texts"));
-    check_pos_tables(m, ex, cJSON_GetObjectItemCaseSensitive(cases, "pos_sizes"));
+    /* the bare position-table interpolation against torch's F.interpolate */
+    static const FxPosRef pos_refs[] = {{".f64", 1e-6}, {".f32", 2e-6}};
+    fx_check_pos_tables(m, ex, cJSON_GetObjectItemCaseSensitive(cases, "pos_sizes"),
+                        interp_bicubic, pos_refs, 2);
     check_interpolated(ctx, m, ex, 48, 40);
     check_interpolated(ctx, m, ex, 64, 64);
     /* back to the checkpoint's size: the stored grid again, bit for bit the first results */
@@ -181,7 +164,7 @@ static void test_siglip2(SiglipContext *ctx, const SgSafetensors *ex, const cJSO
 
 static void test_multilingual(SiglipContext *ctx, const SgSafetensors *ex, const cJSON *cases)
 {
-    SiglipModel *m = fx_load_model(ctx, "multilingual");
+    SiglipModel *m = fx_load_model(ctx, "multilingual", NULL);
     if (!m)
         return;
     SiglipTokenizer *tok = siglip_model_tokenizer(m);
@@ -208,30 +191,12 @@ static void test_multilingual(SiglipContext *ctx, const SgSafetensors *ex, const
 
 int main(void)
 {
-    char *cases_path = sg_test_path("family-cases.json");
-    size_t size = 0;
-    char *json = sg_test_read(cases_path, &size);
-    cJSON *cases = json ? cJSON_Parse(json) : NULL;
-    CHECK(cases != NULL, "cannot read %s", cases_path);
-    SgSafetensors *ex = fx_open(sg_test_data_dir(), "family-expected.safetensors");
-    SiglipSettings s;
-    sg_test_settings(&s);
-    SiglipContext *ctx = NULL;
-    int rc = siglip_context_create(&ctx, &s);
-    CHECK_STATUS(rc, SIGLIP_OK, "context");
-    if (cases && ex && ctx) {
-        rc = siglip_context_open_device(ctx);
-        if (rc == SIGLIP_ENODEV) {
-            fprintf(stderr, "no OpenCL device: skipped\n");
-            return 77;
-        }
-        test_siglip2(ctx, ex, cJSON_GetObjectItemCaseSensitive(cases, "siglip2"));
-        test_multilingual(ctx, ex, cJSON_GetObjectItemCaseSensitive(cases, "multilingual"));
+    FxSuite fx;
+    if (!fx_suite_open(&fx, "family-cases.json", "family-expected.safetensors")) {
+        test_siglip2(fx.ctx, fx.ex, cJSON_GetObjectItemCaseSensitive(fx.cases, "siglip2"));
+        test_multilingual(fx.ctx, fx.ex,
+                          cJSON_GetObjectItemCaseSensitive(fx.cases, "multilingual"));
     }
-    siglip_context_close(&ctx);
-    sg_st_close(&ex);
-    cJSON_Delete(cases);
-    free(json);
-    free(cases_path);
+    fx_suite_close(&fx);
     return sg_test_finish("test_family");
 }

@@ -16,11 +16,7 @@ static unsigned char *read_extra_image(const char *name, size_t *size)
 {
     char rel[256];
     snprintf(rel, sizeof rel, "images-extra/in/%s", name);
-    char *path = sg_test_path(rel);
-    unsigned char *data = path ? (unsigned char *)sg_test_read(path, size) : NULL;
-    CHECK(data != NULL, "cannot read %s", rel);
-    free(path);
-    return data;
+    return (unsigned char *)sg_test_read_data(rel, size);
 }
 
 static SiglipContext *context_with_limit(uint64_t max_pixels)

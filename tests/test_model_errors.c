@@ -31,16 +31,6 @@ static char *make_dir(const char *name)
     return dir;
 }
 
-static char *read_fixture(const char *rel, size_t *size)
-{
-    char *path = sg_test_path(rel), *data = NULL;
-    SgError err = {0};
-    if (sg_read_file(path, 1u << 30, &data, size, &err) != 0)
-        fprintf(stderr, "%s\n", err.message);
-    free(path);
-    return data;
-}
-
 /* tiny's tensors rewritten with one change: `drop` is left out, `reshape` gets a wrong shape. */
 static void write_tiny_variant(const char *dir, const char *drop, const char *reshape)
 {
@@ -80,7 +70,7 @@ static void write_tiny_variant(const char *dir, const char *drop, const char *re
 static void with_tiny_config(const char *dir)
 {
     size_t size;
-    char *cfg = read_fixture("tiny/config.json", &size);
+    char *cfg = sg_test_read_data("tiny/config.json", &size);
     if (cfg)
         write_bytes(dir, "config.json", cfg, size);
     free(cfg);
@@ -135,7 +125,7 @@ static void run_cases(SiglipContext *ctx)
     d = make_dir("truncated-weights");
     with_tiny_config(d);
     size_t size;
-    char *st = read_fixture("tiny/model.safetensors", &size);
+    char *st = sg_test_read_data("tiny/model.safetensors", &size);
     if (st)
         write_bytes(d, "model.safetensors", st, size / 2);
     expect_failure(ctx, d, SIGLIP_EBADMSG, "model.safetensors");
@@ -240,10 +230,7 @@ int main(int argc, char **argv)
         return no_platform();
     if (!mkdtemp(root))
         return 1;
-    SiglipSettings s;
-    sg_test_settings(&s);
-    SiglipContext *ctx = NULL;
-    CHECK(siglip_context_create(&ctx, &s) == SIGLIP_OK, "context");
+    SiglipContext *ctx = sg_test_context();
     if (ctx)
         run_cases(ctx);
     siglip_context_close(&ctx);

@@ -335,10 +335,7 @@ int main(void)
     char root[] = "/tmp/siglip-shapes-XXXXXX";
     if (!mkdtemp(root))
         return 1;
-    SiglipSettings st;
-    sg_test_settings(&st);
-    SiglipContext *ctx = NULL;
-    CHECK(siglip_context_create(&ctx, &st) == SIGLIP_OK, "context");
+    SiglipContext *ctx = sg_test_context();
     for (size_t i = 0; ctx && i < sizeof shapes / sizeof shapes[0]; i++)
         run_shape(ctx, &shapes[i], root, (int)i);
     siglip_context_close(&ctx);

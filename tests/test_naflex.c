@@ -102,11 +102,7 @@ static void check_forward(SiglipContext *ctx, SiglipModel *m, const SgSafetensor
     SiglipImageOutput io = {.pooler_output = pool, .last_hidden_state = hidden};
     int rc = siglip_encode_image_patches(m, &x->in, x->n, &io);
     CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(ctx));
-    char name[96];
-    snprintf(name, sizeof name, "%s.f64.vision.last_hidden_state", pre);
-    fx_expect_close(ex, name, hidden, n * N * D, TOL);
-    snprintf(name, sizeof name, "%s.f64.vision.pooler_output", pre);
-    fx_expect_close(ex, name, pool, n * D, TOL);
+    fx_expect_vision(ex, pre, hidden, n * N * D, pool, n * D, TOL);
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
         float one_hidden[MAXP * D], one_pool[D];
@@ -124,29 +120,6 @@ static void check_forward(SiglipContext *ctx, SiglipModel *m, const SgSafetensor
     CHECK(worst <= 1e-5, "%s: a batch differs from its images run alone by %.3g", pre, worst);
     free(hidden);
     free(pool);
-}
-
-/* sg_pos_resize_aa_bilinear against torch's F.interpolate(antialias=True) in float32. */
-static void check_pos_tables(SiglipModel *m, const SgSafetensors *ex, const cJSON *shapes)
-{
-    float grid[16 * D];
-    SgError err = {0};
-    int rc = sg_buffer_read(m->dev, m->vision.pos_emb.mem, 0, sizeof grid, grid, &err);
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    const cJSON *s;
-    cJSON_ArrayForEach(s, shapes)
-    {
-        int gh = (int)cJSON_GetArrayItem(s, 0)->valuedouble;
-        int gw = (int)cJSON_GetArrayItem(s, 1)->valuedouble;
-        float *out = malloc((size_t)gh * gw * D * sizeof *out);
-        CHECK(sg_pos_resize_aa_bilinear(grid, 4, 4, D, gh, gw, out) == 0, "resize");
-        char name[64];
-        snprintf(name, sizeof name, "pos.%dx%d", gh, gw);
-        fx_expect_close(ex, name, out, (size_t)gh * gw * D, 1e-6);
-        if (gh == 4 && gw == 4)
-            CHECK(memcmp(out, grid, sizeof grid) == 0, "same-size resize must be exact");
-        free(out);
-    }
 }
 
 /* Embeds and logits of the mixed batch against the reference's text tower. */
@@ -248,54 +221,40 @@ static void check_errors(SiglipContext *ctx, SiglipModel *m, Inputs *x)
     inputs_free(&two);
 }
 
+/* The model: its info, position tables, both budgets' batches, logits, zero-shot, misuse. */
+static void test_model(SiglipContext *ctx, SiglipModel *m, const SiglipModelInfo *info,
+                       const SgSafetensors *ex, const cJSON *cases)
+{
+    CHECK(info->max_patches == MAXP && info->num_patches == 16 && info->has_tokenizer &&
+              info->patch_size == P,
+          "info: max_patches %d, num_patches %d", info->max_patches, info->num_patches);
+    /* sg_pos_resize_aa_bilinear against torch's F.interpolate(antialias=True) in float32 */
+    static const FxPosRef pos_ref = {"", 1e-6};
+    fx_check_pos_tables(m, ex, cJSON_GetObjectItemCaseSensitive(cases, "pos_shapes"),
+                        sg_pos_resize_aa_bilinear, &pos_ref, 1);
+    Inputs x = preprocess(ctx, m, ex, cases, "images", "n24", MAXP);
+    check_forward(ctx, m, ex, &x, "n24");
+    check_logits(ctx, m, ex, &x, cJSON_GetObjectItemCaseSensitive(cases, "texts"));
+    check_zero_shot(ctx, m, ex, cases);
+    check_errors(ctx, m, &x);
+    inputs_free(&x);
+    /* another budget: 7 patches (odd, below the 4×4 grid) */
+    SiglipImageProcessor *proc = siglip_model_image_processor(m);
+    CHECK_STATUS(siglip_image_processor_set_max_patches(proc, 7), SIGLIP_OK, "budget");
+    x = preprocess(ctx, m, ex, cases, "n7_images", "n7", 7);
+    check_forward(ctx, m, ex, &x, "n7");
+    inputs_free(&x);
+}
+
 int main(void)
 {
-    char *cases_path = sg_test_path("siglip2-naflex/cases.json");
-    size_t size = 0;
-    char *json = sg_test_read(cases_path, &size);
-    cJSON *cases = json ? cJSON_Parse(json) : NULL;
-    CHECK(cases != NULL, "cannot read %s", cases_path);
-    char *dir = sg_test_path("siglip2-naflex");
-    SgSafetensors *ex = fx_open(dir, "expected.safetensors");
-    SiglipSettings s;
-    sg_test_settings(&s);
-    SiglipContext *ctx = NULL;
-    int rc = siglip_context_create(&ctx, &s);
-    CHECK_STATUS(rc, SIGLIP_OK, "context");
-    if (cases && ex && ctx) {
-        rc = siglip_context_open_device(ctx);
-        if (rc == SIGLIP_ENODEV) {
-            fprintf(stderr, "no OpenCL device: skipped\n");
-            return 77;
-        }
-        SiglipModel *m = fx_load_model(ctx, "siglip2-naflex");
-        if (m) {
-            SiglipModelInfo info;
-            siglip_model_info(m, &info);
-            CHECK(info.max_patches == MAXP && info.num_patches == 16 && info.has_tokenizer &&
-                      info.patch_size == P,
-                  "info: max_patches %d, num_patches %d", info.max_patches, info.num_patches);
-            check_pos_tables(m, ex, cJSON_GetObjectItemCaseSensitive(cases, "pos_shapes"));
-            Inputs x = preprocess(ctx, m, ex, cases, "images", "n24", MAXP);
-            check_forward(ctx, m, ex, &x, "n24");
-            check_logits(ctx, m, ex, &x, cJSON_GetObjectItemCaseSensitive(cases, "texts"));
-            check_zero_shot(ctx, m, ex, cases);
-            check_errors(ctx, m, &x);
-            inputs_free(&x);
-            /* another budget: 7 patches (odd, below the 4×4 grid) */
-            SiglipImageProcessor *proc = siglip_model_image_processor(m);
-            CHECK_STATUS(siglip_image_processor_set_max_patches(proc, 7), SIGLIP_OK, "budget");
-            x = preprocess(ctx, m, ex, cases, "n7_images", "n7", 7);
-            check_forward(ctx, m, ex, &x, "n7");
-            inputs_free(&x);
-            siglip_model_free(&m);
-        }
-    }
-    siglip_context_close(&ctx);
-    sg_st_close(&ex);
-    cJSON_Delete(cases);
-    free(json);
-    free(dir);
-    free(cases_path);
+    FxSuite fx;
+    SiglipModelInfo info;
+    SiglipModel *m = NULL;
+    if (!fx_suite_open(&fx, "siglip2-naflex/cases.json", "siglip2-naflex/expected.safetensors") &&
+        (m = fx_load_model(fx.ctx, "siglip2-naflex", &info)))
+        test_model(fx.ctx, m, &info, fx.ex, fx.cases);
+    siglip_model_free(&m);
+    fx_suite_close(&fx);
     return sg_test_finish("test_naflex");
 }

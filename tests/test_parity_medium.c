@@ -23,11 +23,7 @@ static void check_rows_cosine(const SgSafetensors *ex, const char *name, const f
 
 int main(void)
 {
-    const char *fixtures = sg_test_medium_dir();
-    if (!fixtures) {
-        fprintf(stderr, "medium fixtures not found (SIGLIP_MEDIUM_FIXTURES): skipped\n");
-        return SG_TEST_SKIP;
-    }
+    const char *fixtures = sg_test_require_medium();
     SgSafetensors *ex = fx_open(sg_test_data_dir(), "medium-expected.safetensors");
     int32_t *ids = fx_i32(ex, "medium.input_ids", N_TEXTS * T);
     float *pixels = fx_f32(ex, "medium.pixel_values.SiglipImageProcessorPil", N_IMAGES * 3 * S * S);
@@ -35,10 +31,7 @@ int main(void)
     if (!ex || !ids || !pixels || !lpi_ref)
         return 1;
 
-    SiglipSettings s;
-    sg_test_settings(&s);
-    SiglipContext *ctx = NULL;
-    CHECK(siglip_context_create(&ctx, &s) == SIGLIP_OK, "context");
+    SiglipContext *ctx = sg_test_context();
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/medium-bf16", fixtures);
     SiglipModel *m = NULL;

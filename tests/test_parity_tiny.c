@@ -85,7 +85,7 @@ static void check_mask_none(const SgSafetensors *ex, const int32_t *ids, const i
                             const float *pixels)
 {
     SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_NONE);
-    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny") : NULL;
+    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny", NULL) : NULL;
     if (m) {
         static float lpi[N_IMAGES * N_TEXTS];
         masked_logits(m, ids, mask, pixels, lpi);
@@ -97,11 +97,10 @@ static void check_mask_none(const SgSafetensors *ex, const int32_t *ids, const i
 
 static void check_classifier(SiglipContext *ctx, const SgSafetensors *ex, const float *pixels)
 {
-    SiglipModel *m = fx_load_model(ctx, "tiny-cls");
+    SiglipModelInfo info;
+    SiglipModel *m = fx_load_model(ctx, "tiny-cls", &info);
     if (!m)
         return;
-    SiglipModelInfo info;
-    siglip_model_info(m, &info);
     CHECK(info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION, "architecture %d",
           info.architecture);
     CHECK(info.num_labels == N_LABELS, "num_labels %d", info.num_labels);
@@ -234,10 +233,9 @@ int main(int argc, char **argv)
         return 1;
 
     SiglipContext *ctx = open_context(SIGLIP_TEXT_MASK_HF);
-    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny") : NULL;
+    SiglipModelInfo info;
+    SiglipModel *m = ctx ? fx_load_model(ctx, "tiny", &info) : NULL;
     if (m) {
-        SiglipModelInfo info;
-        siglip_model_info(m, &info);
         CHECK(info.text_hidden_size == D && info.text_max_positions == T && info.vocab_size == 1000
                   && info.image_size == S && info.patch_size == 8 && info.num_patches == N_PATCHES,
               "model info");

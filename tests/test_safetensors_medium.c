@@ -59,11 +59,7 @@ static void check_index_complete(const SgSafetensors *st, const char *index_path
 
 int main(void)
 {
-    const char *medium = sg_test_medium_dir();
-    if (!medium) {
-        fprintf(stderr, "medium fixtures absent: skipped\n");
-        return SG_TEST_SKIP;
-    }
+    const char *medium = sg_test_require_medium();
     char dir[4096], index[4200];
     snprintf(dir, sizeof dir, "%s/medium-bf16", medium);
     snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);

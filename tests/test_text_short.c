@@ -108,22 +108,13 @@ static void run_fixture(Case *c, int uniform)
     siglip_model_free(&c->m);
 }
 
-static SiglipContext *open_ctx(void)
-{
-    SiglipSettings s;
-    sg_test_settings(&s); /* SIGLIP_TEXT_MASK_HF */
-    SiglipContext *ctx = NULL;
-    CHECK_STATUS(siglip_context_create(&ctx, &s), SIGLIP_OK, "context");
-    return ctx;
-}
-
 int main(void)
 {
-    SiglipContext *ctx = open_ctx();
+    SiglipContext *ctx = sg_test_context(); /* SIGLIP_TEXT_MASK_HF */
     if (!ctx)
         return sg_test_finish("test_text_short");
 
-    Case tiny = {fx_load_model(ctx, "tiny"), "tiny", 64, 0, 0, {0x7e57ull}};
+    Case tiny = {fx_load_model(ctx, "tiny", NULL), "tiny", 64, 0, 0, {0x7e57ull}};
     run_fixture(&tiny, 1);
 
     /* Random weights: base's head dim 64 and 64 positions, narrower and shallower for CI time. */

@@ -506,13 +506,16 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
     static const struct option shared[] = {
         CLI_COMMON_LONG_OPTIONS,
         {"model", required_argument, NULL, 'm'},
+        /* last: only with p->shape */
+        {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
+        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
     };
-    size_t n_shared = sizeof shared / sizeof *shared;
+    size_t n_shared = sizeof shared / sizeof *shared - (p->shape ? 0 : 2);
     cli_common_init(c, cmd);
     struct option *all = calloc(n_shared + p->n_own + 1, sizeof *all); /* + the zero terminator */
     if (!all)
         return cli_error("%s: out of memory", cmd);
-    memcpy(all, shared, sizeof shared);
+    memcpy(all, shared, n_shared * sizeof *all);
     if (p->n_own)
         memcpy(all + n_shared, p->own, p->n_own * sizeof *all);
     int opt, r = -1;
@@ -524,6 +527,12 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
             continue;
         } else if (opt == 'm') {
             p->model_dir = optarg;
+        } else if (p->shape && opt == OPT_IMAGE_SIZE) {
+            if (cli_parse_image_size(cmd, optarg, &p->shape->image_h, &p->shape->image_w))
+                r = CLI_USAGE;
+        } else if (p->shape && opt == OPT_MAX_PATCHES) {
+            if (cli_parse_int(cmd, "--max-patches", optarg, 1, 65536, &p->shape->max_patches))
+                r = CLI_USAGE;
         } else {
             int own = p->option ? p->option(p->arg, c, opt, optarg) : CLI_NOT_MINE;
             if (own == CLI_NOT_MINE)

@@ -23,6 +23,8 @@ enum {
     OPT_PRECISION,
     OPT_VERSION,
     OPT_HELP,
+    OPT_IMAGE_SIZE,  /* CliParser.shape */
+    OPT_MAX_PATCHES, /* CliParser.shape */
     OPT_FIRST_COMMAND_OPTION, /* subcommands number their own long-only options from here */
 };
 
@@ -185,6 +187,13 @@ double cli_now(void);
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);
 
+/* How a command runs the vision tower: --image-size (image_h <= 0: the model's) and, for SigLIP 2
+ * NaFlex models, --max-patches (<= 0: the processor's). */
+typedef struct CliModelShape {
+    int image_h, image_w;
+    int max_patches;
+} CliModelShape;
+
 /* A command's option parsing: getopt_long over shortopts and the long options (the common ones,
  * -m/--model and the command's own), the common options into CliCommon, -m into model_dir, the
  * rest to option(arg, c, opt, value), which returns CLI_OK when it took the option, CLI_NOT_MINE
@@ -199,6 +208,7 @@ typedef struct CliParser {
     void *arg;
     const char *model_dir; /* out: -m MODEL_DIR */
     int model_optional;    /* 1: -m may be left out */
+    CliModelShape *shape;  /* not NULL: --image-size H[xW] and --max-patches N fill it */
 } CliParser;
 
 /* cli_common_init(c, cmd), the parse, then --help / --version, then requires -m (unless
@@ -211,13 +221,6 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
  * CLI_ERROR after printing the library's message. */
 int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
                   SiglipImageProcessor **proc);
-
-/* How a command runs the vision tower: --image-size (image_h <= 0: the model's) and, for SigLIP 2
- * NaFlex models, --max-patches (<= 0: the processor's). */
-typedef struct CliModelShape {
-    int image_h, image_w;
-    int max_patches;
-} CliModelShape;
 
 /* A context of the common options with dir's model loaded and shaped (cli_apply_image_size,
  * cli_apply_max_patches). CLI_OK, or CLI_ERROR after printing; the caller frees *model and

@@ -558,6 +558,18 @@ static void list_models(void)
     }
 }
 
+/* Appends one value of a repeatable option (--batch, --tokens) to list [*n]; -1 to go on, else
+ * an exit status. */
+static int push_value(const char *cmd, const char *option, const char *arg, int *list, int *n)
+{
+    if (*n == BENCH_MAX_BATCHES)
+        return cli_usage_error(cmd, "at most %d %s values", BENCH_MAX_BATCHES, option);
+    if (cli_parse_int(cmd, option, arg, 1, 1 << 16, &list[*n]))
+        return CLI_USAGE;
+    ++*n;
+    return -1;
+}
+
 /* Handles one bench-specific option; returns -1 to go on, else an exit status. */
 static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
 {
@@ -565,19 +577,9 @@ static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
     int v;
     switch (opt) {
     case OPT_BATCH:
-        if (o->n_batches == BENCH_MAX_BATCHES)
-            return cli_usage_error(cmd, "at most %d --batch values", BENCH_MAX_BATCHES);
-        if (cli_parse_int(cmd, "--batch", arg, 1, 1 << 16, &v))
-            return CLI_USAGE;
-        o->batches[o->n_batches++] = v;
-        return -1;
+        return push_value(cmd, "--batch", arg, o->batches, &o->n_batches);
     case OPT_TOKENS:
-        if (o->n_tokens == BENCH_MAX_BATCHES)
-            return cli_usage_error(cmd, "at most %d --tokens values", BENCH_MAX_BATCHES);
-        if (cli_parse_int(cmd, "--tokens", arg, 1, 1 << 16, &v))
-            return CLI_USAGE;
-        o->tokens[o->n_tokens++] = v;
-        return -1;
+        return push_value(cmd, "--tokens", arg, o->tokens, &o->n_tokens);
     case OPT_MODEL_NAME:
         if (!bench_shape_find(arg))
             return cli_usage_error(cmd, "unknown model '%s' (see --list-models)", arg);

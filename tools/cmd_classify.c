@@ -26,8 +26,6 @@ enum {
     OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION,
     OPT_TOP,
     OPT_JSON,
-    OPT_IMAGE_SIZE,
-    OPT_MAX_PATCHES,
 };
 
 /* What to print: per image, k (label, score) pairs. */
@@ -168,12 +166,6 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
     case OPT_JSON:
         a->job->json = 1;
         return CLI_OK;
-    case OPT_IMAGE_SIZE:
-        return cli_parse_image_size(c->cmd, value, &a->shape.image_h, &a->shape.image_w)
-                   ? CLI_USAGE : CLI_OK;
-    case OPT_MAX_PATCHES:
-        return cli_parse_int(c->cmd, "--max-patches", value, 1, 65536, &a->shape.max_patches)
-                   ? CLI_USAGE : CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -186,15 +178,13 @@ int cmd_classify(int argc, char **argv)
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"top", required_argument, NULL, OPT_TOP},
         {"json", no_argument, NULL, OPT_JSON},
-        {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
     };
     CliCommon c;
     ClassifyJob job = {0};
     ClassifyArgs a = {.job = &job};
     job.labels = &a.labels;
     CliParser p = {.shortopts = ":hm:l:", .own = own, .n_own = sizeof own / sizeof *own,
-                   .usage = usage, .option = classify_option, .arg = &a};
+                   .usage = usage, .option = classify_option, .arg = &a, .shape = &a.shape};
     int r = cli_parse_options(&c, "classify", argc, argv, &p);
     if (r < 0 && optind >= argc)
         r = cli_usage_error(c.cmd, "no IMAGE given");

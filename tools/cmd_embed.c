@@ -36,8 +36,6 @@ enum {
     OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION,
     OPT_STRICT,
     OPT_RESUME,
-    OPT_IMAGE_SIZE,
-    OPT_MAX_PATCHES,
 };
 
 /* What the image options ask for. */
@@ -359,12 +357,6 @@ static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
     case OPT_RESUME:
         a->opt->resume = 1;
         return CLI_OK;
-    case OPT_IMAGE_SIZE:
-        return cli_parse_image_size(c->cmd, value, &a->opt->shape.image_h, &a->opt->shape.image_w)
-                   ? CLI_USAGE : CLI_OK;
-    case OPT_MAX_PATCHES:
-        return cli_parse_int(c->cmd, "--max-patches", value, 1, 65536, &a->opt->shape.max_patches)
-                   ? CLI_USAGE : CLI_OK;
     case 'o':
         a->out_path = value;
         return CLI_OK;
@@ -392,15 +384,13 @@ int cmd_embed(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"resume", no_argument, NULL, OPT_RESUME},
-        {"image-size", required_argument, NULL, OPT_IMAGE_SIZE},
-        {"max-patches", required_argument, NULL, OPT_MAX_PATCHES},
     };
     CliCommon c;
     EmbedJob job = {0};
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
     EmbedArgs a = {.opt = &job.opt, .images = {.owns = 1}};
     CliParser p = {.shortopts = ":hm:t:i:o:", .own = own, .n_own = sizeof own / sizeof *own,
-                   .usage = usage, .option = embed_option, .arg = &a};
+                   .usage = usage, .option = embed_option, .arg = &a, .shape = &job.opt.shape};
     int r = cli_parse_options(&c, "embed", argc, argv, &p);
     job.model_dir = p.model_dir;
     if (r < 0 && !a.out_path)

@@ -35,121 +35,148 @@ class SiglipError(RuntimeError):
         super().__init__("%s (%s)" % (message, self.code))
 
 
-# ---- structures (field order and types exactly as in siglip.h) ----
+# ---- siglip.h's declarations, as the header writes them, turned into ctypes ----
 
-class Settings(ctypes.Structure):
-    _fields_ = [
-        ("device", ctypes.c_char_p),
-        ("program_cache_dir", ctypes.c_char_p),
-        ("text_mask", ctypes.c_int),
-        ("max_image_pixels", ctypes.c_uint64),
-        ("n_threads", ctypes.c_int),
-        ("tuning_file", ctypes.c_char_p),
-        ("allow_truncated_images", ctypes.c_int),
-        ("precision", ctypes.c_int),
-        ("reserved", ctypes.c_uint8 * 56),
-    ]
-
-
-class DeviceInfo(ctypes.Structure):
-    _fields_ = [
-        ("platform_index", ctypes.c_int),
-        ("device_index", ctypes.c_int),
-        ("type", ctypes.c_int),
-        ("platform_name", ctypes.c_char * 128),
-        ("name", ctypes.c_char * 128),
-        ("vendor", ctypes.c_char * 128),
-        ("version", ctypes.c_char * 128),
-        ("driver_version", ctypes.c_char * 64),
-        ("compute_units", ctypes.c_uint32),
-        ("max_clock_mhz", ctypes.c_uint32),
-        ("global_mem_bytes", ctypes.c_uint64),
-        ("max_alloc_bytes", ctypes.c_uint64),
-        ("local_mem_bytes", ctypes.c_uint64),
-        ("max_work_group_size", ctypes.c_size_t),
-        ("has_fp16", ctypes.c_int),
-        ("has_fp64", ctypes.c_int),
-        ("has_subgroups", ctypes.c_int),
-        ("is_selected", ctypes.c_int),
-        ("reserved", ctypes.c_uint8 * 32),
-    ]
-
-
-class ModelInfo(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_int) for name in (
-        "architecture", "text_hidden_size", "text_layers", "text_heads", "text_intermediate_size",
-        "text_max_positions", "vocab_size", "projection_size", "vision_hidden_size",
-        "vision_layers", "vision_heads", "vision_intermediate_size", "image_size", "patch_size",
-        "num_channels", "num_patches", "num_labels")] + [
-        ("logit_scale", ctypes.c_float),
-        ("logit_bias", ctypes.c_float),
-        ("has_tokenizer", ctypes.c_int),
-        ("has_image_processor", ctypes.c_int),
-        ("reserved", ctypes.c_uint8 * 64),
-    ]
-
-
-_f32p = ctypes.POINTER(ctypes.c_float)
-
-
-class TextOutput(ctypes.Structure):
-    _fields_ = [("pooler_output", _f32p), ("embeds", _f32p), ("last_hidden_state", _f32p)]
-
-
-class ImageOutput(ctypes.Structure):
-    _fields_ = [("pooler_output", _f32p), ("embeds", _f32p), ("last_hidden_state", _f32p)]
-
-
-class Score(ctypes.Structure):
-    _fields_ = [("label", ctypes.c_int), ("score", ctypes.c_float)]
-
-
-# ---- prototypes ----
-
-_vp = ctypes.c_void_p
-_pp = ctypes.POINTER(ctypes.c_void_p)
-_i32p = ctypes.POINTER(ctypes.c_int32)
-_strs = ctypes.POINTER(ctypes.c_char_p)
-_int = ctypes.c_int
-
-PROTOTYPES = {
-    # name: (restype, argtypes)
-    "siglip_strerror": (ctypes.c_char_p, [_int]),
-    "siglip_version_string": (ctypes.c_char_p, []),
-    "siglip_default_settings": (None, [ctypes.POINTER(Settings)]),
-    "siglip_context_create": (_int, [_pp, ctypes.POINTER(Settings)]),
-    "siglip_context_close": (None, [_pp]),
-    "siglip_context_error": (ctypes.c_char_p, [_vp]),
-    "siglip_context_open_device": (_int, [_vp]),
-    "siglip_context_device": (_int, [_vp, ctypes.POINTER(DeviceInfo)]),
-    "siglip_devices_list": (_int, [_vp, ctypes.POINTER(ctypes.POINTER(DeviceInfo)),
-                                   ctypes.POINTER(ctypes.c_size_t)]),
-    "siglip_devices_free": (None, [ctypes.POINTER(ctypes.POINTER(DeviceInfo))]),
-    "siglip_model_load": (_int, [_vp, ctypes.c_char_p, _pp]),
-    "siglip_model_free": (None, [_pp]),
-    "siglip_model_info": (None, [_vp, ctypes.POINTER(ModelInfo)]),
-    "siglip_model_label": (ctypes.c_char_p, [_vp, _int]),
-    "siglip_encode_text": (_int, [_vp, _i32p, _i32p, _int, ctypes.POINTER(TextOutput)]),
-    "siglip_encode_image": (_int, [_vp, _f32p, _int, ctypes.POINTER(ImageOutput)]),
-    "siglip_logits": (_int, [_vp, _f32p, _int, _f32p, _int, _f32p, _f32p]),
-    "siglip_classify_logits": (_int, [_vp, _f32p, _int, _f32p]),
-    "siglip_tokenizer_load": (_int, [_vp, ctypes.c_char_p, _pp]),
-    "siglip_tokenizer_free": (None, [_pp]),
-    "siglip_tokenizer_error": (ctypes.c_char_p, [_vp]),
-    "siglip_image_processor_error": (ctypes.c_char_p, [_vp]),
-    "siglip_model_tokenizer": (_vp, [_vp]),
-    "siglip_tokenizer_max_length": (_int, [_vp]),
-    "siglip_tokenize": (_int, [_vp, _strs, _int, _int, _i32p, _i32p]),
-    "siglip_tokenize_one": (_int, [_vp, ctypes.c_char_p, ctypes.POINTER(_i32p),
-                                   ctypes.POINTER(ctypes.c_size_t)]),
-    "siglip_detokenize": (_int, [_vp, _i32p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
-    "siglip_image_processor_load": (_int, [_vp, ctypes.c_char_p, _pp]),
-    "siglip_image_processor_free": (None, [_pp]),
-    "siglip_model_image_processor": (_vp, [_vp]),
-    "siglip_image_processor_size": (None, [_vp, ctypes.POINTER(_int), ctypes.POINTER(_int)]),
-    "siglip_preprocess_files": (_int, [_vp, _strs, _int, _f32p]),
-    "siglip_preprocess_memory": (_int, [_vp, ctypes.c_char_p, ctypes.c_size_t, _f32p]),
+# Scalar and enum types by their C name (enums are ints); any other Siglip* name is an opaque
+# handle (void) unless it is one of the structures registered in _STRUCTS below.
+_SCALARS = {
+    "void": None, "int": ctypes.c_int, "float": ctypes.c_float, "char": ctypes.c_char,
+    "size_t": ctypes.c_size_t, "int32_t": ctypes.c_int32, "uint8_t": ctypes.c_uint8,
+    "uint32_t": ctypes.c_uint32, "uint64_t": ctypes.c_uint64, "SiglipTextMask": ctypes.c_int,
+    "SiglipPrecision": ctypes.c_int, "SiglipDeviceType": ctypes.c_int,
+    "SiglipArchitecture": ctypes.c_int,
 }
+_STRUCTS = {}
+
+
+def _ctype(spelling):
+    """The ctypes type of a C type: "const char *" is c_char_p, "void *" and a handle pointer
+    c_void_p, a registered structure its class; each further * a POINTER."""
+    words = [w for w in spelling.replace("*", " * ").split() if w != "const"]
+    stars = words.count("*")
+    base = " ".join(w for w in words if w != "*")
+    t = _STRUCTS.get(base, _SCALARS.get(base))
+    if stars and (t is None or t is ctypes.c_char):  # void *, handle *, char *
+        t, stars = (ctypes.c_char_p if t is ctypes.c_char else ctypes.c_void_p), stars - 1
+    for _ in range(stars):
+        t = ctypes.POINTER(t)
+    return t
+
+
+def _split_decl(decl):
+    """("type", "name") of a declaration such as "const char *const *texts" or "int"."""
+    decl = decl.strip()
+    head = decl.rstrip("_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    name = decl[len(head):]
+    if not head.strip(" *") or head.strip(" *") == "const":  # a bare type: "int", "void"
+        return decl, ""
+    return head, name
+
+
+def _fields(decls):
+    """_fields_ of a structure from its members as siglip.h declares them, ";"-separated."""
+    out = []
+    for decl in filter(str.strip, decls.split(";")):
+        count = 0
+        if decl.strip().endswith("]"):
+            decl, count = decl.strip()[:-1].split("[")
+        ctype, name = _split_decl(decl)
+        t = _ctype(ctype)
+        out.append((name, t * int(count) if count else t))
+    return out
+
+
+def _struct(c_name, decls):
+    """A ctypes Structure of siglip.h's structure c_name, registered for the prototypes."""
+    cls = type(c_name[len("Siglip"):], (ctypes.Structure,), {"_fields_": _fields(decls)})
+    _STRUCTS[c_name] = cls
+    return cls
+
+
+def _prototypes(decls):
+    """{name: (restype, argtypes)} from ";"-separated function declarations."""
+    out = {}
+    for decl in filter(str.strip, decls.split(";")):
+        head, args = decl.split("(", 1)
+        restype, name = _split_decl(head)
+        args = args.strip().rstrip(")").strip()
+        params = [] if args in ("", "void") else args.split(",")
+        out[name] = (_ctype(restype), [_ctype(_split_decl(a)[0]) for a in params])
+    return out
+
+
+Settings = _struct("SiglipSettings", """
+    const char *device; const char *program_cache_dir; SiglipTextMask text_mask;
+    uint64_t max_image_pixels; int n_threads; const char *tuning_file;
+    int allow_truncated_images; SiglipPrecision precision; uint8_t reserved[56]""")
+
+DeviceInfo = _struct("SiglipDeviceInfo", """
+    int platform_index; int device_index; SiglipDeviceType type; char platform_name[128];
+    char name[128]; char vendor[128]; char version[128]; char driver_version[64];
+    uint32_t compute_units; uint32_t max_clock_mhz; uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes; uint64_t local_mem_bytes; size_t max_work_group_size;
+    int has_fp16; int has_fp64; int has_subgroups; int is_selected; uint8_t reserved[32]""")
+
+# image_width and max_patches (siglip.h, from the reserved bytes) stay inside reserved here.
+ModelInfo = _struct("SiglipModelInfo", """
+    SiglipArchitecture architecture; int text_hidden_size; int text_layers; int text_heads;
+    int text_intermediate_size; int text_max_positions; int vocab_size; int projection_size;
+    int vision_hidden_size; int vision_layers; int vision_heads; int vision_intermediate_size;
+    int image_size; int patch_size; int num_channels; int num_patches; int num_labels;
+    float logit_scale; float logit_bias; int has_tokenizer; int has_image_processor;
+    uint8_t reserved[64]""")
+
+_OUTPUTS = "float *pooler_output; float *embeds; float *last_hidden_state"
+TextOutput = _struct("SiglipTextOutput", _OUTPUTS)
+ImageOutput = _struct("SiglipImageOutput", _OUTPUTS)
+Score = _struct("SiglipScore", "int label; float score")
+
+# Where the header says char ** (an out string the caller frees) the pointer is kept as void **,
+# so that it can go back to free(); preprocess_memory's const void *data takes bytes (char *).
+PROTOTYPES = _prototypes("""
+    const char *siglip_strerror(int status);
+    const char *siglip_version_string(void);
+    void siglip_default_settings(SiglipSettings *s);
+    int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
+    void siglip_context_close(SiglipContext **ctx);
+    const char *siglip_context_error(const SiglipContext *ctx);
+    int siglip_context_open_device(SiglipContext *ctx);
+    int siglip_context_device(SiglipContext *ctx, SiglipDeviceInfo *out);
+    int siglip_devices_list(SiglipContext *ctx, SiglipDeviceInfo **out, size_t *n);
+    void siglip_devices_free(SiglipDeviceInfo **list);
+    int siglip_model_load(SiglipContext *ctx, const char *dir, SiglipModel **out);
+    void siglip_model_free(SiglipModel **model);
+    void siglip_model_info(const SiglipModel *model, SiglipModelInfo *out);
+    const char *siglip_model_label(const SiglipModel *model, int index);
+    int siglip_encode_text(SiglipModel *model, const int32_t *input_ids,
+                           const int32_t *attention_mask, int batch, const SiglipTextOutput *out);
+    int siglip_encode_image(SiglipModel *model, const float *pixel_values, int batch,
+                            const SiglipImageOutput *out);
+    int siglip_logits(const SiglipModel *model, const float *text_embeds, int n_text,
+                      const float *image_embeds, int n_image, float *logits_per_image,
+                      float *logits_per_text);
+    int siglip_classify_logits(SiglipModel *model, const float *pixel_values, int batch,
+                               float *logits);
+    int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
+    void siglip_tokenizer_free(SiglipTokenizer **tok);
+    const char *siglip_tokenizer_error(const SiglipTokenizer *tok);
+    const char *siglip_image_processor_error(const SiglipImageProcessor *proc);
+    SiglipTokenizer *siglip_model_tokenizer(SiglipModel *model);
+    int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
+    int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int max_length,
+                        int32_t *ids, int32_t *mask);
+    int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, size_t *n_ids);
+    int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, void **text);
+    int siglip_image_processor_load(SiglipContext *ctx, const char *dir,
+                                    SiglipImageProcessor **out);
+    void siglip_image_processor_free(SiglipImageProcessor **proc);
+    SiglipImageProcessor *siglip_model_image_processor(SiglipModel *model);
+    void siglip_image_processor_size(const SiglipImageProcessor *proc, int *height, int *width);
+    int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths, int n,
+                                float *pixel_values);
+    int siglip_preprocess_memory(SiglipImageProcessor *proc, const char *data, size_t size,
+                                 float *pixel_values);
+""")
 
 # Environment variable naming the libsiglip shared object to load (e.g. a build tree's).
 LIBRARY_ENV = "SIGLIP_LIBRARY"

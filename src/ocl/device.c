@@ -388,12 +388,10 @@ int sg_device_create(SgDevice **out, const char *spec, const char *tuning_file, 
         sg_error_prefix(err, "opening OpenCL device \"%s\": ", dev->info.name);
     if (rc == SIGLIP_OK)
         rc = sg_tuning_choose(&dev->info, tuning_file, &dev->tuning, err);
-    if (rc != SIGLIP_OK) {
-        sg_device_destroy(&dev);
-        return rc;
-    }
+    if (rc != SIGLIP_OK)
+        sg_device_destroy(&dev); /* dev is NULL again */
     *out = dev;
-    return SIGLIP_OK;
+    return rc;
 }
 
 void sg_device_destroy(SgDevice **pdev)

@@ -130,6 +130,19 @@ static int run_job(const Service *svc, Job *job, double deadline, Reply *out)
     return 0;
 }
 
+/* The body of a 200 JSON answer as a stream (the caller closes it), or NULL after a 500 reply. */
+static FILE *answer_open(Reply *out)
+{
+    FILE *f = open_memstream(&out->body, &out->len);
+    if (!f) {
+        reply_error(out, 500, "out of memory");
+        return NULL;
+    }
+    out->status = 200;
+    out->type = "application/json";
+    return f;
+}
+
 /* Reserves queue room for n items: 1 when admitted, else 0 with a 503 (full now) or 413 (never
  * fits) reply. */
 static int admit(const Service *svc, int n, Reply *out)
@@ -200,13 +213,9 @@ static void write_embedding(FILE *f, const float *v, int dim, int base64)
 static void embeddings_answer(const Service *svc, const EmbedRequest *q, const Work *w,
                               Reply *out)
 {
-    FILE *f = open_memstream(&out->body, &out->len);
-    if (!f) {
-        reply_error(out, 500, "out of memory");
+    FILE *f = answer_open(out);
+    if (!f)
         return;
-    }
-    out->status = 200;
-    out->type = "application/json";
     size_t T = (size_t)svc->info.text_max_positions;
     int ti = 0, ii = 0;
     long tokens = 0;
@@ -333,14 +342,13 @@ static void classify_answer(const Service *svc, const ClassifyRequest *q, const 
     int L = zero_shot ? q->n_labels : svc->info.num_labels;
     int k = q->top_k > 0 && q->top_k < L ? q->top_k : L;
     SiglipScore *r = malloc((size_t)L * sizeof *r);
-    FILE *f = r ? open_memstream(&out->body, &out->len) : NULL;
+    FILE *f = r ? answer_open(out) : NULL;
+    if (!r)
+        reply_error(out, 500, "out of memory");
     if (!f) {
         free(r);
-        reply_error(out, 500, "out of memory");
         return;
     }
-    out->status = 200;
-    out->type = "application/json";
     if (!q->single)
         fputc('[', f);
     for (int i = 0; i < q->n_images; i++) {
@@ -446,22 +454,16 @@ static void search_admitted(const Service *svc, const SearchRequest *q, double d
     }
     HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image"};
     Job job = {0};
-    if (!prepare_and_run(svc, &in, &w, &job, deadline, out)) {
-        FILE *f = open_memstream(&out->body, &out->len);
-        if (!f) {
-            reply_error(out, 500, "out of memory");
-        } else {
-            out->status = 200;
-            out->type = "application/json";
-            fputc('[', f);
-            int rc = search_index_answer(svc->index, is_text ? w.text_out : w.image_out,
-                                         q->top_k, f, err, sizeof err);
-            fputs("]\n", f);
-            fclose(f);
-            if (rc) {
-                free(out->body);
-                reply_error(out, 500, "%s", err);
-            }
+    FILE *f = prepare_and_run(svc, &in, &w, &job, deadline, out) ? NULL : answer_open(out);
+    if (f) {
+        fputc('[', f);
+        int rc = search_index_answer(svc->index, is_text ? w.text_out : w.image_out, q->top_k,
+                                     f, err, sizeof err);
+        fputs("]\n", f);
+        fclose(f);
+        if (rc) {
+            free(out->body);
+            reply_error(out, 500, "%s", err);
         }
     }
     work_free(&w);

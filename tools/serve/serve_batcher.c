@@ -236,6 +236,16 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The memory of a batcher (its thread and locks are batcher_stop's). */
+static void batcher_free(Batcher *b)
+{
+    free(b->ids);
+    free(b->mask);
+    free(b->pixels);
+    free(b->out);
+    free(b);
+}
+
 int batcher_start(Batcher **out, const BatcherConfig *cfg)
 {
     *out = NULL;
@@ -264,16 +274,11 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg)
         pthread_mutex_destroy(&b->lock);
         ok = 0;
     }
-    if (!ok) {
-        free(b->ids);
-        free(b->mask);
-        free(b->pixels);
-        free(b->out);
-        free(b);
-        return SIGLIP_ENOMEM;
-    }
-    *out = b;
-    return SIGLIP_OK;
+    if (ok)
+        *out = b;
+    else
+        batcher_free(b);
+    return ok ? SIGLIP_OK : SIGLIP_ENOMEM;
 }
 
 void batcher_stop(Batcher **bp)
@@ -288,11 +293,7 @@ void batcher_stop(Batcher **bp)
     pthread_join(b->thread, NULL);
     pthread_cond_destroy(&b->wake);
     pthread_mutex_destroy(&b->lock);
-    free(b->ids);
-    free(b->mask);
-    free(b->pixels);
-    free(b->out);
-    free(b);
+    batcher_free(b);
     *bp = NULL;
 }
 

@@ -100,6 +100,15 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char
     return SIGLIP_OK;
 }
 
+/* Closes the pool's p->n open kits and frees it (its lock and condition are kit_pool_free's). */
+static void pool_free(KitPool *p)
+{
+    for (int i = 0; i < p->n; i++)
+        kit_close(&p->kits[i]);
+    free(p->kits);
+    free(p);
+}
+
 int kit_pool_create(KitPool **out, const KitPoolConfig *cfg, char *error, size_t size)
 {
     *out = NULL;
@@ -128,15 +137,11 @@ int kit_pool_create(KitPool **out, const KitPoolConfig *cfg, char *error, size_t
         snprintf(error, size, "out of memory");
         st = SIGLIP_ENOMEM;
     }
-    if (st) {
-        for (int i = 0; i < p->n; i++)
-            kit_close(&kits[i]);
-        free(kits);
-        free(p);
-        return st;
-    }
-    *out = p;
-    return SIGLIP_OK;
+    if (st)
+        pool_free(p);
+    else
+        *out = p;
+    return st;
 }
 
 void kit_pool_free(KitPool **pp)
@@ -144,12 +149,9 @@ void kit_pool_free(KitPool **pp)
     KitPool *p = pp ? *pp : NULL;
     if (!p)
         return;
-    for (int i = 0; i < p->n; i++)
-        kit_close(&p->kits[i]);
     pthread_cond_destroy(&p->returned);
     pthread_mutex_destroy(&p->lock);
-    free(p->kits);
-    free(p);
+    pool_free(p);
     *pp = NULL;
 }
 

@@ -246,6 +246,18 @@ static int is_json(const char *content_type)
            !strncasecmp(content_type, "text/plain", 10);
 }
 
+/* Which parser a body of this Content-Type takes: FORM_BODY, JSON_BODY, or -1 after the error. */
+enum { JSON_BODY, FORM_BODY };
+static int body_kind(const char *content_type, char *error, size_t esize)
+{
+    if (is_multipart(content_type))
+        return FORM_BODY;
+    if (!is_json(content_type))
+        return fail(error, esize, "unsupported Content-Type \"%.60s\" (use application/json or "
+                    "multipart/form-data)", content_type);
+    return JSON_BODY;
+}
+
 /* ---- JSON ---- */
 
 static cJSON *parse_json(const unsigned char *body, size_t size, char *error, size_t esize)
@@ -313,6 +325,34 @@ static int json_model_field(const cJSON *doc, char *error, size_t esize)
     return 0;
 }
 
+/* A JSON request body: an object with no field but `keys` (NULL-terminated), "model" a string
+ * when present. *rc: 0, or -1 after an error; the caller deletes what it returns (NULL when the
+ * body is no JSON object). */
+static cJSON *parse_request(const unsigned char *body, size_t size, const char *const *keys,
+                            int *rc, char *error, size_t esize)
+{
+    cJSON *doc = parse_json(body, size, error, esize);
+    *rc = doc ? check_keys(doc, keys, "the request", error, esize) : -1;
+    if (!*rc)
+        *rc = json_model_field(doc, error, esize);
+    return doc;
+}
+
+/* "top_k": an integer in [1, 2^20]. */
+static int set_top_k(double v, int *top_k, char *error, size_t esize)
+{
+    if (!(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
+        return fail(error, esize, "\"top_k\" must be a positive integer");
+    *top_k = (int)v;
+    return 0;
+}
+
+/* The "top_k" field of a JSON request, when present. */
+static int json_top_k(const cJSON *top, int *top_k, char *error, size_t esize)
+{
+    return top ? set_top_k(cJSON_IsNumber(top) ? top->valuedouble : 0, top_k, error, esize) : 0;
+}
+
 static int set_encoding(const char *value, EmbedRequest *out, char *error, size_t esize)
 {
     if (!strcmp(value, "float"))
@@ -352,15 +392,11 @@ static int embed_from_json(const unsigned char *body, size_t size, const Service
                            EmbedRequest *out, char *error, size_t esize)
 {
     static const char *const keys[] = {"input", "model", "encoding_format", "user", NULL};
-    cJSON *doc = parse_json(body, size, error, esize);
-    if (!doc)
-        return -1;
-    int rc = check_keys(doc, keys, "the request", error, esize);
+    int rc;
+    cJSON *doc = parse_request(body, size, keys, &rc, error, esize);
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(doc, "input");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "encoding_format");
     const cJSON *user = cJSON_GetObjectItemCaseSensitive(doc, "user");
-    if (!rc)
-        rc = json_model_field(doc, error, esize);
     if (!rc && fmt)
         rc = cJSON_IsString(fmt) ? set_encoding(fmt->valuestring, out, error, esize)
                                  : fail(error, esize, "\"encoding_format\" must be a string");
@@ -436,12 +472,11 @@ int parse_embed_request(const char *content_type, const unsigned char *body, siz
                         const ServiceLimits *lim, EmbedRequest *out, char *error, size_t esize)
 {
     memset(out, 0, sizeof *out);
-    if (is_multipart(content_type))
-        return embed_from_form(content_type, body, size, lim, out, error, esize);
-    if (!is_json(content_type))
-        return fail(error, esize, "unsupported Content-Type \"%.60s\" (use application/json or "
-                    "multipart/form-data)", content_type);
-    return embed_from_json(body, size, lim, out, error, esize);
+    switch (body_kind(content_type, error, esize)) {
+    case FORM_BODY: return embed_from_form(content_type, body, size, lim, out, error, esize);
+    case JSON_BODY: return embed_from_json(body, size, lim, out, error, esize);
+    default: return -1;
+    }
 }
 
 void embed_request_free(EmbedRequest *r)
@@ -467,14 +502,6 @@ static int add_label(ClassifyRequest *out, const char *s, size_t n, int max, cha
     memcpy(copy, s, n);
     copy[n] = '\0';
     out->labels[out->n_labels++] = copy;
-    return 0;
-}
-
-static int set_top_k(ClassifyRequest *out, double v, char *error, size_t esize)
-{
-    if (!(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
-        return fail(error, esize, "\"top_k\" must be a positive integer");
-    out->top_k = (int)v;
     return 0;
 }
 
@@ -514,16 +541,11 @@ static int classify_from_json(const unsigned char *body, size_t size, const Serv
 {
     static const char *const keys[] = {"image", "candidate_labels", "hypothesis_template",
                                        "top_k", "model", NULL};
-    cJSON *doc = parse_json(body, size, error, esize);
-    if (!doc)
-        return -1;
-    int rc = check_keys(doc, keys, "the request", error, esize);
+    int rc;
+    cJSON *doc = parse_request(body, size, keys, &rc, error, esize);
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(doc, "image");
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "candidate_labels");
     const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(doc, "hypothesis_template");
-    const cJSON *top = cJSON_GetObjectItemCaseSensitive(doc, "top_k");
-    if (!rc)
-        rc = json_model_field(doc, error, esize);
     if (!rc && !image)
         rc = fail(error, esize, "\"image\" is required");
     if (!rc)
@@ -547,9 +569,8 @@ static int classify_from_json(const unsigned char *body, size_t size, const Serv
         rc = fail(error, esize, "\"hypothesis_template\" must be a string");
     if (!rc && tpl && !(out->template_ = strdup(tpl->valuestring)))
         rc = fail(error, esize, "out of memory");
-    if (!rc && top)
-        rc = cJSON_IsNumber(top) ? set_top_k(out, top->valuedouble, error, esize)
-                                 : fail(error, esize, "\"top_k\" must be a positive integer");
+    if (!rc)
+        rc = json_top_k(cJSON_GetObjectItemCaseSensitive(doc, "top_k"), &out->top_k, error, esize);
     cJSON_Delete(doc);
     return rc;
 }
@@ -581,7 +602,7 @@ static int classify_from_form(const char *content_type, const unsigned char *bod
             rc = (s = part_string(p)) ? 0 : fail(error, esize, "out of memory");
             double v = rc ? 0 : strtod(s, &endp);
             if (!rc)
-                rc = endp != s && !*endp ? set_top_k(out, v, error, esize)
+                rc = endp != s && !*endp ? set_top_k(v, &out->top_k, error, esize)
                                          : fail(error, esize, "\"top_k\" must be an integer");
         } else if (strcmp(p->name, "model")) {
             rc = fail(error, esize, "unknown multipart field \"%.60s\" (expected image, "
@@ -603,12 +624,11 @@ int parse_classify_request(const char *content_type, const unsigned char *body, 
     memset(out, 0, sizeof *out);
     if (classify_alloc(out, lim->max_items, error, esize))
         return -1;
-    if (is_multipart(content_type))
-        return classify_from_form(content_type, body, size, lim, out, error, esize);
-    if (!is_json(content_type))
-        return fail(error, esize, "unsupported Content-Type \"%.60s\" (use application/json or "
-                    "multipart/form-data)", content_type);
-    return classify_from_json(body, size, lim, out, error, esize);
+    switch (body_kind(content_type, error, esize)) {
+    case FORM_BODY: return classify_from_form(content_type, body, size, lim, out, error, esize);
+    case JSON_BODY: return classify_from_json(body, size, lim, out, error, esize);
+    default: return -1;
+    }
 }
 
 void classify_request_free(ClassifyRequest *r)
@@ -633,25 +653,15 @@ int parse_search_request(const char *content_type, const unsigned char *body, si
     out->top_k = 10;
     if (!is_json(content_type))
         return fail(error, esize, "/v1/search takes a JSON body, not %.60s", content_type);
-    cJSON *doc = parse_json(body, size, error, esize);
-    if (!doc)
-        return -1;
-    int rc = check_keys(doc, keys, "the request", error, esize);
+    int rc;
+    cJSON *doc = parse_request(body, size, keys, &rc, error, esize);
     const cJSON *query = cJSON_GetObjectItemCaseSensitive(doc, "query");
-    const cJSON *top = cJSON_GetObjectItemCaseSensitive(doc, "top_k");
-    if (!rc)
-        rc = json_model_field(doc, error, esize);
     if (!rc && !query)
         rc = fail(error, esize, "\"query\" is required: a text or {\"image\": base64}");
     if (!rc)
         rc = json_input(query, "query", &out->query, error, esize);
-    if (!rc && top) {
-        double v = cJSON_IsNumber(top) ? top->valuedouble : 0;
-        if (!(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
-            rc = fail(error, esize, "\"top_k\" must be a positive integer");
-        else
-            out->top_k = (int)v;
-    }
+    if (!rc)
+        rc = json_top_k(cJSON_GetObjectItemCaseSensitive(doc, "top_k"), &out->top_k, error, esize);
     cJSON_Delete(doc);
     return rc;
 }

@@ -26,7 +26,7 @@ DATA = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(DATA, "siglip2"))
 import ref_siglip as ref  # noqa: E402
 import gen_bpe_cases as bpe  # noqa: E402
-from gen_fixtures import init_weights, TEXT, TEXTS  # noqa: E402
+from gen_fixtures import init_weights, TEXT, TEXTS, ZERO_SHOT_LABELS, zero_shot_text  # noqa: E402
 
 P, GRID, D = 8, 4, 32
 VISION = dict(hidden_size=D, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
@@ -151,12 +151,7 @@ def run_case(store, prefix, wt, names, max_patches, ids=None, t_pool=None):
     store[prefix + "pixel_attention_mask"] = mask
     store[prefix + "spatial_shapes"] = np.array(shapes, np.int64)
     last, pooled = vision(wt, torch.from_numpy(px).double(), torch.from_numpy(mask), shapes)
-    store[prefix + "f64.vision.last_hidden_state"] = last
-    store[prefix + "f64.vision.pooler_output"] = pooled
-    if t_pool is not None:
-        lpi, _, te, ie = ref.logits(wt, t_pool, pooled)
-        store[prefix + "f64.image_embeds"] = ie
-        store[prefix + "f64.logits_per_image"] = lpi
+    ref.store_outputs(store, prefix + "f64.", wt, last, pooled, t_pool, text_outputs=False)
 
 
 def main():
@@ -176,20 +171,15 @@ def main():
     for gh, gw in POS_SHAPES:  # F.interpolate(antialias=True) on the 4×4 grid, float32
         store[f"pos.{gh}x{gw}"] = resize_pos(table, gh, gw, gh * gw)
     # zero-shot: default template, padded to 64 with the mask, sigmoid(logits_per_image)
-    labels = ["cat", "dog", "a red car", "Baum"]
-    rows = [bpe.padded("This is a photo of %s." % label, 64) for label in labels]
-    zs_pool = ref.text(wt, TEXT, torch.tensor([r[0] for r in rows]), torch.tensor([r[1] for r in rows]))[1]
+    zs_pool = zero_shot_text(wt, TEXT, bpe)
     run_case(store, "zs.", wt, names[:2], MAX_PATCHES, None, zs_pool)
     store["zs.scores"] = torch.sigmoid(store.pop("zs.f64.logits_per_image"))
-    zero_shot = [[{"label": labels[j], "score": float(row[j])} for j in row.argsort(descending=True)]
-                 for row in store["zs.scores"]]
-    tensors = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in store.items()}
-    tensors = {k: (v.astype(np.float32) if v.dtype != np.int64 else v) for k, v in tensors.items()}
-    ref.write_safetensors(os.path.join(HERE, "expected.safetensors"), tensors)
+    zero_shot = ref.ranked(store["zs.scores"], ZERO_SHOT_LABELS)
+    tensors = ref.write_expected(os.path.join(HERE, "expected.safetensors"), store)
     json.dump({"generator": "siglip2-naflex/gen_naflex.py, torch " + torch.__version__,
                "images": names, "n7_images": ["rgb_97x61.png", "tall_1x64.png", "small_5x3.png"],
                "made_images": list(MADE), "texts": TEXTS, "pos_shapes": POS_SHAPES,
-               "zero_shot_labels": labels, "zero_shot": zero_shot},
+               "zero_shot_labels": ZERO_SHOT_LABELS, "zero_shot": zero_shot},
               open(os.path.join(HERE, "cases.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=1)
     print(len(tensors), "tensors; shapes:", [tuple(s) for s in tensors["n24.spatial_shapes"]])
 

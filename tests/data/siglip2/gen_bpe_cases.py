@@ -18,7 +18,7 @@ import sentencepiece as spm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer"))
-from gen_cases import random_texts, split_specials, varint  # noqa: E402
+from gen_cases import padded_cases, random_texts, split_specials, varint, write_json  # noqa: E402
 from gen_tokenizer import corpus  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -121,11 +121,7 @@ def main():
     rng.shuffle(lines)
     texts = CURATED + lines[:1500] + random_texts(rng, 1200, 40, POOL) + random_texts(rng, 3, 2000, POOL)
     cases = [{"text": t, "raw": SP.encode(t), "ids": gemma_ids(t) + [EOS]} for t in texts]
-    padded_cases = []
-    for t in texts[:60] + texts[-40:]:
-        for max_length in (64, 8, 1):
-            ids, mask = padded(t, max_length)
-            padded_cases.append({"text": t, "max_length": max_length, "ids": ids, "mask": mask})
+    padded_list = padded_cases(texts[:60] + texts[-40:], padded)
     blob, retyped = unused_model()
     with open(os.path.join(OUT, "bpe-unused.model"), "wb") as f:
         f.write(blob)
@@ -137,14 +133,12 @@ def main():
         "model": "siglip2/tokenizer.model",
         "pieces": SP.get_piece_size(),
         "cases": cases,
-        "padded": padded_cases,
+        "padded": padded_list,
         "unused_pieces": retyped,
         "unused": unused,
     }
-    with open(os.path.join(OUT, "bpe-cases.json"), "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
-    print(f"{len(cases)} cases, {len(padded_cases)} padded, {len(retyped)} unused pieces, "
+    write_json(os.path.join(OUT, "bpe-cases.json"), data, ensure_ascii=False)
+    print(f"{len(cases)} cases, {len(padded_list)} padded, {len(retyped)} unused pieces, "
           f"{len(unused)} unused-model cases")
 
 

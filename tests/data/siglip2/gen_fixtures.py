@@ -124,14 +124,7 @@ def pixels(height, width, resample):
 def forward(store, prefix, cfg, w, ids, px, interpolate=False):
     t_last, t_pool = ref.text(w, cfg["text_config"], torch.from_numpy(ids)) if ids is not None else (None, None)
     v_last, v_pool = ref.vision(w, cfg["vision_config"], torch.from_numpy(px).double(), interpolate)
-    store[prefix + "vision.last_hidden_state"] = v_last
-    store[prefix + "vision.pooler_output"] = v_pool
-    if t_pool is not None:
-        lpi, lpt, te, ie = ref.logits(w, t_pool, v_pool)
-        store[prefix + "text.pooler_output"] = t_pool
-        store[prefix + "text_embeds"] = te
-        store[prefix + "image_embeds"] = ie
-        store[prefix + "logits_per_image"] = lpi
+    ref.store_outputs(store, prefix, w, v_last, v_pool, t_pool)
 
 
 def siglip2(store, cases):
@@ -156,23 +149,27 @@ def siglip2(store, cases):
                         "pos_sizes": POS_SIZES, "zero_shot": zero_shot(cfg, w, bpe)}
 
 
+ZERO_SHOT_LABELS = ["cat", "dog", "a red car", "Baum"]
+
+
+def zero_shot_text(w, text_cfg, bpe):
+    """The text pooler of transformers' zero-shot pipeline on ZERO_SHOT_LABELS: the default
+    template, texts padded to 64 with the attention mask passed."""
+    rows = [bpe.padded("This is a photo of %s." % label, 64) for label in ZERO_SHOT_LABELS]
+    return ref.text(w, text_cfg, torch.tensor([r[0] for r in rows]),
+                    torch.tensor([r[1] for r in rows]))[1]
+
+
 def zero_shot(cfg, w, bpe):
-    """transformers' zero-shot pipeline on the first two images: the default template, texts
-    padded to 64 with the attention mask passed, sigmoid(logits_per_image) sorted, at the
-    model's size and at 48×40 (interpolate_pos_encoding)."""
-    labels = ["cat", "dog", "a red car", "Baum"]
-    rows = [bpe.padded("This is a photo of %s." % label, 64) for label in labels]
-    ids = torch.tensor([r[0] for r in rows])
-    mask = torch.tensor([r[1] for r in rows])
-    t_pool = ref.text(w, cfg["text_config"], ids, mask)[1]
-    out = {"labels": labels, "images": IMAGES[:2]}
+    """transformers' zero-shot pipeline on the first two images: sigmoid(logits_per_image)
+    sorted, at the model's size and at 48×40 (interpolate_pos_encoding)."""
+    t_pool = zero_shot_text(w, cfg["text_config"], bpe)
+    out = {"labels": ZERO_SHOT_LABELS, "images": IMAGES[:2]}
     for h, wd in ((32, 32), (48, 40)):
         px = torch.from_numpy(pixels(h, wd, Image.BILINEAR)[:2]).double()
         v_pool = ref.vision(w, cfg["vision_config"], px, interpolate=True)[1]
         scores = torch.sigmoid(ref.logits(w, t_pool, v_pool)[0])
-        out["%dx%d" % (h, wd)] = [
-            [{"label": labels[j], "score": float(row[j])} for j in row.argsort(descending=True)]
-            for row in scores]
+        out["%dx%d" % (h, wd)] = ref.ranked(scores, ZERO_SHOT_LABELS)
     return out
 
 
@@ -219,9 +216,7 @@ def main():
     store, cases = {}, {"generator": "siglip2/gen_fixtures.py, torch " + torch.__version__}
     siglip2(store, cases)
     multilingual(store, cases)
-    tensors = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in store.items()}
-    tensors = {k: (v.astype(np.float32) if v.dtype != np.int64 else v) for k, v in tensors.items()}
-    ref.write_safetensors(os.path.join(DATA, "family-expected.safetensors"), tensors)
+    tensors = ref.write_expected(os.path.join(DATA, "family-expected.safetensors"), store)
     json.dump(cases, open(os.path.join(DATA, "family-cases.json"), "w", encoding="utf-8"),
               ensure_ascii=False, indent=1)
     print(len(tensors), "tensors;", "self-check vs transformers tiny: %.3g / %.3g" % ref.self_check(DATA + "/"))

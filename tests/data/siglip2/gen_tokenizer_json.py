@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "siglip2-json")
 sys.path.insert(0, HERE)
 import gen_bpe_cases as bpe  # noqa: E402
+from gen_cases import write_json  # noqa: E402  (on the path gen_bpe_cases set)
 from gen_tokenizer import USER  # noqa: E402
 
 SP = bpe.SP
@@ -174,15 +175,15 @@ def unigram_json(cases):
         "pre_tokenizer": None, "post_processor": None, "decoder": None,
         "model": {"type": "Unigram", "unk_id": sp.unk_id(), "byte_fallback": True,
                   "vocab": [[sp.id_to_piece(i), sp.get_score(i)] for i in range(n)]}}
-    with open(os.path.join(HERE, "..", "tokenizer", "unigram.json"), "w", encoding="utf-8") as f:
-        json.dump(tj, f, ensure_ascii=False, separators=(",", ":"))
+    write_json(os.path.join(HERE, "..", "tokenizer", "unigram.json"), tj, ensure_ascii=False,
+               newline=False)
     return [{"text": c["text"], "ids": sp.encode(c["text"])} for c in cases[:60] + cases[-700:]]
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(tokenizer_json(), f, ensure_ascii=False, separators=(",", ":"))
+    write_json(os.path.join(OUT, "tokenizer.json"), tokenizer_json(), ensure_ascii=False,
+               newline=False)
     shutil.copy(os.path.join(HERE, "tokenizer_config.json"), OUT)
     cases = json.load(open(os.path.join(HERE, "..", "tokenizer", "bpe-cases.json"), encoding="utf-8"))
     # only the texts whose ids differ from bpe-cases.json's (SentencePiece) are listed, with theirs
@@ -192,12 +193,10 @@ def main():
         if ids != c["ids"]:
             differs.append({"index": k, "text": c["text"], "ids": ids})
     same = len(cases["cases"]) - len(differs)
-    with open(os.path.join(HERE, "..", "tokenizer", "json-cases.json"), "w", encoding="utf-8") as f:
-        json.dump({"generator": "siglip2/gen_tokenizer_json.py", "merges": len(MERGES),
-                   "added": len(ADDED), "same_as_spm": same, "differs": differs,
-                   "unigram": unigram_json(cases["cases"])}, f,
-                  ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
+    write_json(os.path.join(HERE, "..", "tokenizer", "json-cases.json"),
+               {"generator": "siglip2/gen_tokenizer_json.py", "merges": len(MERGES),
+                "added": len(ADDED), "same_as_spm": same, "differs": differs,
+                "unigram": unigram_json(cases["cases"])}, ensure_ascii=False)
     print(f"{len(MERGES)} merges, {len(ADDED)} added tokens; {same} / {len(cases['cases'])} texts give "
           "python3-sentencepiece's ids")
 

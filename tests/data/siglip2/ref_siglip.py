@@ -145,6 +145,36 @@ def logits(w, text_pooled, image_pooled):
     return per_text.T, per_text, t, i
 
 
+def store_outputs(store, prefix, w, v_last, v_pool, t_pool=None, text_outputs=True):
+    """The vision tower's outputs as store[prefix + name], and with t_pool (the text tower's
+    pooler) image_embeds and logits_per_image, also text.pooler_output and text_embeds when
+    text_outputs."""
+    store[prefix + "vision.last_hidden_state"] = v_last
+    store[prefix + "vision.pooler_output"] = v_pool
+    if t_pool is not None:
+        lpi, _, te, ie = logits(w, t_pool, v_pool)
+        if text_outputs:
+            store[prefix + "text.pooler_output"] = t_pool
+            store[prefix + "text_embeds"] = te
+        store[prefix + "image_embeds"] = ie
+        store[prefix + "logits_per_image"] = lpi
+
+
+def write_expected(path, store):
+    """store's tensors in a safetensors file, float32 (int64 kept); returns them as numpy."""
+    tensors = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in store.items()}
+    tensors = {k: (v.astype(np.float32) if v.dtype != np.int64 else v) for k, v in tensors.items()}
+    write_safetensors(path, tensors)
+    return tensors
+
+
+def ranked(scores, labels):
+    """Each row of scores [n_image, n_label] as the zero-shot pipeline returns it: labels with
+    their scores, best first."""
+    return [[{"label": labels[j], "score": float(row[j])} for j in row.argsort(descending=True)]
+            for row in scores]
+
+
 def pixel_values(path, height, width, resample, mean=0.5, std=0.5, scale=1 / 255):
     """SiglipImageProcessor (PIL backend): RGB, resize((w, h), resample), rescale in float64 then
     float32, normalize in float32; [3, H, W]."""

@@ -187,15 +187,29 @@ def lower_table():
     return out
 
 
+def padded_cases(texts, pad):
+    """Each text at max_length 64, 8 and 1 through pad(text, max_length) -> (ids, mask)."""
+    out = []
+    for t in texts:
+        for max_length in (64, 8, 1):
+            ids, mask = pad(t, max_length)
+            out.append({"text": t, "max_length": max_length, "ids": ids, "mask": mask})
+    return out
+
+
+def write_json(path, data, ensure_ascii, newline=True):
+    """data as compact JSON (no spaces), the form of every committed case file."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=ensure_ascii, separators=(",", ":"))
+        if newline:
+            f.write("\n")
+
+
 def main():
     rng = random.Random(1234)
     texts = CURATED + random_texts(rng, 400, 40) + random_texts(rng, 3, 3000)
     siglip = [{"text": t, "ids": siglip_ids(t)} for t in texts]
-    padded_cases = []
-    for t in texts[:120]:
-        for max_length in (64, 8, 1):
-            ids, mask = padded(t, max_length)
-            padded_cases.append({"text": t, "max_length": max_length, "ids": ids, "mask": mask})
+    padded_list = padded_cases(texts[:120], padded)
     raw_texts = CURATED + random_texts(rng, 400, 40) + random_texts(rng, 2, 5000)
     raw = [{"text": t, "ids": SP_RAW.encode(t), "ids_no_prefix": SP.encode(t)} for t in raw_texts]
     aug_sp, aug_blob = augmented_model()
@@ -208,7 +222,7 @@ def main():
         "model": "tiny/spiece.model",
         "unk_prefix_pieces": UNK_LEN,
         "siglip": siglip,
-        "padded": padded_cases,
+        "padded": padded_list,
         "invalid_utf8": invalid_utf8_cases(),
         "raw": raw,
         "augmented_size": len(aug_blob),
@@ -218,10 +232,8 @@ def main():
         "lower_context": [{"text": t, "lower": t.lower()} for t in sigma_context],
         "isspace": [cp for cp in range(0x110000) if chr(cp).isspace()],
     }
-    with open(os.path.join(HERE, "cases.json"), "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=True, separators=(",", ":"))
-        f.write("\n")
-    print(f"{len(siglip)} siglip, {len(padded_cases)} padded, {len(raw)} raw cases, "
+    write_json(os.path.join(HERE, "cases.json"), data, ensure_ascii=True)
+    print(f"{len(siglip)} siglip, {len(padded_list)} padded, {len(raw)} raw cases, "
           f"{len(data['lower'])} lowercase mappings")
 
 
