@@ -111,19 +111,27 @@ static void aa_taps(int in, int out, int max_taps, int *first, int *count, float
     }
 }
 
+/* The taps of one axis as aa_taps computes them: output k of n_out reads count[k] inputs from
+ * first[k] with weights w[k·max_taps ..]. */
+typedef struct AaTaps {
+    int n_out, max_taps;
+    const int *first, *count;
+    const float *w;
+} AaTaps;
+
 /* One separable pass: out[o, k, d] = Σ_j w[k, j] · in[o, first[k] + j, d] over a [outer, n_in,
  * inner] array (the weighted sum in float, from the first tap on, as torch accumulates). */
-static void aa_pass(const float *in, size_t outer, int n_in, size_t inner, int n_out,
-                    const int *first, const int *count, const float *w, int max_taps, float *out)
+static void aa_pass(const float *in, size_t outer, int n_in, size_t inner, const AaTaps *t,
+                    float *out)
 {
     for (size_t o = 0; o < outer; o++)
-        for (int k = 0; k < n_out; k++) {
-            const float *wk = w + (size_t)k * max_taps;
-            float *dst = out + (o * (size_t)n_out + (size_t)k) * inner;
-            const float *src = in + (o * (size_t)n_in + (size_t)first[k]) * inner;
+        for (int k = 0; k < t->n_out; k++) {
+            const float *wk = t->w + (size_t)k * t->max_taps;
+            float *dst = out + (o * (size_t)t->n_out + (size_t)k) * inner;
+            const float *src = in + (o * (size_t)n_in + (size_t)t->first[k]) * inner;
             for (size_t d = 0; d < inner; d++) {
                 float acc = src[d] * wk[0];
-                for (int j = 1; j < count[k]; j++)
+                for (int j = 1; j < t->count[k]; j++)
                     acc += src[(size_t)j * inner + d] * wk[j];
                 dst[d] = acc;
             }
@@ -143,8 +151,10 @@ int sg_pos_resize_aa_bilinear(const float *grid, int in_h, int in_w, size_t D, i
     if (ok) {
         aa_taps(in_w, out_w, taps_w, fw, fw + out_w, ww);
         aa_taps(in_h, out_h, taps_h, fh, fh + out_h, wh);
-        aa_pass(grid, (size_t)in_h, in_w, D, out_w, fw, fw + out_w, ww, taps_w, tmp);
-        aa_pass(tmp, 1, in_h, (size_t)out_w * D, out_h, fh, fh + out_h, wh, taps_h, out);
+        AaTaps along_w = {out_w, taps_w, fw, fw + out_w, ww};
+        AaTaps along_h = {out_h, taps_h, fh, fh + out_h, wh};
+        aa_pass(grid, (size_t)in_h, in_w, D, &along_w, tmp);
+        aa_pass(tmp, 1, in_h, (size_t)out_w * D, &along_h, out);
     }
     free(fh);
     free(fw);
