@@ -9,6 +9,9 @@
 #define SG_CL_ACT_GELU_ERF 2  /* 0.5x(1+erf(x/√2)), HF gelu */
 
 #ifdef __OPENCL_VERSION__
+/* GELU tanh is computed as x·σ(2u) = x / (1 + exp(−2u)), u = √(2/π)(x + 0.044715x³), which is
+ * 0.5x(1 + tanh(u)) exactly: one vector exp instead of tanh, which took the MLP-up GEMM of
+ * base's text tower at batch 32 from ~60 to 62 ms against 54–60 for the same GEMM without it. */
 /* T sg_activate_T(T x, int act) for a float type T: the scalar one is defined here; a kernel that
  * wants a vector form (tanh/erf vectorize only that way) writes SG_DEFINE_ACTIVATE(float8). Vectors
  * wider than 256 bits would be passed to PoCL's builtins in a way clang warns about (-Wpsabi). */
@@ -16,7 +19,7 @@
     inline T sg_activate_##T(T x, int act)                                                       \
     {                                                                                            \
         if (act == SG_CL_ACT_GELU_TANH)                                                          \
-            return 0.5f * x * (1.0f + tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));  \
+            return x / (1.0f + exp(-1.5957691216057308f * (x + 0.044715f * x * x * x)));         \
         if (act == SG_CL_ACT_GELU_ERF)                                                           \
             return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));                             \
         return x;                                                                                \
