@@ -10,8 +10,9 @@
 
 #ifdef __OPENCL_VERSION__
 /* GELU tanh is computed as x·σ(2u) = x / (1 + exp(−2u)), u = √(2/π)(x + 0.044715x³), which is
- * 0.5x(1 + tanh(u)) exactly: one vector exp instead of tanh, which took the MLP-up GEMM of
- * base's text tower at batch 32 from ~60 to 62 ms against 54–60 for the same GEMM without it. */
+ * 0.5x(1 + tanh(u)) exactly, with one vector exp instead of tanh: with tanh, the MLP-up GEMM of
+ * base's text tower at batch 32 took 62 ms against 54 ms for MLP-down (the same FLOPs); with exp
+ * the two ran within noise of each other (59–61 ms, build/bench/bench_ops). */
 /* T sg_activate_T(T x, int act) for a float type T: the scalar one is defined here; a kernel that
  * wants a vector form (tanh/erf vectorize only that way) writes SG_DEFINE_ACTIVATE(float8). Vectors
  * wider than 256 bits would be passed to PoCL's builtins in a way clang warns about (-Wpsabi). */
