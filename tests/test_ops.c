@@ -644,7 +644,8 @@ static void test_packed_text_ops(size_t R, size_t D, size_t V, size_t P)
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
     GBuf gi = gbuf(ids, R), gp = gbuf(pos, R), gt = gbuf(tok, V * D), ge = gbuf(pe, P * D);
     GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, gp.view, gt.view, ge.view, sg_view(go.view, 1, R, D),
+    SgTable table = {{gt.view, V * D * 4}, SG_ELEM_F32, V, D};
+    check_op(sg_op_embed_tokens(dev, gi.view, gp.view, &table, ge.view, sg_view(go.view, 1, R, D),
                                 &err),
              "embed_tokens positions");
     gbuf_read(&gp, NULL, "embed positions");
@@ -681,7 +682,12 @@ static void test_packed_text_ops(size_t R, size_t D, size_t V, size_t P)
 
 /* ---- embeddings, patches, broadcast add, mean, copies ---- */
 
-static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
+/* The token table stored as dtype (sg_table_upload) against a plain-C gather of the values that
+ * type rounds the table to (sg_weight_dequantize, itself held to IEEE constants by
+ * test_weight_rounding). f32, bf16 and f16 values widen exactly, so the sum is the f32 one; q8's
+ * q·scale + pos may be contracted into one fma by the OpenCL compiler, hence its ulp-sized
+ * tolerance. */
+static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V, SgElemType dtype)
 {
     size_t n = B * T * D, pos_rows = T + 3;
     int32_t *ids = xmalloc(B * T * sizeof *ids);
@@ -689,20 +695,27 @@ static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
         ids[i] = (int32_t)(sg_rng_next(&rng) % V);
     ids[B * T - 1] = (int32_t)(V - 1);
     float *tok = random_floats(V * D, -1, 1), *pos = random_floats(pos_rows * D, -1, 1);
+    tok[(V - 1) * D + D - 1] = 40.0f; /* an outlier in the last (maybe partial) q8 block */
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
-    GBuf gi = gbuf(ids, B * T), gt = gbuf(tok, V * D), gp = gbuf(pos, pos_rows * D);
-    GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, NULL, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
-             "embed_tokens");
+    SgTable table;
+    int rc = sg_table_upload(dev, tok, V, D, dtype, &table, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    sg_weight_dequantize(dtype, tok, V, D, tok);
+    GBuf gi = gbuf(ids, B * T), gp = gbuf(pos, pos_rows * D), go = gbuf(NULL, n);
+    if (rc == SIGLIP_OK)
+        rc = sg_op_embed_tokens(dev, gi.view, NULL, &table, gp.view, sg_view(go.view, B, T, D),
+                                &err);
+    check_op(rc, "embed_tokens");
     gbuf_read(&gi, NULL, "embed ids");
-    gbuf_read(&gt, NULL, "embed tok");
     gbuf_read(&gp, NULL, "embed pos");
     gbuf_read(&go, got, "embed out");
     ref_embed_tokens(ids, tok, pos, ref, B, T, D);
     char label[64];
-    snprintf(label, sizeof label, "B=%zu T=%zu D=%zu V=%zu", B, T, D, V);
-    compare("embed_tokens", label, got, ref, n, dense(n), 0, 0, 0);
-    gbuf_free(&gi), gbuf_free(&gt), gbuf_free(&gp), gbuf_free(&go);
+    snprintf(label, sizeof label, "%s B=%zu T=%zu D=%zu V=%zu", dtype_names[dtype], B, T, D, V);
+    double rtol = dtype == SG_ELEM_I8 ? 1e-6 : 0;
+    compare("embed_tokens", label, got, ref, n, dense(n), rtol * 4, rtol, 0);
+    sg_buffer_release(dev, &table.buf);
+    gbuf_free(&gi), gbuf_free(&gp), gbuf_free(&go);
     free(ids), free(tok), free(pos), free(ref), free(got);
 }
 
@@ -778,9 +791,12 @@ static void test_copy_rows_case(size_t rows, size_t cols, size_t src_off, size_t
 
 static void test_small_ops(void)
 {
-    test_embed_tokens_case(1, 1, 33, 5);
-    test_embed_tokens_case(3, 7, 100, 50);
-    test_embed_tokens_case(2, 64, 768, 300);
+    for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
+        test_embed_tokens_case(1, 1, 33, 5, (SgElemType)t); /* V·D = 165: q8 scales padded */
+        test_embed_tokens_case(3, 7, 100, 50, (SgElemType)t);
+        test_embed_tokens_case(2, 5, 70, 3, (SgElemType)t); /* ids repeat; blocks 32, 32, 6 */
+        test_embed_tokens_case(2, 64, 768, 300, (SgElemType)t);
+    }
     test_packed_text_ops(1, 33, 5, 1);
     test_packed_text_ops(37, 100, 50, 64);
     test_packed_text_ops(104, 768, 300, 64);

@@ -126,6 +126,21 @@ static int fetch_weight(SgWeightSource *src, const char *name, int ndim, const i
     return rc;
 }
 
+/* Table `name` [rows, cols] (the token embedding) stored in the model's precision. */
+static int fetch_table(SgWeightSource *src, const char *name, size_t rows, size_t cols,
+                       SgTable *out)
+{
+    float *host = malloc(rows * cols * sizeof *host);
+    if (!host)
+        return sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory for tensor %s", name);
+    int rc = fetch_host(src, name, 2, (int64_t[]){(int64_t)rows, (int64_t)cols}, INIT_WEIGHT,
+                        host);
+    if (rc == SIGLIP_OK)
+        rc = sg_table_upload(src->dev, host, rows, cols, src->dtype, out, src->err);
+    free(host);
+    return rc;
+}
+
 static int load_linear(SgWeightSource *src, const char *prefix, size_t n_out, size_t n_in,
                        SgLinear *lin)
 {
@@ -229,8 +244,8 @@ static int load_text(SgWeightSource *src, SiglipModel *m)
 {
     const SgTowerConfig *c = &m->cfg.text;
     int64_t V = c->vocab_size, T = c->max_position_embeddings, D = c->hidden_size;
-    int rc = fetch_device(src, "text_model.embeddings.token_embedding.weight", 2,
-                          (int64_t[]){V, D}, INIT_WEIGHT, &m->text.tok_emb);
+    int rc = fetch_table(src, "text_model.embeddings.token_embedding.weight", (size_t)V,
+                         (size_t)D, &m->text.tok_emb);
     if (!rc)
         rc = fetch_device(src, "text_model.embeddings.position_embedding.weight", 2,
                           (int64_t[]){T, D}, INIT_WEIGHT, &m->text.pos_emb);
@@ -398,7 +413,7 @@ void siglip_model_free(SiglipModel **pm)
     if (dev) {
         sg_pos_interp_release(m);
         sg_workspace_release(m);
-        sg_buffer_release(dev, &m->text.tok_emb);
+        sg_buffer_release(dev, &m->text.tok_emb.buf);
         sg_buffer_release(dev, &m->text.pos_emb);
         release_encoder(dev, &m->text.layers, m->cfg.text.num_hidden_layers);
         release_layernorm(dev, &m->text.final_ln);

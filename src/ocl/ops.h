@@ -92,11 +92,25 @@ typedef struct SgHeads {
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err);
 
-/* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :].
- * ids: [B, T] int32 (already checked to be < V), tok_emb: [V, D], pos_emb: [>= T, D],
+/* A gather table [rows, cols] on the device stored as dtype (ocl/weight_pack.h's sg_table_pack
+ * layout): the token embedding in the model's precision. */
+typedef struct SgTable {
+    SgBuffer buf;
+    SgElemType dtype;
+    size_t rows, cols;
+} SgTable;
+
+/* Uploads host src [rows, cols] (f32) as a table of type dtype (rounded as ocl/weight_pack.h
+ * says). */
+int sg_table_upload(SgDevice *dev, const float *src, size_t rows, size_t cols, SgElemType dtype,
+                    SgTable *out, SgError *err);
+
+/* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :], the table's elements
+ * widened to f32 (cl/weight_load.h).
+ * ids: [B, T] int32 (already checked to be < V), tok_emb: [V, D], pos_emb: [>= T, D] f32,
  * out: dense [B, T, D]. With positions ([B·T] int32, each already checked to be a row of
  * pos_emb), row r takes pos_emb[positions[r]] instead: a gather for packed texts. */
-int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, cl_mem tok_emb,
+int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, const SgTable *tok_emb,
                        cl_mem pos_emb, SgView out, SgError *err);
 
 /* out[b, :] = x[last row of segment b, :]: x dense [1, R, D], out dense [seg.count, 1, D]. */

@@ -153,6 +153,43 @@ void sg_weight_pack(SgElemType t, const float *w, size_t N, size_t K, size_t nr,
     }
 }
 
+size_t sg_table_scales_offset(size_t rows, size_t cols)
+{
+    return div_up(rows * cols, sizeof(float)) * sizeof(float);
+}
+
+size_t sg_table_bytes(SgElemType t, size_t rows, size_t cols)
+{
+    switch (t) {
+    case SG_ELEM_BF16:
+    case SG_ELEM_F16:
+        return rows * cols * 2;
+    case SG_ELEM_I8:
+        return sg_table_scales_offset(rows, cols) + rows * div_up(cols, SG_Q8_BLOCK) * sizeof(float);
+    default:
+        return rows * cols * sizeof(float);
+    }
+}
+
+void sg_table_pack(SgElemType t, const float *src, size_t rows, size_t cols, void *dst)
+{
+    size_t blocks = div_up(cols, SG_Q8_BLOCK);
+    float *scales = (float *)((unsigned char *)dst + sg_table_scales_offset(rows, cols));
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = src + r * cols;
+        if (t != SG_ELEM_I8) {
+            store_tile(t, row, cols, 0, 1, NULL, dst, r * cols);
+            continue;
+        }
+        for (size_t b = 0; b < blocks; b++) {
+            size_t k0 = b * SG_Q8_BLOCK, len = cols - k0 < SG_Q8_BLOCK ? cols - k0 : SG_Q8_BLOCK;
+            scales[r * blocks + b] = q8_scale(row + k0, len);
+        }
+        /* store_tile with nr = 1 reads scale k / 32 of the row: s[k / SG_Q8_BLOCK]. */
+        store_tile(t, row, cols, 0, 1, scales + r * blocks, dst, r * cols);
+    }
+}
+
 void sg_weight_dequantize(SgElemType t, const float *w, size_t N, size_t K, float *out)
 {
     for (size_t n = 0; n < N; n++) {

@@ -30,6 +30,19 @@ size_t sg_weight_bytes(SgGemmPath layout, SgElemType t, size_t N, size_t K, size
  * [ceil(N/nr), ceil(K/32), nr]. */
 void sg_weight_pack(SgElemType t, const float *w, size_t N, size_t K, size_t nr, void *dst);
 
+/* A gather table (the token embedding, issue 14) stored as t, rows × cols, read by
+ * cl/embedding.cl through cl/weight_load.h's sg_table_load: f32/bf16/f16 row-major; q8 the
+ * int8 rows, padded to 4 bytes, then the f32 scales [rows, ceil(cols/32)], each over 32
+ * consecutive elements of a row (as a Linear's [N, K] scales over blocks of 32 inputs). */
+size_t sg_table_bytes(SgElemType t, size_t rows, size_t cols);
+
+/* Byte offset of the q8 scales in such a table. */
+size_t sg_table_scales_offset(size_t rows, size_t cols);
+
+/* Stores src [rows, cols] (f32) as a table of type t into dst (sg_table_bytes written); the
+ * values the device then reads are sg_weight_dequantize(t, src, rows, cols). */
+void sg_table_pack(SgElemType t, const float *src, size_t rows, size_t cols, void *dst);
+
 /* The f32 values the device's GEMM multiplies by, for w [N, K] stored as t: out [N, K]. */
 void sg_weight_dequantize(SgElemType t, const float *w, size_t N, size_t K, float *out);
 
