@@ -51,14 +51,22 @@ const char *cli_precision_name(SiglipPrecision p)
                                                                             : "?";
 }
 
-static int parse_precision(CliCommon *c, const char *arg)
+int cli_precision_parse(const char *name, SiglipPrecision *out)
 {
     for (size_t i = 0; i < sizeof precision_names / sizeof precision_names[0]; i++)
-        if (!strcmp(arg, precision_names[i])) {
-            c->precision = (SiglipPrecision)i;
+        if (!strcmp(name, precision_names[i])) {
+            *out = (SiglipPrecision)i;
             return 1;
         }
-    return cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
+    return 0;
+}
+
+static int parse_precision(CliCommon *c, const char *arg)
+{
+    c->precision_given = 1;
+    return cli_precision_parse(arg, &c->precision)
+               ? 1
+               : cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
 }
 
 int cli_common_option(CliCommon *c, int opt, const char *arg)

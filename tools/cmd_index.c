@@ -326,10 +326,10 @@ static int drop_deleted(IndexDb *db, const IndexFile *stored, size_t n_stored, T
 
 /* Checks (or, for a new index, records) the model the index belongs to. */
 static int bind_model(IndexJob *job, const char *db_path, const char *model_dir,
-                      const SiglipModelInfo *info)
+                      const SiglipModelInfo *info, SiglipPrecision weights)
 {
     IndexModel model, stored;
-    int present = 0, rc = index_model_identify(model_dir, info, &model);
+    int present = 0, rc = index_model_identify(model_dir, info, weights, &model);
     if (rc == CLI_OK)
         rc = index_db_read_model(&job->db, &stored, &present);
     if (rc == CLI_OK && present)
@@ -439,7 +439,7 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
     }
     if (rc == CLI_OK)
         rc = index_db_open(&job.db, db_path, 1);
-    if (rc == CLI_OK && (rc = bind_model(&job, db_path, model_dir, &info)) == CLI_OK)
+    if (rc == CLI_OK && (rc = bind_model(&job, db_path, model_dir, &info, c->precision)) == CLI_OK)
         rc = prepare_decoder(&job, c, model_dir, &info);
     if (rc == CLI_OK)
         rc = allocate_buffers(&job, &info);

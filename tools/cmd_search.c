@@ -205,13 +205,18 @@ static int run(const CliCommon *c, const SearchOptions *o)
     if (rc == CLI_OK && !o->model_dir && access(dir, F_OK))
         rc = cli_error("%s: the index's model directory %s is gone; name the model with -m DIR",
                        o->index_path, dir);
+    /* Queries are embedded in the index's weight precision unless --precision says otherwise
+     * (which index_db_check_model then refuses). */
+    CliCommon settings = *c;
+    if (rc == CLI_OK && !c->precision_given)
+        cli_precision_parse(stored.weights, &settings.precision);
     if (rc == CLI_OK)
-        rc = cli_open_context(c, &job.ctx);
+        rc = cli_open_context(&settings, &job.ctx);
     if (rc == CLI_OK)
         rc = cli_load_model(job.ctx, dir, &job.model);
     if (rc == CLI_OK) {
         siglip_model_info(job.model, &job.info);
-        rc = index_model_identify(dir, &job.info, &model);
+        rc = index_model_identify(dir, &job.info, settings.precision, &model);
     }
     if (rc == CLI_OK)
         rc = index_db_check_model(o->index_path, &stored, &model);
