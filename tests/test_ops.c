@@ -233,7 +233,9 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
             y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
     GBuf gx = gbuf(x, nx), gb = gbuf(b, c->N), gy = gbuf(y, ny);
     SgLinear lin = {.b = {c->bias ? gb.view : NULL, c->N * 4}};
-    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, dtype, &lin.w, &err);
+    SgRows rows = sg_rows_host(w, c->N, c->K);
+    rows.threads = 3; /* panels (or rows) packed by threads of their own, in uneven ranges */
+    int rc = sg_weight_upload_rows(dev, &rows, layout, dtype, &lin.w, &err);
     sg_weight_dequantize(dtype, w, c->N, c->K, w);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     SgView vx = {gx.view, c->x_off, 1, c->M, c->K, ldx, 0};
@@ -698,7 +700,9 @@ static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V, SgEle
     tok[(V - 1) * D + D - 1] = 40.0f; /* an outlier in the last (maybe partial) q8 block */
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
     SgTable table;
-    int rc = sg_table_upload(dev, tok, V, D, dtype, &table, &err);
+    SgRows rows = sg_rows_host(tok, V, D);
+    rows.threads = 3; /* rows split over threads, in uneven ranges */
+    int rc = sg_table_upload(dev, &rows, dtype, &table, &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     sg_weight_dequantize(dtype, tok, V, D, tok);
     GBuf gi = gbuf(ids, B * T), gp = gbuf(pos, pos_rows * D), go = gbuf(NULL, n);

@@ -184,17 +184,16 @@ int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, Sg
     return attention_tiled(dev, q, k, v, mask, out, &a, err);
 }
 
-int sg_table_upload(SgDevice *dev, const float *src, size_t rows, size_t cols, SgElemType dtype,
-                    SgTable *out, SgError *err)
+int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,
+                    SgError *err)
 {
-    *out = (SgTable){.dtype = dtype, .rows = rows, .cols = cols};
-    if (dtype == SG_ELEM_F32)
-        return sg_buffer_upload(dev, src, rows * cols * sizeof *src, &out->buf, err);
+    *out = (SgTable){.dtype = dtype, .rows = src->n, .cols = src->k};
     void *dst;
-    int rc = sg_buffer_create_mapped(dev, sg_table_bytes(dtype, rows, cols), &out->buf, &dst, err);
+    int rc = sg_buffer_create_mapped(dev, sg_table_bytes(dtype, src->n, src->k), &out->buf, &dst,
+                                     err);
     if (rc != SIGLIP_OK)
         return rc;
-    sg_table_pack(dtype, src, rows, cols, dst);
+    sg_table_pack(dtype, src, dst);
     rc = sg_buffer_unmap(dev, &out->buf, dst, err);
     if (rc != SIGLIP_OK)
         sg_buffer_release(dev, &out->buf);

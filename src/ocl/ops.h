@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "ocl/device.h"
 #include "ocl/tensor.h"
+#include "ocl/weight_pack.h"
 
 /* A Linear layer's weight w [N, K] (PyTorch layout) on the device, in the layout the device's
  * GEMM path reads (ocl/tuning.h): rows as given for CLBlast, or NR-column panels of wᵀ
@@ -41,6 +42,11 @@ typedef struct SgLayerNorm {
  * `layout` (usually dev->tuning.gemm; reduced types always as panels). */
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
                      SgElemType dtype, SgWeight *out, SgError *err);
+
+/* The same from rows read on w->threads threads (a checkpoint's mapping: ocl/weight_pack.h),
+ * written once, into the mapped device buffer. */
+int sg_weight_upload_rows(SgDevice *dev, const SgRows *w, SgGemmPath layout, SgElemType dtype,
+                          SgWeight *out, SgError *err);
 
 /* How a Linear writes y: y = act(x·wᵀ + b), or y += x·wᵀ + b (the residual add fused into the
  * GEMM; no activation then). */
@@ -100,10 +106,10 @@ typedef struct SgTable {
     size_t rows, cols;
 } SgTable;
 
-/* Uploads host src [rows, cols] (f32) as a table of type dtype (rounded as ocl/weight_pack.h
- * says). */
-int sg_table_upload(SgDevice *dev, const float *src, size_t rows, size_t cols, SgElemType dtype,
-                    SgTable *out, SgError *err);
+/* Uploads src's rows [src->n, src->k] as a table of type dtype (rounded as ocl/weight_pack.h
+ * says), written into the mapped device buffer on src->threads threads. */
+int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,
+                    SgError *err);
 
 /* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :], the table's elements
  * widened to f32 (cl/weight_load.h).
