@@ -320,6 +320,57 @@ static void test_linear(void)
     dev->tuning = chosen;
 }
 
+/* The value of half pattern h, from the binary16 definition (independent of sg_f16_to_f32). */
+static double half_value(unsigned h)
+{
+    unsigned e = h >> 10 & 0x1f, m = h & 0x3ff;
+    double v = e ? ldexp(1024.0 + m, (int)e - 25) : ldexp(m, -24);
+    return h & 0x8000 ? -v : v;
+}
+
+static float bf16_value(unsigned b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Rounding f32 → f16 and → bf16 over every finite pattern p of either sign: p's own value gives
+ * p, the midpoint to the next pattern (exact in f32) the even one of the two, and one f32 ulp
+ * either side of it the nearer one; past the largest finite value lies infinity; NaN stays NaN.
+ * Returns the number of mismatches (the first few printed). */
+static int test_rounding_every_pattern(void)
+{
+    int bad = 0;
+    for (unsigned sign = 0; sign <= 0x8000; sign += 0x8000)
+        for (unsigned p = 0; p <= 0x7f7f; p++) {
+            unsigned next = p + 1; /* 0x7c00 / 0x7f80: infinity after the largest finite */
+            for (int bf = 0; bf <= 1; bf++) {
+                if (!bf && p > 0x7bff)
+                    continue;
+                /* Past the largest finite value: where the next exponent would start. */
+                double lo = bf ? bf16_value(p) : half_value(p);
+                double hi = bf ? (next == 0x7f80 ? ldexp(1, 128) : bf16_value(next))
+                               : (next == 0x7c00 ? 65536.0 : half_value(next));
+                float mid = (float)((lo + hi) / 2), v[4] = {(float)lo, mid,
+                                                            nextafterf(mid, 0.0f),
+                                                            nextafterf(mid, INFINITY)};
+                unsigned want[4] = {p, p & 1 ? next : p, p, next};
+                for (int i = 0; i < 4; i++) {
+                    float x = sign ? -v[i] : v[i];
+                    unsigned got = bf ? sg_f32_to_bf16(x) : sg_f32_to_f16(x);
+                    if (got != (want[i] | sign) && bad++ < 5)
+                        fprintf(stderr, "  %s(%.9g) = %04x, want %04x\n",
+                                bf ? "bf16" : "f16", x, got, want[i] | sign);
+                }
+            }
+        }
+    bad += sg_f32_to_f16(NAN) != 0x7e00 || sg_f32_to_f16(-INFINITY) != 0xfc00 ||
+           sg_f32_to_f16(1e38f) != 0x7c00 || (sg_f32_to_bf16(NAN) & 0x7fff) <= 0x7f80;
+    return bad;
+}
+
 /* The host rounding the reduced-precision GEMMs are checked against: IEEE 754 binary16 and
  * bfloat16 bit patterns worked out by hand from the formats' definitions, and q8's bound of half a
  * step (scale = block max / 127). */
@@ -358,8 +409,15 @@ static void test_weight_rounding(void)
             amax = fmaxf(amax, fabsf(w[j]));
         bad += !(fabsf(q[k] - w[k]) <= amax / 127.0f * 0.5f * 1.0001f);
     }
-    printf("%-13s f16/bf16 bit patterns, q8 half-step bound  %s\n", "rounding",
-           bad ? "FAIL" : "pass");
+    /* q8 rounds to nearest even: a block whose largest magnitude is 127 has scale 1. */
+    float t[7] = {127.0f, 2.5f, 3.5f, -2.5f, -126.5f, 0.5f, 126.49999f}, tq[7];
+    static const float t_want[7] = {127, 2, 4, -2, -126, 0, 126};
+    sg_weight_dequantize(SG_ELEM_I8, t, 1, 7, tq);
+    for (size_t k = 0; k < 7; k++)
+        bad += tq[k] != t_want[k];
+    bad += test_rounding_every_pattern();
+    printf("%-13s f16/bf16 bit patterns, every half and bfloat16 and the midpoints between "
+           "them, q8 half-step bound and ties  %s\n", "rounding", bad ? "FAIL" : "pass");
     CHECK(bad == 0, "weight rounding: %d mismatches", bad);
 }
 
