@@ -275,6 +275,7 @@ static void test_linear(void)
         {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
         {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
         {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
+        {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {

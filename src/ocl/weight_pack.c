@@ -157,32 +157,44 @@ typedef struct PackJob {
     void *dst;
 } PackJob;
 
-/* Panels p0 .. p1 − 1: each row's run of TILE_K inputs is read once, its q8 scales taken from
- * it, and transposed into the tile (f32: straight into dst). */
+#define ROWS_FLOATS 16384 /* a panel's rows over a stretch of inputs: 64 KiB, in L2 */
+
+/* Panels p0 .. p1 − 1. A panel's nr rows are consecutive in the source, so they are read a
+ * stretch of inputs at a time (long sequential runs the prefetcher follows), their q8 scales
+ * taken there, then transposed a tile of TILE_K inputs at a time (f32: straight into dst). */
 static void pack_panels(void *arg, size_t p0, size_t p1)
 {
     const PackJob *job = arg;
     const SgRows *w = job->w;
     size_t N = w->n, K = w->k, nr = job->nr, blocks = div_up(K, SG_Q8_BLOCK);
+    size_t stretch = ROWS_FLOATS / nr / TILE_K * TILE_K; /* ≥ 256 inputs: nr ≤ 64 */
     float *scales = (float *)((int8_t *)job->dst + div_up(N, nr) * nr * K);
-    float tile[TILE_K * SG_PANEL_MAX], run[TILE_K];
+    float rows[ROWS_FLOATS], tile[TILE_K * SG_PANEL_MAX];
     for (size_t p = p0; p < p1; p++) {
         float *s = scales + p * blocks * nr;
-        for (size_t k0 = 0; k0 < K; k0 += TILE_K) {
-            size_t kn = K - k0 < TILE_K ? K - k0 : TILE_K, at = (p * K + k0) * nr;
-            float *out = job->t == SG_ELEM_F32 ? (float *)job->dst + at : tile;
+        for (size_t kc = 0; kc < K; kc += stretch) {
+            size_t kcn = K - kc < stretch ? K - kc : stretch;
             for (size_t j = 0; j < nr; j++) {
+                float *row = rows + j * stretch; /* inputs kc .. kc + kcn − 1 of column j */
                 if (p * nr + j < N)
-                    w->read(w, p * nr + j, k0, kn, run);
+                    w->read(w, p * nr + j, kc, kcn, row);
                 else
-                    memset(run, 0, kn * sizeof *run);
-                for (size_t k = 0; k < kn; k++)
-                    out[k * nr + j] = run[k];
+                    memset(row, 0, kcn * sizeof *row);
                 if (job->t == SG_ELEM_I8)
-                    q8_run_scales(run, kn, s + k0 / SG_Q8_BLOCK * nr + j, nr);
+                    q8_run_scales(row, kcn, s + kc / SG_Q8_BLOCK * nr + j, nr);
             }
-            if (job->t != SG_ELEM_F32)
-                store_tile(job->t, tile, kn, k0, nr, s, job->dst, at);
+            for (size_t k0 = kc; k0 < kc + kcn; k0 += TILE_K) {
+                size_t kn = kc + kcn - k0 < TILE_K ? kc + kcn - k0 : TILE_K;
+                size_t at = (p * K + k0) * nr;
+                float *out = job->t == SG_ELEM_F32 ? (float *)job->dst + at : tile;
+                for (size_t j = 0; j < nr; j++) {
+                    const float *row = rows + j * stretch + (k0 - kc);
+                    for (size_t k = 0; k < kn; k++)
+                        out[k * nr + j] = row[k];
+                }
+                if (job->t != SG_ELEM_F32)
+                    store_tile(job->t, tile, kn, k0, nr, s, job->dst, at);
+            }
         }
     }
 }
