@@ -23,8 +23,9 @@ const char cli_common_help[] =
     "  --no-cache        compile the OpenCL programs without a cache\n"
     "  --allow-truncated decode truncated image files as far as they go (default: refuse them,\n"
     "                    as transformers/Pillow do)\n"
-    "  --precision P     Linear weights on the device as f32 (default), bf16, f16 or q8 (int8\n"
-    "                    with a scale per 32 weights); see README, Reduced precision\n"
+    "  --precision P     Linear weights and token embedding on the device as f32 (default),\n"
+    "                    bf16, f16 or q8 (int8 with a scale per 32 weights); see README,\n"
+    "                    Reduced precision\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n";
 
