@@ -54,6 +54,9 @@ def tensors():
 
 
 def main(argv):
+    if not argv or argv[0].startswith("-"):  # --help, or no OUT_DIR: never a directory named so
+        print(__doc__.strip())
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     out = argv[0]
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)

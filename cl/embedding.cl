@@ -1,18 +1,21 @@
 /* embedding.cl — the towers' inputs: token + position embeddings, and patch extraction (im2col). */
 
+#include "weight_load.h"
+
 /* out[r, d] = tok_emb[ids[r], d] + pos_emb[position of r, d] for r < R, the position being
  * positions[r] when has_pos (packed texts), else r mod T.
- * ids, positions: [R], tok_emb: [V, D], pos_emb: [> every position, D], out: [R, D].
- * Global size (D, R). */
+ * ids, positions: [R], tok_emb: [V, D] stored as tok_type (sg_table_load), pos_emb:
+ * [> every position, D], out: [R, D]. Global size (D, R). */
 __kernel void embed_tokens(__global const int *ids, __global const int *positions, int has_pos,
-                           __global const float *tok_emb, __global const float *pos_emb,
-                           __global float *out, uint T, uint D, uint R)
+                           __global const uchar *tok_emb, int tok_type, uint V,
+                           __global const float *pos_emb, __global float *out, uint T, uint D,
+                           uint R)
 {
     const uint d = get_global_id(0), r = get_global_id(1);
     if (d >= D || r >= R)
         return;
     const uint id = (uint)ids[r], t = has_pos ? (uint)positions[r] : r % T;
-    out[r * D + d] = tok_emb[id * D + d] + pos_emb[t * D + d];
+    out[r * D + d] = sg_table_load(tok_emb, tok_type, V, D, id, d) + pos_emb[t * D + d];
 }
 
 /* patches[row, col] for row = (b, py, px) row-major over the grid of patches and

@@ -1,7 +1,8 @@
-/* weight_load.h — how cl/gemm_packed.cl reads one 8-wide group of packed weights, per storage type
- * (issue 14), selected at build time by -DSG_WEIGHT=0 (f32), 1 (bf16), 2 (f16) or 3 (q8); the
- * numbers are SgElemType's (src/ocl/tensor.h). Every type is widened to float8 here, so the GEMM
- * accumulates in f32 whatever the storage.
+/* weight_load.h — how reduced-precision weights are widened to f32 (issue 14): one 8-wide group of
+ * packed weights for cl/gemm_packed.cl, its type selected at build time by -DSG_WEIGHT=0 (f32),
+ * 1 (bf16), 2 (f16) or 3 (q8), and one element of a gather table (the token embedding) for
+ * cl/embedding.cl, its type an argument; the numbers are SgElemType's (src/ocl/tensor.h). Every
+ * type is widened to f32 here, so the kernels compute in f32 whatever the storage.
  *
  * A panel holds [K, NR] elements of wᵀ (NR: gemm_packed.cl's panel width; sg_weight_pack in
  * src/ocl/weight_pack.c). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
@@ -23,6 +24,7 @@ typedef char sg_welem;
 #error "SG_WEIGHT must be 0..3"
 #endif
 
+#ifdef NR /* the GEMM's loads (gemm_packed.cl defines its panel width) */
 /* Scales of panel `panel` (q8 only; NULL otherwise). wp is the start of the weight buffer. */
 inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N, int K,
                                               int panel)
@@ -53,4 +55,24 @@ inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, in
 #else
     return convert_float8(vload8(0, w + at)) * vload8(0, s + (size_t)(k / 32) * NR + q * 8);
 #endif
+}
+#endif /* NR */
+
+/* Element (r, c) of a gather table [rows, cols] of type `type` (SgElemType), as f32. The layout is
+ * sg_table_pack's (src/ocl/weight_pack.c): row-major elements; q8 then, from the first 4-byte
+ * boundary after them, f32 scales [rows, ceil(cols/32)] over 32 consecutive elements of a row.
+ * Each case widens as sg_load_w8 does, one element at a time. */
+inline float sg_table_load(__global const uchar *t, int type, uint rows, uint cols, uint r, uint c)
+{
+    const size_t i = (size_t)r * cols + c;
+    if (type == 1)
+        return as_float((uint)((__global const ushort *)t)[i] << 16);
+    if (type == 2)
+        return vload_half(i, (__global const half *)t);
+    if (type == 3) {
+        const size_t at = ((size_t)rows * cols + 3) / 4 * 4;
+        __global const float *s = (__global const float *)(t + at);
+        return convert_float(((__global const char *)t)[i]) * s[(size_t)r * ((cols + 31) / 32) + c / 32];
+    }
+    return ((__global const float *)t)[i];
 }

@@ -86,10 +86,11 @@ typedef enum SiglipTextMask {
     SIGLIP_TEXT_MASK_NONE = 1, /* ignore any attention mask (big_vision / open_clip) */
 } SiglipTextMask;
 
-/* Storage type of every Linear layer's weight on the device (issue 14). Weights are converted at
- * load (round to nearest even; q8: symmetric int8 with one f32 scale per output channel and
- * block of 32 inputs) and widened to f32 inside the GEMM's weight load, which accumulates in f32.
- * Embeddings, LayerNorm parameters and biases stay f32 in every precision. */
+/* Storage type of every Linear layer's weight and of the token embedding on the device (issue
+ * 14). They are converted at load (round to nearest even; q8: symmetric int8 with one f32 scale
+ * per output channel and block of 32 inputs, for the token embedding per row and block of 32
+ * elements) and widened to f32 where the kernels read them; the GEMM accumulates in f32. Position
+ * embeddings, LayerNorm parameters and biases stay f32 in every precision. */
 typedef enum SiglipPrecision {
     SIGLIP_PRECISION_F32 = 0,  /* as today (default) */
     SIGLIP_PRECISION_BF16 = 1, /* bfloat16: half the bytes, 8-bit mantissa */
@@ -109,7 +110,8 @@ typedef struct SiglipSettings {
     /* Largest decoded image accepted, in pixels (width × height), against decompression bombs.
      * Default 100,000,000 (about 100 megapixels). */
     uint64_t max_image_pixels;
-    /* Host threads used for image decoding and resizing; 0 = number of online CPUs. */
+    /* Host threads used for image decoding and resizing, and for converting and packing weights
+     * while a model loads (joined before the call returns); 0 = number of online CPUs. */
     int n_threads;
     /* JSON file overriding the built-in per-device tuning table and any stored siglip_tune()
      * result, or NULL: {"gemm": "clblast" | "panels", "gemm_mr": 1..16, "gemm_nr": 8..64 (a
@@ -123,8 +125,8 @@ typedef struct SiglipSettings {
      * LOAD_TRUNCATED_IMAGES is set). Honoured for JPEG, GIF, BMP, TGA, PNM, TIFF; truncated PNG
      * and WebP still fail. Default 0. */
     int allow_truncated_images;
-    /* Storage type of Linear weights; see SiglipPrecision. Read by siglip_model_load and
-     * siglip_model_create_random. Default SIGLIP_PRECISION_F32. */
+    /* Storage type of Linear weights and the token embedding; see SiglipPrecision. Read by
+     * siglip_model_load and siglip_model_create_random. Default SIGLIP_PRECISION_F32. */
     SiglipPrecision precision;
     uint8_t reserved[56]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;

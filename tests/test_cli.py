@@ -586,6 +586,21 @@ def case_embed_list(exe):
         check(rc == 0 and "resuming after 5 of 6" in err, "torn journal: exit %d, %s" % (rc, err))
         compare("embed --resume (torn)", read_safetensors(blocked), "image_embeds",
                 got["image_embeds"], 0)
+        # The journal is keyed on the precision too: an f32 journal resumed with --precision
+        # bf16 starts anew, and every row is then bf16's.
+        os.remove(blocked)
+        os.mkdir(blocked)
+        run(exe, base + ["--images-from", listing, "-o", blocked])
+        os.rmdir(blocked)
+        bf16 = base + ["--precision", "bf16", "--images-from", listing]
+        rc, _, err = run(exe, bf16 + ["--resume", "-o", blocked])
+        check(rc == 0 and "another model, precision or list" in err and "resuming" not in err,
+              "--resume --precision bf16 on an f32 journal: exit %d, %s" % (rc, err))
+        fresh = os.path.join(tmp, "bf16.safetensors")
+        run_ok(exe, bf16 + ["-o", fresh], "embed --precision bf16")
+        compare("embed --resume --precision bf16", read_safetensors(blocked), "image_embeds",
+                read_safetensors(fresh)["image_embeds"], 0)
+        check(read_metadata(blocked).get("precision") == "bf16", "bf16 metadata")
 
 
 def case_bench(exe):

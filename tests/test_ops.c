@@ -233,7 +233,9 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
             y[i] = c->accumulate ? sg_rng_uniform(&rng, -1, 1) : NAN;
     GBuf gx = gbuf(x, nx), gb = gbuf(b, c->N), gy = gbuf(y, ny);
     SgLinear lin = {.b = {c->bias ? gb.view : NULL, c->N * 4}};
-    int rc = sg_weight_upload(dev, w, c->N, c->K, layout, dtype, &lin.w, &err);
+    SgRows rows = sg_rows_host(w, c->N, c->K);
+    rows.threads = 3; /* panels (or rows) packed by threads of their own, in uneven ranges */
+    int rc = sg_weight_upload_rows(dev, &rows, layout, dtype, &lin.w, &err);
     sg_weight_dequantize(dtype, w, c->N, c->K, w);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     SgView vx = {gx.view, c->x_off, 1, c->M, c->K, ldx, 0};
@@ -274,6 +276,7 @@ static void test_linear(void)
         {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
         {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
         {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
+        {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
@@ -346,6 +349,57 @@ static void test_linear(void)
     dev->tuning = chosen;
 }
 
+/* The value of half pattern h, from the binary16 definition (independent of sg_f16_to_f32). */
+static double half_value(unsigned h)
+{
+    unsigned e = h >> 10 & 0x1f, m = h & 0x3ff;
+    double v = e ? ldexp(1024.0 + m, (int)e - 25) : ldexp(m, -24);
+    return h & 0x8000 ? -v : v;
+}
+
+static float bf16_value(unsigned b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Rounding f32 → f16 and → bf16 over every finite pattern p of either sign: p's own value gives
+ * p, the midpoint to the next pattern (exact in f32) the even one of the two, and one f32 ulp
+ * either side of it the nearer one; past the largest finite value lies infinity; NaN stays NaN.
+ * Returns the number of mismatches (the first few printed). */
+static int test_rounding_every_pattern(void)
+{
+    int bad = 0;
+    for (unsigned sign = 0; sign <= 0x8000; sign += 0x8000)
+        for (unsigned p = 0; p <= 0x7f7f; p++) {
+            unsigned next = p + 1; /* 0x7c00 / 0x7f80: infinity after the largest finite */
+            for (int bf = 0; bf <= 1; bf++) {
+                if (!bf && p > 0x7bff)
+                    continue;
+                /* Past the largest finite value: where the next exponent would start. */
+                double lo = bf ? bf16_value(p) : half_value(p);
+                double hi = bf ? (next == 0x7f80 ? ldexp(1, 128) : bf16_value(next))
+                               : (next == 0x7c00 ? 65536.0 : half_value(next));
+                float mid = (float)((lo + hi) / 2), v[4] = {(float)lo, mid,
+                                                            nextafterf(mid, 0.0f),
+                                                            nextafterf(mid, INFINITY)};
+                unsigned want[4] = {p, p & 1 ? next : p, p, next};
+                for (int i = 0; i < 4; i++) {
+                    float x = sign ? -v[i] : v[i];
+                    unsigned got = bf ? sg_f32_to_bf16(x) : sg_f32_to_f16(x);
+                    if (got != (want[i] | sign) && bad++ < 5)
+                        fprintf(stderr, "  %s(%.9g) = %04x, want %04x\n",
+                                bf ? "bf16" : "f16", x, got, want[i] | sign);
+                }
+            }
+        }
+    bad += sg_f32_to_f16(NAN) != 0x7e00 || sg_f32_to_f16(-INFINITY) != 0xfc00 ||
+           sg_f32_to_f16(1e38f) != 0x7c00 || (sg_f32_to_bf16(NAN) & 0x7fff) <= 0x7f80;
+    return bad;
+}
+
 /* The host rounding the reduced-precision GEMMs are checked against: IEEE 754 binary16 and
  * bfloat16 bit patterns worked out by hand from the formats' definitions, and q8's bound of half a
  * step (scale = block max / 127). */
@@ -384,8 +438,15 @@ static void test_weight_rounding(void)
             amax = fmaxf(amax, fabsf(w[j]));
         bad += !(fabsf(q[k] - w[k]) <= amax / 127.0f * 0.5f * 1.0001f);
     }
-    printf("%-13s f16/bf16 bit patterns, q8 half-step bound  %s\n", "rounding",
-           bad ? "FAIL" : "pass");
+    /* q8 rounds to nearest even: a block whose largest magnitude is 127 has scale 1. */
+    float t[7] = {127.0f, 2.5f, 3.5f, -2.5f, -126.5f, 0.5f, 126.49999f}, tq[7];
+    static const float t_want[7] = {127, 2, 4, -2, -126, 0, 126};
+    sg_weight_dequantize(SG_ELEM_I8, t, 1, 7, tq);
+    for (size_t k = 0; k < 7; k++)
+        bad += tq[k] != t_want[k];
+    bad += test_rounding_every_pattern();
+    printf("%-13s f16/bf16 bit patterns, every half and bfloat16 and the midpoints between "
+           "them, q8 half-step bound and ties  %s\n", "rounding", bad ? "FAIL" : "pass");
     CHECK(bad == 0, "weight rounding: %d mismatches", bad);
 }
 
@@ -684,7 +745,8 @@ static void test_packed_text_ops(size_t R, size_t D, size_t V, size_t P)
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
     GBuf gi = gbuf(ids, R), gp = gbuf(pos, R), gt = gbuf(tok, V * D), ge = gbuf(pe, P * D);
     GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, gp.view, gt.view, ge.view, sg_view(go.view, 1, R, D),
+    SgTable table = {{gt.view, V * D * 4}, SG_ELEM_F32, V, D};
+    check_op(sg_op_embed_tokens(dev, gi.view, gp.view, &table, ge.view, sg_view(go.view, 1, R, D),
                                 &err),
              "embed_tokens positions");
     gbuf_read(&gp, NULL, "embed positions");
@@ -721,7 +783,12 @@ static void test_packed_text_ops(size_t R, size_t D, size_t V, size_t P)
 
 /* ---- embeddings, patches, broadcast add, mean, copies ---- */
 
-static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
+/* The token table stored as dtype (sg_table_upload) against a plain-C gather of the values that
+ * type rounds the table to (sg_weight_dequantize, itself held to IEEE constants by
+ * test_weight_rounding). f32, bf16 and f16 values widen exactly, so the sum is the f32 one; q8's
+ * q·scale + pos may be contracted into one fma by the OpenCL compiler, hence its ulp-sized
+ * tolerance. */
+static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V, SgElemType dtype)
 {
     size_t n = B * T * D, pos_rows = T + 3;
     int32_t *ids = xmalloc(B * T * sizeof *ids);
@@ -729,20 +796,29 @@ static void test_embed_tokens_case(size_t B, size_t T, size_t D, size_t V)
         ids[i] = (int32_t)(sg_rng_next(&rng) % V);
     ids[B * T - 1] = (int32_t)(V - 1);
     float *tok = random_floats(V * D, -1, 1), *pos = random_floats(pos_rows * D, -1, 1);
+    tok[(V - 1) * D + D - 1] = 40.0f; /* an outlier in the last (maybe partial) q8 block */
     float *ref = xmalloc(n * 4), *got = xmalloc(n * 4);
-    GBuf gi = gbuf(ids, B * T), gt = gbuf(tok, V * D), gp = gbuf(pos, pos_rows * D);
-    GBuf go = gbuf(NULL, n);
-    check_op(sg_op_embed_tokens(dev, gi.view, NULL, gt.view, gp.view, sg_view(go.view, B, T, D), &err),
-             "embed_tokens");
+    SgTable table;
+    SgRows rows = sg_rows_host(tok, V, D);
+    rows.threads = 3; /* rows split over threads, in uneven ranges */
+    int rc = sg_table_upload(dev, &rows, dtype, &table, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    sg_weight_dequantize(dtype, tok, V, D, tok);
+    GBuf gi = gbuf(ids, B * T), gp = gbuf(pos, pos_rows * D), go = gbuf(NULL, n);
+    if (rc == SIGLIP_OK)
+        rc = sg_op_embed_tokens(dev, gi.view, NULL, &table, gp.view, sg_view(go.view, B, T, D),
+                                &err);
+    check_op(rc, "embed_tokens");
     gbuf_read(&gi, NULL, "embed ids");
-    gbuf_read(&gt, NULL, "embed tok");
     gbuf_read(&gp, NULL, "embed pos");
     gbuf_read(&go, got, "embed out");
     ref_embed_tokens(ids, tok, pos, ref, B, T, D);
     char label[64];
-    snprintf(label, sizeof label, "B=%zu T=%zu D=%zu V=%zu", B, T, D, V);
-    compare("embed_tokens", label, got, ref, n, dense(n), 0, 0, 0);
-    gbuf_free(&gi), gbuf_free(&gt), gbuf_free(&gp), gbuf_free(&go);
+    snprintf(label, sizeof label, "%s B=%zu T=%zu D=%zu V=%zu", dtype_names[dtype], B, T, D, V);
+    double rtol = dtype == SG_ELEM_I8 ? 1e-6 : 0;
+    compare("embed_tokens", label, got, ref, n, dense(n), rtol * 4, rtol, 0);
+    sg_buffer_release(dev, &table.buf);
+    gbuf_free(&gi), gbuf_free(&gp), gbuf_free(&go);
     free(ids), free(tok), free(pos), free(ref), free(got);
 }
 
@@ -818,9 +894,12 @@ static void test_copy_rows_case(size_t rows, size_t cols, size_t src_off, size_t
 
 static void test_small_ops(void)
 {
-    test_embed_tokens_case(1, 1, 33, 5);
-    test_embed_tokens_case(3, 7, 100, 50);
-    test_embed_tokens_case(2, 64, 768, 300);
+    for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
+        test_embed_tokens_case(1, 1, 33, 5, (SgElemType)t); /* V·D = 165: q8 scales padded */
+        test_embed_tokens_case(3, 7, 100, 50, (SgElemType)t);
+        test_embed_tokens_case(2, 5, 70, 3, (SgElemType)t); /* ids repeat; blocks 32, 32, 6 */
+        test_embed_tokens_case(2, 64, 768, 300, (SgElemType)t);
+    }
     test_packed_text_ops(1, 33, 5, 1);
     test_packed_text_ops(37, 100, 50, 64);
     test_packed_text_ops(104, 768, 300, 64);

@@ -125,9 +125,9 @@ def rows(db):
         con.close()
 
 
-def embed_images(exe, tmp, paths):
+def embed_images(exe, tmp, paths, extra=()):
     out = os.path.join(tmp, "ref.safetensors")
-    args = ["embed", "-m", TINY, "-o", out]
+    args = ["embed", "-m", TINY, "-o", out] + list(extra)
     for p in paths:
         args += ["-i", p]
     run_ok(exe, args)
@@ -529,8 +529,46 @@ def case_html(exe, tmp):
     check(states.count("turned:30x50") == 2, "exif_6.jpg shown upright (30x50): %s" % states)
 
 
+def case_precision(exe, tmp):
+    """index/search --precision: the index records the weight precision (meta "weights"; the
+    stored format "precision" stays f32) and holds `siglip embed --precision bf16`'s embeddings;
+    adding with another precision is refused, naming the fix; search embeds its queries in the
+    index's precision unless --precision says otherwise (refused then); an index from before
+    --precision (no "weights" key) reads as f32."""
+    photos, good, _ = make_photos(tmp)
+    db = os.path.join(tmp, "p.sqlite")
+    run_ok(exe, ["index", "-m", TINY, "-o", db, "--precision", "bf16", photos])
+    con = sqlite3.connect(db)
+    meta = dict(con.execute("SELECT key, value FROM meta"))
+    con.close()
+    check(meta.get("weights") == "bf16" and meta.get("precision") == "f32", "meta %s" % meta)
+    got = rows(db)
+    stored = np.stack([blob_vector(got[p][3]) for p in good])
+    diff = float(np.abs(stored - embed_images(exe, tmp, good, ["--precision", "bf16"])).max())
+    diff32 = float(np.abs(stored - embed_images(exe, tmp, good)).max())
+    print("bf16 index vs siglip embed --precision bf16: max |diff| %.3g (tolerance %g); "
+          "vs f32 %.3g" % (diff, EMBED_ATOL, diff32))
+    check(diff <= EMBED_ATOL and diff32 > 0, "bf16 index: %.3g from bf16 embeds, %.3g from f32"
+          % (diff, diff32))
+    rc, _, err = run(exe, ["index", "-m", TINY, "-o", db, photos])
+    check(rc == 1 and "bf16 weights" in err and "--precision bf16" in err,
+          "an f32 run on a bf16 index: exit %d, %s" % (rc, err))
+    out, _ = run_ok(exe, ["search", db, "red", "--json", "--top", "3"])
+    same, _ = run_ok(exe, ["search", db, "red", "--json", "--top", "3", "--precision", "bf16"])
+    check(out == same, "search takes the index's precision: %s vs %s" % (out, same))
+    rc, _, err = run(exe, ["search", db, "red", "--precision", "q8"])
+    check(rc == 1 and "--precision bf16" in err, "search --precision q8: exit %d, %s" % (rc, err))
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM meta WHERE key = 'weights'")
+    con.commit()
+    con.close()
+    rc, _, err = run(exe, ["search", db, "red", "--precision", "bf16"])
+    check(rc == 1 and "f32 weights" in err, "an index without 'weights': exit %d, %s" % (rc, err))
+
+
 CASES = {
     "index": case_index,
+    "precision": case_precision,
     "incremental": case_incremental,
     "interrupt": case_interrupt,
     "wrong-model": case_wrong_model,

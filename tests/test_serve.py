@@ -109,11 +109,11 @@ def max_diff(got, ref):
     return max((abs(x - y) for x, y in zip(got, ref)), default=0.0)
 
 
-def embed_reference(exe, texts, paths):
+def embed_reference(exe, texts, paths, extra=()):
     """text_embeds and image_embeds rows from `siglip embed` for the same inputs."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "e.safetensors")
-        args = ["embed", "-m", TINY, "-o", out] + cli.device_args()
+        args = ["embed", "-m", TINY, "-o", out] + cli.device_args() + list(extra)
         for t in texts:
             args += ["-t", t]
         for p in paths:
@@ -697,6 +697,13 @@ def case_search(exe):
             status, _, got = srv.post("/v1/search", {"query": "red"})
             check(status == 404 and "--index" in got["error"]["message"],
                   "no --index: %d %s" % (status, got))
+        # An index of f32 embeddings and a model served in another precision: refused.
+        p = subprocess.run([exe, "serve", "-m", TINY, "--port", "0", "--index", db,
+                            "--precision", "q8"] + cli.device_args(), capture_output=True,
+                           timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 1 and "--precision f32" in err and "listening" not in err,
+              "--index of f32 embeddings, --precision q8: exit %d, %s" % (p.returncode, err))
         # An index of another model, or no index at all: the server does not start.
         other = os.path.join(tmp, "other.sqlite")
         cli.run_ok(exe, ["index", "-m", SIGLIP2, "-o", other, IMAGES] + cli.device_args(),
@@ -709,8 +716,29 @@ def case_search(exe):
                   "--index %s: exit %d, %s" % (bad, p.returncode, err))
 
 
+def case_precision(exe):
+    """--precision bf16 / q8: the served embeddings are `siglip embed --precision P`'s (the same
+    kernels), and differ from f32's (the weights were stored in P)."""
+    cases, _, _ = cli.fixture("public")
+    texts, paths = cases["public.texts"][:2], cli.image_paths(cases, "public")[:2]
+    f32_text, _ = embed_reference(exe, texts, [])
+    for precision in ("bf16", "q8"):
+        ref_text, ref_image = embed_reference(exe, texts, paths, ["--precision", precision])
+        with Server(exe, TINY, "--precision", precision) as srv:
+            inputs = texts + [{"image": b64(p)} for p in paths]
+            status, _, doc = srv.post("/v1/embeddings", {"input": inputs})
+            check(status == 200, "%s embeddings: %s %s" % (precision, status, doc))
+            data = sorted(doc["data"], key=lambda d: d["index"])
+            got = [d["embedding"] for d in data]
+            compare_rows(precision + " texts", got[:len(texts)], ref_text, SAME)
+            compare_rows(precision + " images", got[len(texts):], ref_image, SAME)
+            diff = max(max_diff(g, r) for g, r in zip(got[:len(texts)], f32_text))
+            check(diff > 0, "%s embeddings equal f32's: the precision was not applied" % precision)
+
+
 CASES = {
     "embeddings": case_embeddings,
+    "precision": case_precision,
     "classify": case_classify,
     "errors": case_errors,
     "concurrent": case_concurrent,

@@ -23,8 +23,9 @@ const char cli_common_help[] =
     "  --no-cache        compile the OpenCL programs without a cache\n"
     "  --allow-truncated decode truncated image files as far as they go (default: refuse them,\n"
     "                    as transformers/Pillow do)\n"
-    "  --precision P     Linear weights on the device as f32 (default), bf16, f16 or q8 (int8\n"
-    "                    with a scale per 32 weights); see README, Reduced precision\n"
+    "  --precision P     Linear weights and token embedding on the device as f32 (default),\n"
+    "                    bf16, f16 or q8 (int8 with a scale per 32 weights); see README,\n"
+    "                    Reduced precision\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n";
 
@@ -51,14 +52,22 @@ const char *cli_precision_name(SiglipPrecision p)
                                                                             : "?";
 }
 
-static int parse_precision(CliCommon *c, const char *arg)
+int cli_precision_parse(const char *name, SiglipPrecision *out)
 {
     for (size_t i = 0; i < sizeof precision_names / sizeof precision_names[0]; i++)
-        if (!strcmp(arg, precision_names[i])) {
-            c->precision = (SiglipPrecision)i;
+        if (!strcmp(name, precision_names[i])) {
+            *out = (SiglipPrecision)i;
             return 1;
         }
-    return cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
+    return 0;
+}
+
+static int parse_precision(CliCommon *c, const char *arg)
+{
+    c->precision_given = 1;
+    return cli_precision_parse(arg, &c->precision)
+               ? 1
+               : cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
 }
 
 int cli_common_option(CliCommon *c, int opt, const char *arg)

@@ -54,6 +54,7 @@ typedef struct CliCommon {
     int no_cache;           /* --no-cache */
     int allow_truncated;    /* --allow-truncated: SiglipSettings.allow_truncated_images */
     SiglipPrecision precision; /* --precision f32|bf16|f16|q8: SiglipSettings.precision */
+    int precision_given;    /* --precision appeared (search then does not take the index's) */
     int batch;              /* --batch N, items per device call */
     int batch_given;        /* --batch appeared (bench treats it as a list) */
     SiglipTextMask text_mask;
@@ -66,6 +67,8 @@ void cli_common_init(CliCommon *c, const char *cmd);
 
 /* "f32", "bf16", "f16" or "q8": the --precision spelling of p. */
 const char *cli_precision_name(SiglipPrecision p);
+/* The precision spelled `name`; 0 when there is none of that name. */
+int cli_precision_parse(const char *name, SiglipPrecision *out);
 
 /* Handles one common option. Returns 1 when it was one, 0 when it was not, CLI_USAGE (after
  * printing the error) when its argument is bad. */

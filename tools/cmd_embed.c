@@ -175,7 +175,8 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
         return cli_error("embed: out of memory for a batch of %d images", batch);
     }
     EmbedJournal journal;
-    int rc = journal_open(&journal, out_path, job->model_dir, paths, job->opt.resume, rows);
+    JournalModel key = {job->model_dir, job->precision};
+    int rc = journal_open(&journal, out_path, &key, paths, job->opt.resume, rows);
     CliProgress progress;
     cli_progress_start(&progress, rows->n, "images");
     for (int i = rows->n_done; i < rows->n && rc == CLI_OK; i += batch) {

@@ -19,7 +19,8 @@ static const char usage[] =
     "bring the index up to date: only new or changed files are embedded, rows of files that no\n"
     "longer exist are dropped. Each batch is committed when done, so an interrupted run (Ctrl-C)\n"
     "keeps its work. A file that can't be decoded is recorded with its error (see the 'error'\n"
-    "column) and tried again once it changes. An index made with another model is refused.\n\n"
+    "column) and tried again once it changes. An index made with another model, or with another\n"
+    "--precision (recorded in the index), is refused.\n\n"
     "  -m, --model DIR     model directory (a SiglipModel with a vision tower)\n"
     "  -o, --output FILE   the index (created when missing)\n"
     "  --from FILE         image paths, one per line (\"-\" = standard input), indexed whatever\n"
@@ -326,10 +327,10 @@ static int drop_deleted(IndexDb *db, const IndexFile *stored, size_t n_stored, T
 
 /* Checks (or, for a new index, records) the model the index belongs to. */
 static int bind_model(IndexJob *job, const char *db_path, const char *model_dir,
-                      const SiglipModelInfo *info)
+                      const SiglipModelInfo *info, SiglipPrecision weights)
 {
     IndexModel model, stored;
-    int present = 0, rc = index_model_identify(model_dir, info, &model);
+    int present = 0, rc = index_model_identify(model_dir, info, weights, &model);
     if (rc == CLI_OK)
         rc = index_db_read_model(&job->db, &stored, &present);
     if (rc == CLI_OK && present)
@@ -439,7 +440,7 @@ static int load_and_run(const CliCommon *c, const char *model_dir, const char *d
     }
     if (rc == CLI_OK)
         rc = index_db_open(&job.db, db_path, 1);
-    if (rc == CLI_OK && (rc = bind_model(&job, db_path, model_dir, &info)) == CLI_OK)
+    if (rc == CLI_OK && (rc = bind_model(&job, db_path, model_dir, &info, c->precision)) == CLI_OK)
         rc = prepare_decoder(&job, c, model_dir, &info);
     if (rc == CLI_OK)
         rc = allocate_buffers(&job, &info);

@@ -15,7 +15,9 @@ static const char usage[] =
     "the beach\") or each example image, best first. Each hit has the model's probability that\n"
     "image and query match, sigmoid(logit_scale * cosine + logit_bias) (\"score\"; SigLIP was\n"
     "trained on text-image pairs, so for an image query rank by cosine), and the cosine\n"
-    "similarity of the two embeddings. The index's embeddings are loaded once for all queries.\n\n"
+    "similarity of the two embeddings. The index's embeddings are loaded once for all queries.\n"
+    "Queries are embedded in the index's --precision unless --precision is given (which must\n"
+    "then be the index's).\n\n"
     "  -m, --model DIR   model directory (default: the one the index was built with); it must\n"
     "                    be the index's model\n"
     "  --image FILE      an example image: find similar ones (repeat for more)\n"
@@ -205,13 +207,18 @@ static int run(const CliCommon *c, const SearchOptions *o)
     if (rc == CLI_OK && !o->model_dir && access(dir, F_OK))
         rc = cli_error("%s: the index's model directory %s is gone; name the model with -m DIR",
                        o->index_path, dir);
+    /* Queries are embedded in the index's weight precision unless --precision says otherwise
+     * (which index_db_check_model then refuses). */
+    CliCommon settings = *c;
+    if (rc == CLI_OK && !c->precision_given)
+        cli_precision_parse(stored.weights, &settings.precision);
     if (rc == CLI_OK)
-        rc = cli_open_context(c, &job.ctx);
+        rc = cli_open_context(&settings, &job.ctx);
     if (rc == CLI_OK)
         rc = cli_load_model(job.ctx, dir, &job.model);
     if (rc == CLI_OK) {
         siglip_model_info(job.model, &job.info);
-        rc = index_model_identify(dir, &job.info, &model);
+        rc = index_model_identify(dir, &job.info, settings.precision, &model);
     }
     if (rc == CLI_OK)
         rc = index_db_check_model(o->index_path, &stored, &model);

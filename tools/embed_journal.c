@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-static const char journal_magic[] = "SIGLIP-EMBED-JOURNAL 1\n";
+static const char journal_magic[] = "SIGLIP-EMBED-JOURNAL 2\n"; /* 2: + weight precision */
 
 int embed_rows_alloc(EmbedRows *r, int n, int dim)
 {
@@ -113,9 +113,9 @@ static int read_record(FILE *f, char *const *paths, EmbedRows *r)
     return 0;
 }
 
-/* Loads a journal written for this model, list and width; returns the offset after its last
- * complete record, or -1 when the journal is for something else (or unreadable). */
-static long load(FILE *f, const char *model_dir, char *const *paths, EmbedRows *r)
+/* Loads a journal written for this model, precision, list and width; returns the offset after
+ * its last complete record, or -1 when the journal is for something else (or unreadable). */
+static long load(FILE *f, const JournalModel *m, char *const *paths, EmbedRows *r)
 {
     char magic[sizeof journal_magic - 1];
     int32_t n, dim;
@@ -123,9 +123,10 @@ static long load(FILE *f, const char *model_dir, char *const *paths, EmbedRows *
         memcmp(magic, journal_magic, sizeof magic) || get_i32(f, &n) || get_i32(f, &dim) ||
         n != r->n || dim != r->dim)
         return -1;
-    char *model = get_str(f, JOURNAL_MAX_STRING);
-    int same = model && strcmp(model, model_dir) == 0;
+    char *model = get_str(f, JOURNAL_MAX_STRING), *precision = get_str(f, JOURNAL_MAX_STRING);
+    int same = model && precision && !strcmp(model, m->dir) && !strcmp(precision, m->precision);
     free(model);
+    free(precision);
     if (!same)
         return -1;
     long end = ftell(f);
@@ -134,19 +135,19 @@ static long load(FILE *f, const char *model_dir, char *const *paths, EmbedRows *
     return end;
 }
 
-static int start_new(EmbedJournal *j, const char *model_dir, const EmbedRows *r)
+static int start_new(EmbedJournal *j, const JournalModel *m, const EmbedRows *r)
 {
     j->f = fopen(j->path, "wb");
     if (!j->f)
         return cli_error("embed: creating %s: %s", j->path, strerror(errno));
     if (fwrite(journal_magic, 1, sizeof journal_magic - 1, j->f) != sizeof journal_magic - 1 ||
-        put_i32(j->f, r->n) || put_i32(j->f, r->dim) || put_str(j->f, model_dir) ||
+        put_i32(j->f, r->n) || put_i32(j->f, r->dim) || put_str(j->f, m->dir) || put_str(j->f, m->precision) ||
         fflush(j->f))
         return cli_error("embed: writing %s: %s", j->path, strerror(errno));
     return CLI_OK;
 }
 
-int journal_open(EmbedJournal *j, const char *out_path, const char *model_dir,
+int journal_open(EmbedJournal *j, const char *out_path, const JournalModel *model,
                  char *const *paths, int resume, EmbedRows *rows)
 {
     memset(j, 0, sizeof *j);
@@ -159,17 +160,17 @@ int journal_open(EmbedJournal *j, const char *out_path, const char *model_dir,
         if (resume)
             fprintf(stderr, "siglip: embed: no journal %s to resume from; starting anew\n",
                     j->path);
-        return start_new(j, model_dir, rows);
+        return start_new(j, model, rows);
     }
-    long end = load(old, model_dir, paths, rows);
+    long end = load(old, model, paths, rows);
     if (end < 0) {
         fclose(old);
         for (int i = 0; i < rows->n_failed; i++)
             free(rows->failed_error[i]);
         rows->n_done = rows->n_ok = rows->n_failed = 0;
-        fprintf(stderr, "siglip: embed: %s is for another model or list; starting anew\n",
-                j->path);
-        return start_new(j, model_dir, rows);
+        fprintf(stderr, "siglip: embed: %s is for another model, precision or list; starting "
+                "anew (this run: %s, --precision %s)\n", j->path, model->dir, model->precision);
+        return start_new(j, model, rows);
     }
     if (fflush(old) || ftruncate(fileno(old), end) || fseek(old, end, SEEK_SET)) {
         fclose(old);

@@ -30,10 +30,17 @@ typedef struct EmbedJournal {
     char *path; /* OUT.journal */
 } EmbedJournal;
 
+/* What a journal's embeddings were computed with: resuming needs the same of both. */
+typedef struct JournalModel {
+    const char *dir;       /* model directory */
+    const char *precision; /* --precision name: other weights give other embeddings */
+} JournalModel;
+
 /* Opens the journal next to out_path. With resume and a journal of the same model directory,
- * list and width, the outcomes it holds are loaded into rows (a torn last record is dropped);
- * otherwise a new journal is started. Returns CLI_OK or CLI_ERROR (printed). */
-int journal_open(EmbedJournal *j, const char *out_path, const char *model_dir,
+ * precision, list and width, the outcomes it holds are loaded into rows (a torn last record is
+ * dropped); otherwise a new journal is started, saying why. Returns CLI_OK or CLI_ERROR
+ * (printed). */
+int journal_open(EmbedJournal *j, const char *out_path, const JournalModel *model,
                  char *const *paths, int resume, EmbedRows *rows);
 
 /* Appends the outcomes of list items [from, rows->n_done) and flushes them to disk. */

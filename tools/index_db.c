@@ -158,6 +158,15 @@ int index_db_read_model(IndexDb *d, IndexModel *m, int *present)
         meta_get(d, "logit_scale", scale, sizeof scale) != 1 ||
         meta_get(d, "logit_bias", bias, sizeof bias) != 1)
         return cli_error("%s: the index metadata is incomplete", d->path);
+    /* Indexes made before --precision existed hold f32 embeddings and no "weights" key. */
+    int weights = meta_get(d, "weights", m->weights, sizeof m->weights);
+    if (weights < 0)
+        return CLI_ERROR;
+    SiglipPrecision p;
+    if (weights == 0)
+        snprintf(m->weights, sizeof m->weights, "f32");
+    else if (!cli_precision_parse(m->weights, &p))
+        return cli_error("%s: unknown weight precision '%s' in the index", d->path, m->weights);
     m->dim = atoi(dim);
     m->logit_scale = strtod(scale, NULL);
     m->logit_bias = strtod(bias, NULL);
@@ -175,7 +184,7 @@ int index_db_write_model(IndexDb *d, const IndexModel *m)
         {"format", INDEX_FORMAT}, {"schema_version", version}, {"precision", INDEX_PRECISION},
         {"model_fingerprint", m->fingerprint}, {"model_name", m->name}, {"model_dir", m->dir},
         {"dim", dim}, {"logit_scale", scale}, {"logit_bias", bias},
-        {"created_by", siglip_version_string()},
+        {"weights", m->weights}, {"created_by", siglip_version_string()},
     };
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(d->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1,
@@ -195,8 +204,14 @@ int index_db_write_model(IndexDb *d, const IndexModel *m)
 
 int index_db_check_model(const char *db_path, const IndexModel *stored, const IndexModel *model)
 {
-    if (!strcmp(stored->fingerprint, model->fingerprint) && stored->dim == model->dim)
-        return CLI_OK;
+    if (!strcmp(stored->fingerprint, model->fingerprint) && stored->dim == model->dim) {
+        if (!strcmp(stored->weights, model->weights))
+            return CLI_OK;
+        return cli_error("%s holds embeddings of %s weights, this run loads the model in %s: "
+                         "one index holds one weight precision (embeddings of another differ "
+                         "slightly); use --precision %s, or index into a new file", db_path,
+                         stored->weights, model->weights, stored->weights);
+    }
     return cli_error("%s was built with another model: '%s' (fingerprint %s, %d-d embeddings, "
                      "from %s), not '%s' (fingerprint %s, %d-d); embeddings of different models "
                      "can't be compared: use that model, or index into a new file",

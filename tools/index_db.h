@@ -23,6 +23,7 @@ typedef struct IndexModel {
     int dim;                /* embedding width (vision_hidden_size) */
     double logit_scale;     /* exp() applied, as SiglipModelInfo */
     double logit_bias;
+    char weights[8];        /* weight precision of the embeddings (--precision; "f32" before) */
 } IndexModel;
 
 /* One indexed file as stored: the key is the absolute path. */
@@ -90,7 +91,9 @@ void index_matrix_free(IndexMatrix *m);
  * Returns 0, or the errno of opendir (nothing printed; out of memory is ENOMEM). */
 int index_list_dir(const char *dir, int (*keep)(const char *name), CliList *names);
 
-/* Fills *m from a loaded model: fingerprint of dir, dimensions, logit scale/bias. */
-int index_model_identify(const char *dir, const SiglipModelInfo *info, IndexModel *m);
+/* Fills *m from a loaded model: fingerprint of dir, dimensions, logit scale/bias, and the weight
+ * precision it was loaded in. */
+int index_model_identify(const char *dir, const SiglipModelInfo *info, SiglipPrecision weights,
+                         IndexModel *m);
 
 #endif /* SIGLIP_INDEX_DB_H */

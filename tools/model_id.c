@@ -106,9 +106,11 @@ static int hash_all_weights(uint64_t *h, const char *dir)
     return rc;
 }
 
-int index_model_identify(const char *dir, const SiglipModelInfo *info, IndexModel *m)
+int index_model_identify(const char *dir, const SiglipModelInfo *info, SiglipPrecision weights,
+                         IndexModel *m)
 {
     memset(m, 0, sizeof *m);
+    snprintf(m->weights, sizeof m->weights, "%s", cli_precision_name(weights));
     if (!realpath(dir, m->dir))
         return cli_error("model %s: %s", dir, strerror(errno));
     char base[PATH_MAX];

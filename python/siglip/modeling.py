@@ -48,7 +48,7 @@ class _PretrainedModel:
         """Loads a Hugging Face model directory onto an OpenCL device.
 
         device: a device spec ("auto", "gpu", "cpu", "pocl", "P:D", a name substring);
-        precision: weight precision of Linear layers ("f32", "bf16", "f16", "q8");
+        precision: weight precision of Linear layers and the token embedding ("f32", "bf16", "f16", "q8");
         text_mask: "hf" (pass the attention mask, as transformers) or "none" (attend to padding, as big_vision); cache_dir: compiled-program
         cache ("default": $XDG_CACHE_HOME/siglip, None: no cache); n_threads: image decoding
         threads (0: all CPUs); max_image_pixels: decompression-bomb limit; tuning_file: JSON

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import siglip
-from conftest import DATA, IMAGES, TINY, TINY_CLS, assert_close, load_kwargs
+from conftest import DATA, IMAGES, TINY, TINY_CLS, assert_close, cli, load_kwargs, read_safetensors
 
 
 # ---- tokenizer and processor ----
@@ -180,6 +180,23 @@ def test_errors_carry_status_and_message(tiny_model, tmp_path):
     with pytest.raises(siglip.SiglipError) as e:
         siglip.SiglipModel.from_pretrained(TINY, device="no-such-device", cache_dir=None)
     assert e.value.code == "SIGLIP_ENODEV"
+
+
+@pytest.mark.parametrize("precision", ["bf16", "f16", "q8"])
+def test_reduced_precision_matches_the_cli(tiny, tiny_model, precision, tmp_path):
+    """from_pretrained(precision=P) gives `siglip embed --precision P`'s embeddings (the same
+    library: bit for bit up to float noise) and differs from f32 (the weights were stored in P)."""
+    model = siglip.SiglipModel.from_pretrained(TINY, precision=precision, **load_kwargs())
+    texts = tiny.texts[:2]
+    got = model.get_text_features(texts=texts)
+    f32 = tiny_model.get_text_features(texts=texts)
+    out = str(tmp_path / "e.safetensors")
+    args = ["embed", "-m", TINY, "-o", out, "--precision", precision]
+    for t in texts:
+        args += ["-t", t]
+    cli(*args)
+    assert_close(precision + " text_features", got, read_safetensors(out)["text_features"], 1e-6)
+    assert np.abs(got - f32).max() > 0
 
 
 def test_argument_errors(tiny_model):

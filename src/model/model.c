@@ -1,6 +1,7 @@
 /* model.c — loading a SigLIP model directory (or random weights) onto the device: every tensor
- * checked against the shape its config implies, converted to float32, uploaded once (Linear
- * weights in the precision of the context's settings). */
+ * checked against the shape its config implies and uploaded once; Linear weights and the token
+ * embedding in the precision of the context's settings, converted and packed straight from the
+ * checkpoint's mapping into the device buffer on the context's threads. */
 #include "model/model.h"
 
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/parallel.h"
 #include "image/image.h"
 #include "model/pos_interp.h"
 #include "model/safetensors.h"
@@ -21,6 +23,7 @@ typedef struct SgWeightSource {
     uint64_t rng;            /* xorshift64 state for random weights */
     SgDevice *dev;
     SgElemType dtype;        /* storage of Linear weights (SiglipSettings.precision) */
+    int threads;             /* packing threads (SiglipSettings.n_threads) */
     SgError *err;
 } SgWeightSource;
 
@@ -45,6 +48,26 @@ static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
         snprintf(buf + at, size - at, "]");
 }
 
+/* The checkpoint's tensor `name`, which must have exactly `shape` and a float dtype. */
+static int find_tensor(SgWeightSource *src, const char *name, int ndim, const int64_t *shape,
+                       const SgTensor **out)
+{
+    const SgTensor *t = *out = sg_st_find(src->st, name);
+    if (!t)
+        return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s is missing from the checkpoint", name);
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        char got[128], want[128];
+        format_shape(got, sizeof got, t->ndim, t->shape);
+        format_shape(want, sizeof want, ndim, shape);
+        return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s has shape %s, the config implies %s",
+                       name, got, want);
+    }
+    return sg_tensor_check_float(t, src->err);
+}
+
 /* Fills dst[numel] with tensor `name`, which must have exactly `shape`. */
 static int fetch_host(SgWeightSource *src, const char *name, int ndim, const int64_t *shape,
                       SgInit init, float *dst)
@@ -59,21 +82,12 @@ static int fetch_host(SgWeightSource *src, const char *name, int ndim, const int
         }
         return SIGLIP_OK;
     }
-    const SgTensor *t = sg_st_find(src->st, name);
-    if (!t)
-        return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s is missing from the checkpoint", name);
-    int same = t->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++)
-        same = t->shape[i] == shape[i];
-    if (!same) {
-        char got[128], want[128];
-        format_shape(got, sizeof got, t->ndim, t->shape);
-        format_shape(want, sizeof want, ndim, shape);
-        return sg_fail(src->err, SIGLIP_ESHAPE, "tensor %s has shape %s, the config implies %s",
-                       name, got, want);
-    }
-    int rc = sg_tensor_to_f32(t, dst, src->err);
-    sg_st_release(src->st, t); /* each tensor is read once: its file pages can leave the RSS */
+    const SgTensor *t;
+    int rc = find_tensor(src, name, ndim, shape, &t);
+    if (rc == SIGLIP_OK)
+        rc = sg_tensor_to_f32(t, dst, src->err);
+    if (t)
+        sg_st_release(src->st, t); /* each tensor is read once: its file pages can leave the RSS */
     return rc;
 }
 
@@ -101,14 +115,78 @@ static int load_vector(SgWeightSource *src, const char *name, int64_t n, SgInit 
     return fetch_device(src, name, 1, &n, init, out);
 }
 
+/* Uploads rows as a Linear weight in the device's GEMM layout, or as a table when `table`. */
+static int upload_rows(SgWeightSource *src, const char *what, SgRows *rows, SgWeight *weight,
+                       SgTable *table)
+{
+    rows->threads = src->threads;
+    int rc = table ? sg_table_upload(src->dev, rows, src->dtype, table, src->err)
+                   : sg_weight_upload_rows(src->dev, rows, src->dev->tuning.gemm, src->dtype,
+                                           weight, src->err);
+    if (rc)
+        sg_error_prefix(src->err, "uploading %s: ", what);
+    return rc;
+}
+
 /* Host copy of a [n_out, n_in] weight, uploaded in the device's GEMM layout. */
 static int upload_weight(SgWeightSource *src, const char *name, const float *host, size_t n_out,
                          size_t n_in, SgWeight *out)
 {
-    int rc = sg_weight_upload(src->dev, host, n_out, n_in, src->dev->tuning.gemm, src->dtype,
-                              out, src->err);
-    if (rc)
-        sg_error_prefix(src->err, "uploading %s: ", name);
+    SgRows rows = sg_rows_host(host, n_out, n_in);
+    return upload_rows(src, name, &rows, out, NULL);
+}
+
+/* A weight whose rows are those of up to three checkpoint tensors one after another (q, k and v
+ * of one layer as one [3D, D] weight), each `part_rows` rows. */
+typedef struct TensorParts {
+    const SgTensor *part[3];
+    size_t part_rows;
+} TensorParts;
+
+static void read_parts(const SgRows *rows, size_t row, size_t k0, size_t len, float *out)
+{
+    const TensorParts *tp = rows->src;
+    sg_tensor_range_to_f32(tp->part[row / tp->part_rows], row % tp->part_rows * rows->k + k0, len,
+                           out);
+}
+
+/* What load_rows uploads: tensors names[0 .. n_parts) of `shape` each, their elements forming
+ * [part_rows, n_in], stacked. */
+typedef struct RowsSpec {
+    const char *const *names;
+    int n_parts;
+    int ndim;
+    const int64_t *shape;
+    size_t part_rows, n_in;
+} RowsSpec;
+
+/* Uploads the weight (or table) `spec` describes: read, converted and packed straight from the
+ * checkpoint's mapping; random weights are generated into host memory first. */
+static int load_rows(SgWeightSource *src, const RowsSpec *spec, SgWeight *weight, SgTable *table)
+{
+    size_t n_out = spec->part_rows * (size_t)spec->n_parts;
+    TensorParts parts = {.part_rows = spec->part_rows};
+    SgRows rows = {read_parts, &parts, n_out, spec->n_in, 1};
+    float *host = NULL;
+    int rc = SIGLIP_OK;
+    if (!src->st) {
+        host = malloc(n_out * spec->n_in * sizeof *host);
+        if (!host)
+            return sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory for tensor %s",
+                           spec->names[0]);
+        for (int i = 0; i < spec->n_parts; i++)
+            fetch_host(src, NULL, spec->ndim, spec->shape, INIT_WEIGHT,
+                       host + (size_t)i * spec->part_rows * spec->n_in);
+        rows = sg_rows_host(host, n_out, spec->n_in);
+    }
+    for (int i = 0; i < spec->n_parts && src->st && rc == SIGLIP_OK; i++)
+        rc = find_tensor(src, spec->names[i], spec->ndim, spec->shape, &parts.part[i]);
+    if (rc == SIGLIP_OK)
+        rc = upload_rows(src, spec->names[0], &rows, weight, table);
+    for (int i = 0; i < spec->n_parts; i++)
+        if (parts.part[i])
+            sg_st_release(src->st, parts.part[i]); /* read once: the file pages can leave the RSS */
+    free(host);
     return rc;
 }
 
@@ -116,14 +194,17 @@ static int upload_weight(SgWeightSource *src, const char *name, const float *hos
 static int fetch_weight(SgWeightSource *src, const char *name, int ndim, const int64_t *shape,
                         size_t n_out, size_t n_in, SgWeight *out)
 {
-    float *host = malloc(n_out * n_in * sizeof *host);
-    if (!host)
-        return sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory for tensor %s", name);
-    int rc = fetch_host(src, name, ndim, shape, INIT_WEIGHT, host);
-    if (rc == SIGLIP_OK)
-        rc = upload_weight(src, name, host, n_out, n_in, out);
-    free(host);
-    return rc;
+    RowsSpec spec = {&name, 1, ndim, shape, n_out, n_in};
+    return load_rows(src, &spec, out, NULL);
+}
+
+/* Table `name` [rows, cols] (the token embedding) stored in the model's precision. */
+static int fetch_table(SgWeightSource *src, const char *name, size_t rows, size_t cols,
+                       SgTable *out)
+{
+    int64_t shape[2] = {(int64_t)rows, (int64_t)cols};
+    RowsSpec spec = {&name, 1, 2, shape, rows, cols};
+    return load_rows(src, &spec, NULL, out);
 }
 
 static int load_linear(SgWeightSource *src, const char *prefix, size_t n_out, size_t n_in,
@@ -153,27 +234,33 @@ static int load_layernorm(SgWeightSource *src, const char *prefix, size_t n, flo
     return load_vector(src, name, (int64_t)n, INIT_ZEROS, &ln->b);
 }
 
-/* q_proj, k_proj and v_proj of one layer into one [3D, D] weight and [3D] bias. */
+/* q_proj, k_proj and v_proj of one layer into one [3D, D] weight and [3D] bias. Random weights
+ * are drawn in checkpoint order (q weight, q bias, k weight, ...), as they always were. */
 static int load_qkv(SgWeightSource *src, const char *prefix, size_t D, SgLinear *lin)
 {
     static const char *const parts[3] = {"q_proj", "k_proj", "v_proj"};
-    float *w = malloc(3 * D * D * sizeof *w); /* [3D, D] */
-    float *b = malloc(3 * D * sizeof *b);     /* [3D] */
-    int rc = SIGLIP_OK;
-    if (!w || !b)
-        rc = sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory loading %s", prefix);
+    char names[3][320];
+    const char *weights[3];
+    int64_t wshape[2] = {(int64_t)D, (int64_t)D}, bshape[1] = {(int64_t)D};
+    float *b = malloc(3 * D * sizeof *b);                             /* [3D] */
+    float *w = src->st ? NULL : malloc(3 * D * D * sizeof *w);        /* [3D, D], random only */
+    int rc = !b || (!src->st && !w)
+                 ? sg_fail(src->err, SIGLIP_ENOMEM, "out of host memory loading %s", prefix)
+                 : SIGLIP_OK;
     for (int i = 0; i < 3 && rc == SIGLIP_OK; i++) {
         char name[320];
-        int64_t wshape[2] = {(int64_t)D, (int64_t)D}, bshape[1] = {(int64_t)D};
-        snprintf(name, sizeof name, "%s.%s.weight", prefix, parts[i]);
-        rc = fetch_host(src, name, 2, wshape, INIT_WEIGHT, w + (size_t)i * D * D);
-        if (rc == SIGLIP_OK) {
-            snprintf(name, sizeof name, "%s.%s.bias", prefix, parts[i]);
+        snprintf(names[i], sizeof names[i], "%s.%s.weight", prefix, parts[i]);
+        weights[i] = names[i];
+        if (w)
+            rc = fetch_host(src, names[i], 2, wshape, INIT_WEIGHT, w + (size_t)i * D * D);
+        snprintf(name, sizeof name, "%s.%s.bias", prefix, parts[i]);
+        if (rc == SIGLIP_OK)
             rc = fetch_host(src, name, 1, bshape, INIT_ZEROS, b + (size_t)i * D);
-        }
     }
+    RowsSpec spec = {weights, 3, 2, wshape, D, D};
     if (rc == SIGLIP_OK)
-        rc = upload_weight(src, prefix, w, 3 * D, D, &lin->w);
+        rc = w ? upload_weight(src, prefix, w, 3 * D, D, &lin->w)
+               : load_rows(src, &spec, &lin->w, NULL);
     if (rc == SIGLIP_OK)
         rc = sg_buffer_upload(src->dev, b, 3 * D * sizeof *b, &lin->b, src->err);
     free(w);
@@ -229,8 +316,8 @@ static int load_text(SgWeightSource *src, SiglipModel *m)
 {
     const SgTowerConfig *c = &m->cfg.text;
     int64_t V = c->vocab_size, T = c->max_position_embeddings, D = c->hidden_size;
-    int rc = fetch_device(src, "text_model.embeddings.token_embedding.weight", 2,
-                          (int64_t[]){V, D}, INIT_WEIGHT, &m->text.tok_emb);
+    int rc = fetch_table(src, "text_model.embeddings.token_embedding.weight", (size_t)V,
+                         (size_t)D, &m->text.tok_emb);
     if (!rc)
         rc = fetch_device(src, "text_model.embeddings.position_embedding.weight", 2,
                           (int64_t[]){T, D}, INIT_WEIGHT, &m->text.pos_emb);
@@ -398,7 +485,7 @@ void siglip_model_free(SiglipModel **pm)
     if (dev) {
         sg_pos_interp_release(m);
         sg_workspace_release(m);
-        sg_buffer_release(dev, &m->text.tok_emb);
+        sg_buffer_release(dev, &m->text.tok_emb.buf);
         sg_buffer_release(dev, &m->text.pos_emb);
         release_encoder(dev, &m->text.layers, m->cfg.text.num_hidden_layers);
         release_layernorm(dev, &m->text.final_ln);
@@ -476,7 +563,8 @@ static int model_build(SiglipContext *ctx, SgConfig *cfg, SgSafetensors *st, uin
     if (!rc) {
         m->dev = ctx->device;
         SgWeightSource src = {.st = st, .rng = seed * 0x9E3779B97F4A7C15ull | 1, .dev = m->dev,
-                              .dtype = (SgElemType)ctx->settings.precision, .err = err};
+                              .dtype = (SgElemType)ctx->settings.precision,
+                              .threads = sg_thread_count(ctx->settings.n_threads), .err = err};
         rc = load_weights(&src, m);
     }
     if (!rc)

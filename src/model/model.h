@@ -22,7 +22,7 @@ typedef struct SgEncoderLayer {
 } SgEncoderLayer;
 
 typedef struct SgTextTower {
-    SgBuffer tok_emb;        /* [V, D] */
+    SgTable tok_emb;         /* [V, D] in the model's precision */
     SgBuffer pos_emb;        /* [T, D] */
     SgEncoderLayer *layers;  /* [L] */
     SgLayerNorm final_ln;

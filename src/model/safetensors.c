@@ -732,20 +732,40 @@ static void f64_to_f32(const unsigned char *src, float *dst, size_t n)
     }
 }
 
+int sg_tensor_check_float(const SgTensor *t, SgError *err)
+{
+    switch (t->dtype) {
+    case SG_DTYPE_F32:
+    case SG_DTYPE_F16:
+    case SG_DTYPE_BF16:
+    case SG_DTYPE_F64:
+        return SIGLIP_OK;
+    default:
+        return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": dtype %s is not a float type",
+                       t->name ? t->name : "?", sg_dtype_name(t->dtype));
+    }
+}
+
+void sg_tensor_range_to_f32(const SgTensor *t, size_t first, size_t n, float *dst)
+{
+    const unsigned char *src = (const unsigned char *)t->data + first * sg_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case SG_DTYPE_F32: f32_to_f32(src, dst, n); break;
+    case SG_DTYPE_F16: f16_to_f32(src, dst, n); break;
+    case SG_DTYPE_BF16: bf16_to_f32(src, dst, n); break;
+    case SG_DTYPE_F64: f64_to_f32(src, dst, n); break;
+    default: break;
+    }
+}
+
 int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err)
 {
     if (!t || (!dst && t->numel))
         return sg_fail(err, SIGLIP_EINVAL, "sg_tensor_to_f32: NULL argument");
     if (t->numel == 0)
         return SIGLIP_OK;
-    const unsigned char *src = t->data;
-    switch (t->dtype) {
-    case SG_DTYPE_F32: f32_to_f32(src, dst, t->numel); return SIGLIP_OK;
-    case SG_DTYPE_F16: f16_to_f32(src, dst, t->numel); return SIGLIP_OK;
-    case SG_DTYPE_BF16: bf16_to_f32(src, dst, t->numel); return SIGLIP_OK;
-    case SG_DTYPE_F64: f64_to_f32(src, dst, t->numel); return SIGLIP_OK;
-    default:
-        return sg_fail(err, SIGLIP_ENOTSUP, "tensor \"%s\": dtype %s is not a float type",
-                       t->name ? t->name : "?", sg_dtype_name(t->dtype));
-    }
+    int rc = sg_tensor_check_float(t, err);
+    if (rc == SIGLIP_OK)
+        sg_tensor_range_to_f32(t, 0, t->numel, dst);
+    return rc;
 }

@@ -52,4 +52,11 @@ size_t sg_dtype_size(SgDtype dt);
  * SIGLIP_ENOTSUP. */
 int sg_tensor_to_f32(const SgTensor *t, float *dst, SgError *err);
 
+/* SIGLIP_OK when t has a float dtype (F32, F16, BF16, F64), else SIGLIP_ENOTSUP naming it. */
+int sg_tensor_check_float(const SgTensor *t, SgError *err);
+
+/* Elements first .. first + n − 1 of t (a float dtype: sg_tensor_check_float) as float32 into
+ * dst; safe to call from several threads at once. */
+void sg_tensor_range_to_f32(const SgTensor *t, size_t first, size_t n, float *dst);
+
 #endif /* SG_MODEL_SAFETENSORS_H */

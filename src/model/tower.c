@@ -192,7 +192,7 @@ static int text_forward_packed(SiglipModel *m, const int32_t *ids, const size_t 
     SgView x = tensor(&ws->x, 1, R, D);             /* packed rows */
     SgView last = tensor(&ws->pooled2, B, 1, D);    /* each text's position T − 1 */
     const SgLinear *hd = &m->text.head;
-    TRY(sg_op_embed_tokens(dev, ws->ids.mem, ws->positions.mem, m->text.tok_emb.mem,
+    TRY(sg_op_embed_tokens(dev, ws->ids.mem, ws->positions.mem, &m->text.tok_emb,
                            m->text.pos_emb.mem, x, err));
     TRY(run_encoder(m, c, m->text.layers, 1, R, (SgMask){NULL, seg}, err));
     /* head(final_layer_norm(hidden)[:, -1]): the LayerNorm is row-wise, so only those rows. */
@@ -218,7 +218,7 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
     TRY(sg_buffer_write(dev, ws->ids.mem, 0, B * T * sizeof *ids, ids, err));
     if (mask)
         TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * T * sizeof *mask, mask, err));
-    TRY(sg_op_embed_tokens(dev, ws->ids.mem, NULL, m->text.tok_emb.mem, m->text.pos_emb.mem, x,
+    TRY(sg_op_embed_tokens(dev, ws->ids.mem, NULL, &m->text.tok_emb, m->text.pos_emb.mem, x,
                            err));
     SgMask keep = {mask ? ws->mask.mem : NULL, {NULL, 0, 0, 0}};
     TRY(run_encoder(m, c, m->text.layers, B, T, keep, err));

@@ -9,31 +9,39 @@
 #include "ocl/ops.h"
 #include "ocl/weight_pack.h"
 
-int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
-                     SgElemType dtype, SgWeight *out, SgError *err)
+int sg_weight_upload_rows(SgDevice *dev, const SgRows *w, SgGemmPath layout, SgElemType dtype,
+                          SgWeight *out, SgError *err)
 {
     /* Reduced-precision weights are read by gemm_packed.cl on every device: CLBlast has no
      * mixed-precision GEMM, and a dequantized f32 copy would give the memory back. */
     if (dtype != SG_ELEM_F32)
         layout = SG_GEMM_PANELS;
-    size_t nr = layout == SG_GEMM_PANELS ? (size_t)dev->tuning.gemm_nr : 0;
+    size_t N = w->n, K = w->k, nr = layout == SG_GEMM_PANELS ? (size_t)dev->tuning.gemm_nr : 0;
     *out = (SgWeight){.dtype = dtype, .layout = layout, .panel = nr, .n_out = N, .n_in = K};
     int rc = layout == SG_GEMM_PANELS ? sg_kernels_require_weight(dev, dtype, err) : SIGLIP_OK;
     if (rc != SIGLIP_OK)
         return rc;
-    size_t bytes = sg_weight_bytes(layout, dtype, N, K, nr);
-    if (layout == SG_GEMM_CLBLAST)
-        return sg_buffer_upload(dev, w, bytes, &out->buf, err);
-    /* Packed straight into the device buffer's memory: no host copy of the packed weight. */
-    void *packed;
-    rc = sg_buffer_create_mapped(dev, bytes, &out->buf, &packed, err);
+    /* Written straight into the device buffer's memory: no host copy of the weight. */
+    void *dst;
+    rc = sg_buffer_create_mapped(dev, sg_weight_bytes(layout, dtype, N, K, nr), &out->buf, &dst,
+                                 err);
     if (rc != SIGLIP_OK)
         return rc;
-    sg_weight_pack(dtype, w, N, K, nr, packed);
-    rc = sg_buffer_unmap(dev, &out->buf, packed, err);
+    if (layout == SG_GEMM_PANELS)
+        sg_weight_pack(dtype, w, nr, dst);
+    else
+        sg_weight_copy_rows(w, dst);
+    rc = sg_buffer_unmap(dev, &out->buf, dst, err);
     if (rc != SIGLIP_OK)
         sg_buffer_release(dev, &out->buf);
     return rc;
+}
+
+int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
+                     SgElemType dtype, SgWeight *out, SgError *err)
+{
+    SgRows rows = sg_rows_host(w, N, K);
+    return sg_weight_upload_rows(dev, &rows, layout, dtype, out, err);
 }
 
 /* Checks the shapes of a Linear and fills g with x [M, K] and y [M, N] as strided matrices. */

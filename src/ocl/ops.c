@@ -3,6 +3,7 @@
 #include "ocl/ops.h"
 
 #include "ocl/kernels.h"
+#include "ocl/weight_pack.h"
 
 #define N_ARGS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -184,30 +185,51 @@ int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, Sg
     return attention_tiled(dev, q, k, v, mask, out, &a, err);
 }
 
-int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, cl_mem tok_emb,
+int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,
+                    SgError *err)
+{
+    *out = (SgTable){.dtype = dtype, .rows = src->n, .cols = src->k};
+    void *dst;
+    int rc = sg_buffer_create_mapped(dev, sg_table_bytes(dtype, src->n, src->k), &out->buf, &dst,
+                                     err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    sg_table_pack(dtype, src, dst);
+    rc = sg_buffer_unmap(dev, &out->buf, dst, err);
+    if (rc != SIGLIP_OK)
+        sg_buffer_release(dev, &out->buf);
+    return rc;
+}
+
+int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, const SgTable *tok_emb,
                        cl_mem pos_emb, SgView out, SgError *err)
 {
     static const char op[] = "embed_tokens";
     size_t B = out.batch, T = out.rows, D = out.cols;
     if (B == 0 || T == 0 || D == 0)
         return SIGLIP_OK;
+    if (tok_emb->cols != D || tok_emb->rows == 0 || (unsigned)tok_emb->dtype > SG_ELEM_I8)
+        return sg_fail(err, SIGLIP_EINVAL, "embed_tokens: table of %zu×%zu (type %d) for %zu "
+                       "columns", tok_emb->rows, tok_emb->cols, (int)tok_emb->dtype, D);
     int rc = sg_check_buffer(ids, B * T, sizeof(cl_int), op, "ids", err);
     if (rc == SIGLIP_OK && positions)
         rc = sg_check_buffer(positions, B * T, sizeof(cl_int), op, "positions", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(tok_emb, D, sizeof(float), op, "tok_emb", err);
+        rc = sg_check_buffer(tok_emb->buf.mem,
+                             sg_table_bytes(tok_emb->dtype, tok_emb->rows, tok_emb->cols), 1, op,
+                             "tok_emb", err);
     if (rc == SIGLIP_OK)
         rc = sg_check_buffer(pos_emb, (positions ? 1 : T) * D, sizeof(float), op, "pos_emb", err);
     if (rc == SIGLIP_OK)
         rc = check_dense(out, sizeof(float), op, "out", err);
     if (rc != SIGLIP_OK)
         return rc;
-    cl_uint t = (cl_uint)T, d = (cl_uint)D, bt = (cl_uint)(B * T);
-    cl_int has_pos = positions != NULL;
+    cl_uint t = (cl_uint)T, d = (cl_uint)D, bt = (cl_uint)(B * T), v = (cl_uint)tok_emb->rows;
+    cl_int has_pos = positions != NULL, type = (cl_int)tok_emb->dtype;
     cl_mem pos_arg = positions ? positions : ids; /* never read without has_pos */
-    SgArg args[] = {SG_ARG(ids),     SG_ARG(pos_arg), SG_ARG(has_pos), SG_ARG(tok_emb),
-                    SG_ARG(pos_emb), SG_ARG(out.mem), SG_ARG(t),       SG_ARG(d),
-                    SG_ARG(bt)};
+    SgArg args[] = {SG_ARG(ids),     SG_ARG(pos_arg), SG_ARG(has_pos),         SG_ARG(tok_emb->buf.mem),
+                    SG_ARG(type),    SG_ARG(v),       SG_ARG(pos_emb),         SG_ARG(out.mem),
+                    SG_ARG(t),       SG_ARG(d),       SG_ARG(bt)};
     size_t global[2] = {D, B * T};
     return sg_launch(dev, SG_K_EMBED_TOKENS, args, N_ARGS(args), 2, global, NULL, err);
 }

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "ocl/device.h"
 #include "ocl/tensor.h"
+#include "ocl/weight_pack.h"
 
 /* A Linear layer's weight w [N, K] (PyTorch layout) on the device, in the layout the device's
  * GEMM path reads (ocl/tuning.h): rows as given for CLBlast, or NR-column panels of wᵀ
@@ -41,6 +42,11 @@ typedef struct SgLayerNorm {
  * `layout` (usually dev->tuning.gemm; reduced types always as panels). */
 int sg_weight_upload(SgDevice *dev, const float *w, size_t N, size_t K, SgGemmPath layout,
                      SgElemType dtype, SgWeight *out, SgError *err);
+
+/* The same from rows read on w->threads threads (a checkpoint's mapping: ocl/weight_pack.h),
+ * written once, into the mapped device buffer. */
+int sg_weight_upload_rows(SgDevice *dev, const SgRows *w, SgGemmPath layout, SgElemType dtype,
+                          SgWeight *out, SgError *err);
 
 /* How a Linear writes y: y = act(x·wᵀ + b), or y += x·wᵀ + b (the residual add fused into the
  * GEMM; no activation then). */
@@ -92,11 +98,25 @@ typedef struct SgHeads {
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err);
 
-/* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :].
- * ids: [B, T] int32 (already checked to be < V), tok_emb: [V, D], pos_emb: [>= T, D],
+/* A gather table [rows, cols] on the device stored as dtype (ocl/weight_pack.h's sg_table_pack
+ * layout): the token embedding in the model's precision. */
+typedef struct SgTable {
+    SgBuffer buf;
+    SgElemType dtype;
+    size_t rows, cols;
+} SgTable;
+
+/* Uploads src's rows [src->n, src->k] as a table of type dtype (rounded as ocl/weight_pack.h
+ * says), written into the mapped device buffer on src->threads threads. */
+int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,
+                    SgError *err);
+
+/* Text embeddings: out[b, t, :] = tok_emb[ids[b, t], :] + pos_emb[t, :], the table's elements
+ * widened to f32 (cl/weight_load.h).
+ * ids: [B, T] int32 (already checked to be < V), tok_emb: [V, D], pos_emb: [>= T, D] f32,
  * out: dense [B, T, D]. With positions ([B·T] int32, each already checked to be a row of
  * pos_emb), row r takes pos_emb[positions[r]] instead: a gather for packed texts. */
-int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, cl_mem tok_emb,
+int sg_op_embed_tokens(SgDevice *dev, cl_mem ids, cl_mem positions, const SgTable *tok_emb,
                        cl_mem pos_emb, SgView out, SgError *err);
 
 /* out[b, :] = x[last row of segment b, :]: x dense [1, R, D], out dense [seg.count, 1, D]. */

@@ -31,7 +31,8 @@ static int load_index(SearchIndex *idx, const SearchIndexConfig *cfg)
     if (rc == CLI_OK && !present)
         rc = cli_error("serve: --index %s is an empty index", cfg->path);
     if (rc == CLI_OK)
-        rc = index_model_identify(cfg->model_dir, cfg->info, &served);
+        rc = index_model_identify(cfg->model_dir, cfg->info, cfg->common->precision,
+                                  &served);
     if (rc == CLI_OK)
         rc = index_db_check_model(cfg->path, &idx->model, &served);
     if (rc == CLI_OK)
