@@ -95,6 +95,28 @@ void gemm_packed(const int M, const int N, const int K,
         }
         __global const sg_welem *w = wp + (size_t)panel * K * NR;
         __global const float *ws = sg_weight_scales(wp, N, K, panel);
+#if SG_WEIGHT == 3
+        /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
+         * block (one multiply per 32 FMAs instead of one per weight). */
+        for (int kb = 0; kb * 32 < K; kb++) {
+            float8 part[MR][NV];
+#pragma unroll
+            for (int i = 0; i < MR; i++)
+#pragma unroll
+                for (int q = 0; q < NV; q++)
+                    part[i][q] = (float8)(0.0f);
+            const int k_end = min(kb * 32 + 32, K);
+            for (int k = kb * 32; k < k_end; k++)
+                sg_fma_step(part, row, w, ws, k);
+#pragma unroll
+            for (int q = 0; q < NV; q++) {
+                const float8 sc = sg_load_scale8(ws, kb, q);
+#pragma unroll
+                for (int i = 0; i < MR; i++)
+                    acc[i][q] = fma(part[i][q], sc, acc[i][q]);
+            }
+        }
+#else
         /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
         int k = 0;
         for (; k + KU <= K; k += KU) {
@@ -104,6 +126,7 @@ void gemm_packed(const int M, const int N, const int K,
         }
         for (; k < K; k++)
             sg_fma_step(acc, row, w, ws, k);
+#endif
 
         const int n_valid = min(NR, N - n0);
         float8 bias[NV];

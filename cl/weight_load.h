@@ -39,7 +39,9 @@ inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N
 #endif
 }
 
-/* Weights k, columns 8q .. 8q+7 of a panel starting at w, as f32. */
+/* Weights k, columns 8q .. 8q+7 of a panel starting at w, as f32; for q8 the int8 values
+ * unscaled: the GEMM multiplies each block of 32 inputs' partial sums by that block's scales
+ * (sg_load_scale8) instead of every weight. */
 inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, int k, int q)
 {
     const size_t at = (size_t)k * NR + (size_t)q * 8;
@@ -53,8 +55,15 @@ inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, in
     (void)s;
     return vload_half8(0, w + at);
 #else
-    return convert_float8(vload8(0, w + at)) * vload8(0, s + (size_t)(k / 32) * NR + q * 8);
+    (void)s;
+    return convert_float8(vload8(0, w + at));
 #endif
+}
+
+/* q8: the scales of columns 8q .. 8q+7 for inputs 32·kb .. 32·kb+31. */
+inline float8 sg_load_scale8(__global const float *s, int kb, int q)
+{
+    return vload8(0, s + (size_t)kb * NR + q * 8);
 }
 #endif /* NR */
 
