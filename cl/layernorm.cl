@@ -22,6 +22,44 @@ float group_sum(__local float *scratch, float v)
     return total;
 }
 
+/* The sum of the 8 lanes of v. */
+float sum8(float8 v)
+{
+    const float4 s = v.lo + v.hi;
+    return (s.x + s.y) + (s.z + s.w);
+}
+
+/* One row by one work-item, 8 columns at a time (a CPU device vectorizes nothing across a
+ * work-group of one, and a scalar loop's float sums are not reordered for it). */
+void layernorm_row(__global const float *xr, __global float *yr, __global const float *gamma,
+                   __global const float *beta, uint cols, float eps)
+{
+    const uint c8 = cols / 8 * 8;
+    float8 acc = (float8)(0.0f);
+    float tail = 0.0f;
+    for (uint c = 0; c < c8; c += 8)
+        acc += vload8(0, xr + c);
+    for (uint c = c8; c < cols; c++)
+        tail += xr[c];
+    const float mean = (sum8(acc) + tail) / (float)cols;
+    acc = (float8)(0.0f);
+    tail = 0.0f;
+    for (uint c = 0; c < c8; c += 8) {
+        const float8 d = vload8(0, xr + c) - mean;
+        acc = fma(d, d, acc);
+    }
+    for (uint c = c8; c < cols; c++) {
+        const float d = xr[c] - mean;
+        tail += d * d;
+    }
+    const float rstd = 1.0f / sqrt((sum8(acc) + tail) / (float)cols + eps);
+    for (uint c = 0; c < c8; c += 8)
+        vstore8((vload8(0, xr + c) - mean) * rstd * vload8(0, gamma + c) + vload8(0, beta + c), 0,
+                yr + c);
+    for (uint c = c8; c < cols; c++)
+        yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
+}
+
 /* y[r] = (x[r] − mean) / sqrt(var + eps) · gamma + beta, biased variance. x, y: [rows, cols],
  * possibly the same buffer (each element is read and written by the same work-item).
  * Global size (rows · local, 1) with local size (≤ SG_LN_WG, power of two). */
@@ -32,6 +70,10 @@ __kernel void layernorm(__global const float *x, __global float *y, __global con
     const uint row = get_group_id(0), lid = get_local_id(0), lsize = get_local_size(0);
     __global const float *xr = x + row * cols;
     __global float *yr = y + row * cols;
+    if (lsize == 1) { /* a CPU device: one work-item per row */
+        layernorm_row(xr, yr, gamma, beta, cols, eps);
+        return;
+    }
 
     float part = 0.0f;
     for (uint c = lid; c < cols; c += lsize)

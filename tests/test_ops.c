@@ -471,8 +471,8 @@ static void test_layernorm_case(size_t rows, size_t cols, int in_place, float ep
     gbuf_read(&gy, got, "layernorm y");
     ref_layernorm(x, ref, gamma, beta, rows, cols, eps);
     char label[96];
-    snprintf(label, sizeof label, "rows=%zu cols=%zu eps=%g%s", rows, cols, eps,
-             in_place ? " in place" : "");
+    snprintf(label, sizeof label, "wg %d rows=%zu cols=%zu eps=%g%s", dev->tuning.layernorm_wg,
+             rows, cols, eps, in_place ? " in place" : "");
     compare("layernorm", label, got, ref, n, dense(n), 1e-4, 1e-4, 1e-10);
     gbuf_free(&gx), gbuf_free(&gg), gbuf_free(&gbt);
     if (!in_place)
@@ -482,12 +482,22 @@ static void test_layernorm_case(size_t rows, size_t cols, int in_place, float ep
 
 static void test_layernorm(void)
 {
-    test_layernorm_case(1, 1, 0, 1e-6f);
-    test_layernorm_case(7, 33, 0, 1e-6f);
-    test_layernorm_case(50, 100, 1, 1e-5f);
-    test_layernorm_case(3, 768, 0, 1e-6f);
-    test_layernorm_case(197, 768, 1, 1e-6f);
-    test_layernorm_case(2, 4097, 1, 1e-6f);
+    /* Both forms of the kernel on every device: one work-item per row (CPU devices' tuning),
+     * and work-groups of 16 and of as many as the device allows, reducing through local memory. */
+    SgTuning own = dev->tuning;
+    const int wgs[] = {1, 16, 0};
+    for (size_t w = 0; w < sizeof wgs / sizeof wgs[0]; w++) {
+        SgTuning t = own;
+        t.layernorm_wg = wgs[w];
+        CHECK_STATUS(sg_device_retune(dev, &t, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+        test_layernorm_case(1, 1, 0, 1e-6f);
+        test_layernorm_case(7, 33, 0, 1e-6f);
+        test_layernorm_case(50, 100, 1, 1e-5f);
+        test_layernorm_case(3, 768, 0, 1e-6f);
+        test_layernorm_case(197, 768, 1, 1e-6f);
+        test_layernorm_case(2, 4097, 1, 1e-6f);
+    }
+    CHECK_STATUS(sg_device_retune(dev, &own, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
 }
 
 /* ---- attention ---- */
