@@ -5,9 +5,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/parallel.h"
 #include "context.h"
 #include "image/image.h"
 
@@ -311,10 +311,8 @@ static void *worker_main(void *arg)
 
 static int thread_count(const SiglipImageProcessor *p, int n)
 {
-    long t = p->n_threads > 0 ? p->n_threads : sysconf(_SC_NPROCESSORS_ONLN);
-    if (t < 1)
-        t = 1;
-    return t < n ? (int)t : n;
+    int t = sg_thread_count(p->n_threads);
+    return t < n ? t : n;
 }
 
 /* Runs batch b (outputs and paths set) on the processor's threads. */
