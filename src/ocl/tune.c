@@ -1,6 +1,7 @@
-/* tune.c — the device tuner: every GEMM register block of sg_gemm_candidates() and the attention
- * kernels (attention_rows with every block of sg_attention_qb_candidates()), checked against
- * plain-C results computed here and timed at the model's shapes. */
+/* tune.c — the device tuner: every GEMM register block of sg_gemm_candidates(), the GEMM's walk
+ * order, and the attention kernels (attention_rows with every block of
+ * sg_attention_qb_candidates()), checked against plain-C results computed here and timed at the
+ * model's shapes. */
 #include "ocl/tune.h"
 
 #include <cjson/cJSON.h>
@@ -222,6 +223,9 @@ static int retune_block(SgDevice *dev, SgGemmBlock b, const char *cache_dir, SgE
 #define SG_TUNE_MAX 64          /* candidates one search measures at most */
 #define SG_TUNE_RUNOFF 3        /* the fastest this many are timed once more */
 
+/* gemm_chunk_kib candidates: never, and x above 4, 16, 64 MiB walked in chunks. */
+static const int chunk_kib[] = {0, 4096, 16384, 65536};
+
 /* Times the SG_TUNE_RUNOFF fastest of the passed blocks once more, one after another, keeping
  * each one's best time: on a shared machine one slow moment should not decide. The first block
  * (the table's own) is always among them: it was measured first, when the device had just
@@ -262,7 +266,8 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
     const SgGemmBlock *cand;
     size_t n = sg_gemm_candidates(&dev->info, &cand);
     const int *qbs_all;
-    int total = (int)(n + sg_attention_qb_candidates(&dev->info, &qbs_all)) + 2, done = 0;
+    int total = (int)(n + sg_attention_qb_candidates(&dev->info, &qbs_all) +
+                      sizeof chunk_kib / sizeof *chunk_kib) + 2, done = 0;
     double start = now_s(), flops = gemm_flops(job), last_cost = 0, secs[SG_TUNE_MAX];
     SgGemmBlock passed[SG_TUNE_MAX];
     size_t n_passed = 0;
@@ -324,6 +329,43 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         for (size_t i = 0; i < n_passed; i++)
             cJSON_AddItemToArray(w, cJSON_CreateNumber(secs[i]));
     }
+    if (rc == SIGLIP_OK)
+        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
+    /* The walk order of the chosen block: chunk x above which size, timed at the batch and at
+     * four times it (where x leaves the caches), each per item, so that neither decides alone. */
+    cJSON *chunks = cJSON_AddObjectToObject(rec, "gemm_chunk_kib");
+    SgTuneJob big = *job;
+    for (size_t t = 0; t < big.n_towers; t++)
+        big.towers[t].M *= 4;
+    double best_c = INFINITY;
+    int chunk_choice = chosen.gemm_chunk_kib;
+    for (size_t c = 0; c < sizeof chunk_kib / sizeof *chunk_kib && rc == SIGLIP_OK; c++) {
+        char what[48];
+        snprintf(what, sizeof what, "gemm walk: chunks above %d KiB", chunk_kib[c]);
+        if (job->progress)
+            job->progress(job->user, done++, total, what);
+        if (now_s() - start > job->budget_s)
+            break; /* the table's value stays */
+        SgTuning t = chosen;
+        t.gemm_chunk_kib = chunk_kib[c];
+        double s1 = INFINITY, s4 = INFINITY;
+        SgError why = {0};
+        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
+        if (st == SIGLIP_OK)
+            st = time_gemms(dev, job, 2, &s1, &why);
+        if (st == SIGLIP_OK)
+            st = time_gemms(dev, &big, 1, &s4, &why);
+        char key[16];
+        snprintf(key, sizeof key, "%d", chunk_kib[c]);
+        if (st != SIGLIP_OK) {
+            cJSON_AddStringToObject(chunks, key, why.message);
+            continue;
+        }
+        cJSON_AddNumberToObject(chunks, key, s1 + s4 / 4);
+        if (s1 + s4 / 4 < best_c)
+            best_c = s1 + s4 / 4, chunk_choice = chunk_kib[c];
+    }
+    chosen.gemm_chunk_kib = chunk_choice;
     if (rc == SIGLIP_OK)
         rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
     /* Attention: the tiled kernel, and attention_rows with every block of queries (rows needs

@@ -18,18 +18,21 @@ static void describe(const SgDevice *dev, SiglipTuningInfo *out)
     SgError ignored = {0};
     if (sg_tuning_choose(&dev->info, NULL, &table, &ignored) == SIGLIP_OK)
         snprintf(out->rule, sizeof out->rule, "%s", table.rule);
-    char gemm[48], attn[48];
+    /* Written piece by piece into out->config (128 bytes: every value fits with room). */
+    char *c = out->config;
+    size_t size = sizeof out->config;
     if (t->gemm == SG_GEMM_PANELS)
-        snprintf(gemm, sizeof gemm, "panels %dx%d ku%d mb%d", t->gemm_mr, t->gemm_nr, t->gemm_ku,
-                 t->gemm_mb);
+        snprintf(c, size, "panels %dx%d ku%d mb%d, chunks above %d KiB", t->gemm_mr, t->gemm_nr,
+                 t->gemm_ku, t->gemm_mb, t->gemm_chunk_kib);
     else
-        snprintf(gemm, sizeof gemm, "clblast");
+        snprintf(c, size, "clblast");
+    size_t n = strlen(c);
     if (t->attention == SG_ATTN_ROWS)
-        snprintf(attn, sizeof attn, "rows qb%d", t->attn_qb);
+        snprintf(c + n, size - n, ", attention rows qb%d", t->attn_qb);
     else
-        snprintf(attn, sizeof attn, "tiled wg%d tile%d", t->attn_wg, t->attn_tile_k);
-    snprintf(out->config, sizeof out->config, "%s, attention %s, layernorm wg %d", gemm, attn,
-             t->layernorm_wg);
+        snprintf(c + n, size - n, ", attention tiled wg%d tile%d", t->attn_wg, t->attn_tile_k);
+    n = strlen(c);
+    snprintf(c + n, size - n, ", layernorm wg %d", t->layernorm_wg);
     snprintf(out->stored_path, sizeof out->stored_path, "%s", dev->tuning_path);
     out->stored_exists = dev->tuning_path[0] && sg_file_exists(dev->tuning_path);
     snprintf(out->note, sizeof out->note, "%.1000s", dev->tuning_note);
