@@ -1,6 +1,7 @@
 /* gemm_packed.cl — Linear layers for devices that run work-items as CPU threads: each work-item
- * computes an MR × NR block of y = act(x·wᵀ + b) (or y += x·wᵀ + b) in vector registers, reading
- * weights packed at load time into NR-column panels so every k step is NR contiguous floats.
+ * computes an MR × NR block of y = act(x·wᵀ + b) (or y = act(y + x·wᵀ + b)) in vector
+ * registers, reading weights packed at load time into NR-column panels so every k step is NR
+ * contiguous floats.
  *
  * Layouts (elements):
  *   x:  [M, K] with row stride ldx, starting at x_off
@@ -10,6 +11,9 @@
  *   y:  [M, N] with row stride ldy, starting at y_off
  * Work: global size (ceil(M/(MR·MB)), ceil(N/NR)), local size (1, 1). Weights are packed on the host
  * when they are uploaded (sg_weight_upload in src/ocl/gemm.c) with the same NR.
+ * One launch sums inputs k0 .. k1−1 (k0 a multiple of 32) of the K the panels hold: the host
+ * splits K over several launches (the first stores, the others accumulate, the last applies
+ * the activation) where the device cuts long loops short (a loop budget, src/ocl/probe.c).
  * Walk order: a CPU device hands out work-items in order of their linear id (dimension 0
  * fastest), so by default consecutive work-items share a weight panel and stream all of x; when x
  * outgrows the cache (batch 32: 77 MB of MLP activations) each panel streams it from memory
@@ -64,7 +68,7 @@ void gemm_packed(const int M, const int N, const int K,
                  __global const sg_welem *wp,
                  __global const float *b, const int has_bias,
                  __global float *y, const int y_off, const int ldy,
-                 const int act, const int accumulate, const int mc)
+                 const int act, const int accumulate, const int mc, const int k0, const int k1)
 {
     int row_block = get_global_id(0), panel = get_global_id(1);
     if (mc > 0) {
@@ -98,14 +102,14 @@ void gemm_packed(const int M, const int N, const int K,
 #if SG_WEIGHT == 3
         /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
          * block (one multiply per 32 FMAs instead of one per weight). */
-        for (int kb = 0; kb * 32 < K; kb++) {
+        for (int kb = k0 / 32; kb * 32 < k1; kb++) {
             float8 part[MR][NV];
 #pragma unroll
             for (int i = 0; i < MR; i++)
 #pragma unroll
                 for (int q = 0; q < NV; q++)
                     part[i][q] = (float8)(0.0f);
-            const int k_end = min(kb * 32 + 32, K);
+            const int k_end = min(kb * 32 + 32, k1);
             for (int k = kb * 32; k < k_end; k++)
                 sg_fma_step(part, row, w, ws, k);
 #pragma unroll
@@ -118,13 +122,13 @@ void gemm_packed(const int M, const int N, const int K,
         }
 #else
         /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
-        int k = 0;
-        for (; k + KU <= K; k += KU) {
+        int k = k0;
+        for (; k + KU <= k1; k += KU) {
 #pragma unroll
             for (int u = 0; u < KU; u++)
                 sg_fma_step(acc, row, w, ws, k + u);
         }
-        for (; k < K; k++)
+        for (; k < k1; k++)
             sg_fma_step(acc, row, w, ws, k);
 #endif
 
@@ -142,7 +146,7 @@ void gemm_packed(const int M, const int N, const int K,
                 /* Whole panel: the epilogue in vector form. */
                 for (int q = 0; q < NV; q++) {
                     float8 v = acc[i][q] + bias[q];
-                    v = accumulate ? v + vload8(q, out) : sg_activate_float8(v, act);
+                    v = sg_activate_float8(accumulate ? v + vload8(q, out) : v, act);
                     vstore8(v, q, out);
                 }
                 continue;
@@ -152,7 +156,7 @@ void gemm_packed(const int M, const int N, const int K,
                 vstore8(acc[i][q], q, vals);
             for (int j = 0; j < n_valid; j++) {
                 float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-                out[j] = accumulate ? out[j] + v : sg_activate_float(v, act);
+                out[j] = sg_activate_float(accumulate ? out[j] + v : v, act);
             }
         }
     }

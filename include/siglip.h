@@ -222,7 +222,10 @@ typedef struct SiglipDeviceInfo {
     int has_fp64;                  /* cl_khr_fp64 */
     int has_subgroups;             /* cl_khr_subgroups or cl_intel_subgroups */
     int is_selected;               /* this is the device the context's spec picks */
-    uint8_t reserved[32];
+    uint32_t loop_budget;          /* loop iterations a work-item may run before the implementation
+                                    * cuts its loops short (llvmpipe: 65535), measured when the
+                                    * device is opened; 0 = no limit found, or not opened (lists) */
+    uint8_t reserved[28];
 } SiglipDeviceInfo;
 
 /* Lists every device of every OpenCL platform. On success *out is an array of *n entries owned by

@@ -7,6 +7,7 @@
 #include "ocl/gemm.h"
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
+#include "ocl/probe.h"
 #include "ocl/weight_pack.h"
 
 int sg_weight_upload_rows(SgDevice *dev, const SgRows *w, SgGemmPath layout, SgElemType dtype,
@@ -80,6 +81,15 @@ static int check_linear(SgView x, const SgLinear *l, SgView y, SgActivation act,
     return rc;
 }
 
+/* Loop iterations one k step of gemm_packed.cl costs a work-item, each loop's exit test
+ * counted and nothing assumed unrolled: the k loop, the NV weight loads, the MR rows and each
+ * row's NV vectors (21 for a 4×16 block; llvmpipe's budget ran out after 21.3–24.4 per step). */
+static size_t gemm_loop_cost_per_k(const SgTuning *t)
+{
+    size_t nv = (size_t)t->gemm_nr / 8, mr = (size_t)t->gemm_mr;
+    return 2 + (nv + 1) + (mr + 1) + mr * (nv + 1);
+}
+
 static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
 {
     const SgWeight *w = g->w;
@@ -93,21 +103,34 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
         return rc;
     cl_int m = (cl_int)g->M, n = (cl_int)w->n_out, k = (cl_int)w->n_in;
     cl_int xo = (cl_int)g->x_off, lx = (cl_int)g->ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
-    cl_int has_bias = g->b != NULL, activation = (cl_int)g->act, acc = g->store == SG_ACCUMULATE;
     cl_mem bias = g->b ? g->b : w->buf.mem; /* any valid buffer when there is no bias: never read */
     size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
     /* Walk order (cl/gemm_packed.cl): chunks of row blocks holding 1/32 of the cache budget. */
     size_t budget = (size_t)dev->tuning.gemm_chunk_kib * 1024, x_bytes = g->M * w->n_in * 4;
     size_t block_bytes = rows * w->n_in * 4, per_chunk = budget / 32 / block_bytes;
     cl_int mc = budget && x_bytes > budget ? (cl_int)(per_chunk > 0 ? per_chunk : 1) : 0;
-    SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(g->x),
-                    SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
-                    SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
-                    SG_ARG(activation), SG_ARG(acc), SG_ARG(mc)};
+    /* Inputs per launch: all of K, unless the device's loop budget ends a work-item's MB·K
+     * steps early; then launches over runs of K (multiples of 32, q8's scale blocks) sum into
+     * y, the first with the bias, the last with the activation. */
+    size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb *
+                                            gemm_loop_cost_per_k(&dev->tuning), 0, 32);
     size_t global[2] = {(g->M + rows - 1) / rows, (w->n_out + w->panel - 1) / w->panel};
     size_t local[2] = {1, 1};
-    return sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2, global, local,
-                     err);
+    for (size_t k0 = 0; k0 < w->n_in && rc == SIGLIP_OK; k0 += k_run) {
+        int first = k0 == 0, last = k0 + k_run >= w->n_in;
+        cl_int kb = (cl_int)k0, ke = (cl_int)(last ? w->n_in : k0 + k_run);
+        cl_int has_bias = first && g->b != NULL;
+        cl_int activation = last ? (cl_int)g->act : (cl_int)SG_ACT_NONE;
+        cl_int acc = !first || g->store == SG_ACCUMULATE;
+        SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(g->x),
+                        SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
+                        SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
+                        SG_ARG(activation), SG_ARG(acc), SG_ARG(mc),     SG_ARG(kb),
+                        SG_ARG(ke)};
+        rc = sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2,
+                       global, local, err);
+    }
+    return rc;
 }
 
 int sg_gemm_bias_act(SgDevice *dev, const SgGemm *g, SgError *err)

@@ -10,6 +10,7 @@
 
 #include "common/fileio.h"
 #include "ocl/cl_sources.h"
+#include "ocl/probe.h"
 
 /* Longest -D option string of one program (program_options). */
 #define SG_PROGRAM_OPTIONS_MAX 256
@@ -36,6 +37,7 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_GEMM_PANELS_BF16] = {"gemm_packed", "gemm_packed"},
     [SG_K_GEMM_PANELS_F16] = {"gemm_packed", "gemm_packed"},
     [SG_K_GEMM_PANELS_Q8] = {"gemm_packed", "gemm_packed"},
+    [SG_K_LOOP_BUDGET] = {"probe", "loop_budget"},
 };
 
 /* Kernels of the table that kernels_build leaves to sg_kernels_require_weight. */
@@ -297,6 +299,8 @@ int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
         apply_stored_tuning(*out, cache_dir);
     if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)
         sg_device_destroy(out); /* the build's messages name the device and the file */
+    if (rc == SIGLIP_OK && (rc = sg_probe_loop_budget(*out, err)) != SIGLIP_OK)
+        sg_device_close(out);
     return rc;
 }
 

@@ -24,6 +24,7 @@ typedef enum SgKernelId {
     SG_K_LAYERNORM,                                                            /* layernorm.cl */
     SG_K_ATTENTION, SG_K_ATTENTION_ROWS, SG_K_ATTENTION_PACK_K,                /* attention.cl */
     SG_K_GEMM_PANELS,                                                          /* gemm_packed.cl */
+    SG_K_LOOP_BUDGET,                                                          /* probe.cl */
     /* gemm_packed.cl built with -DSG_WEIGHT=1, 2, 3 (cl/weight_load.h): built on first use, by
      * sg_kernels_require_weight, as only models loaded in that precision need them. */
     SG_K_GEMM_PANELS_BF16,

@@ -1,0 +1,49 @@
+/* probe.c — measurements of the OpenCL implementation made at device open (cl/probe.cl): the
+ * loop budget, and the size of launches that stay within it. */
+#include "ocl/probe.h"
+
+#include <stdint.h>
+
+#include "ocl/kernels.h"
+
+/* Trips the probe asks for: well past llvmpipe's 65535, a few milliseconds anywhere else. */
+#define SG_PROBE_TRIPS 262144u
+
+int sg_probe_loop_budget(SgDevice *dev, SgError *err)
+{
+    dev->info.loop_budget = 0;
+    cl_uint host[3] = {12345u, 0, 0};
+    SgBuffer buf = {0};
+    int rc = sg_buffer_upload(dev, host, sizeof host, &buf, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_uint trips = SG_PROBE_TRIPS;
+    SgArg args[] = {SG_ARG(buf.mem), SG_ARG(trips)};
+    size_t one = 1;
+    rc = sg_launch(dev, SG_K_LOOP_BUDGET, args, sizeof args / sizeof args[0], 1, &one, &one, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_buffer_read(dev, buf.mem, 0, sizeof host, host, err);
+    sg_buffer_release(dev, &buf);
+    if (rc != SIGLIP_OK) {
+        sg_error_prefix(err, "probing the device's loops: ");
+        return rc;
+    }
+    /* Fewer trips than asked: the implementation cut the loop (the value reached then differs
+     * from the generator's too, which the op tests' references would show). */
+    if (host[1] < trips)
+        dev->info.loop_budget = host[1] > 0 ? host[1] : 1;
+    return SIGLIP_OK;
+}
+
+size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_per_unit,
+                                size_t fixed, size_t multiple)
+{
+    size_t half = dev->info.loop_budget / 2;
+    if (dev->info.loop_budget == 0 || cost_per_unit == 0)
+        return units;
+    size_t allowed = half > fixed ? (half - fixed) / cost_per_unit : 0;
+    if (allowed >= units)
+        return units;
+    allowed = allowed / multiple * multiple;
+    return allowed > 0 ? allowed : multiple;
+}

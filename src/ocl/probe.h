@@ -1,0 +1,25 @@
+/* probe.h — what the OpenCL implementation does, measured once when a device is opened, and how
+ * the ops size their launches from it. */
+#ifndef SG_OCL_PROBE_H
+#define SG_OCL_PROBE_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "ocl/device.h"
+
+/* Runs cl/probe.cl's loop_budget on the device (its kernels built) and records in
+ * dev->info.loop_budget how many loop iterations one work-item may run before the implementation
+ * ends its loops early (0: none did within the probe's 262144). A failed launch or read is an
+ * error: a device that cannot run a one-work-item kernel cannot run the model either. */
+int sg_probe_loop_budget(SgDevice *dev, SgError *err);
+
+/* How many of `units` (k steps of a GEMM, keys of attention) one launch may give a work-item
+ * whose loops cost fixed + cost_per_unit · units iterations (each loop's exit test counted,
+ * nothing assumed unrolled), within half the device's loop budget (the other half covers what
+ * such a count leaves out): all of them on a device without a budget; otherwise a multiple of
+ * `multiple`, at least `multiple`. */
+size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_per_unit,
+                                size_t fixed, size_t multiple);
+
+#endif /* SG_OCL_PROBE_H */
