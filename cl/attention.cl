@@ -56,13 +56,19 @@ void load_tile(__global const float *k, uint k_off, __global const float *v, uin
  *   seg: [B, 3] (read only when has_seg): item b's rows as item_rows says; Tq, Tk are then the
  *   largest counts, and the mask is not used
  *   k_tile, v_tile: local [SG_ATTN_TILE_K, dh] each
+ *   j_begin, j_end: the keys this launch takes; state: [B, H, Tq, 2] running (max, sum)
+ * One launch takes all keys (j_begin = 0, j_end ≥ Tk) unless the device cuts long loops short
+ * (a loop budget, src/ocl/probe.c): then launches over runs of keys carry the online softmax
+ * from one to the next, the running max and sum in state and the unnormalized sum in out, and
+ * the launch reaching Tk divides.
  * Global size (ceil(Tq / local) · local, H, B). */
 __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bstride,
                         __global const float *k, uint k_off, __global const float *v, uint v_off,
                         uint ldkv, __global const int *mask, int has_mask,
                         __global const int *seg, int has_seg, __global float *out, uint o_off,
-                        uint ldo, uint Tq, uint Tk, uint dh, float scale,
-                        __local float *k_tile, __local float *v_tile)
+                        uint ldo, uint Tq, uint Tk, uint dh, float scale, uint j_begin,
+                        uint j_end, __global float *state, __local float *k_tile,
+                        __local float *v_tile)
 {
     __local int key_ok[SG_ATTN_TILE_K];
     __local int any_key;
@@ -73,13 +79,21 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
     const uint hd0 = h * dh, kv_row0 = it.kv_row0;
     const int active = t < it.Tq;
     Tk = it.Tk;
+    if (j_begin > 0 && j_begin >= Tk)
+        return; /* this item (fewer keys than the longest) was finished by an earlier launch */
+    const uint j_stop = min(j_end, Tk);
 
     float qr[SG_ATTN_MAX_DH], acc[SG_ATTN_MAX_DH];
+    float m = -INFINITY, l = 0.0f; /* running max and sum of exp(score − m) */
     __global const float *qp = q + q_off + it.q_base + t * ldq + hd0;
+    __global float *op = out + o_off + (it.o_row0 + t) * ldo + hd0;
+    __global float *st = state + ((size_t)(b * get_num_groups(1) + h) * Tq + t) * 2;
     for (uint c = 0; c < dh; c++) {
         qr[c] = active ? qp[c] : 0.0f;
-        acc[c] = 0.0f;
+        acc[c] = active && j_begin > 0 ? op[c] : 0.0f;
     }
+    if (active && j_begin > 0)
+        m = st[0], l = st[1];
 
     if (lid == 0)
         any_key = !has_mask;
@@ -94,9 +108,8 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
     const int use_mask = has_mask && any_key;
     const int uniform = has_mask && !any_key;
 
-    float m = -INFINITY, l = 0.0f; /* running max and sum of exp(score − m) */
-    for (uint j0 = 0; j0 < Tk; j0 += SG_ATTN_TILE_K) {
-        const uint n = min((uint)SG_ATTN_TILE_K, Tk - j0);
+    for (uint j0 = j_begin; j0 < j_stop; j0 += SG_ATTN_TILE_K) {
+        const uint n = min((uint)SG_ATTN_TILE_K, j_stop - j0);
         barrier(CLK_LOCAL_MEM_FENCE); /* everyone is done with the previous tile */
         load_tile(k, k_off, v, v_off, ldkv, kv_row0, j0, n, hd0, dh, mask, use_mask, k_tile,
                   v_tile, key_ok);
@@ -127,8 +140,11 @@ __kernel void attention(__global const float *q, uint q_off, uint ldq, uint q_bs
             }
         }
     }
-    if (active) {
-        __global float *op = out + o_off + (it.o_row0 + t) * ldo + hd0;
+    if (active && j_stop < Tk) { /* more keys follow in the next launch */
+        for (uint c = 0; c < dh; c++)
+            op[c] = acc[c];
+        st[0] = m, st[1] = l;
+    } else if (active) {
         for (uint c = 0; c < dh; c++)
             op[c] = acc[c] / l;
     }

@@ -3,6 +3,7 @@
 #include "ocl/ops.h"
 
 #include "ocl/kernels.h"
+#include "ocl/probe.h"
 #include "ocl/weight_pack.h"
 
 #define N_ARGS(a) (sizeof(a) / sizeof((a)[0]))
@@ -154,21 +155,49 @@ static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask ma
     return sg_launch(dev, SG_K_ATTENTION_ROWS, args, N_ARGS(args), 3, global, one, err);
 }
 
-/* attention (cl/attention.cl): work-groups share K/V tiles in local memory. */
+/* Loop iterations (each exit test counted, nothing assumed unrolled) of one work-item of
+ * attention_rows over Tk keys: the scores of its qb queries 16 keys at a time, their softmax,
+ * and P·V over 16-wide slices of the head. */
+static size_t attention_rows_loop_cost(size_t Tk, size_t dh, size_t qb)
+{
+    size_t blocks = (Tk + 15) / 16, Tk16 = blocks * 16;
+    size_t scores = blocks * (2 * (qb + 1) + (dh + 1) * (qb + 2) + 17);
+    size_t softmax = (qb + 1) + qb * 2 * (Tk16 / 8 + 1);
+    size_t pv = (dh / 16 + 1) * (2 * (qb + 1) + (Tk + 1) * (qb + 2));
+    return (qb + 1) + scores + softmax + pv;
+}
+
+/* attention (cl/attention.cl): work-groups share K/V tiles in local memory. A work-item's loops
+ * cost about 3·dh per key (dot product, P·V, its share of loading the tiles) besides the fixed
+ * 4·dh of its query and output and a pass over the mask; where that passes the device's loop
+ * budget, launches over runs of keys carry the softmax (the state in the device scratch). */
 static int attention_tiled(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                            const SgAttnArgs *a, SgError *err)
 {
     const SgKernels *kern = dev->kernels;
-    size_t tile_bytes = (size_t)dev->tuning.attn_tile_k * a->dh * sizeof(float);
-    SgArg args[] = {SG_ARG(q.mem),     SG_ARG(a->q_off), SG_ARG(a->ldq),      SG_ARG(a->q_bstride),
-                    SG_ARG(k.mem),     SG_ARG(a->k_off), SG_ARG(v.mem),       SG_ARG(a->v_off),
-                    SG_ARG(a->ldkv),   SG_ARG(mask.keep), SG_ARG(a->has_mask), SG_ARG(mask.seg.rows),
-                    SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off),    SG_ARG(a->ldo),
-                    SG_ARG(a->Tq),     SG_ARG(a->Tk),    SG_ARG(a->dh),       SG_ARG(a->scale),
-                    SG_LOCAL(tile_bytes), SG_LOCAL(tile_bytes)};
+    size_t tile = (size_t)dev->tuning.attn_tile_k, tile_bytes = tile * a->dh * sizeof(float);
+    size_t run = sg_loop_units_per_launch(dev, a->Tk, 3 * (size_t)a->dh + 8,
+                                          4 * ((size_t)a->dh + 1) + a->Tk + 8, tile);
+    cl_mem state = out.mem; /* never touched when one launch takes every key */
+    int rc = run < a->Tk ? sg_device_scratch(dev, a->B * a->H * a->Tq * 2 * sizeof(float), &state,
+                                             err)
+                         : SIGLIP_OK;
     size_t local[3] = {min_size((size_t)dev->tuning.attn_wg, kern->max_wg[SG_K_ATTENTION]), 1, 1};
     size_t global[3] = {a->Tq, a->H, a->B};
-    return sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);
+    for (size_t j0 = 0; j0 < a->Tk && rc == SIGLIP_OK; j0 += run) {
+        cl_uint j_begin = (cl_uint)j0, j_end = (cl_uint)(j0 + run < a->Tk ? j0 + run : a->Tk);
+        SgArg args[] = {SG_ARG(q.mem),      SG_ARG(a->q_off),   SG_ARG(a->ldq),
+                        SG_ARG(a->q_bstride), SG_ARG(k.mem),    SG_ARG(a->k_off),
+                        SG_ARG(v.mem),      SG_ARG(a->v_off),   SG_ARG(a->ldkv),
+                        SG_ARG(mask.keep),  SG_ARG(a->has_mask), SG_ARG(mask.seg.rows),
+                        SG_ARG(a->has_seg), SG_ARG(out.mem),    SG_ARG(a->o_off),
+                        SG_ARG(a->ldo),     SG_ARG(a->Tq),      SG_ARG(a->Tk),
+                        SG_ARG(a->dh),      SG_ARG(a->scale),   SG_ARG(j_begin),
+                        SG_ARG(j_end),      SG_ARG(state),      SG_LOCAL(tile_bytes),
+                        SG_LOCAL(tile_bytes)};
+        rc = sg_launch(dev, SG_K_ATTENTION, args, N_ARGS(args), 3, global, local, err);
+    }
+    return rc;
 }
 
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
@@ -180,7 +209,10 @@ int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, Sg
     int rc = check_attention(q, k, v, mask, out, heads, &a, err);
     if (rc != SIGLIP_OK)
         return rc;
-    if (dev->tuning.attention == SG_ATTN_ROWS && a.dh % 8 == 0 && a.Tk <= SG_ATTN_MAX_TK)
+    /* attention_rows takes every key in one work-item: past the device's loop budget (or its
+     * limits) the tiled kernel, which can split the keys, runs instead. */
+    if (dev->tuning.attention == SG_ATTN_ROWS && a.dh % 8 == 0 && a.Tk <= SG_ATTN_MAX_TK &&
+        sg_loop_fits(dev, attention_rows_loop_cost(a.Tk, a.dh, (size_t)dev->tuning.attn_qb)))
         return attention_rows(dev, q, k, v, mask, out, &a, err);
     return attention_tiled(dev, q, k, v, mask, out, &a, err);
 }

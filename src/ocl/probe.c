@@ -35,11 +35,16 @@ int sg_probe_loop_budget(SgDevice *dev, SgError *err)
     return SIGLIP_OK;
 }
 
+int sg_loop_fits(const SgDevice *dev, size_t cost)
+{
+    return dev->info.loop_budget == 0 || cost <= dev->info.loop_budget / 2;
+}
+
 size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_per_unit,
                                 size_t fixed, size_t multiple)
 {
     size_t half = dev->info.loop_budget / 2;
-    if (dev->info.loop_budget == 0 || cost_per_unit == 0)
+    if (sg_loop_fits(dev, fixed + cost_per_unit * units))
         return units;
     size_t allowed = half > fixed ? (half - fixed) / cost_per_unit : 0;
     if (allowed >= units)

@@ -19,6 +19,9 @@ int sg_probe_loop_budget(SgDevice *dev, SgError *err);
  * nothing assumed unrolled), within half the device's loop budget (the other half covers what
  * such a count leaves out): all of them on a device without a budget; otherwise a multiple of
  * `multiple`, at least `multiple`. */
+/* Whether a work-item whose loops cost `cost` iterations stays within half the loop budget. */
+int sg_loop_fits(const SgDevice *dev, size_t cost);
+
 size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_per_unit,
                                 size_t fixed, size_t multiple);
 
