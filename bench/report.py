@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""report.py — regenerates every performance table of the README in one command: libsiglip next
+"""report.py — regenerates every table of the performance record (docs/performance.md) in one command: libsiglip next
 to ONNX Runtime's CPU build (compare_ort.py), next to PyTorch (compare_torch.py --both-openblas),
 and `siglip bench` alone, each headed with the machine, CPU model, ISA, OpenCL driver and the ISA
-PoCL compiles for. Prints Markdown (paste it into the README's "Performance record") and keeps
+PoCL compiles for. Prints Markdown (paste it into docs/performance.md's "Performance record") and keeps
 every step's raw JSON in --json-dir.
 
 Usage (run with /usr/bin/python3 from anywhere; needs a built build/tools/siglip):
-  bench/report.py                 # the README's tables (~15-25 min on 2 cores)
+  bench/report.py                 # the record's tables (~15-25 min on 2 cores)
   bench/report.py --quick         # every step on the small shape, one timed run: checks the script
   bench/report.py [--models A,B] [--batches 1,8] [--skip ort,torch,bench] [--out FILE]
 
@@ -29,7 +29,7 @@ import machine  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 PY = sys.executable
-# The README's plan: (model, batches) for each table. so400m stays at batch 1: one image batch of
+# The record's plan: (model, batches) for each table. so400m stays at batch 1: one image batch of
 # 8 takes over a minute per run on 2 cores, and a step should hold the lock for less than 2 minutes;
 # --models/--batches override.
 PLAN = {
@@ -243,7 +243,7 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small shape, one timed run: checks the script")
-    ap.add_argument("--models", help="comma-separated shapes for every table (default: the README's plan)")
+    ap.add_argument("--models", help="comma-separated shapes for every table (default: the record's plan)")
     ap.add_argument("--batches", help="comma-separated batch sizes for every table")
     ap.add_argument("--skip", help="comma-separated tables to leave out: ort, torch, bench")
     ap.add_argument("--siglip", default=os.path.join(REPO, "build", "tools", "siglip"))

@@ -1,6 +1,6 @@
 /* test_precision.c — reduced-precision weights (SiglipSettings.precision, issue 14) against the
  * f32 path of the same library on the same inputs: cosine of every text/image embed row and the
- * largest logits_per_image error, each against a documented bound (README, Reduced precision),
+ * largest logits_per_image error, each against a documented bound (docs/precision.md),
  * on random base-shaped weights and on the medium-bf16 fixture (skipped when absent). The f32
  * path itself is held to transformers by test_parity_*; here the reference is f32 storage. */
 #include "harness.h"
@@ -20,7 +20,7 @@ static const char random_config[] =
 enum { N_TEXTS = 3, N_IMAGES = 2, T = 64, D = 768, S = 224 };
 
 /* Bounds per precision (f32 first, which must match itself exactly): the issue's embed cosines
- * (≥ 0.9999 bf16/f16, ≥ 0.999 q8) and logit errors a little above what was measured (README). */
+ * (≥ 0.9999 bf16/f16, ≥ 0.999 q8) and logit errors a little above what was measured (docs/precision.md). */
 static const struct {
     SiglipPrecision p;
     const char *name;

@@ -24,8 +24,8 @@ const char cli_common_help[] =
     "  --allow-truncated decode truncated image files as far as they go (default: refuse them,\n"
     "                    as transformers/Pillow do)\n"
     "  --precision P     Linear weights and token embedding on the device as f32 (default),\n"
-    "                    bf16, f16 or q8 (int8 with a scale per 32 weights); see README,\n"
-    "                    Reduced precision\n"
+    "                    bf16, f16 or q8 (int8 with a scale per 32 weights); see\n"
+    "                    docs/precision.md\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n";
 

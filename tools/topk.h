@@ -44,7 +44,7 @@ TopkEngine *topk_device_create(SiglipContext *ctx, const float *matrix, size_t n
 
 /* Which engine `auto` picks: the device engine from this many stored rows on, when the context's
  * device is not a CPU (on a CPU device the host engine reads the same memory without the GEMM's
- * extra pass over the scores; measured in README "Photo search"). */
+ * extra pass over the scores; measured in docs/search.md). */
 #define TOPK_DEVICE_MIN_ROWS 100000
 
 typedef enum TopkEngineKind { TOPK_AUTO = 0, TOPK_HOST = 1, TOPK_DEVICE = 2 } TopkEngineKind;
