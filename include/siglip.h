@@ -532,6 +532,14 @@ SIGLIP_API int siglip_preprocess_files_each(SiglipImageProcessor *proc, const ch
 SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
                                         size_t size, float *pixel_values);
 
+/* siglip_preprocess_memory that also reports the decoded image's size before any resize (either
+ * pointer may be NULL; 0 when the image could not be decoded): PIL's Image.size after decoding
+ * (after the EXIF transpose, which Immich's mode does not apply), what Immich answers as
+ * imageWidth / imageHeight. */
+SIGLIP_API int siglip_preprocess_memory_size(SiglipImageProcessor *proc, const void *data,
+                                             size_t size, float *pixel_values, int *width,
+                                             int *height);
+
 /* NaFlex preprocessing of n image files into out (out->max_patches must equal the processor's
  * budget): the size rule of get_image_size_for_max_num_patches (binary search on the scale, each
  * side a multiple of P, at least one patch), Pillow's resample of the config, rescale,

@@ -155,7 +155,8 @@ int sg_preprocess_files_patches(const SiglipImageProcessor *p, const char *const
 int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
                         float *pixel_values, SiglipItemStatus *status, SgError *err);
 
+/* Decode + preprocess one encoded image; dims (may be NULL) receives its decoded width, height. */
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
-                         float *pixel_values, SgError *err);
+                         float *pixel_values, int dims[2], SgError *err);
 
 #endif /* SG_IMAGE_IMAGE_H */

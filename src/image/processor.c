@@ -261,11 +261,15 @@ int sg_image_to_patches(const SiglipImageProcessor *p, const SgImage *img, const
 }
 
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
-                         float *pixel_values, SgError *err)
+                         float *pixel_values, int dims[2], SgError *err)
 {
     SgImage img;
     int rc = sg_image_decode(data, size, NULL, &p->decode, &img, err);
     if (rc == 0) {
+        if (dims) {
+            dims[0] = img.width;
+            dims[1] = img.height;
+        }
         rc = sg_image_to_pixels(p, &img, pixel_values, err);
         sg_image_free(&img);
     }
@@ -496,16 +500,29 @@ int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *
     return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, status, &proc->err);
 }
 
-int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
-                             float *pixel_values)
+int siglip_preprocess_memory_size(SiglipImageProcessor *proc, const void *data, size_t size,
+                                  float *pixel_values, int *width, int *height)
 {
     if (!proc)
         return SIGLIP_EINVAL;
     if (!data || !pixel_values)
         return sg_fail(&proc->err, SIGLIP_EINVAL,
                        "siglip_preprocess_memory: data and pixel_values must not be NULL");
+    int dims[2] = {0, 0};
     int rc = check_fixed_size(proc, "siglip_preprocess_memory");
-    return rc ? rc : sg_preprocess_memory(proc, data, size, pixel_values, &proc->err);
+    if (!rc)
+        rc = sg_preprocess_memory(proc, data, size, pixel_values, dims, &proc->err);
+    if (width)
+        *width = dims[0];
+    if (height)
+        *height = dims[1];
+    return rc;
+}
+
+int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
+                             float *pixel_values)
+{
+    return siglip_preprocess_memory_size(proc, data, size, pixel_values, NULL, NULL);
 }
 
 int siglip_image_processor_set_immich(SiglipImageProcessor *proc, const char *dir)
