@@ -224,8 +224,6 @@ static int immich_open(ServeOptions *o, const char *model_dir, Served *main_sv, 
             m->svc = &main_sv->svc;
         if (!m->svc && (rc = served_open(o, m->dir, 1, &(*extra)[i])) == CLI_OK)
             m->svc = &(*extra)[i].svc;
-        if (rc == CLI_OK)
-            fprintf(stderr, "siglip serve: Immich model %s: %s\n", m->name, m->dir);
     }
     return rc;
 }
@@ -273,6 +271,10 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
                 search_index_rows(svc->index), o->index_path, search_index_engine(svc->index));
     if (immich)
         fprintf(stderr, "siglip serve: Immich's machine-learning API on /predict, /ping\n");
+    for (int i = 0; immich && i < im.n; i++)
+        fprintf(stderr, "siglip serve: Immich model %s: %s\n",
+                im.models[i].name ? im.models[i].name : "(any name)",
+                im.models[i].dir ? im.models[i].dir : model_dir);
     fflush(stderr);
     int sig = wait_for_signal(signals);
     fprintf(stderr, "siglip serve: %s: finishing the requests in flight\n", strsignal(sig));
