@@ -159,8 +159,10 @@ typedef struct Served {
     Service svc;
 } Served;
 
-/* Loads the model of dir with its kits and batcher into sv (for /predict when immich). */
-static int served_open(ServeOptions *o, const char *dir, int immich, Served *sv)
+/* Loads the model of dir with its kits and batcher into sv, Immich's preprocessing when immich;
+ * name (NULL: --model-name, else the directory's last component) must outlive sv. */
+static int served_open(ServeOptions *o, const char *dir, const char *name, int immich,
+                       Served *sv)
 {
     Service *svc = &sv->svc;
     char err[512] = "";
@@ -171,7 +173,7 @@ static int served_open(ServeOptions *o, const char *dir, int immich, Served *sv)
         return rc;
     svc->model = sv->model;
     siglip_model_info(sv->model, &svc->info);
-    svc->model_name = o->cfg.model_name ? o->cfg.model_name : base_name(dir);
+    svc->model_name = name ? name : o->cfg.model_name ? o->cfg.model_name : base_name(dir);
     svc->queue_capacity = o->cfg.queue_items;
     svc->lim = (ServiceLimits){o->cfg.max_items, o->cfg.timeout_ms / 1000.0};
     if (svc->info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION &&
@@ -222,7 +224,7 @@ static int immich_open(ServeOptions *o, const char *model_dir, Served *main_sv, 
                 m->svc = im->models[k].svc;
         if (!m->svc && !strcmp(m->dir, model_dir))
             m->svc = &main_sv->svc;
-        if (!m->svc && (rc = served_open(o, m->dir, 1, &(*extra)[i])) == CLI_OK)
+        if (!m->svc && (rc = served_open(o, m->dir, m->name, 1, &(*extra)[i])) == CLI_OK)
             m->svc = &(*extra)[i].svc;
     }
     return rc;
@@ -240,7 +242,7 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
     int immich = o->immich || o->immich_table;
     if (immich) /* open_clip's text tower, which Immich exports, has no attention mask */
         o->common.text_mask = SIGLIP_TEXT_MASK_NONE;
-    int rc = served_open(o, model_dir, immich, &main_sv);
+    int rc = served_open(o, model_dir, NULL, immich, &main_sv);
     if (rc != CLI_OK)
         goto done;
     SearchIndexConfig sc = {o->index_path, model_dir, &svc->info, o->engine, &o->common};
