@@ -120,24 +120,18 @@ EMBED_IMAGES = ["images/rgb_97x61.png", "images-extra/in/exif_6.jpg", "images/rg
                 "images/baseline_80x60.jpg"]
 
 
-def read_bf16_safetensors(path):
-    """A safetensors file whose tensors may be BF16 (as gen_fixtures.py writes the siglip2
-    fixture), as float32 numpy arrays."""
-    blob = open(path, "rb").read()
-    n = int.from_bytes(blob[:8], "little")
-    header = json.loads(blob[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        raw = blob[8 + n + a: 8 + n + b]
-        if info["dtype"] == "BF16":
-            arr = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
-        else:
-            arr = np.frombuffer(raw, ref.DTYPES[info["dtype"]])
-        out[name] = arr.reshape(info["shape"]).copy()
-    return out
+def image_embeds(embeds, model, size):
+    """embeds["<model>/image/<image>"] for EMBED_IMAGES: Immich's preprocessing (open_clip's
+    SigLIP values at the model's size) and the float64 vision tower, normalized. Returns the
+    model's weights and config."""
+    w = ref.as_torch(ref.read_safetensors(os.path.join(DATA, model, "model.safetensors")))
+    cfg = json.load(open(os.path.join(DATA, model, "config.json")))
+    px = torch.from_numpy(np.stack([transform(load_image(r), dict(OPENCLIP_SIGLIP, size=size))
+                                    for r in EMBED_IMAGES])).double()
+    pool = ref.vision(w, cfg["vision_config"], px)[1]
+    for r, v in zip(EMBED_IMAGES, pool / pool.norm(dim=-1, keepdim=True)):
+        embeds["%s/image/%s" % (model, r)] = v.numpy().astype(np.float32)
+    return w, cfg
 
 
 def read_cfg(case_dir):
@@ -173,27 +167,15 @@ def main():
     # SigLIP text_cfg), the checkpoint's tokenizer padded to 64, no attention mask (open_clip's
     # text tower, which Immich exports, has none).
     import gen_cases as sp  # SiglipTokenizer rules on python3-sentencepiece
-    w = ref.as_torch(ref.read_safetensors(os.path.join(DATA, "tiny", "model.safetensors")))
-    cfg = json.load(open(os.path.join(DATA, "tiny", "config.json")))
-    px = torch.from_numpy(np.stack([transform(load_image(r), dict(OPENCLIP_SIGLIP, size=40))
-                                    for r in EMBED_IMAGES])).double()
-    pool = ref.vision(w, cfg["vision_config"], px)[1]
-    for r, v in zip(EMBED_IMAGES, pool / pool.norm(dim=-1, keepdim=True)):
-        embeds["tiny/image/" + r] = v.numpy().astype(np.float32)
+    w, cfg = image_embeds(embeds, "tiny", 40)
     ids = torch.tensor([sp.padded(clean_text(t, True), 64)[0] for t in EMBED_TEXTS])
     tpool = ref.text(w, cfg["text_config"], ids)[1]
     for i, v in enumerate(tpool / tpool.norm(dim=-1, keepdim=True)):
         embeds["tiny/text/%d" % i] = v.numpy().astype(np.float32)
     cases["embed"]["tiny"] = {"images": EMBED_IMAGES, "texts": EMBED_TEXTS,
                               "ids": ids.tolist()}
-    # siglip2 fixture (BF16 weights, HF config bilinear): the vision tower on Immich's bicubic path
-    w2 = ref.as_torch(read_bf16_safetensors(os.path.join(DATA, "siglip2", "model.safetensors")))
-    cfg2 = json.load(open(os.path.join(DATA, "siglip2", "config.json")))
-    px2 = torch.from_numpy(np.stack([transform(load_image(r), dict(OPENCLIP_SIGLIP, size=32))
-                                     for r in EMBED_IMAGES])).double()
-    pool2 = ref.vision(w2, cfg2["vision_config"], px2)[1]
-    for r, v in zip(EMBED_IMAGES, pool2 / pool2.norm(dim=-1, keepdim=True)):
-        embeds["siglip2/image/" + r] = v.numpy().astype(np.float32)
+    # siglip2 fixture (BF16 weights, its HF config bilinear): the vision tower on Immich's path
+    image_embeds(embeds, "siglip2", 32)
     cases["embed"]["siglip2"] = {"images": EMBED_IMAGES}
     ref.write_safetensors(os.path.join(HERE, "embeds.safetensors"), embeds)
     with open(os.path.join(HERE, "cases.json"), "w") as f:
