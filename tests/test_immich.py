@@ -107,6 +107,16 @@ def check_embedding(what, result, ref, dim):
     return doc
 
 
+def siglip2_text_reference(exe, text):
+    """text_embeds of `siglip embed --no-text-mask` on the SigLIP 2 fixture (itself checked
+    against the float64 reference by cli-classify-siglip2 and test_family)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "e.safetensors")
+        cli.run_ok(exe, ["embed", "-m", os.path.join(cli.DATA, "siglip2"), "-t", text, "-o", out,
+                         "--no-text-mask"] + cli.device_args(), "embed")
+        return list(cli.read_safetensors(out)["text_embeds"][2])
+
+
 def visual(name, path):
     return {"entries": {"clip": {"visual": {"modelName": name}}}, "image": path}
 
@@ -267,6 +277,11 @@ def case_errors(exe):
             check_predictions(predict_jobs(embed)[:n1], results[1:1 + n1], emb, dims, embed)
             for r, res in zip(embed["siglip2"]["images"], results[1 + n1:]):
                 check_embedding("siglip2 visual %s" % r, res, emb["siglip2/image/" + r], dim2)
+            # SigLIP 2's Gemma tokenizer (tokenizer.model) serves texts too; "clean": "none"
+            # keeps the text as it is: `siglip embed --no-text-mask` of the same text
+            text = "A Photo of a CAT, at night!"
+            res = run_client(srv, [textual(SIGLIP2_NAME, text)])[0]
+            check_embedding("siglip2 textual", res, siglip2_text_reference(exe, text), dim2)
             check(srv.proc.poll() is None, "the server is still running")
     # a table naming a directory that is not a model: a clear start-up error
     with tempfile.TemporaryDirectory() as tmp:
