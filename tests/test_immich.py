@@ -293,6 +293,18 @@ def case_errors(exe):
         err = p.stderr.decode("utf-8", "replace")
         check(p.returncode != 0 and "missing-dir" in err, "bad table entry: %d %s" % (
             p.returncode, err[-300:]))
+        # the model directory's preprocess_cfg.json is read: one of another size stops the start
+        model = os.path.join(tmp, "tiny-with-cfg")
+        os.mkdir(model)
+        for name in os.listdir(cli.TINY):
+            os.symlink(os.path.join(cli.TINY, name), os.path.join(model, name))
+        with open(os.path.join(model, "preprocess_cfg.json"), "w") as f:
+            json.dump({"size": [24, 24], "interpolation": "bicubic", "resize_mode": "squash"}, f)
+        p = subprocess.run([exe, "serve", "-m", model, "--port", "0", "--immich"]
+                           + cli.device_args(), capture_output=True, timeout=120)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode != 0 and "24×24" in err and "40×40" in err,
+              "preprocess_cfg.json of another size: %d %s" % (p.returncode, err[-300:]))
 
 
 CASES = {
