@@ -1,7 +1,7 @@
 /* fuzz_image.c — an encoded image of any supported format (JPEG, PNG, WebP, GIF, BMP, TGA, PNM,
  * ICO, TIFF, HEIF/AVIF) decoded from memory with its orientation applied (a truncated one also
  * as allowed), then preprocessed to pixel_values; the EXIF and XMP readers also run on the raw
- * bytes. */
+ * bytes; the decoded image also goes through Immich's preprocessing. */
 #include <stdlib.h>
 
 #include "fuzz_util.h"
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* 1..8 (1 when missing or malformed); the raw tag -1..8; an XMP digit or -1 */
 
     SgImage img;
-    SgDecodeOptions truncated_ok = {FUZZ_MAX_PIXELS, 1};
+    SgDecodeOptions truncated_ok = {FUZZ_MAX_PIXELS, 1, 0};
     int rc = sg_image_decode_rgb8(data, size, NULL, FUZZ_MAX_PIXELS, &img, &err);
     if (rc == SIGLIP_EBADMSG)
         rc = sg_image_decode(data, size, NULL, &truncated_ok, &img, &err);
@@ -38,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static float pixels[3 * FUZZ_OUT_SIZE * FUZZ_OUT_SIZE]; /* [3, H, W] */
     if (sg_image_to_pixels(&proc, &img, pixels, &err) != 0)
         abort(); /* a decoded image always preprocesses (no allocation of note at this size) */
+    /* Immich's shortest-side resize + centre crop: within the pixel limit it preprocesses, past
+     * it (an extreme aspect ratio) it is E2BIG, never an allocation */
+    proc.settings.immich = proc.settings.immich_crop = 1;
+    rc = sg_image_to_pixels(&proc, &img, pixels, &err);
+    if (rc != 0 && rc != SIGLIP_E2BIG)
+        abort();
     sg_image_free(&img);
     return 0;
 }

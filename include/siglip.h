@@ -444,6 +444,16 @@ SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, i
 SIGLIP_API int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids,
                                    size_t *n_ids);
 
+/* Immich's clean_text (immich_ml/models/transforms.py), what its machine-learning service does
+ * to a search text before its CLIP tokenizer: whitespace runs (Python's str.split(): Unicode
+ * whitespace) become one space and the ends are stripped; with canonicalize (text_cfg
+ * tokenizer_kwargs "clean": "canonicalize", open_clip's SigLIP configs) the ASCII punctuation of
+ * Python's string.punctuation is then removed and the text lowercased as Python's str.lower().
+ * Invalid UTF-8 reads as Python's decoder with errors="replace". *out receives a malloc'ed
+ * NUL-terminated UTF-8 string that the caller frees with free(). SIGLIP_EINVAL for NULL text or
+ * out, SIGLIP_ENOMEM. */
+SIGLIP_API int siglip_immich_clean_text(const char *text, int canonicalize, char **out);
+
 /* Decodes ids back to text (special tokens skipped, '▁' → space, byte pieces as bytes; the
  * SiglipTokenizer rules strip spaces at both ends).
  * *text receives a malloc'ed NUL-terminated string that the caller frees with free(). */
@@ -487,6 +497,20 @@ SIGLIP_API int siglip_image_processor_max_patches(const SiglipImageProcessor *pr
 SIGLIP_API int siglip_image_processor_set_max_patches(SiglipImageProcessor *proc, int n);
 
 
+/* Makes proc preprocess as Immich's machine-learning service does for its CLIP models
+ * (immich_ml/models/clip/visual.py and models/transforms.py), so that embeddings match those of
+ * an Immich library: the image decoded as PIL's Image.open + convert("RGB") with no EXIF
+ * transpose; its shortest side resized to the processor's height H with the filter below (the
+ * other side int(long / short · H)), then the centre H × H crop at int(side / 2 − H / 2)
+ * (resize_mode "shortest", Immich's default) — or resized to H × H (resize_mode "squash"); then
+ * v / 255 · (1 / std) − mean / std in float32. The filter becomes bicubic (open_clip's SigLIP
+ * configs); mean and std stay the processor's. When dir (may be NULL) holds Immich's
+ * preprocess_cfg.json, its size, mean, std, interpolation and resize_mode apply (the size may
+ * then differ from the model's: check siglip_image_processor_size). On failure the processor is
+ * unchanged: SIGLIP_EBADMSG / SIGLIP_ENOTSUP for a bad preprocess_cfg.json, SIGLIP_EINVAL for a
+ * NaFlex processor. */
+SIGLIP_API int siglip_image_processor_set_immich(SiglipImageProcessor *proc, const char *dir);
+
 /* Decodes and preprocesses n image files into pixel_values [n, 3, H, W] (caller-allocated), using
  * the context's n_threads. Fails on the first bad image, naming it. */
 SIGLIP_API int siglip_preprocess_files(SiglipImageProcessor *proc, const char *const *paths,
@@ -510,6 +534,14 @@ SIGLIP_API int siglip_preprocess_files_each(SiglipImageProcessor *proc, const ch
  * HEIF/HEIC and AVIF as an extension beyond Pillow). */
 SIGLIP_API int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data,
                                         size_t size, float *pixel_values);
+
+/* siglip_preprocess_memory that also reports the decoded image's size before any resize (either
+ * pointer may be NULL; 0 when the image could not be decoded): PIL's Image.size after decoding
+ * (after the EXIF transpose, which Immich's mode does not apply), what Immich answers as
+ * imageWidth / imageHeight. */
+SIGLIP_API int siglip_preprocess_memory_size(SiglipImageProcessor *proc, const void *data,
+                                             size_t size, float *pixel_values, int *width,
+                                             int *height);
 
 /* NaFlex preprocessing of n image files into out (out->max_patches must equal the processor's
  * budget): the size rule of get_image_size_for_max_num_patches (binary search on the scale, each

@@ -271,7 +271,7 @@ static void check_allow_truncated(void)
         {"bad_truncated_rle.tga", "tga_rgb_rle.tga", 0},
         {"bad_truncated_plain.pgm", "pnm_plain.pgm", 0},
     };
-    SgDecodeOptions opt = {100000000ull, 1};
+    SgDecodeOptions opt = {100000000ull, 1, 0};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *bad = extra_path("in", cases[i].bad, 0, 0);
         char *exp = extra_path("expect", cases[i].full, 0, 0);

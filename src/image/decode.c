@@ -89,7 +89,7 @@ int sg_image_decode(const void *data, size_t size, const char *name, const SgDec
                        "BMP/DIB, TGA, PNM, ICO/CUR, TIFF, HEIF or AVIF)", in.name);
     int orientation = 1;
     int rc = decode(&in, out, &orientation, err);
-    if (rc == 0)
+    if (rc == 0 && !o->keep_orientation)
         rc = sg_exif_apply_orientation(out, orientation, err);
     if (rc)
         sg_image_free(out);
@@ -112,12 +112,12 @@ int sg_image_load_file(const char *path, const SgDecodeOptions *o, SgImage *out,
 int sg_image_decode_rgb8(const void *data, size_t size, const char *name, uint64_t max_pixels,
                          SgImage *out, SgError *err)
 {
-    SgDecodeOptions o = {max_pixels, 0};
+    SgDecodeOptions o = {max_pixels, 0, 0};
     return sg_image_decode(data, size, name, &o, out, err);
 }
 
 int sg_image_load_file_rgb8(const char *path, uint64_t max_pixels, SgImage *out, SgError *err)
 {
-    SgDecodeOptions o = {max_pixels, 0};
+    SgDecodeOptions o = {max_pixels, 0, 0};
     return sg_image_load_file(path, &o, out, err);
 }

@@ -22,6 +22,8 @@ void sg_image_free(SgImage *img);
 typedef struct SgDecodeOptions {
     uint64_t max_pixels;
     int allow_truncated;
+    int keep_orientation;   /* 1: the EXIF orientation is not applied (PIL's Image.open alone, as
+                             * Immich decodes) */
 } SgDecodeOptions;
 
 /* Decodes an encoded image (JPEG, PNG, WebP and GIF first frame, BMP, TGA, PNM, ICO, TIFF first
@@ -73,6 +75,12 @@ typedef struct SgImageSettings {
     int naflex;
     int patch_size;         /* P (16) */
     int max_num_patches;    /* N (256) */
+    /* Immich's machine-learning service (immich_ml/models/transforms.py on open_clip's
+     * preprocess_cfg.json): a square output of side height, the shortest side resized to it
+     * (the other int(long / short · size)) then a centre crop (immich_crop), or a plain resize
+     * ("squash"); then v / 255 · (1 / std) − mean / std in float32, as numpy computes it. */
+    int immich;
+    int immich_crop;
 } SgImageSettings;
 
 /* Where one image's NaFlex output goes: patches [N, 3·P·P], mask [N], shape [2] = (h, w). */
@@ -109,6 +117,16 @@ void sg_image_processor_set_naflex(SiglipImageProcessor *p, int naflex, int patc
 /* Parses processor settings from JSON text (flat, or nested under "image_processor"). */
 int sg_image_settings_parse(const char *json, const char *name, SgImageSettings *s, SgError *err);
 
+/* Applies Immich's preprocess_cfg.json (JSON text; name for messages) to s: size (a number or a
+ * list whose first entry is the side), mean, std, interpolation (a PIL filter name) and resize_mode
+ * ("shortest", the default, or "squash"); keys that are absent keep s's values. Sets s->immich. */
+int sg_image_settings_parse_immich(const char *json, const char *name, SgImageSettings *s,
+                                   SgError *err);
+
+/* Immich's resize_pil: the size (*w, *h) an image of w × h is resized to before the centre crop
+ * to size × size — the shortest side becomes size, the other int(long / short · size). */
+void sg_immich_resized_size(int width, int height, int size, int *w, int *h);
+
 /* The reference defaults (224×224 bicubic, rescale 1/255, mean = std = 0.5). */
 void sg_image_settings_default(SgImageSettings *s);
 
@@ -137,7 +155,8 @@ int sg_preprocess_files_patches(const SiglipImageProcessor *p, const char *const
 int sg_preprocess_files(const SiglipImageProcessor *p, const char *const *paths, int n,
                         float *pixel_values, SiglipItemStatus *status, SgError *err);
 
+/* Decode + preprocess one encoded image; dims (may be NULL) receives its decoded width, height. */
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
-                         float *pixel_values, SgError *err);
+                         float *pixel_values, int dims[2], SgError *err);
 
 #endif /* SG_IMAGE_IMAGE_H */

@@ -1,5 +1,6 @@
 /* processor.c — SiglipImageProcessor: loading, decode → resize → rescale → normalize into
- * pixel_values [N, 3, H, W], batches on several threads, and the public siglip_* entry points. */
+ * pixel_values [N, 3, H, W] (transformers' or Immich's arithmetic), batches on several threads,
+ * and the public siglip_* entry points. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -134,10 +135,60 @@ static const uint8_t *resized_rgb(const SiglipImageProcessor *p, const SgImage *
     return *owned;
 }
 
+/* Immich's normalize(to_numpy(img), mean, std): x = float32(v) / 255, then x *= float32(1 / std),
+ * then x -= float32(mean / std), each step rounded to float32 as numpy does (volatile keeps the
+ * compiler from fusing the multiply and the subtraction into one rounding). */
+static void immich_level_table(const SgImageSettings *s, float lut[3][256])
+{
+    for (int c = 0; c < 3; c++) {
+        float inv = 1.0f / s->image_std[c], shift = s->image_mean[c] / s->image_std[c];
+        for (int v = 0; v < 256; v++) {
+            volatile float x = (float)v / 255.0f;
+            volatile float scaled = x * inv;
+            lut[c][v] = scaled - shift;
+        }
+    }
+}
+
+/* Immich's OpenClipVisualEncoder.transform: resize_pil + crop_pil ("shortest") or a plain resize
+ * ("squash") to size × size with the processor's filter, then immich_level_table. */
+static int immich_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
+                            SgError *err)
+{
+    const SgImageSettings *s = &p->settings;
+    int size = s->height, w = size, h = size;
+    if (s->immich_crop)
+        sg_immich_resized_size(img->width, img->height, size, &w, &h);
+    if ((uint64_t)w * (uint64_t)h > p->decode.max_pixels)
+        return sg_fail(err, SIGLIP_E2BIG, "image is %dx%d: resizing its shortest side to %d "
+                       "makes %dx%d, more than the %llu-pixel limit", img->width, img->height,
+                       size, w, h, (unsigned long long)p->decode.max_pixels);
+    uint8_t *owned;
+    int rc;
+    const uint8_t *rgb = resized_rgb(p, img, w, h, &owned, &rc, err);
+    if (!rgb)
+        return rc;
+    /* crop_pil: left = int(W / 2 − size / 2), in float64 and truncated (never negative here) */
+    int left = (int)(w / 2.0 - size / 2.0), top = (int)(h / 2.0 - size / 2.0);
+    float lut[3][256];
+    immich_level_table(s, lut);
+    size_t n = (size_t)size * size;
+    for (int y = 0; y < size; y++) {
+        const uint8_t *row = rgb + ((size_t)(top + y) * w + left) * 3;
+        for (int x = 0; x < size; x++)
+            for (int c = 0; c < 3; c++)
+                pixels[c * n + (size_t)y * size + x] = lut[c][row[x * 3 + c]];
+    }
+    free(owned);
+    return 0;
+}
+
 int sg_image_to_pixels(const SiglipImageProcessor *p, const SgImage *img, float *pixels,
                        SgError *err)
 {
     const SgImageSettings *s = &p->settings;
+    if (s->immich)
+        return immich_to_pixels(p, img, pixels, err);
     uint8_t *owned;
     int rc;
     const uint8_t *rgb = resized_rgb(p, img, s->width, s->height, &owned, &rc, err);
@@ -210,11 +261,15 @@ int sg_image_to_patches(const SiglipImageProcessor *p, const SgImage *img, const
 }
 
 int sg_preprocess_memory(const SiglipImageProcessor *p, const void *data, size_t size,
-                         float *pixel_values, SgError *err)
+                         float *pixel_values, int dims[2], SgError *err)
 {
     SgImage img;
     int rc = sg_image_decode(data, size, NULL, &p->decode, &img, err);
     if (rc == 0) {
+        if (dims) {
+            dims[0] = img.width;
+            dims[1] = img.height;
+        }
         rc = sg_image_to_pixels(p, &img, pixel_values, err);
         sg_image_free(&img);
     }
@@ -445,16 +500,61 @@ int siglip_preprocess_files_each(SiglipImageProcessor *proc, const char *const *
     return rc ? rc : sg_preprocess_files(proc, paths, n, pixel_values, status, &proc->err);
 }
 
-int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
-                             float *pixel_values)
+int siglip_preprocess_memory_size(SiglipImageProcessor *proc, const void *data, size_t size,
+                                  float *pixel_values, int *width, int *height)
 {
     if (!proc)
         return SIGLIP_EINVAL;
     if (!data || !pixel_values)
         return sg_fail(&proc->err, SIGLIP_EINVAL,
                        "siglip_preprocess_memory: data and pixel_values must not be NULL");
+    int dims[2] = {0, 0};
     int rc = check_fixed_size(proc, "siglip_preprocess_memory");
-    return rc ? rc : sg_preprocess_memory(proc, data, size, pixel_values, &proc->err);
+    if (!rc)
+        rc = sg_preprocess_memory(proc, data, size, pixel_values, dims, &proc->err);
+    if (width)
+        *width = dims[0];
+    if (height)
+        *height = dims[1];
+    return rc;
+}
+
+int siglip_preprocess_memory(SiglipImageProcessor *proc, const void *data, size_t size,
+                             float *pixel_values)
+{
+    return siglip_preprocess_memory_size(proc, data, size, pixel_values, NULL, NULL);
+}
+
+int siglip_image_processor_set_immich(SiglipImageProcessor *proc, const char *dir)
+{
+    if (!proc)
+        return SIGLIP_EINVAL;
+    if (proc->settings.naflex)
+        return sg_fail(&proc->err, SIGLIP_EINVAL, "siglip_image_processor_set_immich: a SigLIP 2 "
+                       "NaFlex processor has no fixed size to crop to");
+    SgImageSettings t = proc->settings;
+    t.immich = t.immich_crop = 1;
+    t.resample = SG_RESAMPLE_BICUBIC; /* open_clip's SigLIP preprocess_cfg */
+    t.width = t.height;
+    char *path = dir ? sg_path_join(dir, "preprocess_cfg.json") : NULL;
+    if (dir && !path)
+        return sg_fail(&proc->err, SIGLIP_ENOMEM, "out of memory");
+    int rc = 0;
+    if (path && sg_file_exists(path)) {
+        char *text;
+        size_t size;
+        rc = sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, &proc->err);
+        if (rc == 0) {
+            rc = sg_image_settings_parse_immich(text, path, &t, &proc->err);
+            free(text);
+        }
+    }
+    free(path);
+    if (rc == 0) {
+        proc->settings = t;
+        proc->decode.keep_orientation = 1;
+    }
+    return rc;
 }
 
 int siglip_image_processor_max_patches(const SiglipImageProcessor *proc, int *patch_floats)

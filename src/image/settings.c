@@ -1,6 +1,8 @@
 /* settings.c — SiglipImageProcessor settings: the reference defaults and parsing of
- * preprocessor_config.json (flat) / processor_config.json ({"image_processor": {...}}). */
+ * preprocessor_config.json (flat) / processor_config.json ({"image_processor": {...}}), and of
+ * Immich's preprocess_cfg.json. */
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -159,4 +161,93 @@ int sg_image_settings_parse(const char *json, const char *name, SgImageSettings 
         rc = parse_object(o, name, s, err);
     cJSON_Delete(root);
     return rc;
+}
+
+/* Pillow's Image.Resampling names, lowercased as Immich's get_pil_resampling compares them, in
+ * filter-id order (SgResample). */
+static const char *const resampling_names[] = {"nearest", "lanczos", "bilinear",
+                                               "bicubic", "box",     "hamming"};
+
+static int immich_interpolation(const cJSON *o, SgImageSettings *s, const char *name,
+                                SgError *err)
+{
+    const cJSON *v = get(o, "interpolation");
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: \"interpolation\" is not a string", name);
+    for (int i = 0; i < (int)(sizeof resampling_names / sizeof *resampling_names); i++)
+        if (!strcasecmp(v->valuestring, resampling_names[i])) {
+            s->resample = i;
+            return 0;
+        }
+    return sg_fail(err, SIGLIP_ENOTSUP, "%s: interpolation \"%.40s\" is not a PIL filter "
+                   "(nearest, lanczos, bilinear, bicubic, box, hamming)", name, v->valuestring);
+}
+
+/* size: a number, or a list whose first entry is taken (Immich's `size[0]`). */
+static int immich_size(const cJSON *o, SgImageSettings *s, const char *name, SgError *err)
+{
+    const cJSON *v = get(o, "size");
+    if (!v)
+        return 0;
+    if (cJSON_IsArray(v))
+        v = cJSON_GetArrayItem(v, 0);
+    int rc = get_positive_int(v, "size", &s->height, name, err);
+    s->width = s->height;
+    return rc;
+}
+
+static int immich_resize_mode(const cJSON *o, SgImageSettings *s, const char *name, SgError *err)
+{
+    const cJSON *v = get(o, "resize_mode");
+    s->immich_crop = 1; /* Immich's default for configs that name no mode */
+    if (!v)
+        return 0;
+    if (cJSON_IsString(v) && !strcmp(v->valuestring, "shortest"))
+        return 0;
+    if (cJSON_IsString(v) && !strcmp(v->valuestring, "squash")) {
+        s->immich_crop = 0;
+        return 0;
+    }
+    return sg_fail(err, SIGLIP_ENOTSUP, "%s: resize_mode %s%.40s%s is not supported (Immich "
+                   "knows \"shortest\" and \"squash\")", name, cJSON_IsString(v) ? "\"" : "",
+                   cJSON_IsString(v) ? v->valuestring : "(not a string)",
+                   cJSON_IsString(v) ? "\"" : "");
+}
+
+int sg_image_settings_parse_immich(const char *json, const char *name, SgImageSettings *s,
+                                   SgError *err)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return sg_fail(err, SIGLIP_EBADMSG, "%s: invalid JSON", name);
+    SgImageSettings t = *s;
+    int rc;
+    if (!cJSON_IsObject(root))
+        rc = sg_fail(err, SIGLIP_EBADMSG, "%s: not a JSON object", name);
+    else if (!(rc = immich_size(root, &t, name, err)) &&
+             !(rc = get_triple(root, "mean", t.image_mean, name, err)) &&
+             !(rc = get_triple(root, "std", t.image_std, name, err)) &&
+             !(rc = immich_interpolation(root, &t, name, err)))
+        rc = immich_resize_mode(root, &t, name, err);
+    for (int c = 0; c < 3 && !rc; c++)
+        if (t.image_std[c] == 0.0f)
+            rc = sg_fail(err, SIGLIP_EBADMSG, "%s: std has a zero", name);
+    cJSON_Delete(root);
+    if (!rc) {
+        t.immich = 1;
+        *s = t;
+    }
+    return rc;
+}
+
+void sg_immich_resized_size(int width, int height, int size, int *w, int *h)
+{
+    /* Python: int((img.height / img.width) * size), a float64 quotient truncated toward zero */
+    double side = width < height ? (double)height / width * size : (double)width / height * size;
+    /* capped so that the cast is defined; the caller's pixel limit refuses such a size anyway */
+    int other = side > (double)(1 << 30) ? 1 << 30 : (int)side;
+    *w = width < height ? size : other;
+    *h = width < height ? other : size;
 }

@@ -49,7 +49,11 @@ static const char usage[] =
     "                         ranks its images (embeddings loaded once, at start)\n"
     "  --engine E             top-k engine of /v1/search: auto (default), host or device (see\n"
     "                         `siglip search --help`)\n"
-    "  --threads N            host threads decoding images and tokenizing (default: all CPUs)\n";
+    "  --threads N            host threads decoding images and tokenizing (default: all CPUs)\n"
+    "  --immich               also answer Immich's machine-learning API (GET /ping, GET /,\n"
+    "                         POST /predict) with this model under any modelName, preprocessed\n"
+    "                         as Immich does on every endpoint (docs/immich.md)\n"
+    "  --immich-models FILE   --immich with a JSON table of Immich model names → directories\n";
 
 enum {
     OPT_HOST = OPT_FIRST_COMMAND_OPTION,
@@ -67,6 +71,8 @@ enum {
     OPT_MODEL_NAME,
     OPT_INDEX,
     OPT_ENGINE,
+    OPT_IMMICH,
+    OPT_IMMICH_MODELS,
 };
 
 typedef struct ServeOptions {
@@ -76,6 +82,8 @@ typedef struct ServeOptions {
     long long max_pixels;      /* --max-image-pixels */
     const char *index_path;    /* --index */
     int engine;                /* --engine: TopkEngineKind */
+    int immich;                /* --immich */
+    const char *immich_table;  /* --immich-models */
 } ServeOptions;
 
 /* The key file's first line, without its line end; NULL (after an error line) when unusable. */
@@ -144,81 +152,149 @@ static int wait_for_signal(const sigset_t *set)
     return sig;
 }
 
+/* One served model: its device context, the model, the host kits and the device batcher. */
+typedef struct Served {
+    SiglipContext *ctx;
+    SiglipModel *model;
+    Service svc;
+} Served;
+
+/* Loads the model of dir with its kits and batcher into sv, Immich's preprocessing when immich;
+ * name (NULL: --model-name, else the directory's last component) must outlive sv. */
+static int served_open(ServeOptions *o, const char *dir, const char *name, int immich,
+                       Served *sv)
+{
+    Service *svc = &sv->svc;
+    char err[512] = "";
+    int rc = cli_open_context(&o->common, &sv->ctx);
+    if (rc == CLI_OK)
+        rc = cli_load_model(sv->ctx, dir, &sv->model);
+    if (rc != CLI_OK)
+        return rc;
+    svc->model = sv->model;
+    siglip_model_info(sv->model, &svc->info);
+    svc->model_name = name ? name : o->cfg.model_name ? o->cfg.model_name : base_name(dir);
+    svc->queue_capacity = o->cfg.queue_items;
+    svc->lim = (ServiceLimits){o->cfg.max_items, o->cfg.timeout_ms / 1000.0};
+    if (svc->info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION &&
+        !(svc->class_names = copy_class_names(sv->model, svc->info.num_labels)))
+        return cli_error("serve: out of memory");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n_kits = o->common.threads ? o->common.threads : (int)(cpus > 1 ? cpus : 1);
+    KitPoolConfig kc = {dir, n_kits, (uint64_t)o->max_pixels, svc->info.image_size, immich};
+    if (kit_pool_create(&svc->kits, &kc, err, sizeof err))
+        return cli_error("serve: %s", err);
+    BatcherConfig bc = {sv->ctx, sv->model, o->cfg.max_batch, o->cfg.max_wait_ms / 1000.0,
+                        o->cfg.queue_items};
+    if (batcher_start(&svc->batcher, &bc))
+        return cli_error("serve: starting the device worker: out of memory");
+    return CLI_OK;
+}
+
+static void served_close(Served *sv)
+{
+    batcher_stop(&sv->svc.batcher); /* before the model: the worker uses it */
+    kit_pool_free(&sv->svc.kits);
+    free_names(sv->svc.class_names, sv->svc.info.num_labels);
+    siglip_model_free(&sv->model);
+    siglip_context_close(&sv->ctx);
+}
+
+/* --immich: the models /predict answers for — the -m model under any name, or those of the
+ * --immich-models table (a directory equal to -m's shares its service). extra [im->n] receives
+ * the models loaded here. */
+static int immich_open(ServeOptions *o, const char *model_dir, Served *main_sv, Immich *im,
+                       Served **extra)
+{
+    if (!o->immich_table) {
+        if (!(im->models = calloc(1, sizeof *im->models)))
+            return cli_error("serve: out of memory");
+        im->n = 1;
+        im->models[0].canonicalize = 1; /* open_clip's SigLIP text_cfg: clean "canonicalize" */
+        im->models[0].svc = &main_sv->svc;
+        return CLI_OK;
+    }
+    int rc = immich_table_load(o->immich_table, im);
+    if (rc == CLI_OK && !(*extra = calloc((size_t)im->n, sizeof **extra)))
+        rc = cli_error("serve: out of memory");
+    for (int i = 0; rc == CLI_OK && i < im->n; i++) {
+        ImmichModel *m = &im->models[i];
+        for (int k = 0; k < i && !m->svc; k++)
+            if (!strcmp(im->models[k].dir, m->dir))
+                m->svc = im->models[k].svc;
+        if (!m->svc && !strcmp(m->dir, model_dir))
+            m->svc = &main_sv->svc;
+        if (!m->svc && (rc = served_open(o, m->dir, m->name, 1, &(*extra)[i])) == CLI_OK)
+            m->svc = &(*extra)[i].svc;
+    }
+    return rc;
+}
+
 /* Everything after option parsing. Signals are blocked in every thread: main waits for them. */
 static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals)
 {
-    SiglipContext *ctx = NULL;
-    SiglipModel *model = NULL;
-    Service svc = {0};
+    Served main_sv = {0}, *extra = NULL;
+    Service *svc = &main_sv.svc;
+    Immich im = {0};
     Metrics *metrics = NULL;
     Server *server = NULL;
     char err[512] = "";
-    int rc = cli_open_context(&o->common, &ctx);
-    if (rc == CLI_OK)
-        rc = cli_load_model(ctx, model_dir, &model);
+    int immich = o->immich || o->immich_table;
+    if (immich) /* open_clip's text tower, which Immich exports, has no attention mask */
+        o->common.text_mask = SIGLIP_TEXT_MASK_NONE;
+    int rc = served_open(o, model_dir, NULL, immich, &main_sv);
     if (rc != CLI_OK)
         goto done;
-    svc.model = model;
-    siglip_model_info(model, &svc.info);
-    svc.model_name = o->cfg.model_name ? o->cfg.model_name : base_name(model_dir);
-    svc.queue_capacity = o->cfg.queue_items;
-    svc.lim = (ServiceLimits){o->cfg.max_items, o->cfg.timeout_ms / 1000.0};
-    if (svc.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION &&
-        !(svc.class_names = copy_class_names(model, svc.info.num_labels))) {
-        rc = cli_error("serve: out of memory");
-        goto done;
-    }
-    SearchIndexConfig sc = {o->index_path, model_dir, &svc.info, o->engine, &o->common};
-    if (o->index_path && search_index_open(&svc.index, &sc) != CLI_OK) {
+    SearchIndexConfig sc = {o->index_path, model_dir, &svc->info, o->engine, &o->common};
+    if (o->index_path && search_index_open(&svc->index, &sc) != CLI_OK) {
         rc = CLI_ERROR;
         goto done;
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int n_kits = o->common.threads ? o->common.threads : (int)(cpus > 1 ? cpus : 1);
-    KitPoolConfig kc = {model_dir, n_kits, (uint64_t)o->max_pixels, svc.info.image_size};
-    if (kit_pool_create(&svc.kits, &kc, err, sizeof err)) {
-        rc = cli_error("serve: %s", err);
+    if (immich && (rc = immich_open(o, model_dir, &main_sv, &im, &extra)) != CLI_OK)
         goto done;
-    }
+    svc->immich = immich ? &im : NULL;
     if (!(metrics = metrics_create())) {
         rc = cli_error("serve: out of memory");
         goto done;
     }
-    BatcherConfig bc = {ctx, model, o->cfg.max_batch, o->cfg.max_wait_ms / 1000.0,
-                        o->cfg.queue_items};
-    if (batcher_start(&svc.batcher, &bc)) {
-        rc = cli_error("serve: starting the device worker: out of memory");
-        goto done;
-    }
     int port = 0;
-    if (server_start(&server, &o->cfg, &svc, metrics, &port, err, sizeof err)) {
+    if (server_start(&server, &o->cfg, svc, metrics, &port, err, sizeof err)) {
         rc = cli_error("serve: %s", err);
         goto done;
     }
     SiglipDeviceInfo dev;
-    int have_dev = siglip_context_device(ctx, &dev) == SIGLIP_OK;
+    int have_dev = siglip_context_device(main_sv.ctx, &dev) == SIGLIP_OK;
     fprintf(stderr, "siglip serve: listening on http://%s%s%s:%d (model %s on %s, max batch %d, "
             "max wait %d ms, queue %d)\n", strchr(o->cfg.host, ':') ? "[" : "", o->cfg.host,
-            strchr(o->cfg.host, ':') ? "]" : "", port, svc.model_name,
+            strchr(o->cfg.host, ':') ? "]" : "", port, svc->model_name,
             have_dev ? dev.name : "?", o->cfg.max_batch, o->cfg.max_wait_ms, o->cfg.queue_items);
-    if (svc.index)
+    if (svc->index)
         fprintf(stderr, "siglip serve: /v1/search over %zu images of %s (%s engine)\n",
-                search_index_rows(svc.index), o->index_path, search_index_engine(svc.index));
+                search_index_rows(svc->index), o->index_path, search_index_engine(svc->index));
+    if (immich)
+        fprintf(stderr, "siglip serve: Immich's machine-learning API on /predict, /ping\n");
+    for (int i = 0; immich && i < im.n; i++)
+        fprintf(stderr, "siglip serve: Immich model %s: %s\n",
+                im.models[i].name ? im.models[i].name : "(any name)",
+                im.models[i].dir ? im.models[i].dir : model_dir);
     fflush(stderr);
     int sig = wait_for_signal(signals);
     fprintf(stderr, "siglip serve: %s: finishing the requests in flight\n", strsignal(sig));
-    batcher_flush(svc.batcher);
-    server_drain_and_stop(&server, svc.lim.timeout_s + 5);
+    batcher_flush(svc->batcher);
+    for (int i = 0; extra && i < im.n; i++)
+        if (extra[i].svc.batcher)
+            batcher_flush(extra[i].svc.batcher);
+    server_drain_and_stop(&server, svc->lim.timeout_s + 5);
     fprintf(stderr, "siglip serve: stopped\n");
 done:
     server_drain_and_stop(&server, 0);
-    batcher_stop(&svc.batcher); /* before the model: the worker uses it */
+    for (int i = 0; extra && i < im.n; i++)
+        served_close(&extra[i]);
+    free(extra);
+    immich_free(&im);
+    served_close(&main_sv);
     metrics_free(&metrics);
-    kit_pool_free(&svc.kits);
-    search_index_free(&svc.index);
-    free_names(svc.class_names, svc.info.num_labels);
-    siglip_model_free(&model);
-    siglip_context_close(&ctx);
+    search_index_free(&svc->index);
     return rc;
 }
 
@@ -235,6 +311,8 @@ static int serve_option(void *arg_o, const CliCommon *common, int opt, char *arg
     case OPT_API_KEY_FILE: o->key_file = arg; return 0;
     case OPT_MODEL_NAME: c->model_name = arg; return 0;
     case OPT_INDEX: o->index_path = arg; return 0;
+    case OPT_IMMICH: o->immich = 1; return 0;
+    case OPT_IMMICH_MODELS: o->immich_table = arg; return 0;
     case OPT_ENGINE:
         if ((o->engine = topk_parse_kind(arg)) < 0)
             return cli_usage_error(cmd, "--engine must be auto, host or device");
@@ -288,6 +366,8 @@ int cmd_serve(int argc, char **argv)
         {"model-name", required_argument, NULL, OPT_MODEL_NAME},
         {"index", required_argument, NULL, OPT_INDEX},
         {"engine", required_argument, NULL, OPT_ENGINE},
+        {"immich", no_argument, NULL, OPT_IMMICH},
+        {"immich-models", required_argument, NULL, OPT_IMMICH_MODELS},
     };
     ServeOptions o = {
         .cfg = {.host = "127.0.0.1", .port = 8080, .max_batch = CLI_DEFAULT_BATCH,

@@ -119,6 +119,8 @@ typedef struct KitPoolConfig {
     int n_kits;
     uint64_t max_image_pixels;
     int image_size;                /* what the model expects: a processor must produce it */
+    int immich;                    /* Immich's preprocessing (siglip_image_processor_set_immich
+                                    * with the model directory's preprocess_cfg.json) */
 } KitPoolConfig;
 
 /* Creates the kits; on failure writes one line into error and returns a negative status. */
@@ -181,6 +183,28 @@ int parse_search_request(const char *content_type, const unsigned char *body, si
                          SearchRequest *out, char *error, size_t esize);
 void search_request_free(SearchRequest *r);
 
+/* One part of a multipart/form-data body; data points into the body. */
+typedef struct Part {
+    char name[64];
+    int has_filename;
+    const unsigned char *data;
+    size_t size;
+} Part;
+
+typedef struct Form {
+    Part *parts;                   /* malloc'ed (free it, also after a failure) */
+    int n;
+} Form;
+
+/* Splits a multipart/form-data body (boundary from content_type) into at most max_parts parts.
+ * 0, or -1 with a one-line reason in error. */
+int parse_form(const char *content_type, const unsigned char *body, size_t size, int max_parts,
+               Form *form, char *error, size_t esize);
+/* A part's data as a malloc'ed NUL-terminated string, or NULL when out of memory. */
+char *part_string(const Part *p);
+/* Whether a Content-Type is multipart/form-data. */
+int is_multipart(const char *content_type);
+
 /* Decodes standard base64 (optionally after a "data:...;base64," prefix; line breaks ignored).
  * Returns a malloc'ed buffer and its size, or NULL when the text is not base64 or out of memory. */
 unsigned char *base64_decode(const char *text, size_t len, size_t *out_size);
@@ -195,6 +219,9 @@ typedef enum Endpoint {
     EP_HEALTH,
     EP_METRICS,
     EP_SEARCH,
+    EP_PREDICT,                    /* --immich: Immich's machine-learning API (serve_immich.c) */
+    EP_PING,
+    EP_ROOT,
     EP_OTHER,
     EP_COUNT
 } Endpoint;
@@ -202,7 +229,7 @@ typedef enum Endpoint {
 /* The endpoints that take a POST body and run on the device. */
 static inline int endpoint_is_work(Endpoint ep)
 {
-    return ep == EP_EMBEDDINGS || ep == EP_CLASSIFY || ep == EP_SEARCH;
+    return ep == EP_EMBEDDINGS || ep == EP_CLASSIFY || ep == EP_SEARCH || ep == EP_PREDICT;
 }
 
 typedef struct Metrics Metrics;
@@ -257,6 +284,7 @@ typedef struct Service {
     int queue_capacity;            /* items (--queue) */
     ServiceLimits lim;
     SearchIndex *index;            /* --index, else NULL (then /v1/search is 404) */
+    const struct Immich *immich;   /* --immich: the models of /predict, else NULL */
 } Service;
 
 /* An answer: status and a malloc'ed body. */
@@ -276,6 +304,39 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
                   size_t size, double t0, Reply *out);
 void api_search(const Service *svc, const char *content_type, const unsigned char *body,
                 size_t size, double t0, Reply *out);
+
+/* Embeds one text or one image (text NULL) through the batcher as /v1/embeddings does: admitted,
+ * prepared with a kit, run on the device. emb receives the normalized embedding
+ * (projection_size floats for a text, vision_hidden_size for an image), dims the image's decoded
+ * width and height. 0, or -1 with out holding the error reply. */
+int api_embed_one(const Service *svc, const char *text, const Bytes *image, double deadline,
+                  float *emb, int dims[2], Reply *out);
+
+/* ---- Immich's machine-learning API (serve_immich.c) ---- */
+
+/* The models answered under Immich's names: one entry with name NULL answers any name. */
+typedef struct ImmichModel {
+    char *name;                    /* Immich's modelName, as the table gives it (owned) */
+    char *dir;                     /* model directory (owned) */
+    int canonicalize;              /* clean_text's canonicalize: 1 unless the table says "none" */
+    const Service *svc;            /* the model's service (borrowed) */
+} ImmichModel;
+
+typedef struct Immich {
+    ImmichModel *models;
+    int n;
+} Immich;
+
+/* Reads the name table (a JSON object: Immich name → {"model": DIR, "clean": "canonicalize" |
+ * "none"}; a relative DIR is taken from the table's directory) into *out, services unset. On
+ * failure prints one error line and returns CLI_ERROR. */
+int immich_table_load(const char *path, Immich *out);
+void immich_free(Immich *im);
+/* The Immich endpoint of url (/predict, /ping, /), or EP_OTHER. */
+Endpoint immich_endpoint(const char *url);
+/* GET /ping, GET /, POST /predict (multipart: entries, image or text); t0 as api_embeddings. */
+void immich_answer(const Immich *im, Endpoint ep, const char *content_type,
+                   const unsigned char *body, size_t size, double t0, Reply *out);
 
 /* ---- the HTTP service (serve_http.c) ---- */
 

@@ -51,6 +51,7 @@ typedef struct Work {
     float *text_out;         /* [n_text, Dp] */
     float *image_out;        /* [n_image, width]: embeds, or classifier logits */
     float *logits;           /* [n_image, n_text] zero-shot logits (the finish hook's) */
+    int image_dims[2];       /* the last image's decoded width and height */
 } Work;
 
 static void work_free(Work *w)
@@ -87,8 +88,9 @@ static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *imag
 {
     size_t per_image = (size_t)3 * (size_t)svc->info.image_size * (size_t)svc->info.image_size;
     for (int i = 0; i < n; i++) {
-        int st = siglip_preprocess_memory(kit->proc, images[i]->data, images[i]->size,
-                                          w->pixels + (size_t)i * per_image);
+        int st = siglip_preprocess_memory_size(kit->proc, images[i]->data, images[i]->size,
+                                               w->pixels + (size_t)i * per_image,
+                                               &w->image_dims[0], &w->image_dims[1]);
         if (st) {
             reply_error(out, 400, "%s[%d]: %s", what, i, siglip_image_processor_error(kit->proc));
             return -1;
@@ -491,4 +493,33 @@ void api_search(const Service *svc, const char *content_type, const unsigned cha
         batcher_release(svc->batcher, 1);
     }
     search_request_free(&q);
+}
+
+/* ---- one embedding (serve_immich.c) ---- */
+
+int api_embed_one(const Service *svc, const char *text, const Bytes *image, double deadline,
+                  float *emb, int dims[2], Reply *out)
+{
+    int is_text = text != NULL;
+    if (check_embed_model(svc, is_text, !is_text, out) || !admit(svc, 1, out))
+        return -1;
+    Work w;
+    int rc = -1;
+    if (work_alloc(&w, &svc->info, is_text, !is_text, svc->info.vision_hidden_size)) {
+        reply_error(out, 500, "out of memory");
+    } else {
+        HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "image"};
+        Job job = {0};
+        rc = prepare_and_run(svc, &in, &w, &job, deadline, out);
+        if (rc == 0) {
+            size_t dim = (size_t)(is_text ? svc->info.projection_size
+                                          : svc->info.vision_hidden_size);
+            memcpy(emb, is_text ? w.text_out : w.image_out, dim * sizeof *emb);
+            dims[0] = w.image_dims[0];
+            dims[1] = w.image_dims[1];
+        }
+    }
+    work_free(&w);
+    batcher_release(svc->batcher, 1);
+    return rc;
 }

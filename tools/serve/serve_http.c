@@ -37,7 +37,7 @@ typedef struct Req {
     int answered;
 } Req;
 
-static Endpoint endpoint_of(const char *url)
+static Endpoint endpoint_of(const Server *s, const char *url)
 {
     if (!strcmp(url, "/v1/embeddings"))
         return EP_EMBEDDINGS;
@@ -49,7 +49,7 @@ static Endpoint endpoint_of(const char *url)
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
         return EP_METRICS;
-    return EP_OTHER;
+    return s->svc->immich ? immich_endpoint(url) : EP_OTHER;
 }
 
 static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, Reply *rep)
@@ -127,7 +127,7 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return send_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
         return send_error(s, c, r, 405, "method not allowed on this endpoint");
-    if (r->ep != EP_HEALTH && !authorized(s, c))
+    if (r->ep != EP_HEALTH && r->ep != EP_PING && !authorized(s, c))
         return send_error(s, c, r, 401, "missing or wrong bearer token");
     /* A full queue sheds the request before its body costs parsing and decoding; the body is
      * still read (and dropped) so that the client sees the 503 rather than a reset. */
@@ -195,6 +195,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
         api_search(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_PREDICT || r->ep == EP_PING || r->ep == EP_ROOT) {
+        immich_answer(s->svc->immich, r->ep, ctype, r->body, r->len, r->t0, &rep);
     } else {
         FILE *f = open_memstream(&rep.body, &rep.len);
         if (!f)
@@ -229,7 +231,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->t0 = cli_now();
-        r->ep = endpoint_of(url);
+        r->ep = endpoint_of(s, url);
         *con_cls = r;
         pthread_mutex_lock(&s->lock);
         s->in_flight++;

@@ -79,7 +79,8 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char
         snprintf(error, size, "creating a host context: %s", siglip_strerror(st));
         return st;
     }
-    if (has_file(cfg->model_dir, "spiece.model") &&
+    if ((has_file(cfg->model_dir, "spiece.model") || has_file(cfg->model_dir, "tokenizer.model") ||
+         has_file(cfg->model_dir, "tokenizer.json")) &&
         (st = siglip_tokenizer_load(k->ctx, cfg->model_dir, &k->tok))) {
         snprintf(error, size, "loading the tokenizer of %s: %s", cfg->model_dir,
                  siglip_context_error(k->ctx));
@@ -88,6 +89,11 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char
     if ((st = siglip_image_processor_load(k->ctx, proc_dir, &k->proc))) {
         snprintf(error, size, "loading the image processor of %s: %s", cfg->model_dir,
                  siglip_context_error(k->ctx));
+        return st;
+    }
+    if (cfg->immich && (st = siglip_image_processor_set_immich(k->proc, cfg->model_dir))) {
+        snprintf(error, size, "Immich's preprocessing for %s: %s", cfg->model_dir,
+                 siglip_image_processor_error(k->proc));
         return st;
     }
     int h = 0, w = 0;

@@ -100,18 +100,6 @@ void base64_write(FILE *f, const void *data, size_t n)
 
 /* ---- multipart/form-data ---- */
 
-typedef struct Part {
-    char name[64];
-    int has_filename;
-    const unsigned char *data;
-    size_t size;
-} Part;
-
-typedef struct Form {
-    Part *parts;
-    int n;
-} Form;
-
 static const unsigned char *find(const unsigned char *hay, size_t n, const char *needle, size_t k)
 {
     return k <= n ? memmem(hay, n, needle, k) : NULL;
@@ -171,8 +159,8 @@ static int part_headers(const char *h, size_t n, Part *p, char *error, size_t es
     return 0;
 }
 
-static int parse_form(const char *content_type, const unsigned char *body, size_t size,
-                      int max_parts, Form *form, char *error, size_t esize)
+int parse_form(const char *content_type, const unsigned char *body, size_t size,
+               int max_parts, Form *form, char *error, size_t esize)
 {
     char boundary[80];
     memset(form, 0, sizeof *form);
@@ -223,7 +211,7 @@ static int parse_form(const char *content_type, const unsigned char *body, size_
     return fail(error, esize, "multipart: the body is truncated or malformed");
 }
 
-static char *part_string(const Part *p)
+char *part_string(const Part *p)
 {
     char *s = malloc(p->size + 1);
     if (s) {
@@ -233,7 +221,7 @@ static char *part_string(const Part *p)
     return s;
 }
 
-static int is_multipart(const char *content_type)
+int is_multipart(const char *content_type)
 {
     return content_type && !strncasecmp(content_type, "multipart/form-data", 19);
 }

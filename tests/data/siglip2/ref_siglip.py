@@ -25,7 +25,11 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
-        arr = np.frombuffer(blob[8 + n + a: 8 + n + b], dtype=DTYPES[info["dtype"]])
+        raw = blob[8 + n + a: 8 + n + b]
+        if info["dtype"] == "BF16":  # as write_safetensors(bf16=True) stores them: float32 >> 16
+            arr = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = np.frombuffer(raw, dtype=DTYPES[info["dtype"]])
         out[name] = arr.reshape(info["shape"]).copy()
     return out
 
