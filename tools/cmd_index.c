@@ -222,10 +222,12 @@ static void decoder_wait(Decoder *d)
     d->running = 0;
 }
 
-/* Embeds and stores one decoded batch in one transaction. */
+/* Embeds and stores one decoded batch in one transaction; the tally counts it once committed
+ * (a failed commit, e.g. on a full disk, saved none of it). */
 static int store_batch(IndexJob *job, Decoded *b, Tally *t)
 {
     int rc = CLI_OK;
+    size_t embedded = 0, failed = 0;
     if (b->n_good) {
         SiglipImageOutput out = {NULL, job->embeds, NULL};
         int st = siglip_encode_image(job->model, b->pixels, b->n_good, &out);
@@ -240,11 +242,17 @@ static int store_batch(IndexJob *job, Decoded *b, Tally *t)
         if (!b->ok[i])
             fprintf(stderr, "siglip: index: unreadable: %s\n",
                     b->errors[i] ? b->errors[i] : b->paths[i]);
-        *(b->ok[i] ? &t->embedded : &t->failed) += 1;
+        *(b->ok[i] ? &embedded : &failed) += 1;
         rc = index_db_put(&job->db, b->files[i], e, job->dim, b->errors[i]);
     }
     if (rc == CLI_OK)
         rc = index_db_commit(&job->db);
+    if (rc == CLI_OK) {
+        t->embedded += embedded;
+        t->failed += failed;
+    } else {
+        index_db_rollback(&job->db);
+    }
     for (int i = 0; i < b->nb; i++) {
         free(b->errors[i]);
         b->errors[i] = NULL;
@@ -315,14 +323,21 @@ static int plan(FileSet *found, IndexFile *stored, size_t n_stored, int retry_er
 static int drop_deleted(IndexDb *db, const IndexFile *stored, size_t n_stored, Tally *t)
 {
     int rc = index_db_begin(db);
+    size_t removed = 0;
     for (size_t i = 0; i < n_stored && rc == CLI_OK; i++) {
         struct stat sb;
         if (stored[i].seen || !stat(stored[i].path, &sb) || (errno != ENOENT && errno != ENOTDIR))
             continue;
         rc = index_db_drop(db, stored[i].path);
-        t->removed++;
+        removed++;
     }
-    return rc == CLI_OK ? index_db_commit(db) : rc;
+    if (rc == CLI_OK)
+        rc = index_db_commit(db);
+    if (rc == CLI_OK)
+        t->removed += removed;
+    else
+        index_db_rollback(db);
+    return rc;
 }
 
 /* Checks (or, for a new index, records) the model the index belongs to. */
