@@ -187,6 +187,10 @@ void cli_progress_end(CliProgress *p);
 /* Monotonic wall clock in seconds. */
 double cli_now(void);
 
+/* Writes s for a line-oriented text output: control characters as C escapes (\n, \t, \x1b...)
+ * and a backslash doubled, so that a file name with a newline can't forge or split a line. */
+void cli_print_escaped(FILE *f, const char *s);
+
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);
 

@@ -61,14 +61,12 @@ void index_volume_note(const char *path, int err, char *buf, size_t cap)
     mount_point(path, mnt, sizeof mnt);
     size_t used = strlen(buf);
     if (err == EFBIG)
-        snprintf(buf + used, cap - used, " (%s: the file size limit of this process is reached)",
-                 strerror(err));
+        snprintf(buf + used, cap - used, " (the file size limit of this process is reached)");
     else if (!statvfs(mnt, &vfs))
-        snprintf(buf + used, cap - used, " (%s: the volume mounted at %s has %llu KiB free)",
-                 strerror(err), mnt,
+        snprintf(buf + used, cap - used, " (the volume mounted at %s has %llu KiB free)", mnt,
                  (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024);
     else
-        snprintf(buf + used, cap - used, " (%s: the volume mounted at %s)", strerror(err), mnt);
+        snprintf(buf + used, cap - used, " (the volume mounted at %s)", mnt);
 }
 
 /* The volume note of the connection's last error: SQLITE_FULL is a full disk (or quota) even

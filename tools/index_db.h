@@ -68,8 +68,9 @@ int index_db_commit(IndexDb *d);
 /* Rolls back the transaction in progress, if any (after a failed put or commit). */
 void index_db_rollback(IndexDb *d);
 
-/* Appends to buf " (the volume of PATH, mounted at M, has N KiB free)" when errno-like err is
- * ENOSPC, EDQUOT or EFBIG, else nothing; used in the messages of a full disk. */
+/* Appends to buf (a string) " (the volume mounted at M has N KiB free)" when err (an errno) is
+ * ENOSPC or EDQUOT, a note on the file size limit for EFBIG, else nothing: the messages of a
+ * full disk name the volume of path. */
 void index_volume_note(const char *path, int err, char *buf, size_t cap);
 
 /* Stores (inserting or replacing) the row of file f: its embedding [dim] or, when embedding is
@@ -106,5 +107,10 @@ int index_list_dir(const char *dir, int (*keep)(const char *name), CliList *name
  * precision it was loaded in. */
 int index_model_identify(const char *dir, const SiglipModelInfo *info, SiglipPrecision weights,
                          IndexModel *m);
+
+/* FNV-1a 64 (model fingerprints, embed journal checksums): hashes n bytes into *h, which starts
+ * at INDEX_FNV_OFFSET. Not cryptographic: it catches accidents, nobody forges one. */
+#define INDEX_FNV_OFFSET 0xcbf29ce484222325ULL
+void index_fnv1a(uint64_t *h, const void *data, size_t n);
 
 #endif /* SIGLIP_INDEX_DB_H */
