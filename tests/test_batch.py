@@ -245,6 +245,18 @@ def case_diskfull(exe, tmp):
 
 # ---- item 8: one writer per index ----
 
+def wait_rows(proc, db, n):
+    """Waits (at most 2 minutes) until the index proc writes holds n rows, or proc ended."""
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if count_rows(db) >= n:
+                return
+        except sqlite3.Error:
+            pass  # not created yet
+        time.sleep(0.005)
+
+
 def case_lock(exe, tmp):
     """A second `siglip index` on an index being written is refused at once and clearly; the first
     completes; the claim goes with its process, even a killed one."""
@@ -253,14 +265,7 @@ def case_lock(exe, tmp):
     first = subprocess.Popen([exe, "index", "-m", TINY, "-o", db, "--batch", "1", photos] +
                              test_cli.device_args(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline and first.poll() is None:
-        try:
-            if count_rows(db) >= 2:
-                break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.005)
+    wait_rows(first, db, 2)
     rc, out, err = run(exe, ["index", "-m", TINY, "-o", db, photos])
     still = first.poll() is None
     out1, err1 = first.communicate(timeout=300)
@@ -278,13 +283,7 @@ def case_lock(exe, tmp):
     first = subprocess.Popen([exe, "index", "-m", TINY, "-o", db, "--batch", "1", photos] +
                              test_cli.device_args(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-    while time.time() < deadline and first.poll() is None:
-        try:
-            if count_rows(db) >= 2:
-                break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.005)
+    wait_rows(first, db, 2)
     first.kill()
     first.wait()
     out, _ = run_ok(exe, ["index", "-m", TINY, "-o", db, photos])
@@ -435,15 +434,13 @@ def case_classify(exe, tmp):
                             [e for e in doc if e["image"] not in bad], good, pipe["results"], 1e-5)
     check(all(w in err for w in ("load", "tokenize", "preprocess", "towers")),
           "--timing: %s" % err)
-    # Plain text: each score as %.3g, the same numbers as --json to 3 significant digits.
+    # Plain text: each score printed as %.3g of the JSON score (3 significant digits: a score of
+    # 1e-5 reads 1e-05, where the former %.4f printed 0.0000).
     rc, text, _ = run(exe, args + good)
-    scores = [float(line.split()[0]) for line in text.splitlines() if line.startswith("  ")]
-    ref = [r["score"] for e in doc if e["image"] not in bad for r in e["results"]]
-    check(len(scores) == len(ref) and all(abs(a - b) <= 5e-3 * abs(b) for a, b in zip(scores, ref)),
-          "plain-text scores = JSON scores to 3 digits: %s vs %s" % (scores[:6], ref[:6]))
-    small = [s for s in ref if s < 1e-3]
-    if small:
-        check(all("0.0000" not in line for line in text.splitlines()), "small scores readable")
+    printed = [line.split()[0] for line in text.splitlines() if line.startswith("  ")]
+    ref = ["%.3g" % r["score"] for e in doc if e["image"] not in bad for r in e["results"]]
+    check(printed == ref, "plain-text scores = %%.3g of the JSON scores: %s vs %s"
+          % (printed[:6], ref[:6]))
     rc, out, err = run(exe, args + ["--strict"] + good[:2] + [missing] + good[2:])
     check(rc == 1 and missing in err and "--strict" in err, "--strict: exit %d, %s" % (rc, err))
     rc, out, err = run(exe, args + [missing, garbage])

@@ -589,7 +589,7 @@ void cli_print_escaped(FILE *f, const char *s)
 {
     static const char named[] = "\a\b\t\n\v\f\r", letters[] = "abtnvfr";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        const char *n = *p ? strchr(named, *p) : NULL;
+        const char *n = strchr(named, *p);
         if (*p == '\\')
             fputs("\\\\", f);
         else if (n)
@@ -599,4 +599,18 @@ void cli_print_escaped(FILE *f, const char *s)
         else
             fputc(*p, f);
     }
+}
+
+void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg)
+{
+    a->running = !serial && !pthread_create(&a->thread, NULL, fn, arg);
+    if (!a->running)
+        fn(arg);
+}
+
+void cli_ahead_wait(CliAhead *a)
+{
+    if (a->running)
+        pthread_join(a->thread, NULL);
+    a->running = 0;
 }

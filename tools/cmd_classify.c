@@ -1,6 +1,5 @@
 /* cmd_classify.c — `siglip classify`: zero-shot classification of images against labels, or an
  * image-classification model's own classes; a bad image is reported and skipped. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,8 +76,7 @@ typedef struct Decoder {
     int serial;
     char *const *paths;
     Batch *batch;      /* the batch the thread fills */
-    pthread_t thread;
-    int running;
+    CliAhead ahead;
     double seconds;    /* preprocessing time, summed */
 } Decoder;
 
@@ -100,16 +98,7 @@ static void *decoder_main(void *arg)
 static void decoder_start(Decoder *d, Batch *b)
 {
     d->batch = b;
-    d->running = !d->serial && !pthread_create(&d->thread, NULL, decoder_main, d);
-    if (!d->running)
-        decode(d, b);
-}
-
-static void decoder_wait(Decoder *d)
-{
-    if (d->running)
-        pthread_join(d->thread, NULL);
-    d->running = 0;
+    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
 }
 
 /* The thread's processor: the directory's, with the model processor's patch budget; used when it
@@ -306,7 +295,7 @@ static int classify_all(Run *r, Decoder *d, Batch *batches)
             decoder_start(d, next);
         }
         rc = classify_batch(r, now);
-        decoder_wait(d);
+        cli_ahead_wait(&d->ahead);
     }
     return rc;
 }

@@ -1,6 +1,5 @@
 /* cmd_index.c — `siglip index`: embeds the images of folders into an SQLite index, incrementally,
  * one committed transaction per batch. */
-#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -161,8 +160,7 @@ typedef struct Decoder {
     int serial;                  /* 1: decode on the main thread, with the model's processor */
     size_t image_floats;         /* 3 · H · W */
     Decoded *batch;        /* the batch the thread fills */
-    pthread_t thread;
-    int running;
+    CliAhead ahead;
 } Decoder;
 
 typedef struct IndexJob {
@@ -210,16 +208,7 @@ static void *decoder_main(void *arg)
 static void decoder_start(Decoder *d, Decoded *b)
 {
     d->batch = b;
-    d->running = !d->serial && !pthread_create(&d->thread, NULL, decoder_main, d);
-    if (!d->running)
-        decode_batch(d, b);
-}
-
-static void decoder_wait(Decoder *d)
-{
-    if (d->running)
-        pthread_join(d->thread, NULL);
-    d->running = 0;
+    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
 }
 
 /* Embeds and stores one decoded batch in one transaction; the tally counts it once committed
@@ -280,7 +269,7 @@ static int embed_all(IndexJob *job, IndexFile **todo, size_t n, Tally *t)
             decoder_start(&job->decoder, next);
         }
         rc = store_batch(job, now, t);
-        decoder_wait(&job->decoder);
+        cli_ahead_wait(&job->decoder.ahead);
         cli_progress_update(&progress, (long)(done + (size_t)now->nb));
     }
     cli_progress_end(&progress);
