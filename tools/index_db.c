@@ -153,6 +153,7 @@ static int open_reader_fallback(IndexDb *d)
     d->db = NULL;
     if (open_uri(d, "immutable=1") != SQLITE_OK)
         return db_error(d, "opening the index read-only");
+    sqlite3_busy_timeout(d->db, 10000);
     return CLI_OK;
 }
 
@@ -189,6 +190,8 @@ int index_db_open(IndexDb *d, const char *path, int writable)
         index_db_close(d);
         return rc;
     }
+    /* A second process reading (search) while another writes (index) waits instead of failing. */
+    sqlite3_busy_timeout(d->db, 10000);
     int rc = writable ? claim(d) : CLI_OK;
     /* The first read makes SQLite open the WAL index: READONLY or CANTOPEN there means it could
      * not (a read-only folder or mount). */
@@ -197,9 +200,6 @@ int index_db_open(IndexDb *d, const char *path, int writable)
                                         NULL) & 0xff;
     if (probe == SQLITE_READONLY || probe == SQLITE_CANTOPEN)
         rc = open_reader_fallback(d);
-    /* A second process reading (search) while another writes (index) waits instead of failing. */
-    if (rc == CLI_OK)
-        sqlite3_busy_timeout(d->db, 10000);
     /* WAL: readers never block the writer; synchronous=NORMAL still keeps every committed batch
      * through a crash of the process (only a power loss may lose the last commits). */
     if (rc == CLI_OK && writable)
