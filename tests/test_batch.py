@@ -434,6 +434,8 @@ def case_classify(exe, tmp):
                             [e for e in doc if e["image"] not in bad], good, pipe["results"], 1e-5)
     check(all(w in err for w in ("load", "tokenize", "preprocess", "towers")),
           "--timing: %s" % err)
+    # The tiny model's own processor config matches the model: decoding runs on its own thread.
+    check("overlapping the towers" in err, "--timing: decoding overlapped: %s" % err)
     # Plain text: each score printed as %.3g of the JSON score (3 significant digits: a score of
     # 1e-5 reads 1e-05, where the former %.4f printed 0.0000).
     rc, text, _ = run(exe, args + good)
