@@ -234,6 +234,15 @@ def case_diskfull(exe, tmp):
         # (before Python's read-only connection below, which would make a -wal of its own)
         check(not os.path.exists(db + "-wal"), "no WAL left behind: %s" % listing(fs.path))
         check(count_rows(db) == 400, "all 400 rows")
+    # embed's journal on a full volume: the error names it too (400 records of ~350 bytes).
+    listed = os.path.join(tmp, "list.txt")
+    with open(listed, "w") as f:
+        f.write("".join(os.path.join(photos, n) + "\n" for n in sorted(os.listdir(photos))))
+    with Tmpfs(os.path.join(tmp, "tiny"), "64k") as fs:
+        rc, out, err = run(exe, ["embed", "-m", TINY, "--images-from", listed, "-o",
+                                 os.path.join(fs.path, "e.safetensors")])
+        check(rc == 1 and "journal" in err and fs.path in err and "free" in err,
+              "embed on a full volume names it: exit %d, %r" % (rc, err))
     with Tmpfs(os.path.join(tmp, "fit"), "1m") as fs:
         db = os.path.join(fs.path, "p.sqlite")
         rc, out, err = run(exe, ["index", "-m", TINY, "-o", db, "--batch", "8", photos])
