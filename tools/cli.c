@@ -584,3 +584,33 @@ int cli_open_model(const CliCommon *c, const char *dir, CliModelShape shape, Sig
         r = cli_apply_max_patches(*ctx, *model, shape.max_patches);
     return r;
 }
+
+void cli_print_escaped(FILE *f, const char *s)
+{
+    static const char named[] = "\a\b\t\n\v\f\r", letters[] = "abtnvfr";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *n = strchr(named, *p);
+        if (*p == '\\')
+            fputs("\\\\", f);
+        else if (n)
+            fprintf(f, "\\%c", letters[n - named]);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg)
+{
+    a->running = !serial && !pthread_create(&a->thread, NULL, fn, arg);
+    if (!a->running)
+        fn(arg);
+}
+
+void cli_ahead_wait(CliAhead *a)
+{
+    if (a->running)
+        pthread_join(a->thread, NULL);
+    a->running = 0;
+}

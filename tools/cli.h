@@ -3,6 +3,7 @@
 #define SIGLIP_CLI_H
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -186,6 +187,21 @@ void cli_progress_end(CliProgress *p);
 
 /* Monotonic wall clock in seconds. */
 double cli_now(void);
+
+/* One call run on a thread of its own while the caller goes on (decoding the next batch while
+ * the device runs this one), or right in cli_ahead_start when serial is set or no thread can be
+ * made. cli_ahead_wait returns once the call is done. */
+typedef struct CliAhead {
+    pthread_t thread;
+    int running;
+} CliAhead;
+
+void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg);
+void cli_ahead_wait(CliAhead *a);
+
+/* Writes s for a line-oriented text output: control characters as C escapes (\n, \t, \x1b...)
+ * and a backslash doubled, so that a file name with a newline can't forge or split a line. */
+void cli_print_escaped(FILE *f, const char *s);
 
 /* Number of elements of a float array for [a, b] that fits size_t, or 0 on overflow. */
 size_t cli_array_size(size_t a, size_t b);

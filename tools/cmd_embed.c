@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "embed_journal.h"
+#include "index_db.h"
 #include "json_out.h"
 #include "st_writer.h"
 
@@ -79,6 +80,7 @@ typedef struct EmbedJob {
     int batch;
     const char *model_dir;
     const char *precision;  /* --precision, recorded in the output's metadata */
+    SiglipPrecision weights;
     EmbedOptions opt;
 } EmbedJob;
 
@@ -174,9 +176,15 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
         free(st);
         return cli_error("embed: out of memory for a batch of %d images", batch);
     }
-    EmbedJournal journal;
-    JournalModel key = {job->model_dir, job->precision};
-    int rc = journal_open(&journal, out_path, &key, paths, job->opt.resume, rows);
+    EmbedJournal journal = {0};
+    IndexModel id;
+    char shape[64];
+    snprintf(shape, sizeof shape, "size %dx%d, patches %d", job->opt.shape.image_h,
+             job->opt.shape.image_w, job->opt.shape.max_patches);
+    JournalModel key = {job->model_dir, id.fingerprint, job->precision, shape};
+    int rc = index_model_identify(job->model_dir, &job->info, job->weights, &id);
+    if (rc == CLI_OK)
+        rc = journal_open(&journal, out_path, &key, paths, job->opt.resume, rows);
     CliProgress progress;
     cli_progress_start(&progress, rows->n, "images");
     for (int i = rows->n_done; i < rows->n && rc == CLI_OK; i += batch) {
@@ -327,6 +335,7 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
     EmbedJob job = *base;
     job.batch = c->batch;
     job.precision = cli_precision_name(c->precision);
+    job.weights = c->precision;
     int r = cli_open_model(c, job.model_dir, job.opt.shape, &job.ctx, &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);

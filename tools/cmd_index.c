@@ -1,6 +1,5 @@
 /* cmd_index.c — `siglip index`: embeds the images of folders into an SQLite index, incrementally,
  * one committed transaction per batch. */
-#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,7 +19,9 @@ static const char usage[] =
     "longer exist are dropped. Each batch is committed when done, so an interrupted run (Ctrl-C)\n"
     "keeps its work. A file that can't be decoded is recorded with its error (see the 'error'\n"
     "column) and tried again once it changes. An index made with another model, or with another\n"
-    "--precision (recorded in the index), is refused.\n\n"
+    "--precision (recorded in the index), is refused. One run at a time per index: a second is\n"
+    "refused while the first runs. On a full disk the batch in flight is rolled back; the summary\n"
+    "counts what was saved, and the same command completes the index once space is free.\n\n"
     "  -m, --model DIR     model directory (a SiglipModel with a vision tower)\n"
     "  -o, --output FILE   the index (created when missing)\n"
     "  --from FILE         image paths, one per line (\"-\" = standard input), indexed whatever\n"
@@ -161,8 +162,7 @@ typedef struct Decoder {
     int serial;                  /* 1: decode on the main thread, with the model's processor */
     size_t image_floats;         /* 3 · H · W */
     Decoded *batch;        /* the batch the thread fills */
-    pthread_t thread;
-    int running;
+    CliAhead ahead;
 } Decoder;
 
 typedef struct IndexJob {
@@ -210,22 +210,15 @@ static void *decoder_main(void *arg)
 static void decoder_start(Decoder *d, Decoded *b)
 {
     d->batch = b;
-    d->running = !d->serial && !pthread_create(&d->thread, NULL, decoder_main, d);
-    if (!d->running)
-        decode_batch(d, b);
+    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
 }
 
-static void decoder_wait(Decoder *d)
-{
-    if (d->running)
-        pthread_join(d->thread, NULL);
-    d->running = 0;
-}
-
-/* Embeds and stores one decoded batch in one transaction. */
+/* Embeds and stores one decoded batch in one transaction; the tally counts it once committed
+ * (a failed commit, e.g. on a full disk, saved none of it). */
 static int store_batch(IndexJob *job, Decoded *b, Tally *t)
 {
     int rc = CLI_OK;
+    size_t embedded = 0, failed = 0;
     if (b->n_good) {
         SiglipImageOutput out = {NULL, job->embeds, NULL};
         int st = siglip_encode_image(job->model, b->pixels, b->n_good, &out);
@@ -240,11 +233,17 @@ static int store_batch(IndexJob *job, Decoded *b, Tally *t)
         if (!b->ok[i])
             fprintf(stderr, "siglip: index: unreadable: %s\n",
                     b->errors[i] ? b->errors[i] : b->paths[i]);
-        *(b->ok[i] ? &t->embedded : &t->failed) += 1;
+        *(b->ok[i] ? &embedded : &failed) += 1;
         rc = index_db_put(&job->db, b->files[i], e, job->dim, b->errors[i]);
     }
     if (rc == CLI_OK)
         rc = index_db_commit(&job->db);
+    if (rc == CLI_OK) {
+        t->embedded += embedded;
+        t->failed += failed;
+    } else {
+        index_db_rollback(&job->db);
+    }
     for (int i = 0; i < b->nb; i++) {
         free(b->errors[i]);
         b->errors[i] = NULL;
@@ -272,7 +271,7 @@ static int embed_all(IndexJob *job, IndexFile **todo, size_t n, Tally *t)
             decoder_start(&job->decoder, next);
         }
         rc = store_batch(job, now, t);
-        decoder_wait(&job->decoder);
+        cli_ahead_wait(&job->decoder.ahead);
         cli_progress_update(&progress, (long)(done + (size_t)now->nb));
     }
     cli_progress_end(&progress);
@@ -315,14 +314,21 @@ static int plan(FileSet *found, IndexFile *stored, size_t n_stored, int retry_er
 static int drop_deleted(IndexDb *db, const IndexFile *stored, size_t n_stored, Tally *t)
 {
     int rc = index_db_begin(db);
+    size_t removed = 0;
     for (size_t i = 0; i < n_stored && rc == CLI_OK; i++) {
         struct stat sb;
         if (stored[i].seen || !stat(stored[i].path, &sb) || (errno != ENOENT && errno != ENOTDIR))
             continue;
         rc = index_db_drop(db, stored[i].path);
-        t->removed++;
+        removed++;
     }
-    return rc == CLI_OK ? index_db_commit(db) : rc;
+    if (rc == CLI_OK)
+        rc = index_db_commit(db);
+    if (rc == CLI_OK)
+        t->removed += removed;
+    else
+        index_db_rollback(db);
+    return rc;
 }
 
 /* Checks (or, for a new index, records) the model the index belongs to. */

@@ -113,11 +113,15 @@ static void print_text(const SearchResults *r)
 {
     for (int q = 0; q < r->n_queries; q++) {
         const SearchQuery *query = &r->queries[q];
-        printf(query->is_image ? "%simage %s\n" : "%s\"%s\"\n", q ? "\n" : "", query->text);
+        /* Paths and queries escaped: one line per hit, whatever the file names hold. */
+        printf(query->is_image ? "%simage " : "%s\"", q ? "\n" : "");
+        cli_print_escaped(stdout, query->text);
+        printf(query->is_image ? "\n" : "\"\n");
         for (int j = 0; j < r->k; j++) {
             const TopkHit *h = &r->hits[(size_t)q * r->k + j];
-            printf("%4d  %.4f  %+.4f  %s\n", j + 1, search_score(r, h->cosine), h->cosine,
-                   r->paths[h->row]);
+            printf("%4d  %.4f  %+.4f  ", j + 1, search_score(r, h->cosine), h->cosine);
+            cli_print_escaped(stdout, r->paths[h->row]);
+            putchar('\n');
         }
     }
 }

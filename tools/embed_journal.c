@@ -1,6 +1,7 @@
 /* embed_journal.c — the rows `siglip embed` collects and its resume journal: a header (magic,
- * list length, width, model directory) then one record per image: index, status, path, and either
- * embeds + features (2·dim floats, host order) or the error message. */
+ * list length, width, model fingerprint, directory, precision, shape) then one record per image:
+ * index, status, path, and either embeds + features (2·dim floats, host order) or the error
+ * message; the header and each record end with the FNV-1a 64 of their bytes. */
 #include "embed_journal.h"
 
 #include <errno.h>
@@ -10,8 +11,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "index_db.h"
 
-static const char journal_magic[] = "SIGLIP-EMBED-JOURNAL 2\n"; /* 2: + weight precision */
+static const char journal_magic[] = "SIGLIP-EMBED-JOURNAL 3\n"; /* 3: + fingerprint, checksums */
 
 int embed_rows_alloc(EmbedRows *r, int n, int dim)
 {
@@ -51,61 +53,115 @@ int embed_rows_fail(EmbedRows *r, int index, const char *message)
     return CLI_OK;
 }
 
-static int put_i32(FILE *f, int32_t v)
+/* A failed write of the journal, the volume named when it is full. */
+static int journal_error(const EmbedJournal *j, int err)
 {
-    return fwrite(&v, sizeof v, 1, f) == 1 ? 0 : -1;
+    char note[PATH_MAX + 160] = "";
+    index_volume_note(j->path, err, note, sizeof note);
+    return cli_error("embed: writing %s: %s%s", j->path, strerror(err), note);
 }
 
-static int put_str(FILE *f, const char *s)
+/* The journal's writes and reads go through these, which hash every byte. */
+typedef struct Stream {
+    FILE *f;
+    uint64_t h;
+    int bad;    /* a write failed, or a read came short (a torn record) */
+} Stream;
+
+static void put(Stream *s, const void *p, size_t n)
 {
-    size_t n = strlen(s);
-    return put_i32(f, (int32_t)n) || fwrite(s, 1, n, f) != n ? -1 : 0;
+    if (!s->bad && fwrite(p, 1, n, s->f) != n)
+        s->bad = 1;
+    index_fnv1a(&s->h, p, n);
 }
 
-static int get_i32(FILE *f, int32_t *v)
+static void put_i32(Stream *s, int32_t v)
 {
-    return fread(v, sizeof *v, 1, f) == 1 ? 0 : -1;
+    put(s, &v, sizeof v);
+}
+
+static void put_str(Stream *s, const char *str)
+{
+    size_t n = strlen(str);
+    put_i32(s, (int32_t)n);
+    put(s, str, n);
+}
+
+/* Ends a header or record with the hash of its bytes, and starts the next one's. */
+static void put_sum(Stream *s)
+{
+    uint64_t sum = s->h;
+    if (!s->bad && fwrite(&sum, sizeof sum, 1, s->f) != 1)
+        s->bad = 1;
+    s->h = INDEX_FNV_OFFSET;
+}
+
+static int get(Stream *s, void *p, size_t n)
+{
+    if (s->bad || fread(p, 1, n, s->f) != n)
+        return s->bad = 1, -1;
+    index_fnv1a(&s->h, p, n);
+    return 0;
+}
+
+static int get_i32(Stream *s, int32_t *v)
+{
+    return get(s, v, sizeof *v);
 }
 
 /* A length-prefixed string of at most `cap` bytes, malloc'ed; NULL at a torn or bad record. */
-static char *get_str(FILE *f, size_t cap)
+static char *get_str(Stream *s, size_t cap)
 {
     int32_t n;
-    if (get_i32(f, &n) || n < 0 || (size_t)n > cap)
+    if (get_i32(s, &n) || n < 0 || (size_t)n > cap)
         return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
+    char *str = malloc((size_t)n + 1);
+    if (str && get(s, str, (size_t)n)) {
+        free(str);
         return NULL;
     }
-    if (s)
-        s[n] = '\0';
-    return s;
+    if (str)
+        str[n] = '\0';
+    return str;
+}
+
+/* 0 when the stored hash matches the bytes read since the last one. */
+static int get_sum(Stream *s)
+{
+    uint64_t want = s->h, sum;
+    s->h = INDEX_FNV_OFFSET;
+    if (s->bad || fread(&sum, sizeof sum, 1, s->f) != 1)
+        return s->bad = 1, -1;
+    return sum == want ? 0 : -1;
 }
 
 #define JOURNAL_MAX_STRING (1 << 20)
 
-/* Reads one record into rows; 0, or -1 at a torn record or one that doesn't match the list. */
-static int read_record(FILE *f, char *const *paths, EmbedRows *r)
+/* Reads one record into rows; 0, or -1 at a torn or corrupt record or one that doesn't match the
+ * list (rows are then as before). */
+static int read_record(Stream *s, char *const *paths, EmbedRows *r)
 {
     int32_t index, status;
-    if (get_i32(f, &index) || get_i32(f, &status) || index != r->n_done)
+    if (get_i32(s, &index) || get_i32(s, &status) || index != r->n_done)
         return -1;
-    char *path = get_str(f, JOURNAL_MAX_STRING);
+    char *path = get_str(s, JOURNAL_MAX_STRING), *msg = NULL;
     int rc = path && strcmp(path, paths[index]) == 0 ? 0 : -1;
     free(path);
-    if (rc)
+    size_t at = (size_t)r->n_ok * r->dim, dim = (size_t)r->dim;
+    if (rc == 0 && status == 0)
+        rc = get(s, r->embeds + at, dim * sizeof(float)) ||
+             get(s, r->features + at, dim * sizeof(float)) ? -1 : 0;
+    else if (rc == 0)
+        rc = (msg = get_str(s, JOURNAL_MAX_STRING)) ? 0 : -1;
+    if (rc == 0)
+        rc = get_sum(s);
+    if (rc) {
+        free(msg);
         return -1;
+    }
     if (status == 0) {
-        size_t at = (size_t)r->n_ok * r->dim, dim = (size_t)r->dim;
-        if (fread(r->embeds + at, sizeof(float), dim, f) != dim ||
-            fread(r->features + at, sizeof(float), dim, f) != dim)
-            return -1;
         r->ok_index[r->n_ok++] = index;
     } else {
-        char *msg = get_str(f, JOURNAL_MAX_STRING);
-        if (!msg)
-            return -1;
         r->failed_index[r->n_failed] = index;
         r->failed_error[r->n_failed++] = msg;
     }
@@ -113,26 +169,34 @@ static int read_record(FILE *f, char *const *paths, EmbedRows *r)
     return 0;
 }
 
-/* Loads a journal written for this model, precision, list and width; returns the offset after
- * its last complete record, or -1 when the journal is for something else (or unreadable). */
-static long load(FILE *f, const JournalModel *m, char *const *paths, EmbedRows *r)
+/* How a journal's header compares with this run. */
+enum { HEADER_SAME, HEADER_OTHER, HEADER_OTHER_MODEL };
+
+/* Reads and checks the header; HEADER_OTHER_MODEL (the journal's fingerprint and directory in
+ * theirs) when only the model differs. */
+static int read_header(Stream *s, const JournalModel *m, const EmbedRows *r, char *theirs,
+                       size_t cap)
 {
     char magic[sizeof journal_magic - 1];
     int32_t n, dim;
-    if (fread(magic, 1, sizeof magic, f) != sizeof magic ||
-        memcmp(magic, journal_magic, sizeof magic) || get_i32(f, &n) || get_i32(f, &dim) ||
-        n != r->n || dim != r->dim)
-        return -1;
-    char *model = get_str(f, JOURNAL_MAX_STRING), *precision = get_str(f, JOURNAL_MAX_STRING);
-    int same = model && precision && !strcmp(model, m->dir) && !strcmp(precision, m->precision);
-    free(model);
+    if (get(s, magic, sizeof magic) || memcmp(magic, journal_magic, sizeof magic) ||
+        get_i32(s, &n) || get_i32(s, &dim))
+        return HEADER_OTHER;
+    char *fp = get_str(s, 64), *dir = get_str(s, JOURNAL_MAX_STRING),
+         *precision = get_str(s, 64), *shape = get_str(s, 64);
+    int rc = !fp || !dir || !precision || !shape || get_sum(s) ? HEADER_OTHER : HEADER_SAME;
+    if (rc == HEADER_SAME && (n != r->n || dim != r->dim || strcmp(precision, m->precision) ||
+                              strcmp(shape, m->shape)))
+        rc = HEADER_OTHER;
+    if (rc == HEADER_SAME && strcmp(fp, m->fingerprint)) {
+        snprintf(theirs, cap, "fingerprint %s, from %s", fp, dir);
+        rc = HEADER_OTHER_MODEL;
+    }
+    free(fp);
+    free(dir);
     free(precision);
-    if (!same)
-        return -1;
-    long end = ftell(f);
-    while (r->n_done < r->n && read_record(f, paths, r) == 0)
-        end = ftell(f);
-    return end;
+    free(shape);
+    return rc;
 }
 
 static int start_new(EmbedJournal *j, const JournalModel *m, const EmbedRows *r)
@@ -140,11 +204,28 @@ static int start_new(EmbedJournal *j, const JournalModel *m, const EmbedRows *r)
     j->f = fopen(j->path, "wb");
     if (!j->f)
         return cli_error("embed: creating %s: %s", j->path, strerror(errno));
-    if (fwrite(journal_magic, 1, sizeof journal_magic - 1, j->f) != sizeof journal_magic - 1 ||
-        put_i32(j->f, r->n) || put_i32(j->f, r->dim) || put_str(j->f, m->dir) || put_str(j->f, m->precision) ||
-        fflush(j->f))
-        return cli_error("embed: writing %s: %s", j->path, strerror(errno));
+    Stream s = {j->f, INDEX_FNV_OFFSET, 0};
+    put(&s, journal_magic, sizeof journal_magic - 1);
+    put_i32(&s, r->n);
+    put_i32(&s, r->dim);
+    put_str(&s, m->fingerprint);
+    put_str(&s, m->dir);
+    put_str(&s, m->precision);
+    put_str(&s, m->shape);
+    put_sum(&s);
+    if (s.bad || fflush(j->f))
+        return journal_error(j, errno);
     return CLI_OK;
+}
+
+/* Forgets what a rejected journal loaded. */
+static void reset_rows(EmbedRows *rows)
+{
+    for (int i = 0; i < rows->n_failed; i++) {
+        free(rows->failed_error[i]);
+        rows->failed_error[i] = NULL;
+    }
+    rows->n_done = rows->n_ok = rows->n_failed = 0;
 }
 
 int journal_open(EmbedJournal *j, const char *out_path, const JournalModel *model,
@@ -162,18 +243,32 @@ int journal_open(EmbedJournal *j, const char *out_path, const JournalModel *mode
                     j->path);
         return start_new(j, model, rows);
     }
-    long end = load(old, model, paths, rows);
-    if (end < 0) {
+    Stream s = {old, INDEX_FNV_OFFSET, 0};
+    char theirs[PATH_MAX + 64] = "";
+    int header = read_header(&s, model, rows, theirs, sizeof theirs);
+    if (header == HEADER_OTHER_MODEL) {
         fclose(old);
-        for (int i = 0; i < rows->n_failed; i++)
-            free(rows->failed_error[i]);
-        rows->n_done = rows->n_ok = rows->n_failed = 0;
-        fprintf(stderr, "siglip: embed: %s is for another model, precision or list; starting "
-                "anew (this run: %s, --precision %s)\n", j->path, model->dir, model->precision);
+        return cli_error("embed: %s was written with another model (%s) than this run's "
+                         "(fingerprint %s, from %s): its rows can't be mixed with this model's; "
+                         "run without --resume to start over", j->path, theirs,
+                         model->fingerprint, model->dir);
+    }
+    if (header != HEADER_SAME) {
+        fclose(old);
+        fprintf(stderr, "siglip: embed: %s is for another model, precision or list, or its "
+                "header is damaged; starting anew (this run: %s, --precision %s)\n", j->path,
+                model->dir, model->precision);
         return start_new(j, model, rows);
     }
+    long end = ftell(old);
+    while (rows->n_done < rows->n && read_record(&s, paths, rows) == 0)
+        end = ftell(old);
+    if (rows->n_done < rows->n && !feof(old))
+        fprintf(stderr, "siglip: embed: %s: the record of image %d is damaged; it and the images "
+                "after it are computed again\n", j->path, rows->n_done + 1);
     if (fflush(old) || ftruncate(fileno(old), end) || fseek(old, end, SEEK_SET)) {
         fclose(old);
+        reset_rows(rows);
         return cli_error("embed: resuming from %s: %s", j->path, strerror(errno));
     }
     j->f = old;
@@ -189,20 +284,23 @@ int journal_append(EmbedJournal *j, const EmbedRows *r, char *const *paths, int 
         ok--;
     while (failed > 0 && r->failed_index[failed - 1] >= from)
         failed--;
-    int bad = 0;
-    for (int i = from; i < r->n_done && !bad; i++) {
+    Stream s = {j->f, INDEX_FNV_OFFSET, 0};
+    for (int i = from; i < r->n_done && !s.bad; i++) {
         int is_ok = ok < r->n_ok && r->ok_index[ok] == i;
-        bad = put_i32(j->f, i) || put_i32(j->f, is_ok ? 0 : 1) || put_str(j->f, paths[i]);
-        if (!bad && is_ok) {
+        put_i32(&s, i);
+        put_i32(&s, is_ok ? 0 : 1);
+        put_str(&s, paths[i]);
+        if (is_ok) {
             size_t at = (size_t)ok++ * r->dim, dim = (size_t)r->dim;
-            bad = fwrite(r->embeds + at, sizeof(float), dim, j->f) != dim ||
-                  fwrite(r->features + at, sizeof(float), dim, j->f) != dim;
-        } else if (!bad) {
-            bad = put_str(j->f, r->failed_error[failed++]);
+            put(&s, r->embeds + at, dim * sizeof(float));
+            put(&s, r->features + at, dim * sizeof(float));
+        } else {
+            put_str(&s, r->failed_error[failed++]);
         }
+        put_sum(&s);
     }
-    if (bad || fflush(j->f) || fsync(fileno(j->f)))
-        return cli_error("embed: writing %s: %s", j->path, strerror(errno));
+    if (s.bad || fflush(j->f) || fsync(fileno(j->f)))
+        return journal_error(j, errno);
     return CLI_OK;
 }
 

@@ -30,16 +30,20 @@ typedef struct EmbedJournal {
     char *path; /* OUT.journal */
 } EmbedJournal;
 
-/* What a journal's embeddings were computed with: resuming needs the same of both. */
+/* What a journal's embeddings were computed with: resuming needs the same of all. */
 typedef struct JournalModel {
-    const char *dir;       /* model directory */
-    const char *precision; /* --precision name: other weights give other embeddings */
+    const char *dir;         /* model directory, for messages */
+    const char *fingerprint; /* the model's files (index_model_identify): replaced files differ */
+    const char *precision;   /* --precision name: other weights give other embeddings */
+    const char *shape;       /* --image-size / --max-patches as run, e.g. "model" or "48x40" */
 } JournalModel;
 
-/* Opens the journal next to out_path. With resume and a journal of the same model directory,
- * precision, list and width, the outcomes it holds are loaded into rows (a torn last record is
- * dropped); otherwise a new journal is started, saying why. Returns CLI_OK or CLI_ERROR
- * (printed). */
+/* Opens the journal next to out_path. With resume and a journal of the same precision, shape,
+ * list and width, the outcomes it holds are loaded into rows up to its first torn or corrupt
+ * record (every record carries a checksum; from there on the images are computed again);
+ * a journal of another list, precision or shape is replaced by a new one, saying why. A journal
+ * of another model (fingerprint) is refused: mixing rows of two models would be wrong, and
+ * running without --resume starts over. Returns CLI_OK or CLI_ERROR (printed). */
 int journal_open(EmbedJournal *j, const char *out_path, const JournalModel *model,
                  char *const *paths, int resume, EmbedRows *rows);
 

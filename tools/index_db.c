@@ -3,9 +3,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,17 +32,72 @@ static const char schema_sql[] =
     " indexed_at INTEGER NOT NULL"  /* unix seconds */
     ");";
 
+/* Where the file's volume is mounted: the highest folder above path on the same device. */
+static void mount_point(const char *path, char *out, size_t cap)
+{
+    char cur[PATH_MAX], parent[PATH_MAX];
+    struct stat a, b;
+    if (!realpath(path, cur)) { /* not created yet: its folder */
+        snprintf(parent, sizeof parent, "%s", path);
+        if (!realpath(dirname(parent), cur))
+            snprintf(cur, sizeof cur, "%s", path);
+    }
+    while (strcmp(cur, "/") && !stat(cur, &a)) {
+        snprintf(parent, sizeof parent, "%s", cur);
+        dirname(parent);
+        if (stat(parent, &b) || b.st_dev != a.st_dev)
+            break;
+        snprintf(cur, sizeof cur, "%s", parent);
+    }
+    snprintf(out, cap, "%s", cur);
+}
+
+void index_volume_note(const char *path, int err, char *buf, size_t cap)
+{
+    if (err != ENOSPC && err != EDQUOT && err != EFBIG)
+        return;
+    char mnt[PATH_MAX];
+    struct statvfs vfs;
+    mount_point(path, mnt, sizeof mnt);
+    size_t used = strlen(buf);
+    if (err == EFBIG)
+        snprintf(buf + used, cap - used, " (the file size limit of this process is reached)");
+    else if (!statvfs(mnt, &vfs))
+        snprintf(buf + used, cap - used, " (the volume mounted at %s has %llu KiB free)", mnt,
+                 (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024);
+    else
+        snprintf(buf + used, cap - used, " (the volume mounted at %s)", mnt);
+}
+
+/* The volume note of the connection's last error: SQLITE_FULL is a full disk (or quota) even
+ * where SQLite kept no errno. */
+static void db_volume_note(const IndexDb *d, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!d->db)
+        return;
+    int code = sqlite3_errcode(d->db) & 0xff, err = sqlite3_system_errno(d->db);
+    if (code == SQLITE_FULL && err != EDQUOT && err != EFBIG)
+        err = ENOSPC;
+    if (code == SQLITE_FULL || code == SQLITE_IOERR)
+        index_volume_note(d->path, err, buf, cap);
+}
+
 static int db_error(const IndexDb *d, const char *what)
 {
-    return cli_error("%s: %s: %s", d->path, what, d->db ? sqlite3_errmsg(d->db) : "out of memory");
+    char note[PATH_MAX + 160];
+    db_volume_note(d, note, sizeof note);
+    return cli_error("%s: %s: %s%s", d->path, what,
+                     d->db ? sqlite3_errmsg(d->db) : "out of memory", note);
 }
 
 static int exec(IndexDb *d, const char *sql)
 {
-    char *msg = NULL;
+    char *msg = NULL, note[PATH_MAX + 160];
     if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return CLI_OK;
-    cli_error("%s: %s", d->path, msg ? msg : sqlite3_errmsg(d->db));
+    db_volume_note(d, note, sizeof note);
+    cli_error("%s: %s%s", d->path, msg ? msg : sqlite3_errmsg(d->db), note);
     sqlite3_free(msg);
     return CLI_ERROR;
 }
@@ -59,6 +119,61 @@ static int refuse_foreign(IndexDb *d)
     return rc;
 }
 
+/* Opens path through a "file:" URI (for its query parameters): '%', '?' and '#' in the path are
+ * escaped. */
+static int open_uri(IndexDb *d, const char *query)
+{
+    size_t len = strlen(d->path);
+    char *uri = malloc(3 * len + strlen(query) + 8), *o = uri;
+    if (!uri)
+        return SQLITE_NOMEM;
+    o += sprintf(o, "file:");
+    for (const char *p = d->path; *p; p++)
+        o += strchr("%?#", *p) ? sprintf(o, "%%%02X", (unsigned char)*p) : (*o = *p, 1);
+    sprintf(o, "?%s", query);
+    int rc = sqlite3_open_v2(uri, &d->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    return rc;
+}
+
+/* A reader that SQLite can't serve here: a WAL database needs its -shm (WAL index) file, which a
+ * read-only folder or mount won't let it create. With no WAL pending, every committed row is in
+ * the database file itself, which is then opened immutable (no -shm, no locks). */
+static int open_reader_fallback(IndexDb *d)
+{
+    char wal[PATH_MAX];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", d->path);
+    if (!stat(wal, &sb) && sb.st_size > 0)
+        return cli_error("%s: can't be read here: SQLite can't create %s-shm (%s) and %s holds "
+                         "commits not yet in the database; run `siglip index` on it once where "
+                         "it is writable, or copy the database with its -wal file elsewhere",
+                         d->path, d->path, sqlite3_errmsg(d->db), wal);
+    sqlite3_close(d->db);
+    d->db = NULL;
+    if (open_uri(d, "immutable=1") != SQLITE_OK)
+        return db_error(d, "opening the index read-only");
+    sqlite3_busy_timeout(d->db, 10000);
+    return CLI_OK;
+}
+
+/* The writer's claim: an exclusive flock() on the database file, released when the process ends
+ * however it ends. SQLite's own locks are fcntl() locks, which closing any descriptor of the file
+ * drops: this descriptor stays open until after sqlite3_close(). */
+static int claim(IndexDb *d)
+{
+    d->lock_fd = open(d->path, O_RDONLY | O_CLOEXEC);
+    if (d->lock_fd < 0)
+        return cli_error("%s: %s", d->path, strerror(errno));
+    d->locked = 1;
+    if (!flock(d->lock_fd, LOCK_EX | LOCK_NB))
+        return CLI_OK;
+    if (errno == EWOULDBLOCK)
+        return cli_error("%s is being updated by another `siglip index` run; wait for it to "
+                         "finish (or stop it) and run this one again", d->path);
+    return cli_error("%s: locking: %s", d->path, strerror(errno));
+}
+
 int index_db_open(IndexDb *d, const char *path, int writable)
 {
     memset(d, 0, sizeof *d);
@@ -77,13 +192,27 @@ int index_db_open(IndexDb *d, const char *path, int writable)
     }
     /* A second process reading (search) while another writes (index) waits instead of failing. */
     sqlite3_busy_timeout(d->db, 10000);
+    int rc = writable ? claim(d) : CLI_OK;
+    /* The first read makes SQLite open the WAL index: READONLY or CANTOPEN there means it could
+     * not (a read-only folder or mount). */
+    int probe = writable ? SQLITE_OK
+                         : sqlite3_exec(d->db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+                                        NULL) & 0xff;
+    if (probe == SQLITE_READONLY || probe == SQLITE_CANTOPEN)
+        rc = open_reader_fallback(d);
     /* WAL: readers never block the writer; synchronous=NORMAL still keeps every committed batch
      * through a crash of the process (only a power loss may lose the last commits). */
-    int rc = writable ? refuse_foreign(d) : CLI_OK;
-    /* 64 KiB pages (for a new file; an existing one keeps its size): a row of 768 or 1152 floats
-     * fills most of a 4 KiB page alone, or spills past it; twenty fit in 64 KiB. */
     if (rc == CLI_OK && writable)
-        rc = exec(d, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        rc = refuse_foreign(d);
+    /* 64 KiB pages (for a new file; an existing one keeps its size): a row of 768 or 1152 floats
+     * fills most of a 4 KiB page alone, or spills past it; twenty fit in 64 KiB. The WAL is
+     * checkpointed after every commit (wal_autocheckpoint=1: a passive checkpoint, which never
+     * waits for readers) and cut back to 1 MiB when it restarts, so that it holds about one
+     * batch: SQLite's default (1000 pages, here 64 MiB) let a small index need many times its
+     * size on disk. */
+    if (rc == CLI_OK && writable)
+        rc = exec(d, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     " PRAGMA wal_autocheckpoint=1; PRAGMA journal_size_limit=1048576;");
     if (rc == CLI_OK && writable)
         rc = exec(d, schema_sql);
     if (rc == CLI_OK && writable &&
@@ -105,6 +234,8 @@ void index_db_close(IndexDb *d)
     sqlite3_finalize(d->put);
     sqlite3_finalize(d->drop);
     sqlite3_close(d->db);
+    if (d->locked && d->lock_fd >= 0)
+        close(d->lock_fd); /* after sqlite3_close: see claim() */
     memset(d, 0, sizeof *d);
 }
 
@@ -227,6 +358,12 @@ int index_db_begin(IndexDb *d)
 int index_db_commit(IndexDb *d)
 {
     return exec(d, "COMMIT");
+}
+
+void index_db_rollback(IndexDb *d)
+{
+    if (d->db && !sqlite3_get_autocommit(d->db))
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* The stored byte order of a float. */

@@ -40,11 +40,15 @@ typedef struct IndexDb {
     struct sqlite3_stmt *put;
     struct sqlite3_stmt *drop;
     const char *path;
+    int lock_fd;            /* the writer's flock()ed descriptor of the file, when locked */
+    int locked;
 } IndexDb;
 
-/* Opens the index at path: writable (created when missing, switched to WAL mode) for the
- * indexer, or for reading (an existing file; nothing is written). Prints the error and returns
- * CLI_ERROR on failure; *d is then closed. */
+/* Opens the index at path: writable (created when missing, switched to WAL mode, and claimed
+ * with an exclusive flock() so that a second writer is refused) for the indexer, or for reading
+ * (an existing file; nothing is written: a read-only file, folder or mount is opened read-only,
+ * immutable when SQLite can't make its WAL index there and no WAL is pending). Prints the error
+ * and returns CLI_ERROR on failure; *d is then closed. */
 int index_db_open(IndexDb *d, const char *path, int writable);
 void index_db_close(IndexDb *d);
 
@@ -57,9 +61,17 @@ int index_db_write_model(IndexDb *d, const IndexModel *m);
  * else prints why the index can't be used with it and returns CLI_ERROR. */
 int index_db_check_model(const char *db_path, const IndexModel *stored, const IndexModel *model);
 
-/* Transactions: every finished batch is one, so an interrupted run keeps what it committed. */
+/* Transactions: every finished batch is one, so an interrupted run keeps what it committed. Each
+ * commit is then checkpointed into the database (the WAL holds about one batch). */
 int index_db_begin(IndexDb *d);
 int index_db_commit(IndexDb *d);
+/* Rolls back the transaction in progress, if any (after a failed put or commit). */
+void index_db_rollback(IndexDb *d);
+
+/* Appends to buf (a string) " (the volume mounted at M has N KiB free)" when err (an errno) is
+ * ENOSPC or EDQUOT, a note on the file size limit for EFBIG, else nothing: the messages of a
+ * full disk name the volume of path. */
+void index_volume_note(const char *path, int err, char *buf, size_t cap);
 
 /* Stores (inserting or replacing) the row of file f: its embedding [dim] or, when embedding is
  * NULL, the error message. */
@@ -95,5 +107,10 @@ int index_list_dir(const char *dir, int (*keep)(const char *name), CliList *name
  * precision it was loaded in. */
 int index_model_identify(const char *dir, const SiglipModelInfo *info, SiglipPrecision weights,
                          IndexModel *m);
+
+/* FNV-1a 64 (model fingerprints, embed journal checksums): hashes n bytes into *h, which starts
+ * at INDEX_FNV_OFFSET. Not cryptographic: it catches accidents, nobody forges one. */
+#define INDEX_FNV_OFFSET 0xcbf29ce484222325ULL
+void index_fnv1a(uint64_t *h, const void *data, size_t n);
 
 #endif /* SIGLIP_INDEX_DB_H */

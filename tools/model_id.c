@@ -16,7 +16,7 @@ enum { SAMPLE_BLOCKS = 256, SAMPLE_BYTES = 4096 };
 #define MAX_HEADER_BYTES ((uint64_t)64 << 20)
 
 /* FNV-1a, 64 bit: not cryptographic; it tells models apart, nobody forges one. */
-static void fnv1a(uint64_t *h, const void *data, size_t n)
+void index_fnv1a(uint64_t *h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
@@ -30,14 +30,14 @@ static int hash_small_file(uint64_t *h, const char *dir, const char *name)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    fnv1a(h, name, strlen(name) + 1);
+    index_fnv1a(h, name, strlen(name) + 1);
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno == ENOENT ? CLI_OK : cli_error("reading %s: %s", path, strerror(errno));
     unsigned char buf[8192];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        fnv1a(h, buf, got);
+        index_fnv1a(h, buf, got);
     int rc = ferror(f) ? cli_error("reading %s: %s", path, strerror(errno)) : CLI_OK;
     fclose(f);
     return rc;
@@ -54,7 +54,7 @@ static int hash_weights(uint64_t *h, const char *path)
     unsigned char buf[SAMPLE_BYTES];
     int rc = fstat(fileno(f), &sb) ? cli_error("reading %s: %s", path, strerror(errno)) : CLI_OK;
     uint64_t size = (uint64_t)sb.st_size, header = 0;
-    fnv1a(h, &size, sizeof size);
+    index_fnv1a(h, &size, sizeof size);
     if (rc == CLI_OK && fread(buf, 1, 8, f) == 8) {
         for (int i = 7; i >= 0; i--)
             header = header << 8 | buf[i];
@@ -64,7 +64,7 @@ static int hash_weights(uint64_t *h, const char *path)
             size_t got = fread(buf, 1, want, f);
             if (!got)
                 break;
-            fnv1a(h, buf, got);
+            index_fnv1a(h, buf, got);
             done += got;
         }
     }
@@ -74,7 +74,7 @@ static int hash_weights(uint64_t *h, const char *path)
         if (fseeko(f, (off_t)at, SEEK_SET))
             rc = cli_error("reading %s: %s", path, strerror(errno));
         else
-            fnv1a(h, buf, fread(buf, 1, sizeof buf, f));
+            index_fnv1a(h, buf, fread(buf, 1, sizeof buf, f));
     }
     if (rc == CLI_OK && ferror(f))
         rc = cli_error("reading %s: %s", path, strerror(errno));
@@ -119,7 +119,7 @@ int index_model_identify(const char *dir, const SiglipModelInfo *info, SiglipPre
     m->dim = info->vision_hidden_size;
     m->logit_scale = info->logit_scale;
     m->logit_bias = info->logit_bias;
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = INDEX_FNV_OFFSET;
     int rc = hash_small_file(&h, m->dir, "config.json");
     if (rc == CLI_OK)
         rc = hash_small_file(&h, m->dir, "preprocessor_config.json");
