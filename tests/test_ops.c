@@ -191,6 +191,8 @@ static void check_op(int rc, const char *what)
     (void)what;
 }
 
+#define N_CASES(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Largest case (multiply-adds) run; SIZE_MAX unless --quick. */
 static size_t work_limit = SIZE_MAX;
 
@@ -262,28 +264,29 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     free(x), free(w), free(b), free(y), free(got);
 }
 
+static const LinearCase linear_cases[] = {
+    {1, 1, 1, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
+    {7, 13, 50, 3, 5, 2, 7, SG_ACT_GELU_TANH, 1, 0},
+    {50, 197, 13, 0, 1, 0, 3, SG_ACT_GELU_ERF, 1, 0},
+    {13, 7, 197, 1, 0, 5, 0, SG_ACT_NONE, 0, 0},
+    {197, 100, 768, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
+    {1, 768, 33, 0, 0, 0, 0, SG_ACT_GELU_ERF, 0, 0},
+    {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
+    {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
+    {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
+    {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
+    {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
+    {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
+};
+
 static void test_linear(void)
 {
-    static const LinearCase cases[] = {
-        {1, 1, 1, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
-        {7, 13, 50, 3, 5, 2, 7, SG_ACT_GELU_TANH, 1, 0},
-        {50, 197, 13, 0, 1, 0, 3, SG_ACT_GELU_ERF, 1, 0},
-        {13, 7, 197, 1, 0, 5, 0, SG_ACT_NONE, 0, 0},
-        {197, 100, 768, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
-        {1, 768, 33, 0, 0, 0, 0, SG_ACT_GELU_ERF, 0, 0},
-        {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
-        {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
-        {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
-        {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
-        {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
-        {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t i = 0; i < N_CASES(linear_cases); i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
 #ifdef SG_HAVE_CLBLAST
-            test_linear_case(&cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
+            test_linear_case(&linear_cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
 #endif
-            test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+            test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
         }
     /* Every register block `siglip tune` may choose (and the tables' own), each rebuilt. */
     SgTuning chosen = dev->tuning;
@@ -298,10 +301,10 @@ static void test_linear(void)
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
         /* f32 on every case; the reduced types (the same kernel with another weight load) on
          * the awkward ones: remainders, whole panels, accumulate. */
-        for (size_t i = 0; rc == SIGLIP_OK && i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t i = 0; rc == SIGLIP_OK && i < N_CASES(linear_cases); i++)
             for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
                 if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
-                    test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+                    test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
     }
     /* The chunked walk of gemm_packed (x larger than gemm_chunk_kib): with 4×16 blocks, 300 or
      * 301 rows of K = 5 (6 KB) under a 5 KiB budget walk 2 row blocks × every panel per chunk
@@ -623,30 +626,31 @@ static int next_attention_config(int c)
     return (size_t)c <= n && rc == SIGLIP_OK;
 }
 
+static const AttnCase attention_cases[] = {
+    {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
+    {3, 7, 7, 2, 8, QKV_PACKED, MASK_RANDOM, 1},
+    {3, 7, 7, 3, 8, QKV_PACKED, MASK_ONE_ROW_EMPTY, 1},
+    {1, 50, 50, 3, 72, QKV_PACKED, MASK_NONE, 2},
+    {3, 50, 50, 2, 64, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1},
+    {1, 196, 196, 2, 64, QKV_PACKED, MASK_NONE, 1},
+    {1, 729, 729, 1, 72, QKV_PACKED, MASK_NONE, 1},
+    {3, 1, 729, 4, 72, Q_BROADCAST, MASK_NONE, 1},
+    {2, 1, 196, 12, 64, Q_BROADCAST, MASK_RANDOM, 1},
+    {1, 13, 37, 2, 128, QKV_SEPARATE, MASK_RANDOM, 1},
+    {1, 5, 9, 1, 32, QKV_SEPARATE, MASK_NONE, 1},
+    {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
+    {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
+    {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
+    {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3}, /* rows: more keys than it keeps */
+    {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
+    {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
+};
+
 static void test_attention(void)
 {
-    static const AttnCase cases[] = {
-        {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
-        {3, 7, 7, 2, 8, QKV_PACKED, MASK_RANDOM, 1},
-        {3, 7, 7, 3, 8, QKV_PACKED, MASK_ONE_ROW_EMPTY, 1},
-        {1, 50, 50, 3, 72, QKV_PACKED, MASK_NONE, 2},
-        {3, 50, 50, 2, 64, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1},
-        {1, 196, 196, 2, 64, QKV_PACKED, MASK_NONE, 1},
-        {1, 729, 729, 1, 72, QKV_PACKED, MASK_NONE, 1},
-        {3, 1, 729, 4, 72, Q_BROADCAST, MASK_NONE, 1},
-        {2, 1, 196, 12, 64, Q_BROADCAST, MASK_RANDOM, 1},
-        {1, 13, 37, 2, 128, QKV_SEPARATE, MASK_RANDOM, 1},
-        {1, 5, 9, 1, 32, QKV_SEPARATE, MASK_NONE, 1},
-        {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
-        {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
-        {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
-        {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3}, /* rows: more keys than it keeps */
-        {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
-        {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
-    };
     for (int c = 0; next_attention_config(c); c++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            test_attention_case(&cases[i]);
+        for (size_t i = 0; i < N_CASES(attention_cases); i++)
+            test_attention_case(&attention_cases[i]);
 }
 
 /* ---- packed attention: sequences of different lengths one after another (SgSegments) ---- */
@@ -724,20 +728,44 @@ static void test_segments_case(const SegCase *c)
     free(q), free(ref), free(got);
 }
 
+static const SegCase segment_cases[] = {
+    /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
+    {5, {2, 2, 8, 64, 13}, {1, 1, 7, 64, 12}, 2, 64, 0, QKV_PACKED, 1},
+    {1, {1}, {1}, 1, 8, 0, QKV_PACKED, 1},
+    {4, {9, 17, 33, 3}, {8, 16, 32, 3}, 3, 8, 1, QKV_SEPARATE, 30}, /* large scores, gaps */
+    {2, {5, 1}, {4, 1}, 2, 12, 2, QKV_SEPARATE, 1}, /* dh not a multiple of 8 */
+    {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
+    {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
+};
+
 static void test_segments(void)
 {
-    static const SegCase cases[] = {
-        /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
-        {5, {2, 2, 8, 64, 13}, {1, 1, 7, 64, 12}, 2, 64, 0, QKV_PACKED, 1},
-        {1, {1}, {1}, 1, 8, 0, QKV_PACKED, 1},
-        {4, {9, 17, 33, 3}, {8, 16, 32, 3}, 3, 8, 1, QKV_SEPARATE, 30}, /* large scores, gaps */
-        {2, {5, 1}, {4, 1}, 2, 12, 2, QKV_SEPARATE, 1}, /* dh not a multiple of 8 */
-        {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
-        {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
-    };
     for (int c = 0; next_attention_config(c); c++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            test_segments_case(&cases[i]);
+        for (size_t i = 0; i < N_CASES(segment_cases); i++)
+            test_segments_case(&segment_cases[i]);
+}
+
+/* ---- launches split by a loop budget (src/ocl/probe.c) ----
+ * The GEMM and attention as a device with a small loop budget runs them, whatever this device's
+ * own budget is: with 3000 forced, gemm_packed takes K in runs of 32 (the first launch with the
+ * bias, the last with the activation, each accumulating onto the one before) and attention its
+ * keys in runs of one tile, the softmax carried between launches; attention_rows gives way to
+ * the tiled kernel. Every weight type on the awkward GEMM cases; masks, an all-masked item and
+ * packed segments of different key counts for attention. */
+static void test_split_launches(void)
+{
+    uint32_t own = dev->info.loop_budget;
+    dev->info.loop_budget = 3000;
+    for (size_t i = 0; i < N_CASES(linear_cases); i++)
+        for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+            if (linear_cases[i].K > 32 && (t == SG_ELEM_F32 || i == 6 || i == 11))
+                test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
+    for (size_t i = 0; i < N_CASES(attention_cases); i++)
+        if (attention_cases[i].Tk > 32)
+            test_attention_case(&attention_cases[i]);
+    for (size_t i = 0; i < N_CASES(segment_cases); i++)
+        test_segments_case(&segment_cases[i]);
+    dev->info.loop_budget = own;
 }
 
 /* Packed texts' embeddings (ids and positions per row, a gather) and the last row of each
@@ -1013,6 +1041,7 @@ int main(int argc, char **argv)
     test_layernorm();
     test_attention();
     test_segments();
+    test_split_launches();
     test_small_ops();
     test_bad_arguments();
 
