@@ -283,6 +283,10 @@ def case_errors(exe):
                 (json.dumps({"input": ["a"] * 9}).encode(), "at most 8"),
                 (json.dumps({"input": ["a"], "encoding_format": "int8"}).encode(), "encoding_format"),
                 (json.dumps({"input": ["a"], "model": 3}).encode(), "model"),
+                # U+0000 is refused, naming it, not cut short there (issue 32, item 2)
+                (json.dumps({"input": ["a\0b"]}).encode(), "U+0000"),
+                (json.dumps({"input": [{"text": "\0"}]}).encode(), "U+0000"),
+                (b'{"input": ["a\x00b"]}', "U+0000"),
             ]
             for body, reason in bad_bodies:
                 status, _, resp = srv.request("POST", "/v1/embeddings", body,
@@ -297,6 +301,9 @@ def case_errors(exe):
                 ({"candidate_labels": ["a"]}, "image"),
                 ({"image": [], "candidate_labels": ["a"]}, "image"),
                 ({"image": b64(img), "candidate_labels": ["a"], "labels": 1}, "unknown field"),
+                ({"image": b64(img), "candidate_labels": ["cat\0dog"]}, "U+0000"),
+                ({"image": b64(img), "candidate_labels": ["a"], "hypothesis_template": "\0{}"},
+                 "U+0000"),
             ]
             for doc, reason in classify_bad:
                 status, _, resp = srv.post("/v1/classify", doc, auth)
@@ -312,6 +319,15 @@ def case_errors(exe):
             code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F", "bogus=1",
                                   srv.url("/v1/embeddings"))
             check(code == 400 and "unknown multipart field" in body, "multipart bogus: %d" % code)
+            form = (b"--XyZ\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\na\0b\r\n"
+                    b"--XyZ--\r\n")
+            status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
+                auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
+            check(status == 400 and b"NUL" in resp, "multipart text with NUL: %d %r" % (status, resp))
+            # A text that spells \u0000 with a backslash holds no NUL: it is served.
+            status, _, _ = srv.request("POST", "/v1/embeddings", b'{"input": ["a\\\\u0000b"]}',
+                                       dict(auth, **{"Content-Type": "application/json"}))
+            check(status == 200, "a literal backslash-u0000 text: %d" % status)
             code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F",
                                   "image=@" + os.path.join(TINY, "config.json"), "-F",
                                   "candidate_labels=x", srv.url("/v1/classify"))

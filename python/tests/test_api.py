@@ -3,6 +3,7 @@ processor on every image input kind, model outputs and their shapes, the pipelin
 inputs, concurrent use. Expected values: tiny-expected.safetensors and tiny-cases.json, written by
 transformers 5.17 (tests/data/FIXTURES.md), never by this code."""
 import os
+import sys
 import threading
 
 import numpy as np
@@ -206,8 +207,6 @@ def test_argument_errors(tiny_model):
         tiny_model.get_text_features(np.zeros((2, 16), np.int32))
     with pytest.raises(ValueError, match=r"pixel_values must be \[batch, 3, 40, 40\]"):
         tiny_model.get_image_features(np.zeros((1, 3, 224, 224), np.float32))
-    with pytest.raises(ValueError, match="NUL"):  # the C API takes NUL-terminated texts
-        tiny_model.get_text_features(texts=["a\0b"])
     with pytest.raises(ValueError, match=r"image_embeds must be \[n, 32\]"):
         tiny_model.logits(np.zeros((2, 32), np.float32), np.zeros((2, 16), np.float32))
     with pytest.raises(TypeError, match="an image is a path"):
@@ -237,3 +236,24 @@ def test_devices_and_version():
     assert devices and sum(d["selected"] for d in devices) == 1
     assert siglip.library_version.count(".") == 2
     assert os.path.isdir(DATA)
+
+
+def test_texts_with_nul(tiny_model):
+    """U+0000 is a character like any other (issue 32, item 2): texts reach the library with their
+    lengths. Expected ids: the real SentencePiece (Debian's python3-sentencepiece) under
+    SiglipTokenizer's rules, as tests/data/tokenizer/gen_cases.py writes the committed cases."""
+    sys.path.insert(0, os.path.join(DATA, "tokenizer"))
+    try:
+        import gen_cases
+    finally:
+        sys.path.pop(0)
+    tokenizer = tiny_model.tokenizer
+    texts = ["a\0b", "\0", "cat\0 dog\0\0", "\0</s>\0x", "tail after the nul \0 " * 6]
+    got = tokenizer(texts)
+    for i, text in enumerate(texts):
+        ids, mask = gen_cases.padded(text, 64)
+        assert got["input_ids"][i].tolist() == ids, repr(text)
+        assert got["attention_mask"][i].tolist() == mask, repr(text)
+        assert tokenizer.encode(text) == gen_cases.siglip_ids(text), repr(text)
+    features = tiny_model.get_text_features(texts=["a\0b", "a"])
+    assert np.abs(features[0] - features[1]).max() > 1e-3  # "a\0b" is not cut to "a"

@@ -554,6 +554,12 @@ int siglip_tokenizer_max_length(const SiglipTokenizer *tok)
 int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int max_length,
                     int32_t *ids, int32_t *mask)
 {
+    return siglip_tokenize_n(tok, texts, NULL, n, max_length, ids, mask);
+}
+
+int siglip_tokenize_n(SiglipTokenizer *tok, const char *const *texts, const size_t *lengths,
+                      int n, int max_length, int32_t *ids, int32_t *mask)
+{
     if (!tok)
         return SIGLIP_EINVAL;
     if (!texts || !ids || n <= 0)
@@ -566,7 +572,7 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
     for (int t = 0; t < n; t++) {
         if (!texts[t])
             return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize: text %d is NULL", t);
-        int rc = sg_tokenizer_encode_text(tok, texts[t], strlen(texts[t]));
+        int rc = sg_tokenizer_encode_text(tok, texts[t], lengths ? lengths[t] : strlen(texts[t]));
         if (rc != 0)
             return rc;
         const int32_t *enc = (const int32_t *)(const void *)tok->ids.data;
@@ -592,13 +598,19 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
 
 int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, size_t *n_ids)
 {
+    return siglip_tokenize_one_n(tok, text, text ? strlen(text) : 0, ids, n_ids);
+}
+
+int siglip_tokenize_one_n(SiglipTokenizer *tok, const char *text, size_t length, int32_t **ids,
+                          size_t *n_ids)
+{
     if (!tok)
         return SIGLIP_EINVAL;
     if (!text || !ids || !n_ids)
         return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize_one: NULL argument");
     *ids = NULL;
     *n_ids = 0;
-    int rc = sg_tokenizer_encode_text(tok, text, strlen(text));
+    int rc = sg_tokenizer_encode_text(tok, text, length);
     if (rc != 0)
         return rc;
     size_t n = tok->ids.len / sizeof(int32_t);
