@@ -3,6 +3,7 @@
  * shutdown. One thread per connection (bounded by --max-connections) so a request may block while
  * the device works for it; a watchdog thread closes connections that miss their deadline. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -404,8 +405,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn_set_deadline(s, c, cli_now() + s->cfg.header_timeout_s);
     if (!r)
         return;
+    /* A large body (or the long text in it) leaves freed memory in malloc's heap: give it back
+     * to the system rather than hold it while idle. */
+    int large = r->cap > (1u << 20);
     free(r->body);
     free(r);
+    if (large)
+        malloc_trim(0);
     *con_cls = NULL;
     pthread_mutex_lock(&s->lock);
     if (--s->in_flight == 0)
