@@ -209,7 +209,11 @@ def case_errors(exe):
     """Runtime errors: exit 1 with one 'siglip: <what>: <message>' line on stderr."""
     with tempfile.TemporaryDirectory() as tmp:
         out_file = os.path.join(tmp, "out.safetensors")
+        nul_list = os.path.join(tmp, "nul-list")  # a NUL would end the path early: refused
+        with open(nul_list, "wb") as f:
+            f.write(os.path.join(IMAGES, "rgb_40x40.png").encode() + b"\0.bad\n")
         runs = [
+            ["embed", "-m", TINY, "-o", out_file, "--images-from", nul_list],
             ["tokenize", "-m", os.path.join(tmp, "missing"), "hello"],
             ["preprocess", "-m", TINY, "-o", out_file, os.path.join(tmp, "missing.png")],
             ["preprocess", "-m", TINY, "-o", out_file, os.path.join(DATA, "tiny", "config.json")],

@@ -439,8 +439,15 @@ int cli_list_read_lines(CliList *l, const char *path)
     l->owns = 1;
     char *line = NULL;
     size_t cap = 0;
-    int rc = CLI_OK;
-    while (getline(&line, &cap, f) >= 0) {
+    int rc = CLI_OK, line_no = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        line_no++;
+        /* A NUL would end the line early and name another file: refused instead. */
+        if (memchr(line, 0, (size_t)got)) {
+            rc = cli_error("reading %s: line %d holds a NUL byte", path, line_no);
+            break;
+        }
         strip_line_end(line);
         if (!*line)
             continue;

@@ -353,6 +353,8 @@ typedef struct ServeConfig {
     int max_connections;
     int max_items;
     int idle_timeout_s;
+    int header_timeout_s;          /* a request head must arrive within this of the connection's
+                                    * opening or its previous answer */
     const char *api_key;           /* NULL = no authentication */
 } ServeConfig;
 
