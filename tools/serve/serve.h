@@ -195,6 +195,7 @@ typedef enum Endpoint {
     EP_HEALTH,
     EP_METRICS,
     EP_SEARCH,
+    EP_MODELS,
     EP_OTHER,
     EP_COUNT
 } Endpoint;
@@ -276,6 +277,8 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
                   size_t size, double t0, Reply *out);
 void api_search(const Service *svc, const char *content_type, const unsigned char *body,
                 size_t size, double t0, Reply *out);
+/* GET /v1/models: the served model as OpenAI's model list. */
+void api_models(const Service *svc, Reply *out);
 
 /* ---- the HTTP service (serve_http.c) ---- */
 

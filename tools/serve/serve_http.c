@@ -49,6 +49,8 @@ static Endpoint endpoint_of(const char *url)
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
         return EP_METRICS;
+    if (!strcmp(url, "/v1/models"))
+        return EP_MODELS;
     return EP_OTHER;
 }
 
@@ -122,7 +124,7 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return send_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
         return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/v1/search, /health, /metrics)");
+                                        "/v1/search, /v1/models, /health, /metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
         return send_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
@@ -195,6 +197,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
         api_search(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_MODELS) {
+        api_models(s->svc, &rep);
     } else {
         FILE *f = open_memstream(&rep.body, &rep.len);
         if (!f)

@@ -14,7 +14,8 @@ static const int statuses[] = {200, 400, 401, 404, 405, 413, 500, 503, 504};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 
 static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify", "/health",
-                                                     "/metrics", "/v1/search", "other"};
+                                                     "/metrics", "/v1/search", "/v1/models",
+                                                     "other"};
 
 struct Metrics {
     pthread_mutex_t lock;
