@@ -33,7 +33,9 @@ mkdir -p "$work/libsiglip"
 tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=node_modules \
     --exclude=__pycache__ --exclude='./.mesonpy*' -cf - . | tar -C "$work/libsiglip" -xf -
 start=$SECONDS
+# Debian's tools only: a python3 or meson of a user's PATH (pyenv, venv) has no say in a package.
 (cd "$work/libsiglip" &&
+ PATH=/usr/sbin:/usr/bin:/sbin:/bin \
  DEB_BUILD_OPTIONS="nocheck parallel=${PACKAGES_JOBS:-2}" dpkg-buildpackage -us -uc -b \
    >"$work/build.log" 2>&1) || { tail -60 "$work/build.log"; fail "dpkg-buildpackage"; }
 echo "built in $((SECONDS - start)) s: $(cd "$work" && ls ./*.deb | tr '\n' ' ')"
@@ -56,10 +58,9 @@ echo "pkg-config --modversion siglip: $version"
 
 # The README's C example ("The C API in ten lines"; or wherever the docs moved it), compiled and
 # linked against the package: its #include lines at the top, its statements in main().
-example=$(cat README.md docs/*.md 2>/dev/null |
-          awk '/^```c$/ {inside = 1; block = ""; next}
+example=$(awk '/^```c$/ {inside = 1; block = ""; next}
                inside && /^```$/ {inside = 0; if (block ~ /siglip_zero_shot/) {print block; exit}}
-               inside {block = block $0 "\n"}')
+               inside {block = block $0 "\n"}' README.md $(ls docs/*.md 2>/dev/null))
 [ -n "$example" ] || fail "no C example calling siglip_zero_shot in README.md or docs/"
 {
   echo '#include <stdio.h>'
@@ -70,7 +71,7 @@ example=$(cat README.md docs/*.md 2>/dev/null |
 } >"$work/readme_example.c"
 cc -std=c17 -Wall -Werror -o "$work/readme_example" "$work/readme_example.c" \
    $(pkg-config --cflags --libs siglip) || fail "the README's C example does not build"
-ldd "$work/readme_example" | grep -q '/usr/lib/.*/libsiglip.so.0' ||
+ldd "$work/readme_example" | grep '/usr/lib/.*/libsiglip.so.0' >/dev/null ||
   fail "the README example does not link the packaged library"
 echo "README C example: builds against the package"
 # A program that runs (tests/install_example.c), and its logit against transformers' forward.
