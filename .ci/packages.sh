@@ -71,14 +71,25 @@ example=$(awk '/^```c$/ {inside = 1; block = ""; next}
 } >"$work/readme_example.c"
 cc -std=c17 -Wall -Werror -o "$work/readme_example" "$work/readme_example.c" \
    $(pkg-config --cflags --libs siglip) || fail "the README's C example does not build"
-ldd "$work/readme_example" | grep '/usr/lib/.*/libsiglip.so.0' >/dev/null ||
+ldd "$work/readme_example" | grep -E 'libsiglip\.so\.0 => (/usr)?/lib/' >/dev/null ||
   fail "the README example does not link the packaged library"
 echo "README C example: builds against the package"
 # A program that runs (tests/install_example.c), and its logit against transformers' forward.
 cc -std=c17 -Wall -Werror -o "$work/install_example" tests/install_example.c \
    $(pkg-config --cflags --libs siglip) || fail "tests/install_example.c does not build"
-"$work/install_example" tests/data/tiny tests/data/images/rgb_40x40.png "a photo of 2 cats" \
-   "${SIGLIP_TEST_DEVICE:-auto}" || fail "install_example"
+out=$("$work/install_example" tests/data/tiny tests/data/images/rgb_40x40.png "a photo of 2 cats" \
+       "${SIGLIP_TEST_DEVICE:-auto}") || fail "install_example"
+# Expected: transformers' masked forward, text 0 against image 0 (as tests/test_install.sh).
+python3 - "${out##* }" <<'PY' || fail "install_example's logit ${out##* }"
+import sys
+sys.path.insert(0, "tests")
+import test_cli
+got = float(sys.argv[1])
+want = test_cli.read_safetensors("tests/data/tiny-expected.safetensors")[
+    "public.f32.masked.logits_per_image"][2][0]
+print("install_example logit %.9g, transformers %.9g" % (got, want))
+sys.exit(abs(got - want) > 1e-4)
+PY
 
 # The tool: test_cli.py's cases against the transformers fixtures, on /usr/bin/siglip.
 export SIGLIP_TEST_DATA=$src/tests/data
