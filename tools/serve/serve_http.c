@@ -45,12 +45,12 @@ static Endpoint endpoint_of(const char *url)
         return EP_CLASSIFY;
     if (!strcmp(url, "/v1/search"))
         return EP_SEARCH;
+    if (!strcmp(url, "/v1/models"))
+        return EP_MODELS;
     if (!strcmp(url, "/health"))
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
         return EP_METRICS;
-    if (!strcmp(url, "/v1/models"))
-        return EP_MODELS;
     return EP_OTHER;
 }
 
@@ -193,12 +193,12 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_MODELS) {
+        api_models(s->svc, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
         api_search(s->svc, ctype, r->body, r->len, r->t0, &rep);
-    } else if (r->ep == EP_MODELS) {
-        api_models(s->svc, &rep);
     } else {
         FILE *f = open_memstream(&rep.body, &rep.len);
         if (!f)
