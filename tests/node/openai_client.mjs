@@ -16,6 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+// openai 6 supports Node.js 20 and later (its README); Debian 12's own nodejs is 18.
+if (Number(process.versions.node.split('.')[0]) < 20) {
+  console.error(`skipped: the openai package needs Node.js >= 20, this is ${process.version}`);
+  process.exit(77);
+}
 let OpenAI;
 try {
   ({ default: OpenAI } = await import('openai'));
