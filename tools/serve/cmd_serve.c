@@ -27,6 +27,7 @@ static const char usage[] =
     "                       classification model without candidate_labels uses its own classes\n"
     "  POST /v1/search      with --index: {\"query\": TEXT | {\"image\": BASE64}, \"top_k\": K}\n"
     "                       → [{\"path\", \"score\", \"cosine\"}] best first, as `siglip search`\n"
+    "  GET  /v1/models      the model, as OpenAI's model list: {\"data\": [{\"id\": NAME, ...}]}\n"
     "  GET  /health         {\"status\": \"ok\"} (503 while shutting down; never needs the key)\n"
     "  GET  /metrics        Prometheus text: requests, latency, batch sizes, queue depth\n"
     "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full\n"

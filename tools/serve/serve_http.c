@@ -137,6 +137,8 @@ static Endpoint endpoint_of(const Server *s, const char *url)
         return EP_CLASSIFY;
     if (!strcmp(url, "/v1/search"))
         return EP_SEARCH;
+    if (!strcmp(url, "/v1/models"))
+        return EP_MODELS;
     if (!strcmp(url, "/health"))
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
@@ -268,7 +270,7 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return send_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
         return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/v1/search, /health, /metrics)");
+                                        "/v1/search, /v1/models, /health, /metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
         return send_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
@@ -339,6 +341,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_MODELS) {
+        api_models(s->svc, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
