@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "siglip.h"
 #include "image/image.h"
 #include "model/config.h"
