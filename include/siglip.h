@@ -142,8 +142,8 @@ typedef struct SiglipSettings {
 typedef struct SiglipTuningInfo {
     char source[16];        /* "rule", "file" (tuning_file) or "tuned" (stored siglip_tune result) */
     char rule[32];          /* the table rule that matched ("cpu-avx2", "cpu-avx512", "default") */
-    char config[128];       /* what runs, e.g. "panels 4x24 ku1 mb4, chunks above 16384 KiB,
-                             * attention rows qb6, layernorm wg 1" */
+    char config[128];       /* what runs, every knob named, e.g. "panels mr4 nr24 ku1 mb4,
+                             * chunk KiB 16384, attention rows qb6 wg64 tile32, layernorm wg 1" */
     char stored_path[1024]; /* where a stored result for this device is looked for; "" = no cache */
     int stored_exists;      /* 1 when a file is there (used or not) */
     char note[1024];        /* why a stored file was ignored, "" otherwise */

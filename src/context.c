@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "ocl/kernels.h"
 
 void siglip_default_settings(SiglipSettings *s)
@@ -87,12 +88,9 @@ unsigned siglip_version(void)
            (unsigned)SIGLIP_VERSION_PATCH;
 }
 
-#define SG_STR2(x) #x
-#define SG_STR(x) SG_STR2(x)
 const char *siglip_version_string(void)
 {
-    return SG_STR(SIGLIP_VERSION_MAJOR) "." SG_STR(SIGLIP_VERSION_MINOR) "." SG_STR(
-        SIGLIP_VERSION_PATCH);
+    return SG_VERSION_STRING;
 }
 
 int siglip_context_memory(SiglipContext *ctx, uint64_t *current, uint64_t *peak)
