@@ -22,11 +22,11 @@ char *fuzz_write_file(const char *dir, const char *name, const void *data, size_
 /* Reads <source root>/rel whole; aborts when it is missing. *size receives its length. */
 unsigned char *fuzz_read_data(const char *rel, size_t *size);
 
-struct SgSpModel;
+struct SgEncoder;
 
 /* Encodes a few fixed texts (empty, ASCII, whitespace, accents, CJK, emoji, invalid UTF-8,
  * special-looking) with a loaded model; aborts when an id names no piece or a piece's text lies
  * outside the model. */
-void fuzz_encode_texts(const struct SgSpModel *m);
+void fuzz_encode_texts(const struct SgEncoder *e);
 
 #endif /* SG_FUZZ_UTIL_H */

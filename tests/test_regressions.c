@@ -11,7 +11,7 @@
 #include "image/image.h"
 #include "model/config.h"
 #include "model/safetensors.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/tokenizer.h"
 
@@ -147,17 +147,17 @@ static int run_image(const unsigned char *data, size_t size, SgError *err)
 
 static int run_spiece(const unsigned char *data, size_t size, SgError *err)
 {
-    SgSpModel *m = NULL;
-    int rc = sg_sp_load(&m, data, size, err);
+    SgEncoder *m = NULL;
+    int rc = sg_encoder_load(&m, SG_ENCODER_SPIECE, data, size, err);
     if (rc != 0)
         return rc;
     SgSpScratch scratch = {0};
     const int32_t *ids;
     size_t n_ids;
     const char *text = "a photo of 2 cats \xE2\x96\x81 \xC3\xA9t\xC3\xA9";
-    rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n_ids);
+    rc = sg_encoder_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n_ids);
     sg_sp_scratch_free(&scratch);
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     return rc;
 }
 
@@ -208,11 +208,11 @@ static int run_tokenizer_config(const unsigned char *data, size_t size, SgError 
     return rc;
 }
 
-/* The file as tokenizer.json (sg_hf_load, as fuzz_tokenizer_json), then a text through it. */
+/* The file as tokenizer.json (as fuzz_tokenizer_json), then a text through it. */
 static int run_tokenizer_json(const unsigned char *data, size_t size, SgError *err)
 {
-    SgSpModel *m = NULL;
-    int rc = sg_hf_load((const char *)data, size, &m, err);
+    SgEncoder *m = NULL;
+    int rc = sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, data, size, err);
     if (rc != 0)
         return rc;
     SgSpScratch scratch = {0};
@@ -221,10 +221,10 @@ static int run_tokenizer_json(const unsigned char *data, size_t size, SgError *e
     /* The empty text too: its normalizers give empty outputs. */
     static const char *const texts[] = {"", "A Photo of 2 Cats \xE2\x96\x81\xE2\x96\x81 </s>"};
     for (size_t k = 0; k < 2 && rc == 0; k++)
-        rc = sg_sp_encode(m, (const unsigned char *)texts[k], strlen(texts[k]), &scratch, &ids,
-                          &n_ids);
+        rc = sg_encoder_encode(m, (const unsigned char *)texts[k], strlen(texts[k]), &scratch,
+                               &ids, &n_ids);
     sg_sp_scratch_free(&scratch);
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     return rc;
 }
 
