@@ -98,6 +98,11 @@ typedef enum SiglipPrecision {
     SIGLIP_PRECISION_Q8 = 3,   /* int8 + f32 scale per 32 weights: 1.125 bytes per weight */
 } SiglipPrecision;
 
+/* The name of precision p ("f32", "bf16", "f16", "q8": the spelling the CLI's --precision and the
+ * Python package accept), a static string; NULL when p is not a precision. Walking p = 0, 1, …
+ * until NULL lists them all. */
+SIGLIP_API const char *siglip_precision_name(SiglipPrecision p);
+
 typedef struct SiglipSettings {
     /* OpenCL device, as a spec: "auto" (a GPU if there is one, else a CPU), "gpu", "cpu", a vendor
      * ("nvidia", "amd", "intel", "pocl"), "P:D" platform and device indices as listed by

@@ -79,7 +79,7 @@ static void kernels_free(SgKernels **pk)
             clReleaseKernel(k->kernel[i]);
     for (size_t i = 0; i < k->n_programs; i++)
         sg_program_free(&k->programs[i]);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < SG_ELEM_COUNT; i++)
         sg_program_free(&k->weight_programs[i]);
     free(k->programs);
     free(k->cache_dir);
@@ -194,7 +194,7 @@ static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cach
             k->kernel[id] = NULL;
         }
     if (!strcmp(cl->name, "gemm_packed"))
-        for (size_t t = 0; t < 4; t++)
+        for (size_t t = 0; t < SG_ELEM_COUNT; t++)
             sg_program_free(&k->weight_programs[t]);
     sg_program_free(&k->programs[i]);
     k->programs[i] = fresh;
@@ -311,11 +311,11 @@ void sg_device_close(SgDevice **dev)
 
 const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name)
 {
-    static const char *const weight_names[] = {NULL, "gemm_packed (bf16 weights)",
-                                               "gemm_packed (f16 weights)",
-                                               "gemm_packed (q8 weights)"};
+    static const char *const weight_names[SG_ELEM_COUNT] = {
+        [SG_ELEM_BF16] = "gemm_packed (bf16 weights)", [SG_ELEM_F16] = "gemm_packed (f16 weights)",
+        [SG_ELEM_I8] = "gemm_packed (q8 weights)"};
     const SgKernels *k = dev->kernels;
-    if (!k || i >= k->n_programs + 3)
+    if (!k || i >= k->n_programs + SG_ELEM_COUNT - 1)
         return NULL;
     if (i >= k->n_programs) { /* the reduced-precision GEMMs, "" until built */
         size_t t = i - k->n_programs + 1;
