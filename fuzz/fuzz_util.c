@@ -121,8 +121,12 @@ static const char *const texts[] = {
     "<unk></s><pad>",
 };
 
-void fuzz_encode_texts(const SgEncoder *e)
+void fuzz_encoder(int format, const uint8_t *data, size_t size)
 {
+    SgError err;
+    SgEncoder *e = NULL;
+    if (sg_encoder_load(&e, (SgEncoderFormat)format, data, size, &err) != 0)
+        return;
     const SgSpModel *m = e->sp;
     SgSpScratch scratch = {0};
     for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
@@ -143,4 +147,5 @@ void fuzz_encode_texts(const SgEncoder *e)
             abort();
     }
     sg_sp_scratch_free(&scratch);
+    sg_encoder_free(&e);
 }
