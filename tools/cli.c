@@ -60,11 +60,12 @@ static int parse_precision(CliCommon *c, const char *arg)
     c->precision_given = 1;
     if (cli_precision_parse(arg, &c->precision))
         return 1;
-    char names[128] = "";
+    char names[128] = ""; /* "f32, bf16, f16 or q8" */
     for (int i = 0; siglip_precision_name((SiglipPrecision)i); i++)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 i == 0 ? "" : siglip_precision_name((SiglipPrecision)(i + 1)) ? ", " : " or ",
                  siglip_precision_name((SiglipPrecision)i));
-    return cli_usage_error(c->cmd, "--precision %s: choose one of %s", arg, names);
+    return cli_usage_error(c->cmd, "--precision %s: choose %s", arg, names);
 }
 
 int cli_common_option(CliCommon *c, int opt, const char *arg)

@@ -376,8 +376,9 @@ static int run_phase(SgDevice *dev, SgTuneRun *run, SgTunePhase p, SgTuning *cho
         sg_tuning_describe(&cand[i], p, what + len, sizeof what - len);
         report(run, what);
         /* A candidate costs about what the last one did: start it only if it should end in
-         * time. The first (the start) always runs, so a short budget still compares to it. */
-        if (i > 0 && !ph->ignores_budget &&
+         * time. A required phase always runs its first (the start), so that a short budget
+         * still compares against it; another phase out of time keeps the start unmeasured. */
+        if ((i > 0 || !ph->required) && !ph->ignores_budget &&
             now_s() - run->start + run->last_cost > run->job->budget_s) {
             run->done += (int)(n - i - 1); /* the candidates not run */
             break;
