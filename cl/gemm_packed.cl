@@ -99,7 +99,7 @@ void gemm_packed(const int M, const int N, const int K,
         }
         __global const sg_welem *w = wp + (size_t)panel * K * NR;
         __global const float *ws = sg_weight_scales(wp, N, K, panel);
-#if SG_WEIGHT == 3
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
         /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
          * block (one multiply per 32 FMAs instead of one per weight). */
         for (int kb = k0 / 32; kb * 32 < k1; kb++) {

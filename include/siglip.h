@@ -98,6 +98,11 @@ typedef enum SiglipPrecision {
     SIGLIP_PRECISION_Q8 = 3,   /* int8 + f32 scale per 32 weights: 1.125 bytes per weight */
 } SiglipPrecision;
 
+/* The name of precision p ("f32", "bf16", "f16", "q8": the spelling the CLI's --precision and the
+ * Python package accept), a static string; NULL when p is not a precision. Walking p = 0, 1, …
+ * until NULL lists them all. */
+SIGLIP_API const char *siglip_precision_name(SiglipPrecision p);
+
 typedef struct SiglipSettings {
     /* OpenCL device, as a spec: "auto" (a GPU if there is one, else a CPU), "gpu", "cpu", a vendor
      * ("nvidia", "amd", "intel", "pocl"), "P:D" platform and device indices as listed by
@@ -142,8 +147,8 @@ typedef struct SiglipSettings {
 typedef struct SiglipTuningInfo {
     char source[16];        /* "rule", "file" (tuning_file) or "tuned" (stored siglip_tune result) */
     char rule[32];          /* the table rule that matched ("cpu-avx2", "cpu-avx512", "default") */
-    char config[128];       /* what runs, e.g. "panels 4x24 ku1 mb4, chunks above 16384 KiB,
-                             * attention rows qb6, layernorm wg 1" */
+    char config[128];       /* what runs, every knob named, e.g. "panels mr4 nr24 ku1 mb4,
+                             * chunk KiB 16384, attention rows qb6 wg64 tile32, layernorm wg 1" */
     char stored_path[1024]; /* where a stored result for this device is looked for; "" = no cache */
     int stored_exists;      /* 1 when a file is there (used or not) */
     char note[1024];        /* why a stored file was ignored, "" otherwise */

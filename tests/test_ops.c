@@ -288,15 +288,15 @@ static void test_linear(void)
 #endif
             test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
         }
-    /* Every register block `siglip tune` may choose (and the tables' own), each rebuilt. */
-    SgTuning chosen = dev->tuning;
-    const SgGemmBlock *cand;
-    size_t n = sg_gemm_candidates(&dev->info, &cand);
-    const SgGemmBlock table[] = {{chosen.gemm_mr, chosen.gemm_nr, chosen.gemm_ku,
-                                  chosen.gemm_mb}, {8, 32, 1, 1}};
-    for (size_t c = 0; c < n + 2; c++) {
-        SgGemmBlock blk = c < n ? cand[c] : table[c - n];
-        SgTuning with_blk = sg_tuning_with_block(&chosen, blk);
+    /* Every register block `siglip tune` may choose (the first: the table's own) and the
+     * default rule's 8×32, each rebuilt. */
+    SgTuning chosen = dev->tuning, cand[64];
+    size_t n = sg_tune_candidates(SG_TUNE_GEMM_BLOCK, &chosen, cand, 63);
+    CHECK(n >= 2, "%zu GEMM candidates", n);
+    cand[n++] = sg_tuning_with_block(&chosen, (SgGemmBlock){8, 32, 1, 1});
+    for (size_t c = 0; c < n; c++) {
+        SgTuning with_blk = sg_tuning_with_block(&chosen, (SgGemmBlock){cand[c].gemm_mr,
+            cand[c].gemm_nr, cand[c].gemm_ku, cand[c].gemm_mb});
         int rc = sg_device_retune(dev, &with_blk, sg_test_cache_dir(), &err);
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
         /* f32 on every case; the reduced types (the same kernel with another weight load) on
@@ -605,25 +605,26 @@ static void test_attention_case(const AttnCase *c)
     free(q), free(mask), free(ref), free(got);
 }
 
-/* Sets the device to attention configuration c: 0 = the tiled kernel, then attention_rows with
- * every block of queries `siglip tune` may choose (sg_attention_qb_candidates); past the last one
- * restores the device's own tuning and returns 0. Both kernels run on every device: the tuning
- * only decides which one a model uses. */
+/* Sets the device to attention configuration c: every candidate `siglip tune` may choose
+ * (sg_tune_candidates: the device's own first, the tiled kernel, attention_rows with every block
+ * of queries); past the last one restores the device's own tuning and returns 0. Both kernels
+ * run on every device: the tuning only decides which one a model uses. */
 static int next_attention_config(int c)
 {
-    static SgTuning own;
-    const int *qbs;
-    size_t n = sg_attention_qb_candidates(&dev->info, &qbs);
-    if (c == 0)
+    static SgTuning own, cand[16];
+    static size_t n;
+    if (c == 0) {
         own = dev->tuning;
-    SgTuning t = own;
-    if (c > 0 && (size_t)c <= n)
-        t.attention = SG_ATTN_ROWS, t.attn_qb = qbs[c - 1];
-    else if (c == 0)
-        t.attention = SG_ATTN_TILED;
+        n = sg_tune_candidates(SG_TUNE_ATTENTION, &own, cand, 16);
+        int tiled = 0, rows = 0;
+        for (size_t i = 0; i < n; i++)
+            tiled |= cand[i].attention == SG_ATTN_TILED, rows |= cand[i].attention == SG_ATTN_ROWS;
+        CHECK(tiled && rows, "attention candidates: both kernels among %zu", n);
+    }
+    SgTuning t = (size_t)c < n ? cand[c] : own;
     int rc = sg_device_retune(dev, &t, sg_test_cache_dir(), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    return (size_t)c <= n && rc == SIGLIP_OK;
+    return (size_t)c < n && rc == SIGLIP_OK;
 }
 
 static const AttnCase attention_cases[] = {

@@ -12,7 +12,7 @@
 #include "harness.h"
 #include "model/safetensors.h"
 #include "siglip.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 
 #define T 64
 
@@ -321,23 +321,24 @@ static void test_split_pre_tokenizer(void)
                  "\"a\xE2\x96\x81" "b\": 6}, \"merges\": [\"a \xE2\x96\x81\", "
                  "\"\xE2\x96\x81 b\", \"a\xE2\x96\x81 b\"]}}", pre);
         SgError err = {0};
-        SgSpModel *m = NULL;
-        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        SgEncoder *m = NULL;
+        int rc = sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, json, strlen(json), &err);
         CHECK_STATUS(rc, 0, err.message);
         if (!m)
             continue;
+        CHECK(!strcmp(m->kind->name, "tokenizer.json BPE"), "kind %s", m->kind->name);
         SgSpScratch scr = {0};
         const int32_t *ids;
         size_t n = 0;
-        rc = sg_sp_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text), &scr,
-                          &ids, &n);
+        rc = sg_encoder_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text),
+                               &scr, &ids, &n);
         int same = rc == 0 && n == cases[k].n;
         for (size_t i = 0; same && i < n; i++)
             same = ids[i] == cases[k].ids[i];
         CHECK(same, "Split %s on \"%s\": %zu ids", cases[k].behavior ? cases[k].behavior : "none",
               cases[k].text, n);
         sg_sp_scratch_free(&scr);
-        sg_sp_free(&m);
+        sg_encoder_free(&m);
     }
 }
 
@@ -370,24 +371,25 @@ static void test_tokenizer_json(void)
         char json[1200];
         snprintf(json, sizeof json, "{%s}", cases[k].rest);
         SgError err = {0};
-        SgSpModel *m = NULL;
-        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        SgEncoder *m = NULL;
+        int rc = sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, json, strlen(json), &err);
         CHECK(rc == cases[k].want && strstr(err.message, cases[k].needle),
               "tokenizer.json case %zu: status %d (%s)", k, rc, err.message);
         if (m && k == 0) { /* "ab" merges; an unknown character is <unk> */
             SgSpScratch scr = {0};
             const int32_t *ids;
             size_t n;
-            rc = sg_sp_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
+            rc = sg_encoder_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
             CHECK(rc == 0 && n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 1,
                   "BPE on \"abxa\": %zu ids", n);
             sg_sp_scratch_free(&scr);
         }
-        sg_sp_free(&m);
+        sg_encoder_free(&m);
     }
     SgError err = {0};
-    SgSpModel *m = NULL;
-    CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+    SgEncoder *m = NULL;
+    CHECK(sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, "[1]", 3, &err) == SIGLIP_EBADMSG,
+          "not an object");
     test_split_pre_tokenizer();
 #undef BPE
 #undef VOCAB

@@ -136,6 +136,7 @@ Score = _struct("SiglipScore", "int label; float score")
 PROTOTYPES = _prototypes("""
     const char *siglip_strerror(int status);
     const char *siglip_version_string(void);
+    const char *siglip_precision_name(SiglipPrecision p);
     void siglip_default_settings(SiglipSettings *s);
     int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
     void siglip_context_close(SiglipContext **ctx);

@@ -201,6 +201,12 @@ def test_reduced_precision_matches_the_cli(tiny, tiny_model, precision, tmp_path
     assert np.abs(got - f32).max() > 0
 
 
+def test_precisions_from_the_library():
+    """The accepted precisions are the library's (siglip_precision_name), numbered as siglip.h's
+    SiglipPrecision."""
+    assert siglip.PRECISIONS == {"f32": 0, "bf16": 1, "f16": 2, "q8": 3}
+
+
 def test_argument_errors(tiny_model):
     with pytest.raises(ValueError, match="precision 'q4' is not supported.*f32"):
         siglip.SiglipModel.from_pretrained(TINY, precision="q4")

@@ -12,7 +12,7 @@
 
 #include "common/fileio.h"
 #include "context.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 
 /* ---------------------------------------------------------------- encoding one text */
 
@@ -113,8 +113,8 @@ static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, s
     const int32_t *ids;
     size_t n_ids;
     if (rc == 0)
-        rc = sg_sp_encode(tok->sp, tok->segment.data, tok->segment.len, &tok->sp_scratch, &ids,
-                          &n_ids);
+        rc = sg_encoder_encode(tok->enc, tok->segment.data, tok->segment.len, &tok->sp_scratch,
+                               &ids, &n_ids);
     if (rc != 0)
         return rc;
     size_t skip = siglip && n_ids >= (size_t)tok->unk_prefix_pieces
@@ -253,7 +253,7 @@ static int head_cuts_hold(const SiglipTokenizer *tok)
             sg_charsmap_match(&m->normalizer.charsmap, pair, 2, &repl, &repl_len) > 1)
             return 0;
     }
-    const SgHfModel *hf = m->hf;
+    const SgHfModel *hf = tok->enc->hf;
     for (int k = 0; hf && k < hf->n_norms; k++) {
         const char *from = hf->norms[k].from;
         for (size_t i = 0; hf->norms[k].kind == SG_HF_REPLACE && from && from[i] && from[i + 1];
@@ -451,7 +451,7 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         if (rc == 0)
             rc = add_special(tok, names->added, token_text(entry));
     }
-    const SgHfModel *hf = tok->sp->hf; /* tokenizer.json's added_tokens likewise */
+    const SgHfModel *hf = tok->enc->hf; /* tokenizer.json's added_tokens likewise */
     for (int k = 0; hf && k < hf->n_added && rc == 0; k++)
         rc = add_special(tok, names->added, hf->added[k]);
     if (rc != 0)
@@ -463,8 +463,8 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         return 0;
     const int32_t *ids;
     size_t n_ids;
-    rc = sg_sp_encode(tok->sp, (const unsigned char *)tok->unk_token, strlen(tok->unk_token),
-                      &tok->sp_scratch, &ids, &n_ids);
+    rc = sg_encoder_encode(tok->enc, (const unsigned char *)tok->unk_token,
+                           strlen(tok->unk_token), &tok->sp_scratch, &ids, &n_ids);
     if (rc != 0)
         return sg_fail(&tok->err, rc, "out of memory loading the tokenizer");
     tok->unk_prefix_pieces = (int)n_ids;
@@ -482,11 +482,13 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
     size_t size = 0;
     int rc = sg_read_file(path, SG_TOKENIZER_MAX_BYTES, &data, &size, &tok->err);
     if (rc == 0) {
-        rc = strcmp(file, "tokenizer.json") == 0
-                 ? sg_hf_load(data, size, &tok->sp, &tok->err)
-                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, &tok->err);
+        rc = sg_encoder_load(&tok->enc, strcmp(file, "tokenizer.json") == 0
+                                 ? SG_ENCODER_TOKENIZER_JSON : SG_ENCODER_SPIECE,
+                             data, size, &tok->err);
         if (rc != 0)
             sg_error_prefix(&tok->err, "loading %s: ", path);
+        else
+            tok->sp = tok->enc->sp;
     }
     free(data);
     free(path);
@@ -606,7 +608,7 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     if (!tok || !*tok)
         return;
     SiglipTokenizer *t = *tok;
-    sg_sp_free(&t->sp);
+    sg_encoder_free(&t->enc);
     free(t->unk_token);
     for (int k = 0; k < t->n_specials; k++)
         free(t->specials[k].cps);

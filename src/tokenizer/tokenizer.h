@@ -36,7 +36,9 @@ struct SiglipTokenizer {
     SgError err;               /* the last failure of a call on it (owned: it may outlive ctx) */
     SgTokenizerKind kind;
     int pad_left;              /* padding_side "left" in tokenizer_config.json */
-    SgSpModel *sp;             /* add_dummy_prefix forced off, as both wrappers do */
+    struct SgEncoder *enc;     /* the model and its kind (owned) */
+    SgSpModel *sp;             /* enc->sp, borrowed; add_dummy_prefix forced off, as both
+                                * wrappers do */
     int max_length;            /* model_max_length */
     int do_lower_case;
     char *unk_token;           /* its text, prepended to every segment before encoding */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../cli.h"
-#include "../json_out.h"
+#include "json_out.h"
 #include "serve.h"
 
 static const char *error_type(int status)
