@@ -84,6 +84,9 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg);
 /* CLOCK_MONOTONIC condition variables, waited on with deadlines in cli_now() seconds. */
 int serve_cond_init(pthread_cond_t *c);
 void serve_timespec(double t, struct timespec *ts);
+/* Sets *stop under lock, wakes the waiters on wake and joins the thread (which waits on wake for
+ * *stop). */
+void serve_thread_stop(pthread_mutex_t *lock, pthread_cond_t *wake, int *stop, pthread_t thread);
 /* From now on batches run as soon as the device is free, without waiting to fill up (shutdown). */
 void batcher_flush(Batcher *b);
 /* Whether at least one more item would be admitted now. */

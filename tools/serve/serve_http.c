@@ -434,11 +434,7 @@ static int make_address(const char *host, int port, struct sockaddr_storage *ss,
 /* Stops the watchdog and frees a server whose daemon is stopped (every connection closed). */
 static void free_server(Server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    s->watchdog_stop = 1;
-    pthread_cond_broadcast(&s->watchdog_wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->watchdog, NULL);
+    serve_thread_stop(&s->lock, &s->watchdog_wake, &s->watchdog_stop, s->watchdog);
     pthread_cond_destroy(&s->watchdog_wake);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
