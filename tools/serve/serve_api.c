@@ -204,11 +204,7 @@ static void write_embedding(FILE *f, const float *v, int dim, int base64)
         return;
     }
     fputc('[', f);
-    for (int k = 0; k < dim; k++) {
-        if (k)
-            fputs(", ", f);
-        json_float(f, v[k]);
-    }
+    json_float_list(f, v, dim, ", ");
     fputc(']', f);
 }
 

@@ -178,11 +178,7 @@ static void predict_answer(const float *v, int dim, const int *dims, Reply *out)
     out->status = 200;
     out->type = "application/json";
     fputs("{\"clip\":\"[", f);
-    for (int k = 0; k < dim; k++) {
-        if (k)
-            fputc(',', f);
-        json_float(f, v[k]);
-    }
+    json_float_list(f, v, dim, ",");
     fputs("]\"", f);
     if (dims)
         fprintf(f, ",\"imageHeight\":%d,\"imageWidth\":%d", dims[1], dims[0]);
