@@ -422,6 +422,19 @@ void cli_list_free(CliList *l)
     memset(l, 0, sizeof *l);
 }
 
+int cli_list_format_labels(CliList *l, const char *template_, char *const *labels, int n)
+{
+    l->owns = 1;
+    for (int i = 0; i < n; i++) {
+        char *s = siglip_format_label(template_, labels[i]);
+        if (!s || cli_list_push(l, s)) {
+            free(s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void strip_line_end(char *s)
 {
     size_t n = strlen(s);

@@ -172,6 +172,9 @@ int cli_list_push(CliList *l, char *s);        /* 0, or -1 when out of memory */
 void cli_list_free(CliList *l);
 /* Appends every non-empty line of `path` ("-" = stdin) as an owned string. */
 int cli_list_read_lines(CliList *l, const char *path);
+/* Appends the n labels formatted with the template (siglip_format_label) as owned strings; 0, or
+ * -1 when out of memory (l then holds those made before: cli_list_free frees them). */
+int cli_list_format_labels(CliList *l, const char *template_, char *const *labels, int n);
 
 /* A one-line progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct CliProgress {

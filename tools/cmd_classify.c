@@ -134,15 +134,15 @@ static int encode_labels(const ClassifyJob *job, int T, float *embeds, Timing *t
     SiglipTokenizer *tok = siglip_model_tokenizer(job->model);
     if (!tok)
         return cli_error("classify: the model directory has no tokenizer");
-    char **texts = calloc((size_t)L, sizeof *texts);
+    CliList texts = {0};
     int32_t *ids = malloc((size_t)L * (size_t)T * sizeof *ids);   /* [L, T] */
     int32_t *mask = malloc((size_t)L * (size_t)T * sizeof *mask); /* [L, T] */
-    int rc = texts && ids && mask ? CLI_OK : cli_error("classify: out of memory");
-    for (int i = 0; i < L && rc == CLI_OK; i++)
-        if (!(texts[i] = siglip_format_label(job->template_, job->labels->items[i])))
-            rc = cli_error("classify: out of memory");
+    int rc = CLI_OK;
+    if (!ids || !mask || cli_list_format_labels(&texts, job->template_, job->labels->items, L))
+        rc = cli_error("classify: out of memory");
     double t0 = cli_now();
-    int st = rc == CLI_OK ? siglip_tokenize(tok, (const char *const *)texts, L, T, ids, mask) : 0;
+    const char *const *items = (const char *const *)texts.items;
+    int st = rc == CLI_OK ? siglip_tokenize(tok, items, L, T, ids, mask) : 0;
     if (st)
         rc = cli_msg_error(siglip_tokenizer_error(tok), st, "classify: labels");
     double t1 = cli_now();
@@ -151,9 +151,7 @@ static int encode_labels(const ClassifyJob *job, int T, float *embeds, Timing *t
         rc = cli_lib_error(job->ctx, st, "classify: labels");
     t->tokenize += t1 - t0;
     t->text_tower += cli_now() - t1;
-    for (int i = 0; texts && i < L; i++)
-        free(texts[i]);
-    free(texts);
+    cli_list_free(&texts);
     free(ids);
     free(mask);
     return rc;
