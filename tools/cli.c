@@ -619,11 +619,22 @@ void cli_print_escaped(FILE *f, const char *s)
     }
 }
 
-void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg)
+static void *ahead_main(void *arg)
 {
-    a->running = !serial && !pthread_create(&a->thread, NULL, fn, arg);
+    CliAhead *a = arg;
+    a->fn(a->ctx, a->item);
+    return NULL;
+}
+
+void cli_ahead_start(CliAhead *a, int serial, void (*fn)(void *ctx, void *item), void *ctx,
+                     void *item)
+{
+    a->fn = fn;
+    a->ctx = ctx;
+    a->item = item;
+    a->running = !serial && !pthread_create(&a->thread, NULL, ahead_main, a);
     if (!a->running)
-        fn(arg);
+        fn(ctx, item);
 }
 
 void cli_ahead_wait(CliAhead *a)

@@ -191,15 +191,19 @@ void cli_progress_end(CliProgress *p);
 /* Monotonic wall clock in seconds. */
 double cli_now(void);
 
-/* One call run on a thread of its own while the caller goes on (decoding the next batch while
- * the device runs this one), or right in cli_ahead_start when serial is set or no thread can be
- * made. cli_ahead_wait returns once the call is done. */
+/* One call fn(ctx, item) run on a thread of its own while the caller goes on (decoding the next
+ * batch while the device runs this one), or right in cli_ahead_start when serial is set or no
+ * thread can be made. cli_ahead_wait returns once the call is done; a must stay in place until
+ * then. */
 typedef struct CliAhead {
     pthread_t thread;
     int running;
+    void (*fn)(void *ctx, void *item);
+    void *ctx, *item;
 } CliAhead;
 
-void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg);
+void cli_ahead_start(CliAhead *a, int serial, void (*fn)(void *ctx, void *item), void *ctx,
+                     void *item);
 void cli_ahead_wait(CliAhead *a);
 
 /* Writes s for a line-oriented text output: control characters as C escapes (\n, \t, \x1b...)

@@ -75,7 +75,6 @@ typedef struct Decoder {
     SiglipImageProcessor *own;
     int serial;
     char *const *paths;
-    Batch *batch;      /* the batch the thread fills */
     CliAhead ahead;
     double seconds;    /* preprocessing time, summed */
 } Decoder;
@@ -88,17 +87,10 @@ static void decode(Decoder *d, Batch *b)
     d->seconds += cli_now() - t0;
 }
 
-static void *decoder_main(void *arg)
+/* decode() as cli_ahead_start calls it. */
+static void decode_ahead(void *d, void *b)
 {
-    Decoder *d = arg;
-    decode(d, d->batch);
-    return NULL;
-}
-
-static void decoder_start(Decoder *d, Batch *b)
-{
-    d->batch = b;
-    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
+    decode(d, b);
 }
 
 /* The thread's processor: the directory's, with the model processor's patch budget; used when it
@@ -290,7 +282,7 @@ static int classify_all(Run *r, Decoder *d, Batch *batches)
             int first = at + job->batch;
             *next = (Batch){first, n - first < job->batch ? n - first : job->batch, next->x,
                             next->st, 0};
-            decoder_start(d, next);
+            cli_ahead_start(&d->ahead, d->serial, decode_ahead, d, next);
         }
         rc = classify_batch(r, now);
         cli_ahead_wait(&d->ahead);

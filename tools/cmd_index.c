@@ -161,7 +161,6 @@ typedef struct Decoder {
     SiglipImageProcessor *own_proc;
     int serial;                  /* 1: decode on the main thread, with the model's processor */
     size_t image_floats;         /* 3 · H · W */
-    Decoded *batch;        /* the batch the thread fills */
     CliAhead ahead;
 } Decoder;
 
@@ -199,18 +198,10 @@ static void decode_batch(const Decoder *d, Decoded *b)
     }
 }
 
-static void *decoder_main(void *arg)
+/* decode_batch() as cli_ahead_start calls it: without a thread, right there. */
+static void decode_ahead(void *d, void *b)
 {
-    Decoder *d = arg;
-    decode_batch(d, d->batch);
-    return NULL;
-}
-
-/* Starts decoding b; without a thread it is decoded right here. */
-static void decoder_start(Decoder *d, Decoded *b)
-{
-    d->batch = b;
-    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
+    decode_batch(d, b);
 }
 
 /* Embeds and stores one decoded batch in one transaction; the tally counts it once committed
@@ -268,7 +259,8 @@ static int embed_all(IndexJob *job, IndexFile **todo, size_t n, Tally *t)
         if (done + batch < n) {
             next->files = todo + done + batch;
             next->nb = n - done - batch < batch ? (int)(n - done - batch) : job->batch;
-            decoder_start(&job->decoder, next);
+            cli_ahead_start(&job->decoder.ahead, job->decoder.serial, decode_ahead, &job->decoder,
+                            next);
         }
         rc = store_batch(job, now, t);
         cli_ahead_wait(&job->decoder.ahead);
