@@ -552,6 +552,8 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
             r = CLI_USAGE;
         } else if (common) {
             continue;
+        } else if (opt == 0) {
+            continue; /* a flag option of the command's table: getopt_long set it */
         } else if (opt == 'm') {
             p->model_dir = optarg;
         } else if (p->shape && opt == OPT_IMAGE_SIZE) {

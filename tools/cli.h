@@ -227,7 +227,8 @@ typedef struct CliModelShape {
 enum { CLI_NOT_MINE = -1 };
 typedef struct CliParser {
     const char *shortopts;
-    const struct option *own; /* [n_own] the command's own long options, no terminator */
+    const struct option *own; /* [n_own] the command's own long options, no terminator; an
+                               * on/off option is a getopt flag ({"json", no_argument, &x, 1}) */
     size_t n_own;
     const char *usage;        /* the command's help text */
     int (*option)(void *arg, const CliCommon *c, int opt, char *value);

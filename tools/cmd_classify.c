@@ -33,9 +33,6 @@ static const char usage[] =
 enum {
     OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION,
     OPT_TOP,
-    OPT_JSON,
-    OPT_STRICT,
-    OPT_TIMING,
 };
 
 /* Seconds spent, for --timing. */
@@ -389,15 +386,6 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
     case OPT_TOP:
         return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &a->job->top) ? CLI_USAGE
                                                                                : CLI_OK;
-    case OPT_JSON:
-        a->job->json = 1;
-        return CLI_OK;
-    case OPT_STRICT:
-        a->job->strict = 1;
-        return CLI_OK;
-    case OPT_TIMING:
-        a->job->timing = 1;
-        return CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -405,16 +393,16 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_classify(int argc, char **argv)
 {
-    static const struct option own[] = {
+    CliCommon c;
+    ClassifyJob job = {0};
+    const struct option own[] = {
         {"label", required_argument, NULL, 'l'},
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"top", required_argument, NULL, OPT_TOP},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"timing", no_argument, NULL, OPT_TIMING},
+        {"json", no_argument, &job.json, 1},
+        {"strict", no_argument, &job.strict, 1},
+        {"timing", no_argument, &job.timing, 1},
     };
-    CliCommon c;
-    ClassifyJob job = {0};
     ClassifyArgs a = {.job = &job};
     job.labels = &a.labels;
     CliParser p = {.shortopts = ":hm:l:", .own = own, .n_own = sizeof own / sizeof *own,

@@ -30,7 +30,7 @@ static const char usage[] =
     "Folders contribute files named *.jpg, *.jpeg, *.png, *.webp, *.gif, *.bmp, *.dib, *.tga,\n"
     "*.ppm, *.pgm, *.pbm, *.pnm, *.tif, *.tiff, *.ico, *.heic, *.heif, *.avif (any case).\n";
 
-enum { OPT_FROM = OPT_FIRST_COMMAND_OPTION, OPT_RETRY_ERRORS };
+enum { OPT_FROM = OPT_FIRST_COMMAND_OPTION };
 
 /* Set by SIGINT/SIGTERM: the run stops after the batch in flight is committed. */
 static volatile sig_atomic_t interrupted;
@@ -477,9 +477,6 @@ static int index_option(void *arg, const CliCommon *c, int opt, char *value)
         return CLI_OK;
     case OPT_FROM:
         return cli_list_read_lines(&a->paths, value) ? CLI_ERROR : CLI_OK;
-    case OPT_RETRY_ERRORS:
-        a->retry_errors = 1;
-        return CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -487,13 +484,13 @@ static int index_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_index(int argc, char **argv)
 {
-    static const struct option own[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"from", required_argument, NULL, OPT_FROM},
-        {"retry-errors", no_argument, NULL, OPT_RETRY_ERRORS},
-    };
     CliCommon c;
     IndexArgs a = {.paths = {.owns = 1}};
+    const struct option own[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"retry-errors", no_argument, &a.retry_errors, 1},
+    };
     CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
                    .usage = usage, .option = index_option, .arg = &a};
     int r = cli_parse_options(&c, "index", argc, argv, &p);
