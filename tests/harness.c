@@ -1,6 +1,7 @@
 /* harness.c — implementation of the shared test helpers in harness.h. */
 #include "harness.h"
 
+#include "ocl/kernels.h"
 #include "siglip.h"
 
 #include <sys/stat.h>
@@ -62,6 +63,17 @@ SiglipContext *sg_test_context(void)
     int rc = siglip_context_create(&ctx, &s);
     CHECK_STATUS(rc, SIGLIP_OK, "context");
     return ctx;
+}
+
+int sg_test_open_device(SgDevice **dev, SgError *err, const char *name)
+{
+    int rc = sg_device_open(dev, sg_test_device(), sg_test_cache_dir(), NULL, err);
+    if (rc == SIGLIP_ENODEV) {
+        fprintf(stderr, "skipped: %s\n", err->message);
+        return SG_TEST_SKIP;
+    }
+    CHECK_STATUS(rc, SIGLIP_OK, err->message);
+    return rc == SIGLIP_OK ? 0 : sg_test_finish(name);
 }
 
 char *sg_test_path(const char *rel)

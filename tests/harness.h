@@ -51,6 +51,12 @@ struct SiglipSettings;
 void sg_test_settings(struct SiglipSettings *s);
 /* A context of sg_test_settings; NULL after a failed check. */
 struct SiglipContext *sg_test_context(void);
+/* Opens the test device (sg_device_open with sg_test_device() and sg_test_cache_dir()) into
+ * *dev. 0 when it is open (the caller closes it); else what main() returns: SG_TEST_SKIP when
+ * there is no device, or sg_test_finish(name) after a failed check. */
+struct SgDevice;
+struct SgError;
+int sg_test_open_device(struct SgDevice **dev, struct SgError *err, const char *name);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 

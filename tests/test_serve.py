@@ -932,24 +932,9 @@ def case_precision(exe):
             check(diff > 0, "%s embeddings equal f32's: the precision was not applied" % precision)
 
 
-CASES = {
-    "embeddings": case_embeddings,
-    "precision": case_precision,
-    "classify": case_classify,
-    "errors": case_errors,
-    "concurrent": case_concurrent,
-    "overload": case_overload,
-    "fuzz": case_fuzz,
-    "drain": case_drain,
-    "slow": case_slow,
-    "framing": case_framing,
-    "search": case_search,
-}
-
-
-def main():
-    return cli.run_main("serve", CASES)
+CASES = cli.cases(case_embeddings, case_precision, case_classify, case_errors, case_concurrent,
+                  case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main("serve", CASES))
