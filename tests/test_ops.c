@@ -997,7 +997,8 @@ int main(int argc, char **argv)
      * interpreted; the cases left out are listed as skipped. */
     if (argc > 1 && !strcmp(argv[1], "--quick"))
         work_limit = 2000000;
-    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
+    int rc = sg_device_open_limited(&dev, sg_test_device(), sg_test_cache_dir(), NULL,
+                                    sg_test_limits(), &err);
     if (rc == SIGLIP_ENODEV) {
         fprintf(stderr, "skipped: %s\n", err.message);
         return SG_TEST_SKIP;
