@@ -71,6 +71,20 @@ static long first_of_type(const SiglipDeviceInfo *list, size_t n, SiglipDeviceTy
     return -1;
 }
 
+/* The CPU device `auto` and `cpu` should pick, by the README's rule ("Choosing the device"):
+ * the most compute units × clock, the first listed on a tie; -1 without a CPU device. */
+static long fastest_cpu(const SiglipDeviceInfo *list, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        double rate = (double)list[i].compute_units * list[i].max_clock_mhz;
+        if (list[i].type == SIGLIP_DEVICE_CPU &&
+            (best < 0 || rate > (double)list[best].compute_units * list[best].max_clock_mhz))
+            best = (long)i;
+    }
+    return best;
+}
+
 /* ---- no platform at all (in a child process with an empty ICD directory) ---- */
 
 static void test_no_platform(void)
@@ -163,8 +177,11 @@ static void expect_no_match(const char *spec, const SiglipDeviceInfo *list)
 static void test_specs(const SiglipDeviceInfo *list, size_t n)
 {
     long gpu = first_of_type(list, n, SIGLIP_DEVICE_GPU);
-    long cpu = first_of_type(list, n, SIGLIP_DEVICE_CPU);
+    long cpu = fastest_cpu(list, n);
     long preferred = gpu >= 0 ? gpu : cpu >= 0 ? cpu : 0;
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %zu: %s (%s): %u compute units × %u MHz\n", i, list[i].name,
+                list[i].platform_name, list[i].compute_units, list[i].max_clock_mhz);
     expect_selects("auto", preferred);
     expect_selects("AUTO", preferred);
     expect_selects("0:0", 0);
