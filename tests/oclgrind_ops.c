@@ -1,5 +1,5 @@
 /* oclgrind_ops.c — every kernel of cl/ run once at a real model's sizes, for oclgrind's
- * memory-access, data-race and uninitialized-value checks (.ci/oclgrind-sizes.sh, issue 26):
+ * memory-access, data-race and uninitialized-value checks (.ci/oclgrind.sh --sizes, issue 26):
  * GEMM depth K and attention key count Tk as in the towers (base: K 768, Tk 197 and dh 64;
  * so400m: K 1152, Tk 729, dh 72; text: K 768, Tk 64 with a mask and as packed texts), but few
  * rows, output columns and heads, since oclgrind interprets every work-item. Each output is
