@@ -32,9 +32,9 @@ for cmd in "${cmds[@]}"; do
   echo "   $((SECONDS - start)) s" | tee -a "$log"
 done
 # oclgrind prints its findings as "Invalid read/write", "data race", "Uninitialized value" etc.
-findings="Invalid (read|write)|[Dd]ata race|Uninitialized|Unsupported instruction|Oclgrind - "
+findings="Invalid (read|write)|[Dd]ata race|[Uu]ninitialized|Unsupported instruction|Oclgrind - "
 if grep -qE "$findings" "$log"; then
-  grep -nE -A4 "$findings" "$log" | head -60
+  grep -m 12 -nE -A4 "$findings" "$log" # the first few (a pipe into head would end in SIGPIPE)
   echo "oclgrind.sh: oclgrind reported $(grep -cE "$findings" "$log") problems (see $log)" >&2
   status=1
 fi
