@@ -44,6 +44,10 @@ const char *sg_test_require_medium(void);
 const char *sg_test_device(void);
 /* Tuning override file for tests (SIGLIP_TEST_TUNING) or NULL. */
 const char *sg_test_tuning(void);
+/* Caps on the device's limits for tests (SIGLIP_TEST_LIMITS=gpu: work-group 256, 32 KiB local
+ * memory, no fp16, no fp64, the limits real GPUs report; unset: NULL, the device's own). */
+struct SiglipDeviceLimits;
+const struct SiglipDeviceLimits *sg_test_limits(void);
 /* Program binary cache dir for tests (SIGLIP_TEST_CACHE) or NULL. */
 const char *sg_test_cache_dir(void);
 /* Default settings with the test device, program cache and tuning file filled in. */

@@ -651,7 +651,8 @@ def case_bench(exe):
     records = json.loads(run_ok(exe, args, "bench --model tiny"))
     check(len(records) == 4, "expected 4 records (2 towers x 2 batches), got %d" % len(records))
     for r in records:
-        check({"device", "model", "tower", "batch", "items_per_s", "ms_per_batch", "gflops",
+        check({"device", "platform", "driver_version", "model", "tower", "batch", "items_per_s",
+               "ms_per_batch", "gflops",
                "load_s", "build_cold_s", "device_peak_mib", "host_rss_peak_mib"} <= set(r),
               "record fields: %s" % sorted(r))
         check("error" not in r, "bench record has an error: %s" % r.get("error"))
