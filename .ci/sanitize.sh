@@ -19,6 +19,7 @@ ninja -C "$build" -j "${SANITIZE_JOBS:-2}"
 # allocation of a module that is unloaded before exit, so LeakSanitizer cannot name it (nor a
 # suppression match it). The sanitizers check our code; the suite runs on rusticl in .ci/run.
 vendors=$(mktemp -d)
+chmod 755 "$vendors" # tests run some commands as another user (batch-readonly: nobody)
 trap 'rm -rf "$vendors"' EXIT
 for icd in /etc/OpenCL/vendors/pocl*.icd; do ln -s "$icd" "$vendors/"; done
 export OCL_ICD_VENDORS=$vendors
