@@ -1,6 +1,7 @@
-/* test_tokenizer_head.c — long texts are tokenized from a prefix (issue 32, item 3): for every
- * tokenizer kind (SentencePiece unigram, SentencePiece BPE, tokenizer.json BPE) the rows that
- * siglip_tokenize_n computes from a prefix equal, id for id, the rows of the whole text. */
+/* test_tokenizer_head.c — long texts are tokenized from a prefix, or walked chunk by chunk
+ * (issue 32, item 3): for every tokenizer kind (SentencePiece unigram, SentencePiece BPE,
+ * tokenizer.json BPE) the rows that siglip_tokenize_n computes that way equal, id for id, the
+ * rows of the whole text encoded at once (sg_tokenizer_encode_text, the reference). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +61,121 @@ static int same_rows(SiglipTokenizer *tok, const char *text, size_t len, int max
     }
     int32_t *ids = malloc(2 * (size_t)max_length * sizeof *ids);
     int32_t *mask = malloc(2 * (size_t)max_length * sizeof *mask);
-    int head = tok->head_cuts;
+    int head = tok->head_cuts, walk = tok->long_unigram;
     int rc1 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids, mask);
-    tok->head_cuts = 0;
+    tok->head_cuts = tok->long_unigram = 0; /* the whole text at once */
     int rc2 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids + max_length,
                                 mask + max_length);
     tok->head_cuts = head;
+    tok->long_unigram = walk;
     int same = rc1 == 0 && rc2 == 0 &&
                !memcmp(ids, ids + max_length, (size_t)max_length * sizeof *ids) &&
                !memcmp(mask, mask + max_length, (size_t)max_length * sizeof *mask);
     free(ids);
     free(mask);
     return same;
+}
+
+/* Appends the UTF-8 of cp to buf (room for 4 more bytes assumed). */
+static size_t put_cp(char *buf, size_t n, uint32_t cp)
+{
+    if (cp < 0x80) {
+        buf[n] = (char)cp;
+        return n + 1;
+    }
+    if (cp < 0x800) {
+        buf[n] = (char)(0xC0 | cp >> 6);
+        buf[n + 1] = (char)(0x80 | (cp & 0x3F));
+        return n + 2;
+    }
+    buf[n] = (char)(0xE0 | cp >> 12);
+    buf[n + 1] = (char)(0x80 | (cp >> 6 & 0x3F));
+    buf[n + 2] = (char)(0x80 | (cp & 0x3F));
+    return n + 3;
+}
+
+/* Long texts without spaces (several SG_TOKENIZER_CHUNK_BYTES chunks, so that a unigram
+ * tokenizer walks them chunk by chunk and reads the path back across chunks): one letter (odd
+ * and even lengths: with tied scores the first piece can follow the parity), two-letter
+ * patterns, random CJK, mixed scripts with digits, punctuation runs, special tokens inside,
+ * accents in both forms. Each row is compared with the whole text's (reference above). */
+static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64_t seed)
+{
+    SgRng rng = {seed};
+    size_t cap = 1200 << 10;
+    char *t = malloc(cap + 16);
+    static const int lengths[] = {64, 8, 1};
+    static const char *const mixed[] = {
+        "a", "Z", "7", "\xD0\xB4", "\xCE\xBB", "\xE7\x8C\xAB", "\xE3\x81\x8C", "\xD8\xB9", "\xC3\xA9",
+        "e\xCC\x81", "\xEF\xBC\xA1", "\xE2\x84\xA2", "\xE1\x84\x80\xE1\x85\xA1", "9", "x",
+        "\xCE\xA3", "\xC4\xB0", ".", "--", "!?", "\xF0\x9F\x90\xB1",
+    };
+    int rows = 0, differ = 0;
+    for (int c = 0; c < 12; c++) {
+        size_t n = 0, target = (600 << 10) + sg_rng_next(&rng) % (500 << 10);
+        switch (c) {
+        case 0: /* one letter, odd length */
+        case 1: /* one letter, even length */
+            n = (target | 1) - (size_t)c;
+            memset(t, 'a', n);
+            break;
+        case 2: /* two-letter pattern */
+        case 3: /* aab pattern */
+            while (n < target)
+                {
+                t[n] = c == 2 ? "ab"[n % 2] : "aab"[n % 3];
+                n++;
+            }
+            break;
+        case 4: /* random CJK */
+            while (n < target)
+                n = put_cp(t, n, 0x4E00 + (uint32_t)(sg_rng_next(&rng) % 0x5000));
+            break;
+        case 5: /* mixed scripts, digits, accents, punctuation */
+        case 6:
+            while (n < target) {
+                const char *p = mixed[sg_rng_next(&rng) % (sizeof mixed / sizeof *mixed)];
+                memcpy(t + n, p, strlen(p));
+                n += strlen(p);
+            }
+            break;
+        case 7: /* digits */
+            while (n < target)
+                t[n++] = (char)('0' + sg_rng_next(&rng) % 10);
+            break;
+        case 8: /* punctuation runs between letters */
+            while (n < target) {
+                t[n++] = (char)('a' + sg_rng_next(&rng) % 26);
+                for (uint64_t k = sg_rng_next(&rng) % 4; k > 0; k--)
+                    t[n++] = ".,!?-"[sg_rng_next(&rng) % 5];
+            }
+            break;
+        case 9: /* special tokens inside a long run of one letter */
+        case 10:
+            while (n < target) {
+                size_t run = (size_t)(sg_rng_next(&rng) % (400 << 10));
+                memset(t + n, 'a' + c - 9, run);
+                n += run;
+                const char *sp = POOL[33 + sg_rng_next(&rng) % 6]; /* the special tokens */
+                memcpy(t + n, sp, strlen(sp));
+                n += strlen(sp);
+            }
+            break;
+        default: /* the random pool, pieces joined without spaces */
+            n = random_text(&rng, t, cap, target, 0);
+            break;
+        }
+        for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
+            int same = same_rows(tok, t, n, lengths[l], NULL);
+            rows++;
+            differ += !same;
+            CHECK(same, "%s: long unspaced text %d (%zu bytes, max_length %d): the walked row "
+                  "differs from the whole text's", fixture, c, n, lengths[l]);
+        }
+    }
+    fprintf(stderr, "%s: %d long unspaced rows: %d differ from the whole text's\n", fixture, rows,
+            differ);
+    free(t);
 }
 
 static void test_kind(const char *fixture, uint64_t seed)
@@ -144,6 +248,7 @@ static void test_kind(const char *fixture, uint64_t seed)
     CHECK(same, "%s: a 256 KiB text without spaces", fixture);
     fprintf(stderr, "%s: %d texts, %d rows (%d from a prefix): %d differ from the whole text's\n",
             fixture, texts, rows, cuts, differ);
+    test_long_unspaced(tok, fixture, seed + 100);
     /* Enough rows must come from a prefix for the comparison to test the cut. */
     CHECK(cuts >= rows / 4, "%s: only %d of %d rows came from a prefix", fixture, cuts, rows);
     free(long_text);

@@ -83,6 +83,37 @@ size_t sg_charsmap_match(const SgCharsMap *m, const unsigned char *s, size_t n, 
     return longest;
 }
 
+/* Depth-first over the darts-clone trie from unit position pos (depth bytes matched); raises
+ * *longest to the longest key; *budget counts the nodes left to visit (a corrupt trie could
+ * otherwise loop), and 0 means the walk gave up. */
+static void longest_key(const SgCharsMap *m, size_t pos, size_t depth, size_t cap, size_t *longest,
+                        size_t *budget)
+{
+    for (unsigned b = 0; b < 256 && *budget > 0; b++) {
+        size_t child = pos ^ b;
+        if (child >= m->n_units || unit_label(m->units[child]) != b)
+            continue;
+        uint32_t unit = m->units[child];
+        size_t next = child ^ unit_offset(unit);
+        if (unit_has_leaf(unit) && depth + 1 > *longest)
+            *longest = depth + 1;
+        if (--*budget == 0 || depth + 1 >= cap) {
+            *budget = 0;
+            return;
+        }
+        longest_key(m, next, depth + 1, cap, longest, budget);
+    }
+}
+
+size_t sg_charsmap_max_key(const SgCharsMap *m, size_t cap)
+{
+    if (m->n_units == 0)
+        return 0;
+    size_t longest = 0, budget = m->n_units + 1; /* a trie has fewer nodes than units */
+    longest_key(m, unit_offset(m->units[0]), 0, cap, &longest, &budget);
+    return budget == 0 ? cap : longest;
+}
+
 /* SentencePiece's DecodeUTF8 validity: the length of the valid character at s, or 0. */
 static size_t sp_valid_char_len(const unsigned char *s, size_t n)
 {
@@ -95,8 +126,8 @@ static size_t sp_valid_char_len(const unsigned char *s, size_t n)
 
 /* One step of Normalizer::NormalizePrefix: how many input bytes are consumed, and what they
  * become. */
-static size_t normalize_prefix(const SgNormalizer *nz, const unsigned char *s, size_t n,
-                               const char **out, size_t *out_len)
+size_t sg_normalize_unit(const SgNormalizer *nz, const unsigned char *s, size_t n, const char **out,
+                         size_t *out_len)
 {
     if (nz->user_prefix) {
         size_t len = nz->user_prefix(nz->user_prefix_model, s, n);
@@ -142,7 +173,7 @@ int sg_normalize(const SgNormalizer *nz, const unsigned char *s, size_t n, SgBuf
         while (n > 0) {
             const char *r;
             size_t rlen;
-            size_t used = normalize_prefix(nz, s, n, &r, &rlen);
+            size_t used = sg_normalize_unit(nz, s, n, &r, &rlen);
             if (!(rlen == 1 && r[0] == ' '))
                 break;
             s += used;
@@ -161,7 +192,7 @@ int sg_normalize(const SgNormalizer *nz, const unsigned char *s, size_t n, SgBuf
     while (n > 0) {
         const char *r;
         size_t rlen;
-        size_t used = normalize_prefix(nz, s, n, &r, &rlen);
+        size_t used = sg_normalize_unit(nz, s, n, &r, &rlen);
         s += used;
         n -= used;
         while (prev_space && rlen > 0 && r[0] == ' ') {

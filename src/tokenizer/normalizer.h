@@ -27,6 +27,10 @@ void sg_charsmap_free(SgCharsMap *m);
 size_t sg_charsmap_match(const SgCharsMap *m, const unsigned char *s, size_t n, const char **repl,
                          size_t *repl_len);
 
+/* The longest key of the map in bytes, or cap when it has keys of cap bytes or more (or cannot be
+ * walked). */
+size_t sg_charsmap_max_key(const SgCharsMap *m, size_t cap);
+
 /* Longest USER_DEFINED piece that is a prefix of s[0..n) (0 when none); provided by the model. */
 typedef size_t (*SgUserPrefixFn)(const void *model, const unsigned char *s, size_t n);
 
@@ -39,6 +43,12 @@ typedef struct SgNormalizer {
     SgUserPrefixFn user_prefix; /* may be NULL */
     const void *user_prefix_model;
 } SgNormalizer;
+
+/* One step of the normalizer at s[0..n) (n > 0): the longest user-defined piece, else the
+ * longest charsmap rule, else one character (U+FFFD for an invalid byte); returns the bytes
+ * consumed and sets *out / *out_len to what they become (before whitespace handling). */
+size_t sg_normalize_unit(const SgNormalizer *nz, const unsigned char *s, size_t n, const char **out,
+                         size_t *out_len);
 
 /* Normalizes s[0..n) into out (replacing out's contents) as SentencePiece's
  * Normalizer::Normalize does. Only fails with SIGLIP_ENOMEM. */

@@ -147,6 +147,23 @@ long sg_sp_bpe_segment(const SgSpModel *m, const unsigned char *text, int32_t si
 int sg_sp_emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan *path,
                    size_t n_path, SgSpScratch *scr);
 
+/* The best path ending at one byte position of the normalized text (a unigram lattice node). */
+typedef struct SgBestNode {
+    float score;       /* total score of the best path ending here */
+    int32_t starts_at; /* start of its last piece, -1 while unreached */
+    int32_t id;        /* its last piece */
+} SgBestNode;
+
+/* SentencePiece's unigram Viterbi step by step: relaxes lattice[] (indexed like text) from every
+ * character start in [from, to) of text[0..size), where size is the end of the text or at least
+ * the longest piece past `to`; the nodes up to from + 1 must hold their final values and the
+ * later ones what the starts before `from` gave them (unreached: {0, -1, -1}). A node's starts_at
+ * is recorded as origin + its index (text[0] is position `origin` of a longer text that is
+ * processed in windows). Returns the first character start at or after `to` (the next call's
+ * `from`). Positions fit in int32_t. */
+size_t sg_sp_viterbi_steps(const SgSpModel *m, const unsigned char *text, size_t size,
+                           size_t from, size_t to, size_t origin, SgBestNode *lattice);
+
 /* SentencePiece's unigram encoding of normalized text[0..size) (size < INT32_MAX / 2): Viterbi,
  * then sg_sp_emit_ids. 0 or SIGLIP_ENOMEM. (Normalizing and choosing unigram or BPE is the
  * caller's: tokenizer/encoder.h.) */

@@ -133,9 +133,7 @@ static int is_cased(uint32_t cp)
     return 0;
 }
 
-/* Unicode's Case_Ignorable property: Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter, MidNumLet and
- * Single_Quote characters. */
-static int is_case_ignorable(uint32_t cp)
+int sg_is_case_ignorable(uint32_t cp)
 {
     switch (utf8proc_category((utf8proc_int32_t)cp)) {
     case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF:
@@ -159,12 +157,12 @@ static int is_case_ignorable(uint32_t cp)
 static uint32_t lower_sigma(const uint32_t *cps, size_t n, size_t i)
 {
     size_t j = i;
-    while (j > 0 && is_case_ignorable(cps[j - 1]))
+    while (j > 0 && sg_is_case_ignorable(cps[j - 1]))
         j--;
     if (j == 0 || !is_cased(cps[j - 1]))
         return 0x3C3;
     j = i + 1;
-    while (j < n && is_case_ignorable(cps[j]))
+    while (j < n && sg_is_case_ignorable(cps[j]))
         j++;
     return (j == n || !is_cased(cps[j])) ? 0x3C2 : 0x3C3;
 }

@@ -34,6 +34,10 @@ int sg_py_isspace(uint32_t cp);
 /* One of the 32 ASCII characters of Python's string.punctuation. */
 int sg_is_ascii_punct(uint32_t cp);
 
+/* Unicode's Case_Ignorable property (Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter, MidNumLet and
+ * Single_Quote characters): what the Final_Sigma context of str.lower() looks past. */
+int sg_is_case_ignorable(uint32_t cp);
+
 /* Python str.lower() of cps[i] within cps[0..n): full lowercase mapping including U+0130 and the
  * Final_Sigma context. Writes 1 or 2 code points to out and returns how many. */
 int sg_py_lower_at(const uint32_t *cps, size_t n, size_t i, uint32_t out[2]);

@@ -17,8 +17,9 @@
 /* ---------------------------------------------------------------- encoding one text */
 
 /* Decodes the text (invalid UTF-8 → U+FFFD) into tok->cps as the tokenizer sees it; for
- * SiglipTokenizer.tokenize() every '▁' is turned into a space, then one '▁' put in front. */
-static int decode_text(SiglipTokenizer *tok, const char *text, size_t len)
+ * SiglipTokenizer.tokenize() every '▁' is turned into a space, then one '▁' put in front when
+ * text is where the whole text starts (at_start). */
+static int decode_text(SiglipTokenizer *tok, const char *text, size_t len, int at_start)
 {
     SgBuf *b = &tok->cps;
     b->len = 0;
@@ -27,7 +28,7 @@ static int decode_text(SiglipTokenizer *tok, const char *text, size_t len)
     uint32_t *cps = (uint32_t *)(void *)b->data;
     size_t n = 0;
     int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
-    if (siglip)
+    if (siglip && at_start)
         cps[n++] = SG_SPIECE_UNDERLINE;
     for (size_t i = 0; i < len;) {
         uint32_t cp = sg_utf8_next((const unsigned char *)text, len, &i);
@@ -62,11 +63,11 @@ static int lowercase(SiglipTokenizer *tok, const uint32_t *seg, size_t n)
 }
 
 /* tok->segment = unk_token + canonicalize(lower(segment)): ASCII punctuation removed, each run
- * of whitespace one space, both ends stripped. */
-static int canonicalize(SiglipTokenizer *tok, const uint32_t *seg, size_t n)
+ * of whitespace one space, both ends stripped; without unk_token unless with_unk. */
+static int canonicalize(SiglipTokenizer *tok, const uint32_t *seg, size_t n, int with_unk)
 {
     SgBuf *out = &tok->segment;
-    size_t unk_len = strlen(tok->unk_token);
+    size_t unk_len = with_unk ? strlen(tok->unk_token) : 0;
     out->len = 0;
     if (sg_buf_reserve(out, unk_len) != 0)
         return SIGLIP_ENOMEM;
@@ -109,7 +110,7 @@ static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, s
 {
     *n_added = 0;
     int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
-    int rc = siglip ? canonicalize(tok, seg, n) : lowercase(tok, seg, n);
+    int rc = siglip ? canonicalize(tok, seg, n, 1) : lowercase(tok, seg, n);
     const int32_t *ids;
     size_t n_ids;
     if (rc == 0)
@@ -145,6 +146,19 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
     return best;
 }
 
+/* SiglipTokenizer.tokenize drops a lone leading "▁" piece that precedes a special token (the
+ * first segment gave first_segment_ids ids; SIZE_MAX when the text starts with a special). */
+static void drop_lone_underline(SiglipTokenizer *tok, size_t first_segment_ids)
+{
+    int32_t *ids = (int32_t *)(void *)tok->ids.data;
+    size_t n_ids = tok->ids.len / sizeof *ids;
+    if (tok->kind == SG_TOKENIZER_SIGLIP && first_segment_ids == 1 && n_ids > 1 &&
+        ids[0] == tok->underline_id) {
+        memmove(ids, ids + 1, (n_ids - 1) * sizeof *ids);
+        tok->ids.len -= sizeof *ids;
+    }
+}
+
 int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
 {
     tok->ids.len = 0;
@@ -155,7 +169,7 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
     if (len > SG_TOKENIZER_MAX_TEXT_BYTES)
         return sg_fail(&tok->err, SIGLIP_E2BIG, "text of %zu bytes exceeds the %u accepted", len,
                        SG_TOKENIZER_MAX_TEXT_BYTES);
-    if (decode_text(tok, text, len) != 0)
+    if (decode_text(tok, text, len, 1) != 0)
         return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     const uint32_t *cps = (const uint32_t *)(const void *)tok->cps.data;
     size_t n = tok->cps.len / sizeof *cps;
@@ -184,14 +198,7 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
         i += special->n_cps;
         seg_start = i;
     }
-    /* SiglipTokenizer.tokenize drops a lone leading "▁" piece that precedes a special token. */
-    int32_t *ids = (int32_t *)(void *)tok->ids.data;
-    size_t n_ids = tok->ids.len / sizeof *ids;
-    if (tok->kind == SG_TOKENIZER_SIGLIP && first_segment_ids == 1 && n_ids > 1 &&
-        ids[0] == tok->underline_id) {
-        memmove(ids, ids + 1, (n_ids - 1) * sizeof *ids);
-        tok->ids.len -= sizeof *ids;
-    }
+    drop_lone_underline(tok, first_segment_ids);
     return 0;
 }
 
@@ -210,12 +217,119 @@ static size_t next_cut(const char *text, size_t len, size_t from)
     return len;
 }
 
+int sg_tokenizer_normalize_range(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
+                                 int seg_first, SgBuf *out)
+{
+    int rc = decode_text(tok, text + a, b - a, a == 0);
+    const uint32_t *cps = (const uint32_t *)(const void *)tok->cps.data;
+    size_t n = tok->cps.len / sizeof *cps;
+    if (rc == 0)
+        rc = tok->kind == SG_TOKENIZER_SIGLIP ? canonicalize(tok, cps, n, seg_first)
+                                              : lowercase(tok, cps, n);
+    SgBuf *norm = &tok->sp_scratch.normalized;
+    if (rc == 0)
+        rc = tok->enc->kind->normalize(tok->enc, tok->segment.data, tok->segment.len, norm);
+    if (rc == 0)
+        rc = sg_buf_reserve(out, norm->len);
+    if (rc != 0)
+        return SIGLIP_ENOMEM;
+    memcpy(out->data + out->len, norm->data, norm->len);
+    out->len += norm->len;
+    return 0;
+}
+
+/* The first special token at or after byte `from` of the text, as sg_tokenizer_encode_text's
+ * scan over the decoded text finds it (NULL when none): *at receives its first byte (len when
+ * none), *n_bytes its length in the text. window has room for tok->max_special_cps + 1 code
+ * points. Decodes only the few characters a match needs. */
+static const SgSpecialToken *next_special(const SiglipTokenizer *tok, const char *text,
+                                          size_t len, size_t from, size_t *at, size_t *n_bytes)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uint32_t window[SG_TOKENIZER_MAX_SPECIAL_CPS + 1];
+    size_t ends[SG_TOKENIZER_MAX_SPECIAL_CPS + 1];
+    int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
+    for (size_t i = from; i < len;) {
+        size_t next = i;
+        uint32_t cp = sg_utf8_next(s, len, &next);
+        uint32_t c = (siglip && cp == SG_SPIECE_UNDERLINE ? ' ' : cp) & (SG_SPECIAL_FIRST_BITS - 1);
+        if (tok->special_first[c / 64] >> (c % 64) & 1) {
+            size_t n = 0;
+            for (size_t j = i; j < len && n < (size_t)tok->max_special_cps; n++) {
+                uint32_t w = sg_utf8_next(s, len, &j);
+                window[n] = siglip && w == SG_SPIECE_UNDERLINE ? ' ' : w;
+                ends[n] = j;
+            }
+            const SgSpecialToken *sp = special_at(tok, window, n, 0);
+            if (sp) {
+                *at = i;
+                *n_bytes = ends[sp->n_cps - 1] - i;
+                return sp;
+            }
+        }
+        i = next;
+    }
+    *at = len;
+    *n_bytes = 0;
+    return NULL;
+}
+
+/* sg_tokenizer_encode_head for a unigram tokenizer and a text without a prefix cut near its
+ * start: the text is walked segment by segment (between special tokens) without decoding it
+ * whole, a long segment in bounded memory (sg_tokenizer_encode_long_segment), until more than
+ * need + 1 ids are known (one more than needed, so that SiglipTokenizer's lone-"▁" rule, which
+ * looks at the first segment's count, cannot change the first need ids). */
+static int encode_stream(SiglipTokenizer *tok, const char *text, size_t len, size_t need)
+{
+    tok->ids.len = 0;
+    if (sg_buf_reserve(&tok->ids, sizeof(int32_t)) != 0)
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+    size_t first_segment_ids = SIZE_MAX;
+    int siglip = tok->kind == SG_TOKENIZER_SIGLIP;
+    for (size_t pos = 0;;) {
+        size_t at, n_bytes;
+        const SgSpecialToken *special = next_special(tok, text, len, pos, &at, &n_bytes);
+        int rc = 0;
+        /* SiglipTokenizer's "▁" in front makes a first segment even before a special token. */
+        if (at > pos || (pos == 0 && siglip)) {
+            size_t added, have = tok->ids.len / sizeof(int32_t);
+            if (at - pos > SG_TOKENIZER_CHUNK_BYTES) {
+                rc = sg_tokenizer_encode_long_segment(tok, text, pos, at,
+                                                      need + 1 > have ? need + 1 - have : 0,
+                                                      &added);
+            } else {
+                rc = decode_text(tok, text + pos, at - pos, pos == 0);
+                if (rc == 0)
+                    rc = encode_segment(tok, (const uint32_t *)(const void *)tok->cps.data,
+                                        tok->cps.len / sizeof(uint32_t), &added);
+            }
+            if (pos == 0)
+                first_segment_ids = added;
+        }
+        if (rc == 0 && special)
+            rc = push_id(&tok->ids, special->id);
+        if (rc == SIGLIP_E2BIG)
+            return sg_fail(&tok->err, rc, "text too long to tokenize");
+        if (rc != 0)
+            return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        if (!special || tok->ids.len / sizeof(int32_t) > need + 1)
+            break;
+        pos = at + n_bytes;
+    }
+    drop_lone_underline(tok, first_segment_ids);
+    return 0;
+}
+
 int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need)
 {
-    if (!tok->head_cuts || len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES)
+    if (len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES ||
+        (!tok->head_cuts && !tok->long_unigram))
         return sg_tokenizer_encode_text(tok, text, len);
     for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
-        size_t end = next_cut(text, len, want);
+        size_t end = tok->head_cuts ? next_cut(text, len, want) : len;
+        /* No cut near: a unigram tokenizer walks the text in bounded memory instead. */
+        if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
+            return encode_stream(tok, text, len, need);
         int rc = sg_tokenizer_encode_text(tok, text, end);
         if (rc != 0 || end == len || tok->ids.len / sizeof(int32_t) > need)
             return rc;
@@ -543,6 +657,41 @@ static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
     return 0;
 }
 
+/* What walking a long text in bounded memory (encode_stream) needs and whether it holds: a
+ * SentencePiece unigram model without byte fallback (the ids of a segment are its pieces', runs
+ * of unknown ones merged); normalizer rules and user-defined pieces of at most
+ * SG_TOKENIZER_MAX_NORM_WINDOW bytes (a chunk boundary is checked against every rule that could
+ * span it); special tokens of at most SG_TOKENIZER_MAX_SPECIAL_CPS code points; and, for
+ * SiglipTokenizer, no special token with a "▁" (the text's own turn into spaces, so only the
+ * "▁" put in front could match it, which the walk does not look at). */
+static void long_text_limits(SiglipTokenizer *tok)
+{
+    const SgSpModel *m = tok->sp;
+    size_t longest = 4, user = 0; /* an unknown character spans up to 4 bytes */
+    for (int id = 0; id < m->n_pieces; id++) {
+        size_t len = m->pieces[id].len;
+        longest = len > longest ? len : longest;
+        if (m->pieces[id].type == SG_PIECE_USER_DEFINED && len > user)
+            user = len;
+    }
+    tok->max_piece = longest;
+    size_t window = sg_charsmap_max_key(&m->normalizer.charsmap, SG_TOKENIZER_MAX_NORM_WINDOW);
+    window = window > user ? window : user;
+    tok->norm_window = window > 4 ? window : 4;
+    int ok = !tok->enc->hf && m->model_type == SG_MODEL_UNIGRAM && !m->byte_fallback &&
+             tok->norm_window < SG_TOKENIZER_MAX_NORM_WINDOW && longest < (1u << 20);
+    tok->max_special_cps = 1;
+    for (int k = 0; k < tok->n_specials; k++) {
+        const SgSpecialToken *sp = &tok->specials[k];
+        if (sp->n_cps > (size_t)tok->max_special_cps)
+            tok->max_special_cps = (int)(sp->n_cps < INT_MAX ? sp->n_cps : INT_MAX);
+        for (size_t i = 0; i < sp->n_cps; i++)
+            if (tok->kind == SG_TOKENIZER_SIGLIP && sp->cps[i] == SG_SPIECE_UNDERLINE)
+                ok = 0;
+    }
+    tok->long_unigram = ok && tok->max_special_cps <= SG_TOKENIZER_MAX_SPECIAL_CPS;
+}
+
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
 {
     *out = NULL;
@@ -586,8 +735,10 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
         rc = load_spiece(tok, dir, file);
     if (rc == 0)
         rc = resolve_tokens(tok, &names);
-    if (rc == 0)
+    if (rc == 0) {
         tok->head_cuts = head_cuts_hold(tok);
+        long_text_limits(tok);
+    }
     cJSON_Delete(cfg);
     for (size_t k = 0; k < 5; k++)
         free(*slots[k]);

@@ -47,6 +47,11 @@ struct SiglipTokenizer {
     int32_t underline_id;      /* id of the piece "▁", or -1 */
     int head_cuts;             /* the first ids of a text may come from a prefix of it (see
                                 * sg_tokenizer_encode_head) */
+    int long_unigram;          /* a long text may be walked in bounded memory (unigram models;
+                                * sg_tokenizer_encode_long_segment) */
+    size_t max_piece;          /* the longest piece in bytes (at least 4: an unknown character) */
+    size_t norm_window;        /* the longest normalizer rule or user-defined piece in bytes */
+    int max_special_cps;       /* the longest special token in code points */
     SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;
     uint64_t special_first[SG_SPECIAL_FIRST_BITS / 64]; /* bit (first code point mod 1024) */
@@ -74,6 +79,13 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
 
 /* The first text bytes a head encoding tries (then twice as many, and so on). */
 #define SG_TOKENIZER_HEAD_BYTES 1024
+/* Input bytes a long segment is normalized and segmented by at a time (the first boundary past
+ * each multiple that no normalizer rule spans), and the distance to the next prefix cut past
+ * which a unigram tokenizer walks the text in such chunks instead of encoding prefixes whole. */
+#define SG_TOKENIZER_CHUNK_BYTES (256u << 10)
+/* Limits of that walk: longer rules or special tokens leave the tokenizer on the whole text. */
+#define SG_TOKENIZER_MAX_NORM_WINDOW 64
+#define SG_TOKENIZER_MAX_SPECIAL_CPS 256
 
 /* Encodes into tok->ids at least the first `need` ids that sg_tokenizer_encode_text gives for
  * the whole text, encoding only a prefix when tok->head_cuts allows: memory then follows the
@@ -83,5 +95,23 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
  * last one, which a longer text could still extend (a run of unknown characters), is not among
  * them. Without such a cut the whole text is encoded. */
 int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need);
+
+/* Appends to out the normalized text (what the segmentation sees) of text[a..b), a part of one
+ * segment between special tokens: decoded, SiglipTokenizer's canonicalization (unk_token in
+ * front when seg_first) or the Gemma lowercasing, then the model's normalizer. Equal to the
+ * corresponding bytes of the whole segment's normalized text when a and b are boundaries that
+ * sg_tokenizer_encode_long_segment chose. 0 or SIGLIP_ENOMEM. */
+int sg_tokenizer_normalize_range(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
+                                 int seg_first, SgBuf *out);
+
+/* longtext.c: appends to tok->ids the ids of the segment text[a..b) (no special token inside)
+ * as encode_segment gives them for a unigram model (tok->long_unigram), in memory bounded by a
+ * chunk of SG_TOKENIZER_CHUNK_BYTES and not by the segment: the segment is normalized and run
+ * through Viterbi chunk by chunk, keeping the lattice's last max_piece nodes at each chunk start;
+ * the best path is read back chunk by chunk (each recomputed from its start), or from where all
+ * paths that can still win have met. Either all the segment's ids are appended, or more than
+ * `need` of its first ones. *added receives how many. 0, SIGLIP_ENOMEM or SIGLIP_E2BIG. */
+int sg_tokenizer_encode_long_segment(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
+                                     size_t need, size_t *added);
 
 #endif /* SG_TOKENIZER_TOKENIZER_H */

@@ -8,13 +8,6 @@
 /* SentencePiece's kUnkPenalty: an unknown character scores min_score - 10. */
 #define SG_UNK_PENALTY 10.0f
 
-/* The best path ending at one byte position of the normalized text. */
-typedef struct BestNode {
-    float score;       /* total score of the best path ending here */
-    int32_t starts_at; /* start of its last piece, -1 while unreached */
-    int32_t id;        /* its last piece */
-} BestNode;
-
 void sg_sp_scratch_free(SgSpScratch *s)
 {
     sg_buf_free(&s->normalized);
@@ -26,7 +19,7 @@ void sg_sp_scratch_free(SgSpScratch *s)
     sg_buf_free(&s->splits);
 }
 
-static void relax(BestNode *target, double candidate, int32_t starts_at, int32_t id)
+static void relax(SgBestNode *target, double candidate, int32_t starts_at, int32_t id)
 {
     /* SentencePiece compares a double candidate against the stored float and keeps the first
      * path on ties (strictly greater replaces). */
@@ -37,43 +30,43 @@ static void relax(BestNode *target, double candidate, int32_t starts_at, int32_t
     }
 }
 
-/* Viterbi over the pieces starting at each character; fills lattice[0..size]. */
-static void viterbi(const SgSpModel *m, const unsigned char *text, int32_t size, BestNode *lattice)
+size_t sg_sp_viterbi_steps(const SgSpModel *m, const unsigned char *text, size_t size,
+                           size_t from, size_t to, size_t origin, SgBestNode *lattice)
 {
     const SgPieceTrie *t = &m->trie;
     const float unk_score = m->min_score - SG_UNK_PENALTY;
-    for (int32_t i = 0; i <= size; i++)
-        lattice[i] = (BestNode){0.0f, -1, -1};
-    for (int32_t start = 0; start < size;) {
+    size_t start = from;
+    while (start < to && start < size) {
         const float till_here = lattice[start].score;
-        int32_t mblen = sg_utf8_lead_len(text[start]);
+        size_t mblen = (size_t)sg_utf8_lead_len(text[start]);
         if (mblen > size - start)
             mblen = size - start;
         int has_single = 0;
         int32_t node = 0;
-        for (int32_t end = start; end < size;) {
+        for (size_t end = start; end < size;) {
             node = sg_trie_child(t, node, text[end++]);
             if (node < 0)
                 break;
             int32_t id = t->vocab_id[node];
             if (id < 0 || m->pieces[id].type == SG_PIECE_UNUSED)
                 continue;
-            int32_t length = end - start;
+            size_t length = end - start;
             /* A user-defined piece gets a bonus so that it is always chosen; the arithmetic
              * (float product, double difference) is SentencePiece's. */
             double score = m->pieces[id].type == SG_PIECE_USER_DEFINED
                                ? (double)((float)length * m->max_score) - 0.1
                                : (double)m->pieces[id].score;
-            relax(&lattice[end], score + (double)till_here, start, id);
+            relax(&lattice[end], score + (double)till_here, (int32_t)(origin + start), id);
             if (length == mblen)
                 has_single = 1;
         }
         if (!has_single) {
             float candidate = unk_score + till_here; /* float sum, as in SentencePiece */
-            relax(&lattice[start + mblen], (double)candidate, start, m->unk_id);
+            relax(&lattice[start + mblen], (double)candidate, (int32_t)(origin + start), m->unk_id);
         }
         start += mblen;
     }
+    return start;
 }
 
 /* Appends the ids of the best path in order, merging runs of unknown pieces into one id, or with
@@ -110,11 +103,13 @@ int sg_sp_unigram_encode(const SgSpModel *m, const unsigned char *text, size_t s
 {
     size_t n_path = 0;
     scr->lattice.len = scr->path.len = 0;
-    if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(BestNode)) != 0 ||
+    if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(SgBestNode)) != 0 ||
         sg_buf_reserve(&scr->path, (size + 1) * sizeof(SgSpan)) != 0)
         return SIGLIP_ENOMEM;
-    BestNode *lattice = (BestNode *)(void *)scr->lattice.data;
-    viterbi(m, text, (int32_t)size, lattice);
+    SgBestNode *lattice = (SgBestNode *)(void *)scr->lattice.data;
+    for (size_t i = 0; i <= size; i++)
+        lattice[i] = (SgBestNode){0.0f, -1, -1};
+    sg_sp_viterbi_steps(m, text, size, 0, size, 0, lattice);
     SgSpan *path = (SgSpan *)(void *)scr->path.data;
     for (int32_t end = (int32_t)size; end > 0; end = lattice[end].starts_at)
         path[n_path++] = (SgSpan){lattice[end].starts_at, end, lattice[end].id};

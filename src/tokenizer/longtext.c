@@ -1,0 +1,418 @@
+/* longtext.c — one long segment of a unigram tokenizer in bounded memory: chunk boundaries that no
+ * normalizer rule spans, Viterbi chunk by chunk with the lattice's edge saved at each chunk
+ * start, and the best path read back by recomputing one chunk at a time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/encoder.h"
+#include "tokenizer/tokenizer.h"
+
+/* ---------------------------------------------------------------- chunk boundaries */
+
+/* A character whose canonical form does not depend on its neighbours and that no whitespace rule
+ * touches: not whitespace or ASCII punctuation (removed, collapsed), not Σ or İ (lowercased by
+ * context, or into two characters), nothing case-ignorable (what Σ's context looks past), not
+ * '▁' (SiglipTokenizer turns it into a space), no control character or U+FFFD. */
+static int plain(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
+    return cp >= 0xA0 && !sg_py_isspace(cp) && cp != 0x3A3 && cp != 0x130 &&
+           cp != SG_SPIECE_UNDERLINE && cp != SG_REPLACEMENT_CHAR && !sg_is_case_ignorable(cp);
+}
+
+/* The plain character that ends at byte `end` of s (not before lo), its first byte into *begin,
+ * its lowercase UTF-8 into out (returns its length); 0 when the bytes before end are not one
+ * valid plain character. */
+static int plain_before(const unsigned char *s, size_t lo, size_t end, size_t *begin,
+                        unsigned char out[4])
+{
+    size_t b = end;
+    while (b > lo && end - b < 4) {
+        b--;
+        if ((s[b] & 0xC0) != 0x80)
+            break;
+    }
+    size_t i = b;
+    uint32_t cp = b < end ? sg_utf8_next(s, end, &i) : 0;
+    if (b == end || i != end || !plain(cp))
+        return 0;
+    uint32_t lower[2];
+    sg_py_lower_at(&cp, 1, 0, lower);
+    *begin = b;
+    return sg_utf8_put(lower[0], out);
+}
+
+/* Whether byte pos of the segment s[a..b) is a chunk boundary: the normalized text of the segment
+ * is that of s[a..pos) followed by that of s[pos..b). Both sides of pos are plain characters for
+ * at least the longest normalizer rule (norm_window bytes; the segment's end may come first),
+ * so the canonical text there is their lowercase, written as is; no rule starting on the left
+ * reaches past pos, so the normalizer steps through pos whatever came before; and the step that
+ * ends at pos and the one that starts there each give text that does not end / start with a
+ * space, so whitespace removal treats both sides alike. */
+static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t a, size_t b,
+                     size_t pos)
+{
+    if (pos <= a || pos >= b || (s[pos] & 0xC0) == 0x80)
+        return 0;
+    enum { MAXB = SG_TOKENIZER_MAX_NORM_WINDOW + 4 };
+    unsigned char left[MAXB], buf[2 * MAXB];
+    size_t starts[MAXB], n_left = 0, left_len = 0;
+    const size_t window = tok->norm_window;
+    for (size_t end = pos; left_len < window;) {
+        unsigned char ch[4];
+        size_t begin;
+        int n = plain_before(s, a, end, &begin, ch);
+        if (n == 0)
+            return 0;
+        memcpy(left + MAXB - left_len - (size_t)n, ch, (size_t)n);
+        left_len += (size_t)n;
+        starts[n_left++] = MAXB - left_len;
+        end = begin;
+    }
+    memcpy(buf, left + MAXB - left_len, left_len);
+    size_t len = left_len;
+    for (size_t i = pos; i < b && len < left_len + window;) {
+        uint32_t cp = sg_utf8_next(s, b, &i);
+        if (!plain(cp))
+            return 0;
+        uint32_t lower[2];
+        sg_py_lower_at(&cp, 1, 0, lower);
+        len += (size_t)sg_utf8_put(lower[0], buf + len);
+    }
+    const SgNormalizer *nz = &tok->sp->normalizer;
+    const char *r;
+    size_t r_len;
+    for (size_t k = 0; k < n_left; k++) {
+        size_t at = starts[k] - (MAXB - left_len);
+        size_t used = sg_normalize_unit(nz, buf + at, len - at, &r, &r_len);
+        if (at + used > left_len ||
+            (at + used == left_len && (r_len == 0 || r[r_len - 1] == ' ')))
+            return 0;
+    }
+    sg_normalize_unit(nz, buf + left_len, len - left_len, &r, &r_len);
+    return r_len > 0 && r[0] != ' ';
+}
+
+/* The first chunk boundary at or after from + SG_TOKENIZER_CHUNK_BYTES, or b. */
+static size_t next_boundary(const SiglipTokenizer *tok, const char *text, size_t a, size_t b,
+                            size_t from)
+{
+    if (b - from <= SG_TOKENIZER_CHUNK_BYTES)
+        return b;
+    for (size_t pos = from + SG_TOKENIZER_CHUNK_BYTES; pos < b; pos++)
+        if (chunk_cut(tok, (const unsigned char *)text, a, b, pos))
+            return pos;
+    return b;
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+/* One chunk: input bytes [in_begin, in_end), normalized positions [norm_begin, norm_end) of the
+ * segment, and the first character start at or after norm_begin. */
+typedef struct Chunk {
+    size_t in_begin, in_end;
+    size_t norm_begin, norm_end;
+    size_t first_start;
+} Chunk;
+
+/* A normalized window and its lattice: text positions [base, base + text.len], node i of the
+ * lattice at position base + i. */
+typedef struct Window {
+    SgBuf text;
+    SgBuf lattice;
+    size_t base;
+} Window;
+
+typedef struct Walk {
+    SiglipTokenizer *tok;
+    const char *text;
+    size_t a, b;          /* the segment's input bytes */
+    size_t keep;          /* nodes saved per chunk: positions norm_begin .. norm_begin + max_piece */
+    SgBuf chunks;         /* Chunk[] normalized so far */
+    SgBuf saved;          /* SgBestNode[keep] per chunk: its first nodes before its own starts */
+    int ended;            /* the last chunk is normalized; total is the segment's length */
+    size_t total;
+    Window live, redo;    /* the forward pass; a chunk recomputed for reading the path back */
+    size_t committed;     /* the best path up to this position is known and counted */
+    /* the path read so far, first pieces first (runs of unknown pieces as one span), only the
+     * first `cap` of them kept */
+    SgSpan *first;
+    size_t n_first, cap, n_ids;
+    int last_unk;         /* the last counted span is an unknown piece */
+    /* a backtrace batch: the last `cap` spans found (the path read backwards) */
+    SgSpan *ring;
+    size_t ring_n, batch_ids;
+    int batch_prev_unk, batch_end_unk;
+} Walk;
+
+static Chunk *chunk_at(const Walk *w, size_t k)
+{
+    return (Chunk *)(void *)w->chunks.data + k;
+}
+
+static size_t n_chunks(const Walk *w)
+{
+    return w->chunks.len / sizeof(Chunk);
+}
+
+/* Appends the unreached nodes of w's window for its text bytes from `from` on. */
+static int extend_lattice(Window *win, size_t from)
+{
+    size_t need = (win->text.len + 1) * sizeof(SgBestNode);
+    if (need > win->lattice.len && sg_buf_reserve(&win->lattice, need - win->lattice.len) != 0)
+        return SIGLIP_ENOMEM;
+    SgBestNode *nodes = (SgBestNode *)(void *)win->lattice.data;
+    for (size_t i = from; i <= win->text.len; i++)
+        nodes[i] = (SgBestNode){0.0f, -1, -1};
+    win->lattice.len = need;
+    return 0;
+}
+
+/* Normalizes the next chunk of the segment onto the live window. */
+static int append_chunk(Walk *w)
+{
+    size_t from = n_chunks(w) ? chunk_at(w, n_chunks(w) - 1)->in_end : w->a;
+    Chunk c = {from, next_boundary(w->tok, w->text, w->a, w->b, from), 0, 0, 0};
+    c.norm_begin = w->live.base + w->live.text.len;
+    size_t old = w->live.text.len;
+    if (sg_tokenizer_normalize_range(w->tok, w->text, c.in_begin, c.in_end, from == w->a,
+                                     &w->live.text) != 0 ||
+        extend_lattice(&w->live, old + 1) != 0 || sg_buf_reserve(&w->chunks, sizeof c) != 0)
+        return SIGLIP_ENOMEM;
+    c.norm_end = w->live.base + w->live.text.len;
+    if (c.norm_end >= INT32_MAX / 2)
+        return SIGLIP_E2BIG;
+    memcpy(w->chunks.data + w->chunks.len, &c, sizeof c);
+    w->chunks.len += sizeof c;
+    if (c.in_end == w->b) {
+        w->ended = 1;
+        w->total = c.norm_end;
+    }
+    return 0;
+}
+
+/* Records a span of the path read backwards: the ring keeps the last `cap` (the batch's first
+ * ones); a run of unknown pieces is one span, as it is one id. */
+static void push_back_span(Walk *w, int32_t begin, int32_t end, int32_t id)
+{
+    int unk = id == w->tok->sp->unk_id;
+    if (unk && w->batch_prev_unk) {
+        w->ring[(w->ring_n - 1) % w->cap].begin = begin;
+        return;
+    }
+    if (w->ring_n == 0)
+        w->batch_end_unk = unk; /* the batch's last span, read first */
+    w->ring[w->ring_n++ % w->cap] = (SgSpan){begin, end, id};
+    w->batch_ids++;
+    w->batch_prev_unk = unk;
+}
+
+/* Adds a finished batch (the path from w->committed to `to`) after the spans already counted. */
+static void commit_batch(Walk *w, size_t to)
+{
+    size_t kept = w->ring_n < w->cap ? w->ring_n : w->cap;
+    for (size_t k = 0; k < kept; k++) {
+        const SgSpan *s = &w->ring[(w->ring_n - 1 - k) % w->cap];
+        if (k == 0 && s->id == w->tok->sp->unk_id && w->last_unk) {
+            w->batch_ids--; /* continues the run of unknown pieces before: the same id */
+            continue;
+        }
+        if (w->n_first < w->cap)
+            w->first[w->n_first++] = *s;
+    }
+    if (w->ring_n > 0)
+        w->last_unk = w->batch_end_unk;
+    w->n_ids += w->batch_ids;
+    w->committed = to;
+    w->ring_n = w->batch_ids = 0;
+    w->batch_prev_unk = 0;
+}
+
+/* Recomputes chunk k's lattice in w->redo from its saved first nodes. */
+static int redo_chunk(Walk *w, size_t k)
+{
+    const Chunk *c = chunk_at(w, k);
+    Window *r = &w->redo;
+    r->text.len = 0;
+    r->base = c->norm_begin;
+    /* its text and, past it, as much as the longest piece reads (or the segment's end) */
+    size_t j = k;
+    do {
+        const Chunk *cj = chunk_at(w, j);
+        if (sg_tokenizer_normalize_range(w->tok, w->text, cj->in_begin, cj->in_end,
+                                         cj->in_begin == w->a, &r->text) != 0)
+            return SIGLIP_ENOMEM;
+        j++;
+    } while (j < n_chunks(w) && r->base + r->text.len < c->norm_end + w->tok->max_piece);
+    if (extend_lattice(r, 0) != 0)
+        return SIGLIP_ENOMEM;
+    SgBestNode *nodes = (SgBestNode *)(void *)r->lattice.data;
+    const SgBestNode *saved = (const SgBestNode *)(const void *)w->saved.data + k * w->keep;
+    for (size_t i = 0; i < w->keep && i <= r->text.len; i++)
+        nodes[i] = saved[i];
+    sg_sp_viterbi_steps(w->tok->sp, r->text.data, r->text.len, c->first_start - r->base,
+                        c->norm_end - r->base, r->base, nodes);
+    return 0;
+}
+
+/* Reads the best path back from position `from` (whose node is final) to w->committed and
+ * counts it; chunk `live_k` is the live window's, earlier ones are recomputed. */
+static int read_back(Walk *w, size_t from, size_t live_k)
+{
+    size_t q = from, k = live_k;
+    while (q > w->committed) {
+        const Window *win = &w->live;
+        if (q < w->live.base) {
+            while (k > 0 && chunk_at(w, k)->norm_begin >= q)
+                k--;
+            int rc = redo_chunk(w, k);
+            if (rc != 0)
+                return rc;
+            win = &w->redo;
+        }
+        const SgBestNode *nodes = (const SgBestNode *)(const void *)win->lattice.data;
+        while (q > w->committed && q >= win->base) {
+            const SgBestNode *n = &nodes[q - win->base];
+            push_back_span(w, n->starts_at, (int32_t)q, n->id);
+            q = (size_t)n->starts_at;
+        }
+    }
+    commit_batch(w, from);
+    return 0;
+}
+
+/* Where every best path through the reached nodes that a later piece can start from (positions
+ * past end - max_piece) meets, when that is inside the live window: the path up to there is the
+ * whole segment's, whatever follows. 0 when they do not meet there (or only at the start). */
+static size_t paths_meet(const Walk *w, size_t end, size_t *cur)
+{
+    const Window *win = &w->live;
+    const SgBestNode *nodes = (const SgBestNode *)(const void *)win->lattice.data;
+    size_t n = 0;
+    if (end < win->base + w->tok->max_piece)
+        return 0;
+    for (size_t q = end - w->tok->max_piece + 1; q <= end; q++)
+        if (nodes[q - win->base].starts_at >= 0)
+            cur[n++] = q;
+    for (int steps = 0; n > 0 && steps < 65536; steps++) {
+        size_t hi = 0, lo = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+            hi = cur[i] > hi ? cur[i] : hi;
+            lo = cur[i] < lo ? cur[i] : lo;
+        }
+        if (hi == lo)
+            return hi > w->committed ? hi : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (cur[i] != hi)
+                continue;
+            int32_t back = nodes[hi - win->base].starts_at;
+            if (back < 0 || (size_t)back < win->base || (size_t)back < w->committed)
+                return 0;
+            cur[i] = (size_t)back;
+        }
+    }
+    return 0;
+}
+
+/* Saves chunk k's first nodes (positions norm_begin .. + max_piece of the live window). */
+static int save_nodes(Walk *w, size_t k)
+{
+    if (sg_buf_reserve(&w->saved, w->keep * sizeof(SgBestNode)) != 0)
+        return SIGLIP_ENOMEM;
+    SgBestNode *dst = (SgBestNode *)(void *)(w->saved.data + w->saved.len);
+    const SgBestNode *nodes = (const SgBestNode *)(const void *)w->live.lattice.data;
+    size_t at = chunk_at(w, k)->norm_begin - w->live.base;
+    for (size_t i = 0; i < w->keep; i++)
+        dst[i] = at + i <= w->live.text.len ? nodes[at + i] : (SgBestNode){0.0f, -1, -1};
+    w->saved.len += w->keep * sizeof(SgBestNode);
+    return 0;
+}
+
+/* Drops the live window's text and nodes before position `to`. */
+static void slide(Window *win, size_t to)
+{
+    size_t drop = to - win->base;
+    memmove(win->text.data, win->text.data + drop, win->text.len - drop);
+    win->text.len -= drop;
+    memmove(win->lattice.data, win->lattice.data + drop * sizeof(SgBestNode),
+            win->lattice.len - drop * sizeof(SgBestNode));
+    win->lattice.len -= drop * sizeof(SgBestNode);
+    win->base = to;
+}
+
+/* The forward pass, stopping once the path read back holds more than `want` ids. */
+static int walk(Walk *w, size_t want, size_t *cur)
+{
+    size_t start = 0, tried = 0;
+    for (size_t k = 0;; k++) {
+        if (k >= n_chunks(w)) {
+            int rc = append_chunk(w);
+            if (rc != 0)
+                return rc;
+        }
+        Chunk *c = chunk_at(w, k);
+        while (!w->ended && w->live.base + w->live.text.len < c->norm_end + w->tok->max_piece) {
+            int rc = append_chunk(w);
+            if (rc != 0)
+                return rc;
+            c = chunk_at(w, k);
+        }
+        c->first_start = start;
+        if (save_nodes(w, k) != 0)
+            return SIGLIP_ENOMEM;
+        SgBestNode *nodes = (SgBestNode *)(void *)w->live.lattice.data;
+        start = w->live.base + sg_sp_viterbi_steps(w->tok->sp, w->live.text.data,
+                                                   w->live.text.len, start - w->live.base,
+                                                   c->norm_end - w->live.base, w->live.base,
+                                                   nodes);
+        if (w->ended && c->norm_end == w->total)
+            return read_back(w, w->total, k);
+        /* Reading back costs a pass over the chunks since the last commit: tried again only
+         * after as many chunks again. */
+        size_t meet = k + 1 >= 2 * tried ? paths_meet(w, c->norm_end, cur) : 0;
+        if (meet) {
+            tried = k + 1;
+            int rc = read_back(w, meet, k);
+            if (rc != 0 || w->n_ids > want)
+                return rc;
+        }
+        slide(&w->live, c->norm_end);
+    }
+}
+
+int sg_tokenizer_encode_long_segment(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
+                                     size_t need, size_t *added)
+{
+    *added = 0;
+    size_t skip = tok->kind == SG_TOKENIZER_SIGLIP ? (size_t)tok->unk_prefix_pieces : 0;
+    Walk w = {.tok = tok, .text = text, .a = a, .b = b, .keep = tok->max_piece + 1};
+    w.cap = need + skip + 2;
+    w.first = malloc(w.cap * sizeof *w.first);
+    w.ring = malloc(w.cap * sizeof *w.ring);
+    size_t *cur = malloc(w.keep * sizeof *cur);
+    int rc = w.first && w.ring && cur ? 0 : SIGLIP_ENOMEM;
+    if (rc == 0)
+        rc = extend_lattice(&w.live, 0);
+    if (rc == 0)
+        rc = walk(&w, need + skip, cur);
+    /* encode_segment's rule: unk_token's own pieces go when the segment has as many */
+    size_t from = w.n_ids >= skip ? skip : 0;
+    if (rc == 0 && sg_buf_reserve(&tok->ids, w.n_first * sizeof(int32_t)) != 0)
+        rc = SIGLIP_ENOMEM;
+    for (size_t k = from; rc == 0 && k < w.n_first; k++) {
+        memcpy(tok->ids.data + tok->ids.len, &w.first[k].id, sizeof(int32_t));
+        tok->ids.len += sizeof(int32_t);
+        (*added)++;
+    }
+    free(cur);
+    free(w.first);
+    free(w.ring);
+    sg_buf_free(&w.chunks);
+    sg_buf_free(&w.saved);
+    sg_buf_free(&w.live.text);
+    sg_buf_free(&w.live.lattice);
+    sg_buf_free(&w.redo.text);
+    sg_buf_free(&w.redo.lattice);
+    return rc;
+}
