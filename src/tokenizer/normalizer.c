@@ -83,35 +83,44 @@ size_t sg_charsmap_match(const SgCharsMap *m, const unsigned char *s, size_t n, 
     return longest;
 }
 
-/* Depth-first over the darts-clone trie from unit position pos (depth bytes matched); raises
- * *longest to the longest key; *budget counts the nodes left to visit (a corrupt trie could
- * otherwise loop), and 0 means the walk gave up. */
-static void longest_key(const SgCharsMap *m, size_t pos, size_t depth, size_t cap, size_t *longest,
-                        size_t *budget)
+/* The longest key suffix that can be matched from unit position pos (-1: none), memoized per
+ * position in memo[] (0: not yet known, else the value + 2; -1 marks a walk in progress, which
+ * only a corrupt map can meet again) since darts-clone shares common subtrees (its trie is built from
+ * a DAWG). Returns cap or more when the key is that long or the map is corrupt. */
+static int longest_from(const SgCharsMap *m, size_t pos, int depth, int cap, int16_t *memo)
 {
-    for (unsigned b = 0; b < 256 && *budget > 0; b++) {
+    if (memo[pos] < 0 || depth >= cap)
+        return cap;
+    if (memo[pos] > 0)
+        return memo[pos] - 2;
+    memo[pos] = -1;
+    int best = -1;
+    for (unsigned b = 0; b < 256 && best < cap; b++) {
         size_t child = pos ^ b;
         if (child >= m->n_units || unit_label(m->units[child]) != b)
             continue;
         uint32_t unit = m->units[child];
         size_t next = child ^ unit_offset(unit);
-        if (unit_has_leaf(unit) && depth + 1 > *longest)
-            *longest = depth + 1;
-        if (--*budget == 0 || depth + 1 >= cap) {
-            *budget = 0;
-            return;
-        }
-        longest_key(m, next, depth + 1, cap, longest, budget);
+        int here = unit_has_leaf(unit) ? 1 : -1;
+        int below = next < m->n_units ? longest_from(m, next, depth + 1, cap, memo) : -1;
+        if (below >= 1 && below + 1 > here)
+            here = below + 1;
+        best = here > best ? here : best;
     }
+    memo[pos] = (int16_t)((best < cap ? best : cap) + 2);
+    return best;
 }
 
 size_t sg_charsmap_max_key(const SgCharsMap *m, size_t cap)
 {
     if (m->n_units == 0)
         return 0;
-    size_t longest = 0, budget = m->n_units + 1; /* a trie has fewer nodes than units */
-    longest_key(m, unit_offset(m->units[0]), 0, cap, &longest, &budget);
-    return budget == 0 ? cap : longest;
+    int limit = cap < 4096 ? (int)cap : 4096;
+    int16_t *memo = calloc(m->n_units, sizeof *memo);
+    size_t root = unit_offset(m->units[0]);
+    int longest = memo && root < m->n_units ? longest_from(m, root, 0, limit, memo) : limit;
+    free(memo);
+    return longest < 0 ? 0 : longest >= limit ? cap : (size_t)longest;
 }
 
 /* SentencePiece's DecodeUTF8 validity: the length of the valid character at s, or 0. */

@@ -320,6 +320,8 @@ static int encode_stream(SiglipTokenizer *tok, const char *text, size_t len, siz
     return 0;
 }
 
+static void long_text_window(SiglipTokenizer *tok);
+
 int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need)
 {
     if (len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES ||
@@ -328,6 +330,8 @@ int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len,
     for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
         size_t end = tok->head_cuts ? next_cut(text, len, want) : len;
         /* No cut near: a unigram tokenizer walks the text in bounded memory instead. */
+        if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
+            long_text_window(tok);
         if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
             return encode_stream(tok, text, len, need);
         int rc = sg_tokenizer_encode_text(tok, text, end);
@@ -657,29 +661,21 @@ static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
     return 0;
 }
 
-/* What walking a long text in bounded memory (encode_stream) needs and whether it holds: a
+/* What walking a long text in bounded memory (encode_stream) needs and whether it may: a
  * SentencePiece unigram model without byte fallback (the ids of a segment are its pieces', runs
- * of unknown ones merged); normalizer rules and user-defined pieces of at most
- * SG_TOKENIZER_MAX_NORM_WINDOW bytes (a chunk boundary is checked against every rule that could
- * span it); special tokens of at most SG_TOKENIZER_MAX_SPECIAL_CPS code points; and, for
- * SiglipTokenizer, no special token with a "▁" (the text's own turn into spaces, so only the
- * "▁" put in front could match it, which the walk does not look at). */
+ * of unknown ones merged); special tokens of at most SG_TOKENIZER_MAX_SPECIAL_CPS code points;
+ * and, for SiglipTokenizer, no special token with a "▁" (the text's own turn into spaces, so only
+ * the "▁" put in front could match one, which the walk does not look at). The normalizer's
+ * longest rule is measured on the first walk (long_text_window). */
 static void long_text_limits(SiglipTokenizer *tok)
 {
     const SgSpModel *m = tok->sp;
-    size_t longest = 4, user = 0; /* an unknown character spans up to 4 bytes */
-    for (int id = 0; id < m->n_pieces; id++) {
-        size_t len = m->pieces[id].len;
-        longest = len > longest ? len : longest;
-        if (m->pieces[id].type == SG_PIECE_USER_DEFINED && len > user)
-            user = len;
-    }
+    size_t longest = 4; /* an unknown character spans up to 4 bytes */
+    for (int id = 0; id < m->n_pieces; id++)
+        longest = m->pieces[id].len > longest ? m->pieces[id].len : longest;
     tok->max_piece = longest;
-    size_t window = sg_charsmap_max_key(&m->normalizer.charsmap, SG_TOKENIZER_MAX_NORM_WINDOW);
-    window = window > user ? window : user;
-    tok->norm_window = window > 4 ? window : 4;
     int ok = !tok->enc->hf && m->model_type == SG_MODEL_UNIGRAM && !m->byte_fallback &&
-             tok->norm_window < SG_TOKENIZER_MAX_NORM_WINDOW && longest < (1u << 20);
+             longest < (1u << 20);
     tok->max_special_cps = 1;
     for (int k = 0; k < tok->n_specials; k++) {
         const SgSpecialToken *sp = &tok->specials[k];
@@ -690,6 +686,23 @@ static void long_text_limits(SiglipTokenizer *tok)
                 ok = 0;
     }
     tok->long_unigram = ok && tok->max_special_cps <= SG_TOKENIZER_MAX_SPECIAL_CPS;
+}
+
+/* On the first long walk: tok->norm_window, the longest normalizer rule or user-defined piece in
+ * bytes (walking the charsmap costs tens of milliseconds, which loading every tokenizer need
+ * not pay); a rule too long for the boundary check turns the walk off. */
+static void long_text_window(SiglipTokenizer *tok)
+{
+    if (tok->norm_window)
+        return;
+    const SgSpModel *m = tok->sp;
+    size_t window = sg_charsmap_max_key(&m->normalizer.charsmap, SG_TOKENIZER_MAX_NORM_WINDOW);
+    for (int id = 0; id < m->n_pieces; id++)
+        if (m->pieces[id].type == SG_PIECE_USER_DEFINED && m->pieces[id].len > window)
+            window = m->pieces[id].len;
+    tok->norm_window = window > 4 ? window : 4;
+    if (tok->norm_window >= SG_TOKENIZER_MAX_NORM_WINDOW)
+        tok->long_unigram = 0;
 }
 
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)

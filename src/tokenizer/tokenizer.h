@@ -50,7 +50,8 @@ struct SiglipTokenizer {
     int long_unigram;          /* a long text may be walked in bounded memory (unigram models;
                                 * sg_tokenizer_encode_long_segment) */
     size_t max_piece;          /* the longest piece in bytes (at least 4: an unknown character) */
-    size_t norm_window;        /* the longest normalizer rule or user-defined piece in bytes */
+    size_t norm_window;        /* the longest normalizer rule or user-defined piece in bytes
+                                * (0 until the first long walk measures it) */
     int max_special_cps;       /* the longest special token in code points */
     SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;

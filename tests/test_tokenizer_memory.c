@@ -1,0 +1,168 @@
+/* test_tokenizer_memory.c — the memory a 64 MiB text costs siglip_tokenize_n (issue 32, item 3):
+ * for every tokenizer kind and text shape (spaced, one letter, a two-letter pattern, random CJK,
+ * a random mixture without spaces), the peak RSS of the call, measured in a fresh child process
+ * from the kernel's VmHWM, may exceed the RSS before it by at most 64 MiB, and the RSS after the
+ * call must be back within 8 MiB of the RSS before it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "siglip.h"
+#include "tokenizer/tokenizer.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's shadow memory and quarantine change what RSS means: the calls still run (on smaller
+ * texts, it is slow), the RSS bounds are not asserted. */
+#define RSS_ASSERTED 0
+#define TEXT_BYTES (4u << 20)
+#else
+#define RSS_ASSERTED 1
+#define TEXT_BYTES SG_TOKENIZER_MAX_TEXT_BYTES /* the longest text accepted: 64 MiB */
+#endif
+#define GROWTH_MAX_KIB (64u << 10) /* the issue's bound: 64 MiB beyond the text itself */
+#define RETURN_MAX_KIB (8u << 10)
+
+/* A field of /proc/self/status in KiB, or -1. */
+static long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            v = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Resets VmHWM to the current RSS (Linux's clear_refs, "5"): 0 or -1. */
+static int reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int rc = fputs("5", f) < 0 ? -1 : 0;
+    return fclose(f) != 0 ? -1 : rc;
+}
+
+enum { SPACED, ONE_LETTER, TWO_LETTERS, CJK, MIXTURE, N_SHAPES };
+static const char *const SHAPE_NAMES[] = {"spaced", "aaaa", "abab", "cjk", "mixture"};
+
+/* Fills t[0..n) with one shape (whole characters; the tail padded with 'x'). */
+static void fill(char *t, size_t n, int shape)
+{
+    static const char *const pieces[] = {"a", "Photo", "7", "\xD0\xB4", "\xE7\x8C\xAB",
+                                         "\xC3\xA9", ".", "</s>", "\xF0\x9F\x90\xB1", "Q"};
+    SgRng rng = {77};
+    size_t i = 0;
+    while (i + 8 < n) {
+        switch (shape) {
+        case SPACED:
+            memcpy(t + i, i % 12 ? "Photo " : "cat on grass", 6);
+            i += 6;
+            break;
+        case ONE_LETTER:
+            t[i++] = 'a';
+            break;
+        case TWO_LETTERS:
+            t[i] = "ab"[i % 2];
+            i++;
+            break;
+        case CJK: {
+            uint32_t cp = 0x4E00 + (uint32_t)(sg_rng_next(&rng) % 0x5000);
+            t[i++] = (char)(0xE0 | cp >> 12);
+            t[i++] = (char)(0x80 | (cp >> 6 & 0x3F));
+            t[i++] = (char)(0x80 | (cp & 0x3F));
+            break;
+        }
+        default: {
+            const char *p = pieces[sg_rng_next(&rng) % (sizeof pieces / sizeof *pieces)];
+            memcpy(t + i, p, strlen(p));
+            i += strlen(p);
+            break;
+        }
+        }
+    }
+    memset(t + i, 'x', n - i);
+}
+
+/* In a child: loads the tokenizer, makes the text, then measures one siglip_tokenize_n call.
+ * Prints one line; exits 0 when within the bounds (or they are not asserted), 1 above them, 2 on
+ * a failure. */
+static void child(const char *fixture, int shape)
+{
+    SiglipContext *ctx = NULL;
+    SiglipTokenizer *tok = NULL;
+    char *dir = sg_test_path(fixture);
+    if (siglip_context_create(&ctx, NULL) != 0 || siglip_tokenizer_load(ctx, dir, &tok) != 0) {
+        fprintf(stderr, "%s: cannot load the tokenizer: %s\n", fixture,
+                ctx ? siglip_context_error(ctx) : "no context");
+        _exit(2);
+    }
+    size_t n = TEXT_BYTES;
+    char *text = malloc(n);
+    if (!text)
+        _exit(2);
+    fill(text, n, shape);
+    int32_t ids[64], mask[64];
+    const char *texts[] = {text};
+    if (reset_peak() != 0) {
+        fprintf(stderr, "cannot reset VmHWM through /proc/self/clear_refs\n");
+        _exit(2);
+    }
+    long before = status_kib("VmRSS");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = siglip_tokenize_n(tok, texts, &n, 1, 64, ids, mask);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long peak = status_kib("VmHWM"), after = status_kib("VmRSS");
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    long growth = peak - before, kept = after - before;
+    printf("%-13s %-8s %5.1f MiB: peak +%6.1f MiB, after +%5.1f MiB, %6.2f s%s\n", fixture,
+           SHAPE_NAMES[shape], (double)n / (1 << 20), growth / 1024.0, kept / 1024.0, secs,
+           RSS_ASSERTED ? "" : " (RSS not asserted under ASan)");
+    fflush(stdout);
+    int ok = rc == 0 && before > 0 && peak > 0 && after > 0;
+    if (rc != 0)
+        fprintf(stderr, "%s %s: siglip_tokenize_n: %d %s\n", fixture, SHAPE_NAMES[shape], rc,
+                siglip_tokenizer_error(tok));
+    siglip_tokenizer_free(&tok);
+    siglip_context_close(&ctx);
+    free(text);
+    free(dir);
+    if (!ok)
+        _exit(2);
+    _exit(RSS_ASSERTED && (growth > (long)GROWTH_MAX_KIB || kept > (long)RETURN_MAX_KIB) ? 1 : 0);
+}
+
+int main(void)
+{
+    static const char *const fixtures[] = {
+        "tiny",         /* spiece.model: unigram, SiglipTokenizer rules */
+        "multilingual", /* spiece.model of the multilingual fixture */
+        "siglip2",      /* tokenizer.model: BPE, Siglip2Tokenizer (Gemma) rules */
+        "siglip2-json", /* tokenizer.json: HF BPE */
+    };
+    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
+        for (int shape = 0; shape < N_SHAPES; shape++) {
+            fflush(stdout);
+            pid_t pid = fork();
+            CHECK(pid >= 0, "fork");
+            if (pid == 0)
+                child(fixtures[f], shape);
+            int status = 0;
+            CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            CHECK(code == 0, "%s, %s text: %s", fixtures[f], SHAPE_NAMES[shape],
+                  code == 1 ? "the call's peak RSS or what it kept exceeds the bound"
+                            : "the child failed");
+        }
+    }
+    return sg_test_finish("test_tokenizer_memory");
+}
