@@ -61,13 +61,14 @@ static int same_rows(SiglipTokenizer *tok, const char *text, size_t len, int max
     }
     int32_t *ids = malloc(2 * (size_t)max_length * sizeof *ids);
     int32_t *mask = malloc(2 * (size_t)max_length * sizeof *mask);
-    int head = tok->head_cuts, walk = tok->long_unigram;
+    int head = tok->head_cuts, walk = tok->long_unigram, pairs = tok->pair_cuts;
     int rc1 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids, mask);
-    tok->head_cuts = tok->long_unigram = 0; /* the whole text at once */
+    tok->head_cuts = tok->long_unigram = tok->pair_cuts = 0; /* the whole text at once */
     int rc2 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids + max_length,
                                 mask + max_length);
     tok->head_cuts = head;
     tok->long_unigram = walk;
+    tok->pair_cuts = pairs;
     int same = rc1 == 0 && rc2 == 0 &&
                !memcmp(ids, ids + max_length, (size_t)max_length * sizeof *ids) &&
                !memcmp(mask, mask + max_length, (size_t)max_length * sizeof *mask);

@@ -1,6 +1,7 @@
-/* longtext.c — one long segment of a unigram tokenizer in bounded memory: chunk boundaries that no
- * normalizer rule spans, Viterbi chunk by chunk with the lattice's edge saved at each chunk
- * start, and the best path read back by recomputing one chunk at a time. */
+/* longtext.c — long texts in bounded memory: boundaries that no normalizer rule spans, prefix cuts
+ * between characters that no piece holds side by side, and one long segment of a unigram
+ * tokenizer walked chunk by chunk (Viterbi with the lattice's edge saved at each chunk start, the
+ * best path read back by recomputing one chunk at a time). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,8 @@ static int plain(uint32_t cp)
 /* The plain character that ends at byte `end` of s (not before lo), its first byte into *begin,
  * its lowercase UTF-8 into out (returns its length); 0 when the bytes before end are not one
  * valid plain character. */
-static int plain_before(const unsigned char *s, size_t lo, size_t end, size_t *begin,
-                        unsigned char out[4])
+static int plain_before(const unsigned char *s, size_t lo, size_t end, int lower_case,
+                        size_t *begin, unsigned char out[4])
 {
     size_t b = end;
     while (b > lo && end - b < 4) {
@@ -37,10 +38,40 @@ static int plain_before(const unsigned char *s, size_t lo, size_t end, size_t *b
     uint32_t cp = b < end ? sg_utf8_next(s, end, &i) : 0;
     if (b == end || i != end || !plain(cp))
         return 0;
-    uint32_t lower[2];
-    sg_py_lower_at(&cp, 1, 0, lower);
+    uint32_t lower[2] = {cp, 0};
+    if (lower_case)
+        sg_py_lower_at(&cp, 1, 0, lower);
     *begin = b;
     return sg_utf8_put(lower[0], out);
+}
+
+/* Whether the pair (first, second) of code points stands side by side in a piece or special
+ * token. */
+static int pair_known(const SiglipTokenizer *tok, uint32_t first, uint32_t second)
+{
+    uint64_t key = ((uint64_t)first << 32 | second) + 1;
+    for (size_t i = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & tok->pairs_mask;;
+         i = (i + 1) & tok->pairs_mask) {
+        if (tok->pairs[i] == key)
+            return 1;
+        if (tok->pairs[i] == 0)
+            return 0;
+    }
+}
+
+/* The first / last code point of UTF-8 text r[0..n) (n > 0). */
+static uint32_t first_cp(const char *r, size_t n)
+{
+    size_t i = 0;
+    return sg_utf8_next((const unsigned char *)r, n, &i);
+}
+
+static uint32_t last_cp(const char *r, size_t n)
+{
+    size_t b = n - 1;
+    while (b > 0 && n - b < 4 && ((unsigned char)r[b] & 0xC0) == 0x80)
+        b--;
+    return first_cp(r + b, n - b);
 }
 
 /* Whether byte pos of the segment s[a..b) is a chunk boundary: the normalized text of the segment
@@ -49,9 +80,10 @@ static int plain_before(const unsigned char *s, size_t lo, size_t end, size_t *b
  * so the canonical text there is their lowercase, written as is; no rule starting on the left
  * reaches past pos, so the normalizer steps through pos whatever came before; and the step that
  * ends at pos and the one that starts there each give text that does not end / start with a
- * space, so whitespace removal treats both sides alike. */
+ * space, so whitespace removal treats both sides alike. With `pairs`, also no piece has the last
+ * character of the one and the first of the other side by side. SentencePiece normalizers. */
 static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t a, size_t b,
-                     size_t pos)
+                     size_t pos, int pairs)
 {
     if (pos <= a || pos >= b || (s[pos] & 0xC0) == 0x80)
         return 0;
@@ -62,7 +94,7 @@ static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t 
     for (size_t end = pos; left_len < window;) {
         unsigned char ch[4];
         size_t begin;
-        int n = plain_before(s, a, end, &begin, ch);
+        int n = plain_before(s, a, end, tok->do_lower_case, &begin, ch);
         if (n == 0)
             return 0;
         memcpy(left + MAXB - left_len - (size_t)n, ch, (size_t)n);
@@ -76,22 +108,141 @@ static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t 
         uint32_t cp = sg_utf8_next(s, b, &i);
         if (!plain(cp))
             return 0;
-        uint32_t lower[2];
-        sg_py_lower_at(&cp, 1, 0, lower);
+        uint32_t lower[2] = {cp, 0};
+        if (tok->do_lower_case)
+            sg_py_lower_at(&cp, 1, 0, lower);
         len += (size_t)sg_utf8_put(lower[0], buf + len);
     }
     const SgNormalizer *nz = &tok->sp->normalizer;
-    const char *r;
-    size_t r_len;
+    const char *r, *r0;
+    size_t r_len, r0_len;
+    sg_normalize_unit(nz, buf + left_len, len - left_len, &r0, &r0_len);
+    if (r0_len == 0 || r0[0] == ' ')
+        return 0;
     for (size_t k = 0; k < n_left; k++) {
         size_t at = starts[k] - (MAXB - left_len);
         size_t used = sg_normalize_unit(nz, buf + at, len - at, &r, &r_len);
         if (at + used > left_len ||
-            (at + used == left_len && (r_len == 0 || r[r_len - 1] == ' ')))
+            (at + used == left_len &&
+             (r_len == 0 || r[r_len - 1] == ' ' ||
+              (pairs && pair_known(tok, last_cp(r, r_len), first_cp(r0, r0_len))))))
             return 0;
     }
-    sg_normalize_unit(nz, buf + left_len, len - left_len, &r, &r_len);
-    return r_len > 0 && r[0] != ' ';
+    return 1;
+}
+
+int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t len, size_t pos)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    if (pos == 0 || pos >= len || (s[pos] & 0xC0) == 0x80)
+        return 0;
+    size_t begin, i = pos;
+    unsigned char xb[4];
+    uint32_t y = sg_utf8_next(s, len, &i);
+    int n = plain(y) ? plain_before(s, 0, pos, 0, &begin, xb) : 0;
+    if (n == 0)
+        return 0;
+    uint32_t x = first_cp((const char *)xb, (size_t)n), lx[2] = {x, 0}, ly[2] = {y, 0};
+    if (tok->do_lower_case) {
+        sg_py_lower_at(&x, 1, 0, lx);
+        sg_py_lower_at(&y, 1, 0, ly);
+    }
+    /* as written (special tokens) and lowercased (what a normalizer without rules gives) */
+    if (pair_known(tok, x, y) || pair_known(tok, lx[0], ly[0]))
+        return 0;
+    /* tokenizer.json's normalizers (long_init allows only those that leave plain characters
+     * alone) keep them; SentencePiece's rules are checked where they apply */
+    return tok->enc->hf ? 1 : chunk_cut(tok, s, 0, len, pos, 1);
+}
+
+/* Adds the pairs of adjacent code points of UTF-8 text s[0..n) to tok->pairs. */
+static void add_pairs(SiglipTokenizer *tok, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    uint32_t prev = n ? sg_utf8_next(s, n, &i) : 0;
+    while (i < n) {
+        uint32_t cp = sg_utf8_next(s, n, &i);
+        uint64_t key = ((uint64_t)prev << 32 | cp) + 1;
+        size_t k = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & tok->pairs_mask;
+        while (tok->pairs[k] != 0 && tok->pairs[k] != key)
+            k = (k + 1) & tok->pairs_mask;
+        tok->pairs[k] = key;
+        prev = cp;
+    }
+}
+
+/* Whether tokenizer.json's normalizers and pre-tokenizer leave plain characters and the places
+ * between them alone: Replace of text without plain characters, Prepend (at the start only),
+ * Strip (whitespace at the ends), a Split pattern without plain characters, and no word taken
+ * whole from the vocabulary (ignore_merges: a prefix's last word could be one). */
+static int hf_keeps_plain(const SgHfModel *hf)
+{
+    for (int k = 0; k < hf->n_norms; k++) {
+        const SgHfNorm *nz = &hf->norms[k];
+        if (nz->kind != SG_HF_REPLACE && nz->kind != SG_HF_PREPEND && nz->kind != SG_HF_STRIP)
+            return 0;
+        const unsigned char *from = (const unsigned char *)(nz->from ? nz->from : "");
+        for (size_t i = 0, n = strlen((const char *)from); nz->kind == SG_HF_REPLACE && i < n;)
+            if (plain(sg_utf8_next(from, n, &i)))
+                return 0;
+    }
+    const unsigned char *pat = (const unsigned char *)(hf->split_pattern ? hf->split_pattern : "");
+    for (size_t i = 0, n = strlen((const char *)pat); hf->split != SG_HF_SPLIT_NONE && i < n;)
+        if (plain(sg_utf8_next(pat, n, &i)))
+            return 0;
+    return !hf->ignore_merges;
+}
+
+void sg_tokenizer_long_init(SiglipTokenizer *tok)
+{
+    if (tok->long_init)
+        return;
+    tok->long_init = 1;
+    const SgSpModel *m = tok->sp;
+    size_t window = sg_charsmap_max_key(&m->normalizer.charsmap, SG_TOKENIZER_MAX_NORM_WINDOW);
+    size_t bytes = 0;
+    for (int id = 0; id < m->n_pieces; id++) {
+        if (m->pieces[id].type == SG_PIECE_USER_DEFINED && m->pieces[id].len > window)
+            window = m->pieces[id].len;
+        bytes += m->pieces[id].len;
+    }
+    tok->norm_window = window > 4 ? window : 4;
+    int window_ok = tok->norm_window < SG_TOKENIZER_MAX_NORM_WINDOW;
+    if (!window_ok)
+        tok->long_unigram = 0;
+    /* A special token with a plain character at an end could sit inside a boundary's window. */
+    int ok = window_ok && (!tok->enc->hf || hf_keeps_plain(tok->enc->hf));
+    for (int k = 0; k < tok->n_specials && ok; k++) {
+        const SgSpecialToken *sp = &tok->specials[k];
+        ok = !plain(sp->cps[0]) && !plain(sp->cps[sp->n_cps - 1]);
+        bytes += sp->n_cps * 4;
+    }
+    size_t cap = 64;
+    while (ok && cap < 2 * bytes + 2)
+        cap *= 2;
+    tok->pairs = ok ? calloc(cap, sizeof *tok->pairs) : NULL;
+    if (!tok->pairs)
+        return;
+    tok->pairs_mask = cap - 1;
+    for (int id = 0; id < m->n_pieces; id++) {
+        size_t len;
+        const unsigned char *p = sg_sp_piece_text(m, id, &len);
+        add_pairs(tok, p, len);
+    }
+    for (int k = 0; k < tok->n_specials; k++) {
+        unsigned char utf8[4 * SG_TOKENIZER_MAX_SPECIAL_CPS];
+        const SgSpecialToken *sp = &tok->specials[k];
+        size_t n = 0;
+        for (size_t i = 0; i < sp->n_cps && i < SG_TOKENIZER_MAX_SPECIAL_CPS; i++)
+            n += (size_t)sg_utf8_put(sp->cps[i], utf8 + n);
+        if (sp->n_cps > SG_TOKENIZER_MAX_SPECIAL_CPS) { /* too long to spell here: no pair cuts */
+            free(tok->pairs);
+            tok->pairs = NULL;
+            return;
+        }
+        add_pairs(tok, utf8, n);
+    }
+    tok->pair_cuts = 1;
 }
 
 /* The first chunk boundary at or after from + SG_TOKENIZER_CHUNK_BYTES, or b. */
@@ -101,7 +252,7 @@ static size_t next_boundary(const SiglipTokenizer *tok, const char *text, size_t
     if (b - from <= SG_TOKENIZER_CHUNK_BYTES)
         return b;
     for (size_t pos = from + SG_TOKENIZER_CHUNK_BYTES; pos < b; pos++)
-        if (chunk_cut(tok, (const unsigned char *)text, a, b, pos))
+        if (chunk_cut(tok, (const unsigned char *)text, a, b, pos, 0))
             return pos;
     return b;
 }

@@ -208,12 +208,15 @@ static int is_ascii_alnum(unsigned char c)
 }
 
 /* The first position at or after `from` where a prefix may end (a space after an ASCII letter
- * or digit), or len. */
-static size_t next_cut(const char *text, size_t len, size_t from)
+ * or digit, when tok->head_cuts; a pair cut, when tok->pair_cuts), or len. */
+static size_t next_cut(const SiglipTokenizer *tok, const char *text, size_t len, size_t from)
 {
-    for (size_t i = from > 0 ? from : 1; i < len; i++)
-        if (text[i] == ' ' && is_ascii_alnum((unsigned char)text[i - 1]))
+    for (size_t i = from > 0 ? from : 1; i < len; i++) {
+        if (tok->head_cuts && text[i] == ' ' && is_ascii_alnum((unsigned char)text[i - 1]))
             return i;
+        if (tok->pair_cuts && sg_tokenizer_pair_cut(tok, text, len, i))
+            return i;
+    }
     return len;
 }
 
@@ -320,18 +323,14 @@ static int encode_stream(SiglipTokenizer *tok, const char *text, size_t len, siz
     return 0;
 }
 
-static void long_text_window(SiglipTokenizer *tok);
-
 int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need)
 {
-    if (len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES ||
-        (!tok->head_cuts && !tok->long_unigram))
+    if (len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES)
         return sg_tokenizer_encode_text(tok, text, len);
+    sg_tokenizer_long_init(tok);
     for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
-        size_t end = tok->head_cuts ? next_cut(text, len, want) : len;
+        size_t end = next_cut(tok, text, len, want);
         /* No cut near: a unigram tokenizer walks the text in bounded memory instead. */
-        if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
-            long_text_window(tok);
         if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
             return encode_stream(tok, text, len, need);
         int rc = sg_tokenizer_encode_text(tok, text, end);
@@ -688,23 +687,6 @@ static void long_text_limits(SiglipTokenizer *tok)
     tok->long_unigram = ok && tok->max_special_cps <= SG_TOKENIZER_MAX_SPECIAL_CPS;
 }
 
-/* On the first long walk: tok->norm_window, the longest normalizer rule or user-defined piece in
- * bytes (walking the charsmap costs tens of milliseconds, which loading every tokenizer need
- * not pay); a rule too long for the boundary check turns the walk off. */
-static void long_text_window(SiglipTokenizer *tok)
-{
-    if (tok->norm_window)
-        return;
-    const SgSpModel *m = tok->sp;
-    size_t window = sg_charsmap_max_key(&m->normalizer.charsmap, SG_TOKENIZER_MAX_NORM_WINDOW);
-    for (int id = 0; id < m->n_pieces; id++)
-        if (m->pieces[id].type == SG_PIECE_USER_DEFINED && m->pieces[id].len > window)
-            window = m->pieces[id].len;
-    tok->norm_window = window > 4 ? window : 4;
-    if (tok->norm_window >= SG_TOKENIZER_MAX_NORM_WINDOW)
-        tok->long_unigram = 0;
-}
-
 int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
 {
     *out = NULL;
@@ -792,6 +774,7 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     sg_buf_free(&t->segment);
     sg_buf_free(&t->ids);
     sg_sp_scratch_free(&t->sp_scratch);
+    free(t->pairs);
     free(t);
     *tok = NULL;
 }

@@ -53,6 +53,14 @@ struct SiglipTokenizer {
     size_t norm_window;        /* the longest normalizer rule or user-defined piece in bytes
                                 * (0 until the first long walk measures it) */
     int max_special_cps;       /* the longest special token in code points */
+    int long_init;             /* norm_window, pair_cuts and pairs are set (on the first long
+                                * text: they cost tens of milliseconds, which loading every
+                                * tokenizer need not pay) */
+    int pair_cuts;             /* a prefix may also end between two characters that no piece
+                                * or special token has side by side (sg_tokenizer_pair_cut) */
+    uint64_t *pairs;           /* [pairs_mask + 1] those pairs, (first << 32 | second) + 1, 0 =
+                                * empty slot (owned) */
+    size_t pairs_mask;
     SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;
     uint64_t special_first[SG_SPECIAL_FIRST_BITS / 64]; /* bit (first code point mod 1024) */
@@ -104,6 +112,18 @@ int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len,
  * sg_tokenizer_encode_long_segment chose. 0 or SIGLIP_ENOMEM. */
 int sg_tokenizer_normalize_range(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
                                  int seg_first, SgBuf *out);
+
+/* longtext.c: sets tok->norm_window, tok->pair_cuts and tok->pairs once (long_init); the long
+ * walk is turned off when a normalizer rule is too long for its boundary check. Out of memory
+ * only leaves pair cuts off. */
+void sg_tokenizer_long_init(SiglipTokenizer *tok);
+
+/* Whether a prefix of the text may end at byte pos (tok->pair_cuts): the characters before and
+ * after it are plain (their canonical forms do not depend on context; see longtext.c), no
+ * normalizer rule spans pos, and neither the characters as written nor as the model sees them
+ * stand side by side in any piece or special token, so no piece of the segmentation (unigram
+ * lattice edge or BPE merge) can span pos. */
+int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t len, size_t pos);
 
 /* longtext.c: appends to tok->ids the ids of the segment text[a..b) (no special token inside)
  * as encode_segment gives them for a unigram model (tok->long_unigram), in memory bounded by a
