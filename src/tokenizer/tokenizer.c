@@ -330,8 +330,9 @@ int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len,
     sg_tokenizer_long_init(tok);
     for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
         size_t end = next_cut(tok, text, len, want);
-        /* No cut near: a unigram tokenizer walks the text in bounded memory instead. */
-        if (tok->long_unigram && end - want > SG_TOKENIZER_CHUNK_BYTES)
+        /* No cut near, or a prefix that long still short of ids (a run of unknown characters
+         * is one): a unigram tokenizer walks the text in bounded memory instead. */
+        if (tok->long_unigram && end > SG_TOKENIZER_CHUNK_BYTES)
             return encode_stream(tok, text, len, need);
         int rc = sg_tokenizer_encode_text(tok, text, end);
         if (rc != 0 || end == len || tok->ids.len / sizeof(int32_t) > need)
