@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 #include "siglip.h"
 #include "tokenizer/tokenizer.h"
@@ -179,6 +181,55 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
     free(t);
 }
 
+/* Long texts without spaces against python3-sentencepiece (tests/data/tokenizer/long-cases.json,
+ * written by gen_long_cases.py: the real SentencePiece on the whole text under the fixture's
+ * tokenizer rules): each text is its parts, each a string repeated. */
+static void test_long_reference(SiglipTokenizer *tok, const char *fixture)
+{
+    size_t size = 0;
+    char *json = sg_test_read_data("tokenizer/long-cases.json", &size);
+    cJSON *data = json ? cJSON_ParseWithLength(json, size) : NULL;
+    CHECK(data != NULL, "tokenizer/long-cases.json does not parse");
+    const cJSON *c;
+    int n_cases = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(data, "cases"))
+    {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "fixture")->valuestring, fixture) != 0)
+            continue;
+        size_t len = 0, cap = 0;
+        char *text = NULL;
+        const cJSON *part;
+        cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(c, "parts"))
+        {
+            const char *unit = cJSON_GetArrayItem(part, 0)->valuestring;
+            size_t ulen = strlen(unit), reps = (size_t)cJSON_GetArrayItem(part, 1)->valuedouble;
+            if (len + ulen * reps + 1 > cap) {
+                cap = 2 * (len + ulen * reps + 1);
+                text = realloc(text, cap);
+            }
+            for (size_t r = 0; r < reps; r++, len += ulen)
+                memcpy(text + len, unit, ulen);
+        }
+        int max_length = (int)cJSON_GetObjectItemCaseSensitive(c, "max_length")->valuedouble;
+        int32_t ids[64], mask[64];
+        const char *texts[] = {text};
+        int rc = siglip_tokenize_n(tok, texts, &len, 1, max_length, ids, mask);
+        int same = rc == 0;
+        for (int k = 0; same && k < max_length; k++)
+            same = ids[k] == cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "ids"), k)
+                                ->valueint &&
+                   mask[k] == cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "mask"), k)
+                                  ->valueint;
+        CHECK(same, "%s: long case %d (%zu bytes, max_length %d) differs from SentencePiece's row",
+              fixture, n_cases, len, max_length);
+        n_cases++;
+        free(text);
+    }
+    fprintf(stderr, "%s: %d long texts compared with SentencePiece's rows\n", fixture, n_cases);
+    cJSON_Delete(data);
+    free(json);
+}
+
 static void test_kind(const char *fixture, uint64_t seed)
 {
     SiglipContext *ctx = NULL;
@@ -250,6 +301,8 @@ static void test_kind(const char *fixture, uint64_t seed)
     fprintf(stderr, "%s: %d texts, %d rows (%d from a prefix): %d differ from the whole text's\n",
             fixture, texts, rows, cuts, differ);
     test_long_unspaced(tok, fixture, seed + 100);
+    if (!strcmp(fixture, "tiny") || !strcmp(fixture, "siglip2"))
+        test_long_reference(tok, fixture);
     /* Enough rows must come from a prefix for the comparison to test the cut. */
     CHECK(cuts >= rows / 4, "%s: only %d of %d rows came from a prefix", fixture, cuts, rows);
     free(long_text);

@@ -146,6 +146,19 @@ static const SgSpecialToken *special_at(const SiglipTokenizer *tok, const uint32
     return best;
 }
 
+/* After a segment that ended with status rc: appends the special token that follows it (NULL:
+ * none) and turns a failure into the tokenizer's message. */
+static int after_segment(SiglipTokenizer *tok, int rc, const SgSpecialToken *special)
+{
+    if (rc == 0 && special)
+        rc = push_id(&tok->ids, special->id);
+    if (rc == SIGLIP_E2BIG)
+        return sg_fail(&tok->err, rc, "text too long to tokenize");
+    if (rc != 0)
+        return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+    return 0;
+}
+
 /* SiglipTokenizer.tokenize drops a lone leading "▁" piece that precedes a special token (the
  * first segment gave first_segment_ids ids; SIZE_MAX when the text starts with a special). */
 static void drop_lone_underline(SiglipTokenizer *tok, size_t first_segment_ids)
@@ -187,12 +200,8 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
             if (seg_start == 0)
                 first_segment_ids = added;
         }
-        if (rc == 0 && special)
-            rc = push_id(&tok->ids, special->id);
-        if (rc == SIGLIP_E2BIG)
-            return sg_fail(&tok->err, rc, "text too long to tokenize");
-        if (rc != 0)
-            return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        if ((rc = after_segment(tok, rc, special)) != 0)
+            return rc;
         if (!special)
             break;
         i += special->n_cps;
@@ -309,12 +318,8 @@ static int encode_stream(SiglipTokenizer *tok, const char *text, size_t len, siz
             if (pos == 0)
                 first_segment_ids = added;
         }
-        if (rc == 0 && special)
-            rc = push_id(&tok->ids, special->id);
-        if (rc == SIGLIP_E2BIG)
-            return sg_fail(&tok->err, rc, "text too long to tokenize");
-        if (rc != 0)
-            return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
+        if ((rc = after_segment(tok, rc, special)) != 0)
+            return rc;
         if (!special || tok->ids.len / sizeof(int32_t) > need + 1)
             break;
         pos = at + n_bytes;
