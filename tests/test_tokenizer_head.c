@@ -114,7 +114,7 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
         "\xCE\xA3", "\xC4\xB0", ".", "--", "!?", "\xF0\x9F\x90\xB1",
     };
     int rows = 0, differ = 0;
-    for (int c = 0; c < 12; c++) {
+    for (int c = 0; c < 13; c++) {
         size_t n = 0, target = (600 << 10) + sg_rng_next(&rng) % (500 << 10);
         switch (c) {
         case 0: /* one letter, odd length */
@@ -162,6 +162,16 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
                 const char *sp = POOL[33 + sg_rng_next(&rng) % 6]; /* the special tokens */
                 memcpy(t + n, sp, strlen(sp));
                 n += strlen(sp);
+            }
+            break;
+        case 11: /* runs of CJK (unknown to tiny: one id each) between runs of letters, so that
+                  * paths meet in several chunks and the ids add up across them */
+            while (n < target) {
+                size_t run = (size_t)(sg_rng_next(&rng) % (120 << 10));
+                for (size_t k = 0; k < run && n < target; k += 3)
+                    n = put_cp(t, n, 0x4E00 + (uint32_t)(sg_rng_next(&rng) % 0x5000));
+                for (uint64_t k = 1 + sg_rng_next(&rng) % 6; k > 0 && n < target; k--)
+                    t[n++] = "ab"[k % 2];
             }
             break;
         default: /* the random pool, pieces joined without spaces */
