@@ -114,7 +114,7 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
         "\xCE\xA3", "\xC4\xB0", ".", "--", "!?", "\xF0\x9F\x90\xB1",
     };
     int rows = 0, differ = 0;
-    for (int c = 0; c < 13; c++) {
+    for (int c = 0; c < 14; c++) {
         size_t n = 0, target = (600 << 10) + sg_rng_next(&rng) % (500 << 10);
         switch (c) {
         case 0: /* one letter, odd length */
@@ -172,6 +172,14 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
                     n = put_cp(t, n, 0x4E00 + (uint32_t)(sg_rng_next(&rng) % 0x5000));
                 for (uint64_t k = 1 + sg_rng_next(&rng) % 6; k > 0 && n < target; k--)
                     t[n++] = "ab"[k % 2];
+            }
+            break;
+        case 12: /* one letter between punctuation, which SiglipTokenizer removes: chunks end
+                  * before a punctuation run */
+            while (n < target) {
+                t[n++] = "ab"[sg_rng_next(&rng) % 2];
+                for (uint64_t k = 1 + sg_rng_next(&rng) % 2; k > 0; k--)
+                    t[n++] = "!,-.?"[sg_rng_next(&rng) % 5];
             }
             break;
         default: /* the random pool, pieces joined without spaces */

@@ -22,11 +22,17 @@ static int plain(uint32_t cp)
            cp != SG_SPIECE_UNDERLINE && cp != SG_REPLACEMENT_CHAR && !sg_is_case_ignorable(cp);
 }
 
-/* The plain character that ends at byte `end` of s (not before lo), its first byte into *begin,
- * its lowercase UTF-8 into out (returns its length); 0 when the bytes before end are not one
- * valid plain character. */
-static int plain_before(const unsigned char *s, size_t lo, size_t end, int lower_case,
-                        size_t *begin, unsigned char out[4])
+/* ASCII punctuation that SiglipTokenizer's canonicalization removes and that the Final_Sigma
+ * context does not look past (so not . : ' ^ `, which are case-ignorable): a chunk boundary may
+ * sit before a run of it, the canonical text joining the plain characters on both sides. */
+static int removed_punct(const SiglipTokenizer *tok, uint32_t cp)
+{
+    return tok->kind == SG_TOKENIZER_SIGLIP && sg_is_ascii_punct(cp) && !sg_is_case_ignorable(cp);
+}
+
+/* The character of s that ends at byte `end` (not before lo), its first byte into *begin; -1
+ * when the bytes before end are not one valid character. */
+static int64_t char_before(const unsigned char *s, size_t lo, size_t end, size_t *begin)
 {
     size_t b = end;
     while (b > lo && end - b < 4) {
@@ -36,12 +42,19 @@ static int plain_before(const unsigned char *s, size_t lo, size_t end, int lower
     }
     size_t i = b;
     uint32_t cp = b < end ? sg_utf8_next(s, end, &i) : 0;
-    if (b == end || i != end || !plain(cp))
-        return 0;
+    if (b == end || i != end)
+        return -1;
+    *begin = b;
+    return cp;
+}
+
+/* The UTF-8 of cp as the canonical text has it (lowercased when lower_case) into out; returns
+ * its length. */
+static int canonical_utf8(uint32_t cp, int lower_case, unsigned char out[4])
+{
     uint32_t lower[2] = {cp, 0};
     if (lower_case)
         sg_py_lower_at(&cp, 1, 0, lower);
-    *begin = b;
     return sg_utf8_put(lower[0], out);
 }
 
@@ -80,8 +93,11 @@ static uint32_t last_cp(const char *r, size_t n)
  * so the canonical text there is their lowercase, written as is; no rule starting on the left
  * reaches past pos, so the normalizer steps through pos whatever came before; and the step that
  * ends at pos and the one that starts there each give text that does not end / start with a
- * space, so whitespace removal treats both sides alike. With `pairs`, also no piece has the last
- * character of the one and the first of the other side by side. SentencePiece normalizers. */
+ * space, so whitespace removal treats both sides alike. Without `pairs`, SiglipTokenizer's
+ * removed punctuation may sit between those characters (not before pos: the character there is
+ * plain), as no whitespace does, so the canonical text joins them either way. With `pairs`, no
+ * piece may have the last character of the one side and the first of the other side by side.
+ * SentencePiece normalizers. */
 static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t a, size_t b,
                      size_t pos, int pairs)
 {
@@ -91,12 +107,19 @@ static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t 
     unsigned char left[MAXB], buf[2 * MAXB];
     size_t starts[MAXB], n_left = 0, left_len = 0;
     const size_t window = tok->norm_window;
+    size_t skipped = 0; /* removed punctuation passed over, bounded to keep a check cheap */
     for (size_t end = pos; left_len < window;) {
         unsigned char ch[4];
         size_t begin;
-        int n = plain_before(s, a, end, tok->do_lower_case, &begin, ch);
-        if (n == 0)
+        int64_t cp = char_before(s, a, end, &begin);
+        if (cp >= 0 && !pairs && end < pos && removed_punct(tok, (uint32_t)cp) &&
+            ++skipped < 4096) {
+            end = begin;
+            continue;
+        }
+        if (cp < 0 || !plain((uint32_t)cp))
             return 0;
+        int n = canonical_utf8((uint32_t)cp, tok->do_lower_case, ch);
         memcpy(left + MAXB - left_len - (size_t)n, ch, (size_t)n);
         left_len += (size_t)n;
         starts[n_left++] = MAXB - left_len;
@@ -106,18 +129,19 @@ static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t 
     size_t len = left_len;
     for (size_t i = pos; i < b && len < left_len + window;) {
         uint32_t cp = sg_utf8_next(s, b, &i);
+        if (!pairs && removed_punct(tok, cp) && ++skipped < 4096)
+            continue;
         if (!plain(cp))
             return 0;
-        uint32_t lower[2] = {cp, 0};
-        if (tok->do_lower_case)
-            sg_py_lower_at(&cp, 1, 0, lower);
-        len += (size_t)sg_utf8_put(lower[0], buf + len);
+        len += (size_t)canonical_utf8(cp, tok->do_lower_case, buf + len);
     }
     const SgNormalizer *nz = &tok->sp->normalizer;
-    const char *r, *r0;
-    size_t r_len, r0_len;
-    sg_normalize_unit(nz, buf + left_len, len - left_len, &r0, &r0_len);
-    if (r0_len == 0 || r0[0] == ' ')
+    const char *r, *r0 = "";
+    size_t r_len, r0_len = 0;
+    /* nothing on the right: only removed punctuation up to the segment's end */
+    if (len > left_len)
+        sg_normalize_unit(nz, buf + left_len, len - left_len, &r0, &r0_len);
+    if (len > left_len && (r0_len == 0 || r0[0] == ' '))
         return 0;
     for (size_t k = 0; k < n_left; k++) {
         size_t at = starts[k] - (MAXB - left_len);
@@ -125,7 +149,8 @@ static int chunk_cut(const SiglipTokenizer *tok, const unsigned char *s, size_t 
         if (at + used > left_len ||
             (at + used == left_len &&
              (r_len == 0 || r[r_len - 1] == ' ' ||
-              (pairs && pair_known(tok, last_cp(r, r_len), first_cp(r0, r0_len))))))
+              (pairs && r0_len > 0 &&
+               pair_known(tok, last_cp(r, r_len), first_cp(r0, r0_len))))))
             return 0;
     }
     return 1;
@@ -137,12 +162,11 @@ int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t l
     if (pos == 0 || pos >= len || (s[pos] & 0xC0) == 0x80)
         return 0;
     size_t begin, i = pos;
-    unsigned char xb[4];
     uint32_t y = sg_utf8_next(s, len, &i);
-    int n = plain(y) ? plain_before(s, 0, pos, 0, &begin, xb) : 0;
-    if (n == 0)
+    int64_t before = plain(y) ? char_before(s, 0, pos, &begin) : -1;
+    if (before < 0 || !plain((uint32_t)before))
         return 0;
-    uint32_t x = first_cp((const char *)xb, (size_t)n), lx[2] = {x, 0}, ly[2] = {y, 0};
+    uint32_t x = (uint32_t)before, lx[2] = {x, 0}, ly[2] = {y, 0};
     if (tok->do_lower_case) {
         sg_py_lower_at(&x, 1, 0, lx);
         sg_py_lower_at(&y, 1, 0, ly);
