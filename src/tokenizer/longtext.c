@@ -179,20 +179,76 @@ int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t l
     return tok->enc->hf ? 1 : chunk_cut(tok, s, 0, len, pos, 1);
 }
 
-/* Adds the pairs of adjacent code points of UTF-8 text s[0..n) to tok->pairs. */
-static void add_pairs(SiglipTokenizer *tok, const unsigned char *s, size_t n)
+/* Puts key into the open-addressing table keys[mask + 1]; returns 1 when it was not there. */
+static int put_key(uint64_t *keys, size_t mask, uint64_t key)
 {
-    size_t i = 0;
+    size_t k = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & mask;
+    while (keys[k] != 0 && keys[k] != key)
+        k = (k + 1) & mask;
+    int added = keys[k] == 0;
+    keys[k] = key;
+    return added;
+}
+
+/* Adds the pairs of adjacent code points of UTF-8 text s[0..n) to keys[mask + 1]; returns how
+ * many were new. */
+static size_t add_pairs(uint64_t *keys, size_t mask, const unsigned char *s, size_t n)
+{
+    size_t i = 0, added = 0;
     uint32_t prev = n ? sg_utf8_next(s, n, &i) : 0;
     while (i < n) {
         uint32_t cp = sg_utf8_next(s, n, &i);
-        uint64_t key = ((uint64_t)prev << 32 | cp) + 1;
-        size_t k = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & tok->pairs_mask;
-        while (tok->pairs[k] != 0 && tok->pairs[k] != key)
-            k = (k + 1) & tok->pairs_mask;
-        tok->pairs[k] = key;
+        added += (size_t)put_key(keys, mask, ((uint64_t)prev << 32 | cp) + 1);
         prev = cp;
     }
+    return added;
+}
+
+/* Table slots for n keys at most half full. */
+static size_t pair_slots(size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    return cap;
+}
+
+/* tok->pairs: the adjacent code points of every piece and special token, in a table sized for the
+ * distinct pairs (collected first in one sized for all of them: a 256k-piece vocabulary has
+ * about a third as many distinct ones). */
+static void collect_pairs(SiglipTokenizer *tok, size_t bound)
+{
+    const SgSpModel *m = tok->sp;
+    size_t cap = pair_slots(bound), distinct = 0;
+    uint64_t *all = calloc(cap, sizeof *all);
+    if (!all)
+        return;
+    for (int id = 0; id < m->n_pieces; id++) {
+        size_t len;
+        const unsigned char *p = sg_sp_piece_text(m, id, &len);
+        distinct += add_pairs(all, cap - 1, p, len);
+    }
+    for (int k = 0; k < tok->n_specials; k++) {
+        unsigned char utf8[4 * SG_TOKENIZER_MAX_SPECIAL_CPS];
+        const SgSpecialToken *sp = &tok->specials[k];
+        size_t n = 0;
+        for (size_t i = 0; i < sp->n_cps; i++)
+            n += (size_t)sg_utf8_put(sp->cps[i], utf8 + n);
+        distinct += add_pairs(all, cap - 1, utf8, n);
+    }
+    size_t slots = pair_slots(distinct);
+    uint64_t *keys = slots < cap ? calloc(slots, sizeof *keys) : NULL;
+    if (keys) {
+        for (size_t k = 0; k < cap; k++)
+            if (all[k])
+                put_key(keys, slots - 1, all[k]);
+        free(all);
+        all = keys;
+        cap = slots;
+    }
+    tok->pairs = all;
+    tok->pairs_mask = cap - 1;
+    tok->pair_cuts = 1;
 }
 
 /* Whether tokenizer.json's normalizers and pre-tokenizer leave plain characters and the places
@@ -234,39 +290,17 @@ void sg_tokenizer_long_init(SiglipTokenizer *tok)
     int window_ok = tok->norm_window < SG_TOKENIZER_MAX_NORM_WINDOW;
     if (!window_ok)
         tok->long_unigram = 0;
-    /* A special token with a plain character at an end could sit inside a boundary's window. */
+    /* A special token with a plain character at an end could sit inside a boundary's window;
+     * one too long to spell in collect_pairs' buffer turns pair cuts off too. */
     int ok = window_ok && (!tok->enc->hf || hf_keeps_plain(tok->enc->hf));
     for (int k = 0; k < tok->n_specials && ok; k++) {
         const SgSpecialToken *sp = &tok->specials[k];
-        ok = !plain(sp->cps[0]) && !plain(sp->cps[sp->n_cps - 1]);
-        bytes += sp->n_cps * 4;
+        ok = !plain(sp->cps[0]) && !plain(sp->cps[sp->n_cps - 1]) &&
+             sp->n_cps <= SG_TOKENIZER_MAX_SPECIAL_CPS;
+        bytes += sp->n_cps;
     }
-    size_t cap = 64;
-    while (ok && cap < 2 * bytes + 2)
-        cap *= 2;
-    tok->pairs = ok ? calloc(cap, sizeof *tok->pairs) : NULL;
-    if (!tok->pairs)
-        return;
-    tok->pairs_mask = cap - 1;
-    for (int id = 0; id < m->n_pieces; id++) {
-        size_t len;
-        const unsigned char *p = sg_sp_piece_text(m, id, &len);
-        add_pairs(tok, p, len);
-    }
-    for (int k = 0; k < tok->n_specials; k++) {
-        unsigned char utf8[4 * SG_TOKENIZER_MAX_SPECIAL_CPS];
-        const SgSpecialToken *sp = &tok->specials[k];
-        size_t n = 0;
-        for (size_t i = 0; i < sp->n_cps && i < SG_TOKENIZER_MAX_SPECIAL_CPS; i++)
-            n += (size_t)sg_utf8_put(sp->cps[i], utf8 + n);
-        if (sp->n_cps > SG_TOKENIZER_MAX_SPECIAL_CPS) { /* too long to spell here: no pair cuts */
-            free(tok->pairs);
-            tok->pairs = NULL;
-            return;
-        }
-        add_pairs(tok, utf8, n);
-    }
-    tok->pair_cuts = 1;
+    if (ok)
+        collect_pairs(tok, bytes);
 }
 
 /* The first chunk boundary at or after from + SG_TOKENIZER_CHUNK_BYTES, or b. */
