@@ -344,6 +344,7 @@ int main(int argc, char **argv)
             run_embeddings(s);
         }
     }
+    CHECK(dev->scratch.mem == kt, "the device scratch was created again, larger than reserved");
     for (size_t i = 0; i < n_held; i++)
         sg_buffer_release(dev, &held[i]);
     sg_device_close(&dev);
