@@ -6,7 +6,9 @@
  * also compared with the double-precision reference of tests/ref_ops.c.
  *
  * Usage: oclgrind_ops base|so400m|text  (device SIGLIP_TEST_DEVICE, default auto; the GEMM runs
- * as packed panels and the attention both as rows and tiled, whatever the device's table says). */
+ * as packed panels, the attention both tiled and as rows, and the LayerNorm with the device's
+ * work-group and, beside the row attention as on a CPU device, one work-item a row, whatever the
+ * device's table says). */
 #include <string.h>
 
 #include "harness.h"
@@ -324,6 +326,8 @@ int main(int argc, char **argv)
         SgTuning t = dev->tuning;
         t.gemm = SG_GEMM_PANELS;
         t.attention = paths[a];
+        if (paths[a] == SG_ATTN_ROWS)
+            t.layernorm_wg = 1; /* as on a CPU device: layernorm_row, one work-item per row */
         rc = sg_device_retune(dev, &t, sg_test_cache_dir(), &err);
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
         if (rc != SIGLIP_OK)
@@ -335,11 +339,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "  packed texts (%s)\n", sg_attention_path_name(paths[a]));
             run_packed_texts(s);
         }
+        fprintf(stderr, "  layernorm (%d work-items a row)\n", dev->tuning.layernorm_wg);
+        run_layernorm(s);
         if (a == 0) {
             fprintf(stderr, "  linear\n");
             run_linear(s);
-            fprintf(stderr, "  layernorm\n");
-            run_layernorm(s);
             fprintf(stderr, "  embeddings\n");
             run_embeddings(s);
         }
