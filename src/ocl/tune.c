@@ -59,7 +59,7 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, M * N * 4, &by, err);
     if (rc == SIGLIP_OK)
-        rc = sg_weight_upload(dev, w, N, K, SG_GEMM_PANELS, SG_ELEM_F32, &lin.w, err);
+        rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, SG_ELEM_F32, &lin.w, err);
     lin.b = bb;
     if (rc == SIGLIP_OK)
         rc = sg_op_linear(dev, sg_view(bx.mem, 1, M, K), &lin, sg_view(by.mem, 1, M, N),
@@ -108,7 +108,7 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, double *sec
                 rc = sg_fail(err, SIGLIP_ENOMEM, "tune: out of host memory");
             else {
                 fill(w, n_out[i] * n_in[i], 5 + (uint32_t)i);
-                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], SG_GEMM_PANELS, SG_ELEM_F32,
+                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], dev->tuning.gemm, SG_ELEM_F32,
                                       &l[i].w, err);
                 free(w);
             }
