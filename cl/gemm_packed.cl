@@ -23,7 +23,22 @@
  *
  * Tunables (-D, chosen per device by src/ocl/tuning.c or `siglip tune`): a block keeps
  * MR·NR/8 float8 accumulators, NR/8 weight vectors and one broadcast live, which must fit the
- * vector registers (16 ymm on AVX2: 4×24, 6×16; 32 zmm-halves on AVX-512: 8×32). */
+ * vector registers (16 ymm on AVX2: 4×24, 6×16; 32 zmm-halves on AVX-512: 8×32).
+ *
+ * q8 weights (SG_WEIGHT 3) have two forms, SG_Q8_NP choosing (issue 28):
+ *  - 0, widening: the int8 weights widened to f32 and FMAed with f32 x, each block of 32 inputs'
+ *    sums scaled once (AVX2: vpmovsxbw/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
+ *  - NP > 0, integer: the work-item quantizes its MR rows of x a chunk of SG_Q8_KC inputs at a
+ *    time to int16 in [−127, 127] with one scale per row and block of 32 (the rule of the
+ *    weights, src/ocl/weight_pack.c: largest magnitude → 127, rounded to nearest even), keeps
+ *    them in private memory (L1) and runs them against NP panels one after another, so each
+ *    value of x is quantized once per NP·NR columns. Pairs of inputs × 8 columns are
+ *    multiplied and summed in int32 (sg_madd), converted and scaled once per block of 32.
+ *    Why here and not in the op that produces x: see docs/q8-integer.md (the quantization is
+ *    1/(NP·NR/8) of the multiply work, and x never leaves the cache in another form).
+ * For the integer form q8 panels store inputs in pairs: element (k, j) of a panel at
+ * (k & ~1)·NR + 2j + (k & 1), except the last input of an odd K, stored as a plain row at
+ * k·NR + j (sg_weight_pack); the widening form reads the same layout. */
 
 #ifndef MR
 #define MR 8 /* rows of y per work-item */
@@ -37,7 +52,16 @@
 #ifndef MB
 #define MB 1 /* blocks of MR rows per work-item */
 #endif
+#ifndef SG_Q8_NP
+#define SG_Q8_NP 0 /* q8 only: 0 = widening form, else integer form over NP panels per item */
+#endif
 #define NV (NR / 8) /* float8 vectors per panel row */
+#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+#define SG_NP SG_Q8_NP /* panels per work-item */
+#else
+#define SG_NP 1
+#endif
+#define SG_Q8_KC 256 /* inputs of x quantized at a time by the integer form (a multiple of 32) */
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
@@ -46,13 +70,9 @@ SG_DEFINE_ACTIVATE(float8)
 /* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
  * float8s (sg_load_w8, widened from its storage type): vectors wider than 256 bits make PoCL's
  * builtins warn about the AVX ABI. */
-inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
-                        __global const sg_welem *w, __global const float *ws, int k)
+inline void sg_fma_row(float8 acc[MR][NV], __global const float *row[MR], const float8 wv[NV],
+                       int k)
 {
-    float8 wv[NV];
-#pragma unroll
-    for (int q = 0; q < NV; q++)
-        wv[q] = sg_load_w8(w, ws, k, q);
 #pragma unroll
     for (int i = 0; i < MR; i++) {
         const float8 a = (float8)(row[i][k]);
@@ -62,6 +82,163 @@ inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
     }
 }
 
+inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
+                        __global const sg_welem *w, __global const float *ws, int k)
+{
+    float8 wv[NV];
+#pragma unroll
+    for (int q = 0; q < NV; q++)
+        wv[q] = sg_load_w8(w, ws, k, q);
+    sg_fma_row(acc, row, wv, k);
+}
+
+#if SG_WEIGHT == 3
+/* q8, widening form: the inputs kb·32 .. k_end−1 of a block summed into part, two inputs per
+ * load of the pair layout (their 8 columns interleaved: .even is input k, .odd input k+1). */
+inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR],
+                              __global const sg_welem *w, __global const float *ws, int kb,
+                              int k_end)
+{
+    int k = kb * 32;
+    for (; k + 1 < k_end; k += 2) {
+        float8 w0[NV], w1[NV];
+#pragma unroll
+        for (int q = 0; q < NV; q++) {
+            const char16 c = vload16(0, w + (size_t)k * NR + q * 16);
+            w0[q] = convert_float8(c.even);
+            w1[q] = convert_float8(c.odd);
+        }
+        sg_fma_row(part, row, w0, k);
+        sg_fma_row(part, row, w1, k + 1);
+    }
+    if (k < k_end) /* the last input of an odd K: a plain row */
+        sg_fma_step(part, row, w, ws, k);
+}
+#endif
+
+#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+/* Σ over pairs: a[2j]·w[2j] + a[2j+1]·w[2j+1] in int32, 8 lanes: one vpmaddwd on AVX2 (and
+ * vpdpwssd where it is added to an accumulator on AVX-512 VNNI: LLVM folds the add). The portable
+ * form computes the same but LLVM 15 does not match it to vpmaddwd (it emits vpmulld on
+ * even/odd shuffles, checked with clang-15 -S for haswell and cascadelake), so where the compiler
+ * targets AVX2 (PoCL passes the host CPU; __AVX2__ is then defined) the builtin is used. */
+inline int8 sg_madd(short16 a, short16 w)
+{
+#if defined(__AVX2__)
+    return __builtin_ia32_pmaddwd256(a, w);
+#else
+    return convert_int8(a.even) * convert_int8(w.even) + convert_int8(a.odd) * convert_int8(w.odd);
+#endif
+}
+
+/* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
+ * [−127, 127], xs[i][b] the scale of block b (inputs kc + 32b ..): its largest magnitude / 127,
+ * each value divided by it and rounded to nearest even, as q8_scale and q8_round of
+ * src/ocl/weight_pack.c do for the weights (so a reference can reproduce them exactly). Inputs
+ * past kn are 0. */
+inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
+                                short xq[MR][SG_Q8_KC], float xs[MR][SG_Q8_KC / 32])
+{
+    for (int i = 0; i < MR; i++)
+        for (int b = 0; b * 32 < kn; b++) {
+            __global const float *src = row[i] + kc + b * 32;
+            const int n = min(32, kn - b * 32);
+            float8 v[4];
+            if (n == 32) {
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+                    v[u] = vload8(u, src);
+            } else {
+                float tmp[32];
+                for (int u = 0; u < 32; u++)
+                    tmp[u] = u < n ? src[u] : 0.0f;
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+                    v[u] = vload8(u, tmp);
+            }
+            /* fmax skips NaN, as q8_scale's comparisons do. */
+            float8 m = fmax(fmax(fabs(v[0]), fabs(v[1])), fmax(fabs(v[2]), fabs(v[3])));
+            float4 m4 = fmax(m.lo, m.hi);
+            float2 m2 = fmax(m4.lo, m4.hi);
+            const float s = fmax(m2.x, m2.y) / 127.0f;
+            xs[i][b] = s;
+#pragma unroll
+            for (int u = 0; u < 4; u++) {
+                const float8 r = s > 0.0f ? clamp(rint(v[u] / s), -127.0f, 127.0f) : (float8)(0.0f);
+                vstore8(convert_short8(r), u, &xq[i][b * 32]);
+            }
+        }
+}
+
+/* Integer form: acc[p] += the inputs kc .. kc+kn−1 of x (quantized in xq, xs) times panel
+ * `first + p` for the NP panels of the work-item (those past N skipped). */
+inline void sg_q8_int_chunk(float8 acc[SG_NP][MR][NV], const short xq[MR][SG_Q8_KC],
+                            const float xs[MR][SG_Q8_KC / 32], __global const sg_welem *wp,
+                            int N, int K, int first, int2 chunk)
+{
+    const int kc = chunk.x, kn = chunk.y;
+    for (int p = 0; p < SG_NP; p++) {
+        const int panel = first + p;
+        if (panel * NR >= N)
+            break;
+        __global const sg_welem *w = wp + (size_t)panel * K * NR;
+        __global const float *ws = sg_weight_scales(wp, N, K, panel);
+        float8 a[MR][NV];
+#pragma unroll
+        for (int i = 0; i < MR; i++)
+#pragma unroll
+            for (int q = 0; q < NV; q++)
+                a[i][q] = acc[p][i][q];
+        for (int b = 0; b * 32 < kn; b++) {
+            int8 ia[MR][NV];
+#pragma unroll
+            for (int i = 0; i < MR; i++)
+#pragma unroll
+                for (int q = 0; q < NV; q++)
+                    ia[i][q] = (int8)(0);
+            const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
+            int k = kb;
+            for (; k + 1 < ke; k += 2) {
+                short16 wv[NV];
+#pragma unroll
+                for (int q = 0; q < NV; q++)
+                    wv[q] = convert_short16(vload16(0, w + (size_t)k * NR + q * 16));
+#pragma unroll
+                for (int i = 0; i < MR; i++) {
+                    /* the pair of x values broadcast to 8 lanes (one 32-bit broadcast) */
+                    const short16 xa = as_short16((int8)(as_int(vload2(0, &xq[i][k - kc]))));
+#pragma unroll
+                    for (int q = 0; q < NV; q++)
+                        ia[i][q] += sg_madd(xa, wv[q]);
+                }
+            }
+            if (k < ke) { /* the last input of an odd K: a plain row */
+#pragma unroll
+                for (int q = 0; q < NV; q++) {
+                    const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
+#pragma unroll
+                    for (int i = 0; i < MR; i++)
+                        ia[i][q] += (int)xq[i][k - kc] * wv;
+                }
+            }
+            /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
+#pragma unroll
+            for (int q = 0; q < NV; q++) {
+                const float8 sc = sg_load_scale8(ws, kb / 32, q);
+#pragma unroll
+                for (int i = 0; i < MR; i++)
+                    a[i][q] = fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < MR; i++)
+#pragma unroll
+            for (int q = 0; q < NV; q++)
+                acc[p][i][q] = a[i][q];
+    }
+}
+#endif
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
@@ -70,16 +247,16 @@ void gemm_packed(const int M, const int N, const int K,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate, const int mc, const int k0, const int k1)
 {
-    int row_block = get_global_id(0), panel = get_global_id(1);
+    /* Dimension 1 counts groups of SG_NP panels (1 but for q8's integer form). */
+    int row_block = get_global_id(0), group = get_global_id(1);
     if (mc > 0) {
         const int RB = get_global_size(0), P = get_global_size(1);
-        const int l = panel * RB + row_block;
+        const int l = group * RB + row_block;
         const int chunk = l / (mc * P), r = l - chunk * mc * P;
         const int rows_here = min(mc, RB - chunk * mc);
-        panel = r / rows_here;
-        row_block = chunk * mc + (r - panel * rows_here);
+        group = r / rows_here;
+        row_block = chunk * mc + (r - group * rows_here);
     }
-    const int n0 = panel * NR;
     /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
      * longer work-items also spend less of the time in the driver's scheduling. */
     for (int mb = 0; mb < MB; mb++) {
@@ -87,76 +264,96 @@ void gemm_packed(const int M, const int N, const int K,
         if (m0 >= M)
             break;
 
-        float8 acc[MR][NV];
+        float8 accs[SG_NP][MR][NV];
         __global const float *row[MR];
 #pragma unroll
         for (int i = 0; i < MR; i++) {
+            for (int p = 0; p < SG_NP; p++)
 #pragma unroll
-            for (int q = 0; q < NV; q++)
-                acc[i][q] = (float8)(0.0f);
+                for (int q = 0; q < NV; q++)
+                    accs[p][i][q] = (float8)(0.0f);
             /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
             row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
         }
-        __global const sg_welem *w = wp + (size_t)panel * K * NR;
-        __global const float *ws = sg_weight_scales(wp, N, K, panel);
-#if SG_WEIGHT == 3
-        /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
-         * block (one multiply per 32 FMAs instead of one per weight). */
-        for (int kb = k0 / 32; kb * 32 < k1; kb++) {
-            float8 part[MR][NV];
-#pragma unroll
-            for (int i = 0; i < MR; i++)
-#pragma unroll
-                for (int q = 0; q < NV; q++)
-                    part[i][q] = (float8)(0.0f);
-            const int k_end = min(kb * 32 + 32, k1);
-            for (int k = kb * 32; k < k_end; k++)
-                sg_fma_step(part, row, w, ws, k);
-#pragma unroll
-            for (int q = 0; q < NV; q++) {
-                const float8 sc = sg_load_scale8(ws, kb, q);
-#pragma unroll
-                for (int i = 0; i < MR; i++)
-                    acc[i][q] = fma(part[i][q], sc, acc[i][q]);
-            }
+#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+        short xq[MR][SG_Q8_KC];
+        float xs[MR][SG_Q8_KC / 32];
+        for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
+            const int kn = min(SG_Q8_KC, k1 - kc);
+            sg_q8_quantize_rows(row, kc, kn, xq, xs);
+            sg_q8_int_chunk(accs, xq, xs, wp, N, K, group * SG_NP, (int2)(kc, kn));
         }
 #else
-        /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
-        int k = k0;
-        for (; k + KU <= k1; k += KU) {
+        {
+            float8 (*acc)[NV] = accs[0];
+            const int panel = group;
+            __global const sg_welem *w = wp + (size_t)panel * K * NR;
+            __global const float *ws = sg_weight_scales(wp, N, K, panel);
+#if SG_WEIGHT == 3
+            /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
+             * block (one multiply per 32 FMAs instead of one per weight). */
+            for (int kb = k0 / 32; kb * 32 < k1; kb++) {
+                float8 part[MR][NV];
 #pragma unroll
-            for (int u = 0; u < KU; u++)
-                sg_fma_step(acc, row, w, ws, k + u);
+                for (int i = 0; i < MR; i++)
+#pragma unroll
+                    for (int q = 0; q < NV; q++)
+                        part[i][q] = (float8)(0.0f);
+                sg_q8_widen_block(part, row, w, ws, kb, min(kb * 32 + 32, k1));
+#pragma unroll
+                for (int q = 0; q < NV; q++) {
+                    const float8 sc = sg_load_scale8(ws, kb, q);
+#pragma unroll
+                    for (int i = 0; i < MR; i++)
+                        acc[i][q] = fma(part[i][q], sc, acc[i][q]);
+                }
+            }
+#else
+            /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the
+             * rest. */
+            int k = k0;
+            for (; k + KU <= k1; k += KU) {
+#pragma unroll
+                for (int u = 0; u < KU; u++)
+                    sg_fma_step(acc, row, w, ws, k + u);
+            }
+            for (; k < k1; k++)
+                sg_fma_step(acc, row, w, ws, k);
+#endif
         }
-        for (; k < k1; k++)
-            sg_fma_step(acc, row, w, ws, k);
 #endif
 
-        const int n_valid = min(NR, N - n0);
-        float8 bias[NV];
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
-#pragma unroll
-        for (int i = 0; i < MR; i++) {
-            if (m0 + i >= M)
+        for (int p = 0; p < SG_NP; p++) {
+            const int n0 = (group * SG_NP + p) * NR;
+            if (n0 >= N)
                 break;
-            __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
-            if (n_valid == NR) {
-                /* Whole panel: the epilogue in vector form. */
-                for (int q = 0; q < NV; q++) {
-                    float8 v = acc[i][q] + bias[q];
-                    v = sg_activate_float8(accumulate ? v + vload8(q, out) : v, act);
-                    vstore8(v, q, out);
-                }
-                continue;
-            }
-            float vals[NR];
+            float8 (*acc)[NV] = accs[p];
+            const int n_valid = min(NR, N - n0);
+            float8 bias[NV];
+#pragma unroll
             for (int q = 0; q < NV; q++)
-                vstore8(acc[i][q], q, vals);
-            for (int j = 0; j < n_valid; j++) {
-                float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-                out[j] = sg_activate_float(accumulate ? out[j] + v : v, act);
+                bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
+#pragma unroll
+            for (int i = 0; i < MR; i++) {
+                if (m0 + i >= M)
+                    break;
+                __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
+                if (n_valid == NR) {
+                    /* Whole panel: the epilogue in vector form. */
+                    for (int q = 0; q < NV; q++) {
+                        float8 v = acc[i][q] + bias[q];
+                        v = sg_activate_float8(accumulate ? v + vload8(q, out) : v, act);
+                        vstore8(v, q, out);
+                    }
+                    continue;
+                }
+                float vals[NR];
+                for (int q = 0; q < NV; q++)
+                    vstore8(acc[i][q], q, vals);
+                for (int j = 0; j < n_valid; j++) {
+                    float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
+                    out[j] = sg_activate_float(accumulate ? out[j] + v : v, act);
+                }
             }
         }
     }

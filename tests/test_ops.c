@@ -215,7 +215,10 @@ static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
 /* Runs one case with the weight in `layout` stored as dtype: both GEMM paths and every weight type
  * are tested on every device. The reference multiplies by the values the storage type rounds the
  * weight to (sg_weight_dequantize, itself checked against IEEE constants in
- * test_weight_rounding), so the tolerance is the f32 one. */
+ * test_weight_rounding), so the tolerance is the f32 one. q8's integer form (gemm_q8_np > 0)
+ * rounds each row of x per block of 32 by the same rule before multiplying (cl/gemm_packed.cl),
+ * so the reference rounds x likewise (sg_weight_dequantize on each row) and sums exactly in
+ * double: what is left is f32 rounding, under the same tolerance. */
 static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
 {
     if (too_big("linear", c->M * c->N * c->K))
@@ -247,11 +250,17 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     gbuf_read(&gx, NULL, "linear x");
     gbuf_read(&gb, NULL, "linear b");
     gbuf_read(&gy, got, "linear y");
+    if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
+        for (size_t m = 0; m < c->M; m++) {
+            float *xr = x + c->x_off + m * ldx;
+            sg_weight_dequantize(SG_ELEM_I8, xr, 1, c->K, xr);
+        }
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
-    snprintf(label, sizeof label, "%s/%s %dx%d ku%d mb%d chunk %dK M=%zu N=%zu K=%zu act=%d "
+    snprintf(label, sizeof label, "%s/%s%s %dx%d ku%d mb%d chunk %dK M=%zu N=%zu K=%zu act=%d "
              "bias=%d acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
+             dtype != SG_ELEM_I8 ? "" : dev->tuning.gemm_q8_np ? "-int" : "-widen",
              dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku, dev->tuning.gemm_mb,
              dev->tuning.gemm_chunk_kib,
              c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
@@ -277,6 +286,9 @@ static void test_linear(void)
         {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
         {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
         {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
+        {11, 200, 545, 1, 0, 2, 0, SG_ACT_GELU_TANH, 1, 0}, /* odd K past q8's 256-input chunks;
+                                                            * 200 columns: a partial group of
+                                                            * panels */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
@@ -321,10 +333,26 @@ static void test_linear(void)
             for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
                 test_linear_case(&chunked[i], SG_GEMM_PANELS, (SgElemType)t);
     }
+    /* Every q8 form `siglip tune` may choose (sg_gemm_q8_candidates), on every case, with the
+     * table's block and with 8×32 (the blocks above ran the table's form). */
+    const int *forms;
+    size_t n_forms = sg_gemm_q8_candidates(&dev->info, &forms);
+    for (size_t f = 0; f < n_forms; f++)
+        for (size_t c = 0; c < 2; c++) {
+            SgTuning qt = sg_tuning_with_block(&chosen, table[c]);
+            qt.gemm_q8_np = forms[f];
+            CHECK_STATUS(sg_device_retune(dev, &qt, sg_test_cache_dir(), &err), SIGLIP_OK,
+                         err.message);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                test_linear_case(&cases[i], SG_GEMM_PANELS, SG_ELEM_I8);
+        }
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     /* Out-of-range tuning is refused and leaves the device as it was. */
     SgTuning bad = dev->tuning;
     bad.attn_qb = 17;
+    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    bad = dev->tuning;
+    bad.gemm_q8_np = SG_Q8_NP_MAX + 1;
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
     bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);

@@ -142,10 +142,11 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     if (!cl)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
     /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
-     * plus the storage type. */
-    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 32];
+     * plus the storage type, and for q8 its form (integer or widening). */
+    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
     program_options(&dev->tuning, i, block, sizeof block);
-    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d", block, (int)t);
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_NP=%d", block, (int)t,
+             t == SG_ELEM_I8 ? dev->tuning.gemm_q8_np : 0);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)
@@ -245,9 +246,20 @@ int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir,
     if (t.attn_qb < 1 || t.attn_qb > 16)
         return sg_fail(err, SIGLIP_EINVAL, "attention: %d queries per work-item is out of range "
                        "(1 to 16)", t.attn_qb);
+    if (t.gemm_q8_np < 0 || t.gemm_q8_np > SG_Q8_NP_MAX)
+        return sg_fail(err, SIGLIP_EINVAL, "GEMM: gemm_q8_np %d is out of range (0 to %d)",
+                       t.gemm_q8_np, SG_Q8_NP_MAX);
     sg_tuning_fit(&dev->info, &t);
     SgTuning before = dev->tuning;
     SgKernels *k = dev->kernels;
+    /* q8's form is an option of its weight program only: built again on its next use. */
+    if (t.gemm_q8_np != before.gemm_q8_np) {
+        SgKernelId q8 = sg_gemm_kernel(SG_ELEM_I8);
+        if (k->kernel[q8])
+            clReleaseKernel(k->kernel[q8]);
+        k->kernel[q8] = NULL;
+        sg_program_free(&k->weight_programs[SG_ELEM_I8]);
+    }
     int rc = SIGLIP_OK;
     size_t i = 0;
     for (; i < k->n_programs && rc == SIGLIP_OK; i++) {

@@ -47,6 +47,9 @@ typedef struct SgTuningRule {
  * at batch 8, where x stays in the caches, the unchunked walk was faster (137 against 152 ms). */
 #define SG_CPU_CHUNK_KIB 16384
 #define SG_AVX2_BLOCK {4, 16, 1, 8}
+/* q8 on CPU devices: integer dot products over 8 panels per work-item (issue 28,
+ * docs/q8-integer.md has the measurements); other devices widen to f32. */
+#define SG_CPU_Q8_NP 8
 #define SG_CPU_AVX512(cpu) \
     {SIGLIP_DEVICE_CPU, NULL, cpu, SG_GEMM_PANELS, SG_AVX512_BLOCK, SG_ATTN_ROWS, 8, 1, "cpu-avx512"}
 static const SgTuningRule rules[] = {
@@ -71,6 +74,17 @@ static const SgGemmBlock cpu_candidates[] = {
 /* Queries per attention_rows work-item: 2·QB float8 accumulators + 2 key vectors + 1 broadcast;
  * 2 and 4 fit 16 registers, 6 just does, 8 needs 32. */
 static const int qb_candidates[] = {2, 4, 6, 8};
+
+/* q8 forms: widening, or integer over 4 or 8 panels per work-item (quantizing x once per 4·NR or
+ * 8·NR columns; more panels make fewer, longer work-items). */
+static const int q8_np_candidates[] = {0, 4, 8};
+
+size_t sg_gemm_q8_candidates(const SiglipDeviceInfo *info, const int **out)
+{
+    (void)info;
+    *out = q8_np_candidates;
+    return sizeof q8_np_candidates / sizeof q8_np_candidates[0];
+}
 
 size_t sg_attention_qb_candidates(const SiglipDeviceInfo *info, const int **out)
 {
@@ -188,6 +202,8 @@ int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgErro
         t->attn_tile_k = v;
     if (rc >= 0 && (rc = int_key(root, path, "layernorm_wg", 0, 4096, &v, err)) == 1)
         t->layernorm_wg = v;
+    if (rc >= 0 && (rc = int_key(root, path, "gemm_q8_np", 0, SG_Q8_NP_MAX, &v, err)) == 1)
+        t->gemm_q8_np = v;
     rc = rc < 0 ? rc : SIGLIP_OK;
     cJSON_Delete(root);
     t->rule = rule;
@@ -213,6 +229,7 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
     out->attn_qb = r->attn_qb;
     out->attn_wg = 0, out->attn_tile_k = 0; /* fitted to the device */
     out->layernorm_wg = r->layernorm_wg;
+    out->gemm_q8_np = r->type == SIGLIP_DEVICE_CPU ? SG_CPU_Q8_NP : 0;
     out->rule = r->why;
 #ifndef SG_HAVE_CLBLAST
     out->gemm = SG_GEMM_PANELS; /* the only GEMM of a build without CLBlast */
@@ -261,6 +278,7 @@ int sg_tuning_save(const char *path, const SiglipDeviceInfo *info, const SgTunin
     cJSON_AddNumberToObject(root, "attention_wg", t->attn_wg);
     cJSON_AddNumberToObject(root, "attention_tile_k", t->attn_tile_k);
     cJSON_AddNumberToObject(root, "layernorm_wg", t->layernorm_wg);
+    cJSON_AddNumberToObject(root, "gemm_q8_np", t->gemm_q8_np);
     cJSON *measured = measured_json ? cJSON_Parse(measured_json) : NULL;
     if (measured)
         cJSON_AddItemToObject(root, "measured", measured);

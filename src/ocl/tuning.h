@@ -41,6 +41,9 @@ typedef struct SgTuning {
                             * 0 = fit the device's local memory */
     int layernorm_wg;      /* SG_LN_WG: work-items per LayerNorm row; 0 = as many as the device
                             * allows (≤ 256); always a power of two once fitted */
+    int gemm_q8_np;        /* SG_Q8_NP: q8 weights' GEMM form (cl/gemm_packed.cl): 0 = widened
+                            * to f32 FMAs, 1..16 = integer dot products over this many panels
+                            * per work-item (issue 28) */
     const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
 } SgTuning;
 
@@ -48,7 +51,8 @@ typedef struct SgTuning {
 /* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
  * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1,
  * "gemm_mb": 1, "gemm_chunk_kib": 16384, "attention": "tiled" | "rows", "attention_qb": 4, "attention_wg": 0,
- * "attention_tile_k": 0, "layernorm_wg": 0}, every key optional) on top when it is not NULL.
+ * "attention_tile_k": 0, "layernorm_wg": 0, "gemm_q8_np": 8}, every key optional) on top when it
+ * is not NULL.
  * A bad override file is SIGLIP_EBADMSG naming it. */
 int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
                      SgError *err);
@@ -58,6 +62,8 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
  * and the key, with *t partly updated. */
 int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err);
 
+#define SG_Q8_NP_MAX 16 /* largest gemm_q8_np */
+
 /* One register block of gemm_packed.cl. */
 typedef struct SgGemmBlock {
     int mr, nr, ku, mb;
@@ -66,6 +72,11 @@ typedef struct SgGemmBlock {
 /* The blocks `siglip tune` may choose on a device of this type (every one is tested by
  * tests/test_ops.c); returns their count and points *out at a static array. */
 size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out);
+
+/* The q8 GEMM forms (gemm_q8_np values) `siglip tune` may choose on a device of this type, the
+ * widening form (0) first (each one tested by tests/test_ops.c); returns their count and points
+ * *out at a static array. */
+size_t sg_gemm_q8_candidates(const SiglipDeviceInfo *info, const int **out);
 
 /* The queries per attention_rows work-item `siglip tune` may choose on a device of this type
  * (each one tested by tests/test_ops.c); returns their count and points *out at a static array. */
