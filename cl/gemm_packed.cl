@@ -61,7 +61,9 @@
 #else
 #define SG_NP 1
 #endif
+#ifndef SG_Q8_KC
 #define SG_Q8_KC 256 /* inputs of x quantized at a time by the integer form (a multiple of 32) */
+#endif
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
@@ -132,10 +134,11 @@ inline int8 sg_madd(short16 a, short16 w)
 }
 
 /* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
- * [−127, 127], xs[i][b] the scale of block b (inputs kc + 32b ..): its largest magnitude / 127,
- * each value divided by it and rounded to nearest even, as q8_scale and q8_round of
- * src/ocl/weight_pack.c do for the weights (so a reference can reproduce them exactly). Inputs
- * past kn are 0. */
+ * [−127, 127], xs[i][b] the scale of block b (inputs kc + 32b ..): its largest magnitude amax
+ * / 127; each value is multiplied by 127 / amax (one division per block: a division per value
+ * cost 4 vdivps per row and block, 15 % of the integer form's time at 8 panels) and rounded to
+ * nearest even, in f32, so that a reference can reproduce every value exactly
+ * (tests/ref_ops.c ref_quantize_rows). Inputs past kn are 0. */
 inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
                                 short xq[MR][SG_Q8_KC], float xs[MR][SG_Q8_KC / 32])
 {
@@ -160,84 +163,117 @@ inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
             float8 m = fmax(fmax(fabs(v[0]), fabs(v[1])), fmax(fabs(v[2]), fabs(v[3])));
             float4 m4 = fmax(m.lo, m.hi);
             float2 m2 = fmax(m4.lo, m4.hi);
-            const float s = fmax(m2.x, m2.y) / 127.0f;
-            xs[i][b] = s;
+            const float amax = fmax(m2.x, m2.y);
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            xs[i][b] = amax / 127.0f;
 #pragma unroll
-            for (int u = 0; u < 4; u++) {
-                const float8 r = s > 0.0f ? clamp(rint(v[u] / s), -127.0f, 127.0f) : (float8)(0.0f);
-                vstore8(convert_short8(r), u, &xq[i][b * 32]);
-            }
+            for (int u = 0; u < 4; u++)
+                vstore8(convert_short8(clamp(rint(v[u] * inv), -127.0f, 127.0f)), u,
+                        &xq[i][b * 32]);
         }
 }
 
-/* Integer form: acc[p] += the inputs kc .. kc+kn−1 of x (quantized in xq, xs) times panel
- * `first + p` for the NP panels of the work-item (those past N skipped). */
-inline void sg_q8_int_chunk(float8 acc[SG_NP][MR][NV], const short xq[MR][SG_Q8_KC],
-                            const float xs[MR][SG_Q8_KC / 32], __global const sg_welem *wp,
-                            int N, int K, int first, int2 chunk)
+/* Integer form: acc += the inputs kc .. kc+kn−1 of one block of MR rows (quantized in xq, xs)
+ * times the panel at w (its scales at ws). */
+inline void sg_q8_int_panel(float8 acc[MR][NV], const short xq[MR][SG_Q8_KC],
+                            const float xs[MR][SG_Q8_KC / 32], __global const sg_welem *w,
+                            __global const float *ws, int2 chunk)
 {
     const int kc = chunk.x, kn = chunk.y;
-    for (int p = 0; p < SG_NP; p++) {
-        const int panel = first + p;
-        if (panel * NR >= N)
-            break;
-        __global const sg_welem *w = wp + (size_t)panel * K * NR;
-        __global const float *ws = sg_weight_scales(wp, N, K, panel);
-        float8 a[MR][NV];
+    float8 a[MR][NV];
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            a[i][q] = acc[i][q];
+    for (int b = 0; b * 32 < kn; b++) {
+        int8 ia[MR][NV];
 #pragma unroll
         for (int i = 0; i < MR; i++)
 #pragma unroll
             for (int q = 0; q < NV; q++)
-                a[i][q] = acc[p][i][q];
-        for (int b = 0; b * 32 < kn; b++) {
-            int8 ia[MR][NV];
+                ia[i][q] = (int8)(0);
+        const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
+        int k = kb;
+        for (; k + 1 < ke; k += 2) {
+            short16 wv[NV];
 #pragma unroll
-            for (int i = 0; i < MR; i++)
+            for (int q = 0; q < NV; q++)
+                wv[q] = convert_short16(vload16(0, w + (size_t)k * NR + q * 16));
+#pragma unroll
+            for (int i = 0; i < MR; i++) {
+                /* the pair of x values broadcast to 8 lanes (one 32-bit broadcast) */
+                const short16 xa = as_short16((int8)(as_int(vload2(0, &xq[i][k - kc]))));
 #pragma unroll
                 for (int q = 0; q < NV; q++)
-                    ia[i][q] = (int8)(0);
-            const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
-            int k = kb;
-            for (; k + 1 < ke; k += 2) {
-                short16 wv[NV];
-#pragma unroll
-                for (int q = 0; q < NV; q++)
-                    wv[q] = convert_short16(vload16(0, w + (size_t)k * NR + q * 16));
-#pragma unroll
-                for (int i = 0; i < MR; i++) {
-                    /* the pair of x values broadcast to 8 lanes (one 32-bit broadcast) */
-                    const short16 xa = as_short16((int8)(as_int(vload2(0, &xq[i][k - kc]))));
-#pragma unroll
-                    for (int q = 0; q < NV; q++)
-                        ia[i][q] += sg_madd(xa, wv[q]);
-                }
-            }
-            if (k < ke) { /* the last input of an odd K: a plain row */
-#pragma unroll
-                for (int q = 0; q < NV; q++) {
-                    const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
-#pragma unroll
-                    for (int i = 0; i < MR; i++)
-                        ia[i][q] += (int)xq[i][k - kc] * wv;
-                }
-            }
-            /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
-#pragma unroll
-            for (int q = 0; q < NV; q++) {
-                const float8 sc = sg_load_scale8(ws, kb / 32, q);
-#pragma unroll
-                for (int i = 0; i < MR; i++)
-                    a[i][q] = fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+                    ia[i][q] += sg_madd(xa, wv[q]);
             }
         }
+        if (k < ke) { /* the last input of an odd K: a plain row */
 #pragma unroll
-        for (int i = 0; i < MR; i++)
+            for (int q = 0; q < NV; q++) {
+                const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
 #pragma unroll
-            for (int q = 0; q < NV; q++)
-                acc[p][i][q] = a[i][q];
+                for (int i = 0; i < MR; i++)
+                    ia[i][q] += (int)xq[i][k - kc] * wv;
+            }
+        }
+        /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
+#pragma unroll
+        for (int q = 0; q < NV; q++) {
+            const float8 sc = sg_load_scale8(ws, kb / 32, q);
+#pragma unroll
+            for (int i = 0; i < MR; i++)
+                a[i][q] = fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+        }
     }
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = a[i][q];
 }
 #endif
+
+/* Where and how a block's results go (gemm_packed's arguments). */
+typedef struct SgOut {
+    __global const float *b;
+    __global float *y;
+    int has_bias, y_off, ldy, act, accumulate, M, N;
+} SgOut;
+
+/* The epilogue: rows m0 .. m0+MR−1 (those below M), columns n0 .. n0+NR−1 (those below N) of y
+ * = act(acc + b), or y += acc (+ b). */
+inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
+{
+    const int n_valid = min(NR, o.N - n0);
+    float8 bias[NV];
+#pragma unroll
+    for (int q = 0; q < NV; q++)
+        bias[q] = o.has_bias && n_valid == NR ? vload8(q, o.b + n0) : (float8)(0.0f);
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        if (m0 + i >= o.M)
+            break;
+        __global float *out = o.y + o.y_off + (size_t)(m0 + i) * o.ldy + n0;
+        if (n_valid == NR) {
+            /* Whole panel: the epilogue in vector form. */
+            for (int q = 0; q < NV; q++) {
+                float8 v = acc[i][q] + bias[q];
+                v = sg_activate_float8(o.accumulate ? v + vload8(q, out) : v, o.act);
+                vstore8(v, q, out);
+            }
+            continue;
+        }
+        float vals[NR];
+        for (int q = 0; q < NV; q++)
+            vstore8(acc[i][q], q, vals);
+        for (int j = 0; j < n_valid; j++) {
+            float v = vals[j] + (o.has_bias ? o.b[n0 + j] : 0.0f);
+            out[j] = sg_activate_float(o.accumulate ? out[j] + v : v, o.act);
+        }
+    }
+}
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
@@ -248,15 +284,51 @@ void gemm_packed(const int M, const int N, const int K,
                  const int act, const int accumulate, const int mc, const int k0, const int k1)
 {
     /* Dimension 1 counts groups of SG_NP panels (1 but for q8's integer form). */
-    int row_block = get_global_id(0), group = get_global_id(1);
+    int row_block = get_global_id(0), panel = get_global_id(1);
     if (mc > 0) {
         const int RB = get_global_size(0), P = get_global_size(1);
-        const int l = group * RB + row_block;
+        const int l = panel * RB + row_block;
         const int chunk = l / (mc * P), r = l - chunk * mc * P;
         const int rows_here = min(mc, RB - chunk * mc);
-        group = r / rows_here;
-        row_block = chunk * mc + (r - group * rows_here);
+        panel = r / rows_here;
+        row_block = chunk * mc + (r - panel * rows_here);
     }
+    const SgOut o = {b, y, has_bias, y_off, ldy, act, accumulate, M, N};
+#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+    /* Integer form: a chunk of SG_Q8_KC inputs of all MB·MR rows quantized, then each of the
+     * SG_NP panels' chunk of weights (SG_Q8_KC·NR bytes, in L1) run against every row block
+     * before the next panel; accumulators wait in private memory between chunks. */
+    const int group = panel;
+    __global const float *row[MB][MR];
+    float8 accs[MB][SG_NP][MR][NV];
+    short xq[MB][MR][SG_Q8_KC];
+    float xs[MB][MR][SG_Q8_KC / 32];
+    for (int mb = 0; mb < MB; mb++) {
+        const int m0 = (row_block * MB + mb) * MR;
+        for (int i = 0; i < MR; i++)
+            row[mb][i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
+        for (int p = 0; p < SG_NP; p++)
+            for (int i = 0; i < MR; i++)
+                for (int q = 0; q < NV; q++)
+                    accs[mb][p][i][q] = (float8)(0.0f);
+    }
+    for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
+        const int kn = min(SG_Q8_KC, k1 - kc);
+        for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+            sg_q8_quantize_rows(row[mb], kc, kn, xq[mb], xs[mb]);
+        for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++) {
+            const int pn = group * SG_NP + p;
+            __global const sg_welem *w = wp + (size_t)pn * K * NR;
+            __global const float *ws = sg_weight_scales(wp, N, K, pn);
+            for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+                sg_q8_int_panel(accs[mb][p], xq[mb], xs[mb], w, ws, (int2)(kc, kn));
+        }
+    }
+    for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+        for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++)
+            sg_store_block(accs[mb][p], o, (row_block * MB + mb) * MR, (group * SG_NP + p) * NR);
+#else
+    const int n0 = panel * NR;
     /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
      * longer work-items also spend less of the time in the driver's scheduling. */
     for (int mb = 0; mb < MB; mb++) {
@@ -264,97 +336,49 @@ void gemm_packed(const int M, const int N, const int K,
         if (m0 >= M)
             break;
 
-        float8 accs[SG_NP][MR][NV];
+        float8 acc[MR][NV];
         __global const float *row[MR];
 #pragma unroll
         for (int i = 0; i < MR; i++) {
-            for (int p = 0; p < SG_NP; p++)
 #pragma unroll
-                for (int q = 0; q < NV; q++)
-                    accs[p][i][q] = (float8)(0.0f);
+            for (int q = 0; q < NV; q++)
+                acc[i][q] = (float8)(0.0f);
             /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
             row[i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
         }
-#if SG_WEIGHT == 3 && SG_Q8_NP > 0
-        short xq[MR][SG_Q8_KC];
-        float xs[MR][SG_Q8_KC / 32];
-        for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
-            const int kn = min(SG_Q8_KC, k1 - kc);
-            sg_q8_quantize_rows(row, kc, kn, xq, xs);
-            sg_q8_int_chunk(accs, xq, xs, wp, N, K, group * SG_NP, (int2)(kc, kn));
-        }
-#else
-        {
-            float8 (*acc)[NV] = accs[0];
-            const int panel = group;
-            __global const sg_welem *w = wp + (size_t)panel * K * NR;
-            __global const float *ws = sg_weight_scales(wp, N, K, panel);
+        __global const sg_welem *w = wp + (size_t)panel * K * NR;
+        __global const float *ws = sg_weight_scales(wp, N, K, panel);
 #if SG_WEIGHT == 3
-            /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
-             * block (one multiply per 32 FMAs instead of one per weight). */
-            for (int kb = k0 / 32; kb * 32 < k1; kb++) {
-                float8 part[MR][NV];
+        /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
+         * block (one multiply per 32 FMAs instead of one per weight). */
+        for (int kb = k0 / 32; kb * 32 < k1; kb++) {
+            float8 part[MR][NV];
+#pragma unroll
+            for (int i = 0; i < MR; i++)
+#pragma unroll
+                for (int q = 0; q < NV; q++)
+                    part[i][q] = (float8)(0.0f);
+            sg_q8_widen_block(part, row, w, ws, kb, min(kb * 32 + 32, k1));
+#pragma unroll
+            for (int q = 0; q < NV; q++) {
+                const float8 sc = sg_load_scale8(ws, kb, q);
 #pragma unroll
                 for (int i = 0; i < MR; i++)
-#pragma unroll
-                    for (int q = 0; q < NV; q++)
-                        part[i][q] = (float8)(0.0f);
-                sg_q8_widen_block(part, row, w, ws, kb, min(kb * 32 + 32, k1));
-#pragma unroll
-                for (int q = 0; q < NV; q++) {
-                    const float8 sc = sg_load_scale8(ws, kb, q);
-#pragma unroll
-                    for (int i = 0; i < MR; i++)
-                        acc[i][q] = fma(part[i][q], sc, acc[i][q]);
-                }
+                    acc[i][q] = fma(part[i][q], sc, acc[i][q]);
             }
+        }
 #else
-            /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the
-             * rest. */
-            int k = k0;
-            for (; k + KU <= k1; k += KU) {
+        /* KU k steps per trip (unrolled by hand: K is not known at compile time), then the rest. */
+        int k = k0;
+        for (; k + KU <= k1; k += KU) {
 #pragma unroll
-                for (int u = 0; u < KU; u++)
-                    sg_fma_step(acc, row, w, ws, k + u);
-            }
-            for (; k < k1; k++)
-                sg_fma_step(acc, row, w, ws, k);
-#endif
+            for (int u = 0; u < KU; u++)
+                sg_fma_step(acc, row, w, ws, k + u);
         }
+        for (; k < k1; k++)
+            sg_fma_step(acc, row, w, ws, k);
 #endif
-
-        for (int p = 0; p < SG_NP; p++) {
-            const int n0 = (group * SG_NP + p) * NR;
-            if (n0 >= N)
-                break;
-            float8 (*acc)[NV] = accs[p];
-            const int n_valid = min(NR, N - n0);
-            float8 bias[NV];
-#pragma unroll
-            for (int q = 0; q < NV; q++)
-                bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
-#pragma unroll
-            for (int i = 0; i < MR; i++) {
-                if (m0 + i >= M)
-                    break;
-                __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
-                if (n_valid == NR) {
-                    /* Whole panel: the epilogue in vector form. */
-                    for (int q = 0; q < NV; q++) {
-                        float8 v = acc[i][q] + bias[q];
-                        v = sg_activate_float8(accumulate ? v + vload8(q, out) : v, act);
-                        vstore8(v, q, out);
-                    }
-                    continue;
-                }
-                float vals[NR];
-                for (int q = 0; q < NV; q++)
-                    vstore8(acc[i][q], q, vals);
-                for (int j = 0; j < n_valid; j++) {
-                    float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-                    out[j] = sg_activate_float(accumulate ? out[j] + v : v, act);
-                }
-            }
-        }
+        sg_store_block(acc, o, m0, n0);
     }
+#endif
 }

@@ -216,9 +216,9 @@ static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
  * are tested on every device. The reference multiplies by the values the storage type rounds the
  * weight to (sg_weight_dequantize, itself checked against IEEE constants in
  * test_weight_rounding), so the tolerance is the f32 one. q8's integer form (gemm_q8_np > 0)
- * rounds each row of x per block of 32 by the same rule before multiplying (cl/gemm_packed.cl),
- * so the reference rounds x likewise (sg_weight_dequantize on each row) and sums exactly in
- * double: what is left is f32 rounding, under the same tolerance. */
+ * rounds each row of x per block of 32 to int16 before multiplying (cl/gemm_packed.cl), so the
+ * reference rounds x by that rule too (ref_quantize_rows, written from the rule, not the kernel)
+ * and sums in double: what is left is f32 rounding, under the same tolerance. */
 static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
 {
     if (too_big("linear", c->M * c->N * c->K))
@@ -251,10 +251,7 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     gbuf_read(&gb, NULL, "linear b");
     gbuf_read(&gy, got, "linear y");
     if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
-        for (size_t m = 0; m < c->M; m++) {
-            float *xr = x + c->x_off + m * ldx;
-            sg_weight_dequantize(SG_ELEM_I8, xr, 1, c->K, xr);
-        }
+        ref_quantize_rows(x + c->x_off, ldx, c->M, c->K);
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
     char label[128];
@@ -354,6 +351,21 @@ static void test_linear(void)
     bad = dev->tuning;
     bad.gemm_q8_np = SG_Q8_NP_MAX + 1;
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    /* q8's integer form is fitted to SG_Q8_PRIVATE_MAX (128 KiB) of private memory: 8×32 blocks,
+     * 64 of them per work-item, are 512 rows whose quantized chunk alone (512·(256·2 + 8·4) B =
+     * 272 KiB) does not fit: the widening form; 4×16, 16 blocks: 64 rows, 34 KiB of x + 4 KiB per
+     * panel: 16 panels fit (23 would). */
+    SgTuning big = sg_tuning_with_block(&chosen, (SgGemmBlock){8, 32, 1, 64});
+    big.gemm_q8_np = 16;
+    CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+    CHECK(dev->tuning.gemm_q8_np == 0, "q8 form fitted to private memory: %d, want 0",
+          dev->tuning.gemm_q8_np);
+    big = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 16});
+    big.gemm_q8_np = 16;
+    CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+    CHECK(dev->tuning.gemm_q8_np == 16, "q8 form fitted to private memory: %d, want 16",
+          dev->tuning.gemm_q8_np);
+    CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
     CHECK(dev->tuning.gemm_nr != 12 && dev->tuning.attn_qb != 17, "device tuning unchanged");

@@ -12,7 +12,7 @@
 static const char usage[] =
     "Usage: siglip bench [--model NAME ...] [-m MODEL_DIR ...] [--tower image|text]\n"
     "                    [--batch N ...] [--tokens N ...] [--device SPEC] [--warmup N]\n"
-    "                    [--iters N] [--json]\n\n"
+    "                    [--iters N] [--precision P ...] [--json]\n\n"
     "Measures the towers on every OpenCL device (or the one --device / SIGLIP_DEVICE names) with\n"
     "random weights of published SigLIP shapes (default: base-patch16-224, large-patch16-384,\n"
     "so400m-patch14-384) at batch sizes 1, 8, 32, or a real checkpoint with -m.\n"
@@ -29,6 +29,8 @@ static const char usage[] =
     "  --warmup N        untimed runs before timing (default 1)\n"
     "  --iters N         timed runs per measurement; the median is reported (default 3)\n"
     "  --seed N          seed of the random weights and inputs (default 1)\n"
+    "  --precision P     f32, bf16, f16 or q8; repeat to measure several side by side, one\n"
+    "                    after another on each device (the prec column; default f32)\n"
     "  --json            print a JSON array of records instead of the table\n"
     "  --list-models     print the built-in shapes and exit\n";
 
@@ -59,6 +61,8 @@ typedef struct BenchOptions {
     int warmup, iters;
     unsigned long long seed;
     int json;
+    SiglipPrecision precisions[4]; /* --precision, repeatable: measured one after another */
+    int n_precisions;
 } BenchOptions;
 
 /* What one device's kernel builds cost. */
@@ -81,6 +85,7 @@ typedef struct BenchRecord {
     double dev_weights_mib, dev_peak_mib; /* -1 when unknown */
     double host_rss_peak_mib;             /* -1 when unknown */
     const char *tuning;                   /* which configuration ran: source, rule, blocks */
+    const char *precision;                /* the Linear weights' storage ("f32", "q8", ...) */
     const char *error;                    /* NULL on success */
 } BenchRecord;
 
@@ -134,7 +139,8 @@ static void print_record_json(const BenchRecord *r, int first)
     printf(", \"device_spec\": \"%d:%d\", \"device_type\": \"%s\", \"model\": ",
            r->device->platform_index, r->device->device_index, type_name(r->device->type));
     json_string(stdout, r->model);
-    printf(", \"tower\": \"%s\", \"batch\": %d", r->tower, r->batch);
+    printf(", \"tower\": \"%s\", \"precision\": \"%s\", \"batch\": %d", r->tower,
+           r->precision, r->batch);
     if (r->tokens)
         printf(", \"tokens\": %d", r->tokens);
     print_json_field("items_per_s", ok ? r->batch / s : NAN, 6);
@@ -173,8 +179,8 @@ static const char *tokens_label(const BenchRecord *r)
 
 static void print_table_header(void)
 {
-    printf("%-20s %-5s %5s %6s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "batch", "tokens",
-           "ms/batch", "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
+    printf("%-20s %-5s %-4s %5s %6s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "prec",
+           "batch", "tokens", "ms/batch", "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
 }
 
 static void print_record_human(const BenchRecord *r)
@@ -182,12 +188,12 @@ static void print_record_human(const BenchRecord *r)
     if (r->error) {
         /* Only the headline: a kernel build log would drown the table. */
         int len = (int)strcspn(r->error, "\n");
-        printf("%-20s %-5s %5d %6s  failed: %.*s\n", r->model, r->tower, r->batch,
-               tokens_label(r), len, r->error);
+        printf("%-20s %-5s %-4s %5d %6s  failed: %.*s\n", r->model, r->tower, r->precision,
+               r->batch, tokens_label(r), len, r->error);
     } else {
         double s = r->ms_median / 1000.0;
-        printf("%-20s %-5s %5d %6s %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model, r->tower,
-               r->batch, tokens_label(r), r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
+        printf("%-20s %-5s %-4s %5d %6s %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model,
+               r->tower, r->precision, r->batch, tokens_label(r), r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
                r->dev_peak_mib, r->host_rss_peak_mib);
     }
     fflush(stdout);
@@ -463,7 +469,8 @@ static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, con
                          BenchOutput *out)
 {
     BenchRecord base = {.device = dev, .tower = "-", .dev_weights_mib = -1, .dev_peak_mib = -1,
-                        .host_rss_peak_mib = -1};
+                        .host_rss_peak_mib = -1,
+                        .precision = cli_precision_name(o->common.precision)};
     char error[1024], tuning[sizeof(SiglipTuningInfo)];
     SiglipContext *ctx = open_device(o, spec, &base.build, error, sizeof error);
     SiglipTuningInfo ti;
@@ -525,7 +532,14 @@ static int bench_devices(const BenchOptions *o)
             continue;
         char spec[32];
         snprintf(spec, sizeof spec, "%d:%d", list[i].platform_index, list[i].device_index);
-        bench_device(o, &list[i], spec, &out);
+        /* Each precision in a context of its own, one after another on the same device: the
+         * side-by-side comparison of one invocation (issue 28). */
+        BenchOptions one = *o;
+        for (int p = 0; p < (o->n_precisions ? o->n_precisions : 1); p++) {
+            if (o->n_precisions)
+                one.common.precision = o->precisions[p];
+            bench_device(&one, &list[i], spec, &out);
+        }
         matched++;
     }
     if (o->json)
@@ -606,6 +620,13 @@ static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
         return -1;
     case OPT_LIST_MODELS:
         *list = 1;
+        return -1;
+    case OPT_PRECISION:
+        if (o->n_precisions == (int)(sizeof o->precisions / sizeof o->precisions[0]))
+            return cli_usage_error(cmd, "at most 4 --precision values");
+        if (cli_common_option(&o->common, opt, arg) == CLI_USAGE)
+            return CLI_USAGE;
+        o->precisions[o->n_precisions++] = o->common.precision;
         return -1;
     default:
         return -2;

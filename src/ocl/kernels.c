@@ -70,6 +70,13 @@ void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
     t->attn_tile_k = (int)tile;
     if (t->attn_qb < 1)
         t->attn_qb = 4;
+    /* q8's integer form: the most panels per work-item (up to the asked number) whose private
+     * arrays fit SG_Q8_PRIVATE_MAX; none fitting is the widening form. */
+    size_t rows = (size_t)t->gemm_mb * (size_t)t->gemm_mr;
+    size_t x_bytes = rows * SG_Q8_KC * 2 + rows * (SG_Q8_KC / 32) * 4;
+    while (t->gemm_q8_np > 0 &&
+           x_bytes + rows * (size_t)t->gemm_q8_np * (size_t)t->gemm_nr * 4 > SG_Q8_PRIVATE_MAX)
+        t->gemm_q8_np--;
 }
 
 static void kernels_free(SgKernels **pk)
@@ -145,8 +152,8 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
      * plus the storage type, and for q8 its form (integer or widening). */
     char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
     program_options(&dev->tuning, i, block, sizeof block);
-    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_NP=%d", block, (int)t,
-             t == SG_ELEM_I8 ? dev->tuning.gemm_q8_np : 0);
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_NP=%d -DSG_Q8_KC=%d", block,
+             (int)t, t == SG_ELEM_I8 ? dev->tuning.gemm_q8_np : 0, SG_Q8_KC);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)

@@ -44,8 +44,10 @@ static int upload_random(SgDevice *dev, size_t n, uint32_t seed, SgBuffer *out, 
 
 /* ---- accuracy: the device's GEMM against a plain loop, at an awkward size ---- */
 
-/* Worst |got − ref| / (1 + |ref|) of y = gelu_tanh(x·wᵀ + b), x [M, K], w [N, K]. */
-static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst, SgError *err)
+/* Worst |got − ref| / (1 + |ref|) of y = gelu_tanh(x·wᵀ + b), x [M, K], w [N, K] stored as
+ * dtype; the reference is in f64 from the f32 values. */
+static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dtype,
+                      double *worst, SgError *err)
 {
     float *x = malloc(M * K * 4), *w = malloc(N * K * 4), *b = malloc(N * 4), *y = malloc(M * N * 4);
     SgBuffer bx = {0}, bb = {0}, by = {0};
@@ -60,7 +62,7 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, M * N * 4, &by, err);
     if (rc == SIGLIP_OK)
-        rc = sg_weight_upload(dev, w, N, K, SG_GEMM_PANELS, SG_ELEM_F32, &lin.w, err);
+        rc = sg_weight_upload(dev, w, N, K, SG_GEMM_PANELS, dtype, &lin.w, err);
     lin.b = bb;
     if (rc == SIGLIP_OK)
         rc = sg_op_linear(dev, sg_view(bx.mem, 1, M, K), &lin, sg_view(by.mem, 1, M, N),
@@ -85,9 +87,10 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst
 
 /* ---- timing: one layer's four Linear layers of every tower ---- */
 
-/* Seconds for all layers of every tower (the fastest of `reps` timed runs of one layer). */
-static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
-                      SgError *err)
+/* Seconds for all layers of every tower (the fastest of `reps` timed runs of one layer), the
+ * weights stored as dtype. */
+static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType dtype,
+                      double *seconds, SgError *err)
 {
     *seconds = 0;
     int rc = SIGLIP_OK;
@@ -109,8 +112,8 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, double *sec
                 rc = sg_fail(err, SIGLIP_ENOMEM, "tune: out of host memory");
             else {
                 fill(w, n_out[i] * n_in[i], 5 + (uint32_t)i);
-                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], SG_GEMM_PANELS, SG_ELEM_F32,
-                                      &l[i].w, err);
+                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], SG_GEMM_PANELS, dtype, &l[i].w,
+                                      err);
                 free(w);
             }
             if (rc == SIGLIP_OK)
@@ -222,6 +225,9 @@ static int retune_block(SgDevice *dev, SgGemmBlock b, const char *cache_dir, SgE
 #define SG_TUNE_TOLERANCE 1e-4 /* as tests/test_ops.c holds the ops to */
 #define SG_TUNE_MAX 64          /* candidates one search measures at most */
 #define SG_TUNE_RUNOFF 3        /* the fastest this many are timed once more */
+/* q8 forms against the f32 reference: the weights and (integer form) x rounded to 8 bits give
+ * up to ~4e-3 here (K = 37, |x|, |w| < 0.5); a broken form is off by far more. */
+#define SG_TUNE_Q8_TOLERANCE 2e-2
 
 /* gemm_chunk_kib candidates: never, and x above 4, 16, 64 MiB walked in chunks. */
 static const int chunk_kib[] = {0, 4096, 16384, 65536};
@@ -252,7 +258,7 @@ static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk
         double s = INFINITY;
         SgError ignored = {0};
         if (retune_block(dev, blk[pick[p]], job->cache_dir, &ignored) == SIGLIP_OK &&
-            time_gemms(dev, job, 1, &s, &ignored) == SIGLIP_OK && s < secs[pick[p]])
+            time_gemms(dev, job, 1, SG_ELEM_F32, &s, &ignored) == SIGLIP_OK && s < secs[pick[p]])
             secs[pick[p]] = s;
     }
     size_t best = 0;
@@ -266,8 +272,10 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
     const SgGemmBlock *cand;
     size_t n = sg_gemm_candidates(&dev->info, &cand);
     const int *qbs_all;
+    const int *forms;
+    size_t n_forms = sg_gemm_q8_candidates(&dev->info, &forms);
     int total = (int)(n + sg_attention_qb_candidates(&dev->info, &qbs_all) +
-                      sizeof chunk_kib / sizeof *chunk_kib) + 2, done = 0;
+                      sizeof chunk_kib / sizeof *chunk_kib + n_forms) + 2, done = 0;
     double start = now_s(), flops = gemm_flops(job), last_cost = 0, secs[SG_TUNE_MAX];
     SgGemmBlock passed[SG_TUNE_MAX];
     size_t n_passed = 0;
@@ -301,11 +309,11 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         double e = INFINITY, s = INFINITY;
         int st = retune_block(dev, blk, job->cache_dir, &why);
         if (st == SIGLIP_OK)
-            st = gemm_error(dev, 13, (size_t)blk.nr * 2 + 5, 37, &e, &why);
+            st = gemm_error(dev, 13, (size_t)blk.nr * 2 + 5, 37, SG_ELEM_F32, &e, &why);
         if (st == SIGLIP_OK && !(e <= SG_TUNE_TOLERANCE))
             st = sg_fail(&why, SIGLIP_EDEVICE, "error %.2e over the tolerance", e);
         if (st == SIGLIP_OK)
-            st = time_gemms(dev, job, 2, &s, &why);
+            st = time_gemms(dev, job, 2, SG_ELEM_F32, &s, &why);
         if (st == SIGLIP_OK)
             cJSON_AddNumberToObject(c, "seconds", s);
         last_cost = now_s() - t_cand;
@@ -352,9 +360,9 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         SgError why = {0};
         int st = sg_device_retune(dev, &t, job->cache_dir, &why);
         if (st == SIGLIP_OK)
-            st = time_gemms(dev, job, 2, &s1, &why);
+            st = time_gemms(dev, job, 2, SG_ELEM_F32, &s1, &why);
         if (st == SIGLIP_OK)
-            st = time_gemms(dev, &big, 1, &s4, &why);
+            st = time_gemms(dev, &big, 1, SG_ELEM_F32, &s4, &why);
         char key[16];
         snprintf(key, sizeof key, "%d", chunk_kib[c]);
         if (st != SIGLIP_OK) {
@@ -396,6 +404,43 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
         cJSON_AddNumberToObject(rec_a, "max_error", e);
         if (s < best_a)
             best_a = s, chosen.attention = t.attention, chosen.attn_qb = t.attn_qb;
+    }
+    if (rc == SIGLIP_OK)
+        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
+    /* q8's GEMM form with the chosen block (issue 28): the widening form and the integer ones
+     * timed on q8 weights, the fastest kept; past the budget the table's form stays. */
+    cJSON *q8 = cJSON_AddObjectToObject(rec, "gemm_q8_np");
+    double best_q = INFINITY;
+    for (size_t f = 0; f < n_forms && rc == SIGLIP_OK; f++) {
+        char name[32];
+        snprintf(name, sizeof name, "q8 form %d", forms[f]);
+        if (job->progress)
+            job->progress(job->user, done++, total, name);
+        if (now_s() - start > job->budget_s)
+            break;
+        SgTuning t = chosen;
+        t.gemm_q8_np = forms[f];
+        double s = INFINITY, e = INFINITY;
+        SgError why = {0};
+        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
+        if (st == SIGLIP_OK && dev->tuning.gemm_q8_np != forms[f])
+            st = sg_fail(&why, SIGLIP_EINVAL, "does not fit the private memory with this block");
+        if (st == SIGLIP_OK)
+            st = gemm_error(dev, 13, (size_t)t.gemm_nr * 2 + 5, 37, SG_ELEM_I8, &e, &why);
+        if (st == SIGLIP_OK && !(e <= SG_TUNE_Q8_TOLERANCE))
+            st = sg_fail(&why, SIGLIP_EDEVICE, "error %.2e over the tolerance", e);
+        if (st == SIGLIP_OK)
+            st = time_gemms(dev, job, 1, SG_ELEM_I8, &s, &why);
+        snprintf(name, sizeof name, "%d", forms[f]);
+        cJSON *rec_q = cJSON_AddObjectToObject(q8, name);
+        if (st != SIGLIP_OK) {
+            cJSON_AddStringToObject(rec_q, "rejected", why.message);
+            continue;
+        }
+        cJSON_AddNumberToObject(rec_q, "seconds", s);
+        cJSON_AddNumberToObject(rec_q, "max_error", e);
+        if (s < best_q)
+            best_q = s, chosen.gemm_q8_np = forms[f];
     }
     if (rc == SIGLIP_OK)
         rc = sg_device_retune(dev, &chosen, job->cache_dir, err);

@@ -33,6 +33,11 @@ static void describe(const SgDevice *dev, SiglipTuningInfo *out)
         snprintf(c + n, size - n, ", attention tiled wg%d tile%d", t->attn_wg, t->attn_tile_k);
     n = strlen(c);
     snprintf(c + n, size - n, ", layernorm wg %d", t->layernorm_wg);
+    n = strlen(c);
+    if (t->gemm_q8_np > 0) /* q8's GEMM form: integer dot products over this many panels */
+        snprintf(c + n, size - n, ", q8 int %d", t->gemm_q8_np);
+    else
+        snprintf(c + n, size - n, ", q8 widen");
     snprintf(out->stored_path, sizeof out->stored_path, "%s", dev->tuning_path);
     out->stored_exists = dev->tuning_path[0] && sg_file_exists(dev->tuning_path);
     snprintf(out->note, sizeof out->note, "%.1000s", dev->tuning_note);

@@ -62,7 +62,12 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
  * and the key, with *t partly updated. */
 int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err);
 
-#define SG_Q8_NP_MAX 16 /* largest gemm_q8_np */
+#define SG_Q8_NP_MAX 32 /* largest gemm_q8_np */
+#define SG_Q8_KC 256    /* inputs of x q8's integer form quantizes at a time (-DSG_Q8_KC) */
+/* Private memory one work-item of q8's integer form may hold (its accumulators for MB·MR rows ×
+ * NP panels, and the quantized chunk of x): sg_tuning_fit lowers gemm_q8_np to fit. PoCL keeps
+ * it on the worker thread's stack. */
+#define SG_Q8_PRIVATE_MAX (128 * 1024)
 
 /* One register block of gemm_packed.cl. */
 typedef struct SgGemmBlock {
