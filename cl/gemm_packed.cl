@@ -56,11 +56,6 @@
 #define SG_Q8_NP 0 /* q8 only: 0 = widening form, else integer form over NP panels per item */
 #endif
 #define NV (NR / 8) /* float8 vectors per panel row */
-#if SG_WEIGHT == 3 && SG_Q8_NP > 0
-#define SG_NP SG_Q8_NP /* panels per work-item */
-#else
-#define SG_NP 1
-#endif
 #ifndef SG_Q8_KC
 #define SG_Q8_KC 256 /* inputs of x quantized at a time by the integer form (a multiple of 32) */
 #endif
@@ -68,6 +63,14 @@
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
 #include "weight_load.h"
+
+/* q8's integer form (SG_Q8_INT): SG_NP panels per work-item; every other form one. */
+#define SG_Q8_INT (SG_WEIGHT == SG_CL_WEIGHT_Q8 && SG_Q8_NP > 0)
+#if SG_Q8_INT
+#define SG_NP SG_Q8_NP
+#else
+#define SG_NP 1
+#endif
 
 /* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
  * float8s (sg_load_w8, widened from its storage type): vectors wider than 256 bits make PoCL's
@@ -94,7 +97,7 @@ inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
     sg_fma_row(acc, row, wv, k);
 }
 
-#if SG_WEIGHT == 3
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
 /* q8, widening form: the inputs kb·32 .. k_end−1 of a block summed into part, two inputs per
  * load of the pair layout (their 8 columns interleaved: .even is input k, .odd input k+1). */
 inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR],
@@ -118,7 +121,7 @@ inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR]
 }
 #endif
 
-#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+#if SG_Q8_INT
 /* Σ over pairs: a[2j]·w[2j] + a[2j+1]·w[2j+1] in int32, 8 lanes: one vpmaddwd on AVX2 (and
  * vpdpwssd where it is added to an accumulator on AVX-512 VNNI: LLVM folds the add). The portable
  * form computes the same but LLVM 15 does not match it to vpmaddwd (it emits vpmulld on
@@ -294,7 +297,7 @@ void gemm_packed(const int M, const int N, const int K,
         row_block = chunk * mc + (r - panel * rows_here);
     }
     const SgOut o = {b, y, has_bias, y_off, ldy, act, accumulate, M, N};
-#if SG_WEIGHT == 3 && SG_Q8_NP > 0
+#if SG_Q8_INT
     /* Integer form: a chunk of SG_Q8_KC inputs of all MB·MR rows quantized, then each of the
      * SG_NP panels' chunk of weights (SG_Q8_KC·NR bytes, in L1) run against every row block
      * before the next panel; accumulators wait in private memory between chunks. */
@@ -348,7 +351,7 @@ void gemm_packed(const int M, const int N, const int K,
         }
         __global const sg_welem *w = wp + (size_t)panel * K * NR;
         __global const float *ws = sg_weight_scales(wp, N, K, panel);
-#if SG_WEIGHT == 3
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
         /* q8: each block of 32 inputs summed with the raw int8 weights, then scaled once per
          * block (one multiply per 32 FMAs instead of one per weight). */
         for (int kb = k0 / 32; kb * 32 < k1; kb++) {

@@ -1,24 +1,36 @@
 /* weight_load.h — how reduced-precision weights are widened to f32 (issue 14): one 8-wide group of
  * packed weights for cl/gemm_packed.cl, its type selected at build time by -DSG_WEIGHT=0 (f32),
  * 1 (bf16), 2 (f16) or 3 (q8), and one element of a gather table (the token embedding) for
- * cl/embedding.cl, its type an argument; the numbers are SgElemType's (src/ocl/tensor.h). Every
- * type is widened to f32 here, so the kernels compute in f32 whatever the storage.
+ * cl/embedding.cl, its type an argument. The numbers are defined here once, for both sides:
+ * SgElemType (src/ocl/tensor.h) is made of them and checks at compile time that SiglipPrecision
+ * (include/siglip.h) numbers the same types alike. Every type is widened to f32 here, so the
+ * kernels compute in f32 whatever the storage.
  *
  * A panel holds [K, NR] elements of wᵀ (NR: gemm_packed.cl's panel width; sg_weight_pack in
  * src/ocl/weight_pack.c). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
  * scales: [ceil(N/NR), ceil(K/32), NR], the scale of output column j over inputs 32·b .. 32·b+31
  * of each panel. */
+#ifndef SG_CL_WEIGHT_LOAD_H
+#define SG_CL_WEIGHT_LOAD_H
+
+#define SG_CL_WEIGHT_F32 0
+#define SG_CL_WEIGHT_BF16 1
+#define SG_CL_WEIGHT_F16 2
+#define SG_CL_WEIGHT_Q8 3 /* int8 with an f32 scale per output column and block of 32 inputs */
+#define SG_CL_WEIGHT_COUNT 4
+
+#ifdef __OPENCL_VERSION__
 #ifndef SG_WEIGHT
 #define SG_WEIGHT 0
 #endif
 
-#if SG_WEIGHT == 0
+#if SG_WEIGHT == SG_CL_WEIGHT_F32
 typedef float sg_welem;
-#elif SG_WEIGHT == 1
+#elif SG_WEIGHT == SG_CL_WEIGHT_BF16
 typedef ushort sg_welem; /* the high half of an f32 */
-#elif SG_WEIGHT == 2
+#elif SG_WEIGHT == SG_CL_WEIGHT_F16
 typedef half sg_welem; /* only loaded through vload_half: no cl_khr_fp16 needed */
-#elif SG_WEIGHT == 3
+#elif SG_WEIGHT == SG_CL_WEIGHT_Q8
 typedef char sg_welem;
 #else
 #error "SG_WEIGHT must be 0..3"
@@ -29,7 +41,7 @@ typedef char sg_welem;
 inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N, int K,
                                               int panel)
 {
-#if SG_WEIGHT == 3
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
     const size_t panels = (size_t)(N + NR - 1) / NR;
     __global const float *s = (__global const float *)(wp + panels * (size_t)K * NR);
     return s + (size_t)panel * ((K + 31) / 32) * NR;
@@ -45,13 +57,13 @@ inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N
 inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, int k, int q)
 {
     const size_t at = (size_t)k * NR + (size_t)q * 8;
-#if SG_WEIGHT == 0
+#if SG_WEIGHT == SG_CL_WEIGHT_F32
     (void)s;
     return ((__global const float8 *)w)[at / 8];
-#elif SG_WEIGHT == 1
+#elif SG_WEIGHT == SG_CL_WEIGHT_BF16
     (void)s;
     return as_float8(convert_uint8(vload8(0, w + at)) << 16);
-#elif SG_WEIGHT == 2
+#elif SG_WEIGHT == SG_CL_WEIGHT_F16
     (void)s;
     return vload_half8(0, w + at);
 #else
@@ -74,14 +86,17 @@ inline float8 sg_load_scale8(__global const float *s, int kb, int q)
 inline float sg_table_load(__global const uchar *t, int type, uint rows, uint cols, uint r, uint c)
 {
     const size_t i = (size_t)r * cols + c;
-    if (type == 1)
+    if (type == SG_CL_WEIGHT_BF16)
         return as_float((uint)((__global const ushort *)t)[i] << 16);
-    if (type == 2)
+    if (type == SG_CL_WEIGHT_F16)
         return vload_half(i, (__global const half *)t);
-    if (type == 3) {
+    if (type == SG_CL_WEIGHT_Q8) {
         const size_t at = ((size_t)rows * cols + 3) / 4 * 4;
         __global const float *s = (__global const float *)(t + at);
         return convert_float(((__global const char *)t)[i]) * s[(size_t)r * ((cols + 31) / 32) + c / 32];
     }
     return ((__global const float *)t)[i];
 }
+#endif /* __OPENCL_VERSION__ */
+
+#endif /* SG_CL_WEIGHT_LOAD_H */

@@ -6,7 +6,7 @@
 
 #include "fuzz_util.h"
 #include "model/safetensors.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 
 /* The shards next to the index: model-00001-of-00002 holds "a" and "b", model-00002-of-00002
  * holds "c" and "d" (the seed corpus names them the same way). */

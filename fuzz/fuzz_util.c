@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tokenizer/spiece.h"
+#include "tokenizer/encoder.h"
 
 #ifndef SG_FUZZ_SOURCE_ROOT
 #error "SG_FUZZ_SOURCE_ROOT must name the source tree (fuzz/meson.build sets it)"
@@ -121,14 +121,19 @@ static const char *const texts[] = {
     "<unk></s><pad>",
 };
 
-void fuzz_encode_texts(const SgSpModel *m)
+void fuzz_encoder(int format, const uint8_t *data, size_t size)
 {
+    SgError err;
+    SgEncoder *e = NULL;
+    if (sg_encoder_load(&e, (SgEncoderFormat)format, data, size, &err) != 0)
+        return;
+    const SgSpModel *m = e->sp;
     SgSpScratch scratch = {0};
     for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
         const int32_t *ids;
         size_t n_ids;
         const unsigned char *s = (const unsigned char *)texts[k];
-        if (sg_sp_encode(m, s, strlen(texts[k]), &scratch, &ids, &n_ids) != 0)
+        if (sg_encoder_encode(e, s, strlen(texts[k]), &scratch, &ids, &n_ids) != 0)
             continue;
         for (size_t i = 0; i < n_ids; i++) {
             if (ids[i] < 0 || ids[i] >= m->n_pieces)
@@ -142,4 +147,5 @@ void fuzz_encode_texts(const SgSpModel *m)
             abort();
     }
     sg_sp_scratch_free(&scratch);
+    sg_encoder_free(&e);
 }

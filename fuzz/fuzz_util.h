@@ -22,11 +22,10 @@ char *fuzz_write_file(const char *dir, const char *name, const void *data, size_
 /* Reads <source root>/rel whole; aborts when it is missing. *size receives its length. */
 unsigned char *fuzz_read_data(const char *rel, size_t *size);
 
-struct SgSpModel;
-
-/* Encodes a few fixed texts (empty, ASCII, whitespace, accents, CJK, emoji, invalid UTF-8,
- * special-looking) with a loaded model; aborts when an id names no piece or a piece's text lies
- * outside the model. */
-void fuzz_encode_texts(const struct SgSpModel *m);
+/* data as a tokenizer model of `format` (an SgEncoderFormat, tokenizer/encoder.h); a model that
+ * loads then encodes a few fixed texts (empty, ASCII, whitespace, accents, CJK, emoji, invalid
+ * UTF-8, special-looking): aborts when an id names no piece or a piece's text lies outside the
+ * model. */
+void fuzz_encoder(int format, const uint8_t *data, size_t size);
 
 #endif /* SG_FUZZ_UTIL_H */

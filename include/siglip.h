@@ -98,6 +98,11 @@ typedef enum SiglipPrecision {
     SIGLIP_PRECISION_Q8 = 3,   /* int8 + f32 scale per 32 weights: 1.125 bytes per weight */
 } SiglipPrecision;
 
+/* The name of precision p ("f32", "bf16", "f16", "q8": the spelling the CLI's --precision and the
+ * Python package accept), a static string; NULL when p is not a precision. Walking p = 0, 1, …
+ * until NULL lists them all. */
+SIGLIP_API const char *siglip_precision_name(SiglipPrecision p);
+
 typedef struct SiglipSettings {
     /* OpenCL device, as a spec: "auto" (a GPU if there is one, else a CPU), "gpu", "cpu", a vendor
      * ("nvidia", "amd", "intel", "pocl"), "P:D" platform and device indices as listed by
@@ -142,8 +147,8 @@ typedef struct SiglipSettings {
 typedef struct SiglipTuningInfo {
     char source[16];        /* "rule", "file" (tuning_file) or "tuned" (stored siglip_tune result) */
     char rule[32];          /* the table rule that matched ("cpu-avx2", "cpu-avx512", "default") */
-    char config[128];       /* what runs, e.g. "panels 4x24 ku1 mb4, chunks above 16384 KiB,
-                             * attention rows qb6, layernorm wg 1" */
+    char config[128];       /* what runs, every knob named, e.g. "panels mr4 nr24 ku1 mb4,
+                             * chunk KiB 16384, attention rows qb6 wg64 tile32, layernorm wg 1" */
     char stored_path[1024]; /* where a stored result for this device is looked for; "" = no cache */
     int stored_exists;      /* 1 when a file is there (used or not) */
     char note[1024];        /* why a stored file was ignored, "" otherwise */
@@ -434,15 +439,27 @@ SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
  * max_length=max_length): ids and mask are caller-allocated [n, max_length]; max_length <= 0 means
  * the tokenizer's model_max_length. Invalid UTF-8 is replaced by U+FFFD as Python's
  * errors="replace" does it (one U+FFFD per maximal invalid subsequence: a stray byte, or a
- * truncated multi-byte character); texts end at their NUL; a text over 64 MiB is SIGLIP_E2BIG.
+ * truncated multi-byte character); texts end at their NUL (siglip_tokenize_n takes lengths
+ * instead, for texts that hold U+0000); a text over 64 MiB is SIGLIP_E2BIG.
  * mask may be NULL. */
 SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n,
                                int max_length, int32_t *ids, int32_t *mask);
+
+/* siglip_tokenize for texts given with their lengths: texts[i] is lengths[i] bytes of UTF-8, in
+ * which a NUL byte is a character like any other (U+0000, as transformers sees it in a Python
+ * str) instead of the end of the text. lengths NULL: each text ends at its NUL, as in
+ * siglip_tokenize. texts and lengths stay the caller's. */
+SIGLIP_API int siglip_tokenize_n(SiglipTokenizer *tok, const char *const *texts,
+                                 const size_t *lengths, int n, int max_length, int32_t *ids,
+                                 int32_t *mask);
 
 /* Encodes one text without padding or truncation, eos included. *ids receives a malloc'ed array
  * of *n_ids ids that the caller frees with free(). */
 SIGLIP_API int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids,
                                    size_t *n_ids);
+/* The same for a text of `length` bytes that may hold NUL bytes (see siglip_tokenize_n). */
+SIGLIP_API int siglip_tokenize_one_n(SiglipTokenizer *tok, const char *text, size_t length,
+                                     int32_t **ids, size_t *n_ids);
 
 /* Immich's clean_text (immich_ml/models/transforms.py), what its machine-learning service does
  * to a search text before its CLIP tokenizer: whitespace runs (Python's str.split(): Unicode

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "ocl/kernels.h"
 
 void siglip_default_settings(SiglipSettings *s)
@@ -48,7 +49,7 @@ int siglip_context_create(SiglipContext **out, const SiglipSettings *s)
             return SIGLIP_EINVAL;
     if ((s->text_mask != SIGLIP_TEXT_MASK_HF && s->text_mask != SIGLIP_TEXT_MASK_NONE) ||
         s->n_threads < 0 || s->max_image_pixels == 0 ||
-        (unsigned)s->precision > (unsigned)SIGLIP_PRECISION_Q8)
+        !siglip_precision_name(s->precision))
         return SIGLIP_EINVAL;
 
     /* The caller's strings may go away: copies follow the context in its allocation. */
@@ -87,12 +88,26 @@ unsigned siglip_version(void)
            (unsigned)SIGLIP_VERSION_PATCH;
 }
 
-#define SG_STR2(x) #x
-#define SG_STR(x) SG_STR2(x)
+/* The names of the precisions, the only spelling of them outside the enum: the CLI and the Python
+ * package read them from here. One per element type the kernels load (ocl/tensor.h). */
+static const char *const precision_names[] = {
+    [SIGLIP_PRECISION_F32] = "f32",
+    [SIGLIP_PRECISION_BF16] = "bf16",
+    [SIGLIP_PRECISION_F16] = "f16",
+    [SIGLIP_PRECISION_Q8] = "q8",
+};
+_Static_assert(sizeof precision_names / sizeof precision_names[0] == SG_ELEM_COUNT,
+               "every weight type has a precision name");
+
+const char *siglip_precision_name(SiglipPrecision p)
+{
+    return (unsigned)p < sizeof precision_names / sizeof precision_names[0] ? precision_names[p]
+                                                                            : NULL;
+}
+
 const char *siglip_version_string(void)
 {
-    return SG_STR(SIGLIP_VERSION_MAJOR) "." SG_STR(SIGLIP_VERSION_MINOR) "." SG_STR(
-        SIGLIP_VERSION_PATCH);
+    return SG_VERSION_STRING;
 }
 
 int siglip_context_memory(SiglipContext *ctx, uint64_t *current, uint64_t *peak)

@@ -13,6 +13,7 @@ import os
 import re
 import struct
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -208,7 +209,11 @@ def case_errors(exe):
     """Runtime errors: exit 1 with one 'siglip: <what>: <message>' line on stderr."""
     with tempfile.TemporaryDirectory() as tmp:
         out_file = os.path.join(tmp, "out.safetensors")
+        nul_list = os.path.join(tmp, "nul-list")  # a NUL would end the path early: refused
+        with open(nul_list, "wb") as f:
+            f.write(os.path.join(IMAGES, "rgb_40x40.png").encode() + b"\0.bad\n")
         runs = [
+            ["embed", "-m", TINY, "-o", out_file, "--images-from", nul_list],
             ["tokenize", "-m", os.path.join(tmp, "missing"), "hello"],
             ["preprocess", "-m", TINY, "-o", out_file, os.path.join(tmp, "missing.png")],
             ["preprocess", "-m", TINY, "-o", out_file, os.path.join(DATA, "tiny", "config.json")],
@@ -449,6 +454,18 @@ def embed_case(exe, prefix, atol, logit_atol):
                "embed -t")
         check(set(read_safetensors(only_text, strict=True)) == {"text_embeds", "text_features"},
               "embed with texts only should write text_embeds and text_features")
+        # An output that exists and is no regular file (a FIFO here; /dev/null alike) is written
+        # into, not renamed over: as root, a rename would replace /dev/null with a file.
+        fifo = os.path.join(tmp, "out.fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        run_ok(exe, ["embed", "-m", model, "-t", texts[0], "-o", fifo] + device_args(),
+               "embed -o FIFO")
+        through_fifo = reader.communicate(timeout=60)[0]
+        with open(only_text, "rb") as f:
+            check(through_fifo == f.read(), "embed -o FIFO should write the same bytes into it")
+        check(stat.S_ISFIFO(os.stat(fifo).st_mode) and not os.path.exists(fifo + ".tmp"),
+              "embed -o FIFO should leave the FIFO in place, with no temporary file")
     what = "embed " + prefix
     f32 = prefix + ".f32."
     # The fixture's f32.* forward has no attention mask: compare the unmasked run to it.

@@ -412,7 +412,8 @@ static void test_tuning(void)
     SgError err = {0};
     CHECK(sg_tuning_choose(&cpu, NULL, &t, &err) == 0 && t.gemm == SG_GEMM_PANELS &&
               t.attention == SG_ATTN_ROWS && t.attn_qb == 4 && t.layernorm_wg == 1 &&
-              !strcmp(t.rule, "cpu-avx2"),
+              t.gemm_chunk_kib == 16384 && !strcmp(t.rule, "cpu-avx2") &&
+              !strcmp(t.table_rule, "cpu-avx2"),
           "cpu rule: %s", t.rule);
     /* PoCL names the LLVM CPU: an AVX-512 one gets the block measured there. */
     SiglipDeviceInfo avx512 = {.type = SIGLIP_DEVICE_CPU, .name = "cpu-skylake-avx512-Intel"};
@@ -427,7 +428,8 @@ static void test_tuning(void)
     const int clblast_file_status = SIGLIP_ENOTSUP;
 #endif
     CHECK(sg_tuning_choose(&gpu, NULL, &t, &err) == 0 && t.gemm == gpu_gemm &&
-              t.attention == SG_ATTN_TILED && t.layernorm_wg == 0, "default rule");
+              t.attention == SG_ATTN_TILED && t.layernorm_wg == 0 && t.gemm_chunk_kib == 0,
+          "default rule");
     char path[] = "/tmp/siglip-tuning-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
@@ -484,6 +486,57 @@ static void test_tuning(void)
     CHECK(t.layernorm_wg == 16, "layernorm_wg 24 → %d", t.layernorm_wg);
 }
 
+/* The knob table itself: each key once; every knob round-trips through a stored result at a
+ * value of its own (the test's, not the table's: lo + step, or its second name), is named on the
+ * tuning line, and out of its range is refused by sg_device_retune's check. */
+static void test_knob_table(void)
+{
+    SiglipDeviceInfo info = {.type = SIGLIP_DEVICE_CPU, .name = "knob-test", .driver_version = "1"};
+    SgError err = {0};
+    SgTuning t, back;
+    sg_tuning_choose(&info, NULL, &t, &err);
+    for (size_t i = 0; i < sg_knob_count; i++) {
+        const SgKnob *k = &sg_knobs[i];
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(k->key, sg_knobs[j].key) != 0, "key %s twice", k->key);
+        CHECK(k->lo <= k->hi && k->step >= 1 && k->lo % k->step == 0, "%s: range", k->key);
+        sg_knob_set(&t, k, k->lo + k->step);
+    }
+    char dir[] = "/tmp/siglip-knobs-XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/tuning.json", dir);
+    CHECK_STATUS(sg_tuning_save(path, &info, &t, NULL, &err), SIGLIP_OK, err.message);
+    sg_tuning_choose(&info, NULL, &back, &err);
+    CHECK_STATUS(sg_tuning_load_stored(path, &info, &back, &err), SIGLIP_OK, err.message);
+    unlink(path);
+    rmdir(dir);
+    char line[256];
+    sg_tuning_describe(&t, SG_TUNE_NONE, line, sizeof line);
+    for (size_t i = 0; i < sg_knob_count; i++) {
+        const SgKnob *k = &sg_knobs[i];
+        CHECK(sg_knob_get(&back, k) == k->lo + k->step, "%s: stored %d, read back %d", k->key,
+              k->lo + k->step, sg_knob_get(&back, k));
+        char piece[64];
+        const char *label = k->label + (i == 0 ? strspn(k->label, ", ") : 0);
+        if (k->names)
+            snprintf(piece, sizeof piece, "%s%s", label, k->names[k->step]);
+        else
+            snprintf(piece, sizeof piece, "%s%d", label, k->lo + k->step);
+        CHECK(strstr(line, piece) != NULL, "tuning line \"%s\" names %s as \"%s\"", line,
+              k->key, piece);
+        SgTuning bad = t;
+        sg_knob_set(&bad, k, k->hi + 1);
+        CHECK(sg_tuning_out_of_range(&bad) == k, "%s = %d is out of range", k->key, k->hi + 1);
+    }
+    CHECK(sg_tuning_out_of_range(&t) == NULL, "every knob in range");
+    /* The -D options: a program gets its knobs' defines, one no knob reaches none. */
+    char defs[256];
+    sg_tuning_defines(&t, "gemm_packed", defs, sizeof defs);
+    CHECK(!strcmp(defs, "-DMR=2 -DNR=16 -DKU=2 -DMB=2"), "gemm_packed: %s", defs);
+    sg_tuning_defines(&t, "elementwise", defs, sizeof defs);
+    CHECK(!strcmp(defs, ""), "elementwise: %s", defs);
+}
+
 /* Stored `siglip tune` results: what is saved loads back; one made for another device or a
  * corrupt one is refused with the reason and leaves the tuning alone. */
 static void test_stored_tuning(void)
@@ -496,7 +549,7 @@ static void test_stored_tuning(void)
     tuned = table;
     tuned.gemm_mr = 6, tuned.gemm_nr = 24, tuned.gemm_ku = 4, tuned.gemm_mb = 2;
     tuned.attention = SG_ATTN_TILED, tuned.layernorm_wg = 32;
-    tuned.attn_qb = 6, tuned.attn_wg = 16, tuned.attn_tile_k = 8;
+    tuned.attn_qb = 6, tuned.attn_wg = 16, tuned.attn_tile_k = 8, tuned.gemm_chunk_kib = 4096;
     char dir[] = "/tmp/siglip-stored-XXXXXX", name[64], path[512];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     sg_tuning_file_name(&info, name, sizeof name);
@@ -508,7 +561,8 @@ static void test_stored_tuning(void)
     CHECK_STATUS(sg_tuning_load_stored(path, &info, &t, &err), SIGLIP_OK, err.message);
     CHECK(t.gemm_mr == 6 && t.gemm_nr == 24 && t.gemm_ku == 4 && t.gemm_mb == 2 &&
               t.attention == SG_ATTN_TILED && t.layernorm_wg == 32 && t.attn_qb == 6 &&
-              t.attn_wg == 16 && t.attn_tile_k == 8 && !strcmp(t.rule, "tuned"),
+              t.attn_wg == 16 && t.attn_tile_k == 8 && t.gemm_chunk_kib == 4096 &&
+              !strcmp(t.rule, "tuned") && !strcmp(t.table_rule, "cpu-avx2"),
           "round trip");
     SiglipDeviceInfo other = info;
     snprintf(other.driver_version, sizeof other.driver_version, "10.0");
@@ -611,6 +665,7 @@ static void test_tune(void)
 int main(void)
 {
     test_tuning();
+    test_knob_table();
     test_no_platform(); /* first OpenCL use: it forks, and the ICD loader reads its env once */
     test_stored_tuning();
     test_tune();

@@ -34,6 +34,13 @@ int main(void)
     s.precision = (SiglipPrecision)4;
     bad |= siglip_context_create(&ctx, &s) != SIGLIP_EINVAL || ctx != NULL;
     siglip_context_close(NULL);
+    /* The precisions' names, as siglip.h documents them, and none past the last. */
+    bad |= strcmp(siglip_precision_name(SIGLIP_PRECISION_F32), "f32") != 0 ||
+           strcmp(siglip_precision_name(SIGLIP_PRECISION_BF16), "bf16") != 0 ||
+           strcmp(siglip_precision_name(SIGLIP_PRECISION_F16), "f16") != 0 ||
+           strcmp(siglip_precision_name(SIGLIP_PRECISION_Q8), "q8") != 0;
+    bad |= siglip_precision_name((SiglipPrecision)4) != NULL ||
+           siglip_precision_name((SiglipPrecision)-1) != NULL;
     printf("test_header: %s\n", bad ? "FAILED" : "ok");
     return bad;
 }

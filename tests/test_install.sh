@@ -24,6 +24,9 @@ pcdir=$lib/pkgconfig
 [ -f "$root/include/siglip_version.h" ] || fail "siglip_version.h not installed"
 [ -f "$pcdir/siglip.pc" ] || fail "siglip.pc not installed in $pcdir"
 [ -x "$root/bin/siglip" ] || fail "the siglip tool is not installed in $root/bin"
+for page in siglip siglip-classify siglip-serve; do
+    [ -f "$root/share/man/man1/$page.1" ] || fail "man page $page.1 not installed in $root/share/man/man1"
+done
 so=$(ls "$lib"/libsiglip.so.0.* 2>/dev/null | head -1)
 [ -n "$so" ] || fail "libsiglip.so.0.* not installed in $lib"
 [ -L "$lib/libsiglip.so" ] && [ -L "$lib/libsiglip.so.0" ] || fail "libsiglip.so symlinks missing"

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "common/fileio.h"
 #include "model/safetensors.h"
 #include "siglip.h"

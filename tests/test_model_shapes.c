@@ -12,7 +12,7 @@
 #include "harness.h"
 #include "ref_ops.h"
 #include "common/activation.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "model/safetensors.h"
 #include "siglip.h"
 

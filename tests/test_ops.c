@@ -191,6 +191,8 @@ static void check_op(int rc, const char *what)
     (void)what;
 }
 
+#define N_CASES(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Largest case (multiply-adds) run; SIZE_MAX unless --quick. */
 static size_t work_limit = SIZE_MAX;
 
@@ -268,49 +270,50 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     free(x), free(w), free(b), free(y), free(got);
 }
 
+static const LinearCase linear_cases[] = {
+    {1, 1, 1, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
+    {7, 13, 50, 3, 5, 2, 7, SG_ACT_GELU_TANH, 1, 0},
+    {50, 197, 13, 0, 1, 0, 3, SG_ACT_GELU_ERF, 1, 0},
+    {13, 7, 197, 1, 0, 5, 0, SG_ACT_NONE, 0, 0},
+    {197, 100, 768, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
+    {1, 768, 33, 0, 0, 0, 0, SG_ACT_GELU_ERF, 0, 0},
+    {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
+    {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
+    {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
+    {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
+    {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
+    {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
+    {11, 200, 545, 1, 0, 2, 0, SG_ACT_GELU_TANH, 1, 0}, /* odd K past q8's 256-input chunks;
+                                                        * 200 columns: a partial group of
+                                                        * panels */
+};
+
 static void test_linear(void)
 {
-    static const LinearCase cases[] = {
-        {1, 1, 1, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},
-        {7, 13, 50, 3, 5, 2, 7, SG_ACT_GELU_TANH, 1, 0},
-        {50, 197, 13, 0, 1, 0, 3, SG_ACT_GELU_ERF, 1, 0},
-        {13, 7, 197, 1, 0, 5, 0, SG_ACT_NONE, 0, 0},
-        {197, 100, 768, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},
-        {1, 768, 33, 0, 0, 0, 0, SG_ACT_GELU_ERF, 0, 0},
-        {7, 33, 100, 2, 3, 1, 1, SG_ACT_NONE, 1, 1},
-        {50, 768, 33, 0, 0, 0, 0, SG_ACT_NONE, 0, 1},
-        {3, 1, 7, 4, 2, 0, 9, SG_ACT_NONE, 1, 1},
-        {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
-        {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
-        {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
-        {11, 200, 545, 1, 0, 2, 0, SG_ACT_GELU_TANH, 1, 0}, /* odd K past q8's 256-input chunks;
-                                                            * 200 columns: a partial group of
-                                                            * panels */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t i = 0; i < N_CASES(linear_cases); i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++) {
 #ifdef SG_HAVE_CLBLAST
-            test_linear_case(&cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
+            test_linear_case(&linear_cases[i], SG_GEMM_CLBLAST, (SgElemType)t);
 #endif
-            test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+            test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
         }
-    /* Every register block `siglip tune` may choose (and the tables' own), each rebuilt. */
-    SgTuning chosen = dev->tuning;
-    const SgGemmBlock *cand;
-    size_t n = sg_gemm_candidates(&dev->info, &cand);
-    const SgGemmBlock table[] = {{chosen.gemm_mr, chosen.gemm_nr, chosen.gemm_ku,
-                                  chosen.gemm_mb}, {8, 32, 1, 1}};
-    for (size_t c = 0; c < n + 2; c++) {
-        SgGemmBlock blk = c < n ? cand[c] : table[c - n];
-        SgTuning with_blk = sg_tuning_with_block(&chosen, blk);
+    /* Every register block `siglip tune` may choose (the first: the table's own) and the
+     * default rule's 8×32, each rebuilt. */
+    SgTuning chosen = dev->tuning, cand[64];
+    size_t n = sg_tune_candidates(SG_TUNE_GEMM_BLOCK, &chosen, cand, 63);
+    CHECK(n >= 2, "%zu GEMM candidates", n);
+    cand[n++] = sg_tuning_with_block(&chosen, (SgGemmBlock){8, 32, 1, 1});
+    for (size_t c = 0; c < n; c++) {
+        SgTuning with_blk = sg_tuning_with_block(&chosen, (SgGemmBlock){cand[c].gemm_mr,
+            cand[c].gemm_nr, cand[c].gemm_ku, cand[c].gemm_mb});
         int rc = sg_device_retune(dev, &with_blk, sg_test_cache_dir(), &err);
         CHECK_STATUS(rc, SIGLIP_OK, err.message);
         /* f32 on every case; the reduced types (the same kernel with another weight load) on
          * the awkward ones: remainders, whole panels, accumulate. */
-        for (size_t i = 0; rc == SIGLIP_OK && i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t i = 0; rc == SIGLIP_OK && i < N_CASES(linear_cases); i++)
             for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
                 if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
-                    test_linear_case(&cases[i], SG_GEMM_PANELS, (SgElemType)t);
+                    test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
     }
     /* The chunked walk of gemm_packed (x larger than gemm_chunk_kib): with 4×16 blocks, 300 or
      * 301 rows of K = 5 (6 KB) under a 5 KiB budget walk 2 row blocks × every panel per chunk
@@ -330,23 +333,27 @@ static void test_linear(void)
             for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
                 test_linear_case(&chunked[i], SG_GEMM_PANELS, (SgElemType)t);
     }
-    /* Every q8 form `siglip tune` may choose (sg_gemm_q8_candidates), on every case, with the
-     * table's block and with 8×32 (the blocks above ran the table's form). */
-    const int *forms;
-    size_t n_forms = sg_gemm_q8_candidates(&dev->info, &forms);
+    /* Every q8 form `siglip tune` may choose (its SG_TUNE_Q8_FORM candidates, the first the
+     * table's own), on every case, with the table's block and with 8×32 (the blocks above ran
+     * the table's form). */
+    SgTuning forms[8];
+    size_t n_forms = sg_tune_candidates(SG_TUNE_Q8_FORM, &chosen, forms, 8);
+    CHECK(n_forms >= 3, "%zu q8 forms", n_forms);
     for (size_t f = 0; f < n_forms; f++)
         for (size_t c = 0; c < 2; c++) {
-            SgTuning qt = sg_tuning_with_block(&chosen, table[c]);
-            qt.gemm_q8_np = forms[f];
+            SgTuning qt = c ? sg_tuning_with_block(&forms[f], (SgGemmBlock){8, 32, 1, 1})
+                            : forms[f];
             CHECK_STATUS(sg_device_retune(dev, &qt, sg_test_cache_dir(), &err), SIGLIP_OK,
                          err.message);
-            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-                test_linear_case(&cases[i], SG_GEMM_PANELS, SG_ELEM_I8);
+            for (size_t i = 0; i < N_CASES(linear_cases); i++)
+                test_linear_case(&linear_cases[i], SG_GEMM_PANELS, SG_ELEM_I8);
         }
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     /* Out-of-range tuning is refused and leaves the device as it was. */
     SgTuning bad = dev->tuning;
     bad.attn_qb = 17;
+    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
     bad = dev->tuning;
     bad.gemm_q8_np = SG_Q8_NP_MAX + 1;
@@ -366,8 +373,6 @@ static void test_linear(void)
     CHECK(dev->tuning.gemm_q8_np == 16, "q8 form fitted to private memory: %d, want 16",
           dev->tuning.gemm_q8_np);
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
-    bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
-    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
     CHECK(dev->tuning.gemm_nr != 12 && dev->tuning.attn_qb != 17, "device tuning unchanged");
     /* A weight packed for another panel width is refused, not misread. */
     SgGemmBlock other = {chosen.gemm_mr, chosen.gemm_nr == 16 ? 24 : 16, 1, 1};
@@ -642,51 +647,53 @@ static void test_attention_case(const AttnCase *c)
     free(q), free(mask), free(ref), free(got);
 }
 
-/* Sets the device to attention configuration c: 0 = the tiled kernel, then attention_rows with
- * every block of queries `siglip tune` may choose (sg_attention_qb_candidates); past the last one
- * restores the device's own tuning and returns 0. Both kernels run on every device: the tuning
- * only decides which one a model uses. */
+/* Sets the device to attention configuration c: every candidate `siglip tune` may choose
+ * (sg_tune_candidates: the device's own first, the tiled kernel, attention_rows with every block
+ * of queries); past the last one restores the device's own tuning and returns 0. Both kernels
+ * run on every device: the tuning only decides which one a model uses. */
 static int next_attention_config(int c)
 {
-    static SgTuning own;
-    const int *qbs;
-    size_t n = sg_attention_qb_candidates(&dev->info, &qbs);
-    if (c == 0)
+    static SgTuning own, cand[16];
+    static size_t n;
+    if (c == 0) {
         own = dev->tuning;
-    SgTuning t = own;
-    if (c > 0 && (size_t)c <= n)
-        t.attention = SG_ATTN_ROWS, t.attn_qb = qbs[c - 1];
-    else if (c == 0)
-        t.attention = SG_ATTN_TILED;
+        n = sg_tune_candidates(SG_TUNE_ATTENTION, &own, cand, 16);
+        int tiled = 0, rows = 0;
+        for (size_t i = 0; i < n; i++)
+            tiled |= cand[i].attention == SG_ATTN_TILED, rows |= cand[i].attention == SG_ATTN_ROWS;
+        CHECK(tiled && rows, "attention candidates: both kernels among %zu", n);
+    }
+    SgTuning t = (size_t)c < n ? cand[c] : own;
     int rc = sg_device_retune(dev, &t, sg_test_cache_dir(), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    return (size_t)c <= n && rc == SIGLIP_OK;
+    return (size_t)c < n && rc == SIGLIP_OK;
 }
+
+static const AttnCase attention_cases[] = {
+    {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
+    {3, 7, 7, 2, 8, QKV_PACKED, MASK_RANDOM, 1},
+    {3, 7, 7, 3, 8, QKV_PACKED, MASK_ONE_ROW_EMPTY, 1},
+    {1, 50, 50, 3, 72, QKV_PACKED, MASK_NONE, 2},
+    {3, 50, 50, 2, 64, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1},
+    {1, 196, 196, 2, 64, QKV_PACKED, MASK_NONE, 1},
+    {1, 729, 729, 1, 72, QKV_PACKED, MASK_NONE, 1},
+    {3, 1, 729, 4, 72, Q_BROADCAST, MASK_NONE, 1},
+    {2, 1, 196, 12, 64, Q_BROADCAST, MASK_RANDOM, 1},
+    {1, 13, 37, 2, 128, QKV_SEPARATE, MASK_RANDOM, 1},
+    {1, 5, 9, 1, 32, QKV_SEPARATE, MASK_NONE, 1},
+    {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
+    {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
+    {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
+    {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3}, /* rows: more keys than it keeps */
+    {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
+    {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
+};
 
 static void test_attention(void)
 {
-    static const AttnCase cases[] = {
-        {1, 1, 1, 1, 8, QKV_PACKED, MASK_NONE, 1},
-        {3, 7, 7, 2, 8, QKV_PACKED, MASK_RANDOM, 1},
-        {3, 7, 7, 3, 8, QKV_PACKED, MASK_ONE_ROW_EMPTY, 1},
-        {1, 50, 50, 3, 72, QKV_PACKED, MASK_NONE, 2},
-        {3, 50, 50, 2, 64, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1},
-        {1, 196, 196, 2, 64, QKV_PACKED, MASK_NONE, 1},
-        {1, 729, 729, 1, 72, QKV_PACKED, MASK_NONE, 1},
-        {3, 1, 729, 4, 72, Q_BROADCAST, MASK_NONE, 1},
-        {2, 1, 196, 12, 64, Q_BROADCAST, MASK_RANDOM, 1},
-        {1, 13, 37, 2, 128, QKV_SEPARATE, MASK_RANDOM, 1},
-        {1, 5, 9, 1, 32, QKV_SEPARATE, MASK_NONE, 1},
-        {1, 5, 9, 1, 80, QKV_SEPARATE, MASK_NONE, 1},
-        {1, 5, 9, 1, 96, QKV_SEPARATE, MASK_NONE, 1},
-        {2, 33, 65, 2, 8, QKV_SEPARATE, MASK_RANDOM, 30}, /* scores in the hundreds */
-        {1, 64, 1100, 1, 64, QKV_SEPARATE, MASK_RANDOM, 3}, /* rows: more keys than it keeps */
-        {2, 10, 1024, 2, 16, QKV_SEPARATE, MASK_ONE_ROW_EMPTY, 1}, /* rows: exactly its limit */
-        {2, 6, 6, 3, 12, QKV_PACKED, MASK_RANDOM, 1},      /* dh not a multiple of 8 */
-    };
     for (int c = 0; next_attention_config(c); c++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            test_attention_case(&cases[i]);
+        for (size_t i = 0; i < N_CASES(attention_cases); i++)
+            test_attention_case(&attention_cases[i]);
 }
 
 /* ---- packed attention: sequences of different lengths one after another (SgSegments) ---- */
@@ -764,20 +771,45 @@ static void test_segments_case(const SegCase *c)
     free(q), free(ref), free(got);
 }
 
+static const SegCase segment_cases[] = {
+    /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
+    {5, {2, 2, 8, 64, 13}, {1, 1, 7, 64, 12}, 2, 64, 0, QKV_PACKED, 1},
+    {1, {1}, {1}, 1, 8, 0, QKV_PACKED, 1},
+    {4, {9, 17, 33, 3}, {8, 16, 32, 3}, 3, 8, 1, QKV_SEPARATE, 30}, /* large scores, gaps */
+    {2, {5, 1}, {4, 1}, 2, 12, 2, QKV_SEPARATE, 1}, /* dh not a multiple of 8 */
+    {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
+    {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
+};
+
 static void test_segments(void)
 {
-    static const SegCase cases[] = {
-        /* packed texts of lengths 1, 1, 7, 64, 12 (+ the last position when < 64), base heads */
-        {5, {2, 2, 8, 64, 13}, {1, 1, 7, 64, 12}, 2, 64, 0, QKV_PACKED, 1},
-        {1, {1}, {1}, 1, 8, 0, QKV_PACKED, 1},
-        {4, {9, 17, 33, 3}, {8, 16, 32, 3}, 3, 8, 1, QKV_SEPARATE, 30}, /* large scores, gaps */
-        {2, {5, 1}, {4, 1}, 2, 12, 2, QKV_SEPARATE, 1}, /* dh not a multiple of 8 */
-        {3, {70, 2, 40}, {69, 1, 33}, 1, 72, 3, QKV_SEPARATE, 2}, /* more keys than a tile */
-        {8, {1, 2, 3, 64, 63, 8, 1, 5}, {1, 1, 2, 64, 62, 8, 1, 4}, 12, 64, 0, QKV_PACKED, 1},
-    };
     for (int c = 0; next_attention_config(c); c++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            test_segments_case(&cases[i]);
+        for (size_t i = 0; i < N_CASES(segment_cases); i++)
+            test_segments_case(&segment_cases[i]);
+}
+
+/* ---- launches split by a loop budget (src/ocl/probe.c) ----
+ * The GEMM and attention as a device with a small loop budget runs them, whatever this device's
+ * own budget is: with 3000 forced, gemm_packed takes K in runs of 32 (the first launch with the
+ * bias, the last with the activation, each accumulating onto the one before) and attention its
+ * keys in runs of one tile, the softmax carried between launches; attention_rows gives way to
+ * the tiled kernel. Every weight type on the awkward GEMM cases (q8 in the table's form; the
+ * odd K = 545 ends on a lone input); masks, an all-masked item and
+ * packed segments of different key counts for attention. */
+static void test_split_launches(void)
+{
+    uint32_t own = dev->info.loop_budget;
+    dev->info.loop_budget = 3000;
+    for (size_t i = 0; i < N_CASES(linear_cases); i++)
+        for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+            if (linear_cases[i].K > 32 && (t == SG_ELEM_F32 || i == 6 || i == 11 || i == 12))
+                test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
+    for (size_t i = 0; i < N_CASES(attention_cases); i++)
+        if (attention_cases[i].Tk > 32)
+            test_attention_case(&attention_cases[i]);
+    for (size_t i = 0; i < N_CASES(segment_cases); i++)
+        test_segments_case(&segment_cases[i]);
+    dev->info.loop_budget = own;
 }
 
 /* Packed texts' embeddings (ids and positions per row, a gather) and the last row of each
@@ -1053,6 +1085,7 @@ int main(int argc, char **argv)
     test_layernorm();
     test_attention();
     test_segments();
+    test_split_launches();
     test_small_ops();
     test_bad_arguments();
 

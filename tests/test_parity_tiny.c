@@ -2,7 +2,7 @@
  * every output of both towers, the logits with and without the text mask, the classifier logits.
  * Tolerance: max abs error ≤ 1e-4 against the f64 tensors (issue 2). */
 #include "harness.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "model/safetensors.h"
 #include "fixtures.h"
 #include "siglip.h"

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "siglip.h"
 #include "image/image.h"
 #include "model/config.h"
 #include "model/safetensors.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/tokenizer.h"
 
@@ -145,20 +145,27 @@ static int run_image(const unsigned char *data, size_t size, SgError *err)
     return rc;
 }
 
-static int run_spiece(const unsigned char *data, size_t size, SgError *err)
+/* The file as a tokenizer model of `format`, then each of texts[0..n) through it. */
+static int run_encoder(SgEncoderFormat format, const unsigned char *data, size_t size,
+                       const char *const *texts, size_t n, SgError *err)
 {
-    SgSpModel *m = NULL;
-    int rc = sg_sp_load(&m, data, size, err);
-    if (rc != 0)
-        return rc;
+    SgEncoder *m = NULL;
+    int rc = sg_encoder_load(&m, format, data, size, err);
     SgSpScratch scratch = {0};
     const int32_t *ids;
     size_t n_ids;
-    const char *text = "a photo of 2 cats \xE2\x96\x81 \xC3\xA9t\xC3\xA9";
-    rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n_ids);
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = sg_encoder_encode(m, (const unsigned char *)texts[k], strlen(texts[k]), &scratch,
+                               &ids, &n_ids);
     sg_sp_scratch_free(&scratch);
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     return rc;
+}
+
+static int run_spiece(const unsigned char *data, size_t size, SgError *err)
+{
+    static const char *const text[] = {"a photo of 2 cats \xE2\x96\x81 \xC3\xA9t\xC3\xA9"};
+    return run_encoder(SG_ENCODER_SPIECE, data, size, text, 1, err);
 }
 
 /* The tiny fixture's tokenizer on the file as text: padded to 16, and whole (NULs included). */
@@ -208,24 +215,12 @@ static int run_tokenizer_config(const unsigned char *data, size_t size, SgError 
     return rc;
 }
 
-/* The file as tokenizer.json (sg_hf_load, as fuzz_tokenizer_json), then a text through it. */
+/* The file as tokenizer.json (as fuzz_tokenizer_json), then texts through it; the empty text
+ * too: its normalizers give empty outputs. */
 static int run_tokenizer_json(const unsigned char *data, size_t size, SgError *err)
 {
-    SgSpModel *m = NULL;
-    int rc = sg_hf_load((const char *)data, size, &m, err);
-    if (rc != 0)
-        return rc;
-    SgSpScratch scratch = {0};
-    const int32_t *ids;
-    size_t n_ids;
-    /* The empty text too: its normalizers give empty outputs. */
     static const char *const texts[] = {"", "A Photo of 2 Cats \xE2\x96\x81\xE2\x96\x81 </s>"};
-    for (size_t k = 0; k < 2 && rc == 0; k++)
-        rc = sg_sp_encode(m, (const unsigned char *)texts[k], strlen(texts[k]), &scratch, &ids,
-                          &n_ids);
-    sg_sp_scratch_free(&scratch);
-    sg_sp_free(&m);
-    return rc;
+    return run_encoder(SG_ENCODER_TOKENIZER_JSON, data, size, texts, 2, err);
 }
 
 typedef int (*Runner)(const unsigned char *data, size_t size, SgError *err);

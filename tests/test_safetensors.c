@@ -11,7 +11,7 @@
 
 #include "common/fileio.h"
 #include "harness.h"
-#include "tools/st_writer.h"
+#include "st_writer.h"
 #include "tensor_expect.h"
 #include "model/safetensors.h"
 

@@ -283,6 +283,10 @@ def case_errors(exe):
                 (json.dumps({"input": ["a"] * 9}).encode(), "at most 8"),
                 (json.dumps({"input": ["a"], "encoding_format": "int8"}).encode(), "encoding_format"),
                 (json.dumps({"input": ["a"], "model": 3}).encode(), "model"),
+                # U+0000 is refused, naming it, not cut short there (issue 32, item 2)
+                (json.dumps({"input": ["a\0b"]}).encode(), "U+0000"),
+                (json.dumps({"input": [{"text": "\0"}]}).encode(), "U+0000"),
+                (b'{"input": ["a\x00b"]}', "U+0000"),
             ]
             for body, reason in bad_bodies:
                 status, _, resp = srv.request("POST", "/v1/embeddings", body,
@@ -297,6 +301,9 @@ def case_errors(exe):
                 ({"candidate_labels": ["a"]}, "image"),
                 ({"image": [], "candidate_labels": ["a"]}, "image"),
                 ({"image": b64(img), "candidate_labels": ["a"], "labels": 1}, "unknown field"),
+                ({"image": b64(img), "candidate_labels": ["cat\0dog"]}, "U+0000"),
+                ({"image": b64(img), "candidate_labels": ["a"], "hypothesis_template": "\0{}"},
+                 "U+0000"),
             ]
             for doc, reason in classify_bad:
                 status, _, resp = srv.post("/v1/classify", doc, auth)
@@ -312,6 +319,15 @@ def case_errors(exe):
             code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F", "bogus=1",
                                   srv.url("/v1/embeddings"))
             check(code == 400 and "unknown multipart field" in body, "multipart bogus: %d" % code)
+            form = (b"--XyZ\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\na\0b\r\n"
+                    b"--XyZ--\r\n")
+            status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
+                auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
+            check(status == 400 and b"NUL" in resp, "multipart text with NUL: %d %r" % (status, resp))
+            # A text that spells \u0000 with a backslash holds no NUL: it is served.
+            status, _, _ = srv.request("POST", "/v1/embeddings", b'{"input": ["a\\\\u0000b"]}',
+                                       dict(auth, **{"Content-Type": "application/json"}))
+            check(status == 200, "a literal backslash-u0000 text: %d" % status)
             code, body = srv.curl("-H", "Authorization: Bearer s3cret-token", "-F",
                                   "image=@" + os.path.join(TINY, "config.json"), "-F",
                                   "candidate_labels=x", srv.url("/v1/classify"))
@@ -606,6 +622,186 @@ def case_drain(exe):
     check(any("finishing the requests in flight" in line for line in srv.log), "drain message")
 
 
+def is_closed(sock):
+    """Whether the server has closed (or reset) this connection: end of stream is readable."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def latency_p99(times):
+    """Nearest-rank 99th percentile."""
+    ordered = sorted(times)
+    return ordered[max(0, -(-99 * len(ordered) // 100) - 1)]
+
+
+def case_slow(exe):
+    """Slow clients (issue 32, item 1). With default flags, 300 sockets trickling their request
+    heads a byte a second must not delay 100 normal requests (p99 <= 1 s, the issue's bound) and
+    are all closed by the head deadline (--header-timeout, 10 s by default); with short deadlines,
+    a trickled head, a trickled body and an idle kept-alive connection are each closed on time."""
+    ref_text, _ = embed_reference(exe, ["normal client"], [])
+    with Server(exe, TINY) as srv:
+        slow = []
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(s)
+        opened = time.monotonic()
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.wait(1.0):
+                for s in slow:
+                    try:
+                        s.send(b"a")
+                    except OSError:
+                        pass
+        trickler = threading.Thread(target=trickle)
+        trickler.start()
+        times, codes, worst = [], [], [0.0]
+        lock = threading.Lock()
+
+        def client():  # spread over about 5 s, while the sockets trickle
+            for _ in range(25):
+                time.sleep(0.2)
+                t0 = time.monotonic()
+                try:  # a short timeout keeps the test bounded where clients are starved
+                    status, _, body = srv.request("POST", "/v1/embeddings",
+                                                  {"input": ["normal client"]}, timeout=5)
+                    doc = json.loads(body) if status == 200 else None
+                except (OSError, http.client.HTTPException):
+                    status, doc = 0, None
+                with lock:
+                    times.append(time.monotonic() - t0)
+                    codes.append(status)
+                    if status == 200:
+                        worst[0] = max(worst[0], max_diff(doc["data"][0]["embedding"], ref_text[0]))
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        served_by = time.monotonic() - opened
+        p99 = latency_p99(times)
+        print("slow: 100 requests beside 300 trickling sockets: p50 %.3f s, p99 %.3f s, max %.3f s"
+              " (all within %.1f s of the sockets opening)"
+              % (sorted(times)[50], p99, max(times), served_by))
+        check(codes == [200] * 100, "normal requests beside trickling sockets: %s"
+              % sorted(set(codes)))
+        check(worst[0] <= SAME, "answers beside trickling sockets differ by %.3g" % worst[0])
+        check(served_by < 9, "the normal requests took until %.1f s, past the head deadline: "
+              "the test no longer shows them served while the sockets trickle" % served_by)
+        check(p99 <= 1.0, "p99 latency %.3f s beside 300 trickling sockets (limit 1 s)" % p99)
+        # All 300 are closed by the 10 s head deadline although each sends a byte a second.
+        open_at_8 = None
+        while time.monotonic() - opened < 16:
+            if open_at_8 is None and time.monotonic() - opened >= 8:
+                open_at_8 = sum(not is_closed(s) for s in slow)
+            if all(is_closed(s) for s in slow):
+                break
+            time.sleep(0.5)
+        closed_by = time.monotonic() - opened
+        still_open = sum(not is_closed(s) for s in slow)
+        stop.set()
+        trickler.join()
+        for s in slow:
+            s.close()
+        print("slow: trickling sockets closed after %.1f s (%d still open at 8 s, %d at the end)"
+              % (closed_by, open_at_8 or 0, still_open))
+        check(still_open == 0, "%d of 300 trickling sockets still open after %.1f s"
+              % (still_open, closed_by))
+        check(open_at_8 == 300, "only %s of 300 trickling sockets open at 8 s, before the 10 s "
+              "head deadline" % open_at_8)
+        check(srv.post("/v1/embeddings", {"input": ["normal client"]})[0] == 200, "after")
+
+    with Server(exe, TINY, "--header-timeout", "2", "--timeout-ms", "3000") as srv:
+        def timed_close(sock, step, what, earliest, latest):
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < latest + 2:
+                if is_closed(sock):
+                    break
+                sock.setblocking(True)
+                try:
+                    step(sock)
+                except OSError:
+                    break
+                time.sleep(0.25)
+            took = time.monotonic() - t0
+            sock.close()
+            print("slow: %s closed after %.2f s (deadline %.0f s)" % (what, took, earliest))
+            check(earliest - 0.3 <= took <= latest, "%s closed after %.2f s, expected %.1f-%.1f s"
+                  % (what, took, earliest, latest))
+
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        timed_close(s, lambda k: k.send(b"a"), "a trickled head", 2, 3.5)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        timed_close(s, lambda k: k.send(b" "), "a trickled body", 3, 4.5)
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        conn.request("GET", "/health")
+        r = conn.getresponse()
+        r.read()
+        check(r.status == 200 and not r.will_close, "keep-alive /health: %d" % r.status)
+        timed_close(conn.sock, lambda k: None, "an idle kept-alive connection", 2, 3.5)
+        check(srv.post("/v1/embeddings", {"input": ["normal client"]})[0] == 200, "after")
+
+
+def case_framing(exe):
+    """HTTP/1.1 message framing (RFC 9112 §3.2, §6; issue 32, item 4): two Content-Lengths, both
+    Content-Length and Transfer-Encoding, transfer codings other than chunked, and a missing Host
+    are refused before the body is used; the well-framed forms of the same request succeed."""
+    body = b'{"input": ["a"]}'
+    n = len(body)
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (n, body)
+    head = b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+    cases = [
+        (head + b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n" % n + body, 400,
+         "more than one Content-Length"),
+        (head + b"Content-Length: 3\r\nContent-Length: %d\r\n\r\n" % n + body, 400,
+         "more than one Content-Length"),
+        (head + b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (n, n) + body, 400,
+         "more than one Content-Length"),
+        (head + b"Content-Length: %d, %d\r\n\r\n" % (n, n) + body, 400, ""),
+        (head + b"Content-Length: +%d\r\n\r\n" % n + body, 400, ""),
+        (head + b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked, 400,
+         "both Transfer-Encoding and Content-Length"),
+        (head + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n" + chunked, 400,
+         "both Transfer-Encoding and Content-Length"),
+        (head + b"Transfer-Encoding: gzip\r\n\r\n" + body, 501, "chunked"),
+        (head + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked, 501, "chunked"),
+        (head + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked,
+         400, "more than one Transfer-Encoding"),
+        (b"POST /v1/embeddings HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked, 400,
+         "HTTP/1.0"),
+        (b"POST /v1/embeddings HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % n + body, 400,
+         "Host"),
+        (head + b"Host: y\r\nContent-Length: %d\r\n\r\n" % n + body, 400, "Host"),
+        (head + b"Content-Length: %d\r\n\r\n" % n + body, 200, ""),
+        (head + b"Transfer-Encoding: chunked\r\n\r\n" + chunked, 200, ""),
+        (head + b"Transfer-Encoding: Chunked\r\n\r\n" + chunked, 200, ""),
+        (b"POST /v1/embeddings HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % n + body, 200, ""),
+    ]
+    with Server(exe, TINY) as srv:
+        for data, status, reason in cases:
+            reply = raw_exchange(srv.port, data)
+            head_end = reply.find(b"\r\n\r\n")
+            lines = reply[:head_end].decode("latin-1").split("\r\n")
+            got = int(lines[0].split()[1]) if lines[0].startswith("HTTP/1.") else 0
+            text = reply[head_end + 4:].decode("utf-8", "replace")
+            closes = any(h.lower() == "connection: close" for h in lines[1:])
+            check(got == status and reason in text and (status == 200 or closes),
+                  "%r: %d (close %s) %r, expected %d mentioning %r"
+                  % (data[:90], got, closes, text[:120], status, reason))
+        check(srv.post("/v1/embeddings", {"input": ["a"]})[0] == 200, "still serving")
+    print("framing: %d requests answered as RFC 9112 says" % len(cases))
+
+
 def search_reference(exe, db, query, k, image=False):
     """`siglip search --json` of one query: its [{path, score, cosine}]."""
     args = ["search", db, "--json", "--top", str(k)] + cli.device_args()
@@ -745,6 +941,8 @@ CASES = {
     "overload": case_overload,
     "fuzz": case_fuzz,
     "drain": case_drain,
+    "slow": case_slow,
+    "framing": case_framing,
     "search": case_search,
 }
 

@@ -12,7 +12,7 @@
 #include "harness.h"
 #include "model/safetensors.h"
 #include "siglip.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 
 #define T 64
 
@@ -82,6 +82,45 @@ static void check_one(SiglipTokenizer *tok, const char *what, const char *text, 
     free(ids);
 }
 
+/* Texts given with their lengths keep their NUL bytes as U+0000 (issue 32, item 2). Expected ids:
+ * the real SentencePiece (python3-sentencepiece 0.1.97) under SiglipTokenizer's rules,
+ * tests/data/tokenizer/gen_cases.py's siglip_ids(text): U+0000 is an unknown piece (id 2) that
+ * this model's charsmap keeps. python/tests/test_api.py checks the same through the package. */
+static void test_texts_with_nul(SiglipTokenizer *tok)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        int32_t ids[8];
+        size_t n;
+    } cases[] = {
+        {"a\0b", 3, {70, 2, 33, 1}, 4},
+        {"\0", 1, {7, 2, 1}, 3},
+        {"cat\0 dog\0\0", 10, {372, 59, 2, 414, 29, 2, 1}, 7},
+        {"\0</s>\0x", 7, {7, 2, 1, 2, 86, 1}, 6},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int32_t *ids = NULL, row[T], mask[T];
+        size_t n = 0;
+        int rc = siglip_tokenize_one_n(tok, cases[c].text, cases[c].len, &ids, &n);
+        CHECK(rc == 0 && n == cases[c].n && !memcmp(ids, cases[c].ids, n * sizeof *ids),
+              "tokenize_one_n of case %zu: status %d, %zu ids", c, rc, n);
+        free(ids);
+        const char *text = cases[c].text;
+        rc = siglip_tokenize_n(tok, &text, &cases[c].len, 1, T, row, mask);
+        int same = rc == 0;
+        for (size_t k = 0; k < T; k++)
+            same &= row[k] == (k < cases[c].n ? cases[c].ids[k] : 1) && mask[k] == (k < cases[c].n);
+        CHECK(same, "tokenize_n of case %zu: status %d, ids %d %d %d", c, rc, row[0], row[1], row[2]);
+    }
+    /* lengths NULL: texts end at their NUL, as siglip_tokenize. */
+    const char *texts[2] = {"a\0b", "a"};
+    int32_t with_null[2 * T], mask[2 * T];
+    CHECK(siglip_tokenize_n(tok, texts, NULL, 2, T, with_null, mask) == 0 &&
+              !memcmp(with_null, with_null + T, T * sizeof *with_null),
+          "siglip_tokenize_n without lengths must end each text at its NUL");
+}
+
 static void test_edge_texts(SiglipContext *ctx, SiglipTokenizer *tok)
 {
     static const int32_t eos_only[] = {1};
@@ -96,6 +135,7 @@ static void test_edge_texts(SiglipContext *ctx, SiglipTokenizer *tok)
     CHECK(a && b && na == nb && memcmp(a, b, na * sizeof *a) == 0, "text must end at its NUL");
     free(a);
     free(b);
+    test_texts_with_nul(tok);
     /* Invalid UTF-8: each bad sequence becomes one U+FFFD, which this model's nmt_nfkc charsmap
      * deletes (expectations from gen_cases.py; more in cases.json "invalid_utf8"). */
     check_one(tok, "lone 0xFF", "\xff", eos_only, 1);
@@ -281,23 +321,24 @@ static void test_split_pre_tokenizer(void)
                  "\"a\xE2\x96\x81" "b\": 6}, \"merges\": [\"a \xE2\x96\x81\", "
                  "\"\xE2\x96\x81 b\", \"a\xE2\x96\x81 b\"]}}", pre);
         SgError err = {0};
-        SgSpModel *m = NULL;
-        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        SgEncoder *m = NULL;
+        int rc = sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, json, strlen(json), &err);
         CHECK_STATUS(rc, 0, err.message);
         if (!m)
             continue;
+        CHECK(!strcmp(m->kind->name, "tokenizer.json BPE"), "kind %s", m->kind->name);
         SgSpScratch scr = {0};
         const int32_t *ids;
         size_t n = 0;
-        rc = sg_sp_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text), &scr,
-                          &ids, &n);
+        rc = sg_encoder_encode(m, (const unsigned char *)cases[k].text, strlen(cases[k].text),
+                               &scr, &ids, &n);
         int same = rc == 0 && n == cases[k].n;
         for (size_t i = 0; same && i < n; i++)
             same = ids[i] == cases[k].ids[i];
         CHECK(same, "Split %s on \"%s\": %zu ids", cases[k].behavior ? cases[k].behavior : "none",
               cases[k].text, n);
         sg_sp_scratch_free(&scr);
-        sg_sp_free(&m);
+        sg_encoder_free(&m);
     }
 }
 
@@ -330,24 +371,25 @@ static void test_tokenizer_json(void)
         char json[1200];
         snprintf(json, sizeof json, "{%s}", cases[k].rest);
         SgError err = {0};
-        SgSpModel *m = NULL;
-        int rc = sg_hf_load(json, strlen(json), &m, &err);
+        SgEncoder *m = NULL;
+        int rc = sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, json, strlen(json), &err);
         CHECK(rc == cases[k].want && strstr(err.message, cases[k].needle),
               "tokenizer.json case %zu: status %d (%s)", k, rc, err.message);
         if (m && k == 0) { /* "ab" merges; an unknown character is <unk> */
             SgSpScratch scr = {0};
             const int32_t *ids;
             size_t n;
-            rc = sg_sp_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
+            rc = sg_encoder_encode(m, (const unsigned char *)"abxa", 4, &scr, &ids, &n);
             CHECK(rc == 0 && n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 1,
                   "BPE on \"abxa\": %zu ids", n);
             sg_sp_scratch_free(&scr);
         }
-        sg_sp_free(&m);
+        sg_encoder_free(&m);
     }
     SgError err = {0};
-    SgSpModel *m = NULL;
-    CHECK(sg_hf_load("[1]", 3, &m, &err) == SIGLIP_EBADMSG, "not an object");
+    SgEncoder *m = NULL;
+    CHECK(sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, "[1]", 3, &err) == SIGLIP_EBADMSG,
+          "not an object");
     test_split_pre_tokenizer();
 #undef BPE
 #undef VOCAB

@@ -15,7 +15,7 @@
 
 #include "harness.h"
 #include "siglip.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 #include "tokenizer/spiece.h"
 #include "tokenizer/text.h"
 #include "tokenizer/tokenizer.h"
@@ -101,9 +101,10 @@ static void test_invalid_utf8(SiglipTokenizer *tok, const cJSON *cases)
 }
 
 /* Raw SentencePiece encoding (no SigLIP rules) with the model's add_dummy_prefix and without. */
-static void test_raw(SgSpModel *m, const cJSON *cases, const char *ids_key, int add_dummy_prefix,
+static void test_raw(SgEncoder *e, const cJSON *cases, const char *ids_key, int add_dummy_prefix,
                      const char *what)
 {
+    SgSpModel *m = e->sp;
     SgSpScratch scratch = {0};
     int saved = m->normalizer.add_dummy_prefix;
     m->normalizer.add_dummy_prefix = add_dummy_prefix;
@@ -114,7 +115,8 @@ static void test_raw(SgSpModel *m, const cJSON *cases, const char *ids_key, int 
         const char *text = text_of(c);
         const int32_t *ids;
         size_t n;
-        int rc = sg_sp_encode(m, (const unsigned char *)text, strlen(text), &scratch, &ids, &n);
+        int rc = sg_encoder_encode(e, (const unsigned char *)text, strlen(text), &scratch, &ids,
+                                   &n);
         int ok = rc == 0 && same_ids(ids, n, cJSON_GetObjectItemCaseSensitive(c, ids_key));
         CHECK(ok, "%s case %d (\"%.60s\")", what, total, text);
         passed += ok;
@@ -176,15 +178,15 @@ static void test_augmented(const unsigned char *model, size_t size, const cJSON 
     CHECK(n == (size_t)cJSON_GetObjectItemCaseSensitive(data, "augmented_size")->valuedouble,
           "augmented model is %zu bytes, the generator's is different", n);
     SgError err = {0};
-    SgSpModel *m = NULL;
-    int rc = sg_sp_load(&m, blob, n, &err);
+    SgEncoder *m = NULL;
+    int rc = sg_encoder_load(&m, SG_ENCODER_SPIECE, blob, n, &err);
     CHECK_STATUS(rc, 0, err.message);
     if (m) {
-        CHECK(m->byte_fallback && m->byte_ids[0x41] == 1000 + 0x41, "byte piece ids");
+        CHECK(m->sp->byte_fallback && m->sp->byte_ids[0x41] == 1000 + 0x41, "byte piece ids");
         test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "augmented"), "ids", 1,
                  "byte-fallback + user-defined model");
     }
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     free(blob);
 }
 
@@ -286,14 +288,14 @@ static cJSON *read_json(const char *rel, char **text)
 }
 
 /* Reads a whole test data file as a SentencePiece model. */
-static SgSpModel *load_model_file(const char *rel)
+static SgEncoder *load_model_file(const char *rel)
 {
     char *path = sg_test_path(rel);
     size_t size = 0;
     unsigned char *blob = (unsigned char *)sg_test_read(path, &size);
     SgError err = {0};
-    SgSpModel *m = NULL;
-    int rc = blob ? sg_sp_load(&m, blob, size, &err) : SIGLIP_ENOENT;
+    SgEncoder *m = NULL;
+    int rc = blob ? sg_encoder_load(&m, SG_ENCODER_SPIECE, blob, size, &err) : SIGLIP_ENOENT;
     CHECK_STATUS(rc, 0, err.message);
     free(blob);
     free(path);
@@ -312,7 +314,8 @@ static void test_json(SiglipContext *ctx, cJSON *bpe)
     int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
     CHECK_STATUS(rc, 0, siglip_context_error(ctx));
     if (tok) {
-        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->sp->hf && tok->sp->hf->bpe &&
+        CHECK(tok->kind == SG_TOKENIZER_GEMMA && tok->enc->hf && tok->enc->hf->bpe &&
+                  !strcmp(tok->enc->kind->name, "tokenizer.json BPE") &&
                   tok->sp->n_pieces == 4000 && tok->pad_id == 0 && tok->eos_id == 1,
               "tokenizer.json model: kind %d, %d pieces", tok->kind, tok->sp->n_pieces);
         cJSON *cases = cJSON_GetObjectItemCaseSensitive(bpe, "cases");
@@ -333,16 +336,18 @@ static void test_json(SiglipContext *ctx, cJSON *bpe)
     size_t uni_size = 0;
     char *uni = sg_test_read(uni_path, &uni_size);
     SgError err = {0};
-    SgSpModel *m = NULL;
-    rc = uni ? sg_hf_load(uni, uni_size, &m, &err) : SIGLIP_ENOENT;
+    SgEncoder *m = NULL;
+    rc = uni ? sg_encoder_load(&m, SG_ENCODER_TOKENIZER_JSON, uni, uni_size, &err)
+             : SIGLIP_ENOENT;
     CHECK_STATUS(rc, 0, err.message);
     if (m && data) {
-        CHECK(m->model_type == SG_MODEL_UNIGRAM && m->byte_fallback && m->hf->n_norms == 2,
-              "unigram tokenizer.json: type %d", m->model_type);
+        CHECK(m->sp->model_type == SG_MODEL_UNIGRAM && m->sp->byte_fallback &&
+                  m->hf->n_norms == 2 && !strcmp(m->kind->name, "tokenizer.json Unigram"),
+              "unigram tokenizer.json: type %d, kind %s", m->sp->model_type, m->kind->name);
         test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unigram"), "ids", 0,
                  "Unigram tokenizer.json");
     }
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     free(uni);
     free(uni_path);
     siglip_tokenizer_free(&tok);
@@ -357,25 +362,27 @@ static void test_bpe(SiglipContext *ctx)
 {
     char *json;
     cJSON *data = read_json("tokenizer/bpe-cases.json", &json);
-    SgSpModel *m = load_model_file("siglip2/tokenizer.model");
+    SgEncoder *m = load_model_file("siglip2/tokenizer.model");
     if (data && m) {
-        CHECK(m->model_type == SG_MODEL_BPE && m->byte_fallback &&
-                  m->n_pieces == (int)cJSON_GetObjectItemCaseSensitive(data, "pieces")->valuedouble,
-              "tokenizer.model: type %d, %d pieces", m->model_type, m->n_pieces);
+        CHECK(m->sp->model_type == SG_MODEL_BPE && m->sp->byte_fallback &&
+                  !strcmp(m->kind->name, "SentencePiece BPE") &&
+                  m->sp->n_pieces ==
+                      (int)cJSON_GetObjectItemCaseSensitive(data, "pieces")->valuedouble,
+              "tokenizer.model: type %d, %d pieces", m->sp->model_type, m->sp->n_pieces);
         test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "cases"), "raw", 0, "BPE raw encode");
     }
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     m = load_model_file("tokenizer/bpe-unused.model");
     if (data && m) {
         int n_unused = 0;
-        for (int i = 0; i < m->n_pieces; i++)
-            n_unused += m->pieces[i].type == SG_PIECE_UNUSED;
+        for (int i = 0; i < m->sp->n_pieces; i++)
+            n_unused += m->sp->pieces[i].type == SG_PIECE_UNUSED;
         const cJSON *listed = cJSON_GetObjectItemCaseSensitive(data, "unused_pieces");
         CHECK(n_unused == cJSON_GetArraySize(listed), "%d UNUSED pieces", n_unused);
         test_raw(m, cJSON_GetObjectItemCaseSensitive(data, "unused"), "raw", 0,
                  "BPE with UNUSED pieces");
     }
-    sg_sp_free(&m);
+    sg_encoder_free(&m);
     char *dir = sg_test_path("siglip2");
     SiglipTokenizer *tok = NULL;
     int rc = data ? siglip_tokenizer_load(ctx, dir, &tok) : SIGLIP_ENOENT;
@@ -426,15 +433,16 @@ int main(void)
             test_invalid_utf8(tok, cJSON_GetObjectItemCaseSensitive(data, "invalid_utf8"));
         }
         SgError err = {0};
-        SgSpModel *m = NULL;
-        rc = sg_sp_load(&m, model, model_size, &err);
+        SgEncoder *m = NULL;
+        rc = sg_encoder_load(&m, SG_ENCODER_SPIECE, model, model_size, &err);
         CHECK_STATUS(rc, 0, err.message);
         if (m) {
+            CHECK(!strcmp(m->kind->name, "SentencePiece unigram"), "kind %s", m->kind->name);
             const cJSON *raw = cJSON_GetObjectItemCaseSensitive(data, "raw");
-            test_raw(m, raw, "ids", m->normalizer.add_dummy_prefix, "raw encode");
+            test_raw(m, raw, "ids", m->sp->normalizer.add_dummy_prefix, "raw encode");
             test_raw(m, raw, "ids_no_prefix", 0, "raw encode without dummy prefix");
         }
-        sg_sp_free(&m);
+        sg_encoder_free(&m);
         test_augmented(model, model_size, data);
         test_truncated(model, cJSON_GetObjectItemCaseSensitive(data, "truncated"));
         test_lower(cJSON_GetObjectItemCaseSensitive(data, "lower"),

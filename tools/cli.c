@@ -39,23 +39,16 @@ void cli_common_init(CliCommon *c, const char *cmd)
     c->text_mask = SIGLIP_TEXT_MASK_HF;
 }
 
-static const char *const precision_names[] = {
-    [SIGLIP_PRECISION_F32] = "f32",
-    [SIGLIP_PRECISION_BF16] = "bf16",
-    [SIGLIP_PRECISION_F16] = "f16",
-    [SIGLIP_PRECISION_Q8] = "q8",
-};
-
 const char *cli_precision_name(SiglipPrecision p)
 {
-    return (unsigned)p < sizeof precision_names / sizeof precision_names[0] ? precision_names[p]
-                                                                            : "?";
+    const char *name = siglip_precision_name(p);
+    return name ? name : "?";
 }
 
 int cli_precision_parse(const char *name, SiglipPrecision *out)
 {
-    for (size_t i = 0; i < sizeof precision_names / sizeof precision_names[0]; i++)
-        if (!strcmp(name, precision_names[i])) {
+    for (int i = 0; siglip_precision_name((SiglipPrecision)i); i++)
+        if (!strcmp(name, siglip_precision_name((SiglipPrecision)i))) {
             *out = (SiglipPrecision)i;
             return 1;
         }
@@ -65,9 +58,14 @@ int cli_precision_parse(const char *name, SiglipPrecision *out)
 static int parse_precision(CliCommon *c, const char *arg)
 {
     c->precision_given = 1;
-    return cli_precision_parse(arg, &c->precision)
-               ? 1
-               : cli_usage_error(c->cmd, "--precision %s: choose f32, bf16, f16 or q8", arg);
+    if (cli_precision_parse(arg, &c->precision))
+        return 1;
+    char names[128] = ""; /* "f32, bf16, f16 or q8" */
+    for (int i = 0; siglip_precision_name((SiglipPrecision)i); i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 i == 0 ? "" : siglip_precision_name((SiglipPrecision)(i + 1)) ? ", " : " or ",
+                 siglip_precision_name((SiglipPrecision)i));
+    return cli_usage_error(c->cmd, "--precision %s: choose %s", arg, names);
 }
 
 int cli_common_option(CliCommon *c, int opt, const char *arg)
@@ -439,8 +437,15 @@ int cli_list_read_lines(CliList *l, const char *path)
     l->owns = 1;
     char *line = NULL;
     size_t cap = 0;
-    int rc = CLI_OK;
-    while (getline(&line, &cap, f) >= 0) {
+    int rc = CLI_OK, line_no = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        line_no++;
+        /* A NUL would end the line early and name another file: refused instead. */
+        if (memchr(line, 0, (size_t)got)) {
+            rc = cli_error("reading %s: line %d holds a NUL byte", path, line_no);
+            break;
+        }
         strip_line_end(line);
         if (!*line)
             continue;

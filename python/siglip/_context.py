@@ -6,9 +6,19 @@ import threading
 from . import _lib
 from ._lib import lib, SiglipError
 
-# Weight precisions from_pretrained accepts: name → what it sets in SiglipSettings (None: the
-# library's default, f32). A precision the library gains is one more entry here.
-PRECISIONS = {"f32": None, "bf16": 1, "f16": 2, "q8": 3}
+
+
+def _precisions():
+    """{name: SiglipPrecision} for every precision the library names (siglip_precision_name)."""
+    out = {}
+    while lib.siglip_precision_name(len(out)):
+        out[lib.siglip_precision_name(len(out)).decode()] = len(out)
+    return out
+
+
+# Weight precisions from_pretrained accepts: name → what it sets in SiglipSettings, read from the
+# library, so a precision it gains is accepted here as it is.
+PRECISIONS = _precisions()
 
 TEXT_MASKS = {"hf": _lib.TEXT_MASK_HF, "none": _lib.TEXT_MASK_NONE}
 
@@ -41,8 +51,7 @@ class Context:
         s.device, s.program_cache_dir, s.tuning_file = self._strings
         s.text_mask = TEXT_MASKS[text_mask]
         s.n_threads = int(n_threads)
-        if PRECISIONS[precision] is not None:
-            s.precision = PRECISIONS[precision]
+        s.precision = PRECISIONS[precision]
         if max_image_pixels is not None:
             s.max_image_pixels = int(max_image_pixels)
         self.device_spec = device

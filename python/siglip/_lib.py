@@ -136,6 +136,7 @@ Score = _struct("SiglipScore", "int label; float score")
 PROTOTYPES = _prototypes("""
     const char *siglip_strerror(int status);
     const char *siglip_version_string(void);
+    const char *siglip_precision_name(SiglipPrecision p);
     void siglip_default_settings(SiglipSettings *s);
     int siglip_context_create(SiglipContext **out, const SiglipSettings *s);
     void siglip_context_close(SiglipContext **ctx);
@@ -166,6 +167,10 @@ PROTOTYPES = _prototypes("""
     int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int max_length,
                         int32_t *ids, int32_t *mask);
     int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, size_t *n_ids);
+    int siglip_tokenize_n(SiglipTokenizer *tok, const char *const *texts, const size_t *lengths,
+                          int n, int max_length, int32_t *ids, int32_t *mask);
+    int siglip_tokenize_one_n(SiglipTokenizer *tok, const char *text, size_t length,
+                              int32_t **ids, size_t *n_ids);
     int siglip_detokenize(SiglipTokenizer *tok, const int32_t *ids, size_t n_ids, void **text);
     int siglip_image_processor_load(SiglipContext *ctx, const char *dir,
                                     SiglipImageProcessor **out);
@@ -244,3 +249,8 @@ def ptr(array, ctype):
 def c_strings(encoded):
     """A char *[] over a list of bytes (which the caller keeps alive during the call)."""
     return (ctypes.c_char_p * len(encoded))(*encoded)
+
+
+def c_lengths(encoded):
+    """A size_t[] of the lengths of a list of bytes (for the *_n calls: NUL bytes included)."""
+    return (ctypes.c_size_t * len(encoded))(*map(len, encoded))

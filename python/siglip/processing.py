@@ -69,8 +69,7 @@ class _Handle:
 # ---- tokenizer ----
 
 def _utf8(text):
-    if "\0" in text:  # the library takes NUL-terminated strings: it would end the text there
-        raise ValueError("a text contains a NUL character, which the tokenizer cannot take")
+    """The text's UTF-8 bytes; passed with their length, so U+0000 is a character like others."""
     return text.encode("utf-8")
 
 
@@ -102,15 +101,18 @@ class SiglipTokenizer(_Handle):
         mask = np.empty((len(texts), length), dtype=np.int32)
         if texts:
             encoded = [_utf8(t) for t in texts]
-            self._call(lib.siglip_tokenize, _lib.c_strings(encoded), len(texts), length,
-                       _lib.ptr(ids, ctypes.c_int32), _lib.ptr(mask, ctypes.c_int32))
+            self._call(lib.siglip_tokenize_n, _lib.c_strings(encoded), _lib.c_lengths(encoded),
+                       len(texts), length, _lib.ptr(ids, ctypes.c_int32),
+                       _lib.ptr(mask, ctypes.c_int32))
         return _finish(BatchFeature(input_ids=ids, attention_mask=mask), return_tensors)
 
     def encode(self, text):
         """The ids of one text without padding or truncation, eos included (a list of int)."""
         out = ctypes.POINTER(ctypes.c_int32)()
         n = ctypes.c_size_t()
-        self._call(lib.siglip_tokenize_one, _utf8(text), ctypes.byref(out), ctypes.byref(n))
+        encoded = _utf8(text)
+        self._call(lib.siglip_tokenize_one_n, encoded, len(encoded), ctypes.byref(out),
+                   ctypes.byref(n))
         try:
             return out[:n.value]
         finally:

@@ -2,7 +2,9 @@
 processor on every image input kind, model outputs and their shapes, the pipelines, errors, no-copy
 inputs, concurrent use. Expected values: tiny-expected.safetensors and tiny-cases.json, written by
 transformers 5.17 (tests/data/FIXTURES.md), never by this code."""
+import ctypes
 import os
+import sys
 import threading
 
 import numpy as np
@@ -199,6 +201,12 @@ def test_reduced_precision_matches_the_cli(tiny, tiny_model, precision, tmp_path
     assert np.abs(got - f32).max() > 0
 
 
+def test_precisions_from_the_library():
+    """The accepted precisions are the library's (siglip_precision_name), numbered as siglip.h's
+    SiglipPrecision."""
+    assert siglip.PRECISIONS == {"f32": 0, "bf16": 1, "f16": 2, "q8": 3}
+
+
 def test_argument_errors(tiny_model):
     with pytest.raises(ValueError, match="precision 'q4' is not supported.*f32"):
         siglip.SiglipModel.from_pretrained(TINY, precision="q4")
@@ -206,8 +214,6 @@ def test_argument_errors(tiny_model):
         tiny_model.get_text_features(np.zeros((2, 16), np.int32))
     with pytest.raises(ValueError, match=r"pixel_values must be \[batch, 3, 40, 40\]"):
         tiny_model.get_image_features(np.zeros((1, 3, 224, 224), np.float32))
-    with pytest.raises(ValueError, match="NUL"):  # the C API takes NUL-terminated texts
-        tiny_model.get_text_features(texts=["a\0b"])
     with pytest.raises(ValueError, match=r"image_embeds must be \[n, 32\]"):
         tiny_model.logits(np.zeros((2, 32), np.float32), np.zeros((2, 16), np.float32))
     with pytest.raises(TypeError, match="an image is a path"):
@@ -237,3 +243,64 @@ def test_devices_and_version():
     assert devices and sum(d["selected"] for d in devices) == 1
     assert siglip.library_version.count(".") == 2
     assert os.path.isdir(DATA)
+
+
+def test_texts_with_nul(tiny_model):
+    """U+0000 is a character like any other (issue 32, item 2): texts reach the library with their
+    lengths. Expected ids: the real SentencePiece (Debian's python3-sentencepiece) under
+    SiglipTokenizer's rules, as tests/data/tokenizer/gen_cases.py writes the committed cases."""
+    sys.path.insert(0, os.path.join(DATA, "tokenizer"))
+    try:
+        import gen_cases
+    finally:
+        sys.path.pop(0)
+    tokenizer = tiny_model.tokenizer
+    texts = ["a\0b", "\0", "cat\0 dog\0\0", "\0</s>\0x", "tail after the nul \0 " * 6]
+    got = tokenizer(texts)
+    for i, text in enumerate(texts):
+        ids, mask = gen_cases.padded(text, 64)
+        assert got["input_ids"][i].tolist() == ids, repr(text)
+        assert got["attention_mask"][i].tolist() == mask, repr(text)
+        assert tokenizer.encode(text) == gen_cases.siglip_ids(text), repr(text)
+    features = tiny_model.get_text_features(texts=["a\0b", "a"])
+    assert np.abs(features[0] - features[1]).max() > 1e-3  # "a\0b" is not cut to "a"
+
+
+def _proc_status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def test_long_text_memory(tiny_model):
+    """A 64 MiB text is tokenized from the prefix that decides its 63 kept ids (issue 32, item 3):
+    the peak RSS of the call grows by at most 64 MiB (the issue's bound; before, a 30.5 MiB text
+    took 1.27 GB), and the row equals what the real SentencePiece gives for the first 600 bytes
+    (python3-sentencepiece under SiglipTokenizer's rules, tests/data/tokenizer/gen_cases.py)."""
+    sys.path.insert(0, os.path.join(DATA, "tokenizer"))
+    try:
+        import gen_cases
+    finally:
+        sys.path.pop(0)
+    unit = "A photo of a cat, on the grass! "
+    text = (unit * ((64 << 20) // len(unit) + 1))[:64 << 20]
+    encoded = text.encode()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets the peak (VmHWM) to the current RSS
+    except OSError:
+        pytest.skip("no /proc/self/clear_refs to reset the peak RSS with")
+    before = _proc_status("VmRSS")
+    ids = np.empty((1, 64), dtype=np.int32)
+    mask = np.empty((1, 64), dtype=np.int32)
+    tokenizer = tiny_model.tokenizer
+    tokenizer._call(siglip._lib.lib.siglip_tokenize_n, siglip._lib.c_strings([encoded]),
+                    siglip._lib.c_lengths([encoded]), 1, 64,
+                    siglip._lib.ptr(ids, ctypes.c_int32), siglip._lib.ptr(mask, ctypes.c_int32))
+    growth = _proc_status("VmHWM") - before
+    print("peak RSS growth tokenizing a 64 MiB text: %.1f MiB" % (growth / 2**20))
+    assert growth <= 64 << 20, "peak RSS grew by %.1f MiB" % (growth / 2**20)
+    want_ids, want_mask = gen_cases.padded(text[:600], 64)
+    assert ids[0].tolist() == want_ids and mask[0].tolist() == want_mask

@@ -563,7 +563,7 @@ static int model_build(SiglipContext *ctx, SgConfig *cfg, SgSafetensors *st, uin
     if (!rc) {
         m->dev = ctx->device;
         SgWeightSource src = {.st = st, .rng = seed * 0x9E3779B97F4A7C15ull | 1, .dev = m->dev,
-                              .dtype = (SgElemType)ctx->settings.precision,
+                              .dtype = sg_elem_type(ctx->settings.precision),
                               .threads = sg_thread_count(ctx->settings.n_threads), .err = err};
         rc = load_weights(&src, m);
     }

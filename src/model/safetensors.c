@@ -1,5 +1,5 @@
 /* safetensors.c — safetensors archives: header validation, shard indexes and dtype conversion (the
- * one writer is tools/st_writer.c). Format: u64 little-endian header length N, N bytes of JSON header, then the data. */
+ * one writer is support/st_writer.c). Format: u64 little-endian header length N, N bytes of JSON header, then the data. */
 #include "model/safetensors.h"
 
 #include <cjson/cJSON.h>

@@ -55,21 +55,20 @@ static double now_seconds(void)
 
 void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
 {
+    sg_tuning_fill_defaults(t); /* the knobs left 0: sg_knobs' fitted defaults */
     size_t wg = info->max_work_group_size ? info->max_work_group_size : 1;
-    size_t ln = t->layernorm_wg > 0 ? (size_t)t->layernorm_wg : 256;
+    size_t ln = (size_t)t->layernorm_wg;
     t->layernorm_wg = (int)sg_pow2_floor(wg < ln ? wg : ln);
-    size_t aw = t->attn_wg > 0 ? (size_t)t->attn_wg : 64;
+    size_t aw = (size_t)t->attn_wg;
     t->attn_wg = (int)(wg < aw ? wg : aw);
     /* The K and V tiles (tile_k × dh floats each, dh up to SG_ATTN_MAX_DH) plus the tile's mask
      * must leave a quarter of the local memory free; the scores of a tile live in private
      * memory, so tiles stay small. */
-    size_t tile = t->attn_tile_k > 0 ? (size_t)t->attn_tile_k : 32;
+    size_t tile = (size_t)t->attn_tile_k;
     while (tile > 1 && (2 * tile * SG_ATTN_MAX_DH + tile) * sizeof(float) >
                            info->local_mem_bytes / 4 * 3)
         tile /= 2;
     t->attn_tile_k = (int)tile;
-    if (t->attn_qb < 1)
-        t->attn_qb = 4;
     /* q8's integer form: the most panels per work-item (up to the asked number) whose private
      * arrays fit SG_Q8_PRIVATE_MAX; none fitting is the widening form. */
     size_t rows = (size_t)t->gemm_mb * (size_t)t->gemm_mr;
@@ -89,7 +88,7 @@ static void kernels_free(SgKernels **pk)
             clReleaseKernel(k->kernel[i]);
     for (size_t i = 0; i < k->n_programs; i++)
         sg_program_free(&k->programs[i]);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < SG_ELEM_COUNT; i++)
         sg_program_free(&k->weight_programs[i]);
     free(k->programs);
     free(k->cache_dir);
@@ -149,11 +148,11 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     if (!cl)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
     /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
-     * plus the storage type, and for q8 its form (integer or widening). */
+     * plus the storage type, and q8's chunk of inputs (its form, SG_Q8_NP, is a knob). */
     char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
     program_options(&dev->tuning, i, block, sizeof block);
-    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_NP=%d -DSG_Q8_KC=%d", block,
-             (int)t, t == SG_ELEM_I8 ? dev->tuning.gemm_q8_np : 0, SG_Q8_KC);
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)t,
+             SG_Q8_KC);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)
@@ -161,22 +160,28 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     return rc;
 }
 
-/* The -D options of program i, from the tuning t: each program gets only the values its own
- * source reads, so that retuning one op leaves every other program's binary (and cache entry) as
- * it is. */
+/* Limits the host and a program of cl/ share, passed as -D after the program's knobs. */
+static const struct {
+    const char *program, *define;
+    int value;
+} program_limits[] = {
+    {"attention", "SG_ATTN_MAX_DH", SG_ATTN_MAX_DH},
+    {"attention", "SG_ATTN_MAX_TK", SG_ATTN_MAX_TK},
+};
+
+/* The -D options of program i: the knobs of sg_knobs that reach it, from the tuning t, then the
+ * limits it is built for. Each program gets only the values its own source reads, so that
+ * retuning one op leaves every other program's binary (and cache entry) as it is. */
 static void program_options(const SgTuning *t, size_t i, char *buf, size_t size)
 {
     const char *name = sg_cl_sources[i].name;
-    if (!strcmp(name, "gemm_packed"))
-        snprintf(buf, size, "-DMR=%d -DNR=%d -DKU=%d -DMB=%d", t->gemm_mr, t->gemm_nr, t->gemm_ku,
-                 t->gemm_mb);
-    else if (!strcmp(name, "attention"))
-        snprintf(buf, size, "-DSG_ATTN_TILE_K=%d -DSG_ATTN_MAX_DH=%d -DSG_ATTN_MAX_TK=%d "
-                 "-DSG_ATTN_QB=%d", t->attn_tile_k, SG_ATTN_MAX_DH, SG_ATTN_MAX_TK, t->attn_qb);
-    else if (!strcmp(name, "layernorm"))
-        snprintf(buf, size, "-DSG_LN_WG=%d", t->layernorm_wg);
-    else
-        snprintf(buf, size, "%s", "");
+    sg_tuning_defines(t, name, buf, size);
+    for (size_t l = 0; l < sizeof program_limits / sizeof program_limits[0]; l++) {
+        size_t n = strlen(buf);
+        if (!strcmp(program_limits[l].program, name))
+            snprintf(buf + n, size - n, "%s-D%s=%d", n ? " " : "", program_limits[l].define,
+                     program_limits[l].value);
+    }
 }
 
 /* (Re)builds program i, and every kernel of the table that lives in it. */
@@ -199,7 +204,7 @@ static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cach
             k->kernel[id] = NULL;
         }
     if (!strcmp(cl->name, "gemm_packed"))
-        for (size_t t = 0; t < 4; t++)
+        for (size_t t = 0; t < SG_ELEM_COUNT; t++)
             sg_program_free(&k->weight_programs[t]);
     sg_program_free(&k->programs[i]);
     k->programs[i] = fresh;
@@ -243,30 +248,13 @@ static int kernels_build(SgDevice *dev, const char *cache_dir, SgError *err)
 int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir, SgError *err)
 {
     SgTuning t = *want;
-    if (t.gemm_mr < 1 || t.gemm_mr > 16 || t.gemm_nr < 8 || t.gemm_nr > 64 || t.gemm_nr % 8 ||
-        t.gemm_ku < 1 || t.gemm_ku > 16 || t.gemm_mb < 1 || t.gemm_mb > 64)
-        return sg_fail(err, SIGLIP_EINVAL, "GEMM block %d×%d (k unroll %d, %d row blocks) is out "
-                       "of range", t.gemm_mr, t.gemm_nr, t.gemm_ku, t.gemm_mb);
-    if (t.gemm_chunk_kib < 0)
-        return sg_fail(err, SIGLIP_EINVAL, "GEMM: gemm_chunk_kib %d is negative",
-                       t.gemm_chunk_kib);
-    if (t.attn_qb < 1 || t.attn_qb > 16)
-        return sg_fail(err, SIGLIP_EINVAL, "attention: %d queries per work-item is out of range "
-                       "(1 to 16)", t.attn_qb);
-    if (t.gemm_q8_np < 0 || t.gemm_q8_np > SG_Q8_NP_MAX)
-        return sg_fail(err, SIGLIP_EINVAL, "GEMM: gemm_q8_np %d is out of range (0 to %d)",
-                       t.gemm_q8_np, SG_Q8_NP_MAX);
+    const SgKnob *bad = sg_tuning_out_of_range(&t);
+    if (bad)
+        return sg_fail(err, SIGLIP_EINVAL, "tuning: %s %d is out of range (%d to %d, a multiple "
+                       "of %d)", bad->key, sg_knob_get(&t, bad), bad->lo, bad->hi, bad->step);
     sg_tuning_fit(&dev->info, &t);
     SgTuning before = dev->tuning;
     SgKernels *k = dev->kernels;
-    /* q8's form is an option of its weight program only: built again on its next use. */
-    if (t.gemm_q8_np != before.gemm_q8_np) {
-        SgKernelId q8 = sg_gemm_kernel(SG_ELEM_I8);
-        if (k->kernel[q8])
-            clReleaseKernel(k->kernel[q8]);
-        k->kernel[q8] = NULL;
-        sg_program_free(&k->weight_programs[SG_ELEM_I8]);
-    }
     int rc = SIGLIP_OK;
     size_t i = 0;
     for (; i < k->n_programs && rc == SIGLIP_OK; i++) {
@@ -335,11 +323,11 @@ void sg_device_close(SgDevice **dev)
 
 const char *sg_kernels_build_log(const SgDevice *dev, size_t i, const char **name)
 {
-    static const char *const weight_names[] = {NULL, "gemm_packed (bf16 weights)",
-                                               "gemm_packed (f16 weights)",
-                                               "gemm_packed (q8 weights)"};
+    static const char *const weight_names[SG_ELEM_COUNT] = {
+        [SG_ELEM_BF16] = "gemm_packed (bf16 weights)", [SG_ELEM_F16] = "gemm_packed (f16 weights)",
+        [SG_ELEM_I8] = "gemm_packed (q8 weights)"};
     const SgKernels *k = dev->kernels;
-    if (!k || i >= k->n_programs + 3)
+    if (!k || i >= k->n_programs + SG_ELEM_COUNT - 1)
         return NULL;
     if (i >= k->n_programs) { /* the reduced-precision GEMMs, "" until built */
         size_t t = i - k->n_programs + 1;

@@ -36,7 +36,8 @@ typedef enum SgKernelId {
 struct SgKernels {
     SgProgram *programs;           /* [sg_cl_source_count], with their build logs */
     size_t n_programs;
-    SgProgram weight_programs[4];  /* gemm_packed.cl per SgElemType, [0] unused (built on use) */
+    SgProgram weight_programs[SG_ELEM_COUNT]; /* gemm_packed.cl per SgElemType, [0] unused (built
+                                               * on use) */
     char *cache_dir;               /* program binary cache, NULL for none */
     cl_kernel kernel[SG_K_COUNT];
     size_t max_wg[SG_K_COUNT];     /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on this device */
@@ -77,7 +78,10 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err);
 /* The kernel id of gemm_packed.cl for weights of type t. */
 static inline SgKernelId sg_gemm_kernel(SgElemType t)
 {
-    return t == SG_ELEM_F32 ? SG_K_GEMM_PANELS : (SgKernelId)(SG_K_GEMM_PANELS_BF16 + t - 1);
+    static const SgKernelId ids[SG_ELEM_COUNT] = {
+        [SG_ELEM_F32] = SG_K_GEMM_PANELS, [SG_ELEM_BF16] = SG_K_GEMM_PANELS_BF16,
+        [SG_ELEM_F16] = SG_K_GEMM_PANELS_F16, [SG_ELEM_I8] = SG_K_GEMM_PANELS_Q8};
+    return ids[t];
 }
 
 /* The build log of program i of cl/ (its file name in *name), "" for a program loaded from the

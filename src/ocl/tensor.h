@@ -7,14 +7,30 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
+#include "cl/weight_load.h"
+#include "siglip.h"
+
 /* Element types of device tensors. Activations are F32; Linear weights may be any (the GEMM
- * dispatches on SgWeight.dtype; values match SiglipPrecision and cl/weight_load.h's SG_WEIGHT). */
+ * dispatches on SgWeight.dtype). The numbers are cl/weight_load.h's (-DSG_WEIGHT), and a
+ * SiglipPrecision is the SgElemType of the same storage (sg_elem_type). */
 typedef enum SgElemType {
-    SG_ELEM_F32 = 0,
-    SG_ELEM_BF16 = 1,
-    SG_ELEM_F16 = 2,
-    SG_ELEM_I8 = 3, /* int8 with an f32 scale per output column and block of 32 inputs */
+    SG_ELEM_F32 = SG_CL_WEIGHT_F32,
+    SG_ELEM_BF16 = SG_CL_WEIGHT_BF16,
+    SG_ELEM_F16 = SG_CL_WEIGHT_F16,
+    SG_ELEM_I8 = SG_CL_WEIGHT_Q8, /* int8, an f32 scale per output column and block of 32 inputs */
+    SG_ELEM_COUNT = SG_CL_WEIGHT_COUNT
 } SgElemType;
+_Static_assert((int)SIGLIP_PRECISION_F32 == SG_ELEM_F32 &&
+                   (int)SIGLIP_PRECISION_BF16 == SG_ELEM_BF16 &&
+                   (int)SIGLIP_PRECISION_F16 == SG_ELEM_F16 &&
+                   (int)SIGLIP_PRECISION_Q8 == SG_ELEM_I8,
+               "SiglipPrecision numbers the weight types as cl/weight_load.h does");
+
+/* The element type of weights stored in precision p (a valid one: siglip_precision_name(p)). */
+static inline SgElemType sg_elem_type(SiglipPrecision p)
+{
+    return (SgElemType)p;
+}
 
 /* A device allocation that knows its size: sg_buffer_create/upload (ocl/device.h) fill it and
  * count it in the device's accounting; sg_buffer_release gives back exactly what was counted. */

@@ -1,7 +1,6 @@
-/* tune.c — the device tuner: every GEMM register block of sg_gemm_candidates(), the GEMM's walk
- * order, and the attention kernels (attention_rows with every block of
- * sg_attention_qb_candidates()), checked against plain-C results computed here and timed at the
- * model's shapes. */
+/* tune.c — the device tuner: walks the phases of the knob table (ocl/tuning.c: the GEMM's register
+ * block, its walk order, the attention kernel), every candidate of each checked against plain-C
+ * results computed here and timed at the model's shapes. */
 #include "ocl/tune.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +13,7 @@
 
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
+#include "ocl/weight_pack.h"
 
 static double now_s(void)
 {
@@ -45,7 +45,9 @@ static int upload_random(SgDevice *dev, size_t n, uint32_t seed, SgBuffer *out, 
 /* ---- accuracy: the device's GEMM against a plain loop, at an awkward size ---- */
 
 /* Worst |got − ref| / (1 + |ref|) of y = gelu_tanh(x·wᵀ + b), x [M, K], w [N, K] stored as
- * dtype; the reference is in f64 from the f32 values. */
+ * dtype. The reference takes the values the storage rounds w to (sg_weight_dequantize) and, for
+ * q8's integer form, those it rounds x to (sg_q8_round_rows), so every form is held to the f32
+ * tolerance. */
 static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dtype,
                       double *worst, SgError *err)
 {
@@ -64,6 +66,9 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dt
     if (rc == SIGLIP_OK)
         rc = sg_weight_upload(dev, w, N, K, SG_GEMM_PANELS, dtype, &lin.w, err);
     lin.b = bb;
+    sg_weight_dequantize(dtype, w, N, K, w);
+    if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
+        sg_q8_round_rows(x, K, M, K);
     if (rc == SIGLIP_OK)
         rc = sg_op_linear(dev, sg_view(bx.mem, 1, M, K), &lin, sg_view(by.mem, 1, M, N),
                           SG_ACT_GELU_TANH, SG_STORE, err);
@@ -214,31 +219,95 @@ static int time_attention(SgDevice *dev, const SgTuneTower *tw, double *seconds,
     return rc;
 }
 
-/* ---- the search ---- */
+/* ---- how each phase of the knob table is measured ---- */
 
-static int retune_block(SgDevice *dev, SgGemmBlock b, const char *cache_dir, SgError *err)
-{
-    SgTuning t = sg_tuning_with_block(&dev->tuning, b);
-    return sg_device_retune(dev, &t, cache_dir, err);
-}
+/* Seconds of one candidate (dev retuned to it) and its worst error against plain C; `reps` timed
+ * runs where the measure repeats. A candidate over SG_TUNE_TOLERANCE is rejected. */
+typedef int (*SgMeasure)(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                         double *worst, SgError *err);
 
 #define SG_TUNE_TOLERANCE 1e-4 /* as tests/test_ops.c holds the ops to */
-#define SG_TUNE_MAX 64          /* candidates one search measures at most */
+
+/* The GEMM at an awkward size (two panels and a remainder of the block's width) against a plain
+ * loop, then, when that passes, one layer's four Linear layers of every tower. */
+static int measure_gemm_block(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                              double *worst, SgError *err)
+{
+    int rc = gemm_error(dev, 13, (size_t)dev->tuning.gemm_nr * 2 + 5, 37, SG_ELEM_F32, worst,
+                        err);
+    if (rc == SIGLIP_OK && *worst <= SG_TUNE_TOLERANCE)
+        rc = time_gemms(dev, job, reps, SG_ELEM_F32, seconds, err);
+    return rc;
+}
+
+/* q8's form (issue 28): the same check and timing with q8 weights (the form as sg_tuning_fit
+ * fitted it to the block's private memory). */
+static int measure_q8_form(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                           double *worst, SgError *err)
+{
+    int rc = gemm_error(dev, 13, (size_t)dev->tuning.gemm_nr * 2 + 5, 37, SG_ELEM_I8, worst, err);
+    if (rc == SIGLIP_OK && *worst <= SG_TUNE_TOLERANCE)
+        rc = time_gemms(dev, job, reps, SG_ELEM_I8, seconds, err);
+    return rc;
+}
+
+/* The Linear layers at the batch and at four times it (where x leaves the caches), each per
+ * item, so that neither decides alone. The walk order changes no result: nothing to check. */
+static int measure_gemm_walk(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                             double *worst, SgError *err)
+{
+    SgTuneJob big = *job;
+    for (size_t t = 0; t < big.n_towers; t++)
+        big.towers[t].M *= 4;
+    double s1 = INFINITY, s4 = INFINITY;
+    *worst = 0;
+    int rc = time_gemms(dev, job, reps, SG_ELEM_F32, &s1, err);
+    if (rc == SIGLIP_OK)
+        rc = time_gemms(dev, &big, 1, SG_ELEM_F32, &s4, err);
+    *seconds = s1 + s4 / 4;
+    return rc;
+}
+
+/* One attention of the first tower, as dev->tuning runs it. */
+static int measure_attention(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                             double *worst, SgError *err)
+{
+    (void)reps;
+    if (job->n_towers == 0)
+        return sg_fail(err, SIGLIP_EINVAL, "tune: no tower to time attention at");
+    return time_attention(dev, &job->towers[0], seconds, worst, err);
+}
+
+/* How the tuner runs each phase of the knob table (ocl/tuning.c lists the knobs and their
+ * candidates), in this order. */
+typedef struct SgPhaseRun {
+    const char *name;   /* its key in the record, and in progress lines */
+    SgMeasure measure;
+    int required;       /* no candidate passing fails the tuner (else the start stays) */
+    int runoff;         /* the fastest are timed once more before one is chosen */
+    int ignores_budget; /* cheap enough that every candidate runs whatever the budget */
+    double (*flops)(const SgTuneJob *job); /* work of one measure, for GFLOP/s; NULL = none */
+} SgPhaseRun;
+
+static const SgPhaseRun phase_runs[SG_TUNE_PHASES] = {
+    [SG_TUNE_GEMM_BLOCK] = {"gemm block", measure_gemm_block, 1, 1, 0, gemm_flops},
+    [SG_TUNE_GEMM_WALK] = {"gemm walk", measure_gemm_walk, 0, 0, 0, NULL},
+    [SG_TUNE_ATTENTION] = {"attention kernel", measure_attention, 0, 0, 1, NULL},
+    [SG_TUNE_Q8_FORM] = {"q8 form", measure_q8_form, 0, 0, 0, gemm_flops},
+};
+
+/* ---- the search ---- */
+
+#define SG_TUNE_MAX 64          /* candidates one phase measures at most */
 #define SG_TUNE_RUNOFF 3        /* the fastest this many are timed once more */
-/* q8 forms against the f32 reference: the weights and (integer form) x rounded to 8 bits give
- * up to ~4e-3 here (K = 37, |x|, |w| < 0.5); a broken form is off by far more. */
-#define SG_TUNE_Q8_TOLERANCE 2e-2
 
-/* gemm_chunk_kib candidates: never, and x above 4, 16, 64 MiB walked in chunks. */
-static const int chunk_kib[] = {0, 4096, 16384, 65536};
-
-/* Times the SG_TUNE_RUNOFF fastest of the passed blocks once more, one after another, keeping
- * each one's best time: on a shared machine one slow moment should not decide. The first block
- * (the table's own) is always among them: it was measured first, when the device had just
- * started, and measured slower than it is (4×16 mb8: 120 GFLOP/s against 166–176 for its
- * neighbours in one run on the AMD EPYC). Returns the index of the fastest. */
-static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk, double *secs,
-                     size_t n)
+/* Times the SG_TUNE_RUNOFF fastest of the passed candidates once more, one after another,
+ * keeping each one's best time: on a shared machine one slow moment should not decide. The
+ * first one (the start: the table's own) is always among them: it was measured first, when the
+ * device had just started, and measured slower than it is (4×16 mb8: 120 GFLOP/s against
+ * 166–176 for its neighbours in one run on the AMD EPYC). Returns the index of the fastest. */
+static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgPhaseRun *ph,
+                     const SgTuning *cand, double *secs, size_t n)
 {
     size_t pick[SG_TUNE_RUNOFF + 1], n_pick = 0;
     for (int round = 0; round < SG_TUNE_RUNOFF && (size_t)round < n; round++)
@@ -255,10 +324,10 @@ static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk
     if (!has_first && n > 0)
         pick[n_pick++] = 0;
     for (size_t p = 0; p < n_pick && n > 1; p++) {
-        double s = INFINITY;
+        double s = INFINITY, e = INFINITY;
         SgError ignored = {0};
-        if (retune_block(dev, blk[pick[p]], job->cache_dir, &ignored) == SIGLIP_OK &&
-            time_gemms(dev, job, 1, SG_ELEM_F32, &s, &ignored) == SIGLIP_OK && s < secs[pick[p]])
+        if (sg_device_retune(dev, &cand[pick[p]], job->cache_dir, &ignored) == SIGLIP_OK &&
+            ph->measure(dev, job, 1, &s, &e, &ignored) == SIGLIP_OK && s < secs[pick[p]])
             secs[pick[p]] = s;
     }
     size_t best = 0;
@@ -267,190 +336,119 @@ static size_t runoff(SgDevice *dev, const SgTuneJob *job, const SgGemmBlock *blk
     return best;
 }
 
-int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, SgError *err)
+/* Where the tuner is: the clock, the progress count and the record. */
+typedef struct SgTuneRun {
+    const SgTuneJob *job;
+    double start, last_cost;
+    int done, total;
+    cJSON *rec;
+} SgTuneRun;
+
+static void report(SgTuneRun *run, const char *what)
 {
-    const SgGemmBlock *cand;
-    size_t n = sg_gemm_candidates(&dev->info, &cand);
-    const int *qbs_all;
-    const int *forms;
-    size_t n_forms = sg_gemm_q8_candidates(&dev->info, &forms);
-    int total = (int)(n + sg_attention_qb_candidates(&dev->info, &qbs_all) +
-                      sizeof chunk_kib / sizeof *chunk_kib + n_forms) + 2, done = 0;
-    double start = now_s(), flops = gemm_flops(job), last_cost = 0, secs[SG_TUNE_MAX];
-    SgGemmBlock passed[SG_TUNE_MAX];
-    size_t n_passed = 0;
-    SgTuning chosen = dev->tuning;
-    cJSON *rec = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(rec, "gemm");
-    cJSON_AddNumberToObject(rec, "budget_s", job->budget_s);
-    int rc = SIGLIP_OK;
-    /* The table's own block first, so that a short budget still compares against it. */
-    SgGemmBlock start_block = {dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku,
-                               dev->tuning.gemm_mb};
-    for (size_t i = 0; i <= n && n_passed < SG_TUNE_MAX; i++) {
-        SgGemmBlock blk = i == 0 ? start_block : cand[i - 1];
-        if (i > 0 && !memcmp(&blk, &start_block, sizeof blk))
-            continue;
-        char what[64];
-        snprintf(what, sizeof what, "gemm %d×%d ku%d mb%d", blk.mr, blk.nr, blk.ku, blk.mb);
-        if (job->progress)
-            job->progress(job->user, done, total, what);
-        done++;
-        /* A candidate costs about what the last one did: start it only if it should end in time. */
-        double t_cand = now_s();
-        if (i > 0 && t_cand - start + last_cost > job->budget_s)
-            break;
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddItemToArray(list, c);
-        cJSON_AddNumberToObject(c, "mr", blk.mr);
-        cJSON_AddNumberToObject(c, "nr", blk.nr);
-        cJSON_AddNumberToObject(c, "ku", blk.ku);
-        cJSON_AddNumberToObject(c, "mb", blk.mb);
-        SgError why = {0};
-        double e = INFINITY, s = INFINITY;
-        int st = retune_block(dev, blk, job->cache_dir, &why);
-        if (st == SIGLIP_OK)
-            st = gemm_error(dev, 13, (size_t)blk.nr * 2 + 5, 37, SG_ELEM_F32, &e, &why);
-        if (st == SIGLIP_OK && !(e <= SG_TUNE_TOLERANCE))
-            st = sg_fail(&why, SIGLIP_EDEVICE, "error %.2e over the tolerance", e);
-        if (st == SIGLIP_OK)
-            st = time_gemms(dev, job, 2, SG_ELEM_F32, &s, &why);
-        if (st == SIGLIP_OK)
-            cJSON_AddNumberToObject(c, "seconds", s);
-        last_cost = now_s() - t_cand;
-        if (st != SIGLIP_OK) {
-            cJSON_AddStringToObject(c, "rejected", why.message);
-            continue;
-        }
-        cJSON_AddNumberToObject(c, "max_error", e);
-        cJSON_AddNumberToObject(c, "gflops", flops / s * 1e-9);
-        passed[n_passed] = blk, secs[n_passed++] = s;
+    if (run->job->progress)
+        run->job->progress(run->job->user, run->done, run->total, what);
+    run->done++;
+}
+
+/* One candidate: retuned to, measured, recorded in list; its seconds, or a negative status when
+ * it was rejected. */
+static int try_candidate(SgDevice *dev, SgTuneRun *run, SgTunePhase p, const SgTuning *cand,
+                         cJSON *list, double *seconds)
+{
+    const SgPhaseRun *ph = &phase_runs[p];
+    double t0 = now_s(), e = INFINITY;
+    *seconds = INFINITY;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(list, c);
+    for (size_t i = 0; i < sg_knob_count; i++)
+        if (sg_knobs[i].phase == p)
+            cJSON_AddNumberToObject(c, sg_knobs[i].key, sg_knob_get(cand, &sg_knobs[i]));
+    SgError why = {0};
+    int st = sg_device_retune(dev, cand, run->job->cache_dir, &why);
+    if (st == SIGLIP_OK)
+        st = ph->measure(dev, run->job, 2, seconds, &e, &why);
+    if (st == SIGLIP_OK && !(e <= SG_TUNE_TOLERANCE))
+        st = sg_fail(&why, SIGLIP_EDEVICE, "error %.2e over the tolerance", e);
+    run->last_cost = now_s() - t0;
+    if (st != SIGLIP_OK) {
+        cJSON_AddStringToObject(c, "rejected", why.message);
+        return st;
     }
+    cJSON_AddNumberToObject(c, "seconds", *seconds);
+    cJSON_AddNumberToObject(c, "max_error", e);
+    if (ph->flops)
+        cJSON_AddNumberToObject(c, "gflops", ph->flops(run->job) / *seconds * 1e-9);
+    return SIGLIP_OK;
+}
+
+/* Phase p from *chosen: every candidate the budget allows, then *chosen = the fastest that
+ * passed (unchanged when none did and the phase is not required). */
+static int run_phase(SgDevice *dev, SgTuneRun *run, SgTunePhase p, SgTuning *chosen,
+                     SgError *err)
+{
+    const SgPhaseRun *ph = &phase_runs[p];
+    SgTuning cand[SG_TUNE_MAX], passed[SG_TUNE_MAX];
+    double secs[SG_TUNE_MAX];
+    size_t n = sg_tune_candidates(p, chosen, cand, SG_TUNE_MAX), n_passed = 0;
+    cJSON *list = cJSON_AddArrayToObject(run->rec, ph->name);
+    for (size_t i = 0; i < n; i++) {
+        char what[96];
+        size_t len = (size_t)snprintf(what, sizeof what, "%s: ", ph->name);
+        sg_tuning_describe(&cand[i], p, what + len, sizeof what - len);
+        report(run, what);
+        /* A candidate costs about what the last one did: start it only if it should end in
+         * time. A required phase always runs its first (the start), so that a short budget
+         * still compares against it; another phase out of time keeps the start unmeasured. */
+        if ((i > 0 || !ph->required) && !ph->ignores_budget &&
+            now_s() - run->start + run->last_cost > run->job->budget_s) {
+            run->done += (int)(n - i - 1); /* the candidates not run */
+            break;
+        }
+        if (try_candidate(dev, run, p, &cand[i], list, &secs[n_passed]) == SIGLIP_OK)
+            passed[n_passed++] = cand[i];
+    }
+    if (n_passed == 0 && ph->required)
+        return sg_fail(err, SIGLIP_EDEVICE, "tune: no %s candidate built and passed its check",
+                       ph->name);
     if (n_passed == 0)
-        rc = sg_fail(err, SIGLIP_EDEVICE, "tune: no GEMM candidate built and passed its check");
-    if (rc == SIGLIP_OK) {
-        if (job->progress)
-            job->progress(job->user, done++, total, "gemm: the fastest once more");
-        SgGemmBlock b = passed[runoff(dev, job, passed, secs, n_passed)];
-        chosen.gemm = SG_GEMM_PANELS;
-        chosen.gemm_mr = b.mr, chosen.gemm_nr = b.nr, chosen.gemm_ku = b.ku, chosen.gemm_mb = b.mb;
-        cJSON *w = cJSON_AddArrayToObject(rec, "gemm_best_seconds");
+        return sg_device_retune(dev, chosen, run->job->cache_dir, err);
+    size_t best = 0;
+    if (ph->runoff) {
+        char what[64];
+        snprintf(what, sizeof what, "%s: the fastest once more", ph->name);
+        report(run, what);
+        best = runoff(dev, run->job, ph, passed, secs, n_passed);
+        char key[64];
+        snprintf(key, sizeof key, "%s best_seconds", ph->name);
+        cJSON *w = cJSON_AddArrayToObject(run->rec, key);
         for (size_t i = 0; i < n_passed; i++)
             cJSON_AddItemToArray(w, cJSON_CreateNumber(secs[i]));
-    }
-    if (rc == SIGLIP_OK)
-        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
-    /* The walk order of the chosen block: chunk x above which size, timed at the batch and at
-     * four times it (where x leaves the caches), each per item, so that neither decides alone. */
-    cJSON *chunks = cJSON_AddObjectToObject(rec, "gemm_chunk_kib");
-    SgTuneJob big = *job;
-    for (size_t t = 0; t < big.n_towers; t++)
-        big.towers[t].M *= 4;
-    double best_c = INFINITY;
-    int chunk_choice = chosen.gemm_chunk_kib;
-    for (size_t c = 0; c < sizeof chunk_kib / sizeof *chunk_kib && rc == SIGLIP_OK; c++) {
-        char what[48];
-        snprintf(what, sizeof what, "gemm walk: chunks above %d KiB", chunk_kib[c]);
-        if (job->progress)
-            job->progress(job->user, done++, total, what);
-        if (now_s() - start > job->budget_s)
-            break; /* the table's value stays */
-        SgTuning t = chosen;
-        t.gemm_chunk_kib = chunk_kib[c];
-        double s1 = INFINITY, s4 = INFINITY;
-        SgError why = {0};
-        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
-        if (st == SIGLIP_OK)
-            st = time_gemms(dev, job, 2, SG_ELEM_F32, &s1, &why);
-        if (st == SIGLIP_OK)
-            st = time_gemms(dev, &big, 1, SG_ELEM_F32, &s4, &why);
-        char key[16];
-        snprintf(key, sizeof key, "%d", chunk_kib[c]);
-        if (st != SIGLIP_OK) {
-            cJSON_AddStringToObject(chunks, key, why.message);
-            continue;
-        }
-        cJSON_AddNumberToObject(chunks, key, s1 + s4 / 4);
-        if (s1 + s4 / 4 < best_c)
-            best_c = s1 + s4 / 4, chunk_choice = chunk_kib[c];
-    }
-    chosen.gemm_chunk_kib = chunk_choice;
-    if (rc == SIGLIP_OK)
-        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
-    /* Attention: the tiled kernel, and attention_rows with every block of queries (rows needs
-     * dh % 8 == 0, else it runs the tiled one anyway). */
-    cJSON *attn = cJSON_AddObjectToObject(rec, "attention");
-    const int *qbs;
-    size_t n_qb = sg_attention_qb_candidates(&dev->info, &qbs);
-    double best_a = INFINITY;
-    for (size_t a = 0; a <= n_qb && rc == SIGLIP_OK && job->n_towers > 0; a++) {
-        SgTuning t = chosen;
-        t.attention = a == 0 ? SG_ATTN_TILED : SG_ATTN_ROWS;
-        t.attn_qb = a == 0 ? chosen.attn_qb : qbs[a - 1];
-        char name[32];
-        snprintf(name, sizeof name, a == 0 ? "tiled" : "rows qb%d", t.attn_qb);
-        if (job->progress)
-            job->progress(job->user, done++, total, name);
-        double s = INFINITY, e = INFINITY;
-        SgError why = {0};
-        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
-        if (st == SIGLIP_OK)
-            st = time_attention(dev, &job->towers[0], &s, &e, &why);
-        cJSON *rec_a = cJSON_AddObjectToObject(attn, name);
-        if (st != SIGLIP_OK || !(e <= SG_TUNE_TOLERANCE)) {
-            cJSON_AddStringToObject(rec_a, "rejected", st ? why.message : "over the tolerance");
-            continue;
-        }
-        cJSON_AddNumberToObject(rec_a, "ms", s * 1e3);
-        cJSON_AddNumberToObject(rec_a, "max_error", e);
-        if (s < best_a)
-            best_a = s, chosen.attention = t.attention, chosen.attn_qb = t.attn_qb;
-    }
-    if (rc == SIGLIP_OK)
-        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
-    /* q8's GEMM form with the chosen block (issue 28): the widening form and the integer ones
-     * timed on q8 weights, the fastest kept; past the budget the table's form stays. */
-    cJSON *q8 = cJSON_AddObjectToObject(rec, "gemm_q8_np");
-    double best_q = INFINITY;
-    for (size_t f = 0; f < n_forms && rc == SIGLIP_OK; f++) {
-        char name[32];
-        snprintf(name, sizeof name, "q8 form %d", forms[f]);
-        if (job->progress)
-            job->progress(job->user, done++, total, name);
-        if (now_s() - start > job->budget_s)
-            break;
-        SgTuning t = chosen;
-        t.gemm_q8_np = forms[f];
-        double s = INFINITY, e = INFINITY;
-        SgError why = {0};
-        int st = sg_device_retune(dev, &t, job->cache_dir, &why);
-        if (st == SIGLIP_OK && dev->tuning.gemm_q8_np != forms[f])
-            st = sg_fail(&why, SIGLIP_EINVAL, "does not fit the private memory with this block");
-        if (st == SIGLIP_OK)
-            st = gemm_error(dev, 13, (size_t)t.gemm_nr * 2 + 5, 37, SG_ELEM_I8, &e, &why);
-        if (st == SIGLIP_OK && !(e <= SG_TUNE_Q8_TOLERANCE))
-            st = sg_fail(&why, SIGLIP_EDEVICE, "error %.2e over the tolerance", e);
-        if (st == SIGLIP_OK)
-            st = time_gemms(dev, job, 1, SG_ELEM_I8, &s, &why);
-        snprintf(name, sizeof name, "%d", forms[f]);
-        cJSON *rec_q = cJSON_AddObjectToObject(q8, name);
-        if (st != SIGLIP_OK) {
-            cJSON_AddStringToObject(rec_q, "rejected", why.message);
-            continue;
-        }
-        cJSON_AddNumberToObject(rec_q, "seconds", s);
-        cJSON_AddNumberToObject(rec_q, "max_error", e);
-        if (s < best_q)
-            best_q = s, chosen.gemm_q8_np = forms[f];
-    }
-    if (rc == SIGLIP_OK)
-        rc = sg_device_retune(dev, &chosen, job->cache_dir, err);
+    } else
+        for (size_t i = 1; i < n_passed; i++)
+            best = secs[i] < secs[best] ? i : best;
+    *chosen = passed[best];
+    return sg_device_retune(dev, chosen, run->job->cache_dir, err);
+}
+
+int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, SgError *err)
+{
+    SgTuneRun run = {job, now_s(), 0, 0, 1, cJSON_CreateObject()};
+    SgTuning chosen = dev->tuning, scratch[SG_TUNE_MAX];
+    for (int p = SG_TUNE_NONE + 1; p < SG_TUNE_PHASES; p++) /* the steps, for progress */
+        run.total += (int)sg_tune_candidates((SgTunePhase)p, &chosen, scratch, SG_TUNE_MAX) +
+                     phase_runs[p].runoff;
+    cJSON_AddNumberToObject(run.rec, "budget_s", job->budget_s);
+    int rc = SIGLIP_OK;
+    for (int p = SG_TUNE_NONE + 1; p < SG_TUNE_PHASES && rc == SIGLIP_OK; p++)
+        rc = run_phase(dev, &run, (SgTunePhase)p, &chosen, err);
     if (job->progress)
-        job->progress(job->user, total, total, "done");
-    cJSON_AddNumberToObject(rec, "seconds", now_s() - start);
+        job->progress(job->user, run.total, run.total, "done");
+    cJSON_AddNumberToObject(run.rec, "seconds", now_s() - run.start);
     chosen.rule = "tuned";
     *best = chosen;
-    *record = rc == SIGLIP_OK ? cJSON_PrintUnformatted(rec) : NULL;
-    cJSON_Delete(rec);
+    *record = rc == SIGLIP_OK ? cJSON_PrintUnformatted(run.rec) : NULL;
+    cJSON_Delete(run.rec);
     if (rc == SIGLIP_OK && !*record)
         rc = sg_fail(err, SIGLIP_ENOMEM, "tune: out of memory");
     return rc;

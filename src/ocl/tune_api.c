@@ -14,30 +14,8 @@ static void describe(const SgDevice *dev, SiglipTuningInfo *out)
     memset(out, 0, sizeof *out);
     int stored = !strcmp(t->rule, "tuned"), file = !strcmp(t->rule, "file");
     snprintf(out->source, sizeof out->source, "%s", stored ? "tuned" : file ? "file" : "rule");
-    SgTuning table;
-    SgError ignored = {0};
-    if (sg_tuning_choose(&dev->info, NULL, &table, &ignored) == SIGLIP_OK)
-        snprintf(out->rule, sizeof out->rule, "%s", table.rule);
-    /* Written piece by piece into out->config (128 bytes: every value fits with room). */
-    char *c = out->config;
-    size_t size = sizeof out->config;
-    if (t->gemm == SG_GEMM_PANELS)
-        snprintf(c, size, "panels %dx%d ku%d mb%d, chunks above %d KiB", t->gemm_mr, t->gemm_nr,
-                 t->gemm_ku, t->gemm_mb, t->gemm_chunk_kib);
-    else
-        snprintf(c, size, "clblast");
-    size_t n = strlen(c);
-    if (t->attention == SG_ATTN_ROWS)
-        snprintf(c + n, size - n, ", attention rows qb%d", t->attn_qb);
-    else
-        snprintf(c + n, size - n, ", attention tiled wg%d tile%d", t->attn_wg, t->attn_tile_k);
-    n = strlen(c);
-    snprintf(c + n, size - n, ", layernorm wg %d", t->layernorm_wg);
-    n = strlen(c);
-    if (t->gemm_q8_np > 0) /* q8's GEMM form: integer dot products over this many panels */
-        snprintf(c + n, size - n, ", q8 int %d", t->gemm_q8_np);
-    else
-        snprintf(c + n, size - n, ", q8 widen");
+    snprintf(out->rule, sizeof out->rule, "%s", t->table_rule ? t->table_rule : "");
+    sg_tuning_describe(t, SG_TUNE_NONE, out->config, sizeof out->config);
     snprintf(out->stored_path, sizeof out->stored_path, "%s", dev->tuning_path);
     out->stored_exists = dev->tuning_path[0] && sg_file_exists(dev->tuning_path);
     snprintf(out->note, sizeof out->note, "%.1000s", dev->tuning_note);

@@ -1,7 +1,9 @@
-/* tuning.c — the built-in tuning table and the JSON override file. */
+/* tuning.c — the knob table (every tuning knob's key, range, -D and tuner candidates), the built-in
+ * per-device rules, the JSON override file and stored `siglip tune` results, all walking the table. */
 #include "ocl/tuning.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
@@ -10,19 +12,166 @@
 
 #include "common/fileio.h"
 #include "common/text.h"
+#include "common/version.h"
+
+/* The names of the choice knobs' values, as files spell them. */
+static const char *const gemm_names[] = {[SG_GEMM_CLBLAST] = "clblast", [SG_GEMM_PANELS] = "panels"};
+static const char *const attn_names[] = {[SG_ATTN_TILED] = "tiled", [SG_ATTN_ROWS] = "rows"};
+_Static_assert(sizeof(SgGemmPath) == sizeof(int) && sizeof(SgAttentionPath) == sizeof(int),
+               "choice knobs are read and written as int");
+
+/* What `siglip tune` tries. The GEMM register blocks are columns of one list (candidate i is
+ * mr[i]×nr[i], k unroll ku[i], mb[i] row blocks): on CPU devices, blocks whose MR·NR/8
+ * accumulators + NR/8 weight vectors + 1 broadcast fit 16 ymm registers (AVX2), and the larger
+ * ones that fit 32 (AVX-512), with and without a 4-step k unroll, and 1 to 16 row blocks per
+ * work-item (PoCL spends microseconds scheduling each work-group, which small blocks alone cannot
+ * amortize). GPUs use CLBlast unless a tuning file says "panels"; the tuner times the panels
+ * (the one GEMM it measures), with the same candidates. */
+static const int cand_gemm[] = {SG_GEMM_PANELS};
+static const int cand_mr[] = {4, 4, 6, 8, 4, 4, 4, 4, 6, 8, 8, 3};
+static const int cand_nr[] = {16, 24, 16, 32, 16, 16, 16, 24, 16, 32, 16, 32};
+static const int cand_ku[] = {1, 1, 1, 1, 1, 4, 1, 1, 1, 1, 1, 1};
+static const int cand_mb[] = {8, 8, 4, 1, 1, 8, 16, 4, 8, 4, 4, 8};
+/* Walk order: never chunked, and x above 4, 16, 64 MiB walked in chunks. */
+static const int cand_chunk[] = {0, 4096, 16384, 65536};
+/* The tiled attention (its queries per work-item unused), and attention_rows with 2·QB float8
+ * accumulators + 2 key vectors + 1 broadcast: 2 and 4 fit 16 registers, 6 just does, 8 needs 32. */
+static const int cand_attention[] = {SG_ATTN_TILED, SG_ATTN_ROWS, SG_ATTN_ROWS, SG_ATTN_ROWS,
+                                     SG_ATTN_ROWS};
+static const int cand_qb[] = {SG_KNOB_KEEP, 2, 4, 6, 8};
+/* q8's GEMM forms (issue 28, docs/q8-integer.md): widening, or integer dot products over 8 or 16
+ * panels per work-item (x quantized once per 8·NR or 16·NR columns: at 4 the quantizing cost a
+ * quarter more time than at 8 on the AMD EPYC). */
+static const int cand_q8_np[] = {0, 8, 16};
+
+#define SG_CAND(a) a, sizeof a / sizeof a[0]
+#define SG_FIELD(f) offsetof(SgTuning, f)
+/* key, field, lo, hi, step, names, fit, program, -D, label, phase, candidates */
+const SgKnob sg_knobs[] = {
+    {"gemm", SG_FIELD(gemm), 0, 1, 1, gemm_names, 0, NULL, NULL, "", SG_TUNE_GEMM_BLOCK,
+     SG_CAND(cand_gemm)},
+    {"gemm_mr", SG_FIELD(gemm_mr), 1, 16, 1, NULL, 0, "gemm_packed", "MR", " mr",
+     SG_TUNE_GEMM_BLOCK, SG_CAND(cand_mr)},
+    {"gemm_nr", SG_FIELD(gemm_nr), 8, 64, 8, NULL, 0, "gemm_packed", "NR", " nr",
+     SG_TUNE_GEMM_BLOCK, SG_CAND(cand_nr)},
+    {"gemm_ku", SG_FIELD(gemm_ku), 1, 16, 1, NULL, 0, "gemm_packed", "KU", " ku",
+     SG_TUNE_GEMM_BLOCK, SG_CAND(cand_ku)},
+    {"gemm_mb", SG_FIELD(gemm_mb), 1, 64, 1, NULL, 0, "gemm_packed", "MB", " mb",
+     SG_TUNE_GEMM_BLOCK, SG_CAND(cand_mb)},
+    {"gemm_chunk_kib", SG_FIELD(gemm_chunk_kib), 0, 1 << 30, 1, NULL, 0, NULL, NULL,
+     ", chunk KiB ", SG_TUNE_GEMM_WALK, SG_CAND(cand_chunk)},
+    {"attention", SG_FIELD(attention), 0, 1, 1, attn_names, 0, NULL, NULL, ", attention ",
+     SG_TUNE_ATTENTION, SG_CAND(cand_attention)},
+    {"attention_qb", SG_FIELD(attn_qb), 1, 16, 1, NULL, 4, "attention", "SG_ATTN_QB", " qb",
+     SG_TUNE_ATTENTION, SG_CAND(cand_qb)},
+    {"attention_wg", SG_FIELD(attn_wg), 0, 4096, 1, NULL, 64, NULL, NULL, " wg", SG_TUNE_NONE,
+     NULL, 0},
+    {"attention_tile_k", SG_FIELD(attn_tile_k), 0, 1024, 1, NULL, 32, "attention",
+     "SG_ATTN_TILE_K", " tile", SG_TUNE_NONE, NULL, 0},
+    {"layernorm_wg", SG_FIELD(layernorm_wg), 0, 4096, 1, NULL, 256, "layernorm", "SG_LN_WG",
+     ", layernorm wg ", SG_TUNE_NONE, NULL, 0},
+    {"gemm_q8_np", SG_FIELD(gemm_q8_np), 0, SG_Q8_NP_MAX, 1, NULL, 0, "gemm_packed", "SG_Q8_NP",
+     ", q8 int panels ", SG_TUNE_Q8_FORM, SG_CAND(cand_q8_np)},
+};
+const size_t sg_knob_count = sizeof sg_knobs / sizeof sg_knobs[0];
+
+int sg_knob_get(const SgTuning *t, const SgKnob *k)
+{
+    int v;
+    memcpy(&v, (const char *)t + k->offset, sizeof v);
+    return v;
+}
+
+void sg_knob_set(SgTuning *t, const SgKnob *k, int value)
+{
+    memcpy((char *)t + k->offset, &value, sizeof value);
+}
+
+static int knob_in_range(const SgKnob *k, int v)
+{
+    return v >= k->lo && v <= k->hi && v % k->step == 0;
+}
+
+const SgKnob *sg_tuning_out_of_range(const SgTuning *t)
+{
+    for (size_t i = 0; i < sg_knob_count; i++)
+        if (!knob_in_range(&sg_knobs[i], sg_knob_get(t, &sg_knobs[i])))
+            return &sg_knobs[i];
+    return NULL;
+}
+
+void sg_tuning_fill_defaults(SgTuning *t)
+{
+    for (size_t i = 0; i < sg_knob_count; i++)
+        if (sg_knobs[i].fit && sg_knob_get(t, &sg_knobs[i]) == 0)
+            sg_knob_set(t, &sg_knobs[i], sg_knobs[i].fit);
+}
+
+void sg_tuning_defines(const SgTuning *t, const char *program, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sg_knob_count && n < size; i++)
+        if (sg_knobs[i].program && !strcmp(sg_knobs[i].program, program))
+            n += (size_t)snprintf(buf + n, size - n, "%s-D%s=%d", n ? " " : "",
+                                  sg_knobs[i].define, sg_knob_get(t, &sg_knobs[i]));
+}
+
+void sg_tuning_describe(const SgTuning *t, SgTunePhase phase, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sg_knob_count && n < size; i++) {
+        const SgKnob *k = &sg_knobs[i];
+        if (phase != SG_TUNE_NONE && k->phase != phase)
+            continue;
+        int v = sg_knob_get(t, k);
+        /* A phase's line starts at its first knob: without the separator before it. */
+        const char *label = n ? k->label : k->label + strspn(k->label, ", ");
+        if (k->names && knob_in_range(k, v))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", label, k->names[v - k->lo]);
+        else
+            n += (size_t)snprintf(buf + n, size - n, "%s%d", label, v);
+    }
+}
+
+size_t sg_tune_candidates(SgTunePhase phase, const SgTuning *start, SgTuning *out, size_t max)
+{
+    size_t n_cand = 0, n = 0;
+    SgTuning first = *start;
+    for (size_t i = 0; i < sg_knob_count; i++)
+        if (sg_knobs[i].phase == phase && sg_knobs[i].n_candidates > 0) {
+            n_cand = sg_knobs[i].n_candidates > n_cand ? sg_knobs[i].n_candidates : n_cand;
+            if (sg_knobs[i].n_candidates == 1)
+                sg_knob_set(&first, &sg_knobs[i], sg_knobs[i].candidates[0]);
+        }
+    if (max > 0)
+        out[n++] = first;
+    for (size_t c = 0; c < n_cand && n < max; c++) {
+        SgTuning t = first;
+        for (size_t i = 0; i < sg_knob_count; i++) {
+            const SgKnob *k = &sg_knobs[i];
+            size_t j = k->n_candidates == 1 ? 0 : c;
+            if (k->phase == phase && j < k->n_candidates && k->candidates[j] != SG_KNOB_KEEP)
+                sg_knob_set(&t, k, k->candidates[j]);
+        }
+        int same = 1;
+        for (size_t i = 0; i < sg_knob_count; i++)
+            same &= sg_knob_get(&t, &sg_knobs[i]) == sg_knob_get(&first, &sg_knobs[i]);
+        if (!same)
+            out[n++] = t;
+    }
+    return n;
+}
 
 /* A rule applies when every field that is set matches: type (0 = any), and case-insensitive
- * substrings of the vendor and of the device name (NULL = any). */
+ * substrings of the vendor and of the device name (NULL = any). Its values are a whole tuning,
+ * the knobs left 0 fitted to the device (sg_knobs' fit). */
 typedef struct SgTuningRule {
     SiglipDeviceType type;
     const char *vendor;
     const char *name;
-    SgGemmPath gemm;
-    SgGemmBlock block;
-    SgAttentionPath attention;
-    int attn_qb;
-    int layernorm_wg;
-    const char *why;
+    SgTuning values;
 } SgTuningRule;
 
 /* Most specific first; the last rule matches every device.
@@ -30,7 +179,7 @@ typedef struct SgTuningRule {
  * 10–13 GFLOP/s under PoCL on a 2-core AVX-512 machine, where one work-item per 8×32 block of
  * the output, reading pre-packed weight panels, reaches 200–280 GFLOP/s (bench: siglip bench).
  * The block must fit the vector registers: 8×32 is 32 zmm-sized accumulators (as float8 pairs)
- * on AVX-512; on AVX2 (16 ymm) it spills, and SG_AVX2_BLOCK below was measured on an AMD EPYC
+ * on AVX-512; on AVX2 (16 ymm) it spills, and the AVX2 block below was measured on an AMD EPYC
  * (Zen 4, AVX2 exposed, 2 cores) with `siglip tune` (README "CPU tuning").
  * PoCL names the LLVM CPU it compiles for in the device name ("pthread-haswell-...",
  * "cpu-skylake-avx512-..."), which is how the ISA is told apart.
@@ -39,70 +188,36 @@ typedef struct SgTuningRule {
  * emulates (a 256-wide LayerNorm group took ~20 ms for 1568×768 under PoCL). Its block of
  * queries holds 2·QB float8 accumulators: 4 queries fit AVX2's 16 registers next to the keys
  * (8 spilled: 31 ms per base image layer at batch 8 against 10.5 ms with 4, on the AMD EPYC),
- * 8 fit AVX-512's 32. */
-#define SG_AVX512_BLOCK {8, 32, 1, 1}
-/* CPU devices walk an x of more than 16 MiB (base at batch 32: 19–77 MB) in chunks of 512 KiB of
+ * 8 fit AVX-512's 32.
+ * CPU devices walk an x of more than 16 MiB (base at batch 32: 19–77 MB) in chunks of 512 KiB of
  * rows against every weight panel, rather than every panel against all of x: base's image layer
  * at batch 32 went from 638 to 582–584 ms (chunks of 1 or 4 row blocks) on the AMD EPYC, while
- * at batch 8, where x stays in the caches, the unchunked walk was faster (137 against 152 ms). */
-#define SG_CPU_CHUNK_KIB 16384
-#define SG_AVX2_BLOCK {4, 16, 1, 8}
-/* q8 on CPU devices: integer dot products over 8 panels per work-item (issue 28,
- * docs/q8-integer.md has the measurements); other devices widen to f32. */
-#define SG_CPU_Q8_NP 16
-#define SG_CPU_AVX512(cpu) \
-    {SIGLIP_DEVICE_CPU, NULL, cpu, SG_GEMM_PANELS, SG_AVX512_BLOCK, SG_ATTN_ROWS, 8, 1, "cpu-avx512"}
+ * at batch 8, where x stays in the caches, the unchunked walk was faster (137 against 152 ms).
+ * q8 on CPU devices multiplies in integers over 16 panels per work-item (issue 28,
+ * docs/q8-integer.md); other devices widen the weights to f32 (gemm_q8_np 0). */
+#define SG_CPU_AVX512(cpu)                                                                  \
+    {SIGLIP_DEVICE_CPU, NULL, cpu,                                                          \
+     {.gemm = SG_GEMM_PANELS, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,      \
+      .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 8, .layernorm_wg = 1, \
+      .gemm_q8_np = 16, .rule = "cpu-avx512"}}
 static const SgTuningRule rules[] = {
     SG_CPU_AVX512("avx512"),      SG_CPU_AVX512("cascadelake"), SG_CPU_AVX512("cooperlake"),
     SG_CPU_AVX512("icelake"),     SG_CPU_AVX512("tigerlake"),   SG_CPU_AVX512("rocketlake"),
     SG_CPU_AVX512("sapphirerapids"), SG_CPU_AVX512("graniterapids"),
     SG_CPU_AVX512("emeraldrapids"),  SG_CPU_AVX512("znver4"),   SG_CPU_AVX512("znver5"),
-    {SIGLIP_DEVICE_CPU, NULL, NULL, SG_GEMM_PANELS, SG_AVX2_BLOCK, SG_ATTN_ROWS, 4, 1, "cpu-avx2"},
-    {SIGLIP_DEVICE_OTHER, NULL, NULL, SG_GEMM_CLBLAST, {8, 32, 1, 1}, SG_ATTN_TILED, 4, 0, "default"},
+    {SIGLIP_DEVICE_CPU, NULL, NULL,
+     {.gemm = SG_GEMM_PANELS, .gemm_mr = 4, .gemm_nr = 16, .gemm_ku = 1, .gemm_mb = 8,
+      .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 4, .layernorm_wg = 1,
+      .gemm_q8_np = 16, .rule = "cpu-avx2"}},
+    {SIGLIP_DEVICE_OTHER, NULL, NULL,
+     {.gemm = SG_GEMM_CLBLAST, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,
+      .gemm_chunk_kib = 0, .attention = SG_ATTN_TILED, .attn_qb = 4, .layernorm_wg = 0,
+      .rule = "default"}},
 };
-
-/* What `siglip tune` tries on CPU devices: blocks whose MR·NR/8 accumulators + NR/8 weight
- * vectors + 1 broadcast fit 16 ymm registers (AVX2), and the larger ones that fit 32 (AVX-512),
- * with and without a 4-step k unroll, and 1 to 16 row blocks per work-item (PoCL spends
- * microseconds scheduling each work-group, which small blocks alone cannot amortize). */
-static const SgGemmBlock cpu_candidates[] = {
-    {4, 16, 1, 8}, {4, 24, 1, 8}, {6, 16, 1, 4}, {8, 32, 1, 1}, {4, 16, 1, 1}, {4, 16, 4, 8},
-    {4, 16, 1, 16}, {4, 24, 1, 4}, {6, 16, 1, 8}, {8, 32, 1, 4}, {8, 16, 1, 4}, {3, 32, 1, 8},
-};
-/* GPUs use CLBlast unless a tuning file says "panels"; the panels' candidates are the same. */
-
-/* Queries per attention_rows work-item: 2·QB float8 accumulators + 2 key vectors + 1 broadcast;
- * 2 and 4 fit 16 registers, 6 just does, 8 needs 32. */
-static const int qb_candidates[] = {2, 4, 6, 8};
-
-/* q8 forms: widening, or integer over 8 or 16 panels per work-item (x quantized once per 8·NR or
- * 16·NR columns: at 4 the quantizing cost a quarter more time than at 8 on the AMD EPYC). */
-static const int q8_np_candidates[] = {0, 8, 16};
-
-size_t sg_gemm_q8_candidates(const SiglipDeviceInfo *info, const int **out)
-{
-    (void)info;
-    *out = q8_np_candidates;
-    return sizeof q8_np_candidates / sizeof q8_np_candidates[0];
-}
-
-size_t sg_attention_qb_candidates(const SiglipDeviceInfo *info, const int **out)
-{
-    (void)info;
-    *out = qb_candidates;
-    return sizeof qb_candidates / sizeof qb_candidates[0];
-}
 
 const char *sg_attention_path_name(SgAttentionPath p)
 {
-    return p == SG_ATTN_ROWS ? "rows" : "tiled";
-}
-
-size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out)
-{
-    (void)info;
-    *out = cpu_candidates;
-    return sizeof cpu_candidates / sizeof cpu_candidates[0];
+    return p == SG_ATTN_ROWS ? attn_names[SG_ATTN_ROWS] : attn_names[SG_ATTN_TILED];
 }
 
 static int rule_matches(const SgTuningRule *r, const SiglipDeviceInfo *info)
@@ -114,40 +229,33 @@ static int rule_matches(const SgTuningRule *r, const SiglipDeviceInfo *info)
 
 const char *sg_gemm_path_name(SgGemmPath p)
 {
-    return p == SG_GEMM_PANELS ? "panels" : "clblast";
+    return p == SG_GEMM_PANELS ? gemm_names[SG_GEMM_PANELS] : gemm_names[SG_GEMM_CLBLAST];
 }
 
-/* Key `key` of the override file as one of names[0..n): 1 with *out set, 0 when absent, a
- * negative status (naming the file and the choices) when it is something else. */
-static int choice_key(const cJSON *root, const char *path, const char *key,
-                      const char *const *names, int n, int *out, SgError *err)
+/* Knob k from the override file's object: 1 with *out set, 0 when absent, a negative status
+ * (naming the file, the key and what it must be) when it is something else. */
+static int knob_key(const cJSON *root, const char *path, const SgKnob *k, int *out, SgError *err)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, k->key);
     if (!item)
         return 0;
-    for (int i = 0; i < n && cJSON_IsString(item); i++)
-        if (!strcmp(item->valuestring, names[i])) {
-            *out = i;
+    for (int v = k->lo; k->names && v <= k->hi && cJSON_IsString(item); v++)
+        if (!strcmp(item->valuestring, k->names[v - k->lo])) {
+            *out = v;
             return 1;
         }
-    return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be \"%s\" or \"%s\"",
-                   path, key, names[0], names[1]);
-}
-
-/* Key `key` as an integer in [lo, hi]: 1 with *out set, 0 when absent, negative when invalid. */
-static int int_key(const cJSON *root, const char *path, const char *key, int lo, int hi,
-                   int *out, SgError *err)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!item)
-        return 0;
-    if (cJSON_IsNumber(item) && item->valuedouble >= lo && item->valuedouble <= hi &&
-        item->valuedouble == (int)item->valuedouble) {
-        *out = (int)item->valuedouble;
-        return 1;
-    }
-    return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be an integer from %d to %d",
-                   path, key, lo, hi);
+    if (k->names)
+        return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be \"%s\" or \"%s\"",
+                       path, k->key, k->names[0], k->names[k->hi - k->lo]);
+    if (!cJSON_IsNumber(item) || !(item->valuedouble >= k->lo && item->valuedouble <= k->hi) ||
+        item->valuedouble != (int)item->valuedouble)
+        return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be an integer from %d "
+                       "to %d", path, k->key, k->lo, k->hi);
+    *out = (int)item->valuedouble;
+    if (*out % k->step)
+        return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"%s\" must be a multiple of %d",
+                       path, k->key, k->step);
+    return 1;
 }
 
 /* The JSON text of the file at path parsed into *root (NULL when it does not parse). */
@@ -172,38 +280,10 @@ int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgErro
         cJSON_Delete(root);
         return sg_fail(err, SIGLIP_EBADMSG, "tuning file %s is not a JSON object", path);
     }
-    static const char *const gemm_names[] = {[SG_GEMM_CLBLAST] = "clblast",
-                                             [SG_GEMM_PANELS] = "panels"};
-    static const char *const attn_names[] = {[SG_ATTN_TILED] = "tiled", [SG_ATTN_ROWS] = "rows"};
-    int v;
-    if ((rc = choice_key(root, path, "gemm", gemm_names, 2, &v, err)) == 1)
-        t->gemm = (SgGemmPath)v;
-    if (rc >= 0 && (rc = choice_key(root, path, "attention", attn_names, 2, &v, err)) == 1)
-        t->attention = (SgAttentionPath)v;
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_mr", 1, 16, &v, err)) == 1)
-        t->gemm_mr = v;
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_nr", 8, 64, &v, err)) == 1) {
-        if (v % 8)
-            rc = sg_fail(err, SIGLIP_EBADMSG, "tuning file %s: \"gemm_nr\" must be a multiple "
-                         "of 8", path);
-        t->gemm_nr = v;
-    }
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_ku", 1, 16, &v, err)) == 1)
-        t->gemm_ku = v;
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_mb", 1, 64, &v, err)) == 1)
-        t->gemm_mb = v;
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_chunk_kib", 0, 1 << 30, &v, err)) == 1)
-        t->gemm_chunk_kib = v;
-    if (rc >= 0 && (rc = int_key(root, path, "attention_qb", 1, 16, &v, err)) == 1)
-        t->attn_qb = v;
-    if (rc >= 0 && (rc = int_key(root, path, "attention_wg", 0, 4096, &v, err)) == 1)
-        t->attn_wg = v;
-    if (rc >= 0 && (rc = int_key(root, path, "attention_tile_k", 0, 1024, &v, err)) == 1)
-        t->attn_tile_k = v;
-    if (rc >= 0 && (rc = int_key(root, path, "layernorm_wg", 0, 4096, &v, err)) == 1)
-        t->layernorm_wg = v;
-    if (rc >= 0 && (rc = int_key(root, path, "gemm_q8_np", 0, SG_Q8_NP_MAX, &v, err)) == 1)
-        t->gemm_q8_np = v;
+    int v = 0;
+    for (size_t i = 0; i < sg_knob_count && rc >= 0; i++)
+        if ((rc = knob_key(root, path, &sg_knobs[i], &v, err)) == 1)
+            sg_knob_set(t, &sg_knobs[i], v);
     rc = rc < 0 ? rc : SIGLIP_OK;
     cJSON_Delete(root);
     t->rule = rule;
@@ -219,18 +299,8 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
             r = &rules[i];
             break;
         }
-    out->gemm = r->gemm;
-    out->gemm_mr = r->block.mr;
-    out->gemm_nr = r->block.nr;
-    out->gemm_ku = r->block.ku;
-    out->gemm_mb = r->block.mb;
-    out->gemm_chunk_kib = r->type == SIGLIP_DEVICE_CPU ? SG_CPU_CHUNK_KIB : 0;
-    out->attention = r->attention;
-    out->attn_qb = r->attn_qb;
-    out->attn_wg = 0, out->attn_tile_k = 0; /* fitted to the device */
-    out->layernorm_wg = r->layernorm_wg;
-    out->gemm_q8_np = r->type == SIGLIP_DEVICE_CPU ? SG_CPU_Q8_NP : 0;
-    out->rule = r->why;
+    *out = r->values; /* attention_wg, attention_tile_k: 0, fitted to the device */
+    out->table_rule = r->values.rule;
 #ifndef SG_HAVE_CLBLAST
     out->gemm = SG_GEMM_PANELS; /* the only GEMM of a build without CLBlast */
 #endif
@@ -248,7 +318,7 @@ int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, Sg
 void sg_tuning_file_name(const SiglipDeviceInfo *info, char *buf, size_t size)
 {
     /* FNV-1a over the three strings, each with its terminator. */
-    const char *parts[] = {info->name, info->driver_version, siglip_version_string()};
+    const char *parts[] = {info->name, info->driver_version, SG_VERSION_STRING};
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < 3; i++)
         for (const char *c = parts[i];; c++) {
@@ -266,19 +336,15 @@ int sg_tuning_save(const char *path, const SiglipDeviceInfo *info, const SgTunin
     cJSON_AddNumberToObject(root, "format", 1);
     cJSON_AddStringToObject(root, "device", info->name);
     cJSON_AddStringToObject(root, "driver", info->driver_version);
-    cJSON_AddStringToObject(root, "library", siglip_version_string());
-    cJSON_AddStringToObject(root, "gemm", sg_gemm_path_name(t->gemm));
-    cJSON_AddNumberToObject(root, "gemm_mr", t->gemm_mr);
-    cJSON_AddNumberToObject(root, "gemm_nr", t->gemm_nr);
-    cJSON_AddNumberToObject(root, "gemm_ku", t->gemm_ku);
-    cJSON_AddNumberToObject(root, "gemm_mb", t->gemm_mb);
-    cJSON_AddNumberToObject(root, "gemm_chunk_kib", t->gemm_chunk_kib);
-    cJSON_AddStringToObject(root, "attention", sg_attention_path_name(t->attention));
-    cJSON_AddNumberToObject(root, "attention_qb", t->attn_qb);
-    cJSON_AddNumberToObject(root, "attention_wg", t->attn_wg);
-    cJSON_AddNumberToObject(root, "attention_tile_k", t->attn_tile_k);
-    cJSON_AddNumberToObject(root, "layernorm_wg", t->layernorm_wg);
-    cJSON_AddNumberToObject(root, "gemm_q8_np", t->gemm_q8_np);
+    cJSON_AddStringToObject(root, "library", SG_VERSION_STRING);
+    for (size_t i = 0; i < sg_knob_count; i++) {
+        const SgKnob *k = &sg_knobs[i];
+        int v = sg_knob_get(t, k);
+        if (k->names && knob_in_range(k, v))
+            cJSON_AddStringToObject(root, k->key, k->names[v - k->lo]);
+        else
+            cJSON_AddNumberToObject(root, k->key, v);
+    }
     cJSON *measured = measured_json ? cJSON_Parse(measured_json) : NULL;
     if (measured)
         cJSON_AddItemToObject(root, "measured", measured);
@@ -318,7 +384,7 @@ int sg_tuning_load_stored(const char *path, const SiglipDeviceInfo *info, SgTuni
                     : !string_is(root, "device", info->name) ? "was made for another device"
                     : !string_is(root, "driver", info->driver_version)
                         ? "was made under another driver version"
-                    : !string_is(root, "library", siglip_version_string())
+                    : !string_is(root, "library", SG_VERSION_STRING)
                         ? "was made by another library version"
                         : NULL;
     cJSON_Delete(root);

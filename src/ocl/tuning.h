@@ -22,8 +22,9 @@ typedef enum SgAttentionPath {
 } SgAttentionPath;
 
 /* Every choice of how the ops run on one device, each passed to its kernel's program as a -D
- * (ocl/kernels.c says which) or deciding which kernel runs. The fields that are 0 in a rule or
- * file ("fit the device") become the device's own values in sg_tuning_fit (ocl/kernels.h). */
+ * or deciding which kernel runs or how it is launched: one field per row of sg_knobs
+ * (ocl/tuning.c), which says everything else about it. The fields that are 0 in a rule or file
+ * ("fit the device") become the device's own values in sg_tuning_fit (ocl/kernels.h). */
 typedef struct SgTuning {
     SgGemmPath gemm;
     SgAttentionPath attention;
@@ -42,25 +43,23 @@ typedef struct SgTuning {
     int layernorm_wg;      /* SG_LN_WG: work-items per LayerNorm row; 0 = as many as the device
                             * allows (≤ 256); always a power of two once fitted */
     int gemm_q8_np;        /* SG_Q8_NP: q8 weights' GEMM form (cl/gemm_packed.cl): 0 = widened
-                            * to f32 FMAs, 1..16 = integer dot products over this many panels
-                            * per work-item (issue 28) */
-    const char *rule;      /* which rule (or "file") decided: reported by benchmarks */
+                            * to f32 FMAs, 1..SG_Q8_NP_MAX = integer dot products over this many
+                            * panels per work-item (issue 28); fitted to SG_Q8_PRIVATE_MAX */
+    const char *rule;      /* which rule (or "file", "tuned") decided: reported by benchmarks */
+    const char *table_rule; /* the rule of the built-in table that matched the device, whatever
+                             * decided after it (static string) */
 } SgTuning;
 
-
-/* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
- * override_file (JSON: {"gemm": "clblast" | "panels", "gemm_mr": 8, "gemm_nr": 32, "gemm_ku": 1,
- * "gemm_mb": 1, "gemm_chunk_kib": 16384, "attention": "tiled" | "rows", "attention_qb": 4, "attention_wg": 0,
- * "attention_tile_k": 0, "layernorm_wg": 0, "gemm_q8_np": 8}, every key optional) on top when it
- * is not NULL.
- * A bad override file is SIGLIP_EBADMSG naming it. */
-int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
-                     SgError *err);
-
-/* The keys of the JSON file at `path` on top of *t (what sg_tuning_choose does with
- * override_file); t->rule becomes `rule`. A file that is not valid is SIGLIP_EBADMSG naming it
- * and the key, with *t partly updated. */
-int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err);
+/* The phases of `siglip tune` (ocl/tune.c says how each one measures): the knobs of one phase are
+ * searched together, candidate i setting each of them to its own i-th candidate. */
+typedef enum SgTunePhase {
+    SG_TUNE_NONE = 0,   /* not tuned: the table's (or the file's) value stays */
+    SG_TUNE_GEMM_BLOCK, /* the register block of gemm_packed.cl, timed on every Linear layer */
+    SG_TUNE_GEMM_WALK,  /* the walk order of the chosen block */
+    SG_TUNE_ATTENTION,  /* which attention kernel, and its block of queries */
+    SG_TUNE_Q8_FORM,    /* q8's GEMM form with the chosen block, timed on q8 weights */
+    SG_TUNE_PHASES
+} SgTunePhase;
 
 #define SG_Q8_NP_MAX 32 /* largest gemm_q8_np */
 #define SG_Q8_KC 256    /* inputs of x q8's integer form quantizes at a time (-DSG_Q8_KC) */
@@ -69,23 +68,72 @@ int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgErro
  * it on the worker thread's stack. */
 #define SG_Q8_PRIVATE_MAX (128 * 1024)
 
+/* A candidate value meaning "as the tuning the search starts from has it". */
+#define SG_KNOB_KEEP (-1)
+
+/* One knob: a row of sg_knobs. Adding a knob is a field of SgTuning, a row, and its use (in its
+ * kernel, through `define`, or on the host through the field). */
+typedef struct SgKnob {
+    const char *key;           /* its key in tuning files and stored results */
+    size_t offset;             /* offsetof(SgTuning, its field), an int or an int-sized enum */
+    int lo, hi, step;          /* the values a file or sg_device_retune may give: lo..hi, a
+                                * multiple of step */
+    const char *const *names;  /* a choice: the JSON names of the values lo..hi; NULL = integer */
+    int fit;                   /* the value 0 becomes before sg_tuning_fit caps it to the device
+                                * (0 = 0 stays: it means something itself) */
+    const char *program;       /* the program of cl/ it reaches as -D`define`=value, NULL = the
+                                * host reads the field */
+    const char *define;
+    const char *label;         /* how siglip_context_tuning_info's line names it, before the value */
+    SgTunePhase phase;         /* the tuner phase that searches it */
+    const int *candidates;     /* what that phase tries, SG_KNOB_KEEP or a value each; one value
+                                * alone is what every candidate of the phase gets */
+    size_t n_candidates;
+} SgKnob;
+
+/* The knob table (ocl/tuning.c): every knob once, in the order files and lines list them. */
+extern const SgKnob sg_knobs[];
+extern const size_t sg_knob_count;
+
+/* The value of knob k in *t, and setting it. */
+int sg_knob_get(const SgTuning *t, const SgKnob *k);
+void sg_knob_set(SgTuning *t, const SgKnob *k, int value);
+
+/* NULL when every knob of *t is in its range, else the first knob that is not. */
+const SgKnob *sg_tuning_out_of_range(const SgTuning *t);
+
+/* Every knob of *t that is 0 and has a fitted default gets it (sg_tuning_fit, before capping). */
+void sg_tuning_fill_defaults(SgTuning *t);
+
+/* The -D options *t gives program `program` of cl/ ("-DNAME=value" for every knob reaching it,
+ * space-separated, in table order) into buf; "" for a program no knob reaches. */
+void sg_tuning_defines(const SgTuning *t, const char *program, char *buf, size_t size);
+
+/* The knobs of *t that `phase` tunes as "label value" pieces (all knobs for SG_TUNE_NONE) into
+ * buf: what siglip_context_tuning_info and the tuner's progress show. */
+void sg_tuning_describe(const SgTuning *t, SgTunePhase phase, char *buf, size_t size);
+
+/* The candidates of `phase` from `start`: start first (with the phase's one-value knobs set),
+ * then each candidate that differs from it, as whole tunings, at most max of them into out.
+ * Returns how many. The tuner measures exactly these; tests/test_ops.c checks every one. */
+size_t sg_tune_candidates(SgTunePhase phase, const SgTuning *start, SgTuning *out, size_t max);
+
+/* Picks the tuning for a device: the first matching rule of the built-in table, then the keys of
+ * override_file (JSON: the keys of sg_knobs, e.g. {"gemm": "clblast" | "panels", "gemm_mr": 8,
+ * "attention": "tiled" | "rows", "layernorm_wg": 0}, every key optional) on top when it is not
+ * NULL. A bad override file is SIGLIP_EBADMSG naming it. */
+int sg_tuning_choose(const SiglipDeviceInfo *info, const char *override_file, SgTuning *out,
+                     SgError *err);
+
+/* The keys of the JSON file at `path` on top of *t (what sg_tuning_choose does with
+ * override_file); t->rule becomes `rule`. A file that is not valid is SIGLIP_EBADMSG naming it
+ * and the key, with *t partly updated. */
+int sg_tuning_apply_file(const char *path, const char *rule, SgTuning *t, SgError *err);
+
 /* One register block of gemm_packed.cl. */
 typedef struct SgGemmBlock {
     int mr, nr, ku, mb;
 } SgGemmBlock;
-
-/* The blocks `siglip tune` may choose on a device of this type (every one is tested by
- * tests/test_ops.c); returns their count and points *out at a static array. */
-size_t sg_gemm_candidates(const SiglipDeviceInfo *info, const SgGemmBlock **out);
-
-/* The q8 GEMM forms (gemm_q8_np values) `siglip tune` may choose on a device of this type, the
- * widening form (0) first (each one tested by tests/test_ops.c); returns their count and points
- * *out at a static array. */
-size_t sg_gemm_q8_candidates(const SiglipDeviceInfo *info, const int **out);
-
-/* The queries per attention_rows work-item `siglip tune` may choose on a device of this type
- * (each one tested by tests/test_ops.c); returns their count and points *out at a static array. */
-size_t sg_attention_qb_candidates(const SiglipDeviceInfo *info, const int **out);
 
 const char *sg_gemm_path_name(SgGemmPath p);
 const char *sg_attention_path_name(SgAttentionPath p);
@@ -97,7 +145,7 @@ const char *sg_attention_path_name(SgAttentionPath p);
 void sg_tuning_file_name(const SiglipDeviceInfo *info, char *buf, size_t size);
 
 /* Writes *t for `info` to path as JSON ({"format": 1, "device", "driver", "library", the keys of
- * sg_tuning_apply_file, and "measured": the tuner's record, any JSON text or NULL}). */
+ * sg_knobs, and "measured": the tuner's record, any JSON text or NULL}). */
 int sg_tuning_save(const char *path, const SiglipDeviceInfo *info, const SgTuning *t,
                    const char *measured_json, SgError *err);
 

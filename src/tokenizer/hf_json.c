@@ -222,9 +222,8 @@ static int merge_parts(const cJSON *v, const char **l, size_t *ll, const char **
     return 0;
 }
 
-static int load_merges(const cJSON *model, SgSpModel *m, SgError *err)
+static int load_merges(const cJSON *model, const SgSpModel *m, SgHfModel *hf, SgError *err)
 {
-    SgHfModel *hf = m->hf;
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     int n = cJSON_GetArraySize(merges);
     if (n == 0)
@@ -487,9 +486,9 @@ static int add_symbol(SgBuf *b, int32_t id, int32_t len)
 
 /* The characters of the word as symbols: vocabulary entries, else byte pieces under
  * byte_fallback when all exist, else unk (runs fused under fuse_unk). */
-static int initial_symbols(const SgSpModel *m, const unsigned char *w, size_t n, SgBuf *symbols)
+static int initial_symbols(const SgSpModel *m, const SgHfModel *hf, const unsigned char *w,
+                           size_t n, SgBuf *symbols)
 {
-    const SgHfModel *hf = m->hf;
     int32_t unk_len = 0; /* pending unk bytes */
     for (size_t i = 0; i < n;) {
         size_t start = i;
@@ -563,17 +562,17 @@ static int merge_all(const SgHfModel *hf, SgBuf *symbols, SgBuf *agenda)
 }
 
 /* BPE::tokenize of one word, its ids appended to scr->ids. */
-static int encode_word(const SgSpModel *m, const unsigned char *text, size_t size,
-                       SgSpScratch *scr)
+static int encode_word(const SgSpModel *m, const SgHfModel *hf, const unsigned char *text,
+                       size_t size, SgSpScratch *scr)
 {
     scr->symbols.len = 0;
     if (size == 0)
         return 0;
-    int32_t whole = m->hf->ignore_merges ? vocab_id(m, (const char *)text, size) : -1;
+    int32_t whole = hf->ignore_merges ? vocab_id(m, (const char *)text, size) : -1;
     if (whole >= 0)
         return append(&scr->ids, &whole, sizeof whole);
-    if (initial_symbols(m, text, size, &scr->symbols) ||
-        merge_all(m->hf, &scr->symbols, &scr->agenda))
+    if (initial_symbols(m, hf, text, size, &scr->symbols) ||
+        merge_all(hf, &scr->symbols, &scr->agenda))
         return SIGLIP_ENOMEM;
     const HfSymbol *sym = (const HfSymbol *)(const void *)scr->symbols.data;
     for (int32_t i = 0; i >= 0; i = sym[i].next)
@@ -592,15 +591,14 @@ static size_t next_match(const SgHfModel *hf, const unsigned char *s, size_t n, 
     return n;
 }
 
-int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
-                     SgSpScratch *scr)
+int sg_hf_bpe_encode(const SgSpModel *m, const SgHfModel *hf, const unsigned char *text,
+                     size_t size, SgSpScratch *scr)
 {
-    const SgHfModel *hf = m->hf;
     scr->ids.len = 0;
     if (sg_buf_reserve(&scr->ids, sizeof(int32_t)) != 0)
         return SIGLIP_ENOMEM;
     if (hf->split == SG_HF_SPLIT_NONE)
-        return encode_word(m, text, size, scr);
+        return encode_word(m, hf, text, size, scr);
     /* Words between matches; a match is dropped, its own word, or glued to a neighbour. Empty
      * words are skipped, as HF filters them. */
     size_t pl = strlen(hf->split_pattern), start = 0;
@@ -612,17 +610,17 @@ int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
         int rc = 0;
         switch (hf->split) {
         case SG_HF_SPLIT_MERGED_PREV:
-            rc = encode_word(m, text + start, end - start, scr);
+            rc = encode_word(m, hf, text + start, end - start, scr);
             start = end;
             break;
         case SG_HF_SPLIT_MERGED_NEXT:
-            rc = encode_word(m, text + start, at - start, scr);
+            rc = encode_word(m, hf, text + start, at - start, scr);
             start = at;
             break;
         default: /* REMOVED, ISOLATED, CONTIGUOUS */
-            rc = encode_word(m, text + start, at - start, scr);
+            rc = encode_word(m, hf, text + start, at - start, scr);
             if (!rc && hf->split != SG_HF_SPLIT_REMOVED)
-                rc = encode_word(m, text + at, end - at, scr);
+                rc = encode_word(m, hf, text + at, end - at, scr);
             start = end;
             break;
         }
@@ -630,7 +628,7 @@ int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
             return rc;
         at = next_match(hf, text, size, end);
     }
-    return encode_word(m, text + start, size - start, scr);
+    return encode_word(m, hf, text + start, size - start, scr);
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -734,9 +732,10 @@ static int read_pre_tokenizer(const cJSON *root, SgHfModel *hf, SgError *err)
                    cJSON_IsString(type) ? type->valuestring : "?");
 }
 
-int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgError *err)
+int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgHfModel **out_hf, SgError *err)
 {
     *out = NULL;
+    *out_hf = NULL;
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -766,20 +765,17 @@ int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgError *err)
     SgSpModel *m = NULL;
     if (!rc)
         rc = sg_sp_load(&m, blob.data, blob.len, err);
-    if (!rc) {
-        m->hf = hf;
-        hf = NULL;
-        if (m->hf->bpe)
-            rc = load_merges(model, m, err);
-    }
+    if (!rc && hf->bpe)
+        rc = load_merges(model, m, hf, err);
     sg_buf_free(&blob);
     free(entries);
-    sg_hf_free(hf);
     cJSON_Delete(root);
     if (rc) {
+        sg_hf_free(hf);
         sg_sp_free(&m);
         return rc;
     }
     *out = m;
+    *out_hf = hf;
     return 0;
 }

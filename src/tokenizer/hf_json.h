@@ -1,5 +1,6 @@
 /* hf_json.h — Hugging Face tokenizers' tokenizer.json (BPE or Unigram model, normalizer list,
- * added tokens) as an SgSpModel, with the BPE merge ranks and normalizers HF applies. */
+ * added tokens) as an SgSpModel (the vocabulary) and an SgHfModel (the BPE merge ranks and
+ * normalizers HF applies), with HF's normalizing and BPE over them. */
 #ifndef SG_TOKENIZER_HF_JSON_H
 #define SG_TOKENIZER_HF_JSON_H
 
@@ -55,10 +56,11 @@ typedef struct SgHfModel {
     int n_added;
 } SgHfModel;
 
-/* Reads tokenizer.json text (len bytes) into a new SgSpModel whose `hf` part is set. A model,
+/* Reads tokenizer.json text (len bytes) into a new SgSpModel (*out: its vocabulary) and a new
+ * SgHfModel (*out_hf: the rest), both the caller's (sg_sp_free, sg_hf_free). A model,
  * normalizer or pre-tokenizer outside the supported set is SIGLIP_ENOTSUP naming it; malformed
  * JSON or an inconsistent vocabulary is SIGLIP_EBADMSG. */
-int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgError *err);
+int sg_hf_load(const char *json, size_t len, SgSpModel **out, SgHfModel **out_hf, SgError *err);
 
 void sg_hf_free(SgHfModel *hf);
 
@@ -68,7 +70,7 @@ int sg_hf_normalize(const SgHfModel *hf, const unsigned char *s, size_t n, SgBuf
 /* HF's BPE (word.merge_all: the lowest-ranked adjacent pair first, leftmost on ties) over each
  * word of the normalized text (the whole text, or the Split pre-tokenizer's words); ids into
  * scr->ids. 0 or SIGLIP_ENOMEM. */
-int sg_hf_bpe_encode(const SgSpModel *m, const unsigned char *text, size_t size,
-                     SgSpScratch *scr);
+int sg_hf_bpe_encode(const SgSpModel *m, const SgHfModel *hf, const unsigned char *text,
+                     size_t size, SgSpScratch *scr);
 
 #endif /* SG_TOKENIZER_HF_JSON_H */

@@ -2,8 +2,6 @@
  * trie, and the checks SentencePiece's model loader makes. */
 #include "tokenizer/spiece.h"
 
-#include "tokenizer/hf_json.h"
-
 #include <float.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -442,7 +440,6 @@ void sg_sp_free(SgSpModel **model)
         return;
     SgSpModel *m = *model;
     sg_charsmap_free(&m->normalizer.charsmap);
-    sg_hf_free(m->hf);
     trie_free(&m->trie);
     free(m->pieces);
     free(m->blob);

@@ -61,8 +61,6 @@ static inline int32_t sg_trie_child(const SgPieceTrie *t, int32_t node, unsigned
     }
 }
 
-struct SgHfModel;
-
 typedef struct SgSpModel {
     unsigned char *blob;  /* the serialized model (owned); pieces point into it */
     size_t blob_size;
@@ -77,7 +75,6 @@ typedef struct SgSpModel {
     float max_score;
     SgNormalizer normalizer;
     SgPieceTrie trie;
-    struct SgHfModel *hf; /* read from tokenizer.json (hf_json.c): its normalizers, BPE merges */
 } SgSpModel;
 
 /* Parses a serialized ModelProto (copied). Malformed protobuf or an inconsistent model:
@@ -95,7 +92,7 @@ static inline const unsigned char *sg_sp_piece_text(const SgSpModel *m, int id, 
     return m->blob + m->pieces[id].offset;
 }
 
-/* Reusable buffers for sg_sp_encode (no allocation per call once they have grown). */
+/* Reusable buffers for encoding (no allocation per call once they have grown). */
 typedef struct SgSpScratch {
     SgBuf normalized;
     SgBuf lattice;  /* unigram: best path nodes, one per normalized byte + 1 */
@@ -144,10 +141,16 @@ SgMergeCandidate sg_merge_pop(SgMergeCandidate *heap, size_t *n);
 long sg_sp_bpe_segment(const SgSpModel *m, const unsigned char *text, int32_t size,
                        SgSpScratch *scr);
 
-/* Encodes s[0..n) as SentencePieceProcessor::Encode does: normalize, unigram Viterbi, merge runs
- * of unknown pieces into one, expand unknown pieces to byte pieces under byte_fallback.
- * On success *ids points into scr->ids (valid until the next call) and *n_ids is its length. */
-int sg_sp_encode(const SgSpModel *m, const unsigned char *s, size_t n, SgSpScratch *scr,
-                 const int32_t **ids, size_t *n_ids);
+/* The ids of a segmentation (path[0..n_path), last piece first) of normalized text into scr->ids
+ * as SentencePiece emits them: runs of unknown pieces merged into one, or under byte_fallback
+ * each unknown piece spelt as its bytes. 0 or SIGLIP_ENOMEM. */
+int sg_sp_emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan *path,
+                   size_t n_path, SgSpScratch *scr);
+
+/* SentencePiece's unigram encoding of normalized text[0..size) (size < INT32_MAX / 2): Viterbi,
+ * then sg_sp_emit_ids. 0 or SIGLIP_ENOMEM. (Normalizing and choosing unigram or BPE is the
+ * caller's: tokenizer/encoder.h.) */
+int sg_sp_unigram_encode(const SgSpModel *m, const unsigned char *text, size_t size,
+                         SgSpScratch *scr);
 
 #endif /* SG_TOKENIZER_SPIECE_H */

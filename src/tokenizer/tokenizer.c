@@ -12,7 +12,7 @@
 
 #include "common/fileio.h"
 #include "context.h"
-#include "tokenizer/hf_json.h"
+#include "tokenizer/encoder.h"
 
 /* ---------------------------------------------------------------- encoding one text */
 
@@ -113,8 +113,8 @@ static int encode_segment(SiglipTokenizer *tok, const uint32_t *seg, size_t n, s
     const int32_t *ids;
     size_t n_ids;
     if (rc == 0)
-        rc = sg_sp_encode(tok->sp, tok->segment.data, tok->segment.len, &tok->sp_scratch, &ids,
-                          &n_ids);
+        rc = sg_encoder_encode(tok->enc, tok->segment.data, tok->segment.len, &tok->sp_scratch,
+                               &ids, &n_ids);
     if (rc != 0)
         return rc;
     size_t skip = siglip && n_ids >= (size_t)tok->unk_prefix_pieces
@@ -193,6 +193,82 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
         tok->ids.len -= sizeof *ids;
     }
     return 0;
+}
+
+static int is_ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* The first position at or after `from` where a prefix may end (a space after an ASCII letter
+ * or digit), or len. */
+static size_t next_cut(const char *text, size_t len, size_t from)
+{
+    for (size_t i = from > 0 ? from : 1; i < len; i++)
+        if (text[i] == ' ' && is_ascii_alnum((unsigned char)text[i - 1]))
+            return i;
+    return len;
+}
+
+int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need)
+{
+    if (!tok->head_cuts || len <= SG_TOKENIZER_HEAD_BYTES || len > SG_TOKENIZER_MAX_TEXT_BYTES)
+        return sg_tokenizer_encode_text(tok, text, len);
+    for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
+        size_t end = next_cut(text, len, want);
+        int rc = sg_tokenizer_encode_text(tok, text, end);
+        if (rc != 0 || end == len || tok->ids.len / sizeof(int32_t) > need)
+            return rc;
+        want = end; /* doubled from the cut: each pass at least twice the last */
+    }
+}
+
+/* Whether a text's prefix that ends before a space following an ASCII letter or digit encodes to
+ * the first ids of the whole text (sg_tokenizer_encode_head): no piece contains such a letter or
+ * digit followed by a space ("▁" or " "), so no piece spans the cut (the unigram lattice and BPE
+ * merges see the sides apart); no special token contains a space; no charsmap rule or Replace
+ * normalizer matches across it; the Split pre-tokenizer's pattern holds no letter or digit; and
+ * a word is not looked up whole (ignore_merges) when the space would join the word before it.
+ * Lowercasing, punctuation removal and whitespace collapsing stop at a space. */
+static int head_cuts_hold(const SiglipTokenizer *tok)
+{
+    const SgSpModel *m = tok->sp;
+    for (int id = 0; id < m->n_pieces; id++) {
+        size_t len;
+        const unsigned char *p = sg_sp_piece_text(m, id, &len);
+        for (size_t i = 0; i + 1 < len; i++)
+            if (is_ascii_alnum(p[i]) &&
+                (p[i + 1] == ' ' || (i + 3 < len && !memcmp(p + i + 1, "\xE2\x96\x81", 3))))
+                return 0;
+    }
+    for (int k = 0; k < tok->n_specials; k++)
+        for (size_t i = 0; i < tok->specials[k].n_cps; i++)
+            if (tok->specials[k].cps[i] == ' ')
+                return 0;
+    for (int c = 0; c < 128; c++) {
+        unsigned char pair[2] = {(unsigned char)c, ' '};
+        const char *repl;
+        size_t repl_len;
+        if (is_ascii_alnum((unsigned char)c) &&
+            sg_charsmap_match(&m->normalizer.charsmap, pair, 2, &repl, &repl_len) > 1)
+            return 0;
+    }
+    const SgHfModel *hf = tok->enc->hf;
+    for (int k = 0; hf && k < hf->n_norms; k++) {
+        const char *from = hf->norms[k].from;
+        for (size_t i = 0; hf->norms[k].kind == SG_HF_REPLACE && from && from[i] && from[i + 1];
+             i++)
+            if (is_ascii_alnum((unsigned char)from[i]) && from[i + 1] == ' ')
+                return 0;
+    }
+    if (hf && hf->split != SG_HF_SPLIT_NONE) {
+        for (const char *c = hf->split_pattern; c && *c; c++)
+            if (is_ascii_alnum((unsigned char)*c))
+                return 0;
+        if (hf->ignore_merges && hf->split == SG_HF_SPLIT_MERGED_PREV)
+            return 0;
+    }
+    return 1;
 }
 
 /* Appends eos: SiglipTokenizer unless the ids already end with it (_add_eos_if_not_present);
@@ -375,7 +451,7 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         if (rc == 0)
             rc = add_special(tok, names->added, token_text(entry));
     }
-    const SgHfModel *hf = tok->sp->hf; /* tokenizer.json's added_tokens likewise */
+    const SgHfModel *hf = tok->enc->hf; /* tokenizer.json's added_tokens likewise */
     for (int k = 0; hf && k < hf->n_added && rc == 0; k++)
         rc = add_special(tok, names->added, hf->added[k]);
     if (rc != 0)
@@ -387,8 +463,8 @@ static int resolve_tokens(SiglipTokenizer *tok, TokenNames *names)
         return 0;
     const int32_t *ids;
     size_t n_ids;
-    rc = sg_sp_encode(tok->sp, (const unsigned char *)tok->unk_token, strlen(tok->unk_token),
-                      &tok->sp_scratch, &ids, &n_ids);
+    rc = sg_encoder_encode(tok->enc, (const unsigned char *)tok->unk_token,
+                           strlen(tok->unk_token), &tok->sp_scratch, &ids, &n_ids);
     if (rc != 0)
         return sg_fail(&tok->err, rc, "out of memory loading the tokenizer");
     tok->unk_prefix_pieces = (int)n_ids;
@@ -406,11 +482,13 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
     size_t size = 0;
     int rc = sg_read_file(path, SG_TOKENIZER_MAX_BYTES, &data, &size, &tok->err);
     if (rc == 0) {
-        rc = strcmp(file, "tokenizer.json") == 0
-                 ? sg_hf_load(data, size, &tok->sp, &tok->err)
-                 : sg_sp_load(&tok->sp, (const unsigned char *)data, size, &tok->err);
+        rc = sg_encoder_load(&tok->enc, strcmp(file, "tokenizer.json") == 0
+                                 ? SG_ENCODER_TOKENIZER_JSON : SG_ENCODER_SPIECE,
+                             data, size, &tok->err);
         if (rc != 0)
             sg_error_prefix(&tok->err, "loading %s: ", path);
+        else
+            tok->sp = tok->enc->sp;
     }
     free(data);
     free(path);
@@ -497,6 +575,8 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
         rc = load_spiece(tok, dir, file);
     if (rc == 0)
         rc = resolve_tokens(tok, &names);
+    if (rc == 0)
+        tok->head_cuts = head_cuts_hold(tok);
     cJSON_Delete(cfg);
     for (size_t k = 0; k < 5; k++)
         free(*slots[k]);
@@ -528,7 +608,7 @@ void siglip_tokenizer_free(SiglipTokenizer **tok)
     if (!tok || !*tok)
         return;
     SiglipTokenizer *t = *tok;
-    sg_sp_free(&t->sp);
+    sg_encoder_free(&t->enc);
     free(t->unk_token);
     for (int k = 0; k < t->n_specials; k++)
         free(t->specials[k].cps);
@@ -551,8 +631,26 @@ int siglip_tokenizer_max_length(const SiglipTokenizer *tok)
     return tok ? tok->max_length : 0;
 }
 
+/* Frees the scratch buffers a long text grew past 1 MiB, so that the memory goes back after the
+ * call instead of staying with the tokenizer (a service's tokenizers live as long as it does). */
+static void trim_scratch(SiglipTokenizer *tok)
+{
+    SgBuf *bufs[] = {&tok->cps, &tok->segment, &tok->ids, &tok->sp_scratch.normalized,
+                     &tok->sp_scratch.lattice, &tok->sp_scratch.path, &tok->sp_scratch.ids,
+                     &tok->sp_scratch.symbols, &tok->sp_scratch.agenda, &tok->sp_scratch.splits};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++)
+        if (bufs[k]->cap > (1u << 20))
+            sg_buf_free(bufs[k]);
+}
+
 int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int max_length,
                     int32_t *ids, int32_t *mask)
+{
+    return siglip_tokenize_n(tok, texts, NULL, n, max_length, ids, mask);
+}
+
+int siglip_tokenize_n(SiglipTokenizer *tok, const char *const *texts, const size_t *lengths,
+                      int n, int max_length, int32_t *ids, int32_t *mask)
 {
     if (!tok)
         return SIGLIP_EINVAL;
@@ -566,9 +664,11 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
     for (int t = 0; t < n; t++) {
         if (!texts[t])
             return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize: text %d is NULL", t);
-        int rc = sg_tokenizer_encode_text(tok, texts[t], strlen(texts[t]));
+        /* Only the first len_max - 1 ids are kept (eos goes last). */
+        int rc = sg_tokenizer_encode_head(tok, texts[t], lengths ? lengths[t] : strlen(texts[t]),
+                                          len_max - 1);
         if (rc != 0)
-            return rc;
+            return trim_scratch(tok), rc;
         const int32_t *enc = (const int32_t *)(const void *)tok->ids.data;
         size_t n_enc = tok->ids.len / sizeof *enc;
         if (n_enc + 1 > len_max) /* truncation leaves room for eos */
@@ -587,10 +687,17 @@ int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n, int m
                 mask[(size_t)t * len_max + k] = is_token;
         }
     }
+    trim_scratch(tok);
     return 0;
 }
 
 int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, size_t *n_ids)
+{
+    return siglip_tokenize_one_n(tok, text, text ? strlen(text) : 0, ids, n_ids);
+}
+
+int siglip_tokenize_one_n(SiglipTokenizer *tok, const char *text, size_t length, int32_t **ids,
+                          size_t *n_ids)
 {
     if (!tok)
         return SIGLIP_EINVAL;
@@ -598,15 +705,16 @@ int siglip_tokenize_one(SiglipTokenizer *tok, const char *text, int32_t **ids, s
         return sg_fail(&tok->err, SIGLIP_EINVAL, "siglip_tokenize_one: NULL argument");
     *ids = NULL;
     *n_ids = 0;
-    int rc = sg_tokenizer_encode_text(tok, text, strlen(text));
+    int rc = sg_tokenizer_encode_text(tok, text, length);
+    size_t n = tok->ids.len / sizeof(int32_t);
+    int32_t *out = rc == 0 ? malloc((n + 1) * sizeof *out) : NULL;
+    if (out && n)
+        memcpy(out, tok->ids.data, n * sizeof *out);
+    trim_scratch(tok);
     if (rc != 0)
         return rc;
-    size_t n = tok->ids.len / sizeof(int32_t);
-    int32_t *out = malloc((n + 1) * sizeof *out);
     if (!out)
         return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory");
-    if (n)
-        memcpy(out, tok->ids.data, n * sizeof *out);
     *n_ids = finish_ids(tok, out, n);
     *ids = out;
     return 0;

@@ -36,13 +36,17 @@ struct SiglipTokenizer {
     SgError err;               /* the last failure of a call on it (owned: it may outlive ctx) */
     SgTokenizerKind kind;
     int pad_left;              /* padding_side "left" in tokenizer_config.json */
-    SgSpModel *sp;             /* add_dummy_prefix forced off, as both wrappers do */
+    struct SgEncoder *enc;     /* the model and its kind (owned) */
+    SgSpModel *sp;             /* enc->sp, borrowed; add_dummy_prefix forced off, as both
+                                * wrappers do */
     int max_length;            /* model_max_length */
     int do_lower_case;
     char *unk_token;           /* its text, prepended to every segment before encoding */
     int32_t eos_id, unk_id, pad_id;
     int unk_prefix_pieces;     /* how many pieces unk_token alone encodes to (dropped again) */
     int32_t underline_id;      /* id of the piece "▁", or -1 */
+    int head_cuts;             /* the first ids of a text may come from a prefix of it (see
+                                * sg_tokenizer_encode_head) */
     SgSpecialToken *specials;  /* [n_specials] (owned) */
     int n_specials;
     uint64_t special_first[SG_SPECIAL_FIRST_BITS / 64]; /* bit (first code point mod 1024) */
@@ -66,5 +70,17 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out);
 /* Encodes one text into tok->ids without eos, padding or truncation (the raw token list of the
  * tokenizer's rules converted to ids). */
 int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len);
+
+/* The first text bytes a head encoding tries (then twice as many, and so on). */
+#define SG_TOKENIZER_HEAD_BYTES 1024
+
+/* Encodes into tok->ids at least the first `need` ids that sg_tokenizer_encode_text gives for
+ * the whole text, encoding only a prefix when tok->head_cuts allows: memory then follows the
+ * prefix that decides those ids, not the text. The prefix ends before a space that follows an
+ * ASCII letter or digit (the tokenizer's pieces, special tokens and normalizers all keep the two
+ * sides of such a space apart, checked at load), and holds more than `need` ids, so that the
+ * last one, which a longer text could still extend (a run of unknown characters), is not among
+ * them. Without such a cut the whole text is encoded. */
+int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need);
 
 #endif /* SG_TOKENIZER_TOKENIZER_H */

@@ -1,9 +1,7 @@
 /* unigram.c — SentencePiece's unigram encoder: Viterbi over piece scores with its exact float
- * arithmetic and tie-breaking; the encode entry point (unigram or BPE), then unknown-run merging
- * and byte fallback. */
+ * arithmetic and tie-breaking, then unknown-run merging and byte fallback (which SentencePiece's
+ * BPE shares). */
 #include "tokenizer/spiece.h"
-
-#include "tokenizer/hf_json.h"
 
 #include <stdlib.h>
 
@@ -80,8 +78,8 @@ static void viterbi(const SgSpModel *m, const unsigned char *text, int32_t size,
 
 /* Appends the ids of the best path in order, merging runs of unknown pieces into one id, or with
  * byte_fallback spelling each unknown piece as its UTF-8 bytes. */
-static int emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan *path,
-                    size_t n_path, SgSpScratch *scr)
+int sg_sp_emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan *path,
+                   size_t n_path, SgSpScratch *scr)
 {
     scr->ids.len = 0;
     if (sg_buf_reserve(&scr->ids, sizeof(int32_t)) != 0) /* never NULL, even for no ids */
@@ -107,47 +105,18 @@ static int emit_ids(const SgSpModel *m, const unsigned char *text, const SgSpan 
     return 0;
 }
 
-int sg_sp_encode(const SgSpModel *m, const unsigned char *s, size_t n, SgSpScratch *scr,
-                 const int32_t **ids, size_t *n_ids)
+int sg_sp_unigram_encode(const SgSpModel *m, const unsigned char *text, size_t size,
+                         SgSpScratch *scr)
 {
-    *ids = NULL;
-    *n_ids = 0;
-    /* A tokenizer.json model brings its own normalizers (and, for BPE, HF's merge order). */
-    if ((m->hf ? sg_hf_normalize(m->hf, s, n, &scr->normalized)
-               : sg_normalize(&m->normalizer, s, n, &scr->normalized)) != 0)
-        return SIGLIP_ENOMEM;
-    size_t size = scr->normalized.len;
-    if (size >= INT32_MAX / 2)
-        return SIGLIP_E2BIG;
-    const unsigned char *text = scr->normalized.data;
     size_t n_path = 0;
-    if (m->hf && m->hf->bpe) {
-        if (sg_hf_bpe_encode(m, text, size, scr) != 0)
-            return SIGLIP_ENOMEM;
-        *ids = (const int32_t *)(const void *)scr->ids.data;
-        *n_ids = scr->ids.len / sizeof(int32_t);
-        return 0;
-    }
-    if (m->model_type == SG_MODEL_BPE) {
-        long n_seg = sg_sp_bpe_segment(m, text, (int32_t)size, scr);
-        if (n_seg < 0)
-            return SIGLIP_ENOMEM;
-        n_path = (size_t)n_seg;
-    } else {
-        scr->lattice.len = scr->path.len = 0;
-        if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(BestNode)) != 0 ||
-            sg_buf_reserve(&scr->path, (size + 1) * sizeof(SgSpan)) != 0)
-            return SIGLIP_ENOMEM;
-        BestNode *lattice = (BestNode *)(void *)scr->lattice.data;
-        viterbi(m, text, (int32_t)size, lattice);
-        SgSpan *path = (SgSpan *)(void *)scr->path.data;
-        for (int32_t end = (int32_t)size; end > 0; end = lattice[end].starts_at)
-            path[n_path++] = (SgSpan){lattice[end].starts_at, end, lattice[end].id};
-    }
-    const SgSpan *path = (const SgSpan *)(const void *)scr->path.data;
-    if (emit_ids(m, text, path, n_path, scr) != 0)
+    scr->lattice.len = scr->path.len = 0;
+    if (sg_buf_reserve(&scr->lattice, (size + 1) * sizeof(BestNode)) != 0 ||
+        sg_buf_reserve(&scr->path, (size + 1) * sizeof(SgSpan)) != 0)
         return SIGLIP_ENOMEM;
-    *ids = (const int32_t *)(const void *)scr->ids.data;
-    *n_ids = scr->ids.len / sizeof(int32_t);
-    return 0;
+    BestNode *lattice = (BestNode *)(void *)scr->lattice.data;
+    viterbi(m, text, (int32_t)size, lattice);
+    SgSpan *path = (SgSpan *)(void *)scr->path.data;
+    for (int32_t end = (int32_t)size; end > 0; end = lattice[end].starts_at)
+        path[n_path++] = (SgSpan){lattice[end].starts_at, end, lattice[end].id};
+    return sg_sp_emit_ids(m, text, path, n_path, scr);
 }

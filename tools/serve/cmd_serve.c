@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../cli.h"
@@ -26,6 +27,7 @@ static const char usage[] =
     "                       classification model without candidate_labels uses its own classes\n"
     "  POST /v1/search      with --index: {\"query\": TEXT | {\"image\": BASE64}, \"top_k\": K}\n"
     "                       → [{\"path\", \"score\", \"cosine\"}] best first, as `siglip search`\n"
+    "  GET  /v1/models      the model, as OpenAI's model list: {\"data\": [{\"id\": NAME, ...}]}\n"
     "  GET  /health         {\"status\": \"ok\"} (503 while shutting down; never needs the key)\n"
     "  GET  /metrics        Prometheus text: requests, latency, batch sizes, queue depth\n"
     "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full\n"
@@ -39,8 +41,11 @@ static const char usage[] =
     "  --queue N              items admitted at once; more get 503 (default 256)\n"
     "  --max-items N          inputs, images or labels per request (default 64)\n"
     "  --max-body BYTES       largest request body (default 33554432); more gets 413\n"
-    "  --timeout-ms MS        per-request deadline from its headers (default 30000)\n"
-    "  --max-connections N    open connections at once, a thread each (default 64)\n"
+    "  --timeout-ms MS        per-request deadline from its headers; the body must have\n"
+    "                         arrived by then (default 30000)\n"
+    "  --header-timeout S     close a connection that has not sent a whole request head S\n"
+    "                         seconds after opening or after its last answer (default 10)\n"
+    "  --max-connections N    open connections at once, a thread each (default 1024)\n"
     "  --idle-timeout S       close a connection silent this long (default 30)\n"
     "  --max-image-pixels N   largest decoded image, width × height (default 25000000)\n"
     "  --api-key-file FILE    require \"Authorization: Bearer KEY\", KEY the file's first line\n"
@@ -66,6 +71,7 @@ enum {
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_IDLE,
+    OPT_HEADER_TIMEOUT,
     OPT_MAX_PIXELS,
     OPT_API_KEY_FILE,
     OPT_MODEL_NAME,
@@ -230,6 +236,21 @@ static int immich_open(ServeOptions *o, const char *model_dir, Served *main_sv, 
     return rc;
 }
 
+/* Each connection holds a descriptor: raises the soft limit on open files (toward the hard one)
+ * so that --max-connections can be reached, with room for the model, kits and index files. */
+static void raise_fd_limit(int max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 128;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+        fprintf(stderr, "siglip serve: warning: at most %llu open files: fewer than "
+                "--max-connections %d connections can be open\n",
+                (unsigned long long)rl.rlim_cur, max_connections);
+}
+
 /* Everything after option parsing. Signals are blocked in every thread: main waits for them. */
 static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals)
 {
@@ -258,6 +279,7 @@ static int serve(ServeOptions *o, const char *model_dir, const sigset_t *signals
         goto done;
     }
     int port = 0;
+    raise_fd_limit(o->cfg.max_connections);
     if (server_start(&server, &o->cfg, svc, metrics, &port, err, sizeof err)) {
         rc = cli_error("serve: %s", err);
         goto done;
@@ -339,6 +361,9 @@ static int serve_option(void *arg_o, const CliCommon *common, int opt, char *arg
     case OPT_IDLE:
         return cli_parse_int(cmd, "--idle-timeout", arg, 1, 3600, &c->idle_timeout_s) ? CLI_USAGE
                                                                                      : 0;
+    case OPT_HEADER_TIMEOUT:
+        return cli_parse_int(cmd, "--header-timeout", arg, 1, 3600, &c->header_timeout_s)
+                   ? CLI_USAGE : 0;
     case OPT_MAX_PIXELS:
         if (cli_parse_int(cmd, "--max-image-pixels", arg, 1, 1 << 30, &v))
             return CLI_USAGE;
@@ -361,6 +386,7 @@ int cmd_serve(int argc, char **argv)
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"max-image-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"model-name", required_argument, NULL, OPT_MODEL_NAME},
@@ -372,8 +398,8 @@ int cmd_serve(int argc, char **argv)
     ServeOptions o = {
         .cfg = {.host = "127.0.0.1", .port = 8080, .max_batch = CLI_DEFAULT_BATCH,
                 .max_wait_ms = 5, .queue_items = 256, .max_body = 32u << 20,
-                .timeout_ms = 30000, .max_connections = 64, .max_items = 64,
-                .idle_timeout_s = 30},
+                .timeout_ms = 30000, .max_connections = 1024, .max_items = 64,
+                .idle_timeout_s = 30, .header_timeout_s = 10},
         .max_pixels = 25000000,
     };
     CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,

@@ -216,6 +216,7 @@ void base64_write(FILE *f, const void *data, size_t n);
 typedef enum Endpoint {
     EP_EMBEDDINGS = 0,
     EP_CLASSIFY,
+    EP_MODELS,                     /* GET /v1/models */
     EP_HEALTH,
     EP_METRICS,
     EP_SEARCH,
@@ -297,6 +298,8 @@ typedef struct Reply {
 
 /* Fills *out with an OpenAI-shaped error {"error": {"message", "type", "code"}}. */
 void reply_error(Reply *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* GET /v1/models: the served model as OpenAI's model list. */
+void api_models(const Service *svc, Reply *out);
 /* POST /v1/embeddings and /v1/classify; t0 = when the request's headers arrived (cli_now()). */
 void api_embeddings(const Service *svc, const char *content_type, const unsigned char *body,
                     size_t size, double t0, Reply *out);
@@ -353,6 +356,8 @@ typedef struct ServeConfig {
     int max_connections;
     int max_items;
     int idle_timeout_s;
+    int header_timeout_s;          /* a request head must arrive within this of the connection's
+                                    * opening or its previous answer */
     const char *api_key;           /* NULL = no authentication */
 } ServeConfig;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../cli.h"
-#include "../json_out.h"
+#include "json_out.h"
 #include "serve.h"
 
 static const char *error_type(int status)
@@ -322,6 +322,20 @@ void api_embeddings(const Service *svc, const char *content_type, const unsigned
         }
     }
     embed_request_free(&q);
+}
+
+/* ---- /v1/models ---- */
+
+void api_models(const Service *svc, Reply *out)
+{
+    FILE *f = answer_open(out);
+    if (!f)
+        return;
+    /* OpenAI's list of Model objects; "created" is unknown for a model directory: 0. */
+    fputs("{\"object\": \"list\", \"data\": [{\"id\": ", f);
+    json_string(f, svc->model_name);
+    fputs(", \"object\": \"model\", \"created\": 0, \"owned_by\": \"siglip\"}]}\n", f);
+    fclose(f);
 }
 
 /* ---- /v1/classify ---- */

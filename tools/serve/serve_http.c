@@ -1,8 +1,11 @@
 /* serve_http.c — the HTTP side of `siglip serve` on libmicrohttpd: routing, bearer-token checks,
- * bounded request bodies, answers, and draining on shutdown. One thread per connection (bounded by
- * --max-connections) so a request may block while the device works for it. */
+ * framing checks, bounded request bodies, deadlines for slow clients, answers, and draining on
+ * shutdown. One thread per connection (bounded by --max-connections) so a request may block while
+ * the device works for it; a watchdog thread closes connections that miss their deadline. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +16,14 @@
 #include "../cli.h"
 #include "serve.h"
 
+/* One open connection as the watchdog sees it (its MHD socket context). */
+typedef struct Conn {
+    int fd;
+    double deadline;           /* cli_now() seconds after which it is closed; 0 = none */
+    int shut;                  /* the watchdog has shut its socket down */
+    struct Conn *prev, *next;
+} Conn;
+
 struct Server {
     ServeConfig cfg;
     const Service *svc;
@@ -22,6 +33,12 @@ struct Server {
     pthread_cond_t idle;       /* in_flight dropped to 0 */
     int in_flight;             /* requests whose headers arrived and that are not yet closed */
     int draining;
+    /* The watchdog: a trickling client keeps MHD's idle timer from ever firing, so deadlines
+     * that do not move with each byte are enforced here, under `lock`. */
+    Conn *conns;
+    pthread_t watchdog;
+    int watchdog_stop;
+    pthread_cond_t watchdog_wake;
 };
 
 /* One request's state across the handler's calls. */
@@ -37,6 +54,81 @@ typedef struct Req {
     int answered;
 } Req;
 
+/* Sets the deadline of connection c (0 = none): the watchdog closes it once that passes. */
+static void conn_set_deadline(Server *s, struct MHD_Connection *c, double deadline)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    Conn *conn = info ? info->socket_context : NULL;
+    if (!conn)
+        return;
+    pthread_mutex_lock(&s->lock);
+    conn->deadline = deadline;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a new connection must deliver its first request head within
+ * --header-timeout; a closed one leaves the list. MHD calls CLOSED before it closes the socket,
+ * and the watchdog only shuts a listed socket down under the same lock, so it never touches a
+ * descriptor that was closed (and maybe reused). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    Server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        Conn *conn = info ? calloc(1, sizeof *conn) : NULL;
+        if (!conn)
+            return; /* unwatched: MHD's idle timeout still applies */
+        conn->fd = info->connect_fd;
+        conn->deadline = cli_now() + s->cfg.header_timeout_s;
+        pthread_mutex_lock(&s->lock);
+        conn->next = s->conns;
+        if (s->conns)
+            s->conns->prev = conn;
+        s->conns = conn;
+        pthread_mutex_unlock(&s->lock);
+        *socket_context = conn;
+        return;
+    }
+    Conn *conn = *socket_context;
+    if (!conn)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        s->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    pthread_mutex_unlock(&s->lock);
+    free(conn);
+    *socket_context = NULL;
+}
+
+/* Shuts down the sockets of connections past their deadline, four times a second: the
+ * connection's own thread then reads end-of-stream (or fails to send) and closes it. */
+static void *watchdog_main(void *arg)
+{
+    Server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->watchdog_stop) {
+        struct timespec ts;
+        double now = cli_now();
+        for (Conn *conn = s->conns; conn; conn = conn->next) {
+            if (conn->deadline > 0 && now > conn->deadline && !conn->shut) {
+                shutdown(conn->fd, SHUT_RDWR);
+                conn->shut = 1;
+            }
+        }
+        serve_timespec(now + 0.25, &ts);
+        pthread_cond_timedwait(&s->watchdog_wake, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 static Endpoint endpoint_of(const Server *s, const char *url)
 {
     if (!strcmp(url, "/v1/embeddings"))
@@ -45,6 +137,8 @@ static Endpoint endpoint_of(const Server *s, const char *url)
         return EP_CLASSIFY;
     if (!strcmp(url, "/v1/search"))
         return EP_SEARCH;
+    if (!strcmp(url, "/v1/models"))
+        return EP_MODELS;
     if (!strcmp(url, "/health"))
         return EP_HEALTH;
     if (!strcmp(url, "/metrics"))
@@ -78,6 +172,8 @@ static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, R
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
     MHD_destroy_response(resp);
+    /* A client that does not take its answer is not waited for longer than a request lasts. */
+    conn_set_deadline(s, c, cli_now() + s->cfg.timeout_ms / 1000.0);
     return ret;
 }
 
@@ -110,19 +206,71 @@ static int authorized(const Server *s, struct MHD_Connection *c)
     return token_matches(h + 7, s->cfg.api_key);
 }
 
+/* The header fields that frame a request's body, counted (repeated fields stay separate). */
+typedef struct Framing {
+    int n_length, n_coding, n_host;
+    const char *coding;        /* the Transfer-Encoding value */
+} Framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    Framing *f = cls;
+    (void)kind;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->n_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->n_coding++, f->coding = value;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        f->n_host++;
+    return MHD_YES;
+}
+
+/* Why the head's framing is refused (RFC 9112 §3.2, §6.1, §6.3), or NULL; *status is 400, or
+ * 501 for a transfer coding other than chunked. libmicrohttpd would take the first of two
+ * Content-Lengths, or let Transfer-Encoding win over Content-Length: a proxy in front that reads
+ * the other one would see another request boundary (request smuggling). */
+static const char *framing_error(struct MHD_Connection *c, const char *version, int *status)
+{
+    Framing f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    int http11 = !strcmp(version, MHD_HTTP_VERSION_1_1);
+    *status = 400;
+    if (f.n_length > 1)
+        return "more than one Content-Length header";
+    if (f.n_coding && f.n_length)
+        return "both Transfer-Encoding and Content-Length";
+    if (f.n_coding && !http11)
+        return "Transfer-Encoding in an HTTP/1.0 request";
+    if (f.n_coding > 1)
+        return "more than one Transfer-Encoding header";
+    if (f.n_coding && strcasecmp(f.coding, "chunked")) {
+        *status = 501;
+        return "the only transfer coding accepted is chunked";
+    }
+    if (http11 && f.n_host != 1)
+        return "an HTTP/1.1 request needs exactly one Host header";
+    return NULL;
+}
+
 /* Checks made once the headers are in: the request may be answered before its body arrives. */
-static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method)
+static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method,
+                                  const char *version)
 {
     pthread_mutex_lock(&s->lock);
     int draining = s->draining;
     pthread_mutex_unlock(&s->lock);
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
+    int framing_status;
+    const char *framing = framing_error(c, version, &framing_status);
+    if (framing)
+        return send_error(s, c, r, framing_status, framing);
     if (draining)
         return send_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
         return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/v1/search, /health, /metrics)");
+                                        "/v1/search, /v1/models, /health, /metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
         return send_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
@@ -180,6 +328,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
 {
     Reply rep = {0};
     r->complete = 1;
+    /* At work: the request's own deadline bounds the wait for a host kit and the device. */
+    conn_set_deadline(s, c, 0);
     if (r->too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
@@ -191,6 +341,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
+    } else if (r->ep == EP_MODELS) {
+        api_models(s->svc, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
@@ -226,7 +378,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     Server *s = cls;
     Req *r = *con_cls;
-    (void)version;
     if (!r) {
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
@@ -236,7 +387,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
         pthread_mutex_unlock(&s->lock);
-        return on_headers(s, c, r, method);
+        /* The body must be in by the request's deadline: past it the answer could only be 504. */
+        conn_set_deadline(s, c, r->t0 + s->cfg.timeout_ms / 1000.0);
+        return on_headers(s, c, r, method, version);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -253,12 +406,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     Server *s = cls;
     Req *r = *con_cls;
-    (void)c;
     (void)toe;
+    /* A kept-alive connection must deliver its next request head in time, as a new one. */
+    conn_set_deadline(s, c, cli_now() + s->cfg.header_timeout_s);
     if (!r)
         return;
+    /* A large body (or the long text in it) leaves freed memory in malloc's heap: give it back
+     * to the system rather than hold it while idle. */
+    int large = r->cap > (1u << 20);
     free(r->body);
     free(r);
+    if (large)
+        malloc_trim(0);
     *con_cls = NULL;
     pthread_mutex_lock(&s->lock);
     if (--s->in_flight == 0)
@@ -289,6 +448,20 @@ static int make_address(const char *host, int port, struct sockaddr_storage *ss,
     return -1;
 }
 
+/* Stops the watchdog and frees a server whose daemon is stopped (every connection closed). */
+static void free_server(Server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->watchdog_stop = 1;
+    pthread_cond_broadcast(&s->watchdog_wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->watchdog, NULL);
+    pthread_cond_destroy(&s->watchdog_wake);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
 int server_start(Server **out, const ServeConfig *cfg, const Service *svc, Metrics *metrics,
                  int *port, char *error, size_t esize)
 {
@@ -300,7 +473,9 @@ int server_start(Server **out, const ServeConfig *cfg, const Service *svc, Metri
         return -1;
     }
     Server *s = calloc(1, sizeof *s);
-    if (!s || pthread_mutex_init(&s->lock, NULL) || serve_cond_init(&s->idle)) {
+    if (!s || pthread_mutex_init(&s->lock, NULL) || serve_cond_init(&s->idle) ||
+        serve_cond_init(&s->watchdog_wake) ||
+        pthread_create(&s->watchdog, NULL, watchdog_main, s)) {
         free(s);
         snprintf(error, esize, "out of memory");
         return -1;
@@ -308,19 +483,19 @@ int server_start(Server **out, const ServeConfig *cfg, const Service *svc, Metri
     s->cfg = *cfg;
     s->svc = svc;
     s->metrics = metrics;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* poll() rather than select(): with hundreds of connections, descriptors pass FD_SETSIZE. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(error, esize, "cannot listen on %s port %d (in use, or not an address of this "
                  "machine?)", cfg->host, cfg->port);
-        pthread_cond_destroy(&s->idle);
-        pthread_mutex_destroy(&s->lock);
-        free(s);
+        free_server(s);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -348,8 +523,6 @@ void server_drain_and_stop(Server **sp, double grace_s)
         ;
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->daemon);
-    pthread_cond_destroy(&s->idle);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
+    free_server(s);
     *sp = NULL;
 }

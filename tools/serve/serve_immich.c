@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "../cli.h"
-#include "../json_out.h"
+#include "json_out.h"
 #include "serve.h"
 
 /* The most parts a /predict form may have: Immich sends two (entries, and image or text). */

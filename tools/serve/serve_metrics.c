@@ -13,9 +13,10 @@ static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 static const int statuses[] = {200, 400, 401, 404, 405, 413, 422, 500, 503, 504};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 
-static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify", "/health",
-                                                     "/metrics", "/v1/search", "/predict",
-                                                     "/ping", "/", "other"};
+static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify",
+                                                     "/v1/models", "/health", "/metrics",
+                                                     "/v1/search", "/predict", "/ping", "/",
+                                                     "other"};
 
 struct Metrics {
     pthread_mutex_t lock;

@@ -205,6 +205,10 @@ int parse_form(const char *content_type, const unsigned char *body, size_t size,
             break;
         part->data = data;
         part->size = (size_t)(next - 2 - data);
+        /* Every part but an image is a text, held as a C string: a NUL would end it early. */
+        if (strcmp(part->name, "image") && memchr(part->data, 0, part->size))
+            return fail(error, esize, "multipart field \"%.60s\" holds a NUL byte (U+0000), which "
+                        "is refused rather than cutting the text short there", part->name);
         form->n++;
         p = next;
     }
@@ -248,6 +252,25 @@ static int body_kind(const char *content_type, char *error, size_t esize)
 
 /* ---- JSON ---- */
 
+/* Whether a string of the JSON text holds U+0000, escaped (\u0000) or raw: cJSON's strings end
+ * at their first NUL, so such a text would be cut short there without a word. */
+static int json_string_has_nul(const unsigned char *body, size_t size)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (body[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && body[i] == '\\' && i + 1 < size) {
+            if (body[i + 1] == 'u' && size - i >= 6 && !memcmp(body + i + 2, "0000", 4))
+                return 1;
+            i++; /* the escaped character (a quote among them) */
+        } else if (in_string && body[i] == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static cJSON *parse_json(const unsigned char *body, size_t size, char *error, size_t esize)
 {
     if (!size) {
@@ -271,6 +294,12 @@ static cJSON *parse_json(const unsigned char *body, size_t size, char *error, si
     }
     if (!cJSON_IsObject(doc)) {
         fail(error, esize, "the body must be a JSON object");
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    if (json_string_has_nul(body, size)) {
+        fail(error, esize, "a JSON string holds \\u0000 (U+0000), which is refused rather than "
+             "cutting the text short there");
         cJSON_Delete(doc);
         return NULL;
     }

@@ -5,7 +5,7 @@
 
 #include "../cli.h"
 #include "../index_db.h"
-#include "../json_out.h"
+#include "json_out.h"
 #include "../search_results.h"
 #include "../topk.h"
 #include "serve.h"

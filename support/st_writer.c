@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json_out.h"
 
@@ -142,7 +143,12 @@ int st_write_with_metadata(const char *path, const StTensor *tensors, int n,
         snprintf(errbuf, errlen, "out of memory");
         return -1;
     }
-    snprintf(tmp, tlen, "%s.tmp", path);
+    /* A regular file is written under a temporary name and renamed into place, so a reader never
+     * sees half of it; anything else that exists (/dev/null, a pipe, a terminal) is written
+     * directly: renaming over it would replace a device node with a file. */
+    struct stat st;
+    int direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    snprintf(tmp, tlen, "%s%s", path, direct ? "" : ".tmp");
     int rc = -1;
     FILE *f = fopen(tmp, "wb");
     if (!f) {
@@ -152,11 +158,11 @@ int st_write_with_metadata(const char *path, const StTensor *tensors, int n,
         int saved = errno;
         if (fclose(f) || werr)
             snprintf(errbuf, errlen, "writing %s: %s", path, strerror(werr ? saved : errno));
-        else if (rename(tmp, path))
+        else if (!direct && rename(tmp, path))
             snprintf(errbuf, errlen, "renaming to %s: %s", path, strerror(errno));
         else
             rc = 0;
-        if (rc)
+        if (rc && !direct)
             remove(tmp);
     }
     free(tmp);

@@ -1,6 +1,6 @@
 /* st_writer.h — writing tensors to a .safetensors file (the format of the Python package): the
- * project's one writer, used by the CLI and, compiled into them, by the tests and fuzzers (the
- * library only reads safetensors). */
+ * project's one writer (the library only reads safetensors), which the CLI, the tests and the
+ * fuzzers link from the support library target (support/meson.build). */
 #ifndef SIGLIP_ST_WRITER_H
 #define SIGLIP_ST_WRITER_H
 
