@@ -659,6 +659,17 @@ def case_bench(exe):
     if len(records) == 2:
         ratio = records[0]["gflop_per_batch"] / records[1]["gflop_per_batch"]
         check((6 / 64) ** 2 < ratio < 6 / 64 * 1.1, "--tokens 5 vs 64: GFLOP ratio %.4f" % ratio)
+    # --precision repeated: the precisions side by side in one invocation, in the order given,
+    # each record naming its own (issue 28); more than 4 is a usage error.
+    args = ["bench", "--model", "tiny", "--tower", "text", "--batch", "1", "--iters", "1",
+            "--precision", "q8", "--precision", "f32", "--json"] + device_args()
+    if "--device" not in args:
+        args += ["--device", "auto"]
+    records = json.loads(run_ok(exe, args, "bench --precision q8 --precision f32"))
+    check([r.get("precision") for r in records] == ["q8", "f32"] and
+          all("error" not in r for r in records), "--precision records %s" % records)
+    rc, _, err = run(exe, ["bench", "--model", "tiny"] + ["--precision", "f32"] * 5)
+    check(rc == 2 and "at most 4" in err, "five --precision: exit %d, %s" % (rc, err))
 
 
 CASES = {
