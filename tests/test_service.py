@@ -65,7 +65,8 @@ def defaults_file():
 def default_timeout_s(exe):
     """The default --timeout-ms of `siglip serve --help`, in seconds."""
     out = subprocess.run([exe, "serve", "--help"], capture_output=True, text=True).stdout
-    m = re.search(r"--timeout-ms MS .*\(default (\d+)\)", out)
+    # The option's text may wrap onto the next line before its "(default N)".
+    m = re.search(r"--timeout-ms MS [^(]*\(default (\d+)\)", out)
     if not m:
         raise AssertionError("no default --timeout-ms in siglip serve --help")
     return int(m.group(1)) / 1000
