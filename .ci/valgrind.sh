@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${VALGRIND_BUILD_DIR:-build-valgrind}
 tests=(test_config test_safetensors test_safetensors_medium test_tokenizer test_tokenizer_cases
-       test_tokenizer_head test_image test_image_extra test_immich test_regressions test_limits test_topk "$@")
+       test_image test_image_extra test_immich test_regressions test_limits test_topk "$@")
 
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed" >&2; exit 1; }
 if [ ! -f "$build/build.ninja" ]; then

@@ -86,6 +86,18 @@ typedef enum SiglipTextMask {
     SIGLIP_TEXT_MASK_NONE = 1, /* ignore any attention mask (big_vision / open_clip) */
 } SiglipTextMask;
 
+/* Caps on the limits a device reports, for fitting the tuning to a smaller device than the one
+ * at hand: on a CPU device, work-group 256, 32 KiB local memory, no fp16, no fp64 make every
+ * kernel configuration run as it would under a GPU's limits (the test suite runs once so, see
+ * docs/devices.md). Every field 0 = the device's own; a cap above the device's value changes
+ * nothing. The opened device's SiglipDeviceInfo reports the capped values. */
+typedef struct SiglipDeviceLimits {
+    uint32_t max_work_group_size; /* work-items per work-group */
+    uint32_t max_local_mem_bytes; /* local memory per work-group */
+    int32_t no_fp16;              /* 1: as if the device lacked cl_khr_fp16 */
+    int32_t no_fp64;              /* 1: as if the device lacked cl_khr_fp64 */
+} SiglipDeviceLimits;
+
 /* Storage type of every Linear layer's weight and of the token embedding on the device (issue
  * 14). They are converted at load (round to nearest even; q8: symmetric int8 with one f32 scale
  * per output channel and block of 32 inputs, for the token embedding per row and block of 32
@@ -133,7 +145,10 @@ typedef struct SiglipSettings {
     /* Storage type of Linear weights and the token embedding; see SiglipPrecision. Read by
      * siglip_model_load and siglip_model_create_random. Default SIGLIP_PRECISION_F32. */
     SiglipPrecision precision;
-    uint8_t reserved[56]; /* must be zero (siglip_default_settings() does it) */
+    /* Caps on the device's limits the tuning is fitted to (see SiglipDeviceLimits); all 0 (the
+     * default) = the device's own. Read by siglip_context_open_device(). */
+    SiglipDeviceLimits device_limits;
+    uint8_t reserved[40]; /* must be zero (siglip_default_settings() does it) */
 } SiglipSettings;
 
 /* ---- device tuning ----

@@ -67,6 +67,15 @@ void json_float(FILE *f, double v)
     json_number(f, v, 9);
 }
 
+void json_float_list(FILE *f, const float *v, int n, const char *sep)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputs(sep, f);
+        json_float(f, v[i]);
+    }
+}
+
 void json_int_array(FILE *f, const int32_t *v, int n)
 {
     fputc('[', f);

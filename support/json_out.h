@@ -16,6 +16,9 @@ void json_float(FILE *f, double v);
 /* A number with `digits` significant digits, or null when it is not finite. */
 void json_number(FILE *f, double v, int digits);
 
+/* n floats as json_float writes them, with sep between two (no brackets: the caller's). */
+void json_float_list(FILE *f, const float *v, int n, const char *sep);
+
 /* "[a, b, ...]" of n int32 values. */
 void json_int_array(FILE *f, const int32_t *v, int n);
 

@@ -1,6 +1,7 @@
 /* harness.c — implementation of the shared test helpers in harness.h. */
 #include "harness.h"
 
+#include "ocl/kernels.h"
 #include "siglip.h"
 
 #include <sys/stat.h>
@@ -24,6 +25,21 @@ const char *sg_test_data_dir(void) { return env_or("SIGLIP_TEST_DATA", "tests/da
 const char *sg_test_device(void) { return env_or("SIGLIP_TEST_DEVICE", "auto"); }
 const char *sg_test_cache_dir(void) { return env_or("SIGLIP_TEST_CACHE", NULL); }
 const char *sg_test_tuning(void) { return env_or("SIGLIP_TEST_TUNING", NULL); }
+
+const SiglipDeviceLimits *sg_test_limits(void)
+{
+    static const SiglipDeviceLimits gpu = {.max_work_group_size = 256,
+                                           .max_local_mem_bytes = 32 * 1024,
+                                           .no_fp16 = 1, .no_fp64 = 1};
+    const char *v = env_or("SIGLIP_TEST_LIMITS", NULL);
+    if (!v)
+        return NULL;
+    if (strcmp(v, "gpu") != 0) {
+        fprintf(stderr, "SIGLIP_TEST_LIMITS=%s: only \"gpu\" is known\n", v);
+        exit(1);
+    }
+    return &gpu;
+}
 
 const char *sg_test_medium_dir(void)
 {
@@ -52,6 +68,8 @@ void sg_test_settings(SiglipSettings *s)
     s->device = sg_test_device();
     s->program_cache_dir = sg_test_cache_dir();
     s->tuning_file = sg_test_tuning();
+    if (sg_test_limits())
+        s->device_limits = *sg_test_limits();
 }
 
 SiglipContext *sg_test_context(void)
@@ -62,6 +80,18 @@ SiglipContext *sg_test_context(void)
     int rc = siglip_context_create(&ctx, &s);
     CHECK_STATUS(rc, SIGLIP_OK, "context");
     return ctx;
+}
+
+int sg_test_open_device(SgDevice **dev, SgError *err, const char *name)
+{
+    int rc = sg_device_open_limited(dev, sg_test_device(), sg_test_cache_dir(), NULL,
+                                    sg_test_limits(), err);
+    if (rc == SIGLIP_ENODEV) {
+        fprintf(stderr, "skipped: %s\n", err->message);
+        return SG_TEST_SKIP;
+    }
+    CHECK_STATUS(rc, SIGLIP_OK, err->message);
+    return rc == SIGLIP_OK ? 0 : sg_test_finish(name);
 }
 
 char *sg_test_path(const char *rel)

@@ -44,6 +44,10 @@ const char *sg_test_require_medium(void);
 const char *sg_test_device(void);
 /* Tuning override file for tests (SIGLIP_TEST_TUNING) or NULL. */
 const char *sg_test_tuning(void);
+/* Caps on the device's limits for tests (SIGLIP_TEST_LIMITS=gpu: work-group 256, 32 KiB local
+ * memory, no fp16, no fp64, the limits real GPUs report; unset: NULL, the device's own). */
+struct SiglipDeviceLimits;
+const struct SiglipDeviceLimits *sg_test_limits(void);
 /* Program binary cache dir for tests (SIGLIP_TEST_CACHE) or NULL. */
 const char *sg_test_cache_dir(void);
 /* Default settings with the test device, program cache and tuning file filled in. */
@@ -51,6 +55,12 @@ struct SiglipSettings;
 void sg_test_settings(struct SiglipSettings *s);
 /* A context of sg_test_settings; NULL after a failed check. */
 struct SiglipContext *sg_test_context(void);
+/* Opens the test device (sg_device_open with sg_test_device() and sg_test_cache_dir()) into
+ * *dev. 0 when it is open (the caller closes it); else what main() returns: SG_TEST_SKIP when
+ * there is no device, or sg_test_finish(name) after a failed check. */
+struct SgDevice;
+struct SgError;
+int sg_test_open_device(struct SgDevice **dev, struct SgError *err, const char *name);
 /* malloc'ed "<data dir>/<rel>". */
 char *sg_test_path(const char *rel);
 

@@ -21,7 +21,6 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 SKIP = 77
@@ -44,16 +43,7 @@ SRC_IMAGE = os.path.join(IMAGES, "rgb_13x21.png")
 EMBED_ATOL = 1e-5
 
 
-def run(exe, args):
-    return test_cli.run(exe, args + test_cli.device_args())
-
-
-def run_ok(exe, args):
-    rc, out, err = run(exe, args)
-    if rc != 0:
-        sys.stderr.write(err)
-        raise AssertionError("siglip %s exited %d" % (" ".join(args[:3]), rc))
-    return out, err
+run, run_ok = test_cli.run_on_device, test_cli.run_ok_on_device
 
 
 def summary(out):
@@ -458,23 +448,8 @@ def case_classify(exe, tmp):
     check(rc == 1 and "none of the 2 images" in err, "no readable image: exit %d, %s" % (rc, err))
 
 
-CASES = {
-    "readonly": case_readonly,
-    "diskfull": case_diskfull,
-    "lock": case_lock,
-    "journal": case_journal,
-    "classify": case_classify,
-}
-
-
-def in_tmp(case, exe):
-    with tempfile.TemporaryDirectory(prefix="siglip-batch-") as tmp:
-        case(exe, tmp)
-
-
-def main():
-    return test_cli.run_main("batch", CASES, in_tmp)
+CASES = test_cli.cases(case_readonly, case_diskfull, case_lock, case_journal, case_classify)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(test_cli.run_main("batch", CASES, test_cli.in_tmp("siglip-batch-")))

@@ -137,6 +137,21 @@ def run_ok(exe, args, what):
     return out
 
 
+def run_on_device(exe, args):
+    """run() on the test device (device_args() appended)."""
+    return run(exe, args + device_args())
+
+
+def run_ok_on_device(exe, args):
+    """run_on_device() that must exit 0: (stdout, stderr); else stderr is printed and the
+    command named."""
+    rc, out, err = run_on_device(exe, args)
+    if rc != 0:
+        sys.stderr.write(err)
+        raise AssertionError("siglip %s exited %d" % (" ".join(args), rc))
+    return out, err
+
+
 def medium_dir():
     root = os.environ.get("SIGLIP_MEDIUM_FIXTURES")
     if not root or not os.path.isfile(os.path.join(root, "medium-bf16", "config.json")):
@@ -636,7 +651,8 @@ def case_bench(exe):
     records = json.loads(run_ok(exe, args, "bench --model tiny"))
     check(len(records) == 4, "expected 4 records (2 towers x 2 batches), got %d" % len(records))
     for r in records:
-        check({"device", "model", "tower", "batch", "items_per_s", "ms_per_batch", "gflops",
+        check({"device", "platform", "driver_version", "model", "tower", "batch", "items_per_s",
+               "ms_per_batch", "gflops",
                "load_s", "build_cold_s", "device_peak_mib", "host_rss_peak_mib"} <= set(r),
               "record fields: %s" % sorted(r))
         check("error" not in r, "bench record has an error: %s" % r.get("error"))
@@ -672,24 +688,19 @@ def case_bench(exe):
     check(rc == 2 and "at most 4" in err, "five --precision: exit %d, %s" % (rc, err))
 
 
-CASES = {
-    "usage": case_usage,
-    "help": case_help,
-    "errors": case_errors,
-    "devices": case_devices,
-    "tokenize": case_tokenize,
-    "preprocess": case_preprocess,
-    "classify-tiny": case_classify_tiny,
-    "classify-siglip2": case_classify_siglip2,
-    "naflex": case_naflex,
-    "classify-tiny-cls": case_classify_tiny_cls,
-    "classify-medium": case_classify_medium,
-    "embed-tiny": case_embed_tiny,
-    "embed-medium": case_embed_medium,
-    "embed-list": case_embed_list,
-    "embed-size": case_embed_size,
-    "bench": case_bench,
-}
+def cases(*functions):
+    """The CASES table of a case-per-test script: each case_NAME function under NAME, with '-'
+    for '_' (case_wrong_model runs as "wrong-model"), in the order given."""
+    return {f.__name__[len("case_"):].replace("_", "-"): f for f in functions}
+
+
+def in_tmp(prefix):
+    """A run for run_main that hands each case a fresh temporary folder (removed after):
+    case(exe, tmp)."""
+    def run(case, exe):
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            case(exe, tmp)
+    return run
 
 
 def run_main(suite, cases, run=None):
@@ -715,9 +726,11 @@ def run_main(suite, cases, run=None):
     return 1 if failures else 0
 
 
-def main():
-    return run_main("cli", CASES)
+CASES = cases(case_usage, case_help, case_errors, case_devices, case_tokenize, case_preprocess,
+              case_classify_tiny, case_classify_siglip2, case_naflex, case_classify_tiny_cls,
+              case_classify_medium, case_embed_tiny, case_embed_medium, case_embed_list,
+              case_embed_size, case_bench)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main("cli", CASES))

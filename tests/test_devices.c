@@ -11,6 +11,7 @@
 #include "context.h"
 #include "harness.h"
 #include "ocl/device.h"
+#include "ocl/cl_sources.h"
 #include "ocl/kernels.h"
 
 /* ---- helpers ---- */
@@ -68,6 +69,20 @@ static long first_of_type(const SiglipDeviceInfo *list, size_t n, SiglipDeviceTy
         if (list[i].type == type)
             return (long)i;
     return -1;
+}
+
+/* The CPU device `auto` and `cpu` should pick, by the README's rule ("Choosing the device"):
+ * the most compute units × clock, the first listed on a tie; -1 without a CPU device. */
+static long fastest_cpu(const SiglipDeviceInfo *list, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        double rate = (double)list[i].compute_units * list[i].max_clock_mhz;
+        if (list[i].type == SIGLIP_DEVICE_CPU &&
+            (best < 0 || rate > (double)list[best].compute_units * list[best].max_clock_mhz))
+            best = (long)i;
+    }
+    return best;
 }
 
 /* ---- no platform at all (in a child process with an empty ICD directory) ---- */
@@ -162,8 +177,11 @@ static void expect_no_match(const char *spec, const SiglipDeviceInfo *list)
 static void test_specs(const SiglipDeviceInfo *list, size_t n)
 {
     long gpu = first_of_type(list, n, SIGLIP_DEVICE_GPU);
-    long cpu = first_of_type(list, n, SIGLIP_DEVICE_CPU);
+    long cpu = fastest_cpu(list, n);
     long preferred = gpu >= 0 ? gpu : cpu >= 0 ? cpu : 0;
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %zu: %s (%s): %u compute units × %u MHz\n", i, list[i].name,
+                list[i].platform_name, list[i].compute_units, list[i].max_clock_mhz);
     expect_selects("auto", preferred);
     expect_selects("AUTO", preferred);
     expect_selects("0:0", 0);
@@ -662,6 +680,82 @@ static void test_tune(void)
     CHECK(system(cmd) == 0, "%s", cmd);
 }
 
+/* 1 when the word `w` stands alone in src (no identifier character on either side). */
+static int has_word(const char *src, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = strstr(src, w); p; p = strstr(p + 1, w)) {
+        int before = p > src && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after)
+            return 1;
+    }
+    return 0;
+}
+
+/* GPU-shaped limits (README "Testing", issue 26): with the device capped to what real GPUs report
+ * (work-group 256, 32 KiB local memory, no fp16, no fp64), whatever a tuning asks for is fitted
+ * under them. The local memory each kernel needs is what the OpenCL compiler reports
+ * (CL_KERNEL_LOCAL_MEM_SIZE), not what the fit computes; requests far above the caps (the
+ * largest a tuning file may name) must fit too. No kernel source may use fp16 or fp64 types. */
+static void test_gpu_limits(void)
+{
+    static const SiglipDeviceLimits gpu = {256, 32 * 1024, 1, 1};
+    SgError err = {0};
+    SgDevice *dev = NULL;
+    int rc = sg_device_open_limited(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &gpu, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    if (!dev)
+        return;
+    CHECK(dev->info.max_work_group_size <= 256 && dev->info.local_mem_bytes <= 32 * 1024 &&
+              !dev->info.has_fp16 && !dev->info.has_fp64,
+          "capped info: wg %zu, local %llu, fp16 %d, fp64 %d", dev->info.max_work_group_size,
+          (unsigned long long)dev->info.local_mem_bytes, dev->info.has_fp16, dev->info.has_fp64);
+    /* The table's own fit, then the largest requests: 0 = fit, and values past every cap. */
+    static const int asks[][3] = {{-1, -1, -1}, {0, 0, 0}, {4096, 4096, 1024}};
+    for (size_t a = 0; a < sizeof asks / sizeof asks[0]; a++) {
+        SgTuning t = dev->tuning;
+        if (asks[a][0] >= 0) {
+            t.layernorm_wg = asks[a][0];
+            t.attn_wg = asks[a][1];
+            t.attn_tile_k = asks[a][2];
+            rc = sg_device_retune(dev, &t, sg_test_cache_dir(), &err);
+            CHECK_STATUS(rc, SIGLIP_OK, err.message);
+        }
+        t = dev->tuning;
+        CHECK(t.layernorm_wg >= 1 && t.layernorm_wg <= 256 && t.attn_wg >= 1 &&
+                  t.attn_wg <= 256 && t.attn_tile_k >= 1,
+              "ask %zu: layernorm wg %d, attention wg %d, tile %d", a, t.layernorm_wg, t.attn_wg,
+              t.attn_tile_k);
+        for (int id = 0; id < SG_K_COUNT; id++) {
+            cl_kernel k = dev->kernels->kernel[id];
+            cl_ulong local = 0;
+            if (!k)
+                continue; /* built on first use (the reduced-precision GEMMs: no local memory) */
+            cl_int st = clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_LOCAL_MEM_SIZE,
+                                                 sizeof local, &local, NULL);
+            CHECK(st == CL_SUCCESS && local <= 32 * 1024,
+                  "ask %zu: kernel %d needs %llu bytes of local memory (status %d), GPU limit "
+                  "32768", a, id, (unsigned long long)local, (int)st);
+        }
+    }
+    sg_device_close(&dev);
+    /* fp16 and fp64 arithmetic need their extension enabled, so no kernel may enable one; half
+     * is only a storage type (vload_half, core OpenCL), and double must not appear at all. The
+     * builds themselves show the rest: PoCL has no fp16, rusticl no fp64. */
+    for (size_t i = 0; i < sg_cl_source_count; i++) {
+        const char *src = sg_cl_sources[i].source;
+        CHECK(!strstr(src, "EXTENSION cl_khr_fp16") && !strstr(src, "EXTENSION cl_khr_fp64"),
+              "cl/%s.cl enables cl_khr_fp16 or cl_khr_fp64", sg_cl_sources[i].name);
+        CHECK(!has_word(src, "double"), "cl/%s.cl uses double", sg_cl_sources[i].name);
+        for (int w = 2; w <= 16; w *= 2) {
+            char vec[16];
+            snprintf(vec, sizeof vec, "double%d", w);
+            CHECK(!has_word(src, vec), "cl/%s.cl uses %s", sg_cl_sources[i].name, vec);
+        }
+    }
+}
+
 int main(void)
 {
     test_tuning();
@@ -693,11 +787,13 @@ int main(void)
         test_open(list, n);
     }
     siglip_devices_free(&list);
+    test_gpu_limits();
 
     SgError err = {0};
     test_cache(&err);
     SgDevice *dev = NULL;
-    rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
+    rc = sg_device_open_limited(&dev, sg_test_device(), sg_test_cache_dir(), NULL,
+                                sg_test_limits(), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     if (dev) {
         test_build_failure(dev, &err);

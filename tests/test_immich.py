@@ -307,16 +307,8 @@ def case_errors(exe):
               "preprocess_cfg.json of another size: %d %s" % (p.returncode, err[-300:]))
 
 
-CASES = {
-    "predict": case_predict,
-    "concurrent": case_concurrent,
-    "errors": case_errors,
-}
-
-
-def main():
-    return cli.run_main("immich", CASES)
+CASES = cli.cases(case_predict, case_concurrent, case_errors)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main("immich", CASES))

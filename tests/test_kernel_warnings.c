@@ -14,7 +14,7 @@ int main(void)
     setenv("POCL_KERNEL_CACHE", "0", 1);
     SgError err = {0};
     SgDevice *dev = NULL;
-    int rc = sg_device_open(&dev, sg_test_device(), NULL, NULL, &err);
+    int rc = sg_device_open_limited(&dev, sg_test_device(), NULL, NULL, sg_test_limits(), &err);
     if (rc == SIGLIP_ENODEV) {
         fprintf(stderr, "skipped: %s\n", err.message);
         return SG_TEST_SKIP;

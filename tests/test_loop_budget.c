@@ -107,14 +107,9 @@ int main(void)
 {
     SgDevice *dev = NULL;
     SgError err = {0};
-    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
-    if (rc == SIGLIP_ENODEV) {
-        fprintf(stderr, "skipped: %s\n", err.message);
-        return SG_TEST_SKIP;
-    }
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (rc != SIGLIP_OK)
-        return sg_test_finish("test_loop_budget");
+    int rc = sg_test_open_device(&dev, &err, "test_loop_budget");
+    if (rc)
+        return rc;
 
     cl_uint trips = reproduce(dev);
     /* Part 2: the probe saw the same. */

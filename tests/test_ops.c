@@ -1069,14 +1069,9 @@ int main(int argc, char **argv)
      * interpreted; the cases left out are listed as skipped. */
     if (argc > 1 && !strcmp(argv[1], "--quick"))
         work_limit = 2000000;
-    int rc = sg_device_open(&dev, sg_test_device(), sg_test_cache_dir(), NULL, &err);
-    if (rc == SIGLIP_ENODEV) {
-        fprintf(stderr, "skipped: %s\n", err.message);
-        return SG_TEST_SKIP;
-    }
-    CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    if (rc != SIGLIP_OK)
-        return sg_test_finish("test_ops");
+    int rc = sg_test_open_device(&dev, &err, "test_ops");
+    if (rc)
+        return rc;
     printf("device: %s (%s), kernels %s in %.2f s\n", dev->info.name, dev->info.platform_name,
            dev->kernels->from_cache ? "loaded from cache" : "built", dev->kernels->build_seconds);
 

@@ -24,7 +24,6 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 SKIP = 77
@@ -51,17 +50,7 @@ EMBED_ATOL = 1e-5
 SCORE_ATOL = 2e-6
 
 
-
-def run(exe, args):
-    return test_cli.run(exe, args + test_cli.device_args())
-
-
-def run_ok(exe, args):
-    rc, out, err = run(exe, args)
-    if rc != 0:
-        sys.stderr.write(err)
-        raise AssertionError("siglip %s exited %d" % (" ".join(args), rc))
-    return out, err
+run, run_ok = test_cli.run_on_device, test_cli.run_ok_on_device
 
 
 def read_safetensors(path):
@@ -566,26 +555,9 @@ def case_precision(exe, tmp):
     check(rc == 1 and "f32 weights" in err, "an index without 'weights': exit %d, %s" % (rc, err))
 
 
-CASES = {
-    "index": case_index,
-    "precision": case_precision,
-    "incremental": case_incremental,
-    "interrupt": case_interrupt,
-    "wrong-model": case_wrong_model,
-    "search": case_search,
-    "engines": case_engines,
-    "html": case_html,
-}
-
-
-def in_tmp(case, exe):
-    with tempfile.TemporaryDirectory(prefix="siglip-search-") as tmp:
-        case(exe, tmp)
-
-
-def main():
-    return test_cli.run_main("search", CASES, in_tmp)
+CASES = test_cli.cases(case_index, case_precision, case_incremental, case_interrupt,
+                       case_wrong_model, case_search, case_engines, case_html)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(test_cli.run_main("search", CASES, test_cli.in_tmp("siglip-search-")))

@@ -422,6 +422,19 @@ void cli_list_free(CliList *l)
     memset(l, 0, sizeof *l);
 }
 
+int cli_list_format_labels(CliList *l, const char *template_, char *const *labels, int n)
+{
+    l->owns = 1;
+    for (int i = 0; i < n; i++) {
+        char *s = siglip_format_label(template_, labels[i]);
+        if (!s || cli_list_push(l, s)) {
+            free(s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void strip_line_end(char *s)
 {
     size_t n = strlen(s);
@@ -539,6 +552,8 @@ int cli_parse_options(CliCommon *c, const char *cmd, int argc, char **argv, CliP
             r = CLI_USAGE;
         } else if (common) {
             continue;
+        } else if (opt == 0) {
+            continue; /* a flag option of the command's table: getopt_long set it */
         } else if (opt == 'm') {
             p->model_dir = optarg;
         } else if (p->shape && opt == OPT_IMAGE_SIZE) {
@@ -606,11 +621,22 @@ void cli_print_escaped(FILE *f, const char *s)
     }
 }
 
-void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg)
+static void *ahead_main(void *arg)
 {
-    a->running = !serial && !pthread_create(&a->thread, NULL, fn, arg);
+    CliAhead *a = arg;
+    a->fn(a->ctx, a->item);
+    return NULL;
+}
+
+void cli_ahead_start(CliAhead *a, int serial, void (*fn)(void *ctx, void *item), void *ctx,
+                     void *item)
+{
+    a->fn = fn;
+    a->ctx = ctx;
+    a->item = item;
+    a->running = !serial && !pthread_create(&a->thread, NULL, ahead_main, a);
     if (!a->running)
-        fn(arg);
+        fn(ctx, item);
 }
 
 void cli_ahead_wait(CliAhead *a)

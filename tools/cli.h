@@ -172,6 +172,9 @@ int cli_list_push(CliList *l, char *s);        /* 0, or -1 when out of memory */
 void cli_list_free(CliList *l);
 /* Appends every non-empty line of `path` ("-" = stdin) as an owned string. */
 int cli_list_read_lines(CliList *l, const char *path);
+/* Appends the n labels formatted with the template (siglip_format_label) as owned strings; 0, or
+ * -1 when out of memory (l then holds those made before: cli_list_free frees them). */
+int cli_list_format_labels(CliList *l, const char *template_, char *const *labels, int n);
 
 /* A one-line progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct CliProgress {
@@ -188,15 +191,19 @@ void cli_progress_end(CliProgress *p);
 /* Monotonic wall clock in seconds. */
 double cli_now(void);
 
-/* One call run on a thread of its own while the caller goes on (decoding the next batch while
- * the device runs this one), or right in cli_ahead_start when serial is set or no thread can be
- * made. cli_ahead_wait returns once the call is done. */
+/* One call fn(ctx, item) run on a thread of its own while the caller goes on (decoding the next
+ * batch while the device runs this one), or right in cli_ahead_start when serial is set or no
+ * thread can be made. cli_ahead_wait returns once the call is done; a must stay in place until
+ * then. */
 typedef struct CliAhead {
     pthread_t thread;
     int running;
+    void (*fn)(void *ctx, void *item);
+    void *ctx, *item;
 } CliAhead;
 
-void cli_ahead_start(CliAhead *a, int serial, void *(*fn)(void *), void *arg);
+void cli_ahead_start(CliAhead *a, int serial, void (*fn)(void *ctx, void *item), void *ctx,
+                     void *item);
 void cli_ahead_wait(CliAhead *a);
 
 /* Writes s for a line-oriented text output: control characters as C escapes (\n, \t, \x1b...)
@@ -220,7 +227,8 @@ typedef struct CliModelShape {
 enum { CLI_NOT_MINE = -1 };
 typedef struct CliParser {
     const char *shortopts;
-    const struct option *own; /* [n_own] the command's own long options, no terminator */
+    const struct option *own; /* [n_own] the command's own long options, no terminator; an
+                               * on/off option is a getopt flag ({"json", no_argument, &x, 1}) */
     size_t n_own;
     const char *usage;        /* the command's help text */
     int (*option)(void *arg, const CliCommon *c, int opt, char *value);

@@ -136,8 +136,12 @@ static void print_record_json(const BenchRecord *r, int first)
     int ok = !r->error;
     printf(first ? "\n  {\"device\": " : ",\n  {\"device\": ");
     json_string(stdout, r->device->name);
-    printf(", \"device_spec\": \"%d:%d\", \"device_type\": \"%s\", \"model\": ",
+    printf(", \"device_spec\": \"%d:%d\", \"device_type\": \"%s\", \"platform\": ",
            r->device->platform_index, r->device->device_index, type_name(r->device->type));
+    json_string(stdout, r->device->platform_name);
+    printf(", \"driver_version\": ");
+    json_string(stdout, r->device->driver_version);
+    printf(", \"model\": ");
     json_string(stdout, r->model);
     printf(", \"tower\": \"%s\", \"precision\": \"%s\", \"batch\": %d", r->tower,
            r->precision, r->batch);
@@ -480,8 +484,9 @@ static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, con
         base.tuning = tuning;
     }
     if (!o->json) {
-        printf("\n%d:%d %s (%s): ", dev->platform_index, dev->device_index, dev->name,
-               type_name(dev->type));
+        /* The implementation next to the device: PoCL and rusticl list the same processor. */
+        printf("\n%d:%d %s (%s; %s, driver %s): ", dev->platform_index, dev->device_index,
+               dev->name, type_name(dev->type), dev->platform_name, dev->driver_version);
         if (!ctx)
             printf("could not be opened\n");
         else if (base.build.cached_s >= 0)

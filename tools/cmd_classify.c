@@ -33,9 +33,6 @@ static const char usage[] =
 enum {
     OPT_TEMPLATE = OPT_FIRST_COMMAND_OPTION,
     OPT_TOP,
-    OPT_JSON,
-    OPT_STRICT,
-    OPT_TIMING,
 };
 
 /* Seconds spent, for --timing. */
@@ -75,7 +72,6 @@ typedef struct Decoder {
     SiglipImageProcessor *own;
     int serial;
     char *const *paths;
-    Batch *batch;      /* the batch the thread fills */
     CliAhead ahead;
     double seconds;    /* preprocessing time, summed */
 } Decoder;
@@ -88,17 +84,10 @@ static void decode(Decoder *d, Batch *b)
     d->seconds += cli_now() - t0;
 }
 
-static void *decoder_main(void *arg)
+/* decode() as cli_ahead_start calls it. */
+static void decode_ahead(void *d, void *b)
 {
-    Decoder *d = arg;
-    decode(d, d->batch);
-    return NULL;
-}
-
-static void decoder_start(Decoder *d, Batch *b)
-{
-    d->batch = b;
-    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
+    decode(d, b);
 }
 
 /* The thread's processor: the directory's, with the model processor's patch budget; used when it
@@ -134,15 +123,15 @@ static int encode_labels(const ClassifyJob *job, int T, float *embeds, Timing *t
     SiglipTokenizer *tok = siglip_model_tokenizer(job->model);
     if (!tok)
         return cli_error("classify: the model directory has no tokenizer");
-    char **texts = calloc((size_t)L, sizeof *texts);
+    CliList texts = {0};
     int32_t *ids = malloc((size_t)L * (size_t)T * sizeof *ids);   /* [L, T] */
     int32_t *mask = malloc((size_t)L * (size_t)T * sizeof *mask); /* [L, T] */
-    int rc = texts && ids && mask ? CLI_OK : cli_error("classify: out of memory");
-    for (int i = 0; i < L && rc == CLI_OK; i++)
-        if (!(texts[i] = siglip_format_label(job->template_, job->labels->items[i])))
-            rc = cli_error("classify: out of memory");
+    int rc = CLI_OK;
+    if (!ids || !mask || cli_list_format_labels(&texts, job->template_, job->labels->items, L))
+        rc = cli_error("classify: out of memory");
     double t0 = cli_now();
-    int st = rc == CLI_OK ? siglip_tokenize(tok, (const char *const *)texts, L, T, ids, mask) : 0;
+    const char *const *items = (const char *const *)texts.items;
+    int st = rc == CLI_OK ? siglip_tokenize(tok, items, L, T, ids, mask) : 0;
     if (st)
         rc = cli_msg_error(siglip_tokenizer_error(tok), st, "classify: labels");
     double t1 = cli_now();
@@ -151,9 +140,7 @@ static int encode_labels(const ClassifyJob *job, int T, float *embeds, Timing *t
         rc = cli_lib_error(job->ctx, st, "classify: labels");
     t->tokenize += t1 - t0;
     t->text_tower += cli_now() - t1;
-    for (int i = 0; texts && i < L; i++)
-        free(texts[i]);
-    free(texts);
+    cli_list_free(&texts);
     free(ids);
     free(mask);
     return rc;
@@ -292,7 +279,7 @@ static int classify_all(Run *r, Decoder *d, Batch *batches)
             int first = at + job->batch;
             *next = (Batch){first, n - first < job->batch ? n - first : job->batch, next->x,
                             next->st, 0};
-            decoder_start(d, next);
+            cli_ahead_start(&d->ahead, d->serial, decode_ahead, d, next);
         }
         rc = classify_batch(r, now);
         cli_ahead_wait(&d->ahead);
@@ -399,15 +386,6 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
     case OPT_TOP:
         return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &a->job->top) ? CLI_USAGE
                                                                                : CLI_OK;
-    case OPT_JSON:
-        a->job->json = 1;
-        return CLI_OK;
-    case OPT_STRICT:
-        a->job->strict = 1;
-        return CLI_OK;
-    case OPT_TIMING:
-        a->job->timing = 1;
-        return CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -415,16 +393,16 @@ static int classify_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_classify(int argc, char **argv)
 {
-    static const struct option own[] = {
+    CliCommon c;
+    ClassifyJob job = {0};
+    const struct option own[] = {
         {"label", required_argument, NULL, 'l'},
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"top", required_argument, NULL, OPT_TOP},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"timing", no_argument, NULL, OPT_TIMING},
+        {"json", no_argument, &job.json, 1},
+        {"strict", no_argument, &job.strict, 1},
+        {"timing", no_argument, &job.timing, 1},
     };
-    CliCommon c;
-    ClassifyJob job = {0};
     ClassifyArgs a = {.job = &job};
     job.labels = &a.labels;
     CliParser p = {.shortopts = ":hm:l:", .own = own, .n_own = sizeof own / sizeof *own,

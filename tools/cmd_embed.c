@@ -33,11 +33,7 @@ static const char usage[] =
     "  --max-patches N        SigLIP 2 NaFlex models: patch budget per image (default: the\n"
     "                         processor's max_num_patches, 256 on the Hub)\n";
 
-enum {
-    OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION,
-    OPT_STRICT,
-    OPT_RESUME,
-};
+enum { OPT_IMAGES_FROM = OPT_FIRST_COMMAND_OPTION };
 
 /* What the image options ask for. */
 typedef struct EmbedOptions {
@@ -361,12 +357,6 @@ static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
     EmbedArgs *a = arg;
     char *copy = NULL;
     switch (opt) {
-    case OPT_STRICT:
-        a->opt->strict = 1;
-        return CLI_OK;
-    case OPT_RESUME:
-        a->opt->resume = 1;
-        return CLI_OK;
     case 'o':
         a->out_path = value;
         return CLI_OK;
@@ -387,16 +377,16 @@ static int embed_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_embed(int argc, char **argv)
 {
-    static const struct option own[] = {
+    CliCommon c;
+    EmbedJob job = {0};
+    const struct option own[] = {
         {"text", required_argument, NULL, 't'},
         {"image", required_argument, NULL, 'i'},
         {"images-from", required_argument, NULL, OPT_IMAGES_FROM},
         {"output", required_argument, NULL, 'o'},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"resume", no_argument, NULL, OPT_RESUME},
+        {"strict", no_argument, &job.opt.strict, 1},
+        {"resume", no_argument, &job.opt.resume, 1},
     };
-    CliCommon c;
-    EmbedJob job = {0};
     /* -i paths are duplicated so that one list can also own the lines of --images-from. */
     EmbedArgs a = {.opt = &job.opt, .images = {.owns = 1}};
     CliParser p = {.shortopts = ":hm:t:i:o:", .own = own, .n_own = sizeof own / sizeof *own,

@@ -30,7 +30,7 @@ static const char usage[] =
     "Folders contribute files named *.jpg, *.jpeg, *.png, *.webp, *.gif, *.bmp, *.dib, *.tga,\n"
     "*.ppm, *.pgm, *.pbm, *.pnm, *.tif, *.tiff, *.ico, *.heic, *.heif, *.avif (any case).\n";
 
-enum { OPT_FROM = OPT_FIRST_COMMAND_OPTION, OPT_RETRY_ERRORS };
+enum { OPT_FROM = OPT_FIRST_COMMAND_OPTION };
 
 /* Set by SIGINT/SIGTERM: the run stops after the batch in flight is committed. */
 static volatile sig_atomic_t interrupted;
@@ -161,7 +161,6 @@ typedef struct Decoder {
     SiglipImageProcessor *own_proc;
     int serial;                  /* 1: decode on the main thread, with the model's processor */
     size_t image_floats;         /* 3 · H · W */
-    Decoded *batch;        /* the batch the thread fills */
     CliAhead ahead;
 } Decoder;
 
@@ -199,18 +198,10 @@ static void decode_batch(const Decoder *d, Decoded *b)
     }
 }
 
-static void *decoder_main(void *arg)
+/* decode_batch() as cli_ahead_start calls it: without a thread, right there. */
+static void decode_ahead(void *d, void *b)
 {
-    Decoder *d = arg;
-    decode_batch(d, d->batch);
-    return NULL;
-}
-
-/* Starts decoding b; without a thread it is decoded right here. */
-static void decoder_start(Decoder *d, Decoded *b)
-{
-    d->batch = b;
-    cli_ahead_start(&d->ahead, d->serial, decoder_main, d);
+    decode_batch(d, b);
 }
 
 /* Embeds and stores one decoded batch in one transaction; the tally counts it once committed
@@ -268,7 +259,8 @@ static int embed_all(IndexJob *job, IndexFile **todo, size_t n, Tally *t)
         if (done + batch < n) {
             next->files = todo + done + batch;
             next->nb = n - done - batch < batch ? (int)(n - done - batch) : job->batch;
-            decoder_start(&job->decoder, next);
+            cli_ahead_start(&job->decoder.ahead, job->decoder.serial, decode_ahead, &job->decoder,
+                            next);
         }
         rc = store_batch(job, now, t);
         cli_ahead_wait(&job->decoder.ahead);
@@ -485,9 +477,6 @@ static int index_option(void *arg, const CliCommon *c, int opt, char *value)
         return CLI_OK;
     case OPT_FROM:
         return cli_list_read_lines(&a->paths, value) ? CLI_ERROR : CLI_OK;
-    case OPT_RETRY_ERRORS:
-        a->retry_errors = 1;
-        return CLI_OK;
     default:
         return CLI_NOT_MINE;
     }
@@ -495,13 +484,13 @@ static int index_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_index(int argc, char **argv)
 {
-    static const struct option own[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"from", required_argument, NULL, OPT_FROM},
-        {"retry-errors", no_argument, NULL, OPT_RETRY_ERRORS},
-    };
     CliCommon c;
     IndexArgs a = {.paths = {.owns = 1}};
+    const struct option own[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"retry-errors", no_argument, &a.retry_errors, 1},
+    };
     CliParser p = {.shortopts = ":hm:o:", .own = own, .n_own = sizeof own / sizeof *own,
                    .usage = usage, .option = index_option, .arg = &a};
     int r = cli_parse_options(&c, "index", argc, argv, &p);

@@ -32,7 +32,7 @@ static const char usage[] =
     "  --timing          print on stderr how long loading, encoding and the search took\n\n"
     "--threads N sets the host threads of the top-k as well as of image decoding.\n";
 
-enum { OPT_IMAGE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_JSON, OPT_HTML, OPT_TIMING, OPT_ENGINE };
+enum { OPT_IMAGE = OPT_FIRST_COMMAND_OPTION, OPT_TOP, OPT_HTML, OPT_ENGINE };
 
 typedef struct SearchOptions {
     const char *index_path;
@@ -249,14 +249,8 @@ static int search_option(void *arg, const CliCommon *c, int opt, char *value)
         return cli_list_push(&o->images, value) ? cli_error("search: out of memory") : CLI_OK;
     case OPT_TOP:
         return cli_parse_int(c->cmd, "--top", value, 1, 1 << 20, &o->top) ? CLI_USAGE : CLI_OK;
-    case OPT_JSON:
-        o->json = 1;
-        return CLI_OK;
     case OPT_HTML:
         o->html = value;
-        return CLI_OK;
-    case OPT_TIMING:
-        o->timing = 1;
         return CLI_OK;
     case OPT_ENGINE: {
         int kind = topk_parse_kind(value);
@@ -272,16 +266,16 @@ static int search_option(void *arg, const CliCommon *c, int opt, char *value)
 
 int cmd_search(int argc, char **argv)
 {
-    static const struct option own[] = {
-        {"image", required_argument, NULL, OPT_IMAGE},
-        {"top", required_argument, NULL, OPT_TOP},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"html", required_argument, NULL, OPT_HTML},
-        {"timing", no_argument, NULL, OPT_TIMING},
-        {"engine", required_argument, NULL, OPT_ENGINE},
-    };
     CliCommon c;
     SearchOptions o = {.top = 10};
+    const struct option own[] = {
+        {"image", required_argument, NULL, OPT_IMAGE},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"json", no_argument, &o.json, 1},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"timing", no_argument, &o.timing, 1},
+        {"engine", required_argument, NULL, OPT_ENGINE},
+    };
     CliParser p = {.shortopts = ":hm:", .own = own, .n_own = sizeof own / sizeof *own,
                    .usage = usage, .option = search_option, .arg = &o, .model_optional = 1};
     int r = cli_parse_options(&c, "search", argc, argv, &p);

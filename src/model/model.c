@@ -510,13 +510,14 @@ void siglip_model_free(SiglipModel **pm)
     *pm = NULL;
 }
 
+/* 1 when dir has a processor config, 0 when not, SIGLIP_ENOMEM when out of memory. */
 static int has_processor_config(const char *dir)
 {
     int rc;
     char *path = sg_image_processor_config(dir, &rc);
     int found = path != NULL;
     free(path);
-    return found;
+    return rc != SIGLIP_OK ? rc : found;
 }
 
 /* The CPU-side companions: tokenizer when a tokenizer file exists, image processor always (the
@@ -524,17 +525,22 @@ static int has_processor_config(const char *dir)
 static int load_companions(SiglipModel *m, const char *dir, SgError *err)
 {
     SiglipContext *ctx = m->ctx;
-    if (dir) {
-        if (sg_tokenizer_exists(dir)) {
-            int rc = sg_tokenizer_load(dir, err, &m->tokenizer);
-            if (rc)
-                return rc;
-        }
+    int has = dir ? sg_tokenizer_exists(dir) : 0;
+    if (has < 0)
+        return sg_fail(err, has, "out of memory looking for the tokenizer in %s", dir);
+    if (has) {
+        int rc = sg_tokenizer_load(dir, err, &m->tokenizer);
+        if (rc)
+            return rc;
     }
     int rc = sg_image_processor_load(&m->processor, dir, &ctx->settings, err);
     if (rc)
         return rc;
-    if (!dir || !has_processor_config(dir))
+    int has_config = dir ? has_processor_config(dir) : 0;
+    if (has_config < 0)
+        return sg_fail(err, has_config, "out of memory looking for the processor config in %s",
+                       dir);
+    if (!has_config)
         sg_image_processor_set_size(m->processor, m->cfg.vision.image_size,
                                     m->cfg.vision.image_size);
     /* The processor follows the model: patch lists of its patch size for NaFlex (the config's

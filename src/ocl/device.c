@@ -243,10 +243,28 @@ static int device_matches(const SgFoundDevice *f, SgMatchKind kind, SiglipDevice
     return 0;
 }
 
-/* Preference among several matching devices: a GPU, then a CPU, then anything else. */
+/* Preference among several matching device types: a GPU, then a CPU, then anything else. */
 static int type_rank(SiglipDeviceType t)
 {
     return t == SIGLIP_DEVICE_GPU ? 0 : t == SIGLIP_DEVICE_CPU ? 1 : 2;
+}
+
+/* The peak rate a device reports: compute units × clock (MHz). */
+static uint64_t reported_rate(const SiglipDeviceInfo *d)
+{
+    return (uint64_t)d->compute_units * d->max_clock_mhz;
+}
+
+/* Whether a is preferred to b (the first listed wins a tie): a better type, or, among CPU
+ * devices (several OpenCL implementations on the same processor, e.g. PoCL and rusticl), the
+ * higher reported compute units × clock. Measured on one machine (README "Choosing the device"):
+ * PoCL 2 × 2445 MHz, rusticl's llvmpipe 8 × 300 MHz, and PoCL runs the towers several times
+ * faster. GPUs keep their order: their compute units are not comparable across vendors. */
+static int preferred(const SiglipDeviceInfo *a, const SiglipDeviceInfo *b)
+{
+    if (type_rank(a->type) != type_rank(b->type))
+        return type_rank(a->type) < type_rank(b->type);
+    return a->type == SIGLIP_DEVICE_CPU && reported_rate(a) > reported_rate(b);
 }
 
 static long best_match(const SgFoundDevice *list, size_t n, SgMatchKind kind,
@@ -255,7 +273,7 @@ static long best_match(const SgFoundDevice *list, size_t n, SgMatchKind kind,
     long best = -1;
     for (size_t i = 0; i < n; i++)
         if (device_matches(&list[i], kind, type, word) &&
-            (best < 0 || type_rank(list[i].info.type) < type_rank(list[best].info.type)))
+            (best < 0 || preferred(&list[i].info, &list[best].info)))
             best = (long)i;
     return best;
 }

@@ -29,9 +29,9 @@ int siglip_context_open_device(SiglipContext *ctx)
         return SIGLIP_EINVAL;
     if (ctx->device)
         return SIGLIP_OK;
-    return sg_device_open(&ctx->device, ctx->settings.device, ctx->settings.program_cache_dir,
-                          ctx->settings.tuning_file,
-                          sg_ctx_err(ctx));
+    return sg_device_open_limited(&ctx->device, ctx->settings.device,
+                                  ctx->settings.program_cache_dir, ctx->settings.tuning_file,
+                                  &ctx->settings.device_limits, sg_ctx_err(ctx));
 }
 
 int siglip_context_device(SiglipContext *ctx, SiglipDeviceInfo *out)

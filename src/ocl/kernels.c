@@ -298,10 +298,34 @@ static void apply_stored_tuning(SgDevice *dev, const char *cache_dir)
         snprintf(dev->tuning_note, sizeof dev->tuning_note, "ignored: %s", why.message);
 }
 
+void sg_device_limits_apply(SiglipDeviceInfo *info, const SiglipDeviceLimits *limits)
+{
+    if (!limits)
+        return;
+    if (limits->max_work_group_size && limits->max_work_group_size < info->max_work_group_size)
+        info->max_work_group_size = limits->max_work_group_size;
+    if (limits->max_local_mem_bytes && limits->max_local_mem_bytes < info->local_mem_bytes)
+        info->local_mem_bytes = limits->max_local_mem_bytes;
+    if (limits->no_fp16)
+        info->has_fp16 = 0;
+    if (limits->no_fp64)
+        info->has_fp64 = 0;
+}
+
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err)
 {
+    return sg_device_open_limited(out, spec, cache_dir, tuning_file, NULL, err);
+}
+
+int sg_device_open_limited(SgDevice **out, const char *spec, const char *cache_dir,
+                           const char *tuning_file, const SiglipDeviceLimits *limits,
+                           SgError *err)
+{
     int rc = sg_device_create(out, spec, tuning_file, err);
+    /* Before anything is fitted or built: the capped limits are the device's from here on. */
+    if (rc == SIGLIP_OK)
+        sg_device_limits_apply(&(*out)->info, limits);
     if (rc == SIGLIP_OK && !tuning_file && cache_dir)
         apply_stored_tuning(*out, cache_dir);
     if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)

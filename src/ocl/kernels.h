@@ -49,6 +49,13 @@ struct SgKernels {
  * dev->kernels, using cache_dir for program binaries when not NULL. */
 int sg_device_open(SgDevice **out, const char *spec, const char *cache_dir,
                    const char *tuning_file, SgError *err);
+/* sg_device_open with the device's limits capped by *limits (NULL = none) before the tuning is
+ * fitted to them: dev->info then reports the capped values. */
+int sg_device_open_limited(SgDevice **out, const char *spec, const char *cache_dir,
+                           const char *tuning_file, const SiglipDeviceLimits *limits,
+                           SgError *err);
+/* Caps info's work-group size, local memory and fp16/fp64 by limits (fields 0 leave it). */
+void sg_device_limits_apply(SiglipDeviceInfo *info, const SiglipDeviceLimits *limits);
 /* Makes *t runnable on the device: the fields left 0 get the device's values, the others are
  * capped to its limits (work-group size, local memory). Idempotent; sg_device_open and
  * sg_device_retune apply it to dev->tuning. */

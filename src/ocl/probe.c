@@ -28,8 +28,7 @@ int sg_probe_loop_budget(SgDevice *dev, SgError *err)
         sg_error_prefix(err, "probing the device's loops: ");
         return rc;
     }
-    /* Fewer trips than asked: the implementation cut the loop (the value reached then differs
-     * from the generator's too, which the op tests' references would show). */
+    /* Fewer trips than asked: the implementation cut the loop short after that many. */
     if (host[1] < trips)
         dev->info.loop_budget = host[1] > 0 ? host[1] : 1;
     return SIGLIP_OK;
@@ -46,9 +45,8 @@ size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_p
     size_t half = dev->info.loop_budget / 2;
     if (sg_loop_fits(dev, fixed + cost_per_unit * units))
         return units;
+    /* Fewer than `units` fit here (sg_loop_fits said so): whole multiples of them. */
     size_t allowed = half > fixed ? (half - fixed) / cost_per_unit : 0;
-    if (allowed >= units)
-        return units;
     allowed = allowed / multiple * multiple;
     return allowed > 0 ? allowed : multiple;
 }

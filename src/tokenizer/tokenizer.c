@@ -502,24 +502,33 @@ static int load_spiece(SiglipTokenizer *tok, const char *dir, const char *file)
     return rc;
 }
 
-/* The tokenizer file of dir, or NULL: a SentencePiece model when there is one (the ids
- * python3-sentencepiece gives are the reference), tokenizer.json when it is the only file. */
-static const char *tokenizer_file(const char *dir)
+/* The tokenizer file of dir into *file (NULL when it has none): a SentencePiece model when there
+ * is one (the ids python3-sentencepiece gives are the reference), tokenizer.json when it is the
+ * only file. SIGLIP_ENOMEM when a path cannot be built: an allocation failure is not a missing
+ * file. */
+static int tokenizer_file(const char *dir, const char **file)
 {
     static const char *const files[] = {"spiece.model", "tokenizer.model", "tokenizer.json"};
+    *file = NULL;
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         char *path = sg_path_join(dir, files[k]);
-        int has = path && sg_file_exists(path);
+        if (!path)
+            return SIGLIP_ENOMEM;
+        int has = sg_file_exists(path);
         free(path);
-        if (has)
-            return files[k];
+        if (has) {
+            *file = files[k];
+            break;
+        }
     }
-    return NULL;
+    return SIGLIP_OK;
 }
 
 int sg_tokenizer_exists(const char *dir)
 {
-    return tokenizer_file(dir) != NULL;
+    const char *file;
+    int rc = tokenizer_file(dir, &file);
+    return rc != SIGLIP_OK ? rc : file != NULL;
 }
 
 static int set_default_names(SiglipTokenizer *tok, TokenNames *names)
@@ -544,9 +553,11 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
     tok->do_lower_case = 1;
     TokenNames names = {0};
     cJSON *cfg = NULL;
-    const char *file = tokenizer_file(dir);
-    int rc = 0;
-    if (!file)
+    const char *file = NULL;
+    int rc = tokenizer_file(dir, &file);
+    if (rc != 0)
+        rc = sg_fail(&tok->err, rc, "out of memory looking for the tokenizer in %s", dir);
+    else if (!file)
         rc = sg_fail(&tok->err, SIGLIP_ENOENT,
                      "%s has no tokenizer (spiece.model, tokenizer.model or tokenizer.json)", dir);
     /* The file decides the rules unless tokenizer_config.json names the class: spiece.model is

@@ -57,7 +57,8 @@ struct SiglipTokenizer {
     SgSpScratch sp_scratch;
 };
 
-/* Whether dir holds a tokenizer file (spiece.model, tokenizer.model or tokenizer.json). */
+/* Whether dir holds a tokenizer file (spiece.model, tokenizer.model or tokenizer.json): 1 or 0;
+ * SIGLIP_ENOMEM when out of memory (not to be taken for "no tokenizer"). */
 int sg_tokenizer_exists(const char *dir);
 
 /* Loads dir's tokenizer: spiece.model, else tokenizer.model, else tokenizer.json, with

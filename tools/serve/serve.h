@@ -84,6 +84,9 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg);
 /* CLOCK_MONOTONIC condition variables, waited on with deadlines in cli_now() seconds. */
 int serve_cond_init(pthread_cond_t *c);
 void serve_timespec(double t, struct timespec *ts);
+/* Sets *stop under lock, wakes the waiters on wake and joins the thread (which waits on wake for
+ * *stop). */
+void serve_thread_stop(pthread_mutex_t *lock, pthread_cond_t *wake, int *stop, pthread_t thread);
 /* From now on batches run as soon as the device is free, without waiting to fill up (shutdown). */
 void batcher_flush(Batcher *b);
 /* Whether at least one more item would be admitted now. */
@@ -233,6 +236,15 @@ static inline int endpoint_is_work(Endpoint ep)
     return ep == EP_EMBEDDINGS || ep == EP_CLASSIFY || ep == EP_SEARCH || ep == EP_PREDICT;
 }
 
+/* The endpoints of Immich's machine-learning API (serve_immich.c), served with --immich only. */
+static inline int endpoint_is_immich(Endpoint ep)
+{
+    return ep == EP_PREDICT || ep == EP_PING || ep == EP_ROOT;
+}
+
+/* The endpoint whose path is url (Immich's only when immich is set), or EP_OTHER. */
+Endpoint endpoint_find(const char *url, int immich);
+
 typedef struct Metrics Metrics;
 
 Metrics *metrics_create(void);
@@ -335,8 +347,6 @@ typedef struct Immich {
  * failure prints one error line and returns CLI_ERROR. */
 int immich_table_load(const char *path, Immich *out);
 void immich_free(Immich *im);
-/* The Immich endpoint of url (/predict, /ping, /), or EP_OTHER. */
-Endpoint immich_endpoint(const char *url);
 /* GET /ping, GET /, POST /predict (multipart: entries, image or text); t0 as api_embeddings. */
 void immich_answer(const Immich *im, Endpoint ep, const char *content_type,
                    const unsigned char *body, size_t size, double t0, Reply *out);

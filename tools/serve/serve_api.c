@@ -204,11 +204,7 @@ static void write_embedding(FILE *f, const float *v, int dim, int base64)
         return;
     }
     fputc('[', f);
-    for (int k = 0; k < dim; k++) {
-        if (k)
-            fputs(", ", f);
-        json_float(f, v[k]);
-    }
+    json_float_list(f, v, dim, ", ");
     fputc(']', f);
 }
 
@@ -408,28 +404,25 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
                               Reply *out)
 {
     int L = q->n_labels, n = q->n_images, zero_shot = L > 0;
-    char **texts = calloc((size_t)L + 1, sizeof *texts);
+    CliList texts = {0};
     const Bytes **images = malloc(((size_t)n + 1) * sizeof *images);
     Work w;
     int bad = work_alloc(&w, &svc->info, L, n,
-                         zero_shot ? svc->info.vision_hidden_size : svc->info.num_labels);
-    for (int i = 0; texts && i < L && !bad; i++)
-        bad = !(texts[i] = siglip_format_label(q->template_, q->labels[i]));
+                         zero_shot ? svc->info.vision_hidden_size : svc->info.num_labels) ||
+              cli_list_format_labels(&texts, q->template_, q->labels, L);
     for (int i = 0; images && i < n; i++)
         images[i] = &q->images[i];
-    if (bad || !texts || !images) {
+    if (bad || !images) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {(const char *const *)texts, L, images, n,
+        HostInputs in = {(const char *const *)texts.items, L, images, n,
                          zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image"};
         /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
         Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             classify_answer(svc, q, zero_shot ? w.logits : w.image_out, out);
     }
-    for (int i = 0; texts && i < L; i++)
-        free(texts[i]);
-    free(texts);
+    cli_list_free(&texts);
     free(images);
     work_free(&w);
 }

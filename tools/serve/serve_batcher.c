@@ -49,6 +49,15 @@ int serve_cond_init(pthread_cond_t *c)
     return r;
 }
 
+void serve_thread_stop(pthread_mutex_t *lock, pthread_cond_t *wake, int *stop, pthread_t thread)
+{
+    pthread_mutex_lock(lock);
+    *stop = 1;
+    pthread_cond_broadcast(wake);
+    pthread_mutex_unlock(lock);
+    pthread_join(thread, NULL);
+}
+
 static size_t unit_width(const Batcher *b, UnitKind k)
 {
     return k == UNIT_TEXT    ? (size_t)b->info.projection_size
@@ -286,11 +295,7 @@ void batcher_stop(Batcher **bp)
     Batcher *b = bp ? *bp : NULL;
     if (!b)
         return;
-    pthread_mutex_lock(&b->lock);
-    b->stopping = 1;
-    pthread_cond_broadcast(&b->wake);
-    pthread_mutex_unlock(&b->lock);
-    pthread_join(b->thread, NULL);
+    serve_thread_stop(&b->lock, &b->wake, &b->stopping, b->thread);
     pthread_cond_destroy(&b->wake);
     pthread_mutex_destroy(&b->lock);
     batcher_free(b);

@@ -129,23 +129,6 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-static Endpoint endpoint_of(const Server *s, const char *url)
-{
-    if (!strcmp(url, "/v1/embeddings"))
-        return EP_EMBEDDINGS;
-    if (!strcmp(url, "/v1/classify"))
-        return EP_CLASSIFY;
-    if (!strcmp(url, "/v1/search"))
-        return EP_SEARCH;
-    if (!strcmp(url, "/v1/models"))
-        return EP_MODELS;
-    if (!strcmp(url, "/health"))
-        return EP_HEALTH;
-    if (!strcmp(url, "/metrics"))
-        return EP_METRICS;
-    return s->svc->immich ? immich_endpoint(url) : EP_OTHER;
-}
-
 static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, Reply *rep)
 {
     r->answered = 1;
@@ -382,7 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->t0 = cli_now();
-        r->ep = endpoint_of(s, url);
+        r->ep = endpoint_find(url, s->svc->immich != NULL);
         *con_cls = r;
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
@@ -451,11 +434,7 @@ static int make_address(const char *host, int port, struct sockaddr_storage *ss,
 /* Stops the watchdog and frees a server whose daemon is stopped (every connection closed). */
 static void free_server(Server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    s->watchdog_stop = 1;
-    pthread_cond_broadcast(&s->watchdog_wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->watchdog, NULL);
+    serve_thread_stop(&s->lock, &s->watchdog_wake, &s->watchdog_stop, s->watchdog);
     pthread_cond_destroy(&s->watchdog_wake);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);

@@ -14,17 +14,6 @@
 /* The most parts a /predict form may have: Immich sends two (entries, and image or text). */
 #define IMMICH_MAX_PARTS 8
 
-Endpoint immich_endpoint(const char *url)
-{
-    if (!strcmp(url, "/predict"))
-        return EP_PREDICT;
-    if (!strcmp(url, "/ping"))
-        return EP_PING;
-    if (!strcmp(url, "/"))
-        return EP_ROOT;
-    return EP_OTHER;
-}
-
 /* Immich's clean_name: the last "/" component, ':' and '\\' as '_', dots dropped. */
 static void clean_name(const char *name, char *out, size_t size)
 {
@@ -189,11 +178,7 @@ static void predict_answer(const float *v, int dim, const int *dims, Reply *out)
     out->status = 200;
     out->type = "application/json";
     fputs("{\"clip\":\"[", f);
-    for (int k = 0; k < dim; k++) {
-        if (k)
-            fputc(',', f);
-        json_float(f, v[k]);
-    }
+    json_float_list(f, v, dim, ",");
     fputs("]\"", f);
     if (dims)
         fprintf(f, ",\"imageHeight\":%d,\"imageWidth\":%d", dims[1], dims[0]);

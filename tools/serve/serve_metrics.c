@@ -13,10 +13,19 @@ static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 static const int statuses[] = {200, 400, 401, 404, 405, 413, 422, 500, 503, 504};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 
+/* Each endpoint's path: its metrics label, and what endpoint_find matches a URL with. */
 static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify",
                                                      "/v1/models", "/health", "/metrics",
                                                      "/v1/search", "/predict", "/ping", "/",
                                                      "other"};
+
+Endpoint endpoint_find(const char *url, int immich)
+{
+    for (int e = 0; e < EP_OTHER; e++)
+        if (!strcmp(url, endpoint_names[e]) && (immich || !endpoint_is_immich((Endpoint)e)))
+            return (Endpoint)e;
+    return EP_OTHER;
+}
 
 struct Metrics {
     pthread_mutex_t lock;
