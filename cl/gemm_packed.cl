@@ -98,52 +98,85 @@ inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
 }
 
 #if SG_WEIGHT == SG_CL_WEIGHT_Q8
-/* q8, widening form: the inputs kb·32 .. k_end−1 of a block summed into part, two inputs per
- * load of the pair layout (their 8 columns interleaved: .even is input k, .odd input k+1). */
+/* q8, widening form: the inputs kb·32 .. k_end−1 of a block summed into part, four inputs per
+ * two loads of the quad layout (columns 8q .. 8q+7: bytes 4j + r of the two char16s are input k+r
+ * of column j), then the 1–3 inputs of a K that ends in a part quad as plain rows. */
 inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR],
                               __global const sg_welem *w, __global const float *ws, int kb,
                               int k_end)
 {
     int k = kb * 32;
-    for (; k + 1 < k_end; k += 2) {
-        float8 w0[NV], w1[NV];
+    for (; k + 3 < k_end; k += 4) {
+        char16 c[NV][2];
 #pragma unroll
         for (int q = 0; q < NV; q++) {
-            const char16 c = vload16(0, w + (size_t)k * NR + q * 16);
-            w0[q] = convert_float8(c.even);
-            w1[q] = convert_float8(c.odd);
+            c[q][0] = vload16(0, w + (size_t)k * NR + q * 32);
+            c[q][1] = vload16(1, w + (size_t)k * NR + q * 32);
         }
-        sg_fma_row(part, row, w0, k);
-        sg_fma_row(part, row, w1, k + 1);
+        float8 wv[NV];
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            wv[q] = convert_float8((char8)(c[q][0].s048c, c[q][1].s048c));
+        sg_fma_row(part, row, wv, k);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            wv[q] = convert_float8((char8)(c[q][0].s159d, c[q][1].s159d));
+        sg_fma_row(part, row, wv, k + 1);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            wv[q] = convert_float8((char8)(c[q][0].s26ae, c[q][1].s26ae));
+        sg_fma_row(part, row, wv, k + 2);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            wv[q] = convert_float8((char8)(c[q][0].s37bf, c[q][1].s37bf));
+        sg_fma_row(part, row, wv, k + 3);
     }
-    if (k < k_end) /* the last input of an odd K: a plain row */
+    for (; k < k_end; k++)
         sg_fma_step(part, row, w, ws, k);
 }
 #endif
 
 #if SG_Q8_INT
-/* Σ over pairs: a[2j]·w[2j] + a[2j+1]·w[2j+1] in int32, 8 lanes: one vpmaddwd on AVX2 (and
- * vpdpwssd where it is added to an accumulator on AVX-512 VNNI: LLVM folds the add). The portable
- * form computes the same but LLVM 15 does not match it to vpmaddwd (it emits vpmulld on
- * even/odd shuffles, checked with clang-15 -S for haswell and cascadelake), so where the compiler
- * targets AVX2 (PoCL passes the host CPU; __AVX2__ is then defined) the builtin is used. */
-inline int8 sg_madd(short16 a, short16 w)
+/* 32 bytes: a quad row of 8 columns (input k+r of column j at byte 4j + r), or a broadcast. */
+typedef char sg_char32 __attribute__((ext_vector_type(32)));
+
+/* acc + Σ over r < 4 of x[r]·w[4j + r] for the 8 columns j, in int32; x a quad of quantized
+ * inputs, xu their magnitudes, w0 and w1 the quad row's 32 bytes of weights. Where the compiler
+ * targets AVX2 (PoCL passes the host CPU, defining __AVX2__) this is llama.cpp's sign trick:
+ * sign(x) moved onto the weights (vpsignb), |x| ≤ 127 unsigned times the signed weights summed
+ * in pairs to int16 (vpmaddubsw: 32 products per instruction, each pair ≤ 2·127·127 = 32258, so
+ * it never saturates), pairs summed to int32 by a multiply with ones (vpmaddwd; on AVX-512 VNNI
+ * LLVM folds that and the add into vpdpwssd). Elsewhere the portable form, which computes the
+ * same but which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs
+ * SG_Q8_DOT, a compile probe of the AVX2 builtins; LLVM builds the portable form into scalar
+ * code, and llvmpipe took over 10 minutes to compile an 8×32 block of it). */
+inline int8 sg_dot4(int8 acc, char4 x, char4 xu, char16 w0, char16 w1)
 {
 #if defined(__AVX2__)
-    return __builtin_ia32_pmaddwd256(a, w);
+    const sg_char32 w = __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                                                25, 26, 27, 28, 29, 30, 31);
+    const sg_char32 s = __builtin_astype((int8)(as_int(x)), sg_char32);
+    const sg_char32 u = __builtin_astype((int8)(as_int(xu)), sg_char32);
+    const short16 p = __builtin_ia32_pmaddubsw256(u, __builtin_ia32_psignb256(w, s));
+    return acc + __builtin_ia32_pmaddwd256(p, (short16)(1));
 #else
-    return convert_int8(a.even) * convert_int8(w.even) + convert_int8(a.odd) * convert_int8(w.odd);
+    return acc + convert_int8((char8)(w0.s048c, w1.s048c)) * x.x +
+           convert_int8((char8)(w0.s159d, w1.s159d)) * x.y +
+           convert_int8((char8)(w0.s26ae, w1.s26ae)) * x.z +
+           convert_int8((char8)(w0.s37bf, w1.s37bf)) * x.w;
 #endif
 }
 
 /* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
- * [−127, 127], xs[i][b] the scale of block b (inputs kc + 32b ..): its largest magnitude amax
- * / 127; each value is multiplied by 127 / amax (one division per block: a division per value
- * cost 4 vdivps per row and block, 15 % of the integer form's time at 8 panels) and rounded to
- * nearest even, in f32, so that a reference can reproduce every value exactly
- * (tests/ref_ops.c ref_quantize_rows). Inputs past kn are 0. */
+ * [−127, 127], xu[i][k − kc] its magnitude, xs[i][b] the scale of block b (inputs kc + 32b ..):
+ * its largest magnitude amax / 127; each value is multiplied by 127 / amax (one division per
+ * block: a division per value cost 4 vdivps per row and block, 15 % of the integer form's time
+ * at 8 panels) and rounded to nearest even, in f32, so that a reference can reproduce every
+ * value exactly (tests/ref_ops.c ref_quantize_rows). Inputs past kn are 0. */
 inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
-                                short xq[MR][SG_Q8_KC], float xs[MR][SG_Q8_KC / 32])
+                                char xq[MR][SG_Q8_KC], char xu[MR][SG_Q8_KC],
+                                float xs[MR][SG_Q8_KC / 32])
 {
     for (int i = 0; i < MR; i++)
         for (int b = 0; b * 32 < kn; b++) {
@@ -170,17 +203,19 @@ inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
             const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
             xs[i][b] = amax / 127.0f;
 #pragma unroll
-            for (int u = 0; u < 4; u++)
-                vstore8(convert_short8(clamp(rint(v[u] * inv), -127.0f, 127.0f)), u,
-                        &xq[i][b * 32]);
+            for (int u = 0; u < 4; u++) {
+                const char8 c = convert_char8(clamp(rint(v[u] * inv), -127.0f, 127.0f));
+                vstore8(c, u, &xq[i][b * 32]);
+                vstore8(abs(c), u, (uchar *)&xu[i][b * 32]);
+            }
         }
 }
 
-/* Integer form: acc += the inputs kc .. kc+kn−1 of one block of MR rows (quantized in xq, xs)
- * times the panel at w (its scales at ws). */
-inline void sg_q8_int_panel(float8 acc[MR][NV], const short xq[MR][SG_Q8_KC],
-                            const float xs[MR][SG_Q8_KC / 32], __global const sg_welem *w,
-                            __global const float *ws, int2 chunk)
+/* Integer form: acc += the inputs kc .. kc+kn−1 of one block of MR rows (quantized in xq, xu,
+ * xs) times the panel at w (its scales at ws). */
+inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
+                            const char xu[MR][SG_Q8_KC], const float xs[MR][SG_Q8_KC / 32],
+                            __global const sg_welem *w, __global const float *ws, int2 chunk)
 {
     const int kc = chunk.x, kn = chunk.y;
     float8 a[MR][NV];
@@ -198,21 +233,22 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const short xq[MR][SG_Q8_KC],
                 ia[i][q] = (int8)(0);
         const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
         int k = kb;
-        for (; k + 1 < ke; k += 2) {
-            short16 wv[NV];
+        for (; k + 3 < ke; k += 4) {
+            char16 wv[NV][2];
 #pragma unroll
-            for (int q = 0; q < NV; q++)
-                wv[q] = convert_short16(vload16(0, w + (size_t)k * NR + q * 16));
+            for (int q = 0; q < NV; q++) {
+                wv[q][0] = vload16(0, w + (size_t)k * NR + q * 32);
+                wv[q][1] = vload16(1, w + (size_t)k * NR + q * 32);
+            }
 #pragma unroll
             for (int i = 0; i < MR; i++) {
-                /* the pair of x values broadcast to 8 lanes (one 32-bit broadcast) */
-                const short16 xa = as_short16((int8)(as_int(vload2(0, &xq[i][k - kc]))));
+                const char4 x = vload4(0, &xq[i][k - kc]), xa = vload4(0, &xu[i][k - kc]);
 #pragma unroll
                 for (int q = 0; q < NV; q++)
-                    ia[i][q] += sg_madd(xa, wv[q]);
+                    ia[i][q] = sg_dot4(ia[i][q], x, xa, wv[q][0], wv[q][1]);
             }
         }
-        if (k < ke) { /* the last input of an odd K: a plain row */
+        for (; k < ke; k++) { /* the 1–3 inputs of a K that ends in a part quad: plain rows */
 #pragma unroll
             for (int q = 0; q < NV; q++) {
                 const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
@@ -304,7 +340,7 @@ void gemm_packed(const int M, const int N, const int K,
     const int group = panel;
     __global const float *row[MB][MR];
     float8 accs[MB][SG_NP][MR][NV];
-    short xq[MB][MR][SG_Q8_KC];
+    char xq[MB][MR][SG_Q8_KC], xu[MB][MR][SG_Q8_KC];
     float xs[MB][MR][SG_Q8_KC / 32];
     for (int mb = 0; mb < MB; mb++) {
         const int m0 = (row_block * MB + mb) * MR;
@@ -318,13 +354,13 @@ void gemm_packed(const int M, const int N, const int K,
     for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
         const int kn = min(SG_Q8_KC, k1 - kc);
         for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
-            sg_q8_quantize_rows(row[mb], kc, kn, xq[mb], xs[mb]);
+            sg_q8_quantize_rows(row[mb], kc, kn, xq[mb], xu[mb], xs[mb]);
         for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++) {
             const int pn = group * SG_NP + p;
             __global const sg_welem *w = wp + (size_t)pn * K * NR;
             __global const float *ws = sg_weight_scales(wp, N, K, pn);
             for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
-                sg_q8_int_panel(accs[mb][p], xq[mb], xs[mb], w, ws, (int2)(kc, kn));
+                sg_q8_int_panel(accs[mb][p], xq[mb], xu[mb], xs[mb], w, ws, (int2)(kc, kn));
         }
     }
     for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)

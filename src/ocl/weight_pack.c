@@ -133,16 +133,16 @@ static void store_tile(SgElemType t, const float *tile, size_t kn, size_t k0, si
             d16[e] = sg_f32_to_f16(tile[e]);
         break;
     case SG_ELEM_I8:
-        /* Inputs in pairs (cl/gemm_packed.cl: its integer form reads 2 inputs × 8 columns per
-         * load): (k, j) at (k & ~1)·nr + 2j + (k & 1). Tiles start at even inputs and only the
-         * last one of a K can be odd: its last input stays a plain row. With nr = 1 (a gather
-         * table) both are the plain layout. */
+        /* Inputs in quads (cl/gemm_packed.cl: its integer form reads 4 inputs × 8 columns per
+         * 32-byte load): (k, j) at (k & ~3)·nr + 4j + (k & 3). Tiles start at multiples of 4
+         * inputs and only the last one of a K can end in a part quad: those 1–3 inputs stay plain
+         * rows. With nr = 1 (a gather table) both are the plain layout. */
         for (size_t k = 0; k < kn; k++) {
             const float *sk = s + (k0 + k) / SG_Q8_BLOCK * nr;
-            int paired = (k | 1) < kn;
-            int8_t *d8 = (int8_t *)dst + at + (paired ? (k & ~(size_t)1) * nr + (k & 1) : k * nr);
+            int quad = (k | 3) < kn;
+            int8_t *d8 = (int8_t *)dst + at + (quad ? (k & ~(size_t)3) * nr + (k & 3) : k * nr);
             for (size_t j = 0; j < nr; j++)
-                d8[paired ? 2 * j : j] = q8_round(tile[k * nr + j], sk[j]);
+                d8[quad ? 4 * j : j] = q8_round(tile[k * nr + j], sk[j]);
         }
         break;
     default:
