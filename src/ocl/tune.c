@@ -390,7 +390,7 @@ static int run_phase(SgDevice *dev, SgTuneRun *run, SgTunePhase p, SgTuning *cho
     const SgPhaseRun *ph = &phase_runs[p];
     SgTuning cand[SG_TUNE_MAX], passed[SG_TUNE_MAX];
     double secs[SG_TUNE_MAX];
-    size_t n = sg_tune_candidates(p, chosen, cand, SG_TUNE_MAX), n_passed = 0;
+    size_t n = sg_tune_candidates_fitted(&dev->info, p, chosen, cand, SG_TUNE_MAX), n_passed = 0;
     cJSON *list = cJSON_AddArrayToObject(run->rec, ph->name);
     for (size_t i = 0; i < n; i++) {
         char what[96];
@@ -436,7 +436,8 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
     SgTuneRun run = {job, now_s(), 0, 0, 1, cJSON_CreateObject()};
     SgTuning chosen = dev->tuning, scratch[SG_TUNE_MAX];
     for (int p = SG_TUNE_NONE + 1; p < SG_TUNE_PHASES; p++) /* the steps, for progress */
-        run.total += (int)sg_tune_candidates((SgTunePhase)p, &chosen, scratch, SG_TUNE_MAX) +
+        run.total += (int)sg_tune_candidates_fitted(&dev->info, (SgTunePhase)p, &chosen, scratch,
+                                                    SG_TUNE_MAX) +
                      phase_runs[p].runoff;
     cJSON_AddNumberToObject(run.rec, "budget_s", job->budget_s);
     int rc = SIGLIP_OK;
