@@ -652,7 +652,7 @@ def case_bench(exe):
     check(len(records) == 4, "expected 4 records (2 towers x 2 batches), got %d" % len(records))
     for r in records:
         check({"device", "platform", "driver_version", "model", "tower", "batch", "items_per_s",
-               "ms_per_batch", "gflops",
+               "ms_per_batch", "cpu_ms_per_batch", "gflops",
                "load_s", "build_cold_s", "device_peak_mib", "host_rss_peak_mib"} <= set(r),
               "record fields: %s" % sorted(r))
         check("error" not in r, "bench record has an error: %s" % r.get("error"))
@@ -662,6 +662,8 @@ def case_bench(exe):
         check(abs(r["items_per_s"] * r["ms_per_batch"] / 1000 - r["batch"]) < 1e-3 * r["batch"],
               "items_per_s and ms_per_batch disagree: %s" % r)
         check(r["gflops"] > 0 and r["ms_min"] <= r["ms_per_batch"] <= r["ms_max"], "timings %s" % r)
+        # a forward does work on this process's threads (the host's, a CPU device's workers)
+        check(r["cpu_ms_per_batch"] > 0, "CPU time per batch %s" % r)
     towers = sorted((r["tower"], r["batch"]) for r in records)
     check(towers == [("image", 1), ("image", 3), ("text", 1), ("text", 3)], "runs %s" % towers)
     # --tokens: one text record per value, each with its token count and GFLOP of the positions
