@@ -168,6 +168,34 @@ inline int8 sg_dot4(int8 acc, char4 x, char4 xu, char16 w0, char16 w1)
 #endif
 }
 
+/* The 32 values of v (scaled, in [−127, 127]) rounded to nearest even into q[0 .. 31], their
+ * magnitudes into u. On AVX2: vcvtps2dq (the default rounding: to nearest even), two saturating
+ * packs and one vpermd to undo their lane interleaving, 32-byte stores; PoCL's rint and char8
+ * stores were 15 instructions per value. */
+inline void sg_q8_store32(const float8 v[4], char *q, char *u)
+{
+#if defined(__AVX2__)
+    const short16 s01 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[0]),
+                                                   __builtin_ia32_cvtps2dq256(v[1]));
+    const short16 s23 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[2]),
+                                                   __builtin_ia32_cvtps2dq256(v[3]));
+    /* 4-byte groups now v0[0..3] v1[0..3] v2[0..3] v3[0..3] v0[4..7] v1[4..7] ... */
+    const int8 g = __builtin_ia32_permvarsi256(
+        __builtin_astype(__builtin_ia32_packsswb256(s01, s23), int8), (int8)(0, 4, 1, 5, 2, 6, 3, 7));
+    const sg_char32 c = __builtin_astype(g, sg_char32);
+    const sg_char32 a = __builtin_ia32_psignb256(c, c);
+    __builtin_memcpy(q, &c, 32); /* one vmovups each (vstore16 stored byte by byte) */
+    __builtin_memcpy(u, &a, 32);
+#else
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        const char8 c = convert_char8(rint(v[k]));
+        vstore8(c, k, q);
+        vstore8(abs(c), k, (uchar *)u);
+    }
+#endif
+}
+
 /* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
  * [−127, 127], xu[i][k − kc] its magnitude, xs[i][b] the scale of block b (inputs kc + 32b ..):
  * its largest magnitude amax / 127; each value is multiplied by 127 / amax (one division per
@@ -203,11 +231,10 @@ inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
             const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
             xs[i][b] = amax / 127.0f;
 #pragma unroll
-            for (int u = 0; u < 4; u++) {
-                const char8 c = convert_char8(clamp(rint(v[u] * inv), -127.0f, 127.0f));
-                vstore8(c, u, &xq[i][b * 32]);
-                vstore8(abs(c), u, (uchar *)&xu[i][b * 32]);
-            }
+            for (int u = 0; u < 4; u++) /* clamp (before rounding: its bounds are whole) maps NaN
+                                         * to −127 */
+                v[u] = clamp(v[u] * inv, -127.0f, 127.0f);
+            sg_q8_store32(v, &xq[i][b * 32], &xu[i][b * 32]);
         }
 }
 
