@@ -27,18 +27,18 @@
  *
  * q8 weights (SG_WEIGHT 3) have two forms, SG_Q8_NP choosing (issue 28):
  *  - 0, widening: the int8 weights widened to f32 and FMAed with f32 x, each block of 32 inputs'
- *    sums scaled once (AVX2: vpmovsxbw/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
- *  - NP > 0, integer: the work-item quantizes its MR rows of x a chunk of SG_Q8_KC inputs at a
- *    time to int16 in [−127, 127] with one scale per row and block of 32 (the rule of the
- *    weights, src/ocl/weight_pack.c: largest magnitude → 127, rounded to nearest even), keeps
- *    them in private memory (L1) and runs them against NP panels one after another, so each
- *    value of x is quantized once per NP·NR columns. Pairs of inputs × 8 columns are
- *    multiplied and summed in int32 (sg_madd), converted and scaled once per block of 32.
- *    Why here and not in the op that produces x: see docs/q8-integer.md (the quantization is
- *    1/(NP·NR/8) of the multiply work, and x never leaves the cache in another form).
- * For the integer form q8 panels store inputs in pairs: element (k, j) of a panel at
- * (k & ~1)·NR + 2j + (k & 1), except the last input of an odd K, stored as a plain row at
- * k·NR + j (sg_weight_pack); the widening form reads the same layout. */
+ *    sums scaled once (AVX2: vpmovsxbd/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
+ *  - NP > 0, integer (only where the compiler builds x86 AVX2's int8 multiply-adds: src/ocl/
+ *    probe.c): the work-item quantizes its MR rows of x a chunk of SG_Q8_KC inputs at a time to
+ *    int8 in [−127, 127] with one scale per row and block of 32 (the rule of the weights,
+ *    src/ocl/weight_pack.c: largest magnitude → 127, rounded to nearest even), keeps them in
+ *    private memory (L1) and runs them against NP panels one after another, so each value of x
+ *    is quantized once per NP·NR columns. Quads of inputs × 8 columns are multiplied and summed
+ *    in int32 (sg_dot4), converted and scaled once per block of 32.
+ *    Why here and not in the op that produces x: see docs/q8-integer.md.
+ * q8 panels store inputs in quads: element (k, j) of a panel at (k & ~3)·NR + 4j + (k & 3),
+ * except the 1–3 inputs of a K that ends in a part quad, stored as plain rows at k·NR + j
+ * (sg_weight_pack); the widening form reads the same layout. */
 
 #ifndef MR
 #define MR 8 /* rows of y per work-item */

@@ -218,7 +218,7 @@ static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
  * are tested on every device. The reference multiplies by the values the storage type rounds the
  * weight to (sg_weight_dequantize, itself checked against IEEE constants in
  * test_weight_rounding), so the tolerance is the f32 one. q8's integer form (gemm_q8_np > 0)
- * rounds each row of x per block of 32 to int16 before multiplying (cl/gemm_packed.cl), so the
+ * rounds each row of x per block of 32 to int8 before multiplying (cl/gemm_packed.cl), so the
  * reference rounds x by that rule too (ref_quantize_rows, written from the rule, not the kernel)
  * and sums in double: what is left is f32 rounding, under the same tolerance. */
 static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
