@@ -107,29 +107,25 @@ inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR]
 {
     int k = kb * 32;
     for (; k + 3 < k_end; k += 4) {
-        char16 c[NV][2];
+        int8 c[NV];
 #pragma unroll
-        for (int q = 0; q < NV; q++) {
-            c[q][0] = vload16(0, w + (size_t)k * NR + q * 32);
-            c[q][1] = vload16(1, w + (size_t)k * NR + q * 32);
+        for (int q = 0; q < NV; q++)
+            c[q] = (int8)(as_int4(vload16(0, w + (size_t)k * NR + q * 32)),
+                          as_int4(vload16(1, w + (size_t)k * NR + q * 32)));
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            /* Input k+r of column j: byte r of int j, sign-extended by two shifts (on a
+             * little-endian device; byte shuffles cost 1.5× the time on PoCL). */
+            float8 wv[NV];
+#pragma unroll
+            for (int q = 0; q < NV; q++)
+#if defined(__ENDIAN_LITTLE__)
+                wv[q] = convert_float8((c[q] << (24 - 8 * r)) >> 24);
+#else
+                wv[q] = convert_float8((c[q] << (8 * r)) >> 24);
+#endif
+            sg_fma_row(part, row, wv, k + r);
         }
-        float8 wv[NV];
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            wv[q] = convert_float8((char8)(c[q][0].s048c, c[q][1].s048c));
-        sg_fma_row(part, row, wv, k);
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            wv[q] = convert_float8((char8)(c[q][0].s159d, c[q][1].s159d));
-        sg_fma_row(part, row, wv, k + 1);
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            wv[q] = convert_float8((char8)(c[q][0].s26ae, c[q][1].s26ae));
-        sg_fma_row(part, row, wv, k + 2);
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            wv[q] = convert_float8((char8)(c[q][0].s37bf, c[q][1].s37bf));
-        sg_fma_row(part, row, wv, k + 3);
     }
     for (; k < k_end; k++)
         sg_fma_step(part, row, w, ws, k);
