@@ -2,6 +2,8 @@
  * and values pass through local memory in tiles, and scores never leave private memory, so the
  * [Tq, Tk] score matrix is never written. */
 
+#include "sum8.h"
+
 /* Keys per tile held in local memory (the host picks it from the device's local memory size). */
 #ifndef SG_ATTN_TILE_K
 #define SG_ATTN_TILE_K 32
@@ -257,8 +259,7 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
             vstore8(p, 0, s[i] + j);
             sum8 += p;
         }
-        const float4 s4 = sum8.lo + sum8.hi;
-        inv_sum[i] = 1.0f / ((s4.x + s4.y) + (s4.z + s4.w));
+        inv_sum[i] = 1.0f / sg_sum8(sum8);
     }
     /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. */
     uint c0 = 0;

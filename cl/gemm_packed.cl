@@ -344,7 +344,14 @@ inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
     }
 }
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+/* Work-items per work-group, along the row blocks: each still computes its own blocks alone
+ * (no local memory, no barrier); a device that runs a group's work-items as the lanes of its
+ * vectors (llvmpipe, GPUs) needs several to fill them. Work-items past the last row block
+ * store nothing. */
+#ifndef SG_GEMM_WG
+#define SG_GEMM_WG 1
+#endif
+__kernel __attribute__((reqd_work_group_size(SG_GEMM_WG, 1, 1)))
 void gemm_packed(const int M, const int N, const int K,
                  __global const float *x, const int x_off, const int ldx,
                  __global const sg_welem *wp,

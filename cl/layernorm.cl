@@ -1,6 +1,8 @@
 /* layernorm.cl — LayerNorm over rows: one work-group per row, two passes (mean, then variance of
  * the centred values) so that large means don't cost precision. */
 
+#include "sum8.h"
+
 /* Most work-items per row; the host launches a power of two no larger. */
 #ifndef SG_LN_WG
 #define SG_LN_WG 256
@@ -22,13 +24,6 @@ float group_sum(__local float *scratch, float v)
     return total;
 }
 
-/* The sum of the 8 lanes of v. */
-float sum8(float8 v)
-{
-    const float4 s = v.lo + v.hi;
-    return (s.x + s.y) + (s.z + s.w);
-}
-
 /* One row by one work-item, 8 columns at a time (a CPU device vectorizes nothing across a
  * work-group of one, and a scalar loop's float sums are not reordered for it). */
 void layernorm_row(__global const float *xr, __global float *yr, __global const float *gamma,
@@ -41,7 +36,7 @@ void layernorm_row(__global const float *xr, __global float *yr, __global const 
         acc += vload8(0, xr + c);
     for (uint c = c8; c < cols; c++)
         tail += xr[c];
-    const float mean = (sum8(acc) + tail) / (float)cols;
+    const float mean = (sg_sum8(acc) + tail) / (float)cols;
     acc = (float8)(0.0f);
     tail = 0.0f;
     for (uint c = 0; c < c8; c += 8) {
@@ -52,7 +47,7 @@ void layernorm_row(__global const float *xr, __global float *yr, __global const 
         const float d = xr[c] - mean;
         tail += d * d;
     }
-    const float rstd = 1.0f / sqrt((sum8(acc) + tail) / (float)cols + eps);
+    const float rstd = 1.0f / sqrt((sg_sum8(acc) + tail) / (float)cols + eps);
     for (uint c = 0; c < c8; c += 8)
         vstore8((vload8(0, xr + c) - mean) * rstd * vload8(0, gamma + c) + vload8(0, beta + c), 0,
                 yr + c);

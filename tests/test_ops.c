@@ -256,12 +256,12 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
         ref_quantize_rows(x + c->x_off, ldx, c->M, c->K);
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
-    char label[128];
-    snprintf(label, sizeof label, "%s/%s%s %dx%d ku%d mb%d chunk %dK M=%zu N=%zu K=%zu act=%d "
-             "bias=%d acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
+    char label[160];
+    snprintf(label, sizeof label, "%s/%s%s %dx%d ku%d mb%d wg%d chunk %dK M=%zu N=%zu K=%zu "
+             "act=%d bias=%d acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
              dtype != SG_ELEM_I8 ? "" : dev->tuning.gemm_q8_np ? "-int" : "-widen",
              dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku, dev->tuning.gemm_mb,
-             dev->tuning.gemm_chunk_kib,
+             dev->tuning.gemm_wg, dev->tuning.gemm_chunk_kib,
              c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
              c->x_pad, c->y_pad);
     compare("linear", label, got, y, ny, L, 1e-4, 1e-4, 1e-11);
@@ -350,6 +350,24 @@ static void test_linear(void)
             for (size_t i = 0; i < N_CASES(linear_cases); i++)
                 test_linear_case(&linear_cases[i], SG_GEMM_PANELS, SG_ELEM_I8);
         }
+    /* Several work-items per work-group (gemm_wg: llvmpipe's rule, GPUs' fit): the row blocks
+     * rounded up to whole groups, also under the chunked walk's renumbering; 3 leaves a partial
+     * group at every M here. */
+    const int groups[] = {3, 8};
+    for (size_t g = 0; g < 2; g++) {
+        SgTuning gt = chosen;
+        gt.gemm_wg = groups[g];
+        CHECK_STATUS(sg_device_retune(dev, &gt, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+        for (size_t i = 0; i < N_CASES(linear_cases); i++)
+            for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+                if (t == SG_ELEM_F32 || i == 1 || i == 8 || i == 10)
+                    test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
+        gt = sg_tuning_with_block(&gt, (SgGemmBlock){4, 16, 1, 1});
+        gt.gemm_chunk_kib = 1;
+        CHECK_STATUS(sg_device_retune(dev, &gt, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+        for (size_t i = 0; i < sizeof chunked / sizeof chunked[0]; i++)
+            test_linear_case(&chunked[i], SG_GEMM_PANELS, SG_ELEM_F32);
+    }
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     /* Out-of-range tuning is refused and leaves the device as it was. */
     SgTuning bad = dev->tuning;

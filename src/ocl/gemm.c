@@ -124,9 +124,11 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
     size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning) + (integer ? 2 * rows : 0);
     size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k,
                                             0, 32);
+    /* Row blocks rounded up to whole work-groups: the kernel stores no row past M. */
+    size_t wg = (size_t)dev->tuning.gemm_wg, row_blocks = (g->M + rows - 1) / rows;
     size_t panels = (w->n_out + w->panel - 1) / w->panel;
-    size_t global[2] = {(g->M + rows - 1) / rows, (panels + np - 1) / np};
-    size_t local[2] = {1, 1};
+    size_t global[2] = {(row_blocks + wg - 1) / wg * wg, (panels + np - 1) / np};
+    size_t local[2] = {wg, 1};
     for (size_t k0 = 0; k0 < w->n_in && rc == SIGLIP_OK; k0 += k_run) {
         int first = k0 == 0, last = k0 + k_run >= w->n_in;
         cl_int kb = (cl_int)k0, ke = (cl_int)(last ? w->n_in : k0 + k_run);

@@ -59,6 +59,8 @@ void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
     size_t wg = info->max_work_group_size ? info->max_work_group_size : 1;
     size_t ln = (size_t)t->layernorm_wg;
     t->layernorm_wg = (int)sg_pow2_floor(wg < ln ? wg : ln);
+    size_t gw = (size_t)t->gemm_wg;
+    t->gemm_wg = (int)(wg < gw ? wg : gw);
     size_t aw = (size_t)t->attn_wg;
     t->attn_wg = (int)(wg < aw ? wg : aw);
     /* The K and V tiles (tile_k × dh floats each, dh up to SG_ATTN_MAX_DH) plus the tile's mask

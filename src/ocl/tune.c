@@ -64,7 +64,7 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dt
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, M * N * 4, &by, err);
     if (rc == SIGLIP_OK)
-        rc = sg_weight_upload(dev, w, N, K, SG_GEMM_PANELS, dtype, &lin.w, err);
+        rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, dtype, &lin.w, err);
     lin.b = bb;
     sg_weight_dequantize(dtype, w, N, K, w);
     if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
@@ -117,8 +117,8 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType 
                 rc = sg_fail(err, SIGLIP_ENOMEM, "tune: out of host memory");
             else {
                 fill(w, n_out[i] * n_in[i], 5 + (uint32_t)i);
-                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], SG_GEMM_PANELS, dtype, &l[i].w,
-                                      err);
+                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], dev->tuning.gemm, dtype,
+                                      &l[i].w, err);
                 free(w);
             }
             if (rc == SIGLIP_OK)

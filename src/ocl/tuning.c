@@ -25,13 +25,18 @@ _Static_assert(sizeof(SgGemmPath) == sizeof(int) && sizeof(SgAttentionPath) == s
  * accumulators + NR/8 weight vectors + 1 broadcast fit 16 ymm registers (AVX2), and the larger
  * ones that fit 32 (AVX-512), with and without a 4-step k unroll, and 1 to 16 row blocks per
  * work-item (PoCL spends microseconds scheduling each work-group, which small blocks alone cannot
- * amortize). GPUs use CLBlast unless a tuning file says "panels"; the tuner times the panels
- * (the one GEMM it measures), with the same candidates. */
-static const int cand_gemm[] = {SG_GEMM_PANELS};
-static const int cand_mr[] = {4, 4, 6, 8, 4, 4, 4, 4, 6, 8, 8, 3};
-static const int cand_nr[] = {16, 24, 16, 32, 16, 16, 16, 24, 16, 32, 16, 32};
-static const int cand_ku[] = {1, 1, 1, 1, 1, 4, 1, 1, 1, 1, 1, 1};
-static const int cand_mb[] = {8, 8, 4, 1, 1, 8, 16, 4, 8, 4, 4, 8};
+ * amortize). The last candidate is CLBlast's GEMM, which GPUs and llvmpipe start from: the
+ * tuner times it next to the panels everywhere, so a device the rules misjudge is set right by
+ * measuring it. */
+#define P SG_GEMM_PANELS
+#define K SG_KNOB_KEEP
+static const int cand_gemm[] = {P, P, P, P, P, P, P, P, P, P, P, P, SG_GEMM_CLBLAST};
+static const int cand_mr[] = {4, 4, 6, 8, 4, 4, 4, 4, 6, 8, 8, 3, K};
+static const int cand_nr[] = {16, 24, 16, 32, 16, 16, 16, 24, 16, 32, 16, 32, K};
+static const int cand_ku[] = {1, 1, 1, 1, 1, 4, 1, 1, 1, 1, 1, 1, K};
+static const int cand_mb[] = {8, 8, 4, 1, 1, 8, 16, 4, 8, 4, 4, 8, K};
+#undef P
+#undef K
 /* Walk order: never chunked, and x above 4, 16, 64 MiB walked in chunks. */
 static const int cand_chunk[] = {0, 4096, 16384, 65536};
 /* The tiled attention (its queries per work-item unused), and attention_rows with 2·QB float8
@@ -58,6 +63,8 @@ const SgKnob sg_knobs[] = {
      SG_TUNE_GEMM_BLOCK, SG_CAND(cand_ku)},
     {"gemm_mb", SG_FIELD(gemm_mb), 1, 64, 1, NULL, 0, "gemm_packed", "MB", " mb",
      SG_TUNE_GEMM_BLOCK, SG_CAND(cand_mb)},
+    {"gemm_wg", SG_FIELD(gemm_wg), 0, 256, 1, NULL, 64, "gemm_packed", "SG_GEMM_WG", " wg",
+     SG_TUNE_NONE, NULL, 0},
     {"gemm_chunk_kib", SG_FIELD(gemm_chunk_kib), 0, 1 << 30, 1, NULL, 0, NULL, NULL,
      ", chunk KiB ", SG_TUNE_GEMM_WALK, SG_CAND(cand_chunk)},
     {"attention", SG_FIELD(attention), 0, 1, 1, attn_names, 0, NULL, NULL, ", attention ",
@@ -198,17 +205,30 @@ typedef struct SgTuningRule {
 #define SG_CPU_AVX512(cpu)                                                                  \
     {SIGLIP_DEVICE_CPU, NULL, cpu,                                                          \
      {.gemm = SG_GEMM_PANELS, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,      \
-      .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 8, .layernorm_wg = 1, \
-      .gemm_q8_np = 16, .rule = "cpu-avx512"}}
+      .gemm_wg = 1, .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 8,       \
+      .layernorm_wg = 1, .gemm_q8_np = 16, .rule = "cpu-avx512"}}
+/* Mesa's llvmpipe (rusticl) is a CPU device that runs like a GPU: the work-items of a group are
+ * the lanes of its vectors (8 at 256 bits), so the CPU rules' one work-item per block leaves
+ * every lane but one idle and runs its loops lane by lane. With the GPU's kernels instead
+ * (CLBlast's, the tiled attention, LayerNorm work-groups) test_parity_tiny took 3.3 s on it
+ * against 33 s with the CPU rules (gemm_packed 92% of kernel time; AMD EPYC, Mesa 22.3.6,
+ * docs/devices.md). Reduced-precision weights always take gemm_packed: 8 work-items per group,
+ * one lane each, took its time in test_parity_tiny with the panels forced from 104 s to 28 s.
+ * The device name is how its driver tells itself apart, as CLBlast keys its own
+ * tuning database. */
 static const SgTuningRule rules[] = {
+    {SIGLIP_DEVICE_CPU, NULL, "llvmpipe",
+     {.gemm = SG_GEMM_CLBLAST, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,
+      .gemm_wg = 8, .gemm_chunk_kib = 0, .attention = SG_ATTN_TILED, .attn_qb = 4,
+      .layernorm_wg = 0, .rule = "cpu-lanes"}},
     SG_CPU_AVX512("avx512"),      SG_CPU_AVX512("cascadelake"), SG_CPU_AVX512("cooperlake"),
     SG_CPU_AVX512("icelake"),     SG_CPU_AVX512("tigerlake"),   SG_CPU_AVX512("rocketlake"),
     SG_CPU_AVX512("sapphirerapids"), SG_CPU_AVX512("graniterapids"),
     SG_CPU_AVX512("emeraldrapids"),  SG_CPU_AVX512("znver4"),   SG_CPU_AVX512("znver5"),
     {SIGLIP_DEVICE_CPU, NULL, NULL,
      {.gemm = SG_GEMM_PANELS, .gemm_mr = 4, .gemm_nr = 16, .gemm_ku = 1, .gemm_mb = 8,
-      .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 4, .layernorm_wg = 1,
-      .gemm_q8_np = 16, .rule = "cpu-avx2"}},
+      .gemm_wg = 1, .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 4,
+      .layernorm_wg = 1, .gemm_q8_np = 16, .rule = "cpu-avx2"}},
     {SIGLIP_DEVICE_OTHER, NULL, NULL,
      {.gemm = SG_GEMM_CLBLAST, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,
       .gemm_chunk_kib = 0, .attention = SG_ATTN_TILED, .attn_qb = 4, .layernorm_wg = 0,

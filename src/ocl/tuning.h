@@ -32,6 +32,9 @@ typedef struct SgTuning {
     int gemm_nr;           /* NR: output columns per work-item = weight panel width (8..64, ×8) */
     int gemm_ku;           /* KU: k steps the kernel's inner loop unrolls (1..16) */
     int gemm_mb;           /* MB: blocks of MR rows each work-item computes in turn (1..64) */
+    int gemm_wg;           /* SG_GEMM_WG: work-items per work-group of gemm_packed.cl, each its own
+                            * row blocks (1..256); 0 = fit (64, capped to the device). Devices
+                            * that run a group's work-items as vector lanes want several */
     int gemm_chunk_kib;    /* x larger than this many KiB: gemm_packed walks it in chunks of
                             * row blocks holding 1/32 of this size, each chunk against every
                             * panel (0 = never) */
