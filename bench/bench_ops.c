@@ -3,7 +3,7 @@
  *
  * Usage: bench_ops [--tower image|text] [--batch N] [--tokens T] [--width D] [--mlp I]
  *                  [--heads H] [--iters N] [--device SPEC] [--cache-dir DIR]
- *                  [--tuning-file JSON]
+ *                  [--tuning-file JSON] [--weights f32|bf16|f16|q8]
  * Defaults: base-patch16-224's image tower (T 196, D 768, I 3072, 12 heads) at batch 8. The
  * device's tuning applies as it would in a forward (stored `siglip tune` result, else the table). */
 #include <math.h>
@@ -16,11 +16,27 @@
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
 
-static double now_s(void)
+static double clock_s(clockid_t which)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(which, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double now_s(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+/* In-place insertion sort (n is small); returns the median. */
+static double median(double *v, int n)
+{
+    for (int a = 0; a < n; a++)
+        for (int b = a; b > 0 && v[b] < v[b - 1]; b--) {
+            double tmp = v[b];
+            v[b] = v[b - 1], v[b - 1] = tmp;
+        }
+    return v[n / 2];
 }
 
 static int upload_random(SgDevice *dev, size_t n, uint32_t seed, SgBuffer *out, SgError *err)
@@ -37,7 +53,8 @@ static int upload_random(SgDevice *dev, size_t n, uint32_t seed, SgBuffer *out, 
     return rc;
 }
 
-static int random_linear(SgDevice *dev, size_t N, size_t K, uint32_t seed, SgLinear *l, SgError *err)
+static int random_linear(SgDevice *dev, size_t N, size_t K, uint32_t seed, SgElemType dtype,
+                         SgLinear *l, SgError *err)
 {
     float *w = malloc(N * K * sizeof *w);
     if (!w)
@@ -46,7 +63,7 @@ static int random_linear(SgDevice *dev, size_t N, size_t K, uint32_t seed, SgLin
         seed = seed * 1664525u + 1013904223u;
         w[i] = ((float)(seed >> 8) / 16777216.0f - 0.5f) * 0.05f;
     }
-    int rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, SG_ELEM_F32, &l->w, err);
+    int rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, dtype, &l->w, err);
     free(w);
     if (rc == SIGLIP_OK)
         rc = upload_random(dev, N, seed + 1, &l->b, err);
@@ -115,6 +132,8 @@ int main(int argc, char **argv)
     Shape s = {8, 196, 768, 3072, 12};
     int iters = 5;
     const char *spec = "auto", *cache = NULL, *tuning_file = NULL;
+    static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
+    SgElemType dtype = SG_ELEM_F32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t *field = !strcmp(a, "--batch")    ? &s.B
@@ -135,10 +154,17 @@ int main(int argc, char **argv)
             cache = v, i++;
         } else if (v && !strcmp(a, "--tuning-file")) {
             tuning_file = v, i++;
+        } else if (v && !strcmp(a, "--weights") &&
+                   (!strcmp(v, "f32") || !strcmp(v, "bf16") || !strcmp(v, "f16") ||
+                    !strcmp(v, "q8"))) {
+            dtype = !strcmp(v, "bf16") ? SG_ELEM_BF16 : !strcmp(v, "f16") ? SG_ELEM_F16
+                  : !strcmp(v, "q8") ? SG_ELEM_I8 : SG_ELEM_F32;
+            i++;
         } else {
             fprintf(stderr, "usage: bench_ops [--tower image|text] [--batch N] [--tokens T] "
                             "[--width D] [--mlp I] [--heads H] [--iters N] [--device SPEC] "
-                            "[--cache-dir DIR] [--tuning-file JSON]\n");
+                            "[--cache-dir DIR] [--tuning-file JSON] "
+                            "[--weights f32|bf16|f16|q8]\n");
             return 2;
         }
     }
@@ -162,13 +188,13 @@ int main(int argc, char **argv)
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, M * s.I * 4, &L.hidden, &err);
     if (rc == SIGLIP_OK)
-        rc = random_linear(dev, 3 * s.D, s.D, 2, &L.qkv_l, &err);
+        rc = random_linear(dev, 3 * s.D, s.D, 2, dtype, &L.qkv_l, &err);
     if (rc == SIGLIP_OK)
-        rc = random_linear(dev, s.D, s.D, 3, &L.out_l, &err);
+        rc = random_linear(dev, s.D, s.D, 3, dtype, &L.out_l, &err);
     if (rc == SIGLIP_OK)
-        rc = random_linear(dev, s.I, s.D, 4, &L.fc1, &err);
+        rc = random_linear(dev, s.I, s.D, 4, dtype, &L.fc1, &err);
     if (rc == SIGLIP_OK)
-        rc = random_linear(dev, s.D, s.I, 5, &L.fc2, &err);
+        rc = random_linear(dev, s.D, s.I, 5, dtype, &L.fc2, &err);
     if (rc == SIGLIP_OK)
         rc = upload_random(dev, s.D, 6, &L.ln.w, &err);
     if (rc == SIGLIP_OK)
@@ -180,30 +206,31 @@ int main(int argc, char **argv)
         return 1;
     }
     const SgTuning *t = &dev->tuning;
-    printf("device: %s; tuning (%s): %s %dx%d ku%d mb%d chunk %d KiB, attention %s qb%d\n",
-           dev->info.name, t->rule, sg_gemm_path_name(t->gemm), t->gemm_mr, t->gemm_nr,
-           t->gemm_ku, t->gemm_mb, t->gemm_chunk_kib, sg_attention_path_name(t->attention), t->attn_qb);
+    printf("device: %s; tuning (%s): %s %dx%d ku%d mb%d chunk %d KiB, attention %s qb%d; "
+           "weights %s (q8 form %d)\n", dev->info.name, t->rule, sg_gemm_path_name(t->gemm),
+           t->gemm_mr, t->gemm_nr, t->gemm_ku, t->gemm_mb, t->gemm_chunk_kib,
+           sg_attention_path_name(t->attention), t->attn_qb, dtype_names[dtype], t->gemm_q8_np);
     printf("shape: batch %zu, tokens %zu, width %zu, mlp %zu, heads %zu; median of %d\n\n", s.B,
            s.T, s.D, s.I, s.H, iters);
-    printf("| op | ms | GFLOP/s | share |\n| --- | --- | --- | --- |\n");
-    double ms[OP_COUNT], total = 0;
+    /* CPU ms: the process's CPU time per call (a CPU device's threads), steadier than the wall
+     * clock when other jobs share the cores. */
+    printf("| op | ms | GFLOP/s | share | CPU ms |\n| --- | --- | --- | --- | --- |\n");
+    double ms[OP_COUNT], cpu_ms[OP_COUNT], total = 0;
     for (int op = 0; op < OP_COUNT && rc == SIGLIP_OK; op++) {
-        double runs[64];
+        double runs[64], cpu[64];
         int n = iters < 64 ? iters : 64;
         for (int r = -1; r < n && rc == SIGLIP_OK; r++) { /* r = -1: warm-up */
-            double t0 = now_s();
+            double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             rc = run_op(dev, &L, s, op, &err);
             if (rc == SIGLIP_OK)
                 rc = sg_device_finish(dev, &err);
-            if (r >= 0)
+            if (r >= 0) {
                 runs[r] = (now_s() - t0) * 1e3;
-        }
-        for (int a = 0; a < n; a++) /* insertion sort: n is small */
-            for (int b = a; b > 0 && runs[b] < runs[b - 1]; b--) {
-                double tmp = runs[b];
-                runs[b] = runs[b - 1], runs[b - 1] = tmp;
+                cpu[r] = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e3;
             }
-        ms[op] = runs[n / 2];
+        }
+        ms[op] = median(runs, n);
+        cpu_ms[op] = median(cpu, n);
         total += ms[op];
     }
     for (int op = 0; op < OP_COUNT && rc == SIGLIP_OK; op++) {
@@ -213,7 +240,7 @@ int main(int argc, char **argv)
             printf("%.1f", f / (ms[op] * 1e6));
         else
             printf("–");
-        printf(" | %.1f %% |\n", 100 * ms[op] / total);
+        printf(" | %.1f %% | %.2f |\n", 100 * ms[op] / total, cpu_ms[op]);
     }
     if (rc == SIGLIP_OK) {
         double f = 0;

@@ -7,7 +7,7 @@ checks that the outputs agree and prints both throughputs and their ratio (libsi
 Usage (Debian's python3-torch, python3-numpy, python3-pil, nodejs + npm; run with /usr/bin/python3):
   bench/compare_ort.py [--model NAME ...] [--tower image|text|both] [--batch N ...] [--tokens N]
                        [--device SPEC] [--siglip PATH] [--threads N] [--warmup N] [--iters N]
-                       [--model-dir DIR] [--opset N] [--no-agreement] [--json]
+                       [--model-dir DIR] [--opset N] [--no-agreement] [--q8] [--json]
   bench/compare_ort.py --prepare --model-dir DIR [--model NAME ...]   # exports only, no timing
   bench/compare_ort.py --install      # npm install --ignore-scripts into bench/ort/node_modules
   bench/compare_ort.py --probe        # proves ONNX Runtime's native CPU binding loads
@@ -35,6 +35,9 @@ Throughput: `siglip bench -m DIR --json` and ORT's session.run at the same batch
 text N real tokens and padding to T: ORT still computes all T positions (the mask only hides
 padding keys), and `siglip bench` gets --tokens N, so pass it only to a siglip that has it.
 Sequential on purpose: the two sides never share the cores while timing.
+--q8: libsiglip is timed a second time with `siglip bench --precision q8` (the same F32 weights,
+rounded to int8 at load; docs/q8-integer.md) in the same run, next to ORT's F32 graph: the
+q8/s and q8 ratio columns (q8 / ORT F32).
 """
 import argparse
 import datetime
@@ -186,6 +189,7 @@ class ShapeRun:
         self.errors = []
         self.agreement = {}   # tower → ct.compare_features() or {"error": ...}
         self.lib = {}         # tower → {batch: bench record} or {"error": ...}
+        self.lib_q8 = {}      # the same with --precision q8 (--q8)
         self.ort = {}         # tower → run.js result
         self.onnx = {}        # tower → path
 
@@ -256,19 +260,24 @@ class ShapeRun:
 
     def run_libsiglip_bench(self):
         extra = ["--tokens", str(self.args.tokens)] if self.args.tokens is not None else []
+        runs = [(self.lib, [], "")] + ([(self.lib_q8, ["--precision", "q8"], " q8")]
+                                       if self.args.q8 else [])
         for tower in self.towers:
-            try:
-                self.log(f"siglip bench: {tower} tower, batch {self.args.batch} on {self.args.device}")
-                self.lib[tower] = self.cli.bench(self.model_dir, tower, self.args.batch,
+            for into, precision, label in runs:
+                try:
+                    self.log(f"siglip bench{label}: {tower} tower, batch {self.args.batch} on "
+                             f"{self.args.device}")
+                    into[tower] = self.cli.bench(self.model_dir, tower, self.args.batch,
                                                  self.args.warmup, self.args.iters,
-                                                 extra if tower == "text" else [])
-                for b in self.args.batch:
-                    err = self.lib[tower].get(b, {"error": "no record"}).get("error")
-                    if err:
-                        self.errors.append(f"siglip bench {tower} batch {b}: {err.splitlines()[0]}")
-            except ct.StepError as e:
-                self.lib[tower] = {"error": str(e)}
-                self.errors.append(str(e))
+                                                 (extra if tower == "text" else []) + precision)
+                    for b in self.args.batch:
+                        err = into[tower].get(b, {"error": "no record"}).get("error")
+                        if err:
+                            self.errors.append(f"siglip bench{label} {tower} batch {b}: "
+                                               f"{err.splitlines()[0]}")
+                except ct.StepError as e:
+                    into[tower] = {"error": str(e)}
+                    self.errors.append(str(e))
 
     def rows(self):
         rows = []
@@ -276,8 +285,11 @@ class ShapeRun:
             lib = self.lib.get(tower, {})
             agree = self.agreement.get(tower, {})
             ort = {r["batch"]: r for r in self.ort.get(tower, {}).get("runs", []) if "ms_per_batch" in r}
+            q8 = self.lib_q8.get(tower, {})
             for b in self.args.batch:
                 rec = lib.get(b, {}) if "error" not in lib else {"error": lib["error"]}
+                q8_rec = q8.get(b, {}) if "error" not in q8 else {}
+                q8_rate = q8_rec.get("items_per_s") if not q8_rec.get("error") else None
                 o = ort.get(b, {})
                 lib_rate = rec.get("items_per_s") if not rec.get("error") else None
                 ort_rate = o.get("items_per_s")
@@ -294,6 +306,8 @@ class ShapeRun:
                     # The same forward's FLOPs (siglip bench's count) over ORT's time.
                     "ort_gflops": gflop / o["ms_per_batch"] * 1000 if full and gflop and o else None,
                     "ratio": lib_rate / ort_rate if lib_rate and ort_rate else None,
+                    "libsiglip_q8_items_per_s": q8_rate,
+                    "ratio_q8": q8_rate / ort_rate if q8_rate and ort_rate else None,
                     # Fastest run against fastest run: steadier than the medians when other work
                     # shares the cores.
                     "ratio_best": (o["ms_min"] / rec["ms_min"] if lib_rate and o.get("ms_min")
@@ -332,8 +346,9 @@ def print_table(shapes, args):
     print(f"# {datetime.date.today()}  {args.machine}; load average {args.load_before:.2f} before the run")
     print(f"# libsiglip: {args.siglip} --device {args.device}; baseline: {ort_label(shapes)}, opset "
           f"{args.opset}" + (f"; text: {args.tokens} real tokens per text" if args.tokens is not None else ""))
+    q8 = f" {'q8/s':>9} {'q8 ratio':>8}" if args.q8 else ""
     print(f"{'shape':<20} {'tower':<5} {'batch':>5} {'libsiglip/s':>11} {'ORT/s':>9} {'ratio':>7} {'best':>6} "
-          f"{'lib ms':>9} {'ORT ms':>9} {'lib GF/s':>8} {'ORT GF/s':>8}  {'max|err|':>9} {'1-min cos':>9}")
+          f"{'lib ms':>9} {'ORT ms':>9} {'lib GF/s':>8} {'ORT GF/s':>8}  {'max|err|':>9} {'1-min cos':>9}{q8}")
     f = ct.fmt
     for s in shapes:
         for r in s.rows():
@@ -344,7 +359,9 @@ def print_table(shapes, args):
                   f"{f(r['ort_items_per_s'], '.3f'):>9} {f(r['ratio'], '.2f') + ('x' if r['ratio'] else ''):>7} "
                   f"{f(r['ratio_best'], '.2f') + ('x' if r['ratio_best'] else ''):>6} "
                   f"{f(r['libsiglip_ms_per_batch'], '.1f'):>9} {f(r['ort_ms_per_batch'], '.1f'):>9} "
-                  f"{f(r['libsiglip_gflops'], '.1f'):>8} {f(r['ort_gflops'], '.1f'):>8}  {err:>9} {cos:>9}")
+                  f"{f(r['libsiglip_gflops'], '.1f'):>8} {f(r['ort_gflops'], '.1f'):>8}  {err:>9} {cos:>9}"
+                  + (f" {f(r['libsiglip_q8_items_per_s'], '.3f'):>9} "
+                     f"{f(r['ratio_q8'], '.2f') + ('x' if r['ratio_q8'] else ''):>8}" if args.q8 else ""))
     for s in shapes:
         for e in s.errors:
             print(f"# {s.name}: {e}")
@@ -375,6 +392,8 @@ def parse_args(argv):
     ap.add_argument("--tokens", type=int, help="real tokens per text (text tower); also passed to "
                     "siglip bench as --tokens N")
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset of the export (default 17)")
+    ap.add_argument("--q8", action="store_true", help="also time libsiglip with --precision q8 "
+                    "(the q8/s and q8 ratio columns)")
     ap.add_argument("--ort-dir", default=ORT_DIR, help=argparse.SUPPRESS)
     ap.add_argument("--prepare", action="store_true", help="only write the model directories and "
                     "ONNX exports into --model-dir (no timing: needs no lock)")

@@ -197,6 +197,8 @@ def bench_table(args):
     for model, batches in args.plan["bench"]:
         cmd = [args.siglip, "bench", "--model", model, "--device", args.device, "--json",
                "--warmup", str(args.warmup), "--iters", str(args.iters)]
+        for p in args.precisions.split(","):  # side by side in one invocation (issue 28)
+            cmd += ["--precision", p]
         docs = split_steps(args, f"bench-{model}", cmd, batches, False)
         # A failed step leaves {"error": ...}: kept as a record that carries only the error.
         out.append((with_batches(cmd, batches),
@@ -209,17 +211,28 @@ def bench_table(args):
                                            f"{build['build_cached_s']:.2f} s from the program cache"
                                            if build else "") + ".")
     rows, errors = [], []
+    # f32's record at the same model, tower and batch: the "vs f32" columns (wall time, and the
+    # process's CPU time, which other jobs on a shared machine move less)
+    f32 = {(r["model"], r["tower"], r["batch"]): r for _, doc in out for r in doc
+           if not r.get("error") and r.get("precision", "f32") == "f32"}
     for cmd, doc in out:
         for r in doc:
             if r.get("error"):
                 errors.append(f"{r['model']} {r['tower']} batch {r['batch']}: {r['error'].splitlines()[0]}")
                 continue
-            rows.append(f"| {r['model']} | {r['tower']} | {r['batch']} | {r['ms_per_batch']:.0f} | "
-                        f"{r['items_per_s']:.2f} | {r['gflops']:.0f} | {r['load_s']:.2f} | "
+            base = f32.get((r["model"], r["tower"], r["batch"]))
+            ratio = f"{r['items_per_s'] / base['items_per_s']:.2f}×" if base else "–"
+            cpu, base_cpu = r.get("cpu_ms_per_batch"), base and base.get("cpu_ms_per_batch")
+            cpu_ratio = f"{base_cpu / cpu:.2f}×" if cpu and base_cpu else "–"
+            rows.append(f"| {r['model']} | {r['tower']} | {r.get('precision', 'f32')} | {r['batch']} | "
+                        f"{r['ms_per_batch']:.0f} | {fmt(cpu, '.0f')} | {r['items_per_s']:.2f} | "
+                        f"{ratio} | {cpu_ratio} | "
+                        f"{r['gflops']:.0f} | {r['load_s']:.2f} | "
                         f"{fmt(r.get('device_peak_mib'), '.0f')} | {fmt(r.get('host_rss_peak_mib'), '.0f')} |")
     return section("libsiglip alone (`siglip bench`)", args, note,
-                   ["model", "tower", "batch", "ms/batch", "items/s", "GFLOP/s", "load s",
-                    "device MiB (peak)", "host RSS MiB"], rows, errors, [c for c, _ in out])
+                   ["model", "tower", "precision", "batch", "ms/batch", "CPU ms", "items/s",
+                    "vs f32", "vs f32 (CPU)", "GFLOP/s", "load s", "device MiB (peak)", "host RSS MiB"], rows, errors,
+                   [c for c, _ in out])
 
 
 # ---- main ----
@@ -248,6 +261,9 @@ def main(argv):
     ap.add_argument("--skip", help="comma-separated tables to leave out: ort, torch, bench")
     ap.add_argument("--siglip", default=os.path.join(REPO, "build", "tools", "siglip"))
     ap.add_argument("--device", default="pocl")
+    ap.add_argument("--precisions", default="f32,bf16,q8",
+                    help="comma-separated weight precisions of the siglip bench table, measured "
+                         "side by side in one invocation (f32, bf16, f16, q8)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--model-dir", default=os.path.join(REPO, "build", "bench-models"),

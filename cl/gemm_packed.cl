@@ -23,7 +23,22 @@
  *
  * Tunables (-D, chosen per device by src/ocl/tuning.c or `siglip tune`): a block keeps
  * MR·NR/8 float8 accumulators, NR/8 weight vectors and one broadcast live, which must fit the
- * vector registers (16 ymm on AVX2: 4×24, 6×16; 32 zmm-halves on AVX-512: 8×32). */
+ * vector registers (16 ymm on AVX2: 4×24, 6×16; 32 zmm-halves on AVX-512: 8×32).
+ *
+ * q8 weights (SG_WEIGHT 3) have two forms, SG_Q8_NP choosing (issue 28):
+ *  - 0, widening: the int8 weights widened to f32 and FMAed with f32 x, each block of 32 inputs'
+ *    sums scaled once (AVX2: vpmovsxbd/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
+ *  - NP > 0, integer (only where the compiler builds x86 AVX2's int8 multiply-adds: src/ocl/
+ *    probe.c): the work-item quantizes its MR rows of x a chunk of SG_Q8_KC inputs at a time to
+ *    int8 in [−127, 127] with one scale per row and block of 32 (the rule of the weights,
+ *    src/ocl/weight_pack.c: largest magnitude → 127, rounded to nearest even), keeps them in
+ *    private memory (L1) and runs them against NP panels one after another, so each value of x
+ *    is quantized once per NP·NR columns. Quads of inputs × 8 columns are multiplied and summed
+ *    in int32 (sg_dot4), converted and scaled once per block of 32.
+ *    Why here and not in the op that produces x: see docs/q8-integer.md.
+ * q8 panels store inputs in quads: element (k, j) of a panel at (k & ~3)·NR + 4j + (k & 3),
+ * except the 1–3 inputs of a K that ends in a part quad, stored as plain rows at k·NR + j
+ * (sg_weight_pack); the widening form reads the same layout. */
 
 #ifndef MR
 #define MR 8 /* rows of y per work-item */
@@ -37,15 +52,41 @@
 #ifndef MB
 #define MB 1 /* blocks of MR rows per work-item */
 #endif
+#ifndef SG_Q8_NP
+#define SG_Q8_NP 0 /* q8 only: 0 = widening form, else integer form over NP panels per item */
+#endif
 #define NV (NR / 8) /* float8 vectors per panel row */
+#ifndef SG_Q8_KC
+#define SG_Q8_KC 256 /* inputs of x quantized at a time by the integer form (a multiple of 32) */
+#endif
 
 #include "activation.h"
 SG_DEFINE_ACTIVATE(float8)
 #include "weight_load.h"
 
+/* q8's integer form (SG_Q8_INT): SG_NP panels per work-item; every other form one. */
+#define SG_Q8_INT (SG_WEIGHT == SG_CL_WEIGHT_Q8 && SG_Q8_NP > 0)
+#if SG_Q8_INT
+#define SG_NP SG_Q8_NP
+#else
+#define SG_NP 1
+#endif
+
 /* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
  * float8s (sg_load_w8, widened from its storage type): vectors wider than 256 bits make PoCL's
  * builtins warn about the AVX ABI. */
+inline void sg_fma_row(float8 acc[MR][NV], __global const float *row[MR], const float8 wv[NV],
+                       int k)
+{
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        const float8 a = (float8)(row[i][k]);
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = fma(a, wv[q], acc[i][q]);
+    }
+}
+
 inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
                         __global const sg_welem *w, __global const float *ws, int k)
 {
@@ -53,12 +94,253 @@ inline void sg_fma_step(float8 acc[MR][NV], __global const float *row[MR],
 #pragma unroll
     for (int q = 0; q < NV; q++)
         wv[q] = sg_load_w8(w, ws, k, q);
-#pragma unroll
-    for (int i = 0; i < MR; i++) {
-        const float8 a = (float8)(row[i][k]);
+    sg_fma_row(acc, row, wv, k);
+}
+
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
+/* q8, widening form: the inputs kb·32 .. k_end−1 of a block summed into part, four inputs per
+ * two loads of the quad layout (columns 8q .. 8q+7: bytes 4j + r of the two char16s are input k+r
+ * of column j), then the 1–3 inputs of a K that ends in a part quad as plain rows. */
+inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR],
+                              __global const sg_welem *w, __global const float *ws, int kb,
+                              int k_end)
+{
+    int k = kb * 32;
+    for (; k + 3 < k_end; k += 4) {
+        int8 c[NV];
 #pragma unroll
         for (int q = 0; q < NV; q++)
-            acc[i][q] = fma(a, wv[q], acc[i][q]);
+            c[q] = (int8)(as_int4(vload16(0, w + (size_t)k * NR + q * 32)),
+                          as_int4(vload16(1, w + (size_t)k * NR + q * 32)));
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            /* Input k+r of column j: byte r of int j, sign-extended by two shifts (on a
+             * little-endian device; byte shuffles cost 1.5× the time on PoCL). */
+            float8 wv[NV];
+#pragma unroll
+            for (int q = 0; q < NV; q++)
+#if defined(__ENDIAN_LITTLE__)
+                wv[q] = convert_float8((c[q] << (24 - 8 * r)) >> 24);
+#else
+                wv[q] = convert_float8((c[q] << (8 * r)) >> 24);
+#endif
+            sg_fma_row(part, row, wv, k + r);
+        }
+    }
+    for (; k < k_end; k++)
+        sg_fma_step(part, row, w, ws, k);
+}
+#endif
+
+#if SG_Q8_INT
+/* 32 bytes: a quad row of 8 columns (input k+r of column j at byte 4j + r), or a broadcast. */
+typedef char sg_char32 __attribute__((ext_vector_type(32)));
+
+/* acc + Σ over r < 4 of x[r]·w[4j + r] for the 8 columns j, in int32; x a quad of quantized
+ * inputs, xu their magnitudes, w0 and w1 the quad row's 32 bytes of weights. Where the compiler
+ * targets AVX2 (PoCL passes the host CPU, defining __AVX2__) this is llama.cpp's sign trick:
+ * sign(x) moved onto the weights (vpsignb), |x| ≤ 127 unsigned times the signed weights summed
+ * in pairs to int16 (vpmaddubsw: 32 products per instruction, each pair ≤ 2·127·127 = 32258, so
+ * it never saturates), pairs summed to int32 by a multiply with ones (vpmaddwd; on AVX-512 VNNI
+ * LLVM folds that and the add into vpdpwssd). Elsewhere the portable form, which computes the
+ * same but which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs
+ * SG_Q8_DOT, a compile probe of the AVX2 builtins; LLVM builds the portable form into scalar
+ * code, and llvmpipe took over 10 minutes to compile an 8×32 block of it). */
+inline int8 sg_dot4(int8 acc, char4 x, char4 xu, char16 w0, char16 w1)
+{
+#if defined(__AVX2__)
+    const sg_char32 w = __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                                                25, 26, 27, 28, 29, 30, 31);
+    const sg_char32 s = __builtin_astype((int8)(as_int(x)), sg_char32);
+    const sg_char32 u = __builtin_astype((int8)(as_int(xu)), sg_char32);
+    const sg_char32 ws = __builtin_ia32_psignb256(w, s);
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+    /* VNNI: the four products of each lane summed into acc by one vpdpbusd (u8 × s8, no
+     * saturation). Checked in clang-15's output only: no such CPU was at hand. */
+    return __builtin_ia32_vpdpbusd256(acc, __builtin_astype(u, int8), __builtin_astype(ws, int8));
+#else
+    const short16 p = __builtin_ia32_pmaddubsw256(u, ws);
+    return acc + __builtin_ia32_pmaddwd256(p, (short16)(1));
+#endif
+#else
+    return acc + convert_int8((char8)(w0.s048c, w1.s048c)) * x.x +
+           convert_int8((char8)(w0.s159d, w1.s159d)) * x.y +
+           convert_int8((char8)(w0.s26ae, w1.s26ae)) * x.z +
+           convert_int8((char8)(w0.s37bf, w1.s37bf)) * x.w;
+#endif
+}
+
+/* The 32 values of v (scaled, in [−127, 127]) rounded to nearest even into q[0 .. 31], their
+ * magnitudes into u. On AVX2: vcvtps2dq (the default rounding: to nearest even), two saturating
+ * packs and one vpermd to undo their lane interleaving, 32-byte stores; PoCL's rint and char8
+ * stores were 15 instructions per value. */
+inline void sg_q8_store32(const float8 v[4], char *q, char *u)
+{
+#if defined(__AVX2__)
+    const short16 s01 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[0]),
+                                                   __builtin_ia32_cvtps2dq256(v[1]));
+    const short16 s23 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[2]),
+                                                   __builtin_ia32_cvtps2dq256(v[3]));
+    /* 4-byte groups now v0[0..3] v1[0..3] v2[0..3] v3[0..3] v0[4..7] v1[4..7] ... */
+    const int8 g = __builtin_ia32_permvarsi256(
+        __builtin_astype(__builtin_ia32_packsswb256(s01, s23), int8), (int8)(0, 4, 1, 5, 2, 6, 3, 7));
+    const sg_char32 c = __builtin_astype(g, sg_char32);
+    const sg_char32 a = __builtin_ia32_psignb256(c, c);
+    __builtin_memcpy(q, &c, 32); /* one vmovups each (vstore16 stored byte by byte) */
+    __builtin_memcpy(u, &a, 32);
+#else
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        const char8 c = convert_char8(rint(v[k]));
+        vstore8(c, k, q);
+        vstore8(abs(c), k, (uchar *)u);
+    }
+#endif
+}
+
+/* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
+ * [−127, 127], xu[i][k − kc] its magnitude, xs[i][b] the scale of block b (inputs kc + 32b ..):
+ * its largest magnitude amax / 127; each value is multiplied by 127 / amax (one division per
+ * block: a division per value cost 4 vdivps per row and block, 15 % of the integer form's time
+ * at 8 panels) and rounded to nearest even, in f32, so that a reference can reproduce every
+ * value exactly (tests/ref_ops.c ref_quantize_rows). Inputs past kn are 0. */
+inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
+                                char xq[MR][SG_Q8_KC], char xu[MR][SG_Q8_KC],
+                                float xs[MR][SG_Q8_KC / 32])
+{
+    for (int i = 0; i < MR; i++)
+        for (int b = 0; b * 32 < kn; b++) {
+            __global const float *src = row[i] + kc + b * 32;
+            const int n = min(32, kn - b * 32);
+            float8 v[4];
+            if (n == 32) {
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+                    v[u] = vload8(u, src);
+            } else {
+                float tmp[32];
+                for (int u = 0; u < 32; u++)
+                    tmp[u] = u < n ? src[u] : 0.0f;
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+                    v[u] = vload8(u, tmp);
+            }
+            /* fmax skips NaN, as q8_scale's comparisons do. */
+            float8 m = fmax(fmax(fabs(v[0]), fabs(v[1])), fmax(fabs(v[2]), fabs(v[3])));
+            float4 m4 = fmax(m.lo, m.hi);
+            float2 m2 = fmax(m4.lo, m4.hi);
+            const float amax = fmax(m2.x, m2.y);
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            xs[i][b] = amax / 127.0f;
+#pragma unroll
+            for (int u = 0; u < 4; u++) /* clamp (before rounding: its bounds are whole) maps NaN
+                                         * to −127 */
+                v[u] = clamp(v[u] * inv, -127.0f, 127.0f);
+            sg_q8_store32(v, &xq[i][b * 32], &xu[i][b * 32]);
+        }
+}
+
+/* Integer form: acc += the inputs kc .. kc+kn−1 of one block of MR rows (quantized in xq, xu,
+ * xs) times the panel at w (its scales at ws). */
+inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
+                            const char xu[MR][SG_Q8_KC], const float xs[MR][SG_Q8_KC / 32],
+                            __global const sg_welem *w, __global const float *ws, int2 chunk)
+{
+    const int kc = chunk.x, kn = chunk.y;
+    float8 a[MR][NV];
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            a[i][q] = acc[i][q];
+    for (int b = 0; b * 32 < kn; b++) {
+        int8 ia[MR][NV];
+#pragma unroll
+        for (int i = 0; i < MR; i++)
+#pragma unroll
+            for (int q = 0; q < NV; q++)
+                ia[i][q] = (int8)(0);
+        const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
+        int k = kb;
+        for (; k + 3 < ke; k += 4) {
+            char16 wv[NV][2];
+#pragma unroll
+            for (int q = 0; q < NV; q++) {
+                wv[q][0] = vload16(0, w + (size_t)k * NR + q * 32);
+                wv[q][1] = vload16(1, w + (size_t)k * NR + q * 32);
+            }
+#pragma unroll
+            for (int i = 0; i < MR; i++) {
+                const char4 x = vload4(0, &xq[i][k - kc]), xa = vload4(0, &xu[i][k - kc]);
+#pragma unroll
+                for (int q = 0; q < NV; q++)
+                    ia[i][q] = sg_dot4(ia[i][q], x, xa, wv[q][0], wv[q][1]);
+            }
+        }
+        for (; k < ke; k++) { /* the 1–3 inputs of a K that ends in a part quad: plain rows */
+#pragma unroll
+            for (int q = 0; q < NV; q++) {
+                const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
+#pragma unroll
+                for (int i = 0; i < MR; i++)
+                    ia[i][q] += (int)xq[i][k - kc] * wv;
+            }
+        }
+        /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
+#pragma unroll
+        for (int q = 0; q < NV; q++) {
+            const float8 sc = sg_load_scale8(ws, kb / 32, q);
+#pragma unroll
+            for (int i = 0; i < MR; i++)
+                a[i][q] = fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = a[i][q];
+}
+#endif
+
+/* Where and how a block's results go (gemm_packed's arguments). */
+typedef struct SgOut {
+    __global const float *b;
+    __global float *y;
+    int has_bias, y_off, ldy, act, accumulate, M, N;
+} SgOut;
+
+/* The epilogue: rows m0 .. m0+MR−1 (those below M), columns n0 .. n0+NR−1 (those below N) of y
+ * = act(acc + b), or y += acc (+ b). */
+inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
+{
+    const int n_valid = min(NR, o.N - n0);
+    float8 bias[NV];
+#pragma unroll
+    for (int q = 0; q < NV; q++)
+        bias[q] = o.has_bias && n_valid == NR ? vload8(q, o.b + n0) : (float8)(0.0f);
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        if (m0 + i >= o.M)
+            break;
+        __global float *out = o.y + o.y_off + (size_t)(m0 + i) * o.ldy + n0;
+        if (n_valid == NR) {
+            /* Whole panel: the epilogue in vector form. */
+            for (int q = 0; q < NV; q++) {
+                float8 v = acc[i][q] + bias[q];
+                v = sg_activate_float8(o.accumulate ? v + vload8(q, out) : v, o.act);
+                vstore8(v, q, out);
+            }
+            continue;
+        }
+        float vals[NR];
+        for (int q = 0; q < NV; q++)
+            vstore8(acc[i][q], q, vals);
+        for (int j = 0; j < n_valid; j++) {
+            float v = vals[j] + (o.has_bias ? o.b[n0 + j] : 0.0f);
+            out[j] = sg_activate_float(o.accumulate ? out[j] + v : v, o.act);
+        }
     }
 }
 
@@ -77,6 +359,7 @@ void gemm_packed(const int M, const int N, const int K,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate, const int mc, const int k0, const int k1)
 {
+    /* Dimension 1 counts groups of SG_NP panels (1 but for q8's integer form). */
     int row_block = get_global_id(0), panel = get_global_id(1);
     if (mc > 0) {
         const int RB = get_global_size(0), P = get_global_size(1);
@@ -86,6 +369,41 @@ void gemm_packed(const int M, const int N, const int K,
         panel = r / rows_here;
         row_block = chunk * mc + (r - panel * rows_here);
     }
+    const SgOut o = {b, y, has_bias, y_off, ldy, act, accumulate, M, N};
+#if SG_Q8_INT
+    /* Integer form: a chunk of SG_Q8_KC inputs of all MB·MR rows quantized, then each of the
+     * SG_NP panels' chunk of weights (SG_Q8_KC·NR bytes, in L1) run against every row block
+     * before the next panel; accumulators wait in private memory between chunks. */
+    const int group = panel;
+    __global const float *row[MB][MR];
+    float8 accs[MB][SG_NP][MR][NV];
+    char xq[MB][MR][SG_Q8_KC], xu[MB][MR][SG_Q8_KC];
+    float xs[MB][MR][SG_Q8_KC / 32];
+    for (int mb = 0; mb < MB; mb++) {
+        const int m0 = (row_block * MB + mb) * MR;
+        for (int i = 0; i < MR; i++)
+            row[mb][i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
+        for (int p = 0; p < SG_NP; p++)
+            for (int i = 0; i < MR; i++)
+                for (int q = 0; q < NV; q++)
+                    accs[mb][p][i][q] = (float8)(0.0f);
+    }
+    for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
+        const int kn = min(SG_Q8_KC, k1 - kc);
+        for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+            sg_q8_quantize_rows(row[mb], kc, kn, xq[mb], xu[mb], xs[mb]);
+        for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++) {
+            const int pn = group * SG_NP + p;
+            __global const sg_welem *w = wp + (size_t)pn * K * NR;
+            __global const float *ws = sg_weight_scales(wp, N, K, pn);
+            for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+                sg_q8_int_panel(accs[mb][p], xq[mb], xu[mb], xs[mb], w, ws, (int2)(kc, kn));
+        }
+    }
+    for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+        for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++)
+            sg_store_block(accs[mb][p], o, (row_block * MB + mb) * MR, (group * SG_NP + p) * NR);
+#else
     const int n0 = panel * NR;
     /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,
      * longer work-items also spend less of the time in the driver's scheduling. */
@@ -116,9 +434,7 @@ void gemm_packed(const int M, const int N, const int K,
 #pragma unroll
                 for (int q = 0; q < NV; q++)
                     part[i][q] = (float8)(0.0f);
-            const int k_end = min(kb * 32 + 32, k1);
-            for (int k = kb * 32; k < k_end; k++)
-                sg_fma_step(part, row, w, ws, k);
+            sg_q8_widen_block(part, row, w, ws, kb, min(kb * 32 + 32, k1));
 #pragma unroll
             for (int q = 0; q < NV; q++) {
                 const float8 sc = sg_load_scale8(ws, kb, q);
@@ -138,33 +454,7 @@ void gemm_packed(const int M, const int N, const int K,
         for (; k < k1; k++)
             sg_fma_step(acc, row, w, ws, k);
 #endif
-
-        const int n_valid = min(NR, N - n0);
-        float8 bias[NV];
-#pragma unroll
-        for (int q = 0; q < NV; q++)
-            bias[q] = has_bias && n_valid == NR ? vload8(q, b + n0) : (float8)(0.0f);
-#pragma unroll
-        for (int i = 0; i < MR; i++) {
-            if (m0 + i >= M)
-                break;
-            __global float *out = y + y_off + (size_t)(m0 + i) * ldy + n0;
-            if (n_valid == NR) {
-                /* Whole panel: the epilogue in vector form. */
-                for (int q = 0; q < NV; q++) {
-                    float8 v = acc[i][q] + bias[q];
-                    v = sg_activate_float8(accumulate ? v + vload8(q, out) : v, act);
-                    vstore8(v, q, out);
-                }
-                continue;
-            }
-            float vals[NR];
-            for (int q = 0; q < NV; q++)
-                vstore8(acc[i][q], q, vals);
-            for (int j = 0; j < n_valid; j++) {
-                float v = vals[j] + (has_bias ? b[n0 + j] : 0.0f);
-                out[j] = sg_activate_float(accumulate ? out[j] + v : v, act);
-            }
-        }
+        sg_store_block(acc, o, m0, n0);
     }
+#endif
 }

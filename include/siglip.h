@@ -245,7 +245,11 @@ typedef struct SiglipDeviceInfo {
     uint32_t loop_budget;          /* loop iterations a work-item may run before the implementation
                                     * cuts its loops short (llvmpipe: 65535), measured when the
                                     * device is opened; 0 = no limit found, or not opened (lists) */
-    uint8_t reserved[28];
+    int32_t has_int8_dot;          /* the device's compiler builds packed int8 multiply-adds (x86
+                                    * AVX2's vpmaddubsw/vpmaddwd), which q8's integer GEMM forms
+                                    * need: a compile probe when the device is opened; 0 without
+                                    * them, or not opened (lists). From reserved bytes. */
+    uint8_t reserved[24];
 } SiglipDeviceInfo;
 
 /* Lists every device of every OpenCL platform. On success *out is an array of *n entries owned by

@@ -101,7 +101,14 @@ static void run_linear(const Sizes *s)
     static const char *const names[] = {"f32", "bf16", "f16", "q8"};
     float *x = random_floats(M * K, -1, 1), *b = random_floats(N, -1, 1);
     float *y0 = random_floats(M * N, -1, 1), *ref = malloc(M * N * sizeof *ref);
-    for (int t = SG_ELEM_F32; t <= SG_ELEM_I8 && ref; t++) {
+    /* q8's integer form (gemm_q8_np > 0) rounds x per row and block of 32 too (docs/
+     * q8-integer.md): its reference multiplies that rounding of x (as test_ops). */
+    float *xq = malloc(M * K * sizeof *xq);
+    if (xq) {
+        memcpy(xq, x, M * K * sizeof *xq);
+        ref_quantize_rows(xq, K, M, K);
+    }
+    for (int t = SG_ELEM_F32; t <= SG_ELEM_I8 && ref && xq; t++) {
         float *w = random_floats(N * K, -0.05f, 0.05f);
         SgLinear l = {0};
         SgBuffer bx = {0}, by = {0};
@@ -116,7 +123,8 @@ static void run_linear(const Sizes *s)
             rc = sg_op_linear(dev, sg_view(bx.mem, 1, M, K), &l, sg_view(by.mem, 1, M, N), act,
                               acc ? SG_ACCUMULATE : SG_STORE, &err);
             CHECK_STATUS(rc, SIGLIP_OK, err.message);
-            ref_linear(x, K, w, b, ref, N, M, N, K, act, acc);
+            int rounds_x = t == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
+            ref_linear(rounds_x ? xq : x, K, w, b, ref, N, M, N, K, act, acc);
             char what[64];
             snprintf(what, sizeof what, "%s linear %s K=%zu%s", s->name, names[t], K,
                      acc ? " +=" : " gelu");
@@ -126,7 +134,7 @@ static void run_linear(const Sizes *s)
         hold(&bx), hold(&by);
         free(w);
     }
-    free(x), free(b), free(y0), free(ref);
+    free(x), free(xq), free(b), free(y0), free(ref);
 }
 
 static void run_layernorm(const Sizes *s)

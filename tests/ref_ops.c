@@ -28,6 +28,22 @@ void ref_linear(const float *x, size_t ldx, const float *w, const float *b, floa
     }
 }
 
+void ref_quantize_rows(float *x, size_t ldx, size_t M, size_t K)
+{
+    for (size_t m = 0; m < M; m++)
+        for (size_t k0 = 0; k0 < K; k0 += 32) {
+            float *v = x + m * ldx + k0, amax = 0.0f;
+            size_t n = K - k0 < 32 ? K - k0 : 32;
+            for (size_t k = 0; k < n; k++)
+                amax = fabsf(v[k]) > amax ? fabsf(v[k]) : amax;
+            float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
+            for (size_t k = 0; k < n; k++) {
+                float q = nearbyintf(v[k] * inv); /* the default rounding: to nearest even */
+                v[k] = (q < -127.0f ? -127.0f : q > 127.0f ? 127.0f : q) * scale;
+            }
+        }
+}
+
 void ref_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                    size_t cols, float eps)
 {

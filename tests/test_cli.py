@@ -652,7 +652,7 @@ def case_bench(exe):
     check(len(records) == 4, "expected 4 records (2 towers x 2 batches), got %d" % len(records))
     for r in records:
         check({"device", "platform", "driver_version", "model", "tower", "batch", "items_per_s",
-               "ms_per_batch", "gflops",
+               "ms_per_batch", "cpu_ms_per_batch", "gflops",
                "load_s", "build_cold_s", "device_peak_mib", "host_rss_peak_mib"} <= set(r),
               "record fields: %s" % sorted(r))
         check("error" not in r, "bench record has an error: %s" % r.get("error"))
@@ -662,6 +662,8 @@ def case_bench(exe):
         check(abs(r["items_per_s"] * r["ms_per_batch"] / 1000 - r["batch"]) < 1e-3 * r["batch"],
               "items_per_s and ms_per_batch disagree: %s" % r)
         check(r["gflops"] > 0 and r["ms_min"] <= r["ms_per_batch"] <= r["ms_max"], "timings %s" % r)
+        # a forward does work on this process's threads (the host's, a CPU device's workers)
+        check(r["cpu_ms_per_batch"] > 0, "CPU time per batch %s" % r)
     towers = sorted((r["tower"], r["batch"]) for r in records)
     check(towers == [("image", 1), ("image", 3), ("text", 1), ("text", 3)], "runs %s" % towers)
     # --tokens: one text record per value, each with its token count and GFLOP of the positions
@@ -675,6 +677,17 @@ def case_bench(exe):
     if len(records) == 2:
         ratio = records[0]["gflop_per_batch"] / records[1]["gflop_per_batch"]
         check((6 / 64) ** 2 < ratio < 6 / 64 * 1.1, "--tokens 5 vs 64: GFLOP ratio %.4f" % ratio)
+    # --precision repeated: the precisions side by side in one invocation, in the order given,
+    # each record naming its own (issue 28); more than 4 is a usage error.
+    args = ["bench", "--model", "tiny", "--tower", "text", "--batch", "1", "--iters", "1",
+            "--precision", "q8", "--precision", "f32", "--json"] + device_args()
+    if "--device" not in args:
+        args += ["--device", "auto"]
+    records = json.loads(run_ok(exe, args, "bench --precision q8 --precision f32"))
+    check([r.get("precision") for r in records] == ["q8", "f32"] and
+          all("error" not in r for r in records), "--precision records %s" % records)
+    rc, _, err = run(exe, ["bench", "--model", "tiny"] + ["--precision", "f32"] * 5)
+    check(rc == 2 and "at most 4" in err, "five --precision: exit %d, %s" % (rc, err))
 
 
 def cases(*functions):

@@ -233,6 +233,26 @@ static void test_specs(const SiglipDeviceInfo *list, size_t n)
 }
 
 /* Opening through the public API: the reported device is the listed one; opening twice keeps it. */
+/* The int8 dot-product probe (src/ocl/probe.c; q8's integer GEMM forms need it) against what is
+ * known without it: PoCL's CPU device compiles for the host CPU, so it has them exactly when
+ * the host CPU has AVX2 (cpuid, through the compiler's __builtin_cpu_supports); rusticl compiles
+ * through SPIR-V for llvmpipe, which no x86 builtin reaches. Other devices: no expectation. */
+static void check_int8_probe(const SiglipDeviceInfo *info)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    int host_avx2 = __builtin_cpu_supports("avx2") != 0;
+#else
+    int host_avx2 = 0;
+#endif
+    if (strstr(info->platform_name, "Portable Computing Language") &&
+        info->type == SIGLIP_DEVICE_CPU)
+        CHECK(info->has_int8_dot == host_avx2, "%s: has_int8_dot %d, host AVX2 %d", info->name,
+              info->has_int8_dot, host_avx2);
+    else if (strstr(info->platform_name, "rusticl"))
+        CHECK(info->has_int8_dot == 0, "%s: has_int8_dot %d", info->name, info->has_int8_dot);
+    printf("%s: int8 dot products %s\n", info->name, info->has_int8_dot ? "yes" : "no");
+}
+
 static void test_open(const SiglipDeviceInfo *list, size_t n)
 {
     SiglipContext *ctx = context_with("0:0", sg_test_cache_dir());
@@ -257,6 +277,7 @@ static void test_open(const SiglipDeviceInfo *list, size_t n)
     clGetDeviceInfo(first->device, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL);
     CHECK(info.has_fp64 == (strstr(ext, "cl_khr_fp64") != NULL), "has_fp64 %d", info.has_fp64);
     CHECK(info.has_fp16 == (strstr(ext, "cl_khr_fp16") != NULL), "has_fp16 %d", info.has_fp16);
+    check_int8_probe(&info);
     siglip_context_close(&ctx);
     CHECK(ctx == NULL, "siglip_context_close must clear the pointer");
     (void)n;
@@ -556,7 +577,7 @@ static void test_knob_table(void)
     /* The -D options: a program gets its knobs' defines, one no knob reaches none. */
     char defs[256];
     sg_tuning_defines(&t, "gemm_packed", defs, sizeof defs);
-    CHECK(!strcmp(defs, "-DMR=2 -DNR=16 -DKU=2 -DMB=2 -DSG_GEMM_WG=1"), "gemm_packed: %s", defs);
+    CHECK(!strcmp(defs, "-DMR=2 -DNR=16 -DKU=2 -DMB=2 -DSG_GEMM_WG=1 -DSG_Q8_NP=1"), "gemm_packed: %s", defs);
     sg_tuning_defines(&t, "elementwise", defs, sizeof defs);
     CHECK(!strcmp(defs, ""), "elementwise: %s", defs);
 }
@@ -802,6 +823,7 @@ int main(void)
                                 sg_test_limits(), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     if (dev) {
+        check_int8_probe(&dev->info);
         test_build_failure(dev, &err);
         test_buffers(dev, &err);
     }

@@ -217,7 +217,10 @@ static const char *const dtype_names[] = {"f32", "bf16", "f16", "q8"};
 /* Runs one case with the weight in `layout` stored as dtype: both GEMM paths and every weight type
  * are tested on every device. The reference multiplies by the values the storage type rounds the
  * weight to (sg_weight_dequantize, itself checked against IEEE constants in
- * test_weight_rounding), so the tolerance is the f32 one. */
+ * test_weight_rounding), so the tolerance is the f32 one. q8's integer form (gemm_q8_np > 0)
+ * rounds each row of x per block of 32 to int8 before multiplying (cl/gemm_packed.cl), so the
+ * reference rounds x by that rule too (ref_quantize_rows, written from the rule, not the kernel)
+ * and sums in double: what is left is f32 rounding, under the same tolerance. */
 static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType dtype)
 {
     if (too_big("linear", c->M * c->N * c->K))
@@ -249,11 +252,14 @@ static void test_linear_case(const LinearCase *c, SgGemmPath layout, SgElemType 
     gbuf_read(&gx, NULL, "linear x");
     gbuf_read(&gb, NULL, "linear b");
     gbuf_read(&gy, got, "linear y");
+    if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
+        ref_quantize_rows(x + c->x_off, ldx, c->M, c->K);
     ref_linear(x + c->x_off, ldx, w, c->bias ? b : NULL, y + c->y_off, ldy, c->M, c->N, c->K,
                c->act, c->accumulate);
-    char label[128];
-    snprintf(label, sizeof label, "%s/%s %dx%d ku%d mb%d wg%d chunk %dK M=%zu N=%zu K=%zu "
+    char label[160];
+    snprintf(label, sizeof label, "%s/%s%s %dx%d ku%d mb%d wg%d chunk %dK M=%zu N=%zu K=%zu "
              "act=%d bias=%d acc=%d ld+%zu/%zu", sg_gemm_path_name(layout), dtype_names[dtype],
+             dtype != SG_ELEM_I8 ? "" : dev->tuning.gemm_q8_np ? "-int" : "-widen",
              dev->tuning.gemm_mr, dev->tuning.gemm_nr, dev->tuning.gemm_ku, dev->tuning.gemm_mb,
              dev->tuning.gemm_wg, dev->tuning.gemm_chunk_kib,
              c->M, c->N, c->K, (int)c->act, c->bias, c->accumulate,
@@ -277,6 +283,9 @@ static const LinearCase linear_cases[] = {
     {9, 64, 40, 0, 0, 0, 0, SG_ACT_GELU_TANH, 1, 0},  /* whole 32-column panels */
     {17, 96, 31, 1, 2, 3, 4, SG_ACT_NONE, 1, 1},      /* whole panels, accumulate */
     {5, 40, 1100, 0, 0, 0, 0, SG_ACT_NONE, 1, 0},     /* K over several packing stretches */
+    {11, 200, 545, 1, 0, 2, 0, SG_ACT_GELU_TANH, 1, 0}, /* odd K past q8's 256-input chunks;
+                                                        * 200 columns: a partial group of
+                                                        * panels */
 };
 
 static void test_linear(void)
@@ -324,6 +333,23 @@ static void test_linear(void)
             for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
                 test_linear_case(&chunked[i], SG_GEMM_PANELS, (SgElemType)t);
     }
+    /* Every q8 form `siglip tune` may choose on this device (its SG_TUNE_Q8_FORM candidates as
+     * fitted here, the first the table's own: 0, 8, 16 where the compiler builds int8 dot
+     * products, else the widening form alone), on every case, with the table's block and with
+     * 8×32 (the blocks above ran the table's form). */
+    SgTuning forms[8];
+    size_t n_forms = sg_tune_candidates_fitted(&dev->info, SG_TUNE_Q8_FORM, &chosen, forms, 8);
+    CHECK(n_forms == (dev->info.has_int8_dot ? 3u : 1u), "%zu q8 forms (int8 dot products: %d)",
+          n_forms, dev->info.has_int8_dot);
+    for (size_t f = 0; f < n_forms; f++)
+        for (size_t c = 0; c < 2; c++) {
+            SgTuning qt = c ? sg_tuning_with_block(&forms[f], (SgGemmBlock){8, 32, 1, 1})
+                            : forms[f];
+            CHECK_STATUS(sg_device_retune(dev, &qt, sg_test_cache_dir(), &err), SIGLIP_OK,
+                         err.message);
+            for (size_t i = 0; i < N_CASES(linear_cases); i++)
+                test_linear_case(&linear_cases[i], SG_GEMM_PANELS, SG_ELEM_I8);
+        }
     /* Several work-items per work-group (gemm_wg: llvmpipe's rule, GPUs' fit): the row blocks
      * rounded up to whole groups, also under the chunked walk's renumbering; 3 leaves a partial
      * group at every M here. */
@@ -349,6 +375,26 @@ static void test_linear(void)
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
     bad = sg_tuning_with_block(&dev->tuning, (SgGemmBlock){4, 12, 1, 1});
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    bad = dev->tuning;
+    bad.gemm_q8_np = SG_Q8_NP_MAX + 1;
+    CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
+    /* q8's integer form is fitted to SG_Q8_PRIVATE_MAX (128 KiB) of private memory: 8×32 blocks,
+     * 64 of them per work-item, are 512 rows whose quantized chunk alone (512·(256·2 + 8·4) B =
+     * 272 KiB) does not fit: the widening form; 4×16, 16 blocks: 64 rows, 34 KiB of x + 4 KiB per
+     * panel: 16 panels fit (23 would). */
+    SgTuning big = sg_tuning_with_block(&chosen, (SgGemmBlock){8, 32, 1, 64});
+    big.gemm_q8_np = 16;
+    CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+    CHECK(dev->tuning.gemm_q8_np == 0, "q8 form fitted to private memory: %d, want 0",
+          dev->tuning.gemm_q8_np);
+    big = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 16});
+    big.gemm_q8_np = 16;
+    CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+    /* ... unless the device's compiler lacks int8 dot products (has_int8_dot, probed at open). */
+    CHECK(dev->tuning.gemm_q8_np == (dev->info.has_int8_dot ? 16 : 0),
+          "q8 form fitted to private memory: %d, want 16 (0 without int8 dot products: %d)",
+          dev->tuning.gemm_q8_np, dev->info.has_int8_dot);
+    CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     CHECK(dev->tuning.gemm_nr != 12 && dev->tuning.attn_qb != 17, "device tuning unchanged");
     /* A weight packed for another panel width is refused, not misread. */
     SgGemmBlock other = {chosen.gemm_mr, chosen.gemm_nr == 16 ? 24 : 16, 1, 1};
@@ -769,7 +815,8 @@ static void test_segments(void)
  * own budget is: with 3000 forced, gemm_packed takes K in runs of 32 (the first launch with the
  * bias, the last with the activation, each accumulating onto the one before) and attention its
  * keys in runs of one tile, the softmax carried between launches; attention_rows gives way to
- * the tiled kernel. Every weight type on the awkward GEMM cases; masks, an all-masked item and
+ * the tiled kernel. Every weight type on the awkward GEMM cases (q8 in the table's form; the
+ * odd K = 545 ends on a lone input); masks, an all-masked item and
  * packed segments of different key counts for attention. */
 static void test_split_launches(void)
 {
@@ -777,7 +824,7 @@ static void test_split_launches(void)
     dev->info.loop_budget = 3000;
     for (size_t i = 0; i < N_CASES(linear_cases); i++)
         for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
-            if (linear_cases[i].K > 32 && (t == SG_ELEM_F32 || i == 6 || i == 11))
+            if (linear_cases[i].K > 32 && (t == SG_ELEM_F32 || i == 6 || i == 11 || i == 12))
                 test_linear_case(&linear_cases[i], SG_GEMM_PANELS, (SgElemType)t);
     for (size_t i = 0; i < N_CASES(attention_cases); i++)
         if (attention_cases[i].Tk > 32)

@@ -20,7 +20,11 @@ static const char random_config[] =
 enum { N_TEXTS = 3, N_IMAGES = 2, T = 64, D = 768, S = 224 };
 
 /* Bounds per precision (f32 first, which must match itself exactly): the issue's embed cosines
- * (≥ 0.9999 bf16/f16, ≥ 0.999 q8) and logit errors a little above what was measured (docs/precision.md). */
+ * (≥ 0.9999 bf16/f16, ≥ 0.999 q8) and logit errors a little above what was measured (docs/precision.md).
+ * q8 (issue 28): its GEMM rounds the activations to 8 bits too (cl/gemm_packed.cl, integer
+ * form, the table's choice on CPU devices): measured 0.99988 / 0.99988, 5.4e-3 (random) and
+ * 0.99973 / 0.99989, 1.07e-2 (medium) on PoCL, so the logit bound is 0.02 (was 0.04 for the
+ * widening form's 9.7e-3). */
 static const struct {
     SiglipPrecision p;
     const char *name;
@@ -29,7 +33,7 @@ static const struct {
     {SIGLIP_PRECISION_F32, "f32", 1.0 - 1e-12, 1e-9},
     {SIGLIP_PRECISION_BF16, "bf16", 0.9999, 0.015},
     {SIGLIP_PRECISION_F16, "f16", 0.9999, 0.003},
-    {SIGLIP_PRECISION_Q8, "q8", 0.999, 0.04},
+    {SIGLIP_PRECISION_Q8, "q8", 0.999, 0.02},
 };
 
 typedef struct Outputs {
@@ -76,6 +80,32 @@ static double min_row_cosine(const float *a, const float *b, size_t rows)
     return c;
 }
 
+/* Zero-shot labels: each image's best text under p must be f32's wherever f32's margin between
+ * its best two texts is more than twice the logit bound (closer ones may swap within it).
+ * Returns how many images were decided. */
+static int same_labels(const char *label, const char *name, const float *got, const float *ref,
+                       double max_err)
+{
+    int decided = 0;
+    for (size_t i = 0; i < N_IMAGES; i++) {
+        const float *r = ref + i * N_TEXTS, *g = got + i * N_TEXTS;
+        size_t best = 0, best_g = 0;
+        for (size_t t = 1; t < N_TEXTS; t++) {
+            best = r[t] > r[best] ? t : best;
+            best_g = g[t] > g[best_g] ? t : best_g;
+        }
+        double second = -INFINITY;
+        for (size_t t = 0; t < N_TEXTS; t++)
+            second = t != best && r[t] > second ? r[t] : second;
+        if (r[best] - second <= 2 * max_err)
+            continue;
+        decided++;
+        CHECK(best_g == best, "%s %s: image %zu labelled text %zu, f32 text %zu", label, name, i,
+              best_g, best);
+    }
+    return decided;
+}
+
 static void compare_precisions(const char *label, const char *dir, const int32_t *ids,
                                const float *pixels)
 {
@@ -97,6 +127,10 @@ static void compare_precisions(const char *label, const char *dir, const int32_t
               bounds[i].min_cosine);
         CHECK(e <= bounds[i].max_logit_err, "%s %s: logit error %.3g above %.3g", label,
               bounds[i].name, e, bounds[i].max_logit_err);
+        int decided = same_labels(label, bounds[i].name, got.logits, ref.logits,
+                                  bounds[i].max_logit_err);
+        printf("%-7s %-5s zero-shot labels compared on %d of %d images\n", label, bounds[i].name,
+               decided, N_IMAGES);
     }
 }
 

@@ -477,11 +477,21 @@ int cli_list_read_lines(CliList *l, const char *path)
     return rc;
 }
 
-double cli_now(void)
+static double clock_seconds(clockid_t which)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(which, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double cli_now(void)
+{
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
+double cli_cpu_now(void)
+{
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 size_t cli_array_size(size_t a, size_t b)

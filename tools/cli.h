@@ -190,6 +190,8 @@ void cli_progress_end(CliProgress *p);
 
 /* Monotonic wall clock in seconds. */
 double cli_now(void);
+/* The process's CPU time in seconds, all threads together (CLOCK_PROCESS_CPUTIME_ID). */
+double cli_cpu_now(void);
 
 /* One call fn(ctx, item) run on a thread of its own while the caller goes on (decoding the next
  * batch while the device runs this one), or right in cli_ahead_start when serial is set or no

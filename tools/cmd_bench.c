@@ -12,7 +12,7 @@
 static const char usage[] =
     "Usage: siglip bench [--model NAME ...] [-m MODEL_DIR ...] [--tower image|text]\n"
     "                    [--batch N ...] [--tokens N ...] [--device SPEC] [--warmup N]\n"
-    "                    [--iters N] [--json]\n\n"
+    "                    [--iters N] [--precision P ...] [--json]\n\n"
     "Measures the towers on every OpenCL device (or the one --device / SIGLIP_DEVICE names) with\n"
     "random weights of published SigLIP shapes (default: base-patch16-224, large-patch16-384,\n"
     "so400m-patch14-384) at batch sizes 1, 8, 32, or a real checkpoint with -m.\n"
@@ -29,6 +29,8 @@ static const char usage[] =
     "  --warmup N        untimed runs before timing (default 1)\n"
     "  --iters N         timed runs per measurement; the median is reported (default 3)\n"
     "  --seed N          seed of the random weights and inputs (default 1)\n"
+    "  --precision P     f32, bf16, f16 or q8; repeat to measure several side by side, one\n"
+    "                    after another on each device (the prec column; default f32)\n"
     "  --json            print a JSON array of records instead of the table\n"
     "  --list-models     print the built-in shapes and exit\n";
 
@@ -59,6 +61,8 @@ typedef struct BenchOptions {
     int warmup, iters;
     unsigned long long seed;
     int json;
+    SiglipPrecision precisions[4]; /* --precision, repeatable: measured one after another */
+    int n_precisions;
 } BenchOptions;
 
 /* What one device's kernel builds cost. */
@@ -75,12 +79,16 @@ typedef struct BenchRecord {
     int batch;
     int tokens;                /* text: real tokens per text (0: all positions, no mask) */
     double ms_median, ms_min, ms_max;
+    double cpu_ms_median;      /* the process's CPU time per batch (every thread: a CPU device's
+                                * workers run in it), median: on a shared machine it moves less
+                                * with other jobs' load than wall time does */
     double gflop_per_batch;
     double load_s;
     BuildTimes build;
     double dev_weights_mib, dev_peak_mib; /* -1 when unknown */
     double host_rss_peak_mib;             /* -1 when unknown */
     const char *tuning;                   /* which configuration ran: source, rule, blocks */
+    const char *precision;                /* the Linear weights' storage ("f32", "q8", ...) */
     const char *error;                    /* NULL on success */
 } BenchRecord;
 
@@ -138,13 +146,15 @@ static void print_record_json(const BenchRecord *r, int first)
     json_string(stdout, r->device->driver_version);
     printf(", \"model\": ");
     json_string(stdout, r->model);
-    printf(", \"tower\": \"%s\", \"batch\": %d", r->tower, r->batch);
+    printf(", \"tower\": \"%s\", \"precision\": \"%s\", \"batch\": %d", r->tower,
+           r->precision, r->batch);
     if (r->tokens)
         printf(", \"tokens\": %d", r->tokens);
     print_json_field("items_per_s", ok ? r->batch / s : NAN, 6);
     print_json_field("ms_per_batch", ok ? r->ms_median : NAN, 6);
     print_json_field("ms_min", ok ? r->ms_min : NAN, 6);
     print_json_field("ms_max", ok ? r->ms_max : NAN, 6);
+    print_json_field("cpu_ms_per_batch", ok ? r->cpu_ms_median : NAN, 6);
     print_json_field("gflops", ok ? r->gflop_per_batch / s : NAN, 6);
     print_json_field("gflop_per_batch", r->gflop_per_batch, 6);
     print_json_field("load_s", r->load_s, 4);
@@ -177,8 +187,9 @@ static const char *tokens_label(const BenchRecord *r)
 
 static void print_table_header(void)
 {
-    printf("%-20s %-5s %5s %6s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "batch", "tokens",
-           "ms/batch", "items/s", "GFLOP/s", "load s", "dev MiB", "host MiB");
+    printf("%-20s %-5s %-4s %5s %6s %10s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "prec",
+           "batch", "tokens", "ms/batch", "CPU ms", "items/s", "GFLOP/s", "load s", "dev MiB",
+           "host MiB");
 }
 
 static void print_record_human(const BenchRecord *r)
@@ -186,12 +197,13 @@ static void print_record_human(const BenchRecord *r)
     if (r->error) {
         /* Only the headline: a kernel build log would drown the table. */
         int len = (int)strcspn(r->error, "\n");
-        printf("%-20s %-5s %5d %6s  failed: %.*s\n", r->model, r->tower, r->batch,
-               tokens_label(r), len, r->error);
+        printf("%-20s %-5s %-4s %5d %6s  failed: %.*s\n", r->model, r->tower, r->precision,
+               r->batch, tokens_label(r), len, r->error);
     } else {
         double s = r->ms_median / 1000.0;
-        printf("%-20s %-5s %5d %6s %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n", r->model, r->tower,
-               r->batch, tokens_label(r), r->ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
+        printf("%-20s %-5s %-4s %5d %6s %10.2f %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n",
+               r->model, r->tower, r->precision, r->batch, tokens_label(r), r->ms_median,
+               r->cpu_ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
                r->dev_peak_mib, r->host_rss_peak_mib);
     }
     fflush(stdout);
@@ -303,11 +315,18 @@ static int tower_forward(const TowerRun *t)
     return siglip_encode_image(t->model, t->input_f, t->batch, &o);
 }
 
+/* v[0 .. n−1] sorted in place; their median. */
+static double sorted_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], compare_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Runs warmup + timed forwards; fills the timing and memory fields of rec. */
 static int time_tower(SiglipContext *ctx, const TowerRun *t, const BenchOptions *o,
                       BenchRecord *rec)
 {
-    double times[1024];
+    double times[1024], cpu[1024];
     int iters = o->iters < 1024 ? o->iters : 1024;
     siglip_context_reset_peak_memory(ctx);
     host_rss_reset_peak();
@@ -317,16 +336,17 @@ static int time_tower(SiglipContext *ctx, const TowerRun *t, const BenchOptions 
             return st;
     }
     for (int i = 0; i < iters; i++) {
-        double t0 = cli_now();
+        double t0 = cli_now(), c0 = cli_cpu_now();
         int st = tower_forward(t);
         if (st)
             return st;
         times[i] = (cli_now() - t0) * 1000.0;
+        cpu[i] = (cli_cpu_now() - c0) * 1000.0;
     }
-    qsort(times, (size_t)iters, sizeof times[0], compare_double);
+    rec->ms_median = sorted_median(times, iters);
     rec->ms_min = times[0];
     rec->ms_max = times[iters - 1];
-    rec->ms_median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+    rec->cpu_ms_median = sorted_median(cpu, iters);
     uint64_t peak = 0;
     rec->dev_peak_mib = siglip_context_memory(ctx, NULL, &peak) ? -1 : (double)peak / MIB;
     rec->host_rss_peak_mib = host_rss_peak_mib();
@@ -467,7 +487,8 @@ static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, con
                          BenchOutput *out)
 {
     BenchRecord base = {.device = dev, .tower = "-", .dev_weights_mib = -1, .dev_peak_mib = -1,
-                        .host_rss_peak_mib = -1};
+                        .host_rss_peak_mib = -1,
+                        .precision = cli_precision_name(o->common.precision)};
     char error[1024], tuning[sizeof(SiglipTuningInfo)];
     SiglipContext *ctx = open_device(o, spec, &base.build, error, sizeof error);
     SiglipTuningInfo ti;
@@ -530,7 +551,14 @@ static int bench_devices(const BenchOptions *o)
             continue;
         char spec[32];
         snprintf(spec, sizeof spec, "%d:%d", list[i].platform_index, list[i].device_index);
-        bench_device(o, &list[i], spec, &out);
+        /* Each precision in a context of its own, one after another on the same device: the
+         * side-by-side comparison of one invocation (issue 28). */
+        BenchOptions one = *o;
+        for (int p = 0; p < (o->n_precisions ? o->n_precisions : 1); p++) {
+            if (o->n_precisions)
+                one.common.precision = o->precisions[p];
+            bench_device(&one, &list[i], spec, &out);
+        }
         matched++;
     }
     if (o->json)
@@ -611,6 +639,13 @@ static int bench_option(BenchOptions *o, int opt, const char *arg, int *list)
         return -1;
     case OPT_LIST_MODELS:
         *list = 1;
+        return -1;
+    case OPT_PRECISION:
+        if (o->n_precisions == (int)(sizeof o->precisions / sizeof o->precisions[0]))
+            return cli_usage_error(cmd, "at most 4 --precision values");
+        if (cli_common_option(&o->common, opt, arg) == CLI_USAGE)
+            return CLI_USAGE;
+        o->precisions[o->n_precisions++] = o->common.precision;
         return -1;
     default:
         return -2;

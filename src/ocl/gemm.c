@@ -90,6 +90,13 @@ static size_t gemm_loop_cost_per_k(const SgTuning *t)
     return 2 + (nv + 1) + (mr + 1) + mr * (nv + 1);
 }
 
+/* Panels per work-item: q8's integer form takes gemm_q8_np, each of them costing a k step of the
+ * loops above (an upper bound: it steps two inputs at a time) plus quantizing the rows once. */
+static size_t gemm_panels_per_item(const SgTuning *t, SgElemType dtype)
+{
+    return dtype == SG_ELEM_I8 && t->gemm_q8_np > 0 ? (size_t)t->gemm_q8_np : 1;
+}
+
 static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
 {
     const SgWeight *w = g->w;
@@ -112,11 +119,15 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
     /* Inputs per launch: all of K, unless the device's loop budget ends a work-item's MB·K
      * steps early; then launches over runs of K (multiples of 32, q8's scale blocks) sum into
      * y, the first with the bias, the last with the activation. */
-    size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb *
-                                            gemm_loop_cost_per_k(&dev->tuning), 0, 32);
+    size_t np = gemm_panels_per_item(&dev->tuning, w->dtype);
+    int integer = w->dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
+    size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning) + (integer ? 2 * rows : 0);
+    size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k,
+                                            0, 32);
     /* Row blocks rounded up to whole work-groups: the kernel stores no row past M. */
     size_t wg = (size_t)dev->tuning.gemm_wg, row_blocks = (g->M + rows - 1) / rows;
-    size_t global[2] = {(row_blocks + wg - 1) / wg * wg, (w->n_out + w->panel - 1) / w->panel};
+    size_t panels = (w->n_out + w->panel - 1) / w->panel;
+    size_t global[2] = {(row_blocks + wg - 1) / wg * wg, (panels + np - 1) / np};
     size_t local[2] = {wg, 1};
     for (size_t k0 = 0; k0 < w->n_in && rc == SIGLIP_OK; k0 += k_run) {
         int first = k0 == 0, last = k0 + k_run >= w->n_in;

@@ -71,6 +71,38 @@ void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
                            info->local_mem_bytes / 4 * 3)
         tile /= 2;
     t->attn_tile_k = (int)tile;
+    /* q8's integer form: only where the compiler builds its int8 multiply-adds (elsewhere LLVM
+     * makes scalar code of the portable form, which llvmpipe took over 10 minutes to compile for
+     * an 8×32 block), with the most panels per work-item (up to the asked number) whose private
+     * arrays fit SG_Q8_PRIVATE_MAX; none fitting is the widening form. */
+    if (!info->has_int8_dot)
+        t->gemm_q8_np = 0;
+    size_t rows = (size_t)t->gemm_mb * (size_t)t->gemm_mr;
+    size_t x_bytes = rows * SG_Q8_KC * 2 + rows * (SG_Q8_KC / 32) * 4;
+    while (t->gemm_q8_np > 0 &&
+           x_bytes + rows * (size_t)t->gemm_q8_np * (size_t)t->gemm_nr * 4 > SG_Q8_PRIVATE_MAX)
+        t->gemm_q8_np--;
+}
+
+size_t sg_tune_candidates_fitted(const SiglipDeviceInfo *info, SgTunePhase phase,
+                                 const SgTuning *start, SgTuning *out, size_t max)
+{
+    size_t n = sg_tune_candidates(phase, start, out, max), kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        SgTuning fi = out[i];
+        sg_tuning_fit(info, &fi);
+        int dup = 0;
+        for (size_t j = 0; j < kept && !dup; j++) {
+            SgTuning fj = out[j];
+            sg_tuning_fit(info, &fj);
+            dup = 1;
+            for (size_t k = 0; k < sg_knob_count; k++)
+                dup &= sg_knob_get(&fi, &sg_knobs[k]) == sg_knob_get(&fj, &sg_knobs[k]);
+        }
+        if (!dup)
+            out[kept++] = out[i];
+    }
+    return kept;
 }
 
 static void kernels_free(SgKernels **pk)
@@ -143,10 +175,11 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     if (!cl)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
     /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
-     * plus the storage type. */
-    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 32];
+     * plus the storage type, and q8's chunk of inputs (its form, SG_Q8_NP, is a knob). */
+    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
     program_options(&dev->tuning, i, block, sizeof block);
-    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d", block, (int)t);
+    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)t,
+             SG_Q8_KC);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)
@@ -322,6 +355,8 @@ int sg_device_open_limited(SgDevice **out, const char *spec, const char *cache_d
         sg_device_limits_apply(&(*out)->info, limits);
     if (rc == SIGLIP_OK && !tuning_file && cache_dir)
         apply_stored_tuning(*out, cache_dir);
+    if (rc == SIGLIP_OK) /* before the fit: q8's integer form needs it */
+        sg_probe_int8_dot(*out, cache_dir);
     if (rc == SIGLIP_OK && (rc = kernels_build(*out, cache_dir, err)) != SIGLIP_OK)
         sg_device_destroy(out); /* the build's messages name the device and the file */
     if (rc == SIGLIP_OK && (rc = sg_probe_loop_budget(*out, err)) != SIGLIP_OK)

@@ -61,6 +61,13 @@ void sg_device_limits_apply(SiglipDeviceInfo *info, const SiglipDeviceLimits *li
  * sg_device_retune apply it to dev->tuning. */
 void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t);
 
+/* sg_tune_candidates(phase, start, out, max) less each candidate that sg_tuning_fit makes the
+ * same on this device as an earlier one (q8's integer forms are the widening form without int8
+ * dot products): what the tuner measures on the device and tests/test_ops.c checks, each once.
+ * The candidates in out stay as asked (not fitted). Returns how many. */
+size_t sg_tune_candidates_fitted(const SiglipDeviceInfo *info, SgTunePhase phase,
+                                 const SgTuning *start, SgTuning *out, size_t max);
+
 /* Switches the device to tuning *want (fitted): rebuilds every program whose -D options change
  * (from cache_dir when it has them) and records it in dev->tuning. A new GEMM panel width makes
  * sg_op_linear refuse weights uploaded before until they are uploaded again. Out-of-range

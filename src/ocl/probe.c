@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ocl/kernels.h"
+#include "ocl/program.h"
 
 /* Trips the probe asks for: well past llvmpipe's 65535, a few milliseconds anywhere else. */
 #define SG_PROBE_TRIPS 262144u
@@ -49,4 +50,31 @@ size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_p
     size_t allowed = half > fixed ? (half - fixed) / cost_per_unit : 0;
     allowed = allowed / multiple * multiple;
     return allowed > 0 ? allowed : multiple;
+}
+
+/* Builds only where the compiler targets x86 with AVX2 (PoCL compiles for the host CPU; rusticl
+ * and GPU compilers target no x86 ISA): the three builtins of sg_dot4 in cl/gemm_packed.cl. */
+static const char int8_dot_source[] =
+    "#if !defined(__AVX2__)\n"
+    "#error no packed int8 multiply-adds\n"
+    "#endif\n"
+    "typedef char sg_char32 __attribute__((ext_vector_type(32)));\n"
+    "__kernel void int8_dot(__global const char *a, __global int *out)\n"
+    "{\n"
+    "    const char16 lo = vload16(0, a), hi = vload16(1, a);\n"
+    "    const sg_char32 v = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,\n"
+    "        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);\n"
+    "    const short16 p = __builtin_ia32_pmaddubsw256(v, __builtin_ia32_psignb256(v, v));\n"
+    "    const int8 r = __builtin_ia32_pmaddwd256(p, (short16)(1));\n"
+    "    out[0] = r.s0;\n"
+    "}\n";
+
+void sg_probe_int8_dot(SgDevice *dev, const char *cache_dir)
+{
+    SgProgramSource src = {"int8_dot_probe", int8_dot_source, sizeof int8_dot_source - 1, "",
+                           cache_dir};
+    SgProgram prog;
+    SgError ignored = {0};
+    dev->info.has_int8_dot = sg_program_build(dev, &src, &prog, &ignored) == SIGLIP_OK;
+    sg_program_free(&prog);
 }

@@ -13,6 +13,7 @@
 
 #include "ocl/kernels.h"
 #include "ocl/ops.h"
+#include "ocl/weight_pack.h"
 
 static double now_s(void)
 {
@@ -43,8 +44,12 @@ static int upload_random(SgDevice *dev, size_t n, uint32_t seed, SgBuffer *out, 
 
 /* ---- accuracy: the device's GEMM against a plain loop, at an awkward size ---- */
 
-/* Worst |got − ref| / (1 + |ref|) of y = gelu_tanh(x·wᵀ + b), x [M, K], w [N, K]. */
-static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst, SgError *err)
+/* Worst |got − ref| / (1 + |ref|) of y = gelu_tanh(x·wᵀ + b), x [M, K], w [N, K] stored as
+ * dtype. The reference takes the values the storage rounds w to (sg_weight_dequantize) and, for
+ * q8's integer form, those it rounds x to (sg_q8_round_rows), so every form is held to the f32
+ * tolerance. */
+static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dtype,
+                      double *worst, SgError *err)
 {
     float *x = malloc(M * K * 4), *w = malloc(N * K * 4), *b = malloc(N * 4), *y = malloc(M * N * 4);
     SgBuffer bx = {0}, bb = {0}, by = {0};
@@ -59,8 +64,11 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst
     if (rc == SIGLIP_OK)
         rc = sg_buffer_create(dev, M * N * 4, &by, err);
     if (rc == SIGLIP_OK)
-        rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, SG_ELEM_F32, &lin.w, err);
+        rc = sg_weight_upload(dev, w, N, K, dev->tuning.gemm, dtype, &lin.w, err);
     lin.b = bb;
+    sg_weight_dequantize(dtype, w, N, K, w);
+    if (dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0)
+        sg_q8_round_rows(x, K, M, K);
     if (rc == SIGLIP_OK)
         rc = sg_op_linear(dev, sg_view(bx.mem, 1, M, K), &lin, sg_view(by.mem, 1, M, N),
                           SG_ACT_GELU_TANH, SG_STORE, err);
@@ -84,9 +92,10 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, double *worst
 
 /* ---- timing: one layer's four Linear layers of every tower ---- */
 
-/* Seconds for all layers of every tower (the fastest of `reps` timed runs of one layer). */
-static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
-                      SgError *err)
+/* Seconds for all layers of every tower (the fastest of `reps` timed runs of one layer), the
+ * weights stored as dtype. */
+static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType dtype,
+                      double *seconds, SgError *err)
 {
     *seconds = 0;
     int rc = SIGLIP_OK;
@@ -108,7 +117,7 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, double *sec
                 rc = sg_fail(err, SIGLIP_ENOMEM, "tune: out of host memory");
             else {
                 fill(w, n_out[i] * n_in[i], 5 + (uint32_t)i);
-                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], dev->tuning.gemm, SG_ELEM_F32,
+                rc = sg_weight_upload(dev, w, n_out[i], n_in[i], dev->tuning.gemm, dtype,
                                       &l[i].w, err);
                 free(w);
             }
@@ -224,9 +233,21 @@ typedef int (*SgMeasure)(SgDevice *dev, const SgTuneJob *job, int reps, double *
 static int measure_gemm_block(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
                               double *worst, SgError *err)
 {
-    int rc = gemm_error(dev, 13, (size_t)dev->tuning.gemm_nr * 2 + 5, 37, worst, err);
+    int rc = gemm_error(dev, 13, (size_t)dev->tuning.gemm_nr * 2 + 5, 37, SG_ELEM_F32, worst,
+                        err);
     if (rc == SIGLIP_OK && *worst <= SG_TUNE_TOLERANCE)
-        rc = time_gemms(dev, job, reps, seconds, err);
+        rc = time_gemms(dev, job, reps, SG_ELEM_F32, seconds, err);
+    return rc;
+}
+
+/* q8's form (issue 28): the same check and timing with q8 weights (the form as sg_tuning_fit
+ * fitted it to the block's private memory). */
+static int measure_q8_form(SgDevice *dev, const SgTuneJob *job, int reps, double *seconds,
+                           double *worst, SgError *err)
+{
+    int rc = gemm_error(dev, 13, (size_t)dev->tuning.gemm_nr * 2 + 5, 37, SG_ELEM_I8, worst, err);
+    if (rc == SIGLIP_OK && *worst <= SG_TUNE_TOLERANCE)
+        rc = time_gemms(dev, job, reps, SG_ELEM_I8, seconds, err);
     return rc;
 }
 
@@ -240,9 +261,9 @@ static int measure_gemm_walk(SgDevice *dev, const SgTuneJob *job, int reps, doub
         big.towers[t].M *= 4;
     double s1 = INFINITY, s4 = INFINITY;
     *worst = 0;
-    int rc = time_gemms(dev, job, reps, &s1, err);
+    int rc = time_gemms(dev, job, reps, SG_ELEM_F32, &s1, err);
     if (rc == SIGLIP_OK)
-        rc = time_gemms(dev, &big, 1, &s4, err);
+        rc = time_gemms(dev, &big, 1, SG_ELEM_F32, &s4, err);
     *seconds = s1 + s4 / 4;
     return rc;
 }
@@ -272,6 +293,7 @@ static const SgPhaseRun phase_runs[SG_TUNE_PHASES] = {
     [SG_TUNE_GEMM_BLOCK] = {"gemm block", measure_gemm_block, 1, 1, 0, gemm_flops},
     [SG_TUNE_GEMM_WALK] = {"gemm walk", measure_gemm_walk, 0, 0, 0, NULL},
     [SG_TUNE_ATTENTION] = {"attention kernel", measure_attention, 0, 0, 1, NULL},
+    [SG_TUNE_Q8_FORM] = {"q8 form", measure_q8_form, 0, 0, 0, gemm_flops},
 };
 
 /* ---- the search ---- */
@@ -368,7 +390,7 @@ static int run_phase(SgDevice *dev, SgTuneRun *run, SgTunePhase p, SgTuning *cho
     const SgPhaseRun *ph = &phase_runs[p];
     SgTuning cand[SG_TUNE_MAX], passed[SG_TUNE_MAX];
     double secs[SG_TUNE_MAX];
-    size_t n = sg_tune_candidates(p, chosen, cand, SG_TUNE_MAX), n_passed = 0;
+    size_t n = sg_tune_candidates_fitted(&dev->info, p, chosen, cand, SG_TUNE_MAX), n_passed = 0;
     cJSON *list = cJSON_AddArrayToObject(run->rec, ph->name);
     for (size_t i = 0; i < n; i++) {
         char what[96];
@@ -414,7 +436,8 @@ int sg_tune(SgDevice *dev, const SgTuneJob *job, SgTuning *best, char **record, 
     SgTuneRun run = {job, now_s(), 0, 0, 1, cJSON_CreateObject()};
     SgTuning chosen = dev->tuning, scratch[SG_TUNE_MAX];
     for (int p = SG_TUNE_NONE + 1; p < SG_TUNE_PHASES; p++) /* the steps, for progress */
-        run.total += (int)sg_tune_candidates((SgTunePhase)p, &chosen, scratch, SG_TUNE_MAX) +
+        run.total += (int)sg_tune_candidates_fitted(&dev->info, (SgTunePhase)p, &chosen, scratch,
+                                                    SG_TUNE_MAX) +
                      phase_runs[p].runoff;
     cJSON_AddNumberToObject(run.rec, "budget_s", job->budget_s);
     int rc = SIGLIP_OK;

@@ -45,6 +45,9 @@ typedef struct SgTuning {
                             * 0 = fit the device's local memory */
     int layernorm_wg;      /* SG_LN_WG: work-items per LayerNorm row; 0 = as many as the device
                             * allows (≤ 256); always a power of two once fitted */
+    int gemm_q8_np;        /* SG_Q8_NP: q8 weights' GEMM form (cl/gemm_packed.cl): 0 = widened
+                            * to f32 FMAs, 1..SG_Q8_NP_MAX = integer dot products over this many
+                            * panels per work-item (issue 28); fitted to SG_Q8_PRIVATE_MAX */
     const char *rule;      /* which rule (or "file", "tuned") decided: reported by benchmarks */
     const char *table_rule; /* the rule of the built-in table that matched the device, whatever
                              * decided after it (static string) */
@@ -57,8 +60,16 @@ typedef enum SgTunePhase {
     SG_TUNE_GEMM_BLOCK, /* the register block of gemm_packed.cl, timed on every Linear layer */
     SG_TUNE_GEMM_WALK,  /* the walk order of the chosen block */
     SG_TUNE_ATTENTION,  /* which attention kernel, and its block of queries */
+    SG_TUNE_Q8_FORM,    /* q8's GEMM form with the chosen block, timed on q8 weights */
     SG_TUNE_PHASES
 } SgTunePhase;
+
+#define SG_Q8_NP_MAX 32 /* largest gemm_q8_np */
+#define SG_Q8_KC 256    /* inputs of x q8's integer form quantizes at a time (-DSG_Q8_KC) */
+/* Private memory one work-item of q8's integer form may hold (its accumulators for MB·MR rows ×
+ * NP panels, and the quantized chunk of x): sg_tuning_fit lowers gemm_q8_np to fit. PoCL keeps
+ * it on the worker thread's stack. */
+#define SG_Q8_PRIVATE_MAX (128 * 1024)
 
 /* A candidate value meaning "as the tuning the search starts from has it". */
 #define SG_KNOB_KEEP (-1)

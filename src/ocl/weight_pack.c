@@ -80,13 +80,19 @@ size_t sg_weight_bytes(SgGemmPath layout, SgElemType t, size_t N, size_t K, size
     }
 }
 
-/* Scale of row w[0 .. len): the largest magnitude maps to ±127. */
-static float q8_scale(const float *w, size_t len)
+/* The largest magnitude of w[0 .. len). */
+static float q8_amax(const float *w, size_t len)
 {
     float amax = 0.0f; /* comparisons, not fmaxf (a libm call per weight); NaNs are skipped */
     for (size_t i = 0; i < len; i++)
         amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
-    return amax / 127.0f;
+    return amax;
+}
+
+/* Scale of row w[0 .. len): the largest magnitude maps to ±127. */
+static float q8_scale(const float *w, size_t len)
+{
+    return q8_amax(w, len) / 127.0f;
 }
 
 static int8_t q8_round(float w, float scale)
@@ -127,11 +133,16 @@ static void store_tile(SgElemType t, const float *tile, size_t kn, size_t k0, si
             d16[e] = sg_f32_to_f16(tile[e]);
         break;
     case SG_ELEM_I8:
+        /* Inputs in quads (cl/gemm_packed.cl: its integer form reads 4 inputs × 8 columns per
+         * 32-byte load): (k, j) at (k & ~3)·nr + 4j + (k & 3). Tiles start at multiples of 4
+         * inputs and only the last one of a K can end in a part quad: those 1–3 inputs stay plain
+         * rows. With nr = 1 (a gather table) both are the plain layout. */
         for (size_t k = 0; k < kn; k++) {
             const float *sk = s + (k0 + k) / SG_Q8_BLOCK * nr;
-            int8_t *d8 = (int8_t *)dst + at + k * nr;
+            int quad = (k | 3) < kn;
+            int8_t *d8 = (int8_t *)dst + at + (quad ? (k & ~(size_t)3) * nr + (k & 3) : k * nr);
             for (size_t j = 0; j < nr; j++)
-                d8[j] = q8_round(tile[k * nr + j], sk[j]);
+                d8[quad ? 4 * j : j] = q8_round(tile[k * nr + j], sk[j]);
         }
         break;
     default:
@@ -261,6 +272,18 @@ void sg_table_pack(SgElemType t, const SgRows *src, void *dst)
 {
     PackJob job = {t, src, 1, dst};
     sg_parallel_for(src->threads, src->n, pack_table_rows, &job);
+}
+
+void sg_q8_round_rows(float *x, size_t ld, size_t M, size_t K)
+{
+    for (size_t m = 0; m < M; m++)
+        for (size_t k0 = 0; k0 < K; k0 += SG_Q8_BLOCK) {
+            float *v = x + m * ld + k0;
+            size_t len = K - k0 < SG_Q8_BLOCK ? K - k0 : SG_Q8_BLOCK;
+            float amax = q8_amax(v, len), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            for (size_t k = 0; k < len; k++)
+                v[k] = (float)q8_round(v[k] * inv, 1.0f) * (amax / 127.0f);
+        }
 }
 
 void sg_weight_dequantize(SgElemType t, const float *w, size_t N, size_t K, float *out)
