@@ -356,6 +356,11 @@ int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len,
     }
 }
 
+/* encode_head walks a unigram text once its next cut lies past SG_TOKENIZER_CHUNK_BYTES, which
+ * the search up to whole_max must reach: a smaller cap would refuse such texts instead. */
+_Static_assert(SG_TOKENIZER_WHOLE_MAX >= SG_TOKENIZER_CHUNK_BYTES,
+               "SG_TOKENIZER_WHOLE_MAX below SG_TOKENIZER_CHUNK_BYTES");
+
 int sg_tokenizer_refuse_whole(SiglipTokenizer *tok, size_t from, size_t len)
 {
     const double mib = 1024.0 * 1024.0;
