@@ -459,7 +459,11 @@ SIGLIP_API int siglip_tokenizer_max_length(const SiglipTokenizer *tok);
  * the tokenizer's model_max_length. Invalid UTF-8 is replaced by U+FFFD as Python's
  * errors="replace" does it (one U+FFFD per maximal invalid subsequence: a stray byte, or a
  * truncated multi-byte character); texts end at their NUL (siglip_tokenize_n takes lengths
- * instead, for texts that hold U+0000); a text over 64 MiB is SIGLIP_E2BIG.
+ * instead, for texts that hold U+0000); a text over 64 MiB is SIGLIP_E2BIG. Only the part of a
+ * text that decides its first max_length - 1 ids is encoded; a text whose first ids would need
+ * more than 1 MiB of it encoded at once (no place to cut it: no space after a letter or digit,
+ * ...; docs/serve-limits.md) is refused with SIGLIP_ENOTSUP. A failing text fails the call, its
+ * message names it ("text 2: ..."), and ids / mask are then unspecified.
  * mask may be NULL. */
 SIGLIP_API int siglip_tokenize(SiglipTokenizer *tok, const char *const *texts, int n,
                                int max_length, int32_t *ids, int32_t *mask);

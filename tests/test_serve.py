@@ -342,6 +342,7 @@ def case_errors(exe):
             check(status == 200 and 'status="400"' in text and 'status="401"' in text and
                   'status="413"' in text and "siglip_batch_size_bucket" in text and
                   "siglip_queue_items 0" in text, "metrics:\n" + text[:400])
+    long_texts(exe)
     rc, out, err = cli.run(exe, ["serve", "--help"])
     check(rc == 0 and "Usage: siglip serve" in out and "--device" in out and err == "",
           "serve --help: %d %r" % (rc, err))
@@ -355,6 +356,25 @@ def case_errors(exe):
           "--precision q4: %d %r" % (rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])
     check(rc == 1 and len(err.splitlines()) == 1, "missing key file: %d %r" % (rc, err))
+
+
+def long_texts(exe):
+    """Texts past the tokenizer's SG_TOKENIZER_WHOLE_MAX (1 MiB) under the default --max-body: one
+    without a place to cut ("a.a.…": docs/serve-limits.md) fails its request alone with 400 naming
+    the text and the reason, and the service goes on; 2 MiB of "!" (which SiglipTokenizer drops,
+    so its ids are those of "") is served, with the embedding of "" (reference: the same server's
+    row for "", within SAME)."""
+    with Server(exe, TINY) as srv:
+        status, _, resp = srv.post("/v1/embeddings", {"input": ["a photo", "a." * (1 << 20)]})
+        msg = resp["error"]["message"] if resp else ""
+        check(status == 400 and "text 1: " in msg and "no place where the tokenizer may split" in
+              msg and "\n" not in msg, "a 2 MiB text without a cut: %d %r" % (status, msg[:300]))
+        status, _, resp = srv.post("/v1/embeddings", {"input": ["!" * (2 << 20), ""]})
+        rows = [d["embedding"] for d in resp["data"]] if status == 200 else []
+        check(len(rows) == 2 and max_diff(rows[0], rows[1]) <= SAME,
+              "2 MiB of '!': %d, rows %d, max |diff| vs \"\" %.3g" %
+              (status, len(rows), max_diff(rows[0], rows[1]) if len(rows) == 2 else 1e9))
+        check(srv.post("/v1/embeddings", {"input": ["a photo"]})[0] == 200, "served after a 400")
 
 
 def chunked_post(port, path, body, headers):

@@ -1,7 +1,9 @@
 /* test_tokenizer_head.c — long texts are tokenized from a prefix, or walked chunk by chunk
  * (issue 32, item 3): for every tokenizer kind (SentencePiece unigram, SentencePiece BPE,
  * tokenizer.json BPE) the rows that siglip_tokenize_n computes that way equal, id for id, the
- * rows of the whole text encoded at once (sg_tokenizer_encode_text, the reference). */
+ * rows of the whole text encoded at once (sg_tokenizer_encode_text, the reference). A text with
+ * no place to cut for more than SG_TOKENIZER_WHOLE_MAX bytes is refused (SIGLIP_ENOTSUP); one
+ * that SiglipTokenizer reduces to nothing past a point (a tail of "!" or spaces) is not. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +67,17 @@ static int same_rows(SiglipTokenizer *tok, const char *text, size_t len, int max
     int32_t *mask = malloc(2 * (size_t)max_length * sizeof *mask);
     int head = tok->head_cuts, walk = tok->long_unigram, pairs = tok->pair_cuts;
     int rc1 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids, mask);
-    tok->head_cuts = tok->long_unigram = tok->pair_cuts = 0; /* the whole text at once */
+    if (rc1 != 0)
+        fprintf(stderr, "siglip_tokenize_n: %d %s\n", rc1, siglip_tokenizer_error(tok));
+    /* the whole text at once, however long (the reference may cost what the cap avoids) */
+    tok->head_cuts = tok->long_unigram = tok->pair_cuts = 0;
+    tok->whole_max = SIZE_MAX;
     int rc2 = siglip_tokenize_n(tok, &text, &len, 1, max_length, ids + max_length,
                                 mask + max_length);
     tok->head_cuts = head;
     tok->long_unigram = walk;
     tok->pair_cuts = pairs;
+    tok->whole_max = SG_TOKENIZER_WHOLE_MAX;
     int same = rc1 == 0 && rc2 == 0 &&
                !memcmp(ids, ids + max_length, (size_t)max_length * sizeof *ids) &&
                !memcmp(mask, mask + max_length, (size_t)max_length * sizeof *mask);
@@ -115,7 +122,9 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
     };
     int rows = 0, differ = 0;
     for (int c = 0; c < 14; c++) {
-        size_t n = 0, target = (600 << 10) + sg_rng_next(&rng) % (500 << 10);
+        /* 600 to 1020 KiB: those without a cut (abab…, one letter between punctuation) are then
+         * under SG_TOKENIZER_WHOLE_MAX, so BPE encodes them whole instead of refusing them */
+        size_t n = 0, target = (600 << 10) + sg_rng_next(&rng) % (420 << 10);
         switch (c) {
         case 0: /* one letter, odd length */
         case 1: /* one letter, even length */
@@ -157,6 +166,7 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
         case 10:
             while (n < target) {
                 size_t run = (size_t)(sg_rng_next(&rng) % (400 << 10));
+                run = run < target - n ? run : target - n; /* within the target (and t) */
                 memset(t + n, 'a' + c - 9, run);
                 n += run;
                 const char *sp = POOL[33 + sg_rng_next(&rng) % 6]; /* the special tokens */
@@ -196,6 +206,108 @@ static void test_long_unspaced(SiglipTokenizer *tok, const char *fixture, uint64
     }
     fprintf(stderr, "%s: %d long unspaced rows: %d differ from the whole text's\n", fixture, rows,
             differ);
+    free(t);
+}
+
+/* Fills t with unit repeated to exactly n bytes (units of one-byte characters, or n a multiple of
+ * the unit's length). */
+static void repeat(char *t, size_t n, const char *unit)
+{
+    size_t u = strlen(unit);
+    for (size_t i = 0; i < n; i += u)
+        memcpy(t + i, unit, n - i < u ? n - i : u);
+}
+
+/* SG_TOKENIZER_WHOLE_MAX: texts that have no place to cut (for BPE: no space after a letter or
+ * digit, no pair of characters that no piece holds; for a unigram walk: no chunk boundary, which
+ * needs plain characters on both sides) give the whole text's row up to that many bytes, and are
+ * refused past it with SIGLIP_ENOTSUP and a message naming the reason; the tokenizer stays
+ * usable. Which texts have no cut follows from the rules in docs/serve-limits.md. */
+static void test_whole_max(SiglipTokenizer *tok, const char *fixture)
+{
+    const size_t max = SG_TOKENIZER_WHOLE_MAX;
+    int bpe = strncmp(fixture, "siglip2", 7) == 0;
+    static const struct {
+        const char *unit;
+        int refused_bpe, refused_unigram; /* past the cap */
+    } cases[] = {
+        {"ab", 1, 0},                     /* "ab" is a piece: no pair cut; a boundary for a walk */
+        {"a.", 1, 1},                     /* '.' is neither plain nor removed before a boundary */
+        {"\xCE\xA3\xCE\x91", 1, 1},       /* ΣΑ: Σ is lowercased by context, never plain */
+        {"ab!", 1, 0},                    /* removed punctuation: a boundary sits before it */
+    };
+    char *t = malloc(max + 64);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        /* at the cap (a multiple of every unit's length or of one-byte units), then past it */
+        size_t at = max - max % strlen(cases[k].unit);
+        repeat(t, at, cases[k].unit);
+        CHECK(same_rows(tok, t, at, 64, NULL), "%s: %zu bytes of \"%s\" (at the cap): the row "
+              "differs from the whole text's, or the text is refused", fixture, at, cases[k].unit);
+        size_t past = at + 2 * strlen(cases[k].unit);
+        repeat(t, past, cases[k].unit);
+        int refused = bpe ? cases[k].refused_bpe : cases[k].refused_unigram;
+        if (!refused) {
+            CHECK(same_rows(tok, t, past, 64, NULL), "%s: %zu bytes of \"%s\": the row differs "
+                  "from the whole text's", fixture, past, cases[k].unit);
+            continue;
+        }
+        int32_t ids[64], mask[64];
+        const char *texts[] = {"a photo", t};
+        size_t lengths[] = {7, past};
+        int rc = siglip_tokenize_n(tok, texts, lengths, 2, 64, ids, mask);
+        const char *msg = siglip_tokenizer_error(tok);
+        CHECK(rc == SIGLIP_ENOTSUP && strstr(msg, "text 1: ") &&
+                  strstr(msg, "no place where the tokenizer may split") &&
+                  strstr(msg, "tokenized up to 1.0 MiB"),
+              "%s: %zu bytes of \"%s\" past the cap: status %d, message \"%s\"", fixture, past,
+              cases[k].unit, rc, msg);
+        CHECK(same_rows(tok, "a photo", 7, 64, NULL), "%s: the tokenizer after a refusal", fixture);
+    }
+    free(t);
+}
+
+/* SiglipTokenizer drops ASCII punctuation and whitespace with nothing kept after it, so a segment
+ * (between special tokens) that ends in a run of them gives the same ids without it, and that
+ * run is never decoded: 2 MiB of "!" or spaces (no place to cut) are tokenized, not refused. Each
+ * row equals the whole text's (reference, encoded whole). Siglip2Tokenizer keeps spaces and
+ * punctuation as pieces: there such texts are refused (test_whole_max's rule). */
+static void test_dropped_tail(SiglipTokenizer *tok, const char *fixture)
+{
+    const size_t n = 2 * SG_TOKENIZER_WHOLE_MAX;
+    static const struct {
+        const char *head, *unit, *between, *unit2;
+    } cases[] = {
+        {"", "!", "", ""},
+        {"", " ", "", ""},
+        {"", "\xE2\x96\x81 \t\n\xC2\xA0\xE3\x80\x80", "", ""}, /* '▁' and other whitespace */
+        {"A photo of a cat", "! ?.,", "", ""},
+        {"\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3", ".'", "", ""}, /* ΟΔΟΣ: final sigma looks past . ' */
+        {"cat", " !", "</s>dog", "?? "},                  /* a special token between runs */
+        {"</s>", "  ", "</s>", "!"},                      /* segments of nothing */
+        {"Photo", "!", "<unk>", "x"},                     /* a tail, then a run that is kept */
+    };
+    char *t = malloc(n + 64);
+    int rows = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        size_t len = strlen(cases[k].head), run = n / 2 - n / 2 % strlen(cases[k].unit);
+        memcpy(t, cases[k].head, len);
+        repeat(t + len, run, cases[k].unit);
+        len += run;
+        memcpy(t + len, cases[k].between, strlen(cases[k].between));
+        len += strlen(cases[k].between);
+        if (*cases[k].unit2) {
+            run = n / 2 - n / 2 % strlen(cases[k].unit2);
+            repeat(t + len, run, cases[k].unit2);
+            len += run;
+        }
+        static const int lengths[] = {64, 8, 1};
+        for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++, rows++)
+            CHECK(same_rows(tok, t, len, lengths[l], NULL), "%s: dropped tail case %zu (%zu "
+                  "bytes, max_length %d): the row differs from the whole text's, or it is refused",
+                  fixture, k, len, lengths[l]);
+    }
+    fprintf(stderr, "%s: %d rows of texts with dropped tails equal the whole text's\n", fixture,
+            rows);
     free(t);
 }
 
@@ -319,6 +431,9 @@ static void test_kind(const char *fixture, uint64_t seed)
     fprintf(stderr, "%s: %d texts, %d rows (%d from a prefix): %d differ from the whole text's\n",
             fixture, texts, rows, cuts, differ);
     test_long_unspaced(tok, fixture, seed + 100);
+    test_whole_max(tok, fixture);
+    if (tok->kind == SG_TOKENIZER_SIGLIP)
+        test_dropped_tail(tok, fixture);
     if (!strcmp(fixture, "tiny") || !strcmp(fixture, "siglip2"))
         test_long_reference(tok, fixture);
     /* Enough rows must come from a prefix for the comparison to test the cut. */

@@ -304,3 +304,27 @@ def test_long_text_memory(tiny_model):
     assert growth <= 64 << 20, "peak RSS grew by %.1f MiB" % (growth / 2**20)
     want_ids, want_mask = gen_cases.padded(text[:600], 64)
     assert ids[0].tolist() == want_ids and mask[0].tolist() == want_mask
+
+
+def test_text_without_cut_refused():
+    """A text that would have to be normalized whole past SG_TOKENIZER_WHOLE_MAX (1 MiB) to decide
+    its first tokens ("a.a.…": '.' leaves no place to cut, docs/serve-limits.md) is refused with
+    SIGLIP_ENOTSUP and a message naming the text and the reason; nothing is returned, and the
+    tokenizer stays usable. The same unit over 512 KiB is tokenized, to the real SentencePiece's
+    row for its first 600 bytes (gen_cases: the dots are removed, so the kept ids come early)."""
+    sys.path.insert(0, os.path.join(DATA, "tokenizer"))
+    try:
+        import gen_cases
+    finally:
+        sys.path.pop(0)
+    tok = siglip.SiglipTokenizer.from_pretrained(TINY)  # host only
+    with pytest.raises(siglip.SiglipError) as e:
+        tok(["a photo", "a." * (1 << 20)])
+    assert e.value.code == "SIGLIP_ENOTSUP"
+    assert "text 1: " in e.value.message and "no place where the tokenizer may split" in \
+        e.value.message and "tokenized up to 1.0 MiB" in e.value.message, e.value.message
+    text = "a." * (1 << 18)
+    got = tok([text])
+    want_ids, want_mask = gen_cases.padded(text[:600], 64)
+    assert got["input_ids"][0].tolist() == want_ids
+    assert got["attention_mask"][0].tolist() == want_mask

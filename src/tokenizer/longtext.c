@@ -303,15 +303,32 @@ void sg_tokenizer_long_init(SiglipTokenizer *tok)
         collect_pairs(tok, bytes);
 }
 
-/* The first chunk boundary at or after from + SG_TOKENIZER_CHUNK_BYTES, or b. */
+/* The first chunk boundary at or after from + SG_TOKENIZER_CHUNK_BYTES, or b; b also when none
+ * comes within tok->whole_max bytes of from (the chunk is then refused). */
 static size_t next_boundary(const SiglipTokenizer *tok, const char *text, size_t a, size_t b,
                             size_t from)
 {
     if (b - from <= SG_TOKENIZER_CHUNK_BYTES)
         return b;
-    for (size_t pos = from + SG_TOKENIZER_CHUNK_BYTES; pos < b; pos++)
+    size_t last = b - from > tok->whole_max ? from + tok->whole_max : b - 1;
+    for (size_t pos = from + SG_TOKENIZER_CHUNK_BYTES; pos <= last; pos++)
         if (chunk_cut(tok, (const unsigned char *)text, a, b, pos, 0))
             return pos;
+    return b;
+}
+
+size_t sg_tokenizer_trim_dropped(const SiglipTokenizer *tok, const char *text, size_t a, size_t b)
+{
+    /* canonicalize removes ASCII punctuation, and whitespace with nothing kept after it; none of
+     * these characters is cased, so the lowercasing before them (Final_Sigma looks ahead for a
+     * cased letter) is the same without them */
+    if (tok->kind != SG_TOKENIZER_SIGLIP)
+        return b;
+    size_t begin;
+    for (int64_t cp; b > a && (cp = char_before((const unsigned char *)text, a, b, &begin)) >= 0 &&
+                     (sg_is_ascii_punct((uint32_t)cp) || sg_py_isspace((uint32_t)cp) ||
+                      cp == SG_SPIECE_UNDERLINE);)
+        b = begin;
     return b;
 }
 
@@ -383,6 +400,9 @@ static int append_chunk(Walk *w)
 {
     size_t from = n_chunks(w) ? chunk_at(w, n_chunks(w) - 1)->in_end : w->a;
     Chunk c = {from, next_boundary(w->tok, w->text, w->a, w->b, from), 0, 0, 0};
+    if (c.in_end - c.in_begin > w->tok->whole_max) /* no boundary: normalized whole, it would
+                                                    * cost memory in proportion */
+        return sg_tokenizer_refuse_whole(w->tok, from, w->b - from);
     c.norm_begin = w->live.base + w->live.text.len;
     size_t old = w->live.text.len;
     if (sg_tokenizer_normalize_range(w->tok, w->text, c.in_begin, c.in_end, from == w->a,

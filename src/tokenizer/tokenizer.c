@@ -154,6 +154,8 @@ static int after_segment(SiglipTokenizer *tok, int rc, const SgSpecialToken *spe
         rc = push_id(&tok->ids, special->id);
     if (rc == SIGLIP_E2BIG)
         return sg_fail(&tok->err, rc, "text too long to tokenize");
+    if (rc == SIGLIP_ENOTSUP) /* sg_tokenizer_refuse_whole's message */
+        return rc;
     if (rc != 0)
         return sg_fail(&tok->err, SIGLIP_ENOMEM, "out of memory tokenizing");
     return 0;
@@ -217,10 +219,12 @@ static int is_ascii_alnum(unsigned char c)
 }
 
 /* The first position at or after `from` where a prefix may end (a space after an ASCII letter
- * or digit, when tok->head_cuts; a pair cut, when tok->pair_cuts), or len. */
-static size_t next_cut(const SiglipTokenizer *tok, const char *text, size_t len, size_t from)
+ * or digit, when tok->head_cuts; a pair cut, when tok->pair_cuts), or len; len also when there is
+ * none up to `stop` (the search ends there: a later cut makes too long a prefix). */
+static size_t next_cut(const SiglipTokenizer *tok, const char *text, size_t len, size_t from,
+                       size_t stop)
 {
-    for (size_t i = from > 0 ? from : 1; i < len; i++) {
+    for (size_t i = from > 0 ? from : 1; i < len && i <= stop; i++) {
         if (tok->head_cuts && text[i] == ' ' && is_ascii_alnum((unsigned char)text[i - 1]))
             return i;
         if (tok->pair_cuts && sg_tokenizer_pair_cut(tok, text, len, i))
@@ -302,15 +306,18 @@ static int encode_stream(SiglipTokenizer *tok, const char *text, size_t len, siz
         size_t at, n_bytes;
         const SgSpecialToken *special = next_special(tok, text, len, pos, &at, &n_bytes);
         int rc = 0;
+        /* A run that SiglipTokenizer drops at the segment's end (only "!" or only spaces) is
+         * never decoded: it could be the whole text. */
+        size_t end = sg_tokenizer_trim_dropped(tok, text, pos, at);
         /* SiglipTokenizer's "▁" in front makes a first segment even before a special token. */
-        if (at > pos || (pos == 0 && siglip)) {
+        if (end > pos || (pos == 0 && siglip)) {
             size_t added, have = tok->ids.len / sizeof(int32_t);
-            if (at - pos > SG_TOKENIZER_CHUNK_BYTES) {
-                rc = sg_tokenizer_encode_long_segment(tok, text, pos, at,
+            if (end - pos > SG_TOKENIZER_CHUNK_BYTES) {
+                rc = sg_tokenizer_encode_long_segment(tok, text, pos, end,
                                                       need + 1 > have ? need + 1 - have : 0,
                                                       &added);
             } else {
-                rc = decode_text(tok, text + pos, at - pos, pos == 0);
+                rc = decode_text(tok, text + pos, end - pos, pos == 0);
                 if (rc == 0)
                     rc = encode_segment(tok, (const uint32_t *)(const void *)tok->cps.data,
                                         tok->cps.len / sizeof(uint32_t), &added);
@@ -334,16 +341,35 @@ int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len,
         return sg_tokenizer_encode_text(tok, text, len);
     sg_tokenizer_long_init(tok);
     for (size_t want = SG_TOKENIZER_HEAD_BYTES;; want *= 2) {
-        size_t end = next_cut(tok, text, len, want);
+        size_t end = next_cut(tok, text, len, want, tok->whole_max);
         /* No cut near, or a prefix that long still short of ids (a run of unknown characters
          * is one): a unigram tokenizer walks the text in bounded memory instead. */
         if (tok->long_unigram && end > SG_TOKENIZER_CHUNK_BYTES)
             return encode_stream(tok, text, len, need);
+        /* Others would encode that prefix whole: past whole_max it costs too much memory. */
+        if (end > tok->whole_max)
+            return tok->ids.len = 0, sg_tokenizer_refuse_whole(tok, 0, len);
         int rc = sg_tokenizer_encode_text(tok, text, end);
         if (rc != 0 || end == len || tok->ids.len / sizeof(int32_t) > need)
             return rc;
         want = end; /* doubled from the cut: each pass at least twice the last */
     }
+}
+
+/* encode_head walks a unigram text once its next cut lies past SG_TOKENIZER_CHUNK_BYTES, which
+ * the search up to whole_max must reach: a smaller cap would refuse such texts instead. */
+_Static_assert(SG_TOKENIZER_WHOLE_MAX >= SG_TOKENIZER_CHUNK_BYTES,
+               "SG_TOKENIZER_WHOLE_MAX below SG_TOKENIZER_CHUNK_BYTES");
+
+int sg_tokenizer_refuse_whole(SiglipTokenizer *tok, size_t from, size_t len)
+{
+    const double mib = 1024.0 * 1024.0;
+    return sg_fail(&tok->err, SIGLIP_ENOTSUP,
+                   "bytes %zu to %zu (%.1f MiB) hold no place where the tokenizer may split the "
+                   "text (such as a space after a letter or digit) within %.1f MiB, so its first "
+                   "tokens are not decided there; such texts are tokenized up to %.1f MiB",
+                   from, from + len, (double)len / mib, (double)tok->whole_max / mib,
+                   (double)tok->whole_max / mib);
 }
 
 /* Whether a text's prefix that ends before a space following an ASCII letter or digit encodes to
@@ -701,6 +727,7 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory loading the tokenizer");
     tok->max_length = 64;
     tok->do_lower_case = 1;
+    tok->whole_max = SG_TOKENIZER_WHOLE_MAX;
     TokenNames names = {0};
     cJSON *cfg = NULL;
     const char *file = NULL;
@@ -831,8 +858,10 @@ int siglip_tokenize_n(SiglipTokenizer *tok, const char *const *texts, const size
         /* Only the first len_max - 1 ids are kept (eos goes last). */
         int rc = sg_tokenizer_encode_head(tok, texts[t], lengths ? lengths[t] : strlen(texts[t]),
                                           len_max - 1);
-        if (rc != 0)
+        if (rc != 0) {
+            sg_error_prefix(&tok->err, "siglip_tokenize: text %d: ", t);
             return trim_scratch(tok), rc;
+        }
         const int32_t *enc = (const int32_t *)(const void *)tok->ids.data;
         size_t n_enc = tok->ids.len / sizeof *enc;
         if (n_enc + 1 > len_max) /* truncation leaves room for eos */

@@ -53,6 +53,8 @@ struct SiglipTokenizer {
     size_t norm_window;        /* the longest normalizer rule or user-defined piece in bytes
                                 * (0 until the first long walk measures it) */
     int max_special_cps;       /* the longest special token in code points */
+    size_t whole_max;          /* SG_TOKENIZER_WHOLE_MAX (tests raise it to encode a long text
+                                * whole for reference) */
     int long_init;             /* norm_window, pair_cuts and pairs are set (on the first long
                                 * text: they cost tens of milliseconds, which loading every
                                 * tokenizer need not pay) */
@@ -92,6 +94,13 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
  * each multiple that no normalizer rule spans), and the distance to the next prefix cut past
  * which a unigram tokenizer walks the text in such chunks instead of encoding prefixes whole. */
 #define SG_TOKENIZER_CHUNK_BYTES (256u << 10)
+/* The longest part of a text that siglip_tokenize_n encodes (or normalizes) at once when no place
+ * to cut it comes first: a prefix without a cut (a BPE tokenizer, or a unigram one that cannot
+ * walk), or a chunk of a unigram walk without a boundary. Such a part costs up to about 52 bytes of
+ * peak memory per text byte (Gemma's BPE; docs/serve-limits.md), so a longer one is refused
+ * (SIGLIP_ENOTSUP) instead of encoded: the memory a text costs stays bounded. At least
+ * SG_TOKENIZER_CHUNK_BYTES. */
+#define SG_TOKENIZER_WHOLE_MAX (1u << 20)
 /* Limits of that walk: longer rules or special tokens leave the tokenizer on the whole text. */
 #define SG_TOKENIZER_MAX_NORM_WINDOW 64
 #define SG_TOKENIZER_MAX_SPECIAL_CPS 256
@@ -102,7 +111,9 @@ int sg_tokenizer_encode_text(SiglipTokenizer *tok, const char *text, size_t len)
  * ASCII letter or digit (the tokenizer's pieces, special tokens and normalizers all keep the two
  * sides of such a space apart, checked at load), and holds more than `need` ids, so that the
  * last one, which a longer text could still extend (a run of unknown characters), is not among
- * them. Without such a cut the whole text is encoded. */
+ * them. A unigram tokenizer that can walks a text without such a cut near its start
+ * (encode_stream); otherwise a prefix up to tok->whole_max bytes is encoded whole, and a text
+ * that would need a longer one is refused: SIGLIP_ENOTSUP (sg_tokenizer_refuse_whole). */
 int sg_tokenizer_encode_head(SiglipTokenizer *tok, const char *text, size_t len, size_t need);
 
 /* Appends to out the normalized text (what the segmentation sees) of text[a..b), a part of one
@@ -131,8 +142,18 @@ int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t l
  * through Viterbi chunk by chunk, keeping the lattice's last max_piece nodes at each chunk start;
  * the best path is read back chunk by chunk (each recomputed from its start), or from where all
  * paths that can still win have met. Either all the segment's ids are appended, or more than
- * `need` of its first ones. *added receives how many. 0, SIGLIP_ENOMEM or SIGLIP_E2BIG. */
+ * `need` of its first ones. *added receives how many. 0, SIGLIP_ENOMEM, SIGLIP_E2BIG, or
+ * SIGLIP_ENOTSUP with tok->err set when a chunk would exceed tok->whole_max (no boundary). */
 int sg_tokenizer_encode_long_segment(SiglipTokenizer *tok, const char *text, size_t a, size_t b,
                                      size_t need, size_t *added);
+
+/* Records in tok->err the refusal of a text whose bytes from..from + len hold no place to cut
+ * within tok->whole_max bytes; returns SIGLIP_ENOTSUP. */
+int sg_tokenizer_refuse_whole(SiglipTokenizer *tok, size_t from, size_t len);
+
+/* longtext.c: where the segment text[a..b) ends once the run of characters that SiglipTokenizer's
+ * canonicalization drops at a segment's end is taken off (ASCII punctuation, whitespace, '▁'): the
+ * segment encodes to the same ids without it. b for Siglip2Tokenizer, whose spaces are pieces. */
+size_t sg_tokenizer_trim_dropped(const SiglipTokenizer *tok, const char *text, size_t a, size_t b);
 
 #endif /* SG_TOKENIZER_TOKENIZER_H */
