@@ -221,8 +221,8 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
 #pragma unroll
             for (uint i = 0; i < SG_ATTN_QB; i++) {
                 const float8 qc = (float8)(qrow[i][c]);
-                acc_lo[i] = fma(qc, k_lo, acc_lo[i]);
-                acc_hi[i] = fma(qc, k_hi, acc_hi[i]);
+                acc_lo[i] = sg_fma(qc, k_lo, acc_lo[i]);
+                acc_hi[i] = sg_fma(qc, k_hi, acc_hi[i]);
             }
         }
         /* keep_*: −1 in the lanes of keys that exist and are not masked out. */
@@ -274,8 +274,8 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
 #pragma unroll
             for (uint i = 0; i < SG_ATTN_QB; i++) {
                 const float8 p = (float8)(s[i][j]);
-                acc_lo[i] = fma(p, v_lo, acc_lo[i]);
-                acc_hi[i] = fma(p, v_hi, acc_hi[i]);
+                acc_lo[i] = sg_fma(p, v_lo, acc_lo[i]);
+                acc_hi[i] = sg_fma(p, v_hi, acc_hi[i]);
             }
         }
         for (uint i = 0; i < nq; i++) {
@@ -293,7 +293,7 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
             const float8 vv = vload8(0, vbase + j * ldkv + c0);
 #pragma unroll
             for (uint i = 0; i < SG_ATTN_QB; i++)
-                acc[i] = fma((float8)(s[i][j]), vv, acc[i]);
+                acc[i] = sg_fma((float8)(s[i][j]), vv, acc[i]);
         }
         for (uint i = 0; i < nq; i++)
             vstore8(acc[i] * inv_sum[i], 0, out + o_off + (it.o_row0 + t0 + i) * ldo + hd0 + c0);

@@ -3,8 +3,8 @@
 
 Usage: embed_kernels.py KERNEL.cl... --output cl_sources.c
 Each kernel file becomes an entry {name, source, length} of sg_cl_sources[], where name is the file
-name without .cl. A line `#include "NAME.h"` is replaced by cl/NAME.h (the headers shared by the
-kernels and the C code), so programs build without include paths. Bytes are written as numbers, so
+name without .cl. A line `#include "NAME.h"` is replaced by cl/NAME.h, recursively (the headers
+shared by the kernels and the C code), so programs build without include paths. Bytes are written as numbers, so
 any character in a kernel survives unchanged.
 """
 import os
@@ -15,10 +15,11 @@ INCLUDE = re.compile(rb'^#include "([A-Za-z0-9_]+\.h)"[ \t]*$', re.M)
 
 
 def inline_includes(path):
-    """The file's bytes with its local #include lines replaced by the headers they name."""
+    """The file's bytes with its local #include lines replaced by the headers they name, the
+    headers' own includes too (each header has an include guard, so one named twice is harmless)."""
     data = open(path, "rb").read()
     folder = os.path.dirname(path)
-    return INCLUDE.sub(lambda m: open(os.path.join(folder, m.group(1).decode()), "rb").read(), data)
+    return INCLUDE.sub(lambda m: inline_includes(os.path.join(folder, m.group(1).decode())), data)
 
 
 def main(argv):

@@ -61,6 +61,7 @@
 #endif
 
 #include "activation.h"
+#include "fma.h"
 SG_DEFINE_ACTIVATE(float8)
 #include "weight_load.h"
 
@@ -83,7 +84,7 @@ inline void sg_fma_row(float8 acc[MR][NV], __global const float *row[MR], const 
         const float8 a = (float8)(row[i][k]);
 #pragma unroll
         for (int q = 0; q < NV; q++)
-            acc[i][q] = fma(a, wv[q], acc[i][q]);
+            acc[i][q] = sg_fma(a, wv[q], acc[i][q]);
     }
 }
 
@@ -293,7 +294,7 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
             const float8 sc = sg_load_scale8(ws, kb / 32, q);
 #pragma unroll
             for (int i = 0; i < MR; i++)
-                a[i][q] = fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+                a[i][q] = sg_fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
         }
     }
 #pragma unroll
@@ -315,30 +316,30 @@ typedef struct SgOut {
  * = act(acc + b), or y += acc (+ b). */
 inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
 {
+    /* acc goes to private memory first in a loop with nothing else in it, so that every
+     * compiler unrolls it and acc stays in registers through the k loop. The epilogue below
+     * indexes rows and vectors at run time; had it read acc itself, a compiler that keeps such
+     * loops rolled would keep acc in memory throughout (rusticl's: 10× slower; docs/devices.md). */
+    float vals[MR][NR];
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+#pragma unroll
+        for (int q = 0; q < NV; q++)
+            vstore8(acc[i][q], q, vals[i]);
     const int n_valid = min(NR, o.N - n0);
-    float8 bias[NV];
-#pragma unroll
-    for (int q = 0; q < NV; q++)
-        bias[q] = o.has_bias && n_valid == NR ? vload8(q, o.b + n0) : (float8)(0.0f);
-#pragma unroll
-    for (int i = 0; i < MR; i++) {
-        if (m0 + i >= o.M)
-            break;
+    for (int i = 0; i < MR && m0 + i < o.M; i++) {
         __global float *out = o.y + o.y_off + (size_t)(m0 + i) * o.ldy + n0;
         if (n_valid == NR) {
             /* Whole panel: the epilogue in vector form. */
             for (int q = 0; q < NV; q++) {
-                float8 v = acc[i][q] + bias[q];
+                float8 v = vload8(q, vals[i]) + (o.has_bias ? vload8(q, o.b + n0) : (float8)(0.0f));
                 v = sg_activate_float8(o.accumulate ? v + vload8(q, out) : v, o.act);
                 vstore8(v, q, out);
             }
             continue;
         }
-        float vals[NR];
-        for (int q = 0; q < NV; q++)
-            vstore8(acc[i][q], q, vals);
         for (int j = 0; j < n_valid; j++) {
-            float v = vals[j] + (o.has_bias ? o.b[n0 + j] : 0.0f);
+            float v = vals[i][j] + (o.has_bias ? o.b[n0 + j] : 0.0f);
             out[j] = sg_activate_float(o.accumulate ? out[j] + v : v, o.act);
         }
     }
@@ -440,7 +441,7 @@ void gemm_packed(const int M, const int N, const int K,
                 const float8 sc = sg_load_scale8(ws, kb, q);
 #pragma unroll
                 for (int i = 0; i < MR; i++)
-                    acc[i][q] = fma(part[i][q], sc, acc[i][q]);
+                    acc[i][q] = sg_fma(part[i][q], sc, acc[i][q]);
             }
         }
 #else

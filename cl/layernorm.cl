@@ -41,7 +41,7 @@ void layernorm_row(__global const float *xr, __global float *yr, __global const 
     tail = 0.0f;
     for (uint c = 0; c < c8; c += 8) {
         const float8 d = vload8(0, xr + c) - mean;
-        acc = fma(d, d, acc);
+        acc = sg_fma(d, d, acc);
     }
     for (uint c = c8; c < cols; c++) {
         const float d = xr[c] - mean;

@@ -249,7 +249,11 @@ typedef struct SiglipDeviceInfo {
                                     * AVX2's vpmaddubsw/vpmaddwd), which q8's integer GEMM forms
                                     * need: a compile probe when the device is opened; 0 without
                                     * them, or not opened (lists). From reserved bytes. */
-    uint8_t reserved[24];
+    int32_t has_fma;               /* CL_FP_FMA in CL_DEVICE_SINGLE_FP_CONFIG: fma() is an
+                                    * instruction. Without it (llvmpipe) fma() is a software
+                                    * routine, so the kernels multiply-add with mad() (cl/fma.h).
+                                    * From reserved bytes. */
+    uint8_t reserved[20];
 } SiglipDeviceInfo;
 
 /* Lists every device of every OpenCL platform. On success *out is an array of *n entries owned by

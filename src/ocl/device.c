@@ -133,6 +133,9 @@ static int describe_device(cl_platform_id platform, cl_device_id device, int pi,
         free(ext);
         return sg_fail(err, SIGLIP_ENOMEM, "out of memory while listing OpenCL devices");
     }
+    cl_device_fp_config fp = 0;
+    clGetDeviceInfo(device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    in->has_fma = (fp & CL_FP_FMA) != 0;
     in->has_fp16 = has_extension(ext, "cl_khr_fp16");
     in->has_fp64 = has_extension(ext, "cl_khr_fp64");
     in->has_subgroups =

@@ -2,6 +2,7 @@
  * cl/ once per device with its tuning as -D options, and launching kernels with checked arguments. */
 #include "ocl/kernels.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,8 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
     return create_kernel_in(dev, k, id, k->programs[i].program, err);
 }
 
-static void program_options(const SgTuning *t, size_t i, char *buf, size_t size);
+static void program_options(const SiglipDeviceInfo *info, const SgTuning *t, size_t i, char *buf,
+                            size_t size);
 
 int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
 {
@@ -177,7 +179,7 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
      * plus the storage type, and q8's chunk of inputs (its form, SG_Q8_NP, is a knob). */
     char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
-    program_options(&dev->tuning, i, block, sizeof block);
+    program_options(&dev->info, &dev->tuning, i, block, sizeof block);
     snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)t,
              SG_Q8_KC);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
@@ -196,10 +198,22 @@ static const struct {
     {"attention", "SG_ATTN_MAX_TK", SG_ATTN_MAX_TK},
 };
 
+/* The device's features a program of cl/ reads, as -D (cl/fma.h: SG_HAS_FMA). */
+static const struct {
+    const char *program, *define;
+    size_t offset; /* of the int32_t flag in SiglipDeviceInfo */
+} program_features[] = {
+    {"attention", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
+    {"gemm_packed", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
+    {"layernorm", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
+};
+
 /* The -D options of program i: the knobs of sg_knobs that reach it, from the tuning t, then the
- * limits it is built for. Each program gets only the values its own source reads, so that
- * retuning one op leaves every other program's binary (and cache entry) as it is. */
-static void program_options(const SgTuning *t, size_t i, char *buf, size_t size)
+ * limits it is built for and the features of the device (info) it reads. Each program gets only
+ * the values its own source reads, so that retuning one op leaves every other program's binary
+ * (and cache entry) as it is. */
+static void program_options(const SiglipDeviceInfo *info, const SgTuning *t, size_t i, char *buf,
+                            size_t size)
 {
     const char *name = sg_cl_sources[i].name;
     sg_tuning_defines(t, name, buf, size);
@@ -209,6 +223,14 @@ static void program_options(const SgTuning *t, size_t i, char *buf, size_t size)
             snprintf(buf + n, size - n, "%s-D%s=%d", n ? " " : "", program_limits[l].define,
                      program_limits[l].value);
     }
+    for (size_t f = 0; f < sizeof program_features / sizeof program_features[0]; f++) {
+        size_t n = strlen(buf);
+        int32_t on;
+        memcpy(&on, (const char *)info + program_features[f].offset, sizeof on);
+        if (!strcmp(program_features[f].program, name))
+            snprintf(buf + n, size - n, "%s-D%s=%d", n ? " " : "", program_features[f].define,
+                     on != 0);
+    }
 }
 
 /* (Re)builds program i, and every kernel of the table that lives in it. */
@@ -217,7 +239,7 @@ static int build_program(SgDevice *dev, SgKernels *k, size_t i, const char *cach
 {
     const SgClSource *cl = &sg_cl_sources[i];
     char options[SG_PROGRAM_OPTIONS_MAX];
-    program_options(&dev->tuning, i, options, sizeof options);
+    program_options(&dev->info, &dev->tuning, i, options, sizeof options);
     SgProgram fresh = {0};
     SgProgramSource src = {cl->name, cl->source, cl->length, options, cache_dir};
     int rc = sg_program_build(dev, &src, &fresh, err);
@@ -286,8 +308,8 @@ int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir,
     size_t i = 0;
     for (; i < k->n_programs && rc == SIGLIP_OK; i++) {
         char old_opt[SG_PROGRAM_OPTIONS_MAX], new_opt[SG_PROGRAM_OPTIONS_MAX];
-        program_options(&before, i, old_opt, sizeof old_opt);
-        program_options(&t, i, new_opt, sizeof new_opt);
+        program_options(&dev->info, &before, i, old_opt, sizeof old_opt);
+        program_options(&dev->info, &t, i, new_opt, sizeof new_opt);
         if (strcmp(old_opt, new_opt) != 0) {
             dev->tuning = t;
             rc = build_program(dev, k, i, cache_dir, err);
@@ -300,8 +322,8 @@ int sg_device_retune(SgDevice *dev, const SgTuning *want, const char *cache_dir,
         dev->tuning = before;
         for (size_t j = 0; j + 1 < i; j++) {
             char old_opt[SG_PROGRAM_OPTIONS_MAX], new_opt[SG_PROGRAM_OPTIONS_MAX];
-            program_options(&before, j, old_opt, sizeof old_opt);
-            program_options(&t, j, new_opt, sizeof new_opt);
+            program_options(&dev->info, &before, j, old_opt, sizeof old_opt);
+            program_options(&dev->info, &t, j, new_opt, sizeof new_opt);
             SgError ignored = {0};
             if (strcmp(old_opt, new_opt) != 0)
                 (void)build_program(dev, k, j, cache_dir, &ignored);
