@@ -254,7 +254,7 @@ def case_devices(exe):
     devices = doc["devices"]
     check(len(devices) >= 1, "no device listed")
     keys = {"spec", "platform", "name", "type", "vendor", "compute_units", "global_mem_bytes",
-            "max_alloc_bytes", "fp16", "fp64", "selected"}
+            "max_alloc_bytes", "fp16", "fp64", "fma", "selected"}
     for d in devices:
         check(keys <= set(d), "device entry lacks %s" % (keys - set(d)))
         check(d["type"] in ("cpu", "gpu", "accelerator", "other"), "type %r" % d["type"])

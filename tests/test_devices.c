@@ -253,6 +253,25 @@ static void check_int8_probe(const SiglipDeviceInfo *info)
     printf("%s: int8 dot products %s\n", info->name, info->has_int8_dot ? "yes" : "no");
 }
 
+/* has_fma (cl/fma.h: fma() or mad() in the kernels) is the CL_FP_FMA bit the device reports,
+ * asked here with a plain OpenCL call; PoCL's CPU device compiles for the host CPU, so it
+ * reports it exactly when the host has FMA (cpuid). */
+static void check_fma_flag(const SgDevice *dev)
+{
+    cl_device_fp_config fp = 0;
+    CHECK(clGetDeviceInfo(dev->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) ==
+              CL_SUCCESS, "CL_DEVICE_SINGLE_FP_CONFIG");
+    CHECK(dev->info.has_fma == ((fp & CL_FP_FMA) != 0), "%s: has_fma %d, CL_FP_FMA %d",
+          dev->info.name, dev->info.has_fma, (fp & CL_FP_FMA) != 0);
+#if defined(__x86_64__) || defined(__i386__)
+    if (strstr(dev->info.platform_name, "Portable Computing Language") &&
+        dev->info.type == SIGLIP_DEVICE_CPU)
+        CHECK(dev->info.has_fma == (__builtin_cpu_supports("fma") != 0), "%s: has_fma %d",
+              dev->info.name, dev->info.has_fma);
+#endif
+    printf("%s: fused multiply-add %s\n", dev->info.name, dev->info.has_fma ? "yes" : "no (mad)");
+}
+
 static void test_open(const SiglipDeviceInfo *list, size_t n)
 {
     SiglipContext *ctx = context_with("0:0", sg_test_cache_dir());
@@ -825,6 +844,7 @@ int main(void)
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     if (dev) {
         check_int8_probe(&dev->info);
+        check_fma_flag(dev);
         test_build_failure(dev, &err);
         test_buffers(dev, &err);
     }

@@ -179,11 +179,11 @@ static void print_device_json(const SiglipDeviceInfo *d, const SpeedFacts *f)
     json_string(stdout, d->driver_version);
     printf(", \"compute_units\": %u, \"max_clock_mhz\": %u, \"global_mem_bytes\": %llu, "
            "\"max_alloc_bytes\": %llu, \"local_mem_bytes\": %llu, \"max_work_group_size\": %zu, "
-           "\"fp16\": %s, \"fp64\": %s, \"subgroups\": %s, \"selected\": %s",
+           "\"fp16\": %s, \"fp64\": %s, \"fma\": %s, \"subgroups\": %s, \"selected\": %s",
            d->compute_units, d->max_clock_mhz, (unsigned long long)d->global_mem_bytes,
            (unsigned long long)d->max_alloc_bytes, (unsigned long long)d->local_mem_bytes,
            d->max_work_group_size, d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
-           d->has_subgroups ? "true" : "false", d->is_selected ? "true" : "false");
+           d->has_fma ? "true" : "false", d->has_subgroups ? "true" : "false", d->is_selected ? "true" : "false");
     print_speed_json(f);
     printf("}");
 }
@@ -251,10 +251,10 @@ static void print_human(const char *spec, const SiglipDeviceInfo *list, size_t n
         printf("        platform %s; vendor %s; %s; driver %s\n", d->platform_name, d->vendor,
                d->version, d->driver_version);
         printf("        %u compute units at %u MHz; memory %.0f MiB, max alloc %.0f MiB, local %.0f "
-               "KiB; fp16 %s, fp64 %s\n",
+               "KiB; fp16 %s, fp64 %s, fma %s\n",
                d->compute_units, d->max_clock_mhz, mib(d->global_mem_bytes),
                mib(d->max_alloc_bytes), (double)d->local_mem_bytes / 1024.0,
-               d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no");
+               d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no", d->has_fma ? "yes" : "no");
         SpeedFacts f = speed_facts(d, ctx);
         print_speed_human(d, &f);
         /* issue 26: the lead's loop-budget probe (dev->info.loop_budget, 0 = no limit) is run at
