@@ -5,8 +5,8 @@
 
 /* SG_HAS_FMA: CL_FP_FMA in the device's CL_DEVICE_SINGLE_FP_CONFIG (SiglipDeviceInfo.has_fma),
  * passed by the host as -D. Without it OpenCL's fma() is still correctly rounded, i.e. a software
- * routine: on Mesa's llvmpipe (rusticl, which reports no CL_FP_FMA) an f32 GEMM ran 0.23 GFLOP/s
- * with fma() and 2.0 with mad() (docs/devices.md). mad() lets the compiler use whatever
+ * routine: on Mesa's llvmpipe (rusticl, which reports no CL_FP_FMA) an f32 GEMM ran 0.21 GFLOP/s
+ * with fma() and 1.86 with mad() (bench/fma_cost.c, docs/devices.md). mad() lets the compiler use whatever
  * multiply-add the device has: its product may be rounded before the addition, a difference
  * far inside the tests' tolerances, which hold both forms to the same bounds. */
 #ifndef SG_HAS_FMA
