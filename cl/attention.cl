@@ -2,6 +2,7 @@
  * and values pass through local memory in tiles, and scores never leave private memory, so the
  * [Tq, Tk] score matrix is never written. */
 
+#include "fma.h"
 #include "sum8.h"
 
 /* Keys per tile held in local memory (the host picks it from the device's local memory size). */

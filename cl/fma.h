@@ -6,9 +6,10 @@
 /* SG_HAS_FMA: CL_FP_FMA in the device's CL_DEVICE_SINGLE_FP_CONFIG (SiglipDeviceInfo.has_fma),
  * passed by the host as -D. Without it OpenCL's fma() is still correctly rounded, i.e. a software
  * routine: on Mesa's llvmpipe (rusticl, which reports no CL_FP_FMA) an f32 GEMM ran 0.21 GFLOP/s
- * with fma() and 1.86 with mad() (bench/fma_cost.c, docs/devices.md). mad() lets the compiler use whatever
- * multiply-add the device has: its product may be rounded before the addition, a difference
- * far inside the tests' tolerances, which hold both forms to the same bounds. */
+ * with fma() and 1.86 with mad() (bench/fma_cost.c, docs/devices.md). mad() lets the compiler
+ * use whatever multiply-add the device has: its product may be rounded before the addition, a
+ * difference far inside the tests' tolerances, which hold both forms to the same bounds.
+ * (cl/sum8.h keeps fma(a, 1, b) for an exact addition: a few per row, not per k.) */
 #ifndef SG_HAS_FMA
 #define SG_HAS_FMA 1
 #endif
@@ -17,14 +18,6 @@
 #define sg_fma(a, b, c) fma(a, b, c)
 #else
 #define sg_fma(a, b, c) mad(a, b, c)
-#endif
-
-/* a + b rounded once, written so that oclgrind sees no vector shuffles (cl/sum8.h): as fma(a, 1, b)
- * where that is an instruction (exact: a·1 is a), as an addition where fma() would be software. */
-#if SG_HAS_FMA
-#define sg_add_exact(a, b) fma(a, 1.0f, b)
-#else
-#define sg_add_exact(a, b) ((a) + (b))
 #endif
 
 #endif

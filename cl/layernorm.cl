@@ -1,6 +1,7 @@
 /* layernorm.cl — LayerNorm over rows: one work-group per row, two passes (mean, then variance of
  * the centred values) so that large means don't cost precision. */
 
+#include "fma.h"
 #include "sum8.h"
 
 /* Most work-items per row; the host launches a power of two no larger. */
