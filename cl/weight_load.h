@@ -37,6 +37,9 @@ typedef char sg_welem;
 #endif
 
 #ifdef NR /* the GEMM's loads (gemm_packed.cl defines its panel width) */
+/* 1 where sg_load_w8 reads bf16 in column pairs (its vectors hold even, then odd columns). */
+#define SG_W8_PAIRED (SG_WEIGHT == SG_CL_WEIGHT_BF16 && NR % 16 == 0)
+
 /* Scales of panel `panel` (q8 only; NULL otherwise). wp is the start of the weight buffer. */
 inline __global const float *sg_weight_scales(__global const sg_welem *wp, int N, int K,
                                               int panel)
@@ -60,6 +63,17 @@ inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, in
 #if SG_WEIGHT == SG_CL_WEIGHT_F32
     (void)s;
     return ((__global const float8 *)w)[at / 8];
+#elif SG_W8_PAIRED
+    /* Column pairs: the 16 columns 16·(q/2) .. +15 read as 8 uints, each two adjacent bf16s: the
+     * even columns are the low halves shifted up, the odd ones the high halves with the low
+     * bits cleared. One 32-byte load and one integer op per 8 weights, where widening 8 bf16s
+     * is a zero-extending load and a shift (AVX2: vpmovzxwd + vpslld; bf16 GEMMs ran 10–20%
+     * slower than f32 so). Vector q holds columns 16·(q/2) + 2j + (q & 1): the accumulators are
+     * in this order, and sg_store_block puts them back in column order. */
+    (void)s;
+    (void)at;
+    const uint8 u = vload8(0, (__global const uint *)(w + (size_t)k * NR + (size_t)(q / 2) * 16));
+    return as_float8((q & 1) ? u & (uint8)(0xffff0000u) : u << 16);
 #elif SG_WEIGHT == SG_CL_WEIGHT_BF16
     (void)s;
     return as_float8(convert_uint8(vload8(0, w + at)) << 16);
