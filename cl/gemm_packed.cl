@@ -323,19 +323,9 @@ inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
     float vals[MR][NR];
 #pragma unroll
     for (int i = 0; i < MR; i++)
-#if SG_W8_PAIRED
-#pragma unroll
-        for (int q = 0; q < NV; q += 2) {
-            /* even and odd columns (sg_load_w8) back to column order */
-            const float8 e = acc[i][q], d = acc[i][q + 1];
-            vstore8((float8)(e.s0, d.s0, e.s1, d.s1, e.s2, d.s2, e.s3, d.s3), q, vals[i]);
-            vstore8((float8)(e.s4, d.s4, e.s5, d.s5, e.s6, d.s6, e.s7, d.s7), q + 1, vals[i]);
-        }
-#else
 #pragma unroll
         for (int q = 0; q < NV; q++)
             vstore8(acc[i][q], q, vals[i]);
-#endif
     const int n_valid = min(NR, o.N - n0);
     for (int i = 0; i < MR && m0 + i < o.M; i++) {
         __global float *out = o.y + o.y_off + (size_t)(m0 + i) * o.ldy + n0;

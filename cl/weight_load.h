@@ -7,7 +7,7 @@
  * kernels compute in f32 whatever the storage.
  *
  * A panel holds [K, NR] elements of wᵀ (NR: gemm_packed.cl's panel width; sg_weight_pack in
- * src/ocl/weight_pack.c). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
+ * src/ocl/weight_pack.c); bf16 with NR a multiple of 16 in column pairs (sg_load_w8). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
  * scales: [ceil(N/NR), ceil(K/32), NR], the scale of output column j over inputs 32·b .. 32·b+31
  * of each panel. */
 #ifndef SG_CL_WEIGHT_LOAD_H
@@ -37,7 +37,7 @@ typedef char sg_welem;
 #endif
 
 #ifdef NR /* the GEMM's loads (gemm_packed.cl defines its panel width) */
-/* 1 where sg_load_w8 reads bf16 in column pairs (its vectors hold even, then odd columns). */
+/* 1 where bf16 panels are stored, and read, in column pairs (sg_load_w8). */
 #define SG_W8_PAIRED (SG_WEIGHT == SG_CL_WEIGHT_BF16 && NR % 16 == 0)
 
 /* Scales of panel `panel` (q8 only; NULL otherwise). wp is the start of the weight buffer. */
@@ -64,12 +64,12 @@ inline float8 sg_load_w8(__global const sg_welem *w, __global const float *s, in
     (void)s;
     return ((__global const float8 *)w)[at / 8];
 #elif SG_W8_PAIRED
-    /* Column pairs: the 16 columns 16·(q/2) .. +15 read as 8 uints, each two adjacent bf16s: the
-     * even columns are the low halves shifted up, the odd ones the high halves with the low
-     * bits cleared. One 32-byte load and one integer op per 8 weights, where widening 8 bf16s
-     * is a zero-extending load and a shift (AVX2: vpmovzxwd + vpslld; bf16 GEMMs ran 10–20%
-     * slower than f32 so). Vector q holds columns 16·(q/2) + 2j + (q & 1): the accumulators are
-     * in this order, and sg_store_block puts them back in column order. */
+    /* Column pairs: in each group of 16 columns, uint c holds column c in its low half and
+     * column c + 8 in its high half (sg_weight_pack's bf16 layout where NR % 16 == 0; a
+     * little-endian device). Columns 16·(q/2) .. +7 are the low halves shifted up, the next 8
+     * the high halves with the low bits cleared: one 32-byte load and one integer op per 8
+     * weights, where widening 8 plain bf16s is a zero-extending load and a shift (AVX2:
+     * vpmovzxwd + vpslld; bf16 GEMMs ran 10–20% slower than f32 so, docs/performance.md). */
     (void)s;
     (void)at;
     const uint8 u = vload8(0, (__global const uint *)(w + (size_t)k * NR + (size_t)(q / 2) * 16));

@@ -125,8 +125,15 @@ static void store_tile(SgElemType t, const float *tile, size_t kn, size_t k0, si
     uint16_t *d16 = (uint16_t *)dst + at;
     switch (t) {
     case SG_ELEM_BF16:
-        for (size_t e = 0; e < n; e++)
-            d16[e] = sg_f32_to_bf16(tile[e]);
+        /* Panels of a multiple of 16 columns are stored in column pairs, which the GEMM widens
+         * with one integer op per 8 weights (cl/weight_load.h, SG_W8_PAIRED): in each group of
+         * 16, column c < 8 at 2c and column c + 8 at 2c + 1. Other widths and tables (nr 1):
+         * plain rows. */
+        for (size_t e = 0; e < n; e++) {
+            size_t j = e % nr;
+            size_t slot = nr % 16 ? j : (j & ~(size_t)15) | (j & 7) << 1 | (j >> 3 & 1);
+            d16[e - j + slot] = sg_f32_to_bf16(tile[e]);
+        }
         break;
     case SG_ELEM_F16:
         for (size_t e = 0; e < n; e++)
