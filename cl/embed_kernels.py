@@ -4,8 +4,8 @@
 Usage: embed_kernels.py KERNEL.cl... --output cl_sources.c
 Each kernel file becomes an entry {name, source, length} of sg_cl_sources[], where name is the file
 name without .cl. A line `#include "NAME.h"` is replaced by cl/NAME.h, recursively (the headers
-shared by the kernels and the C code), so programs build without include paths. Bytes are written as numbers, so
-any character in a kernel survives unchanged.
+shared by the kernels and the C code), so programs build without include paths. Bytes are written
+as numbers, so any character in a kernel survives unchanged.
 """
 import os
 import re

@@ -332,7 +332,8 @@ inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
         if (n_valid == NR) {
             /* Whole panel: the epilogue in vector form. */
             for (int q = 0; q < NV; q++) {
-                float8 v = vload8(q, vals[i]) + (o.has_bias ? vload8(q, o.b + n0) : (float8)(0.0f));
+                float8 v = vload8(q, vals[i]);
+                v += o.has_bias ? vload8(q, o.b + n0) : (float8)(0.0f);
                 v = sg_activate_float8(o.accumulate ? v + vload8(q, out) : v, o.act);
                 vstore8(v, q, out);
             }

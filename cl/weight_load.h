@@ -7,7 +7,8 @@
  * kernels compute in f32 whatever the storage.
  *
  * A panel holds [K, NR] elements of wᵀ (NR: gemm_packed.cl's panel width; sg_weight_pack in
- * src/ocl/weight_pack.c); bf16 with NR a multiple of 16 in column pairs (sg_load_w8). q8 stores the int8 panels of all ceil(N/NR) panels first, then the f32
+ * src/ocl/weight_pack.c); bf16 with NR a multiple of 16 in column pairs (sg_load_w8). q8 stores
+ * the int8 panels of all ceil(N/NR) panels first, then the f32
  * scales: [ceil(N/NR), ceil(K/32), NR], the scale of output column j over inputs 32·b .. 32·b+31
  * of each panel. */
 #ifndef SG_CL_WEIGHT_LOAD_H
