@@ -686,6 +686,9 @@ def case_bench(exe):
     records = json.loads(run_ok(exe, args, "bench --precision q8 --precision f32"))
     check([r.get("precision") for r in records] == ["q8", "f32"] and
           all("error" not in r for r in records), "--precision records %s" % records)
+    # measured in rounds: each record has its ratio to the first precision, the first's is 1
+    check(len(records) == 2 and records[0].get("vs_first") == 1 and
+          records[1].get("vs_first", 0) > 0, "vs_first of %s" % records)
     rc, _, err = run(exe, ["bench", "--model", "tiny"] + ["--precision", "f32"] * 5)
     check(rc == 2 and "at most 4" in err, "five --precision: exit %d, %s" % (rc, err))
 

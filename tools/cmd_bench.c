@@ -29,8 +29,12 @@ static const char usage[] =
     "  --warmup N        untimed runs before timing (default 1)\n"
     "  --iters N         timed runs per measurement; the median is reported (default 3)\n"
     "  --seed N          seed of the random weights and inputs (default 1)\n"
-    "  --precision P     f32, bf16, f16 or q8; repeat to measure several side by side, one\n"
-    "                    after another on each device (the prec column; default f32)\n"
+    "  --precision P     f32, bf16, f16 or q8 (the prec column; default f32); repeat to measure\n"
+    "                    up to 4 side by side: each loaded in a context of its own, then run\n"
+    "                    in rounds, every precision once per round, round r starting at the\n"
+    "                    r-th, so that drifting machine speed slows all alike; 'vs first'\n"
+    "                    (JSON vs_first) is the median over rounds of the first precision's\n"
+    "                    time over this one's (> 1: faster than the first)\n"
     "  --json            print a JSON array of records instead of the table\n"
     "  --list-models     print the built-in shapes and exit\n";
 
@@ -89,6 +93,9 @@ typedef struct BenchRecord {
     double host_rss_peak_mib;             /* -1 when unknown */
     const char *tuning;                   /* which configuration ran: source, rule, blocks */
     const char *precision;                /* the Linear weights' storage ("f32", "q8", ...) */
+    double vs_first;                      /* with several --precision: the median over rounds of
+                                           * the first precision's time over this one's (> 1:
+                                           * faster than the first); 0 otherwise */
     const char *error;                    /* NULL on success */
 } BenchRecord;
 
@@ -155,6 +162,8 @@ static void print_record_json(const BenchRecord *r, int first)
     print_json_field("ms_min", ok ? r->ms_min : NAN, 6);
     print_json_field("ms_max", ok ? r->ms_max : NAN, 6);
     print_json_field("cpu_ms_per_batch", ok ? r->cpu_ms_median : NAN, 6);
+    if (r->vs_first > 0)
+        print_json_field("vs_first", r->vs_first, 6);
     print_json_field("gflops", ok ? r->gflop_per_batch / s : NAN, 6);
     print_json_field("gflop_per_batch", r->gflop_per_batch, 6);
     print_json_field("load_s", r->load_s, 4);
@@ -185,11 +194,11 @@ static const char *tokens_label(const BenchRecord *r)
     return buf;
 }
 
-static void print_table_header(void)
+static void print_table_header(int vs_first)
 {
-    printf("%-20s %-5s %-4s %5s %6s %10s %10s %10s %9s %7s %9s %9s\n", "model", "tower", "prec",
+    printf("%-20s %-5s %-4s %5s %6s %10s %10s %10s %9s %7s %9s %9s%s\n", "model", "tower", "prec",
            "batch", "tokens", "ms/batch", "CPU ms", "items/s", "GFLOP/s", "load s", "dev MiB",
-           "host MiB");
+           "host MiB", vs_first ? "  vs first" : "");
 }
 
 static void print_record_human(const BenchRecord *r)
@@ -201,10 +210,13 @@ static void print_record_human(const BenchRecord *r)
                r->batch, tokens_label(r), len, r->error);
     } else {
         double s = r->ms_median / 1000.0;
-        printf("%-20s %-5s %-4s %5d %6s %10.2f %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f\n",
+        printf("%-20s %-5s %-4s %5d %6s %10.2f %10.2f %10.2f %9.1f %7.2f %9.0f %9.0f",
                r->model, r->tower, r->precision, r->batch, tokens_label(r), r->ms_median,
                r->cpu_ms_median, r->batch / s, r->gflop_per_batch / s, r->load_s,
                r->dev_peak_mib, r->host_rss_peak_mib);
+        if (r->vs_first > 0)
+            printf("  %8.3fx", r->vs_first);
+        printf("\n");
     }
     fflush(stdout);
 }
@@ -322,44 +334,83 @@ static double sorted_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Runs warmup + timed forwards; fills the timing and memory fields of rec. */
-static int time_tower(SiglipContext *ctx, const TowerRun *t, const BenchOptions *o,
-                      BenchRecord *rec)
-{
+/* The measurement of one (model, tower, batch, tokens) on every precision of a device: P
+ * contexts, each with its model loaded and its inputs made (the same for all), timed in rounds. */
+typedef struct Side {
+    SiglipContext *ctx;
+    TowerRun run;
+    BenchRecord rec;
+    int status;                   /* the failed forward's status (SIGLIP_OK: none) */
+    int skip;                     /* nothing to measure here: its model did not load */
     double times[1024], cpu[1024];
-    int iters = o->iters < 1024 ? o->iters : 1024;
-    siglip_context_reset_peak_memory(ctx);
+} Side;
+
+/* Warmup + timed forwards of every side. With several sides (--precision repeated) each round
+ * runs every side once, round r starting at side r mod P, so that a machine whose speed drifts
+ * within the invocation (a shared VM) slows every precision alike; each side's ratio to the
+ * first is the median of the per-round ratios. Fills the timing and memory fields of the
+ * records; a side whose forward fails gets its error and drops out. */
+static void time_sides(Side *sides, int P, const BenchOptions *o)
+{
+    int iters = o->iters < 1024 ? o->iters : 1024, alive = 0;
+    for (int p = 0; p < P; p++) {
+        siglip_context_reset_peak_memory(sides[p].ctx);
+        sides[p].status = SIGLIP_OK;
+        alive += !sides[p].rec.error;
+    }
     host_rss_reset_peak();
-    for (int i = 0; i < o->warmup; i++) {
-        int st = tower_forward(t);
-        if (st)
-            return st;
+    for (int i = 0; i < o->warmup + iters && alive; i++) {
+        for (int j = 0; j < P; j++) {
+            Side *s = &sides[(i + j) % P];
+            if (s->rec.error)
+                continue;
+            double t0 = cli_now(), c0 = cli_cpu_now();
+            int st = tower_forward(&s->run);
+            if (st) {
+                s->rec.error = *siglip_context_error(s->ctx) ? siglip_context_error(s->ctx)
+                                                             : siglip_strerror(st);
+                s->status = st;
+                alive--;
+                continue;
+            }
+            if (i >= o->warmup) {
+                s->times[i - o->warmup] = (cli_now() - t0) * 1000.0;
+                s->cpu[i - o->warmup] = (cli_cpu_now() - c0) * 1000.0;
+            }
+        }
     }
-    for (int i = 0; i < iters; i++) {
-        double t0 = cli_now(), c0 = cli_cpu_now();
-        int st = tower_forward(t);
-        if (st)
-            return st;
-        times[i] = (cli_now() - t0) * 1000.0;
-        cpu[i] = (cli_cpu_now() - c0) * 1000.0;
+    double host_peak = host_rss_peak_mib();
+    /* The ratios first: the medians below sort the times. */
+    for (int p = 0; p < P && P > 1 && !sides[0].rec.error; p++) {
+        Side *s = &sides[p];
+        double ratio[1024];
+        if (s->rec.error)
+            continue;
+        for (int i = 0; i < iters; i++)
+            ratio[i] = sides[0].times[i] / s->times[i];
+        s->rec.vs_first = sorted_median(ratio, iters);
     }
-    rec->ms_median = sorted_median(times, iters);
-    rec->ms_min = times[0];
-    rec->ms_max = times[iters - 1];
-    rec->cpu_ms_median = sorted_median(cpu, iters);
-    uint64_t peak = 0;
-    rec->dev_peak_mib = siglip_context_memory(ctx, NULL, &peak) ? -1 : (double)peak / MIB;
-    rec->host_rss_peak_mib = host_rss_peak_mib();
-    return SIGLIP_OK;
+    for (int p = 0; p < P; p++) {
+        Side *s = &sides[p];
+        if (s->rec.error)
+            continue;
+        s->rec.ms_median = sorted_median(s->times, iters); /* sorts times */
+        s->rec.ms_min = s->times[0];
+        s->rec.ms_max = s->times[iters - 1];
+        s->rec.cpu_ms_median = sorted_median(s->cpu, iters);
+        uint64_t peak = 0;
+        s->rec.dev_peak_mib = siglip_context_memory(s->ctx, NULL, &peak) ? -1 : (double)peak / MIB;
+        s->rec.host_rss_peak_mib = host_peak; /* the process's: every side's together */
+    }
 }
 
-/* Measures one tower of a loaded model at every batch size (and, for texts, every --tokens);
- * larger batches are skipped after one runs out of memory. */
-static void bench_tower(SiglipContext *ctx, SiglipModel *model, int tower, const BenchOptions *o,
-                        BenchRecord base, BenchOutput *out)
+/* Measures one tower of the loaded models (one per side) at every batch size (and, for texts,
+ * every --tokens); larger batches are skipped on a side after one ran out of memory there. */
+static void bench_tower(Side *sides, SiglipModel **models, int P, int tower,
+                        const BenchOptions *o, const BenchRecord *base, BenchOutput *out)
 {
     SiglipModelInfo m;
-    siglip_model_info(model, &m);
+    siglip_model_info(models[0], &m);
     int with_head = m.architecture == SIGLIP_ARCH_MODEL;
     int T = m.text_max_positions;
     int n_tokens = tower == TOWER_TEXT && o->n_tokens ? o->n_tokens : 1;
@@ -367,61 +418,88 @@ static void bench_tower(SiglipContext *ctx, SiglipModel *model, int tower, const
         int tokens = tower == TOWER_TEXT && o->n_tokens ? o->tokens[k] : 0;
         /* The short path computes the real tokens and the last position. */
         int positions = tokens && tokens < T ? tokens + 1 : T;
-        int out_of_memory = 0;
+        int out_of_memory[4] = {0, 0, 0, 0};
         for (int i = 0; i < o->n_batches; i++) {
-            BenchRecord rec = base;
-            rec.tower = tower == TOWER_IMAGE ? "image" : "text";
-            rec.batch = o->batches[i];
-            rec.tokens = tokens;
-            rec.gflop_per_batch =
-                1e-9 * (tower == TOWER_IMAGE ? bench_image_flops(&m, rec.batch, with_head)
-                                             : bench_text_flops(&m, rec.batch, positions));
-            TowerRun t = {model, tower, rec.batch, with_head, NULL, tokens, NULL, NULL, NULL, NULL};
-            int st = SIGLIP_ENOMEM;
-            if (tokens > T)
-                rec.error = "--tokens exceeds the model's text positions";
-            else if (out_of_memory)
-                rec.error = "skipped: a smaller batch ran out of memory";
-            else if (tower_run_alloc(&t, &m, o->seed + (uint64_t)rec.batch))
-                rec.error = "out of host memory for the inputs";
-            else if ((st = time_tower(ctx, &t, o, &rec)) != SIGLIP_OK)
-                rec.error = *siglip_context_error(ctx) ? siglip_context_error(ctx)
-                                                       : siglip_strerror(st);
-            out_of_memory |= st == SIGLIP_ENOMEM && rec.error;
-            emit(out, &rec);
-            tower_run_free(&t);
+            for (int p = 0; p < P; p++) {
+                Side *s = &sides[p];
+                BenchRecord rec = base[p];
+                rec.tower = tower == TOWER_IMAGE ? "image" : "text";
+                rec.batch = o->batches[i];
+                rec.tokens = tokens;
+                rec.gflop_per_batch =
+                    1e-9 * (tower == TOWER_IMAGE ? bench_image_flops(&m, rec.batch, with_head)
+                                                 : bench_text_flops(&m, rec.batch, positions));
+                s->rec = rec;
+                s->run = (TowerRun){models[p], tower, rec.batch, with_head, NULL, tokens,
+                                    NULL, NULL, NULL, NULL};
+                s->skip = base[p].error != NULL; /* reported once, by bench_model */
+                if (s->skip)
+                    continue;
+                if (tokens > T)
+                    s->rec.error = "--tokens exceeds the model's text positions";
+                else if (out_of_memory[p])
+                    s->rec.error = "skipped: a smaller batch ran out of memory";
+                else if (tower_run_alloc(&s->run, &m, o->seed + (uint64_t)rec.batch))
+                    s->rec.error = "out of host memory for the inputs";
+            }
+            time_sides(sides, P, o);
+            for (int p = 0; p < P; p++) {
+                Side *s = &sides[p];
+                if (s->skip)
+                    continue;
+                out_of_memory[p] |= s->status == SIGLIP_ENOMEM;
+                emit(out, &s->rec);
+                tower_run_free(&s->run);
+            }
         }
     }
 }
 
-/* Loads (or creates) one model, then measures each tower asked for. */
-static void bench_model(SiglipContext *ctx, const char *name, const BenchShape *shape,
-                        const char *dir, const BenchOptions *o, BenchRecord base, BenchOutput *out)
+/* Loads (or creates) one model on every side, then measures each tower asked for. */
+static void bench_model(Side *sides, int P, const char *name, const BenchShape *shape,
+                        const char *dir, const BenchOptions *o, const BenchRecord *device_base,
+                        BenchOutput *out)
 {
-    base.model = name;
-    SiglipModel *model = NULL;
-    char config[2048];
-    host_rss_reset_peak();
-    double t0 = cli_now();
-    int st = shape ? siglip_model_create_random(ctx, bench_shape_config(shape, config, sizeof config),
-                                                o->seed, &model)
-                   : siglip_model_load(ctx, dir, &model);
-    base.load_s = cli_now() - t0;
-    uint64_t weights = 0;
-    base.dev_weights_mib = siglip_context_memory(ctx, &weights, NULL) ? -1 : (double)weights / MIB;
-    if (st) {
-        base.error = siglip_context_error(ctx);
-        base.tower = "-";
-        emit(out, &base);
-        return;
+    BenchRecord base[4];
+    SiglipModel *models[4] = {NULL, NULL, NULL, NULL};
+    int loaded = -1; /* a side whose model loaded: the towers come from its info */
+    for (int p = 0; p < P; p++) {
+        SiglipContext *ctx = sides[p].ctx;
+        char config[2048];
+        base[p] = device_base[p];
+        base[p].model = name;
+        host_rss_reset_peak();
+        double t0 = cli_now();
+        int st = shape ? siglip_model_create_random(ctx, bench_shape_config(shape, config,
+                                                                            sizeof config),
+                                                    o->seed, &models[p])
+                       : siglip_model_load(ctx, dir, &models[p]);
+        base[p].load_s = cli_now() - t0;
+        uint64_t weights = 0;
+        base[p].dev_weights_mib =
+            siglip_context_memory(ctx, &weights, NULL) ? -1 : (double)weights / MIB;
+        if (st) {
+            base[p].error = siglip_context_error(ctx);
+            base[p].tower = "-";
+            emit(out, &base[p]);
+        } else if (loaded < 0) {
+            loaded = p;
+        }
     }
-    SiglipModelInfo m;
-    siglip_model_info(model, &m);
-    if ((o->towers & TOWER_IMAGE) && m.vision_layers > 0)
-        bench_tower(ctx, model, TOWER_IMAGE, o, base, out);
-    if ((o->towers & TOWER_TEXT) && m.text_layers > 0)
-        bench_tower(ctx, model, TOWER_TEXT, o, base, out);
-    siglip_model_free(&model);
+    if (loaded >= 0) {
+        SiglipModelInfo m;
+        siglip_model_info(models[loaded], &m);
+        for (int p = 0; p < P; p++)
+            if (!models[p])
+                models[p] = models[loaded]; /* never run: its side carries the load error */
+        if ((o->towers & TOWER_IMAGE) && m.vision_layers > 0)
+            bench_tower(sides, models, P, TOWER_IMAGE, o, base, out);
+        if ((o->towers & TOWER_TEXT) && m.text_layers > 0)
+            bench_tower(sides, models, P, TOWER_TEXT, o, base, out);
+    }
+    for (int p = 0; p < P; p++)
+        if (!base[p].error)
+            siglip_model_free(&models[p]);
 }
 
 /* Opens a context on the device `spec` with the given cache and times the device opening. */
@@ -483,48 +561,73 @@ static const char *dir_basename(const char *dir)
     return slash ? slash + 1 : dir;
 }
 
+/* Measures one device: a context per precision (--precision, in the order given; f32 alone
+ * without it), opened one after another, then every model and tower on all of them side by
+ * side (time_sides). A context that cannot be opened is reported and left out. */
 static void bench_device(const BenchOptions *o, const SiglipDeviceInfo *dev, const char *spec,
                          BenchOutput *out)
 {
-    BenchRecord base = {.device = dev, .tower = "-", .dev_weights_mib = -1, .dev_peak_mib = -1,
-                        .host_rss_peak_mib = -1,
-                        .precision = cli_precision_name(o->common.precision)};
-    char error[1024], tuning[sizeof(SiglipTuningInfo)];
-    SiglipContext *ctx = open_device(o, spec, &base.build, error, sizeof error);
-    SiglipTuningInfo ti;
-    if (ctx && siglip_context_tuning_info(ctx, &ti) == SIGLIP_OK) {
-        snprintf(tuning, sizeof tuning, "%s (table rule %s): %s%s%s", ti.source, ti.rule,
-                 ti.config, ti.note[0] ? "; stored result " : "", ti.note);
-        base.tuning = tuning;
-    }
-    if (!o->json) {
-        /* The implementation next to the device: PoCL and rusticl list the same processor. */
-        printf("\n%d:%d %s (%s; %s, driver %s): ", dev->platform_index, dev->device_index,
-               dev->name, type_name(dev->type), dev->platform_name, dev->driver_version);
-        if (!ctx)
-            printf("could not be opened\n");
-        else if (base.build.cached_s >= 0)
-            printf("kernel build %.2f s cold, %.2f s from the cache\n", base.build.cold_s,
-                   base.build.cached_s);
-        else
-            printf("kernel build %.2f s cold (no cache)\n", base.build.cold_s);
-        if (base.tuning)
-            printf("tuning: %s\n", base.tuning);
-        print_table_header();
-    }
-    if (!ctx) {
-        base.model = "-";
-        base.error = error;
-        emit(out, &base);
+    int n = o->n_precisions ? o->n_precisions : 1, P = 0;
+    Side *sides = calloc((size_t)n, sizeof *sides);
+    BenchRecord base[4];
+    char error[4][1024], tuning[4][sizeof(SiglipTuningInfo)];
+    if (!sides) {
+        BenchRecord r = {.device = dev, .model = "-", .tower = "-", .error = "out of host memory",
+                         .precision = cli_precision_name(o->common.precision)};
+        emit(out, &r);
         return;
     }
-    for (int i = 0; i < o->shape_names.n; i++)
-        bench_model(ctx, o->shape_names.items[i], bench_shape_find(o->shape_names.items[i]),
-                    NULL, o, base, out);
-    for (int i = 0; i < o->model_dirs.n; i++)
-        bench_model(ctx, dir_basename(o->model_dirs.items[i]), NULL, o->model_dirs.items[i], o,
-                    base, out);
-    siglip_context_close(&ctx);
+    for (int i = 0; i < n; i++) {
+        BenchOptions one = *o;
+        if (o->n_precisions)
+            one.common.precision = o->precisions[i];
+        BenchRecord b = {.device = dev, .tower = "-", .dev_weights_mib = -1,
+                         .dev_peak_mib = -1, .host_rss_peak_mib = -1,
+                         .precision = cli_precision_name(one.common.precision)};
+        SiglipContext *ctx = open_device(&one, spec, &b.build, error[i], sizeof error[i]);
+        SiglipTuningInfo ti;
+        if (ctx && siglip_context_tuning_info(ctx, &ti) == SIGLIP_OK) {
+            snprintf(tuning[i], sizeof tuning[i], "%s (table rule %s): %s%s%s", ti.source,
+                     ti.rule, ti.config, ti.note[0] ? "; stored result " : "", ti.note);
+            b.tuning = tuning[i];
+        }
+        if (!o->json) {
+            /* The implementation next to the device: PoCL and rusticl list the same processor. */
+            printf("\n%d:%d %s (%s; %s, driver %s), %s: ", dev->platform_index,
+                   dev->device_index, dev->name, type_name(dev->type), dev->platform_name,
+                   dev->driver_version, b.precision);
+            if (!ctx)
+                printf("could not be opened\n");
+            else if (b.build.cached_s >= 0)
+                printf("kernel build %.2f s cold, %.2f s from the cache\n", b.build.cold_s,
+                       b.build.cached_s);
+            else
+                printf("kernel build %.2f s cold (no cache)\n", b.build.cold_s);
+            if (b.tuning)
+                printf("tuning: %s\n", b.tuning);
+        }
+        if (!ctx) {
+            b.model = "-";
+            b.error = error[i];
+            emit(out, &b);
+            continue;
+        }
+        sides[P].ctx = ctx;
+        base[P++] = b;
+    }
+    if (P > 0) {
+        if (!o->json)
+            print_table_header(P > 1);
+        for (int i = 0; i < o->shape_names.n; i++)
+            bench_model(sides, P, o->shape_names.items[i],
+                        bench_shape_find(o->shape_names.items[i]), NULL, o, base, out);
+        for (int i = 0; i < o->model_dirs.n; i++)
+            bench_model(sides, P, dir_basename(o->model_dirs.items[i]), NULL,
+                        o->model_dirs.items[i], o, base, out);
+    }
+    for (int p = 0; p < P; p++)
+        siglip_context_close(&sides[p].ctx);
+    free(sides);
 }
 
 /* Lists the devices and measures each one the spec allows (all of them without --device). */
@@ -551,14 +654,7 @@ static int bench_devices(const BenchOptions *o)
             continue;
         char spec[32];
         snprintf(spec, sizeof spec, "%d:%d", list[i].platform_index, list[i].device_index);
-        /* Each precision in a context of its own, one after another on the same device: the
-         * side-by-side comparison of one invocation (issue 28). */
-        BenchOptions one = *o;
-        for (int p = 0; p < (o->n_precisions ? o->n_precisions : 1); p++) {
-            if (o->n_precisions)
-                one.common.precision = o->precisions[p];
-            bench_device(&one, &list[i], spec, &out);
-        }
+        bench_device(o, &list[i], spec, &out);
         matched++;
     }
     if (o->json)
