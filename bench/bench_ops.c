@@ -74,11 +74,12 @@ typedef struct Shape {
     size_t B, T, D, I, H;
 } Shape;
 
-/* The ops of one layer (tower.c's run_encoder), each an index into run_op. */
-enum { OP_LN1, OP_QKV, OP_ATTN, OP_OUT, OP_LN2, OP_FC1, OP_FC2, OP_COUNT };
+/* The ops of one layer (tower.c's run_encoder), each an index into run_op. A LayerNorm and the
+ * Linear it feeds are one op (sg_op_norm_linear), as q8's integer form fuses them. */
+enum { OP_QKV, OP_ATTN, OP_OUT, OP_FC1, OP_FC2, OP_COUNT };
 static const char *const op_name[OP_COUNT] = {
-    "layernorm 1", "qkv linear", "attention", "out linear (+=)", "layernorm 2",
-    "fc1 linear+gelu", "fc2 linear (+=)",
+    "layernorm 1 + qkv linear", "attention", "out linear (+=)", "layernorm 2 + fc1 linear+gelu",
+    "fc2 linear (+=)",
 };
 
 typedef struct Layer {
@@ -107,15 +108,16 @@ static int run_op(SgDevice *dev, Layer *L, Shape s, int op, SgError *err)
     SgView qkv = sg_view(L->qkv.mem, B, T, 3 * D), attn = sg_view(L->attn.mem, B, T, D);
     SgView hidden = sg_view(L->hidden.mem, B, T, s.I);
     switch (op) {
-    case OP_LN1:
-    case OP_LN2: return sg_op_layernorm(dev, x, h, &L->ln, err);
-    case OP_QKV: return sg_op_linear(dev, h, &L->qkv_l, qkv, SG_ACT_NONE, SG_STORE, err);
+    case OP_QKV:
+        return sg_op_norm_linear(dev, x, &L->ln, h, &L->qkv_l, qkv, SG_ACT_NONE, SG_STORE, err);
     case OP_ATTN:
         return sg_op_attention(dev, sg_view_cols(qkv, 0, D), sg_view_cols(qkv, D, D),
                                sg_view_cols(qkv, 2 * D, D), SG_NO_MASK, attn,
                                (SgHeads){s.H, 1.0f / sqrtf((float)(D / s.H))}, err);
     case OP_OUT: return sg_op_linear(dev, attn, &L->out_l, x, SG_ACT_NONE, SG_ACCUMULATE, err);
-    case OP_FC1: return sg_op_linear(dev, h, &L->fc1, hidden, SG_ACT_GELU_TANH, SG_STORE, err);
+    case OP_FC1:
+        return sg_op_norm_linear(dev, x, &L->ln, h, &L->fc1, hidden, SG_ACT_GELU_TANH, SG_STORE,
+                                 err);
     default: return sg_op_linear(dev, hidden, &L->fc2, x, SG_ACT_NONE, SG_ACCUMULATE, err);
     }
 }

@@ -62,7 +62,9 @@ def openblas_gflops(lib, M, N, K, beta, iters):
 
 
 def bench_ops_gflops(exe, tower, args):
-    """GFLOP/s of the four Linear rows of bench_ops' table, and its header lines."""
+    """GFLOP/s of the four Linear rows of bench_ops' table, and its header lines. The QKV and fc1
+    rows include the LayerNorm before them (bench_ops times them as one op, as the towers run
+    them: sg_op_norm_linear), 1-2 % of those rows' time."""
     cmd = [exe, "--tower", tower, "--batch", str(args.batch), "--iters", str(args.iters)]
     for opt in ("width", "mlp", "tokens"):
         if getattr(args, opt):
@@ -74,7 +76,8 @@ def bench_ops_gflops(exe, tower, args):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rows = {}
     for line in out.splitlines():
-        m = re.match(r"\| (qkv|out|fc1|fc2)[^|]*\| [0-9.]+ \| ([0-9.]+) \|", line)
+        m = re.match(r"\| (?:layernorm \d \+ )?(qkv|out|fc1|fc2)[^|]*\| [0-9.]+ \| ([0-9.]+) \|",
+                     line)
         if m:
             rows[m.group(1)] = float(m.group(2))
     return rows, [l for l in out.splitlines() if l.startswith(("device:", "shape:"))]

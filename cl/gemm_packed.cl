@@ -29,13 +29,11 @@
  *  - 0, widening: the int8 weights widened to f32 and FMAed with f32 x, each block of 32 inputs'
  *    sums scaled once (AVX2: vpmovsxbd/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
  *  - NP > 0, integer (only where the compiler builds x86 AVX2's int8 multiply-adds: src/ocl/
- *    probe.c): the work-item quantizes its MR rows of x a chunk of SG_Q8_KC inputs at a time to
- *    int8 in [−127, 127] with one scale per row and block of 32 (the rule of the weights,
- *    src/ocl/weight_pack.c: largest magnitude → 127, rounded to nearest even), keeps them in
- *    private memory (L1) and runs them against NP panels one after another, so each value of x
- *    is quantized once per NP·NR columns. Quads of inputs × 8 columns are multiplied and summed
- *    in int32 (sg_dot4), converted and scaled once per block of 32.
- *    Why here and not in the op that produces x: see docs/q8-integer.md.
+ *    probe.c): x comes rounded to int8 in [−127, 127] with one scale per row and block of 32
+ *    ("q8 rows", cl/q8_rows.h: the rule of the weights), from the op that produced it or from
+ *    q8_quantize_rows (below); a work-item runs a chunk of SG_Q8_KC inputs of its MB·MR rows
+ *    against NP panels one after another. Quads of inputs × 8 columns are multiplied and
+ *    summed in int32 (sg_dot4), converted and scaled once per block of 32.
  * q8 panels store inputs in quads: element (k, j) of a panel at (k & ~3)·NR + 4j + (k & 3),
  * except the 1–3 inputs of a K that ends in a part quad, stored as plain rows at k·NR + j
  * (sg_weight_pack); the widening form reads the same layout. */
@@ -57,13 +55,16 @@
 #endif
 #define NV (NR / 8) /* float8 vectors per panel row */
 #ifndef SG_Q8_KC
-#define SG_Q8_KC 256 /* inputs of x quantized at a time by the integer form (a multiple of 32) */
+#define SG_Q8_KC 256 /* inputs the integer form runs against a panel at a time (a multiple of 32) */
 #endif
 
 #include "activation.h"
 #include "fma.h"
 SG_DEFINE_ACTIVATE(float8)
 #include "weight_load.h"
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
+#include "q8_rows.h"
+#endif
 
 /* q8's integer form (SG_Q8_INT): SG_NP panels per work-item; every other form one. */
 #define SG_Q8_INT (SG_WEIGHT == SG_CL_WEIGHT_Q8 && SG_Q8_NP > 0)
@@ -172,80 +173,11 @@ inline int8 sg_dot4(int8 acc, char4 x, char4 xu, char16 w0, char16 w1)
 #endif
 }
 
-/* The 32 values of v (scaled, in [−127, 127]) rounded to nearest even into q[0 .. 31], their
- * magnitudes into u. On AVX2: vcvtps2dq (the default rounding: to nearest even), two saturating
- * packs and one vpermd to undo their lane interleaving, 32-byte stores; PoCL's rint and char8
- * stores were 15 instructions per value. */
-inline void sg_q8_store32(const float8 v[4], char *q, char *u)
-{
-#if defined(__AVX2__)
-    const short16 s01 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[0]),
-                                                   __builtin_ia32_cvtps2dq256(v[1]));
-    const short16 s23 = __builtin_ia32_packssdw256(__builtin_ia32_cvtps2dq256(v[2]),
-                                                   __builtin_ia32_cvtps2dq256(v[3]));
-    /* 4-byte groups now v0[0..3] v1[0..3] v2[0..3] v3[0..3] v0[4..7] v1[4..7] ... */
-    const int8 g = __builtin_ia32_permvarsi256(
-        __builtin_astype(__builtin_ia32_packsswb256(s01, s23), int8), (int8)(0, 4, 1, 5, 2, 6, 3, 7));
-    const sg_char32 c = __builtin_astype(g, sg_char32);
-    const sg_char32 a = __builtin_ia32_psignb256(c, c);
-    __builtin_memcpy(q, &c, 32); /* one vmovups each (vstore16 stored byte by byte) */
-    __builtin_memcpy(u, &a, 32);
-#else
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-        const char8 c = convert_char8(rint(v[k]));
-        vstore8(c, k, q);
-        vstore8(abs(c), k, (uchar *)u);
-    }
-#endif
-}
-
-/* Inputs kc .. kc+kn−1 (kn ≤ SG_Q8_KC) of the block's rows quantized: xq[i][k − kc] in
- * [−127, 127], xu[i][k − kc] its magnitude, xs[i][b] the scale of block b (inputs kc + 32b ..):
- * its largest magnitude amax / 127; each value is multiplied by 127 / amax (one division per
- * block: a division per value cost 4 vdivps per row and block, 15 % of the integer form's time
- * at 8 panels) and rounded to nearest even, in f32, so that a reference can reproduce every
- * value exactly (tests/ref_ops.c ref_quantize_rows). Inputs past kn are 0. */
-inline void sg_q8_quantize_rows(__global const float *row[MR], int kc, int kn,
-                                char xq[MR][SG_Q8_KC], char xu[MR][SG_Q8_KC],
-                                float xs[MR][SG_Q8_KC / 32])
-{
-    for (int i = 0; i < MR; i++)
-        for (int b = 0; b * 32 < kn; b++) {
-            __global const float *src = row[i] + kc + b * 32;
-            const int n = min(32, kn - b * 32);
-            float8 v[4];
-            if (n == 32) {
-#pragma unroll
-                for (int u = 0; u < 4; u++)
-                    v[u] = vload8(u, src);
-            } else {
-                float tmp[32];
-                for (int u = 0; u < 32; u++)
-                    tmp[u] = u < n ? src[u] : 0.0f;
-#pragma unroll
-                for (int u = 0; u < 4; u++)
-                    v[u] = vload8(u, tmp);
-            }
-            /* fmax skips NaN, as q8_scale's comparisons do. */
-            float8 m = fmax(fmax(fabs(v[0]), fabs(v[1])), fmax(fabs(v[2]), fabs(v[3])));
-            float4 m4 = fmax(m.lo, m.hi);
-            float2 m2 = fmax(m4.lo, m4.hi);
-            const float amax = fmax(m2.x, m2.y);
-            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-            xs[i][b] = amax / 127.0f;
-#pragma unroll
-            for (int u = 0; u < 4; u++) /* clamp (before rounding: its bounds are whole) maps NaN
-                                         * to −127 */
-                v[u] = clamp(v[u] * inv, -127.0f, 127.0f);
-            sg_q8_store32(v, &xq[i][b * 32], &xu[i][b * 32]);
-        }
-}
-
-/* Integer form: acc += the inputs kc .. kc+kn−1 of one block of MR rows (quantized in xq, xu,
- * xs) times the panel at w (its scales at ws). */
-inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
-                            const char xu[MR][SG_Q8_KC], const float xs[MR][SG_Q8_KC / 32],
+/* Integer form: acc += the inputs kc .. kc+kn−1 of MR rows of q8 rows (cl/q8_rows.h: the rounded
+ * values xq[i], their magnitudes xu[i] and the scales xs[i] of row i) times the panel at w (its
+ * scales at ws). */
+inline void sg_q8_int_panel(float8 acc[MR][NV], __global const char *xq[MR],
+                            __global const char *xu[MR], __global const float *xs[MR],
                             __global const sg_welem *w, __global const float *ws, int2 chunk)
 {
     const int kc = chunk.x, kn = chunk.y;
@@ -255,14 +187,14 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
 #pragma unroll
         for (int q = 0; q < NV; q++)
             a[i][q] = acc[i][q];
-    for (int b = 0; b * 32 < kn; b++) {
+    for (int kb = kc; kb < kc + kn; kb += 32) {
         int8 ia[MR][NV];
 #pragma unroll
         for (int i = 0; i < MR; i++)
 #pragma unroll
             for (int q = 0; q < NV; q++)
                 ia[i][q] = (int8)(0);
-        const int kb = kc + b * 32, ke = min(kb + 32, kc + kn);
+        const int ke = min(kb + 32, kc + kn);
         int k = kb;
         for (; k + 3 < ke; k += 4) {
             char16 wv[NV][2];
@@ -273,7 +205,7 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
             }
 #pragma unroll
             for (int i = 0; i < MR; i++) {
-                const char4 x = vload4(0, &xq[i][k - kc]), xa = vload4(0, &xu[i][k - kc]);
+                const char4 x = vload4(0, xq[i] + k), xa = vload4(0, xu[i] + k);
 #pragma unroll
                 for (int q = 0; q < NV; q++)
                     ia[i][q] = sg_dot4(ia[i][q], x, xa, wv[q][0], wv[q][1]);
@@ -285,7 +217,7 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
                 const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
 #pragma unroll
                 for (int i = 0; i < MR; i++)
-                    ia[i][q] += (int)xq[i][k - kc] * wv;
+                    ia[i][q] += (int)xq[i][k] * wv;
             }
         }
         /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
@@ -294,7 +226,7 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
             const float8 sc = sg_load_scale8(ws, kb / 32, q);
 #pragma unroll
             for (int i = 0; i < MR; i++)
-                a[i][q] = sg_fma(convert_float8(ia[i][q]), sc * xs[i][b], a[i][q]);
+                a[i][q] = sg_fma(convert_float8(ia[i][q]), sc * xs[i][kb / 32], a[i][q]);
         }
     }
 #pragma unroll
@@ -302,6 +234,39 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], const char xq[MR][SG_Q8_KC],
 #pragma unroll
         for (int q = 0; q < NV; q++)
             acc[i][q] = a[i][q];
+}
+#endif
+
+#if SG_WEIGHT == SG_CL_WEIGHT_Q8
+/* x [M, K] (row stride ldx floats, from x_off) rounded into q8 rows at xq (row stride ldq bytes,
+ * cl/q8_rows.h): the input of q8's integer form, where the op that produces x does not write q8
+ * rows itself. Work: global size M, one row per work-item. */
+__kernel void q8_quantize_rows(const int M, const int K, __global const float *x, const int x_off,
+                               const int ldx, __global uchar *xq, const int ldq)
+{
+    const int r = get_global_id(0);
+    const int k32 = (K + 31) / 32 * 32;
+    if (r >= M)
+        return;
+    __global const float *src = x + x_off + (size_t)r * ldx;
+    __global uchar *row = xq + (size_t)r * ldq;
+    for (int b = 0; b * 32 < k32; b++) {
+        float8 v[4];
+        if (b * 32 + 32 <= K) {
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+                v[u] = vload8(u, src + b * 32);
+        } else {
+            float tmp[32];
+            for (int u = 0; u < 32; u++)
+                tmp[u] = b * 32 + u < K ? src[b * 32 + u] : 0.0f;
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+                v[u] = vload8(u, tmp);
+        }
+        sg_q8_round32(v, (__global char *)row + b * 32, (__global char *)row + k32 + b * 32,
+                      (__global float *)(row + 2 * (size_t)k32) + b);
+    }
 }
 #endif
 
@@ -373,18 +338,26 @@ void gemm_packed(const int M, const int N, const int K,
     }
     const SgOut o = {b, y, has_bias, y_off, ldy, act, accumulate, M, N};
 #if SG_Q8_INT
-    /* Integer form: a chunk of SG_Q8_KC inputs of all MB·MR rows quantized, then each of the
+    /* Integer form: x is q8 rows (cl/q8_rows.h; x_off and ldx in bytes), rounded by the op that
+     * produced it or by q8_quantize_rows. A chunk of SG_Q8_KC inputs at a time, each of the
      * SG_NP panels' chunk of weights (SG_Q8_KC·NR bytes, in L1) run against every row block
-     * before the next panel; accumulators wait in private memory between chunks. */
+     * (their chunks of x: MB·MR·SG_Q8_KC·2 bytes, in L1 too) before the next panel;
+     * accumulators wait in private memory between chunks. */
     const int group = panel;
-    __global const float *row[MB][MR];
+    const int k32 = (K + 31) / 32 * 32;
+    __global const char *xq[MB][MR], *xu[MB][MR];
+    __global const float *xs[MB][MR];
     float8 accs[MB][SG_NP][MR][NV];
-    char xq[MB][MR][SG_Q8_KC], xu[MB][MR][SG_Q8_KC];
-    float xs[MB][MR][SG_Q8_KC / 32];
     for (int mb = 0; mb < MB; mb++) {
         const int m0 = (row_block * MB + mb) * MR;
-        for (int i = 0; i < MR; i++)
-            row[mb][i] = x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
+        for (int i = 0; i < MR; i++) {
+            /* Rows past M re-read row M−1 (cheap, in cache) and are not stored. */
+            __global const uchar *r =
+                (__global const uchar *)x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
+            xq[mb][i] = SG_Q8_ROW_Q(r);
+            xu[mb][i] = SG_Q8_ROW_U(r, k32);
+            xs[mb][i] = SG_Q8_ROW_S(r, k32);
+        }
         for (int p = 0; p < SG_NP; p++)
             for (int i = 0; i < MR; i++)
                 for (int q = 0; q < NV; q++)
@@ -392,8 +365,6 @@ void gemm_packed(const int M, const int N, const int K,
     }
     for (int kc = k0; kc < k1; kc += SG_Q8_KC) {
         const int kn = min(SG_Q8_KC, k1 - kc);
-        for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
-            sg_q8_quantize_rows(row[mb], kc, kn, xq[mb], xu[mb], xs[mb]);
         for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++) {
             const int pn = group * SG_NP + p;
             __global const sg_welem *w = wp + (size_t)pn * K * NR;

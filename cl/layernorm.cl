@@ -1,7 +1,9 @@
 /* layernorm.cl — LayerNorm over rows: one work-group per row, two passes (mean, then variance of
- * the centred values) so that large means don't cost precision. */
+ * the centred values) so that large means don't cost precision; and on CPU devices, LayerNorm
+ * straight into q8 rows for q8's integer GEMM form (layernorm_q8). */
 
 #include "fma.h"
+#include "q8_rows.h"
 #include "sum8.h"
 
 /* Most work-items per row; the host launches a power of two no larger. */
@@ -26,9 +28,9 @@ float group_sum(__local float *scratch, float v)
 }
 
 /* One row by one work-item, 8 columns at a time (a CPU device vectorizes nothing across a
- * work-group of one, and a scalar loop's float sums are not reordered for it). */
-void layernorm_row(__global const float *xr, __global float *yr, __global const float *gamma,
-                   __global const float *beta, uint cols, float eps)
+ * work-group of one, and a scalar loop's float sums are not reordered for it): the row's mean
+ * and 1 / sqrt(var + eps), then its values. */
+inline float2 layernorm_row_stats(__global const float *xr, uint cols, float eps)
 {
     const uint c8 = cols / 8 * 8;
     float8 acc = (float8)(0.0f);
@@ -49,6 +51,15 @@ void layernorm_row(__global const float *xr, __global float *yr, __global const 
         tail += d * d;
     }
     const float rstd = 1.0f / sqrt((sg_sum8(acc) + tail) / (float)cols + eps);
+    return (float2)(mean, rstd);
+}
+
+void layernorm_row(__global const float *xr, __global float *yr, __global const float *gamma,
+                   __global const float *beta, uint cols, float eps)
+{
+    const uint c8 = cols / 8 * 8;
+    const float2 stats = layernorm_row_stats(xr, cols, eps);
+    const float mean = stats.x, rstd = stats.y;
     for (uint c = 0; c < c8; c += 8)
         vstore8((vload8(0, xr + c) - mean) * rstd * vload8(0, gamma + c) + vload8(0, beta + c), 0,
                 yr + c);
@@ -85,4 +96,41 @@ __kernel void layernorm(__global const float *x, __global float *y, __global con
 
     for (uint c = lid; c < cols; c += lsize)
         yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
+}
+
+/* LayerNorm of x [rows, cols] as layernorm computes it on a CPU device (layernorm_row), rounded
+ * straight into q8 rows at yq (row stride ldq bytes, cl/q8_rows.h), block of 32 columns by block:
+ * the input of q8's integer GEMM form written by the op that produces it, not by a pass of its
+ * own. Global size rows, one row per work-item. */
+__kernel void layernorm_q8(__global const float *x, __global uchar *yq, uint ldq,
+                           __global const float *gamma, __global const float *beta, uint cols,
+                           float eps)
+{
+    const uint row = get_global_id(0), k32 = (cols + 31) / 32 * 32;
+    __global const float *xr = x + (size_t)row * cols;
+    __global uchar *yr = yq + (size_t)row * ldq;
+    const float2 stats = layernorm_row_stats(xr, cols, eps);
+    const float mean = stats.x, rstd = stats.y;
+    for (uint c0 = 0; c0 < k32; c0 += 32) {
+        float8 v[4];
+        if (c0 + 32 <= cols) {
+#pragma unroll
+            for (uint u = 0; u < 4; u++) {
+                const uint c = c0 + 8 * u;
+                v[u] = (vload8(0, xr + c) - mean) * rstd * vload8(0, gamma + c) +
+                       vload8(0, beta + c);
+            }
+        } else {
+            float t[32];
+            for (uint u = 0; u < 32; u++) {
+                const uint c = c0 + u;
+                t[u] = c < cols ? (xr[c] - mean) * rstd * gamma[c] + beta[c] : 0.0f;
+            }
+#pragma unroll
+            for (uint u = 0; u < 4; u++)
+                v[u] = vload8(u, t);
+        }
+        sg_q8_round32(v, (__global char *)yr + c0, (__global char *)yr + k32 + c0,
+                      (__global float *)(yr + 2 * (size_t)k32) + c0 / 32);
+    }
 }

@@ -153,7 +153,32 @@ static void run_layernorm(const Sizes *s)
         ref_layernorm(x, ref, g, be, rows, n, 1e-6f);
         expect("layernorm", &by, ref, rows * n, 1e-4);
     }
-    hold(&bx), hold(&by);
+    /* The same rows into q8 rows (q8's integer GEMM form reads them; on a device without it only
+     * this test runs the kernel): each value within half a step of its block's scale of the
+     * reference (test_ops checks the rounding itself). */
+    size_t ldq = sg_q8_rows_ld(n), k32 = (n + 31) / 32 * 32;
+    SgBuffer bq = {0};
+    scratch(rows * ldq, &bq);
+    rc = sg_op_layernorm_q8(dev, sg_view(bx.mem, 1, rows, n), &ln, bq.mem, ldq, &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    unsigned char *q = malloc(rows * ldq);
+    float *deq = malloc(rows * n * sizeof *deq);
+    if (rc == SIGLIP_OK && q && deq && ref &&
+        sg_buffer_read(dev, bq.mem, 0, rows * ldq, q, &err) == SIGLIP_OK) {
+        float step = 0;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < n; c++) {
+                float sc;
+                memcpy(&sc, q + r * ldq + 2 * k32 + 4 * (c / 32), 4);
+                deq[r * n + c] = (float)(signed char)q[r * ldq + c] * sc;
+                step = sc > step ? sc : step;
+            }
+        size_t bad = sg_count_mismatches("layernorm_q8", deq, ref, rows * n, 0.51 * step, 1e-4);
+        CHECK(bad == 0, "layernorm_q8: %zu of %zu values off by more than half a step", bad,
+              rows * n);
+    }
+    free(q), free(deq);
+    hold(&bx), hold(&by), hold(&bq);
     hold(&ln.w), hold(&ln.b);
     free(x), free(g), free(be), free(ref);
 }

@@ -378,15 +378,16 @@ static void test_linear(void)
     bad = dev->tuning;
     bad.gemm_q8_np = SG_Q8_NP_MAX + 1;
     CHECK_STATUS(sg_device_retune(dev, &bad, sg_test_cache_dir(), &err), SIGLIP_EINVAL, err.message);
-    /* q8's integer form is fitted to SG_Q8_PRIVATE_MAX (128 KiB) of private memory: 8×32 blocks,
-     * 64 of them per work-item, are 512 rows whose quantized chunk alone (512·(256·2 + 8·4) B =
-     * 272 KiB) does not fit: the widening form; 4×16, 16 blocks: 64 rows, 34 KiB of x + 4 KiB per
-     * panel: 16 panels fit (23 would). */
+    /* q8's integer form is fitted to SG_Q8_PRIVATE_MAX (128 KiB) of private memory, its
+     * accumulators: 8×32 blocks, 64 of them per work-item, are 512 rows × 32 columns of f32 =
+     * 64 KiB per panel: 2 panels fit, not the 16 asked; 4×16, 16 blocks: 64 rows, 4 KiB per
+     * panel: 16 fit (32 would). */
     SgTuning big = sg_tuning_with_block(&chosen, (SgGemmBlock){8, 32, 1, 64});
     big.gemm_q8_np = 16;
     CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
-    CHECK(dev->tuning.gemm_q8_np == 0, "q8 form fitted to private memory: %d, want 0",
-          dev->tuning.gemm_q8_np);
+    CHECK(dev->tuning.gemm_q8_np == (dev->info.has_int8_dot ? 2 : 0),
+          "q8 form fitted to private memory: %d, want 2 (0 without int8 dot products: %d)",
+          dev->tuning.gemm_q8_np, dev->info.has_int8_dot);
     big = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 16});
     big.gemm_q8_np = 16;
     CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
@@ -565,6 +566,146 @@ static void test_layernorm(void)
         test_layernorm_case(2, 4097, 1, 1e-6f);
     }
     CHECK_STATUS(sg_device_retune(dev, &own, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
+}
+
+/* ---- LayerNorm into q8 rows (q8's integer GEMM form, issue 28) ---- */
+
+/* A 4-byte float of a q8 row (cl/q8_rows.h) at byte offset at. */
+static float q8_row_float(const unsigned char *row, size_t at)
+{
+    float f;
+    memcpy(&f, row + at, 4);
+    return f;
+}
+
+/* sg_op_layernorm_q8 against the rule of cl/q8_rows.h applied to ref_layernorm's values (f64,
+ * written from the definition): each block's scale is the reference's amax / 127 within the
+ * LayerNorm tolerance (1e-4 relative), each value the reference's value / scale rounded to
+ * nearest, or one step off where that ratio lies within 1e-3 of a rounding boundary (the kernel's
+ * f32 LayerNorm and the f64 reference differ in the last bits: a "flip", counted), magnitudes
+ * |q|, zeros past cols; the guards around the buffer untouched. */
+static void test_layernorm_q8_case(size_t rows, size_t cols, float eps)
+{
+    size_t n = rows * cols, k32 = (cols + 31) / 32 * 32, ldq = sg_q8_rows_ld(cols);
+    float *x = random_floats(n, 4, 6), *gamma = random_floats(cols, 0.5f, 1.5f);
+    float *beta = random_floats(cols, -0.5f, 0.5f), *ref = xmalloc(n * 4);
+    unsigned char *got = xmalloc(rows * ldq);
+    GBuf gx = gbuf(x, n), gg = gbuf(gamma, cols), gbt = gbuf(beta, cols);
+    GBuf gq = gbuf(NULL, rows * ldq / 4);
+    SgLayerNorm ln = {{gg.view, cols * 4}, {gbt.view, cols * 4}, cols, eps};
+    check_op(sg_op_layernorm_q8(dev, sg_view(gx.view, 1, rows, cols), &ln, gq.view, ldq, &err),
+             "layernorm_q8");
+    gbuf_read(&gx, NULL, "layernorm_q8 x");
+    gbuf_read(&gq, got, "layernorm_q8 y");
+    ref_layernorm(x, ref, gamma, beta, rows, cols, eps);
+    size_t bad = 0, flips = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const unsigned char *row = got + r * ldq;
+        for (size_t b = 0; b < k32 / 32; b++) {
+            double amax = 0;
+            for (size_t c = b * 32; c < b * 32 + 32 && c < cols; c++)
+                amax = fmax(amax, fabs(ref[r * cols + c]));
+            double scale = amax / 127, got_scale = q8_row_float(row, 2 * k32 + 4 * b);
+            if (!(fabs(got_scale - scale) <= 1e-4 * scale)) {
+                if (bad++ < 3)
+                    fprintf(stderr, "  layernorm_q8 row %zu block %zu: scale %.9g, expected "
+                            "%.9g\n", r, b, got_scale, scale);
+                continue;
+            }
+            for (size_t c = b * 32; c < b * 32 + 32; c++) {
+                int q = (signed char)row[c], u = row[k32 + c];
+                if (c >= cols) {
+                    bad += q != 0 || u != 0;
+                    continue;
+                }
+                double t = scale > 0 ? ref[r * cols + c] / scale : 0, want = nearbyint(t);
+                want = want < -127 ? -127 : want > 127 ? 127 : want;
+                bad += u != abs(q) || q < -127;
+                if (q == want)
+                    continue;
+                if (fabs(q - want) == 1 && fabs(fabs(t - floor(t)) - 0.5) < 1e-3)
+                    flips++;
+                else if (bad++ < 3)
+                    fprintf(stderr, "  layernorm_q8 row %zu col %zu: %d, expected %.0f (%.6f)\n",
+                            r, c, q, want, t);
+            }
+        }
+    }
+    char label[96];
+    snprintf(label, sizeof label, "rows=%zu cols=%zu eps=%g", rows, cols, eps);
+    printf("%-13s %-46s %zu flips  %s\n", "layernorm_q8", label, flips, bad ? "FAIL" : "pass");
+    CHECK(bad == 0, "layernorm_q8 %s: %zu values, scales or paddings wrong", label, bad);
+    OpStats *st = op_stats("layernorm_q8");
+    st->cases++;
+    st->failed += bad != 0;
+    gbuf_free(&gx), gbuf_free(&gg), gbuf_free(&gbt), gbuf_free(&gq);
+    free(x), free(gamma), free(beta), free(ref), free(got);
+}
+
+/* sg_op_norm_linear (y = LN(x)·wᵀ + b, as the towers run QKV and fc1) on every weight type. The
+ * reference: LayerNorm by the device's own sg_op_layernorm, or, where the weights run q8's
+ * integer form, the device's sg_op_layernorm_q8 (checked against the rule above) read back and
+ * dequantized — the values that form multiplies; then ref_linear in f64 with the weights the
+ * storage rounds to. Tolerance the f32 GEMM's. */
+static void test_norm_linear_case(size_t M, size_t N, size_t K, SgActivation act,
+                                  SgElemType dtype)
+{
+    size_t ldq = sg_q8_rows_ld(K), k32 = (K + 31) / 32 * 32;
+    float *x = random_floats(M * K, -2, 3), *gamma = random_floats(K, 0.5f, 1.5f);
+    float *beta = random_floats(K, -0.5f, 0.5f), *w = random_floats(N * K, -0.5f, 0.5f);
+    float *b = random_floats(N, -1, 1), *h = xmalloc(M * K * 4), *ref = xmalloc(M * N * 4);
+    float *got = xmalloc(M * N * 4);
+    unsigned char *q = xmalloc(M * ldq);
+    GBuf gx = gbuf(x, M * K), gg = gbuf(gamma, K), gbt = gbuf(beta, K), gb = gbuf(b, N);
+    GBuf gh = gbuf(NULL, M * K), gy = gbuf(NULL, M * N), gq = gbuf(NULL, M * ldq / 4);
+    SgLayerNorm ln = {{gg.view, K * 4}, {gbt.view, K * 4}, K, 1e-6f};
+    SgLinear lin = {.b = {gb.view, N * 4}};
+    SgRows rows = sg_rows_host(w, N, K);
+    int rc = sg_weight_upload_rows(dev, &rows, SG_GEMM_PANELS, dtype, &lin.w, &err);
+    sg_weight_dequantize(dtype, w, N, K, w);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    SgView vx = sg_view(gx.view, 1, M, K), vh = sg_view(gh.view, 1, M, K);
+    int integer = dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
+    if (rc == SIGLIP_OK)
+        rc = sg_op_norm_linear(dev, vx, &ln, vh, &lin, sg_view(gy.view, 1, M, N), act, SG_STORE,
+                               &err);
+    check_op(rc, "norm_linear");
+    gbuf_read(&gy, got, "norm_linear y");
+    if (integer) { /* the GEMM's rounded input, as LayerNorm writes it */
+        check_op(sg_op_layernorm_q8(dev, vx, &ln, gq.view, ldq, &err), "layernorm_q8");
+        gbuf_read(&gq, q, "norm_linear q8 rows");
+        for (size_t r = 0; r < M; r++)
+            for (size_t c = 0; c < K; c++)
+                h[r * K + c] = (float)(signed char)q[r * ldq + c] *
+                               q8_row_float(q + r * ldq, 2 * k32 + 4 * (c / 32));
+    } else {
+        gbuf_read(&gh, h, "norm_linear h");
+    }
+    ref_linear(h, K, w, b, ref, N, M, N, K, act, 0);
+    char label[96];
+    snprintf(label, sizeof label, "%s%s M=%zu N=%zu K=%zu act=%d", dtype_names[dtype],
+             integer ? "-int" : "", M, N, K, (int)act);
+    compare("norm_linear", label, got, ref, M * N, dense(M * N), 1e-4, 1e-4, 1e-11);
+    sg_buffer_release(dev, &lin.w.buf);
+    gbuf_free(&gx), gbuf_free(&gg), gbuf_free(&gbt), gbuf_free(&gb);
+    gbuf_free(&gh), gbuf_free(&gy), gbuf_free(&gq);
+    free(x), free(gamma), free(beta), free(w), free(b), free(h), free(ref), free(got), free(q);
+}
+
+static void test_layernorm_q8(void)
+{
+    test_layernorm_q8_case(1, 1, 1e-6f);
+    test_layernorm_q8_case(7, 33, 1e-6f);
+    test_layernorm_q8_case(50, 100, 1e-5f);
+    test_layernorm_q8_case(197, 768, 1e-6f);
+    test_layernorm_q8_case(2, 4097, 1e-6f);
+    static const size_t shapes[][3] = {{1, 1, 1}, {7, 13, 50}, {50, 197, 33}, {197, 100, 768},
+                                       {11, 200, 545}};
+    for (size_t i = 0; i < N_CASES(shapes); i++)
+        for (int t = SG_ELEM_F32; t <= SG_ELEM_I8; t++)
+            if (!too_big("norm_linear", shapes[i][0] * shapes[i][1] * shapes[i][2]))
+                test_norm_linear_case(shapes[i][0], shapes[i][1], shapes[i][2],
+                                      i % 2 ? SG_ACT_GELU_TANH : SG_ACT_NONE, (SgElemType)t);
 }
 
 /* ---- attention ---- */
@@ -1100,6 +1241,7 @@ int main(int argc, char **argv)
     test_weight_rounding();
     test_linear();
     test_layernorm();
+    test_layernorm_q8();
     test_attention();
     test_segments();
     test_split_launches();

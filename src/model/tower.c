@@ -109,12 +109,10 @@ static int run_encoder(SiglipModel *m, const SgTowerConfig *c, const SgEncoderLa
     SgHeads heads = heads_of(c);
     for (int i = 0; i < c->num_hidden_layers; i++) {
         const SgEncoderLayer *l = &layers[i];
-        TRY(sg_op_layernorm(dev, x, h, &l->ln1, err));
-        TRY(sg_op_linear(dev, h, &l->qkv, qkv, SG_ACT_NONE, SG_STORE, err));
+        TRY(sg_op_norm_linear(dev, x, &l->ln1, h, &l->qkv, qkv, SG_ACT_NONE, SG_STORE, err));
         TRY(sg_op_attention(dev, q, k, v, mask, attn, heads, err));
         TRY(sg_op_linear(dev, attn, &l->out, x, SG_ACT_NONE, SG_ACCUMULATE, err));
-        TRY(sg_op_layernorm(dev, x, h, &l->ln2, err));
-        TRY(sg_op_linear(dev, h, &l->fc1, hidden, c->hidden_act, SG_STORE, err));
+        TRY(sg_op_norm_linear(dev, x, &l->ln2, h, &l->fc1, hidden, c->hidden_act, SG_STORE, err));
         TRY(sg_op_linear(dev, hidden, &l->fc2, x, SG_ACT_NONE, SG_ACCUMULATE, err));
     }
     return SIGLIP_OK;

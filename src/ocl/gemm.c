@@ -91,13 +91,38 @@ static size_t gemm_loop_cost_per_k(const SgTuning *t)
 }
 
 /* Panels per work-item: q8's integer form takes gemm_q8_np, each of them costing a k step of the
- * loops above (an upper bound: it steps two inputs at a time) plus quantizing the rows once. */
+ * loops above (an upper bound: it steps four inputs at a time). */
 static size_t gemm_panels_per_item(const SgTuning *t, SgElemType dtype)
 {
     return dtype == SG_ELEM_I8 && t->gemm_q8_np > 0 ? (size_t)t->gemm_q8_np : 1;
 }
 
-static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
+/* x [M, K] rounded into q8 rows (cl/q8_rows.h) in the device's scratch buffer, for q8's integer
+ * form; *xq, *ldq (bytes) say where. */
+static int linear_round_x(SgDevice *dev, const SgGemm *g, cl_mem *xq, size_t *ldq, SgError *err)
+{
+    size_t K = g->w->n_in;
+    *ldq = sg_q8_rows_ld(K);
+    int rc = sg_device_scratch(dev, g->M * *ldq, xq, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_int m = (cl_int)g->M, k = (cl_int)K, xo = (cl_int)g->x_off, lx = (cl_int)g->ldx;
+    cl_int lq = (cl_int)*ldq;
+    SgArg args[] = {SG_ARG(m), SG_ARG(k), SG_ARG(g->x), SG_ARG(xo), SG_ARG(lx), SG_ARG(*xq),
+                    SG_ARG(lq)};
+    size_t global[1] = {g->M};
+    return sg_launch(dev, SG_K_Q8_QUANTIZE_ROWS, args, sizeof args / sizeof args[0], 1, global,
+                     NULL, err);
+}
+
+/* Whether linear layers with weights w run q8's integer form here, reading x as q8 rows. */
+static int linear_is_integer(const SgDevice *dev, const SgWeight *w)
+{
+    return w->layout == SG_GEMM_PANELS && w->dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
+}
+
+/* xq: NULL, or x already as q8 rows there (ldq bytes per row) where the form is the integer one. */
+static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, SgError *err)
 {
     const SgWeight *w = g->w;
     if (w->panel != (size_t)dev->tuning.gemm_nr)
@@ -108,20 +133,33 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
     int rc = sg_kernels_require_weight(dev, w->dtype, err);
     if (rc != SIGLIP_OK)
         return rc;
+    /* q8's integer form reads x as q8 rows (offset and stride in bytes). */
+    cl_mem x = g->x;
+    size_t x_off = g->x_off, ldx = g->ldx, row_bytes = w->n_in * 4;
+    if (linear_is_integer(dev, w)) {
+        if (xq) {
+            x = xq, ldx = ldq;
+        } else {
+            rc = linear_round_x(dev, g, &x, &ldx, err);
+            if (rc != SIGLIP_OK)
+                return rc;
+        }
+        x_off = 0;
+        row_bytes = ldx;
+    }
     cl_int m = (cl_int)g->M, n = (cl_int)w->n_out, k = (cl_int)w->n_in;
-    cl_int xo = (cl_int)g->x_off, lx = (cl_int)g->ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
+    cl_int xo = (cl_int)x_off, lx = (cl_int)ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
     cl_mem bias = g->b ? g->b : w->buf.mem; /* any valid buffer when there is no bias: never read */
     size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
     /* Walk order (cl/gemm_packed.cl): chunks of row blocks holding 1/32 of the cache budget. */
-    size_t budget = (size_t)dev->tuning.gemm_chunk_kib * 1024, x_bytes = g->M * w->n_in * 4;
-    size_t block_bytes = rows * w->n_in * 4, per_chunk = budget / 32 / block_bytes;
+    size_t budget = (size_t)dev->tuning.gemm_chunk_kib * 1024, x_bytes = g->M * row_bytes;
+    size_t block_bytes = rows * row_bytes, per_chunk = budget / 32 / block_bytes;
     cl_int mc = budget && x_bytes > budget ? (cl_int)(per_chunk > 0 ? per_chunk : 1) : 0;
     /* Inputs per launch: all of K, unless the device's loop budget ends a work-item's MB·K
      * steps early; then launches over runs of K (multiples of 32, q8's scale blocks) sum into
      * y, the first with the bias, the last with the activation. */
     size_t np = gemm_panels_per_item(&dev->tuning, w->dtype);
-    int integer = w->dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
-    size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning) + (integer ? 2 * rows : 0);
+    size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning);
     size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k,
                                             0, 32);
     /* Row blocks rounded up to whole work-groups: the kernel stores no row past M. */
@@ -135,7 +173,7 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, SgError *err)
         cl_int has_bias = first && g->b != NULL;
         cl_int activation = last ? (cl_int)g->act : (cl_int)SG_ACT_NONE;
         cl_int acc = !first || g->store == SG_ACCUMULATE;
-        SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(g->x),
+        SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(x),
                         SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
                         SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
                         SG_ARG(activation), SG_ARG(acc), SG_ARG(mc),     SG_ARG(kb),
@@ -168,8 +206,32 @@ int sg_op_linear(SgDevice *dev, SgView x, const SgLinear *l, SgView y, SgActivat
     if (rc != SIGLIP_OK)
         return rc;
     if (l->w.layout == SG_GEMM_PANELS)
-        return linear_panels(dev, &g, err);
+        return linear_panels(dev, &g, NULL, 0, err);
     return sg_gemm_clblast(dev, &g, err);
+}
+
+int sg_op_norm_linear(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, const SgLinear *l,
+                      SgView y, SgActivation act, SgStore store, SgError *err)
+{
+    if (x.batch * x.rows == 0 || l->w.n_out == 0)
+        return SIGLIP_OK;
+    if (!linear_is_integer(dev, &l->w)) {
+        int rc = sg_op_layernorm(dev, x, h, ln, err);
+        return rc == SIGLIP_OK ? sg_op_linear(dev, h, l, y, act, store, err) : rc;
+    }
+    /* q8's integer form: LayerNorm writes q8 rows (into the device's scratch buffer) that the
+     * GEMM reads; h is not written. */
+    SgGemm g;
+    int rc = check_linear(h, l, y, act, store, &g, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_kernels_require_weight(dev, l->w.dtype, err);
+    size_t ldq = sg_q8_rows_ld(l->w.n_in);
+    cl_mem xq = NULL;
+    if (rc == SIGLIP_OK)
+        rc = sg_device_scratch(dev, g.M * ldq, &xq, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_op_layernorm_q8(dev, x, ln, xq, ldq, err);
+    return rc == SIGLIP_OK ? linear_panels(dev, &g, xq, ldq, err) : rc;
 }
 
 #ifndef SG_HAVE_CLBLAST

@@ -30,6 +30,7 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_IM2COL] = {"embedding", "im2col"},
     [SG_K_MEAN_TOKENS] = {"reduce", "mean_tokens"},
     [SG_K_LAYERNORM] = {"layernorm", "layernorm"},
+    [SG_K_LAYERNORM_Q8] = {"layernorm", "layernorm_q8"},
     [SG_K_ATTENTION] = {"attention", "attention"},
     [SG_K_GEMM_PANELS] = {"gemm_packed", "gemm_packed"},
     [SG_K_ATTENTION_ROWS] = {"attention", "attention_rows"},
@@ -38,13 +39,14 @@ static const SgKernelEntry sg_kernel_table[SG_K_COUNT] = {
     [SG_K_GEMM_PANELS_BF16] = {"gemm_packed", "gemm_packed"},
     [SG_K_GEMM_PANELS_F16] = {"gemm_packed", "gemm_packed"},
     [SG_K_GEMM_PANELS_Q8] = {"gemm_packed", "gemm_packed"},
+    [SG_K_Q8_QUANTIZE_ROWS] = {"gemm_packed", "q8_quantize_rows"},
     [SG_K_LOOP_BUDGET] = {"probe", "loop_budget"},
 };
 
 /* Kernels of the table that kernels_build leaves to sg_kernels_require_weight. */
 static int built_on_use(SgKernelId id)
 {
-    return id >= SG_K_GEMM_PANELS_BF16 && id <= SG_K_GEMM_PANELS_Q8;
+    return id >= SG_K_GEMM_PANELS_BF16 && id <= SG_K_Q8_QUANTIZE_ROWS;
 }
 
 static double now_seconds(void)
@@ -74,14 +76,13 @@ void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
     t->attn_tile_k = (int)tile;
     /* q8's integer form: only where the compiler builds its int8 multiply-adds (elsewhere LLVM
      * makes scalar code of the portable form, which llvmpipe took over 10 minutes to compile for
-     * an 8×32 block), with the most panels per work-item (up to the asked number) whose private
-     * arrays fit SG_Q8_PRIVATE_MAX; none fitting is the widening form. */
+     * an 8×32 block), with the most panels per work-item (up to the asked number) whose
+     * accumulators fit SG_Q8_PRIVATE_MAX; none fitting is the widening form. */
     if (!info->has_int8_dot)
         t->gemm_q8_np = 0;
     size_t rows = (size_t)t->gemm_mb * (size_t)t->gemm_mr;
-    size_t x_bytes = rows * SG_Q8_KC * 2 + rows * (SG_Q8_KC / 32) * 4;
     while (t->gemm_q8_np > 0 &&
-           x_bytes + rows * (size_t)t->gemm_q8_np * (size_t)t->gemm_nr * 4 > SG_Q8_PRIVATE_MAX)
+           rows * (size_t)t->gemm_q8_np * (size_t)t->gemm_nr * 4 > SG_Q8_PRIVATE_MAX)
         t->gemm_q8_np--;
 }
 
@@ -186,6 +187,8 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)
         rc = create_kernel_in(dev, k, id, k->weight_programs[t].program, err);
+    if (rc == SIGLIP_OK && t == SG_ELEM_I8)
+        rc = create_kernel_in(dev, k, SG_K_Q8_QUANTIZE_ROWS, k->weight_programs[t].program, err);
     return rc;
 }
 

@@ -21,7 +21,7 @@ typedef enum SgKernelId {
     SG_K_BIAS_ACT, SG_K_ADD_BROADCAST, SG_K_COPY_ROWS, SG_K_SEGMENT_LAST_ROWS, /* elementwise.cl */
     SG_K_EMBED_TOKENS, SG_K_IM2COL,                                            /* embedding.cl */
     SG_K_MEAN_TOKENS,                                                          /* reduce.cl */
-    SG_K_LAYERNORM,                                                            /* layernorm.cl */
+    SG_K_LAYERNORM, SG_K_LAYERNORM_Q8,                                         /* layernorm.cl */
     SG_K_ATTENTION, SG_K_ATTENTION_ROWS, SG_K_ATTENTION_PACK_K,                /* attention.cl */
     SG_K_GEMM_PANELS,                                                          /* gemm_packed.cl */
     SG_K_LOOP_BUDGET,                                                          /* probe.cl */
@@ -30,6 +30,7 @@ typedef enum SgKernelId {
     SG_K_GEMM_PANELS_BF16,
     SG_K_GEMM_PANELS_F16,
     SG_K_GEMM_PANELS_Q8,
+    SG_K_Q8_QUANTIZE_ROWS, /* in the q8 program: x rounded to q8 rows for the integer form */
     SG_K_COUNT
 } SgKernelId;
 

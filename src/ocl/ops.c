@@ -50,6 +50,32 @@ int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, Sg
     return sg_launch(dev, SG_K_LAYERNORM, args, N_ARGS(args), 1, &global, &local, err);
 }
 
+int sg_op_layernorm_q8(SgDevice *dev, SgView x, const SgLayerNorm *ln, cl_mem yq, size_t ldq,
+                       SgError *err)
+{
+    static const char op[] = "layernorm_q8";
+    size_t rows = x.batch * x.rows, cols = ln->n, k32 = (cols + 31) / 32 * 32;
+    if (rows == 0 || cols == 0)
+        return SIGLIP_OK;
+    if (x.cols != cols || ldq < 2 * k32 + k32 / 8 || ldq % 4)
+        return sg_fail(err, SIGLIP_EINVAL, "layernorm_q8: x has %zu×%zu, gamma %zu, q8 rows of "
+                       "%zu bytes", rows, x.cols, cols, ldq);
+    int rc = check_dense(x, sizeof(float), op, "x", err);
+    if (rc == SIGLIP_OK)
+        rc = sg_check_buffer(yq, rows * ldq, 1, op, "yq", err);
+    if (rc == SIGLIP_OK)
+        rc = sg_check_buffer(ln->w.mem, cols, sizeof(float), op, "gamma", err);
+    if (rc == SIGLIP_OK)
+        rc = sg_check_buffer(ln->b.mem, cols, sizeof(float), op, "beta", err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    cl_uint n_cols = (cl_uint)cols, lq = (cl_uint)ldq;
+    cl_float e = ln->eps;
+    SgArg args[] = {SG_ARG(x.mem),     SG_ARG(yq),     SG_ARG(lq), SG_ARG(ln->w.mem),
+                    SG_ARG(ln->b.mem), SG_ARG(n_cols), SG_ARG(e)};
+    return sg_launch(dev, SG_K_LAYERNORM_Q8, args, N_ARGS(args), 1, &rows, NULL, err);
+}
+
 /* The attention problem in the kernels' terms: every stride and size as the 32-bit values the
  * kernels take. */
 typedef struct SgAttnArgs {

@@ -64,6 +64,26 @@ int sg_op_linear(SgDevice *dev, SgView x, const SgLinear *l, SgView y, SgActivat
  * the biased variance. x, y: dense [rows, ln->n]; may be the same buffer. */
 int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, SgError *err);
 
+/* Bytes per row of q8 rows of K inputs (cl/q8_rows.h): K32 rounded values, K32 magnitudes and
+ * K32 / 32 f32 scales, K32 = K rounded up to a multiple of 32. */
+static inline size_t sg_q8_rows_ld(size_t K)
+{
+    size_t k32 = (K + 31) / 32 * 32;
+    return 2 * k32 + k32 / 32 * 4;
+}
+
+/* sg_op_layernorm of x rounded straight into q8 rows (cl/q8_rows.h) at yq, ldq bytes per row
+ * (sg_q8_rows_ld(ln->n)): the input of q8's integer GEMM form (CPU devices only: one row per
+ * work-item). yq holds at least rows · ldq bytes. */
+int sg_op_layernorm_q8(SgDevice *dev, SgView x, const SgLayerNorm *ln, cl_mem yq, size_t ldq,
+                       SgError *err);
+
+/* y = act(LN(x) · wᵀ + b) (or y += ...): sg_op_layernorm into h, then sg_op_linear; where l runs
+ * q8's integer form, LayerNorm writes the GEMM's rounded input itself (sg_op_layernorm_q8, into
+ * the device's scratch buffer) and h is left as it was. h: [rows, ln->n], dense. */
+int sg_op_norm_linear(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, const SgLinear *l,
+                      SgView y, SgActivation act, SgStore store, SgError *err);
+
 /* Sequences of different lengths packed one after another in the rows of one matrix (texts
  * without their padding): rows: [count, 3] int32 on the device, item b = (first row, query rows,
  * key rows); its queries, keys and outputs are the rows first .. first + query/key rows − 1.

@@ -65,10 +65,10 @@ typedef enum SgTunePhase {
 } SgTunePhase;
 
 #define SG_Q8_NP_MAX 32 /* largest gemm_q8_np */
-#define SG_Q8_KC 256    /* inputs of x q8's integer form quantizes at a time (-DSG_Q8_KC) */
+#define SG_Q8_KC 256    /* inputs q8's integer form runs against a panel at a time (-DSG_Q8_KC) */
 /* Private memory one work-item of q8's integer form may hold (its accumulators for MB·MR rows ×
- * NP panels, and the quantized chunk of x): sg_tuning_fit lowers gemm_q8_np to fit. PoCL keeps
- * it on the worker thread's stack. */
+ * NP panels): sg_tuning_fit lowers gemm_q8_np to fit. PoCL keeps it on the worker thread's
+ * stack. */
 #define SG_Q8_PRIVATE_MAX (128 * 1024)
 
 /* A candidate value meaning "as the tuning the search starts from has it". */
