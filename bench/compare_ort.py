@@ -7,7 +7,8 @@ checks that the outputs agree and prints both throughputs and their ratio (libsi
 Usage (Debian's python3-torch, python3-numpy, python3-pil, nodejs + npm; run with /usr/bin/python3):
   bench/compare_ort.py [--model NAME ...] [--tower image|text|both] [--batch N ...] [--tokens N]
                        [--device SPEC] [--siglip PATH] [--threads N] [--warmup N] [--iters N]
-                       [--model-dir DIR] [--opset N] [--no-agreement] [--q8] [--json]
+                       [--model-dir DIR] [--opset N] [--no-agreement] [--q8] [--ort-int8]
+                       [--json]
   bench/compare_ort.py --prepare --model-dir DIR [--model NAME ...]   # exports only, no timing
   bench/compare_ort.py --install      # npm install --ignore-scripts into bench/ort/node_modules
   bench/compare_ort.py --probe        # proves ONNX Runtime's native CPU binding loads
@@ -38,6 +39,11 @@ Sequential on purpose: the two sides never share the cores while timing.
 --q8: libsiglip is timed a second time with `siglip bench --precision q8` (the same F32 weights,
 rounded to int8 at load; docs/q8-integer.md) in the same run, next to ORT's F32 graph: the
 q8/s and q8 ratio columns (q8 / ORT F32).
+--ort-int8 (implies --q8; needs Debian's python3-onnx): ORT also runs an int8 graph of the same
+weights, the export rewritten by bench/onnx_int8.py into DynamicQuantizeLinear + MatMulInteger
+(what onnxruntime.quantization.quantize_dynamic writes): the ORT8/s and q8/ORT8 columns, and how
+far ORT's int8 output is from its f32 output (1-min cos ORT8), as libsiglip's q8 is checked against
+its f32 in tests/test_precision.c.
 """
 import argparse
 import datetime
@@ -52,6 +58,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_torch as ct  # noqa: E402  (exits with a clear message when numpy is missing)
 import machine  # noqa: E402
+import onnx_int8  # noqa: E402
 import siglip_torch as st  # noqa: E402
 
 np = ct.np
@@ -164,6 +171,27 @@ def export_onnx(model_dir, tower, directory, opset, log):
     return path
 
 
+def int8_onnx(f32_path, log):
+    """The int8 form of an export (bench/onnx_int8.py) next to it, rewritten unless a stamp says
+    an identical one is there."""
+    path = f32_path[:-len(".onnx")] + "-int8.onnx"
+    with open(f32_path + ".json") as f:
+        stamp = {"from": json.load(f), "writer": onnx_int8.__doc__.splitlines()[0]}
+    if os.path.exists(path) and os.path.exists(path + ".json"):
+        with open(path + ".json") as f:
+            if json.load(f) == stamp:
+                return path
+    try:
+        n = onnx_int8.convert(f32_path, path)
+    except RuntimeError as e:
+        raise OrtError(str(e))
+    with open(path + ".json", "w") as f:
+        json.dump(stamp, f)
+    log(f"int8 graph: {n} Linear layers as DynamicQuantizeLinear + MatMulInteger in {path} "
+        f"({os.path.getsize(path) / 2**20:.0f} MiB)")
+    return path
+
+
 # ---- one shape ----
 
 def text_inputs(rng, batch, dims, tokens, pad_id):
@@ -191,6 +219,8 @@ class ShapeRun:
         self.lib = {}         # tower → {batch: bench record} or {"error": ...}
         self.lib_q8 = {}      # the same with --precision q8 (--q8)
         self.ort = {}         # tower → run.js result
+        self.ort8 = {}        # tower → run.js result of the int8 graph (--ort-int8)
+        self.ort8_cos = {}    # tower → min cosine of ORT int8's pooler outputs against ORT f32's
         self.onnx = {}        # tower → path
 
     def log(self, msg):
@@ -246,6 +276,27 @@ class ShapeRun:
                 json.dump(job, f)
             self.log(f"ONNX Runtime: {tower} tower, batch {self.args.batch}, {self.args.threads} threads")
             self.ort[tower] = node_run(self.args.ort_dir, [job_path])
+            if self.args.ort_int8:
+                self.run_ort_int8(tower, job)
+
+    def run_ort_int8(self, tower, job):
+        """The same runs on the int8 graph; its agreement outputs against ORT f32's."""
+        job = dict(job, model=int8_onnx(self.onnx[tower], self.log))
+        job["runs"] = [dict(r, save=r["save"][:-4] + "-int8.bin") if r.get("save") else r
+                       for r in job["runs"]]
+        job_path = os.path.join(self.work, f"ort-job-{tower}-int8.json")
+        with open(job_path, "w") as f:
+            json.dump(job, f)
+        self.log(f"ONNX Runtime int8: {tower} tower, batch {self.args.batch}")
+        self.ort8[tower] = node_run(self.args.ort_dir, [job_path])
+        f32 = os.path.join(self.work, f"ort-{tower}-features.bin")
+        i8 = f32[:-4] + "-int8.bin"
+        if os.path.exists(f32) and os.path.exists(i8):
+            a, b = np.fromfile(f32, np.float32), np.fromfile(i8, np.float32)
+            rows = self.args.agree_items
+            a, b = a.reshape(rows, -1).astype(np.float64), b.reshape(rows, -1).astype(np.float64)
+            cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+            self.ort8_cos[tower] = float(cos.min())
 
     def run_libsiglip_agreement(self):
         if self.args.no_agreement:
@@ -286,6 +337,8 @@ class ShapeRun:
             agree = self.agreement.get(tower, {})
             ort = {r["batch"]: r for r in self.ort.get(tower, {}).get("runs", []) if "ms_per_batch" in r}
             q8 = self.lib_q8.get(tower, {})
+            ort8 = {r["batch"]: r for r in self.ort8.get(tower, {}).get("runs", [])
+                    if "ms_per_batch" in r}
             for b in self.args.batch:
                 rec = lib.get(b, {}) if "error" not in lib else {"error": lib["error"]}
                 q8_rec = q8.get(b, {}) if "error" not in q8 else {}
@@ -308,6 +361,10 @@ class ShapeRun:
                     "ratio": lib_rate / ort_rate if lib_rate and ort_rate else None,
                     "libsiglip_q8_items_per_s": q8_rate,
                     "ratio_q8": q8_rate / ort_rate if q8_rate and ort_rate else None,
+                    "ort_int8_items_per_s": ort8.get(b, {}).get("items_per_s"),
+                    "ratio_q8_int8": (q8_rate / ort8[b]["items_per_s"]
+                                      if q8_rate and ort8.get(b, {}).get("items_per_s") else None),
+                    "ort_int8_min_cosine_vs_f32": self.ort8_cos.get(tower),
                     # Fastest run against fastest run: steadier than the medians when other work
                     # shares the cores.
                     "ratio_best": (o["ms_min"] / rec["ms_min"] if lib_rate and o.get("ms_min")
@@ -347,6 +404,7 @@ def print_table(shapes, args):
     print(f"# libsiglip: {args.siglip} --device {args.device}; baseline: {ort_label(shapes)}, opset "
           f"{args.opset}" + (f"; text: {args.tokens} real tokens per text" if args.tokens is not None else ""))
     q8 = f" {'q8/s':>9} {'q8 ratio':>8}" if args.q8 else ""
+    q8 += f" {'ORT8/s':>9} {'q8/ORT8':>8} {'1-cos ORT8':>10}" if args.ort_int8 else ""
     print(f"{'shape':<20} {'tower':<5} {'batch':>5} {'libsiglip/s':>11} {'ORT/s':>9} {'ratio':>7} {'best':>6} "
           f"{'lib ms':>9} {'ORT ms':>9} {'lib GF/s':>8} {'ORT GF/s':>8}  {'max|err|':>9} {'1-min cos':>9}{q8}")
     f = ct.fmt
@@ -361,7 +419,11 @@ def print_table(shapes, args):
                   f"{f(r['libsiglip_ms_per_batch'], '.1f'):>9} {f(r['ort_ms_per_batch'], '.1f'):>9} "
                   f"{f(r['libsiglip_gflops'], '.1f'):>8} {f(r['ort_gflops'], '.1f'):>8}  {err:>9} {cos:>9}"
                   + (f" {f(r['libsiglip_q8_items_per_s'], '.3f'):>9} "
-                     f"{f(r['ratio_q8'], '.2f') + ('x' if r['ratio_q8'] else ''):>8}" if args.q8 else ""))
+                     f"{f(r['ratio_q8'], '.2f') + ('x' if r['ratio_q8'] else ''):>8}" if args.q8 else "")
+                  + (f" {f(r['ort_int8_items_per_s'], '.3f'):>9} "
+                     f"{f(r['ratio_q8_int8'], '.2f') + ('x' if r['ratio_q8_int8'] else ''):>8} "
+                     f"{f(None if r['ort_int8_min_cosine_vs_f32'] is None else 1 - r['ort_int8_min_cosine_vs_f32'], '.1e'):>10}"
+                     if args.ort_int8 else ""))
     for s in shapes:
         for e in s.errors:
             print(f"# {s.name}: {e}")
@@ -394,6 +456,9 @@ def parse_args(argv):
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset of the export (default 17)")
     ap.add_argument("--q8", action="store_true", help="also time libsiglip with --precision q8 "
                     "(the q8/s and q8 ratio columns)")
+    ap.add_argument("--ort-int8", action="store_true", help="also run ORT on an int8 graph of the "
+                    "same weights (bench/onnx_int8.py; needs python3-onnx; implies --q8): the "
+                    "ORT8/s, q8/ORT8 and 1-cos ORT8 columns")
     ap.add_argument("--ort-dir", default=ORT_DIR, help=argparse.SUPPRESS)
     ap.add_argument("--prepare", action="store_true", help="only write the model directories and "
                     "ONNX exports into --model-dir (no timing: needs no lock)")
@@ -410,6 +475,9 @@ def parse_args(argv):
     if args.prepare and not args.model_dir:
         ap.error("--prepare wants --model-dir DIR (where the exports are kept)")
     args.siglip = os.path.abspath(args.siglip)
+    args.q8 = args.q8 or args.ort_int8
+    if args.ort_int8 and onnx_int8.onnx is None:
+        ap.error("--ort-int8 needs the onnx Python module: apt-get install python3-onnx")
     return args
 
 

@@ -15,12 +15,12 @@ double ref_activation(double x, int act);
 void ref_linear(const float *x, size_t ldx, const float *w, const float *b, float *y, size_t ldy,
                 size_t M, size_t N, size_t K, int act, int accumulate);
 
-/* LayerNorm of each row of x: [rows, cols] into y (biased variance). */
 /* x [M, K] (row stride ldx) replaced, in place, by the values q8's integer GEMM multiplies
- * (cl/gemm_packed.cl, issue 28): per row and block of 32 inputs, amax = the largest magnitude,
- * each value x·(127/amax) rounded to nearest even (f32 arithmetic), times amax/127. */
+ * (cl/q8_rows.h, issue 28): per row and block of 32 inputs, amax = the largest magnitude, each
+ * value x·(127/amax) rounded to nearest even (f32 arithmetic), times amax/127. */
 void ref_quantize_rows(float *x, size_t ldx, size_t M, size_t K);
 
+/* LayerNorm of each row of x: [rows, cols] into y (biased variance). */
 void ref_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                    size_t cols, float eps);
 
