@@ -138,46 +138,43 @@ inline void sg_q8_widen_block(float8 part[MR][NV], __global const float *row[MR]
 /* 32 bytes: a quad row of 8 columns (input k+r of column j at byte 4j + r), or a broadcast. */
 typedef char sg_char32 __attribute__((ext_vector_type(32)));
 
-/* acc + Σ over r < 4 of x[r]·w[4j + r] for the 8 columns j, in int32; x a quad of quantized
- * inputs, xu their magnitudes, w0 and w1 the quad row's 32 bytes of weights. Where the compiler
- * targets AVX2 (PoCL passes the host CPU, defining __AVX2__) this is llama.cpp's sign trick:
- * sign(x) moved onto the weights (vpsignb), |x| ≤ 127 unsigned times the signed weights summed
- * in pairs to int16 (vpmaddubsw: 32 products per instruction, each pair ≤ 2·127·127 = 32258, so
- * it never saturates), pairs summed to int32 by a multiply with ones (vpmaddwd; on AVX-512 VNNI
- * LLVM folds that and the add into vpdpwssd). Elsewhere the portable form, which computes the
- * same but which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs
- * SG_Q8_DOT, a compile probe of the AVX2 builtins; LLVM builds the portable form into scalar
- * code, and llvmpipe took over 10 minutes to compile an 8×32 block of it). */
-inline int8 sg_dot4(int8 acc, char4 x, char4 xu, char16 w0, char16 w1)
+/* acc + Σ over r < 4 of x[r]·(w[4j + r] + 128) for the 8 columns j, in int32; x a quad of rounded
+ * inputs (7-bit: |x| ≤ 63, cl/q8_rows.h), wu the quad row's 32 bytes of weights offset to
+ * unsigned (w + 128, w ^ 0x80: sg_q8_int_panel does it once per quad row for all MR rows); the
+ * caller subtracts 128·Σx per block. Where the compiler targets AVX2 (PoCL passes the host CPU,
+ * defining __AVX2__): unsigned weights times signed inputs summed in pairs to int16
+ * (vpmaddubsw: 32 products per instruction, a pair at most 2·255·63 = 32130, so it never
+ * saturates), pairs summed to int32 by a multiply with ones (vpmaddwd), added (vpaddd): 3
+ * instructions per 32 multiply-adds. With AVX-512 VNNI or AVX-VNNI the four products of each
+ * lane go into acc in one vpdpbusd. Elsewhere the portable form, which computes the same but
+ * which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs has_int8_dot, a
+ * compile probe of the AVX2 builtins; LLVM builds the portable form into scalar code, and
+ * llvmpipe took over 10 minutes to compile an 8×32 block of it). */
+inline int8 sg_dot4(int8 acc, char4 x, sg_char32 wu)
 {
 #if defined(__AVX2__)
-    const sg_char32 w = __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                                13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
-                                                25, 26, 27, 28, 29, 30, 31);
-    const sg_char32 s = __builtin_astype((int8)(as_int(x)), sg_char32);
-    const sg_char32 u = __builtin_astype((int8)(as_int(xu)), sg_char32);
-    const sg_char32 ws = __builtin_ia32_psignb256(w, s);
+    const sg_char32 xb = __builtin_astype((int8)(as_int(x)), sg_char32);
 #if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
-    /* VNNI: the four products of each lane summed into acc by one vpdpbusd (u8 × s8, no
-     * saturation). Checked in clang-15's output only: no such CPU was at hand. */
-    return __builtin_ia32_vpdpbusd256(acc, __builtin_astype(u, int8), __builtin_astype(ws, int8));
+    /* Checked in clang-15's output only: no such CPU was at hand. */
+    return __builtin_ia32_vpdpbusd256(acc, __builtin_astype(wu, int8), __builtin_astype(xb, int8));
 #else
-    const short16 p = __builtin_ia32_pmaddubsw256(u, ws);
+    const short16 p = __builtin_ia32_pmaddubsw256(wu, xb);
     return acc + __builtin_ia32_pmaddwd256(p, (short16)(1));
 #endif
 #else
-    return acc + convert_int8((char8)(w0.s048c, w1.s048c)) * x.x +
-           convert_int8((char8)(w0.s159d, w1.s159d)) * x.y +
-           convert_int8((char8)(w0.s26ae, w1.s26ae)) * x.z +
-           convert_int8((char8)(w0.s37bf, w1.s37bf)) * x.w;
+    const uchar16 w0 = as_uchar16(wu.lo), w1 = as_uchar16(wu.hi);
+    return acc + convert_int8((uchar8)(w0.s048c, w1.s048c)) * x.x +
+           convert_int8((uchar8)(w0.s159d, w1.s159d)) * x.y +
+           convert_int8((uchar8)(w0.s26ae, w1.s26ae)) * x.z +
+           convert_int8((uchar8)(w0.s37bf, w1.s37bf)) * x.w;
 #endif
 }
 
 /* Integer form: acc += the inputs kc .. kc+kn−1 of MR rows of q8 rows (cl/q8_rows.h: the rounded
- * values xq[i], their magnitudes xu[i] and the scales xs[i] of row i) times the panel at w (its
- * scales at ws). */
+ * values xq[i], 128 · their block sums xsum[i] and the scales xs[i] of row i) times the panel at
+ * w (its scales at ws). */
 inline void sg_q8_int_panel(float8 acc[MR][NV], __global const char *xq[MR],
-                            __global const char *xu[MR], __global const float *xs[MR],
+                            __global const int *xsum[MR], __global const float *xs[MR],
                             __global const sg_welem *w, __global const float *ws, int2 chunk)
 {
     const int kc = chunk.x, kn = chunk.y;
@@ -188,39 +185,43 @@ inline void sg_q8_int_panel(float8 acc[MR][NV], __global const char *xq[MR],
         for (int q = 0; q < NV; q++)
             a[i][q] = acc[i][q];
     for (int kb = kc; kb < kc + kn; kb += 32) {
+        /* Σ x·(w + 128) − 128·Σ x = Σ x·w: the offset's share starts the sums. */
         int8 ia[MR][NV];
 #pragma unroll
         for (int i = 0; i < MR; i++)
 #pragma unroll
             for (int q = 0; q < NV; q++)
-                ia[i][q] = (int8)(0);
+                ia[i][q] = (int8)(-xsum[i][kb / 32]);
         const int ke = min(kb + 32, kc + kn);
         int k = kb;
         for (; k + 3 < ke; k += 4) {
-            char16 wv[NV][2];
+            sg_char32 wu[NV];
 #pragma unroll
             for (int q = 0; q < NV; q++) {
-                wv[q][0] = vload16(0, w + (size_t)k * NR + q * 32);
-                wv[q][1] = vload16(1, w + (size_t)k * NR + q * 32);
+                const char16 w0 = vload16(0, w + (size_t)k * NR + q * 32);
+                const char16 w1 = vload16(1, w + (size_t)k * NR + q * 32);
+                wu[q] = __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                                                25, 26, 27, 28, 29, 30, 31) ^ (sg_char32)(-128);
             }
 #pragma unroll
             for (int i = 0; i < MR; i++) {
-                const char4 x = vload4(0, xq[i] + k), xa = vload4(0, xu[i] + k);
+                const char4 x = vload4(0, xq[i] + k);
 #pragma unroll
                 for (int q = 0; q < NV; q++)
-                    ia[i][q] = sg_dot4(ia[i][q], x, xa, wv[q][0], wv[q][1]);
+                    ia[i][q] = sg_dot4(ia[i][q], x, wu[q]);
             }
         }
         for (; k < ke; k++) { /* the 1–3 inputs of a K that ends in a part quad: plain rows */
 #pragma unroll
             for (int q = 0; q < NV; q++) {
-                const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8));
+                const int8 wv = convert_int8(vload8(0, w + (size_t)k * NR + q * 8)) + 128;
 #pragma unroll
                 for (int i = 0; i < MR; i++)
                     ia[i][q] += (int)xq[i][k] * wv;
             }
         }
-        /* |Σ| ≤ 32·127·127 < 2²⁴: exact in f32. */
+        /* |Σ| ≤ 32·127·63 < 2²⁴: exact in f32. */
 #pragma unroll
         for (int q = 0; q < NV; q++) {
             const float8 sc = sg_load_scale8(ws, kb / 32, q);
@@ -264,8 +265,8 @@ __kernel void q8_quantize_rows(const int M, const int K, __global const float *x
             for (int u = 0; u < 4; u++)
                 v[u] = vload8(u, tmp);
         }
-        sg_q8_round32(v, (__global char *)row + b * 32, (__global char *)row + k32 + b * 32,
-                      (__global float *)(row + 2 * (size_t)k32) + b);
+        sg_q8_round32(v, (__global char *)row + b * 32, (__global int *)(row + k32) + b,
+                      (__global float *)(row + k32 + k32 / 8) + b);
     }
 }
 #endif
@@ -345,7 +346,8 @@ void gemm_packed(const int M, const int N, const int K,
      * accumulators wait in private memory between chunks. */
     const int group = panel;
     const int k32 = (K + 31) / 32 * 32;
-    __global const char *xq[MB][MR], *xu[MB][MR];
+    __global const char *xq[MB][MR];
+    __global const int *xsum[MB][MR];
     __global const float *xs[MB][MR];
     float8 accs[MB][SG_NP][MR][NV];
     for (int mb = 0; mb < MB; mb++) {
@@ -355,7 +357,7 @@ void gemm_packed(const int M, const int N, const int K,
             __global const uchar *r =
                 (__global const uchar *)x + x_off + (size_t)min(m0 + i, M - 1) * ldx;
             xq[mb][i] = SG_Q8_ROW_Q(r);
-            xu[mb][i] = SG_Q8_ROW_U(r, k32);
+            xsum[mb][i] = SG_Q8_ROW_SUM(r, k32);
             xs[mb][i] = SG_Q8_ROW_S(r, k32);
         }
         for (int p = 0; p < SG_NP; p++)
@@ -370,7 +372,7 @@ void gemm_packed(const int M, const int N, const int K,
             __global const sg_welem *w = wp + (size_t)pn * K * NR;
             __global const float *ws = sg_weight_scales(wp, N, K, pn);
             for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
-                sg_q8_int_panel(accs[mb][p], xq[mb], xu[mb], xs[mb], w, ws, (int2)(kc, kn));
+                sg_q8_int_panel(accs[mb][p], xq[mb], xsum[mb], xs[mb], w, ws, (int2)(kc, kn));
         }
     }
     for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)

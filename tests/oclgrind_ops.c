@@ -169,7 +169,7 @@ static void run_layernorm(const Sizes *s)
         for (size_t r = 0; r < rows; r++)
             for (size_t c = 0; c < n; c++) {
                 float sc;
-                memcpy(&sc, q + r * ldq + 2 * k32 + 4 * (c / 32), 4);
+                memcpy(&sc, q + r * ldq + k32 + k32 / 8 + 4 * (c / 32), 4);
                 deq[r * n + c] = (float)(signed char)q[r * ldq + c] * sc;
                 step = sc > step ? sc : step;
             }

@@ -36,10 +36,10 @@ void ref_quantize_rows(float *x, size_t ldx, size_t M, size_t K)
             size_t n = K - k0 < 32 ? K - k0 : 32;
             for (size_t k = 0; k < n; k++)
                 amax = fabsf(v[k]) > amax ? fabsf(v[k]) : amax;
-            float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
+            float inv = amax > 0.0f ? 63.0f / amax : 0.0f, scale = amax / 63.0f;
             for (size_t k = 0; k < n; k++) {
                 float q = nearbyintf(v[k] * inv); /* the default rounding: to nearest even */
-                v[k] = (q < -127.0f ? -127.0f : q > 127.0f ? 127.0f : q) * scale;
+                v[k] = (q < -63.0f ? -63.0f : q > 63.0f ? 63.0f : q) * scale;
             }
         }
 }

@@ -17,7 +17,7 @@ void ref_linear(const float *x, size_t ldx, const float *w, const float *b, floa
 
 /* x [M, K] (row stride ldx) replaced, in place, by the values q8's integer GEMM multiplies
  * (cl/q8_rows.h, issue 28): per row and block of 32 inputs, amax = the largest magnitude, each
- * value x·(127/amax) rounded to nearest even (f32 arithmetic), times amax/127. */
+ * value x·(63/amax) rounded to nearest even (f32 arithmetic, 7 bits), times amax/63. */
 void ref_quantize_rows(float *x, size_t ldx, size_t M, size_t K);
 
 /* LayerNorm of each row of x: [rows, cols] into y (biased variance). */

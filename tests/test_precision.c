@@ -21,10 +21,11 @@ enum { N_TEXTS = 3, N_IMAGES = 2, T = 64, D = 768, S = 224 };
 
 /* Bounds per precision (f32 first, which must match itself exactly): the issue's embed cosines
  * (≥ 0.9999 bf16/f16, ≥ 0.999 q8) and logit errors a little above what was measured (docs/precision.md).
- * q8 (issue 28): its GEMM rounds the activations to 8 bits too (cl/gemm_packed.cl, integer
- * form, the table's choice on CPU devices): measured 0.99988 / 0.99988, 5.4e-3 (random) and
- * 0.99973 / 0.99989, 1.07e-2 (medium) on PoCL, so the logit bound is 0.02 (was 0.04 for the
- * widening form's 9.7e-3). */
+ * q8 (issue 28): its GEMM rounds the activations too, to 7 bits (cl/q8_rows.h; the integer
+ * form, the table's choice on CPU devices): measured 0.99965 / 0.99968, 1.87e-2 (random) and
+ * 0.99946 / 0.99975, 1.58e-2 (medium) on PoCL, so the logit bound is 0.03 (with 8-bit
+ * activations it was 0.02 for 5.4e-3 / 1.07e-2; the widening form, on devices without int8 dot
+ * products, measured 9.7e-3). */
 static const struct {
     SiglipPrecision p;
     const char *name;
@@ -33,7 +34,7 @@ static const struct {
     {SIGLIP_PRECISION_F32, "f32", 1.0 - 1e-12, 1e-9},
     {SIGLIP_PRECISION_BF16, "bf16", 0.9999, 0.015},
     {SIGLIP_PRECISION_F16, "f16", 0.9999, 0.003},
-    {SIGLIP_PRECISION_Q8, "q8", 0.999, 0.02},
+    {SIGLIP_PRECISION_Q8, "q8", 0.999, 0.03},
 };
 
 typedef struct Outputs {

@@ -57,7 +57,7 @@ int sg_op_layernorm_q8(SgDevice *dev, SgView x, const SgLayerNorm *ln, cl_mem yq
     size_t rows = x.batch * x.rows, cols = ln->n, k32 = (cols + 31) / 32 * 32;
     if (rows == 0 || cols == 0)
         return SIGLIP_OK;
-    if (x.cols != cols || ldq < 2 * k32 + k32 / 8 || ldq % 4)
+    if (x.cols != cols || ldq < k32 + k32 / 4 || ldq % 4)
         return sg_fail(err, SIGLIP_EINVAL, "layernorm_q8: x has %zu×%zu, gamma %zu, q8 rows of "
                        "%zu bytes", rows, x.cols, cols, ldq);
     int rc = check_dense(x, sizeof(float), op, "x", err);

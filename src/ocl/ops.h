@@ -64,12 +64,12 @@ int sg_op_linear(SgDevice *dev, SgView x, const SgLinear *l, SgView y, SgActivat
  * the biased variance. x, y: dense [rows, ln->n]; may be the same buffer. */
 int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, SgError *err);
 
-/* Bytes per row of q8 rows of K inputs (cl/q8_rows.h): K32 rounded values, K32 magnitudes and
- * K32 / 32 f32 scales, K32 = K rounded up to a multiple of 32. */
+/* Bytes per row of q8 rows of K inputs (cl/q8_rows.h): K32 rounded values, then K32 / 32 int32
+ * block sums and K32 / 32 f32 scales, K32 = K rounded up to a multiple of 32. */
 static inline size_t sg_q8_rows_ld(size_t K)
 {
     size_t k32 = (K + 31) / 32 * 32;
-    return 2 * k32 + k32 / 32 * 4;
+    return k32 + k32 / 32 * 8;
 }
 
 /* sg_op_layernorm of x rounded straight into q8 rows (cl/q8_rows.h) at yq, ldq bytes per row

@@ -287,9 +287,13 @@ void sg_q8_round_rows(float *x, size_t ld, size_t M, size_t K)
         for (size_t k0 = 0; k0 < K; k0 += SG_Q8_BLOCK) {
             float *v = x + m * ld + k0;
             size_t len = K - k0 < SG_Q8_BLOCK ? K - k0 : SG_Q8_BLOCK;
-            float amax = q8_amax(v, len), inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-            for (size_t k = 0; k < len; k++)
-                v[k] = (float)q8_round(v[k] * inv, 1.0f) * (amax / 127.0f);
+            /* 7 bits, as cl/q8_rows.h: ±63 (q8_round clamps to ±127, which v·inv never
+             * passes but for NaN, which the kernel's clamp maps to −63 as well). */
+            float amax = q8_amax(v, len), inv = amax > 0.0f ? 63.0f / amax : 0.0f;
+            for (size_t k = 0; k < len; k++) {
+                float q = (float)q8_round(v[k] * inv, 1.0f);
+                v[k] = (q < -63.0f ? -63.0f : q > 63.0f ? 63.0f : q) * (amax / 63.0f);
+            }
         }
 }
 

@@ -71,7 +71,7 @@ void sg_weight_dequantize(SgElemType t, const float *w, size_t N, size_t K, floa
 
 /* x [M, K] (row stride ld) replaced in place by the values q8's integer GEMM multiplies
  * (cl/q8_rows.h sg_q8_round32): per row and block of 32 inputs, each value ·
- * (127/amax) rounded to nearest even, times amax/127 (f32 arithmetic, as the kernel). The tuner's
+ * (63/amax) rounded to nearest even, times amax/63 (f32 arithmetic, as the kernel). The tuner's
  * reference; tests/ref_ops.c has its own. */
 void sg_q8_round_rows(float *x, size_t ld, size_t M, size_t K);
 
