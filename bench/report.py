@@ -212,7 +212,10 @@ def bench_table(args):
                                            if build else "") + ".")
     rows, errors = [], []
     # f32's record at the same model, tower and batch: the "vs f32" columns (wall time, and the
-    # process's CPU time, which other jobs on a shared machine move less)
+    # process's CPU time, which other jobs on a shared machine move less). With f32 measured first,
+    # wall time's ratio is siglip bench's vs_first: the median of per-round ratios, the precisions
+    # having run in rounds (a drift of the machine's speed slows them alike).
+    paired = args.precisions.split(",")[0] == "f32"
     f32 = {(r["model"], r["tower"], r["batch"]): r for _, doc in out for r in doc
            if not r.get("error") and r.get("precision", "f32") == "f32"}
     for cmd, doc in out:
@@ -221,7 +224,10 @@ def bench_table(args):
                 errors.append(f"{r['model']} {r['tower']} batch {r['batch']}: {r['error'].splitlines()[0]}")
                 continue
             base = f32.get((r["model"], r["tower"], r["batch"]))
-            ratio = f"{r['items_per_s'] / base['items_per_s']:.2f}×" if base else "–"
+            if paired and r.get("vs_first"):
+                ratio = f"{r['vs_first']:.2f}×"
+            else:
+                ratio = f"{r['items_per_s'] / base['items_per_s']:.2f}×" if base else "–"
             cpu, base_cpu = r.get("cpu_ms_per_batch"), base and base.get("cpu_ms_per_batch")
             cpu_ratio = f"{base_cpu / cpu:.2f}×" if cpu and base_cpu else "–"
             rows.append(f"| {r['model']} | {r['tower']} | {r.get('precision', 'f32')} | {r['batch']} | "
