@@ -29,8 +29,8 @@
  *  - 0, widening: the int8 weights widened to f32 and FMAed with f32 x, each block of 32 inputs'
  *    sums scaled once (AVX2: vpmovsxbd/vcvtdq2ps + vfmadd231ps; as slow as f32 or slower);
  *  - NP > 0, integer (only where the compiler builds x86 AVX2's int8 multiply-adds: src/ocl/
- *    probe.c): x comes rounded to int8 in [−127, 127] with one scale per row and block of 32
- *    ("q8 rows", cl/q8_rows.h: the rule of the weights), from the op that produced it or from
+ *    probe.c): x comes rounded to 7 bits, [−63, 63], with one scale per row and block of 32
+ *    ("q8 rows", cl/q8_rows.h, which says why 7), from the op that produced it or from
  *    q8_quantize_rows (below); a work-item runs a chunk of SG_Q8_KC inputs of its MB·MR rows
  *    against NP panels one after another. Quads of inputs × 8 columns are multiplied and
  *    summed in int32 (sg_dot4), converted and scaled once per block of 32.
@@ -145,8 +145,10 @@ typedef char sg_char32 __attribute__((ext_vector_type(32)));
  * defining __AVX2__): unsigned weights times signed inputs summed in pairs to int16
  * (vpmaddubsw: 32 products per instruction, a pair at most 2·255·63 = 32130, so it never
  * saturates), pairs summed to int32 by a multiply with ones (vpmaddwd), added (vpaddd): 3
- * instructions per 32 multiply-adds. With AVX-512 VNNI or AVX-VNNI the four products of each
- * lane go into acc in one vpdpbusd. Elsewhere the portable form, which computes the same but
+ * instructions per 32 multiply-adds (objdump of PoCL's haswell build; clang-15 -S for
+ * skylake-avx512, AVX-512 without VNNI: the same ymm code). With AVX-512 VNNI or AVX-VNNI
+ * (clang-15 -S for cascadelake, alderlake) the four products of each lane go into acc in one
+ * vpdpbusd. Elsewhere the portable form, which computes the same but
  * which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs has_int8_dot, a
  * compile probe of the AVX2 builtins; LLVM builds the portable form into scalar code, and
  * llvmpipe took over 10 minutes to compile an 8×32 block of it). */
