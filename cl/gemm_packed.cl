@@ -267,8 +267,7 @@ __kernel void q8_quantize_rows(const int M, const int K, __global const float *x
             for (int u = 0; u < 4; u++)
                 v[u] = vload8(u, tmp);
         }
-        sg_q8_round32(v, (__global char *)row + b * 32, (__global int *)(row + k32) + b,
-                      (__global float *)(row + k32 + k32 / 8) + b);
+        sg_q8_store_block(v, row, k32, b);
     }
 }
 #endif
@@ -344,7 +343,7 @@ void gemm_packed(const int M, const int N, const int K,
     /* Integer form: x is q8 rows (cl/q8_rows.h; x_off and ldx in bytes), rounded by the op that
      * produced it or by q8_quantize_rows. A chunk of SG_Q8_KC inputs at a time, each of the
      * SG_NP panels' chunk of weights (SG_Q8_KC·NR bytes, in L1) run against every row block
-     * (their chunks of x: MB·MR·SG_Q8_KC·2 bytes, in L1 too) before the next panel;
+     * (their chunks of x: MB·MR·SG_Q8_KC bytes, in L1 too) before the next panel;
      * accumulators wait in private memory between chunks. */
     const int group = panel;
     const int k32 = (K + 31) / 32 * 32;

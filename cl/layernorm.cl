@@ -130,7 +130,6 @@ __kernel void layernorm_q8(__global const float *x, __global uchar *yq, uint ldq
             for (uint u = 0; u < 4; u++)
                 v[u] = vload8(u, t);
         }
-        sg_q8_round32(v, (__global char *)yr + c0, (__global int *)(yr + k32) + c0 / 32,
-                      (__global float *)(yr + k32 + k32 / 8) + c0 / 32);
+        sg_q8_store_block(v, yr, (int)k32, (int)(c0 / 32));
     }
 }

@@ -63,4 +63,12 @@ inline void sg_q8_round32(float8 v[4], __global char *q, __global int *sum, __gl
     *sum = 128 * (int)sg_sum8(r);
 }
 
+/* Block b of one row of q8 rows (row: its first byte; K32 as above) rounded from v: where the
+ * layout puts its values, sum and scale. */
+inline void sg_q8_store_block(float8 v[4], __global uchar *row, int k32, int b)
+{
+    sg_q8_round32(v, (__global char *)row + 32 * b, (__global int *)(row + k32) + b,
+                  (__global float *)(row + k32 + k32 / 8) + b);
+}
+
 #endif /* SG_CL_Q8_ROWS_H */

@@ -90,35 +90,34 @@ static size_t gemm_loop_cost_per_k(const SgTuning *t)
     return 2 + (nv + 1) + (mr + 1) + mr * (nv + 1);
 }
 
-/* Panels per work-item: q8's integer form takes gemm_q8_np, each of them costing a k step of the
- * loops above (an upper bound: it steps four inputs at a time). */
-static size_t gemm_panels_per_item(const SgTuning *t, SgElemType dtype)
+/* Whether linear layers with weights w run q8's integer form here, reading x as q8 rows. */
+static int linear_is_integer(const SgDevice *dev, const SgWeight *w)
 {
-    return dtype == SG_ELEM_I8 && t->gemm_q8_np > 0 ? (size_t)t->gemm_q8_np : 1;
+    return w->layout == SG_GEMM_PANELS && w->dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
 }
 
-/* x [M, K] rounded into q8 rows (cl/q8_rows.h) in the device's scratch buffer, for q8's integer
- * form; *xq, *ldq (bytes) say where. */
+/* The device's scratch buffer as q8 rows (cl/q8_rows.h) of the integer form's input x [M, K]:
+ * *xq, and *ldq bytes per row. */
+static int q8_rows_scratch(SgDevice *dev, const SgGemm *g, cl_mem *xq, size_t *ldq, SgError *err)
+{
+    *ldq = sg_q8_rows_ld(g->w->n_in);
+    return sg_device_scratch(dev, g->M * *ldq, xq, err);
+}
+
+/* x [M, K] rounded into q8 rows in the device's scratch buffer (q8_rows_scratch), for q8's
+ * integer form where no op wrote them. */
 static int linear_round_x(SgDevice *dev, const SgGemm *g, cl_mem *xq, size_t *ldq, SgError *err)
 {
-    size_t K = g->w->n_in;
-    *ldq = sg_q8_rows_ld(K);
-    int rc = sg_device_scratch(dev, g->M * *ldq, xq, err);
+    int rc = q8_rows_scratch(dev, g, xq, ldq, err);
     if (rc != SIGLIP_OK)
         return rc;
-    cl_int m = (cl_int)g->M, k = (cl_int)K, xo = (cl_int)g->x_off, lx = (cl_int)g->ldx;
+    cl_int m = (cl_int)g->M, k = (cl_int)g->w->n_in, xo = (cl_int)g->x_off, lx = (cl_int)g->ldx;
     cl_int lq = (cl_int)*ldq;
     SgArg args[] = {SG_ARG(m), SG_ARG(k), SG_ARG(g->x), SG_ARG(xo), SG_ARG(lx), SG_ARG(*xq),
                     SG_ARG(lq)};
     size_t global[1] = {g->M};
     return sg_launch(dev, SG_K_Q8_QUANTIZE_ROWS, args, sizeof args / sizeof args[0], 1, global,
                      NULL, err);
-}
-
-/* Whether linear layers with weights w run q8's integer form here, reading x as q8 rows. */
-static int linear_is_integer(const SgDevice *dev, const SgWeight *w)
-{
-    return w->layout == SG_GEMM_PANELS && w->dtype == SG_ELEM_I8 && dev->tuning.gemm_q8_np > 0;
 }
 
 /* xq: NULL, or x already as q8 rows there (ldq bytes per row) where the form is the integer one. */
@@ -158,7 +157,9 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, 
     /* Inputs per launch: all of K, unless the device's loop budget ends a work-item's MB·K
      * steps early; then launches over runs of K (multiples of 32, q8's scale blocks) sum into
      * y, the first with the bias, the last with the activation. */
-    size_t np = gemm_panels_per_item(&dev->tuning, w->dtype);
+    /* Panels per work-item: the integer form's gemm_q8_np, each costing a k step of the loops
+     * above (an upper bound: it steps four inputs at a time). */
+    size_t np = linear_is_integer(dev, w) ? (size_t)dev->tuning.gemm_q8_np : 1;
     size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning);
     size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k,
                                             0, 32);
@@ -222,13 +223,11 @@ int sg_op_norm_linear(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, 
     /* q8's integer form: LayerNorm writes q8 rows (into the device's scratch buffer) that the
      * GEMM reads; h is not written. */
     SgGemm g;
+    size_t ldq = 0;
+    cl_mem xq = NULL;
     int rc = check_linear(h, l, y, act, store, &g, err);
     if (rc == SIGLIP_OK)
-        rc = sg_kernels_require_weight(dev, l->w.dtype, err);
-    size_t ldq = sg_q8_rows_ld(l->w.n_in);
-    cl_mem xq = NULL;
-    if (rc == SIGLIP_OK)
-        rc = sg_device_scratch(dev, g.M * ldq, &xq, err);
+        rc = q8_rows_scratch(dev, &g, &xq, &ldq, err);
     if (rc == SIGLIP_OK)
         rc = sg_op_layernorm_q8(dev, x, ln, xq, ldq, err);
     return rc == SIGLIP_OK ? linear_panels(dev, &g, xq, ldq, err) : rc;

@@ -22,6 +22,14 @@ static int check_dense(SgView v, size_t elem_size, const char *op, const char *n
     return sg_check_view(v, elem_size, op, name, err);
 }
 
+/* gamma and beta of ln hold ln->n floats each. */
+static int check_ln_params(const SgLayerNorm *ln, const char *op, SgError *err)
+{
+    int rc = sg_check_buffer(ln->w.mem, ln->n, sizeof(float), op, "gamma", err);
+    return rc == SIGLIP_OK ? sg_check_buffer(ln->b.mem, ln->n, sizeof(float), op, "beta", err)
+                           : rc;
+}
+
 int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, SgError *err)
 {
     static const char op[] = "layernorm";
@@ -35,9 +43,7 @@ int sg_op_layernorm(SgDevice *dev, SgView x, SgView y, const SgLayerNorm *ln, Sg
     if (rc == SIGLIP_OK)
         rc = check_dense(y, sizeof(float), op, "y", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(ln->w.mem, cols, sizeof(float), op, "gamma", err);
-    if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(ln->b.mem, cols, sizeof(float), op, "beta", err);
+        rc = check_ln_params(ln, op, err);
     if (rc != SIGLIP_OK)
         return rc;
     size_t local = sg_pow2_floor(min_size((size_t)dev->tuning.layernorm_wg,
@@ -54,19 +60,17 @@ int sg_op_layernorm_q8(SgDevice *dev, SgView x, const SgLayerNorm *ln, cl_mem yq
                        SgError *err)
 {
     static const char op[] = "layernorm_q8";
-    size_t rows = x.batch * x.rows, cols = ln->n, k32 = (cols + 31) / 32 * 32;
+    size_t rows = x.batch * x.rows, cols = ln->n;
     if (rows == 0 || cols == 0)
         return SIGLIP_OK;
-    if (x.cols != cols || ldq < k32 + k32 / 4 || ldq % 4)
+    if (x.cols != cols || ldq < sg_q8_rows_ld(cols) || ldq % 4)
         return sg_fail(err, SIGLIP_EINVAL, "layernorm_q8: x has %zu×%zu, gamma %zu, q8 rows of "
                        "%zu bytes", rows, x.cols, cols, ldq);
     int rc = check_dense(x, sizeof(float), op, "x", err);
     if (rc == SIGLIP_OK)
         rc = sg_check_buffer(yq, rows * ldq, 1, op, "yq", err);
     if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(ln->w.mem, cols, sizeof(float), op, "gamma", err);
-    if (rc == SIGLIP_OK)
-        rc = sg_check_buffer(ln->b.mem, cols, sizeof(float), op, "beta", err);
+        rc = check_ln_params(ln, op, err);
     if (rc != SIGLIP_OK)
         return rc;
     cl_uint n_cols = (cl_uint)cols, lq = (cl_uint)ldq;
