@@ -3,6 +3,7 @@
  * [Tq, Tk] score matrix is never written. */
 
 #include "fma.h"
+#include "q8_rows.h"
 #include "sum8.h"
 
 /* Keys per tile held in local memory (the host picks it from the device's local memory size). */
@@ -188,7 +189,7 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
                     __global const float *kt, uint Tkp, __global const float *v, uint v_off,
                     uint ldkv, __global const int *mask, int has_mask, __global const int *seg,
                     int has_seg, __global float *out, uint o_off, uint ldo, uint Tq, uint Tk,
-                    uint H, uint dh, float scale)
+                    uint H, uint dh, float scale, int out_q8)
 {
     const uint t0 = get_global_id(0) * SG_ATTN_QB;
     const uint h = get_global_id(1), b = get_global_id(2);
@@ -262,7 +263,11 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
         }
         inv_sum[i] = 1.0f / sg_sum8(sum8);
     }
-    /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. */
+    /* out = P·V over 16-wide slices of the head, then an 8-wide tail when dh % 16 == 8. With
+     * out_q8 (dh a multiple of 32; the host checks) out is q8 rows (cl/q8_rows.h; ldo in bytes,
+     * o_off not used) of the H·dh columns: the output projection's input for q8's integer GEMM
+     * form, rounded here, where it is produced (ob: the block of 32 being filled). */
+    float ob[SG_ATTN_QB][32];
     uint c0 = 0;
     for (; c0 + 16 <= dh; c0 += 16) {
         float8 acc_lo[SG_ATTN_QB], acc_hi[SG_ATTN_QB];
@@ -280,6 +285,17 @@ void attention_rows(__global const float *q, uint q_off, uint ldq, uint q_bstrid
             }
         }
         for (uint i = 0; i < nq; i++) {
+            if (out_q8) { /* a block of 32 is rounded when its second 16-wide slice is done */
+                vstore8(acc_lo[i] * inv_sum[i], 0, ob[i] + c0 % 32);
+                vstore8(acc_hi[i] * inv_sum[i], 1, ob[i] + c0 % 32);
+                if (c0 % 32 == 16) {
+                    float8 blk[4] = {vload8(0, ob[i]), vload8(1, ob[i]), vload8(2, ob[i]),
+                                     vload8(3, ob[i])};
+                    sg_q8_store_block(blk, (__global uchar *)out + (it.o_row0 + t0 + i) * ldo,
+                                      (int)(H * dh), (int)(hd0 + c0) / 32);
+                }
+                continue;
+            }
             __global float *orow = out + o_off + (it.o_row0 + t0 + i) * ldo + hd0 + c0;
             vstore8(acc_lo[i] * inv_sum[i], 0, orow);
             vstore8(acc_hi[i] * inv_sum[i], 1, orow);

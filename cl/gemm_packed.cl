@@ -313,6 +313,45 @@ inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
     }
 }
 
+#if SG_Q8_INT
+#if (SG_NP * NR) % 32
+#error "the integer form's work-item must hold whole blocks of 32 columns (SG_Q8_NP · NR)"
+#endif
+/* The integer form's epilogue with accumulate = SG_CL_Y_Q8_ROWS: rows m0 .. m0+MR−1 (those below
+ * M) of act(acc + b) over the work-item's columns n0 .. n0+NP·NR−1 rounded into q8 rows at y
+ * (cl/q8_rows.h; y_off and ldy in bytes) instead of stored as f32: the next integer-form GEMM's
+ * input, each value rounded once where it is produced (fc1's GELU output for fc2). n0 and NP·NR
+ * are multiples of 32, so every block of 32 columns lies in one work-item; columns past N are 0
+ * up to the row's K32 (the weight panels are zero there, but b is not read past N). */
+inline void sg_store_q8_rows(float8 acc[SG_NP][MR][NV], const SgOut o, int m0, int n0)
+{
+    const int k32 = (o.N + 31) / 32 * 32;
+    for (int i = 0; i < MR && m0 + i < o.M; i++) {
+        __global uchar *row = (__global uchar *)o.y + o.y_off + (size_t)(m0 + i) * o.ldy;
+        for (int c = 0; c < SG_NP * NR && n0 + c < k32; c += 32) {
+            float8 v[4];
+            for (int u = 0; u < 4; u++) {
+                const int col = c + 8 * u, n = n0 + col;
+                const float8 a = acc[col / NR][i][(col % NR) / 8];
+                if (n + 8 <= o.N) {
+                    const float8 bias = o.has_bias ? vload8(0, o.b + n) : (float8)(0.0f);
+                    v[u] = sg_activate_float8(a + bias, o.act);
+                    continue;
+                }
+                float t[8];
+                vstore8(a, 0, t);
+                for (int j = 0; j < 8; j++) {
+                    const float bias = o.has_bias && n + j < o.N ? o.b[n + j] : 0.0f;
+                    t[j] = n + j < o.N ? sg_activate_float(t[j] + bias, o.act) : 0.0f;
+                }
+                v[u] = vload8(0, t);
+            }
+            sg_q8_store_block(v, row, k32, (n0 + c) / 32);
+        }
+    }
+}
+#endif
+
 /* Work-items per work-group, along the row blocks: each still computes its own blocks alone
  * (no local memory, no barrier); a device that runs a group's work-items as the lanes of its
  * vectors (llvmpipe, GPUs) needs several to fill them. Work-items past the last row block
@@ -328,6 +367,7 @@ void gemm_packed(const int M, const int N, const int K,
                  __global float *y, const int y_off, const int ldy,
                  const int act, const int accumulate, const int mc, const int k0, const int k1)
 {
+    /* accumulate: 0 y = ..., 1 y += ..., SG_CL_Y_Q8_ROWS (q8's integer form) y is q8 rows. */
     /* Dimension 1 counts groups of SG_NP panels (1 but for q8's integer form). */
     int row_block = get_global_id(0), panel = get_global_id(1);
     if (mc > 0) {
@@ -376,9 +416,14 @@ void gemm_packed(const int M, const int N, const int K,
                 sg_q8_int_panel(accs[mb][p], xq[mb], xsum[mb], xs[mb], w, ws, (int2)(kc, kn));
         }
     }
-    for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++)
+    for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++) {
+        if (accumulate == SG_CL_Y_Q8_ROWS) {
+            sg_store_q8_rows(accs[mb], o, (row_block * MB + mb) * MR, group * SG_NP * NR);
+            continue;
+        }
         for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++)
             sg_store_block(accs[mb][p], o, (row_block * MB + mb) * MR, (group * SG_NP + p) * NR);
+    }
 #else
     const int n0 = panel * NR;
     /* MB blocks of rows one after another against the same panel, which stays in cache; fewer,

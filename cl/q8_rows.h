@@ -14,10 +14,19 @@
  *   bytes 0 .. K32−1              the rounded values q, int8 in [−63, 63] (0 past K)
  *   bytes K32 + 4b                int32: 128 · Σ q over block b (what the weights' offset adds)
  *   bytes K32 + 4·K32/32 + 4b     f32: block b's scale
- * ld is a multiple of 4, so every quad of inputs and every sum and scale is aligned. */
+ * ld is a multiple of 4, so every quad of inputs and every sum and scale is aligned.
+ *
+ * Besides LayerNorm (layernorm_q8) and the rounding pass (q8_quantize_rows), two producers write
+ * q8 rows where the next GEMM reads them: gemm_packed's integer form as its epilogue (fc1 for
+ * fc2) and attention_rows (for the output projection); the host (src/ocl/gemm.c) decides. */
 #ifndef SG_CL_Q8_ROWS_H
 #define SG_CL_Q8_ROWS_H
 
+/* gemm_packed's `accumulate` argument that makes y q8 rows of act(x·wᵀ + b) (y_off, ldy in
+ * bytes; the integer form only), for both sides. */
+#define SG_CL_Y_Q8_ROWS 2
+
+#ifdef __OPENCL_VERSION__
 #include "sum8.h"
 
 /* Row pointers of one row of q8 rows (K32 as above). */
@@ -70,5 +79,7 @@ inline void sg_q8_store_block(float8 v[4], __global uchar *row, int k32, int b)
     sg_q8_round32(v, (__global char *)row + 32 * b, (__global int *)(row + k32) + b,
                   (__global float *)(row + k32 + k32 / 8) + b);
 }
+
+#endif /* __OPENCL_VERSION__ */
 
 #endif /* SG_CL_Q8_ROWS_H */

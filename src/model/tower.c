@@ -110,10 +110,10 @@ static int run_encoder(SiglipModel *m, const SgTowerConfig *c, const SgEncoderLa
     for (int i = 0; i < c->num_hidden_layers; i++) {
         const SgEncoderLayer *l = &layers[i];
         TRY(sg_op_norm_linear(dev, x, &l->ln1, h, &l->qkv, qkv, SG_ACT_NONE, SG_STORE, err));
-        TRY(sg_op_attention(dev, q, k, v, mask, attn, heads, err));
-        TRY(sg_op_linear(dev, attn, &l->out, x, SG_ACT_NONE, SG_ACCUMULATE, err));
-        TRY(sg_op_norm_linear(dev, x, &l->ln2, h, &l->fc1, hidden, c->hidden_act, SG_STORE, err));
-        TRY(sg_op_linear(dev, hidden, &l->fc2, x, SG_ACT_NONE, SG_ACCUMULATE, err));
+        TRY(sg_op_attention_linear(dev, q, k, v, mask, heads, attn, &l->out, x, SG_ACCUMULATE,
+                                   err));
+        TRY(sg_op_norm_mlp(dev, x, &l->ln2, h, &l->fc1, c->hidden_act, hidden, &l->fc2, x,
+                           SG_ACCUMULATE, err));
     }
     return SIGLIP_OK;
 }
@@ -248,12 +248,10 @@ static int run_vision_head(SiglipModel *m, size_t B, size_t N, SgMask mask, SgEr
     SgView o = tensor(&ws->pooled, B, 1, D), o_norm = tensor(&ws->pooled2, B, 1, D);
     SgView attn = tensor(&ws->attn, B, 1, D), hidden = tensor(&ws->mlp, B, 1, F);
     TRY(sg_op_linear(dev, tensor(&ws->h, B, N, D), &v->head_kv, kv, SG_ACT_NONE, SG_STORE, err));
-    TRY(sg_op_attention(dev, probe, sg_view_cols(kv, 0, D), sg_view_cols(kv, D, D), mask, attn,
-                        heads_of(c), err));
-    TRY(sg_op_linear(dev, attn, &v->head_out, o, SG_ACT_NONE, SG_STORE, err));
-    TRY(sg_op_layernorm(dev, o, o_norm, &v->head_ln, err));
-    TRY(sg_op_linear(dev, o_norm, &v->head_fc1, hidden, c->hidden_act, SG_STORE, err));
-    TRY(sg_op_linear(dev, hidden, &v->head_fc2, o, SG_ACT_NONE, SG_ACCUMULATE, err));
+    TRY(sg_op_attention_linear(dev, probe, sg_view_cols(kv, 0, D), sg_view_cols(kv, D, D), mask,
+                               heads_of(c), attn, &v->head_out, o, SG_STORE, err));
+    TRY(sg_op_norm_mlp(dev, o, &v->head_ln, o_norm, &v->head_fc1, c->hidden_act, hidden,
+                       &v->head_fc2, o, SG_ACCUMULATE, err));
     return SIGLIP_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "ocl/ops.h"
 #include "ocl/probe.h"
 #include "ocl/weight_pack.h"
+#include "cl/q8_rows.h"
 
 int sg_weight_upload_rows(SgDevice *dev, const SgRows *w, SgGemmPath layout, SgElemType dtype,
                           SgWeight *out, SgError *err)
@@ -120,8 +121,27 @@ static int linear_round_x(SgDevice *dev, const SgGemm *g, cl_mem *xq, size_t *ld
                      NULL, err);
 }
 
-/* xq: NULL, or x already as q8 rows there (ldq bytes per row) where the form is the integer one. */
-static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, SgError *err)
+/* Inputs of w one launch of gemm_packed sums (a multiple of 32, or all of them): all, unless the
+ * device's loop budget ends a work-item's MB·K steps early; then launches over runs of K sum into
+ * y, the first with the bias, the last with the activation. Each k step costs a work-item
+ * gemm_loop_cost_per_k, NP times over for the integer form's gemm_q8_np panels (an upper bound:
+ * it steps four inputs at a time). */
+static size_t linear_k_run(const SgDevice *dev, const SgWeight *w)
+{
+    size_t np = linear_is_integer(dev, w) ? (size_t)dev->tuning.gemm_q8_np : 1;
+    size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning);
+    return sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k, 0, 32);
+}
+
+int sg_linear_writes_q8(const SgDevice *dev, const SgWeight *w)
+{
+    return linear_is_integer(dev, w) && linear_k_run(dev, w) >= w->n_in;
+}
+
+/* xq: NULL, or x already as q8 rows there (ldq bytes per row) where the form is the integer one.
+ * yq: NULL, or where y goes as q8 rows instead (ldyq bytes per row; sg_linear_writes_q8 holds). */
+static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, cl_mem yq,
+                         size_t ldyq, SgError *err)
 {
     const SgWeight *w = g->w;
     if (w->panel != (size_t)dev->tuning.gemm_nr)
@@ -147,24 +167,21 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, 
         row_bytes = ldx;
     }
     cl_int m = (cl_int)g->M, n = (cl_int)w->n_out, k = (cl_int)w->n_in;
-    cl_int xo = (cl_int)x_off, lx = (cl_int)ldx, yo = (cl_int)g->y_off, ly = (cl_int)g->ldy;
+    cl_int xo = (cl_int)x_off, lx = (cl_int)ldx;
     cl_mem bias = g->b ? g->b : w->buf.mem; /* any valid buffer when there is no bias: never read */
     size_t rows = (size_t)dev->tuning.gemm_mr * (size_t)dev->tuning.gemm_mb;
     /* Walk order (cl/gemm_packed.cl): chunks of row blocks holding 1/32 of the cache budget. */
     size_t budget = (size_t)dev->tuning.gemm_chunk_kib * 1024, x_bytes = g->M * row_bytes;
     size_t block_bytes = rows * row_bytes, per_chunk = budget / 32 / block_bytes;
     cl_int mc = budget && x_bytes > budget ? (cl_int)(per_chunk > 0 ? per_chunk : 1) : 0;
-    /* Inputs per launch: all of K, unless the device's loop budget ends a work-item's MB·K
-     * steps early; then launches over runs of K (multiples of 32, q8's scale blocks) sum into
-     * y, the first with the bias, the last with the activation. */
-    /* Panels per work-item: the integer form's gemm_q8_np, each costing a k step of the loops
-     * above (an upper bound: it steps four inputs at a time). */
-    size_t np = linear_is_integer(dev, w) ? (size_t)dev->tuning.gemm_q8_np : 1;
-    size_t per_k = np * gemm_loop_cost_per_k(&dev->tuning);
-    size_t k_run = sg_loop_units_per_launch(dev, w->n_in, (size_t)dev->tuning.gemm_mb * per_k,
-                                            0, 32);
+    size_t k_run = linear_k_run(dev, w);
+    if (yq && k_run < w->n_in)
+        return sg_fail(err, SIGLIP_ENOTSUP, "linear: q8 rows out of a GEMM split over launches");
+    cl_mem y = yq ? yq : g->y;
+    cl_int yo = yq ? 0 : (cl_int)g->y_off, ly = yq ? (cl_int)ldyq : (cl_int)g->ldy;
     /* Row blocks rounded up to whole work-groups: the kernel stores no row past M. */
     size_t wg = (size_t)dev->tuning.gemm_wg, row_blocks = (g->M + rows - 1) / rows;
+    size_t np = linear_is_integer(dev, w) ? (size_t)dev->tuning.gemm_q8_np : 1;
     size_t panels = (w->n_out + w->panel - 1) / w->panel;
     size_t global[2] = {(row_blocks + wg - 1) / wg * wg, (panels + np - 1) / np};
     size_t local[2] = {wg, 1};
@@ -173,10 +190,10 @@ static int linear_panels(SgDevice *dev, const SgGemm *g, cl_mem xq, size_t ldq, 
         cl_int kb = (cl_int)k0, ke = (cl_int)(last ? w->n_in : k0 + k_run);
         cl_int has_bias = first && g->b != NULL;
         cl_int activation = last ? (cl_int)g->act : (cl_int)SG_ACT_NONE;
-        cl_int acc = !first || g->store == SG_ACCUMULATE;
+        cl_int acc = yq ? SG_CL_Y_Q8_ROWS : !first || g->store == SG_ACCUMULATE;
         SgArg args[] = {SG_ARG(m),    SG_ARG(n),     SG_ARG(k),          SG_ARG(x),
                         SG_ARG(xo),   SG_ARG(lx),    SG_ARG(w->buf.mem), SG_ARG(bias),
-                        SG_ARG(has_bias), SG_ARG(g->y), SG_ARG(yo),      SG_ARG(ly),
+                        SG_ARG(has_bias), SG_ARG(y),  SG_ARG(yo),        SG_ARG(ly),
                         SG_ARG(activation), SG_ARG(acc), SG_ARG(mc),     SG_ARG(kb),
                         SG_ARG(ke)};
         rc = sg_launch(dev, sg_gemm_kernel(w->dtype), args, sizeof args / sizeof args[0], 2,
@@ -207,7 +224,7 @@ int sg_op_linear(SgDevice *dev, SgView x, const SgLinear *l, SgView y, SgActivat
     if (rc != SIGLIP_OK)
         return rc;
     if (l->w.layout == SG_GEMM_PANELS)
-        return linear_panels(dev, &g, NULL, 0, err);
+        return linear_panels(dev, &g, NULL, 0, NULL, 0, err);
     return sg_gemm_clblast(dev, &g, err);
 }
 
@@ -230,7 +247,59 @@ int sg_op_norm_linear(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, 
         rc = q8_rows_scratch(dev, &g, &xq, &ldq, err);
     if (rc == SIGLIP_OK)
         rc = sg_op_layernorm_q8(dev, x, ln, xq, ldq, err);
-    return rc == SIGLIP_OK ? linear_panels(dev, &g, xq, ldq, err) : rc;
+    return rc == SIGLIP_OK ? linear_panels(dev, &g, xq, ldq, NULL, 0, err) : rc;
+}
+
+int sg_op_attention_linear(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask,
+                           SgHeads heads, SgView out, const SgLinear *l, SgView y, SgStore store,
+                           SgError *err)
+{
+    if (!linear_is_integer(dev, &l->w) || !sg_attention_writes_q8(dev, q, k, mask, out, heads)) {
+        int rc = sg_op_attention(dev, q, k, v, mask, out, heads, err);
+        return rc == SIGLIP_OK ? sg_op_linear(dev, out, l, y, SG_ACT_NONE, store, err) : rc;
+    }
+    if (out.batch * out.rows == 0 || l->w.n_out == 0)
+        return SIGLIP_OK;
+    /* q8's integer form: the attention writes q8 rows into out's buffer, the GEMM reads them. */
+    SgGemm g;
+    int rc = check_linear(out, l, y, SG_ACT_NONE, store, &g, err);
+    if (rc == SIGLIP_OK && !sg_view_is_dense(out))
+        rc = sg_fail(err, SIGLIP_EINVAL, "attention_linear: out must be dense");
+    if (rc == SIGLIP_OK)
+        rc = sg_op_attention_q8(dev, q, k, v, mask, out, heads, err);
+    return rc == SIGLIP_OK ? linear_panels(dev, &g, out.mem, sg_q8_rows_ld(out.cols), NULL, 0, err)
+                           : rc;
+}
+
+int sg_op_norm_mlp(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, const SgLinear *fc1,
+                   SgActivation act, SgView hidden, const SgLinear *fc2, SgView y, SgStore store,
+                   SgError *err)
+{
+    size_t M = hidden.batch * hidden.rows, ldh = sg_q8_rows_ld(hidden.cols);
+    if (!sg_linear_writes_q8(dev, &fc1->w) || !linear_is_integer(dev, &fc2->w) ||
+        sg_buffer_size(hidden.mem) < M * ldh) {
+        int rc = sg_op_norm_linear(dev, x, ln, h, fc1, hidden, act, SG_STORE, err);
+        return rc == SIGLIP_OK ? sg_op_linear(dev, hidden, fc2, y, SG_ACT_NONE, store, err) : rc;
+    }
+    if (x.batch * x.rows == 0 || fc1->w.n_out == 0 || fc2->w.n_out == 0)
+        return SIGLIP_OK;
+    /* q8's integer form throughout: LayerNorm writes q8 rows into the device's scratch buffer,
+     * fc1 reads them and writes act(...) as q8 rows into hidden's buffer, fc2 reads those. */
+    SgGemm g1, g2;
+    size_t ldq = 0;
+    cl_mem xq = NULL;
+    int rc = check_linear(h, fc1, hidden, act, SG_STORE, &g1, err);
+    if (rc == SIGLIP_OK)
+        rc = check_linear(hidden, fc2, y, SG_ACT_NONE, store, &g2, err);
+    if (rc == SIGLIP_OK && !sg_view_is_dense(hidden))
+        rc = sg_fail(err, SIGLIP_EINVAL, "norm_mlp: hidden must be dense");
+    if (rc == SIGLIP_OK)
+        rc = q8_rows_scratch(dev, &g1, &xq, &ldq, err);
+    if (rc == SIGLIP_OK)
+        rc = sg_op_layernorm_q8(dev, x, ln, xq, ldq, err);
+    if (rc == SIGLIP_OK)
+        rc = linear_panels(dev, &g1, xq, ldq, hidden.mem, ldh, err);
+    return rc == SIGLIP_OK ? linear_panels(dev, &g2, hidden.mem, ldh, NULL, 0, err) : rc;
 }
 
 #ifndef SG_HAVE_CLBLAST

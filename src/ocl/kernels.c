@@ -447,11 +447,19 @@ int sg_launch(SgDevice *dev, SgKernelId id, const SgArg *args, size_t n_args, cl
     return SIGLIP_OK;
 }
 
-int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
-                    SgError *err)
+size_t sg_buffer_size(cl_mem mem)
 {
     size_t bytes = 0;
     if (!mem || clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
+        return 0;
+    return bytes;
+}
+
+int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
+                    SgError *err)
+{
+    size_t bytes = sg_buffer_size(mem);
+    if (bytes == 0)
         return sg_fail(err, SIGLIP_EINVAL, "%s: %s is not a valid device buffer", op, name);
     if (count > UINT32_MAX)
         return sg_fail(err, SIGLIP_EINVAL,

@@ -132,6 +132,9 @@ static inline size_t sg_pow2_floor(size_t v)
 int sg_check_buffer(cl_mem mem, size_t count, size_t elem_size, const char *op, const char *name,
                     SgError *err);
 
+/* The bytes `mem` holds; 0 for NULL or what is not a device buffer. */
+size_t sg_buffer_size(cl_mem mem);
+
 /* sg_check_buffer for every element view v reaches. */
 static inline int sg_check_view(SgView v, size_t elem_size, const char *op, const char *name,
                                 SgError *err)

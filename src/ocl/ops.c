@@ -154,9 +154,11 @@ static int check_attention(SgView q, SgView k, SgView v, SgMask mask, SgView out
 }
 
 /* attention_rows (cl/attention.cl): keys transposed into the device scratch buffer, then one
- * work-item per block of dev->tuning.attn_qb queries (the program's SG_ATTN_QB). */
+ * work-item per block of dev->tuning.attn_qb queries (the program's SG_ATTN_QB). out_q8 > 0:
+ * out is q8 rows of that many bytes per row from the start of out.mem (the head dimension a
+ * multiple of 32), not f32. */
 static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
-                          const SgAttnArgs *a, SgError *err)
+                          const SgAttnArgs *a, cl_uint out_q8, SgError *err)
 {
     size_t B = a->B, Tkp = ((size_t)a->Tk + 15) / 16 * 16;
     cl_mem kt;
@@ -173,12 +175,14 @@ static int attention_rows(SgDevice *dev, SgView q, SgView k, SgView v, SgMask ma
     if (rc != SIGLIP_OK)
         return rc;
     cl_mem mask_arg = mask.keep ? mask.keep : kt; /* never read without has_mask */
+    cl_uint o_off = out_q8 ? 0 : a->o_off, ldo = out_q8 ? out_q8 : a->ldo;
+    cl_int is_q8 = out_q8 > 0;
     SgArg args[] = {SG_ARG(q.mem),    SG_ARG(a->q_off), SG_ARG(a->ldq),      SG_ARG(a->q_bstride),
                     SG_ARG(kt),       SG_ARG(tkp),      SG_ARG(v.mem),       SG_ARG(a->v_off),
                     SG_ARG(a->ldkv),  SG_ARG(mask_arg), SG_ARG(a->has_mask), SG_ARG(seg_arg),
-                    SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(a->o_off), SG_ARG(a->ldo),
+                    SG_ARG(a->has_seg), SG_ARG(out.mem), SG_ARG(o_off),    SG_ARG(ldo),
                     SG_ARG(a->Tq),    SG_ARG(a->Tk),    SG_ARG(a->H),        SG_ARG(a->dh),
-                    SG_ARG(a->scale)};
+                    SG_ARG(a->scale), SG_ARG(is_q8)};
     size_t qb = (size_t)dev->tuning.attn_qb;
     size_t global[3] = {((size_t)a->Tq + qb - 1) / qb, a->H, B};
     size_t one[3] = {1, 1, 1};
@@ -230,6 +234,15 @@ static int attention_tiled(SgDevice *dev, SgView q, SgView k, SgView v, SgMask m
     return rc;
 }
 
+/* Whether sg_op_attention runs attention_rows for keys of Tk rows and heads dh wide: the
+ * device's choice, unless the shape is past that kernel's limits or the device's loop budget
+ * (it takes every key in one work-item); else the tiled kernel, which can split the keys. */
+static int attention_takes_rows(const SgDevice *dev, size_t Tk, size_t dh)
+{
+    return dev->tuning.attention == SG_ATTN_ROWS && dh % 8 == 0 && Tk <= SG_ATTN_MAX_TK &&
+           sg_loop_fits(dev, attention_rows_loop_cost(Tk, dh, (size_t)dev->tuning.attn_qb));
+}
+
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err)
 {
@@ -239,12 +252,34 @@ int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, Sg
     int rc = check_attention(q, k, v, mask, out, heads, &a, err);
     if (rc != SIGLIP_OK)
         return rc;
-    /* attention_rows takes every key in one work-item: past the device's loop budget (or its
-     * limits) the tiled kernel, which can split the keys, runs instead. */
-    if (dev->tuning.attention == SG_ATTN_ROWS && a.dh % 8 == 0 && a.Tk <= SG_ATTN_MAX_TK &&
-        sg_loop_fits(dev, attention_rows_loop_cost(a.Tk, a.dh, (size_t)dev->tuning.attn_qb)))
-        return attention_rows(dev, q, k, v, mask, out, &a, err);
+    if (attention_takes_rows(dev, a.Tk, a.dh))
+        return attention_rows(dev, q, k, v, mask, out, &a, 0, err);
     return attention_tiled(dev, q, k, v, mask, out, &a, err);
+}
+
+int sg_attention_writes_q8(const SgDevice *dev, SgView q, SgView k, SgMask mask, SgView out,
+                           SgHeads heads)
+{
+    size_t H = heads.count, dh = H ? q.cols / H : 0, Tk = mask.seg.rows ? mask.seg.max_keys : k.rows;
+    size_t rows = out.batch * out.rows;
+    return dh > 0 && dh % 32 == 0 && attention_takes_rows(dev, Tk, dh) &&
+           sg_buffer_size(out.mem) >= rows * sg_q8_rows_ld(out.cols);
+}
+
+int sg_op_attention_q8(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
+                       SgHeads heads, SgError *err)
+{
+    if (out.batch == 0 || q.rows == 0 || heads.count == 0 || (mask.seg.rows && !mask.seg.count))
+        return SIGLIP_OK;
+    SgAttnArgs a;
+    int rc = check_attention(q, k, v, mask, out, heads, &a, err);
+    if (rc != SIGLIP_OK)
+        return rc;
+    if (!sg_attention_writes_q8(dev, q, k, mask, out, heads))
+        return sg_fail(err, SIGLIP_ENOTSUP, "attention: q8 rows need the attention_rows kernel, "
+                       "heads a multiple of 32 wide and %zu bytes in out's buffer",
+                       out.batch * out.rows * sg_q8_rows_ld(out.cols));
+    return attention_rows(dev, q, k, v, mask, out, &a, (cl_uint)sg_q8_rows_ld(out.cols), err);
 }
 
 int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,

@@ -118,6 +118,41 @@ typedef struct SgHeads {
 int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
                     SgHeads heads, SgError *err);
 
+/* 1 when sg_op_attention_q8 runs for these arguments: dev takes attention_rows for them (its
+ * tuning's choice, within that kernel's limits), each head is a multiple of 32 wide (a block of
+ * q8 rows lies in one head), and out's buffer holds the q8 rows. */
+int sg_attention_writes_q8(const SgDevice *dev, SgView q, SgView k, SgMask mask, SgView out,
+                           SgHeads heads);
+
+/* sg_op_attention with out written as q8 rows (cl/q8_rows.h) of out.cols inputs from the start of
+ * out's buffer, sg_q8_rows_ld(out.cols) bytes per row, instead of as f32 (out's offset and row
+ * stride give only the shape then): the output projection's input in q8's integer GEMM form,
+ * rounded where it is produced. SIGLIP_ENOTSUP where sg_attention_writes_q8 says no. */
+int sg_op_attention_q8(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
+                       SgHeads heads, SgError *err);
+
+/* y = attention(q, k, v)·wᵀ + b (or y += ...): a layer's attention and output projection.
+ * sg_op_attention into out, then sg_op_linear from it; where l runs q8's integer form and
+ * sg_attention_writes_q8 holds, the attention writes its output as q8 rows into out's buffer
+ * (sg_op_attention_q8), which the GEMM reads without a rounding pass. out: dense. */
+int sg_op_attention_linear(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask,
+                           SgHeads heads, SgView out, const SgLinear *l, SgView y, SgStore store,
+                           SgError *err);
+
+/* 1 when a Linear with weights w writes its output as q8 rows (cl/q8_rows.h) for a next one in
+ * q8's integer form (sg_op_norm_mlp): its own GEMM runs the integer form, whose epilogue rounds
+ * them, in one launch (not split over K by a loop budget: the activation needs the whole sum). */
+int sg_linear_writes_q8(const SgDevice *dev, const SgWeight *w);
+
+/* y = fc2(act(fc1(LN(x)))) + b₂ (or y += ...): a layer's MLP after its LayerNorm, through h
+ * ([rows, ln->n]) and hidden ([rows, fc1's n_out]), both dense. As sg_op_norm_linear then
+ * sg_op_linear; where fc1 and fc2 run q8's integer form, fc1 in one launch and hidden's buffer
+ * holds the q8 rows, fc1's epilogue writes act(...) as q8 rows into hidden's buffer, which fc2
+ * reads without a rounding pass (h is not written, as in sg_op_norm_linear). */
+int sg_op_norm_mlp(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, const SgLinear *fc1,
+                   SgActivation act, SgView hidden, const SgLinear *fc2, SgView y, SgStore store,
+                   SgError *err);
+
 /* A gather table [rows, cols] on the device stored as dtype (ocl/weight_pack.h's sg_table_pack
  * layout): the token embedding in the model's precision. */
 typedef struct SgTable {
