@@ -122,6 +122,77 @@ static int run_op(SgDevice *dev, Layer *L, Shape s, int op, SgError *err)
     }
 }
 
+/* The layer's two op pairs that hand each other q8 rows where q8's integer form runs
+ * (src/ocl/ops.h): as one op (pair 0, 2: what the towers run) and as the two ops one after
+ * another (pair 1, 3: the rounding pass between them, the baseline). */
+enum { PAIR_ATTN, PAIR_ATTN_APART, PAIR_MLP, PAIR_MLP_APART, PAIR_COUNT };
+static const char *const pair_name[PAIR_COUNT] = {
+    "attention + out linear, one op", "attention, then out linear",
+    "MLP (layernorm 2, fc1 + gelu, fc2), one op", "MLP as layernorm 2 + fc1 + gelu, then fc2",
+}; /* (no name starts as a row of the op table does: bench/compare_sgemm.py reads those) */
+
+static int run_pair(SgDevice *dev, Layer *L, Shape s, int pair, SgError *err)
+{
+    size_t B = s.B, T = s.T, D = s.D;
+    SgView x = sg_view(L->x.mem, B, T, D), h = sg_view(L->h.mem, B, T, D);
+    SgView qkv = sg_view(L->qkv.mem, B, T, 3 * D), attn = sg_view(L->attn.mem, B, T, D);
+    SgView hidden = sg_view(L->hidden.mem, B, T, s.I);
+    SgHeads heads = {s.H, 1.0f / sqrtf((float)(D / s.H))};
+    SgView q = sg_view_cols(qkv, 0, D), k = sg_view_cols(qkv, D, D), v = sg_view_cols(qkv, 2 * D, D);
+    switch (pair) {
+    case PAIR_ATTN:
+        return sg_op_attention_linear(dev, q, k, v, SG_NO_MASK, heads, attn, &L->out_l, x,
+                                      SG_ACCUMULATE, err);
+    case PAIR_MLP:
+        return sg_op_norm_mlp(dev, x, &L->ln, h, &L->fc1, SG_ACT_GELU_TANH, hidden, &L->fc2, x,
+                              SG_ACCUMULATE, err);
+    case PAIR_ATTN_APART:
+    case PAIR_MLP_APART:
+        for (int op = pair == PAIR_ATTN_APART ? OP_ATTN : OP_FC1;
+             op <= (pair == PAIR_ATTN_APART ? OP_OUT : OP_FC2); op++) {
+            int rc = run_op(dev, L, s, op, err);
+            if (rc != SIGLIP_OK)
+                return rc;
+        }
+        return SIGLIP_OK;
+    default: return SIGLIP_OK;
+    }
+}
+
+/* Each pair as one op against its two ops one after another, in rounds (each round runs all
+ * four, starting one further along, so that a drift of the machine's speed reaches both
+ * sides): the median of the per-round ratios, apart / one op. */
+static int time_pairs(SgDevice *dev, Layer *L, Shape s, int iters, SgError *err)
+{
+    double ms[PAIR_COUNT][64], ratio[2][64];
+    int n = iters < 64 ? iters : 64, rc = SIGLIP_OK;
+    for (int r = -1; r < n && rc == SIGLIP_OK; r++) /* r = -1: warm-up */
+        for (int i = 0; i < PAIR_COUNT && rc == SIGLIP_OK; i++) {
+            int pair = (i + (r < 0 ? 0 : r)) % PAIR_COUNT;
+            double t0 = now_s();
+            rc = run_pair(dev, L, s, pair, err);
+            if (rc == SIGLIP_OK)
+                rc = sg_device_finish(dev, err);
+            if (r >= 0)
+                ms[pair][r] = (now_s() - t0) * 1e3;
+        }
+    if (rc != SIGLIP_OK)
+        return rc;
+    for (int r = 0; r < n; r++) {
+        ratio[0][r] = ms[PAIR_ATTN_APART][r] / ms[PAIR_ATTN][r];
+        ratio[1][r] = ms[PAIR_MLP_APART][r] / ms[PAIR_MLP][r];
+    }
+    printf("\n| pair | ms | apart / one op (median of %d rounds) |\n| --- | --- | --- |\n", n);
+    for (int p = 0; p < PAIR_COUNT; p++) {
+        printf("| %s | %.2f | ", pair_name[p], median(ms[p], n));
+        if (p % 2 == 0)
+            printf("%.3f |\n", median(ratio[p / 2], n));
+        else
+            printf("baseline |\n");
+    }
+    return SIGLIP_OK;
+}
+
 static size_t arg_size(const char *v)
 {
     char *end;
@@ -249,7 +320,9 @@ int main(int argc, char **argv)
         for (int op = 0; op < OP_COUNT; op++)
             f += op_flops(op, s);
         printf("| layer | %.2f | %.1f | 100 %% |\n", total, f / (total * 1e6));
-    } else {
+        rc = time_pairs(dev, &L, s, iters, &err);
+    }
+    if (rc != SIGLIP_OK) {
         fprintf(stderr, "bench_ops: %s\n", err.message);
     }
     SgBuffer *bufs[] = {&L.x, &L.h, &L.qkv, &L.attn, &L.hidden, &L.qkv_l.b, &L.out_l.b,

@@ -95,6 +95,30 @@ static void expect(const char *what, SgBuffer *buf, const float *ref, size_t n, 
 }
 
 /* Linear M × N × K in every weight type, GELU + bias stored, then accumulated without. */
+/* buf holds q8 rows (cl/q8_rows.h) of rows × n values: each within half a step (its block's
+ * scale) of ref (test_ops checks the rounding itself). */
+static void expect_q8_rows(const char *what, SgBuffer *buf, const float *ref, size_t rows,
+                           size_t n)
+{
+    size_t ldq = sg_q8_rows_ld(n), k32 = (n + 31) / 32 * 32;
+    unsigned char *q = malloc(rows * ldq);
+    float *deq = malloc(rows * n * sizeof *deq);
+    if (q && deq && sg_buffer_read(dev, buf->mem, 0, rows * ldq, q, &err) == SIGLIP_OK) {
+        float step = 0;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < n; c++) {
+                float sc;
+                memcpy(&sc, q + r * ldq + k32 + k32 / 8 + 4 * (c / 32), 4);
+                deq[r * n + c] = (float)(signed char)q[r * ldq + c] * sc;
+                step = sc > step ? sc : step;
+            }
+        size_t bad = sg_count_mismatches(what, deq, ref, rows * n, 0.51 * step, 1e-4);
+        CHECK(bad == 0, "%s: %zu of %zu values off by more than half a step", what, bad,
+              rows * n);
+    }
+    free(q), free(deq);
+}
+
 static void run_linear(const Sizes *s)
 {
     const size_t M = 5, N = 72, K = s->K; /* N: one panel and a part of the next */
@@ -156,28 +180,13 @@ static void run_layernorm(const Sizes *s)
     /* The same rows into q8 rows (q8's integer GEMM form reads them; on a device without it only
      * this test runs the kernel): each value within half a step of its block's scale of the
      * reference (test_ops checks the rounding itself). */
-    size_t ldq = sg_q8_rows_ld(n), k32 = (n + 31) / 32 * 32;
+    size_t ldq = sg_q8_rows_ld(n);
     SgBuffer bq = {0};
     scratch(rows * ldq, &bq);
     rc = sg_op_layernorm_q8(dev, sg_view(bx.mem, 1, rows, n), &ln, bq.mem, ldq, &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    unsigned char *q = malloc(rows * ldq);
-    float *deq = malloc(rows * n * sizeof *deq);
-    if (rc == SIGLIP_OK && q && deq && ref &&
-        sg_buffer_read(dev, bq.mem, 0, rows * ldq, q, &err) == SIGLIP_OK) {
-        float step = 0;
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = 0; c < n; c++) {
-                float sc;
-                memcpy(&sc, q + r * ldq + k32 + k32 / 8 + 4 * (c / 32), 4);
-                deq[r * n + c] = (float)(signed char)q[r * ldq + c] * sc;
-                step = sc > step ? sc : step;
-            }
-        size_t bad = sg_count_mismatches("layernorm_q8", deq, ref, rows * n, 0.51 * step, 1e-4);
-        CHECK(bad == 0, "layernorm_q8: %zu of %zu values off by more than half a step", bad,
-              rows * n);
-    }
-    free(q), free(deq);
+    if (rc == SIGLIP_OK && ref)
+        expect_q8_rows("layernorm_q8", &bq, ref, rows, n);
     hold(&bx), hold(&by), hold(&bq);
     hold(&ln.w), hold(&ln.b);
     free(x), free(g), free(be), free(ref);
@@ -212,6 +221,16 @@ static void run_attention(const Sizes *s)
         ref_attention(q, W, Tq * W, kv, kv + B * Tk * W, W, s->text ? keep : NULL, ref, W, B, Tq,
                       Tk, H, s->dh, scale);
         expect(what, &bo, ref, B * Tq * W, 1e-4);
+    }
+    /* attention_rows writing q8 rows (the output projection's input in q8's integer form) where
+     * the heads allow it (dh a multiple of 32: base and text, not so400m's 72). */
+    SgView vq = sg_view(bq.mem, B, Tq, W), vo = sg_view(bo.mem, B, Tq, W);
+    if (sg_attention_writes_q8(dev, vq, vk, mask, vo, (SgHeads){H, scale})) {
+        rc = sg_op_attention_q8(dev, vq, vk, vv, mask, vo, (SgHeads){H, scale}, &err);
+        CHECK_STATUS(rc, SIGLIP_OK, err.message);
+        snprintf(what, sizeof what, "%s attention_q8 Tk=%zu", s->name, Tk);
+        if (rc == SIGLIP_OK && ref && keep)
+            expect_q8_rows(what, &bo, ref, B * Tq, W);
     }
     hold(&bq), hold(&bkv), hold(&bo);
     hold(&bm);
