@@ -90,7 +90,8 @@ static int gemm_error(SgDevice *dev, size_t M, size_t N, size_t K, SgElemType dt
     return rc;
 }
 
-/* ---- timing: one layer's four Linear layers of every tower ---- */
+/* ---- timing: one layer's four Linear layers of every tower (with the LayerNorms before QKV
+ * and fc1, as the towers run them) ---- */
 
 /* Seconds for all layers of every tower (the fastest of `reps` timed runs of one layer), the
  * weights stored as dtype. */
@@ -102,15 +103,22 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType 
     for (size_t t = 0; t < job->n_towers && rc == SIGLIP_OK; t++) {
         const SgTuneTower *tw = &job->towers[t];
         size_t M = tw->M, D = tw->D, I = tw->I;
-        SgBuffer x = {0}, h = {0}, qkv = {0};
+        SgBuffer x = {0}, h = {0}, qkv = {0}, hn = {0};
         SgLinear l[4];
         memset(l, 0, sizeof l);
+        SgLayerNorm ln = {.n = D, .eps = 1e-6f};
         const size_t n_out[4] = {3 * D, D, I, D}, n_in[4] = {D, D, D, I};
         rc = upload_random(dev, M * D, 4, &x, err);
         if (rc == SIGLIP_OK)
             rc = sg_buffer_create(dev, M * I * 4, &h, err);
         if (rc == SIGLIP_OK)
             rc = sg_buffer_create(dev, M * 3 * D * 4, &qkv, err);
+        if (rc == SIGLIP_OK)
+            rc = sg_buffer_create(dev, M * D * 4, &hn, err);
+        if (rc == SIGLIP_OK)
+            rc = upload_random(dev, D, 13, &ln.w, err);
+        if (rc == SIGLIP_OK)
+            rc = upload_random(dev, D, 14, &ln.b, err);
         for (int i = 0; i < 4 && rc == SIGLIP_OK; i++) {
             float *w = malloc(n_out[i] * n_in[i] * sizeof *w);
             if (!w)
@@ -127,16 +135,19 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType 
         double best = INFINITY;
         for (int r = 0; r <= reps && rc == SIGLIP_OK; r++) { /* run 0 warms up */
             double t0 = now_s();
+            /* As run_encoder (src/model/tower.c) runs them: LayerNorm into QKV, and into the
+             * MLP, fc1's output handed to fc2 (as q8 rows where q8's integer form runs); the
+             * output projection from f32 (the attention's output, not run here). */
             SgView vx = sg_view(x.mem, 1, M, D), vh = sg_view(h.mem, 1, M, I);
-            rc = sg_op_linear(dev, vx, &l[0], sg_view(qkv.mem, 1, M, 3 * D), SG_ACT_NONE,
-                              SG_STORE, err);
+            SgView vn = sg_view(hn.mem, 1, M, D);
+            rc = sg_op_norm_linear(dev, vx, &ln, vn, &l[0], sg_view(qkv.mem, 1, M, 3 * D),
+                                   SG_ACT_NONE, SG_STORE, err);
             if (rc == SIGLIP_OK)
                 rc = sg_op_linear(dev, vx, &l[1], sg_view(h.mem, 1, M, D), SG_ACT_NONE,
                                   SG_STORE, err);
             if (rc == SIGLIP_OK)
-                rc = sg_op_linear(dev, vx, &l[2], vh, SG_ACT_GELU_TANH, SG_STORE, err);
-            if (rc == SIGLIP_OK)
-                rc = sg_op_linear(dev, vh, &l[3], vx, SG_ACT_NONE, SG_ACCUMULATE, err);
+                rc = sg_op_norm_mlp(dev, vx, &ln, vn, &l[2], SG_ACT_GELU_TANH, vh, &l[3], vx,
+                                    SG_ACCUMULATE, err);
             if (rc == SIGLIP_OK)
                 rc = sg_device_finish(dev, err);
             if (r > 0 && now_s() - t0 < best)
@@ -146,6 +157,7 @@ static int time_gemms(SgDevice *dev, const SgTuneJob *job, int reps, SgElemType 
         for (int i = 0; i < 4; i++)
             sg_buffer_release(dev, &l[i].w.buf), sg_buffer_release(dev, &l[i].b);
         sg_buffer_release(dev, &x), sg_buffer_release(dev, &h), sg_buffer_release(dev, &qkv);
+        sg_buffer_release(dev, &hn), sg_buffer_release(dev, &ln.w), sg_buffer_release(dev, &ln.b);
     }
     return rc;
 }
