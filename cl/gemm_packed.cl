@@ -315,15 +315,20 @@ inline void sg_store_block(float8 acc[MR][NV], const SgOut o, int m0, int n0)
     }
 }
 
-#if SG_Q8_INT
-#if (SG_NP * NR) % 32
-#error "the integer form's work-item must hold whole blocks of 32 columns (SG_Q8_NP · NR)"
+/* Whether the integer form's epilogue can write q8 rows: only where a work-item's NP·NR columns
+ * are whole blocks of 32 (the host checks the same, sg_linear_writes_q8). */
+#if SG_Q8_INT && (SG_NP * NR) % 32 == 0
+#define SG_Q8_ROWS_OUT 1
+#else
+#define SG_Q8_ROWS_OUT 0
 #endif
+
+#if SG_Q8_ROWS_OUT
 /* The integer form's epilogue with accumulate = SG_CL_Y_Q8_ROWS: rows m0 .. m0+MR−1 (those below
  * M) of act(acc + b) over the work-item's columns n0 .. n0+NP·NR−1 rounded into q8 rows at y
  * (cl/q8_rows.h; y_off and ldy in bytes) instead of stored as f32: the next integer-form GEMM's
  * input, each value rounded once where it is produced (fc1's GELU output for fc2). n0 and NP·NR
- * are multiples of 32, so every block of 32 columns lies in one work-item; columns past N are 0
+ * are multiples of 32 (SG_Q8_ROWS_OUT), so every block of 32 columns lies in one work-item; columns past N are 0
  * up to the row's K32 (the weight panels are zero there, but b is not read past N). */
 inline void sg_store_q8_rows(float8 acc[SG_NP][MR][NV], const SgOut o, int m0, int n0)
 {
@@ -419,10 +424,12 @@ void gemm_packed(const int M, const int N, const int K,
         }
     }
     for (int mb = 0; mb < MB && (row_block * MB + mb) * MR < M; mb++) {
+#if SG_Q8_ROWS_OUT
         if (accumulate == SG_CL_Y_Q8_ROWS) {
             sg_store_q8_rows(accs[mb], o, (row_block * MB + mb) * MR, group * SG_NP * NR);
             continue;
         }
+#endif
         for (int p = 0; p < SG_NP && (group * SG_NP + p) * NR < N; p++)
             sg_store_block(accs[mb][p], o, (row_block * MB + mb) * MR, (group * SG_NP + p) * NR);
     }

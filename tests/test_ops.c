@@ -1048,10 +1048,13 @@ static void test_norm_mlp_case(size_t M, size_t D, size_t F, SgActivation act, S
     SgLinear fc2 = random_linear(D, F, dtype, &w2, &b2, &gb2);
     SgView vx = sg_view(gx.view, 1, M, D);
     /* Fused where fc1's GEMM runs the integer form in one launch (always without a loop
-     * budget) and hidden's buffer holds the q8 rows (not at F = 8: 40 bytes a row). */
+     * budget) over whole blocks of 32 columns per work-item (NP·NR) and hidden's buffer holds
+     * the q8 rows (not at F = 8: 40 bytes a row). */
     int one_launch = sg_linear_writes_q8(dev, &fc1.w);
-    CHECK(dev->info.loop_budget > 0 || one_launch == integer,
-          "fc1 writes q8 rows wherever it runs q8's integer form (no loop budget)");
+    int whole = dev->tuning.gemm_q8_np * dev->tuning.gemm_nr % 32 == 0;
+    CHECK(dev->info.loop_budget > 0 || one_launch == (integer && whole),
+          "fc1 writes q8 rows wherever it runs q8's integer form over whole blocks (no loop "
+          "budget)");
     int fused = integer && one_launch && ldh <= F * 4;
     check_op(sg_op_norm_mlp(dev, vx, &ln, sg_view(gh.view, 1, M, D), &fc1, act,
                             sg_view(ghid.view, 1, M, F), &fc2, sg_view(gy.view, 1, M, D),
@@ -1103,7 +1106,7 @@ typedef struct AttnLinCase {
 static void test_attention_linear_case(const AttnLinCase *c, SgElemType dtype)
 {
     size_t W = c->H * c->dh, ldo = sg_q8_rows_ld(W), R = 0, max_q = 0, max_k = 0;
-    int32_t seg[3 * 8];
+    int32_t seg[3 * 8] = {0};
     for (size_t i = 0; c->packed && i < c->B; i++) {
         size_t nq = c->T - i, nk = c->T - i > 1 ? c->T - i - 1 : 1;
         seg[3 * i] = (int32_t)R, seg[3 * i + 1] = (int32_t)nq, seg[3 * i + 2] = (int32_t)nk;
@@ -1222,6 +1225,16 @@ static void test_q8_pairs(void)
             test_norm_mlp_case(13, 100, 545, SG_ACT_GELU_ERF, SG_ELEM_I8, 0);
             test_attention_linear_case(&attn_lin_cases[1], SG_ELEM_I8);
         }
+    /* A tuning file may set any NP: 3 panels of 16 (48 columns, not whole blocks of 32) take
+     * the rounding pass. */
+    if (dev->info.has_int8_dot) {
+        SgTuning odd = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 1});
+        odd.gemm_q8_np = 3;
+        CHECK_STATUS(sg_device_retune(dev, &odd, sg_test_cache_dir(), &err), SIGLIP_OK,
+                     err.message);
+        CHECK(dev->tuning.gemm_q8_np == 3, "q8 form 3 kept (%d)", dev->tuning.gemm_q8_np);
+        test_norm_mlp_case(7, 64, 200, SG_ACT_GELU_TANH, SG_ELEM_I8, 1);
+    }
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK,
                  err.message);
     /* Every attention configuration the tuner may choose (the tiled kernel: the rounding pass). */

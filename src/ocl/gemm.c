@@ -135,7 +135,11 @@ static size_t linear_k_run(const SgDevice *dev, const SgWeight *w)
 
 int sg_linear_writes_q8(const SgDevice *dev, const SgWeight *w)
 {
-    return linear_is_integer(dev, w) && linear_k_run(dev, w) >= w->n_in;
+    /* A work-item's NP·NR columns must be whole blocks of 32 (cl/gemm_packed.cl
+     * SG_Q8_ROWS_OUT): every NP of the tuner's candidates (8, 16) makes them so; a tuning file
+     * may set any. */
+    size_t cols = (size_t)dev->tuning.gemm_q8_np * (size_t)dev->tuning.gemm_nr;
+    return linear_is_integer(dev, w) && cols % 32 == 0 && linear_k_run(dev, w) >= w->n_in;
 }
 
 /* xq: NULL, or x already as q8 rows there (ldq bytes per row) where the form is the integer one.

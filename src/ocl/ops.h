@@ -141,7 +141,8 @@ int sg_op_attention_linear(SgDevice *dev, SgView q, SgView k, SgView v, SgMask m
 
 /* 1 when a Linear with weights w writes its output as q8 rows (cl/q8_rows.h) for a next one in
  * q8's integer form (sg_op_norm_mlp): its own GEMM runs the integer form, whose epilogue rounds
- * them, in one launch (not split over K by a loop budget: the activation needs the whole sum). */
+ * them, in one launch (not split over K by a loop budget: the activation needs the whole sum),
+ * over gemm_q8_np · gemm_nr columns per work-item that are whole blocks of 32. */
 int sg_linear_writes_q8(const SgDevice *dev, const SgWeight *w);
 
 /* y = fc2(act(fc1(LN(x)))) + b₂ (or y += ...): a layer's MLP after its LayerNorm, through h
