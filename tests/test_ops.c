@@ -684,6 +684,23 @@ static void test_layernorm_q8_case(size_t rows, size_t cols, float eps)
     free(x), free(gamma), free(beta), free(ref), free(got);
 }
 
+/* The LayerNorm a norm op's first GEMM multiplied, as the device computed it, into h [rows of vx,
+ * ln->n]: where the GEMM runs q8's integer form, sg_op_layernorm_q8's rows (checked against
+ * the rule by test_layernorm_q8_case) from a second launch into gq, dequantized (q: a host
+ * buffer of gq's size); else the f32 LayerNorm the op left in gh. */
+static void device_layernorm(SgView vx, const SgLayerNorm *ln, int integer, GBuf *gq, GBuf *gh,
+                             unsigned char *q, float *h, const char *op)
+{
+    size_t M = vx.batch * vx.rows, K = ln->n, ldq = sg_q8_rows_ld(K);
+    if (integer) {
+        check_op(sg_op_layernorm_q8(dev, vx, ln, gq->view, ldq, &err), "layernorm_q8");
+        gbuf_read(gq, q, op);
+        q8_rows_values(q, ldq, M, K, h);
+    } else {
+        gbuf_read(gh, h, op);
+    }
+}
+
 /* sg_op_norm_linear (y = LN(x)·wᵀ + b, as the towers run QKV and fc1) on every weight type. The
  * reference: LayerNorm by the device's own sg_op_layernorm, or, where the weights run q8's
  * integer form, the device's sg_op_layernorm_q8 (checked against the rule above) read back and
@@ -713,13 +730,7 @@ static void test_norm_linear_case(size_t M, size_t N, size_t K, SgActivation act
                                &err);
     check_op(rc, "norm_linear");
     gbuf_read(&gy, got, "norm_linear y");
-    if (integer) { /* the GEMM's rounded input, as LayerNorm writes it */
-        check_op(sg_op_layernorm_q8(dev, vx, &ln, gq.view, ldq, &err), "layernorm_q8");
-        gbuf_read(&gq, q, "norm_linear q8 rows");
-        q8_rows_values(q, ldq, M, K, h);
-    } else {
-        gbuf_read(&gh, h, "norm_linear h");
-    }
+    device_layernorm(vx, &ln, integer, &gq, &gh, q, h, "norm_linear");
     ref_linear(h, K, w, b, ref, N, M, N, K, act, 0);
     char label[96];
     snprintf(label, sizeof label, "%s%s M=%zu N=%zu K=%zu act=%d", dtype_names[dtype],
@@ -1062,15 +1073,7 @@ static void test_norm_mlp_case(size_t M, size_t D, size_t F, SgActivation act, S
              "norm_mlp");
     gbuf_read(&gy, got, "norm_mlp y");
     gbuf_read(&ghid, hq, "norm_mlp hidden");
-    /* fc1's input: LayerNorm as the device computed it (q8 rows where the integer form runs,
-     * checked by test_layernorm_q8_case, and read back through a second launch). */
-    if (integer) {
-        check_op(sg_op_layernorm_q8(dev, vx, &ln, gq.view, ldx, &err), "layernorm_q8");
-        gbuf_read(&gq, q, "norm_mlp q8 rows");
-        q8_rows_values(q, ldx, M, D, h);
-    } else {
-        gbuf_read(&gh, h, "norm_mlp h");
-    }
+    device_layernorm(vx, &ln, integer, &gq, &gh, q, h, "norm_mlp");
     ref_linear(h, D, w1, b1, hid_ref, F, M, F, D, act, 0);
     char label[96];
     snprintf(label, sizeof label, "%s%s M=%zu D=%zu F=%zu act=%d acc=%d", dtype_names[dtype],

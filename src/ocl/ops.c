@@ -243,20 +243,6 @@ static int attention_takes_rows(const SgDevice *dev, size_t Tk, size_t dh)
            sg_loop_fits(dev, attention_rows_loop_cost(Tk, dh, (size_t)dev->tuning.attn_qb));
 }
 
-int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
-                    SgHeads heads, SgError *err)
-{
-    if (out.batch == 0 || q.rows == 0 || heads.count == 0 || (mask.seg.rows && !mask.seg.count))
-        return SIGLIP_OK;
-    SgAttnArgs a;
-    int rc = check_attention(q, k, v, mask, out, heads, &a, err);
-    if (rc != SIGLIP_OK)
-        return rc;
-    if (attention_takes_rows(dev, a.Tk, a.dh))
-        return attention_rows(dev, q, k, v, mask, out, &a, 0, err);
-    return attention_tiled(dev, q, k, v, mask, out, &a, err);
-}
-
 int sg_attention_writes_q8(const SgDevice *dev, SgView q, SgView k, SgMask mask, SgView out,
                            SgHeads heads)
 {
@@ -266,8 +252,9 @@ int sg_attention_writes_q8(const SgDevice *dev, SgView q, SgView k, SgMask mask,
            sg_buffer_size(out.mem) >= rows * sg_q8_rows_ld(out.cols);
 }
 
-int sg_op_attention_q8(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
-                       SgHeads heads, SgError *err)
+/* sg_op_attention (as_q8 = 0) or sg_op_attention_q8 (as_q8 = 1). */
+static int attention_op(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
+                        SgHeads heads, int as_q8, SgError *err)
 {
     if (out.batch == 0 || q.rows == 0 || heads.count == 0 || (mask.seg.rows && !mask.seg.count))
         return SIGLIP_OK;
@@ -275,11 +262,27 @@ int sg_op_attention_q8(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask,
     int rc = check_attention(q, k, v, mask, out, heads, &a, err);
     if (rc != SIGLIP_OK)
         return rc;
-    if (!sg_attention_writes_q8(dev, q, k, mask, out, heads))
+    if (as_q8 && !sg_attention_writes_q8(dev, q, k, mask, out, heads))
         return sg_fail(err, SIGLIP_ENOTSUP, "attention: q8 rows need the attention_rows kernel, "
                        "heads a multiple of 32 wide and %zu bytes in out's buffer",
                        out.batch * out.rows * sg_q8_rows_ld(out.cols));
-    return attention_rows(dev, q, k, v, mask, out, &a, (cl_uint)sg_q8_rows_ld(out.cols), err);
+    if (as_q8)
+        return attention_rows(dev, q, k, v, mask, out, &a, (cl_uint)sg_q8_rows_ld(out.cols), err);
+    if (attention_takes_rows(dev, a.Tk, a.dh))
+        return attention_rows(dev, q, k, v, mask, out, &a, 0, err);
+    return attention_tiled(dev, q, k, v, mask, out, &a, err);
+}
+
+int sg_op_attention(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
+                    SgHeads heads, SgError *err)
+{
+    return attention_op(dev, q, k, v, mask, out, heads, 0, err);
+}
+
+int sg_op_attention_q8(SgDevice *dev, SgView q, SgView k, SgView v, SgMask mask, SgView out,
+                       SgHeads heads, SgError *err)
+{
+    return attention_op(dev, q, k, v, mask, out, heads, 1, err);
 }
 
 int sg_table_upload(SgDevice *dev, const SgRows *src, SgElemType dtype, SgTable *out,
