@@ -195,9 +195,8 @@ static int text_forward_packed(SiglipModel *m, const int32_t *ids, const size_t 
     TRY(run_encoder(m, c, m->text.layers, 1, R, (SgMask){NULL, seg}, err));
     /* head(final_layer_norm(hidden)[:, -1]): the LayerNorm is row-wise, so only those rows. */
     TRY(sg_op_segment_last_rows(dev, x, seg, last, err));
-    TRY(sg_op_layernorm(dev, last, last, &m->text.final_ln, err));
-    TRY(sg_op_linear(dev, last, hd, tensor(&ws->pooled, B, 1, hd->w.n_out), SG_ACT_NONE,
-                     SG_STORE, err));
+    TRY(sg_op_norm_linear(dev, last, &m->text.final_ln, last, hd,
+                          tensor(&ws->pooled, B, 1, hd->w.n_out), SG_ACT_NONE, SG_STORE, err));
     return sg_buffer_read(dev, ws->pooled.mem, 0, B * hd->w.n_out * sizeof(float), pooler, err);
 }
 

@@ -80,7 +80,8 @@ int sg_op_layernorm_q8(SgDevice *dev, SgView x, const SgLayerNorm *ln, cl_mem yq
 
 /* y = act(LN(x) · wᵀ + b) (or y += ...): sg_op_layernorm into h, then sg_op_linear; where l runs
  * q8's integer form, LayerNorm writes the GEMM's rounded input itself (sg_op_layernorm_q8, into
- * the device's scratch buffer) and h is left as it was. h: [rows, ln->n], dense. */
+ * the device's scratch buffer) and h is left as it was. h: [rows, ln->n], dense; may be
+ * x (LayerNorm in place). */
 int sg_op_norm_linear(SgDevice *dev, SgView x, const SgLayerNorm *ln, SgView h, const SgLinear *l,
                       SgView y, SgActivation act, SgStore store, SgError *err);
 
