@@ -1151,6 +1151,12 @@ static void test_attention_linear_case(const AttnLinCase *c, SgElemType dtype)
               writes == (c->dh % 32 == 0 && dev->tuning.attention == SG_ATTN_ROWS),
           "attention writes q8 rows where attention_rows runs heads of a multiple of 32");
     int fused = integer && writes;
+    if (!writes) /* asked for q8 rows anyway: refused with a message */
+        CHECK_STATUS(sg_op_attention_q8(dev, sg_view_cols(qv, 0, W), sg_view_cols(qv, W, W),
+                                        sg_view_cols(qv, 2 * W, W), m,
+                                        sg_view(go.view, items, T, W), (SgHeads){c->H, scale},
+                                        &err),
+                     SIGLIP_ENOTSUP, "attention_q8 where attention_rows cannot write q8 rows");
     gbuf_read(&gy, got, "attention_linear y");
     gbuf_read(&go, oq, "attention_linear out");
     for (size_t i = 0; i < rows * W; i++)
