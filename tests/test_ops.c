@@ -1034,6 +1034,28 @@ static void report_q8_rows(const char *op, const char *label, size_t bad, size_t
     count_case(op, bad);
 }
 
+/* What a pair's first op left in its output's buffer, got (rows × cols values), checked against
+ * its reference ref, and turned into what the second op read, into used: where fused, q8 rows
+ * (check_q8_rows within atol) and their values; else f32, compared (atol and 1e-4 relative,
+ * nmse), rounded by the pass's rule (ref_quantize_rows) where the second op runs q8's integer
+ * form. */
+static void first_op_output(const char *op, const char *label, int fused, int integer,
+                            const unsigned char *got, const float *ref, size_t rows, size_t cols,
+                            double atol, double nmse, float *used)
+{
+    if (fused) {
+        size_t flips = 0, ldq = sg_q8_rows_ld(cols);
+        report_q8_rows(op, label, check_q8_rows(op, got, ldq, ref, rows, cols, atol, &flips),
+                       flips);
+        q8_rows_values(got, ldq, rows, cols, used);
+        return;
+    }
+    memcpy(used, got, rows * cols * 4);
+    compare(op, label, used, ref, rows * cols, dense(rows * cols), atol, 1e-4, nmse);
+    if (integer)
+        ref_quantize_rows(used, cols, rows, cols);
+}
+
 /* y = fc2(act(fc1(LN(x)))) (+ y): x [M, D], fc1 [F, D], fc2 [D, F]. fused: whether fc1's
  * epilogue is expected to write q8 rows. */
 static void test_norm_mlp_case(size_t M, size_t D, size_t F, SgActivation act, SgElemType dtype,
@@ -1078,17 +1100,7 @@ static void test_norm_mlp_case(size_t M, size_t D, size_t F, SgActivation act, S
     char label[96];
     snprintf(label, sizeof label, "%s%s M=%zu D=%zu F=%zu act=%d acc=%d", dtype_names[dtype],
              fused ? "-int-fused" : integer ? "-int" : "", M, D, F, (int)act, accumulate);
-    if (fused) { /* hidden's buffer: q8 rows of act(fc1(...)) */
-        size_t flips = 0;
-        size_t bad = check_q8_rows("norm_mlp fc1", hq, ldh, hid_ref, M, F, 1e-4, &flips);
-        report_q8_rows("norm_mlp fc1", label, bad, flips);
-        q8_rows_values(hq, ldh, M, F, hid);
-    } else {
-        memcpy(hid, hq, M * F * 4);
-        compare("norm_mlp fc1", label, hid, hid_ref, M * F, dense(M * F), 1e-4, 1e-4, 1e-11);
-        if (integer)
-            ref_quantize_rows(hid, F, M, F);
-    }
+    first_op_output("norm_mlp fc1", label, fused, integer, hq, hid_ref, M, F, 1e-4, 1e-11, hid);
     ref_linear(hid, F, w2, b2, y, D, M, D, F, SG_ACT_NONE, accumulate);
     compare("norm_mlp", label, got, y, M * D, dense(M * D), 1e-4, 1e-4, 1e-11);
     sg_buffer_release(dev, &fc1.w.buf), sg_buffer_release(dev, &fc2.w.buf);
@@ -1108,7 +1120,7 @@ typedef struct AttnLinCase {
 
 static void test_attention_linear_case(const AttnLinCase *c, SgElemType dtype)
 {
-    size_t W = c->H * c->dh, ldo = sg_q8_rows_ld(W), R = 0, max_q = 0, max_k = 0;
+    size_t W = c->H * c->dh, R = 0, max_q = 0, max_k = 0;
     int32_t seg[3 * 8] = {0};
     for (size_t i = 0; c->packed && i < c->B; i++) {
         size_t nq = c->T - i, nk = c->T - i > 1 ? c->T - i - 1 : 1;
@@ -1176,18 +1188,8 @@ static void test_attention_linear_case(const AttnLinCase *c, SgElemType dtype)
              dtype_names[dtype], fused ? "-int-fused" : integer ? "-int" : "",
              sg_attention_path_name(dev->tuning.attention), dev->tuning.attn_qb, c->B, c->T, c->H,
              c->dh, c->mask ? " mask" : "", c->packed ? " packed" : "", c->accumulate);
-    if (fused) { /* out's buffer: q8 rows of the attention */
-        size_t flips = 0;
-        size_t bad = check_q8_rows("attention_q8", oq, ldo, out_ref, rows, W, 1e-5, &flips);
-        report_q8_rows("attention_q8", label, bad, flips);
-        q8_rows_values(oq, ldo, rows, W, used);
-    } else {
-        memcpy(used, oq, rows * W * 4);
-        compare("attention_lin", label, used, out_ref, rows * W, dense(rows * W), 1e-5, 1e-4,
-                1e-10);
-        if (integer)
-            ref_quantize_rows(used, W, rows, W);
-    }
+    first_op_output("attention out", label, fused, integer, oq, out_ref, rows, W, 1e-5, 1e-10,
+                    used);
     ref_linear(used, W, w, b, y, W, rows, W, W, SG_ACT_NONE, c->accumulate);
     compare("attention_lin", label, got, y, rows * W, dense(rows * W), 1e-4, 1e-4, 1e-11);
     sg_buffer_release(dev, &lin.w.buf);
