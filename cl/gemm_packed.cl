@@ -55,6 +55,12 @@
 #ifndef SG_Q8_NP
 #define SG_Q8_NP 0 /* q8 only: 0 = widening form, else integer form over NP panels per item */
 #endif
+#ifndef SG_Q8_DOT
+#define SG_Q8_DOT 0 /* integer form: 0 = vpmaddubsw + vpmaddwd, 1 = vpdpbusd where SG_X86_VNNI */
+#endif
+#ifndef SG_X86_VNNI
+#define SG_X86_VNNI 0 /* device feature: 1 = AVX-512 VNNI (with VL), 2 = AVX-VNNI, 0 = neither */
+#endif
 #define NV (NR / 8) /* float8 vectors per panel row */
 #ifndef SG_Q8_KC
 #define SG_Q8_KC 256 /* inputs the integer form runs against a panel at a time (a multiple of 32) */
@@ -74,6 +80,18 @@ SG_DEFINE_ACTIVATE(float8)
 #define SG_NP SG_Q8_NP
 #else
 #define SG_NP 1
+#endif
+
+/* vpdpbusd (SG_Q8_VNNI): the CPU has it (SG_X86_VNNI, read off the device by src/ocl/probe.c),
+ * but the compiler may not target it: Debian's PoCL compiles for its kernel library's CPU
+ * (haswell, skylake-avx512), whatever VNNI the CPU has. So every function from here on is
+ * compiled with the feature: a function inlines only callees whose features it has, and the
+ * kernel calls sg_dot4 through sg_q8_int_panel. */
+#define SG_Q8_VNNI (SG_Q8_INT && SG_Q8_DOT && SG_X86_VNNI)
+#if SG_Q8_VNNI && defined(__AVX2__) && SG_X86_VNNI == 1
+#pragma clang attribute push(__attribute__((target("avx512vl,avx512vnni"))), apply_to = function)
+#elif SG_Q8_VNNI && defined(__AVX2__)
+#pragma clang attribute push(__attribute__((target("avxvnni"))), apply_to = function)
 #endif
 
 /* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
@@ -148,9 +166,10 @@ typedef char sg_char32 __attribute__((ext_vector_type(32)));
  * (vpmaddubsw: 32 products per instruction, a pair at most 2·255·63 = 32130, so it never
  * saturates), pairs summed to int32 by a multiply with ones (vpmaddwd), added (vpaddd): 3
  * instructions per 32 multiply-adds (objdump of PoCL's haswell build; clang-15 -S for
- * skylake-avx512, AVX-512 without VNNI: the same ymm code). With AVX-512 VNNI or AVX-VNNI
- * (clang-15 -S for cascadelake, alderlake) the four products of each lane go into acc in one
- * vpdpbusd. Elsewhere the portable form, which computes the same but
+ * skylake-avx512, AVX-512 without VNNI: the same ymm code). With SG_Q8_VNNI (the device's CPU
+ * has AVX-512 VNNI or AVX-VNNI, and the tuning asks for it: gemm_q8_dot) the four products of
+ * each lane go into acc in one vpdpbusd (EVEX- or VEX-encoded: objdump of PoCL's build,
+ * tests/test_ops.c test_q8_vnni_code). Elsewhere the portable form, which computes the same but
  * which no GEMM the tuner offers uses (sg_tuning_fit: the integer form needs has_int8_dot, a
  * compile probe of the AVX2 builtins; LLVM builds the portable form into scalar code, and
  * llvmpipe took over 10 minutes to compile an 8×32 block of it). */
@@ -158,8 +177,7 @@ inline int8 sg_dot4(int8 acc, char4 x, sg_char32 wu)
 {
 #if defined(__AVX2__)
     const sg_char32 xb = __builtin_astype((int8)(as_int(x)), sg_char32);
-#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
-    /* Checked in clang-15's output only: no such CPU was at hand. */
+#if SG_Q8_VNNI
     return __builtin_ia32_vpdpbusd256(acc, __builtin_astype(wu, int8), __builtin_astype(xb, int8));
 #else
     const short16 p = __builtin_ia32_pmaddubsw256(wu, xb);
@@ -488,3 +506,7 @@ void gemm_packed(const int M, const int N, const int K,
     }
 #endif
 }
+
+#if SG_Q8_VNNI && defined(__AVX2__)
+#pragma clang attribute pop
+#endif

@@ -253,7 +253,14 @@ typedef struct SiglipDeviceInfo {
                                     * instruction. Without it (llvmpipe) fma() is a software
                                     * routine, so the kernels multiply-add with mad() (cl/fma.h).
                                     * From reserved bytes. */
-    uint8_t reserved[20];
+    int32_t has_vnni;              /* the device's CPU has x86 VNNI's vpdpbusd, which q8's integer
+                                    * GEMM may use (tuning knob gemm_q8_dot): 1 = AVX-512 VNNI
+                                    * (with AVX512VL, the OS saving zmm state), 2 = AVX-VNNI, 0 =
+                                    * neither, no int8 dot products, or not opened (lists). Read
+                                    * by a kernel on the device (cpuid) when it is opened: the
+                                    * compiler may target an older CPU than it runs on. From
+                                    * reserved bytes. */
+    uint8_t reserved[16];
 } SiglipDeviceInfo;
 
 /* Lists every device of every OpenCL platform. On success *out is an array of *n entries owned by

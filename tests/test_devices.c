@@ -232,26 +232,40 @@ static void test_specs(const SiglipDeviceInfo *list, size_t n)
     expect_no_match("no-such-device-xyz", list);
 }
 
-/* Opening through the public API: the reported device is the listed one; opening twice keeps it. */
 /* The int8 dot-product probe (src/ocl/probe.c; q8's integer GEMM forms need it) against what is
  * known without it: PoCL's CPU device compiles for the host CPU, so it has them exactly when
  * the host CPU has AVX2 (cpuid, through the compiler's __builtin_cpu_supports); rusticl compiles
- * through SPIR-V for llvmpipe, which no x86 builtin reaches. Other devices: no expectation. */
+ * through SPIR-V for llvmpipe, which no x86 builtin reaches. Other devices: no expectation.
+ * Likewise the VNNI the probe's kernel reads off the CPU it runs on (its own cpuid and XCR0)
+ * against the host's, as GCC's runtime reads them (which also asks the OS for the zmm state):
+ * 1 for AVX-512 VNNI with AVX512VL, else 2 for AVX-VNNI, else 0; 0 wherever has_int8_dot is. */
 static void check_int8_probe(const SiglipDeviceInfo *info)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
     int host_avx2 = __builtin_cpu_supports("avx2") != 0;
+    int host_vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")
+                        ? 1
+                        : __builtin_cpu_supports("avxvnni") ? 2 : 0;
 #else
-    int host_avx2 = 0;
+    int host_avx2 = 0, host_vnni = 0;
 #endif
     if (strstr(info->platform_name, "Portable Computing Language") &&
-        info->type == SIGLIP_DEVICE_CPU)
+        info->type == SIGLIP_DEVICE_CPU) {
         CHECK(info->has_int8_dot == host_avx2, "%s: has_int8_dot %d, host AVX2 %d", info->name,
               info->has_int8_dot, host_avx2);
-    else if (strstr(info->platform_name, "rusticl"))
+        CHECK(info->has_vnni == (host_avx2 ? host_vnni : 0), "%s: has_vnni %d, host VNNI %d",
+              info->name, info->has_vnni, host_vnni);
+    } else if (strstr(info->platform_name, "rusticl")) {
         CHECK(info->has_int8_dot == 0, "%s: has_int8_dot %d", info->name, info->has_int8_dot);
-    printf("%s: int8 dot products %s\n", info->name, info->has_int8_dot ? "yes" : "no");
+    }
+    CHECK(info->has_int8_dot || info->has_vnni == 0, "%s: has_vnni %d without int8 dot products",
+          info->name, info->has_vnni);
+    static const char *const vnni[] = {"no", "AVX-512 VNNI", "AVX-VNNI"};
+    printf("%s: int8 dot products %s, VNNI %s\n", info->name, info->has_int8_dot ? "yes" : "no",
+           info->has_vnni >= 0 && info->has_vnni <= 2 ? vnni[info->has_vnni] : "?");
 }
+
+/* Opening through the public API: the reported device is the listed one; opening twice keeps it. */
 
 /* has_fma (cl/fma.h: fma() or mad() in the kernels) is the CL_FP_FMA bit the device reports,
  * asked here with a plain OpenCL call; PoCL's CPU device compiles for the host CPU, so it
@@ -597,7 +611,8 @@ static void test_knob_table(void)
     /* The -D options: a program gets its knobs' defines, one no knob reaches none. */
     char defs[256];
     sg_tuning_defines(&t, "gemm_packed", defs, sizeof defs);
-    CHECK(!strcmp(defs, "-DMR=2 -DNR=16 -DKU=2 -DMB=2 -DSG_GEMM_WG=1 -DSG_Q8_NP=1"), "gemm_packed: %s", defs);
+    CHECK(!strcmp(defs, "-DMR=2 -DNR=16 -DKU=2 -DMB=2 -DSG_GEMM_WG=1 -DSG_Q8_NP=1 -DSG_Q8_DOT=1"),
+          "gemm_packed: %s", defs);
     sg_tuning_defines(&t, "elementwise", defs, sizeof defs);
     CHECK(!strcmp(defs, ""), "elementwise: %s", defs);
 }

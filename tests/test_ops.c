@@ -7,7 +7,9 @@
 #include "harness.h"
 #include "ocl/device.h"
 #include "ocl/kernels.h"
+#include "ocl/cl_sources.h"
 #include "ocl/ops.h"
+#include "ocl/program.h"
 #include "ocl/weight_pack.h"
 #include "ref_ops.h"
 
@@ -288,6 +290,104 @@ static const LinearCase linear_cases[] = {
                                                         * panels */
 };
 
+/* ---- vpdpbusd: q8's integer form where the CPU has VNNI ----
+ * A VNNI form runs only on a CPU that has VNNI (anywhere else its first vpdpbusd faults), so on a
+ * device without it the forms are built, not run: cl/gemm_packed.cl for q8 with the integer form
+ * asking for vpdpbusd (gemm_q8_dot 1) and the device's features but SG_X86_VNNI 1 (AVX-512
+ * VNNI) or 2 (AVX-VNNI), on the table's block and 8×32. PoCL compiles every kernel into the
+ * binary clGetProgramInfo returns; its machine code must hold vpdpbusd in that encoding, and
+ * the build without VNNI none. Where the device has VNNI, test_linear runs the forms. */
+
+/* vpdpbusd ymm in the bytes b (Intel SDM, VPDPBUSD): EVEX (vnni 1) is 62, P0 with map 0F38
+ * (bits 3..0 = 0010), P1 with W0, bit 2 set and prefix 66 (bits 7, 2..0 = 0, 101), P2 with
+ * L'L = 01 (256 bits), opcode 50; VEX (vnni 2) is C4, map 0F38 (m-mmmm = 00010), W0 L1 pp 01,
+ * opcode 50. */
+static size_t count_vpdpbusd(const unsigned char *b, size_t n, int vnni)
+{
+    size_t count = 0;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (vnni == 1)
+            count += b[i] == 0x62 && (b[i + 1] & 0x0f) == 0x02 && (b[i + 2] & 0x87) == 0x05 &&
+                     (b[i + 3] & 0x60) == 0x20 && b[i + 4] == 0x50;
+        else
+            count += b[i] == 0xc4 && (b[i + 1] & 0x1f) == 0x02 && (b[i + 2] & 0x87) == 0x05 &&
+                     b[i + 3] == 0x50;
+    return count;
+}
+
+/* How many vpdpbusd of each encoding (n[1] EVEX, n[2] VEX) PoCL made of the q8 GEMM program
+ * built for tuning t on a device with VNNI `has_vnni`; 0 when it did not build (a failed check). */
+static void q8_program_vpdpbusd(const SgTuning *t, int has_vnni, size_t n[3])
+{
+    n[0] = n[1] = n[2] = 0;
+    const SgClSource *cl = NULL;
+    for (size_t i = 0; i < sg_cl_source_count; i++)
+        if (!strcmp(sg_cl_sources[i].name, "gemm_packed"))
+            cl = &sg_cl_sources[i];
+    SiglipDeviceInfo info = dev->info;
+    info.has_vnni = has_vnni;
+    char options[SG_WEIGHT_OPTIONS_MAX];
+    sg_weight_program_options(&info, t, SG_ELEM_I8, options, sizeof options);
+    SgProgramSource src = {cl->name, cl->source, cl->length, options, NULL};
+    SgProgram prog = {0};
+    SgError build_err = {0};
+    if (sg_program_build(dev, &src, &prog, &build_err) != SIGLIP_OK) {
+        CHECK(0, "q8 program %s: %s", options, build_err.message);
+        return;
+    }
+    CHECK(strstr(prog.log, "warning") == NULL, "q8 program %s builds with warnings:\n%s", options,
+          prog.log);
+    size_t size = 0;
+    unsigned char *bin = NULL;
+    if (clGetProgramInfo(prog.program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) ==
+            CL_SUCCESS && size > 0 && (bin = xmalloc(size)) != NULL &&
+        clGetProgramInfo(prog.program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS)
+        for (int e = 1; e <= 2; e++)
+            n[e] = count_vpdpbusd(bin, size, e);
+    CHECK(bin != NULL, "q8 program %s: no binary", options);
+    free(bin);
+    sg_program_free(&prog);
+}
+
+static void test_q8_vnni_code(void)
+{
+    if (!dev->info.has_int8_dot || !strstr(dev->info.platform_name, "Portable Computing Language")) {
+        printf("vpdpbusd code: skipped (no int8 dot products, or not PoCL's machine code)\n");
+        return;
+    }
+    static const char *const enc[] = {"", "EVEX", "VEX"};
+    const SgTuning table = dev->tuning;
+    const SgGemmBlock blocks[] = {{table.gemm_mr, table.gemm_nr, table.gemm_ku, table.gemm_mb},
+                                  {8, 32, 1, 1}};
+    for (size_t b = 0; b < 2; b++) {
+        SgTuning t = sg_tuning_with_block(&table, blocks[b]);
+        t.gemm_q8_np = 16;
+        sg_tuning_fit(&dev->info, &t); /* to private memory; the dot product set after it */
+        t.gemm_q8_dot = 1;
+        SgTuning not_asked = t;
+        not_asked.gemm_q8_dot = 0;
+        size_t none[3];
+        q8_program_vpdpbusd(&t, 0, none);
+        CHECK(none[1] == 0 && none[2] == 0, "%d×%d without VNNI: %zu + %zu vpdpbusd", t.gemm_mr,
+              t.gemm_nr, none[1], none[2]);
+        for (int vnni = 1; vnni <= 2; vnni++) {
+            size_t with[3], without[3];
+            q8_program_vpdpbusd(&t, vnni, with);
+            q8_program_vpdpbusd(&not_asked, vnni, without);
+            printf("vpdpbusd code, %d×%d np %d, %s: %zu (%s: %zu; not asked for: %zu)\n",
+                   t.gemm_mr, t.gemm_nr, t.gemm_q8_np, enc[vnni], with[vnni], enc[3 - vnni],
+                   with[3 - vnni], without[vnni]);
+            /* The inner loop's MR·NR/8 per quad of inputs, at least once. */
+            CHECK(with[vnni] >= (size_t)(t.gemm_mr * t.gemm_nr / 8) && with[3 - vnni] == 0,
+                  "%d×%d: %zu vpdpbusd %s (want ≥ %d), %zu %s", t.gemm_mr, t.gemm_nr,
+                  with[vnni], enc[vnni], t.gemm_mr * t.gemm_nr / 8, with[3 - vnni],
+                  enc[3 - vnni]);
+            CHECK(without[1] == 0 && without[2] == 0, "%d×%d, gemm_q8_dot 0: %zu + %zu vpdpbusd",
+                  t.gemm_mr, t.gemm_nr, without[1], without[2]);
+        }
+    }
+}
+
 static void test_linear(void)
 {
     for (size_t i = 0; i < N_CASES(linear_cases); i++)
@@ -339,8 +439,9 @@ static void test_linear(void)
      * 8×32 (the blocks above ran the table's form). */
     SgTuning forms[8];
     size_t n_forms = sg_tune_candidates_fitted(&dev->info, SG_TUNE_Q8_FORM, &chosen, forms, 8);
-    CHECK(n_forms == (dev->info.has_int8_dot ? 3u : 1u), "%zu q8 forms (int8 dot products: %d)",
-          n_forms, dev->info.has_int8_dot);
+    CHECK(n_forms == (dev->info.has_int8_dot ? (dev->info.has_vnni ? 5u : 3u) : 1u),
+          "%zu q8 forms (int8 dot products: %d, VNNI %d)", n_forms, dev->info.has_int8_dot,
+          dev->info.has_vnni);
     for (size_t f = 0; f < n_forms; f++)
         for (size_t c = 0; c < 2; c++) {
             SgTuning qt = c ? sg_tuning_with_block(&forms[f], (SgGemmBlock){8, 32, 1, 1})
@@ -390,11 +491,15 @@ static void test_linear(void)
           dev->tuning.gemm_q8_np, dev->info.has_int8_dot);
     big = sg_tuning_with_block(&chosen, (SgGemmBlock){4, 16, 1, 16});
     big.gemm_q8_np = 16;
+    big.gemm_q8_dot = 1;
     CHECK_STATUS(sg_device_retune(dev, &big, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
-    /* ... unless the device's compiler lacks int8 dot products (has_int8_dot, probed at open). */
+    /* ... unless the device's compiler lacks int8 dot products (has_int8_dot, probed at open);
+     * vpdpbusd only where the CPU has VNNI (has_vnni, read off it at open). */
     CHECK(dev->tuning.gemm_q8_np == (dev->info.has_int8_dot ? 16 : 0),
           "q8 form fitted to private memory: %d, want 16 (0 without int8 dot products: %d)",
           dev->tuning.gemm_q8_np, dev->info.has_int8_dot);
+    CHECK(dev->tuning.gemm_q8_dot == (dev->info.has_vnni != 0),
+          "gemm_q8_dot fitted to %d (VNNI %d)", dev->tuning.gemm_q8_dot, dev->info.has_vnni);
     CHECK_STATUS(sg_device_retune(dev, &chosen, sg_test_cache_dir(), &err), SIGLIP_OK, err.message);
     CHECK(dev->tuning.gemm_nr != 12 && dev->tuning.attn_qb != 17, "device tuning unchanged");
     /* A weight packed for another panel width is refused, not misread. */
@@ -1550,6 +1655,7 @@ int main(int argc, char **argv)
 
     test_weight_rounding();
     test_linear();
+    test_q8_vnni_code();
     test_layernorm();
     test_layernorm_q8();
     test_attention();

@@ -13,9 +13,6 @@
 #include "ocl/cl_sources.h"
 #include "ocl/probe.h"
 
-/* Longest -D option string of one program (program_options). */
-#define SG_PROGRAM_OPTIONS_MAX 256
-
 /* Which file (program) and function each kernel id is. */
 typedef struct SgKernelEntry {
     const char *program;
@@ -84,6 +81,9 @@ void sg_tuning_fit(const SiglipDeviceInfo *info, SgTuning *t)
     while (t->gemm_q8_np > 0 &&
            rows * (size_t)t->gemm_q8_np * (size_t)t->gemm_nr * 4 > SG_Q8_PRIVATE_MAX)
         t->gemm_q8_np--;
+    /* vpdpbusd: only where the CPU has it, and only in the integer form. */
+    if (!info->has_vnni || t->gemm_q8_np == 0)
+        t->gemm_q8_dot = 0;
 }
 
 size_t sg_tune_candidates_fitted(const SiglipDeviceInfo *info, SgTunePhase phase,
@@ -167,6 +167,19 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
 static void program_options(const SiglipDeviceInfo *info, const SgTuning *t, size_t i, char *buf,
                             size_t size);
 
+void sg_weight_program_options(const SiglipDeviceInfo *info, const SgTuning *t, SgElemType type,
+                               char *buf, size_t size)
+{
+    /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
+     * plus the storage type, and q8's chunk of inputs (its form, SG_Q8_NP, is a knob). */
+    size_t i = 0;
+    char block[SG_PROGRAM_OPTIONS_MAX];
+    block[0] = '\0';
+    if (find_source(sg_kernel_table[SG_K_GEMM_PANELS].program, &i))
+        program_options(info, t, i, block, sizeof block);
+    snprintf(buf, size, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)type, SG_Q8_KC);
+}
+
 int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
 {
     SgKernels *k = dev->kernels;
@@ -177,12 +190,8 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     const SgClSource *cl = find_source(sg_kernel_table[id].program, &i);
     if (!cl)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
-    /* The f32 program's options (its GEMM block: the panel width the weights are packed with)
-     * plus the storage type, and q8's chunk of inputs (its form, SG_Q8_NP, is a knob). */
-    char block[SG_PROGRAM_OPTIONS_MAX], options[sizeof block + 48];
-    program_options(&dev->info, &dev->tuning, i, block, sizeof block);
-    snprintf(options, sizeof options, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)t,
-             SG_Q8_KC);
+    char options[SG_WEIGHT_OPTIONS_MAX];
+    sg_weight_program_options(&dev->info, &dev->tuning, t, options, sizeof options);
     SgProgramSource src = {cl->name, cl->source, cl->length, options, k->cache_dir};
     int rc = sg_program_build(dev, &src, &k->weight_programs[t], err);
     if (rc == SIGLIP_OK)
@@ -201,13 +210,15 @@ static const struct {
     {"attention", "SG_ATTN_MAX_TK", SG_ATTN_MAX_TK},
 };
 
-/* The device's features a program of cl/ reads, as -D (cl/fma.h: SG_HAS_FMA). */
+/* The device's features a program of cl/ reads, as -D (cl/fma.h: SG_HAS_FMA; cl/gemm_packed.cl:
+ * SG_X86_VNNI, which VNNI encoding). */
 static const struct {
     const char *program, *define;
-    size_t offset; /* of the int32_t flag in SiglipDeviceInfo */
+    size_t offset; /* of the int32_t value in SiglipDeviceInfo */
 } program_features[] = {
     {"attention", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
     {"gemm_packed", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
+    {"gemm_packed", "SG_X86_VNNI", offsetof(SiglipDeviceInfo, has_vnni)},
     {"layernorm", "SG_HAS_FMA", offsetof(SiglipDeviceInfo, has_fma)},
 };
 
@@ -228,11 +239,11 @@ static void program_options(const SiglipDeviceInfo *info, const SgTuning *t, siz
     }
     for (size_t f = 0; f < sizeof program_features / sizeof program_features[0]; f++) {
         size_t n = strlen(buf);
-        int32_t on;
-        memcpy(&on, (const char *)info + program_features[f].offset, sizeof on);
+        int32_t value;
+        memcpy(&value, (const char *)info + program_features[f].offset, sizeof value);
         if (!strcmp(program_features[f].program, name))
             snprintf(buf + n, size - n, "%s-D%s=%d", n ? " " : "", program_features[f].define,
-                     on != 0);
+                     (int)value);
     }
 }
 

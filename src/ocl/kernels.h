@@ -90,6 +90,16 @@ void sg_device_close(SgDevice **dev);
 /* The GEMM kernel reading weights of type t (sg_gemm_kernel), built now if it was not yet. */
 int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err);
 
+/* Longest -D option string of one program of cl/, and of a weight type's GEMM program. */
+#define SG_PROGRAM_OPTIONS_MAX 256
+#define SG_WEIGHT_OPTIONS_MAX (SG_PROGRAM_OPTIONS_MAX + 48)
+
+/* Into buf (SG_WEIGHT_OPTIONS_MAX bytes suffice): the -D options of cl/gemm_packed.cl reading
+ * weights of type `type`, for a device with `info`'s features tuned as t, as
+ * sg_kernels_require_weight builds it (tests build it for features the device lacks). */
+void sg_weight_program_options(const SiglipDeviceInfo *info, const SgTuning *t, SgElemType type,
+                               char *buf, size_t size);
+
 /* The kernel id of gemm_packed.cl for weights of type t. */
 static inline SgKernelId sg_gemm_kernel(SgElemType t)
 {

@@ -53,12 +53,18 @@ size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_p
     return allowed > 0 ? allowed : multiple;
 }
 
-/* Holds the kernel int8_dot only where the compiler targets x86 with AVX2 (PoCL compiles for the
- * host CPU; rusticl, oclgrind and GPU compilers target no x86 ISA): the three builtins of sg_dot4
- * in cl/gemm_packed.cl. Elsewhere it holds only `none`, so that the program builds on every
- * device: a build failure is what oclgrind's API check reports, and what a driver may log. */
+/* Holds the kernels int8_dot and x86_vnni only where the compiler targets x86 with AVX2 (PoCL
+ * compiles for the host CPU; rusticl, oclgrind and GPU compilers target no x86 ISA): the three
+ * builtins of sg_dot4 in cl/gemm_packed.cl, and the CPU's own account of its VNNI. Elsewhere it
+ * holds only `none`, so that the program builds on every device: a build failure is what
+ * oclgrind's API check reports, and what a driver may log.
+ * x86_vnni writes 1 where the CPU has AVX-512 VNNI and AVX512VL (cpuid leaf 7: ECX bit 11, EBX
+ * bits 16 and 31) and the OS saves the opmask and zmm registers (XCR0 bits 1, 2, 5, 6, 7), else
+ * 2 where it has AVX-VNNI (leaf 7 subleaf 1: EAX bit 4; XCR0 bits 1 and 2), else 0. The compiler
+ * cannot tell: Debian's PoCL compiles for its kernel library's CPU (haswell, skylake-avx512)
+ * whatever the CPU is, so the kernel asks the CPU it runs on. */
 static const char int8_dot_source[] =
-    "#if defined(__AVX2__)\n"
+    "#if defined(__AVX2__) && defined(__x86_64__)\n"
     "typedef char sg_char32 __attribute__((ext_vector_type(32)));\n"
     "__kernel void int8_dot(__global const char *a, __global int *out)\n"
     "{\n"
@@ -69,9 +75,48 @@ static const char int8_dot_source[] =
     "    const int8 r = __builtin_ia32_pmaddwd256(p, (short16)(1));\n"
     "    out[0] = r.s0;\n"
     "}\n"
+    "void sg_cpuid(uint leaf, uint sub, uint r[4])\n"
+    "{\n"
+    "    uint a, b, c, d;\n"
+    "    __asm__ volatile(\"cpuid\" : \"=a\"(a), \"=b\"(b), \"=c\"(c), \"=d\"(d) : \"a\"(leaf), \"c\"(sub));\n"
+    "    r[0] = a; r[1] = b; r[2] = c; r[3] = d;\n"
+    "}\n"
+    "__kernel void x86_vnni(__global int *out)\n"
+    "{\n"
+    "    uint r0[4], r7[4] = {0, 0, 0, 0}, r71[4] = {0, 0, 0, 0}, xcr0, xcr0_hi;\n"
+    "    sg_cpuid(0, 0, r0);\n"
+    "    if (r0[0] >= 7) sg_cpuid(7, 0, r7);\n"
+    "    if (r0[0] >= 7 && r7[0] >= 1) sg_cpuid(7, 1, r71);\n"
+    "    __asm__ volatile(\"xgetbv\" : \"=a\"(xcr0), \"=d\"(xcr0_hi) : \"c\"(0u));\n"
+    "    const int evex = (r7[2] >> 11 & 1) && (r7[1] >> 16 & 1) && (r7[1] >> 31 & 1) &&\n"
+    "                     (xcr0 & 0xe6u) == 0xe6u;\n"
+    "    const int vex = (r71[0] >> 4 & 1) && (xcr0 & 6u) == 6u;\n"
+    "    out[0] = evex ? 1 : vex ? 2 : 0;\n"
+    "}\n"
     "#else\n"
     "__kernel void none(__global int *out) { out[0] = 0; }\n"
     "#endif\n";
+
+/* What x86_vnni (above) reads off the CPU the device runs on: 0 where it cannot run. */
+static int run_x86_vnni(SgDevice *dev, cl_program program)
+{
+    cl_int st;
+    cl_kernel kernel = clCreateKernel(program, "x86_vnni", &st);
+    if (st != CL_SUCCESS)
+        return 0;
+    cl_int host = 0;
+    SgBuffer buf = {0};
+    SgError ignored = {0};
+    size_t one = 1;
+    int ok = sg_buffer_upload(dev, &host, sizeof host, &buf, &ignored) == SIGLIP_OK &&
+             clSetKernelArg(kernel, 0, sizeof buf.mem, &buf.mem) == CL_SUCCESS &&
+             clEnqueueNDRangeKernel(dev->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL) ==
+                 CL_SUCCESS &&
+             sg_buffer_read(dev, buf.mem, 0, sizeof host, &host, &ignored) == SIGLIP_OK;
+    sg_buffer_release(dev, &buf);
+    clReleaseKernel(kernel);
+    return ok && (host == 1 || host == 2) ? host : 0;
+}
 
 void sg_probe_int8_dot(SgDevice *dev, const char *cache_dir)
 {
@@ -84,6 +129,7 @@ void sg_probe_int8_dot(SgDevice *dev, const char *cache_dir)
         sg_program_build(dev, &src, &prog, &ignored) == SIGLIP_OK &&
         clGetProgramInfo(prog.program, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL) ==
             CL_SUCCESS &&
-        strcmp(names, "int8_dot") == 0;
+        strstr(names, "int8_dot") != NULL;
+    dev->info.has_vnni = dev->info.has_int8_dot ? run_x86_vnni(dev, prog.program) : 0;
     sg_program_free(&prog);
 }

@@ -17,6 +17,7 @@
 /* The names of the choice knobs' values, as files spell them. */
 static const char *const gemm_names[] = {[SG_GEMM_CLBLAST] = "clblast", [SG_GEMM_PANELS] = "panels"};
 static const char *const attn_names[] = {[SG_ATTN_TILED] = "tiled", [SG_ATTN_ROWS] = "rows"};
+static const char *const q8_dot_names[] = {"vpmaddubsw", "vpdpbusd"};
 _Static_assert(sizeof(SgGemmPath) == sizeof(int) && sizeof(SgAttentionPath) == sizeof(int),
                "choice knobs are read and written as int");
 
@@ -46,8 +47,10 @@ static const int cand_attention[] = {SG_ATTN_TILED, SG_ATTN_ROWS, SG_ATTN_ROWS, 
 static const int cand_qb[] = {SG_KNOB_KEEP, 2, 4, 6, 8};
 /* q8's GEMM forms (issue 28, docs/q8-integer.md): widening, or integer dot products over 8 or 16
  * panels per work-item (x quantized once per 8·NR or 16·NR columns: at 4 the quantizing cost a
- * quarter more time than at 8 on the AMD EPYC). */
-static const int cand_q8_np[] = {0, 8, 16};
+ * quarter more time than at 8 on the AMD EPYC), each with AVX2's vpmaddubsw + vpmaddwd or, where
+ * the CPU has VNNI, vpdpbusd (sg_tuning_fit drops what the device cannot run, and duplicates go). */
+static const int cand_q8_np[] = {0, 8, 16, 8, 16};
+static const int cand_q8_dot[] = {0, 0, 0, 1, 1};
 
 #define SG_CAND(a) a, sizeof a / sizeof a[0]
 #define SG_FIELD(f) offsetof(SgTuning, f)
@@ -79,6 +82,8 @@ const SgKnob sg_knobs[] = {
      ", layernorm wg ", SG_TUNE_NONE, NULL, 0},
     {"gemm_q8_np", SG_FIELD(gemm_q8_np), 0, SG_Q8_NP_MAX, 1, NULL, 0, "gemm_packed", "SG_Q8_NP",
      ", q8 int panels ", SG_TUNE_Q8_FORM, SG_CAND(cand_q8_np)},
+    {"gemm_q8_dot", SG_FIELD(gemm_q8_dot), 0, 1, 1, q8_dot_names, 0, "gemm_packed", "SG_Q8_DOT",
+     " ", SG_TUNE_Q8_FORM, SG_CAND(cand_q8_dot)},
 };
 const size_t sg_knob_count = sizeof sg_knobs / sizeof sg_knobs[0];
 
@@ -201,12 +206,13 @@ typedef struct SgTuningRule {
  * at batch 32 went from 638 to 582–584 ms (chunks of 1 or 4 row blocks) on the AMD EPYC, while
  * at batch 8, where x stays in the caches, the unchunked walk was faster (137 against 152 ms).
  * q8 on CPU devices multiplies in integers over 16 panels per work-item (issue 28,
- * docs/q8-integer.md); other devices widen the weights to f32 (gemm_q8_np 0). */
+ * docs/q8-integer.md), with vpdpbusd where the CPU has VNNI (gemm_q8_dot 1; sg_tuning_fit makes
+ * it 0 elsewhere); other devices widen the weights to f32 (gemm_q8_np 0). */
 #define SG_CPU_AVX512(cpu)                                                                  \
     {SIGLIP_DEVICE_CPU, NULL, cpu,                                                          \
      {.gemm = SG_GEMM_PANELS, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,      \
       .gemm_wg = 1, .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 8,       \
-      .layernorm_wg = 1, .gemm_q8_np = 16, .rule = "cpu-avx512"}}
+      .layernorm_wg = 1, .gemm_q8_np = 16, .gemm_q8_dot = 1, .rule = "cpu-avx512"}}
 /* Mesa's llvmpipe (rusticl) is a CPU device that runs like a GPU: the work-items of a group are
  * the lanes of its vectors (8 at 256 bits), so the CPU rules' one work-item per block leaves
  * every lane but one idle and runs its loops lane by lane. It gets the GPU's attention and
@@ -228,7 +234,7 @@ static const SgTuningRule rules[] = {
     {SIGLIP_DEVICE_CPU, NULL, NULL,
      {.gemm = SG_GEMM_PANELS, .gemm_mr = 4, .gemm_nr = 16, .gemm_ku = 1, .gemm_mb = 8,
       .gemm_wg = 1, .gemm_chunk_kib = 16384, .attention = SG_ATTN_ROWS, .attn_qb = 4,
-      .layernorm_wg = 1, .gemm_q8_np = 16, .rule = "cpu-avx2"}},
+      .layernorm_wg = 1, .gemm_q8_np = 16, .gemm_q8_dot = 1, .rule = "cpu-avx2"}},
     {SIGLIP_DEVICE_OTHER, NULL, NULL,
      {.gemm = SG_GEMM_CLBLAST, .gemm_mr = 8, .gemm_nr = 32, .gemm_ku = 1, .gemm_mb = 1,
       .gemm_chunk_kib = 0, .attention = SG_ATTN_TILED, .attn_qb = 4, .layernorm_wg = 0,

@@ -48,6 +48,9 @@ typedef struct SgTuning {
     int gemm_q8_np;        /* SG_Q8_NP: q8 weights' GEMM form (cl/gemm_packed.cl): 0 = widened
                             * to f32 FMAs, 1..SG_Q8_NP_MAX = integer dot products over this many
                             * panels per work-item (issue 28); fitted to SG_Q8_PRIVATE_MAX */
+    int gemm_q8_dot;       /* SG_Q8_DOT: the integer form's int8 multiply-add: 0 = vpmaddubsw +
+                            * vpmaddwd (AVX2), 1 = vpdpbusd ("vpdpbusd" in files); fitted to 0
+                            * where the device has no VNNI (SiglipDeviceInfo.has_vnni) */
     const char *rule;      /* which rule (or "file", "tuned") decided: reported by benchmarks */
     const char *table_rule; /* the rule of the built-in table that matched the device, whatever
                              * decided after it (static string) */
