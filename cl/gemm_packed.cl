@@ -66,12 +66,28 @@
 #define SG_Q8_KC 256 /* inputs the integer form runs against a panel at a time (a multiple of 32) */
 #endif
 
+/* vpdpbusd (SG_Q8_VNNI): the CPU has it (SG_X86_VNNI, read off the device by src/ocl/probe.c),
+ * but the compiler may not target it: Debian's PoCL compiles for its kernel library's CPU
+ * (haswell, skylake-avx512), whatever VNNI the CPU has. So every function of the program is
+ * compiled with the feature, the headers' too: a function inlines only callees whose target
+ * attributes match its own (LLVM 15 left sg_activate_float8 a call otherwise). 3 is q8's
+ * SG_WEIGHT (SG_CL_WEIGHT_Q8, checked below), which is only defined by the headers. */
+#define SG_Q8_VNNI (SG_WEIGHT == 3 && SG_Q8_NP > 0 && SG_Q8_DOT && SG_X86_VNNI)
+#if SG_Q8_VNNI && defined(__AVX2__) && SG_X86_VNNI == 1
+#pragma clang attribute push(__attribute__((target("avx512vl,avx512vnni"))), apply_to = function)
+#elif SG_Q8_VNNI && defined(__AVX2__)
+#pragma clang attribute push(__attribute__((target("avxvnni"))), apply_to = function)
+#endif
+
 #include "activation.h"
 #include "fma.h"
 SG_DEFINE_ACTIVATE(float8)
 #include "weight_load.h"
 #if SG_WEIGHT == SG_CL_WEIGHT_Q8
 #include "q8_rows.h"
+#endif
+#if SG_CL_WEIGHT_Q8 != 3
+#error "SG_Q8_VNNI above takes q8's SG_WEIGHT for 3"
 #endif
 
 /* q8's integer form (SG_Q8_INT): SG_NP panels per work-item; every other form one. */
@@ -80,18 +96,6 @@ SG_DEFINE_ACTIVATE(float8)
 #define SG_NP SG_Q8_NP
 #else
 #define SG_NP 1
-#endif
-
-/* vpdpbusd (SG_Q8_VNNI): the CPU has it (SG_X86_VNNI, read off the device by src/ocl/probe.c),
- * but the compiler may not target it: Debian's PoCL compiles for its kernel library's CPU
- * (haswell, skylake-avx512), whatever VNNI the CPU has. So every function from here on is
- * compiled with the feature: a function inlines only callees whose features it has, and the
- * kernel calls sg_dot4 through sg_q8_int_panel. */
-#define SG_Q8_VNNI (SG_Q8_INT && SG_Q8_DOT && SG_X86_VNNI)
-#if SG_Q8_VNNI && defined(__AVX2__) && SG_X86_VNNI == 1
-#pragma clang attribute push(__attribute__((target("avx512vl,avx512vnni"))), apply_to = function)
-#elif SG_Q8_VNNI && defined(__AVX2__)
-#pragma clang attribute push(__attribute__((target("avxvnni"))), apply_to = function)
 #endif
 
 /* One k step of the block: acc[i][·] += x[row i][k] · (panel row k). The panel is read as
