@@ -33,9 +33,10 @@
  *    ("q8 rows", cl/q8_rows.h, which says why 7), from the op that produced it or from
  *    q8_quantize_rows (below); a work-item runs a chunk of SG_Q8_KC inputs of its MB·MR rows
  *    against NP panels one after another. Quads of inputs × 8 columns are multiplied and
- *    summed in int32 (sg_dot4), converted and scaled once per block of 32. Its epilogue may
- *    write y as q8 rows in turn (accumulate = SG_CL_Y_Q8_ROWS: fc1's output for fc2,
- *    sg_store_q8_rows).
+ *    summed in int32 (sg_dot4: AVX2's vpmaddubsw + vpmaddwd, or with SG_Q8_DOT where the CPU
+ *    has VNNI, SG_X86_VNNI, one vpdpbusd), converted and scaled once per block of 32. Its
+ *    epilogue may write y as q8 rows in turn (accumulate = SG_CL_Y_Q8_ROWS: fc1's output for
+ *    fc2, sg_store_q8_rows).
  * q8 panels store inputs in quads: element (k, j) of a panel at (k & ~3)·NR + 4j + (k & 3),
  * except the 1–3 inputs of a K that ends in a part quad, stored as plain rows at k·NR + j
  * (sg_weight_pack); the widening form reads the same layout. */
