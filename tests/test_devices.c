@@ -265,6 +265,26 @@ static void check_int8_probe(const SiglipDeviceInfo *info)
            info->has_vnni >= 0 && info->has_vnni <= 2 ? vnni[info->has_vnni] : "?");
 }
 
+/* A VNNI probe that never ran reads as no VNNI, as a CPU without it does: where it should run (the
+ * int8 probe passed), the AVX2 bit its kernel read off the device's CPU must be there, and on
+ * PoCL's CPU device equal the host's. */
+static void check_vnni_probe_ran(const SgDevice *dev)
+{
+    if (!dev->info.has_int8_dot) {
+        CHECK(dev->probe_cpuid_avx2 == -1, "%s: VNNI probe ran (%d) without int8 dot products",
+              dev->info.name, dev->probe_cpuid_avx2);
+        return;
+    }
+    CHECK(dev->probe_cpuid_avx2 == 1, "%s: the VNNI probe's kernel read AVX2 %d (−1: not run) on "
+          "a device that runs AVX2 code", dev->info.name, dev->probe_cpuid_avx2);
+#if defined(__x86_64__)
+    if (strstr(dev->info.platform_name, "Portable Computing Language"))
+        CHECK(dev->probe_cpuid_avx2 == (__builtin_cpu_supports("avx2") != 0),
+              "%s: probe's AVX2 %d, host's %d", dev->info.name, dev->probe_cpuid_avx2,
+              __builtin_cpu_supports("avx2") != 0);
+#endif
+}
+
 /* Opening through the public API: the reported device is the listed one; opening twice keeps it. */
 
 /* has_fma (cl/fma.h: fma() or mad() in the kernels) is the CL_FP_FMA bit the device reports,
@@ -859,6 +879,7 @@ int main(void)
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     if (dev) {
         check_int8_probe(&dev->info);
+        check_vnni_probe_ran(dev);
         check_fma_flag(dev);
         test_build_failure(dev, &err);
         test_buffers(dev, &err);

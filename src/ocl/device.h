@@ -30,6 +30,9 @@ typedef struct SgDevice {
     size_t peak_bytes_allocated;
     cl_uint mem_base_align;      /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (sub-buffer origins) */
     char platform_version[128];  /* CL_PLATFORM_VERSION, part of the program cache key */
+    int probe_cpuid_avx2;        /* the AVX2 bit of cpuid as the VNNI probe's kernel read it on
+                                  * the device (src/ocl/probe.c): 0 or 1; −1 = it did not run.
+                                  * Tests check it against the host's: the probe read cpuid. */
 } SgDevice;
 
 /* Lists all devices of all platforms (malloc'ed array, caller frees with free()); marks the one

@@ -53,16 +53,10 @@ size_t sg_loop_units_per_launch(const SgDevice *dev, size_t units, size_t cost_p
     return allowed > 0 ? allowed : multiple;
 }
 
-/* Holds the kernels int8_dot and x86_vnni only where the compiler targets x86 with AVX2 (PoCL
- * compiles for the host CPU; rusticl, oclgrind and GPU compilers target no x86 ISA): the three
- * builtins of sg_dot4 in cl/gemm_packed.cl, and the CPU's own account of its VNNI. Elsewhere it
- * holds only `none`, so that the program builds on every device: a build failure is what
- * oclgrind's API check reports, and what a driver may log.
- * x86_vnni writes 1 where the CPU has AVX-512 VNNI and AVX512VL (cpuid leaf 7: ECX bit 11, EBX
- * bits 16 and 31) and the OS saves the opmask and zmm registers (XCR0 bits 1, 2, 5, 6, 7), else
- * 2 where it has AVX-VNNI (leaf 7 subleaf 1: EAX bit 4; XCR0 bits 1 and 2), else 0. The compiler
- * cannot tell: Debian's PoCL compiles for its kernel library's CPU (haswell, skylake-avx512)
- * whatever the CPU is, so the kernel asks the CPU it runs on. */
+/* Holds the kernel int8_dot only where the compiler targets x86 with AVX2 (PoCL compiles for the
+ * host CPU; rusticl, oclgrind and GPU compilers target no x86 ISA): the three builtins of sg_dot4
+ * in cl/gemm_packed.cl. Elsewhere it holds only `none`, so that the program builds on every
+ * device: a build failure is what oclgrind's API check reports, and what a driver may log. */
 static const char int8_dot_source[] =
     "#if defined(__AVX2__) && defined(__x86_64__)\n"
     "typedef char sg_char32 __attribute__((ext_vector_type(32)));\n"
@@ -75,6 +69,20 @@ static const char int8_dot_source[] =
     "    const int8 r = __builtin_ia32_pmaddwd256(p, (short16)(1));\n"
     "    out[0] = r.s0;\n"
     "}\n"
+    "#else\n"
+    "__kernel void none(__global int *out) { out[0] = 0; }\n"
+    "#endif\n";
+
+/* Built only where int8_dot was (so the compiler targets x86): x86_vnni writes 1 where the CPU
+ * it runs on has AVX-512 VNNI and AVX512VL (cpuid leaf 7: ECX bit 11, EBX bits 16 and 31) and
+ * the OS saves the opmask and zmm registers (XCR0 bits 1, 2, 5, 6, 7), else 2 where it has
+ * AVX-VNNI (leaf 7 subleaf 1: EAX bit 4; XCR0 bits 1 and 2), else 0. The compiler cannot tell:
+ * Debian's PoCL compiles for its kernel library's CPU (haswell, skylake-avx512) whatever the CPU
+ * is, so the kernel asks the CPU it runs on. It also writes the AVX2 bit (leaf 7: EBX bit 5),
+ * which tests compare with the host's. A program of its own: a compiler that builds the
+ * builtins but not the inline assembly loses VNNI only, not int8_dot. */
+static const char x86_vnni_source[] =
+    "#if defined(__x86_64__)\n"
     "void sg_cpuid(uint leaf, uint sub, uint r[4])\n"
     "{\n"
     "    uint a, b, c, d;\n"
@@ -92,44 +100,61 @@ static const char int8_dot_source[] =
     "                     (xcr0 & 0xe6u) == 0xe6u;\n"
     "    const int vex = (r71[0] >> 4 & 1) && (xcr0 & 6u) == 6u;\n"
     "    out[0] = evex ? 1 : vex ? 2 : 0;\n"
+    "    out[1] = r7[1] >> 5 & 1;\n"
     "}\n"
     "#else\n"
     "__kernel void none(__global int *out) { out[0] = 0; }\n"
     "#endif\n";
 
-/* What x86_vnni (above) reads off the CPU the device runs on: 0 where it cannot run. */
+/* Whether the probe program `name` builds for dev and holds the kernel `kernel` (*prog: the
+ * program, to free). */
+static int probe_builds(SgDevice *dev, const char *name, const char *source, size_t length,
+                        const char *kernel, const char *cache_dir, SgProgram *prog)
+{
+    SgProgramSource src = {name, source, length, "", cache_dir};
+    SgError ignored = {0};
+    char names[64] = "";
+    return sg_program_build(dev, &src, prog, &ignored) == SIGLIP_OK &&
+           clGetProgramInfo(prog->program, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL) ==
+               CL_SUCCESS &&
+           strcmp(names, kernel) == 0;
+}
+
+/* What x86_vnni (above) reads off the CPU the device runs on (and dev->probe_cpuid_avx2): 0
+ * where it cannot run. */
 static int run_x86_vnni(SgDevice *dev, cl_program program)
 {
     cl_int st;
     cl_kernel kernel = clCreateKernel(program, "x86_vnni", &st);
     if (st != CL_SUCCESS)
         return 0;
-    cl_int host = 0;
+    cl_int host[2] = {-1, -1};
     SgBuffer buf = {0};
     SgError ignored = {0};
     size_t one = 1;
-    int ok = sg_buffer_upload(dev, &host, sizeof host, &buf, &ignored) == SIGLIP_OK &&
+    int ok = sg_buffer_upload(dev, host, sizeof host, &buf, &ignored) == SIGLIP_OK &&
              clSetKernelArg(kernel, 0, sizeof buf.mem, &buf.mem) == CL_SUCCESS &&
              clEnqueueNDRangeKernel(dev->queue, kernel, 1, NULL, &one, &one, 0, NULL, NULL) ==
                  CL_SUCCESS &&
-             sg_buffer_read(dev, buf.mem, 0, sizeof host, &host, &ignored) == SIGLIP_OK;
+             sg_buffer_read(dev, buf.mem, 0, sizeof host, host, &ignored) == SIGLIP_OK;
     sg_buffer_release(dev, &buf);
     clReleaseKernel(kernel);
-    return ok && (host == 1 || host == 2) ? host : 0;
+    if (ok && (host[1] == 0 || host[1] == 1))
+        dev->probe_cpuid_avx2 = host[1];
+    return ok && (host[0] == 1 || host[0] == 2) ? host[0] : 0;
 }
 
 void sg_probe_int8_dot(SgDevice *dev, const char *cache_dir)
 {
-    SgProgramSource src = {"int8_dot_probe", int8_dot_source, sizeof int8_dot_source - 1, "",
-                           cache_dir};
-    SgProgram prog;
-    SgError ignored = {0};
-    char names[64] = "";
-    dev->info.has_int8_dot =
-        sg_program_build(dev, &src, &prog, &ignored) == SIGLIP_OK &&
-        clGetProgramInfo(prog.program, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL) ==
-            CL_SUCCESS &&
-        strstr(names, "int8_dot") != NULL;
-    dev->info.has_vnni = dev->info.has_int8_dot ? run_x86_vnni(dev, prog.program) : 0;
+    SgProgram prog = {0};
+    dev->info.has_int8_dot = probe_builds(dev, "int8_dot_probe", int8_dot_source,
+                                          sizeof int8_dot_source - 1, "int8_dot", cache_dir, &prog);
+    sg_program_free(&prog);
+    dev->info.has_vnni = 0;
+    dev->probe_cpuid_avx2 = -1;
+    if (dev->info.has_int8_dot &&
+        probe_builds(dev, "x86_vnni_probe", x86_vnni_source, sizeof x86_vnni_source - 1,
+                     "x86_vnni", cache_dir, &prog))
+        dev->info.has_vnni = run_x86_vnni(dev, prog.program);
     sg_program_free(&prog);
 }

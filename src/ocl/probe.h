@@ -17,7 +17,9 @@ int sg_probe_loop_budget(SgDevice *dev, SgError *err);
 /* Sets dev->info.has_int8_dot: whether a program calling the packed int8 multiply-adds that
  * cl/gemm_packed.cl's integer q8 form uses (clang's x86 AVX2 builtins) builds for the device. A
  * build that fails for any reason is a no: q8 then takes the widening form, which every device
- * runs. Binaries are cached in cache_dir (NULL: none) as every program's are. */
+ * runs. Where it builds, also dev->info.has_vnni: which VNNI the CPU running the device's
+ * kernels has, as a kernel reads it there (cpuid and XCR0), 0 when that fails in any way.
+ * Binaries are cached in cache_dir (NULL: none) as every program's are. */
 void sg_probe_int8_dot(SgDevice *dev, const char *cache_dir);
 
 /* How many of `units` (k steps of a GEMM, keys of attention) one launch may give a work-item
