@@ -79,11 +79,26 @@ def opencl_device(siglip, spec):
         return {"error": f"siglip devices: {e}"}
 
 
+def vnni(flags=None):
+    """The CPU's int8 dot product (q8's vpdpbusd, docs/q8-integer.md): "AVX-512 VNNI",
+    "AVX-VNNI" or None."""
+    flags = cpu_flags() if flags is None else flags
+    if "avx512_vnni" in flags:
+        return "AVX-512 VNNI"
+    return "AVX-VNNI" if "avx_vnni" in flags else None
+
+
 def describe(siglip=None, spec=None):
-    """One line for a table heading: CPU, cores, ISA, and the OpenCL device and driver."""
+    """One line for a table heading: CPU, cores, ISA (and VNNI, which q8 uses where present),
+    and the OpenCL device and driver."""
     line = f"{cpu_name()}, {os.cpu_count()} CPUs, {isa()}"
-    if "avx512f" not in cpu_flags():
-        line += " (no AVX-512)"
+    missing = [] if "avx512f" in cpu_flags() else ["AVX-512"]
+    if vnni():
+        line += f" + {vnni()}"
+    else:
+        missing.append("VNNI")
+    if missing:
+        line += f" (no {', no '.join(missing)})"
     if siglip:
         d = opencl_device(siglip, spec or "auto")
         if "error" in d:
