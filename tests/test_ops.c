@@ -320,10 +320,8 @@ static size_t count_vpdpbusd(const unsigned char *b, size_t n, int vnni)
 static void q8_program_vpdpbusd(const SgTuning *t, int has_vnni, size_t n[3])
 {
     n[0] = n[1] = n[2] = 0;
-    const SgClSource *cl = NULL;
-    for (size_t i = 0; i < sg_cl_source_count; i++)
-        if (!strcmp(sg_cl_sources[i].name, "gemm_packed"))
-            cl = &sg_cl_sources[i];
+    size_t index = 0;
+    const SgClSource *cl = sg_cl_source_find("gemm_packed", &index);
     SiglipDeviceInfo info = dev->info;
     info.has_vnni = has_vnni;
     char options[SG_WEIGHT_OPTIONS_MAX];

@@ -125,8 +125,7 @@ static void kernels_free(SgKernels **pk)
     *pk = NULL;
 }
 
-/* The embedded source of program `name`, or NULL. */
-static const SgClSource *find_source(const char *name, size_t *index)
+const SgClSource *sg_cl_source_find(const char *name, size_t *index)
 {
     for (size_t i = 0; i < sg_cl_source_count; i++)
         if (!strcmp(sg_cl_sources[i].name, name)) {
@@ -158,7 +157,7 @@ static int create_kernel(SgDevice *dev, SgKernels *k, SgKernelId id, SgError *er
 {
     const SgKernelEntry *e = &sg_kernel_table[id];
     size_t i;
-    if (!find_source(e->program, &i) || i >= k->n_programs)
+    if (!sg_cl_source_find(e->program, &i) || i >= k->n_programs)
         return sg_fail(err, SIGLIP_EBUILD, "kernel %s: cl/%s.cl is not among the embedded sources",
                        e->function, e->program);
     return create_kernel_in(dev, k, id, k->programs[i].program, err);
@@ -175,7 +174,7 @@ void sg_weight_program_options(const SiglipDeviceInfo *info, const SgTuning *t, 
     size_t i = 0;
     char block[SG_PROGRAM_OPTIONS_MAX];
     block[0] = '\0';
-    if (find_source(sg_kernel_table[SG_K_GEMM_PANELS].program, &i))
+    if (sg_cl_source_find(sg_kernel_table[SG_K_GEMM_PANELS].program, &i))
         program_options(info, t, i, block, sizeof block);
     snprintf(buf, size, "%s -DSG_WEIGHT=%d -DSG_Q8_KC=%d", block, (int)type, SG_Q8_KC);
 }
@@ -187,7 +186,7 @@ int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err)
     if (k->kernel[id])
         return SIGLIP_OK;
     size_t i;
-    const SgClSource *cl = find_source(sg_kernel_table[id].program, &i);
+    const SgClSource *cl = sg_cl_source_find(sg_kernel_table[id].program, &i);
     if (!cl)
         return sg_fail(err, SIGLIP_EBUILD, "cl/gemm_packed.cl is not among the embedded sources");
     char options[SG_WEIGHT_OPTIONS_MAX];

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "ocl/cl_sources.h"
 #include "ocl/device.h"
 #include "ocl/program.h"
 
@@ -89,6 +90,9 @@ void sg_device_close(SgDevice **dev);
 
 /* The GEMM kernel reading weights of type t (sg_gemm_kernel), built now if it was not yet. */
 int sg_kernels_require_weight(SgDevice *dev, SgElemType t, SgError *err);
+
+/* The embedded source of program `name` (cl/<name>.cl) and its index in sg_cl_sources, or NULL. */
+const SgClSource *sg_cl_source_find(const char *name, size_t *index);
 
 /* Longest -D option string of one program of cl/, and of a weight type's GEMM program. */
 #define SG_PROGRAM_OPTIONS_MAX 256
