@@ -258,6 +258,48 @@ static void test_lower(const cJSON *table, const cJSON *context)
     }
 }
 
+/* mark[cp] = value for every code point of the [first, last] ranges */
+static void mark_ranges(unsigned char *mark, const cJSON *ranges, unsigned char value)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, ranges)
+    {
+        uint32_t lo = (uint32_t)cJSON_GetArrayItem(r, 0)->valuedouble;
+        uint32_t hi = (uint32_t)cJSON_GetArrayItem(r, 1)->valuedouble;
+        for (uint32_t cp = lo; cp <= hi && cp < 0x110000; cp++)
+            mark[cp] = value;
+    }
+}
+
+/* Final_Sigma's look-behind over all of Unicode: "xΣ" lowercases to "xς" exactly after the
+ * characters listed (ranges from Python's str.lower(), gen_cases.py cased_ranges), to "xσ" after
+ * all others; code points the generator's Unicode left unassigned are not compared (utf8proc may
+ * know a later version: Python 3.11's Unicode 14 lacks Unicode 15's U+1DF25..1DF2A letters). */
+static void test_cased_before_sigma(const cJSON *ranges, const cJSON *unassigned)
+{
+    unsigned char *cased = calloc(0x110000, 1);
+    mark_ranges(cased, ranges, 1);
+    mark_ranges(cased, unassigned, 2);
+    int bad = 0, n_cased = 0;
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || cased[cp] == 2)
+            continue;
+        const uint32_t text[2] = {cp, 0x3A3};
+        uint32_t out[2];
+        sg_py_lower_at(text, 2, 1, out);
+        uint32_t want = cased[cp] ? 0x3C2 : 0x3C3;
+        n_cased += cased[cp];
+        if (out[0] != want && bad++ < 10)
+            fprintf(stderr, "lower(U+%04X Σ) ends in U+%04X, Python U+%04X\n", cp, out[0], want);
+    }
+    CHECK(n_cased > 2000, "%d cased code points listed", n_cased);
+    CHECK(bad == 0, "%d code points make Σ final or not unlike Python's str.lower()", bad);
+    /* the tokenizers library's Lowercase (Siglip2Tokenizer) has no such context */
+    uint32_t out[2];
+    CHECK(sg_lower_char(0x3A3, out) == 1 && out[0] == 0x3C3, "lower_char(Σ) = U+%04X", out[0]);
+    free(cased);
+}
+
 static void test_isspace(const cJSON *list)
 {
     unsigned char *space = calloc(0x110000, 1);
@@ -447,6 +489,8 @@ int main(void)
         test_truncated(model, cJSON_GetObjectItemCaseSensitive(data, "truncated"));
         test_lower(cJSON_GetObjectItemCaseSensitive(data, "lower"),
                    cJSON_GetObjectItemCaseSensitive(data, "lower_context"));
+        test_cased_before_sigma(cJSON_GetObjectItemCaseSensitive(data, "cased_before_sigma"),
+                                cJSON_GetObjectItemCaseSensitive(data, "unassigned"));
         test_isspace(cJSON_GetObjectItemCaseSensitive(data, "isspace"));
         test_bpe(ctx);
     }

@@ -404,22 +404,16 @@ static int apply_norm(const SgHfNorm *nz, const SgBuf *in, SgBuf *out)
         }
         return append(out, s + b, e - b);
     }
-    case SG_HF_LOWERCASE: {
-        uint32_t *cps = malloc((n + 1) * sizeof *cps);
-        if (!cps)
-            return SIGLIP_ENOMEM;
-        size_t m = 0;
-        for (size_t i = 0; i < n;)
-            cps[m++] = sg_utf8_next(s, n, &i);
-        int rc = sg_buf_reserve(out, m * 8 + 1);
-        for (size_t i = 0; i < m && !rc; i++) {
+    case SG_HF_LOWERCASE: { /* each character on its own (Rust's char::to_lowercase) */
+        for (size_t i = 0; i < n;) {
             uint32_t low[2];
-            int k = sg_py_lower_at(cps, m, i, low);
+            int k = sg_lower_char(sg_utf8_next(s, n, &i), low);
+            if (sg_buf_reserve(out, 8) != 0)
+                return SIGLIP_ENOMEM;
             for (int j = 0; j < k; j++)
                 out->len += (size_t)sg_utf8_put(low[j], out->data + out->len);
         }
-        free(cps);
-        return rc;
+        return 0;
     }
     default: { /* Unicode normal forms */
         int opt = UTF8PROC_STABLE;

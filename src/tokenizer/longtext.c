@@ -54,7 +54,7 @@ static int canonical_utf8(uint32_t cp, int lower_case, unsigned char out[4])
 {
     uint32_t lower[2] = {cp, 0};
     if (lower_case)
-        sg_py_lower_at(&cp, 1, 0, lower);
+        sg_lower_char(cp, lower);
     return sg_utf8_put(lower[0], out);
 }
 
@@ -168,8 +168,8 @@ int sg_tokenizer_pair_cut(const SiglipTokenizer *tok, const char *text, size_t l
         return 0;
     uint32_t x = (uint32_t)before, lx[2] = {x, 0}, ly[2] = {y, 0};
     if (tok->do_lower_case) {
-        sg_py_lower_at(&x, 1, 0, lx);
-        sg_py_lower_at(&y, 1, 0, ly);
+        sg_lower_char(x, lx);
+        sg_lower_char(y, ly);
     }
     /* as written (special tokens) and lowercased (what a normalizer without rules gives) */
     if (pair_known(tok, x, y) || pair_known(tok, lx[0], ly[0]))

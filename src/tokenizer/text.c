@@ -126,6 +126,8 @@ static int is_cased(uint32_t cp)
         {0x0345, 0x0345}, {0x037A, 0x037A}, {0x1D2C, 0x1D6A}, {0x1D78, 0x1D78}, {0x1D9B, 0x1DBF},
         {0x2071, 0x2071}, {0x207F, 0x207F}, {0x2090, 0x209C}, {0x2160, 0x217F}, {0x24B6, 0x24E9},
         {0x2C7C, 0x2C7D}, {0xA69C, 0xA69D}, {0xA770, 0xA770}, {0xA7F8, 0xA7F9}, {0xAB5C, 0xAB5F},
+        /* squared, negative circled and negative squared Latin capitals (Other_Uppercase) */
+        {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
     };
     for (size_t k = 0; k < sizeof other_cased / sizeof other_cased[0]; k++)
         if (cp >= other_cased[k][0] && cp <= other_cased[k][1])
@@ -167,9 +169,8 @@ static uint32_t lower_sigma(const uint32_t *cps, size_t n, size_t i)
     return (j == n || !is_cased(cps[j])) ? 0x3C2 : 0x3C3;
 }
 
-int sg_py_lower_at(const uint32_t *cps, size_t n, size_t i, uint32_t out[2])
+int sg_lower_char(uint32_t cp, uint32_t out[2])
 {
-    uint32_t cp = cps[i];
     if (cp < 0x80) {
         out[0] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
         return 1;
@@ -179,10 +180,15 @@ int sg_py_lower_at(const uint32_t *cps, size_t n, size_t i, uint32_t out[2])
         out[1] = 0x307;
         return 2;
     }
-    if (cp == 0x3A3) {
+    out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
+    return 1;
+}
+
+int sg_py_lower_at(const uint32_t *cps, size_t n, size_t i, uint32_t out[2])
+{
+    if (cps[i] == 0x3A3) {
         out[0] = lower_sigma(cps, n, i);
         return 1;
     }
-    out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
-    return 1;
+    return sg_lower_char(cps[i], out);
 }

@@ -38,8 +38,14 @@ int sg_is_ascii_punct(uint32_t cp);
  * Single_Quote characters): what the Final_Sigma context of str.lower() looks past. */
 int sg_is_case_ignorable(uint32_t cp);
 
-/* Python str.lower() of cps[i] within cps[0..n): full lowercase mapping including U+0130 and the
- * Final_Sigma context. Writes 1 or 2 code points to out and returns how many. */
+/* The full lowercase mapping of one character on its own (U+0130 gives two; Σ gives σ): what the
+ * tokenizers library's Lowercase normalizer does to each character (Rust's char::to_lowercase),
+ * Siglip2Tokenizer's lowercasing. Writes 1 or 2 code points to out and returns how many. */
+int sg_lower_char(uint32_t cp, uint32_t out[2]);
+
+/* Python str.lower() of cps[i] within cps[0..n): sg_lower_char, except that Σ follows the
+ * Final_Sigma context (ς at the end of a word). Writes 1 or 2 code points to out and returns how
+ * many. */
 int sg_py_lower_at(const uint32_t *cps, size_t n, size_t i, uint32_t out[2]);
 
 #endif /* SG_TOKENIZER_TEXT_H */

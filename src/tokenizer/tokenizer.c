@@ -47,14 +47,15 @@ static int push_utf8(SgBuf *b, uint32_t cp)
 }
 
 /* Siglip2Tokenizer's normalizer before the model: tok->segment = lower(segment) in UTF-8 (its
- * spaces become "▁" in the SentencePiece normalizer). */
+ * spaces become "▁" in the SentencePiece normalizer). The tokenizers library's Lowercase lowers
+ * each character on its own: a word-final Σ becomes σ, not Python's ς. */
 static int lowercase(SiglipTokenizer *tok, const uint32_t *seg, size_t n)
 {
     SgBuf *out = &tok->segment;
     out->len = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t lowered[2] = {seg[i], 0};
-        int n_lowered = tok->do_lower_case ? sg_py_lower_at(seg, n, i, lowered) : 1;
+        int n_lowered = tok->do_lower_case ? sg_lower_char(seg[i], lowered) : 1;
         for (int k = 0; k < n_lowered; k++)
             if (push_utf8(out, lowered[k]) != 0)
                 return SIGLIP_ENOMEM;

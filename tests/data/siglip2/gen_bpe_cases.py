@@ -6,8 +6,12 @@
 # normalizer Lowercase + Replace(" ", "▁"), no prefix) and the SigLIP 2 checkpoints' tokenizer
 # config (GemmaTokenizer: no bos, eos appended, <pad> = 0, padded and truncated to 64): added
 # tokens are split out of the raw text first (longest match), each piece between them is
-# lowercased (Python's str.lower) and encoded, eos is appended after truncating to 63.
-# Run at development time: /usr/bin/python3 gen_bpe_cases.py.
+# lowercased one character at a time (the tokenizers library's Lowercase normalizer: a final
+# capital sigma becomes σ, not Python str.lower's ς) and encoded, eos is appended after truncating
+# to 63.
+# Run at development time: /usr/bin/python3 gen_bpe_cases.py. The corpus is this machine's
+# /usr/share/locale, which differs between machines: --keep-texts recomputes the expectations of
+# the texts bpe-cases.json already holds instead.
 import json
 import os
 import random
@@ -18,7 +22,7 @@ import sentencepiece as spm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer"))
-from gen_cases import padded_cases, random_texts, split_specials, varint, write_json  # noqa: E402
+from gen_cases import char_lower, padded_cases, random_texts, split_specials, varint, write_json  # noqa: E402
 from gen_tokenizer import corpus  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,7 +44,7 @@ def gemma_ids(text):
         if seg in SPECIALS:
             ids.append(SP.piece_to_id(seg))
         else:
-            ids.extend(SP.encode(seg.lower().replace(" ", "\u2581")))
+            ids.extend(SP.encode(char_lower(seg).replace(" ", "\u2581")))
     return ids
 
 
@@ -116,17 +120,24 @@ def unused_model(every=37):
 
 
 def main():
-    rng = random.Random(16)
-    lines = corpus()
-    rng.shuffle(lines)
-    texts = CURATED + lines[:1500] + random_texts(rng, 1200, 40, POOL) + random_texts(rng, 3, 2000, POOL)
+    if "--keep-texts" in sys.argv:
+        old = json.load(open(os.path.join(OUT, "bpe-cases.json"), encoding="utf-8"))
+        texts = [c["text"] for c in old["cases"]]
+        unused_texts = [c["text"] for c in old["unused"]]
+    else:
+        rng = random.Random(16)
+        lines = corpus()
+        rng.shuffle(lines)
+        texts = (CURATED + lines[:1500] + random_texts(rng, 1200, 40, POOL)
+                 + random_texts(rng, 3, 2000, POOL))
+        unused_texts = CURATED + lines[1500:2000]
     cases = [{"text": t, "raw": SP.encode(t), "ids": gemma_ids(t) + [EOS]} for t in texts]
     padded_list = padded_cases(texts[:60] + texts[-40:], padded)
     blob, retyped = unused_model()
     with open(os.path.join(OUT, "bpe-unused.model"), "wb") as f:
         f.write(blob)
     sp_unused = spm.SentencePieceProcessor(model_proto=blob)
-    unused = [{"text": t, "raw": sp_unused.encode(t)} for t in CURATED + lines[1500:2000]]
+    unused = [{"text": t, "raw": sp_unused.encode(t)} for t in unused_texts]
     data = {
         "generator": "siglip2/gen_bpe_cases.py, sentencepiece " + spm.__version__ + ", Python "
                      + sys.version.split()[0],

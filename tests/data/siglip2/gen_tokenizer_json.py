@@ -9,7 +9,8 @@
 # Siglip2Tokenizer rules (added tokens split from the raw text, Lowercase, eos) on the texts of
 # bpe-cases.json: those where it differs from python3-sentencepiece's ids are listed with its own.
 # Also tokenizer/unigram.json, a Unigram model with python3-sentencepiece's ids.
-# Run at development time: /usr/bin/python3 gen_tokenizer_json.py.
+# Run at development time: /usr/bin/python3 gen_tokenizer_json.py (after gen_bpe_cases.py; with
+# --keep-texts when that ran with it).
 import heapq
 import json
 import os
@@ -22,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "siglip2-json")
 sys.path.insert(0, HERE)
 import gen_bpe_cases as bpe  # noqa: E402
-from gen_cases import write_json  # noqa: E402  (on the path gen_bpe_cases set)
+from gen_cases import char_lower, write_json  # noqa: E402  (on the path gen_bpe_cases set)
 from gen_tokenizer import USER  # noqa: E402
 
 SP = bpe.SP
@@ -107,12 +108,13 @@ SPECIALS = sorted(set(bpe.SPECIALS) | {PIECES[i] for i in ADDED})
 
 def json_ids(text):
     """Siglip2Tokenizer over tokenizer.json: added tokens split out of the raw text (longest
-    first), each piece between lowercased, spaces → "▁", BPE; eos appended."""
+    first), each piece between lowercased one character at a time (tokenizers' Lowercase), spaces
+    → "▁", BPE; eos appended."""
     ids, i, start = [], 0, 0
 
     def flush(seg):
         if seg:
-            ids.extend(hf_bpe(seg.lower().replace(" ", "\u2581")))
+            ids.extend(hf_bpe(char_lower(seg).replace(" ", "\u2581")))
     while i < len(text):
         hit = max((s for s in SPECIALS if text.startswith(s, i)), key=len, default=None)
         if hit is None:
@@ -193,10 +195,17 @@ def main():
         if ids != c["ids"]:
             differs.append({"index": k, "text": c["text"], "ids": ids})
     same = len(cases["cases"]) - len(differs)
+    # the unigram model is trained on this machine's /usr/share/locale (it differs between
+    # machines): --keep-texts keeps the committed unigram.json and its cases
+    if "--keep-texts" in sys.argv:
+        unigram = json.load(open(os.path.join(HERE, "..", "tokenizer", "json-cases.json"),
+                                 encoding="utf-8"))["unigram"]
+    else:
+        unigram = unigram_json(cases["cases"])
     write_json(os.path.join(HERE, "..", "tokenizer", "json-cases.json"),
                {"generator": "siglip2/gen_tokenizer_json.py", "merges": len(MERGES),
                 "added": len(ADDED), "same_as_spm": same, "differs": differs,
-                "unigram": unigram_json(cases["cases"])}, ensure_ascii=False)
+                "unigram": unigram}, ensure_ascii=False)
     print(f"{len(MERGES)} merges, {len(ADDED)} added tokens; {same} / {len(cases['cases'])} texts give "
           "python3-sentencepiece's ids")
 

@@ -10,6 +10,7 @@ import re
 import string
 import struct
 import sys
+import unicodedata
 
 import sentencepiece as spm
 
@@ -52,6 +53,13 @@ def split_specials(text, specials=SPECIALS):
     if start < len(text):
         out.append(text[start:])
     return out
+
+
+def char_lower(text):
+    """The tokenizers library's Lowercase normalizer (Siglip2Tokenizer's): each character's own
+    lowercase mapping (Rust's char::to_lowercase), with no context, so a final capital sigma
+    becomes σ where Python's str.lower() of the whole text gives ς."""
+    return "".join(c.lower() for c in text)
 
 
 def canonicalize(text):
@@ -187,6 +195,37 @@ def lower_table():
     return out
 
 
+def cased_ranges():
+    """[first, last] ranges of the code points after which Python's str.lower() makes a capital
+    sigma final ("xΣ" → "xς"): the Cased characters that are not Case_Ignorable, which CPython's
+    Final_Sigma test (handle_capital_sigma) looks for before Σ (and, with nothing cased after it,
+    decides ς)."""
+    out = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        if (chr(cp) + "\u03a3").lower().endswith("\u03c2"):
+            if out and out[-1][1] == cp - 1:
+                out[-1][1] = cp
+            else:
+                out.append([cp, cp])
+    return out
+
+
+def unassigned_ranges():
+    """[first, last] ranges of the code points this Python's Unicode database leaves unassigned
+    (category Cn): the library's utf8proc may know a later Unicode, whose new letters the test
+    then cannot compare."""
+    out = []
+    for cp in range(0x110000):
+        if unicodedata.category(chr(cp)) == "Cn":
+            if out and out[-1][1] == cp - 1:
+                out[-1][1] = cp
+            else:
+                out.append([cp, cp])
+    return out
+
+
 def padded_cases(texts, pad):
     """Each text at max_length 64, 8 and 1 through pad(text, max_length) -> (ids, mask)."""
     out = []
@@ -230,6 +269,9 @@ def main():
         "truncated": truncation_cases(),
         "lower": lower_table(),
         "lower_context": [{"text": t, "lower": t.lower()} for t in sigma_context],
+        "cased_before_sigma": cased_ranges(),
+        "unicode_version": unicodedata.unidata_version,
+        "unassigned": unassigned_ranges(),
         "isspace": [cp for cp in range(0x110000) if chr(cp).isspace()],
     }
     write_json(os.path.join(HERE, "cases.json"), data, ensure_ascii=True)
