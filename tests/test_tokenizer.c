@@ -421,6 +421,50 @@ static void test_outlives_context(const char *dir)
     siglip_tokenizer_free(&tok);
 }
 
+/* padding_side absent from tokenizer_config.json (or no config at all): the class's own default,
+ * which transformers' PreTrainedTokenizerBase takes when the config names none —
+ * Siglip2Tokenizer's class attribute says "left" (models/siglip2/tokenization_siglip2.py),
+ * SiglipTokenizer keeps the base class's "right"; a named side wins. */
+static void test_padding_side_default(SiglipContext *ctx)
+{
+    static const struct { const char *file, *config; int left; } cases[] = {
+        {"siglip2/tokenizer.model", "{}", 1},
+        {"siglip2/tokenizer.model", NULL, 1},
+        {"siglip2/tokenizer.model", "{\"padding_side\": \"right\"}", 0},
+        {"siglip2/tokenizer.model", "{\"tokenizer_class\": \"GemmaTokenizer\"}", 1},
+        {"tiny/spiece.model", "{}", 0},
+        {"tiny/spiece.model", "{\"padding_side\": \"left\"}", 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char dir[] = "/tmp/siglip-padside-XXXXXX", model[4096], cfg[4096];
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+        char *src = sg_test_path(cases[k].file);
+        size_t size = 0;
+        char *blob = sg_test_read(src, &size);
+        snprintf(model, sizeof model, "%s/%s", dir, strrchr(cases[k].file, '/') + 1);
+        snprintf(cfg, sizeof cfg, "%s/tokenizer_config.json", dir);
+        CHECK(blob && sg_test_write(model, blob, size) == 0, "cannot copy %s", src);
+        if (cases[k].config)
+            sg_test_write(cfg, cases[k].config, strlen(cases[k].config));
+        SiglipTokenizer *tok = NULL;
+        int rc = siglip_tokenizer_load(ctx, dir, &tok);
+        CHECK_STATUS(rc, 0, siglip_context_error(ctx));
+        int32_t ids[8], mask[8];
+        const char *text = "a";
+        rc = tok ? siglip_tokenize(tok, &text, 1, 8, ids, mask) : rc;
+        int left = mask[0] == 0 && mask[7] == 1, right = mask[0] == 1 && mask[7] == 0;
+        CHECK(rc == 0 && (cases[k].left ? left : right), "%s with config %s: status %d, %s padding",
+              cases[k].file, cases[k].config ? cases[k].config : "(none)", rc,
+              left ? "left" : right ? "right" : "no");
+        siglip_tokenizer_free(&tok);
+        unlink(model);
+        unlink(cfg);
+        rmdir(dir);
+        free(blob);
+        free(src);
+    }
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -437,6 +481,7 @@ int main(void)
     }
     test_bad_models(ctx);
     test_tokenizer_json();
+    test_padding_side_default(ctx);
     test_outlives_context(dir);
     siglip_tokenizer_free(&tok);
     CHECK(tok == NULL, "free sets the handle to NULL");

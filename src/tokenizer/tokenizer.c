@@ -535,9 +535,11 @@ static int read_config(SiglipTokenizer *tok, const cJSON *cfg, TokenNames *names
     v = cJSON_GetObjectItemCaseSensitive(cfg, "do_lower_case");
     if (cJSON_IsBool(v))
         tok->do_lower_case = cJSON_IsTrue(v);
+    /* absent: the class's default (read_class ran), as transformers takes it: Siglip2Tokenizer's
+     * class attribute is "left", SiglipTokenizer keeps the base class's "right" */
     v = cJSON_GetObjectItemCaseSensitive(cfg, "padding_side");
-    if (cJSON_IsString(v))
-        tok->pad_left = strcmp(v->valuestring, "left") == 0;
+    tok->pad_left = cJSON_IsString(v) ? strcmp(v->valuestring, "left") == 0
+                                      : tok->kind == SG_TOKENIZER_GEMMA;
     struct { const char *key; char **dst; } keys[] = {
         {"eos_token", &names->eos}, {"unk_token", &names->unk}, {"pad_token", &names->pad},
         {"bos_token", &names->bos}, {"mask_token", &names->mask}};
@@ -742,6 +744,7 @@ int sg_tokenizer_load(const char *dir, SgError *err, SiglipTokenizer **out)
      * SiglipTokenizer's, the others Siglip2Tokenizer's (Gemma). */
     tok->kind = file && strcmp(file, "spiece.model") != 0 ? SG_TOKENIZER_GEMMA
                                                           : SG_TOKENIZER_SIGLIP;
+    tok->pad_left = tok->kind == SG_TOKENIZER_GEMMA; /* the class's side; the config may name one */
     if (rc == 0)
         rc = load_config(tok, dir, &names, &cfg);
     /* Names the config left out take the class's defaults. */
