@@ -366,7 +366,9 @@ SIGLIP_API int siglip_tuning_stored_path(SiglipContext *ctx, const SiglipDeviceI
  * the grid already has that shape the stored table is used unchanged. The model's image
  * processor follows (its output becomes height × width); siglip_model_info() reports the new
  * size. height = width = 0 restores the checkpoint's size. The model owns the new table; it is
- * released by the next call or by siglip_model_free(). SIGLIP_EINVAL for a bad size. */
+ * released by the next call or by siglip_model_free(). SIGLIP_EINVAL for a bad size;
+ * SIGLIP_ENOTSUP for a SigLIP 2 NaFlex model (Siglip2Model has no such option: it takes every
+ * image at its own grid, within siglip_image_processor_set_max_patches()'s budget). */
 SIGLIP_API int siglip_model_set_image_size(SiglipModel *model, int height, int width);
 
 /* Name of class `index` of an image-classification model (config id2label), or NULL when the

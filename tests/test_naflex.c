@@ -194,6 +194,11 @@ static void check_errors(SiglipContext *ctx, SiglipModel *m, Inputs *x)
     CHECK(siglip_preprocess_files(proc, &bad_path, 1, px) == SIGLIP_EINVAL,
           "fixed-size preprocess refused");
     CHECK(siglip_image_processor_set_max_patches(proc, 0) == SIGLIP_EINVAL, "budget 0");
+    /* Siglip2Model has no interpolate_pos_encoding: a fixed size is refused, not half-applied
+     * (the n7 forward below runs after it) */
+    CHECK(siglip_model_set_image_size(m, 64, 64) == SIGLIP_ENOTSUP &&
+              strstr(siglip_context_error(ctx), "max_patches"),
+          "fixed image size on NaFlex: %s", siglip_context_error(ctx));
     SiglipPatches wrong = x->in;
     wrong.max_patches = MAXP + 1;
     CHECK(siglip_preprocess_files_patches(proc, &bad_path, 1, &wrong, NULL) == SIGLIP_EINVAL,

@@ -30,6 +30,7 @@ static const char usage[] =
     "  --resume               continue an interrupted run from its journal\n"
     "  --image-size H[xW]     run the vision tower at H×W pixels (default: the model's), the\n"
     "                         position grid interpolated as transformers' interpolate_pos_encoding\n"
+    "                         (not for NaFlex models, which take --max-patches)\n"
     "  --max-patches N        SigLIP 2 NaFlex models: patch budget per image (default: the\n"
     "                         processor's max_num_patches, 256 on the Hub)\n";
 

@@ -206,6 +206,12 @@ int siglip_model_set_image_size(SiglipModel *m, int height, int width)
         return SIGLIP_EINVAL;
     SgError *err = sg_ctx_err(m->ctx);
     SgTowerConfig *v = &m->cfg.vision;
+    /* Siglip2Model has no interpolate_pos_encoding: NaFlex resizes its position grid to each
+     * image's own patch grid (the image processor's max_num_patches sets the budget) */
+    if (m->cfg.naflex)
+        return sg_fail(err, SIGLIP_ENOTSUP,
+                       "a SigLIP 2 NaFlex model takes each image at its own size; set the patch "
+                       "budget (siglip_image_processor_set_max_patches, --max-patches) instead");
     if (height == 0 && width == 0)
         height = width = v->image_size;
     if (height < v->patch_size || width < v->patch_size || height > (1 << 15) ||
