@@ -438,9 +438,18 @@ SIGLIP_API int siglip_logits(const SiglipModel *model, const float *text_embeds,
                              float *logits_per_text);
 
 /* SiglipForImageClassification: logits [B, num_labels] = mean over patches of the vision
- * last_hidden_state · classifierᵀ + bias. SIGLIP_EINVAL for a model without a classifier. */
+ * last_hidden_state · classifierᵀ + bias. SIGLIP_EINVAL for a model without a classifier or a
+ * NaFlex one (siglip_classify_logits_patches). */
 SIGLIP_API int siglip_classify_logits(SiglipModel *model, const float *pixel_values, int batch,
                                       float *logits);
+
+/* Siglip2ForImageClassification (a NaFlex model, model_type "siglip2"): logits [B, num_labels] =
+ * the mean of the vision last_hidden_state over each image's own h·w patches (padding rows left
+ * out, as transformers pools with pixel_attention_mask) · classifierᵀ + bias. Inputs as for
+ * siglip_encode_image_patches(). SIGLIP_EINVAL for a model without a classifier or a
+ * fixed-resolution one (siglip_classify_logits). */
+SIGLIP_API int siglip_classify_logits_patches(SiglipModel *model, const SiglipPatches *in,
+                                              int batch, float *logits);
 
 /* ------------------------------------------------------------------------------------------------
  * Tokenizer (CPU): SentencePiece unigram / BPE, or tokenizer.json, with the rules of

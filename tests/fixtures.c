@@ -28,15 +28,14 @@ SgSafetensors *fx_open(const char *dir, const char *name)
 static const SgTensor *find_checked(const SgSafetensors *st, const char *name, size_t numel)
 {
     const SgTensor *t = st ? sg_st_find(st, name) : NULL;
-    if (!t) {
-        fprintf(stderr, "fixture tensor %s is missing\n", name);
+    /* a test that reads a tensor needs it: its absence fails the test, not just its check */
+    CHECK(t != NULL, "fixture tensor %s is missing", name);
+    if (!t)
         return NULL;
-    }
-    if (t->numel != numel) {
-        fprintf(stderr, "fixture tensor %s has %zu elements, the test expects %zu\n", name,
-                t->numel, numel);
+    CHECK(t->numel == numel, "fixture tensor %s has %zu elements, the test expects %zu", name,
+          t->numel, numel);
+    if (t->numel != numel)
         return NULL;
-    }
     return t;
 }
 

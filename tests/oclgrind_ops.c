@@ -333,10 +333,24 @@ static void run_embeddings(const Sizes *s)
         free(pix);
     }
     scratch(D * 4, &bmean), scratch(T * D * 4, &bcopy);
-    int rc = sg_op_mean_tokens(dev, sg_view(bx.mem, 1, T, D), sg_view(bmean.mem, 1, 1, D), &err);
+    int rc = sg_op_mean_tokens(dev, sg_view(bx.mem, 1, T, D), SG_NO_MASK,
+                               sg_view(bmean.mem, 1, 1, D), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
-    ref_mean_tokens(x, ref, 1, T, D);
+    ref_mean_tokens(x, NULL, ref, 1, T, D);
     expect("mean_tokens", &bmean, ref, D, 1e-5);
+    /* the masked mean (Siglip2ForImageClassification's pooling): 5 padding tokens left out */
+    SgBuffer bkeep = {0}, bmean2 = {0};
+    int32_t *keep = malloc(T * sizeof *keep);
+    for (size_t t = 0; keep && t < T; t++)
+        keep[t] = t + 5 < T || t == 0;
+    SgMask km = {keep ? upload(keep, T * 4, &bkeep) : NULL, {NULL, 0, 0, 0}};
+    scratch(D * 4, &bmean2);
+    rc = sg_op_mean_tokens(dev, sg_view(bx.mem, 1, T, D), km, sg_view(bmean2.mem, 1, 1, D), &err);
+    CHECK_STATUS(rc, SIGLIP_OK, err.message);
+    ref_mean_tokens(x, keep, ref, 1, T, D);
+    expect("mean_tokens (masked)", &bmean2, ref, D, 1e-5);
+    hold(&bkeep), hold(&bmean2);
+    free(keep);
     rc = sg_op_copy_rows(dev, sg_view(bx.mem, 1, T, D), sg_view(bcopy.mem, 1, T, D), &err);
     CHECK_STATUS(rc, SIGLIP_OK, err.message);
     expect("copy_rows", &bcopy, x, T * D, 0);

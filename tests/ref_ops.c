@@ -150,14 +150,20 @@ void ref_add_broadcast(float *x, const float *v, size_t B, size_t N, size_t D)
             x[b * N * D + i] = (float)((double)x[b * N * D + i] + v[i]);
 }
 
-void ref_mean_tokens(const float *x, float *out, size_t B, size_t N, size_t D)
+void ref_mean_tokens(const float *x, const int32_t *keep, float *out, size_t B, size_t N,
+                     size_t D)
 {
     for (size_t b = 0; b < B; b++)
         for (size_t d = 0; d < D; d++) {
             double s = 0;
-            for (size_t n = 0; n < N; n++)
+            size_t kept = 0;
+            for (size_t n = 0; n < N; n++) {
+                if (keep && !keep[b * N + n])
+                    continue;
                 s += x[(b * N + n) * D + d];
-            out[b * D + d] = (float)(s / (double)N);
+                kept++;
+            }
+            out[b * D + d] = (float)(s / (double)kept);
         }
 }
 

@@ -48,7 +48,9 @@ void ref_im2col(const float *pixels, float *patches, size_t B, size_t C, size_t 
 void ref_add_broadcast(float *x, const float *v, size_t B, size_t N, size_t D);
 
 /* out[b] = mean over n of x[b, n]: x [B, N, D], out [B, D]. */
-void ref_mean_tokens(const float *x, float *out, size_t B, size_t N, size_t D);
+/* out[b] = mean of x[b, n] over the n with keep[b, n] != 0 (all n when keep is NULL). */
+void ref_mean_tokens(const float *x, const int32_t *keep, float *out, size_t B, size_t N,
+                     size_t D);
 
 /* dst[r·ld_dst + c] = src[r·ld_src + c]. */
 void ref_copy_rows(const float *src, size_t ld_src, float *dst, size_t ld_dst, size_t rows,

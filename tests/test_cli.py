@@ -421,6 +421,31 @@ def case_naflex(exe):
     check(rc == 2, "--max-patches 0: exit %d" % rc)
 
 
+def case_naflex_cls(exe):
+    """Siglip2ForImageClassification (data/siglip2-naflex-cls/gen_naflex_cls.py): classify without
+    labels at the processor's budget, softmax over its classes against the float64 reference's
+    logits (pooled over each image's own patches); labels refused."""
+    d = os.path.join(DATA, "siglip2-naflex-cls")
+    with open(os.path.join(d, "cases.json"), encoding="utf-8") as f:
+        cases = json.load(f)
+    _, shape, logits = read_safetensors(os.path.join(d, "expected.safetensors"))["n24.f64.logits"]
+    made = set(cases["made_images"])
+    names = cases["images"][:3]
+    paths = [os.path.join(DATA, "siglip2-naflex", "images", n) if n in made
+             else os.path.join(DATA, "images", n) for n in names]
+    refs = []
+    for i in range(len(paths)):
+        row = logits[i * shape[1]:(i + 1) * shape[1]]
+        e = [math.exp(v - max(row)) for v in row]
+        order = sorted(range(shape[1]), key=lambda j: -e[j])
+        refs.append([{"label": cases["labels"][j], "score": e[j] / sum(e)} for j in order])
+    doc = json.loads(run_ok(exe, ["classify", "-m", d, "--json", "--batch", "2"] + device_args()
+                            + paths, "classify naflex-cls"))
+    check_pipeline("classify naflex-cls", doc, paths, refs, 1e-5)
+    rc, _, err = run(exe, ["classify", "-m", d, "-l", "cat"] + device_args() + paths[:1])
+    check(rc == 2 and len(err.splitlines()) == 1, "labels with a classifier model: exit %d" % rc)
+
+
 def case_classify_tiny_cls(exe):
     """An image-classification model without labels: softmax over its own classes."""
     cases, expected, _ = fixture("public")
@@ -732,7 +757,8 @@ def run_main(suite, cases, run=None):
 
 
 CASES = cases(case_usage, case_help, case_errors, case_devices, case_tokenize, case_preprocess,
-              case_classify_tiny, case_classify_siglip2, case_naflex, case_classify_tiny_cls,
+              case_classify_tiny, case_classify_siglip2, case_naflex, case_naflex_cls,
+              case_classify_tiny_cls,
               case_classify_medium, case_embed_tiny, case_embed_medium, case_embed_list,
               case_embed_size, case_bench)
 

@@ -251,6 +251,80 @@ static void test_model(SiglipContext *ctx, SiglipModel *m, const SiglipModelInfo
     inputs_free(&x);
 }
 
+/* Siglip2ForImageClassification (tests/data/siglip2-naflex-cls/gen_naflex_cls.py: this fixture's
+ * vision tower with a classifier): logits within TOL of the float64 reference that pools each
+ * image's own patches, and farther than 100·TOL from a mean over all N rows (padding included),
+ * so the fixture tells the two apart; siglip_classify end to end; the fixed-size and
+ * classifier-less calls refused. */
+static void test_classifier(SiglipModel *plain)
+{
+    FxSuite fx;
+    SiglipModelInfo info;
+    SiglipModel *m = NULL;
+    if (fx_suite_open(&fx, "siglip2-naflex-cls/cases.json",
+                      "siglip2-naflex-cls/expected.safetensors") == 0 &&
+        (m = fx_load_model(fx.ctx, "siglip2-naflex-cls", &info))) {
+        enum { L = 5 };
+        CHECK(info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION && info.num_labels == L &&
+                  info.max_patches == MAXP,
+              "info: architecture %d, %d labels, max_patches %d", info.architecture,
+              info.num_labels, info.max_patches);
+        static const struct { const char *key, *pre; int N; } runs[] = {{"images", "n24", MAXP},
+                                                                        {"n7_images", "n7", 7}};
+        SiglipImageProcessor *proc = siglip_model_image_processor(m);
+        for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+            CHECK_STATUS(siglip_image_processor_set_max_patches(proc, runs[r].N), SIGLIP_OK,
+                         "budget");
+            Inputs x = preprocess(fx.ctx, m, fx.ex, fx.cases, runs[r].key, runs[r].pre, runs[r].N);
+            size_t n = (size_t)x.n;
+            float *logits = calloc(n * L, sizeof *logits);
+            int rc = siglip_classify_logits_patches(m, &x.in, x.n, logits);
+            CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(fx.ctx));
+            char name[64];
+            snprintf(name, sizeof name, "%s.f64.logits", runs[r].pre);
+            fx_expect_close(fx.ex, name, logits, n * L, TOL);
+            snprintf(name, sizeof name, "%s.f64.logits_unmasked", runs[r].pre);
+            float *unmasked = fx_f32(fx.ex, name, n * L);
+            double apart = 0;
+            for (size_t i = 0; unmasked && i < n * L; i++)
+                apart = fmax(apart, fabs((double)unmasked[i] - logits[i]));
+            CHECK(apart > 100 * TOL, "%s: the padded mean is only %.2g away", runs[r].pre, apart);
+            /* the fixed-size call and a model without a classifier are refused */
+            CHECK(siglip_classify_logits(m, x.in.pixel_values, x.n, logits) == SIGLIP_EINVAL,
+                  "siglip_classify_logits on NaFlex");
+            CHECK(siglip_classify_logits_patches(plain, &x.in, x.n, logits) == SIGLIP_EINVAL,
+                  "siglip_classify_logits_patches without a classifier");
+            free(unmasked);
+            free(logits);
+            inputs_free(&x);
+        }
+        /* end to end from files at the processor's budget: the best class is the reference's */
+        CHECK_STATUS(siglip_image_processor_set_max_patches(proc, MAXP), SIGLIP_OK, "budget");
+        float *want = fx_f32(fx.ex, "n24.f64.logits", N_IMAGES * L);
+        const cJSON *names = cJSON_GetObjectItemCaseSensitive(fx.cases, "images");
+        const cJSON *made = cJSON_GetObjectItemCaseSensitive(fx.cases, "made_images");
+        char *paths[3];
+        for (int i = 0; i < 3; i++)
+            paths[i] = image_path(made, cJSON_GetArrayItem(names, i)->valuestring);
+        SiglipScore scores[3 * L];
+        int rc = siglip_classify(m, (const char *const *)paths, 3, 0, scores);
+        CHECK_STATUS(rc, SIGLIP_OK, siglip_context_error(fx.ctx));
+        CHECK(want != NULL, "n24.f64.logits");
+        for (int i = 0; rc == SIGLIP_OK && want && i < 3; i++) {
+            int best = 0;
+            for (int l = 1; l < L; l++)
+                best = want[i * L + l] > want[i * L + best] ? l : best;
+            CHECK(scores[i * L].label == best, "image %d: class %d, reference %d", i,
+                  scores[i * L].label, best);
+        }
+        for (int i = 0; i < 3; i++)
+            free(paths[i]);
+        free(want);
+    }
+    siglip_model_free(&m);
+    fx_suite_close(&fx);
+}
+
 int main(void)
 {
     FxSuite fx;
@@ -259,6 +333,8 @@ int main(void)
     if (!fx_suite_open(&fx, "siglip2-naflex/cases.json", "siglip2-naflex/expected.safetensors") &&
         (m = fx_load_model(fx.ctx, "siglip2-naflex", &info)))
         test_model(fx.ctx, m, &info, fx.ex, fx.cases);
+    if (m)
+        test_classifier(m);
     siglip_model_free(&m);
     fx_suite_close(&fx);
     return sg_test_finish("test_naflex");

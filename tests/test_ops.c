@@ -1512,21 +1512,33 @@ static void test_add_broadcast_case(size_t B, size_t N, size_t D)
     free(x), free(v), free(got);
 }
 
-static void test_mean_tokens_case(size_t B, size_t N, size_t D)
+/* keep: 0 = no key mask; 1 = each item keeps a prefix of its own length (NaFlex padding, item 0
+ * all N, the last one token); 2 = a random pattern, at least one token kept per item. */
+static void test_mean_tokens_case(size_t B, size_t N, size_t D, int keep)
 {
     size_t n = B * N * D;
     float *x = random_floats(n, 2, 4), *ref = xmalloc(B * D * 4), *got = xmalloc(B * D * 4);
-    GBuf gx = gbuf(x, n), go = gbuf(NULL, B * D);
-    check_op(sg_op_mean_tokens(dev, sg_view(gx.view, B, N, D), sg_view(go.view, B, 1, D), &err),
+    int32_t *mask = keep ? xmalloc(B * N * sizeof *mask) : NULL;
+    for (size_t b = 0; mask && b < B; b++) {
+        size_t len = b == 0 ? N : b == B - 1 ? 1 : 1 + (b * 7919) % N;
+        for (size_t t = 0; t < N; t++)
+            mask[b * N + t] = keep == 1 ? t < len : sg_rng_uniform(&rng, 0, 1) < 0.5f;
+        mask[b * N + (b * 31) % N] = 1;
+    }
+    GBuf gx = gbuf(x, n), go = gbuf(NULL, B * D), gm = gbuf(mask, mask ? B * N : 1);
+    SgMask vm = {mask ? gm.view : NULL, {NULL, 0, 0, 0}};
+    check_op(sg_op_mean_tokens(dev, sg_view(gx.view, B, N, D), vm, sg_view(go.view, B, 1, D),
+                               &err),
              "mean_tokens");
     gbuf_read(&gx, NULL, "mean_tokens x");
+    gbuf_read(&gm, NULL, "mean_tokens mask");
     gbuf_read(&go, got, "mean_tokens out");
-    ref_mean_tokens(x, ref, B, N, D);
+    ref_mean_tokens(x, mask, ref, B, N, D);
     char label[64];
-    snprintf(label, sizeof label, "B=%zu N=%zu D=%zu", B, N, D);
+    snprintf(label, sizeof label, "B=%zu N=%zu D=%zu keep %d", B, N, D, keep);
     compare("mean_tokens", label, got, ref, B * D, dense(B * D), 1e-6, 1e-6, 1e-13);
-    gbuf_free(&gx), gbuf_free(&go);
-    free(x), free(ref), free(got);
+    gbuf_free(&gx), gbuf_free(&go), gbuf_free(&gm);
+    free(x), free(ref), free(got), free(mask);
 }
 
 static void test_copy_rows_case(size_t rows, size_t cols, size_t src_off, size_t ld_src,
@@ -1569,9 +1581,13 @@ static void test_small_ops(void)
     test_add_broadcast_case(1, 1, 33);
     test_add_broadcast_case(3, 7, 100);
     test_add_broadcast_case(3, 196, 768);
-    test_mean_tokens_case(1, 1, 33);
-    test_mean_tokens_case(3, 7, 100);
-    test_mean_tokens_case(2, 729, 768);
+    test_mean_tokens_case(1, 1, 33, 0);
+    test_mean_tokens_case(3, 7, 100, 0);
+    test_mean_tokens_case(2, 729, 768, 0);
+    test_mean_tokens_case(1, 1, 33, 1);
+    test_mean_tokens_case(5, 23, 37, 1);
+    test_mean_tokens_case(3, 257, 100, 2);
+    test_mean_tokens_case(4, 729, 768, 1);
     test_copy_rows_case(1, 1, 0, 1, 0, 1);
     test_copy_rows_case(7, 33, 5, 40, 3, 50);
     test_copy_rows_case(50, 100, 100, 300, 0, 100);

@@ -330,6 +330,13 @@ int cli_images_encode(const CliImages *x, SiglipModel *model, int n, const Sigli
     return siglip_encode_image(model, x->pixels, n, o);
 }
 
+int cli_images_classify(const CliImages *x, SiglipModel *model, int n, float *logits)
+{
+    if (x->patches.max_patches)
+        return siglip_classify_logits_patches(model, &x->patches, n, logits);
+    return siglip_classify_logits(model, x->pixels, n, logits);
+}
+
 void cli_print_version(void)
 {
     printf("siglip %d.%d.%d (libsiglip %s)\n", SIGLIP_VERSION_MAJOR, SIGLIP_VERSION_MINOR,

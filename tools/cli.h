@@ -142,6 +142,10 @@ void cli_images_move(CliImages *x, int from, int to);
 /* Runs the vision tower on the first n images of x. A library status. */
 int cli_images_encode(const CliImages *x, SiglipModel *model, int n, const SiglipImageOutput *o);
 
+/* Runs the model's classifier on the first n images of x: logits [n, num_labels]. A library
+ * status. */
+int cli_images_classify(const CliImages *x, SiglipModel *model, int n, float *logits);
+
 /* Parses a decimal integer in [lo, hi]; prints a usage error naming `option` on failure. */
 int cli_parse_int(const char *cmd, const char *option, const char *arg, int lo, int hi, int *out);
 

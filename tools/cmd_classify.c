@@ -244,7 +244,7 @@ static int classify_batch(Run *r, Batch *b)
             st = siglip_logits(job->model, r->text_embeds, r->L, r->image_embeds, k, r->logits,
                                NULL);
     } else if (k) {
-        st = siglip_classify_logits(job->model, b->x.pixels, k, r->logits);
+        st = cli_images_classify(&b->x, job->model, k, r->logits);
     }
     r->timing->image_tower += cli_now() - t0;
     if (st)

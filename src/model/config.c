@@ -322,7 +322,7 @@ static int check_model_type(const cJSON *root, int *naflex, SgError *err)
 /* SiglipForImageClassification → classification. SiglipModel, SiglipTextModel and
  * SiglipVisionModel (a SiglipConfig checkpoint whose tensors carry the tower prefixes) are
  * SiglipModel-shaped: the weight loader then finds which towers are present; for model_type
- * "siglip2" the same names with Siglip2 (its classification model is not supported). Anything
+ * "siglip2" the same names with Siglip2, and Siglip2ForImageClassification. Anything
  * else is another model family. No `architectures` at all means SiglipModel. */
 static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *arch,
                              SgError *err)
@@ -340,7 +340,8 @@ static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *
         if (!cJSON_IsString(v))
             return sg_fail(err, SIGLIP_EBADMSG, "architectures[%d]: expected a string, got %s", i,
                            json_kind(v));
-        if (!naflex && strcmp(v->valuestring, "SiglipForImageClassification") == 0) {
+        if (strcmp(v->valuestring, naflex ? "Siglip2ForImageClassification"
+                                          : "SiglipForImageClassification") == 0) {
             *arch = SIGLIP_ARCH_IMAGE_CLASSIFICATION;
             continue;
         }
@@ -350,7 +351,7 @@ static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *
         if (!known)
             return sg_fail(err, SIGLIP_ENOTSUP,
                            naflex ? "architectures[%d] = \"%s\" is not supported for model_type "
-                                    "\"siglip2\" (Siglip2Model)"
+                                    "\"siglip2\" (Siglip2Model or Siglip2ForImageClassification)"
                                   : "architectures[%d] = \"%s\" is not supported (SiglipModel or "
                                     "SiglipForImageClassification)",
                            i, v->valuestring);

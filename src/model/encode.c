@@ -209,45 +209,63 @@ static int fill_positions(SiglipModel *m, const SiglipPatches *in, size_t at, si
     return SIGLIP_OK;
 }
 
-int siglip_encode_image_patches(SiglipModel *m, const SiglipPatches *in, int batch,
-                                const SiglipImageOutput *out)
+/* The NaFlex vision tower over a checked call's items, chunk by chunk: pooler [B, D], last_hidden
+ * [B, N, D] and class_logits [B, L], each NULL when not wanted. */
+static int patches_forward(SiglipModel *m, const SiglipPatches *in, int batch, float *pooler,
+                           float *last_hidden, float *class_logits, SgError *err)
 {
-    int inputs_ok = in && in->pixel_values && in->pixel_attention_mask && in->spatial_shapes;
-    int rc = check_image_call(m, "siglip_encode_image_patches", 1, inputs_ok, batch, out);
-    SgError *err = rc ? NULL : sg_ctx_err(m->ctx);
-    if (!rc && (in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES))
-        rc = sg_fail(err, SIGLIP_EINVAL, "siglip_encode_image_patches: max_patches %d is not in "
-                     "1..%d", in->max_patches, SG_MAX_PATCHES);
-    if (rc)
-        return rc;
     const SgTowerConfig *c = &m->cfg.vision;
-    size_t N = (size_t)in->max_patches, D = (size_t)c->hidden_size;
+    size_t N = (size_t)in->max_patches, D = (size_t)c->hidden_size, L = (size_t)m->cfg.num_labels;
     size_t per_image = N * (size_t)c->num_channels * (size_t)c->patch_size * (size_t)c->patch_size;
+    int rc = SIGLIP_OK;
     for (size_t i = 0; i < (size_t)batch && !rc; i++)
         rc = check_patch_item(in, i, err);
     if (rc || (rc = check_finite(err, in->pixel_values, (size_t)batch * per_image)))
         return rc;
-
-    float *scratch;
-    float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
-                                  &rc, err);
     size_t chunk = chunk_size((size_t)batch, 0);
-    float *pos = rc ? NULL : malloc(chunk * N * D * sizeof *pos);
-    if (!rc && !pos)
-        rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory for positions");
+    float *pos = malloc(chunk * N * D * sizeof *pos); /* [chunk, N, D] */
+    if (!pos)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of host memory for positions");
     for (size_t at = 0; at < (size_t)batch && rc == SIGLIP_OK; at += SG_MAX_CHUNK) {
         size_t n = chunk_size((size_t)batch, at);
         rc = fill_positions(m, in, at, n, pos, err);
         SgPatchInput item = {N, pos, in->pixel_values + at * per_image,
                              in->pixel_attention_mask + at * N};
         if (!rc)
-            rc = sg_vision_forward_patches(
-                m, &item, n, pooler ? pooler + at * D : NULL,
-                out->last_hidden_state ? out->last_hidden_state + at * N * D : NULL, err);
+            rc = sg_vision_forward_patches(m, &item, n, pooler ? pooler + at * D : NULL,
+                                           last_hidden ? last_hidden + at * N * D : NULL,
+                                           class_logits ? class_logits + at * L : NULL, err);
     }
+    free(pos);
+    return rc;
+}
+
+/* The max_patches of a patches call: SIGLIP_EINVAL outside 1..SG_MAX_PATCHES. */
+static int check_max_patches(const SiglipPatches *in, const char *fn, SgError *err)
+{
+    if (in->max_patches < 1 || in->max_patches > SG_MAX_PATCHES)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: max_patches %d is not in 1..%d", fn,
+                       in->max_patches, SG_MAX_PATCHES);
+    return SIGLIP_OK;
+}
+
+int siglip_encode_image_patches(SiglipModel *m, const SiglipPatches *in, int batch,
+                                const SiglipImageOutput *out)
+{
+    static const char fn[] = "siglip_encode_image_patches";
+    int inputs_ok = in && in->pixel_values && in->pixel_attention_mask && in->spatial_shapes;
+    int rc = check_image_call(m, fn, 1, inputs_ok, batch, out);
+    SgError *err = rc ? NULL : sg_ctx_err(m->ctx);
+    if (rc || (rc = check_max_patches(in, fn, err)))
+        return rc;
+    size_t D = (size_t)m->cfg.vision.hidden_size;
+    float *scratch;
+    float *pooler = pooler_target(out->pooler_output, out->embeds, (size_t)batch * D, &scratch,
+                                  &rc, err);
+    if (!rc)
+        rc = patches_forward(m, in, batch, pooler, out->last_hidden_state, NULL, err);
     if (rc == SIGLIP_OK && out->embeds)
         l2_normalize_rows(pooler, out->embeds, (size_t)batch, D);
-    free(pos);
     free(scratch);
     return rc;
 }
@@ -265,6 +283,9 @@ int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch,
                        "siglip_classify_logits: pixel_values and logits must be set and batch > 0");
     if (check_batch(err, "siglip_classify_logits", batch))
         return SIGLIP_E2BIG;
+    if (m->cfg.naflex)
+        return sg_fail(err, SIGLIP_EINVAL, "siglip_classify_logits: a SigLIP 2 NaFlex model takes "
+                       "patches (siglip_classify_logits_patches)");
     const SgTowerConfig *c = &m->cfg.vision;
     size_t per_image = (size_t)c->num_channels * sg_vision_pixels(c);
     size_t L = (size_t)m->cfg.num_labels;
@@ -275,6 +296,29 @@ int siglip_classify_logits(SiglipModel *m, const float *pixel_values, int batch,
                                err);
     }
     return rc;
+}
+
+int siglip_classify_logits_patches(SiglipModel *m, const SiglipPatches *in, int batch,
+                                   float *logits)
+{
+    static const char fn[] = "siglip_classify_logits_patches";
+    if (!check_model(m))
+        return SIGLIP_EINVAL;
+    SgError *err = sg_ctx_err(m->ctx);
+    if (!m->has_classifier)
+        return sg_fail(err, SIGLIP_EINVAL, "this model has no classifier (it is not "
+                       "Siglip2ForImageClassification)");
+    if (!m->cfg.naflex)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: this model is not a SigLIP 2 NaFlex model (use "
+                       "siglip_classify_logits)", fn);
+    if (!in || !in->pixel_values || !in->pixel_attention_mask || !in->spatial_shapes || !logits ||
+        batch <= 0)
+        return sg_fail(err, SIGLIP_EINVAL, "%s: the inputs and logits must be set and batch > 0 "
+                       "(got %d)", fn, batch);
+    if (check_batch(err, fn, batch))
+        return SIGLIP_E2BIG;
+    int rc = check_max_patches(in, fn, err);
+    return rc ? rc : patches_forward(m, in, batch, NULL, NULL, logits, err);
 }
 
 int siglip_logits(const SiglipModel *m, const float *text_embeds, int n_text,

@@ -107,9 +107,10 @@ int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, siz
 int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pooler,
                       float *last_hidden, float *class_logits, SgError *err);
 
-/* Runs a NaFlex vision tower on B ≤ chunk items with per-item key masks (tower.c). */
+/* Runs a NaFlex vision tower on B ≤ chunk items with per-item key masks (tower.c); class_logits
+ * (Siglip2ForImageClassification) pool the mean over each item's own patches. */
 int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, float *pooler,
-                              float *last_hidden, SgError *err);
+                              float *last_hidden, float *class_logits, SgError *err);
 
 /* Ensures the workspace holds B items of either tower (tower.c). */
 int sg_workspace_reserve(SiglipModel *m, size_t B, SgError *err);

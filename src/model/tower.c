@@ -275,7 +275,7 @@ static int vision_rest(SiglipModel *m, size_t B, size_t N, SgMask mask, float *p
     if (class_logits) {
         const SgLinear *cls = &m->classifier;
         SgView mean = tensor(&ws->pooled2, B, 1, D);
-        TRY(sg_op_mean_tokens(dev, h, mean, err));
+        TRY(sg_op_mean_tokens(dev, h, mask, mean, err)); /* NaFlex: the image's own patches */
         TRY(sg_op_linear(dev, mean, cls, tensor(&ws->pooled, B, 1, cls->w.n_out), SG_ACT_NONE,
                          SG_STORE, err));
         TRY(sg_buffer_read(dev, ws->pooled.mem, 0, B * cls->w.n_out * sizeof(float), class_logits,
@@ -307,7 +307,7 @@ int sg_vision_forward(SiglipModel *m, const float *pixels, size_t B, float *pool
 /* NaFlex: x = positions (filled by the caller, [B, N, D]), then x += patches · Wᵀ + b, the
  * encoder and head with the key mask. patches [B, N, C·p·p], mask [B, N]. */
 int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, float *pooler,
-                              float *last_hidden, SgError *err)
+                              float *last_hidden, float *class_logits, SgError *err)
 {
     SgDevice *dev = m->dev;
     SgWorkspace *ws = &m->ws;
@@ -320,5 +320,6 @@ int sg_vision_forward_patches(SiglipModel *m, const SgPatchInput *in, size_t B, 
     TRY(sg_buffer_write(dev, ws->mask.mem, 0, B * N * sizeof(int32_t), in->mask, err));
     TRY(sg_op_linear(dev, tensor(&ws->mlp, B, N, patch_len), &m->vision.patch,
                      tensor(&ws->x, B, N, D), SG_ACT_NONE, SG_ACCUMULATE, err));
-    return vision_rest(m, B, N, (SgMask){.keep = ws->mask.mem}, pooler, last_hidden, NULL, err);
+    return vision_rest(m, B, N, (SgMask){.keep = ws->mask.mem}, pooler, last_hidden, class_logits,
+                       err);
 }

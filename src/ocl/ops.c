@@ -396,12 +396,14 @@ int sg_op_add_broadcast(SgDevice *dev, SgView x, cl_mem v, SgError *err)
     return sg_launch(dev, SG_K_ADD_BROADCAST, args, N_ARGS(args), 2, global, NULL, err);
 }
 
-int sg_op_mean_tokens(SgDevice *dev, SgView x, SgView out, SgError *err)
+int sg_op_mean_tokens(SgDevice *dev, SgView x, SgMask mask, SgView out, SgError *err)
 {
     static const char op[] = "mean_tokens";
     size_t B = x.batch, N = x.rows, D = x.cols;
     if (N == 0)
         return sg_fail(err, SIGLIP_EINVAL, "mean_tokens: mean over zero tokens");
+    if (mask.seg.rows)
+        return sg_fail(err, SIGLIP_EINVAL, "mean_tokens: packed segments are not supported");
     if (B == 0 || D == 0)
         return SIGLIP_OK;
     if (out.batch * out.rows != B || out.cols != D)
@@ -409,10 +411,14 @@ int sg_op_mean_tokens(SgDevice *dev, SgView x, SgView out, SgError *err)
     int rc = check_dense(x, sizeof(float), op, "x", err);
     if (rc == SIGLIP_OK)
         rc = check_dense(out, sizeof(float), op, "out", err);
+    if (rc == SIGLIP_OK && mask.keep)
+        rc = sg_check_buffer(mask.keep, B * N, sizeof(cl_int), op, "mask", err);
     if (rc != SIGLIP_OK)
         return rc;
-    cl_uint n = (cl_uint)N, d = (cl_uint)D, b = (cl_uint)B;
-    SgArg args[] = {SG_ARG(x.mem), SG_ARG(out.mem), SG_ARG(n), SG_ARG(d), SG_ARG(b)};
+    cl_uint n = (cl_uint)N, d = (cl_uint)D, b = (cl_uint)B, has_keep = mask.keep != NULL;
+    cl_mem keep = mask.keep ? mask.keep : x.mem; /* never read without has_keep */
+    SgArg args[] = {SG_ARG(x.mem), SG_ARG(keep), SG_ARG(has_keep), SG_ARG(out.mem),
+                    SG_ARG(n),     SG_ARG(d),    SG_ARG(b)};
     size_t global[2] = {D, B};
     return sg_launch(dev, SG_K_MEAN_TOKENS, args, N_ARGS(args), 2, global, NULL, err);
 }

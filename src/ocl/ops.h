@@ -193,8 +193,10 @@ int sg_op_im2col(SgDevice *dev, cl_mem pixels, SgImages shape, size_t p, cl_mem 
 /* x[b, n, :] += v[n, :] for every b: x: dense [B, N, D], v: [N, D] (position embeddings). */
 int sg_op_add_broadcast(SgDevice *dev, SgView x, cl_mem v, SgError *err);
 
-/* out[b, :] = mean over n of x[b, n, :]: x: dense [B, N, D], out: dense [B, 1, D]. */
-int sg_op_mean_tokens(SgDevice *dev, SgView x, SgView out, SgError *err);
+/* out[b, :] = mean over the tokens n of x[b, n, :] that mask.keep [B, N] keeps (nonzero; every
+ * row of x must keep at least one), or over all N without a key mask: x: dense [B, N, D], out:
+ * dense [B, 1, D]. Packed segments are not supported here. */
+int sg_op_mean_tokens(SgDevice *dev, SgView x, SgMask mask, SgView out, SgError *err);
 
 /* Copies the rows of src into dst (same batch·rows and cols; strides may differ). */
 int sg_op_copy_rows(SgDevice *dev, SgView src, SgView dst, SgError *err);

@@ -187,6 +187,21 @@ static int embed_image_files(SiglipModel *m, ImageInputs *x, const char *const *
     return rc ? rc : siglip_encode_image(m, x->pixels, n, &out);
 }
 
+/* Preprocesses n files into x and runs the classifier on them: logits [n, L]. */
+static int classify_image_files(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
+                                float *logits, SgError *err)
+{
+    int rc;
+    if (x->patches.max_patches) {
+        rc = siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL);
+        if (rc)
+            return sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor));
+        return siglip_classify_logits_patches(m, &x->patches, n, logits);
+    }
+    rc = preprocess(m, paths, n, x->pixels, err);
+    return rc ? rc : siglip_classify_logits(m, x->pixels, n, logits);
+}
+
 int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_images,
                      const char *const *labels, int n_labels, const char *template_,
                      SiglipScore *scores)
@@ -243,7 +258,7 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
     size_t L = (size_t)m->cfg.num_labels;
     size_t k = top_k <= 0 || (size_t)top_k > L ? L : (size_t)top_k;
     size_t chunk;
-    ImageInputs x; /* classification models are fixed-size: x.pixels [chunk, 3, H, W] */
+    ImageInputs x;
     rc = image_inputs_alloc(m, n_images, &chunk, &x, err);
     float *logits = malloc(chunk * L * sizeof(float));         /* [chunk, L] */
     SiglipScore *row = malloc(L * sizeof *row);                /* [L] */
@@ -251,9 +266,7 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
         rc = sg_fail(err, SIGLIP_ENOMEM, "out of host memory");
     for (size_t at = 0; at < (size_t)n_images && rc == SIGLIP_OK; at += chunk) {
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
-        rc = preprocess(m, image_paths + at, (int)n, x.pixels, err);
-        if (rc == SIGLIP_OK)
-            rc = siglip_classify_logits(m, x.pixels, (int)n, logits);
+        rc = classify_image_files(m, &x, image_paths + at, (int)n, logits, err);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
             siglip_score_logits(logits + i * L, (int)L, SIGLIP_SCORE_SOFTMAX, row);
             memcpy(scores + (at + i) * k, row, k * sizeof *row);
