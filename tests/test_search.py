@@ -320,6 +320,25 @@ def case_wrong_model(exe, tmp):
         rc, out, err = run(exe, ["search", path, "a photo"])
         check(rc == 1 and words in err, "search %s refused: %s" % (path, err))
         check(open(path, "rb").read() == before, "%s unchanged" % path)
+    # A damaged index says so (not "not a siglip index"): metadata that does not parse, and a
+    # file cut short.
+    damaged = os.path.join(tmp, "damaged.sqlite")
+    shutil.copy(db, damaged)
+    con = sqlite3.connect(damaged)
+    con.execute("UPDATE meta SET value = '-5' WHERE key = 'dim'")
+    con.commit()
+    con.close()
+    rc, out, err = run(exe, ["search", damaged, "a photo"])
+    check(rc == 1 and "metadata is damaged" in err and "dim '-5'" in err,
+          "damaged dim: rc %d %s" % (rc, err))
+    cut = os.path.join(tmp, "cut.sqlite")
+    with open(db, "rb") as f:
+        data = f.read()
+    with open(cut, "wb") as f:
+        f.write(data[:len(data) // 2])
+    rc, out, err = run(exe, ["search", cut, "a photo"])
+    check(rc == 1 and "not a siglip index" not in err and len(err.splitlines()) == 1,
+          "index cut short: rc %d %s" % (rc, err))
 
 
 def expected_hits(cos, k, scale, bias):
@@ -416,6 +435,13 @@ def case_engines(exe, tmp):
         con.commit()
         stored = con.execute("SELECT path, embedding FROM images WHERE embedding IS NOT NULL "
                              "ORDER BY id").fetchall()
+        # rows whose embedding is not finite (a damaged file): skipped and reported, never ranked
+        # (a NaN compares as neither better nor worse, so it would stay in a top-k heap)
+        bad = [np.full(dim, np.nan, "<f4"), np.full(dim, np.inf, "<f4")]
+        con.executemany("INSERT INTO images (path, size, mtime_ns, embedding, error, indexed_at)"
+                        " VALUES (?, 0, 0, ?, NULL, 0)",
+                        [("/synthetic/bad%d.jpg" % i, v.tobytes()) for i, v in enumerate(bad)])
+        con.commit()
     finally:
         con.close()
     paths = [p for p, _ in stored]
@@ -434,8 +460,10 @@ def case_engines(exe, tmp):
     twins = [query_image] + ["/synthetic/%05d.jpg" % r for r in (100, 2000, 2999)]
     for engine in ("host", "device"):
         for k in (7, len(paths) + 10):   # k > n: every row, ranked
-            out, _ = run_ok(exe, ["search", db] + texts + ["--image", query_image, "--top",
-                                                           str(k), "--json", "--engine", engine])
+            out, err = run_ok(exe, ["search", db] + texts + ["--image", query_image, "--top",
+                                                             str(k), "--json", "--engine", engine])
+            check("2 rows with a malformed embedding skipped" in err,
+                  "%s engine: non-finite rows reported: %r" % (engine, err))
             results = json.loads(out)
             for q, r in enumerate(results):
                 want = expected_hits(list(cos[:, q]), min(k, len(paths)), scale, bias)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,9 +244,15 @@ void index_db_close(IndexDb *d)
 static int meta_get(IndexDb *d, const char *key, char *buf, size_t cap)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL)) {
-        /* No meta table: some other SQLite database. */
-        cli_error("%s is not a siglip index (%s)", d->path, sqlite3_errmsg(d->db));
+    int prep = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL);
+    if (prep) {
+        /* No meta table: some other SQLite database; busy, locked or damaged: say so */
+        int code = prep & 0xff;
+        if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_CORRUPT ||
+            code == SQLITE_NOTADB || code == SQLITE_IOERR || code == SQLITE_CANTOPEN)
+            db_error(d, "reading the metadata");
+        else
+            cli_error("%s is not a siglip index (%s)", d->path, sqlite3_errmsg(d->db));
         sqlite3_finalize(st);
         return -1;
     }
@@ -298,9 +305,16 @@ int index_db_read_model(IndexDb *d, IndexModel *m, int *present)
         snprintf(m->weights, sizeof m->weights, "f32");
     else if (!cli_precision_parse(m->weights, &p))
         return cli_error("%s: unknown weight precision '%s' in the index", d->path, m->weights);
-    m->dim = atoi(dim);
-    m->logit_scale = strtod(scale, NULL);
-    m->logit_bias = strtod(bias, NULL);
+    char *end_dim, *end_scale, *end_bias;
+    long n_dim = strtol(dim, &end_dim, 10);
+    m->logit_scale = strtod(scale, &end_scale);
+    m->logit_bias = strtod(bias, &end_bias);
+    if (*end_dim || end_dim == dim || n_dim < 1 || n_dim > 1 << 20 || *end_scale ||
+        end_scale == scale || !isfinite(m->logit_scale) || *end_bias || end_bias == bias ||
+        !isfinite(m->logit_bias))
+        return cli_error("%s: the index metadata is damaged (dim '%s', logit_scale '%s', "
+                         "logit_bias '%s')", d->path, dim, scale, bias);
+    m->dim = (int)n_dim;
     return CLI_OK;
 }
 
@@ -488,6 +502,14 @@ static void from_little_endian(float *dst, const void *blob, int dim)
 #endif
 }
 
+static int all_finite(const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
 int index_db_load_matrix(IndexDb *d, int dim, IndexMatrix *out)
 {
     memset(out, 0, sizeof *out);
@@ -524,7 +546,12 @@ int index_db_load_matrix(IndexDb *d, int dim, IndexMatrix *out)
             skipped++;
             continue;
         }
-        from_little_endian(out->embeds + out->n * (size_t)dim, blob, dim);
+        float *row = out->embeds + out->n * (size_t)dim;
+        from_little_endian(row, blob, dim);
+        if (!all_finite(row, dim)) { /* a NaN would outrank every score: both engines skip it */
+            skipped++;
+            continue;
+        }
         if (!(out->paths[out->n] = strdup((const char *)p)))
             rc = cli_error("%s: out of memory", d->path);
         else
