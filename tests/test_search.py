@@ -98,6 +98,7 @@ def make_photos(root):
     with open(os.path.join(photos, "notes.txt"), "w") as f:
         f.write("not an image\n")
     shutil.copy(os.path.join(IMAGES, "rgb_40x40.png"), os.path.join(photos, ".hidden"))
+    os.symlink(os.path.join(root, "nowhere", "gone.png"), os.path.join(photos, "sub", "gone.png"))
     good = [os.path.join(photos, n) for n in GOOD] + [os.path.join(photos, "sub", n)
                                                       for n in ("exif_8.webp", "exif_6.jpg")]
     bad = [os.path.join(photos, "broken.jpg"), os.path.join(photos, "sub", "cut.png")]
@@ -136,6 +137,7 @@ def case_index(exe, tmp):
           "summary %s" % counts)
     for p in bad:
         check(p in err, "stderr names the unreadable %s" % p)
+    check("gone.png: No such file or directory" in err, "a dangling link is reported: %s" % err)
     con = sqlite3.connect(db)
     mode = con.execute("PRAGMA journal_mode").fetchone()[0]
     meta = dict(con.execute("SELECT key, value FROM meta"))

@@ -107,11 +107,15 @@ static int walk(FileSet *set, const char *dir)
             continue;
         if (lstat(path, &sb))
             continue;
-        if (S_ISDIR(sb.st_mode))
+        if (S_ISDIR(sb.st_mode)) {
             rc = walk(set, path);
-        else if (has_image_extension(path) && (S_ISREG(sb.st_mode) ||
-                                               (S_ISLNK(sb.st_mode) && !stat(path, &sb) &&
-                                                S_ISREG(sb.st_mode))))
+            continue;
+        }
+        if (!has_image_extension(path))
+            continue;
+        if (S_ISLNK(sb.st_mode) && stat(path, &sb)) /* a link to nothing: said, as a named file */
+            fprintf(stderr, "siglip: index: skipping %s: %s\n", path, strerror(errno));
+        else if (S_ISREG(sb.st_mode))
             rc = fileset_add(set, path, &sb);
     }
     cli_list_free(&names);
