@@ -137,6 +137,8 @@ class SiglipModel(_PretrainedModel):
                 continue
             a = np.asarray(a)
             a = a.reshape(1, -1) if a.ndim == 1 else a
+            if name == "attention_mask" and a.dtype.kind == "f" and np.isin(a, (0, 1)).all():
+                a = a.astype(np.int32)  # a float mask of 0s and 1s, as torch code often holds
             if a.ndim != 2 or a.shape[1] != t or a.dtype.kind not in "iub":
                 raise ValueError("%s must be integers [batch, %d], got %s %s"
                                  % (name, t, a.dtype, a.shape))

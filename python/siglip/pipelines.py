@@ -28,6 +28,9 @@ def _pipeline_images(images):
 
 
 def _ranked(scores, labels, top_k):
+    """The top_k (None: all) labels by score, ties in label order."""
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
+        raise ValueError("top_k must be None or an int ≥ 0, got %r" % (top_k,))
     order = np.argsort(-scores, kind="stable")[:top_k]
     return [{"score": float(scores[j]), "label": labels[j]} for j in order]
 

@@ -70,6 +70,8 @@ class _Handle:
 
 def _utf8(text):
     """The text's UTF-8 bytes; passed with their length, so U+0000 is a character like others."""
+    if not isinstance(text, str):
+        raise TypeError("a text must be a str, got %s" % type(text).__name__)
     return text.encode("utf-8")
 
 
@@ -96,7 +98,9 @@ class SiglipTokenizer(_Handle):
             raise ValueError("only padding='max_length' with truncation=True is supported (the "
                              "SigLIP text tower takes exactly max_length positions)")
         texts = _as_list(text)
-        length = max_length or self.model_max_length
+        length = self.model_max_length if max_length is None else max_length
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError("max_length must be a positive int or None, got %r" % (max_length,))
         ids = np.empty((len(texts), length), dtype=np.int32)
         mask = np.empty((len(texts), length), dtype=np.int32)
         if texts:

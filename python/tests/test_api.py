@@ -222,6 +222,29 @@ def test_argument_errors(tiny_model):
         siglip.SiglipModel.from_pretrained(TINY_CLS, **load_kwargs())
     with pytest.raises(ValueError, match="not supported"):
         siglip.pipeline("text-generation", model=TINY)
+    # wrong types and sizes: TypeError / ValueError naming the argument, not an AttributeError
+    with pytest.raises(TypeError, match="a text must be a str, got int"):
+        tiny_model.tokenizer(5)
+    with pytest.raises(TypeError, match="got bytes"):
+        tiny_model.tokenizer([b"abc"])
+    with pytest.raises(TypeError, match="got NoneType"):
+        tiny_model(texts=[None], images=[os.path.join(IMAGES, "rgb_40x40.png")])
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="max_length must be a positive int"):
+            tiny_model.tokenizer("x", max_length=bad)
+    classifier = siglip.pipeline("zero-shot-image-classification", model=tiny_model)
+    image = os.path.join(IMAGES, "rgb_40x40.png")
+    with pytest.raises(ValueError, match="top_k must be None or an int"):
+        classifier(image, candidate_labels=["a", "b"], top_k=-1)
+    assert classifier(image, candidate_labels=["a", "b"], top_k=0) == []
+    # a float 0/1 attention mask (torch code often holds one) is the integer mask
+    enc = tiny_model.tokenizer(["a photo", "two cats"])
+    as_int = tiny_model.get_text_features(enc["input_ids"], enc["attention_mask"])
+    as_float = tiny_model.get_text_features(enc["input_ids"],
+                                            enc["attention_mask"].astype(np.float32))
+    np.testing.assert_array_equal(as_int, as_float)
+    with pytest.raises(ValueError, match="attention_mask must be integers"):
+        tiny_model.get_text_features(enc["input_ids"], enc["attention_mask"] * 0.5)
     model = siglip.SiglipModel.from_pretrained(TINY, **load_kwargs())
     tokenizer = model.tokenizer
     tokenizer.close()  # borrowed from the model: the model stays usable
