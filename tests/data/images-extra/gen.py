@@ -329,6 +329,37 @@ def pillow_parity_cases():
     save(Image.fromarray(smooth(9, 13, 3, 547)), "dib_rgb.dib", "DIB", ())
 
 
+def png_chunk_cases():
+    """PNG chunk streams Pillow reads and stb alone would not, or would read differently:
+    palettes shorter than the indices used (Pillow's P palette starts as a grey ramp, so a
+    missing entry i is (i, i, i); stb left those entries uninitialised), no PLTE, two PLTEs,
+    a PLTE after the image data, tRNS longer than the palette or in an RGBA / LA image, an
+    unknown critical chunk. Expectations: Pillow's own decoding, as every case."""
+    r = np.random.default_rng(700)
+    pal = lambda n: bytes(r.integers(0, 256, 3 * n, dtype=np.uint8))
+    idx8 = r.integers(0, 16, (17, 23)).astype(np.uint8)
+    plte4 = png_chunk(b"PLTE", pal(4))
+    put("png_plte_short.png", raw_png(idx8, 8, 3, plte4), ())  # 4 entries, indices 0..15
+    put("png_plte_200.png", raw_png(r.integers(0, 256, (17, 23)).astype(np.uint8), 8, 3,
+                                    png_chunk(b"PLTE", pal(200))), ())
+    idx4 = r.integers(0, 16, (17, 23)).astype(np.uint8)
+    put("png_plte_short_4bit.png", raw_png(idx4, 4, 3, png_chunk(b"PLTE", pal(3))), ())
+    put("png_plte_short_2bit_odd.png", raw_png(r.integers(0, 4, (9, 13)).astype(np.uint8), 2, 3,
+                                               png_chunk(b"PLTE", pal(2) + b"\x7f")), ())
+    put("png_plte_none.png", raw_png(idx8, 8, 3), ())
+    put("png_plte_two.png", raw_png(idx8, 8, 3, png_chunk(b"PLTE", pal(16)) + plte4), ())
+    p = raw_png(idx8, 8, 3, plte4)
+    put("png_plte_after_idat.png", p[:-12] + png_chunk(b"PLTE", pal(16)) + p[-12:], ())
+    put("png_trns_long.png", raw_png(idx8, 8, 3, plte4 + png_chunk(b"tRNS", bytes(range(9)))),
+        ())
+    put("png_rgba_trns.png", raw_png(smooth(11, 14, 4, 701), 8, 6, png_chunk(b"tRNS", bytes(6))),
+        ())
+    put("png_la_trns.png", raw_png(smooth(11, 14, 2, 702), 8, 4, png_chunk(b"tRNS", bytes(2))),
+        ())
+    put("png_unknown_critical.png", raw_png(smooth(11, 14, 3, 703), 8, 2,
+                                            png_chunk(b"ABCD", b"xx")), ())
+
+
 class TiffWriter:
     """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
     save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
@@ -599,6 +630,7 @@ def main():
              sizes)
     pillow_parity_cases()
     tiff_cases()
+    png_chunk_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
