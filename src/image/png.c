@@ -241,12 +241,9 @@ static size_t put_palette(uint8_t *dst, const uint8_t *plte, size_t len, unsigne
         return put_chunk(dst, "PLTE", plte, len);
     size_t full = depth >= 1 && depth <= 8 ? (size_t)1 << depth : 256;
     size_t entries = n > full ? n : full;
-    uint8_t pal[PNG_MAX_PALETTE_BYTES];
-    if (n)
-        memcpy(pal, plte, n * 3);
-    for (size_t i = n; i < entries; i++)
-        memset(pal + i * 3, (int)i, 3);
-    return put_chunk(dst, "PLTE", pal, entries * 3);
+    uint8_t pal[256][3];
+    sg_palette_fill(pal, plte, n);
+    return put_chunk(dst, "PLTE", pal[0], entries * 3);
 }
 
 /* The chunk stream as Pillow reads it, for stb (returned in *fixed, to be freed): where the two

@@ -360,6 +360,53 @@ def png_chunk_cases():
                                             png_chunk(b"ABCD", b"xx")), ())
 
 
+def gif_by_hand(idx, gct=None, lct=None):
+    """A one-frame GIF of the index grid idx [h, w] with the given colour tables (RGB bytes of 2^k
+    entries), for tables Pillow will not write: shorter than the indices used. The LZW data
+    holds every index as a literal 9-bit code (minimum code size 8), with a clear code before
+    the table would grow to 10 bits."""
+    h, w = idx.shape
+    clear, per_clear = 256, 512 - 256 - 3
+    codes = []
+    for i, v in enumerate(idx.reshape(-1).tolist()):
+        if i % per_clear == 0:
+            codes.append(clear)
+        codes.append(v)
+    codes.append(clear + 1)  # end of information
+    acc, n, lzw = 0, 0, bytearray()
+    for c in codes:
+        acc |= c << n
+        n += 9
+        while n >= 8:
+            lzw.append(acc & 255)
+            acc >>= 8
+            n -= 8
+    if n:
+        lzw.append(acc & 255)
+    blocks = b"".join(bytes([len(lzw[i:i + 255])]) + bytes(lzw[i:i + 255])
+                      for i in range(0, len(lzw), 255))
+
+    def table_flags(t):
+        return 0 if t is None else 0x80 | ((len(t) // 3).bit_length() - 2)
+
+    return (b"GIF89a" + struct.pack("<HHBBB", w, h, table_flags(gct), 0, 0) + (gct or b"") +
+            b"," + struct.pack("<HHHHB", 0, 0, w, h, table_flags(lct)) + (lct or b"") +
+            bytes([8]) + blocks + b"\0;")
+
+
+def gif_table_cases():
+    """GIF colour tables shorter than the indices used: Pillow reads index i past the table as
+    grey (i, i, i) (its palette starts as a grey ramp); a local table replaces a longer global
+    one entirely. Expectations: Pillow's own decoding."""
+    r = np.random.default_rng(720)
+    idx = r.integers(0, 8, (9, 14)).astype(np.uint8)
+    put("gif_gct4_indices8.gif", gif_by_hand(idx, gct=bytes(r.integers(0, 256, 12,
+                                                                      dtype=np.uint8))), ())
+    idx = r.integers(0, 40, (9, 14)).astype(np.uint8)
+    put("gif_lct4_gct256.gif", gif_by_hand(idx, gct=bytes(r.integers(0, 256, 768, dtype=np.uint8)),
+                                           lct=bytes(r.integers(0, 256, 12, dtype=np.uint8))), ())
+
+
 class TiffWriter:
     """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
     save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
@@ -631,6 +678,7 @@ def main():
     pillow_parity_cases()
     tiff_cases()
     png_chunk_cases()
+    gif_table_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
