@@ -407,6 +407,62 @@ def gif_table_cases():
                                            lct=bytes(r.integers(0, 256, 12, dtype=np.uint8))), ())
 
 
+def exif_ifd0(entries, extra=b""):
+    """A big-endian Exif block "Exif\\0\\0" + TIFF header + IFD0 of the given (tag, type, count,
+    4-byte value or offset) entries, then `extra` (values stored out of line start at
+    exif_extra_offset(len(entries)), counted from the TIFF header)."""
+    b = b"MM\0*" + struct.pack(">IH", 8, len(entries))
+    for tag, typ, count, value in entries:
+        b += struct.pack(">HHI", tag, typ, count) + value
+    return b"Exif\0\0" + b + struct.pack(">I", 0) + extra
+
+
+def exif_extra_offset(n_entries):
+    return 8 + 2 + 12 * n_entries + 4
+
+
+def exif_encoding_cases():
+    """Orientation tags in the encodings Pillow 9.4 honours (its dict lookup matches 6, 6.0 and
+    the rational 12/2 alike): SSHORT, SLONG, SBYTE, FLOAT, RATIONAL, SRATIONAL, DOUBLE, several
+    values (the first counts, also out of line), the tag twice (the last entry Pillow keeps
+    counts). Each in a JPEG (APP1), a PNG (eXIf) and a WebP (EXIF chunk). Then PNGs whose XMP
+    says 8: an Orientation entry Pillow skips (unknown type, count 0, values past the block)
+    leaves the tag absent, so XMP applies; a value that is not 1..8 (13/2) is present and
+    blocks it. Expectations: Pillow's own decoding."""
+    o = 0x0112
+    short = lambda v: struct.pack(">HH", v, 0)
+    at1 = struct.pack(">I", exif_extra_offset(1))
+    rules = {
+        "sshort": exif_ifd0([(o, 8, 1, short(6))]),
+        "slong": exif_ifd0([(o, 9, 1, struct.pack(">i", 8))]),
+        "sbyte": exif_ifd0([(o, 6, 1, bytes([5, 0, 0, 0]))]),
+        "float": exif_ifd0([(o, 11, 1, struct.pack(">f", 6.0))]),
+        "rational": exif_ifd0([(o, 5, 1, at1)], struct.pack(">II", 12, 2)),
+        "srational": exif_ifd0([(o, 10, 1, at1)], struct.pack(">ii", -8, -1)),
+        "double": exif_ifd0([(o, 12, 1, at1)], struct.pack(">d", 3.0)),
+        "count2": exif_ifd0([(o, 3, 2, struct.pack(">HH", 6, 3))]),
+        "count3_out_of_line": exif_ifd0([(o, 3, 3, at1)], struct.pack(">HHH", 8, 6, 6)),
+        "twice": exif_ifd0([(o, 3, 1, short(3)), (o, 3, 1, short(6))]),
+        "twice_then_unknown_type": exif_ifd0([(o, 3, 1, short(6)), (o, 99, 1, short(3))]),
+    }
+    for i, (rule, exif) in enumerate(rules.items()):
+        im = Image.fromarray(smooth(9, 16, 3, 740 + i))
+        save(im, "exif_enc_%s.jpg" % rule, "JPEG", (), quality=90, exif=exif)
+        save(im, "exif_enc_%s.png" % rule, "PNG", (), exif=exif)
+        save(im, "exif_enc_%s.webp" % rule, "WEBP", (), lossless=True, exif=exif)
+    xmp8 = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmlns:tiff='
+            '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="8"/></rdf:RDF></x:xmpmeta>')
+    skipped = {
+        "unknown_type": exif_ifd0([(o, 99, 1, short(6))]),
+        "count0": exif_ifd0([(o, 3, 0, short(6))]),
+        "past_block": exif_ifd0([(o, 3, 3, at1)], struct.pack(">HH", 6, 6)),
+        "not_integer": exif_ifd0([(o, 5, 1, at1)], struct.pack(">II", 13, 2)),
+    }
+    for i, (rule, exif) in enumerate(skipped.items()):
+        put("exif_enc_%s_xmp8.png" % rule, raw_png(smooth(9, 16, 3, 760 + i), 8, 2, png_chunk(
+            b"eXIf", exif[6:]) + itxt(b"XML:com.adobe.xmp", xmp8)), ())
+
+
 class TiffWriter:
     """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
     save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
@@ -679,6 +735,7 @@ def main():
     tiff_cases()
     png_chunk_cases()
     gif_table_cases()
+    exif_encoding_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
