@@ -1,7 +1,8 @@
 /* png.c — PNG: pixels through stb_image (stbdec.c), given the chunk stream as Pillow reads it
  * (pillow_chunks: palette padding, tRNS and unknown chunks), and the orientation Pillow's
- * exif_transpose finds in a PNG: an eXIf chunk, else ImageMagick's "Raw profile type exif" text
- * chunk (hex), and when neither holds the tag, `tiff:Orientation` in an XMP iTXt chunk. */
+ * exif_transpose finds in a PNG: an eXIf chunk (or a tEXt keyed "exif"), else ImageMagick's
+ * "Raw profile type exif" text chunk (hex), and when neither holds the tag, `tiff:Orientation`
+ * in an XMP text chunk; chunks after the image data only when no Exif block came before it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,12 @@
 
 #define MAX_METADATA_BYTES ((size_t)16 << 20)
 
-/* The last chunk of each kind that can carry an orientation. */
+/* The chunks of each kind that can carry an orientation, as Pillow's info dict holds them when
+ * exif_transpose asks (scan_chunks): a later chunk of a kind replaces an earlier one. */
 typedef struct PngMeta {
     const uint8_t *exif, *raw_profile, *xmp;
     size_t exif_len, raw_profile_len, xmp_len;
+    int has_exif;             /* an "exif" entry, even an empty one */
     int raw_profile_z, xmp_z; /* the text is zlib-compressed */
 } PngMeta;
 
@@ -27,11 +30,17 @@ static int keyword_is(const uint8_t *d, size_t n, const char *key)
 }
 
 /* tEXt: keyword\0text; zTXt: keyword\0method text;
- * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text */
+ * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text.
+ * Pillow 9.4 puts every text chunk into info under its keyword: XMP is read from any of the
+ * three, and a tEXt keyed "exif" is kept as bytes, which getexif reads as the Exif block. */
 static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
 {
-    static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp";
-    const char *key = keyword_is(d, n, raw) ? raw : keyword_is(d, n, xmp) ? xmp : NULL;
+    static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp",
+                      exif[] = "exif";
+    const char *key = keyword_is(d, n, raw)                    ? raw
+                      : keyword_is(d, n, xmp)                  ? xmp
+                      : kind == 't' && keyword_is(d, n, exif) ? exif
+                                                               : NULL;
     if (!key)
         return;
     size_t pos = strlen(key) + 1;
@@ -53,32 +62,43 @@ static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
     }
     if (pos > n)
         return;
-    if (key == raw) {
+    if (key == raw)
         m->raw_profile = d + pos, m->raw_profile_len = n - pos, m->raw_profile_z = z;
-    } else if (kind == 'i') { /* Pillow reads XMP from iTXt only */
+    else if (key == xmp)
         m->xmp = d + pos, m->xmp_len = n - pos, m->xmp_z = z;
-    }
+    else
+        m->exif = d + pos, m->exif_len = n - pos, m->has_exif = 1;
 }
 
+/* Pillow opens a PNG reading the chunks before the image data; its getexif() reads the chunks
+ * after the image data (by loading the image) only when no "exif" entry (eXIf, or tEXt "exif")
+ * came before it. exif_transpose runs on the image just opened, so with an Exif block before
+ * the image data, later eXIf, text and XMP chunks are never seen. */
 static void scan_chunks(const uint8_t *data, size_t size, PngMeta *m)
 {
     memset(m, 0, sizeof *m);
     size_t pos = 8;
+    int after_idat = 0;
     while (pos + 12 <= size) {
         uint32_t len = sg_be32(data + pos);
         if (len > size - pos - 12)
             break;
         const uint8_t *type = data + pos + 4, *body = data + pos + 8;
-        if (memcmp(type, "eXIf", 4) == 0)
-            m->exif = body, m->exif_len = len;
-        else if (memcmp(type, "tEXt", 4) == 0)
+        if (memcmp(type, "IDAT", 4) == 0) {
+            if (!after_idat && m->has_exif)
+                break;
+            after_idat = 1;
+        } else if (memcmp(type, "eXIf", 4) == 0) {
+            m->exif = body, m->exif_len = len, m->has_exif = 1;
+        } else if (memcmp(type, "tEXt", 4) == 0) {
             note_text(m, body, len, 't');
-        else if (memcmp(type, "zTXt", 4) == 0)
+        } else if (memcmp(type, "zTXt", 4) == 0) {
             note_text(m, body, len, 'z');
-        else if (memcmp(type, "iTXt", 4) == 0)
+        } else if (memcmp(type, "iTXt", 4) == 0) {
             note_text(m, body, len, 'i');
-        else if (memcmp(type, "IEND", 4) == 0)
+        } else if (memcmp(type, "IEND", 4) == 0) {
             break;
+        }
         pos += 12 + (size_t)len;
     }
 }
@@ -151,7 +171,7 @@ static int png_orientation_tag(const uint8_t *data, size_t size)
     int tag = -1;
     size_t len;
     uint8_t *owned;
-    if (m.exif) {
+    if (m.has_exif) {
         tag = sg_exif_orientation_tag(m.exif, m.exif_len);
     } else if (m.raw_profile) {
         const uint8_t *t = chunk_text(m.raw_profile, m.raw_profile_len, m.raw_profile_z, &len,

@@ -463,6 +463,37 @@ def exif_encoding_cases():
             b"eXIf", exif[6:]) + itxt(b"XML:com.adobe.xmp", xmp8)), ())
 
 
+def png_metadata_cases():
+    """Which PNG chunk gives the orientation, as Pillow 9.4's getexif() finds it on an image just
+    opened: the chunks after the image data count only when no "exif" entry (eXIf, or a tEXt
+    keyed "exif", which Pillow keeps as bytes) came before it; XMP counts from tEXt and zTXt too
+    (Pillow puts every text chunk into info). Expectations: Pillow's own decoding."""
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmlns:tiff='
+           '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="%d"/></rdf:RDF></x:xmpmeta>')
+    no_orientation = Image.Exif()
+    no_orientation[0x0131] = "gen.py"  # Software: an Exif block without Orientation
+    cases = {
+        "exif3_pre_exif6_post": (png_chunk(b"eXIf", exif_bytes(3)[6:]),
+                                 png_chunk(b"eXIf", exif_bytes(6)[6:])),
+        "exif_none_pre_xmp6_post": (png_chunk(b"eXIf", no_orientation.tobytes()[6:]),
+                                    itxt(b"XML:com.adobe.xmp", xmp % 6)),
+        "xmp6_text": (png_chunk(b"tEXt", b"XML:com.adobe.xmp\0" + (xmp % 6).encode()), b""),
+        "xmp8_ztxt": (png_chunk(b"zTXt", b"XML:com.adobe.xmp\0\0" +
+                                zlib.compress((xmp % 8).encode())), b""),
+        "text_exif6": (png_chunk(b"tEXt", b"exif\0" + exif_bytes(6)), b""),
+        "text_exif3_pre_raw5_post": (png_chunk(b"tEXt", b"exif\0" + exif_bytes(3)),
+                                     png_chunk(b"tEXt", b"Raw profile type exif\0" +
+                                               raw_profile_exif(5).encode())),
+        "raw3_pre_exif6_post": (png_chunk(b"tEXt", b"Raw profile type exif\0" +
+                                          raw_profile_exif(3).encode()),
+                                png_chunk(b"eXIf", exif_bytes(6)[6:])),
+        "text_exif6_post": (b"", png_chunk(b"tEXt", b"exif\0" + exif_bytes(6))),
+    }
+    for i, (name, (pre, post)) in enumerate(cases.items()):
+        p = raw_png(smooth(9, 16, 3, 780 + i), 8, 2, pre)
+        put("png_meta_%s.png" % name, p[:-12] + post + p[-12:], ())
+
+
 class TiffWriter:
     """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
     save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
@@ -736,6 +767,7 @@ def main():
     png_chunk_cases()
     gif_table_cases()
     exif_encoding_cases()
+    png_metadata_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
