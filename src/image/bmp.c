@@ -56,8 +56,7 @@ static int bitfields_pixel(unsigned bits, const uint32_t m[4], BmpPixel *px)
 static void read_palette(const SgDecodeInput *in, size_t pos, uint64_t colors, unsigned pad,
                          BmpInfo *b)
 {
-    for (int i = 0; i < 256; i++)
-        b->palette[i][0] = b->palette[i][1] = b->palette[i][2] = (uint8_t)i;
+    sg_palette_fill(b->palette, NULL, 0);
     uint64_t avail = pos < in->size ? (in->size - pos) / pad : 0;
     int grey = 1;
     for (uint64_t i = 0; i < colors; i++) {

@@ -67,6 +67,11 @@ int sg_image_alloc(SgImage *out, int w, int h, SgError *err);
  * nk = 255 − k. */
 uint8_t sg_cmyk_channel(unsigned c, unsigned nk);
 
+/* A palette as Pillow's P mode holds it: the n (≤ 256) RGB triplets of rgb, then grey (i, i, i)
+ * for every other index i, as Pillow's palette starts as that grey ramp and a file's palette
+ * overwrites only its first entries; an index past a short palette thus reads as grey. */
+void sg_palette_fill(uint8_t palette[256][3], const uint8_t *rgb, size_t n);
+
 /* Mirrors an image left to right in place. */
 void sg_image_flip_horizontal(SgImage *img);
 

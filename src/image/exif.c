@@ -1,5 +1,6 @@
 /* exif.c — the EXIF Orientation tag (read from a TIFF-structured Exif block, bounds-checked) and
  * its application to an RGB8 image as PIL.ImageOps.exif_transpose. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,68 @@
 #include "image/exif.h"
 
 #define TIFF_TAG_ORIENTATION 0x0112
-#define TIFF_TYPE_SHORT 3
-#define TIFF_TYPE_LONG 4
+
+/* Bytes per value of the TIFF field types Pillow's ImageFileDirectory_v2 reads (its
+ * _load_dispatch); 0: a type it skips, as if the entry were not there. */
+static unsigned type_size(unsigned type)
+{
+    static const uint8_t size[17] = {
+        [1] = 1, [2] = 1, [3] = 2, [4] = 4, [5] = 8, [6] = 1, [7] = 1, [8] = 2,
+        [9] = 4, [10] = 8, [11] = 4, [12] = 8, [13] = 4, [16] = 8,
+    };
+    return type < sizeof size ? size[type] : 0;
+}
+
+static uint64_t u64_of(const uint8_t *p, int be)
+{
+    uint64_t hi = sg_u32(p + (be ? 0 : 4), be), lo = sg_u32(p + (be ? 4 : 0), be);
+    return hi << 32 | lo;
+}
+
+/* 1–8 when the first value of a field equals that integer, as the dict lookup of Pillow's
+ * exif_transpose matches it (6, 6.0 and the rational 12/2 alike); 0 otherwise. BYTE, ASCII
+ * and UNDEFINED values are bytes or text to Pillow and never match. */
+static int orientation_value(unsigned type, const uint8_t *v, int be)
+{
+    double x;
+    switch (type) {
+    case 3: x = sg_u16(v, be); break;
+    case 8: x = (int16_t)sg_u16(v, be); break;
+    case 4: case 13: x = sg_u32(v, be); break;
+    case 9: x = (int32_t)sg_u32(v, be); break;
+    case 6: x = (int8_t)v[0]; break;
+    case 16: {
+        uint64_t u = u64_of(v, be);
+        x = u <= 8 ? (double)u : 0;
+        break;
+    }
+    case 11: {
+        uint32_t bits = sg_u32(v, be);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        x = f;
+        break;
+    }
+    case 12: {
+        uint64_t bits = u64_of(v, be);
+        memcpy(&x, &bits, sizeof x);
+        break;
+    }
+    case 5: case 10: { /* a fraction: it equals k when num = k * den (den 0: NaN to Pillow) */
+        int64_t num = type == 5 ? (int64_t)sg_u32(v, be) : (int32_t)sg_u32(v, be);
+        int64_t den = type == 5 ? (int64_t)sg_u32(v + 4, be) : (int32_t)sg_u32(v + 4, be);
+        for (int k = 1; k <= 8; k++)
+            if (den != 0 && num == k * den)
+                return k;
+        return 0;
+    }
+    default: return 0;
+    }
+    for (int k = 1; k <= 8; k++)
+        if (x == k)
+            return k;
+    return 0;
+}
 
 int sg_exif_orientation(const uint8_t *data, size_t size)
 {
@@ -16,6 +77,9 @@ int sg_exif_orientation(const uint8_t *data, size_t size)
     return v >= 1 && v <= 8 ? v : 1;
 }
 
+/* As Pillow 9.4 loads IFD0: an entry of a type it does not know, with count 0, or whose values
+ * lie (partly) outside the block is skipped; of several Orientation entries the last one kept
+ * counts (each overwrites the tag); of several values the first (Orientation has one). */
 int sg_exif_orientation_tag(const uint8_t *data, size_t size)
 {
     if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) {
@@ -39,19 +103,24 @@ int sg_exif_orientation_tag(const uint8_t *data, size_t size)
     size_t room = (size - ifd - 2) / 12;
     if (n_entries > room)
         n_entries = (unsigned)room;
+    int tag = -1;
     for (unsigned i = 0; i < n_entries; i++, entry += 12) {
         if (sg_u16(entry, be) != TIFF_TAG_ORIENTATION)
             continue;
-        unsigned type = sg_u16(entry + 2, be);
-        uint32_t count = sg_u32(entry + 4, be);
-        uint32_t v = 0; /* present but unusable: no transposition, and XMP is not consulted */
-        if (count == 1 && type == TIFF_TYPE_SHORT)
-            v = sg_u16(entry + 8, be);
-        else if (count == 1 && type == TIFF_TYPE_LONG)
-            v = sg_u32(entry + 8, be);
-        return v <= 8 ? (int)v : 0;
+        unsigned type = sg_u16(entry + 2, be), unit = type_size(type);
+        uint64_t bytes = (uint64_t)sg_u32(entry + 4, be) * unit;
+        if (bytes == 0) /* unknown type or no values */
+            continue;
+        const uint8_t *values = entry + 8;
+        if (bytes > 4) { /* stored at an offset from the TIFF header */
+            uint32_t at = sg_u32(entry + 8, be);
+            if (at > size || bytes > size - at)
+                continue;
+            values = data + at;
+        }
+        tag = orientation_value(type, values, be);
     }
-    return -1;
+    return tag;
 }
 
 /* Where output pixel (x, y) of an oriented image reads its source pixel, for the transposition

@@ -11,8 +11,10 @@
  * Anything missing, malformed or out of range reads as 1 (no change), as Pillow ignores it. */
 int sg_exif_orientation(const uint8_t *data, size_t size);
 
-/* The raw Orientation tag of the same block: -1 when the tag is absent (Pillow then looks for
- * one in XMP), its value when present (0 when present but of an unusable type or count). */
+/* The Orientation tag of the same block as Pillow 9.4 reads it: -1 when absent (Pillow then
+ * looks for one in XMP; an entry Pillow skips counts as absent: unknown type, count 0, values
+ * outside the block), else 1–8 when its (first) value equals that integer in any numeric type,
+ * 0 when present but not one of those (no transposition, and XMP is not consulted). */
 int sg_exif_orientation_tag(const uint8_t *data, size_t size);
 
 /* The orientation in an XMP packet as Pillow's getexif finds it: the first digit after

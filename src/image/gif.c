@@ -1,6 +1,7 @@
 /* gif.c — the first frame of a GIF as Pillow loads it: a canvas the size of the logical screen
  * (grown to the frame), filled with the transparent index when there is one, the LZW-decoded
- * frame drawn at its offset, then a palette lookup (local, else global; none = grey indices). */
+ * frame drawn at its offset, then a palette lookup (local, else global; indices past it, or all
+ * when there is none, read as grey). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,18 +170,16 @@ static int skip_sub_blocks(GifReader *r, const uint8_t **first, size_t *first_le
     }
 }
 
+/* Indices to RGB through the frame's palette (local, else global). Pillow keeps a short table
+ * (2, 4, ... entries) in its 256-entry palette, so an index past it reads as grey (i, i, i),
+ * and so does every index when the file has no table. */
 static void palette_to_rgb(const uint8_t *idx, size_t n, const uint8_t *pal, int pal_entries,
                            uint8_t *rgb)
 {
-    for (size_t i = 0; i < n; i++, rgb += 3) {
-        if (!pal) {
-            rgb[0] = rgb[1] = rgb[2] = idx[i];
-        } else if (idx[i] < pal_entries) {
-            memcpy(rgb, pal + idx[i] * 3, 3);
-        } else {
-            rgb[0] = rgb[1] = rgb[2] = 0;
-        }
-    }
+    uint8_t palette[256][3];
+    sg_palette_fill(palette, pal, pal ? (size_t)pal_entries : 0);
+    for (size_t i = 0; i < n; i++, rgb += 3)
+        memcpy(rgb, palette[idx[i]], 3);
 }
 
 int sg_decode_gif(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)

@@ -1,5 +1,5 @@
 /* pixels.c — the helpers every decoder shares: dimension and truncation checks, allocation and
- * freeing of SgImage, and a horizontal flip. */
+ * freeing of SgImage, Pillow's palette fallback and a horizontal flip. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +42,16 @@ int sg_truncated(const SgDecodeInput *in, SgError *err)
     return sg_fail(err, SIGLIP_EBADMSG,
                    "%s: image file is truncated (set allow_truncated_images / "
                    "--allow-truncated to decode what it holds)", in->name);
+}
+
+void sg_palette_fill(uint8_t palette[256][3], const uint8_t *rgb, size_t n)
+{
+    if (n > 256)
+        n = 256;
+    if (n)
+        memcpy(palette, rgb, n * 3);
+    for (size_t i = n; i < 256; i++)
+        palette[i][0] = palette[i][1] = palette[i][2] = (uint8_t)i;
 }
 
 void sg_image_flip_horizontal(SgImage *img)

@@ -1,6 +1,8 @@
-/* png.c — PNG: pixels through stb_image (stbdec.c), and the orientation Pillow's exif_transpose
- * finds in a PNG: an eXIf chunk, else ImageMagick's "Raw profile type exif" text chunk (hex),
- * and when neither holds the tag, `tiff:Orientation` in an XMP iTXt chunk. */
+/* png.c — PNG: pixels through stb_image (stbdec.c), given the chunk stream as Pillow reads it
+ * (pillow_chunks: palette padding, tRNS and unknown chunks), and the orientation Pillow's
+ * exif_transpose finds in a PNG: an eXIf chunk (or a tEXt keyed "exif"), else ImageMagick's
+ * "Raw profile type exif" text chunk (hex), and when neither holds the tag, `tiff:Orientation`
+ * in an XMP text chunk; chunks after the image data only when no Exif block came before it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +14,12 @@
 
 #define MAX_METADATA_BYTES ((size_t)16 << 20)
 
-/* The last chunk of each kind that can carry an orientation. */
+/* The chunks of each kind that can carry an orientation, as Pillow's info dict holds them when
+ * exif_transpose asks (scan_chunks): a later chunk of a kind replaces an earlier one. */
 typedef struct PngMeta {
     const uint8_t *exif, *raw_profile, *xmp;
     size_t exif_len, raw_profile_len, xmp_len;
+    int has_exif;             /* an "exif" entry, even an empty one */
     int raw_profile_z, xmp_z; /* the text is zlib-compressed */
 } PngMeta;
 
@@ -26,11 +30,17 @@ static int keyword_is(const uint8_t *d, size_t n, const char *key)
 }
 
 /* tEXt: keyword\0text; zTXt: keyword\0method text;
- * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text */
+ * iTXt: keyword\0 flag method lang\0 translated-keyword\0 text.
+ * Pillow 9.4 puts every text chunk into info under its keyword: XMP is read from any of the
+ * three, and a tEXt keyed "exif" is kept as bytes, which getexif reads as the Exif block. */
 static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
 {
-    static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp";
-    const char *key = keyword_is(d, n, raw) ? raw : keyword_is(d, n, xmp) ? xmp : NULL;
+    static const char raw[] = "Raw profile type exif", xmp[] = "XML:com.adobe.xmp",
+                      exif[] = "exif";
+    const char *key = keyword_is(d, n, raw)                    ? raw
+                      : keyword_is(d, n, xmp)                  ? xmp
+                      : kind == 't' && keyword_is(d, n, exif) ? exif
+                                                               : NULL;
     if (!key)
         return;
     size_t pos = strlen(key) + 1;
@@ -52,32 +62,43 @@ static void note_text(PngMeta *m, const uint8_t *d, size_t n, int kind)
     }
     if (pos > n)
         return;
-    if (key == raw) {
+    if (key == raw)
         m->raw_profile = d + pos, m->raw_profile_len = n - pos, m->raw_profile_z = z;
-    } else if (kind == 'i') { /* Pillow reads XMP from iTXt only */
+    else if (key == xmp)
         m->xmp = d + pos, m->xmp_len = n - pos, m->xmp_z = z;
-    }
+    else
+        m->exif = d + pos, m->exif_len = n - pos, m->has_exif = 1;
 }
 
+/* Pillow opens a PNG reading the chunks before the image data; its getexif() reads the chunks
+ * after the image data (by loading the image) only when no "exif" entry (eXIf, or tEXt "exif")
+ * came before it. exif_transpose runs on the image just opened, so with an Exif block before
+ * the image data, later eXIf, text and XMP chunks are never seen. */
 static void scan_chunks(const uint8_t *data, size_t size, PngMeta *m)
 {
     memset(m, 0, sizeof *m);
     size_t pos = 8;
+    int after_idat = 0;
     while (pos + 12 <= size) {
         uint32_t len = sg_be32(data + pos);
         if (len > size - pos - 12)
             break;
         const uint8_t *type = data + pos + 4, *body = data + pos + 8;
-        if (memcmp(type, "eXIf", 4) == 0)
-            m->exif = body, m->exif_len = len;
-        else if (memcmp(type, "tEXt", 4) == 0)
+        if (memcmp(type, "IDAT", 4) == 0) {
+            if (!after_idat && m->has_exif)
+                break;
+            after_idat = 1;
+        } else if (memcmp(type, "eXIf", 4) == 0) {
+            m->exif = body, m->exif_len = len, m->has_exif = 1;
+        } else if (memcmp(type, "tEXt", 4) == 0) {
             note_text(m, body, len, 't');
-        else if (memcmp(type, "zTXt", 4) == 0)
+        } else if (memcmp(type, "zTXt", 4) == 0) {
             note_text(m, body, len, 'z');
-        else if (memcmp(type, "iTXt", 4) == 0)
+        } else if (memcmp(type, "iTXt", 4) == 0) {
             note_text(m, body, len, 'i');
-        else if (memcmp(type, "IEND", 4) == 0)
+        } else if (memcmp(type, "IEND", 4) == 0) {
             break;
+        }
         pos += 12 + (size_t)len;
     }
 }
@@ -150,7 +171,7 @@ static int png_orientation_tag(const uint8_t *data, size_t size)
     int tag = -1;
     size_t len;
     uint8_t *owned;
-    if (m.exif) {
+    if (m.has_exif) {
         tag = sg_exif_orientation_tag(m.exif, m.exif_len);
     } else if (m.raw_profile) {
         const uint8_t *t = chunk_text(m.raw_profile, m.raw_profile_len, m.raw_profile_z, &len,
@@ -211,14 +232,134 @@ static int decode_cut_png(const SgDecodeInput *in, size_t at, SgImage *out, SgEr
     return rc;
 }
 
-int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgError *err)
+static void put_be32(uint8_t *p, uint32_t v)
 {
-    if (in->size >= 24 && memcmp(in->data + 12, "IHDR", 4) == 0) {
-        int rc = sg_check_dimensions(in, sg_be32(in->data + 16), sg_be32(in->data + 20), err);
-        if (rc)
-            return rc;
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static size_t put_chunk(uint8_t *dst, const char *type, const uint8_t *body, size_t len)
+{
+    put_be32(dst, (uint32_t)len);
+    memcpy(dst + 4, type, 4);
+    memcpy(dst + 8, body, len);
+    memset(dst + 8 + len, 0, 4); /* a CRC: stb does not check CRCs */
+    return 12 + len;
+}
+
+/* The PLTE chunk of Pillow's P image: the entries of the last PLTE before the image data (a
+ * trailing partial entry ignored; none when there was no PLTE), then grey (i, i, i) for each
+ * index i < 2^depth it lacks. Pillow's P-mode palette starts as that grey ramp and a PLTE
+ * overwrites only its first entries; stb would read the missing entries uninitialised. A PLTE
+ * of more than 256 entries is passed on as it is: stb refuses it, as Pillow does. */
+#define PNG_MAX_PALETTE_BYTES (256 * 3)
+
+static size_t put_palette(uint8_t *dst, const uint8_t *plte, size_t len, unsigned depth)
+{
+    size_t n = len / 3;
+    if (n > 256)
+        return put_chunk(dst, "PLTE", plte, len);
+    size_t full = depth >= 1 && depth <= 8 ? (size_t)1 << depth : 256;
+    size_t entries = n > full ? n : full;
+    uint8_t pal[256][3];
+    sg_palette_fill(pal, plte, n);
+    return put_chunk(dst, "PLTE", pal[0], entries * 3);
+}
+
+/* The chunk stream as Pillow reads it, for stb (returned in *fixed, to be freed): where the two
+ * differ on a file Pillow reads, the chunks are changed so that stb decodes Pillow's pixels.
+ *  - colour type 3: every PLTE is dropped and the palette Pillow uses (put_palette) is put
+ *    before the first IDAT; a PLTE after the image data is ignored, as Pillow reads it only
+ *    once the pixels are decoded.
+ *  - tRNS: dropped for palette, grey+alpha and RGBA images, and after the image data. Alpha
+ *    never reaches the RGB output, and stb refuses what Pillow accepts here (a tRNS longer
+ *    than the palette, "tRNS with alpha", "tRNS after IDAT"). Grey and RGB images keep theirs
+ *    before the image data, so a malformed one is refused by both.
+ *  - PLTE in other colour types is dropped: a suggested palette, which Pillow ignores and stb
+ *    checks the length of.
+ *  - unknown critical chunks are dropped: Pillow skips them, stb refuses the file.
+ * Chunks are copied up to IEND; a chunk the data ends in is copied as it is with the rest of
+ * the data, so a truncated file reaches stb cut at the same place. */
+static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed_size,
+                         SgError *err)
+{
+    const uint8_t *d = in->data;
+    size_t size = in->size;
+    uint8_t *out = malloc(size + 12 + PNG_MAX_PALETTE_BYTES);
+    if (!out)
+        return sg_fail(err, SIGLIP_ENOMEM, "out of memory decoding %s", in->name);
+    memcpy(out, d, 8);
+    size_t pos = 8, n = 8, plte_len = 0;
+    const uint8_t *plte = NULL;
+    int color_type = -1, palette_done = 0, after_idat = 0;
+    unsigned depth = 8;
+    while (pos + 12 <= size) {
+        uint32_t len = sg_be32(d + pos);
+        if (len > size - pos - 12)
+            break;
+        const uint8_t *type = d + pos + 4;
+        size_t whole = 12 + (size_t)len;
+        int keep = 1;
+        if (memcmp(type, "IHDR", 4) == 0) {
+            if (color_type < 0 && len >= 13) {
+                depth = d[pos + 16];
+                color_type = d[pos + 17];
+            }
+        } else if (memcmp(type, "PLTE", 4) == 0) {
+            keep = 0;
+            if (color_type == 3 && !after_idat)
+                plte = d + pos + 8, plte_len = len;
+        } else if (memcmp(type, "tRNS", 4) == 0) {
+            keep = (color_type == 0 || color_type == 2) && !after_idat;
+        } else if (memcmp(type, "IDAT", 4) == 0) {
+            if (color_type == 3 && !palette_done) {
+                n += put_palette(out + n, plte, plte_len, depth);
+                palette_done = 1;
+            }
+            after_idat = 1;
+        } else if (memcmp(type, "IEND", 4) == 0) {
+            memcpy(out + n, d + pos, whole);
+            n += whole;
+            pos = size;
+            break;
+        } else if (!(type[0] & 0x20)) { /* critical (upper-case first letter), unknown */
+            keep = 0;
+        }
+        if (keep) {
+            memcpy(out + n, d + pos, whole);
+            n += whole;
+        }
+        pos += whole;
     }
-    int rc = sg_decode_stb(in, out, err);
+    if (pos < size) { /* the chunk the data ends in, and what follows */
+        if (color_type == 3 && !palette_done)
+            n += put_palette(out + n, plte, plte_len, depth);
+        memcpy(out + n, d + pos, size - pos);
+        n += size - pos;
+    }
+    *fixed = out;
+    *fixed_size = n;
+    return 0;
+}
+
+int sg_decode_png(const SgDecodeInput *in_file, SgImage *out, int *orientation, SgError *err)
+{
+    uint8_t *fixed = NULL;
+    SgDecodeInput pillow = *in_file;
+    const SgDecodeInput *in = &pillow;
+    int rc = in_file->size >= 8 ? pillow_chunks(in_file, &fixed, &pillow.size, err) : 0;
+    if (rc)
+        return rc;
+    if (fixed)
+        pillow.data = fixed;
+    if (in->size >= 24 && memcmp(in->data + 12, "IHDR", 4) == 0) {
+        rc = sg_check_dimensions(in, sg_be32(in->data + 16), sg_be32(in->data + 20), err);
+        if (rc) {
+            free(fixed);
+            return rc;
+        }
+    }
+    rc = sg_decode_stb(in, out, err);
     size_t at = rc == SIGLIP_EBADMSG ? cut_chunk(in->data, in->size) : 0;
     /* Pillow refuses a cut that falls inside the data of a chunk other than IDAT */
     int cut_metadata = at && in->size - at >= 8 && memcmp(in->data + at + 4, "IDAT", 4) != 0 &&
@@ -227,8 +368,9 @@ int sg_decode_png(const SgDecodeInput *in, SgImage *out, int *orientation, SgErr
         rc = sg_truncated(in, err);
     else if (at)
         rc = decode_cut_png(in, at, out, err);
+    free(fixed);
     if (rc == 0) {
-        int tag = png_orientation_tag(in->data, in->size);
+        int tag = png_orientation_tag(in_file->data, in_file->size);
         *orientation = tag >= 1 && tag <= 8 ? tag : 1;
     }
     return rc;

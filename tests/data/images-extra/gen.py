@@ -329,6 +329,171 @@ def pillow_parity_cases():
     save(Image.fromarray(smooth(9, 13, 3, 547)), "dib_rgb.dib", "DIB", ())
 
 
+def png_chunk_cases():
+    """PNG chunk streams Pillow reads and stb alone would not, or would read differently:
+    palettes shorter than the indices used (Pillow's P palette starts as a grey ramp, so a
+    missing entry i is (i, i, i); stb left those entries uninitialised), no PLTE, two PLTEs,
+    a PLTE after the image data, tRNS longer than the palette or in an RGBA / LA image, an
+    unknown critical chunk. Expectations: Pillow's own decoding, as every case."""
+    r = np.random.default_rng(700)
+    pal = lambda n: bytes(r.integers(0, 256, 3 * n, dtype=np.uint8))
+    idx8 = r.integers(0, 16, (17, 23)).astype(np.uint8)
+    plte4 = png_chunk(b"PLTE", pal(4))
+    put("png_plte_short.png", raw_png(idx8, 8, 3, plte4), ())  # 4 entries, indices 0..15
+    put("png_plte_200.png", raw_png(r.integers(0, 256, (17, 23)).astype(np.uint8), 8, 3,
+                                    png_chunk(b"PLTE", pal(200))), ())
+    idx4 = r.integers(0, 16, (17, 23)).astype(np.uint8)
+    put("png_plte_short_4bit.png", raw_png(idx4, 4, 3, png_chunk(b"PLTE", pal(3))), ())
+    put("png_plte_short_2bit_odd.png", raw_png(r.integers(0, 4, (9, 13)).astype(np.uint8), 2, 3,
+                                               png_chunk(b"PLTE", pal(2) + b"\x7f")), ())
+    put("png_plte_none.png", raw_png(idx8, 8, 3), ())
+    put("png_plte_two.png", raw_png(idx8, 8, 3, png_chunk(b"PLTE", pal(16)) + plte4), ())
+    p = raw_png(idx8, 8, 3, plte4)
+    put("png_plte_after_idat.png", p[:-12] + png_chunk(b"PLTE", pal(16)) + p[-12:], ())
+    put("png_trns_long.png", raw_png(idx8, 8, 3, plte4 + png_chunk(b"tRNS", bytes(range(9)))),
+        ())
+    put("png_rgba_trns.png", raw_png(smooth(11, 14, 4, 701), 8, 6, png_chunk(b"tRNS", bytes(6))),
+        ())
+    put("png_la_trns.png", raw_png(smooth(11, 14, 2, 702), 8, 4, png_chunk(b"tRNS", bytes(2))),
+        ())
+    put("png_unknown_critical.png", raw_png(smooth(11, 14, 3, 703), 8, 2,
+                                            png_chunk(b"ABCD", b"xx")), ())
+
+
+def gif_by_hand(idx, gct=None, lct=None):
+    """A one-frame GIF of the index grid idx [h, w] with the given colour tables (RGB bytes of 2^k
+    entries), for tables Pillow will not write: shorter than the indices used. The LZW data
+    holds every index as a literal 9-bit code (minimum code size 8), with a clear code before
+    the table would grow to 10 bits."""
+    h, w = idx.shape
+    clear, per_clear = 256, 512 - 256 - 3
+    codes = []
+    for i, v in enumerate(idx.reshape(-1).tolist()):
+        if i % per_clear == 0:
+            codes.append(clear)
+        codes.append(v)
+    codes.append(clear + 1)  # end of information
+    acc, n, lzw = 0, 0, bytearray()
+    for c in codes:
+        acc |= c << n
+        n += 9
+        while n >= 8:
+            lzw.append(acc & 255)
+            acc >>= 8
+            n -= 8
+    if n:
+        lzw.append(acc & 255)
+    blocks = b"".join(bytes([len(lzw[i:i + 255])]) + bytes(lzw[i:i + 255])
+                      for i in range(0, len(lzw), 255))
+
+    def table_flags(t):
+        return 0 if t is None else 0x80 | ((len(t) // 3).bit_length() - 2)
+
+    return (b"GIF89a" + struct.pack("<HHBBB", w, h, table_flags(gct), 0, 0) + (gct or b"") +
+            b"," + struct.pack("<HHHHB", 0, 0, w, h, table_flags(lct)) + (lct or b"") +
+            bytes([8]) + blocks + b"\0;")
+
+
+def gif_table_cases():
+    """GIF colour tables shorter than the indices used: Pillow reads index i past the table as
+    grey (i, i, i) (its palette starts as a grey ramp); a local table replaces a longer global
+    one entirely. Expectations: Pillow's own decoding."""
+    r = np.random.default_rng(720)
+    idx = r.integers(0, 8, (9, 14)).astype(np.uint8)
+    put("gif_gct4_indices8.gif", gif_by_hand(idx, gct=bytes(r.integers(0, 256, 12,
+                                                                      dtype=np.uint8))), ())
+    idx = r.integers(0, 40, (9, 14)).astype(np.uint8)
+    put("gif_lct4_gct256.gif", gif_by_hand(idx, gct=bytes(r.integers(0, 256, 768, dtype=np.uint8)),
+                                           lct=bytes(r.integers(0, 256, 12, dtype=np.uint8))), ())
+
+
+def exif_ifd0(entries, extra=b""):
+    """A big-endian Exif block "Exif\\0\\0" + TIFF header + IFD0 of the given (tag, type, count,
+    4-byte value or offset) entries, then `extra` (values stored out of line start at
+    exif_extra_offset(len(entries)), counted from the TIFF header)."""
+    b = b"MM\0*" + struct.pack(">IH", 8, len(entries))
+    for tag, typ, count, value in entries:
+        b += struct.pack(">HHI", tag, typ, count) + value
+    return b"Exif\0\0" + b + struct.pack(">I", 0) + extra
+
+
+def exif_extra_offset(n_entries):
+    return 8 + 2 + 12 * n_entries + 4
+
+
+def exif_encoding_cases():
+    """Orientation tags in the encodings Pillow 9.4 honours (its dict lookup matches 6, 6.0 and
+    the rational 12/2 alike): SSHORT, SLONG, SBYTE, FLOAT, RATIONAL, SRATIONAL, DOUBLE, several
+    values (the first counts, also out of line), the tag twice (the last entry Pillow keeps
+    counts). Each in a JPEG (APP1), a PNG (eXIf) and a WebP (EXIF chunk). Then PNGs whose XMP
+    says 8: an Orientation entry Pillow skips (unknown type, count 0, values past the block)
+    leaves the tag absent, so XMP applies; a value that is not 1..8 (13/2) is present and
+    blocks it. Expectations: Pillow's own decoding."""
+    o = 0x0112
+    short = lambda v: struct.pack(">HH", v, 0)
+    at1 = struct.pack(">I", exif_extra_offset(1))
+    rules = {
+        "sshort": exif_ifd0([(o, 8, 1, short(6))]),
+        "slong": exif_ifd0([(o, 9, 1, struct.pack(">i", 8))]),
+        "sbyte": exif_ifd0([(o, 6, 1, bytes([5, 0, 0, 0]))]),
+        "float": exif_ifd0([(o, 11, 1, struct.pack(">f", 6.0))]),
+        "rational": exif_ifd0([(o, 5, 1, at1)], struct.pack(">II", 12, 2)),
+        "srational": exif_ifd0([(o, 10, 1, at1)], struct.pack(">ii", -8, -1)),
+        "double": exif_ifd0([(o, 12, 1, at1)], struct.pack(">d", 3.0)),
+        "count2": exif_ifd0([(o, 3, 2, struct.pack(">HH", 6, 3))]),
+        "count3_out_of_line": exif_ifd0([(o, 3, 3, at1)], struct.pack(">HHH", 8, 6, 6)),
+        "twice": exif_ifd0([(o, 3, 1, short(3)), (o, 3, 1, short(6))]),
+        "twice_then_unknown_type": exif_ifd0([(o, 3, 1, short(6)), (o, 99, 1, short(3))]),
+    }
+    for i, (rule, exif) in enumerate(rules.items()):
+        im = Image.fromarray(smooth(9, 16, 3, 740 + i))
+        save(im, "exif_enc_%s.jpg" % rule, "JPEG", (), quality=90, exif=exif)
+        save(im, "exif_enc_%s.png" % rule, "PNG", (), exif=exif)
+        save(im, "exif_enc_%s.webp" % rule, "WEBP", (), lossless=True, exif=exif)
+    xmp8 = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmlns:tiff='
+            '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="8"/></rdf:RDF></x:xmpmeta>')
+    skipped = {
+        "unknown_type": exif_ifd0([(o, 99, 1, short(6))]),
+        "count0": exif_ifd0([(o, 3, 0, short(6))]),
+        "past_block": exif_ifd0([(o, 3, 3, at1)], struct.pack(">HH", 6, 6)),
+        "not_integer": exif_ifd0([(o, 5, 1, at1)], struct.pack(">II", 13, 2)),
+    }
+    for i, (rule, exif) in enumerate(skipped.items()):
+        put("exif_enc_%s_xmp8.png" % rule, raw_png(smooth(9, 16, 3, 760 + i), 8, 2, png_chunk(
+            b"eXIf", exif[6:]) + itxt(b"XML:com.adobe.xmp", xmp8)), ())
+
+
+def png_metadata_cases():
+    """Which PNG chunk gives the orientation, as Pillow 9.4's getexif() finds it on an image just
+    opened: the chunks after the image data count only when no "exif" entry (eXIf, or a tEXt
+    keyed "exif", which Pillow keeps as bytes) came before it; XMP counts from tEXt and zTXt too
+    (Pillow puts every text chunk into info). Expectations: Pillow's own decoding."""
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmlns:tiff='
+           '"http://ns.adobe.com/tiff/1.0/" tiff:Orientation="%d"/></rdf:RDF></x:xmpmeta>')
+    no_orientation = Image.Exif()
+    no_orientation[0x0131] = "gen.py"  # Software: an Exif block without Orientation
+    cases = {
+        "exif3_pre_exif6_post": (png_chunk(b"eXIf", exif_bytes(3)[6:]),
+                                 png_chunk(b"eXIf", exif_bytes(6)[6:])),
+        "exif_none_pre_xmp6_post": (png_chunk(b"eXIf", no_orientation.tobytes()[6:]),
+                                    itxt(b"XML:com.adobe.xmp", xmp % 6)),
+        "xmp6_text": (png_chunk(b"tEXt", b"XML:com.adobe.xmp\0" + (xmp % 6).encode()), b""),
+        "xmp8_ztxt": (png_chunk(b"zTXt", b"XML:com.adobe.xmp\0\0" +
+                                zlib.compress((xmp % 8).encode())), b""),
+        "text_exif6": (png_chunk(b"tEXt", b"exif\0" + exif_bytes(6)), b""),
+        "text_exif3_pre_raw5_post": (png_chunk(b"tEXt", b"exif\0" + exif_bytes(3)),
+                                     png_chunk(b"tEXt", b"Raw profile type exif\0" +
+                                               raw_profile_exif(5).encode())),
+        "raw3_pre_exif6_post": (png_chunk(b"tEXt", b"Raw profile type exif\0" +
+                                          raw_profile_exif(3).encode()),
+                                png_chunk(b"eXIf", exif_bytes(6)[6:])),
+        "text_exif6_post": (b"", png_chunk(b"tEXt", b"exif\0" + exif_bytes(6))),
+    }
+    for i, (name, (pre, post)) in enumerate(cases.items()):
+        p = raw_png(smooth(9, 16, 3, 780 + i), 8, 2, pre)
+        put("png_meta_%s.png" % name, p[:-12] + post + p[-12:], ())
+
+
 class TiffWriter:
     """TIFF files written with libtiff itself (through ctypes), for the layouts Pillow can't
     save: tiles, separate planes, YCbCr JPEG, min-is-white, associated alpha, 16-bit, CMYK,
@@ -599,6 +764,10 @@ def main():
              sizes)
     pillow_parity_cases()
     tiff_cases()
+    png_chunk_cases()
+    gif_table_cases()
+    exif_encoding_cases()
+    png_metadata_cases()
     # bad inputs
     good_png = open(os.path.join(IN, "png_l8.png"), "rb").read()
     good_jpg = open(os.path.join(IN, "jpeg_420.jpg"), "rb").read()
