@@ -326,7 +326,15 @@ static void test_architectures(void)
     }
     expect_fail("{\"model_type\": \"siglip2\", \"vision_config\": {\"num_patches\": 200}}",
                 SIGLIP_EBADMSG, "vision_config.num_patches = 200 is not a square");
+    /* Siglip2ForImageClassification: NaFlex with labels; SigLIP's class name is not siglip2's */
+    static const char *const ab[] = {"a", "b"};
+    check_labels("{\"model_type\": \"siglip2\", \"architectures\": "
+                 "[\"Siglip2ForImageClassification\"], \"id2label\": {\"0\": \"a\", \"1\": \"b\"}}",
+                 2, ab);
     expect_fail("{\"model_type\": \"siglip2\", \"architectures\": "
+                "[\"SiglipForImageClassification\"]}",
+                SIGLIP_ENOTSUP, "architectures[0] = \"SiglipForImageClassification\"");
+    expect_fail("{\"model_type\": \"siglip\", \"architectures\": "
                 "[\"Siglip2ForImageClassification\"]}",
                 SIGLIP_ENOTSUP, "architectures[0] = \"Siglip2ForImageClassification\"");
     expect_fail("{\"model_type\": \"siglip2\", \"architectures\": [\"SiglipModel\"]}",
