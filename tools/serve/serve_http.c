@@ -3,6 +3,7 @@
  * shutdown. One thread per connection (bounded by --max-connections) so a request may block while
  * the device works for it; a watchdog thread closes connections that miss their deadline. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -52,6 +53,11 @@ typedef struct Req {
     int shed;                  /* the queue was full when the headers came: 503, body dropped */
     int complete;              /* the whole body has arrived */
     int answered;
+    int has_body;              /* Content-Length > 0 or chunked: bytes follow the head */
+    /* An answer decided from the head of a request without a body, sent once MHD has read the
+     * (empty) body: answered then, the connection can stay open for the next request. */
+    int pending_status;
+    char pending_msg[160];
 } Req;
 
 /* Sets the deadline of connection c (0 = none): the watchdog closes it once that passes. */
@@ -150,7 +156,8 @@ static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, R
     pthread_mutex_lock(&s->lock);
     int draining = s->draining;
     pthread_mutex_unlock(&s->lock);
-    /* An answer with the rest of its body unread, or during shutdown, ends the connection. */
+    /* An answer with the rest of its body unread, or during shutdown, ends the connection (a
+     * request without a body is answered complete: see head_error). */
     if (draining || !r->complete)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
@@ -193,15 +200,30 @@ static int authorized(const Server *s, struct MHD_Connection *c)
 typedef struct Framing {
     int n_length, n_coding, n_host;
     const char *coding;        /* the Transfer-Encoding value */
+    const char *length;        /* the Content-Length value */
+    const char *bad_name;      /* the first field name that is not a token, or NULL */
 } Framing;
+
+/* Whether name is an RFC 9110 §5.6.2 token (tchar+): what a field name must be. */
+static int is_token(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!(isalnum(*p) && *p < 128) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return 0;
+    return 1;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     Framing *f = cls;
     (void)kind;
+    if (!f->bad_name && !is_token(key))
+        f->bad_name = key;
     if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
-        f->n_length++;
+        f->n_length++, f->length = value;
     else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         f->n_coding++, f->coding = value;
     else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
@@ -213,12 +235,21 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * 501 for a transfer coding other than chunked. libmicrohttpd would take the first of two
  * Content-Lengths, or let Transfer-Encoding win over Content-Length: a proxy in front that reads
  * the other one would see another request boundary (request smuggling). */
-static const char *framing_error(struct MHD_Connection *c, const char *version, int *status)
+static const char *framing_error(struct MHD_Connection *c, const char *version, int *status,
+                                 int *has_body)
 {
     Framing f = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
     int http11 = !strcmp(version, MHD_HTTP_VERSION_1_1);
     *status = 400;
+    *has_body = f.n_coding || (f.length && strtoull(f.length, NULL, 10) > 0);
+    /* RFC 9112 §5.1: no whitespace between a field name and its colon. libmicrohttpd keeps such
+     * a name, space and all ("Content-Length "), so the checks below would not see the field,
+     * while a proxy that trims it would frame the body by it: the body would then be read here
+     * as a second, smuggled request. */
+    if (f.bad_name)
+        return "a header field name holds a space or a character that a field name cannot hold "
+               "(RFC 9112 section 5.1)";
     if (f.n_length > 1)
         return "more than one Content-Length header";
     if (f.n_coding && f.n_length)
@@ -236,6 +267,19 @@ static const char *framing_error(struct MHD_Connection *c, const char *version, 
     return NULL;
 }
 
+/* Answers an error decided from the head: at once when a body follows (the rest of it is then
+ * not read, and the connection closes), else once MHD has read the empty body, which lets the
+ * connection stay open for a pipelined or kept-alive next request. */
+static enum MHD_Result head_error(Server *s, struct MHD_Connection *c, Req *r, int status,
+                                  const char *msg)
+{
+    if (r->has_body)
+        return send_error(s, c, r, status, msg);
+    r->pending_status = status;
+    snprintf(r->pending_msg, sizeof r->pending_msg, "%s", msg);
+    return MHD_YES;
+}
+
 /* Checks made once the headers are in: the request may be answered before its body arrives. */
 static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method,
                                   const char *version)
@@ -246,20 +290,22 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
     int framing_status;
-    const char *framing = framing_error(c, version, &framing_status);
+    const char *framing = framing_error(c, version, &framing_status, &r->has_body);
+    /* A badly framed request is answered at once whatever it declares: where its body ends is
+     * exactly what is in doubt, so the connection must close (send_reply sees !complete). */
     if (framing)
         return send_error(s, c, r, framing_status, framing);
     if (draining)
-        return send_error(s, c, r, 503, "the server is shutting down");
+        return head_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
-        return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
+        return head_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
                                         "/v1/search, /v1/models, /health, /metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
-        return send_error(s, c, r, 404, "no index to search: start the server with --index");
+        return head_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
-        return send_error(s, c, r, 405, "method not allowed on this endpoint");
+        return head_error(s, c, r, 405, "method not allowed on this endpoint");
     if (r->ep != EP_HEALTH && r->ep != EP_PING && !authorized(s, c))
-        return send_error(s, c, r, 401, "missing or wrong bearer token");
+        return head_error(s, c, r, 401, "missing or wrong bearer token");
     /* A full queue sheds the request before its body costs parsing and decoding; the body is
      * still read (and dropped) so that the client sees the 503 rather than a reset. */
     if (endpoint_is_work(r->ep) && !batcher_has_room(s->svc->batcher))
@@ -313,6 +359,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
     r->complete = 1;
     /* At work: the request's own deadline bounds the wait for a host kit and the device. */
     conn_set_deadline(s, c, 0);
+    if (r->pending_status)
+        return send_error(s, c, r, r->pending_status, r->pending_msg);
     if (r->too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
