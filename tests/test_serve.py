@@ -298,11 +298,18 @@ def case_errors(exe):
                 (json.dumps({"input": ["a\0b"]}).encode(), "U+0000"),
                 (json.dumps({"input": [{"text": "\0"}]}).encode(), "U+0000"),
                 (b'{"input": ["a\x00b"]}', "U+0000"),
+                # bytes that are not UTF-8 (RFC 8259 §8.1), named by their place in the body
+                (b'{"input": "caf\xe9"}', "input is not valid UTF-8"),
+                (b'{"input": ["ok", "\xc0\xaf"]}', "input[1] is not valid UTF-8"),  # overlong /
+                (b'{"input": [{"text": "\xed\xa0\x80"}]}', "input[0].text is not valid"),  # surrogate
+                (b'{"input": ["\xf4\x90\x80\x80"]}', "input[0] is not valid UTF-8"),  # > U+10FFFF
+                (b'{"input": ["a\xe2\x82"]}', "input[0] is not valid UTF-8"),  # cut short
+                (b'{"input": ["a"], "user": "\xff"}', "user is not valid UTF-8"),
             ]
             for body, reason in bad_bodies:
                 status, _, resp = srv.request("POST", "/v1/embeddings", body,
                                               dict(auth, **{"Content-Type": "application/json"}))
-                msg = json.loads(resp)["error"]["message"] if resp else ""
+                msg = json.loads(resp).get("error", {}).get("message", "") if resp else ""
                 check(status == 400 and reason.lower() in msg.lower() and "\n" not in msg,
                       "%r: %d %r (expected 400 mentioning %r)" % (body[:60], status, msg, reason))
             classify_bad = [
@@ -315,11 +322,19 @@ def case_errors(exe):
                 ({"image": b64(img), "candidate_labels": ["cat\0dog"]}, "U+0000"),
                 ({"image": b64(img), "candidate_labels": ["a"], "hypothesis_template": "\0{}"},
                  "U+0000"),
+                (b'{"image": "%s", "candidate_labels": ["a", "\xe9"]}' % b64(img).encode(),
+                 "candidate_labels[1] is not valid UTF-8"),
             ]
             for doc, reason in classify_bad:
-                status, _, resp = srv.post("/v1/classify", doc, auth)
-                msg = resp["error"]["message"] if resp else ""
-                check(status == 400 and reason in msg, "classify %s: %d %r" % (list(doc), status, msg))
+                if isinstance(doc, bytes):
+                    status, _, resp = srv.request("POST", "/v1/classify", doc, dict(
+                        auth, **{"Content-Type": "application/json"}))
+                    resp = json.loads(resp)
+                else:
+                    status, _, resp = srv.post("/v1/classify", doc, auth)
+                msg = resp.get("error", {}).get("message", "") if isinstance(resp, dict) else ""
+                check(status == 400 and reason in msg, "classify %s: %d %r" % (doc if isinstance(
+                    doc, bytes) else list(doc), status, msg))
             big = json.dumps({"input": ["x" * 70000]}).encode()
             status, _, _ = srv.request("POST", "/v1/embeddings", big,
                                        dict(auth, **{"Content-Type": "application/json"}))
@@ -335,6 +350,17 @@ def case_errors(exe):
             status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
                 auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
             check(status == 400 and b"NUL" in resp, "multipart text with NUL: %d %r" % (status, resp))
+            form = (b"--XyZ\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\ncaf\xe9\r\n"
+                    b"--XyZ--\r\n")
+            status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
+                auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
+            check(status == 400 and b'field \\"input\\" is not valid UTF-8' in resp,
+                  "multipart text not UTF-8: %d %r" % (status, resp))
+            # Well-formed UTF-8 of every length is served.
+            status, _, _ = srv.request("POST", "/v1/embeddings",
+                                       b'{"input": ["caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88"]}',
+                                       dict(auth, **{"Content-Type": "application/json"}))
+            check(status == 200, "UTF-8 text of 2-, 3- and 4-byte characters: %d" % status)
             # A text that spells \u0000 with a backslash holds no NUL: it is served.
             status, _, _ = srv.request("POST", "/v1/embeddings", b'{"input": ["a\\\\u0000b"]}',
                                        dict(auth, **{"Content-Type": "application/json"}))

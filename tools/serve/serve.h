@@ -205,8 +205,16 @@ int parse_form(const char *content_type, const unsigned char *body, size_t size,
                Form *form, char *error, size_t esize);
 /* A part's data as a malloc'ed NUL-terminated string, or NULL when out of memory. */
 char *part_string(const Part *p);
+/* 0 when a (text) part is valid UTF-8, else -1 with a one-line reason naming it. */
+int part_check_utf8(const Part *p, char *error, size_t esize);
+/* The offset of the first byte of s[0, n) that is not well-formed UTF-8, or n. */
+size_t utf8_invalid_at(const unsigned char *s, size_t n);
 /* Whether a Content-Type is multipart/form-data. */
 int is_multipart(const char *content_type);
+
+/* Whether a string of the JSON text body[0, size) holds U+0000, escaped (\u0000) or raw: cJSON
+ * ends its strings at the first NUL. */
+int json_string_has_nul(const unsigned char *body, size_t size);
 
 /* Decodes standard base64 (optionally after a "data:...;base64," prefix; line breaks ignored).
  * Returns a malloc'ed buffer and its size, or NULL when the text is not base64 or out of memory. */

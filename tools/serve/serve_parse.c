@@ -98,6 +98,53 @@ void base64_write(FILE *f, const void *data, size_t n)
     }
 }
 
+/* ---- UTF-8 ---- */
+
+/* The offset of the first byte of s[0, n) that does not start a well-formed UTF-8 sequence
+ * (Unicode's Table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF), or n. cJSON
+ * copies string bytes as they come, and the tokenizer would read such bytes as some other text. */
+size_t utf8_invalid_at(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80; /* E0 80..9F would be overlong */
+            hi = c == 0xED ? 0x9F : 0xBF; /* ED A0..BF would be a surrogate */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80; /* F0 80..8F would be overlong */
+            hi = c == 0xF4 ? 0x8F : 0xBF; /* past F4 8F is past U+10FFFF */
+        } else {
+            return i; /* a continuation byte, C0/C1 (overlong) or F5..FF */
+        }
+        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
+int part_check_utf8(const Part *p, char *error, size_t esize)
+{
+    size_t at = utf8_invalid_at(p->data, p->size);
+    if (at < p->size)
+        return fail(error, esize, "multipart field \"%.60s\" is not valid UTF-8 (byte %zu)",
+                    p->name, at);
+    return 0;
+}
+
 /* ---- multipart/form-data ---- */
 
 static const unsigned char *find(const unsigned char *hay, size_t n, const char *needle, size_t k)
@@ -254,7 +301,7 @@ static int body_kind(const char *content_type, char *error, size_t esize)
 
 /* Whether a string of the JSON text holds U+0000, escaped (\u0000) or raw: cJSON's strings end
  * at their first NUL, so such a text would be cut short there without a word. */
-static int json_string_has_nul(const unsigned char *body, size_t size)
+int json_string_has_nul(const unsigned char *body, size_t size)
 {
     int in_string = 0;
     for (size_t i = 0; i < size; i++) {
@@ -267,6 +314,36 @@ static int json_string_has_nul(const unsigned char *body, size_t size)
         } else if (in_string && body[i] == 0) {
             return 1;
         }
+    }
+    return 0;
+}
+
+/* Finds the first string (value or field name) under node that is not valid UTF-8 and names it
+ * in error as a path from the body ("input[2].text"); path holds node's own. 0 when all are. */
+static int json_check_utf8(const cJSON *node, char *path, size_t psize, char *error, size_t esize)
+{
+    if (cJSON_IsString(node)) {
+        size_t n = strlen(node->valuestring);
+        size_t at = utf8_invalid_at((const unsigned char *)node->valuestring, n);
+        if (at < n)
+            return fail(error, esize, "%s is not valid UTF-8 (byte %zu of the string)", path, at);
+        return 0;
+    }
+    size_t len = strlen(path);
+    int i = 0;
+    for (const cJSON *it = node->child; it; it = it->next, i++) {
+        if (cJSON_IsObject(node)) {
+            size_t n = strlen(it->string);
+            if (utf8_invalid_at((const unsigned char *)it->string, n) < n)
+                return fail(error, esize, "a field name %s%s is not valid UTF-8",
+                            len ? "in " : "", path);
+            snprintf(path + len, psize - len, "%s%.40s", len ? "." : "", it->string);
+        } else {
+            snprintf(path + len, psize - len, "[%d]", i);
+        }
+        if (json_check_utf8(it, path, psize, error, esize))
+            return -1;
+        path[len] = '\0';
     }
     return 0;
 }
@@ -300,6 +377,12 @@ static cJSON *parse_json(const unsigned char *body, size_t size, char *error, si
     if (json_string_has_nul(body, size)) {
         fail(error, esize, "a JSON string holds \\u0000 (U+0000), which is refused rather than "
              "cutting the text short there");
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    /* RFC 8259 §8.1: JSON text is UTF-8; a string of other bytes is refused, by its path. */
+    char path[128] = "";
+    if (json_check_utf8(doc, path, sizeof path, error, esize)) {
         cJSON_Delete(doc);
         return NULL;
     }
@@ -466,6 +549,8 @@ static int embed_from_form(const char *content_type, const unsigned char *body, 
         } else if (!strcmp(p->name, "input") || !strcmp(p->name, "text")) {
             if (!(out->inputs[out->n++].text = part_string(p)))
                 rc = fail(error, esize, "out of memory");
+            else
+                rc = part_check_utf8(p, error, esize);
         } else if (!strcmp(p->name, "model") || !strcmp(p->name, "user")) {
             continue;
         } else if (!strcmp(p->name, "encoding_format")) {
@@ -609,11 +694,15 @@ static int classify_from_form(const char *content_type, const unsigned char *bod
             else
                 out->images[out->n_images++] = (Bytes){p->data, p->size, NULL};
         } else if (!strcmp(p->name, "candidate_labels")) {
-            rc = add_label(out, (const char *)p->data, p->size, lim->max_items, error, esize);
+            rc = part_check_utf8(p, error, esize);
+            if (!rc)
+                rc = add_label(out, (const char *)p->data, p->size, lim->max_items, error, esize);
         } else if (!strcmp(p->name, "hypothesis_template")) {
             free(out->template_);
             if (!(out->template_ = part_string(p)))
                 rc = fail(error, esize, "out of memory");
+            else
+                rc = part_check_utf8(p, error, esize);
         } else if (!strcmp(p->name, "top_k")) {
             char *endp = NULL;
             rc = (s = part_string(p)) ? 0 : fail(error, esize, "out of memory");
