@@ -291,6 +291,10 @@ def case_errors(exe):
                 (json.dumps({"input": [{"image": base64.b64encode(b"not an image").decode()}]})
                  .encode(), "image"),
                 (json.dumps({"input": [{"image": b64(img)[:200]}]}).encode(), "image"),
+                # a broken image among texts is named by its input index, as bad base64 is (it
+                # was "image[1]", its place among the images)
+                (json.dumps({"input": ["a", {"image": b64(img)}, "b", {"image": base64.b64encode(
+                    b"not an image").decode()}]}).encode(), "input[3].image: "),
                 (json.dumps({"input": ["a"] * 9}).encode(), "at most 8"),
                 (json.dumps({"input": ["a"], "encoding_format": "int8"}).encode(), "encoding_format"),
                 (json.dumps({"input": ["a"], "model": 3}).encode(), "model"),

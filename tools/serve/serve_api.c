@@ -82,15 +82,21 @@ static int work_alloc(Work *w, const SiglipModelInfo *info, int n_text, int n_im
 }
 
 /* Decodes and preprocesses the images into w->pixels with the kit. On failure, a 400 reply
- * naming the image (what[i]). */
+ * naming the image: what[index[i]].image when the images are some of a request's inputs (index
+ * maps each to its input, so it is named as bad base64 is), else what[i]. */
 static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *images, int n,
-                          const char *what, Work *w, Reply *out)
+                          const char *what, const int *index, Work *w, Reply *out)
 {
     size_t per_image = (size_t)3 * (size_t)svc->info.image_size * (size_t)svc->info.image_size;
     for (int i = 0; i < n; i++) {
         int st = siglip_preprocess_memory_size(kit->proc, images[i]->data, images[i]->size,
                                                w->pixels + (size_t)i * per_image,
                                                &w->image_dims[0], &w->image_dims[1]);
+        if (st && index) {
+            reply_error(out, 400, "%s[%d].image: %s", what, index[i],
+                        siglip_image_processor_error(kit->proc));
+            return -1;
+        }
         if (st) {
             reply_error(out, 400, "%s[%d]: %s", what, i, siglip_image_processor_error(kit->proc));
             return -1;
@@ -166,6 +172,7 @@ typedef struct HostInputs {
     int n_image;
     UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
     const char *image_name;  /* how errors name the images ("image" → "image[3]") */
+    const int *image_index;  /* NULL, or each image's input index ("input" → "input[5].image") */
 } HostInputs;
 
 /* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
@@ -180,7 +187,8 @@ static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Jo
         return -1;
     }
     int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
-              prepare_images(svc, kit, in->images, in->n_image, in->image_name, w, out);
+              prepare_images(svc, kit, in->images, in->n_image, in->image_name, in->image_index, w,
+                             out);
     kit_release(svc->kits, kit);
     if (bad)
         return -1;
@@ -242,20 +250,24 @@ static void embeddings_answer(const Service *svc, const EmbedRequest *q, const W
     fclose(f);
 }
 
-/* Splits the inputs into texts and images (borrowed pointers, input order kept). */
+/* Splits the inputs into texts and images (borrowed pointers, input order kept); index[k] is
+ * the input index of image k, by which an error names it. */
 static int split_inputs(const EmbedRequest *q, const char ***texts, const Bytes ***images,
-                        int *n_text, int *n_image)
+                        int **index, int *n_text, int *n_image)
 {
     *texts = malloc(((size_t)q->n + 1) * sizeof **texts);
     *images = malloc(((size_t)q->n + 1) * sizeof **images);
-    if (!*texts || !*images)
+    *index = malloc(((size_t)q->n + 1) * sizeof **index);
+    if (!*texts || !*images || !*index)
         return -1;
     *n_text = *n_image = 0;
     for (int i = 0; i < q->n; i++) {
-        if (q->inputs[i].text)
+        if (q->inputs[i].text) {
             (*texts)[(*n_text)++] = q->inputs[i].text;
-        else
+        } else {
+            (*index)[*n_image] = i;
             (*images)[(*n_image)++] = &q->inputs[i].image;
+        }
     }
     return 0;
 }
@@ -282,19 +294,20 @@ static void embed_admitted(const Service *svc, const EmbedRequest *q, double dea
 {
     const char **texts = NULL;
     const Bytes **images = NULL;
-    int nt = 0, ni = 0;
-    Work w;
-    if (split_inputs(q, &texts, &images, &nt, &ni) ||
+    int *index = NULL, nt = 0, ni = 0;
+    Work w = {0}; /* freed below even when split_inputs fails before work_alloc */
+    if (split_inputs(q, &texts, &images, &index, &nt, &ni) ||
         work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "image"};
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "input", index};
         Job job = {0};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             embeddings_answer(svc, q, &w, out);
     }
     free(texts);
     free(images);
+    free(index);
     work_free(&w);
 }
 
@@ -416,7 +429,7 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
         reply_error(out, 500, "out of memory");
     } else {
         HostInputs in = {(const char *const *)texts.items, L, images, n,
-                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image"};
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image", NULL};
         /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
         Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
@@ -461,7 +474,7 @@ static void search_admitted(const Service *svc, const SearchRequest *q, double d
         work_free(&w);
         return;
     }
-    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image"};
+    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image", NULL};
     Job job = {0};
     FILE *f = prepare_and_run(svc, &in, &w, &job, deadline, out) ? NULL : answer_open(out);
     if (f) {
@@ -515,7 +528,7 @@ int api_embed_one(const Service *svc, const char *text, const Bytes *image, doub
     if (work_alloc(&w, &svc->info, is_text, !is_text, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "image"};
+        HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "image", NULL};
         Job job = {0};
         rc = prepare_and_run(svc, &in, &w, &job, deadline, out);
         if (rc == 0) {
