@@ -258,9 +258,11 @@ def case_errors(exe):
                     "--max-items", "8", "--queue", "16") as srv:
             auth = {"Authorization": "Bearer s3cret-token"}
             ok = {"input": ["hello"]}
-            status, hdrs, _ = srv.request("POST", "/v1/embeddings", ok)
+            status, hdrs, resp = srv.request("POST", "/v1/embeddings", ok)
             check(status == 401 and "bearer" in hdrs.get("www-authenticate", "").lower(),
                   "no token: %d" % status)
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None,
+                              "invalid_api_key", "401")
             for bad in ("Bearer s3cret-tokeN", "Bearer s3cret", "Bearer s3cret-token2", "s3cret-token",
                         "Basic czNjcmV0"):
                 status, _, _ = srv.request("POST", "/v1/embeddings", ok, {"Authorization": bad})
@@ -284,9 +286,17 @@ def case_errors(exe):
                 (b"{\"input\": [\"a\"]} x", "data after"),
                 (b"[1, 2]", "JSON object"),
                 (b"", "empty"),
-                (json.dumps({"input": ["a"], "dimensions": 3}).encode(), "unknown field"),
+                (json.dumps({"input": ["a"], "dimenzions": 3}).encode(), "unknown field"),
+                (json.dumps({"input": ["a"], "dimensions": 3}).encode(),
+                 "dimensions is not supported: this model's text embeddings have %d dimensions"
+                 % TINY_DIM),
+                (json.dumps({"input": ["a"], "dimensions": "3"}).encode(), "dimensions"),
                 (json.dumps({"input": []}).encode(), "empty list"),
-                (json.dumps({"input": [3]}).encode(), "input[0]"),
+                (json.dumps({"input": [{"text": 3}]}).encode(), "input[0]"),
+                # token ids (OpenAI takes them) are refused by name, not as "must be a string"
+                (json.dumps({"input": [70, 372, 59]}).encode(), "token ids"),
+                (json.dumps({"input": [[1, 2], [3]]}).encode(), "token ids"),
+                (json.dumps({"input": 7}).encode(), "token ids"),
                 (json.dumps({"input": [{"image": "@@@"}]}).encode(), "base64"),
                 (json.dumps({"input": [{"image": base64.b64encode(b"not an image").decode()}]})
                  .encode(), "image"),
@@ -310,12 +320,23 @@ def case_errors(exe):
                 (b'{"input": ["a\xe2\x82"]}', "input[0] is not valid UTF-8"),  # cut short
                 (b'{"input": ["a"], "user": "\xff"}', "user is not valid UTF-8"),
             ]
+            params = {"encoding_format": "encoding_format", "dimensions": "dimensions",
+                      "token ids": "input", "input[0]": "input", "input[1]": "input",
+                      "base64": "input", "unknown field": "dimenzions", "model": "model",
+                      "user is": "user", "at most 8": "input", "empty list": "input"}
             for body, reason in bad_bodies:
                 status, _, resp = srv.request("POST", "/v1/embeddings", body,
                                               dict(auth, **{"Content-Type": "application/json"}))
-                msg = json.loads(resp).get("error", {}).get("message", "") if resp else ""
+                err = json.loads(resp).get("error", {}) if resp else {}
+                msg = err.get("message", "")
+                param = next((v for k, v in params.items() if reason.startswith(k)), None)
                 check(status == 400 and reason.lower() in msg.lower() and "\n" not in msg,
                       "%r: %d %r (expected 400 mentioning %r)" % (body[:60], status, msg, reason))
+                check_error_shape(err, "invalid_request_error", param or err.get("param"), None,
+                                  "%r" % body[:60])
+                if param is None and reason in ("malformed JSON", "data after", "JSON object",
+                                                "empty", "U+0000"):
+                    check(err.get("param") is None, "%r: param %r" % (body[:60], err.get("param")))
             classify_bad = [
                 ({"image": b64(img)}, "candidate_labels"),
                 ({"image": b64(img), "candidate_labels": []}, "empty"),
@@ -373,9 +394,29 @@ def case_errors(exe):
                                   "image=@" + os.path.join(TINY, "config.json"), "-F",
                                   "candidate_labels=x", srv.url("/v1/classify"))
             check(code == 400 and "image" in body, "multipart broken image: %d %s" % (code, body))
-            check(srv.request("GET", "/nope", None, auth)[0] == 404, "404")
-            status, hdrs, _ = srv.request("GET", "/v1/embeddings", None, auth)
+            status, _, resp = srv.request("GET", "/nope", None, auth)
+            check(status == 404, "404")
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None, None, "404")
+            status, hdrs, resp = srv.request("GET", "/v1/embeddings", None, auth)
             check(status == 405 and hdrs.get("allow") == "POST", "405 with Allow: POST")
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None, None, "405")
+            # Optional fields set to null are left out, as OpenAI reads them; "dimensions" equal
+            # to the model's own is accepted.
+            for doc in ({"input": ["a"], "user": None, "encoding_format": None},
+                        {"input": ["a"], "dimensions": TINY_DIM}, {"input": "a", "dimensions": None}):
+                status, _, resp = srv.post("/v1/embeddings", doc, auth)
+                check(status == 200 and len(resp["data"][0]["embedding"]) == TINY_DIM,
+                      "%s: %d %s" % (doc, status, str(resp)[:200]))
+            # GET /v1/models/{id} (the SDK's models.retrieve): the model, or OpenAI's 404.
+            status, _, resp = srv.request("GET", "/v1/models/tiny", None, auth)
+            check(status == 200 and json.loads(resp) == {"id": "tiny", "object": "model",
+                                                         "created": 0, "owned_by": "siglip"},
+                  "GET /v1/models/tiny: %d %r" % (status, resp))
+            status, _, resp = srv.request("GET", "/v1/models/gpt-4", None, auth)
+            check(status == 404, "GET /v1/models/gpt-4: %d" % status)
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None,
+                              "model_not_found", "unknown model")
+            check(srv.request("GET", "/v1/models/tiny")[0] == 401, "models/{id} needs the key")
             # After all that, it still answers correctly.
             check(srv.request("POST", "/v1/embeddings", ok, auth)[0] == 200, "still serving")
             status, _, metrics = srv.request("GET", "/metrics", None, auth)
@@ -397,6 +438,20 @@ def case_errors(exe):
           "--precision q4: %d %r" % (rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])
     check(rc == 1 and len(err.splitlines()) == 1, "missing key file: %d %r" % (rc, err))
+
+
+# The tiny fixture's embedding size (text projection and image hidden size are both 32).
+TINY_DIM = 32
+
+
+def check_error_shape(err, type_, param, code, what):
+    """OpenAI's error object: exactly message (one line), type, param and code, the last two a
+    string or null."""
+    check(isinstance(err, dict) and sorted(err) == ["code", "message", "param", "type"] and
+          isinstance(err["message"], str) and "\n" not in err["message"] and
+          err["type"] == type_ and err["param"] == param and err["code"] == code,
+          "%s: error object %r (expected type %r, param %r, code %r)" % (what, err, type_, param,
+                                                                        code))
 
 
 def long_texts(exe):
@@ -448,7 +503,7 @@ def run_clients(srv, jobs, n_threads, shed=None):
             if status != 503 or shed is None:
                 break
             with lock:
-                shed.append((status, hdrs))
+                shed.append((status, hdrs, body))
             time.sleep(0.01)
         return status, hdrs, json.loads(body) if body else None
 
@@ -537,6 +592,7 @@ def case_overload(exe):
               % sorted(c for c in codes if c != 200))
         check(len(shed) >= 1, "nothing was shed with 24 clients on a queue of 8 items")
         check(all(r[1].get("retry-after") == "1" for r in shed), "503 without Retry-After")
+        check_error_shape(json.loads(shed[0][2])["error"], "server_error", None, None, "503")
         worst = max((max_diff(d["embedding"], ref_text[d["index"]]) for r in ok
                      for d in r[2]["data"]), default=0.0)
         check(worst <= SAME, "admitted answers differ by %.3g" % worst)
@@ -553,6 +609,7 @@ def case_overload(exe):
         waited = time.monotonic() - t0
         check(status == 504 and "deadline" in doc["error"]["message"] and waited < 0.9,
               "deadline: %d after %.2f s" % (status, waited))
+        check_error_shape(doc["error"], "server_error", None, None, "504")
         metrics = srv.request("GET", "/metrics")[2].decode()
         check("siglip_queue_items 0" in metrics and "siglip_admitted_items 0" in metrics,
               "a withdrawn request left items queued")

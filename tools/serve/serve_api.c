@@ -9,25 +9,21 @@
 #include "json_out.h"
 #include "serve.h"
 
+/* OpenAI's error types: its API answers every 4xx (a bad key and an unknown model included)
+ * with "invalid_request_error" and its own failures with "server_error"; clients (the official
+ * SDKs among them) branch on the status and these two names. */
 static const char *error_type(int status)
 {
-    switch (status) {
-    case 401: return "authentication_error";
-    case 404: return "not_found_error";
-    case 503: return "overloaded_error";
-    case 504: return "timeout_error";
-    case 500: return "server_error";
-    default: return "invalid_request_error";
-    }
+    return status >= 500 ? "server_error" : "invalid_request_error";
 }
 
-void reply_error(Reply *out, int status, const char *fmt, ...)
+static void reply_error_v(Reply *out, int status, const char *param, const char *code,
+                          const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void reply_error_v(Reply *out, int status, const char *param, const char *code,
+                          const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     /* One line: a library message may carry a kernel build log after its first line. */
     msg[strcspn(msg, "\r\n")] = '\0';
     FILE *f = open_memstream(&out->body, &out->len);
@@ -40,8 +36,43 @@ void reply_error(Reply *out, int status, const char *fmt, ...)
     }
     fputs("{\"error\": {\"message\": ", f);
     json_string(f, msg);
-    fprintf(f, ", \"type\": \"%s\", \"code\": %d}}\n", error_type(status), status);
+    fprintf(f, ", \"type\": \"%s\", \"param\": ", error_type(status));
+    if (param && *param)
+        json_string(f, param);
+    else
+        fputs("null", f);
+    fputs(", \"code\": ", f);
+    if (code)
+        json_string(f, code);
+    else
+        fputs("null", f);
+    fputs("}}\n", f);
     fclose(f);
+}
+
+void reply_error_at(Reply *out, int status, const char *param, const char *code,
+                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(out, status, param, code, fmt, ap);
+    va_end(ap);
+}
+
+void reply_error(Reply *out, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    /* OpenAI's code for a missing or wrong key; its other codes name causes this server does not
+     * have, so they stay null. */
+    reply_error_v(out, status, NULL, status == 401 ? "invalid_api_key" : NULL, fmt, ap);
+    va_end(ap);
+}
+
+/* A 400 for a request body the parser refused, naming the field when it knows it. */
+static void reply_parse_error(Reply *out, const ParseError *e)
+{
+    reply_error_at(out, 400, e->param, NULL, "%s", e->message);
 }
 
 /* Host-side buffers of one request's device work. */
@@ -288,6 +319,20 @@ static int check_embed_model(const Service *svc, int n_text, int n_image, Reply 
     return 0;
 }
 
+/* OpenAI's "dimensions" shortens its newer models' embeddings; these have one size (a text's
+ * projection_size, an image's vision_hidden_size). Asking for exactly that size is accepted. */
+static int check_dimensions(const Service *svc, const EmbedRequest *q, int n_text, Reply *out)
+{
+    int dt = svc->info.projection_size, di = svc->info.vision_hidden_size;
+    int bad_text = n_text && q->dimensions != dt, bad_image = q->n > n_text && q->dimensions != di;
+    if (!q->dimensions || (!bad_text && !bad_image))
+        return 0;
+    reply_error_at(out, 400, "dimensions", NULL, "dimensions is not supported: this model's "
+                   "%s embeddings have %d dimensions", bad_text ? "text" : "image",
+                   bad_text ? dt : di);
+    return -1;
+}
+
 /* The host half of a request once admitted: prepare with a kit, run, answer. */
 static void embed_admitted(const Service *svc, const EmbedRequest *q, double deadline,
                            Reply *out)
@@ -315,16 +360,16 @@ void api_embeddings(const Service *svc, const char *content_type, const unsigned
                     size_t size, double t0, Reply *out)
 {
     EmbedRequest q;
-    char err[512];
-    if (parse_embed_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_embed_request(content_type, body, size, &svc->lim, &q, &err)) {
+        reply_parse_error(out, &err);
         embed_request_free(&q);
         return;
     }
     int nt = 0;
     for (int i = 0; i < q.n; i++)
         nt += q.inputs[i].text != NULL;
-    if (!check_embed_model(svc, nt, q.n - nt, out)) {
+    if (!check_embed_model(svc, nt, q.n - nt, out) && !check_dimensions(svc, &q, nt, out)) {
         if (admit(svc, q.n, out)) {
             embed_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
             batcher_release(svc->batcher, q.n);
@@ -344,6 +389,22 @@ void api_models(const Service *svc, Reply *out)
     fputs("{\"object\": \"list\", \"data\": [{\"id\": ", f);
     json_string(f, svc->model_name);
     fputs(", \"object\": \"model\", \"created\": 0, \"owned_by\": \"siglip\"}]}\n", f);
+    fclose(f);
+}
+
+void api_model(const Service *svc, const char *id, Reply *out)
+{
+    if (strcmp(id, svc->model_name)) {
+        reply_error_at(out, 404, NULL, "model_not_found", "The model '%.200s' does not exist "
+                       "(this server has '%.200s')", id, svc->model_name);
+        return;
+    }
+    FILE *f = answer_open(out);
+    if (!f)
+        return;
+    fputs("{\"id\": ", f);
+    json_string(f, svc->model_name);
+    fputs(", \"object\": \"model\", \"created\": 0, \"owned_by\": \"siglip\"}\n", f);
     fclose(f);
 }
 
@@ -444,9 +505,9 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
                   size_t size, double t0, Reply *out)
 {
     ClassifyRequest q;
-    char err[512];
-    if (parse_classify_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_classify_request(content_type, body, size, &svc->lim, &q, &err)) {
+        reply_parse_error(out, &err);
     } else if (!check_classify_model(svc, &q, out)) {
         int items = q.n_images + q.n_labels;
         if (admit(svc, items, out)) {
@@ -495,9 +556,9 @@ void api_search(const Service *svc, const char *content_type, const unsigned cha
                 size_t size, double t0, Reply *out)
 {
     SearchRequest q;
-    char err[512];
-    if (parse_search_request(content_type, body, size, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_search_request(content_type, body, size, &q, &err)) {
+        reply_parse_error(out, &err);
         search_request_free(&q);
         return;
     }

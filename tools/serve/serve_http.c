@@ -58,6 +58,7 @@ typedef struct Req {
      * (empty) body: answered then, the connection can stay open for the next request. */
     int pending_status;
     char pending_msg[160];
+    char *model_id;            /* GET /v1/models/{id}: the id (owned) */
 } Req;
 
 /* Sets the deadline of connection c (0 = none): the watchdog closes it once that passes. */
@@ -299,7 +300,8 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         return head_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
         return head_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/v1/search, /v1/models, /health, /metrics)");
+                                        "/v1/search, /v1/models, /v1/models/{id}, /health, "
+                                        "/metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
         return head_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
@@ -374,6 +376,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_MODELS) {
         api_models(s->svc, &rep);
+    } else if (r->ep == EP_MODEL) {
+        api_model(s->svc, r->model_id, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
@@ -418,6 +422,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
         pthread_mutex_unlock(&s->lock);
+        /* The url lives in MHD's read buffer; the id is needed after the (empty) body. */
+        if (r->ep == EP_MODEL && !(r->model_id = strdup(url + strlen("/v1/models/"))))
+            return MHD_NO;
         /* The body must be in by the request's deadline: past it the answer could only be 504. */
         conn_set_deadline(s, c, r->t0 + s->cfg.timeout_ms / 1000.0);
         return on_headers(s, c, r, method, version);
@@ -446,6 +453,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
      * to the system rather than hold it while idle. */
     int large = r->cap > (1u << 20);
     free(r->body);
+    free(r->model_id);
     free(r);
     if (large)
         malloc_trim(0);

@@ -229,14 +229,14 @@ static void predict(const Immich *im, const char *content_type, const unsigned c
                     size_t size, double t0, Reply *out)
 {
     Form form = {0};
-    char err[512];
+    ParseError err = {0};
     if (!is_multipart(content_type)) {
         reply_error(out, 422, "Invalid request format: /predict takes multipart/form-data with "
                     "an \"entries\" field");
         return;
     }
-    if (parse_form(content_type, body, size, IMMICH_MAX_PARTS, &form, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    if (parse_form(content_type, body, size, IMMICH_MAX_PARTS, &form, &err)) {
+        reply_error(out, 400, "%s", err.message);
         free(form.parts);
         return;
     }
@@ -270,8 +270,8 @@ static void predict(const Immich *im, const char *content_type, const unsigned c
         ; /* out holds the 422 */
     else if (!image && !text)
         reply_error(out, 400, "Either image or text must be provided");
-    else if (!image && part_check_utf8(text, err, sizeof err))
-        reply_error(out, 400, "%s", err);
+    else if (!image && part_check_utf8(text, &err))
+        reply_error(out, 400, "%s", err.message);
     else if ((m = find_model(im, e.model, out)))
         predict_run(m, &e, image, image ? NULL : text, t0, out);
     free(json);
