@@ -988,6 +988,74 @@ def case_framing(exe):
     print("framing: %d requests answered as RFC 9112 says" % len(cases))
 
 
+def padded(doc, size):
+    """A JSON body of exactly size bytes: doc followed by spaces (JSON allows them)."""
+    body = json.dumps(doc).encode()
+    return body + b" " * (size - len(body))
+
+
+def case_budget(exe):
+    """--max-body-total: request bodies held by all connections together are bounded. A declared
+    body that does not fit beside those held now gets 503 + Retry-After at once, before it is
+    read, and the connection closes; a chunked body is counted as it grows (503 once it passes);
+    the bytes are given back when a request ends. Before, each of --max-connections connections
+    could hold --max-body (16 sockets sending 31 MiB bodies took 660 MB)."""
+    head = b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    rc, _, err = cli.run(exe, ["serve", "-m", TINY, "--max-body", "100000",
+                               "--max-body-total", "99999"])
+    check(rc == 2 and "--max-body-total" in err and len(err.splitlines()) == 1,
+          "--max-body-total below --max-body: %d %r" % (rc, err))
+    rc, _, err = cli.run(exe, ["serve", "-m", TINY, "--max-body-total", "12k"])
+    check(rc == 2 and "--max-body-total" in err, "--max-body-total 12k: %d %r" % (rc, err))
+    with Server(exe, TINY, "--max-body", "100000", "--max-body-total", "150000") as srv:
+        # A holds 100000 bytes: its head is in, its body only begun.
+        a = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        body_a = padded({"input": ["held"]}, 100000)
+        a.sendall(head + b"Content-Length: 100000\r\n\r\n" + body_a[:1000])
+        time.sleep(0.3)
+        # 60000 more would pass 150000: 503 before the body is sent, and the connection closes.
+        answers, closed = pipelined(srv.port, head + b"Content-Length: 60000\r\n\r\n")
+        err = json.loads(answers[0][2])["error"] if answers else {}
+        check([x[0] for x in answers] == [503] and closed and
+              answers[0][1].get("retry-after") == "1" and
+              "--max-body-total" in err.get("message", "") and err.get("type") == "server_error",
+              "a body past the budget: %s, closed %s, %r" % ([x[:2] for x in answers], closed,
+                                                            err))
+        # 40000 fits beside A's 100000.
+        status, _, doc = srv.request("POST", "/v1/embeddings", padded({"input": ["fits"]}, 40000),
+                                     {"Content-Type": "application/json"})
+        check(status == 200, "a body within the budget: %d" % status)
+        # A chunked body is counted as it grows: 60000 bytes pass the budget while A is held.
+        status, hdrs, resp = chunked_post(srv.port, "/v1/embeddings",
+                                          padded({"input": ["chunked"]}, 60000), {})
+        check(status == 503 and hdrs.get("Retry-After") == "1" and b"--max-body-total" in resp,
+              "a chunked body past the budget: %d %r" % (status, resp[:200]))
+        # A ends: its bytes come back, and the 60000-byte bodies are taken.
+        a.sendall(body_a[1000:])
+        a.settimeout(30)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = a.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        a.close()
+        check(reply.startswith(b"HTTP/1.1 200"), "the held request: %r" % reply[:100])
+        status, _, _ = srv.request("POST", "/v1/embeddings", padded({"input": ["after"]}, 60000),
+                                   {"Content-Type": "application/json"})
+        check(status == 200, "a 60000-byte body once A ended: %d" % status)
+        status, _, _ = chunked_post(srv.port, "/v1/embeddings",
+                                    padded({"input": ["chunked"]}, 60000), {})
+        check(status == 200, "a 60000-byte chunked body once A ended: %d" % status)
+        # Many at once within the budget: each is given back (none leaks).
+        results = run_clients(srv, [("/v1/embeddings", {"input": ["x" * 30000]})] * 12, 4)
+        check(all(r[0] in (200, 503) for r in results), "concurrent bodies: %s"
+              % [r[0] for r in results])
+        status, _, _ = srv.request("POST", "/v1/embeddings", padded({"input": ["last"]}, 100000),
+                                   {"Content-Type": "application/json"})
+        check(status == 200, "a body of --max-body after them all: %d" % status)
+
+
 def search_reference(exe, db, query, k, image=False):
     """`siglip search --json` of one query: its [{path, score, cosine}]."""
     args = ["search", db, "--json", "--top", str(k)] + cli.device_args()
@@ -1119,7 +1187,8 @@ def case_precision(exe):
 
 
 CASES = cli.cases(case_embeddings, case_precision, case_classify, case_errors, case_concurrent,
-                  case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search)
+                  case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search,
+                  case_budget)
 
 
 if __name__ == "__main__":

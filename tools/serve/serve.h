@@ -385,6 +385,7 @@ typedef struct ServeConfig {
     int max_wait_ms;
     int queue_items;
     size_t max_body;
+    size_t max_body_total;         /* request body bytes held at once, all connections */
     int timeout_ms;
     int max_connections;
     int max_items;

@@ -33,6 +33,10 @@ struct Server {
     pthread_mutex_t lock;
     pthread_cond_t idle;       /* in_flight dropped to 0 */
     int in_flight;             /* requests whose headers arrived and that are not yet closed */
+    /* Request body bytes held (reserved) by all connections together, at most
+     * cfg.max_body_total: each connection may hold --max-body for --timeout-ms, and a thousand
+     * of them would otherwise hold tens of GiB. */
+    size_t body_bytes;
     int draining;
     /* The watchdog: a trickling client keeps MHD's idle timer from ever firing, so deadlines
      * that do not move with each byte are enforced here, under `lock`. */
@@ -50,6 +54,8 @@ typedef struct Req {
     size_t len, cap;
     size_t dropped;            /* body bytes thrown away after the limit was passed */
     int too_large;
+    int over_budget;           /* a chunked body outgrew --max-body-total: 503, body dropped */
+    size_t reserved;           /* bytes of s->body_bytes this request holds */
     int shed;                  /* the queue was full when the headers came: 503, body dropped */
     int complete;              /* the whole body has arrived */
     int answered;
@@ -281,6 +287,27 @@ static enum MHD_Result head_error(Server *s, struct MHD_Connection *c, Req *r, i
     return MHD_YES;
 }
 
+/* Reserves n more body bytes for r within --max-body-total; 0, or -1 when they do not fit. */
+static int body_reserve(Server *s, Req *r, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    int fits = n <= s->cfg.max_body_total - s->body_bytes;
+    if (fits) {
+        s->body_bytes += n;
+        r->reserved += n;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return fits ? 0 : -1;
+}
+
+static void body_release(Server *s, Req *r)
+{
+    pthread_mutex_lock(&s->lock);
+    s->body_bytes -= r->reserved;
+    pthread_mutex_unlock(&s->lock);
+    r->reserved = 0;
+}
+
 /* Checks made once the headers are in: the request may be answered before its body arrives. */
 static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method,
                                   const char *version)
@@ -314,19 +341,26 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
         r->shed = 1;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+    unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
+    if (length > s->cfg.max_body) {
         r->too_large = 1;
         char msg[128];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
         return send_error(s, c, r, 413, msg);
     }
+    /* A declared body is reserved whole before any of it is read: when it does not fit beside
+     * the bodies held now, 503 at once (the body unread, so the connection closes). A chunked
+     * body is reserved as it grows (on_body). A shed body is dropped, not held. */
+    if (length && !r->shed && body_reserve(s, r, (size_t)length))
+        return send_error(s, c, r, 503, "the server holds too many request bodies "
+                                        "(--max-body-total); retry later");
     return MHD_YES;
 }
 
 /* Appends body bytes, or drops them once the limit is passed (the answer is then 413). */
 static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
 {
-    if (r->answered || r->too_large || r->shed) {
+    if (r->answered || r->too_large || r->shed || r->over_budget) {
         r->dropped += n;
         /* A client that streams on and on after its answer is cut off. */
         return r->dropped > 4 * s->cfg.max_body + (1u << 20) ? MHD_NO : MHD_YES;
@@ -336,6 +370,7 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         free(r->body);
         r->body = NULL;
         r->len = r->cap = 0;
+        body_release(s, r);
         r->dropped = n;
         return MHD_YES;
     }
@@ -344,6 +379,17 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         size_t need = r->len + n, cap = r->cap > need / 2 ? 2 * r->cap : need;
         cap = cap < 16384 ? 16384 : cap;
         cap = cap > s->cfg.max_body ? s->cfg.max_body : cap;
+        /* A declared body was reserved whole: never allocate past it. */
+        cap = r->reserved >= need && cap > r->reserved ? r->reserved : cap;
+        if (cap > r->reserved && body_reserve(s, r, cap - r->reserved)) {
+            r->over_budget = 1;
+            free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
+            body_release(s, r);
+            r->dropped = n;
+            return MHD_YES;
+        }
         unsigned char *p = realloc(r->body, cap);
         if (!p)
             return MHD_NO;
@@ -370,6 +416,9 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
     }
     if (r->shed)
         return send_error(s, c, r, 503, "the queue is full; retry later");
+    if (r->over_budget)
+        return send_error(s, c, r, 503, "the server holds too many request bodies "
+                                        "(--max-body-total); retry later");
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
@@ -452,6 +501,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* A large body (or the long text in it) leaves freed memory in malloc's heap: give it back
      * to the system rather than hold it while idle. */
     int large = r->cap > (1u << 20);
+    body_release(s, r);
     free(r->body);
     free(r->model_id);
     free(r);
