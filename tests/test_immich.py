@@ -267,6 +267,39 @@ def case_errors(exe):
             check(status == 400, "malformed multipart: %d" % status)
             status, _, _ = srv.request("GET", "/predict")
             check(status == 405, "GET /predict: %d" % status)
+            # What Immich's own service (FastAPI, orjson) refuses with 422, and repeated parts;
+            # each was served before (the first value or part taken, or the name cut at U+0000).
+            good = json.dumps({"clip": {"textual": {"modelName": SIGLIP1_NAME}}}).encode()
+            for parts, want, words in (
+                    ([("entries", good + b" trailing"), ("text", b"a cat")], 422, "entries"),
+                    ([("entries", good + b"{}"), ("text", b"a cat")], 422, "entries"),
+                    ([("entries", good.replace(b"__webli", b"__webli\\u0000junk")),
+                      ("text", b"a cat")], 422, "U+0000"),
+                    ([("entries", good.replace(b"__webli", b"__webli\xff")), ("text", b"a")],
+                     422, "UTF-8"),
+                    ([("entries", good), ("entries", good), ("text", b"a cat")], 422,
+                     "more than one"),
+                    ([("entries", good), ("text", b"a cat"), ("text", b"a dog")], 400,
+                     "more than one \\\"text\\\""),
+                    ([("entries", good), ("image", b"x"), ("image", b"y")], 400,
+                     "more than one \\\"image\\\""),
+                    ([("entries", good), ("text", b"caf\xe9")], 400, "not valid UTF-8"),
+                    ([("entries", good), ("text", b"\xc0\xaf")], 400, "not valid UTF-8")):
+                body = b"".join(b"--B0\r\nContent-Disposition: form-data; name=\"%s\"%s\r\n\r\n%s"
+                                b"\r\n" % (n.encode(), b'; filename="blob"' if n == "image"
+                                            else b"", v) for n, v in parts) + b"--B0--\r\n"
+                status, _, resp = srv.request("POST", "/predict", body, {
+                    "Content-Type": "multipart/form-data; boundary=B0"})
+                check(status == want and words.encode() in resp,
+                      "%s: %d %r (want %d mentioning %s)" % ([(n, v[-20:]) for n, v in parts],
+                                                             status, resp[:200], want, words))
+            # the same form with well-formed parts is served
+            body = (b"--B0\r\nContent-Disposition: form-data; name=\"entries\"\r\n\r\n%s\r\n"
+                    b"--B0\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\ncaf\xc3\xa9"
+                    b"\r\n--B0--\r\n" % good)
+            status, _, resp = srv.request("POST", "/predict", body, {
+                "Content-Type": "multipart/form-data; boundary=B0"})
+            check(status == 200 and b'"clip"' in resp, "hand-made form: %d %r" % (status, resp[:200]))
             # still up, both models answer, org/ prefixes are stripped
             results = run_client(srv, [{"ping": True}] + predict_jobs(
                 embed, "immich-app/" + SIGLIP1_NAME) + [

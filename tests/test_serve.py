@@ -258,28 +258,53 @@ def case_errors(exe):
                     "--max-items", "8", "--queue", "16") as srv:
             auth = {"Authorization": "Bearer s3cret-token"}
             ok = {"input": ["hello"]}
-            status, hdrs, _ = srv.request("POST", "/v1/embeddings", ok)
+            status, hdrs, resp = srv.request("POST", "/v1/embeddings", ok)
             check(status == 401 and "bearer" in hdrs.get("www-authenticate", "").lower(),
                   "no token: %d" % status)
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None,
+                              "invalid_api_key", "401")
             for bad in ("Bearer s3cret-tokeN", "Bearer s3cret", "Bearer s3cret-token2", "s3cret-token",
                         "Basic czNjcmV0"):
                 status, _, _ = srv.request("POST", "/v1/embeddings", ok, {"Authorization": bad})
                 check(status == 401, "Authorization %r: %d" % (bad, status))
             check(srv.request("GET", "/metrics")[0] == 401, "metrics without token")
             check(srv.request("GET", "/health")[0] == 200, "health needs no token")
+            # A 401 to a request without a body keeps the connection; one with its body unread
+            # closes it.
+            answers, closed = pipelined(srv.port, b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+                                        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            check([a[0] for a in answers] == [401, 200] and not closed,
+                  "pipelined 401 then /health: %s, closed %s" % ([a[0] for a in answers], closed))
+            answers, closed = pipelined(srv.port, b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+                                        b"Content-Length: 2\r\n\r\n{}"
+                                        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            check([a[0] for a in answers] == [401] and closed,
+                  "401 with a body: %s, closed %s" % ([a[0] for a in answers], closed))
             check(srv.request("POST", "/v1/embeddings", ok, auth)[0] == 200, "good token")
             bad_bodies = [
                 (b"{\"input\": [\"a\"", "malformed JSON"),
                 (b"{\"input\": [\"a\"]} x", "data after"),
                 (b"[1, 2]", "JSON object"),
                 (b"", "empty"),
-                (json.dumps({"input": ["a"], "dimensions": 3}).encode(), "unknown field"),
+                (json.dumps({"input": ["a"], "dimenzions": 3}).encode(), "unknown field"),
+                (json.dumps({"input": ["a"], "dimensions": 3}).encode(),
+                 "dimensions is not supported: this model's text embeddings have %d dimensions"
+                 % TINY_DIM),
+                (json.dumps({"input": ["a"], "dimensions": "3"}).encode(), "dimensions"),
                 (json.dumps({"input": []}).encode(), "empty list"),
-                (json.dumps({"input": [3]}).encode(), "input[0]"),
+                (json.dumps({"input": [{"text": 3}]}).encode(), "input[0]"),
+                # token ids (OpenAI takes them) are refused by name, not as "must be a string"
+                (json.dumps({"input": [70, 372, 59]}).encode(), "token ids"),
+                (json.dumps({"input": [[1, 2], [3]]}).encode(), "token ids"),
+                (json.dumps({"input": 7}).encode(), "token ids"),
                 (json.dumps({"input": [{"image": "@@@"}]}).encode(), "base64"),
                 (json.dumps({"input": [{"image": base64.b64encode(b"not an image").decode()}]})
                  .encode(), "image"),
                 (json.dumps({"input": [{"image": b64(img)[:200]}]}).encode(), "image"),
+                # a broken image among texts is named by its input index, as bad base64 is (it
+                # was "image[1]", its place among the images)
+                (json.dumps({"input": ["a", {"image": b64(img)}, "b", {"image": base64.b64encode(
+                    b"not an image").decode()}]}).encode(), "input[3].image: "),
                 (json.dumps({"input": ["a"] * 9}).encode(), "at most 8"),
                 (json.dumps({"input": ["a"], "encoding_format": "int8"}).encode(), "encoding_format"),
                 (json.dumps({"input": ["a"], "model": 3}).encode(), "model"),
@@ -287,13 +312,31 @@ def case_errors(exe):
                 (json.dumps({"input": ["a\0b"]}).encode(), "U+0000"),
                 (json.dumps({"input": [{"text": "\0"}]}).encode(), "U+0000"),
                 (b'{"input": ["a\x00b"]}', "U+0000"),
+                # bytes that are not UTF-8 (RFC 8259 §8.1), named by their place in the body
+                (b'{"input": "caf\xe9"}', "input is not valid UTF-8"),
+                (b'{"input": ["ok", "\xc0\xaf"]}', "input[1] is not valid UTF-8"),  # overlong /
+                (b'{"input": [{"text": "\xed\xa0\x80"}]}', "input[0].text is not valid"),  # surrogate
+                (b'{"input": ["\xf4\x90\x80\x80"]}', "input[0] is not valid UTF-8"),  # > U+10FFFF
+                (b'{"input": ["a\xe2\x82"]}', "input[0] is not valid UTF-8"),  # cut short
+                (b'{"input": ["a"], "user": "\xff"}', "user is not valid UTF-8"),
             ]
+            params = {"encoding_format": "encoding_format", "dimensions": "dimensions",
+                      "token ids": "input", "input[0]": "input", "input[1]": "input",
+                      "base64": "input", "unknown field": "dimenzions", "model": "model",
+                      "user is": "user", "at most 8": "input", "empty list": "input"}
             for body, reason in bad_bodies:
                 status, _, resp = srv.request("POST", "/v1/embeddings", body,
                                               dict(auth, **{"Content-Type": "application/json"}))
-                msg = json.loads(resp)["error"]["message"] if resp else ""
+                err = json.loads(resp).get("error", {}) if resp else {}
+                msg = err.get("message", "")
+                param = next((v for k, v in params.items() if reason.startswith(k)), None)
                 check(status == 400 and reason.lower() in msg.lower() and "\n" not in msg,
                       "%r: %d %r (expected 400 mentioning %r)" % (body[:60], status, msg, reason))
+                check_error_shape(err, "invalid_request_error", param or err.get("param"), None,
+                                  "%r" % body[:60])
+                if param is None and reason in ("malformed JSON", "data after", "JSON object",
+                                                "empty", "U+0000"):
+                    check(err.get("param") is None, "%r: param %r" % (body[:60], err.get("param")))
             classify_bad = [
                 ({"image": b64(img)}, "candidate_labels"),
                 ({"image": b64(img), "candidate_labels": []}, "empty"),
@@ -304,11 +347,19 @@ def case_errors(exe):
                 ({"image": b64(img), "candidate_labels": ["cat\0dog"]}, "U+0000"),
                 ({"image": b64(img), "candidate_labels": ["a"], "hypothesis_template": "\0{}"},
                  "U+0000"),
+                (b'{"image": "%s", "candidate_labels": ["a", "\xe9"]}' % b64(img).encode(),
+                 "candidate_labels[1] is not valid UTF-8"),
             ]
             for doc, reason in classify_bad:
-                status, _, resp = srv.post("/v1/classify", doc, auth)
-                msg = resp["error"]["message"] if resp else ""
-                check(status == 400 and reason in msg, "classify %s: %d %r" % (list(doc), status, msg))
+                if isinstance(doc, bytes):
+                    status, _, resp = srv.request("POST", "/v1/classify", doc, dict(
+                        auth, **{"Content-Type": "application/json"}))
+                    resp = json.loads(resp)
+                else:
+                    status, _, resp = srv.post("/v1/classify", doc, auth)
+                msg = resp.get("error", {}).get("message", "") if isinstance(resp, dict) else ""
+                check(status == 400 and reason in msg, "classify %s: %d %r" % (doc if isinstance(
+                    doc, bytes) else list(doc), status, msg))
             big = json.dumps({"input": ["x" * 70000]}).encode()
             status, _, _ = srv.request("POST", "/v1/embeddings", big,
                                        dict(auth, **{"Content-Type": "application/json"}))
@@ -324,6 +375,17 @@ def case_errors(exe):
             status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
                 auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
             check(status == 400 and b"NUL" in resp, "multipart text with NUL: %d %r" % (status, resp))
+            form = (b"--XyZ\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\ncaf\xe9\r\n"
+                    b"--XyZ--\r\n")
+            status, _, resp = srv.request("POST", "/v1/embeddings", form, dict(
+                auth, **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
+            check(status == 400 and b'field \\"input\\" is not valid UTF-8' in resp,
+                  "multipart text not UTF-8: %d %r" % (status, resp))
+            # Well-formed UTF-8 of every length is served.
+            status, _, _ = srv.request("POST", "/v1/embeddings",
+                                       b'{"input": ["caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88"]}',
+                                       dict(auth, **{"Content-Type": "application/json"}))
+            check(status == 200, "UTF-8 text of 2-, 3- and 4-byte characters: %d" % status)
             # A text that spells \u0000 with a backslash holds no NUL: it is served.
             status, _, _ = srv.request("POST", "/v1/embeddings", b'{"input": ["a\\\\u0000b"]}',
                                        dict(auth, **{"Content-Type": "application/json"}))
@@ -332,9 +394,29 @@ def case_errors(exe):
                                   "image=@" + os.path.join(TINY, "config.json"), "-F",
                                   "candidate_labels=x", srv.url("/v1/classify"))
             check(code == 400 and "image" in body, "multipart broken image: %d %s" % (code, body))
-            check(srv.request("GET", "/nope", None, auth)[0] == 404, "404")
-            status, hdrs, _ = srv.request("GET", "/v1/embeddings", None, auth)
+            status, _, resp = srv.request("GET", "/nope", None, auth)
+            check(status == 404, "404")
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None, None, "404")
+            status, hdrs, resp = srv.request("GET", "/v1/embeddings", None, auth)
             check(status == 405 and hdrs.get("allow") == "POST", "405 with Allow: POST")
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None, None, "405")
+            # Optional fields set to null are left out, as OpenAI reads them; "dimensions" equal
+            # to the model's own is accepted.
+            for doc in ({"input": ["a"], "user": None, "encoding_format": None},
+                        {"input": ["a"], "dimensions": TINY_DIM}, {"input": "a", "dimensions": None}):
+                status, _, resp = srv.post("/v1/embeddings", doc, auth)
+                check(status == 200 and len(resp["data"][0]["embedding"]) == TINY_DIM,
+                      "%s: %d %s" % (doc, status, str(resp)[:200]))
+            # GET /v1/models/{id} (the SDK's models.retrieve): the model, or OpenAI's 404.
+            status, _, resp = srv.request("GET", "/v1/models/tiny", None, auth)
+            check(status == 200 and json.loads(resp) == {"id": "tiny", "object": "model",
+                                                         "created": 0, "owned_by": "siglip"},
+                  "GET /v1/models/tiny: %d %r" % (status, resp))
+            status, _, resp = srv.request("GET", "/v1/models/gpt-4", None, auth)
+            check(status == 404, "GET /v1/models/gpt-4: %d" % status)
+            check_error_shape(json.loads(resp)["error"], "invalid_request_error", None,
+                              "model_not_found", "unknown model")
+            check(srv.request("GET", "/v1/models/tiny")[0] == 401, "models/{id} needs the key")
             # After all that, it still answers correctly.
             check(srv.request("POST", "/v1/embeddings", ok, auth)[0] == 200, "still serving")
             status, _, metrics = srv.request("GET", "/metrics", None, auth)
@@ -356,6 +438,20 @@ def case_errors(exe):
           "--precision q4: %d %r" % (rc, err))
     rc, out, err = cli.run(exe, ["serve", "-m", TINY, "--api-key-file", "/nonexistent/key"])
     check(rc == 1 and len(err.splitlines()) == 1, "missing key file: %d %r" % (rc, err))
+
+
+# The tiny fixture's embedding size (text projection and image hidden size are both 32).
+TINY_DIM = 32
+
+
+def check_error_shape(err, type_, param, code, what):
+    """OpenAI's error object: exactly message (one line), type, param and code, the last two a
+    string or null."""
+    check(isinstance(err, dict) and sorted(err) == ["code", "message", "param", "type"] and
+          isinstance(err["message"], str) and "\n" not in err["message"] and
+          err["type"] == type_ and err["param"] == param and err["code"] == code,
+          "%s: error object %r (expected type %r, param %r, code %r)" % (what, err, type_, param,
+                                                                        code))
 
 
 def long_texts(exe):
@@ -407,7 +503,7 @@ def run_clients(srv, jobs, n_threads, shed=None):
             if status != 503 or shed is None:
                 break
             with lock:
-                shed.append((status, hdrs))
+                shed.append((status, hdrs, body))
             time.sleep(0.01)
         return status, hdrs, json.loads(body) if body else None
 
@@ -496,6 +592,7 @@ def case_overload(exe):
               % sorted(c for c in codes if c != 200))
         check(len(shed) >= 1, "nothing was shed with 24 clients on a queue of 8 items")
         check(all(r[1].get("retry-after") == "1" for r in shed), "503 without Retry-After")
+        check_error_shape(json.loads(shed[0][2])["error"], "server_error", None, None, "503")
         worst = max((max_diff(d["embedding"], ref_text[d["index"]]) for r in ok
                      for d in r[2]["data"]), default=0.0)
         check(worst <= SAME, "admitted answers differ by %.3g" % worst)
@@ -512,6 +609,7 @@ def case_overload(exe):
         waited = time.monotonic() - t0
         check(status == 504 and "deadline" in doc["error"]["message"] and waited < 0.9,
               "deadline: %d after %.2f s" % (status, waited))
+        check_error_shape(doc["error"], "server_error", None, None, "504")
         metrics = srv.request("GET", "/metrics")[2].decode()
         check("siglip_queue_items 0" in metrics and "siglip_admitted_items 0" in metrics,
               "a withdrawn request left items queued")
@@ -537,6 +635,38 @@ def raw_exchange(port, data, read=True, timeout=3.0):
         return b""   # early and close): the server's health is checked separately
     finally:
         s.close()
+
+
+def pipelined(port, data, timeout=2.0):
+    """Sends data on one connection without closing our side, and reads answers until the server
+    closes the connection or is silent for `timeout`. Returns ([(status, {header: value}, body)],
+    closed): the answers in order, and whether the server ended the connection."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    buf, closed = b"", False
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    except OSError:
+        closed = True
+    finally:
+        s.close()
+    answers = []
+    while b"\r\n\r\n" in buf:
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        hdrs = {k.strip().lower(): v.strip() for k, _, v in
+                (line.partition(":") for line in lines[1:])}
+        n = int(hdrs.get("content-length", "0"))
+        answers.append((int(lines[0].split()[1]), hdrs, rest[:n]))
+        buf = rest[n:]
+    return answers, closed
 
 
 def fuzz_inputs(rng, img):
@@ -825,8 +955,105 @@ def case_framing(exe):
             check(got == status and reason in text and (status == 200 or closes),
                   "%r: %d (close %s) %r, expected %d mentioning %r"
                   % (data[:90], got, closes, text[:120], status, reason))
+        # Whitespace (or another non-token byte) in a field name (RFC 9112 §5.1). libmicrohttpd
+        # keeps "Content-Length " as a name of its own, so without the check the body was not
+        # framed by it and was answered as a second, pipelined request (400 then 200): exactly
+        # one 400 must come back, in OpenAI's error shape, and the connection must close.
+        follow = b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+        smuggling = [
+            head + b"Content-Length : %d\r\n\r\n" % len(follow) + follow,
+            head + b"Content-Length\t: %d\r\n\r\n" % len(follow) + follow,
+            head + b"Transfer-Encoding : chunked\r\n\r\n" + follow,
+            b"GET /health HTTP/1.1\r\nHost : x\r\n\r\n" + follow,
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-A(B): 1\r\n\r\n" + follow,
+        ]
+        for data in smuggling:
+            answers, closed = pipelined(srv.port, data)
+            statuses = [a[0] for a in answers]
+            err = json.loads(answers[0][2])["error"] if answers and answers[0][2] else {}
+            check(statuses == [400] and closed and "field name" in err.get("message", ""),
+                  "%r: answers %s, closed %s, %r (expected one 400 and the connection closed)"
+                  % (data[:70], statuses, closed, err))
+        # An error answered from a request head without a body (404, 405, an empty POST) keeps
+        # the connection open: the pipelined request after it is answered (they used to close
+        # it, as if a body were left unread).
+        answers, closed = pipelined(srv.port, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    b"GET /v1/embeddings HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    + head + b"Content-Length: 0\r\n\r\n"
+                                    b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        check([a[0] for a in answers] == [404, 405, 400, 200] and not closed and
+              not any(a[1].get("connection") == "close" for a in answers),
+              "pipelined 404, 405, 400, 200: %s, closed %s" % ([a[:2] for a in answers], closed))
         check(srv.post("/v1/embeddings", {"input": ["a"]})[0] == 200, "still serving")
     print("framing: %d requests answered as RFC 9112 says" % len(cases))
+
+
+def padded(doc, size):
+    """A JSON body of exactly size bytes: doc followed by spaces (JSON allows them)."""
+    body = json.dumps(doc).encode()
+    return body + b" " * (size - len(body))
+
+
+def case_budget(exe):
+    """--max-body-total: request bodies held by all connections together are bounded. A declared
+    body that does not fit beside those held now gets 503 + Retry-After at once, before it is
+    read, and the connection closes; a chunked body is counted as it grows (503 once it passes);
+    the bytes are given back when a request ends. Before, each of --max-connections connections
+    could hold --max-body (16 sockets sending 31 MiB bodies took 660 MB)."""
+    head = b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    rc, _, err = cli.run(exe, ["serve", "-m", TINY, "--max-body", "100000",
+                               "--max-body-total", "99999"])
+    check(rc == 2 and "--max-body-total" in err and len(err.splitlines()) == 1,
+          "--max-body-total below --max-body: %d %r" % (rc, err))
+    rc, _, err = cli.run(exe, ["serve", "-m", TINY, "--max-body-total", "12k"])
+    check(rc == 2 and "--max-body-total" in err, "--max-body-total 12k: %d %r" % (rc, err))
+    with Server(exe, TINY, "--max-body", "100000", "--max-body-total", "150000") as srv:
+        # A holds 100000 bytes: its head is in, its body only begun.
+        a = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        body_a = padded({"input": ["held"]}, 100000)
+        a.sendall(head + b"Content-Length: 100000\r\n\r\n" + body_a[:1000])
+        time.sleep(0.3)
+        # 60000 more would pass 150000: 503 before the body is sent, and the connection closes.
+        answers, closed = pipelined(srv.port, head + b"Content-Length: 60000\r\n\r\n")
+        err = json.loads(answers[0][2])["error"] if answers else {}
+        check([x[0] for x in answers] == [503] and closed and
+              answers[0][1].get("retry-after") == "1" and
+              "--max-body-total" in err.get("message", "") and err.get("type") == "server_error",
+              "a body past the budget: %s, closed %s, %r" % ([x[:2] for x in answers], closed,
+                                                            err))
+        # 40000 fits beside A's 100000.
+        status, _, doc = srv.request("POST", "/v1/embeddings", padded({"input": ["fits"]}, 40000),
+                                     {"Content-Type": "application/json"})
+        check(status == 200, "a body within the budget: %d" % status)
+        # A chunked body is counted as it grows: 60000 bytes pass the budget while A is held.
+        status, hdrs, resp = chunked_post(srv.port, "/v1/embeddings",
+                                          padded({"input": ["chunked"]}, 60000), {})
+        check(status == 503 and hdrs.get("Retry-After") == "1" and b"--max-body-total" in resp,
+              "a chunked body past the budget: %d %r" % (status, resp[:200]))
+        # A ends: its bytes come back, and the 60000-byte bodies are taken.
+        a.sendall(body_a[1000:])
+        a.settimeout(30)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = a.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        a.close()
+        check(reply.startswith(b"HTTP/1.1 200"), "the held request: %r" % reply[:100])
+        status, _, _ = srv.request("POST", "/v1/embeddings", padded({"input": ["after"]}, 60000),
+                                   {"Content-Type": "application/json"})
+        check(status == 200, "a 60000-byte body once A ended: %d" % status)
+        status, _, _ = chunked_post(srv.port, "/v1/embeddings",
+                                    padded({"input": ["chunked"]}, 60000), {})
+        check(status == 200, "a 60000-byte chunked body once A ended: %d" % status)
+        # Many at once within the budget: each is given back (none leaks).
+        results = run_clients(srv, [("/v1/embeddings", {"input": ["x" * 30000]})] * 12, 4)
+        check(all(r[0] in (200, 503) for r in results), "concurrent bodies: %s"
+              % [r[0] for r in results])
+        status, _, _ = srv.request("POST", "/v1/embeddings", padded({"input": ["last"]}, 100000),
+                                   {"Content-Type": "application/json"})
+        check(status == 200, "a body of --max-body after them all: %d" % status)
 
 
 def search_reference(exe, db, query, k, image=False):
@@ -960,7 +1187,8 @@ def case_precision(exe):
 
 
 CASES = cli.cases(case_embeddings, case_precision, case_classify, case_errors, case_concurrent,
-                  case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search)
+                  case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search,
+                  case_budget)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 // openai_client.mjs — OpenAI's official TypeScript/JavaScript client (npm `openai`, pinned in
-// package.json) against `siglip serve` on a free loopback port: models.list(), and
-// embeddings.create with the client's default (it asks for base64 and decodes it itself) and with
-// encoding_format "float".
+// package.json) against `siglip serve` on a free loopback port: models.list(), models.retrieve(),
+// embeddings.create with the client's default (it asks for base64 and decodes it itself), with
+// encoding_format "float" and with dimensions, and errors as the client's APIError classes.
 //
 // Usage: node openai_client.mjs SIGLIP_EXECUTABLE MODEL_DIR   (exit 77 = skipped: no openai)
 // Environment: SIGLIP_TEST_DEVICE, SIGLIP_TEST_CACHE as the other serve tests.
@@ -116,12 +116,39 @@ try {
   const one = await client.embeddings.create({ model: 'siglip-tiny', input: texts[1] });
   compare('embeddings.create (one string)', one.data.map((d) => d.embedding), [ref[1]], true);
 
-  // An error reaches the client as its APIError with the server's status and message.
+  // An error reaches the client as its APIError with the server's status, message and OpenAI's
+  // error fields: type, param (the field at fault) and code (a string or null).
   try {
     await client.embeddings.create({ model: 'siglip-tiny', input: [] });
     check(false, 'an empty input was accepted');
   } catch (e) {
-    check(e instanceof OpenAI.APIError && e.status === 400, `empty input: ${e}`);
+    check(e instanceof OpenAI.BadRequestError && e.status === 400 &&
+          e.type === 'invalid_request_error' && e.param === 'input' && e.code === null,
+          `empty input: ${e} type ${e.type} param ${e.param} code ${e.code}`);
+  }
+  try {
+    await client.embeddings.create({ model: 'siglip-tiny', input: 'a', dimensions: 8 });
+    check(false, 'dimensions 8 was accepted');
+  } catch (e) {
+    check(e instanceof OpenAI.BadRequestError && e.param === 'dimensions' &&
+          /not supported: this model's text embeddings have 32 dimensions/.test(e.message),
+          `dimensions 8: ${e} param ${e.param}`);
+  }
+  const same = await client.embeddings.create({ model: 'siglip-tiny', input: texts[1],
+                                                dimensions: ref[1].length, user: null });
+  compare('embeddings.create (dimensions = the model\'s, user null)',
+          same.data.map((d) => d.embedding), [ref[1]], true);
+
+  // models.retrieve: the served model, or OpenAI's 404 with code "model_not_found".
+  const model = await client.models.retrieve('siglip-tiny');
+  check(model.id === 'siglip-tiny' && model.object === 'model',
+        `models.retrieve: ${JSON.stringify(model)}`);
+  try {
+    await client.models.retrieve('text-embedding-3-small');
+    check(false, 'an unknown model was retrieved');
+  } catch (e) {
+    check(e instanceof OpenAI.NotFoundError && e.code === 'model_not_found' && e.param === null,
+          `models.retrieve of an unknown model: ${e} code ${e.code}`);
   }
 } catch (e) {
   check(false, `${e.stack || e}`);

@@ -28,10 +28,12 @@ static const char usage[] =
     "  POST /v1/search      with --index: {\"query\": TEXT | {\"image\": BASE64}, \"top_k\": K}\n"
     "                       → [{\"path\", \"score\", \"cosine\"}] best first, as `siglip search`\n"
     "  GET  /v1/models      the model, as OpenAI's model list: {\"data\": [{\"id\": NAME, ...}]}\n"
+    "  GET  /v1/models/NAME the model object (404 for another name)\n"
     "  GET  /health         {\"status\": \"ok\"} (503 while shutting down; never needs the key)\n"
     "  GET  /metrics        Prometheus text: requests, latency, batch sizes, queue depth\n"
-    "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full\n"
-    "(with Retry-After), 504 deadline passed; each as {\"error\": {\"message\": ...}}.\n"
+    "Errors: 400 bad request, 401 bad token, 413 body or request too large, 503 queue full or\n"
+    "bodies past --max-body-total (with Retry-After), 504 deadline passed; each as OpenAI's\n"
+    "{\"error\": {\"message\", \"type\", \"param\", \"code\"}}.\n"
     "SIGTERM or SIGINT: stop accepting, answer what is in flight, exit 0.\n\n"
     "  -m, --model DIR        model directory\n"
     "  --host ADDR            address to listen on (default 127.0.0.1: this machine only)\n"
@@ -41,6 +43,8 @@ static const char usage[] =
     "  --queue N              items admitted at once; more get 503 (default 256)\n"
     "  --max-items N          inputs, images or labels per request (default 64)\n"
     "  --max-body BYTES       largest request body (default 33554432); more gets 413\n"
+    "  --max-body-total BYTES request bodies held at once, all connections together (default\n"
+    "                         8 × --max-body); a body that would pass it gets 503\n"
     "  --timeout-ms MS        per-request deadline from its headers; the body must have\n"
     "                         arrived by then (default 30000)\n"
     "  --header-timeout S     close a connection that has not sent a whole request head S\n"
@@ -68,6 +72,7 @@ enum {
     OPT_QUEUE,
     OPT_MAX_ITEMS,
     OPT_MAX_BODY,
+    OPT_MAX_BODY_TOTAL,
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_IDLE,
@@ -353,6 +358,16 @@ static int serve_option(void *arg_o, const CliCommon *common, int opt, char *arg
             return CLI_USAGE;
         c->max_body = (size_t)v;
         return 0;
+    case OPT_MAX_BODY_TOTAL: {
+        /* Bytes, past int's range: a server may hold many GiB of bodies. */
+        char *end = NULL;
+        unsigned long long t = arg[0] >= '0' && arg[0] <= '9' ? strtoull(arg, &end, 10) : 0;
+        if (!end || *end || t < 1024 || t > (1ull << 46))
+            return cli_usage_error(cmd, "--max-body-total must be a number of bytes from 1024 "
+                                   "to 2^46, not '%s'", arg);
+        c->max_body_total = (size_t)t;
+        return 0;
+    }
     case OPT_TIMEOUT:
         return cli_parse_int(cmd, "--timeout-ms", arg, 1, 3600000, &c->timeout_ms) ? CLI_USAGE : 0;
     case OPT_MAX_CONN:
@@ -383,6 +398,7 @@ int cmd_serve(int argc, char **argv)
         {"queue", required_argument, NULL, OPT_QUEUE},
         {"max-items", required_argument, NULL, OPT_MAX_ITEMS},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"max-body-total", required_argument, NULL, OPT_MAX_BODY_TOTAL},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
@@ -414,6 +430,14 @@ int cmd_serve(int argc, char **argv)
     if (r < 0 && strcmp(o.cfg.host, "localhost") && inet_pton(AF_INET, o.cfg.host, &addr) != 1 &&
         inet_pton(AF_INET6, o.cfg.host, &addr) != 1)
         r = cli_usage_error(o.common.cmd, "--host %s is not an IPv4 or IPv6 address", o.cfg.host);
+    /* By default eight bodies of the largest size: with --max-body 32 MiB, 256 MiB in all,
+     * rather than --max-connections × --max-body (32 GiB at 1024 connections). */
+    if (!o.cfg.max_body_total)
+        o.cfg.max_body_total = 8 * o.cfg.max_body;
+    if (r < 0 && o.cfg.max_body_total < o.cfg.max_body)
+        r = cli_usage_error(o.common.cmd, "--max-body-total %zu is less than --max-body %zu: a "
+                            "body of the largest size could never be taken",
+                            o.cfg.max_body_total, o.cfg.max_body);
     if (r < 0 && o.cfg.max_items > o.cfg.queue_items)
         r = cli_usage_error(o.common.cmd, "--max-items %d exceeds --queue %d", o.cfg.max_items,
                             o.cfg.queue_items);

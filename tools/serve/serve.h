@@ -155,6 +155,7 @@ typedef struct EmbedRequest {
     Input *inputs;
     int n;
     int base64_output;             /* encoding_format "base64" */
+    int dimensions;                /* "dimensions" asked for, 0 when left out */
 } EmbedRequest;
 
 typedef struct ClassifyRequest {
@@ -167,13 +168,19 @@ typedef struct ClassifyRequest {
     int top_k;                     /* 0 = all */
 } ClassifyRequest;
 
+/* Why a request body was refused: a one-line message, and the request field at fault when one
+ * is (OpenAI's error "param"), else "". */
+typedef struct ParseError {
+    char message[512];
+    char param[64];
+} ParseError;
+
 /* Parse a body as JSON or multipart/form-data (content_type decides). 0, or -1 with a one-line
  * reason in error. The request may point into body: keep body until the request is freed. */
 int parse_embed_request(const char *content_type, const unsigned char *body, size_t size,
-                        const ServiceLimits *lim, EmbedRequest *out, char *error, size_t esize);
+                        const ServiceLimits *lim, EmbedRequest *out, ParseError *error);
 int parse_classify_request(const char *content_type, const unsigned char *body, size_t size,
-                           const ServiceLimits *lim, ClassifyRequest *out, char *error,
-                           size_t esize);
+                           const ServiceLimits *lim, ClassifyRequest *out, ParseError *error);
 void embed_request_free(EmbedRequest *r);
 void classify_request_free(ClassifyRequest *r);
 
@@ -183,7 +190,7 @@ typedef struct SearchRequest {
     int top_k;
 } SearchRequest;
 int parse_search_request(const char *content_type, const unsigned char *body, size_t size,
-                         SearchRequest *out, char *error, size_t esize);
+                         SearchRequest *out, ParseError *error);
 void search_request_free(SearchRequest *r);
 
 /* One part of a multipart/form-data body; data points into the body. */
@@ -202,11 +209,19 @@ typedef struct Form {
 /* Splits a multipart/form-data body (boundary from content_type) into at most max_parts parts.
  * 0, or -1 with a one-line reason in error. */
 int parse_form(const char *content_type, const unsigned char *body, size_t size, int max_parts,
-               Form *form, char *error, size_t esize);
+               Form *form, ParseError *error);
 /* A part's data as a malloc'ed NUL-terminated string, or NULL when out of memory. */
 char *part_string(const Part *p);
+/* 0 when a (text) part is valid UTF-8, else -1 with a one-line reason naming it. */
+int part_check_utf8(const Part *p, ParseError *error);
+/* The offset of the first byte of s[0, n) that is not well-formed UTF-8, or n. */
+size_t utf8_invalid_at(const unsigned char *s, size_t n);
 /* Whether a Content-Type is multipart/form-data. */
 int is_multipart(const char *content_type);
+
+/* Whether a string of the JSON text body[0, size) holds U+0000, escaped (\u0000) or raw: cJSON
+ * ends its strings at the first NUL. */
+int json_string_has_nul(const unsigned char *body, size_t size);
 
 /* Decodes standard base64 (optionally after a "data:...;base64," prefix; line breaks ignored).
  * Returns a malloc'ed buffer and its size, or NULL when the text is not base64 or out of memory. */
@@ -226,6 +241,7 @@ typedef enum Endpoint {
     EP_PREDICT,                    /* --immich: Immich's machine-learning API (serve_immich.c) */
     EP_PING,
     EP_ROOT,
+    EP_MODEL,                      /* GET /v1/models/{id}: OpenAI's models.retrieve */
     EP_OTHER,
     EP_COUNT
 } Endpoint;
@@ -308,10 +324,17 @@ typedef struct Reply {
     const char *type;              /* Content-Type */
 } Reply;
 
-/* Fills *out with an OpenAI-shaped error {"error": {"message", "type", "code"}}. */
+/* Fills *out with an OpenAI-shaped error {"error": {"message", "type", "param", "code"}}: param
+ * null, code "invalid_api_key" for 401, else null. */
 void reply_error(Reply *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with the request field at fault (param, NULL or "" for null) and OpenAI's error code
+ * (NULL for null). */
+void reply_error_at(Reply *out, int status, const char *param, const char *code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* GET /v1/models: the served model as OpenAI's model list. */
 void api_models(const Service *svc, Reply *out);
+/* GET /v1/models/{id}: the model object when id is the served model's name, else a 404. */
+void api_model(const Service *svc, const char *id, Reply *out);
 /* POST /v1/embeddings and /v1/classify; t0 = when the request's headers arrived (cli_now()). */
 void api_embeddings(const Service *svc, const char *content_type, const unsigned char *body,
                     size_t size, double t0, Reply *out);
@@ -362,6 +385,7 @@ typedef struct ServeConfig {
     int max_wait_ms;
     int queue_items;
     size_t max_body;
+    size_t max_body_total;         /* request body bytes held at once, all connections */
     int timeout_ms;
     int max_connections;
     int max_items;

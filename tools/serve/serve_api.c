@@ -9,25 +9,21 @@
 #include "json_out.h"
 #include "serve.h"
 
+/* OpenAI's error types: its API answers every 4xx (a bad key and an unknown model included)
+ * with "invalid_request_error" and its own failures with "server_error"; clients (the official
+ * SDKs among them) branch on the status and these two names. */
 static const char *error_type(int status)
 {
-    switch (status) {
-    case 401: return "authentication_error";
-    case 404: return "not_found_error";
-    case 503: return "overloaded_error";
-    case 504: return "timeout_error";
-    case 500: return "server_error";
-    default: return "invalid_request_error";
-    }
+    return status >= 500 ? "server_error" : "invalid_request_error";
 }
 
-void reply_error(Reply *out, int status, const char *fmt, ...)
+static void reply_error_v(Reply *out, int status, const char *param, const char *code,
+                          const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void reply_error_v(Reply *out, int status, const char *param, const char *code,
+                          const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     /* One line: a library message may carry a kernel build log after its first line. */
     msg[strcspn(msg, "\r\n")] = '\0';
     FILE *f = open_memstream(&out->body, &out->len);
@@ -40,8 +36,43 @@ void reply_error(Reply *out, int status, const char *fmt, ...)
     }
     fputs("{\"error\": {\"message\": ", f);
     json_string(f, msg);
-    fprintf(f, ", \"type\": \"%s\", \"code\": %d}}\n", error_type(status), status);
+    fprintf(f, ", \"type\": \"%s\", \"param\": ", error_type(status));
+    if (param && *param)
+        json_string(f, param);
+    else
+        fputs("null", f);
+    fputs(", \"code\": ", f);
+    if (code)
+        json_string(f, code);
+    else
+        fputs("null", f);
+    fputs("}}\n", f);
     fclose(f);
+}
+
+void reply_error_at(Reply *out, int status, const char *param, const char *code,
+                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(out, status, param, code, fmt, ap);
+    va_end(ap);
+}
+
+void reply_error(Reply *out, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    /* OpenAI's code for a missing or wrong key; its other codes name causes this server does not
+     * have, so they stay null. */
+    reply_error_v(out, status, NULL, status == 401 ? "invalid_api_key" : NULL, fmt, ap);
+    va_end(ap);
+}
+
+/* A 400 for a request body the parser refused, naming the field when it knows it. */
+static void reply_parse_error(Reply *out, const ParseError *e)
+{
+    reply_error_at(out, 400, e->param, NULL, "%s", e->message);
 }
 
 /* Host-side buffers of one request's device work. */
@@ -82,15 +113,21 @@ static int work_alloc(Work *w, const SiglipModelInfo *info, int n_text, int n_im
 }
 
 /* Decodes and preprocesses the images into w->pixels with the kit. On failure, a 400 reply
- * naming the image (what[i]). */
+ * naming the image: what[index[i]].image when the images are some of a request's inputs (index
+ * maps each to its input, so it is named as bad base64 is), else what[i]. */
 static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *images, int n,
-                          const char *what, Work *w, Reply *out)
+                          const char *what, const int *index, Work *w, Reply *out)
 {
     size_t per_image = (size_t)3 * (size_t)svc->info.image_size * (size_t)svc->info.image_size;
     for (int i = 0; i < n; i++) {
         int st = siglip_preprocess_memory_size(kit->proc, images[i]->data, images[i]->size,
                                                w->pixels + (size_t)i * per_image,
                                                &w->image_dims[0], &w->image_dims[1]);
+        if (st && index) {
+            reply_error(out, 400, "%s[%d].image: %s", what, index[i],
+                        siglip_image_processor_error(kit->proc));
+            return -1;
+        }
         if (st) {
             reply_error(out, 400, "%s[%d]: %s", what, i, siglip_image_processor_error(kit->proc));
             return -1;
@@ -166,6 +203,7 @@ typedef struct HostInputs {
     int n_image;
     UnitKind image_kind;     /* UNIT_IMAGE (embeds) or UNIT_CLASSIFY (classifier logits) */
     const char *image_name;  /* how errors name the images ("image" → "image[3]") */
+    const int *image_index;  /* NULL, or each image's input index ("input" → "input[5].image") */
 } HostInputs;
 
 /* Tokenizes and decodes the inputs into w with a kit (on this thread, overlapping the device's
@@ -180,7 +218,8 @@ static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Jo
         return -1;
     }
     int bad = prepare_texts(svc, kit, in->texts, in->n_text, w, out) ||
-              prepare_images(svc, kit, in->images, in->n_image, in->image_name, w, out);
+              prepare_images(svc, kit, in->images, in->n_image, in->image_name, in->image_index, w,
+                             out);
     kit_release(svc->kits, kit);
     if (bad)
         return -1;
@@ -242,20 +281,24 @@ static void embeddings_answer(const Service *svc, const EmbedRequest *q, const W
     fclose(f);
 }
 
-/* Splits the inputs into texts and images (borrowed pointers, input order kept). */
+/* Splits the inputs into texts and images (borrowed pointers, input order kept); index[k] is
+ * the input index of image k, by which an error names it. */
 static int split_inputs(const EmbedRequest *q, const char ***texts, const Bytes ***images,
-                        int *n_text, int *n_image)
+                        int **index, int *n_text, int *n_image)
 {
     *texts = malloc(((size_t)q->n + 1) * sizeof **texts);
     *images = malloc(((size_t)q->n + 1) * sizeof **images);
-    if (!*texts || !*images)
+    *index = malloc(((size_t)q->n + 1) * sizeof **index);
+    if (!*texts || !*images || !*index)
         return -1;
     *n_text = *n_image = 0;
     for (int i = 0; i < q->n; i++) {
-        if (q->inputs[i].text)
+        if (q->inputs[i].text) {
             (*texts)[(*n_text)++] = q->inputs[i].text;
-        else
+        } else {
+            (*index)[*n_image] = i;
             (*images)[(*n_image)++] = &q->inputs[i].image;
+        }
     }
     return 0;
 }
@@ -276,25 +319,40 @@ static int check_embed_model(const Service *svc, int n_text, int n_image, Reply 
     return 0;
 }
 
+/* OpenAI's "dimensions" shortens its newer models' embeddings; these have one size (a text's
+ * projection_size, an image's vision_hidden_size). Asking for exactly that size is accepted. */
+static int check_dimensions(const Service *svc, const EmbedRequest *q, int n_text, Reply *out)
+{
+    int dt = svc->info.projection_size, di = svc->info.vision_hidden_size;
+    int bad_text = n_text && q->dimensions != dt, bad_image = q->n > n_text && q->dimensions != di;
+    if (!q->dimensions || (!bad_text && !bad_image))
+        return 0;
+    reply_error_at(out, 400, "dimensions", NULL, "dimensions is not supported: this model's "
+                   "%s embeddings have %d dimensions", bad_text ? "text" : "image",
+                   bad_text ? dt : di);
+    return -1;
+}
+
 /* The host half of a request once admitted: prepare with a kit, run, answer. */
 static void embed_admitted(const Service *svc, const EmbedRequest *q, double deadline,
                            Reply *out)
 {
     const char **texts = NULL;
     const Bytes **images = NULL;
-    int nt = 0, ni = 0;
-    Work w;
-    if (split_inputs(q, &texts, &images, &nt, &ni) ||
+    int *index = NULL, nt = 0, ni = 0;
+    Work w = {0}; /* freed below even when split_inputs fails before work_alloc */
+    if (split_inputs(q, &texts, &images, &index, &nt, &ni) ||
         work_alloc(&w, &svc->info, nt, ni, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "image"};
+        HostInputs in = {texts, nt, images, ni, UNIT_IMAGE, "input", index};
         Job job = {0};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
             embeddings_answer(svc, q, &w, out);
     }
     free(texts);
     free(images);
+    free(index);
     work_free(&w);
 }
 
@@ -302,16 +360,16 @@ void api_embeddings(const Service *svc, const char *content_type, const unsigned
                     size_t size, double t0, Reply *out)
 {
     EmbedRequest q;
-    char err[512];
-    if (parse_embed_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_embed_request(content_type, body, size, &svc->lim, &q, &err)) {
+        reply_parse_error(out, &err);
         embed_request_free(&q);
         return;
     }
     int nt = 0;
     for (int i = 0; i < q.n; i++)
         nt += q.inputs[i].text != NULL;
-    if (!check_embed_model(svc, nt, q.n - nt, out)) {
+    if (!check_embed_model(svc, nt, q.n - nt, out) && !check_dimensions(svc, &q, nt, out)) {
         if (admit(svc, q.n, out)) {
             embed_admitted(svc, &q, t0 + svc->lim.timeout_s, out);
             batcher_release(svc->batcher, q.n);
@@ -331,6 +389,22 @@ void api_models(const Service *svc, Reply *out)
     fputs("{\"object\": \"list\", \"data\": [{\"id\": ", f);
     json_string(f, svc->model_name);
     fputs(", \"object\": \"model\", \"created\": 0, \"owned_by\": \"siglip\"}]}\n", f);
+    fclose(f);
+}
+
+void api_model(const Service *svc, const char *id, Reply *out)
+{
+    if (strcmp(id, svc->model_name)) {
+        reply_error_at(out, 404, NULL, "model_not_found", "The model '%.200s' does not exist "
+                       "(this server has '%.200s')", id, svc->model_name);
+        return;
+    }
+    FILE *f = answer_open(out);
+    if (!f)
+        return;
+    fputs("{\"id\": ", f);
+    json_string(f, svc->model_name);
+    fputs(", \"object\": \"model\", \"created\": 0, \"owned_by\": \"siglip\"}\n", f);
     fclose(f);
 }
 
@@ -416,7 +490,7 @@ static void classify_admitted(const Service *svc, const ClassifyRequest *q, doub
         reply_error(out, 500, "out of memory");
     } else {
         HostInputs in = {(const char *const *)texts.items, L, images, n,
-                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image"};
+                         zero_shot ? UNIT_IMAGE : UNIT_CLASSIFY, "image", NULL};
         /* Zero-shot: once both towers ran, the worker turns the embeds into logits. */
         Job job = {.finish = zero_shot ? zero_shot_finish : NULL, .finish_arg = &w};
         if (!prepare_and_run(svc, &in, &w, &job, deadline, out))
@@ -431,9 +505,9 @@ void api_classify(const Service *svc, const char *content_type, const unsigned c
                   size_t size, double t0, Reply *out)
 {
     ClassifyRequest q;
-    char err[512];
-    if (parse_classify_request(content_type, body, size, &svc->lim, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_classify_request(content_type, body, size, &svc->lim, &q, &err)) {
+        reply_parse_error(out, &err);
     } else if (!check_classify_model(svc, &q, out)) {
         int items = q.n_images + q.n_labels;
         if (admit(svc, items, out)) {
@@ -461,7 +535,7 @@ static void search_admitted(const Service *svc, const SearchRequest *q, double d
         work_free(&w);
         return;
     }
-    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image"};
+    HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "query.image", NULL};
     Job job = {0};
     FILE *f = prepare_and_run(svc, &in, &w, &job, deadline, out) ? NULL : answer_open(out);
     if (f) {
@@ -482,9 +556,9 @@ void api_search(const Service *svc, const char *content_type, const unsigned cha
                 size_t size, double t0, Reply *out)
 {
     SearchRequest q;
-    char err[512];
-    if (parse_search_request(content_type, body, size, &q, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    ParseError err = {0};
+    if (parse_search_request(content_type, body, size, &q, &err)) {
+        reply_parse_error(out, &err);
         search_request_free(&q);
         return;
     }
@@ -515,7 +589,7 @@ int api_embed_one(const Service *svc, const char *text, const Bytes *image, doub
     if (work_alloc(&w, &svc->info, is_text, !is_text, svc->info.vision_hidden_size)) {
         reply_error(out, 500, "out of memory");
     } else {
-        HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "image"};
+        HostInputs in = {&text, is_text, &image, !is_text, UNIT_IMAGE, "image", NULL};
         Job job = {0};
         rc = prepare_and_run(svc, &in, &w, &job, deadline, out);
         if (rc == 0) {

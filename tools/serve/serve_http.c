@@ -3,6 +3,7 @@
  * shutdown. One thread per connection (bounded by --max-connections) so a request may block while
  * the device works for it; a watchdog thread closes connections that miss their deadline. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -32,6 +33,10 @@ struct Server {
     pthread_mutex_t lock;
     pthread_cond_t idle;       /* in_flight dropped to 0 */
     int in_flight;             /* requests whose headers arrived and that are not yet closed */
+    /* Request body bytes held (reserved) by all connections together, at most
+     * cfg.max_body_total: each connection may hold --max-body for --timeout-ms, and a thousand
+     * of them would otherwise hold tens of GiB. */
+    size_t body_bytes;
     int draining;
     /* The watchdog: a trickling client keeps MHD's idle timer from ever firing, so deadlines
      * that do not move with each byte are enforced here, under `lock`. */
@@ -49,9 +54,17 @@ typedef struct Req {
     size_t len, cap;
     size_t dropped;            /* body bytes thrown away after the limit was passed */
     int too_large;
+    int over_budget;           /* a chunked body outgrew --max-body-total: 503, body dropped */
+    size_t reserved;           /* bytes of s->body_bytes this request holds */
     int shed;                  /* the queue was full when the headers came: 503, body dropped */
     int complete;              /* the whole body has arrived */
     int answered;
+    int has_body;              /* Content-Length > 0 or chunked: bytes follow the head */
+    /* An answer decided from the head of a request without a body, sent once MHD has read the
+     * (empty) body: answered then, the connection can stay open for the next request. */
+    int pending_status;
+    char pending_msg[160];
+    char *model_id;            /* GET /v1/models/{id}: the id (owned) */
 } Req;
 
 /* Sets the deadline of connection c (0 = none): the watchdog closes it once that passes. */
@@ -150,7 +163,8 @@ static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, Req *r, R
     pthread_mutex_lock(&s->lock);
     int draining = s->draining;
     pthread_mutex_unlock(&s->lock);
-    /* An answer with the rest of its body unread, or during shutdown, ends the connection. */
+    /* An answer with the rest of its body unread, or during shutdown, ends the connection (a
+     * request without a body is answered complete: see head_error). */
     if (draining || !r->complete)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
@@ -193,15 +207,30 @@ static int authorized(const Server *s, struct MHD_Connection *c)
 typedef struct Framing {
     int n_length, n_coding, n_host;
     const char *coding;        /* the Transfer-Encoding value */
+    const char *length;        /* the Content-Length value */
+    const char *bad_name;      /* the first field name that is not a token, or NULL */
 } Framing;
+
+/* Whether name is an RFC 9110 §5.6.2 token (tchar+): what a field name must be. */
+static int is_token(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!(isalnum(*p) && *p < 128) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return 0;
+    return 1;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     Framing *f = cls;
     (void)kind;
+    if (!f->bad_name && !is_token(key))
+        f->bad_name = key;
     if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
-        f->n_length++;
+        f->n_length++, f->length = value;
     else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         f->n_coding++, f->coding = value;
     else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
@@ -213,12 +242,21 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * 501 for a transfer coding other than chunked. libmicrohttpd would take the first of two
  * Content-Lengths, or let Transfer-Encoding win over Content-Length: a proxy in front that reads
  * the other one would see another request boundary (request smuggling). */
-static const char *framing_error(struct MHD_Connection *c, const char *version, int *status)
+static const char *framing_error(struct MHD_Connection *c, const char *version, int *status,
+                                 int *has_body)
 {
     Framing f = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
     int http11 = !strcmp(version, MHD_HTTP_VERSION_1_1);
     *status = 400;
+    *has_body = f.n_coding || (f.length && strtoull(f.length, NULL, 10) > 0);
+    /* RFC 9112 §5.1: no whitespace between a field name and its colon. libmicrohttpd keeps such
+     * a name, space and all ("Content-Length "), so the checks below would not see the field,
+     * while a proxy that trims it would frame the body by it: the body would then be read here
+     * as a second, smuggled request. */
+    if (f.bad_name)
+        return "a header field name holds a space or a character that a field name cannot hold "
+               "(RFC 9112 section 5.1)";
     if (f.n_length > 1)
         return "more than one Content-Length header";
     if (f.n_coding && f.n_length)
@@ -236,6 +274,40 @@ static const char *framing_error(struct MHD_Connection *c, const char *version, 
     return NULL;
 }
 
+/* Answers an error decided from the head: at once when a body follows (the rest of it is then
+ * not read, and the connection closes), else once MHD has read the empty body, which lets the
+ * connection stay open for a pipelined or kept-alive next request. */
+static enum MHD_Result head_error(Server *s, struct MHD_Connection *c, Req *r, int status,
+                                  const char *msg)
+{
+    if (r->has_body)
+        return send_error(s, c, r, status, msg);
+    r->pending_status = status;
+    snprintf(r->pending_msg, sizeof r->pending_msg, "%s", msg);
+    return MHD_YES;
+}
+
+/* Reserves n more body bytes for r within --max-body-total; 0, or -1 when they do not fit. */
+static int body_reserve(Server *s, Req *r, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    int fits = n <= s->cfg.max_body_total - s->body_bytes;
+    if (fits) {
+        s->body_bytes += n;
+        r->reserved += n;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return fits ? 0 : -1;
+}
+
+static void body_release(Server *s, Req *r)
+{
+    pthread_mutex_lock(&s->lock);
+    s->body_bytes -= r->reserved;
+    pthread_mutex_unlock(&s->lock);
+    r->reserved = 0;
+}
+
 /* Checks made once the headers are in: the request may be answered before its body arrives. */
 static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, const char *method,
                                   const char *version)
@@ -246,39 +318,49 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
     int framing_status;
-    const char *framing = framing_error(c, version, &framing_status);
+    const char *framing = framing_error(c, version, &framing_status, &r->has_body);
+    /* A badly framed request is answered at once whatever it declares: where its body ends is
+     * exactly what is in doubt, so the connection must close (send_reply sees !complete). */
     if (framing)
         return send_error(s, c, r, framing_status, framing);
     if (draining)
-        return send_error(s, c, r, 503, "the server is shutting down");
+        return head_error(s, c, r, 503, "the server is shutting down");
     if (r->ep == EP_OTHER)
-        return send_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
-                                        "/v1/search, /v1/models, /health, /metrics)");
+        return head_error(s, c, r, 404, "no such endpoint (/v1/embeddings, /v1/classify, "
+                                        "/v1/search, /v1/models, /v1/models/{id}, /health, "
+                                        "/metrics)");
     if (r->ep == EP_SEARCH && !s->svc->index)
-        return send_error(s, c, r, 404, "no index to search: start the server with --index");
+        return head_error(s, c, r, 404, "no index to search: start the server with --index");
     if (endpoint_is_work(r->ep) ? !is_post : !is_get)
-        return send_error(s, c, r, 405, "method not allowed on this endpoint");
+        return head_error(s, c, r, 405, "method not allowed on this endpoint");
     if (r->ep != EP_HEALTH && r->ep != EP_PING && !authorized(s, c))
-        return send_error(s, c, r, 401, "missing or wrong bearer token");
+        return head_error(s, c, r, 401, "missing or wrong bearer token");
     /* A full queue sheds the request before its body costs parsing and decoding; the body is
      * still read (and dropped) so that the client sees the 503 rather than a reset. */
     if (endpoint_is_work(r->ep) && !batcher_has_room(s->svc->batcher))
         r->shed = 1;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+    unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
+    if (length > s->cfg.max_body) {
         r->too_large = 1;
         char msg[128];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
         return send_error(s, c, r, 413, msg);
     }
+    /* A declared body is reserved whole before any of it is read: when it does not fit beside
+     * the bodies held now, 503 at once (the body unread, so the connection closes). A chunked
+     * body is reserved as it grows (on_body). A shed body is dropped, not held. */
+    if (length && !r->shed && body_reserve(s, r, (size_t)length))
+        return send_error(s, c, r, 503, "the server holds too many request bodies "
+                                        "(--max-body-total); retry later");
     return MHD_YES;
 }
 
 /* Appends body bytes, or drops them once the limit is passed (the answer is then 413). */
 static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
 {
-    if (r->answered || r->too_large || r->shed) {
+    if (r->answered || r->too_large || r->shed || r->over_budget) {
         r->dropped += n;
         /* A client that streams on and on after its answer is cut off. */
         return r->dropped > 4 * s->cfg.max_body + (1u << 20) ? MHD_NO : MHD_YES;
@@ -288,6 +370,7 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         free(r->body);
         r->body = NULL;
         r->len = r->cap = 0;
+        body_release(s, r);
         r->dropped = n;
         return MHD_YES;
     }
@@ -296,6 +379,17 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         size_t need = r->len + n, cap = r->cap > need / 2 ? 2 * r->cap : need;
         cap = cap < 16384 ? 16384 : cap;
         cap = cap > s->cfg.max_body ? s->cfg.max_body : cap;
+        /* A declared body was reserved whole: never allocate past it. */
+        cap = r->reserved >= need && cap > r->reserved ? r->reserved : cap;
+        if (cap > r->reserved && body_reserve(s, r, cap - r->reserved)) {
+            r->over_budget = 1;
+            free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
+            body_release(s, r);
+            r->dropped = n;
+            return MHD_YES;
+        }
         unsigned char *p = realloc(r->body, cap);
         if (!p)
             return MHD_NO;
@@ -313,6 +407,8 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
     r->complete = 1;
     /* At work: the request's own deadline bounds the wait for a host kit and the device. */
     conn_set_deadline(s, c, 0);
+    if (r->pending_status)
+        return send_error(s, c, r, r->pending_status, r->pending_msg);
     if (r->too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", s->cfg.max_body);
@@ -320,12 +416,17 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
     }
     if (r->shed)
         return send_error(s, c, r, 503, "the queue is full; retry later");
+    if (r->over_budget)
+        return send_error(s, c, r, 503, "the server holds too many request bodies "
+                                        "(--max-body-total); retry later");
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     if (r->ep == EP_EMBEDDINGS) {
         api_embeddings(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_MODELS) {
         api_models(s->svc, &rep);
+    } else if (r->ep == EP_MODEL) {
+        api_model(s->svc, r->model_id, &rep);
     } else if (r->ep == EP_CLASSIFY) {
         api_classify(s->svc, ctype, r->body, r->len, r->t0, &rep);
     } else if (r->ep == EP_SEARCH) {
@@ -370,6 +471,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
         pthread_mutex_unlock(&s->lock);
+        /* The url lives in MHD's read buffer; the id is needed after the (empty) body. */
+        if (r->ep == EP_MODEL && !(r->model_id = strdup(url + strlen("/v1/models/"))))
+            return MHD_NO;
         /* The body must be in by the request's deadline: past it the answer could only be 504. */
         conn_set_deadline(s, c, r->t0 + s->cfg.timeout_ms / 1000.0);
         return on_headers(s, c, r, method, version);
@@ -397,7 +501,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* A large body (or the long text in it) leaves freed memory in malloc's heap: give it back
      * to the system rather than hold it while idle. */
     int large = r->cap > (1u << 20);
+    body_release(s, r);
     free(r->body);
+    free(r->model_id);
     free(r);
     if (large)
         malloc_trim(0);

@@ -141,7 +141,20 @@ typedef struct Entry {
  * -1 with a 422 reply (Immich's answer to a malformed entries field). */
 static int parse_entries(const char *json, Entry *e, Reply *out)
 {
-    cJSON *root = cJSON_Parse(json);
+    /* Immich's own service (FastAPI, orjson) refuses with 422 what is not one whole JSON value
+     * in UTF-8: cJSON_Parse would take "{...} trailing" by its first value, and a \u0000 would
+     * end modelName early (so "name\u0000junk" would match "name"). */
+    size_t len = strlen(json), bad = utf8_invalid_at((const unsigned char *)json, len);
+    if (bad < len) {
+        reply_error(out, 422, "Invalid request format: \"entries\" is not valid UTF-8 (byte %zu)",
+                    bad);
+        return -1;
+    }
+    if (json_string_has_nul((const unsigned char *)json, len)) {
+        reply_error(out, 422, "Invalid request format: \"entries\" holds U+0000 (\\u0000)");
+        return -1;
+    }
+    cJSON *root = cJSON_ParseWithOpts(json, NULL, 1);
     const cJSON *task = root && cJSON_IsObject(root) ? root->child : NULL;
     const cJSON *type = task && cJSON_IsObject(task) ? task->child : NULL;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(type, "modelName");
@@ -216,31 +229,40 @@ static void predict(const Immich *im, const char *content_type, const unsigned c
                     size_t size, double t0, Reply *out)
 {
     Form form = {0};
-    char err[512];
+    ParseError err = {0};
     if (!is_multipart(content_type)) {
         reply_error(out, 422, "Invalid request format: /predict takes multipart/form-data with "
                     "an \"entries\" field");
         return;
     }
-    if (parse_form(content_type, body, size, IMMICH_MAX_PARTS, &form, err, sizeof err)) {
-        reply_error(out, 400, "%s", err);
+    if (parse_form(content_type, body, size, IMMICH_MAX_PARTS, &form, &err)) {
+        reply_error(out, 400, "%s", err.message);
         free(form.parts);
         return;
     }
+    /* A repeated part is refused rather than one of them silently used: Immich sends each once,
+     * and which one a proxy or another server would take is anyone's guess. */
     const Part *entries = NULL, *image = NULL, *text = NULL;
-    for (int i = 0; i < form.n; i++) {
+    const char *repeated = NULL;
+    for (int i = 0; i < form.n && !repeated; i++) {
         const Part *p = &form.parts[i];
-        if (!strcmp(p->name, "entries"))
-            entries = entries ? entries : p;
-        else if (!strcmp(p->name, "image"))
-            image = image ? image : p;
-        else if (!strcmp(p->name, "text"))
-            text = text ? text : p;
+        const Part **slot = !strcmp(p->name, "entries") ? &entries
+                            : !strcmp(p->name, "image") ? &image
+                            : !strcmp(p->name, "text")  ? &text
+                                                        : NULL;
+        if (slot && *slot)
+            repeated = p->name;
+        else if (slot)
+            *slot = p;
     }
-    char *json = entries ? part_string(entries) : NULL;
+    char *json = entries && !repeated ? part_string(entries) : NULL;
     Entry e;
     const ImmichModel *m;
-    if (!entries)
+    if (repeated && !strcmp(repeated, "entries"))
+        reply_error(out, 422, "Invalid request format: more than one \"entries\" field");
+    else if (repeated)
+        reply_error(out, 400, "more than one \"%s\" part", repeated);
+    else if (!entries)
         reply_error(out, 422, "Invalid request format: no \"entries\" field");
     else if (!json)
         reply_error(out, 500, "out of memory");
@@ -248,6 +270,8 @@ static void predict(const Immich *im, const char *content_type, const unsigned c
         ; /* out holds the 422 */
     else if (!image && !text)
         reply_error(out, 400, "Either image or text must be provided");
+    else if (!image && part_check_utf8(text, &err))
+        reply_error(out, 400, "%s", err.message);
     else if ((m = find_model(im, e.model, out)))
         predict_run(m, &e, image, image ? NULL : text, t0, out);
     free(json);

@@ -17,13 +17,16 @@ static const int statuses[] = {200, 400, 401, 404, 405, 413, 422, 500, 503, 504}
 static const char *const endpoint_names[EP_COUNT] = {"/v1/embeddings", "/v1/classify",
                                                      "/v1/models", "/health", "/metrics",
                                                      "/v1/search", "/predict", "/ping", "/",
-                                                     "other"};
+                                                     "/v1/models/{id}", "other"};
 
 Endpoint endpoint_find(const char *url, int immich)
 {
-    for (int e = 0; e < EP_OTHER; e++)
+    for (int e = 0; e < EP_MODEL; e++)
         if (!strcmp(url, endpoint_names[e]) && (immich || !endpoint_is_immich((Endpoint)e)))
             return (Endpoint)e;
+    /* Any id: an unknown one is answered 404 with OpenAI's "model_not_found". */
+    if (!strncmp(url, "/v1/models/", 11))
+        return EP_MODEL;
     return EP_OTHER;
 }
 
