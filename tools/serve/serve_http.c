@@ -452,6 +452,12 @@ static enum MHD_Result on_complete_request(Server *s, struct MHD_Connection *c, 
         }
         fclose(f);
     }
+    /* The body has been read into the reply: its bytes go back to --max-body-total now, before
+     * the client can see the answer and send its next body (not when MHD completes the request,
+     * after the answer is sent). */
+    free(r->body);
+    r->body = NULL;
+    body_release(s, r);
     return rep.body ? send_reply(s, c, r, &rep) : MHD_NO;
 }
 
