@@ -117,14 +117,16 @@ DeviceInfo = _struct("SiglipDeviceInfo", """
     uint64_t max_alloc_bytes; uint64_t local_mem_bytes; size_t max_work_group_size;
     int has_fp16; int has_fp64; int has_subgroups; int is_selected; uint8_t reserved[32]""")
 
-# image_width and max_patches (siglip.h, from the reserved bytes) stay inside reserved here.
 ModelInfo = _struct("SiglipModelInfo", """
     SiglipArchitecture architecture; int text_hidden_size; int text_layers; int text_heads;
     int text_intermediate_size; int text_max_positions; int vocab_size; int projection_size;
     int vision_hidden_size; int vision_layers; int vision_heads; int vision_intermediate_size;
     int image_size; int patch_size; int num_channels; int num_patches; int num_labels;
     float logit_scale; float logit_bias; int has_tokenizer; int has_image_processor;
-    uint8_t reserved[64]""")
+    int image_width; int max_patches; uint8_t reserved[56]""")
+
+Patches = _struct("SiglipPatches", """
+    int max_patches; float *pixel_values; int32_t *pixel_attention_mask; int32_t *spatial_shapes""")
 
 _OUTPUTS = "float *pooler_output; float *embeds; float *last_hidden_state"
 TextOutput = _struct("SiglipTextOutput", _OUTPUTS)
@@ -158,6 +160,10 @@ PROTOTYPES = _prototypes("""
                       float *logits_per_text);
     int siglip_classify_logits(SiglipModel *model, const float *pixel_values, int batch,
                                float *logits);
+    int siglip_encode_image_patches(SiglipModel *model, const SiglipPatches *in, int batch,
+                                    const SiglipImageOutput *out);
+    int siglip_classify_logits_patches(SiglipModel *model, const SiglipPatches *in, int batch,
+                                       float *logits);
     int siglip_tokenizer_load(SiglipContext *ctx, const char *dir, SiglipTokenizer **out);
     void siglip_tokenizer_free(SiglipTokenizer **tok);
     const char *siglip_tokenizer_error(const SiglipTokenizer *tok);
@@ -181,6 +187,12 @@ PROTOTYPES = _prototypes("""
                                 float *pixel_values);
     int siglip_preprocess_memory(SiglipImageProcessor *proc, const char *data, size_t size,
                                  float *pixel_values);
+    int siglip_image_processor_max_patches(const SiglipImageProcessor *proc, int *patch_floats);
+    int siglip_image_processor_set_max_patches(SiglipImageProcessor *proc, int n);
+    int siglip_preprocess_files_patches(SiglipImageProcessor *proc, const char *const *paths,
+                                        int n, const SiglipPatches *out, SiglipItemStatus *status);
+    int siglip_preprocess_memory_patches(SiglipImageProcessor *proc, const char *data,
+                                         size_t size, const SiglipPatches *out);
 """)
 
 # Environment variable naming the libsiglip shared object to load (e.g. a build tree's).

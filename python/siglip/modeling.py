@@ -9,6 +9,7 @@ from . import _lib
 from ._context import Context, _device_dict
 from ._lib import lib
 from .processing import BatchFeature, SiglipImageProcessor, SiglipProcessor, SiglipTokenizer
+from .processing import _patches as processing_patches
 
 
 class ModelOutput(BatchFeature):
@@ -90,22 +91,55 @@ class _PretrainedModel:
     def __exit__(self, *exc):
         self.close()
 
-    def _pixel_values(self, pixel_values, images):
-        """[B, C, H, W] float32 C-contiguous, of the model's image size (the library reads that
-        much per image): passed through without a copy when it already is one."""
+    def _vision_inputs(self, pixel_values, images, pixel_attention_mask=None,
+                       spatial_shapes=None):
+        """(batch, pv, patches): pixel_values [B, C, H, W] float32 C-contiguous of the model's
+        image size (the library reads that much per image; passed through without a copy when it
+        already is one) and patches None; or, for a SigLIP 2 NaFlex model, the SiglipPatches over
+        pixel_values [B, N, C·P·P], pixel_attention_mask [B, N] and spatial_shapes [B, 2] (pv
+        then keeps those arrays alive). pixel_values may also be the processor's output (a
+        mapping holding the three)."""
         if images is not None:
             if pixel_values is not None:
                 raise ValueError("give pixel_values or images, not both")
             pixel_values = self.image_processor.preprocess(images)  # checked below all the same
         if pixel_values is None:
             raise ValueError("give pixel_values or images")
+        if isinstance(pixel_values, dict):
+            pixel_attention_mask = pixel_values.get("pixel_attention_mask", pixel_attention_mask)
+            spatial_shapes = pixel_values.get("spatial_shapes", spatial_shapes)
+            pixel_values = pixel_values["pixel_values"]
         pv = _lib.c_array(pixel_values, np.float32)
+        if self.image_processor.max_num_patches:
+            return self._patch_inputs(pv, pixel_attention_mask, spatial_shapes)
+        if pixel_attention_mask is not None or spatial_shapes is not None:
+            raise ValueError("pixel_attention_mask and spatial_shapes are for SigLIP 2 NaFlex "
+                             "models")
         size = self.info["image_size"]
         expected = (self.info["num_channels"], size, size)
         if pv.ndim != 4 or pv.shape[1:] != expected:
             raise ValueError("pixel_values must be [batch, %d, %d, %d], got %s"
                              % (expected + (pv.shape,)))
-        return pv
+        return pv.shape[0], pv, None
+
+    def _patch_inputs(self, pv, mask, shapes):
+        if mask is None or shapes is None:
+            raise ValueError("a SigLIP 2 NaFlex model takes pixel_values with "
+                             "pixel_attention_mask and spatial_shapes (the processor's output)")
+        p, c = self.info["patch_size"], self.info["num_channels"]
+        if pv.ndim != 3 or pv.shape[2] != c * p * p:
+            raise ValueError("pixel_values must be [batch, max_patches, %d], got %s"
+                             % (c * p * p, pv.shape))
+        b, n = pv.shape[:2]
+        arrays = {"pixel_values": pv}
+        for name, a, shape in (("pixel_attention_mask", mask, (b, n)),
+                               ("spatial_shapes", shapes, (b, 2))):
+            a = np.asarray(a)
+            if a.shape != shape or a.dtype.kind not in "iub":
+                raise ValueError("%s must be integers %s, got %s %s" % (name, list(shape),
+                                                                       a.dtype, a.shape))
+            arrays[name] = _lib.c_array(a, np.int32)
+        return b, arrays, processing_patches(arrays)
 
 
 class SiglipModel(_PretrainedModel):
@@ -169,28 +203,39 @@ class SiglipModel(_PretrainedModel):
                            _lib.ptr(mask, ctypes.c_int32), b, ctypes.byref(c_out))
         return out
 
-    def encode_image(self, pixel_values=None, *, images=None, last_hidden_state=False):
+    def encode_image(self, pixel_values=None, pixel_attention_mask=None, spatial_shapes=None, *,
+                     images=None, last_hidden_state=False):
         """The vision tower: {"pooler_output" [B, D], "image_embeds" [B, D] (L2-normalized),
-        "last_hidden_state" [B, N, D] when asked for}."""
-        pv = self._pixel_values(pixel_values, images)
-        b, d = pv.shape[0], self.info["vision_hidden_size"]
+        "last_hidden_state" [B, N, D] when asked for (N = max_patches for NaFlex, padding rows
+        included, as transformers returns them)}."""
+        b, pv, patches = self._vision_inputs(pixel_values, images, pixel_attention_mask,
+                                             spatial_shapes)
+        d = self.info["vision_hidden_size"]
+        n = patches.max_patches if patches else self.info["num_patches"]
         out = ModelOutput(pooler_output=np.empty((b, d), np.float32),
                           image_embeds=np.empty((b, d), np.float32))
         if last_hidden_state:
-            out["last_hidden_state"] = np.empty((b, self.info["num_patches"], d), np.float32)
+            out["last_hidden_state"] = np.empty((b, n, d), np.float32)
         if b:
             c_out = _lib.ImageOutput(_f32(out["pooler_output"]), _f32(out["image_embeds"]),
                                      _f32(out.get("last_hidden_state")))
-            self._ctx.call(lib.siglip_encode_image, self._handle, _f32(pv), b, ctypes.byref(c_out))
+            if patches:
+                self._ctx.call(lib.siglip_encode_image_patches, self._handle,
+                               ctypes.byref(patches), b, ctypes.byref(c_out))
+            else:
+                self._ctx.call(lib.siglip_encode_image, self._handle, _f32(pv), b,
+                               ctypes.byref(c_out))
         return out
 
     def get_text_features(self, input_ids=None, attention_mask=None, *, texts=None):
         """Un-normalized text pooler outputs [B, Dp], as transformers' get_text_features."""
         return self.encode_text(input_ids, attention_mask, texts=texts)["pooler_output"]
 
-    def get_image_features(self, pixel_values=None, *, images=None):
+    def get_image_features(self, pixel_values=None, pixel_attention_mask=None,
+                           spatial_shapes=None, *, images=None):
         """Un-normalized image pooler outputs [B, D], as transformers' get_image_features."""
-        return self.encode_image(pixel_values, images=images)["pooler_output"]
+        return self.encode_image(pixel_values, pixel_attention_mask, spatial_shapes,
+                                 images=images)["pooler_output"]
 
     def logits(self, text_embeds, image_embeds):
         """(logits_per_image [I, T], logits_per_text [T, I]) from normalized embeds."""
@@ -208,7 +253,8 @@ class SiglipModel(_PretrainedModel):
         return per_image, per_text
 
     def __call__(self, input_ids=None, pixel_values=None, attention_mask=None, *, texts=None,
-                 images=None, output_hidden_states=False):
+                 images=None, pixel_attention_mask=None, spatial_shapes=None,
+                 output_hidden_states=False):
         """SiglipModel.forward: from input_ids (+ attention_mask) / pixel_values, or from raw
         texts / images (processed as transformers' SiglipProcessor does, mask passed).
         Returns logits_per_image [I, T], logits_per_text [T, I], text_embeds [T, Dp],
@@ -223,8 +269,8 @@ class SiglipModel(_PretrainedModel):
             out["text_embeds"] = text.pop("text_embeds")
             out["text_model_output"] = text
         if pixel_values is not None or images is not None:
-            vision = self.encode_image(pixel_values, images=images,
-                                       last_hidden_state=output_hidden_states)
+            vision = self.encode_image(pixel_values, pixel_attention_mask, spatial_shapes,
+                                       images=images, last_hidden_state=output_hidden_states)
             out["image_embeds"] = vision.pop("image_embeds")
             out["vision_model_output"] = vision
         if out["text_embeds"] is None and out["image_embeds"] is None:
@@ -246,11 +292,16 @@ class SiglipForImageClassification(_PretrainedModel):
         return {i: self._ctx.call(lib.siglip_model_label, self._handle, i).decode("utf-8")
                 for i in range(self.info["num_labels"])}
 
-    def __call__(self, pixel_values=None, *, images=None):
-        """ModelOutput(logits=[B, num_labels])."""
-        pv = self._pixel_values(pixel_values, images)
-        logits = np.empty((pv.shape[0], self.info["num_labels"]), np.float32)
-        if pv.shape[0]:
-            self._ctx.call(lib.siglip_classify_logits, self._handle, _f32(pv), pv.shape[0],
-                           _f32(logits))
+    def __call__(self, pixel_values=None, pixel_attention_mask=None, spatial_shapes=None, *,
+                 images=None):
+        """ModelOutput(logits=[B, num_labels]); Siglip2ForImageClassification (NaFlex) pools
+        each image's own patches."""
+        b, pv, patches = self._vision_inputs(pixel_values, images, pixel_attention_mask,
+                                             spatial_shapes)
+        logits = np.empty((b, self.info["num_labels"]), np.float32)
+        if b and patches:
+            self._ctx.call(lib.siglip_classify_logits_patches, self._handle,
+                           ctypes.byref(patches), b, _f32(logits))
+        elif b:
+            self._ctx.call(lib.siglip_classify_logits, self._handle, _f32(pv), b, _f32(logits))
         return ModelOutput(logits=logits)

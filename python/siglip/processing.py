@@ -179,6 +179,30 @@ def _encoded(image):
                     "(got %s)" % type(image).__name__)
 
 
+def _patches(inputs):
+    """The SiglipPatches over NaFlex inputs (C-contiguous arrays the caller keeps alive)."""
+    pv, mask, shapes = (inputs["pixel_values"], inputs["pixel_attention_mask"],
+                        inputs["spatial_shapes"])
+    return _lib.Patches(pv.shape[1], _lib.ptr(pv, ctypes.c_float),
+                        _lib.ptr(mask, ctypes.c_int32), _lib.ptr(shapes, ctypes.c_int32))
+
+
+def _rows(out, start, stop):
+    """Images [start, stop) of preprocessed inputs: a view, an array or a BatchFeature of them."""
+    if isinstance(out, dict):
+        return BatchFeature({k: v[start:stop] for k, v in out.items()})
+    return out[start:stop]
+
+
+def _put(out, index, rows):
+    """out[index] = rows for an array or for each array of a BatchFeature."""
+    if isinstance(out, dict):
+        for k, v in out.items():
+            v[index] = rows[k]
+    else:
+        out[index] = rows
+
+
 class SiglipImageProcessor(_Handle):
     """Decoding (JPEG, PNG, WebP, BMP, GIF, TGA, PNM), EXIF orientation, RGB, Pillow's bicubic
     resize, rescale and normalize: pixel_values identical to transformers' Pillow path."""
@@ -199,20 +223,57 @@ class SiglipImageProcessor(_Handle):
                        ctypes.byref(w))
         return {"height": h.value, "width": w.value}
 
+    @property
+    def max_num_patches(self):
+        """A SigLIP 2 NaFlex processor's patch budget (Siglip2ImageProcessor's max_num_patches);
+        None for a fixed-size processor."""
+        return self._ctx.call(lib.siglip_image_processor_max_patches, self._handle, None) or None
+
+    @max_num_patches.setter
+    def max_num_patches(self, n):
+        if self.max_num_patches is None:
+            raise ValueError("max_num_patches is for SigLIP 2 NaFlex processors")
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError("max_num_patches must be an int, got %s" % type(n).__name__)
+        self._call(lib.siglip_image_processor_set_max_patches, n)
+
     def _empty(self, n):
+        if self.max_num_patches:
+            return self._empty_patches(n)
         size = self.size
         return np.empty((n, 3, size["height"], size["width"]), dtype=np.float32)
 
+    def _empty_patches(self, n):
+        """NaFlex inputs of n images: pixel_values [n, N, C·P·P], pixel_attention_mask [n, N],
+        spatial_shapes [n, 2] (int32: what the library takes, so they pass without a copy)."""
+        floats = ctypes.c_int()
+        N = self._ctx.call(lib.siglip_image_processor_max_patches, self._handle,
+                           ctypes.byref(floats))
+        return BatchFeature(pixel_values=np.zeros((n, N, floats.value), np.float32),
+                            pixel_attention_mask=np.zeros((n, N), np.int32),
+                            spatial_shapes=np.zeros((n, 2), np.int32))
+
     def _files(self, paths, out):
         encoded = [os.fsencode(p) for p in paths]
-        self._call(lib.siglip_preprocess_files, _lib.c_strings(encoded), len(paths),
-                   _lib.ptr(out, ctypes.c_float))
+        if isinstance(out, dict):
+            self._call(lib.siglip_preprocess_files_patches, _lib.c_strings(encoded), len(paths),
+                       ctypes.byref(_patches(out)), None)
+        else:
+            self._call(lib.siglip_preprocess_files, _lib.c_strings(encoded), len(paths),
+                       _lib.ptr(out, ctypes.c_float))
 
     def _memory(self, data, out):
-        self._call(lib.siglip_preprocess_memory, data, len(data), _lib.ptr(out, ctypes.c_float))
+        if isinstance(out, dict):
+            self._call(lib.siglip_preprocess_memory_patches, data, len(data),
+                       ctypes.byref(_patches(out)))
+        else:
+            self._call(lib.siglip_preprocess_memory, data, len(data),
+                       _lib.ptr(out, ctypes.c_float))
 
     def preprocess(self, images):
-        """images (one or a list) → pixel_values float32 [n, 3, H, W]. Paths are decoded together
+        """images (one or a list) → pixel_values float32 [n, 3, H, W]; for a SigLIP 2 NaFlex
+        processor a BatchFeature of pixel_values [n, N, C·P·P], pixel_attention_mask [n, N] and
+        spatial_shapes [n, 2], as Siglip2ImageProcessor returns them. Paths are decoded together
         on the library's threads; a bad image raises SiglipError naming it."""
         images = _as_list(images)
         data = [_encoded(image) for image in images]
@@ -223,10 +284,10 @@ class SiglipImageProcessor(_Handle):
         elif paths:
             decoded = self._empty(len(paths))
             self._files([images[i] for i in paths], decoded)
-            out[paths] = decoded
+            _put(out, paths, decoded)
         for i, d in enumerate(data):
             if d is not None:
-                self._memory(d, out[i:i + 1])
+                self._memory(d, _rows(out, i, i + 1))
         return out
 
     def preprocess_each(self, images):
@@ -241,14 +302,26 @@ class SiglipImageProcessor(_Handle):
         good, errors = [], {}
         for i, image in enumerate(images):
             try:
-                out[len(good)] = self.preprocess([image])[0]
+                _put(out, [len(good)], self.preprocess([image]))
                 good.append(i)
             except (SiglipError, TypeError) as e:
                 errors[i] = str(e)
-        return out[:len(good)], good, errors
+        return _rows(out, 0, len(good)), good, errors
 
-    def __call__(self, images, return_tensors="np"):
-        return _finish(BatchFeature(pixel_values=self.preprocess(images)), return_tensors)
+    def __call__(self, images, return_tensors="np", max_num_patches=None):
+        """{"pixel_values"} ({"pixel_values", "pixel_attention_mask", "spatial_shapes"} for a
+        NaFlex processor, whose max_num_patches may be given for this call, as transformers')."""
+        if max_num_patches is None:
+            out = self.preprocess(images)
+        else:
+            kept = self.max_num_patches
+            self.max_num_patches = max_num_patches
+            try:
+                out = self.preprocess(images)
+            finally:
+                self.max_num_patches = kept
+        features = out if isinstance(out, dict) else BatchFeature(pixel_values=out)
+        return _finish(features, return_tensors)
 
 
 class SiglipProcessor:
@@ -262,7 +335,8 @@ class SiglipProcessor:
     @classmethod
     def from_pretrained(cls, model_dir):
         tokenizer = None
-        if os.path.exists(os.path.join(model_dir, "spiece.model")):
+        if any(os.path.exists(os.path.join(model_dir, f))
+               for f in ("spiece.model", "tokenizer.model", "tokenizer.json")):
             tokenizer = SiglipTokenizer.from_pretrained(model_dir)
         return cls(tokenizer, SiglipImageProcessor.from_pretrained(model_dir))
 
@@ -273,7 +347,8 @@ class SiglipProcessor:
         features = BatchFeature()
         if text is not None:
             if self.tokenizer is None:
-                raise ValueError("this model directory has no tokenizer (spiece.model)")
+                raise ValueError("this model directory has no tokenizer (spiece.model, "
+                                 "tokenizer.model or tokenizer.json)")
             features.update(self.tokenizer(text, padding=padding, truncation=truncation,
                                            max_length=max_length))
         if images is not None:

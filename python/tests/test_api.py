@@ -109,11 +109,11 @@ def test_inputs_in_the_library_layout_are_not_copied(tiny_model, tiny):
     got_ids, got_mask = tiny_model._input_ids(ids, mask, None)
     assert np.shares_memory(got_ids, ids) and np.shares_memory(got_mask, mask)
     pv = tiny["pixel_values.SiglipImageProcessorPil"]  # read-only, straight from the file
-    assert np.shares_memory(tiny_model._pixel_values(pv, None), pv)
+    assert np.shares_memory(tiny_model._vision_inputs(pv, None)[1], pv)
     # Anything else is converted (here: int64 ids, a strided view).
     assert not np.shares_memory(tiny_model._input_ids(tiny["input_ids"], None, None)[0],
                                 tiny["input_ids"])
-    assert not np.shares_memory(tiny_model._pixel_values(pv[::2], None), pv)
+    assert not np.shares_memory(tiny_model._vision_inputs(pv[::2], None)[1], pv)
 
 
 def test_zero_shot_pipeline_matches_transformers(tiny, tiny_model):
