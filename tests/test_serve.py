@@ -109,11 +109,11 @@ def max_diff(got, ref):
     return max((abs(x - y) for x, y in zip(got, ref)), default=0.0)
 
 
-def embed_reference(exe, texts, paths, extra=()):
+def embed_reference(exe, texts, paths, extra=(), model=TINY):
     """text_embeds and image_embeds rows from `siglip embed` for the same inputs."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "e.safetensors")
-        args = ["embed", "-m", TINY, "-o", out] + cli.device_args() + list(extra)
+        args = ["embed", "-m", model, "-o", out] + cli.device_args() + list(extra)
         for t in texts:
             args += ["-t", t]
         for p in paths:
@@ -1186,9 +1186,57 @@ def case_precision(exe):
             check(diff > 0, "%s embeddings equal f32's: the precision was not applied" % precision)
 
 
+def case_naflex(exe):
+    """SigLIP 2 NaFlex models served (data/siglip2-naflex, siglip2-naflex-cls): images of
+    different aspect ratios as patch lists, batched across concurrent requests, against `siglip
+    embed` / `siglip classify` (the same library); the classifier's own classes; --immich
+    refused (Immich crops to a fixed size)."""
+    naflex = os.path.join(cli.DATA, "siglip2-naflex")
+    with open(os.path.join(naflex, "cases.json"), encoding="utf-8") as f:
+        made = set(json.load(f)["made_images"])
+    names = ["rgb_97x61.png", "tall_1x64.png", "rgb_640x480.png", "small_5x3.png",
+             "strip_300x9.png"]
+    paths = [os.path.join(naflex, "images", n) if n in made else os.path.join(IMAGES, n)
+             for n in names]
+    texts = ["a photo of a cat", "ΟΔΟΣ"]
+    ref_text, ref_image = embed_reference(exe, texts, paths, model=naflex)
+    with Server(exe, naflex) as srv:
+        inputs = texts + [{"image": b64(p)} for p in paths]
+        status, _, doc = srv.post("/v1/embeddings", {"input": inputs})
+        check(status == 200, "naflex embeddings: %s %s" % (status, str(doc)[:200]))
+        data = sorted(doc.get("data", []), key=lambda d: d["index"])
+        compare_rows("naflex texts", [d["embedding"] for d in data[:2]], ref_text, SAME)
+        compare_rows("naflex images", [d["embedding"] for d in data[2:]], ref_image, SAME)
+        # one image per request, all at once: the worker batches their patch lists together
+        got = [None] * len(paths)
+
+        def one(i):
+            st, _, d = srv.post("/v1/embeddings", {"input": [{"image": b64(paths[i])}]})
+            got[i] = d["data"][0]["embedding"] if st == 200 else []
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(paths))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        compare_rows("naflex images, concurrent requests", got, ref_image, SAME)
+    cls = os.path.join(cli.DATA, "siglip2-naflex-cls")
+    ref = classify_reference(exe, cls, [], paths[:3])
+    with Server(exe, cls) as srv:
+        status, _, docs = srv.post("/v1/classify", {"image": [b64(p) for p in paths[:3]]})
+        check(status == 200 and [[d["label"] for d in x] for x in docs] ==
+              [[d["label"] for d in r["results"]] for r in ref], "naflex-cls labels: %s" % docs)
+        worst = max((abs(a["score"] - b["score"]) for x, r in zip(docs, ref)
+                     for a, b in zip(x, r["results"])), default=1.0)
+        check(worst <= SAME, "naflex-cls vs siglip classify %.3g" % worst)
+    rc, _, err = cli.run(exe, ["serve", "-m", naflex, "--immich", "--port", "0"]
+                         + cli.device_args())
+    check(rc == 1 and "NaFlex" in err and len(err.splitlines()) == 1,
+          "--immich with a NaFlex model: %d %r" % (rc, err))
+
+
 CASES = cli.cases(case_embeddings, case_precision, case_classify, case_errors, case_concurrent,
                   case_overload, case_fuzz, case_drain, case_slow, case_framing, case_search,
-                  case_budget)
+                  case_budget, case_naflex)
 
 
 if __name__ == "__main__":

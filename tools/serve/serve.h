@@ -17,8 +17,8 @@
 
 typedef enum UnitKind {
     UNIT_TEXT = 0,     /* ids/mask [n, T] → embeds [n, Dp] */
-    UNIT_IMAGE = 1,    /* pixels [n, 3, S, S] → embeds [n, D] */
-    UNIT_CLASSIFY = 2, /* pixels [n, 3, S, S] → classifier logits [n, num_labels] */
+    UNIT_IMAGE = 1,    /* images (serve_image_floats) → embeds [n, D] */
+    UNIT_CLASSIFY = 2, /* images → classifier logits [n, num_labels] */
     UNIT_KINDS = 3,
 } UnitKind;
 
@@ -35,7 +35,9 @@ typedef struct Unit {
     int n;                  /* items */
     const int32_t *ids;     /* [n, T] (text) */
     const int32_t *mask;    /* [n, T] (text) */
-    const float *pixels;    /* [n, 3, S, S] (image, classify) */
+    const float *pixels;    /* [n, serve_image_floats] (image, classify) */
+    const int32_t *patch_mask; /* NaFlex: pixel_attention_mask [n, N] */
+    const int32_t *spatial_shapes; /* NaFlex: (h, w) [n, 2] */
     float *out;             /* [n, width of the kind] */
     /* filled by the worker */
     UnitState state;
@@ -71,6 +73,16 @@ typedef struct BatcherStats {
 } BatcherStats;
 
 typedef struct Batcher Batcher;
+
+/* Floats of one image as the device takes it: pixel_values [3, S, S]; for a SigLIP 2 NaFlex model
+ * (info->max_patches N > 0, the processor's budget) a patch list [N, C·P·P], which comes with
+ * its pixel_attention_mask row [N] and its grid (h, w). */
+static inline size_t serve_image_floats(const SiglipModelInfo *info)
+{
+    size_t patch = (size_t)info->num_channels * (size_t)info->patch_size * (size_t)info->patch_size;
+    return info->max_patches ? (size_t)info->max_patches * patch
+                             : (size_t)3 * (size_t)info->image_size * (size_t)info->image_size;
+}
 
 typedef struct BatcherConfig {
     SiglipContext *ctx;     /* the model's context: used by the worker thread only from */
@@ -122,6 +134,7 @@ typedef struct KitPoolConfig {
     int n_kits;
     uint64_t max_image_pixels;
     int image_size;                /* what the model expects: a processor must produce it */
+    int max_patches;               /* NaFlex: the budget the processors must have (else 0) */
     int immich;                    /* Immich's preprocessing (siglip_image_processor_set_immich
                                     * with the model directory's preprocess_cfg.json) */
 } KitPoolConfig;

@@ -78,7 +78,9 @@ static void reply_parse_error(Reply *out, const ParseError *e)
 /* Host-side buffers of one request's device work. */
 typedef struct Work {
     int32_t *ids, *mask;     /* [n_text, T] */
-    float *pixels;           /* [n_image, 3, S, S] */
+    float *pixels;           /* [n_image, serve_image_floats] */
+    int32_t *patch_mask;     /* NaFlex: [n_image, N] */
+    int32_t *spatial_shapes; /* NaFlex: [n_image, 2] */
     float *text_out;         /* [n_text, Dp] */
     float *image_out;        /* [n_image, width]: embeds, or classifier logits */
     float *logits;           /* [n_image, n_text] zero-shot logits (the finish hook's) */
@@ -90,6 +92,8 @@ static void work_free(Work *w)
     free(w->ids);
     free(w->mask);
     free(w->pixels);
+    free(w->patch_mask);
+    free(w->spatial_shapes);
     free(w->text_out);
     free(w->image_out);
     free(w->logits);
@@ -99,17 +103,22 @@ static void work_free(Work *w)
 static int work_alloc(Work *w, const SiglipModelInfo *info, int n_text, int n_image,
                       int image_width)
 {
-    size_t T = (size_t)info->text_max_positions, S = (size_t)info->image_size;
+    size_t T = (size_t)info->text_max_positions, N = (size_t)info->max_patches;
     size_t nt = (size_t)n_text, ni = (size_t)n_image;
     memset(w, 0, sizeof *w);
     /* +1: malloc(0) may be NULL, and a request may have no texts or no images. */
     w->ids = malloc((nt * T + 1) * sizeof *w->ids);
     w->mask = malloc((nt * T + 1) * sizeof *w->mask);
-    w->pixels = malloc((ni * 3 * S * S + 1) * sizeof *w->pixels);
+    w->pixels = malloc((ni * serve_image_floats(info) + 1) * sizeof *w->pixels);
+    w->patch_mask = malloc((ni * N + 1) * sizeof *w->patch_mask);
+    w->spatial_shapes = malloc((ni * 2 + 1) * sizeof *w->spatial_shapes);
     w->text_out = malloc((nt * (size_t)info->projection_size + 1) * sizeof(float));
     w->image_out = malloc((ni * (size_t)image_width + 1) * sizeof(float));
     w->logits = malloc((ni * nt + 1) * sizeof(float));
-    return w->ids && w->mask && w->pixels && w->text_out && w->image_out && w->logits ? 0 : -1;
+    return w->ids && w->mask && w->pixels && w->patch_mask && w->spatial_shapes && w->text_out &&
+                   w->image_out && w->logits
+               ? 0
+               : -1;
 }
 
 /* Decodes and preprocesses the images into w->pixels with the kit. On failure, a 400 reply
@@ -118,11 +127,15 @@ static int work_alloc(Work *w, const SiglipModelInfo *info, int n_text, int n_im
 static int prepare_images(const Service *svc, Kit *kit, const Bytes *const *images, int n,
                           const char *what, const int *index, Work *w, Reply *out)
 {
-    size_t per_image = (size_t)3 * (size_t)svc->info.image_size * (size_t)svc->info.image_size;
+    size_t per_image = serve_image_floats(&svc->info), N = (size_t)svc->info.max_patches;
     for (int i = 0; i < n; i++) {
-        int st = siglip_preprocess_memory_size(kit->proc, images[i]->data, images[i]->size,
-                                               w->pixels + (size_t)i * per_image,
-                                               &w->image_dims[0], &w->image_dims[1]);
+        float *pixels = w->pixels + (size_t)i * per_image;
+        SiglipPatches one = {(int)N, pixels, w->patch_mask + i * N, w->spatial_shapes + 2 * i};
+        int st = N ? siglip_preprocess_memory_patches(kit->proc, images[i]->data,
+                                                      images[i]->size, &one)
+                   : siglip_preprocess_memory_size(kit->proc, images[i]->data, images[i]->size,
+                                                   pixels, &w->image_dims[0],
+                                                   &w->image_dims[1]);
         if (st && index) {
             reply_error(out, 400, "%s[%d].image: %s", what, index[i],
                         siglip_image_processor_error(kit->proc));
@@ -228,7 +241,9 @@ static int prepare_and_run(const Service *svc, const HostInputs *in, Work *w, Jo
                                             .mask = w->mask, .out = w->text_out};
     if (in->n_image)
         job->units[job->n_units++] = (Unit){.kind = in->image_kind, .n = in->n_image,
-                                            .pixels = w->pixels, .out = w->image_out};
+                                            .pixels = w->pixels, .patch_mask = w->patch_mask,
+                                            .spatial_shapes = w->spatial_shapes,
+                                            .out = w->image_out};
     return run_job(svc, job, deadline, out);
 }
 

@@ -24,7 +24,9 @@ struct Batcher {
     BatcherStats stats;
     /* device-call buffers, the worker's own */
     int32_t *ids, *mask;         /* [max_batch, T] */
-    float *pixels;               /* [max_batch, 3, S, S] */
+    float *pixels;               /* [max_batch, serve_image_floats] */
+    int32_t *patch_mask;         /* NaFlex: [max_batch, N] */
+    int32_t *spatial_shapes;     /* NaFlex: [max_batch, 2] */
     float *out;                  /* [max_batch, widest output] */
 };
 
@@ -115,11 +117,14 @@ static int device_call(Batcher *b, UnitKind kind, int n)
         SiglipTextOutput o = {.embeds = b->out};
         return siglip_encode_text(b->cfg.model, b->ids, b->mask, n, &o);
     }
+    SiglipPatches patches = {b->info.max_patches, b->pixels, b->patch_mask, b->spatial_shapes};
     if (kind == UNIT_IMAGE) {
         SiglipImageOutput o = {.embeds = b->out};
-        return siglip_encode_image(b->cfg.model, b->pixels, n, &o);
+        return patches.max_patches ? siglip_encode_image_patches(b->cfg.model, &patches, n, &o)
+                                   : siglip_encode_image(b->cfg.model, b->pixels, n, &o);
     }
-    return siglip_classify_logits(b->cfg.model, b->pixels, n, b->out);
+    return patches.max_patches ? siglip_classify_logits_patches(b->cfg.model, &patches, n, b->out)
+                               : siglip_classify_logits(b->cfg.model, b->pixels, n, b->out);
 }
 
 static void record_batch(Batcher *b, int n)
@@ -138,7 +143,7 @@ static void run_batch(Batcher *b, Unit **batch, int n_units)
 {
     UnitKind kind = batch[0]->kind;
     size_t T = (size_t)b->info.text_max_positions;
-    size_t per_image = (size_t)3 * (size_t)b->info.image_size * (size_t)b->info.image_size;
+    size_t per_image = serve_image_floats(&b->info), N = (size_t)b->info.max_patches;
     size_t width = unit_width(b, kind);
     int u = 0, at = 0; /* next item to gather: unit u, item at */
     while (u < n_units) {
@@ -153,6 +158,12 @@ static void run_batch(Batcher *b, Unit **batch, int n_units)
             } else {
                 memcpy(b->pixels + fill * per_image, x->pixels + at * per_image,
                        (size_t)take * per_image * sizeof *b->pixels);
+                if (N) {
+                    memcpy(b->patch_mask + fill * N, x->patch_mask + at * N,
+                           (size_t)take * N * sizeof *b->patch_mask);
+                    memcpy(b->spatial_shapes + fill * 2, x->spatial_shapes + at * 2,
+                           (size_t)take * 2 * sizeof *b->spatial_shapes);
+                }
             }
             fill += take;
             at += take;
@@ -251,6 +262,8 @@ static void batcher_free(Batcher *b)
     free(b->ids);
     free(b->mask);
     free(b->pixels);
+    free(b->patch_mask);
+    free(b->spatial_shapes);
     free(b->out);
     free(b);
 }
@@ -265,17 +278,18 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg)
     siglip_model_info(cfg->model, &b->info);
     b->stats.capacity = cfg->capacity;
     size_t mb = (size_t)cfg->max_batch, T = (size_t)b->info.text_max_positions;
-    size_t S = (size_t)b->info.image_size;
-    size_t width = (size_t)b->info.projection_size;
+    size_t width = (size_t)b->info.projection_size, N = (size_t)b->info.max_patches;
     if ((size_t)b->info.vision_hidden_size > width)
         width = (size_t)b->info.vision_hidden_size;
     if ((size_t)b->info.num_labels > width)
         width = (size_t)b->info.num_labels;
     b->ids = malloc(mb * (T ? T : 1) * sizeof *b->ids);
     b->mask = malloc(mb * (T ? T : 1) * sizeof *b->mask);
-    b->pixels = malloc(mb * 3 * S * S * sizeof *b->pixels);
+    b->pixels = malloc(mb * serve_image_floats(&b->info) * sizeof *b->pixels);
+    b->patch_mask = malloc(mb * (N ? N : 1) * sizeof *b->patch_mask);
+    b->spatial_shapes = malloc(mb * 2 * sizeof *b->spatial_shapes);
     b->out = malloc(mb * width * sizeof *b->out);
-    int ok = b->ids && b->mask && b->pixels && b->out;
+    int ok = b->ids && b->mask && b->pixels && b->patch_mask && b->spatial_shapes && b->out;
     if (ok && (pthread_mutex_init(&b->lock, NULL) || serve_cond_init(&b->wake)))
         ok = 0;
     if (ok && pthread_create(&b->thread, NULL, worker_main, b)) {

@@ -96,9 +96,14 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char
                  siglip_image_processor_error(k->proc));
         return st;
     }
-    int h = 0, w = 0;
+    int h = 0, w = 0, n = siglip_image_processor_max_patches(k->proc, NULL);
     siglip_image_processor_size(k->proc, &h, &w);
-    if (h != cfg->image_size || w != cfg->image_size) {
+    if (n != cfg->max_patches) {
+        snprintf(error, size, "the image processor of %s takes %d patches per image but the "
+                 "model %d", cfg->model_dir, n, cfg->max_patches);
+        return SIGLIP_EINVAL;
+    }
+    if (!n && (h != cfg->image_size || w != cfg->image_size)) {
         snprintf(error, size, "the image processor of %s produces %d×%d images but the model "
                  "expects %d×%d", cfg->model_dir, h, w, cfg->image_size, cfg->image_size);
         return SIGLIP_EINVAL;
