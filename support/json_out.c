@@ -1,7 +1,9 @@
-/* json_out.c — JSON string escaping and number formatting for the siglip tool's --json output. */
+/* json_out.c — JSON string escaping, number formatting and arrays built in memory for the siglip
+ * tool's --json output and .safetensors metadata. */
 #include "json_out.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when it is not valid. */
 static int utf8_sequence_length(const unsigned char *s)
@@ -82,4 +84,21 @@ void json_int_array(FILE *f, const int32_t *v, int n)
     for (int i = 0; i < n; i++)
         fprintf(f, i ? ", %d" : "%d", (int)v[i]);
     fputc(']', f);
+}
+
+char *json_array(int n, JsonItem *item, const void *ctx)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        item(f, i, ctx);
+    }
+    fputc(']', f);
+    return fclose(f) ? (free(buf), NULL) : buf;
 }

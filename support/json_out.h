@@ -22,4 +22,11 @@ void json_float_list(FILE *f, const float *v, int n, const char *sep);
 /* "[a, b, ...]" of n int32 values. */
 void json_int_array(FILE *f, const int32_t *v, int n);
 
+/* One item of json_array: writes item i of ctx to f. */
+typedef void JsonItem(FILE *f, int i, const void *ctx);
+
+/* A JSON array of n items, each written by `item`, built in memory (malloc'ed; NULL when out of
+ * memory): a __metadata__ value of a .safetensors file, say. */
+char *json_array(int n, JsonItem *item, const void *ctx);
+
 #endif /* SIGLIP_JSON_OUT_H */

@@ -230,8 +230,6 @@ def case_errors(exe):
         runs = [
             ["embed", "-m", TINY, "-o", out_file, "--images-from", nul_list],
             ["tokenize", "-m", os.path.join(tmp, "missing"), "hello"],
-            ["preprocess", "-m", TINY, "-o", out_file, os.path.join(tmp, "missing.png")],
-            ["preprocess", "-m", TINY, "-o", out_file, os.path.join(DATA, "tiny", "config.json")],
             ["embed", "-m", TINY, "-o", out_file, "--images-from", os.path.join(tmp, "no-list")],
             ["preprocess", "-m", TINY, "-o", os.path.join(tmp, "no", "dir", "x.safetensors"),
              os.path.join(IMAGES, "rgb_40x40.png")],
@@ -242,6 +240,13 @@ def case_errors(exe):
             check(rc == 1, "siglip %s: exit %d, expected 1 (stderr %r)" % (args, rc, err))
             check(len(lines) == 1 and lines[0].startswith("siglip: ") and len(lines[0]) > 12,
                   "siglip %s: stderr should be one line, got %r" % (args, err))
+        # Images that can't be read, all of them: each skipped and named, then exit 1 (as embed)
+        for bad in (os.path.join(tmp, "missing.png"), os.path.join(DATA, "tiny", "config.json")):
+            rc, out, err = run(exe, ["preprocess", "-m", TINY, "-o", out_file, bad])
+            lines = err.splitlines()
+            check(rc == 1 and len(lines) == 2 and bad in lines[0] and
+                  lines[1] == "siglip: preprocess: none of the 1 images could be read",
+                  "preprocess %s: exit %d, %r" % (bad, rc, err))
         check(not os.path.exists(out_file), "a failed run left %s behind" % out_file)
 
 
@@ -313,8 +318,45 @@ def case_preprocess(exe):
         run_ok(exe, ["preprocess", "-m", model, "-o", out_file, "--batch", "4"] + paths,
                "preprocess")
         got = read_safetensors(out_file, strict=True)
-    compare("preprocess", got, "pixel_values",
-            expected["public.pixel_values.SiglipImageProcessorPil"], 1e-6)
+        compare("preprocess", got, "pixel_values",
+                expected["public.pixel_values.SiglipImageProcessorPil"], 1e-6)
+        # An unreadable image among good ones: skipped and reported, the rows are the others
+        # (named in __metadata__.images, the failure in .failed); --strict stops at it.
+        missing = os.path.join(tmp, "missing.png")
+        rc, _, err = run(exe, ["preprocess", "-m", model, "-o", out_file, "--batch", "2",
+                               paths[0], missing, paths[1]])
+        meta = read_metadata(out_file)
+        got = read_safetensors(out_file, strict=True)
+        _, shape, values = expected["public.pixel_values.SiglipImageProcessorPil"]
+        per = shape[1] * shape[2] * shape[3]
+        check(rc == 0 and "skipping image 2" in err and "missing.png" in err and
+              json.loads(meta["images"]) == paths[:2] and
+              [f["path"] for f in json.loads(meta["failed"])] == [missing] and
+              got["pixel_values"][1] == [2] + shape[1:] and
+              max_abs_diff(got["pixel_values"][2], values[:2 * per]) <= 1e-6,
+              "preprocess with a missing image: %d %r %s" % (rc, err, meta))
+        rc, _, err = run(exe, ["preprocess", "-m", model, "-o", out_file, "--strict",
+                               paths[0], missing])
+        check(rc == 1 and "--strict" in err and "missing.png" in err, "--strict: %d %r" % (rc, err))
+        rc, _, err = run(exe, ["preprocess", "-m", model, "-o", out_file, missing])
+        check(rc == 1 and "none of the 1 images" in err, "none readable: %d %r" % (rc, err))
+        # A SigLIP 2 NaFlex processor: Siglip2ImageProcessor's three outputs, exactly.
+        naflex = os.path.join(DATA, "siglip2-naflex")
+        with open(os.path.join(naflex, "cases.json"), encoding="utf-8") as f:
+            ncases = json.load(f)
+        made = set(ncases["made_images"])
+        npaths = [os.path.join(naflex, "images", n) if n in made else os.path.join(DATA, "images", n)
+                  for n in ncases["n7_images"]]
+        nexp = read_safetensors(os.path.join(naflex, "expected.safetensors"))
+        run_ok(exe, ["preprocess", "-m", naflex, "-o", out_file, "--max-patches", "7"] + npaths,
+               "preprocess naflex")
+        got = read_safetensors(out_file, strict=True)
+        compare("preprocess naflex", got, "pixel_values", nexp["n7.pixel_values"], 0.0)
+        for name in ("pixel_attention_mask", "spatial_shapes"):
+            dtype, shape, values = got.get(name, (None, None, []))
+            ref = nexp["n7." + name]
+            check(dtype == "I32" and shape == ref[1] and list(values) == list(ref[2]),
+                  "preprocess naflex %s: %s %s" % (name, dtype, shape))
 
 
 def check_pipeline(what, doc, paths, ref_results, atol):

@@ -257,17 +257,18 @@ int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcesso
                      "--image-size %dx%d)", cmd, h, w, info.image_size, info.image_width, h, w);
 }
 
-int cli_apply_max_patches(SiglipContext *ctx, SiglipModel *model, int n)
+int cli_set_max_patches(SiglipImageProcessor *proc, int n)
 {
     if (n <= 0)
         return CLI_OK;
-    SiglipImageProcessor *proc = siglip_model_image_processor(model);
     if (!siglip_image_processor_max_patches(proc, NULL))
         return cli_error("--max-patches is for SigLIP 2 NaFlex models (model_type \"siglip2\"); "
                          "use --image-size for this one");
     int st = siglip_image_processor_set_max_patches(proc, n);
-    return st ? cli_lib_error(ctx, st, "--max-patches %d", n) : CLI_OK;
+    return st ? cli_msg_error(siglip_image_processor_error(proc), st, "--max-patches %d", n)
+              : CLI_OK;
 }
+
 
 int cli_images_alloc(SiglipModel *model, int capacity, CliImages *x)
 {
@@ -618,7 +619,7 @@ int cli_open_model(const CliCommon *c, const char *dir, CliModelShape shape, Sig
     if (r == CLI_OK)
         r = cli_apply_image_size(*ctx, *model, shape.image_h, shape.image_w);
     if (r == CLI_OK)
-        r = cli_apply_max_patches(*ctx, *model, shape.max_patches);
+        r = cli_set_max_patches(siglip_model_image_processor(*model), shape.max_patches);
     return r;
 }
 

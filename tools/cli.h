@@ -114,9 +114,9 @@ int cli_apply_image_size(SiglipContext *ctx, SiglipModel *model, int height, int
  * processor (patch lists) always fits. */
 int cli_check_processor(const char *cmd, SiglipModel *model, SiglipImageProcessor *proc);
 
-/* --max-patches N: a SigLIP 2 NaFlex model's patch budget (siglip_image_processor_set_max_patches
- * on its processor); nothing when n <= 0. A fixed-resolution model is a usage error. */
-int cli_apply_max_patches(SiglipContext *ctx, SiglipModel *model, int n);
+/* --max-patches N: a SigLIP 2 NaFlex processor's patch budget (a model's:
+ * siglip_model_image_processor); nothing when n <= 0. A fixed-size processor is an error. */
+int cli_set_max_patches(SiglipImageProcessor *proc, int n);
 
 /* The vision inputs of a batch of up to `capacity` images for a model: fixed-size pixel_values
  * [capacity, 3, H, W], or a NaFlex model's patch lists (patches.max_patches > 0; pixels is then
@@ -256,7 +256,7 @@ int cli_load_host(const CliCommon *c, const char *dir, SiglipTokenizer **tok,
                   SiglipImageProcessor **proc);
 
 /* A context of the common options with dir's model loaded and shaped (cli_apply_image_size,
- * cli_apply_max_patches). CLI_OK, or CLI_ERROR after printing; the caller frees *model and
+ * cli_set_max_patches). CLI_OK, or CLI_ERROR after printing; the caller frees *model and
  * closes *ctx either way. */
 int cli_open_model(const CliCommon *c, const char *dir, CliModelShape shape, SiglipContext **ctx,
                    SiglipModel **model);

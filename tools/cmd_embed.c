@@ -198,27 +198,6 @@ static int embed_images(const EmbedJob *job, char *const *paths, const char *out
     return rc;
 }
 
-/* A JSON array of n items, each written by `item`, built in memory (malloc'ed; NULL when out of
- * memory). */
-typedef void JsonItem(FILE *f, int i, const void *ctx);
-
-static char *json_array(int n, JsonItem *item, const void *ctx)
-{
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f)
-        return NULL;
-    fputc('[', f);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            fputc(',', f);
-        item(f, i, ctx);
-    }
-    fputc(']', f);
-    return fclose(f) ? (free(buf), NULL) : buf;
-}
-
 static void text_item(FILE *f, int i, const void *ctx)
 {
     json_string(f, ((const CliList *)ctx)->items[i]);
