@@ -357,6 +357,17 @@ static enum MHD_Result on_headers(Server *s, struct MHD_Connection *c, Req *r, c
     return MHD_YES;
 }
 
+/* Lets go of what r's body held (n bytes just came): the rest is counted, not kept. */
+static enum MHD_Result drop_body(Server *s, Req *r, size_t n)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+    body_release(s, r);
+    r->dropped = n;
+    return MHD_YES;
+}
+
 /* Appends body bytes, or drops them once the limit is passed (the answer is then 413). */
 static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
 {
@@ -367,12 +378,7 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
     }
     if (n > s->cfg.max_body - r->len) {
         r->too_large = 1;
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
-        body_release(s, r);
-        r->dropped = n;
-        return MHD_YES;
+        return drop_body(s, r, n);
     }
     if (r->len + n > r->cap) {
         /* Doubling from 16 KiB, but never past max_body: the limit is what a body may hold. */
@@ -383,12 +389,7 @@ static enum MHD_Result on_body(Server *s, Req *r, const char *data, size_t n)
         cap = r->reserved >= need && cap > r->reserved ? r->reserved : cap;
         if (cap > r->reserved && body_reserve(s, r, cap - r->reserved)) {
             r->over_budget = 1;
-            free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
-            body_release(s, r);
-            r->dropped = n;
-            return MHD_YES;
+            return drop_body(s, r, n);
         }
         unsigned char *p = realloc(r->body, cap);
         if (!p)

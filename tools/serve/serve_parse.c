@@ -12,11 +12,17 @@
 #include "serve.h"
 
 static int fail(ParseError *error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int vfail(ParseError *error, const char *fmt, va_list ap)
+{
+    vsnprintf(error->message, sizeof error->message, fmt, ap);
+    return -1;
+}
+
 static int fail(ParseError *error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(error->message, sizeof error->message, fmt, ap);
+    vfail(error, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -29,7 +35,7 @@ static int fail_path(ParseError *error, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(error->message, sizeof error->message, fmt, ap);
+    vfail(error, fmt, ap);
     va_end(ap);
     path += *path == '"';
     snprintf(error->param, sizeof error->param, "%.*s", (int)strcspn(path, "[.\""), path);
@@ -43,7 +49,7 @@ static int fail_at(ParseError *error, const char *param, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(error->message, sizeof error->message, fmt, ap);
+    vfail(error, fmt, ap);
     va_end(ap);
     snprintf(error->param, sizeof error->param, "%s", param);
     return -1;
