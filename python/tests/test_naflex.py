@@ -83,6 +83,9 @@ def test_model_and_pipeline(naflex):
                      1e-5)
     # model(**processor(text=..., images=...)), as transformers' Siglip2Model is called
     texts = ["a photo of a cat", "A PHOTO OF A DOG."]
+    # a processor loaded on its own finds the SigLIP 2 tokenizer (tokenizer.model) too
+    alone = siglip.SiglipProcessor.from_pretrained(NAFLEX)(text=texts, images=images)
+    np.testing.assert_array_equal(alone["input_ids"], naflex.tokenizer(texts)["input_ids"])
     out = naflex(**naflex.processor(text=texts, images=images))
     assert out.logits_per_image.shape == (2, 2) and out.image_embeds.shape == (2, 32)
     assert_close("image_embeds", out.image_embeds, expected["zs.f64.image_embeds"], 1e-4)
