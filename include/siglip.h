@@ -315,7 +315,12 @@ typedef struct SiglipModelInfo {
      * SiglipPatches (siglip_encode_image_patches); num_patches is then its position grid's size
      * and image_size the grid's side × patch_size. (From reserved bytes.) */
     int max_patches;
-    uint8_t reserved[56];
+    /* Image classification: how its pipeline scores the classes, a SiglipScoring (defined
+     * below): SIGLIP_SCORE_SIGMOID for config problem_type "multi_label_classification" or a
+     * single label, else SIGLIP_SCORE_SOFTMAX, as transformers' image-classification pipeline.
+     * (From reserved bytes.) */
+    int class_scoring;
+    uint8_t reserved[52];
 } SiglipModelInfo;
 
 /* Loads a model directory as downloaded from the Hugging Face Hub: config.json, model.safetensors
@@ -627,12 +632,14 @@ SIGLIP_API int siglip_preprocess_memory_patches(SiglipImageProcessor *proc, cons
 
 typedef struct SiglipScore {
     int label;       /* index into the labels (zero-shot) or class index (classification) */
-    float score;     /* sigmoid(logit) for zero-shot, softmax for classification */
+    float score;     /* sigmoid(logit) for zero-shot, softmax (or sigmoid: class_scoring) for
+                      * classification */
 } SiglipScore;
 
 /* How siglip_score_logits turns one image's logits into scores. */
 typedef enum SiglipScoring {
-    SIGLIP_SCORE_SIGMOID = 0, /* zero-shot: sigmoid(logits_per_image), each label on its own */
+    SIGLIP_SCORE_SIGMOID = 0, /* zero-shot: sigmoid(logits_per_image), each label on its own;
+                               * also a multi-label or one-label classifier (class_scoring) */
     SIGLIP_SCORE_SOFTMAX = 1  /* classification: softmax over the classifier's classes */
 } SiglipScoring;
 
@@ -659,7 +666,8 @@ SIGLIP_API int siglip_zero_shot(SiglipModel *model, const char *const *image_pat
                                 const char *const *labels, int n_labels, const char *template_,
                                 SiglipScore *scores);
 
-/* Image classification with a SiglipForImageClassification model: softmax over its classes, the
+/* Image classification with a SiglipForImageClassification model: softmax over its classes
+ * (sigmoid per class for a multi-label or one-label classifier: SiglipModelInfo.class_scoring), the
  * top `top_k` (all when top_k <= 0 or > num_labels) per image, highest first, in scores
  * [n_images, k] (caller-allocated with k = min(top_k, num_labels)). */
 SIGLIP_API int siglip_classify(SiglipModel *model, const char *const *image_paths, int n_images,

@@ -11,8 +11,8 @@ import json
 import math
 import os
 import re
-import struct
 import shutil
+import struct
 import stat
 import subprocess
 import sys
@@ -509,6 +509,25 @@ def case_classify_tiny_cls(exe):
     check_pipeline("classify tiny-cls --top 3", doc, paths, [r[:3] for r in refs], 1e-5)
     rc, _, err = run(exe, ["classify", "-m", TINY_CLS, "-l", "cat"] + device_args() + paths[:1])
     check(rc == 2 and len(err.splitlines()) == 1, "labels with a classifier model: exit %d" % rc)
+    # problem_type "multi_label_classification": sigmoid per class, as transformers' pipeline
+    # (ImageClassificationPipeline.postprocess), on the same logits
+    with tempfile.TemporaryDirectory() as tmp:
+        multi = os.path.join(tmp, "multi")
+        shutil.copytree(TINY_CLS, multi)
+        with open(os.path.join(multi, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        config["problem_type"] = "multi_label_classification"
+        with open(os.path.join(multi, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f)
+        refs = []
+        for i in range(shape[0]):
+            row = logits[i * shape[1]:(i + 1) * shape[1]]
+            scores = [1 / (1 + math.exp(-v)) for v in row]
+            order = sorted(range(shape[1]), key=lambda j: -scores[j])
+            refs.append([{"label": names[str(j)], "score": scores[j]} for j in order])
+        doc = json.loads(run_ok(exe, ["classify", "-m", multi, "--json"] + device_args() + paths,
+                                "classify multi-label"))
+        check_pipeline("classify multi-label", doc, paths, refs, 1e-5)
 
 
 def embed_case(exe, prefix, atol, logit_atol):

@@ -265,6 +265,32 @@ static void test_labels(void)
     check_labels("{\"architectures\": [\"SiglipForImageClassification\"], \"num_labels\": 3}", 3,
                  generic);
     check_labels("{\"architectures\": [\"SiglipForImageClassification\"]}", 2, generic);
+    /* how the pipeline scores: transformers' ImageClassificationPipeline.postprocess */
+    static const struct { const char *json; int scoring; } scoring[] = {
+        {"\"num_labels\": 3", SIGLIP_SCORE_SOFTMAX},
+        {"\"num_labels\": 1", SIGLIP_SCORE_SIGMOID},
+        {"\"num_labels\": 3, \"problem_type\": \"multi_label_classification\"",
+         SIGLIP_SCORE_SIGMOID},
+        {"\"num_labels\": 3, \"problem_type\": \"single_label_classification\"",
+         SIGLIP_SCORE_SOFTMAX},
+        {"\"num_labels\": 1, \"problem_type\": \"single_label_classification\"",
+         SIGLIP_SCORE_SIGMOID},
+        {"\"num_labels\": 3, \"problem_type\": null", SIGLIP_SCORE_SOFTMAX},
+    };
+    for (size_t k = 0; k < sizeof scoring / sizeof *scoring; k++) {
+        char json[256];
+        snprintf(json, sizeof json, "{\"architectures\": [\"SiglipForImageClassification\"], %s}",
+                 scoring[k].json);
+        SgConfig cfg;
+        SgError err = {0};
+        if (parse(json, &cfg, &err, SIGLIP_OK) == 0) {
+            CHECK(cfg.class_scoring == scoring[k].scoring, "%s: scoring %d, expected %d", json,
+                  cfg.class_scoring, scoring[k].scoring);
+            sg_config_free(&cfg);
+        }
+    }
+    expect_fail("{\"architectures\": [\"SiglipForImageClassification\"], \"problem_type\": 3}",
+                SIGLIP_EBADMSG, "problem_type: expected a string");
 
     const char *cls = "{\"architectures\": [\"SiglipForImageClassification\"], ";
     char json[512];

@@ -12,7 +12,8 @@ static const char usage[] =
     "                       [--timing] IMAGE...\n\n"
     "Zero-shot classification as transformers' pipeline(\"zero-shot-image-classification\"): each\n"
     "label's score is sigmoid(logit), labels sorted highest first. With an image-classification\n"
-    "model (SiglipForImageClassification) and no -l: its own classes, softmax scores.\n"
+    "model (SiglipForImageClassification) and no -l: its own classes, softmax scores (sigmoid\n"
+    "for a multi-label or one-label classifier, as transformers' image-classification pipeline).\n"
     "An image that can't be read is reported on stderr (and as {\"image\", \"error\"} in --json)\n"
     "and skipped; the exit status is 0 when at least one image was classified.\n\n"
     "  -m, --model DIR   model directory\n"
@@ -207,6 +208,7 @@ typedef struct Run {
     const ClassifyJob *job;
     Printer printer;
     int L;                   /* logits per image: labels, or the classifier's classes */
+    SiglipScoring scoring;   /* sigmoid (zero-shot, multi-label) or softmax */
     float *text_embeds;      /* [labels, D] (zero-shot) */
     float *image_embeds;     /* [batch, D] */
     float *logits;           /* [batch, L] */
@@ -258,7 +260,7 @@ static int classify_batch(Run *r, Batch *b)
             continue;
         }
         siglip_score_logits(r->logits + (size_t)good++ * r->L, r->L,
-                            job->labels->n ? SIGLIP_SCORE_SIGMOID : SIGLIP_SCORE_SOFTMAX,
+                            r->scoring,
                             r->scores);
         print_image(&r->printer, path, r->scores, NULL);
         r->ok++;
@@ -304,7 +306,9 @@ static int run(const ClassifyJob *job, int n_classes, Timing *t)
     int k = job->top > 0 && job->top < L ? job->top : L;
     size_t D = (size_t)(zero_shot ? info.projection_size : 1), B = (size_t)job->batch;
     Run r = {job, {k, L, zero_shot ? (const char *const *)job->labels->items : NULL, job->model,
-                   job->json, 0}, L, NULL, NULL, NULL, NULL, 0, 0, t, NULL};
+                   job->json, 0}, L,
+             zero_shot ? SIGLIP_SCORE_SIGMOID : (SiglipScoring)info.class_scoring,
+             NULL, NULL, NULL, NULL, 0, 0, t, NULL};
     Decoder d = {.paths = job->images};
     Batch batches[2] = {0};
     r.text_embeds = malloc((size_t)L * D * sizeof(float));

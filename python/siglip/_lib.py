@@ -20,6 +20,8 @@ TEXT_MASK_NONE = 1
 
 ARCH_MODEL = 0
 ARCH_IMAGE_CLASSIFICATION = 1
+# SiglipScoring: how a classifier's pipeline scores its classes (ModelInfo.class_scoring)
+SCORE_SIGMOID, SCORE_SOFTMAX = 0, 1
 
 DEVICE_TYPES = {0: "other", 1: "cpu", 2: "gpu", 3: "accelerator"}
 
@@ -123,7 +125,7 @@ ModelInfo = _struct("SiglipModelInfo", """
     int vision_hidden_size; int vision_layers; int vision_heads; int vision_intermediate_size;
     int image_size; int patch_size; int num_channels; int num_patches; int num_labels;
     float logit_scale; float logit_bias; int has_tokenizer; int has_image_processor;
-    int image_width; int max_patches; uint8_t reserved[56]""")
+    int image_width; int max_patches; int class_scoring; uint8_t reserved[52]""")
 
 Patches = _struct("SiglipPatches", """
     int max_patches; float *pixel_values; int32_t *pixel_attention_mask; int32_t *spatial_shapes""")

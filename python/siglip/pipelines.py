@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+from . import _lib
 from .modeling import SiglipForImageClassification, SiglipModel
 
 DEFAULT_TEMPLATE = "This is a photo of {}."
@@ -62,7 +63,8 @@ class ZeroShotImageClassificationPipeline:
 
 class ImageClassificationPipeline:
     """classifier(images, top_k=5) with a SiglipForImageClassification model: softmax over its
-    classes, the top_k as [{"score", "label"}] (a list of those for a list of images)."""
+    classes (sigmoid for a multi-label or one-label classifier, as transformers' pipeline), the
+    top_k as [{"score", "label"}] (a list of those for a list of images)."""
 
     def __init__(self, model):
         self.model = model
@@ -70,8 +72,11 @@ class ImageClassificationPipeline:
     def __call__(self, images, top_k=5):
         images, single = _pipeline_images(images)
         logits = self.model(images=images)["logits"].astype(np.float64)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = e / e.sum(axis=1, keepdims=True)
+        if self.model.info["class_scoring"] == _lib.SCORE_SIGMOID:
+            probs = _sigmoid(logits)
+        else:
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
         names = self.model.id2label
         labels = [names[i] for i in range(len(names))]
         results = [_ranked(row, labels, top_k) for row in probs]

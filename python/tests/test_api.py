@@ -147,6 +147,27 @@ def test_image_classification_pipeline(tiny):
     assert_close("cls logits", model(images=tiny.images).logits, logits, 1e-4)
 
 
+
+def test_multi_label_classification_pipeline(tiny, tmp_path):
+    """problem_type "multi_label_classification": each class scored by sigmoid, as transformers'
+    ImageClassificationPipeline.postprocess does (one label too)."""
+    import json
+    import shutil
+    multi = tmp_path / "multi"
+    shutil.copytree(TINY_CLS, multi)
+    config = json.loads((multi / "config.json").read_text())
+    config["problem_type"] = "multi_label_classification"
+    (multi / "config.json").write_text(json.dumps(config))
+    logits = tiny["cls.f64.logits"].astype(np.float64)
+    probs = 1 / (1 + np.exp(-logits))
+    classifier = siglip.pipeline("image-classification", model=str(multi), **load_kwargs())
+    assert classifier.model.info["class_scoring"] == 0  # SIGLIP_SCORE_SIGMOID
+    for got, row in zip(classifier(tiny.images, top_k=2), probs):
+        order = np.argsort(-row)[:2]
+        assert [r["label"] for r in got] == ["class_%d" % j for j in order]
+        assert_close("multi-label scores", [r["score"] for r in got], row[order], 1e-5)
+
+
 def test_concurrent_calls_on_one_model(tiny_model, tiny):
     """The library wants one thread per context at a time; the package serializes the calls."""
     expected = tiny_model.get_image_features(images=tiny.images)

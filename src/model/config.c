@@ -447,6 +447,17 @@ static int parse_root(const cJSON *root, SgConfig *cfg, SgError *err)
     if (rc || cfg->architecture != SIGLIP_ARCH_IMAGE_CLASSIFICATION)
         return rc;
     rc = read_labels(root, cfg, err);
+    const cJSON *problem = rc ? NULL : get_present(root, "problem_type");
+    if (problem && !cJSON_IsString(problem))
+        rc = sg_fail(err, SIGLIP_EBADMSG, "problem_type: expected a string, got %s",
+                     json_kind(problem));
+    /* transformers' ImageClassificationPipeline.postprocess: sigmoid for multi-label
+     * classification or one label, softmax otherwise */
+    int multi_label = cJSON_IsString(problem) &&
+                      !strcmp(problem->valuestring, "multi_label_classification");
+    cfg->class_scoring = multi_label || cfg->num_labels == 1
+                             ? SIGLIP_SCORE_SIGMOID
+                             : SIGLIP_SCORE_SOFTMAX;
     if (!rc)
         rc = check_elements("config", "num_labels × vision_config.hidden_size", cfg->num_labels,
                             cfg->vision.hidden_size, err);

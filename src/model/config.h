@@ -50,6 +50,9 @@ typedef struct SgConfig {
     SgTowerConfig text;
     SgTowerConfig vision;
     int num_labels;              /* classification: entries of id2label */
+    /* how the image-classification pipeline scores the classes (a SiglipScoring): sigmoid for
+     * problem_type "multi_label_classification" or a single label, else softmax */
+    int class_scoring;
     char **id2label;             /* [num_labels] owned strings, or NULL */
 } SgConfig;
 

@@ -653,6 +653,7 @@ void siglip_model_info(const SiglipModel *m, SiglipModelInfo *info)
     info->num_channels = v->num_channels;
     info->num_patches = (int)sg_vision_patches(v);
     info->num_labels = m->has_classifier ? m->cfg.num_labels : 0;
+    info->class_scoring = m->cfg.class_scoring;
     if (m->cfg.naflex) {
         info->num_patches = v->num_patches;
         info->max_patches = siglip_image_processor_max_patches(m->processor, NULL);

@@ -268,7 +268,7 @@ int siglip_classify(SiglipModel *m, const char *const *image_paths, int n_images
         size_t n = (size_t)n_images - at < chunk ? (size_t)n_images - at : chunk;
         rc = classify_image_files(m, &x, image_paths + at, (int)n, logits, err);
         for (size_t i = 0; i < n && rc == SIGLIP_OK; i++) {
-            siglip_score_logits(logits + i * L, (int)L, SIGLIP_SCORE_SOFTMAX, row);
+            siglip_score_logits(logits + i * L, (int)L, (SiglipScoring)m->cfg.class_scoring, row);
             memcpy(scores + (at + i) * k, row, k * sizeof *row);
         }
     }

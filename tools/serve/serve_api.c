@@ -454,7 +454,9 @@ static void classify_answer(const Service *svc, const ClassifyRequest *q, const 
         fputc('[', f);
     for (int i = 0; i < q->n_images; i++) {
         siglip_score_logits(logits + (size_t)i * (size_t)L, L,
-                            zero_shot ? SIGLIP_SCORE_SIGMOID : SIGLIP_SCORE_SOFTMAX, r);
+                            zero_shot ? SIGLIP_SCORE_SIGMOID
+                                      : (SiglipScoring)svc->info.class_scoring,
+                            r);
         fputs(i ? ", [" : "[", f);
         for (int j = 0; j < k; j++) {
             fputs(j ? ", {\"score\": " : "{\"score\": ", f);
