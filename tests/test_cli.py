@@ -240,6 +240,22 @@ def case_errors(exe):
             check(rc == 1, "siglip %s: exit %d, expected 1 (stderr %r)" % (args, rc, err))
             check(len(lines) == 1 and lines[0].startswith("siglip: ") and len(lines[0]) > 12,
                   "siglip %s: stderr should be one line, got %r" % (args, err))
+        # vision_use_head false (PaliGemma's towers): no pooling head, so no image embeddings
+        # (transformers' pooler_output is None), a clear error; texts still embed
+        headless = os.path.join(tmp, "headless")
+        shutil.copytree(TINY, headless)
+        with open(os.path.join(headless, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        config["vision_config"]["vision_use_head"] = False
+        with open(os.path.join(headless, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f)
+        rc, out, err = run(exe, ["embed", "-m", headless, "-o", out_file, "-i",
+                                 os.path.join(IMAGES, "rgb_40x40.png")] + device_args())
+        check(rc == 1 and "no vision pooling head" in err, "vision_use_head false: %d %r" % (rc, err))
+        rc, out, err = run(exe, ["embed", "-m", headless, "-o", out_file, "-t", "a cat"]
+                           + device_args())
+        check(rc == 0, "vision_use_head false, texts: %d %r" % (rc, err))
+        os.remove(out_file)
         # Images that can't be read, all of them: each skipped and named, then exit 1 (as embed)
         for bad in (os.path.join(tmp, "missing.png"), os.path.join(DATA, "tiny", "config.json")):
             rc, out, err = run(exe, ["preprocess", "-m", TINY, "-o", out_file, bad])

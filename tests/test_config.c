@@ -291,6 +291,25 @@ static void test_labels(void)
     }
     expect_fail("{\"architectures\": [\"SiglipForImageClassification\"], \"problem_type\": 3}",
                 SIGLIP_EBADMSG, "problem_type: expected a string");
+    /* vision_use_head (PaliGemma's towers say false): default true, either family */
+    static const struct { const char *json; int use_head; } heads[] = {
+        {"{}", 1},
+        {"{\"vision_config\": {\"vision_use_head\": false}}", 0},
+        {"{\"vision_config\": {\"vision_use_head\": true}}", 1},
+        {"{\"vision_config\": {\"vision_use_head\": null}}", 1},
+        {"{\"model_type\": \"siglip2\", \"vision_config\": {\"vision_use_head\": false}}", 0},
+    };
+    for (size_t k = 0; k < sizeof heads / sizeof *heads; k++) {
+        SgConfig cfg;
+        SgError err = {0};
+        if (parse(heads[k].json, &cfg, &err, SIGLIP_OK) == 0) {
+            CHECK(cfg.vision.use_head == heads[k].use_head, "%s: use_head %d", heads[k].json,
+                  cfg.vision.use_head);
+            sg_config_free(&cfg);
+        }
+    }
+    expect_fail("{\"vision_config\": {\"vision_use_head\": 0}}", SIGLIP_EBADMSG,
+                "vision_use_head: expected true or false");
 
     const char *cls = "{\"architectures\": [\"SiglipForImageClassification\"], ";
     char json[512];

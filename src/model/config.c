@@ -252,11 +252,27 @@ static int check_vision_sizes(const char *section, const SgTowerConfig *t, SgErr
     return rc;
 }
 
+/* vision_use_head: transformers' SiglipVisionTransformer builds the pooling head unless the vision
+ * config says false (use_head = getattr(config, "vision_use_head", True)). */
+static int read_use_head(const cJSON *obj, SgTowerConfig *t, SgError *err)
+{
+    const cJSON *v = get_present(obj, "vision_use_head");
+    t->use_head = 1;
+    if (v && !cJSON_IsBool(v))
+        return sg_fail(err, SIGLIP_EBADMSG, "vision_config.vision_use_head: expected true or "
+                       "false, got %s", json_kind(v));
+    if (v)
+        t->use_head = cJSON_IsTrue(v);
+    return SIGLIP_OK;
+}
+
 static int parse_vision(const cJSON *root, SgTowerConfig *t, SgError *err)
 {
     static const char section[] = "vision_config";
     const cJSON *obj;
     int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
+    if (!rc)
+        rc = read_use_head(obj, t, err);
     /* The patch embedding is a stride-p convolution without padding: floor(image_size / p)
      * patches per side, the remainder ignored (so400m-patch14-384: 27 × 14 = 378 of 384). */
     if (!rc && t->patch_size > t->image_size)
@@ -278,6 +294,8 @@ static int parse_vision_naflex(const cJSON *root, SgTowerConfig *t, SgError *err
     const cJSON *obj;
     /* Siglip2VisionConfig has SiglipVisionConfig's keys (image_size unused) and num_patches. */
     int rc = parse_section(root, section, vision_keys, N_KEYS(vision_keys), &obj, t, err);
+    if (!rc)
+        rc = read_use_head(obj, t, err);
     t->num_patches = 256;
     const cJSON *v = rc ? NULL : get_present(obj, "num_patches");
     if (v)

@@ -26,6 +26,8 @@ typedef struct SgTowerConfig {
     int patch_size;              /* p */
     int num_patches;             /* entries of the position table: (image_size / p)², or NaFlex's
                                   * num_patches (a square grid) */
+    int use_head;                /* vision_config.vision_use_head (default true): the MAP pooling
+                                  * head exists (PaliGemma's towers have none) */
     /* The input size the vision forward runs at: image_size² unless siglip_model_set_image_size
      * changed it (pos_interp.c). */
     int image_height, image_width;

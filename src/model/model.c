@@ -409,8 +409,10 @@ static int load_vision(SgWeightSource *src, SiglipModel *m)
     if (!rc)
         rc = load_layernorm(src, "vision_model.post_layernorm", (size_t)D, c->layer_norm_eps,
                             &v->post_ln);
-    /* SiglipModel needs the head; the classification path doesn't use it. */
-    v->has_head = m->cfg.architecture == SIGLIP_ARCH_MODEL || checkpoint_has_head(src);
+    /* SiglipModel needs the head (unless its config has none); the classification path doesn't
+     * use it. */
+    v->has_head = c->use_head &&
+                  (m->cfg.architecture == SIGLIP_ARCH_MODEL || checkpoint_has_head(src));
     if (!rc && v->has_head) {
         rc = load_head_query(src, m, (size_t)D);
         if (!rc)
