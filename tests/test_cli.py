@@ -373,6 +373,52 @@ def case_preprocess(exe):
             ref = nexp["n7." + name]
             check(dtype == "I32" and shape == ref[1] and list(values) == list(ref[2]),
                   "preprocess naflex %s: %s %s" % (name, dtype, shape))
+        # Which config transformers 5 reads, and the processor classes' defaults:
+        # Siglip2ImageProcessor without "resample" is bilinear (the fixture names 2 explicitly)
+        nocfg = os.path.join(tmp, "naflex-default-resample")
+        shutil.copytree(naflex, nocfg)
+        cfg_path = os.path.join(nocfg, "preprocessor_config.json")
+        with open(cfg_path, encoding="utf-8") as f:
+            pcfg = json.load(f)
+        del pcfg["resample"]
+        with open(cfg_path, "w", encoding="utf-8") as f:
+            json.dump(pcfg, f)
+        run_ok(exe, ["preprocess", "-m", nocfg, "-o", out_file, "--max-patches", "7"] + npaths,
+               "preprocess naflex, resample absent")
+        compare("naflex, resample absent (bilinear)", read_safetensors(out_file), "pixel_values",
+                nexp["n7.pixel_values"], 0.0)
+        # a processor config with another patch size than the model's is refused at load
+        pcfg["patch_size"] = 16
+        with open(cfg_path, "w", encoding="utf-8") as f:
+            json.dump(pcfg, f)
+        rc, _, err = run(exe, ["embed", "-m", nocfg, "-o", out_file, "-i", npaths[0]]
+                         + device_args())
+        check(rc == 1 and "patch_size 16 differs from vision_config.patch_size 8" in err,
+              "processor patch_size mismatch: %d %r" % (rc, err))
+    # processor_config.json's "image_processor" wins over preprocessor_config.json (transformers
+    # 5: nested config first); one without it holds no image settings; a SiglipImageProcessor
+    # with a stray max_num_patches stays fixed-size
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = os.path.join(tmp, "pixels.safetensors")
+        both = os.path.join(tmp, "both")
+        shutil.copytree(model, both)
+        with open(os.path.join(both, "preprocessor_config.json"), "w") as f:
+            json.dump({"size": {"height": 24, "width": 48}}, f)
+        run_ok(exe, ["preprocess", "-m", both, "-o", out_file, paths[0]], "preprocess both")
+        check(read_safetensors(out_file)["pixel_values"][1] == [1, 3, 40, 40],
+              "processor_config.json's image_processor wins")
+        with open(os.path.join(both, "processor_config.json"), "w") as f:
+            json.dump({"processor_class": "SiglipProcessor"}, f)
+        run_ok(exe, ["preprocess", "-m", both, "-o", out_file, paths[0]], "preprocess flat")
+        check(read_safetensors(out_file)["pixel_values"][1] == [1, 3, 24, 48],
+              "a processor_config.json without image_processor: preprocessor_config.json")
+        with open(os.path.join(both, "preprocessor_config.json"), "w") as f:
+            json.dump({"image_processor_type": "SiglipImageProcessor", "max_num_patches": 24,
+                       "size": {"height": 40, "width": 40}}, f)
+        run_ok(exe, ["preprocess", "-m", both, "-o", out_file, paths[0]], "preprocess stray")
+        got = read_safetensors(out_file)
+        check(got["pixel_values"][1] == [1, 3, 40, 40] and "spatial_shapes" not in got,
+              "SiglipImageProcessor with max_num_patches stays fixed-size")
 
 
 def check_pipeline(what, doc, paths, ref_results, atol):

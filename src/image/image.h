@@ -65,6 +65,7 @@ typedef struct SgImageSettings {
     int do_resize;
     int height, width;      /* size {height, width} */
     int resample;           /* PIL filter id (SgResample) */
+    int resample_given;     /* the config named one (else the processor class's default) */
     int do_rescale;
     double rescale_factor;  /* applied in float64, then rounded to float32 (transformers) */
     int do_normalize;
@@ -74,6 +75,7 @@ typedef struct SgImageSettings {
     /* Siglip2ImageProcessor (NaFlex): images keep their aspect ratio within a patch budget. */
     int naflex;
     int patch_size;         /* P (16) */
+    int patch_size_given;   /* the config named one (a model's must then be the same) */
     int max_num_patches;    /* N (256) */
     /* Immich's machine-learning service (immich_ml/models/transforms.py on open_clip's
      * preprocess_cfg.json): a square output of side height, the shortest side resized to it
@@ -97,8 +99,9 @@ struct SiglipImageProcessor {
     int n_threads;          /* 0 = online CPUs */
 };
 
-/* The processor config file of dir, preprocessor_config.json or else processor_config.json
- * (malloc'ed path), or NULL when there is neither (*rc = 0) or on ENOMEM (*rc = SIGLIP_ENOMEM). */
+/* The processor config file of dir as transformers 5 picks it: processor_config.json when it holds
+ * an "image_processor" object, else preprocessor_config.json (malloc'ed path); NULL when there is
+ * neither (*rc = 0) or on ENOMEM (*rc = SIGLIP_ENOMEM). */
 char *sg_image_processor_config(const char *dir, int *rc);
 
 /* Creates a processor from dir's preprocessor_config.json (flat) or processor_config.json

@@ -7,27 +7,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/fileio.h"
 #include "common/parallel.h"
 #include "context.h"
 #include "image/image.h"
 
-static const char *const config_names[] = {"preprocessor_config.json", "processor_config.json"};
+/* Whether the processor_config.json at path holds an "image_processor" object; a file that can't
+ * be read or parsed counts as holding one, so that its parse reports why. */
+static int holds_image_processor(const char *path)
+{
+    SgError err = {0};
+    char *text;
+    size_t size;
+    if (sg_read_file(path, SG_CONFIG_MAX_BYTES, &text, &size, &err))
+        return 1;
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    free(text);
+    int holds = !root || cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "image_processor"));
+    cJSON_Delete(root);
+    return holds;
+}
 
+/* transformers 5 (PreprocessingMixin._get_config_dict): the "image_processor" object of
+ * processor_config.json first, then preprocessor_config.json; a processor_config.json without one
+ * (processor-level keys only) holds no image settings. */
 char *sg_image_processor_config(const char *dir, int *rc)
 {
     *rc = 0;
-    for (size_t i = 0; i < sizeof config_names / sizeof *config_names; i++) {
-        char *path = sg_path_join(dir, config_names[i]);
-        if (!path) {
-            *rc = SIGLIP_ENOMEM;
-            return NULL;
-        }
-        if (sg_file_exists(path))
-            return path;
-        free(path);
-    }
-    return NULL;
+    char *nested = sg_path_join(dir, "processor_config.json");
+    char *flat = sg_path_join(dir, "preprocessor_config.json");
+    char *found = NULL;
+    if (!nested || !flat)
+        *rc = SIGLIP_ENOMEM;
+    else if (sg_file_exists(nested) && holds_image_processor(nested))
+        found = nested, nested = NULL;
+    else if (sg_file_exists(flat))
+        found = flat, flat = NULL;
+    free(nested);
+    free(flat);
+    return found;
 }
 
 static int load_settings(const char *dir, SgImageSettings *s, SgError *err)
@@ -78,6 +98,8 @@ void sg_image_processor_set_size(SiglipImageProcessor *p, int height, int width)
 void sg_image_processor_set_naflex(SiglipImageProcessor *p, int naflex, int patch_size)
 {
     p->settings.naflex = naflex;
+    if (!p->settings.resample_given) /* the class's default: Siglip2's bilinear, Siglip's bicubic */
+        p->settings.resample = naflex ? SG_RESAMPLE_BILINEAR : SG_RESAMPLE_BICUBIC;
     if (naflex)
         p->settings.patch_size = patch_size;
 }

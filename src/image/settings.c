@@ -125,19 +125,27 @@ static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, Sg
                            "%s: resample %g is not a PIL filter (0 nearest, 1 lanczos, "
                            "2 bilinear, 3 bicubic, 4 box, 5 hamming)", name, r);
         s->resample = (int)r;
+        s->resample_given = 1;
     }
-    /* Siglip2ImageProcessor (NaFlex): a patch budget instead of a size. */
-    if ((v = get(o, "image_processor_type")) && cJSON_IsString(v) &&
-        strncmp(v->valuestring, "Siglip2ImageProcessor", 21) == 0)
-        s->naflex = 1;
+    /* Siglip2ImageProcessor (NaFlex): a patch budget instead of a size. The class the config
+     * names decides (transformers ignores a SiglipImageProcessor's stray max_num_patches);
+     * without one, a max_num_patches makes it Siglip2's. */
+    const cJSON *type = get(o, "image_processor_type");
     if ((v = get(o, "max_num_patches"))) {
-        s->naflex = 1;
         if ((rc = get_positive_int(v, "max_num_patches", &s->max_num_patches, name, err)))
             return rc;
+        s->naflex = 1;
     }
+    if (cJSON_IsString(type))
+        s->naflex = strncmp(type->valuestring, "Siglip2ImageProcessor", 21) == 0;
     if ((v = get(o, "patch_size")) &&
         (rc = get_positive_int(v, "patch_size", &s->patch_size, name, err)))
         return rc;
+    s->patch_size_given = v != NULL;
+    /* transformers 5's Siglip2ImageProcessor(Pil) resamples bilinear unless told otherwise
+     * (SiglipImageProcessor bicubic) */
+    if (s->naflex && !s->resample_given)
+        s->resample = SG_RESAMPLE_BILINEAR;
     for (int c = 0; c < 3; c++)
         if (s->do_normalize && s->image_std[c] == 0.0f)
             return sg_fail(err, SIGLIP_EBADMSG, "%s: image_std has a zero", name);

@@ -546,7 +546,13 @@ static int load_companions(SiglipModel *m, const char *dir, SgError *err)
         sg_image_processor_set_size(m->processor, m->cfg.vision.image_size,
                                     m->cfg.vision.image_size);
     /* The processor follows the model: patch lists of its patch size for NaFlex (the config's
-     * max_num_patches kept), fixed-size pixel_values otherwise. */
+     * max_num_patches kept), fixed-size pixel_values otherwise. A processor config naming
+     * another patch size would feed the patch embedding rows of the wrong width in transformers
+     * (a shape error there): refused here rather than silently re-patched. */
+    const SgImageSettings *ps = &m->processor->settings;
+    if (m->cfg.naflex && ps->patch_size_given && ps->patch_size != m->cfg.vision.patch_size)
+        return sg_fail(err, SIGLIP_EBADMSG, "the image processor's patch_size %d differs from "
+                       "vision_config.patch_size %d", ps->patch_size, m->cfg.vision.patch_size);
     sg_image_processor_set_naflex(m->processor, m->cfg.naflex, m->cfg.vision.patch_size);
     if (m->cfg.naflex && m->cfg.vision.num_channels != 3)
         return sg_fail(err, SIGLIP_ENOTSUP, "vision_config.num_channels = %d: the image "
