@@ -389,6 +389,26 @@ static void check_settings(void)
     CHECK(sg_image_settings_parse("{\"size\": {\"shortest_edge\": 224}}", "se", &s, &err) ==
               SIGLIP_ENOTSUP, "shortest_edge must be refused");
     CHECK(strstr(err.message, "shortest_edge") != NULL, "message: %s", err.message);
+    /* Siglip2's size is its patch budget's: a shortest_edge there is unused, not refused */
+    CHECK(sg_image_settings_parse("{\"image_processor_type\": \"Siglip2ImageProcessor\", \"size\": "
+                                  "{\"shortest_edge\": 256}}", "se2", &s, &err) == 0 && s.naflex,
+          "Siglip2 with shortest_edge: %s", err.message);
+    /* the classes' default filters: Siglip bicubic, Siglip2 bilinear (transformers 5) */
+    CHECK(sg_image_settings_parse("{\"max_num_patches\": 64}", "n64", &s, &err) == 0 &&
+              s.naflex && s.resample == 2, "Siglip2 default resample %d", s.resample);
+    CHECK(sg_image_settings_parse("{\"max_num_patches\": 64, \"resample\": 3}", "n64b", &s, &err) ==
+              0 && s.resample == 3, "Siglip2 resample named");
+    CHECK(sg_image_settings_parse("{\"image_processor_type\": \"SiglipImageProcessor\", "
+                                  "\"max_num_patches\": 64}", "stray", &s, &err) == 0 &&
+              !s.naflex && s.resample == 3, "SiglipImageProcessor with max_num_patches");
+    /* cropping and padding, which transformers 5's PIL backend would do, are refused */
+    CHECK(sg_image_settings_parse("{\"do_center_crop\": true, \"crop_size\": 32}", "crop", &s,
+                                  &err) == SIGLIP_ENOTSUP && strstr(err.message, "do_center_crop"),
+          "do_center_crop: %s", err.message);
+    CHECK(sg_image_settings_parse("{\"do_pad\": true}", "pad", &s, &err) == SIGLIP_ENOTSUP,
+          "do_pad must be refused");
+    CHECK(sg_image_settings_parse("{\"do_center_crop\": false, \"crop_size\": 32}", "nocrop", &s,
+                                  &err) == 0, "do_center_crop false: %s", err.message);
     for (int r = 0; r <= 5; r++) {
         char json[64];
         snprintf(json, sizeof json, "{\"resample\": %d}", r);

@@ -74,9 +74,11 @@ static int get_triple(const cJSON *obj, const char *key, float dst[3], const cha
     return 0;
 }
 
-/* size: {"height": h, "width": w}, or a bare integer for a square. SigLIP resizes to a fixed
- * size; transformers' SiglipImageProcessor has no shortest_edge mode, so it is refused. */
-static int get_size(const cJSON *obj, SgImageSettings *s, const char *name, SgError *err)
+/* size: {"height": h, "width": w}, or a bare integer for a square. A size without both (transformers
+ * 5's shortest_edge / longest_edge resize, keeping each image's aspect ratio) sets *other_size:
+ * refused for a fixed-size processor, unused by Siglip2's (its size is the patch budget's). */
+static int get_size(const cJSON *obj, SgImageSettings *s, int *other_size, const char *name,
+                    SgError *err)
 {
     const cJSON *v = get(obj, "size");
     if (!v)
@@ -89,25 +91,36 @@ static int get_size(const cJSON *obj, SgImageSettings *s, const char *name, SgEr
     if (!cJSON_IsObject(v))
         return sg_fail(err, SIGLIP_EBADMSG, "%s: \"size\" is not an object", name);
     const cJSON *h = get(v, "height"), *w = get(v, "width");
-    if (!h || !w)
-        return sg_fail(err, SIGLIP_ENOTSUP,
-                       "%s: \"size\" must give height and width (shortest_edge / longest_edge "
-                       "resizing is not part of SigLIP's image processor)", name);
+    if (!h || !w) {
+        *other_size = 1;
+        return 0;
+    }
     int rc = get_positive_int(h, "size.height", &s->height, name, err);
     return rc ? rc : get_positive_int(w, "size.width", &s->width, name, err);
 }
 
 static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, SgError *err)
 {
-    int rc;
+    int rc, other_size = 0;
     if ((rc = get_bool(o, "do_resize", &s->do_resize, name, err)) ||
         (rc = get_bool(o, "do_rescale", &s->do_rescale, name, err)) ||
         (rc = get_bool(o, "do_normalize", &s->do_normalize, name, err)) ||
         (rc = get_bool(o, "do_convert_rgb", &s->do_convert_rgb, name, err)) ||
-        (rc = get_size(o, s, name, err)) ||
+        (rc = get_size(o, s, &other_size, name, err)) ||
         (rc = get_triple(o, "image_mean", s->image_mean, name, err)) ||
         (rc = get_triple(o, "image_std", s->image_std, name, err)))
         return rc;
+    /* transformers 5's PIL backend would crop or pad after the resize when told to; no SigLIP
+     * checkpoint's processor does, and silently skipping it would give other pixels */
+    static const char *const unsupported[] = {"do_center_crop", "do_pad"};
+    for (size_t k = 0; k < sizeof unsupported / sizeof *unsupported; k++) {
+        int on = 0;
+        if ((rc = get_bool(o, unsupported[k], &on, name, err)))
+            return rc;
+        if (on)
+            return sg_fail(err, SIGLIP_ENOTSUP, "%s: \"%s\": true is not supported (SigLIP's "
+                           "processors resize without cropping or padding)", name, unsupported[k]);
+    }
     const cJSON *v = get(o, "rescale_factor");
     if (v) {
         if (!cJSON_IsNumber(v))
@@ -142,6 +155,11 @@ static int parse_object(const cJSON *o, const char *name, SgImageSettings *s, Sg
         (rc = get_positive_int(v, "patch_size", &s->patch_size, name, err)))
         return rc;
     s->patch_size_given = v != NULL;
+    if (other_size && !s->naflex)
+        return sg_fail(err, SIGLIP_ENOTSUP,
+                       "%s: \"size\" must give height and width (a shortest_edge / longest_edge "
+                       "resize keeps each image's aspect ratio, giving pixel_values of varying "
+                       "sizes, which the fixed-size vision tower does not take)", name);
     /* transformers 5's Siglip2ImageProcessor(Pil) resamples bilinear unless told otherwise
      * (SiglipImageProcessor bicubic) */
     if (s->naflex && !s->resample_given)
