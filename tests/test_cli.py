@@ -550,6 +550,55 @@ def case_naflex_cls(exe):
     check(rc == 2 and len(err.splitlines()) == 1, "labels with a classifier model: exit %d" % rc)
 
 
+def copy_tensors(src, dst, keep):
+    """dst: the .safetensors file src with only the tensors whose name keep(name) accepts (bytes
+    copied as they are, offsets renumbered)."""
+    with open(src, "rb") as f:
+        blob = f.read()
+    (hlen,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + hlen])
+    data = blob[8 + hlen:]
+    out_header, chunks, at = {}, [], 0
+    for name, info in header.items():
+        if name == "__metadata__" or not keep(name):
+            continue
+        begin, end = info["data_offsets"]
+        out_header[name] = dict(info, data_offsets=[at, at + end - begin])
+        chunks.append(data[begin:end])
+        at += end - begin
+    text = json.dumps(out_header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+
+
+def case_vision_only(exe):
+    """A vision tower saved alone (architectures ["SiglipVisionModel"], vision_model.* tensors
+    only, as vision-only and PaliGemma-style exports are): image embeddings as the whole model's,
+    texts refused clearly."""
+    img = os.path.join(DATA, "images", "rgb_40x40.png")
+    with tempfile.TemporaryDirectory() as tmp:
+        vision = os.path.join(tmp, "vision")
+        os.makedirs(vision)
+        with open(os.path.join(TINY, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        config["architectures"] = ["SiglipVisionModel"]
+        with open(os.path.join(vision, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f)
+        shutil.copy(os.path.join(TINY, "processor_config.json"), vision)
+        copy_tensors(os.path.join(TINY, "model.safetensors"),
+                     os.path.join(vision, "model.safetensors"),
+                     lambda name: name.startswith("vision_model."))
+        whole, alone = os.path.join(tmp, "whole.safetensors"), os.path.join(tmp, "alone.safetensors")
+        run_ok(exe, ["embed", "-m", TINY, "-i", img, "-o", whole] + device_args(), "embed tiny")
+        run_ok(exe, ["embed", "-m", vision, "-i", img, "-o", alone] + device_args(),
+               "embed vision-only")
+        a, b = read_safetensors(whole), read_safetensors(alone)
+        check(a["image_embeds"] == b["image_embeds"], "vision-only image_embeds differ")
+        rc, _, err = run(exe, ["embed", "-m", vision, "-t", "a cat", "-o", alone] + device_args())
+        check(rc in (1, 2) and "no text tower" in err, "texts on a vision tower: %d %r" % (rc, err))
+
+
 def case_classify_tiny_cls(exe):
     """An image-classification model without labels: softmax over its own classes."""
     cases, expected, _ = fixture("public")
@@ -881,6 +930,7 @@ def run_main(suite, cases, run=None):
 
 CASES = cases(case_usage, case_help, case_errors, case_devices, case_tokenize, case_preprocess,
               case_classify_tiny, case_classify_siglip2, case_naflex, case_naflex_cls,
+              case_vision_only,
               case_classify_tiny_cls,
               case_classify_medium, case_embed_tiny, case_embed_medium, case_embed_list,
               case_embed_size, case_bench)

@@ -310,6 +310,22 @@ static void test_labels(void)
     }
     expect_fail("{\"vision_config\": {\"vision_use_head\": 0}}", SIGLIP_EBADMSG,
                 "vision_use_head: expected true or false");
+    /* a vision tower saved alone loads without a text tower */
+    static const struct { const char *json; int vision_only; } alone[] = {
+        {"{\"architectures\": [\"SiglipVisionModel\"]}", 1},
+        {"{\"architectures\": [\"SiglipModel\", \"SiglipVisionModel\"]}", 0},
+        {"{\"architectures\": [\"SiglipModel\"]}", 0},
+        {"{\"model_type\": \"siglip2\", \"architectures\": [\"Siglip2VisionModel\"]}", 1},
+    };
+    for (size_t k = 0; k < sizeof alone / sizeof *alone; k++) {
+        SgConfig cfg;
+        SgError err = {0};
+        if (parse(alone[k].json, &cfg, &err, SIGLIP_OK) == 0) {
+            CHECK(cfg.vision_only == alone[k].vision_only, "%s: vision_only %d", alone[k].json,
+                  cfg.vision_only);
+            sg_config_free(&cfg);
+        }
+    }
 
     const char *cls = "{\"architectures\": [\"SiglipForImageClassification\"], ";
     char json[512];

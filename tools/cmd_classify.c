@@ -360,6 +360,9 @@ static int classify_with_model(const ClassifyJob *job, Timing *t)
         if (info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
             return cli_usage_error("classify", "this model is an image classifier without a text "
                                    "tower; drop -l to use its own %d classes", info.num_labels);
+        if (!info.text_hidden_size)
+            return cli_usage_error("classify", "this model is a vision tower alone: it has no "
+                                   "text tower for -l labels");
         if (job->labels->n > SIGLIP_MAX_BATCH)
             return cli_usage_error("classify", "%d labels: at most %d", job->labels->n,
                                    SIGLIP_MAX_BATCH);

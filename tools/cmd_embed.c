@@ -315,7 +315,7 @@ static int load_and_run(const CliCommon *c, const EmbedJob *base, const CliList 
     int r = cli_open_model(c, job.model_dir, job.opt.shape, &job.ctx, &job.model);
     if (r == CLI_OK) {
         siglip_model_info(job.model, &job.info);
-        if (texts->n && job.info.architecture == SIGLIP_ARCH_IMAGE_CLASSIFICATION)
+        if (texts->n && !job.info.text_hidden_size) /* a classifier, or a vision tower alone */
             r = cli_usage_error(c->cmd, "-t: this model has no text tower");
         else
             r = run(&job, texts, images, out_path);

@@ -343,9 +343,11 @@ static int check_model_type(const cJSON *root, int *naflex, SgError *err)
  * "siglip2" the same names with Siglip2, and Siglip2ForImageClassification. Anything
  * else is another model family. No `architectures` at all means SiglipModel. */
 static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *arch,
-                             SgError *err)
+                             int *vision_only, SgError *err)
 {
     *arch = SIGLIP_ARCH_MODEL;
+    *vision_only = 0;
+    int towers = 0; /* bit 0: a model with a text tower named, bit 1: the vision model */
     const cJSON *list;
     int rc = get_typed(root, NULL, "architectures", cJSON_IsArray, "an array", &list, err);
     if (rc || !list)
@@ -365,7 +367,10 @@ static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *
         }
         int known = 0;
         for (size_t k = 0; k < N_KEYS(model_shaped[0]); k++)
-            known |= strcmp(v->valuestring, model_shaped[naflex][k]) == 0;
+            if (strcmp(v->valuestring, model_shaped[naflex][k]) == 0) {
+                known = 1;
+                towers |= k == 2 ? 2 : 1;
+            }
         if (!known)
             return sg_fail(err, SIGLIP_ENOTSUP,
                            naflex ? "architectures[%d] = \"%s\" is not supported for model_type "
@@ -374,6 +379,7 @@ static int read_architecture(const cJSON *root, int naflex, SiglipArchitecture *
                                     "SiglipForImageClassification)",
                            i, v->valuestring);
     }
+    *vision_only = towers == 2 && *arch == SIGLIP_ARCH_MODEL;
     return SIGLIP_OK;
 }
 
@@ -456,7 +462,7 @@ static int parse_root(const cJSON *root, SgConfig *cfg, SgError *err)
         return sg_fail(err, SIGLIP_EBADMSG, "config is %s, not a JSON object", json_kind(root));
     int rc = check_model_type(root, &cfg->naflex, err);
     if (!rc)
-        rc = read_architecture(root, cfg->naflex, &cfg->architecture, err);
+        rc = read_architecture(root, cfg->naflex, &cfg->architecture, &cfg->vision_only, err);
     if (!rc)
         rc = parse_text(root, &cfg->text, err);
     if (!rc)

@@ -49,6 +49,9 @@ typedef struct SgConfig {
     /* model_type "siglip2" (Siglip2Model, NaFlex): the vision tower takes patch lists with a
      * key mask and resizes its position grid per image (tower.c, pos_interp.c). */
     int naflex;
+    /* architectures names the vision tower alone (SiglipVisionModel / Siglip2VisionModel, as
+     * PaliGemma-style and vision-only exports are saved): no text tower is loaded. */
+    int vision_only;
     SgTowerConfig text;
     SgTowerConfig vision;
     int num_labels;              /* classification: entries of id2label */

@@ -434,7 +434,7 @@ static int load_vision(SgWeightSource *src, SiglipModel *m)
 static int load_weights(SgWeightSource *src, SiglipModel *m)
 {
     int rc = SIGLIP_OK;
-    m->has_text = m->cfg.architecture == SIGLIP_ARCH_MODEL;
+    m->has_text = m->cfg.architecture == SIGLIP_ARCH_MODEL && !m->cfg.vision_only;
     if (m->has_text)
         rc = load_text(src, m);
     if (!rc)

@@ -107,7 +107,8 @@ static int check_model(SiglipModel *m, int zero_shot, const char *const *image_p
     const char *fn = zero_shot ? "siglip_zero_shot" : "siglip_classify";
     if (zero_shot && !m->has_text)
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
-                                           "text tower; this is an image-classification model");
+                                           "text tower; this model has none (%s)",
+                       m->cfg.vision_only ? "a vision tower alone" : "image classification");
     if (zero_shot && !m->tokenizer)
         return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
                                            "tokenizer.model or tokenizer.json)");
