@@ -228,6 +228,11 @@ static void test_activations(void)
     check_act("gelu_new", SG_ACT_GELU_TANH);
     check_act("gelu_fast", SG_ACT_GELU_TANH);
     check_act("gelu", SG_ACT_GELU_ERF);
+    /* transformers' ACT2FN: GELUActivation(use_gelu_python) is erf; GELUTanh(python) and
+     * AccurateGELUActivation the tanh form */
+    check_act("gelu_python", SG_ACT_GELU_ERF);
+    check_act("gelu_python_tanh", SG_ACT_GELU_TANH);
+    check_act("gelu_accurate", SG_ACT_GELU_TANH);
     expect_fail("{\"vision_config\": {\"hidden_act\": \"relu\"}}", SIGLIP_ENOTSUP,
                 "vision_config.hidden_act = \"relu\" is not supported");
     expect_fail("{\"text_config\": {\"hidden_act\": \"quick_gelu\"}}", SIGLIP_ENOTSUP,

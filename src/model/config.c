@@ -137,17 +137,22 @@ static int read_activation(const cJSON *obj, const char *section, SgActivation *
     int rc = get_typed(obj, section, "hidden_act", cJSON_IsString, "a string", &v, err);
     if (rc || !v)
         return rc;
-    static const char *const tanh_names[] = {"gelu_pytorch_tanh", "gelu_new", "gelu_fast"};
+    /* transformers' ACT2FN names of the two GELUs: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), and
+     * 0.5x(1 + erf(x/√2)) */
+    static const char *const tanh_names[] = {"gelu_pytorch_tanh", "gelu_new", "gelu_fast",
+                                             "gelu_python_tanh", "gelu_accurate"};
+    static const char *const erf_names[] = {"gelu", "gelu_python"};
     for (size_t i = 0; i < N_KEYS(tanh_names); i++)
         if (strcmp(v->valuestring, tanh_names[i]) == 0)
             return SIGLIP_OK;
-    if (strcmp(v->valuestring, "gelu") == 0) {
-        *act = SG_ACT_GELU_ERF;
-        return SIGLIP_OK;
-    }
+    for (size_t i = 0; i < N_KEYS(erf_names); i++)
+        if (strcmp(v->valuestring, erf_names[i]) == 0) {
+            *act = SG_ACT_GELU_ERF;
+            return SIGLIP_OK;
+        }
     return sg_fail(err, SIGLIP_ENOTSUP,
-                   "%s.hidden_act = \"%s\" is not supported (gelu_pytorch_tanh, gelu_new, "
-                   "gelu_fast or gelu)",
+                   "%s.hidden_act = \"%s\" is not supported (the GELUs: gelu_pytorch_tanh, "
+                   "gelu_new, gelu_fast, gelu_python_tanh, gelu_accurate; gelu, gelu_python)",
                    section, v->valuestring);
 }
 
