@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import struct
@@ -1232,6 +1233,26 @@ def case_naflex(exe):
                          + cli.device_args())
     check(rc == 1 and "NaFlex" in err and len(err.splitlines()) == 1,
           "--immich with a NaFlex model: %d %r" % (rc, err))
+    with tempfile.TemporaryDirectory() as tmp:
+        # no processor config: Siglip2's defaults at the model's patch size, as the model's own
+        bare = os.path.join(tmp, "bare")
+        shutil.copytree(naflex, bare)
+        os.remove(os.path.join(bare, "preprocessor_config.json"))
+        _, ref_bare = embed_reference(exe, [], paths[:2], model=bare)
+        with Server(exe, bare) as srv:
+            status, _, doc = srv.post("/v1/embeddings",
+                                      {"input": [{"image": b64(p)} for p in paths[:2]]})
+            got = [d["embedding"] for d in sorted(doc.get("data", []), key=lambda d: d["index"])]
+            compare_rows("naflex without a processor config", got, ref_bare, SAME)
+        # a processor config without patch_size (16 by default) on a patch-8 model: the service's
+        # own processors would make 768-value rows for 192-value slots; refused at start
+        with open(os.path.join(naflex, "preprocessor_config.json"), encoding="utf-8") as f:
+            pcfg = json.load(f)
+        del pcfg["patch_size"]
+        with open(os.path.join(bare, "preprocessor_config.json"), "w", encoding="utf-8") as f:
+            json.dump(pcfg, f)
+        rc, _, err = cli.run(exe, ["serve", "-m", bare, "--port", "0"] + cli.device_args())
+        check(rc == 1 and "name patch_size 8" in err, "processor patch size: %d %r" % (rc, err))
 
 
 CASES = cli.cases(case_embeddings, case_precision, case_classify, case_errors, case_concurrent,

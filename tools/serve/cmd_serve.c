@@ -192,8 +192,13 @@ static int served_open(ServeOptions *o, const char *dir, const char *name, int i
         return cli_error("serve: out of memory");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int n_kits = o->common.threads ? o->common.threads : (int)(cpus > 1 ? cpus : 1);
-    KitPoolConfig kc = {dir, n_kits, (uint64_t)o->max_pixels, svc->info.image_size,
-                        svc->info.max_patches, immich};
+    KitPoolConfig kc = {dir,
+                        n_kits,
+                        (uint64_t)o->max_pixels,
+                        svc->info.image_size,
+                        svc->info.max_patches,
+                        svc->info.patch_size,
+                        immich};
     if (kit_pool_create(&svc->kits, &kc, err, sizeof err))
         return cli_error("serve: %s", err);
     BatcherConfig bc = {sv->ctx, sv->model, o->cfg.max_batch, o->cfg.max_wait_ms / 1000.0,

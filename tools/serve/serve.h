@@ -135,6 +135,7 @@ typedef struct KitPoolConfig {
     uint64_t max_image_pixels;
     int image_size;                /* what the model expects: a processor must produce it */
     int max_patches;               /* NaFlex: the budget the processors must have (else 0) */
+    int patch_size;                /* NaFlex: the model's P, the processors' too */
     int immich;                    /* Immich's preprocessing (siglip_image_processor_set_immich
                                     * with the model directory's preprocess_cfg.json) */
 } KitPoolConfig;

@@ -52,7 +52,12 @@ static const char *processor_dir(const KitPoolConfig *cfg, char *tmp, size_t siz
         rmdir(tmp);
         return NULL;
     }
-    fprintf(f, "{\"size\": {\"height\": %d, \"width\": %d}}\n", cfg->image_size, cfg->image_size);
+    if (cfg->max_patches) /* a NaFlex model's processor: Siglip2's defaults at the model's P */
+        fprintf(f, "{\"image_processor_type\": \"Siglip2ImageProcessor\", \"max_num_patches\": %d, "
+                   "\"patch_size\": %d}\n", cfg->max_patches, cfg->patch_size);
+    else
+        fprintf(f, "{\"size\": {\"height\": %d, \"width\": %d}}\n", cfg->image_size,
+                cfg->image_size);
     fclose(f);
     return tmp;
 }
@@ -96,11 +101,21 @@ static int kit_open(Kit *k, const KitPoolConfig *cfg, const char *proc_dir, char
                  siglip_image_processor_error(k->proc));
         return st;
     }
-    int h = 0, w = 0, n = siglip_image_processor_max_patches(k->proc, NULL);
+    int h = 0, w = 0, floats = 0, n = siglip_image_processor_max_patches(k->proc, &floats);
     siglip_image_processor_size(k->proc, &h, &w);
     if (n != cfg->max_patches) {
         snprintf(error, size, "the image processor of %s takes %d patches per image but the "
                  "model %d", cfg->model_dir, n, cfg->max_patches);
+        return SIGLIP_EINVAL;
+    }
+    /* The model's own processor follows its patch size; one loaded from the directory makes
+     * patches of the config's (16 when it names none): they must be the model's, whose rows
+     * the buffers are sized for. */
+    if (n && floats != 3 * cfg->patch_size * cfg->patch_size) {
+        snprintf(error, size, "the image processor of %s makes patches of %d values but the "
+                 "model takes %d (%d×%d RGB): name patch_size %d in its processor config",
+                 cfg->model_dir, floats, 3 * cfg->patch_size * cfg->patch_size, cfg->patch_size,
+                 cfg->patch_size, cfg->patch_size);
         return SIGLIP_EINVAL;
     }
     if (!n && (h != cfg->image_size || w != cfg->image_size)) {
