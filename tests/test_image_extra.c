@@ -489,6 +489,26 @@ static void check_filters(void)
     CHECK(sg_resize_rgb8(px, 1, 1, out, 1, 1, 6, &err) == SIGLIP_EINVAL, "filter 6 refused");
 }
 
+/* IFD0 with an entry whose values lie outside the block: Pillow 9.4's read of it fails and it
+ * stops reading IFD0 there (Image.Exif().load of these blocks, python3-pil: None, 6, 6). */
+static void check_exif_stops(void)
+{
+    /* little-endian TIFF header, IFD0 at 8: two entries, then the next-IFD offset */
+    const uint8_t make_oob[12] = {0x0F, 0x01, 2, 0, 100, 0, 0, 0, 0xFF, 0xFF, 0, 0};
+    const uint8_t orient6[12] = {0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0};
+    const uint8_t *orders[3][2] = {{make_oob, orient6}, {orient6, make_oob}, {orient6, NULL}};
+    const int want[3] = {-1, 6, 6};
+    for (int k = 0; k < 3; k++) {
+        uint8_t block[8 + 2 + 24 + 4] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+        int n = orders[k][1] ? 2 : 1;
+        block[8] = (uint8_t)n;
+        for (int e = 0; e < n; e++)
+            memcpy(block + 10 + 12 * e, orders[k][e], 12);
+        int got = sg_exif_orientation_tag(block, 10 + 12 * (size_t)n + 4);
+        CHECK(got == want[k], "exif order %d: orientation %d, Pillow %d", k, got, want[k]);
+    }
+}
+
 int main(void)
 {
     SiglipContext *ctx = NULL;
@@ -504,6 +524,7 @@ int main(void)
     check_pixel_limit();
     check_settings();
     check_filters();
+    check_exif_stops();
     siglip_image_processor_free(&proc);
     siglip_context_close(&ctx);
     return sg_test_finish("test_image_extra");

@@ -77,9 +77,11 @@ int sg_exif_orientation(const uint8_t *data, size_t size)
     return v >= 1 && v <= 8 ? v : 1;
 }
 
-/* As Pillow 9.4 loads IFD0: an entry of a type it does not know, with count 0, or whose values
- * lie (partly) outside the block is skipped; of several Orientation entries the last one kept
- * counts (each overwrites the tag); of several values the first (Orientation has one). */
+/* As Pillow 9.4 loads IFD0: an entry of a type it does not know or with count 0 is skipped; at an
+ * entry (of any tag) whose values lie (partly) outside the block its read fails and it stops
+ * reading IFD0 (ImageFileDirectory_v2.load catches the OSError of _safe_read); of several
+ * Orientation entries the last one read counts (each overwrites the tag); of several values the
+ * first (Orientation has one). */
 int sg_exif_orientation_tag(const uint8_t *data, size_t size)
 {
     if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) {
@@ -105,8 +107,6 @@ int sg_exif_orientation_tag(const uint8_t *data, size_t size)
         n_entries = (unsigned)room;
     int tag = -1;
     for (unsigned i = 0; i < n_entries; i++, entry += 12) {
-        if (sg_u16(entry, be) != TIFF_TAG_ORIENTATION)
-            continue;
         unsigned type = sg_u16(entry + 2, be), unit = type_size(type);
         uint64_t bytes = (uint64_t)sg_u32(entry + 4, be) * unit;
         if (bytes == 0) /* unknown type or no values */
@@ -115,10 +115,11 @@ int sg_exif_orientation_tag(const uint8_t *data, size_t size)
         if (bytes > 4) { /* stored at an offset from the TIFF header */
             uint32_t at = sg_u32(entry + 8, be);
             if (at > size || bytes > size - at)
-                continue;
+                break; /* Pillow's read fails here and it reads no further entries */
             values = data + at;
         }
-        tag = orientation_value(type, values, be);
+        if (sg_u16(entry, be) == TIFF_TAG_ORIENTATION)
+            tag = orientation_value(type, values, be);
     }
     return tag;
 }
