@@ -12,7 +12,7 @@
 #include "image/decoders.h"
 #include "image/exif.h"
 
-#define MAX_METADATA_BYTES ((size_t)16 << 20)
+#define MAX_TEXT_CHUNK_BYTES ((size_t)1 << 20) /* Pillow's PngImagePlugin.MAX_TEXT_CHUNK */
 
 /* The chunks of each kind that can carry an orientation, as Pillow's info dict holds them when
  * exif_transpose asks (scan_chunks): a later chunk of a kind replaces an earlier one. */
@@ -110,11 +110,16 @@ static const uint8_t *chunk_text(const uint8_t *d, size_t n, int z, size_t *len,
     *len = n;
     if (!z)
         return d;
-    int out_len = 0;
     if (n > INT32_MAX)
         return NULL;
-    char *text = stbi_zlib_decode_malloc((const char *)d, (int)n, &out_len);
-    if (!text || (size_t)out_len > MAX_METADATA_BYTES) {
+    /* Inflated into a buffer of Pillow's MAX_TEXT_CHUNK (1 MiB), never grown: a small
+     * compressed chunk may expand a thousandfold (a zlib bomb), and Pillow refuses a text chunk
+     * past that size anyway. More than fits (or bad data): no text. */
+    char *text = malloc(MAX_TEXT_CHUNK_BYTES);
+    int out_len = text ? stbi_zlib_decode_buffer(text, (int)MAX_TEXT_CHUNK_BYTES,
+                                                 (const char *)d, (int)n)
+                       : -1;
+    if (out_len < 0) {
         free(text);
         return NULL;
     }
