@@ -243,6 +243,17 @@ static void put_be32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (24 - 8 * i));
 }
 
+/* A chunk type Pillow reads past (re "\\w\\w\\w\\w": letters, digits, '_'); on any other it
+ * stops with "broken PNG file", as stb does. */
+static int is_chunk_type(const uint8_t *t)
+{
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+            return 0;
+    return 1;
+}
+
 static size_t put_chunk(uint8_t *dst, const char *type, const uint8_t *body, size_t len)
 {
     put_be32(dst, (uint32_t)len);
@@ -279,10 +290,12 @@ static size_t put_palette(uint8_t *dst, const uint8_t *plte, size_t len, unsigne
  *  - tRNS: dropped for palette, grey+alpha and RGBA images, and after the image data. Alpha
  *    never reaches the RGB output, and stb refuses what Pillow accepts here (a tRNS longer
  *    than the palette, "tRNS with alpha", "tRNS after IDAT"). Grey and RGB images keep theirs
- *    before the image data, so a malformed one is refused by both.
+ *    before the image data, cut to the 2 or 6 bytes Pillow reads; a shorter one is refused by
+ *    both.
  *  - PLTE in other colour types is dropped: a suggested palette, which Pillow ignores and stb
  *    checks the length of.
- *  - unknown critical chunks are dropped: Pillow skips them, stb refuses the file.
+ *  - unknown critical chunks are dropped: Pillow skips them, stb refuses the file (a type that
+ *    is not four letters, digits or "_" stays: both refuse it).
  * Chunks are copied up to IEND; a chunk the data ends in is copied as it is with the rest of
  * the data, so a truncated file reaches stb cut at the same place. */
 static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed_size,
@@ -316,6 +329,12 @@ static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed
                 plte = d + pos + 8, plte_len = len;
         } else if (memcmp(type, "tRNS", 4) == 0) {
             keep = (color_type == 0 || color_type == 2) && !after_idat;
+            /* Pillow reads the first 2 (grey) or 6 (RGB) bytes of a longer one; stb refuses it */
+            size_t need = color_type == 0 ? 2 : 6;
+            if (keep && len > need) {
+                n += put_chunk(out + n, "tRNS", d + pos + 8, need);
+                keep = 0;
+            }
         } else if (memcmp(type, "IDAT", 4) == 0) {
             if (color_type == 3 && !palette_done) {
                 n += put_palette(out + n, plte, plte_len, depth);
@@ -327,7 +346,7 @@ static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed
             n += whole;
             pos = size;
             break;
-        } else if (!(type[0] & 0x20)) { /* critical (upper-case first letter), unknown */
+        } else if (!(type[0] & 0x20) && is_chunk_type(type)) { /* critical, unknown */
             keep = 0;
         }
         if (keep) {

@@ -358,6 +358,11 @@ def png_chunk_cases():
         ())
     put("png_unknown_critical.png", raw_png(smooth(11, 14, 3, 703), 8, 2,
                                             png_chunk(b"ABCD", b"xx")), ())
+    # grey / RGB tRNS longer than the 2 / 6 bytes Pillow reads (stb refused "bad tRNS len")
+    put("png_grey_trns_long.png", raw_png(smooth(11, 14, 1, 704), 8, 0,
+                                          png_chunk(b"tRNS", bytes(3))), ())
+    put("png_rgb_trns_long.png", raw_png(smooth(11, 14, 3, 705), 8, 2,
+                                         png_chunk(b"tRNS", bytes(8))), ())
 
 
 def gif_by_hand(idx, gct=None, lct=None):
@@ -782,6 +787,9 @@ def main():
                               struct.pack(">II", 0, 5) + raw_png(np.zeros((1, 1), np.uint8), 8,
                                                                  0)[24:], "SIGLIP_EBADMSG"),
         "bad_unknown.xyz": (b"this is not an image at all\n" * 3, "SIGLIP_ENOTSUP"),
+        # a chunk type that is not four word characters: Pillow's "broken PNG file"
+        "bad_png_chunk_type.png": (raw_png(smooth(11, 14, 3, 706), 8, 2,
+                                           png_chunk(b"AB!D", b"xx")), "SIGLIP_EBADMSG"),
         "bad_bomb.png": (b"\x89PNG\r\n\x1a\n" + png_chunk(
             b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)) +
             png_chunk(b"IDAT", zlib.compress(b"\0" * 64)), "SIGLIP_E2BIG"),
