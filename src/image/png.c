@@ -258,7 +258,8 @@ static size_t put_chunk(uint8_t *dst, const char *type, const uint8_t *body, siz
 {
     put_be32(dst, (uint32_t)len);
     memcpy(dst + 4, type, 4);
-    memcpy(dst + 8, body, len);
+    if (len) /* IEND has no body (NULL) */
+        memcpy(dst + 8, body, len);
     memset(dst + 8 + len, 0, 4); /* a CRC: stb does not check CRCs */
     return 12 + len;
 }
@@ -294,8 +295,9 @@ static size_t put_palette(uint8_t *dst, const uint8_t *plte, size_t len, unsigne
  *    both.
  *  - PLTE in other colour types is dropped: a suggested palette, which Pillow ignores and stb
  *    checks the length of.
- *  - unknown critical chunks are dropped: Pillow skips them, stb refuses the file (a type that
- *    is not four letters, digits or "_" stays: both refuse it).
+ *  - unknown critical chunks are dropped: Pillow skips them, stb refuses the file. A type that
+ *    is not four letters, digits or "_" stays before the image data (both refuse it) and ends
+ *    the stream after it (Pillow stops reading there).
  * Chunks are copied up to IEND; a chunk the data ends in is copied as it is with the rest of
  * the data, so a truncated file reaches stb cut at the same place. */
 static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed_size,
@@ -344,6 +346,12 @@ static int pillow_chunks(const SgDecodeInput *in, uint8_t **fixed, size_t *fixed
         } else if (memcmp(type, "IEND", 4) == 0) {
             memcpy(out + n, d + pos, whole);
             n += whole;
+            pos = size;
+            break;
+        } else if (after_idat && !is_chunk_type(type)) {
+            /* Pillow reads the chunks after the image data until one fails (load_end stops at
+             * its SyntaxError): the image ends here */
+            n += put_chunk(out + n, "IEND", NULL, 0);
             pos = size;
             break;
         } else if (!(type[0] & 0x20) && is_chunk_type(type)) { /* critical, unknown */
