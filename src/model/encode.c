@@ -61,7 +61,7 @@ int siglip_encode_text(SiglipModel *m, const int32_t *input_ids, const int32_t *
     SgError *err = sg_ctx_err(m->ctx);
     if (!m->has_text)
         return sg_fail(err, SIGLIP_EINVAL, "this model (%s) has no text tower",
-                       m->cfg.vision_only ? "a vision tower alone" : "image classification");
+                       sg_model_no_text_why(m));
     if (!input_ids || !out || batch <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_encode_text: input_ids and out must be set and batch > 0 (got %d)",
@@ -331,7 +331,7 @@ int siglip_logits(const SiglipModel *m, const float *text_embeds, int n_text,
     SgError *err = &m->ctx->err;
     if (!m->has_text)
         return sg_fail(err, SIGLIP_EINVAL, "this model (%s) has no text tower and no logit head",
-                       m->cfg.vision_only ? "a vision tower alone" : "image classification");
+                       sg_model_no_text_why(m));
     if (!text_embeds || !image_embeds || n_text <= 0 || n_image <= 0)
         return sg_fail(err, SIGLIP_EINVAL,
                        "siglip_logits: embeds must be set and n_text, n_image > 0");

@@ -98,6 +98,13 @@ typedef struct SgPatchInput {
 /* Largest batch one forward chunk handles; bigger batches are run chunk by chunk. */
 #define SG_MAX_CHUNK 256
 
+/* Why a model has no text tower, for messages: "image classification" or "a vision tower
+ * alone". */
+static inline const char *sg_model_no_text_why(const SiglipModel *m)
+{
+    return m->cfg.vision_only ? "a vision tower alone" : "image classification";
+}
+
 /* Runs the text tower on B ≤ chunk items (tower.c). With a mask whose rows are prefixes of ones
  * and no last_hidden asked for, only the real tokens and the last position are computed. */
 int sg_text_forward(SiglipModel *m, const int32_t *ids, const int32_t *mask, size_t B,

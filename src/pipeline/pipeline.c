@@ -108,7 +108,7 @@ static int check_model(SiglipModel *m, int zero_shot, const char *const *image_p
     if (zero_shot && !m->has_text)
         return sg_fail(err, SIGLIP_EINVAL, "zero-shot classification needs a SiglipModel with a "
                                            "text tower; this model has none (%s)",
-                       m->cfg.vision_only ? "a vision tower alone" : "image classification");
+                       sg_model_no_text_why(m));
     if (zero_shot && !m->tokenizer)
         return sg_fail(err, SIGLIP_EINVAL, "the model directory has no tokenizer (spiece.model, "
                                            "tokenizer.model or tokenizer.json)");
@@ -132,13 +132,6 @@ static int check_model(SiglipModel *m, int zero_shot, const char *const *image_p
     return SIGLIP_OK;
 }
 
-/* siglip_preprocess_files with the model's processor, its failure recorded in the context. */
-static int preprocess(SiglipModel *m, const char *const *paths, int n, float *pixels,
-                      SgError *err)
-{
-    int rc = siglip_preprocess_files(m->processor, paths, n, pixels);
-    return rc ? sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor)) : SIGLIP_OK;
-}
 
 /* The vision inputs of up to *chunk = min(n_images, PIPELINE_IMAGE_CHUNK) images: pixel_values
  * [chunk, 3, H, W], or for NaFlex the patch lists [chunk, N, C·P·P] with masks [chunk, N] and
@@ -172,35 +165,38 @@ static void image_inputs_free(ImageInputs *x)
     free(x->patches.spatial_shapes);
 }
 
+/* n files into x with the model's processor (patch lists for NaFlex), its failure recorded in
+ * the context. */
+static int preprocess(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
+                      SgError *err)
+{
+    int rc = x->patches.max_patches
+                 ? siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL)
+                 : siglip_preprocess_files(m->processor, paths, n, x->pixels);
+    return rc ? sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor)) : SIGLIP_OK;
+}
+
 /* Preprocesses n files into x and runs the vision tower on them: embeds [n, D]. */
 static int embed_image_files(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
                              float *embeds, SgError *err)
 {
     SiglipImageOutput out = {.embeds = embeds};
-    int rc;
-    if (x->patches.max_patches) {
-        rc = siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL);
-        if (rc)
-            return sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor));
-        return siglip_encode_image_patches(m, &x->patches, n, &out);
-    }
-    rc = preprocess(m, paths, n, x->pixels, err);
-    return rc ? rc : siglip_encode_image(m, x->pixels, n, &out);
+    int rc = preprocess(m, x, paths, n, err);
+    if (rc)
+        return rc;
+    return x->patches.max_patches ? siglip_encode_image_patches(m, &x->patches, n, &out)
+                                  : siglip_encode_image(m, x->pixels, n, &out);
 }
 
 /* Preprocesses n files into x and runs the classifier on them: logits [n, L]. */
 static int classify_image_files(SiglipModel *m, ImageInputs *x, const char *const *paths, int n,
                                 float *logits, SgError *err)
 {
-    int rc;
-    if (x->patches.max_patches) {
-        rc = siglip_preprocess_files_patches(m->processor, paths, n, &x->patches, NULL);
-        if (rc)
-            return sg_fail(err, rc, "%s", siglip_image_processor_error(m->processor));
-        return siglip_classify_logits_patches(m, &x->patches, n, logits);
-    }
-    rc = preprocess(m, paths, n, x->pixels, err);
-    return rc ? rc : siglip_classify_logits(m, x->pixels, n, logits);
+    int rc = preprocess(m, x, paths, n, err);
+    if (rc)
+        return rc;
+    return x->patches.max_patches ? siglip_classify_logits_patches(m, &x->patches, n, logits)
+                                  : siglip_classify_logits(m, x->pixels, n, logits);
 }
 
 int siglip_zero_shot(SiglipModel *m, const char *const *image_paths, int n_images,
